@@ -1,0 +1,189 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreError } from '../../core/errors.js';
+
+/**
+ * The embedded store's database: one SQLite file in WAL mode. Apps and feeds are interned to
+ * integers so that timeline entries and follow edges stay small (`entries` is clustered on
+ * (feed, sort key) WITHOUT ROWID).
+ */
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE apps (id INTEGER PRIMARY KEY, app_id TEXT NOT NULL UNIQUE);
+  CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    app INTEGER NOT NULL,
+    slug TEXT NOT NULL,
+    fid TEXT NOT NULL,
+    n INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (app, fid)
+  );
+  CREATE TABLE activities (
+    app INTEGER NOT NULL,
+    sk BLOB NOT NULL,
+    id TEXT NOT NULL,
+    foreign_id TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    home INTEGER NOT NULL,
+    to_feeds TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (app, sk)
+  ) WITHOUT ROWID;
+  CREATE INDEX activities_foreign_id ON activities (app, foreign_id) WHERE foreign_id <> '';
+  CREATE TABLE entries (
+    feed INTEGER NOT NULL,
+    sk BLOB NOT NULL,
+    origin INTEGER,
+    PRIMARY KEY (feed, sk)
+  ) WITHOUT ROWID;
+  CREATE TABLE follows (
+    target INTEGER NOT NULL,
+    source INTEGER NOT NULL,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (target, source)
+  ) WITHOUT ROWID;
+  CREATE INDEX follows_target_created ON follows (target, created);
+  CREATE INDEX follows_source_created ON follows (source, created);
+  CREATE UNIQUE INDEX follows_source_target ON follows (source, target);
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ids TEXT NOT NULL,
+    cursor TEXT
+  );
+  `,
+];
+
+export class SqliteDatabase {
+  readonly db: Database.Database;
+  readonly #apps = new Map<string, number>();
+  readonly #appNames = new Map<number, string>();
+  readonly #feeds = new Map<string, number>();
+  readonly #feedNames = new Map<number, string>();
+  readonly #insertApp: Database.Statement;
+  readonly #selectApp: Database.Statement;
+  readonly #insertFeed: Database.Statement;
+  readonly #selectFeed: Database.Statement;
+  readonly #selectFeedName: Database.Statement;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      // FULL: a transaction is on disk when commit returns, so acknowledged writes survive power loss.
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('cache_size = -65536');
+      this.migrate();
+    } catch (err) {
+      throw new StoreError(`cannot open the database at ${path}: ${(err as Error).message}`, err);
+    }
+    this.#insertApp = this.db.prepare('INSERT OR IGNORE INTO apps (app_id) VALUES (?)');
+    this.#selectApp = this.db.prepare('SELECT id FROM apps WHERE app_id = ?').pluck();
+    this.#insertFeed = this.db.prepare('INSERT OR IGNORE INTO feeds (app, slug, fid) VALUES (?, ?, ?)');
+    this.#selectFeed = this.db.prepare('SELECT id FROM feeds WHERE app = ? AND fid = ?').pluck();
+    this.#selectFeedName = this.db.prepare('SELECT fid FROM feeds WHERE id = ?').pluck();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** The integer of an app, created on first use. */
+  appInt(app: string): number {
+    let id = this.#apps.get(app);
+    if (id === undefined) {
+      id = this.#selectApp.get(app) as number | undefined;
+      if (id === undefined) {
+        this.#insertApp.run(app);
+        id = this.#selectApp.get(app) as number;
+      }
+      this.#apps.set(app, id);
+      this.#appNames.set(id, app);
+    }
+    return id;
+  }
+
+  /** The integer of a feed, or undefined if it never held anything. */
+  findFeed(app: string, fid: string): number | undefined {
+    const key = app + '\u0000' + fid;
+    let id = this.#feeds.get(key);
+    if (id === undefined) {
+      id = this.#selectFeed.get(this.appInt(app), fid) as number | undefined;
+      if (id !== undefined) this.remember(key, id, fid);
+    }
+    return id;
+  }
+
+  /** The integer of a feed, created on first use (call inside a write transaction). */
+  feedInt(app: string, fid: string): number {
+    const key = app + '\u0000' + fid;
+    let id = this.#feeds.get(key);
+    if (id === undefined) {
+      const a = this.appInt(app);
+      id = this.#selectFeed.get(a, fid) as number | undefined;
+      if (id === undefined) {
+        this.#insertFeed.run(a, fid.slice(0, fid.indexOf(':')), fid);
+        id = this.#selectFeed.get(a, fid) as number;
+      }
+      this.remember(key, id, fid);
+    }
+    return id;
+  }
+
+  /** The `slug:uid` of a feed integer. */
+  feedName(id: number): string {
+    let name = this.#feedNames.get(id);
+    if (name === undefined) {
+      name = this.#selectFeedName.get(id) as string;
+      this.#feedNames.set(id, name);
+    }
+    return name;
+  }
+
+  private remember(key: string, id: number, fid: string): void {
+    // Bounded cache: a server sees unbounded numbers of feeds.
+    if (this.#feeds.size > 200_000) {
+      this.#feeds.clear();
+      this.#feedNames.clear();
+    }
+    this.#feeds.set(key, id);
+    this.#feedNames.set(id, fid);
+  }
+
+  /** Forgets cached feed integers (after a rolled-back transaction created some). */
+  forgetFeeds(): void {
+    this.#apps.clear();
+    this.#appNames.clear();
+    this.#feeds.clear();
+    this.#feedNames.clear();
+  }
+
+  /** Runs `fn` and translates driver failures into a {@link StoreError} keeping the cause. */
+  guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      if (err instanceof Error && (err as { code?: unknown }).code !== undefined && String((err as { code?: unknown }).code).startsWith('SQLITE')) {
+        throw new StoreError(`store failure during ${what}`, err);
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

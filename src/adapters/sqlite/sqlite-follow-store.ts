@@ -1,0 +1,112 @@
+import type Database from 'better-sqlite3';
+import type { FollowEdge, FollowPage, FollowStore } from '../../ports/follow-store.js';
+import type { SqliteDatabase } from './database.js';
+
+interface EdgeRow {
+  source: string;
+  target: string;
+  created: number;
+}
+
+/** {@link FollowStore} on SQLite. Follower pages walk the (target, source) primary key. */
+export class SqliteFollowStore implements FollowStore {
+  readonly #d: SqliteDatabase;
+  readonly #page: Database.Statement;
+  readonly #followers: Database.Statement;
+  readonly #following: Database.Statement;
+  readonly #followingFiltered: Database.Statement;
+  readonly #countFollowers: Database.Statement;
+  readonly #countFollowing: Database.Statement;
+  readonly #countFollowersSlugs: Database.Statement;
+  readonly #countFollowingSlugs: Database.Statement;
+
+  constructor(d: SqliteDatabase) {
+    this.#d = d;
+    const db = d.db;
+    this.#page = db.prepare(
+      `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
+       WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
+    );
+    this.#followers = db.prepare(
+      `SELECT s.fid AS source, ? AS target, f.created FROM follows f JOIN feeds s ON s.id = f.source
+       WHERE f.target = ? ORDER BY f.created DESC, f.source DESC LIMIT ? OFFSET ?`,
+    );
+    this.#following = db.prepare(
+      `SELECT ? AS source, t.fid AS target, f.created FROM follows f JOIN feeds t ON t.id = f.target
+       WHERE f.source = ? ORDER BY f.created DESC, f.target DESC LIMIT ? OFFSET ?`,
+    );
+    this.#followingFiltered = db.prepare(
+      `SELECT ? AS source, t.fid AS target, f.created FROM follows f JOIN feeds t ON t.id = f.target
+       WHERE f.source = ? AND t.app = ? AND t.fid IN (SELECT value FROM json_each(?))
+       ORDER BY f.created DESC, f.target DESC LIMIT ? OFFSET ?`,
+    );
+    this.#countFollowers = db.prepare('SELECT count(*) FROM follows WHERE target = ?').pluck();
+    this.#countFollowing = db.prepare('SELECT count(*) FROM follows WHERE source = ?').pluck();
+    this.#countFollowersSlugs = db
+      .prepare(
+        `SELECT count(*) FROM follows f JOIN feeds s ON s.id = f.source
+         WHERE f.target = ? AND s.slug IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck();
+    this.#countFollowingSlugs = db
+      .prepare(
+        `SELECT count(*) FROM follows f JOIN feeds t ON t.id = f.target
+         WHERE f.source = ? AND t.slug IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck();
+  }
+
+  async followerPage(app: string, target: string, cursor: string | null, limit: number): Promise<FollowPage> {
+    return this.#d.guard('followerPage', () => {
+      const t = this.#d.findFeed(app, target);
+      if (t === undefined) return { feeds: [], cursor: null };
+      const rows = this.#page.all(t, cursor === null ? 0 : Number(cursor), limit) as { n: number; fid: string }[];
+      return {
+        feeds: rows.map((r) => r.fid),
+        cursor: rows.length < limit ? null : String(rows[rows.length - 1].n),
+      };
+    });
+  }
+
+  async followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
+    return this.#d.guard('followers', () => {
+      const t = this.#d.findFeed(app, target);
+      if (t === undefined) return [];
+      return toEdges(this.#followers.all(target, t, limit, offset) as EdgeRow[]);
+    });
+  }
+
+  async following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]> {
+    return this.#d.guard('following', () => {
+      const s = this.#d.findFeed(app, source);
+      if (s === undefined) return [];
+      const rows = filter && filter.length > 0
+        ? this.#followingFiltered.all(source, s, this.#d.appInt(app), JSON.stringify(filter), limit, offset)
+        : this.#following.all(source, s, limit, offset);
+      return toEdges(rows as EdgeRow[]);
+    });
+  }
+
+  async followCounts(
+    app: string,
+    feed: string,
+    followersSlugs?: readonly string[],
+    followingSlugs?: readonly string[],
+  ): Promise<{ followers: number; following: number }> {
+    return this.#d.guard('followCounts', () => {
+      const f = this.#d.findFeed(app, feed);
+      if (f === undefined) return { followers: 0, following: 0 };
+      const followers = followersSlugs
+        ? (this.#countFollowersSlugs.get(f, JSON.stringify(followersSlugs)) as number)
+        : (this.#countFollowers.get(f) as number);
+      const following = followingSlugs
+        ? (this.#countFollowingSlugs.get(f, JSON.stringify(followingSlugs)) as number)
+        : (this.#countFollowing.get(f) as number);
+      return { followers, following };
+    });
+  }
+}
+
+function toEdges(rows: EdgeRow[]): FollowEdge[] {
+  return rows.map((r) => ({ source: r.source, target: r.target, createdUs: r.created }));
+}

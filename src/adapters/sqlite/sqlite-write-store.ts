@@ -1,0 +1,147 @@
+import type Database from 'better-sqlite3';
+import { idToSortKey } from '../../core/activities/activity-id.js';
+import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
+import type { SqliteDatabase } from './database.js';
+
+/**
+ * {@link WriteStore} on SQLite: each batch is one IMMEDIATE transaction. Entry inserts are
+ * `INSERT OR IGNORE` on (feed, sort key), so a replayed fan-out chunk is a no-op; each feed keeps
+ * an entry count so trimming to max length costs nothing until a feed is full.
+ */
+export class SqliteWriteStore implements WriteStore {
+  readonly #d: SqliteDatabase;
+  readonly #tx: Database.Transaction<(app: string, batch: WriteBatch) => void>;
+  readonly #upsertActivity: Database.Statement;
+  readonly #insertEntry: Database.Statement;
+  readonly #deleteEntry: Database.Statement;
+  readonly #deleteEntryFrom: Database.Statement;
+  readonly #deleteByOrigin: Database.Statement;
+  readonly #addCount: Database.Statement;
+  readonly #feedCount: Database.Statement;
+  readonly #trim: Database.Statement;
+  readonly #follow: Database.Statement;
+  readonly #unfollow: Database.Statement;
+  readonly #enqueue: Database.Statement;
+  readonly #progress: Database.Statement;
+  readonly #complete: Database.Statement;
+
+  constructor(d: SqliteDatabase) {
+    this.#d = d;
+    const db = d.db;
+    this.#upsertActivity = db.prepare(
+      `INSERT INTO activities (app, sk, id, foreign_id, time, home, to_feeds, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app, sk) DO UPDATE SET foreign_id = excluded.foreign_id, time = excluded.time,
+         to_feeds = excluded.to_feeds, body = excluded.body`,
+    );
+    this.#insertEntry = db.prepare('INSERT OR IGNORE INTO entries (feed, sk, origin) VALUES (?, ?, ?)');
+    this.#deleteEntry = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ?');
+    this.#deleteEntryFrom = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND origin IS ?');
+    this.#deleteByOrigin = db.prepare('DELETE FROM entries WHERE feed = ? AND origin = ?');
+    this.#addCount = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ?');
+    this.#feedCount = db.prepare('SELECT n FROM feeds WHERE id = ?').pluck();
+    this.#trim = db.prepare(
+      'DELETE FROM entries WHERE feed = @feed AND sk IN (SELECT sk FROM entries WHERE feed = @feed ORDER BY sk LIMIT @excess)',
+    );
+    this.#follow = db.prepare('INSERT OR IGNORE INTO follows (target, source, created) VALUES (?, ?, ?)');
+    this.#unfollow = db.prepare('DELETE FROM follows WHERE target = ? AND source = ?');
+    this.#enqueue = db.prepare('INSERT INTO outbox (app, kind, source, ids) VALUES (?, ?, ?, ?)');
+    this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
+    this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
+  }
+
+  async commit(app: string, batch: WriteBatch): Promise<void> {
+    this.#d.guard('commit', () => {
+      try {
+        this.#tx.immediate(app, batch);
+      } catch (err) {
+        // Feed integers interned inside the rolled-back transaction no longer exist.
+        this.#d.forgetFeeds();
+        throw err;
+      }
+    });
+  }
+
+  private apply(app: string, b: WriteBatch): void {
+    const d = this.#d;
+    const a = d.appInt(app);
+    if (b.activities) {
+      for (const act of b.activities) {
+        this.#upsertActivity.run(a, idToSortKey(act.id), act.id, act.foreignId, act.timeUs, d.feedInt(app, act.home), act.to.join(','), act.body);
+      }
+    }
+    if (b.follows) {
+      for (const f of b.follows) this.#follow.run(d.feedInt(app, f.target), d.feedInt(app, f.source), f.createdUs);
+    }
+    if (b.unfollows) {
+      for (const f of b.unfollows) {
+        const t = d.findFeed(app, f.target);
+        const s = d.findFeed(app, f.source);
+        if (t !== undefined && s !== undefined) this.#unfollow.run(t, s);
+      }
+    }
+    if (b.removals) {
+      for (const r of b.removals) {
+        const f = d.findFeed(app, r.feed);
+        if (f === undefined) continue;
+        const origin = r.origin === undefined ? undefined : r.origin === null ? null : d.findFeed(app, r.origin);
+        if (origin === undefined && r.origin !== undefined) continue; // origin feed never existed: nothing came from it
+        let removed = 0;
+        for (const id of r.ids) {
+          const sk = idToSortKey(id);
+          removed += r.origin === undefined ? this.#deleteEntry.run(f, sk).changes : this.#deleteEntryFrom.run(f, sk, origin).changes;
+        }
+        if (removed > 0) this.#addCount.run(-removed, f);
+      }
+    }
+    if (b.removeByOrigin) {
+      for (const r of b.removeByOrigin) {
+        const f = d.findFeed(app, r.feed);
+        const o = d.findFeed(app, r.origin);
+        if (f === undefined || o === undefined) continue;
+        const removed = this.#deleteByOrigin.run(f, o).changes;
+        if (removed > 0) this.#addCount.run(-removed, f);
+      }
+    }
+    if (b.entries && b.entries.length > 0) this.insertEntries(app, b.entries);
+    if (b.enqueue) {
+      for (const j of b.enqueue) this.#enqueue.run(a, j.kind, j.source, j.ids.join(','));
+    }
+    if (b.progress) {
+      for (const p of b.progress) this.#progress.run(p.cursor, p.jobId);
+    }
+    if (b.complete) {
+      for (const id of b.complete) this.#complete.run(id);
+    }
+  }
+
+  private insertEntries(app: string, entries: readonly EntryWrite[]): void {
+    const d = this.#d;
+    // Group by feed so each feed's count and trim are touched once per batch.
+    const byFeed = new Map<string, EntryWrite[]>();
+    for (const e of entries) {
+      const list = byFeed.get(e.feed);
+      if (list) list.push(e);
+      else byFeed.set(e.feed, [e]);
+    }
+    for (const [feed, list] of byFeed) {
+      const f = d.feedInt(app, feed);
+      let added = 0;
+      let max = Infinity;
+      for (const e of list) {
+        const origin = e.origin === null ? null : d.feedInt(app, e.origin);
+        added += this.#insertEntry.run(f, idToSortKey(e.id), origin).changes;
+        if (e.maxLength < max) max = e.maxLength;
+      }
+      if (added === 0) continue;
+      this.#addCount.run(added, f);
+      const n = this.#feedCount.get(f) as number;
+      if (n > max) {
+        const excess = n - max;
+        const trimmed = this.#trim.run({ feed: f, excess }).changes;
+        this.#addCount.run(-trimmed, f);
+      }
+    }
+  }
+}

@@ -1,0 +1,8 @@
+import { loadConfig, printCredentials, resolveServeOptions, type ServeOptions } from './serve.js';
+
+/** Creates the data dir's app (if it has none) and prints its credentials. */
+export async function init(o: ServeOptions): Promise<void> {
+  const { port, host, dataDir, configFile } = resolveServeOptions(o);
+  const { config, created, file } = loadConfig(dataDir, configFile);
+  printCredentials(config, `http://${host}:${port}`, created, file);
+}

@@ -1,0 +1,73 @@
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { ConfigError, ensureDataDirConfig, loadConfigFile, type Config } from '../config/config.js';
+import { createRivulet } from '../main.js';
+
+export interface ServeOptions {
+  port?: string;
+  host?: string;
+  data?: string;
+  config?: string;
+  worker?: boolean;
+}
+
+/** Resolves flags, then env, then defaults. */
+export function resolveServeOptions(o: ServeOptions): { port: number; host: string; dataDir: string; configFile?: string } {
+  const portText = o.port ?? process.env.RIVULET_PORT ?? '8000';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`port: "${portText}" is not a valid port`);
+  return {
+    port,
+    host: o.host ?? process.env.RIVULET_HOST ?? '127.0.0.1',
+    dataDir: resolve(o.data ?? process.env.RIVULET_DATA_DIR ?? './data'),
+    configFile: o.config ?? (process.env.RIVULET_CONFIG || undefined),
+  };
+}
+
+/** Loads the config file, or the data dir's own app (created on first start). */
+export function loadConfig(dataDir: string, configFile?: string): { config: Config; created: boolean; file: string } {
+  if (configFile) return { config: loadConfigFile(resolve(configFile), dataDir), created: false, file: resolve(configFile) };
+  return ensureDataDirConfig(dataDir);
+}
+
+/** Prints an app's credentials and a one-line client snippet. */
+export function printCredentials(config: Config, baseUrl: string, created: boolean, file: string): void {
+  const lines: string[] = [];
+  lines.push(created ? `Created a new app; its credentials are stored in ${file}` : `Apps from ${file}`);
+  for (const app of config.apps) {
+    lines.push(`  app_id:     ${app.appId}`);
+    lines.push(`  api_key:    ${app.apiKey}`);
+    lines.push(`  api_secret: ${app.apiSecret}`);
+    lines.push(`  feed groups: ${[...app.groups.values()].map((g) => `${g.name} (${g.type})`).join(', ')}`);
+    lines.push(
+      `  client: require('getstream').connect('${app.apiKey}', '${app.apiSecret}', '${app.appId}', { urlOverride: { api: '${baseUrl}/api/' } })`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function serve(o: ServeOptions): Promise<void> {
+  const { port, host, dataDir, configFile } = resolveServeOptions(o);
+  const { config, created, file } = loadConfig(dataDir, configFile);
+  const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
+  const rivulet = await createRivulet({ config, logger, worker: o.worker !== false });
+  const address = await rivulet.listen(port, host);
+  const shown = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');
+  printCredentials(config, shown, created, file);
+  logger.info({ address }, 'rivulet is serving');
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    rivulet.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}

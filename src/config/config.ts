@@ -1,0 +1,169 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_MAX_LENGTH, type App, type FeedGroup } from '../core/feeds/feed-group.js';
+
+/**
+ * Configuration: parsed and validated once at start. A bad file is reported with the path of the
+ * offending field (`apps[0].feed_groups[1].type: …`) and the process exits non-zero.
+ */
+
+const groupSchema = z.strictObject({
+  name: z.string().regex(/^\w{1,64}$/, 'must be 1-64 letters, digits or _'),
+  type: z.enum(['flat', 'aggregated', 'notification']),
+  aggregation_format: z.string().min(1).max(1000).optional(),
+  ranking: z.record(z.string(), z.unknown()).optional(),
+  max_length: z.int().min(1).max(1_000_000).optional(),
+  realtime: z.boolean().optional(),
+  public: z.boolean().optional(),
+});
+
+const appSchema = z.strictObject({
+  app_id: z.string().regex(/^[\w-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+  api_key: z.string().regex(/^[\w-]{4,128}$/, 'must be 4-128 letters, digits, _ or -'),
+  api_secret: z.string().min(16, 'must be at least 16 characters').max(512),
+  feed_groups: z.array(groupSchema).min(1),
+});
+
+const fileSchema = z.strictObject({
+  apps: z.array(appSchema).min(1),
+  storage: z
+    .strictObject({
+      backend: z.literal('sqlite'),
+      path: z.string().min(1).optional(),
+    })
+    .optional(),
+  fanout: z
+    .strictObject({
+      inline_max_followers: z.int().min(0).max(1_000_000).optional(),
+      chunk_size: z.int().min(1).max(100_000).optional(),
+    })
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof fileSchema>;
+type AppConfig = z.infer<typeof appSchema>;
+
+export interface Config {
+  readonly apps: App[];
+  readonly storage: { backend: 'sqlite'; path: string };
+  readonly fanout: { inlineMaxFollowers: number; chunkSize: number };
+}
+
+export class ConfigError extends Error {}
+
+function describe(err: z.ZodError): string {
+  return err.issues
+    .map((i) => {
+      const path = i.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+      return `${path || '(root)'}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+function toApp(a: AppConfig, where: string): App {
+  const groups = new Map<string, FeedGroup>();
+  a.feed_groups.forEach((g, i) => {
+    if (groups.has(g.name)) throw new ConfigError(`${where}.feed_groups[${i}].name: duplicate feed group "${g.name}"`);
+    if (g.aggregation_format !== undefined && g.type === 'flat') {
+      throw new ConfigError(`${where}.feed_groups[${i}].aggregation_format: only aggregated and notification groups aggregate`);
+    }
+    groups.set(g.name, {
+      name: g.name,
+      type: g.type,
+      aggregationFormat: g.aggregation_format,
+      ranking: g.ranking,
+      maxLength: g.max_length ?? DEFAULT_MAX_LENGTH,
+      realtime: g.realtime ?? true,
+      public: g.public ?? g.name === 'user',
+    });
+  });
+  return { appId: a.app_id, apiKey: a.api_key, apiSecret: a.api_secret, groups };
+}
+
+/** Validates a parsed config object; throws {@link ConfigError} naming the field. */
+export function parseConfig(raw: unknown, dataDir: string): Config {
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describe(parsed.error));
+  const f = parsed.data;
+  const ids = new Set<string>();
+  const keys = new Set<string>();
+  const apps = f.apps.map((a, i) => {
+    if (ids.has(a.app_id)) throw new ConfigError(`apps[${i}].app_id: duplicate app id "${a.app_id}"`);
+    if (keys.has(a.api_key)) throw new ConfigError(`apps[${i}].api_key: duplicate api key`);
+    ids.add(a.app_id);
+    keys.add(a.api_key);
+    return toApp(a, `apps[${i}]`);
+  });
+  return {
+    apps,
+    storage: { backend: 'sqlite', path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') },
+    fanout: {
+      inlineMaxFollowers: f.fanout?.inline_max_followers ?? 1000,
+      chunkSize: f.fanout?.chunk_size ?? 2000,
+    },
+  };
+}
+
+/** Reads and validates a config file. */
+export function loadConfigFile(path: string, dataDir: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseConfig(raw, dataDir);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`config file ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The feed groups a new app starts with. */
+export const DEFAULT_GROUPS = [
+  { name: 'user', type: 'flat' as const },
+  { name: 'timeline', type: 'flat' as const },
+  { name: 'timeline_aggregated', type: 'aggregated' as const },
+  { name: 'notification', type: 'notification' as const },
+];
+
+const APP_FILE = 'app.json';
+
+/** Makes a new app with random credentials and the default feed groups. */
+export function newAppConfig(): ConfigFile {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let key = '';
+  for (let i = 0; i < 12; i++) key += alphabet[randomInt(alphabet.length)];
+  return {
+    apps: [
+      {
+        app_id: String(randomInt(100_000, 999_999)),
+        api_key: key,
+        api_secret: randomBytes(32).toString('base64url'),
+        feed_groups: DEFAULT_GROUPS,
+      },
+    ],
+  };
+}
+
+/**
+ * The config of a data dir used without a config file: `<data>/app.json`, created with a new
+ * app on first use. Returns the config and whether it was just created.
+ */
+export function ensureDataDirConfig(dataDir: string): { config: Config; created: boolean; file: string } {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, APP_FILE);
+  if (existsSync(file)) return { config: loadConfigFile(file, dataDir), created: false, file };
+  const fresh = newAppConfig();
+  writeFileSync(file, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  return { config: parseConfig(fresh, dataDir), created: true, file };
+}

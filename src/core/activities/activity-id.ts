@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Activity ids are UUID version 1 whose timestamp is the activity time, so ids order by time
+ * (stream-v2-api.md §4.2). The 62 non-time bits come from a hash of the activity's identity
+ * (its foreign id, or its content when it has none), which makes the id deterministic: adding the
+ * same foreign_id + time again yields the same id, and the store upserts in place.
+ *
+ * Feeds sort by a 16-byte key that puts the timestamp first (time_hi, time_mid, time_low, clock
+ * sequence, node), so comparing keys bytewise compares (time, remaining bits).
+ *
+ * @example
+ *   const id = activityId(1714557600123456, 'pin:7');
+ *   sortKeyToId(idToSortKey(id)) === id;
+ */
+
+const GREGORIAN_OFFSET = 0x01b21dd213814000n; // 100 ns intervals from 1582-10-15 to 1970-01-01
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Builds the id for an activity at `timeUs` whose identity hashes from `identity`. */
+export function activityId(timeUs: number, identity: string): string {
+  const ts = BigInt(timeUs) * 10n + GREGORIAN_OFFSET;
+  const timeLow = Number(ts & 0xffffffffn);
+  const timeMid = Number((ts >> 32n) & 0xffffn);
+  const timeHi = Number((ts >> 48n) & 0x0fffn) | 0x1000;
+  const h = createHash('sha1').update(identity).digest();
+  const clockSeq = ((h[0] << 8) | h[1]) & 0x3fff | 0x8000;
+  const node = h.subarray(2, 8).toString('hex');
+  return (
+    timeLow.toString(16).padStart(8, '0') + '-' +
+    timeMid.toString(16).padStart(4, '0') + '-' +
+    timeHi.toString(16).padStart(4, '0') + '-' +
+    clockSeq.toString(16).padStart(4, '0') + '-' +
+    node
+  );
+}
+
+/** True when `id` has the textual shape of a UUID (any version). */
+export function isUuid(id: string): boolean {
+  return id.length === 36 && UUID_RE.test(id);
+}
+
+/** Converts an id to its 16-byte sort key. The id must satisfy {@link isUuid}. */
+export function idToSortKey(id: string): Buffer {
+  // time_hi(4) time_mid(4) time_low(8) clock(4) node(12)
+  const hex = id.slice(14, 18) + id.slice(9, 13) + id.slice(0, 8) + id.slice(19, 23) + id.slice(24, 36);
+  return Buffer.from(hex, 'hex');
+}
+
+/** Inverse of {@link idToSortKey}. */
+export function sortKeyToId(key: Uint8Array): string {
+  const hex = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+  return (
+    hex.slice(8, 16) + '-' + hex.slice(4, 8) + '-' + hex.slice(0, 4) + '-' + hex.slice(16, 20) + '-' + hex.slice(20, 32)
+  );
+}
+
+/** The activity time (microseconds) embedded in a version-1 id. */
+export function timeOfId(id: string): number {
+  const ts = (BigInt('0x' + id.slice(15, 18)) << 48n) | (BigInt('0x' + id.slice(9, 13)) << 32n) | BigInt('0x' + id.slice(0, 8));
+  return Number((ts - GREGORIAN_OFFSET) / 10n);
+}

@@ -1,0 +1,26 @@
+/**
+ * Feed group settings of one app, as validated by `config/`. Flat groups hold activities;
+ * aggregated and notification groups fold them into groups (a later capability).
+ */
+export type FeedType = 'flat' | 'aggregated' | 'notification';
+
+export interface FeedGroup {
+  readonly name: string;
+  readonly type: FeedType;
+  readonly aggregationFormat?: string;
+  readonly ranking?: Record<string, unknown>;
+  /** Maximum entries kept per feed; the oldest are trimmed on insert. */
+  readonly maxLength: number;
+  readonly realtime: boolean;
+  /** Whether user tokens may read other users' feeds of this group (§23.3). */
+  readonly public: boolean;
+}
+
+export interface App {
+  readonly appId: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  readonly groups: ReadonlyMap<string, FeedGroup>;
+}
+
+export const DEFAULT_MAX_LENGTH = 10_000;

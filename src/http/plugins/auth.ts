@@ -1,0 +1,103 @@
+import { createVerifier, TokenError } from 'fast-jwt';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { checkServerScope, principalFromClaims, type Principal, type Resource } from '../../core/auth/principal.js';
+import { ApiKeyError, AuthenticationError, NotAllowedError } from '../../core/errors.js';
+import type { App } from '../../core/feeds/feed-group.js';
+import type { FeedId } from '../../core/feeds/feed-id.js';
+import { query, str } from '../query.js';
+
+/** The authenticated caller of a request. */
+export interface Auth {
+  readonly app: App;
+  readonly principal: Principal;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: Auth | null;
+  }
+}
+
+type Verify = (token: string) => Record<string, unknown>;
+
+/**
+ * Authentication (§2.1, §23.1): `api_key` names the app; the JWT in `Authorization` must be HS256
+ * signed with its secret. Verified tokens are cached by the verifier (Stream tokens carry no
+ * timestamp, so the same strings recur); `exp` is honoured when present.
+ */
+export const authPlugin = fp(async (server: FastifyInstance, opts: { apps: readonly App[] }) => {
+  const byKey = new Map<string, { app: App; verify: Verify }>();
+  for (const app of opts.apps) {
+    const verify = createVerifier({ key: app.apiSecret, algorithms: ['HS256'], cache: 10_000, cacheTTL: 600_000 }) as Verify;
+    byKey.set(app.apiKey, { app, verify });
+  }
+  server.decorateRequest('auth', null);
+  server.decorate('authenticate', async (req: FastifyRequest) => {
+    const key = str(query(req), 'api_key');
+    if (!key) throw new ApiKeyError('api_key is missing from the query string');
+    const entry = byKey.get(key);
+    if (!entry) throw new ApiKeyError('api_key is not valid');
+    req.auth = { app: entry.app, principal: verifyToken(entry.verify, req.headers.authorization) };
+  });
+});
+
+/** Verifies a token string for an app's verifier; throws 401/3 naming the cause. */
+export function verifyToken(verify: Verify, header: string | undefined): Principal {
+  if (!header) throw new AuthenticationError('missing authorization token');
+  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : header.trim();
+  let claims: Record<string, unknown>;
+  try {
+    claims = verify(token);
+  } catch (err) {
+    if (err instanceof TokenError) {
+      switch (err.code) {
+        case TokenError.codes.expired:
+          throw new AuthenticationError('token expired');
+        case TokenError.codes.invalidSignature:
+          throw new AuthenticationError('signature is invalid');
+        case TokenError.codes.invalidAlgorithm:
+          throw new AuthenticationError('token algorithm must be HS256');
+        case TokenError.codes.inactive:
+          throw new AuthenticationError('token is not active yet');
+        default:
+          throw new AuthenticationError('token is malformed');
+      }
+    }
+    throw new AuthenticationError('token is malformed');
+  }
+  if (typeof claims !== 'object' || claims === null) throw new AuthenticationError('token payload must be an object');
+  return principalFromClaims(claims);
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate: (req: FastifyRequest) => Promise<void>;
+  }
+}
+
+/** The request's auth; routes run after `authenticate`, so it is always set there. */
+export function authOf(req: FastifyRequest): Auth {
+  if (!req.auth) throw new AuthenticationError('request is not authenticated');
+  return req.auth;
+}
+
+/**
+ * Authorizes a call: server tokens by scope (resource, action, path feed); user tokens by
+ * `userRule(userId)` — a route's user policy of §2.3 — or refused when the route is server-only.
+ */
+export function authorize(
+  req: FastifyRequest,
+  resource: Resource,
+  feed: FeedId | null,
+  userRule: ((userId: string) => boolean) | null,
+): Auth {
+  const auth = authOf(req);
+  const p = auth.principal;
+  if (p.kind === 'server') {
+    checkServerScope(p, resource, req.method, feed);
+  } else if (userRule === null || !userRule(p.userId)) {
+    throw new NotAllowedError();
+  }
+  return auth;
+}

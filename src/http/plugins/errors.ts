@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { CATALOGUE, RivuletError, type CatalogueEntry } from '../../core/errors.js';
+import { duration } from '../reply.js';
+
+const MORE_INFO = 'https://getstream.io/docs/api_error_responses';
+
+/** Renders Stream's error body (§3.1). The one place error JSON is built. */
+export function sendError(reply: FastifyReply, entry: CatalogueEntry, detail: string, fields?: Record<string, string[]>, status = entry.status): void {
+  const body: Record<string, unknown> = {
+    code: entry.code,
+    detail,
+    duration: duration(reply),
+    exception: entry.exception,
+    more_info: MORE_INFO,
+    status_code: status,
+  };
+  if (fields && Object.keys(fields).length > 0) body.exception_fields = fields;
+  void reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, reply: FastifyReply): void {
+  if (err instanceof RivuletError) {
+    if (err.entry.status >= 500) {
+      req.log.error({ err }, 'request failed');
+      sendError(reply, err.entry, `internal error, request id ${req.id}`);
+      return;
+    }
+    sendError(reply, err.entry, err.message, err.fields);
+    return;
+  }
+  const fe = err as FastifyError;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    sendError(reply, CATALOGUE.payloadTooLarge, 'request body is too large');
+    return;
+  }
+  if (fe.validation) {
+    sendError(reply, CATALOGUE.input, fe.message);
+    return;
+  }
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status === 404) {
+    sendError(reply, CATALOGUE.doesNotExist, fe.message);
+    return;
+  }
+  if (status === 413) {
+    sendError(reply, CATALOGUE.payloadTooLarge, fe.message);
+    return;
+  }
+  if (status >= 400 && status < 500) {
+    // Malformed requests Fastify rejects before routing (bad content type, bad URL encoding, …).
+    sendError(reply, CATALOGUE.input, fe.message, undefined, status === 415 ? 415 : 400);
+    return;
+  }
+  req.log.error({ err }, 'request failed');
+  sendError(reply, CATALOGUE.internal, `internal error, request id ${req.id}`);
+}
+
+/** Error handler and not-found handler for the whole server. */
+export const errorsPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler(handle);
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, CATALOGUE.doesNotExist, `no route for ${req.method} ${req.url.split('?')[0]}`);
+  });
+});

@@ -1,0 +1,31 @@
+import type { FastifyReply } from 'fastify';
+
+/** A JSON object already serialized (activities are stored as JSON and spliced, never re-parsed). */
+export interface RawJson {
+  readonly raw: string;
+}
+
+export function raw(text: string): RawJson {
+  return { raw: text };
+}
+
+/** Stream's `duration` field: time since the request arrived, e.g. `"4.15ms"` (§1.4). */
+export function duration(reply: FastifyReply): string {
+  return `${reply.elapsedTime.toFixed(2)}ms`;
+}
+
+/**
+ * Sends a JSON object with `duration` added. Raw JSON objects get `duration` spliced in before
+ * their closing brace, so the body is serialized once.
+ */
+export function send(reply: FastifyReply, body: object | RawJson, status = 200): FastifyReply {
+  let text: string;
+  if ('raw' in body && typeof (body as RawJson).raw === 'string' && Object.keys(body).length === 1) {
+    const r = (body as RawJson).raw;
+    const d = `"duration":"${duration(reply)}"}`;
+    text = r === '{}' ? '{' + d : r.slice(0, -1) + ',' + d;
+  } else {
+    text = JSON.stringify({ ...body, duration: duration(reply) });
+  }
+  return reply.code(status).type('application/json; charset=utf-8').send(text);
+}

@@ -1,0 +1,114 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isPlainObject, withOrigin } from '../../../core/activities/activity.js';
+import { InputError, MissingRankingError, NotAllowedError } from '../../../core/errors.js';
+import type { App } from '../../../core/feeds/feed-group.js';
+import { feedId, parseFeedId, type FeedId } from '../../../core/feeds/feed-id.js';
+import { addActivities, addToMany } from '../../../services/add-activities.js';
+import type { Services } from '../../../services/context.js';
+import { parsePage, readFeed } from '../../../services/read-feed.js';
+import { removeActivity } from '../../../services/remove-activity.js';
+import { authorize } from '../../plugins/auth.js';
+import { bool, query, rankingVars, str, type Query } from '../../query.js';
+import { raw, send } from '../../reply.js';
+
+interface FeedParams {
+  slug: string;
+  uid: string;
+}
+
+function pathFeed(req: FastifyRequest): FeedId {
+  const p = req.params as FeedParams;
+  return feedId(p.slug, p.uid);
+}
+
+/** Whether a user may write to `feed`'s `to` list entry `fid`: own feeds or anyone's notification feed. */
+function userMayTarget(app: App, userId: string, fid: string): boolean {
+  const f = parseFeedId(fid);
+  return f.uid === userId || app.groups.get(f.slug)?.type === 'notification';
+}
+
+/** Parameters carried from a feed read into its `next` link (paging ones are rebuilt). */
+const NOT_CARRIED = new Set(['api_key', 'location', 'id_lt', 'id_lte', 'offset', 'mark_seen', 'mark_read']);
+
+function nextLink(prefix: string, feed: FeedId, q: Query, lastId: string, limit: number): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (NOT_CARRIED.has(k) || k === 'limit' || v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
+  }
+  params.set('id_lt', lastId);
+  params.set('limit', String(limit));
+  return `/api/v1.0/${prefix}feed/${feed.slug}/${feed.uid}/?${params.toString()}`;
+}
+
+/** Flat feed reads, writes and removals (§6.1–§6.4, §6.8). */
+export async function feedRoutes(server: FastifyInstance, opts: { services: Services }): Promise<void> {
+  const s = opts.services;
+  server.addHook('onRequest', server.authenticate);
+
+  server.post('/feed/:slug/:uid/', async (req, reply) => {
+    const feed = pathFeed(req);
+    const body = req.body;
+    if (!isPlainObject(body)) throw new InputError('body must be an activity object or {"activities": [...]}');
+    const batch = Array.isArray(body.activities);
+    const inputs = batch ? (body.activities as unknown[]) : [body];
+    const { app, principal } = authorize(req, 'feed', feed, (u) => feed.uid === u);
+    let checkTo: ((to: readonly string[], index: number) => void) | undefined;
+    if (principal.kind === 'user') {
+      const u = principal.userId;
+      for (const input of inputs) {
+        const actor = isPlainObject(input) ? input.actor : undefined;
+        if (actor !== undefined && actor !== `SU:${u}` && actor !== u) {
+          throw new NotAllowedError(`user ${u} cannot add activities with actor ${String(actor).slice(0, 80)}`);
+        }
+      }
+      checkTo = (to) => {
+        for (const t of to) if (!userMayTarget(app, u, t)) throw new NotAllowedError(`user ${u} cannot add activities to ${t}`);
+      };
+    }
+    const acts = await addActivities(s, app, feed, inputs, batch, checkTo);
+    if (batch) return send(reply, raw(`{"activities":[${acts.map((a) => withOrigin(a.body, null)).join(',')}]}`), 201);
+    return send(reply, raw(withOrigin(acts[0].body, null)), 201);
+  });
+
+  const read = (prefix: string) => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const feed = pathFeed(req);
+    const { app } = authorize(req, 'feed', feed, (u) => feed.uid === u || app0(req).groups.get(feed.slug)?.public === true);
+    const q = query(req);
+    rankingVars(q); // validated on every read (§6.3), used by ranked reads
+    const range = parsePage(q);
+    const ranking = str(q, 'ranking');
+    if (ranking !== undefined && ranking !== '') {
+      const group = app.groups.get(feed.slug);
+      if (!group?.ranking || !(ranking in group.ranking)) {
+        throw new MissingRankingError(`ranking method "${ranking.slice(0, 64)}" is not defined for feed group "${feed.slug}"`);
+      }
+    }
+    const page = await readFeed(s, app, feed, range);
+    const next = page.lastId ? nextLink(prefix, feed, q, page.lastId, range.limit) : '';
+    return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`));
+  };
+  server.get('/feed/:slug/:uid/', read(''));
+  server.get('/enrich/feed/:slug/:uid/', read('enrich/'));
+
+  server.delete('/feed/:slug/:uid/:id/', async (req, reply) => {
+    const feed = pathFeed(req);
+    const { app } = authorize(req, 'feed', feed, (u) => feed.uid === u);
+    const id = (req.params as { id: string }).id;
+    const q = query(req);
+    await removeActivity(s, app, feed, id, bool(q, 'foreign_id'));
+    return send(reply, { removed: id });
+  });
+
+  server.post('/feed/add_to_many/', async (req, reply) => {
+    const { app } = authorize(req, 'feed', null, null);
+    const body = req.body;
+    if (!isPlainObject(body)) throw new InputError('body must be {"activity": {...}, "feeds": [...]}');
+    await addToMany(s, app, body.activity, body.feeds);
+    return send(reply, {}, 201);
+  });
+}
+
+function app0(req: FastifyRequest): App {
+  return req.auth!.app;
+}

@@ -1,0 +1,38 @@
+/** A follow edge: `feed_id` follows `target_id` (stream-v2-api.md §5.6). Times in microseconds. */
+export interface FollowEdge {
+  readonly source: string;
+  readonly target: string;
+  readonly createdUs: number;
+}
+
+export interface FollowPage {
+  readonly feeds: string[];
+  /** Opaque cursor for the next page; `null` after the last page. */
+  readonly cursor: string | null;
+}
+
+/** Reads the follow graph. Edges are written through {@link WriteStore.commit}. */
+export interface FollowStore {
+  /**
+   * One page of the feeds that follow `target`, in a stable order, for fan-out. Pass the previous
+   * page's cursor to continue; pages never repeat or skip a follower that existed throughout.
+   */
+  followerPage(app: string, target: string, cursor: string | null, limit: number): Promise<FollowPage>;
+
+  /** Edges into `target`, newest first. */
+  followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]>;
+
+  /** Edges out of `source`, newest first; `filter` (feed ids) keeps only edges to those feeds. */
+  following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]>;
+
+  /**
+   * Counts edges into and out of `feed`; slug lists (when given) count only edges whose other end
+   * is in those groups.
+   */
+  followCounts(
+    app: string,
+    feed: string,
+    followersSlugs?: readonly string[],
+    followingSlugs?: readonly string[],
+  ): Promise<{ followers: number; following: number }>;
+}

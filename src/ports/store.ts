@@ -1,0 +1,11 @@
+import type { ActivityStore } from './activity-store.js';
+import type { FollowStore } from './follow-store.js';
+import type { Outbox } from './outbox.js';
+import type { TimelineStore } from './timeline-store.js';
+import type { WriteStore } from './write-store.js';
+
+/** Everything a storage backend provides; each role is its own port. */
+export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox, WriteStore {
+  /** Flushes and releases the backend. */
+  close(): Promise<void>;
+}

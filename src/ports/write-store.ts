@@ -1,0 +1,42 @@
+import type { ActivityRecord } from './activity-store.js';
+import type { FanoutJob } from './outbox.js';
+
+/** Put `id` into `feed` (no-op when present) and trim the feed to `maxLength` newest entries. */
+export interface EntryWrite {
+  readonly feed: string;
+  readonly id: string;
+  readonly origin: string | null;
+  readonly maxLength: number;
+}
+
+/** Take `ids` out of `feed`; with `origin` set, only entries that came from that feed. */
+export interface EntryRemoval {
+  readonly feed: string;
+  readonly ids: readonly string[];
+  readonly origin?: string | null;
+}
+
+/**
+ * Everything one use case changes, applied atomically by {@link WriteStore.commit}: either all of it
+ * is durable when the promise resolves, or none of it is.
+ */
+export interface WriteBatch {
+  /** Upserts by id; an existing activity keeps its home feed. */
+  readonly activities?: readonly ActivityRecord[];
+  readonly entries?: readonly EntryWrite[];
+  readonly removals?: readonly EntryRemoval[];
+  /** Remove every entry of `feed` that came from `origin` (unfollow without history). */
+  readonly removeByOrigin?: readonly { feed: string; origin: string }[];
+  /** Create edges (existing edges are kept unchanged). Times in microseconds. */
+  readonly follows?: readonly { source: string; target: string; createdUs: number }[];
+  readonly unfollows?: readonly { source: string; target: string }[];
+  readonly enqueue?: readonly FanoutJob[];
+  /** Record how far jobs got (a follower cursor each). */
+  readonly progress?: readonly { readonly jobId: number; readonly cursor: string }[];
+  readonly complete?: readonly number[];
+}
+
+export interface WriteStore {
+  /** Applies the batch in one atomic step. Idempotent for entries and follows. */
+  commit(app: string, batch: WriteBatch): Promise<void>;
+}

@@ -1,0 +1,111 @@
+import { finishActivity, parseActivity, type ActivityDraft, type StoredActivity } from '../core/activities/activity.js';
+import { InputError } from '../core/errors.js';
+import type { App } from '../core/feeds/feed-group.js';
+import type { FeedId } from '../core/feeds/feed-id.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import type { EntryWrite } from '../ports/write-store.js';
+import { bodyFeed, groupOf, maxLengthOf, type Services } from './context.js';
+import { emptyFanout, planFanout } from './plan-fanout.js';
+
+export const MAX_BATCH_ACTIVITIES = 100;
+
+/** Re-throws a validation error of item `index` with the index in its detail (§23.2). */
+export function atIndex<T>(index: number, batch: boolean, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (batch && err instanceof InputError) {
+      throw new InputError(`activities[${index}]: ${err.message}`, { fields: err.fields });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Validates activities and fixes their ids and times. Drafts without `time` get strictly
+ * increasing server times in array order; two items with the same foreign_id + time are one
+ * activity (the later wins).
+ */
+export function prepareActivities(
+  s: Services,
+  app: App,
+  inputs: readonly unknown[],
+  batch: boolean,
+  checkTo?: (to: readonly string[], index: number) => void,
+): StoredActivity[] {
+  if (inputs.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} activities per request`);
+  const drafts: ActivityDraft[] = inputs.map((input, i) =>
+    atIndex(i, batch, () => parseActivity(input, (v) => bodyFeed(app, v, 'to').fid)),
+  );
+  if (checkTo) drafts.forEach((d, i) => checkTo(d.to, i));
+  const byId = new Map<string, StoredActivity>();
+  drafts.forEach((d, i) => {
+    const act = atIndex(i, batch, () => finishActivity(d, d.timeUs ?? s.clock.next()));
+    byId.delete(act.id); // keep request order of the last occurrence
+    byId.set(act.id, act);
+  });
+  return [...byId.values()];
+}
+
+/**
+ * Adds activities to `feed` (stream-v2-api.md §6.1, §6.2): stores them, puts them into the feed and
+ * every `to` target (origin null), and fans them out to the followers of the feed and of each
+ * target (origin = that feed), all in one commit. Returns the stored activities in input order
+ * (as JSON with `origin: null`).
+ */
+export async function addActivities(
+  s: Services,
+  app: App,
+  feed: FeedId,
+  inputs: readonly unknown[],
+  batch: boolean,
+  checkTo?: (to: readonly string[], index: number) => void,
+): Promise<StoredActivity[]> {
+  groupOf(app, feed);
+  const acts = prepareActivities(s, app, inputs, batch, checkTo);
+  const records: ActivityRecord[] = acts.map((a) => ({ ...a, home: feed.fid }));
+  const entries: EntryWrite[] = [];
+  const bySource = new Map<string, string[]>();
+  const addTo = (fid: string, id: string) => {
+    entries.push({ feed: fid, id, origin: null, maxLength: maxLengthOf(app, fid) });
+    const ids = bySource.get(fid);
+    if (ids) ids.push(id);
+    else bySource.set(fid, [id]);
+  };
+  for (const a of acts) {
+    addTo(feed.fid, a.id);
+    for (const t of a.to) if (t !== feed.fid) addTo(t, a.id);
+  }
+  const fan = emptyFanout();
+  for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan);
+  await s.store.commit(app.appId, {
+    activities: records,
+    entries: entries.concat(fan.entries),
+    enqueue: fan.enqueue,
+  });
+  if (fan.enqueue.length > 0) s.onJobsEnqueued();
+  // Answer with the stored form; when an existing activity was updated in place its body is the
+  // new one, which is what a later read returns.
+  return acts;
+}
+
+/**
+ * Adds one activity to many feeds with the same id and origin null (§6.8). No fan-out to their
+ * followers. Activities with `to` are refused.
+ */
+export async function addToMany(s: Services, app: App, input: unknown, feeds: unknown): Promise<void> {
+  if (!Array.isArray(feeds)) throw new InputError('feeds must be an array of feed ids');
+  if (feeds.length > 5000) throw new InputError('at most 5000 feeds per add_to_many');
+  const targets = [...new Set(feeds.map((f) => bodyFeed(app, f, 'feeds').fid))];
+  if (targets.length === 0) throw new InputError('feeds must not be empty');
+  if (typeof input === 'object' && input !== null && 'to' in input && (input as { to: unknown }).to !== undefined) {
+    const to = (input as { to: unknown }).to;
+    if (!Array.isArray(to) || to.length > 0) throw new InputError('add_to_many does not accept activities with to targets');
+  }
+  const [act] = prepareActivities(s, app, [input], false);
+  await s.store.commit(app.appId, {
+    activities: [{ ...act, home: targets[0] }],
+    entries: targets.map((feed) => ({ feed, id: act.id, origin: null, maxLength: maxLengthOf(app, feed) })),
+  });
+}
+

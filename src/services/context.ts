@@ -1,0 +1,68 @@
+import { InputError, FeedConfigError } from '../core/errors.js';
+import type { App, FeedGroup } from '../core/feeds/feed-group.js';
+import { DEFAULT_MAX_LENGTH } from '../core/feeds/feed-group.js';
+import { parseFeedId, type FeedId } from '../core/feeds/feed-id.js';
+import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+
+/** Tunables of the write path and the fan-out worker. */
+export interface FanoutSettings {
+  /** Fan-outs to at most this many followers per source feed are applied before the response. */
+  readonly inlineMaxFollowers: number;
+  /** Followers per worker chunk (one transaction). */
+  readonly chunkSize: number;
+}
+
+export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 2000 };
+
+/** What every use case needs: the store, the clock and settings. No HTTP. */
+export interface Services {
+  readonly store: Store;
+  readonly clock: TimeSource;
+  readonly fanout: FanoutSettings;
+  /** Called after a commit that enqueued fan-out jobs, so the worker wakes up. */
+  readonly onJobsEnqueued: () => void;
+}
+
+/**
+ * Hands out activity times that strictly increase within this process (stream-v2-api.md §4.2:
+ * back-to-back adds must order newest first), adding 1 µs on a collision.
+ */
+export class TimeSource {
+  readonly #clock: Clock;
+  #last = 0;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** The current time in microseconds, strictly greater than any value returned before. */
+  next(): number {
+    const now = this.#clock.nowUs();
+    this.#last = now > this.#last ? now : this.#last + 1;
+    return this.#last;
+  }
+
+  now(): number {
+    return this.#clock.nowUs();
+  }
+}
+
+/** The group of a feed in a path; unknown groups are 400/6 (§4.1). */
+export function groupOf(app: App, feed: FeedId): FeedGroup {
+  const g = app.groups.get(feed.slug);
+  if (!g) throw new FeedConfigError(`feed group "${feed.slug}" does not exist in this app`);
+  return g;
+}
+
+/** Parses a feed id that arrives in a body (`to`, follow targets); unknown groups are 400/4. */
+export function bodyFeed(app: App, value: unknown, what: string): FeedId {
+  const f = parseFeedId(value, what);
+  if (!app.groups.has(f.slug)) throw new InputError(`${what}: feed group "${f.slug}" does not exist`);
+  return f;
+}
+
+/** Max entries kept for a feed id `slug:uid`. */
+export function maxLengthOf(app: App, fid: string): number {
+  return app.groups.get(fid.slice(0, fid.indexOf(':')))?.maxLength ?? DEFAULT_MAX_LENGTH;
+}

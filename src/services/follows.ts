@@ -1,0 +1,123 @@
+import { InputError } from '../core/errors.js';
+import type { App } from '../core/feeds/feed-group.js';
+import type { FeedId } from '../core/feeds/feed-id.js';
+import type { FollowEdge } from '../ports/follow-store.js';
+import type { EntryWrite } from '../ports/write-store.js';
+import { bodyFeed, groupOf, maxLengthOf, type Services } from './context.js';
+
+export const DEFAULT_COPY_LIMIT = 100;
+export const MAX_COPY_LIMIT = 1000;
+export const MAX_FOLLOW_MANY = 2500;
+
+/** A follow to create: `source` follows `target`, copying `copyLimit` newest activities. */
+export interface FollowRequest {
+  readonly source: FeedId;
+  readonly target: FeedId;
+  readonly copyLimit: number;
+}
+
+/** Validates `activity_copy_limit` (integer 0–1,000; strings of digits accepted). */
+export function copyLimitOf(value: unknown, dflt = DEFAULT_COPY_LIMIT): number {
+  if (value === undefined || value === null || value === '') return dflt;
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_COPY_LIMIT) {
+    throw new InputError(`activity_copy_limit must be an integer between 0 and ${MAX_COPY_LIMIT}`);
+  }
+  return n;
+}
+
+/** Checks one follow edge: both groups exist, the target is flat, no self-follow. */
+export function checkFollow(app: App, source: FeedId, target: FeedId): void {
+  groupOf(app, source);
+  const tg = app.groups.get(target.slug);
+  if (!tg) throw new InputError(`target: feed group "${target.slug}" does not exist`);
+  if (tg.type !== 'flat') throw new InputError(`target: only flat feeds can be followed, "${target.slug}" is ${tg.type}`);
+  if (source.fid === target.fid) throw new InputError('a feed cannot follow itself');
+}
+
+/**
+ * Creates follow edges and copies each target's newest activities into its source feed with
+ * origin = target (§8.1, §8.5), all in one commit. Re-following keeps the existing edge. The copy
+ * is bounded (≤ 1,000 per follow) so it is always applied before the response.
+ */
+export async function follow(s: Services, app: App, requests: readonly FollowRequest[]): Promise<void> {
+  if (requests.length > MAX_FOLLOW_MANY) throw new InputError(`at most ${MAX_FOLLOW_MANY} follows per request`);
+  for (const r of requests) checkFollow(app, r.source, r.target);
+  const now = s.clock.now();
+  const entries: EntryWrite[] = [];
+  for (const r of requests) {
+    if (r.copyLimit === 0) continue;
+    const copied = await s.store.readFeed(app.appId, r.target.fid, { limit: r.copyLimit, offset: 0 });
+    const maxLength = maxLengthOf(app, r.source.fid);
+    for (const e of copied) entries.push({ feed: r.source.fid, id: e.id, origin: r.target.fid, maxLength });
+  }
+  await s.store.commit(app.appId, {
+    follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now })),
+    entries,
+  });
+}
+
+export interface UnfollowRequest {
+  readonly source: FeedId;
+  readonly target: FeedId;
+  readonly keepHistory: boolean;
+}
+
+/**
+ * Removes follow edges (§8.2, §8.5); unless `keepHistory`, every entry of the source feed that
+ * came from the target is removed too. Unfollowing a non-edge is not an error.
+ */
+export async function unfollow(s: Services, app: App, requests: readonly UnfollowRequest[]): Promise<void> {
+  if (requests.length > MAX_FOLLOW_MANY) throw new InputError(`at most ${MAX_FOLLOW_MANY} unfollows per request`);
+  for (const r of requests) groupOf(app, r.source);
+  await s.store.commit(app.appId, {
+    unfollows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid })),
+    removeByOrigin: requests.filter((r) => !r.keepHistory).map((r) => ({ feed: r.source.fid, origin: r.target.fid })),
+  });
+}
+
+/** Parses the bare-array body of `follow_many/` (§8.5). */
+export function parseFollowMany(app: App, body: unknown, dfltCopy: number): FollowRequest[] {
+  if (!Array.isArray(body)) throw new InputError('body must be an array of {source, target}');
+  return body.map((item, i) => {
+    if (typeof item !== 'object' || item === null) throw new InputError(`[${i}]: must be an object with source and target`);
+    const it = item as Record<string, unknown>;
+    return {
+      source: bodyFeed(app, it.source, `[${i}].source`),
+      target: bodyFeed(app, it.target, `[${i}].target`),
+      copyLimit: copyLimitOf(it.activity_copy_limit, dfltCopy),
+    };
+  });
+}
+
+/** Parses the bare-array body of `unfollow_many/` (§8.5). */
+export function parseUnfollowMany(app: App, body: unknown): UnfollowRequest[] {
+  if (!Array.isArray(body)) throw new InputError('body must be an array of {source, target}');
+  return body.map((item, i) => {
+    if (typeof item !== 'object' || item === null) throw new InputError(`[${i}]: must be an object with source and target`);
+    const it = item as Record<string, unknown>;
+    const kh = it.keep_history;
+    if (kh !== undefined && typeof kh !== 'boolean') throw new InputError(`[${i}].keep_history must be a boolean`);
+    return {
+      source: bodyFeed(app, it.source, `[${i}].source`),
+      target: bodyFeed(app, it.target, `[${i}].target`),
+      keepHistory: kh === true,
+    };
+  });
+}
+
+/** Followers or following of a feed, newest edge first (§8.3). */
+export async function listFollows(
+  s: Services,
+  app: App,
+  feed: FeedId,
+  direction: 'followers' | 'following',
+  limit: number,
+  offset: number,
+  filter?: readonly string[],
+): Promise<FollowEdge[]> {
+  groupOf(app, feed);
+  return direction === 'followers'
+    ? s.store.followers(app.appId, feed.fid, limit, offset)
+    : s.store.following(app.appId, feed.fid, limit, offset, filter);
+}

@@ -1,0 +1,57 @@
+import type { App } from '../core/feeds/feed-group.js';
+import type { FanoutJob } from '../ports/outbox.js';
+import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
+import { maxLengthOf, type Services } from './context.js';
+
+/** The part of a write batch that spreads a change to followers. */
+export interface FanoutPart {
+  entries: EntryWrite[];
+  removals: EntryRemoval[];
+  enqueue: FanoutJob[];
+}
+
+export function emptyFanout(): FanoutPart {
+  return { entries: [], removals: [], enqueue: [] };
+}
+
+/**
+ * Plans spreading `ids` from `source` to its followers: applied inline (in the same commit as the
+ * change) when the source has at most `inlineMaxFollowers` followers, otherwise queued as a durable
+ * job for the worker. Adds to `part`.
+ */
+export async function planFanout(
+  s: Services,
+  app: App,
+  kind: FanoutJob['kind'],
+  source: string,
+  ids: readonly string[],
+  part: FanoutPart,
+): Promise<void> {
+  if (ids.length === 0) return;
+  const max = s.fanout.inlineMaxFollowers;
+  const page = await s.store.followerPage(app.appId, source, null, max + 1);
+  if (page.feeds.length > max) {
+    part.enqueue.push({ kind, app: app.appId, source, ids });
+    return;
+  }
+  applyToFollowers(app, kind, source, ids, page.feeds, part);
+}
+
+/** Adds the entry writes or removals of one chunk of followers to `part`. */
+export function applyToFollowers(
+  app: App,
+  kind: FanoutJob['kind'],
+  source: string,
+  ids: readonly string[],
+  followers: readonly string[],
+  part: { entries: EntryWrite[]; removals: EntryRemoval[] },
+): void {
+  if (kind === 'fanout.add') {
+    for (const feed of followers) {
+      const maxLength = maxLengthOf(app, feed);
+      for (const id of ids) part.entries.push({ feed, id, origin: source, maxLength });
+    }
+  } else {
+    for (const feed of followers) part.removals.push({ feed, ids, origin: source });
+  }
+}

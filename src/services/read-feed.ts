@@ -1,0 +1,78 @@
+import { withOrigin } from '../core/activities/activity.js';
+import { isUuid } from '../core/activities/activity-id.js';
+import { InputError } from '../core/errors.js';
+import type { App } from '../core/feeds/feed-group.js';
+import type { FeedId } from '../core/feeds/feed-id.js';
+import type { TimelineRange } from '../ports/timeline-store.js';
+import { groupOf, type Services } from './context.js';
+
+export const DEFAULT_LIMIT = 25;
+export const MAX_LIMIT = 100;
+export const MAX_OFFSET = 10_000;
+
+/** Query parameters of a feed read that select the page. */
+export interface PageQuery {
+  limit?: string;
+  offset?: string;
+  id_lt?: string;
+  id_lte?: string;
+  id_gt?: string;
+  id_gte?: string;
+}
+
+/** Parses a non-negative integer parameter; 400/4 naming it otherwise. */
+export function intParam(value: string | undefined, name: string, dflt: number, max: number, clamp: boolean): number {
+  if (value === undefined || value === '') return dflt;
+  if (!/^\s*\d+\s*$/.test(value)) throw new InputError(`${name} must be a non-negative integer`, { fields: { [name]: ['invalid'] } });
+  const n = Number(value);
+  if (n > max) {
+    if (clamp) return max;
+    throw new InputError(`${name} must be at most ${max}`, { fields: { [name]: ['too large'] } });
+  }
+  return n;
+}
+
+function idParam(value: string | undefined, name: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = value.toLowerCase();
+  if (!isUuid(v)) throw new InputError(`${name} must be an activity id`, { fields: { [name]: ['invalid'] } });
+  return v;
+}
+
+/** Validates the paging parameters (limit clamped to 100, offset ≤ 10,000, id filters are ids). */
+export function parsePage(q: PageQuery): TimelineRange {
+  return {
+    limit: intParam(q.limit, 'limit', DEFAULT_LIMIT, MAX_LIMIT, true),
+    offset: intParam(q.offset, 'offset', 0, MAX_OFFSET, false),
+    idLt: idParam(q.id_lt, 'id_lt'),
+    idLte: idParam(q.id_lte, 'id_lte'),
+    idGt: idParam(q.id_gt, 'id_gt'),
+    idGte: idParam(q.id_gte, 'id_gte'),
+  };
+}
+
+export interface FeedPage {
+  /** Each activity as JSON text (stored form with origin). */
+  readonly results: string[];
+  /** Id of the last activity when more follow it, else null. */
+  readonly lastId: string | null;
+}
+
+/**
+ * Reads a page of a flat feed (§6.3): one range scan (looking one entry ahead to know whether a
+ * next page exists) and one batch load of the activities. Activities are returned as ready JSON
+ * with `origin` spliced in; nothing is parsed.
+ */
+export async function readFeed(s: Services, app: App, feed: FeedId, range: TimelineRange): Promise<FeedPage> {
+  groupOf(app, feed);
+  const entries = await s.store.readFeed(app.appId, feed.fid, { ...range, limit: range.limit + 1 });
+  const more = entries.length > range.limit;
+  if (more) entries.length = range.limit;
+  const acts = await s.store.getActivities(app.appId, entries.map((e) => e.id));
+  const results: string[] = [];
+  for (const e of entries) {
+    const a = acts.get(e.id);
+    if (a) results.push(withOrigin(a.body, e.origin));
+  }
+  return { results, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
+}

@@ -1,0 +1,103 @@
+import { isPlainObject, parseBody, rebuildActivity, type StoredActivity } from '../core/activities/activity.js';
+import { activityId, isUuid } from '../core/activities/activity-id.js';
+import { applyPartial, validateChange } from '../core/activities/partial-update.js';
+import { InputError, NotFoundError } from '../core/errors.js';
+import type { App } from '../core/feeds/feed-group.js';
+import { parseTime } from '../core/time.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
+import type { Services } from './context.js';
+
+/** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
+export function idOfForeign(foreignId: unknown, time: unknown, what: string): string {
+  if (foreignId === undefined || foreignId === null || foreignId === '') throw new InputError(`${what}: foreign_id is required`);
+  if (time === undefined || time === null || time === '') throw new InputError(`${what}: time is required`);
+  if (typeof foreignId !== 'string' && typeof foreignId !== 'number') throw new InputError(`${what}: foreign_id must be a string`);
+  if (typeof time !== 'string') throw new InputError(`${what}: time must be a string`);
+  const us = parseTime(time);
+  if (us === null) throw new InputError(`${what}: time "${time.slice(0, 64)}" is not a valid time`);
+  return activityId(us, 'f\u0000' + String(foreignId));
+}
+
+function sameTargets(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((x) => set.has(x));
+}
+
+async function loadAll(s: Services, app: App, ids: string[]): Promise<Map<string, ActivityRecord>> {
+  const found = await s.store.getActivities(app.appId, ids);
+  for (const id of ids) if (!found.has(id)) throw new NotFoundError(`activity ${id} does not exist`);
+  return found;
+}
+
+/**
+ * Full update (§6.5, §23.2): each item names its activity by foreign_id + time and replaces it;
+ * custom fields left out are dropped; `to` cannot change here. Unknown activity → 404/16.
+ * The change shows in every feed holding the activity, since feeds hold references.
+ */
+export async function updateActivities(s: Services, app: App, items: unknown): Promise<void> {
+  if (!Array.isArray(items)) throw new InputError('activities must be an array');
+  if (items.length === 0) return;
+  if (items.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} activities per update`);
+  const ids = items.map((it, i) => {
+    if (!isPlainObject(it)) throw new InputError(`activities[${i}]: must be an object`);
+    return idOfForeign(it.foreign_id, it.time, `activities[${i}]`);
+  });
+  const found = await loadAll(s, app, ids);
+  const out: ActivityRecord[] = items.map((it: Record<string, unknown>, i) => {
+    const prev = found.get(ids[i])!;
+    if (it.to !== undefined && it.to !== null) {
+      if (!Array.isArray(it.to)) throw new InputError(`activities[${i}]: to must be an array`);
+      if (it.to.length > 0 && !sameTargets(prev.to, it.to as string[])) {
+        throw new InputError(`activities[${i}]: to cannot be changed by an update; use the to-targets endpoint`);
+      }
+    }
+    try {
+      return { ...rebuildActivity(prev, it, prev.to), home: prev.home };
+    } catch (err) {
+      if (err instanceof InputError) throw new InputError(`activities[${i}]: ${err.message}`);
+      throw err;
+    }
+  });
+  await s.store.commit(app.appId, { activities: out });
+}
+
+/**
+ * Partial update (§6.6): each change names an activity by `id` or foreign_id + time and applies
+ * `set` (dotted paths) and `unset`. All changes are validated before anything is written.
+ * Returns the updated activities in request order.
+ */
+export async function partialUpdateActivities(s: Services, app: App, changes: unknown): Promise<StoredActivity[]> {
+  if (!Array.isArray(changes)) throw new InputError('changes must be an array');
+  if (changes.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} changes per request`);
+  const parsed = changes.map((c, i) => {
+    const what = `changes[${i}]`;
+    if (!isPlainObject(c)) throw new InputError(`${what}: must be an object`);
+    let id: string;
+    if (c.id !== undefined && c.id !== null && c.id !== '') {
+      if (typeof c.id !== 'string' || !isUuid(c.id.toLowerCase())) throw new InputError(`${what}: id is not a valid activity id`);
+      id = c.id.toLowerCase();
+    } else {
+      id = idOfForeign(c.foreign_id, c.time, what);
+    }
+    return { id, ...validateChange(c.set, c.unset, what) };
+  });
+  const found = await loadAll(s, app, parsed.map((p) => p.id));
+  // Several changes to one activity apply in order.
+  const current = new Map<string, ActivityRecord>();
+  const results: ActivityRecord[] = parsed.map((p, i) => {
+    const prev = current.get(p.id) ?? found.get(p.id)!;
+    const obj = applyPartial(parseBody(prev.body), p.set, p.unset);
+    try {
+      const next = { ...rebuildActivity(prev, obj, prev.to), home: prev.home };
+      current.set(p.id, next);
+      return next;
+    } catch (err) {
+      if (err instanceof InputError) throw new InputError(`changes[${i}]: ${err.message}`);
+      throw err;
+    }
+  });
+  await s.store.commit(app.appId, { activities: [...current.values()] });
+  return results.map((r) => current.get(r.id)!);
+}

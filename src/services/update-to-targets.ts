@@ -1,0 +1,85 @@
+import { isPlainObject, MAX_TO_TARGETS, parseBody, rebuildActivity, type StoredActivity } from '../core/activities/activity.js';
+import { InputError, NotFoundError } from '../core/errors.js';
+import type { App } from '../core/feeds/feed-group.js';
+import type { FeedId } from '../core/feeds/feed-id.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
+import { bodyFeed, groupOf, maxLengthOf, type Services } from './context.js';
+import { emptyFanout, planFanout } from './plan-fanout.js';
+import { idOfForeign } from './update-activities.js';
+
+export interface ToTargetsResult {
+  readonly activity: StoredActivity;
+  readonly added: string[];
+  readonly removed: string[];
+}
+
+function targetList(app: App, value: unknown, what: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw new InputError(`${what} must be an array of feed ids`);
+  return [...new Set(value.map((v) => bodyFeed(app, v, what).fid))];
+}
+
+/**
+ * Edits the `to` list of an activity (§6.9): `new_targets` replaces it, or `added_targets` /
+ * `removed_targets` edit it. Newly targeted feeds (and their followers) receive the activity;
+ * dropped ones lose it. Each item of a batch is applied in order, in one commit.
+ */
+export async function updateToTargets(s: Services, app: App, feed: FeedId, body: unknown): Promise<ToTargetsResult[]> {
+  groupOf(app, feed);
+  const items = Array.isArray(body) ? body : [body];
+  if (items.length === 0) throw new InputError('no to-target updates given');
+  if (items.length > 100) throw new InputError('at most 100 to-target updates per request');
+  const parsed = items.map((it, i) => {
+    const what = Array.isArray(body) ? `[${i}]` : 'request';
+    if (!isPlainObject(it)) throw new InputError(`${what}: must be an object`);
+    const id = idOfForeign(it.foreign_id, it.time, what);
+    const replace = targetList(app, it.new_targets, 'new_targets');
+    const add = targetList(app, it.added_targets, 'added_targets') ?? [];
+    const remove = targetList(app, it.removed_targets, 'removed_targets') ?? [];
+    if (replace && (add.length > 0 || remove.length > 0)) {
+      throw new InputError('new_targets cannot be combined with added_targets or removed_targets');
+    }
+    if (!replace && add.length === 0 && remove.length === 0) {
+      throw new InputError('one of new_targets, added_targets or removed_targets is required');
+    }
+    if (add.some((t) => remove.includes(t))) throw new InputError('added_targets and removed_targets must not overlap');
+    return { id, replace, add, remove };
+  });
+  const found = await s.store.getActivities(app.appId, parsed.map((p) => p.id));
+  const current = new Map<string, ActivityRecord>();
+  const results: ToTargetsResult[] = [];
+  const entries: EntryWrite[] = [];
+  const removals: EntryRemoval[] = [];
+  const fan = emptyFanout();
+  for (const p of parsed) {
+    const prev = current.get(p.id) ?? found.get(p.id);
+    if (!prev) throw new NotFoundError(`activity ${p.id} does not exist`);
+    const next = p.replace
+      ? p.replace
+      : prev.to.filter((t) => !p.remove.includes(t)).concat(p.add.filter((t) => !prev.to.includes(t)));
+    if (next.length > MAX_TO_TARGETS) throw new InputError(`to has more than ${MAX_TO_TARGETS} targets`);
+    const added = next.filter((t) => !prev.to.includes(t));
+    const removed = prev.to.filter((t) => !next.includes(t));
+    const updated: ActivityRecord = { ...rebuildActivity(prev, parseBody(prev.body), next), home: prev.home };
+    current.set(p.id, updated);
+    for (const t of added) {
+      entries.push({ feed: t, id: p.id, origin: null, maxLength: maxLengthOf(app, t) });
+      await planFanout(s, app, 'fanout.add', t, [p.id], fan);
+    }
+    for (const t of removed) {
+      if (t === prev.home) continue;
+      removals.push({ feed: t, ids: [p.id], origin: null });
+      await planFanout(s, app, 'fanout.remove', t, [p.id], fan);
+    }
+    results.push({ activity: updated, added, removed });
+  }
+  await s.store.commit(app.appId, {
+    activities: [...current.values()],
+    removals: removals.concat(fan.removals),
+    entries: entries.concat(fan.entries),
+    enqueue: fan.enqueue,
+  });
+  if (fan.enqueue.length > 0) s.onJobsEnqueued();
+  return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
+}

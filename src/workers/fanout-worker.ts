@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import type { App } from '../core/feeds/feed-group.js';
+import type { Services } from '../services/context.js';
+import { runFanoutJobs } from '../services/run-fanout-jobs.js';
+
+/**
+ * The in-process consumer of the outbox. It drains the queue whenever woken (after a commit that
+ * enqueued jobs) and also polls, so jobs left by a crashed process are finished after restart.
+ */
+export class FanoutWorker {
+  readonly #services: () => Services;
+  readonly #apps: ReadonlyMap<string, App>;
+  readonly #log: Logger;
+  readonly #pollMs: number;
+  #running = false;
+  #stopped = false;
+  #again = false;
+  #timer: NodeJS.Timeout | null = null;
+  #idle: Promise<void> = Promise.resolve();
+  #failures = 0;
+
+  constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, pollMs = 1000) {
+    this.#services = services;
+    this.#apps = apps;
+    this.#log = log;
+    this.#pollMs = pollMs;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.wake();
+  }
+
+  /** Asks the worker to drain the queue now. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#running = true;
+    this.#idle = this.drain().finally(() => {
+      this.#running = false;
+      if (this.#stopped) return;
+      if (this.#again) {
+        this.#again = false;
+        setImmediate(() => this.wake());
+      } else {
+        const delay = this.#failures > 0 ? Math.min(30_000, this.#pollMs * 2 ** this.#failures) : this.#pollMs;
+        this.#timer = setTimeout(() => this.wake(), delay);
+        this.#timer.unref();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#stopped) return;
+        const done = await runFanoutJobs(this.#services(), this.#apps);
+        this.#failures = 0;
+        if (done === 0) return;
+        // Let request handlers run between rounds.
+        await new Promise((r) => setImmediate(r));
+      }
+    } catch (err) {
+      this.#failures++;
+      this.#log.error({ err }, 'fan-out round failed; will retry');
+    }
+  }
+
+  /** Drains everything queued now; for tests and graceful shutdown. */
+  async drainAll(): Promise<void> {
+    while ((await runFanoutJobs(this.#services(), this.#apps)) > 0) {
+      /* keep going */
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#idle;
+  }
+}
