@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-import { run } from '../dist/cli/main.js';
-
-run(process.argv.slice(2)).catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+// The `rivulet` command; the TypeScript sources are compiled to dist/ by `npm ci` (prepare).
+import '../dist/cli/entry.js';

@@ -75,7 +75,12 @@ async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): P
   for (;;) {
     const page = await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize);
     sink.add(page.feeds, page.cursor);
-    if (sink.full()) await sink.flush();
+    if (sink.full()) {
+      await sink.flush();
+      // Store calls may complete synchronously (embedded store): give requests a turn between
+      // chunks so a huge fan-out never stalls the API.
+      await new Promise((r) => setImmediate(r));
+    }
     if (page.cursor === null) return;
     cursor = page.cursor;
   }
