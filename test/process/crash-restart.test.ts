@@ -54,7 +54,7 @@ describe('crash and restart', () => {
     for (let i = 0; i < FOLLOWERS; i += 2500) {
       const batch = [];
       for (let j = i; j < i + 2500; j++) batch.push({ source: `timeline:f${j}`, target: 'user:celeb' });
-      await client.followMany(batch, 0);
+      await client.followMany!(batch, 0);
     }
 
     const db = new Database(join(dir, 'rivulet.db'), { readonly: true, fileMustExist: true });
@@ -107,7 +107,7 @@ describe('crash and restart', () => {
           [post.id],
           `timeline:${f} holds the activity exactly once`,
         );
-        assert.equal(res.results[0].origin, 'user:celeb');
+        assert.equal((res.results[0] as { origin?: string }).origin, 'user:celeb');
       }
 
       for (let i = 0; i < acknowledged.length; i += 100) {
