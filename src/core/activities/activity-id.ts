@@ -40,11 +40,14 @@ export function isUuid(id: string): boolean {
   return id.length === 36 && UUID_RE.test(id);
 }
 
-/** Converts an id to its 16-byte sort key. The id must satisfy {@link isUuid}. */
+/** Converts an id to its 16-byte sort key; throws a TypeError for text that is not a UUID. */
 export function idToSortKey(id: string): Buffer {
   // time_hi(4) time_mid(4) time_low(8) clock(4) node(12)
   const hex = id.slice(14, 18) + id.slice(9, 13) + id.slice(0, 8) + id.slice(19, 23) + id.slice(24, 36);
-  return Buffer.from(hex, 'hex');
+  const key = Buffer.from(hex, 'hex');
+  // Buffer.from stops at the first non-hex character: a short key means a malformed id.
+  if (key.length !== 16 || id.length !== 36) throw new TypeError(`not an activity id: ${id.slice(0, 40)}`);
+  return key;
 }
 
 /** Inverse of {@link idToSortKey}. */

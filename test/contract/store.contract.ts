@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { activityId } from '../../src/core/activities/activity-id.js';
+import type { ActivityRecord } from '../../src/ports/activity-store.js';
+import type { Store } from '../../src/ports/store.js';
+
+/**
+ * The contract every storage backend satisfies, run unchanged against each adapter.
+ * `skip` names tests an adapter cannot run, each with its reason.
+ */
+export function storeContract(name: string, makeStore: () => Promise<Store>, skip: Record<string, string> = {}): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let n = 0;
+    const app = () => `app${n}`;
+    before(async () => {
+      store = await makeStore();
+    });
+    after(async () => store.close());
+
+    const test = (title: string, fn: () => Promise<void>) => {
+      if (skip[title]) it(title, { skip: skip[title] }, fn);
+      else
+        it(title, async () => {
+          n++;
+          await fn();
+        });
+    };
+
+    const act = (t: number, home: string, extra: Partial<ActivityRecord> = {}): ActivityRecord => {
+      const id = activityId(t, `c${t}`);
+      return { id, timeUs: t, foreignId: `f${t}`, to: [], body: JSON.stringify({ id, n: t }), home, ...extra };
+    };
+
+    test('stores activities and loads them in one batch', async () => {
+      const a = act(1000, 'user:a');
+      const b = act(2000, 'user:a', { to: ['notification:x'] });
+      await store.commit(app(), { activities: [a, b] });
+      const got = await store.getActivities(app(), [a.id, b.id, activityId(3, 'none')]);
+      assert.equal(got.size, 2);
+      assert.deepEqual(got.get(b.id), b);
+      assert.equal((await store.getActivities('other-app', [a.id])).size, 0, 'apps are isolated');
+    });
+
+    test('upserts an activity in place and keeps its home feed', async () => {
+      const a = act(1000, 'user:a');
+      await store.commit(app(), { activities: [a] });
+      await store.commit(app(), { activities: [{ ...a, body: '{"v":2}', home: 'user:b' }] });
+      const got = (await store.getActivities(app(), [a.id])).get(a.id)!;
+      assert.equal(got.body, '{"v":2}');
+      assert.equal(got.home, 'user:a');
+    });
+
+    test('reads feeds newest first with id bounds, limit and offset', async () => {
+      const acts = Array.from({ length: 10 }, (_, i) => act(1000 * (i + 1), 'user:a'));
+      await store.commit(app(), {
+        activities: acts,
+        entries: acts.map((a) => ({ feed: 'user:a', id: a.id, origin: null, maxLength: 100 })),
+      });
+      const ids = acts.map((a) => a.id).reverse();
+      const all = await store.readFeed(app(), 'user:a', { limit: 100, offset: 0 });
+      assert.deepEqual(all.map((e) => e.id), ids);
+      assert.deepEqual((await store.readFeed(app(), 'user:a', { limit: 3, offset: 2 })).map((e) => e.id), ids.slice(2, 5));
+      assert.deepEqual((await store.readFeed(app(), 'user:a', { limit: 3, offset: 0, idLt: ids[4] })).map((e) => e.id), ids.slice(5, 8));
+      assert.deepEqual((await store.readFeed(app(), 'user:a', { limit: 3, offset: 0, idLte: ids[4] })).map((e) => e.id), ids.slice(4, 7));
+      assert.deepEqual((await store.readFeed(app(), 'user:a', { limit: 10, offset: 0, idGt: ids[2] })).map((e) => e.id), ids.slice(0, 2));
+      assert.deepEqual((await store.readFeed(app(), 'user:a', { limit: 10, offset: 0, idGte: ids[2] })).map((e) => e.id), ids.slice(0, 3));
+      assert.deepEqual(
+        (await store.readFeed(app(), 'user:a', { limit: 10, offset: 0, idGt: ids[6], idLt: ids[2] })).map((e) => e.id),
+        ids.slice(3, 6),
+      );
+      assert.deepEqual(await store.readFeed(app(), 'user:none', { limit: 10, offset: 0 }), []);
+    });
+
+    test('inserts entries idempotently and trims to max length', async () => {
+      const acts = Array.from({ length: 8 }, (_, i) => act(1000 * (i + 1), 'user:a'));
+      await store.commit(app(), { activities: acts });
+      const entries = acts.map((a) => ({ feed: 'timeline:t', id: a.id, origin: 'user:a', maxLength: 5 }));
+      await store.commit(app(), { entries: entries.slice(0, 4) });
+      await store.commit(app(), { entries: entries.slice(0, 4) });
+      assert.equal((await store.readFeed(app(), 'timeline:t', { limit: 100, offset: 0 })).length, 4);
+      await store.commit(app(), { entries });
+      const kept = await store.readFeed(app(), 'timeline:t', { limit: 100, offset: 0 });
+      assert.deepEqual(kept.map((e) => e.id), acts.slice(3).map((a) => a.id).reverse());
+      assert.ok(kept.every((e) => e.origin === 'user:a'));
+    });
+
+    test('removes entries, optionally only those from one origin', async () => {
+      const [a, b] = [act(1000, 'user:a'), act(2000, 'user:b')];
+      await store.commit(app(), {
+        activities: [a, b],
+        entries: [
+          { feed: 'timeline:t', id: a.id, origin: 'user:a', maxLength: 100 },
+          { feed: 'timeline:t', id: b.id, origin: 'user:b', maxLength: 100 },
+        ],
+      });
+      await store.commit(app(), { removals: [{ feed: 'timeline:t', ids: [a.id, b.id], origin: 'user:b' }] });
+      assert.deepEqual((await store.entriesOf(app(), 'timeline:t', [a.id, b.id])).map((e) => e.id), [a.id]);
+      await store.commit(app(), { removals: [{ feed: 'timeline:t', ids: [a.id] }] });
+      assert.deepEqual(await store.entriesOf(app(), 'timeline:t', [a.id, b.id]), []);
+    });
+
+    test('removes every entry that came from one origin', async () => {
+      const acts = [act(1000, 'user:a'), act(2000, 'user:b'), act(3000, 'user:a')];
+      await store.commit(app(), {
+        activities: acts,
+        entries: acts.map((x) => ({ feed: 'timeline:t', id: x.id, origin: x.home, maxLength: 100 })),
+      });
+      await store.commit(app(), { removeByOrigin: [{ feed: 'timeline:t', origin: 'user:a' }] });
+      assert.deepEqual((await store.readFeed(app(), 'timeline:t', { limit: 10, offset: 0 })).map((e) => e.id), [acts[1].id]);
+    });
+
+    test('finds activities in a feed by foreign id', async () => {
+      const a = act(1000, 'user:a', { foreignId: 'post:1' });
+      const b = act(2000, 'user:a', { foreignId: 'post:1' });
+      await store.commit(app(), { activities: [a, b], entries: [{ feed: 'user:a', id: a.id, origin: null, maxLength: 10 }] });
+      assert.deepEqual(await store.findInFeedByForeignId(app(), 'user:a', 'post:1'), [a.id]);
+      assert.deepEqual(await store.findInFeedByForeignId(app(), 'user:zz', 'post:1'), []);
+    });
+
+    test('pages followers with a cursor, each exactly once', async () => {
+      const follows = Array.from({ length: 23 }, (_, i) => ({ source: `timeline:f${i}`, target: 'user:celeb', createdUs: i }));
+      await store.commit(app(), { follows });
+      await store.commit(app(), { follows: follows.slice(0, 3) });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await store.followerPage(app(), 'user:celeb', cursor, 5);
+        seen.push(...page.feeds);
+        cursor = page.cursor;
+      } while (cursor !== null);
+      assert.deepEqual([...seen].sort(), follows.map((f) => f.source).sort());
+    });
+
+    test('lists follows newest first, filters and counts them', async () => {
+      await store.commit(app(), {
+        follows: [
+          { source: 'timeline:t', target: 'user:a', createdUs: 1 },
+          { source: 'timeline:t', target: 'user:b', createdUs: 2 },
+          { source: 'timeline:t', target: 'flat:c', createdUs: 3 },
+          { source: 'timeline:u', target: 'user:a', createdUs: 4 },
+        ],
+      });
+      const following = await store.following(app(), 'timeline:t', 10, 0);
+      assert.deepEqual(following.map((e) => e.target), ['flat:c', 'user:b', 'user:a']);
+      assert.deepEqual((await store.following(app(), 'timeline:t', 1, 1)).map((e) => e.target), ['user:b']);
+      assert.deepEqual((await store.following(app(), 'timeline:t', 10, 0, ['user:a', 'user:x'])).map((e) => e.target), ['user:a']);
+      assert.deepEqual((await store.followers(app(), 'user:a', 10, 0)).map((e) => [e.source, e.createdUs]), [
+        ['timeline:u', 4],
+        ['timeline:t', 1],
+      ]);
+      assert.deepEqual(await store.followCounts(app(), 'timeline:t'), { followers: 0, following: 3 });
+      assert.deepEqual(await store.followCounts(app(), 'timeline:t', undefined, ['user']), { followers: 0, following: 2 });
+      assert.deepEqual(await store.followCounts(app(), 'user:a', ['news'], undefined), { followers: 0, following: 0 });
+      await store.commit(app(), { unfollows: [{ source: 'timeline:t', target: 'user:a' }] });
+      assert.deepEqual(await store.followCounts(app(), 'user:a'), { followers: 1, following: 0 });
+    });
+
+    test('keeps fan-out jobs until completed, with their progress', async () => {
+      const before = await store.pendingCount();
+      await store.commit(app(), { enqueue: [{ kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x', 'y'] }] });
+      const jobs = (await store.pendingJobs(1000)).filter((j) => j.app === app());
+      assert.equal(jobs.length, 1);
+      assert.deepEqual({ ...jobs[0], jobId: 0 }, { jobId: 0, kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x', 'y'], cursor: null });
+      await store.commit(app(), { progress: [{ jobId: jobs[0].jobId, cursor: '17' }] });
+      assert.equal((await store.pendingJobs(1000)).find((j) => j.jobId === jobs[0].jobId)?.cursor, '17');
+      await store.commit(app(), { complete: [jobs[0].jobId] });
+      assert.equal(await store.pendingCount(), before);
+    });
+
+    test('applies nothing of a batch that fails', async () => {
+      const a = act(1000, 'user:a');
+      await assert.rejects(
+        store.commit(app(), {
+          activities: [a],
+          entries: [{ feed: 'user:a', id: a.id, origin: null, maxLength: 10 }],
+          // An id that is not a UUID cannot be stored: the whole batch must roll back.
+          removals: [{ feed: 'user:a', ids: ['not-an-id'] }],
+        }),
+      );
+      assert.equal((await store.getActivities(app(), [a.id])).size, 0);
+      assert.deepEqual(await store.readFeed(app(), 'user:a', { limit: 10, offset: 0 }), []);
+    });
+  });
+}
