@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect } from 'getstream';
+import { freePort, kill9, spawnRivulet } from '../support/process.js';
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, RIVULET_LOG_LEVEL: 'warn', ...env },
+  });
+}
+
+describe('command line', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('rejects an invalid config file, naming the field, with a non-zero exit', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ apps: [{ app_id: '1', api_key: 'key1', api_secret: 'x'.repeat(20), feed_groups: [{ name: 'user', type: 'round' }] }] }));
+    const r = cli(['serve', '--config', file, '--data', join(dir, 'd0'), '--port', '0']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /apps\[0\]\.feed_groups\[0\]\.type/);
+    writeFileSync(file, '{ not json');
+    const r2 = cli(['serve', '--config', file, '--data', join(dir, 'd0'), '--port', '0']);
+    assert.notEqual(r2.status, 0);
+    assert.match(r2.stderr, /not valid JSON/);
+    const r3 = cli(['serve', '--config', join(dir, 'missing.json'), '--data', join(dir, 'd0'), '--port', '0']);
+    assert.notEqual(r3.status, 0);
+    assert.match(r3.stderr, /cannot read config file/);
+  });
+
+  it('init creates an app once and prints the same credentials again later', () => {
+    const data = join(dir, 'd1');
+    const first = cli(['init', '--data', data]);
+    assert.equal(first.status, 0, first.stderr);
+    const app = JSON.parse(readFileSync(join(data, 'app.json'), 'utf8')).apps[0];
+    assert.match(first.stdout, new RegExp(`api_key: +${app.api_key}`));
+    assert.match(first.stdout, new RegExp(`api_secret: +${app.api_secret}`));
+    const again = cli(['init'], { RIVULET_DATA_DIR: data });
+    assert.equal(again.status, 0);
+    assert.match(again.stdout, new RegExp(`api_key: +${app.api_key}`));
+  });
+
+  it('a first start creates an app whose printed credentials work from the getstream client', { timeout: 60_000 }, async () => {
+    const data = join(dir, 'd2');
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'serve'], {
+      env: { ...process.env, RIVULET_LOG_LEVEL: 'warn', RIVULET_DATA_DIR: data, RIVULET_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      for (let i = 0; i < 300 && !/client: /.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      const key = /api_key: +(\S+)/.exec(out)![1];
+      const secret = /api_secret: +(\S+)/.exec(out)![1];
+      const appId = /app_id: +(\S+)/.exec(out)![1];
+      assert.match(out, new RegExp(`http://127.0.0.1:${port}/api/`));
+      const client = connect(key, secret, appId, { urlOverride: { api: `http://127.0.0.1:${port}/api/` } });
+      await client.feed('user', 'alice').addActivity({ actor: 'SU:alice', verb: 'post', object: 'o:1' });
+      const tl = client.feed('timeline', 'bob');
+      await tl.follow('user', 'alice');
+      const res = await tl.get();
+      assert.equal(res.results.length, 1);
+    } finally {
+      await kill9(child);
+    }
+  });
+
+  it('keeps apps of one config completely apart', { timeout: 60_000 }, async () => {
+    const file = join(dir, 'two.json');
+    const groups = [{ name: 'user', type: 'flat' }];
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apps: [
+          { app_id: '1', api_key: 'key-one', api_secret: 'secret-number-one-1234', feed_groups: groups },
+          { app_id: '2', api_key: 'key-two', api_secret: 'secret-number-two-1234', feed_groups: groups },
+        ],
+      }),
+    );
+    const port = await freePort();
+    const child = await spawnRivulet(['serve', '--config', file, '--data', join(dir, 'd3')], port);
+    try {
+      const api = { urlOverride: { api: `http://127.0.0.1:${port}/api/` } };
+      const one = connect('key-one', 'secret-number-one-1234', '1', api);
+      const two = connect('key-two', 'secret-number-two-1234', '2', api);
+      const added = await one.feed('user', 'same').addActivity({ actor: 'a', verb: 'v', object: 'o', foreign_id: 'f', time: '2024-01-01T00:00:00' });
+      assert.equal((await one.feed('user', 'same').get()).results.length, 1);
+      assert.equal((await two.feed('user', 'same').get()).results.length, 0);
+      assert.equal((await two.getActivities({ ids: [added.id] })).results.length, 0);
+      // A token signed with app one's secret is refused by app two.
+      const forged = connect('key-two', 'secret-number-one-1234', '2', api);
+      await assert.rejects(forged.feed('user', 'same').get(), (err: any) => err.response?.status === 401);
+    } finally {
+      await kill9(child);
+    }
+  });
+});
