@@ -14,6 +14,39 @@ export interface TimelineRange {
   readonly offset: number;
 }
 
+/** One group of an aggregated or notification feed, with its newest activities. */
+export interface GroupRecord {
+  /** Stable id of the group while it exists (the id of the activity that created it). */
+  readonly id: string;
+  readonly key: string;
+  readonly verb: string;
+  readonly activityCount: number;
+  readonly actorCount: number;
+  /** Time of the oldest retained activity, microseconds. */
+  readonly createdUs: number;
+  /** Time of the newest activity, microseconds. */
+  readonly updatedUs: number;
+  readonly seen: boolean;
+  readonly read: boolean;
+  /** The newest activities of the group, newest first. */
+  readonly entries: TimelineEntry[];
+}
+
+/**
+ * A range over a feed's groups. Groups are ordered by updated time, newest first, ties by id
+ * descending; the id bounds name a group and mean "groups after/before it in this order".
+ */
+export interface GroupRange {
+  readonly idLt?: string;
+  readonly idLte?: string;
+  readonly idGt?: string;
+  readonly idGte?: string;
+  readonly limit: number;
+  readonly offset: number;
+  /** How many activities to return per group. */
+  readonly perGroup: number;
+}
+
 /** Reads feeds. Every method is one round trip. */
 export interface TimelineStore {
   /**
@@ -21,6 +54,12 @@ export interface TimelineStore {
    * @example readFeed('1', 'user:alice', { idLt: lastId, limit: 26, offset: 0 })
    */
   readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]>;
+
+  /** A page of groups of an aggregated or notification feed, each with its newest entries. */
+  readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]>;
+
+  /** Unseen and unread group counts of a notification feed, without scanning its groups. */
+  groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }>;
 
   /** Which of `ids` are in `feed`, with their origin. */
   entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]>;

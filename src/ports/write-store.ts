@@ -1,12 +1,38 @@
 import type { ActivityRecord } from './activity-store.js';
 import type { FanoutJob } from './outbox.js';
 
-/** Put `id` into `feed` (no-op when present) and trim the feed to `maxLength` newest entries. */
+/**
+ * Put `id` into `feed` (no-op when present) and trim the feed to `maxLength` newest entries.
+ * For aggregated and notification feeds, `group` says which group the activity joins.
+ */
 export interface EntryWrite {
   readonly feed: string;
   readonly id: string;
   readonly origin: string | null;
   readonly maxLength: number;
+  readonly group?: GroupPlacement;
+}
+
+/**
+ * Where an activity goes in an aggregated or notification feed: the group with key `key` (created
+ * when absent). The group's counts, times and verb are updated; a seen/read group becomes unseen
+ * and unread again. The feed keeps at most `maxGroups` groups (least recently updated dropped) and
+ * each group its `maxPerGroup` newest activities (`activity_count` still counts all).
+ */
+export interface GroupPlacement {
+  readonly key: string;
+  readonly actor: string;
+  readonly verb: string;
+  readonly timeUs: number;
+  readonly maxGroups: number;
+  readonly maxPerGroup: number;
+}
+
+/** Marks on a notification feed: every group (`'all'`) or the groups with these ids. */
+export interface GroupMarks {
+  readonly feed: string;
+  readonly seen?: 'all' | readonly string[];
+  readonly read?: 'all' | readonly string[];
 }
 
 /** Take `ids` out of `feed`; with `origin` set, only entries that came from that feed. */
@@ -31,6 +57,8 @@ export interface WriteBatch {
   readonly follows?: readonly { source: string; target: string; createdUs: number }[];
   readonly unfollows?: readonly { source: string; target: string }[];
   readonly enqueue?: readonly FanoutJob[];
+  /** Notification marks; `read` implies `seen`. */
+  readonly marks?: readonly GroupMarks[];
   /** Record how far jobs got (a follower cursor each). */
   readonly progress?: readonly { readonly jobId: number; readonly cursor: string }[];
   readonly complete?: readonly number[];

@@ -168,6 +168,85 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       assert.equal(await store.pendingCount(), before);
     });
 
+    const place = (feed: string, a: ActivityRecord, key: string, actor: string, limits = { maxGroups: 100, maxPerGroup: 100 }) => ({
+      feed,
+      id: a.id,
+      origin: null,
+      maxLength: 100,
+      group: { key, actor, verb: 'like', timeUs: a.timeUs, ...limits },
+    });
+
+    test('folds activities into groups ordered by their newest activity', async () => {
+      const acts = Array.from({ length: 6 }, (_, i) => act(1000 * (i + 1), 'user:a'));
+      const keys = ['x', 'y', 'x', 'z', 'y', 'x'];
+      const actors = ['ann', 'bob', 'cat', 'ann', 'bob', 'ann'];
+      await store.commit(app(), { activities: acts, entries: acts.map((a, i) => place('notification:n', a, keys[i], actors[i])) });
+      await store.commit(app(), { entries: [place('notification:n', acts[0], 'x', 'ann')] }); // replay is a no-op
+      const groups = await store.readGroups(app(), 'notification:n', { limit: 10, offset: 0, perGroup: 2 });
+      assert.deepEqual(groups.map((g) => g.key), ['x', 'y', 'z']);
+      const x = groups[0];
+      assert.equal(x.id, acts[0].id, 'a group is named by the activity that created it');
+      assert.equal(x.activityCount, 3);
+      assert.equal(x.actorCount, 2);
+      assert.deepEqual(x.entries.map((e) => e.id), [acts[5].id, acts[2].id]);
+      assert.equal(x.createdUs, 1000);
+      assert.equal(x.updatedUs, 6000);
+      assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 3, unread: 3 });
+      const after = await store.readGroups(app(), 'notification:n', { limit: 10, offset: 0, perGroup: 1, idLt: groups[0].id });
+      assert.deepEqual(after.map((g) => g.key), ['y', 'z']);
+      const before = await store.readGroups(app(), 'notification:n', { limit: 10, offset: 0, perGroup: 1, idGt: groups[2].id });
+      assert.deepEqual(before.map((g) => g.key), ['x', 'y']);
+      assert.deepEqual((await store.readGroups(app(), 'notification:n', { limit: 1, offset: 1, perGroup: 1 })).map((g) => g.key), ['y']);
+    });
+
+    test('marks groups seen and read, and a new activity makes a group unseen again', async () => {
+      const acts = Array.from({ length: 4 }, (_, i) => act(1000 * (i + 1), 'user:a'));
+      await store.commit(app(), { activities: acts, entries: acts.slice(0, 3).map((a, i) => place('notification:n', a, `k${i}`, 'ann')) });
+      const [g2, g1] = await store.readGroups(app(), 'notification:n', { limit: 10, offset: 0, perGroup: 1 });
+      await store.commit(app(), { marks: [{ feed: 'notification:n', seen: [g2.id, g1.id] }] });
+      assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 1, unread: 3 });
+      await store.commit(app(), { marks: [{ feed: 'notification:n', read: [g2.id] }] });
+      assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 1, unread: 2 });
+      await store.commit(app(), { marks: [{ feed: 'notification:n', read: 'all' }] });
+      assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 0, unread: 0 });
+      await store.commit(app(), { entries: [place('notification:n', acts[3], 'k1', 'bob')] });
+      assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 1, unread: 1 });
+      const groups = await store.readGroups(app(), 'notification:n', { limit: 10, offset: 0, perGroup: 5 });
+      assert.deepEqual(groups.map((g) => [g.key, g.seen, g.read]), [['k1', false, false], ['k2', true, true], ['k0', true, true]]);
+      await store.commit(app(), { marks: [{ feed: 'notification:n', seen: 'all' }] });
+      assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 0, unread: 1 });
+    });
+
+    test('bounds groups per feed and activities per group', async () => {
+      const acts = Array.from({ length: 8 }, (_, i) => act(1000 * (i + 1), 'user:a'));
+      const limits = { maxGroups: 3, maxPerGroup: 2 };
+      await store.commit(app(), {
+        activities: acts,
+        entries: acts.map((a, i) => place('aggregated:g', a, i < 4 ? 'same' : `k${i}`, 'ann', limits)),
+      });
+      const groups = await store.readGroups(app(), 'aggregated:g', { limit: 10, offset: 0, perGroup: 10 });
+      assert.deepEqual(groups.map((g) => g.key), ['k7', 'k6', 'k5']);
+      await store.commit(app(), { activities: acts, entries: acts.slice(0, 4).map((a) => place('aggregated:h', a, 'same', 'ann', limits)) });
+      const [same] = await store.readGroups(app(), 'aggregated:h', { limit: 10, offset: 0, perGroup: 10 });
+      assert.equal(same.activityCount, 4);
+      assert.deepEqual(same.entries.map((e) => e.id), [acts[3].id, acts[2].id]);
+      assert.equal(same.createdUs, 3000);
+    });
+
+    test('removing activities updates their groups and drops empty ones', async () => {
+      const acts = Array.from({ length: 3 }, (_, i) => act(1000 * (i + 1), 'user:a'));
+      await store.commit(app(), {
+        activities: acts,
+        entries: [place('notification:n', acts[0], 'a', 'ann'), place('notification:n', acts[1], 'a', 'bob'), place('notification:n', acts[2], 'b', 'cat')],
+      });
+      await store.commit(app(), { removals: [{ feed: 'notification:n', ids: [acts[1].id, acts[2].id] }] });
+      const groups = await store.readGroups(app(), 'notification:n', { limit: 10, offset: 0, perGroup: 10 });
+      assert.equal(groups.length, 1);
+      assert.equal(groups[0].activityCount, 1);
+      assert.equal(groups[0].updatedUs, 1000);
+      assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 1, unread: 1 });
+    });
+
     test('applies nothing of a batch that fails', async () => {
       const a = act(1000, 'user:a');
       await assert.rejects(

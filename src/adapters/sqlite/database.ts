@@ -18,6 +18,9 @@ const MIGRATIONS: string[] = [
     slug TEXT NOT NULL,
     fid TEXT NOT NULL,
     n INTEGER NOT NULL DEFAULT 0,
+    ngroups INTEGER NOT NULL DEFAULT 0,
+    unseen INTEGER NOT NULL DEFAULT 0,
+    unread INTEGER NOT NULL DEFAULT 0,
     UNIQUE (app, fid)
   );
   CREATE TABLE activities (
@@ -36,8 +39,26 @@ const MIGRATIONS: string[] = [
     feed INTEGER NOT NULL,
     sk BLOB NOT NULL,
     origin INTEGER,
+    grp INTEGER,
     PRIMARY KEY (feed, sk)
   ) WITHOUT ROWID;
+  CREATE INDEX entries_group ON entries (feed, grp, sk) WHERE grp IS NOT NULL;
+  CREATE TABLE groups (
+    id INTEGER PRIMARY KEY,
+    feed INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    gsk BLOB NOT NULL,
+    verb TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    activity_count INTEGER NOT NULL,
+    actors TEXT NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 0,
+    read INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (feed, key)
+  );
+  CREATE UNIQUE INDEX groups_public_id ON groups (feed, gsk);
+  CREATE INDEX groups_order ON groups (feed, updated, gsk);
   CREATE TABLE follows (
     target INTEGER NOT NULL,
     source INTEGER NOT NULL,

@@ -2,7 +2,7 @@ import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { FollowEdge, FollowPage } from '../../ports/follow-store.js';
 import type { QueuedJob } from '../../ports/outbox.js';
 import type { Store } from '../../ports/store.js';
-import type { TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { SqliteDatabase } from './database.js';
 import { SqliteActivityStore } from './sqlite-activity-store.js';
@@ -38,6 +38,12 @@ export class SqliteStore implements Store {
   }
   readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
     return this.#timelines.readFeed(app, feed, range);
+  }
+  readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]> {
+    return this.#timelines.readGroups(app, feed, range);
+  }
+  groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }> {
+    return this.#timelines.groupCounts(app, feed);
   }
   entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]> {
     return this.#timelines.entriesOf(app, feed, ids);

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyToId } from '../../core/activities/activity-id.js';
-import type { TimelineEntry, TimelineRange, TimelineStore } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord, TimelineEntry, TimelineRange, TimelineStore } from '../../ports/timeline-store.js';
 import type { SqliteDatabase } from './database.js';
+import { SqliteGroups } from './sqlite-groups.js';
 
 interface Row {
   sk: Buffer;
@@ -13,9 +14,11 @@ export class SqliteTimelineStore implements TimelineStore {
   readonly #d: SqliteDatabase;
   readonly #ranges = new Map<string, Database.Statement>();
   readonly #entriesOf: Database.Statement;
+  readonly #groups: SqliteGroups;
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
+    this.#groups = new SqliteGroups(d);
     this.#entriesOf = d.db.prepare(
       `SELECT e.sk, o.fid AS origin FROM entries e LEFT JOIN feeds o ON o.id = e.origin
        WHERE e.feed = ? AND e.sk IN (SELECT unhex(value) FROM json_each(?))`,
@@ -52,6 +55,20 @@ export class SqliteTimelineStore implements TimelineStore {
       if (range.idGte) params.gte = idToSortKey(range.idGte);
       const rows = this.rangeStatement(range).all(params) as Row[];
       return rows.map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
+    });
+  }
+
+  async readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]> {
+    return this.#d.guard('readGroups', () => {
+      const f = this.#d.findFeed(app, feed);
+      return f === undefined ? [] : this.#groups.read(f, range);
+    });
+  }
+
+  async groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }> {
+    return this.#d.guard('groupCounts', () => {
+      const f = this.#d.findFeed(app, feed);
+      return f === undefined ? { unseen: 0, unread: 0 } : this.#groups.counts(f);
     });
   }
 

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { idToSortKey } from '../../core/activities/activity-id.js';
 import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
+import { SqliteGroups } from './sqlite-groups.js';
 
 /**
  * {@link WriteStore} on SQLite: each batch is one IMMEDIATE transaction. Entry inserts are
@@ -10,6 +11,7 @@ import type { SqliteDatabase } from './database.js';
  */
 export class SqliteWriteStore implements WriteStore {
   readonly #d: SqliteDatabase;
+  readonly #groups: SqliteGroups;
   readonly #tx: Database.Transaction<(app: string, batch: WriteBatch) => void>;
   readonly #upsertActivity: Database.Statement;
   readonly #insertEntry: Database.Statement;
@@ -27,6 +29,7 @@ export class SqliteWriteStore implements WriteStore {
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
+    this.#groups = new SqliteGroups(d);
     const db = d.db;
     this.#upsertActivity = db.prepare(
       `INSERT INTO activities (app, sk, id, foreign_id, time, home, to_feeds, body)
@@ -35,9 +38,10 @@ export class SqliteWriteStore implements WriteStore {
          to_feeds = excluded.to_feeds, body = excluded.body`,
     );
     this.#insertEntry = db.prepare('INSERT OR IGNORE INTO entries (feed, sk, origin) VALUES (?, ?, ?)');
-    this.#deleteEntry = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ?');
-    this.#deleteEntryFrom = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND origin IS ?');
-    this.#deleteByOrigin = db.prepare('DELETE FROM entries WHERE feed = ? AND origin = ?');
+    // RETURNING grp tells which aggregated groups lost an activity.
+    this.#deleteEntry = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? RETURNING grp');
+    this.#deleteEntryFrom = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND origin IS ? RETURNING grp');
+    this.#deleteByOrigin = db.prepare('DELETE FROM entries WHERE feed = ? AND origin = ? RETURNING grp');
     this.#addCount = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ?');
     this.#feedCount = db.prepare('SELECT n FROM feeds WHERE id = ?').pluck();
     this.#trim = db.prepare(
@@ -87,12 +91,12 @@ export class SqliteWriteStore implements WriteStore {
         if (f === undefined) continue;
         const origin = r.origin === undefined ? undefined : r.origin === null ? null : d.findFeed(app, r.origin);
         if (origin === undefined && r.origin !== undefined) continue; // origin feed never existed: nothing came from it
-        let removed = 0;
+        const rows: { grp: number | null }[] = [];
         for (const id of r.ids) {
           const sk = idToSortKey(id);
-          removed += r.origin === undefined ? this.#deleteEntry.run(f, sk).changes : this.#deleteEntryFrom.run(f, sk, origin).changes;
+          rows.push(...((r.origin === undefined ? this.#deleteEntry.all(f, sk) : this.#deleteEntryFrom.all(f, sk, origin)) as { grp: number | null }[]));
         }
-        if (removed > 0) this.#addCount.run(-removed, f);
+        this.afterRemoval(app, f, rows);
       }
     }
     if (b.removeByOrigin) {
@@ -100,13 +104,18 @@ export class SqliteWriteStore implements WriteStore {
         const f = d.findFeed(app, r.feed);
         const o = d.findFeed(app, r.origin);
         if (f === undefined || o === undefined) continue;
-        const removed = this.#deleteByOrigin.run(f, o).changes;
-        if (removed > 0) this.#addCount.run(-removed, f);
+        this.afterRemoval(app, f, this.#deleteByOrigin.all(f, o) as { grp: number | null }[]);
       }
     }
     if (b.entries && b.entries.length > 0) this.insertEntries(app, b.entries);
     if (b.enqueue) {
       for (const j of b.enqueue) this.#enqueue.run(a, j.kind, j.source, j.ids.join(','));
+    }
+    if (b.marks) {
+      for (const m of b.marks) {
+        const f = d.findFeed(app, m.feed);
+        if (f !== undefined) this.#groups.mark(f, m);
+      }
     }
     if (b.progress) {
       for (const p of b.progress) this.#progress.run(p.cursor, p.jobId);
@@ -114,6 +123,18 @@ export class SqliteWriteStore implements WriteStore {
     if (b.complete) {
       for (const id of b.complete) this.#complete.run(id);
     }
+  }
+
+  /** Keeps flat counts and aggregated groups right after entries were deleted. */
+  private afterRemoval(app: string, feed: number, rows: { grp: number | null }[]): void {
+    let flat = 0;
+    let groups: Map<number, number> | null = null;
+    for (const r of rows) {
+      if (r.grp === null) flat++;
+      else (groups ??= new Map()).set(r.grp, (groups.get(r.grp) ?? 0) + 1);
+    }
+    if (flat > 0) this.#addCount.run(-flat, feed);
+    if (groups) this.#groups.afterRemoval(app, feed, groups);
   }
 
   private insertEntries(app: string, entries: readonly EntryWrite[]): void {
@@ -131,6 +152,10 @@ export class SqliteWriteStore implements WriteStore {
       let max = Infinity;
       for (const e of list) {
         const origin = e.origin === null ? null : d.feedInt(app, e.origin);
+        if (e.group) {
+          this.#groups.place(app, f, e.id, origin, e.group);
+          continue;
+        }
         added += this.#insertEntry.run(f, idToSortKey(e.id), origin).changes;
         if (e.maxLength < max) max = e.maxLength;
       }
