@@ -8,6 +8,13 @@ export interface FeedGroup {
   readonly name: string;
   readonly type: FeedType;
   readonly aggregationFormat?: string;
+  /** The aggregation format compiled once at config load (aggregated and notification groups). */
+  readonly groupKey?: (input: {
+    readonly activity: Readonly<Record<string, unknown>>;
+    readonly timeUs: number;
+    readonly feedGroup: string;
+    readonly feedUserId: string;
+  }) => string;
   readonly ranking?: Record<string, unknown>;
   /** Maximum entries kept per feed; the oldest are trimmed on insert. */
   readonly maxLength: number;

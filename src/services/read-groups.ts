@@ -1,0 +1,88 @@
+import { withOrigin } from '../core/activities/activity.js';
+import { isUuid } from '../core/activities/activity-id.js';
+import { InputError } from '../core/errors.js';
+import type { App, FeedGroup } from '../core/feeds/feed-group.js';
+import type { FeedId } from '../core/feeds/feed-id.js';
+import { formatActivityTime } from '../core/time.js';
+import type { GroupMarks } from '../ports/write-store.js';
+import type { TimelineRange } from '../ports/timeline-store.js';
+import type { Services } from './context.js';
+
+/** Activities listed per group in a read (§23.2); `activity_count` still counts all. */
+export const ACTIVITIES_PER_GROUP = 15;
+
+/** A mark request of a notification read (§7.2): everything, the returned groups, or some ids. */
+export type MarkRequest = { kind: 'all' } | { kind: 'current' } | { kind: 'ids'; ids: string[] } | null;
+
+/** Parses `mark_seen` / `mark_read`: `true`, `current`, a comma-separated list of group ids, `false`. */
+export function parseMark(value: string | undefined, name: string): MarkRequest {
+  if (value === undefined || value === '') return null;
+  const l = value.trim().toLowerCase();
+  if (l === 'false' || l === '0') return null;
+  if (l === 'true' || l === '1') return { kind: 'all' };
+  if (l === 'current') return { kind: 'current' };
+  const ids = value.split(',').map((v) => v.trim().toLowerCase()).filter((v) => v !== '');
+  if (ids.length > 1000) throw new InputError(`${name} accepts at most 1000 group ids`);
+  for (const id of ids) if (!isUuid(id)) throw new InputError(`${name}: "${id.slice(0, 64)}" is not a group id`);
+  return { kind: 'ids', ids };
+}
+
+export interface GroupPage {
+  /** Each group as JSON text (§5.2). */
+  readonly results: string[];
+  /** Id of the last group when more follow, else null. */
+  readonly lastId: string | null;
+  /** Notification feeds only: counts over the whole feed, before this read's marks. */
+  readonly unseen?: number;
+  readonly unread?: number;
+}
+
+/**
+ * Reads a page of an aggregated or notification feed (§6.3, §7): one query for the groups and
+ * their newest activities, one batch load of the activities, one counter read for notification
+ * feeds. Marks asked for are applied after the page is built (§23.3), so this response shows the
+ * state before them.
+ */
+export async function readGroups(
+  s: Services,
+  app: App,
+  feed: FeedId,
+  group: FeedGroup,
+  range: TimelineRange,
+  marks: { seen: MarkRequest; read: MarkRequest },
+): Promise<GroupPage> {
+  const notification = group.type === 'notification';
+  const groups = await s.store.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: ACTIVITIES_PER_GROUP });
+  const more = groups.length > range.limit;
+  if (more) groups.length = range.limit;
+  const ids = groups.flatMap((g) => g.entries.map((e) => e.id));
+  const [acts, counts] = await Promise.all([
+    s.store.getActivities(app.appId, ids),
+    notification ? s.store.groupCounts(app.appId, feed.fid) : Promise.resolve(null),
+  ]);
+  const results = groups.map((g) => {
+    const activities: string[] = [];
+    for (const e of g.entries) {
+      const a = acts.get(e.id);
+      if (a) activities.push(withOrigin(a.body, e.origin));
+    }
+    let text =
+      `{"id":${JSON.stringify(g.id)},"group":${JSON.stringify(g.key)},"verb":${JSON.stringify(g.verb)},` +
+      `"activities":[${activities.join(',')}],"activity_count":${g.activityCount},"actor_count":${g.actorCount},` +
+      `"created_at":"${formatActivityTime(g.createdUs)}","updated_at":"${formatActivityTime(g.updatedUs)}"`;
+    if (notification) text += `,"is_seen":${g.seen},"is_read":${g.read}`;
+    return text + '}';
+  });
+  if (notification && (marks.seen || marks.read)) {
+    const current = groups.map((g) => g.id);
+    const resolve = (m: MarkRequest): GroupMarks['seen'] =>
+      m === null ? undefined : m.kind === 'all' ? 'all' : m.kind === 'current' ? current : m.ids;
+    const mark: GroupMarks = { feed: feed.fid, seen: resolve(marks.seen), read: resolve(marks.read) };
+    await s.store.commit(app.appId, { marks: [mark] });
+  }
+  return {
+    results,
+    lastId: more && groups.length > 0 ? groups[groups.length - 1].id : null,
+    ...(counts ? { unseen: counts.unseen, unread: counts.unread } : {}),
+  };
+}
