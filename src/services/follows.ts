@@ -36,8 +36,8 @@ export function checkFollow(app: App, source: FeedId, target: FeedId): void {
 }
 
 /**
- * Creates follow edges and copies each target's newest activities into its source feed with
- * origin = target (§8.1, §8.5), all in one commit. Re-following keeps the existing edge. The copy
+ * Creates follow edges and copies each target's newest directly-written activities into its source
+ * feed with origin = target (§8.1, §8.5), all in one commit. Re-following keeps the existing edge. The copy
  * is bounded (≤ 1,000 per follow) so it is always applied before the response.
  */
 export async function follow(s: Services, app: App, requests: readonly FollowRequest[]): Promise<void> {
@@ -47,14 +47,40 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
   const entries: EntryWrite[] = [];
   for (const r of requests) {
     if (r.copyLimit === 0) continue;
-    const copied = await s.store.readFeed(app.appId, r.target.fid, { limit: r.copyLimit, offset: 0 });
+    const copied = await directEntries(s, app, r.target.fid, r.copyLimit);
     const maxLength = maxLengthOf(app, r.source.fid);
-    for (const e of copied) entries.push({ feed: r.source.fid, id: e.id, origin: r.target.fid, maxLength });
+    for (const id of copied) entries.push({ feed: r.source.fid, id, origin: r.target.fid, maxLength });
   }
   await s.store.commit(app.appId, {
     follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now })),
     entries,
   });
+}
+
+/** Minimum entries scanned per round trip while looking for a feed's direct entries. */
+const COPY_SCAN_PAGE = 100;
+
+/**
+ * The newest `limit` entries of `feed` that were written to it directly (origin null: own posts,
+ * `to` copies, add_to_many). Entries the feed received through its own follows are skipped: fan-out
+ * is one level deep, and a removal at their origin only reaches that origin's followers, so a copy
+ * made from them would never be cleaned up. Scans at most the feed's length (bounded by max_length).
+ */
+async function directEntries(s: Services, app: App, feed: string, limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  // Feeds that follow nothing hold only direct entries, so one page of `limit` usually suffices.
+  const size = Math.max(limit, COPY_SCAN_PAGE);
+  let idLt: string | undefined;
+  for (;;) {
+    const page = await s.store.readFeed(app.appId, feed, { limit: size, offset: 0, idLt });
+    for (const e of page) {
+      if (e.origin !== null) continue;
+      ids.push(e.id);
+      if (ids.length === limit) return ids;
+    }
+    if (page.length < size) return ids;
+    idLt = page[page.length - 1].id;
+  }
 }
 
 export interface UnfollowRequest {

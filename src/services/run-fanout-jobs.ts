@@ -45,9 +45,15 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
       complete.push(job.jobId);
       continue;
     }
+    if (job.kind === 'fanout.remove' && entries.length > 0) {
+      // A commit applies removals before entry writes, so a removal sharing a commit with an
+      // earlier job's writes would run first and leave the removed activity in follower feeds.
+      await flush();
+      batchApp = job.app;
+    }
     await runJob(s, app, job, {
-      add: (followers, cursor) => {
-        applyToFollowers(app, job.kind, job.source, job.ids, followers, { entries, removals });
+      add: (ids, followers, cursor) => {
+        applyToFollowers(app, job.kind, job.source, ids, followers, { entries, removals });
         followersInBatch += followers.length;
         if (cursor !== null) progress.push({ jobId: job.jobId, cursor });
         else complete.push(job.jobId);
@@ -65,16 +71,37 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
 }
 
 interface ChunkSink {
-  add(followers: string[], cursor: string | null): void;
+  add(ids: readonly string[], followers: string[], cursor: string | null): void;
   full(): boolean;
   flush(): Promise<void>;
+}
+
+/**
+ * The ids of `job` that still need spreading: for an add, those still written directly in the
+ * source feed; for a removal, those no longer there. A job can be overtaken while queued — the
+ * activity removed inline after the follower count fell under the inline limit, or re-added after
+ * its removal was queued — and replaying its stale intent would bring back or take away an
+ * activity for good. The check and the chunk's commit happen with no request in between (store
+ * calls do not yield to I/O), so a later change is either seen here or queued after this job.
+ */
+async function liveIds(s: Services, app: App, job: QueuedJob): Promise<readonly string[]> {
+  const direct = new Set(
+    (await s.store.entriesOf(app.appId, job.source, job.ids)).filter((e) => e.origin === null).map((e) => e.id),
+  );
+  return job.ids.filter((id) => direct.has(id) === (job.kind === 'fanout.add'));
 }
 
 async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): Promise<void> {
   let cursor = job.cursor;
   for (;;) {
+    const ids = await liveIds(s, app, job);
+    if (ids.length === 0) {
+      // Nothing left to spread: finish the job without walking the remaining followers.
+      sink.add(ids, [], null);
+      return;
+    }
     const page = await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize);
-    sink.add(page.feeds, page.cursor);
+    sink.add(ids, page.feeds, page.cursor);
     if (sink.full()) {
       await sink.flush();
       // Store calls may complete synchronously (embedded store): give requests a turn between

@@ -18,6 +18,8 @@ export class FanoutWorker {
   #timer: NodeJS.Timeout | null = null;
   #idle: Promise<void> = Promise.resolve();
   #failures = 0;
+  /** Tail of the chain that serializes rounds (see {@link #round}). */
+  #lock: Promise<unknown> = Promise.resolve();
 
   constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, pollMs = 1000) {
     this.#services = services;
@@ -59,7 +61,7 @@ export class FanoutWorker {
     try {
       for (;;) {
         if (this.#stopped) return;
-        const done = await runFanoutJobs(this.#services(), this.#apps);
+        const done = await this.#round();
         this.#failures = 0;
         if (done === 0) return;
         // Let request handlers run between rounds.
@@ -73,9 +75,22 @@ export class FanoutWorker {
 
   /** Drains everything queued now; for tests and graceful shutdown. */
   async drainAll(): Promise<void> {
-    while ((await runFanoutJobs(this.#services(), this.#apps)) > 0) {
+    while ((await this.#round()) > 0) {
       /* keep going */
     }
+  }
+
+  /**
+   * One round of jobs, never concurrent with another round of this worker (`drainAll` may be
+   * called while the background loop runs). Two rounds over the same queue would fetch the same
+   * jobs, redo each other's chunks and move cursors backwards; chunks are idempotent, so that is
+   * wasted work rather than wrong results, but interleaved rounds also make the order in which
+   * one activity's add and removal reach a follower depend on timing.
+   */
+  #round(): Promise<number> {
+    const run = this.#lock.then(() => runFanoutJobs(this.#services(), this.#apps));
+    this.#lock = run.catch(() => undefined);
+    return run;
   }
 
   async stop(): Promise<void> {

@@ -45,7 +45,9 @@ export const authPlugin = fp(async (server: FastifyInstance, opts: { apps: reado
 /** Verifies a token string for an app's verifier; throws 401/3 naming the cause. */
 export function verifyToken(verify: Verify, header: string | undefined): Principal {
   if (!header) throw new AuthenticationError('missing authorization token');
-  const token = header.startsWith('Bearer ') ? header.slice(7).trim() : header.trim();
+  // The client sends the bare JWT; other SDKs and hand-written callers add a scheme (§1.3), whose
+  // name is case-insensitive in HTTP.
+  const token = header.replace(/^bearer\s+/i, '').trim();
   let claims: Record<string, unknown>;
   try {
     claims = verify(token);
