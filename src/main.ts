@@ -13,8 +13,11 @@ import { FanoutWorker } from './workers/fanout-worker.js';
 export interface RivuletOptions {
   readonly config: Config;
   readonly logger?: Logger;
-  /** Run the in-process fan-out worker (default true). */
-  readonly worker?: boolean;
+  /**
+   * Run the in-process fan-out worker (default true); `'manual'` creates it without starting it,
+   * so tests drain the queue deterministically with `worker.drainAll()`.
+   */
+  readonly worker?: boolean | 'manual';
   readonly clock?: Clock;
   /** Use this store instead of opening the configured one (tests). */
   readonly store?: Store;
@@ -53,7 +56,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     apps,
     async listen(port, host) {
       const address = await http.listen({ port, host });
-      worker?.start();
+      if (opts.worker !== 'manual') worker?.start();
       ready = true;
       return address;
     },
