@@ -6,7 +6,7 @@ import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { Services } from '../services/context.js';
 import { authPlugin } from './plugins/auth.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { errorsPlugin, frameworkError } from './plugins/errors.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
@@ -39,6 +39,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       querystringParser: (q: string) => parseQuery(q) as Record<string, string | string[]>,
     },
     requestIdHeader: 'x-request-id',
+    frameworkErrors: frameworkError,
   });
 
   server.removeAllContentTypeParsers();

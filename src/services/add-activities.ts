@@ -24,7 +24,8 @@ export function atIndex<T>(index: number, batch: boolean, fn: () => T): T {
 /**
  * Validates activities and fixes their ids and times. Drafts without `time` get strictly
  * increasing server times in array order; two items with the same foreign_id + time are one
- * activity (the later wins).
+ * activity (the later wins, §23.2). Returns one activity per input, in input order, so a batch
+ * answer still lines up with its request; duplicates share the winning object.
  */
 export function prepareActivities(
   s: Services,
@@ -38,13 +39,10 @@ export function prepareActivities(
     atIndex(i, batch, () => parseActivity(input, (v) => bodyFeed(app, v, 'to').fid)),
   );
   if (checkTo) drafts.forEach((d, i) => checkTo(d.to, i));
-  const byId = new Map<string, StoredActivity>();
-  drafts.forEach((d, i) => {
-    const act = atIndex(i, batch, () => finishActivity(d, d.timeUs ?? s.clock.next()));
-    byId.delete(act.id); // keep request order of the last occurrence
-    byId.set(act.id, act);
-  });
-  return [...byId.values()];
+  const finished = drafts.map((d, i) => atIndex(i, batch, () => finishActivity(d, d.timeUs ?? s.clock.next())));
+  const winner = new Map<string, StoredActivity>();
+  for (const act of finished) winner.set(act.id, act);
+  return finished.map((act) => winner.get(act.id)!);
 }
 
 /**
@@ -63,7 +61,8 @@ export async function addActivities(
 ): Promise<StoredActivity[]> {
   groupOf(app, feed);
   const acts = prepareActivities(s, app, inputs, batch, checkTo);
-  const records: ActivityRecord[] = acts.map((a) => ({ ...a, home: feed.fid }));
+  const unique = [...new Set(acts)];
+  const records: ActivityRecord[] = unique.map((a) => ({ ...a, home: feed.fid }));
   const entries: EntryWrite[] = [];
   const bySource = new Map<string, string[]>();
   const addTo = (fid: string, id: string) => {
@@ -72,7 +71,7 @@ export async function addActivities(
     if (ids) ids.push(id);
     else bySource.set(fid, [id]);
   };
-  for (const a of acts) {
+  for (const a of unique) {
     addTo(feed.fid, a.id);
     for (const t of a.to) if (t !== feed.fid) addTo(t, a.id);
   }

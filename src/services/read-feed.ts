@@ -10,14 +10,21 @@ export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
 export const MAX_OFFSET = 10_000;
 
-/** Query parameters of a feed read that select the page. */
+/**
+ * Query parameters of a feed read that select the page. A repeated parameter arrives as an array
+ * (node's querystring); the first value counts, as everywhere else in the API.
+ */
 export interface PageQuery {
-  limit?: string;
-  offset?: string;
-  id_lt?: string;
-  id_lte?: string;
-  id_gt?: string;
-  id_gte?: string;
+  limit?: string | string[];
+  offset?: string | string[];
+  id_lt?: string | string[];
+  id_lte?: string | string[];
+  id_gt?: string | string[];
+  id_gte?: string | string[];
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Parses a non-negative integer parameter; 400/4 naming it otherwise. */
@@ -42,12 +49,12 @@ function idParam(value: string | undefined, name: string): string | undefined {
 /** Validates the paging parameters (limit clamped to 100, offset ≤ 10,000, id filters are ids). */
 export function parsePage(q: PageQuery): TimelineRange {
   return {
-    limit: intParam(q.limit, 'limit', DEFAULT_LIMIT, MAX_LIMIT, true),
-    offset: intParam(q.offset, 'offset', 0, MAX_OFFSET, false),
-    idLt: idParam(q.id_lt, 'id_lt'),
-    idLte: idParam(q.id_lte, 'id_lte'),
-    idGt: idParam(q.id_gt, 'id_gt'),
-    idGte: idParam(q.id_gte, 'id_gte'),
+    limit: intParam(first(q.limit), 'limit', DEFAULT_LIMIT, MAX_LIMIT, true),
+    offset: intParam(first(q.offset), 'offset', 0, MAX_OFFSET, false),
+    idLt: idParam(first(q.id_lt), 'id_lt'),
+    idLte: idParam(first(q.id_lte), 'id_lte'),
+    idGt: idParam(first(q.id_gt), 'id_gt'),
+    idGte: idParam(first(q.id_gte), 'id_gte'),
   };
 }
 

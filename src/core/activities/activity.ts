@@ -18,6 +18,12 @@ export interface StoredActivity {
 /** The keys every activity carries; everything else is a custom field. */
 export const CORE_KEYS = new Set(['id', 'actor', 'verb', 'object', 'target', 'time', 'foreign_id', 'origin', 'to']);
 
+/**
+ * `__proto__` arrives as an ordinary key from JSON.parse but assigning it to an object changes the
+ * object's prototype instead of storing a field, so it would vanish silently; refuse it.
+ */
+const FORBIDDEN_KEYS = new Set(['__proto__']);
+
 /** Enrichment outputs a caller cannot store as custom data. */
 export const RESERVED_KEYS = new Set([
   'latest_reactions',
@@ -32,6 +38,27 @@ export const RESERVED_KEYS = new Set([
 export const MAX_ACTIVITY_BYTES = 10_240;
 export const MAX_FIELD_BYTES = 255;
 export const MAX_TO_TARGETS = 100;
+/**
+ * Deepest nesting of arrays/objects in a custom field. JSON.parse accepts any depth, but
+ * serializing and cloning recurse, so a small body of `[[[[…]]]]` would exhaust the stack (a 500)
+ * before the size check could refuse it. Real data stays far below this.
+ */
+export const MAX_NESTING = 100;
+
+/** Refuses custom values nested deeper than {@link MAX_NESTING}; iterative so it cannot overflow. */
+export function checkNesting(value: unknown, field: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_NESTING) {
+      throw new InputError(`${field} is nested deeper than ${MAX_NESTING} levels`, { fields: { [field]: ['nested too deeply'] } });
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+}
 
 /** Validates an activity's string field: strings and numbers (coerced) up to 255 bytes. */
 export function activityString(value: unknown, field: string, required: boolean): string {
@@ -96,7 +123,10 @@ export function parseActivity(input: unknown, validateTo: (fid: unknown) => stri
   const custom: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
     if (CORE_KEYS.has(key)) continue;
-    if (RESERVED_KEYS.has(key)) throw new InputError(`${key} is a reserved field name`, { fields: { [key]: ['reserved'] } });
+    if (RESERVED_KEYS.has(key) || FORBIDDEN_KEYS.has(key)) {
+      throw new InputError(`${key} is a reserved field name`, { fields: { [key]: ['reserved'] } });
+    }
+    checkNesting(input[key], key);
     custom[key] = input[key];
   }
   return { actor, verb, object, target, foreignId, timeUs, to, custom };
@@ -156,7 +186,8 @@ export function rebuildActivity(prev: StoredActivity, obj: Record<string, unknow
   const custom: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
     if (CORE_KEYS.has(key)) continue;
-    if (RESERVED_KEYS.has(key)) throw new InputError(`${key} is a reserved field name`);
+    if (RESERVED_KEYS.has(key) || FORBIDDEN_KEYS.has(key)) throw new InputError(`${key} is a reserved field name`);
+    checkNesting(obj[key], key);
     custom[key] = obj[key];
   }
   const body = serializeActivity(prev.id, prev.timeUs, {

@@ -56,10 +56,34 @@ function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, r
   sendError(reply, CATALOGUE.internal, `internal error, request id ${req.id}`);
 }
 
+/**
+ * Errors the router raises before any route or hook runs (Fastify's `frameworkErrors` option).
+ * Without this Fastify answers them in its own body shape, which Stream clients cannot parse.
+ * A path that cannot be decoded, or a segment longer than the router's limit, can only be a
+ * malformed id: 400/4.
+ */
+export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendError(reply, CATALOGUE.input, `the request path is not valid: ${req.url.split('?')[0].slice(0, 200)}`);
+    return;
+  }
+  handle(err, req, reply);
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
 /** Error handler and not-found handler for the whole server. */
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler(handle);
   app.setNotFoundHandler((req, reply) => {
-    sendError(reply, CATALOGUE.doesNotExist, `no route for ${req.method} ${req.url.split('?')[0]}`);
+    const path = req.url.split('?')[0];
+    // A known path asked with another method is 405/17, not "no such resource" (§23.1).
+    const allowed = METHODS.filter((method) => method !== req.method && app.findRoute({ method, url: path }) !== null);
+    if (allowed.length > 0) {
+      void reply.header('allow', allowed.join(', '));
+      sendError(reply, CATALOGUE.methodNotAllowed, `${req.method} is not allowed on ${path}; use ${allowed.join(', ')}`);
+      return;
+    }
+    sendError(reply, CATALOGUE.doesNotExist, `no route for ${req.method} ${path}`);
   });
 });
