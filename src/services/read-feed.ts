@@ -49,7 +49,8 @@ function idParam(value: string | undefined, name: string): string | undefined {
 /** Validates the paging parameters (limit clamped to 100, offset ≤ 10,000, id filters are ids). */
 export function parsePage(q: PageQuery): TimelineRange {
   return {
-    limit: intParam(first(q.limit), 'limit', DEFAULT_LIMIT, MAX_LIMIT, true),
+    // limit=0 means the default page size, so `next` stays truthful.
+    limit: intParam(first(q.limit), 'limit', DEFAULT_LIMIT, MAX_LIMIT, true) || DEFAULT_LIMIT,
     offset: intParam(first(q.offset), 'offset', 0, MAX_OFFSET, false),
     idLt: idParam(first(q.id_lt), 'id_lt'),
     idLte: idParam(first(q.id_lte), 'id_lte'),

@@ -449,6 +449,16 @@ describe('limit clamp (§23.2)', () => {
   });
 });
 
+describe('limit zero', () => {
+  it('reads limit=0 as the default page of 25, with a truthful next link', async () => {
+    const f = feed('user', uid());
+    await f.addActivities(Array.from({ length: 30 }, (_, i) => act(i)));
+    const res = await f.get({ limit: 0 });
+    assert.equal(res.results.length, 25);
+    assert.notEqual(res.next, '');
+  });
+});
+
 describe('remove (§6.4)', () => {
   it('removes by id and answers {removed: id, duration}', async () => {
     const u = uid();
