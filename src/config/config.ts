@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_LENGTH, type App, type FeedGroup } from '../core/feeds/feed-group.js';
+import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
 
 /**
  * Configuration: parsed and validated once at start. A bad file is reported with the path of the
@@ -69,11 +70,20 @@ function toApp(a: AppConfig, where: string): App {
     if (g.aggregation_format !== undefined && g.type === 'flat') {
       throw new ConfigError(`${where}.feed_groups[${i}].aggregation_format: only aggregated and notification groups aggregate`);
     }
+    const rankings = new Map<string, RankingMethod>();
+    for (const [name, method] of Object.entries(g.ranking ?? {})) {
+      try {
+        rankings.set(name, compileRankingMethod(name, method));
+      } catch (err) {
+        if (err instanceof RankingConfigError) throw new ConfigError(`${where}.feed_groups[${i}].ranking.${name}: ${err.message}`);
+        throw err;
+      }
+    }
     groups.set(g.name, {
       name: g.name,
       type: g.type,
       aggregationFormat: g.aggregation_format,
-      ranking: g.ranking,
+      rankings,
       maxLength: g.max_length ?? DEFAULT_MAX_LENGTH,
       realtime: g.realtime ?? true,
       public: g.public ?? g.name === 'user',

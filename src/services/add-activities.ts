@@ -4,8 +4,9 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, groupOf, maxLengthOf, type Services } from './context.js';
+import { bodyFeed, groupOf, type Services } from './context.js';
 import { emptyFanout, planFanout } from './plan-fanout.js';
+import { ActivitySource, entryFor } from './placement.js';
 
 export const MAX_BATCH_ACTIVITIES = 100;
 
@@ -65,8 +66,10 @@ export async function addActivities(
   const records: ActivityRecord[] = unique.map((a) => ({ ...a, home: feed.fid }));
   const entries: EntryWrite[] = [];
   const bySource = new Map<string, string[]>();
+  const src = new ActivitySource(acts);
   const addTo = (fid: string, id: string) => {
-    entries.push({ feed: fid, id, origin: null, maxLength: maxLengthOf(app, fid) });
+    const e = entryFor(app, fid, id, null, src);
+    if (e) entries.push(e);
     const ids = bySource.get(fid);
     if (ids) ids.push(id);
     else bySource.set(fid, [id]);
@@ -76,7 +79,7 @@ export async function addActivities(
     for (const t of a.to) if (t !== feed.fid) addTo(t, a.id);
   }
   const fan = emptyFanout();
-  for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan);
+  for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
   await s.store.commit(app.appId, {
     activities: records,
     entries: entries.concat(fan.entries),
@@ -104,7 +107,7 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
   const [act] = prepareActivities(s, app, [input], false);
   await s.store.commit(app.appId, {
     activities: [{ ...act, home: targets[0] }],
-    entries: targets.map((feed) => ({ feed, id: act.id, origin: null, maxLength: maxLengthOf(app, feed) })),
+    entries: targets.map((feed) => entryFor(app, feed, act.id, null, new ActivitySource([act]))!),
   });
 }
 

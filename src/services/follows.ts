@@ -3,7 +3,8 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { FollowEdge } from '../ports/follow-store.js';
 import type { EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, groupOf, maxLengthOf, type Services } from './context.js';
+import { bodyFeed, groupOf, type Services } from './context.js';
+import { ActivitySource, entryFor, isGrouped } from './placement.js';
 
 export const DEFAULT_COPY_LIMIT = 100;
 export const MAX_COPY_LIMIT = 1000;
@@ -48,8 +49,12 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
   for (const r of requests) {
     if (r.copyLimit === 0) continue;
     const copied = await directEntries(s, app, r.target.fid, r.copyLimit);
-    const maxLength = maxLengthOf(app, r.source.fid);
-    for (const id of copied) entries.push({ feed: r.source.fid, id, origin: r.target.fid, maxLength });
+    // Grouped feeds need the activities' fields for their group keys: one batch per follow.
+    const src = isGrouped(app, r.source.fid) ? new ActivitySource((await s.store.getActivities(app.appId, copied)).values()) : null;
+    for (const id of copied) {
+      const e = entryFor(app, r.source.fid, id, r.target.fid, src);
+      if (e) entries.push(e);
+    }
   }
   await s.store.commit(app.appId, {
     follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now })),

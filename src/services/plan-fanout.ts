@@ -1,7 +1,8 @@
 import type { App } from '../core/feeds/feed-group.js';
 import type { FanoutJob } from '../ports/outbox.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
-import { maxLengthOf, type Services } from './context.js';
+import type { Services } from './context.js';
+import { entryFor, type ActivitySource } from './placement.js';
 
 /** The part of a write batch that spreads a change to followers. */
 export interface FanoutPart {
@@ -26,6 +27,7 @@ export async function planFanout(
   source: string,
   ids: readonly string[],
   part: FanoutPart,
+  src: ActivitySource | null = null,
 ): Promise<void> {
   if (ids.length === 0) return;
   const max = s.fanout.inlineMaxFollowers;
@@ -34,7 +36,7 @@ export async function planFanout(
     part.enqueue.push({ kind, app: app.appId, source, ids });
     return;
   }
-  applyToFollowers(app, kind, source, ids, page.feeds, part);
+  applyToFollowers(app, kind, source, ids, page.feeds, part, src);
 }
 
 /** Adds the entry writes or removals of one chunk of followers to `part`. */
@@ -45,11 +47,14 @@ export function applyToFollowers(
   ids: readonly string[],
   followers: readonly string[],
   part: { entries: EntryWrite[]; removals: EntryRemoval[] },
+  src: ActivitySource | null,
 ): void {
   if (kind === 'fanout.add') {
     for (const feed of followers) {
-      const maxLength = maxLengthOf(app, feed);
-      for (const id of ids) part.entries.push({ feed, id, origin: source, maxLength });
+      for (const id of ids) {
+        const e = entryFor(app, feed, id, source, src);
+        if (e) part.entries.push(e);
+      }
     }
   } else {
     for (const feed of followers) part.removals.push({ feed, ids, origin: source });

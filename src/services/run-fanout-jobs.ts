@@ -3,6 +3,7 @@ import type { QueuedJob } from '../ports/outbox.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import type { Services } from './context.js';
 import { applyToFollowers } from './plan-fanout.js';
+import { ActivitySource, isGrouped } from './placement.js';
 
 /**
  * Runs one round of queued fan-out jobs (§ fan-out in DESIGN.md). Followers are paged in chunks;
@@ -52,8 +53,8 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
       batchApp = job.app;
     }
     await runJob(s, app, job, {
-      add: (ids, followers, cursor) => {
-        applyToFollowers(app, job.kind, job.source, ids, followers, { entries, removals });
+      add: (ids, followers, cursor, src) => {
+        applyToFollowers(app, job.kind, job.source, ids, followers, { entries, removals }, src);
         followersInBatch += followers.length;
         if (cursor !== null) progress.push({ jobId: job.jobId, cursor });
         else complete.push(job.jobId);
@@ -71,7 +72,7 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
 }
 
 interface ChunkSink {
-  add(ids: readonly string[], followers: string[], cursor: string | null): void;
+  add(ids: readonly string[], followers: string[], cursor: string | null, src: ActivitySource | null): void;
   full(): boolean;
   flush(): Promise<void>;
 }
@@ -93,15 +94,21 @@ async function liveIds(s: Services, app: App, job: QueuedJob): Promise<readonly 
 
 async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): Promise<void> {
   let cursor = job.cursor;
+  let src: ActivitySource | null = null;
   for (;;) {
     const ids = await liveIds(s, app, job);
     if (ids.length === 0) {
       // Nothing left to spread: finish the job without walking the remaining followers.
-      sink.add(ids, [], null);
+      sink.add(ids, [], null, null);
       return;
     }
     const page = await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize);
-    sink.add(ids, page.feeds, page.cursor);
+    // Grouped (aggregated/notification) followers need the activities' fields for group keys:
+    // loaded once per job, only when such a follower shows up.
+    if (src === null && job.kind === 'fanout.add' && page.feeds.some((f) => isGrouped(app, f))) {
+      src = new ActivitySource((await s.store.getActivities(app.appId, job.ids)).values());
+    }
+    sink.add(ids, page.feeds, page.cursor, src);
     if (sink.full()) {
       await sink.flush();
       // Store calls may complete synchronously (embedded store): give requests a turn between

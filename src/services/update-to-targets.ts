@@ -4,8 +4,9 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, groupOf, maxLengthOf, type Services } from './context.js';
+import { bodyFeed, groupOf, type Services } from './context.js';
 import { emptyFanout, planFanout } from './plan-fanout.js';
+import { ActivitySource, entryFor } from './placement.js';
 import { idOfForeign } from './update-activities.js';
 
 export interface ToTargetsResult {
@@ -64,8 +65,10 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
     const updated: ActivityRecord = { ...rebuildActivity(prev, parseBody(prev.body), next), home: prev.home };
     current.set(p.id, updated);
     for (const t of added) {
-      entries.push({ feed: t, id: p.id, origin: null, maxLength: maxLengthOf(app, t) });
-      await planFanout(s, app, 'fanout.add', t, [p.id], fan);
+      const src = new ActivitySource([updated]);
+      const e = entryFor(app, t, p.id, null, src);
+      if (e) entries.push(e);
+      await planFanout(s, app, 'fanout.add', t, [p.id], fan, src);
     }
     for (const t of removed) {
       if (t === prev.home) continue;

@@ -1,3 +1,5 @@
+import type { RankingMethod } from '../ranking/compile.js';
+
 /**
  * Feed group settings of one app, as validated by `config/`. Flat groups hold activities;
  * aggregated and notification groups fold them into groups (a later capability).
@@ -15,7 +17,8 @@ export interface FeedGroup {
     readonly feedGroup: string;
     readonly feedUserId: string;
   }) => string;
-  readonly ranking?: Record<string, unknown>;
+  /** Ranking methods by name, compiled once at config load (§23.4). */
+  readonly rankings: ReadonlyMap<string, RankingMethod>;
   /** Maximum entries kept per feed; the oldest are trimmed on insert. */
   readonly maxLength: number;
   readonly realtime: boolean;

@@ -5,7 +5,10 @@ import type { App } from '../../../core/feeds/feed-group.js';
 import { feedId, parseFeedId, type FeedId } from '../../../core/feeds/feed-id.js';
 import { addActivities, addToMany } from '../../../services/add-activities.js';
 import type { Services } from '../../../services/context.js';
+import { groupOf } from '../../../services/context.js';
 import { parsePage, readFeed } from '../../../services/read-feed.js';
+import { parseMark, readGroups } from '../../../services/read-groups.js';
+import { readRanked } from '../../../services/read-ranked.js';
 import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, query, rankingVars, str, type Query } from '../../query.js';
@@ -30,13 +33,14 @@ function userMayTarget(app: App, userId: string, fid: string): boolean {
 /** Parameters carried from a feed read into its `next` link (paging ones are rebuilt). */
 const NOT_CARRIED = new Set(['api_key', 'location', 'id_lt', 'id_lte', 'offset', 'mark_seen', 'mark_read']);
 
-function nextLink(prefix: string, feed: FeedId, q: Query, lastId: string, limit: number): string {
+function nextLink(prefix: string, feed: FeedId, q: Query, at: { idLt?: string; offset?: number }, limit: number): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) {
     if (NOT_CARRIED.has(k) || k === 'limit' || v === undefined) continue;
     for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
   }
-  params.set('id_lt', lastId);
+  if (at.idLt !== undefined) params.set('id_lt', at.idLt);
+  if (at.offset !== undefined) params.set('offset', String(at.offset));
   params.set('limit', String(limit));
   return `/api/v1.0/${prefix}feed/${feed.slug}/${feed.uid}/?${params.toString()}`;
 }
@@ -73,19 +77,35 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
 
   const read = (prefix: string) => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const feed = pathFeed(req);
-    const { app } = authorize(req, 'feed', feed, (u) => feed.uid === u || app0(req).groups.get(feed.slug)?.public === true);
+    const { app, principal } = authorize(req, 'feed', feed, (u) => feed.uid === u || app0(req).groups.get(feed.slug)?.public === true);
+    const group = groupOf(app, feed);
     const q = query(req);
-    rankingVars(q); // validated on every read (§6.3), used by ranked reads
+    const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
     const range = parsePage(q);
     const ranking = str(q, 'ranking');
     if (ranking !== undefined && ranking !== '') {
-      const group = app.groups.get(feed.slug);
-      if (!group?.ranking || !(ranking in group.ranking)) {
+      const method = group.rankings.get(ranking);
+      if (!method || group.type !== 'flat') {
         throw new MissingRankingError(`ranking method "${ranking.slice(0, 64)}" is not defined for feed group "${feed.slug}"`);
       }
+      const page = await readRanked(s, app, feed, method, range, {
+        vars,
+        withScoreVars: bool(q, 'withScoreVars'),
+        session: str(q, 'session'),
+      });
+      const next = page.nextOffset !== null ? nextLink(prefix, feed, q, { offset: page.nextOffset }, range.limit) : '';
+      return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`));
+    }
+    if (group.type !== 'flat') {
+      const marks = { seen: parseMark(str(q, 'mark_seen'), 'mark_seen'), read: parseMark(str(q, 'mark_read'), 'mark_read') };
+      if ((marks.seen || marks.read) && principal.kind === 'user' && principal.userId !== feed.uid) throw new NotAllowedError();
+      const page = await readGroups(s, app, feed, group, range, marks);
+      const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
+      const counts = page.unseen !== undefined ? `,"unseen":${page.unseen},"unread":${page.unread}` : '';
+      return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}${counts}}`));
     }
     const page = await readFeed(s, app, feed, range);
-    const next = page.lastId ? nextLink(prefix, feed, q, page.lastId, range.limit) : '';
+    const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
     return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`));
   };
   server.get('/feed/:slug/:uid/', read(''));

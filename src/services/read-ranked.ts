@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { parseBody, withOrigin } from '../core/activities/activity.js';
+import type { App } from '../core/feeds/feed-group.js';
+import type { FeedId } from '../core/feeds/feed-id.js';
+import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
+import type { TimelineRange } from '../ports/timeline-store.js';
+import type { Services } from './context.js';
+
+/**
+ * "Now" for decay functions is rounded down to this many seconds, so that the order of a ranked
+ * feed (and so its page boundaries) does not drift between the requests of one paging session.
+ */
+export const RANKING_CLOCK_STEP_S = 60;
+
+export interface RankedPage {
+  /** Each activity as JSON text with `score` (and `score_vars` when asked). */
+  readonly results: string[];
+  /** Offset of the next page inside the window, or null after the last. */
+  readonly nextOffset: number | null;
+}
+
+/** A deterministic generator in [0, 1) from a seed (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function seedOf(text: string): number {
+  return createHash('sha1').update(text).digest().readUInt32BE(0);
+}
+
+function scoreJson(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null';
+}
+
+/**
+ * Reads a flat feed ordered by a ranking method (§23.4): the newest `window` entries (within the
+ * id bounds, if any) are scored with the method's compiled scorer and sorted, highest first, ties
+ * by id descending, non-finite scores last; the page is `offset`..`offset+limit` of that order.
+ * `rand()` in a formula is seeded per activity, feed and `session`, so a page boundary stays put
+ * while the feed does not change.
+ */
+export async function readRanked(
+  s: Services,
+  app: App,
+  feed: FeedId,
+  method: RankingMethod,
+  range: TimelineRange,
+  opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string },
+): Promise<RankedPage> {
+  const candidates = await s.store.readFeed(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
+  const acts = await s.store.getActivities(app.appId, candidates.map((e) => e.id));
+  const nowSeconds = Math.floor(s.clock.now() / 1e6 / RANKING_CLOCK_STEP_S) * RANKING_CLOCK_STEP_S;
+  const session = opts.session ?? '';
+  const scored: { id: string; score: number; body: string; origin: string | null; vars?: Record<string, number> }[] = [];
+  for (const e of candidates) {
+    const a = acts.get(e.id);
+    if (!a) continue;
+    const obj = parseBody(a.body);
+    const vars: Record<string, number> | undefined = opts.withScoreVars ? {} : undefined;
+    const rand = seeded(seedOf(`${session}\u0000${feed.fid}\u0000${e.id}`));
+    const score = method.evaluate(obj, { nowSeconds, rand, vars: opts.vars }, vars);
+    scored.push({ id: e.id, score, body: a.body, origin: e.origin, vars });
+  }
+  scored.sort(compareScored);
+  const page = scored.slice(range.offset, range.offset + range.limit);
+  const results = page.map((x) => {
+    const base = withOrigin(x.body, x.origin);
+    const extra = `,"score":${scoreJson(x.score)}` + (x.vars ? `,"score_vars":${JSON.stringify(x.vars)}` : '');
+    return base.slice(0, -1) + extra + '}';
+  });
+  const end = range.offset + range.limit;
+  return { results, nextOffset: end < scored.length ? end : null };
+}
