@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_LENGTH, type App, type FeedGroup } from '../core/feeds/feed-group.js';
+import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
 
 /**
@@ -79,10 +80,21 @@ function toApp(a: AppConfig, where: string): App {
         throw err;
       }
     }
+    let groupKey: FeedGroup['groupKey'];
+    const format = g.aggregation_format ?? DEFAULT_AGGREGATION_FORMAT;
+    if (g.type !== 'flat') {
+      try {
+        groupKey = compileAggregationFormat(format);
+      } catch (err) {
+        if (err instanceof AggregationFormatError) throw new ConfigError(`${where}.feed_groups[${i}].aggregation_format: ${err.message}`);
+        throw err;
+      }
+    }
     groups.set(g.name, {
       name: g.name,
       type: g.type,
-      aggregationFormat: g.aggregation_format,
+      aggregationFormat: g.type === 'flat' ? undefined : format,
+      groupKey,
       rankings,
       maxLength: g.max_length ?? DEFAULT_MAX_LENGTH,
       realtime: g.realtime ?? true,
