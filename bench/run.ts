@@ -35,8 +35,13 @@ async function start(): Promise<Env> {
           api_key: apiKey,
           api_secret: apiSecret,
           feed_groups: [
-            { name: 'user', type: 'flat' },
+            {
+              name: 'user',
+              type: 'flat',
+              ranking: { popular: { score: 'decay_linear(time) * popularity ^ 0.5', defaults: { popularity: 1 } } },
+            },
             { name: 'timeline', type: 'flat' },
+            { name: 'notification', type: 'notification', aggregation_format: '{{ verb }}_{{ object }}' },
           ],
         },
       ],
@@ -97,29 +102,44 @@ async function fanout(): Promise<void> {
   }
 }
 
-/** A 25-activity page of a 1,000-activity flat feed over HTTP, 10 connections, 5 seconds. */
+async function hammer(env: Env, path: string, token: string) {
+  const url = `${env.base}/api/v1.0/${path}${path.includes('?') ? '&' : '?'}api_key=${env.apiKey}`;
+  const res = await autocannon({ url, connections: 10, duration: 5, headers: { authorization: token, 'stream-auth-type': 'jwt' } });
+  return {
+    requests_per_s: Math.round(res.requests.average),
+    latency_ms: { p50: res.latency.p50, p90: res.latency.p90, p99: res.latency.p99, max: res.latency.max },
+    bytes_per_response: Math.round(res.throughput.average / Math.max(1, res.requests.average)),
+    errors: res.errors + res.non2xx,
+  };
+}
+
+/**
+ * 25-item pages over HTTP (autocannon, 10 connections, 5 s each), measured in one run so they
+ * compare: a flat feed of 1,000 activities; the same feed ranked by
+ * `decay_linear(time) * popularity ^ 0.5` over its 1,000-entry window; a notification feed of
+ * 1,000 activities in 250 groups of 4.
+ */
 async function read(): Promise<void> {
   const env = await start();
   try {
     const feed = env.client.feed('user', 'reader');
+    const notif = env.client.feed('notification', 'reader');
     for (let i = 0; i < 1000; i += 100) {
       const acts = [];
-      for (let j = i; j < i + 100; j++) acts.push({ actor: 'SU:reader', verb: 'post', object: `o:${j}`, text: `post number ${j}`, tags: ['a', 'b'] });
+      for (let j = i; j < i + 100; j++) {
+        acts.push({ actor: `SU:a${j % 7}`, verb: 'post', object: `o:${j % 250}`, text: `post number ${j}`, tags: ['a', 'b'], popularity: (j * 7919) % 100 });
+      }
       await feed.addActivities(acts);
+      await notif.addActivities(acts);
     }
-    const url = `${env.base}/api/v1.0/feed/user/reader/?api_key=${env.apiKey}&limit=25`;
-    const res = await autocannon({
-      url,
-      connections: 10,
-      duration: 5,
-      headers: { authorization: feed.token, 'stream-auth-type': 'jwt' },
-    });
+    const flat = await hammer(env, 'feed/user/reader/?limit=25', feed.token);
+    const ranked = await hammer(env, 'feed/user/reader/?limit=25&ranking=popular', feed.token);
+    const grouped = await hammer(env, 'feed/notification/reader/?limit=25', notif.token);
     write('read', {
-      what: 'flat feed read, limit 25, 1,000 entries, HTTP, 10 connections, 5 s',
-      requests_per_s: Math.round(res.requests.average),
-      latency_ms: { p50: res.latency.p50, p90: res.latency.p90, p99: res.latency.p99, max: res.latency.max },
-      bytes_per_response: Math.round(res.throughput.average / Math.max(1, res.requests.average)),
-      errors: res.errors + res.non2xx,
+      what: '25-item pages over HTTP, 10 connections, 5 s each; 1,000 activities per feed',
+      flat,
+      ranked_1000_window: { ...ranked, vs_flat: round(ranked.requests_per_s / flat.requests_per_s) },
+      notification_250_groups: { ...grouped, vs_flat: round(grouped.requests_per_s / flat.requests_per_s) },
     });
   } finally {
     await stop(env);
