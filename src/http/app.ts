@@ -8,9 +8,11 @@ import type { Services } from '../services/context.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin, frameworkError } from './plugins/errors.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
+import { collectionRoutes } from './routes/collections/collection-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
+import { userRoutes } from './routes/users/user-routes.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
@@ -71,6 +73,8 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(feedRoutes, deps);
       await api.register(followRoutes, deps);
       await api.register(activityRoutes, deps);
+      await api.register(userRoutes, deps);
+      await api.register(collectionRoutes, deps);
     },
     { prefix: '/api/v1.0' },
   );

@@ -77,6 +77,27 @@ const MIGRATIONS: string[] = [
     cursor TEXT
   );
   `,
+  // Users and collection entries (§11, §12). `data` is JSON text, returned as is.
+  `
+  CREATE TABLE users (
+    app INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (app, id)
+  );
+  CREATE TABLE collection_entries (
+    app INTEGER NOT NULL,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_id TEXT,
+    data TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (app, collection, id)
+  );
+  `,
 ];
 
 export class SqliteDatabase {

@@ -1,14 +1,18 @@
 import type { ActivityRecord } from '../../ports/activity-store.js';
+import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { FollowEdge, FollowPage } from '../../ports/follow-store.js';
 import type { QueuedJob } from '../../ports/outbox.js';
 import type { Store } from '../../ports/store.js';
 import type { GroupRange, GroupRecord, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
+import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { SqliteDatabase } from './database.js';
 import { SqliteActivityStore } from './sqlite-activity-store.js';
+import { SqliteCollectionStore } from './sqlite-collection-store.js';
 import { SqliteFollowStore } from './sqlite-follow-store.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteTimelineStore } from './sqlite-timeline-store.js';
+import { SqliteUserStore } from './sqlite-user-store.js';
 import { SqliteWriteStore } from './sqlite-write-store.js';
 
 /** The embedded store: every port over one SQLite database file. */
@@ -19,6 +23,8 @@ export class SqliteStore implements Store {
   readonly #follows: SqliteFollowStore;
   readonly #outbox: SqliteOutbox;
   readonly #writes: SqliteWriteStore;
+  readonly #users: SqliteUserStore;
+  readonly #collections: SqliteCollectionStore;
 
   /** `path` is a file path, or `:memory:` for tests. */
   constructor(path: string) {
@@ -28,6 +34,8 @@ export class SqliteStore implements Store {
     this.#follows = new SqliteFollowStore(this.database);
     this.#outbox = new SqliteOutbox(this.database);
     this.#writes = new SqliteWriteStore(this.database);
+    this.#users = new SqliteUserStore(this.database);
+    this.#collections = new SqliteCollectionStore(this.database);
   }
 
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
@@ -68,6 +76,30 @@ export class SqliteStore implements Store {
   }
   commit(app: string, batch: WriteBatch): Promise<void> {
     return this.#writes.commit(app, batch);
+  }
+  getUsers(app: string, ids: readonly string[]): Promise<Map<string, UserRecord>> {
+    return this.#users.getUsers(app, ids);
+  }
+  putUsers(app: string, users: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
+    return this.#users.putUsers(app, users, mode);
+  }
+  updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
+    return this.#users.updateUser(app, id, data, updatedUs);
+  }
+  deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
+    return this.#users.deleteUsers(app, ids);
+  }
+  getEntries(app: string, refs: readonly EntryRef[]): Promise<Map<string, EntryRecord>> {
+    return this.#collections.getEntries(app, refs);
+  }
+  putEntries(app: string, entries: readonly EntryRecord[], mode: PutMode): Promise<PutResult<EntryRecord>[]> {
+    return this.#collections.putEntries(app, entries, mode);
+  }
+  updateEntry(app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner?: string): Promise<EntryWriteOutcome<EntryRecord>> {
+    return this.#collections.updateEntry(app, ref, data, updatedUs, ifOwner);
+  }
+  deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
+    return this.#collections.deleteEntries(app, refs, ifOwner);
   }
   async close(): Promise<void> {
     this.database.close();

@@ -1,0 +1,99 @@
+import type Database from 'better-sqlite3';
+import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
+import type { SqliteDatabase } from './database.js';
+
+interface UserRow {
+  id: string;
+  data: string;
+  created: number;
+  updated: number;
+}
+
+const COLUMNS = 'id, data, created, updated';
+
+/**
+ * {@link UserStore} on SQLite: one row per (app, user id). Batch reads pass the ids as one JSON
+ * array bound to `json_each`, so a page's worth of `SU:` references costs one statement.
+ */
+export class SqliteUserStore implements UserStore {
+  readonly #d: SqliteDatabase;
+  readonly #select: Database.Statement;
+  readonly #selectMany: Database.Statement;
+  readonly #insert: Database.Statement;
+  readonly #replace: Database.Statement;
+  readonly #update: Database.Statement;
+  readonly #delete: Database.Statement;
+  readonly #put: Database.Transaction<(a: number, users: readonly UserRecord[], mode: PutMode) => PutResult<UserRecord>[]>;
+  readonly #deleteMany: Database.Transaction<(a: number, ids: readonly string[]) => string[]>;
+
+  constructor(d: SqliteDatabase) {
+    this.#d = d;
+    const db = d.db;
+    this.#select = db.prepare(`SELECT ${COLUMNS} FROM users WHERE app = ? AND id = ?`);
+    this.#selectMany = db.prepare(`SELECT ${COLUMNS} FROM users WHERE app = ? AND id IN (SELECT value FROM json_each(?))`);
+    this.#insert = db.prepare(
+      `INSERT INTO users (app, id, data, created, updated) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (app, id) DO NOTHING RETURNING ${COLUMNS}`,
+    );
+    this.#replace = db.prepare(
+      `INSERT INTO users (app, id, data, created, updated) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (app, id) DO UPDATE SET data = excluded.data, updated = excluded.updated RETURNING ${COLUMNS}`,
+    );
+    this.#update = db.prepare(`UPDATE users SET data = ?, updated = ? WHERE app = ? AND id = ? RETURNING ${COLUMNS}`);
+    this.#delete = db.prepare('DELETE FROM users WHERE app = ? AND id = ? RETURNING id').pluck();
+
+    this.#put = db.transaction((a: number, users: readonly UserRecord[], mode: PutMode) =>
+      users.map((u) => {
+        const args = [a, u.id, u.data, u.createdUs, u.updatedUs];
+        if (mode === 'keep') {
+          const inserted = this.#insert.get(...args) as UserRow | undefined;
+          if (inserted) return { record: toRecord(inserted), created: true };
+          return { record: toRecord(this.#select.get(a, u.id) as UserRow), created: false };
+        }
+        const existed = this.#select.get(a, u.id) !== undefined;
+        return { record: toRecord(this.#replace.get(...args) as UserRow), created: !existed };
+      }),
+    );
+    this.#deleteMany = db.transaction((a: number, ids: readonly string[]) => {
+      const out: string[] = [];
+      for (const id of ids) if (this.#delete.get(a, id) !== undefined) out.push(id);
+      return out;
+    });
+  }
+
+  async getUsers(app: string, ids: readonly string[]): Promise<Map<string, UserRecord>> {
+    return this.#d.guard('getUsers', () => {
+      const out = new Map<string, UserRecord>();
+      if (ids.length === 0) return out;
+      const rows = this.#selectMany.all(this.#d.appInt(app), JSON.stringify(ids)) as UserRow[];
+      for (const r of rows) out.set(r.id, toRecord(r));
+      return out;
+    });
+  }
+
+  async putUsers(app: string, users: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
+    return this.#d.guard('putUsers', () => {
+      // Intern the app before the transaction: its integer is cached and must survive a rollback.
+      const a = this.#d.appInt(app);
+      return this.#put.immediate(a, users, mode);
+    });
+  }
+
+  async updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
+    return this.#d.guard('updateUser', () => {
+      const row = this.#update.get(data, updatedUs, this.#d.appInt(app), id) as UserRow | undefined;
+      return row ? toRecord(row) : null;
+    });
+  }
+
+  async deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
+    return this.#d.guard('deleteUsers', () => {
+      const a = this.#d.appInt(app);
+      return this.#deleteMany.immediate(a, [...new Set(ids)]);
+    });
+  }
+}
+
+function toRecord(r: UserRow): UserRecord {
+  return { id: r.id, data: r.data, createdUs: r.created, updatedUs: r.updated };
+}
