@@ -12,6 +12,7 @@ import { collectionRoutes } from './routes/collections/collection-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
+import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -73,6 +74,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(feedRoutes, deps);
       await api.register(followRoutes, deps);
       await api.register(activityRoutes, deps);
+      await api.register(reactionRoutes, deps);
       await api.register(userRoutes, deps);
       await api.register(collectionRoutes, deps);
     },

@@ -1,5 +1,6 @@
 import type { ActivityRecord } from './activity-store.js';
 import type { FanoutJob } from './outbox.js';
+import type { ReactionRecord } from './reaction-store.js';
 
 /**
  * Put `id` into `feed` (no-op when present) and trim the feed to `maxLength` newest entries.
@@ -57,6 +58,8 @@ export interface WriteBatch {
   readonly follows?: readonly { source: string; target: string; createdUs: number }[];
   readonly unfollows?: readonly { source: string; target: string }[];
   readonly enqueue?: readonly FanoutJob[];
+  /** Reaction changes; their counts are kept up to date in the same step. */
+  readonly reactions?: ReactionWrites;
   /** Notification marks; `read` implies `seen`. */
   readonly marks?: readonly GroupMarks[];
   /** Record how far jobs got (a follower cursor each). */
@@ -67,4 +70,17 @@ export interface WriteBatch {
 export interface WriteStore {
   /** Applies the batch in one atomic step. Idempotent for entries and follows. */
   commit(app: string, batch: WriteBatch): Promise<void>;
+}
+
+/**
+ * Reaction writes. `add` inserts new reactions; `update` replaces data, target feeds and
+ * updated time; `remove` deletes for good; `softDelete`/`restore` set or clear `deleted_at`.
+ * Counts per (activity or parent, kind) follow every change of a visible reaction.
+ */
+export interface ReactionWrites {
+  readonly add?: readonly ReactionRecord[];
+  readonly update?: readonly ReactionRecord[];
+  readonly remove?: readonly ReactionRecord[];
+  readonly softDelete?: readonly { readonly reaction: ReactionRecord; readonly deletedUs: number }[];
+  readonly restore?: readonly ReactionRecord[];
 }

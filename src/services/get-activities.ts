@@ -13,7 +13,7 @@ function splitList(value: string | undefined): string[] {
 
 /**
  * Gets activities by `ids`, or by pairs of `foreign_ids` and `timestamps` (§6.7), in request
- * order; unknown ones are skipped. Returns JSON texts (origin null).
+ * order; unknown ones are skipped. Returns the stored JSON texts (without origin).
  */
 export async function getActivities(
   s: Services,
@@ -44,7 +44,7 @@ export async function getActivities(
     const a = found.get(id);
     if (a && !seen.has(id)) {
       seen.add(id);
-      out.push(withOrigin(a.body, null));
+      out.push(a.body);
     }
   }
   return out;

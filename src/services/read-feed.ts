@@ -1,4 +1,4 @@
-import { withOrigin } from '../core/activities/activity.js';
+import { plainRenderer, type EnrichItem, type Renderer } from './enrich.js';
 import { isUuid } from '../core/activities/activity-id.js';
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
@@ -71,16 +71,17 @@ export interface FeedPage {
  * next page exists) and one batch load of the activities. Activities are returned as ready JSON
  * with `origin` spliced in; nothing is parsed.
  */
-export async function readFeed(s: Services, app: App, feed: FeedId, range: TimelineRange): Promise<FeedPage> {
+export async function readFeed(s: Services, app: App, feed: FeedId, range: TimelineRange, render: Renderer = plainRenderer): Promise<FeedPage> {
   groupOf(app, feed);
   const entries = await s.store.readFeed(app.appId, feed.fid, { ...range, limit: range.limit + 1 });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
   const acts = await s.store.getActivities(app.appId, entries.map((e) => e.id));
-  const results: string[] = [];
+  const items: EnrichItem[] = [];
   for (const e of entries) {
     const a = acts.get(e.id);
-    if (a) results.push(withOrigin(a.body, e.origin));
+    if (a) items.push({ body: a.body, origin: e.origin });
   }
+  const results = await render(items);
   return { results, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
 }

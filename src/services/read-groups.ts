@@ -1,4 +1,4 @@
-import { withOrigin } from '../core/activities/activity.js';
+import { plainRenderer, type EnrichItem, type Renderer } from './enrich.js';
 import { isUuid } from '../core/activities/activity-id.js';
 import { InputError } from '../core/errors.js';
 import type { App, FeedGroup } from '../core/feeds/feed-group.js';
@@ -50,6 +50,7 @@ export async function readGroups(
   group: FeedGroup,
   range: TimelineRange,
   marks: { seen: MarkRequest; read: MarkRequest },
+  render: Renderer = plainRenderer,
 ): Promise<GroupPage> {
   const notification = group.type === 'notification';
   const groups = await s.store.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: ACTIVITIES_PER_GROUP });
@@ -60,12 +61,22 @@ export async function readGroups(
     s.store.getActivities(app.appId, ids),
     notification ? s.store.groupCounts(app.appId, feed.fid) : Promise.resolve(null),
   ]);
-  const results = groups.map((g) => {
-    const activities: string[] = [];
+  // Every group's activities are rendered in one batch (one enrichment pass for the page).
+  const items: EnrichItem[] = [];
+  const perGroup = groups.map((g) => {
+    let n = 0;
     for (const e of g.entries) {
       const a = acts.get(e.id);
-      if (a) activities.push(withOrigin(a.body, e.origin));
+      if (!a) continue;
+      items.push({ body: a.body, origin: e.origin });
+      n++;
     }
+    return n;
+  });
+  const rendered = await render(items);
+  let at = 0;
+  const results = groups.map((g, gi) => {
+    const activities = rendered.slice(at, (at += perGroup[gi]));
     let text =
       `{"id":${JSON.stringify(g.id)},"group":${JSON.stringify(g.key)},"verb":${JSON.stringify(g.verb)},` +
       `"activities":[${activities.join(',')}],"activity_count":${g.activityCount},"actor_count":${g.actorCount},` +

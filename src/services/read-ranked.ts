@@ -1,4 +1,5 @@
-import { parseBody, withOrigin } from '../core/activities/activity.js';
+import { parseBody } from '../core/activities/activity.js';
+import { plainRenderer, type Renderer } from './enrich.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
@@ -58,6 +59,7 @@ export async function readRanked(
   method: RankingMethod,
   range: TimelineRange,
   opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string },
+  render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
   const candidates = await s.store.readFeed(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
   const acts = await s.store.getActivities(app.appId, candidates.map((e) => e.id));
@@ -77,8 +79,9 @@ export async function readRanked(
   }
   scored.sort(compareScored);
   const page = scored.slice(range.offset, range.offset + range.limit);
-  const results = page.map((x) => {
-    const base = withOrigin(x.body, x.origin);
+  const texts = await render(page.map((x) => ({ body: x.body, origin: x.origin })));
+  const results = page.map((x, i) => {
+    const base = texts[i];
     const extra = `,"score":${scoreJson(x.score)}` + (x.vars ? `,"score_vars":${JSON.stringify(x.vars)}` : '');
     return base.slice(0, -1) + extra + '}';
   });

@@ -98,6 +98,36 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app, collection, id)
   );
   `,
+  // Reactions and their counts per (activity or parent reaction, kind), kept on write.
+  `
+  CREATE TABLE reactions (
+    app INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    target_feeds TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    deleted INTEGER,
+    PRIMARY KEY (app, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX reactions_activity ON reactions (app, activity_id, parent, created, id);
+  CREATE INDEX reactions_activity_kind ON reactions (app, activity_id, parent, kind, created, id);
+  CREATE INDEX reactions_user ON reactions (app, user_id, created, id);
+  CREATE INDEX reactions_parent ON reactions (app, parent, created, id) WHERE parent <> '';
+  CREATE TABLE reaction_counts (
+    app INTEGER NOT NULL,
+    owner_type TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (app, owner_type, owner, kind)
+  ) WITHOUT ROWID;
+`,
 ];
 
 export class SqliteDatabase {

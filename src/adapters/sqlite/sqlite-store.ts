@@ -13,6 +13,8 @@ import { SqliteFollowStore } from './sqlite-follow-store.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteTimelineStore } from './sqlite-timeline-store.js';
 import { SqliteUserStore } from './sqlite-user-store.js';
+import { SqliteReactionStore } from './sqlite-reaction-store.js';
+import type { LatestQuery, ReactionPageQuery, ReactionRecord } from '../../ports/reaction-store.js';
 import { SqliteWriteStore } from './sqlite-write-store.js';
 
 /** The embedded store: every port over one SQLite database file. */
@@ -25,6 +27,7 @@ export class SqliteStore implements Store {
   readonly #writes: SqliteWriteStore;
   readonly #users: SqliteUserStore;
   readonly #collections: SqliteCollectionStore;
+  readonly #reactions: SqliteReactionStore;
 
   /** `path` is a file path, or `:memory:` for tests. */
   constructor(path: string) {
@@ -36,6 +39,7 @@ export class SqliteStore implements Store {
     this.#writes = new SqliteWriteStore(this.database);
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
+    this.#reactions = new SqliteReactionStore(this.database);
   }
 
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
@@ -100,6 +104,21 @@ export class SqliteStore implements Store {
   }
   deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
     return this.#collections.deleteEntries(app, refs, ifOwner);
+  }
+  getReactions(app: string, ids: readonly string[], includeDeleted?: boolean): Promise<Map<string, ReactionRecord>> {
+    return this.#reactions.getReactions(app, ids, includeDeleted);
+  }
+  listReactions(app: string, q: ReactionPageQuery): Promise<ReactionRecord[]> {
+    return this.#reactions.listReactions(app, q);
+  }
+  latestReactions(app: string, q: LatestQuery): Promise<ReactionRecord[]> {
+    return this.#reactions.latestReactions(app, q);
+  }
+  reactionCounts(app: string, owners: readonly string[], of: 'activity' | 'reaction'): Promise<Map<string, Record<string, number>>> {
+    return this.#reactions.reactionCounts(app, owners, of);
+  }
+  descendants(app: string, ids: readonly string[]): Promise<ReactionRecord[]> {
+    return this.#reactions.descendants(app, ids);
   }
   async close(): Promise<void> {
     this.database.close();

@@ -3,6 +3,7 @@ import { idToSortKey } from '../../core/activities/activity-id.js';
 import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
+import { SqliteReactionWrites } from './sqlite-reaction-store.js';
 
 /**
  * {@link WriteStore} on SQLite: each batch is one IMMEDIATE transaction. Entry inserts are
@@ -12,6 +13,7 @@ import { SqliteGroups } from './sqlite-groups.js';
 export class SqliteWriteStore implements WriteStore {
   readonly #d: SqliteDatabase;
   readonly #groups: SqliteGroups;
+  readonly #reactions: SqliteReactionWrites;
   readonly #tx: Database.Transaction<(app: string, batch: WriteBatch) => void>;
   readonly #upsertActivity: Database.Statement;
   readonly #insertEntry: Database.Statement;
@@ -30,6 +32,7 @@ export class SqliteWriteStore implements WriteStore {
   constructor(d: SqliteDatabase) {
     this.#d = d;
     this.#groups = new SqliteGroups(d);
+    this.#reactions = new SqliteReactionWrites(d);
     const db = d.db;
     this.#upsertActivity = db.prepare(
       `INSERT INTO activities (app, sk, id, foreign_id, time, home, to_feeds, body)
@@ -111,6 +114,7 @@ export class SqliteWriteStore implements WriteStore {
     if (b.enqueue) {
       for (const j of b.enqueue) this.#enqueue.run(a, j.kind, j.source, j.ids.join(','));
     }
+    if (b.reactions) this.#reactions.apply(app, b.reactions);
     if (b.marks) {
       for (const m of b.marks) {
         const f = d.findFeed(app, m.feed);

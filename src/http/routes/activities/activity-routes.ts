@@ -3,7 +3,9 @@ import { isPlainObject, withOrigin } from '../../../core/activities/activity.js'
 import { InputError } from '../../../core/errors.js';
 import { feedId } from '../../../core/feeds/feed-id.js';
 import type { Services } from '../../../services/context.js';
+import { enrichActivities } from '../../../services/enrich.js';
 import { getActivities } from '../../../services/get-activities.js';
+import { enrichOptions } from '../../enrich-options.js';
 import { partialUpdateActivities, updateActivities } from '../../../services/update-activities.js';
 import { updateToTargets } from '../../../services/update-to-targets.js';
 import { authorize } from '../../plugins/auth.js';
@@ -32,19 +34,20 @@ export async function activityRoutes(server: FastifyInstance, opts: { services: 
     return send(reply, raw(`{"activities":[${updated.map((a) => withOrigin(a.body, null)).join(',')}]}`), 201);
   });
 
-  const get = async (req: FastifyRequest, reply: FastifyReply) => {
-    const { app } = authorize(req, 'activities', null, () => true);
+  const get = (references: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const { app, principal } = authorize(req, 'activities', null, () => true);
     const q = query(req);
     rankingVars(q);
-    const results = await getActivities(s, app, {
+    const bodies = await getActivities(s, app, {
       ids: str(q, 'ids'),
       foreign_ids: str(q, 'foreign_ids'),
       timestamps: str(q, 'timestamps'),
     });
+    const results = await enrichActivities(s, app, bodies.map((body) => ({ body, origin: null })), enrichOptions(req, principal, references));
     return send(reply, raw(`{"results":[${results.join(',')}]}`));
   };
-  server.get('/activities/', get);
-  server.get('/enrich/activities/', get);
+  server.get('/activities/', get(false));
+  server.get('/enrich/activities/', get(true));
 
   server.post('/feed_targets/:slug/:uid/activity_to_targets/', async (req, reply) => {
     const p = req.params as { slug: string; uid: string };

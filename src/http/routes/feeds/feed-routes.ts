@@ -9,6 +9,8 @@ import { groupOf } from '../../../services/context.js';
 import { parsePage, readFeed } from '../../../services/read-feed.js';
 import { parseMark, readGroups } from '../../../services/read-groups.js';
 import { readRanked } from '../../../services/read-ranked.js';
+import { enrichRenderer } from '../../../services/enrich.js';
+import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, query, rankingVars, str, type Query } from '../../query.js';
@@ -82,6 +84,8 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     const q = query(req);
     const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
     const range = parsePage(q);
+    // Plain reads honour reaction flags; enrich/ reads also resolve references (§23.3).
+    const render = enrichRenderer(s, app, enrichOptions(req, principal, prefix === 'enrich/'));
     const ranking = str(q, 'ranking');
     if (ranking !== undefined && ranking !== '') {
       const method = group.rankings.get(ranking);
@@ -92,19 +96,19 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
         vars,
         withScoreVars: bool(q, 'withScoreVars'),
         session: str(q, 'session'),
-      });
+      }, render);
       const next = page.nextOffset !== null ? nextLink(prefix, feed, q, { offset: page.nextOffset }, range.limit) : '';
       return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`));
     }
     if (group.type !== 'flat') {
       const marks = { seen: parseMark(str(q, 'mark_seen'), 'mark_seen'), read: parseMark(str(q, 'mark_read'), 'mark_read') };
       if ((marks.seen || marks.read) && principal.kind === 'user' && principal.userId !== feed.uid) throw new NotAllowedError();
-      const page = await readGroups(s, app, feed, group, range, marks);
+      const page = await readGroups(s, app, feed, group, range, marks, render);
       const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
       const counts = page.unseen !== undefined ? `,"unseen":${page.unseen},"unread":${page.unread}` : '';
       return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}${counts}}`));
     }
-    const page = await readFeed(s, app, feed, range);
+    const page = await readFeed(s, app, feed, range, render);
     const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
     return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`));
   };

@@ -1,0 +1,222 @@
+import type Database from 'better-sqlite3';
+import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } from '../../ports/reaction-store.js';
+import type { ReactionWrites } from '../../ports/write-store.js';
+import type { SqliteDatabase } from './database.js';
+
+interface Row {
+  id: string;
+  kind: string;
+  activity_id: string;
+  user_id: string;
+  parent: string;
+  depth: number;
+  data: string;
+  target_feeds: string;
+  created: number;
+  updated: number;
+  deleted: number | null;
+}
+
+const COLUMNS = 'id, kind, activity_id, user_id, parent, depth, data, target_feeds, created, updated, deleted';
+
+function toRecord(r: Row): ReactionRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    activityId: r.activity_id,
+    userId: r.user_id,
+    parent: r.parent,
+    depth: r.depth,
+    data: r.data,
+    targetFeeds: JSON.parse(r.target_feeds) as string[],
+    createdUs: r.created,
+    updatedUs: r.updated,
+    deletedUs: r.deleted,
+  };
+}
+
+/** {@link ReactionStore} on SQLite; writes are applied by {@link SqliteReactionWrites}. */
+export class SqliteReactionStore implements ReactionStore {
+  readonly #d: SqliteDatabase;
+  readonly #byIds: Database.Statement;
+  readonly #counts: Database.Statement;
+  readonly #descendants: Database.Statement;
+  readonly #lists = new Map<string, Database.Statement>();
+  readonly #latest = new Map<string, Database.Statement>();
+
+  constructor(d: SqliteDatabase) {
+    this.#d = d;
+    this.#byIds = d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE app = ? AND id IN (SELECT value FROM json_each(?))`);
+    this.#counts = d.db.prepare(
+      `SELECT owner, kind, n FROM reaction_counts WHERE app = ? AND owner_type = ? AND owner IN (SELECT value FROM json_each(?))`,
+    );
+    this.#descendants = d.db.prepare(
+      `WITH RECURSIVE below(id) AS (
+         SELECT r.id FROM reactions r WHERE r.app = @app AND r.parent IN (SELECT value FROM json_each(@ids))
+         UNION SELECT r.id FROM reactions r JOIN below b ON r.app = @app AND r.parent = b.id)
+       SELECT ${COLUMNS} FROM reactions WHERE app = @app AND id IN (SELECT id FROM below)`,
+    );
+  }
+
+  async getReactions(app: string, ids: readonly string[], includeDeleted = false): Promise<Map<string, ReactionRecord>> {
+    const out = new Map<string, ReactionRecord>();
+    if (ids.length === 0) return out;
+    return this.#d.guard('getReactions', () => {
+      for (const r of this.#byIds.all(this.#d.appInt(app), JSON.stringify(ids)) as Row[]) {
+        if (r.deleted === null || includeDeleted) out.set(r.id, toRecord(r));
+      }
+      return out;
+    });
+  }
+
+  async listReactions(app: string, q: ReactionPageQuery): Promise<ReactionRecord[]> {
+    return this.#d.guard('listReactions', () => {
+      const asc = (q.gt !== undefined || q.gte !== undefined) && q.lt === undefined && q.lte === undefined;
+      const shape = [q.lookup.by, q.kind ? 'k' : '', q.userId ? 'u' : '', q.lt ? 'lt' : '', q.lte ? 'le' : '', q.gt ? 'gt' : '', q.gte ? 'ge' : '', q.includeDeleted ? 'd' : '', asc ? 'a' : ''].join(',');
+      let st = this.#lists.get(shape);
+      if (!st) {
+        const conds = ['app = @app'];
+        if (q.lookup.by === 'activity_id') conds.push("activity_id = @value AND parent = ''");
+        else if (q.lookup.by === 'user_id') conds.push('user_id = @value');
+        else conds.push('parent = @value');
+        if (q.kind) conds.push('kind = @kind');
+        if (q.userId) conds.push('user_id = @userId');
+        if (!q.includeDeleted) conds.push('deleted IS NULL');
+        if (q.lt) conds.push('(created, id) < (@ltC, @ltI)');
+        if (q.lte) conds.push('(created, id) <= (@lteC, @lteI)');
+        if (q.gt) conds.push('(created, id) > (@gtC, @gtI)');
+        if (q.gte) conds.push('(created, id) >= (@gteC, @gteI)');
+        const dir = asc ? 'ASC' : 'DESC';
+        st = this.#d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE ${conds.join(' AND ')} ORDER BY created ${dir}, id ${dir} LIMIT @limit`);
+        this.#lists.set(shape, st);
+      }
+      const params: Record<string, unknown> = { app: this.#d.appInt(app), value: q.lookup.value, limit: q.limit };
+      if (q.kind) params.kind = q.kind;
+      if (q.userId) params.userId = q.userId;
+      for (const [name, b] of [['lt', q.lt], ['lte', q.lte], ['gt', q.gt], ['gte', q.gte]] as const) {
+        if (!b) continue;
+        params[name + 'C'] = b.createdUs;
+        params[name + 'I'] = b.id;
+      }
+      return (st.all(params) as Row[]).map(toRecord);
+    });
+  }
+
+  async latestReactions(app: string, q: LatestQuery): Promise<ReactionRecord[]> {
+    if (q.owners.length === 0) return [];
+    return this.#d.guard('latestReactions', () => {
+      const shape = [q.of, q.kinds ? 'k' : '', q.userId ? 'u' : '', q.perKind !== undefined ? 'pk' : 'po'].join(',');
+      let st = this.#latest.get(shape);
+      if (!st) {
+        const owner = q.of === 'activity' ? 'activity_id' : 'parent';
+        const conds = ['app = @app', `${owner} IN (SELECT value FROM json_each(@owners))`, 'deleted IS NULL'];
+        if (q.of === 'activity') conds.push("parent = ''");
+        if (q.kinds) conds.push('kind IN (SELECT value FROM json_each(@kinds))');
+        if (q.userId) conds.push('user_id = @userId');
+        const partition = q.perKind !== undefined ? `${owner}, kind` : owner;
+        st = this.#d.db.prepare(
+          `SELECT ${COLUMNS} FROM (
+             SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
+             FROM reactions WHERE ${conds.join(' AND ')})
+           WHERE rn <= @n ORDER BY created DESC, id DESC`,
+        );
+        this.#latest.set(shape, st);
+      }
+      const params: Record<string, unknown> = {
+        app: this.#d.appInt(app),
+        owners: JSON.stringify(q.owners),
+        n: q.perKind ?? q.perOwner ?? 10,
+      };
+      if (q.kinds) params.kinds = JSON.stringify(q.kinds);
+      if (q.userId) params.userId = q.userId;
+      return (st.all(params) as Row[]).map(toRecord);
+    });
+  }
+
+  async reactionCounts(app: string, owners: readonly string[], of: 'activity' | 'reaction'): Promise<Map<string, Record<string, number>>> {
+    const out = new Map<string, Record<string, number>>();
+    if (owners.length === 0) return out;
+    return this.#d.guard('reactionCounts', () => {
+      const rows = this.#counts.all(this.#d.appInt(app), of === 'activity' ? 'a' : 'r', JSON.stringify(owners)) as {
+        owner: string;
+        kind: string;
+        n: number;
+      }[];
+      for (const r of rows) {
+        let c = out.get(r.owner);
+        if (!c) out.set(r.owner, (c = {}));
+        c[r.kind] = r.n;
+      }
+      return out;
+    });
+  }
+
+  async descendants(app: string, ids: readonly string[]): Promise<ReactionRecord[]> {
+    if (ids.length === 0) return [];
+    return this.#d.guard('descendants', () =>
+      (this.#descendants.all({ app: this.#d.appInt(app), ids: JSON.stringify(ids) }) as Row[]).map(toRecord),
+    );
+  }
+}
+
+/** Applies {@link ReactionWrites} inside the write store's transaction, keeping counts. */
+export class SqliteReactionWrites {
+  readonly #d: SqliteDatabase;
+  readonly #insert: Database.Statement;
+  readonly #update: Database.Statement;
+  readonly #delete: Database.Statement;
+  readonly #setDeleted: Database.Statement;
+  readonly #count: Database.Statement;
+
+  constructor(d: SqliteDatabase) {
+    this.#d = d;
+    const db = d.db;
+    this.#insert = db.prepare(
+      `INSERT INTO reactions (app, id, kind, activity_id, user_id, parent, depth, data, target_feeds, created, updated, deleted)
+       VALUES (@app, @id, @kind, @activity_id, @user_id, @parent, @depth, @data, @target_feeds, @created, @updated, @deleted)`,
+    );
+    this.#update = db.prepare('UPDATE reactions SET data = ?, target_feeds = ?, updated = ? WHERE app = ? AND id = ?');
+    this.#delete = db.prepare('DELETE FROM reactions WHERE app = ? AND id = ?');
+    this.#setDeleted = db.prepare('UPDATE reactions SET deleted = ? WHERE app = ? AND id = ?');
+    this.#count = db.prepare(
+      `INSERT INTO reaction_counts (app, owner_type, owner, kind, n) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (app, owner_type, owner, kind) DO UPDATE SET n = max(0, n + excluded.n)`,
+    );
+  }
+
+  private bump(a: number, r: ReactionRecord, delta: number): void {
+    if (r.parent === '') this.#count.run(a, 'a', r.activityId, r.kind, delta);
+    else this.#count.run(a, 'r', r.parent, r.kind, delta);
+  }
+
+  apply(app: string, w: ReactionWrites): void {
+    const a = this.#d.appInt(app);
+    for (const r of w.add ?? []) {
+      this.#insert.run({
+        app: a,
+        id: r.id,
+        kind: r.kind,
+        activity_id: r.activityId,
+        user_id: r.userId,
+        parent: r.parent,
+        depth: r.depth,
+        data: r.data,
+        target_feeds: JSON.stringify(r.targetFeeds),
+        created: r.createdUs,
+        updated: r.updatedUs,
+        deleted: r.deletedUs,
+      });
+      if (r.deletedUs === null) this.bump(a, r, 1);
+    }
+    for (const r of w.update ?? []) this.#update.run(r.data, JSON.stringify(r.targetFeeds), r.updatedUs, a, r.id);
+    for (const { reaction, deletedUs } of w.softDelete ?? []) {
+      if (this.#setDeleted.run(deletedUs, a, reaction.id).changes > 0 && reaction.deletedUs === null) this.bump(a, reaction, -1);
+    }
+    for (const r of w.restore ?? []) {
+      if (this.#setDeleted.run(null, a, r.id).changes > 0 && r.deletedUs !== null) this.bump(a, r, 1);
+    }
+    for (const r of w.remove ?? []) {
+      if (this.#delete.run(a, r.id).changes > 0 && r.deletedUs === null) this.bump(a, r, -1);
+    }
+  }
+}

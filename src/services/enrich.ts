@@ -1,0 +1,341 @@
+import { withOrigin } from '../core/activities/activity.js';
+import { isUuid } from '../core/activities/activity-id.js';
+import type { App } from '../core/feeds/feed-group.js';
+import { formatTimestamp } from '../core/time.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import type { EntryRecord } from '../ports/collection-store.js';
+import type { ReactionRecord } from '../ports/reaction-store.js';
+import type { UserRecord } from '../ports/user-store.js';
+import type { Services } from './context.js';
+
+/** Reactions listed per kind in `latest_reactions` by default, and the most one may ask for (§9.2). */
+export const DEFAULT_RECENT_LIMIT = 5;
+export const MAX_RECENT_LIMIT = 25;
+/** `own_reactions` and `own_children` per kind; `latest_children` per reaction across kinds (§20.3). */
+export const OWN_PER_KIND = 5;
+export const LATEST_CHILDREN = 10;
+/** Reactions nest at most three levels (§4.4). */
+export const MAX_REACTION_DEPTH = 3;
+
+/** What an enriched read adds (§9). */
+export interface EnrichOptions {
+  /** Replace `SU:`/`SO:`/`SA:`/`SR:` references (the `enrich/` endpoints). */
+  readonly references: boolean;
+  readonly ownReactions: boolean;
+  readonly recentReactions: boolean;
+  readonly reactionCounts: boolean;
+  readonly ownChildren: boolean;
+  readonly recentLimit: number;
+  /** Restrict reaction data to these kinds. */
+  readonly kinds?: readonly string[];
+  /** The user whose `own_*` data is computed. */
+  readonly userId?: string;
+  /** Absolute `…/api/v1.0/` base for `latest_reactions_extra` next links. */
+  readonly apiBase: string;
+}
+
+export function wantsEnrichment(o: EnrichOptions): boolean {
+  return o.references || o.ownReactions || o.recentReactions || o.reactionCounts || o.ownChildren;
+}
+
+type Json = Record<string, unknown>;
+
+/** Not-found forms of references (§9.1). */
+function notFound(kind: 'user' | 'object' | 'activity' | 'reaction', ref: string, id: string, collection?: string): Json {
+  const out: Json = {};
+  if (collection !== undefined) out.collection = collection;
+  out.id = id;
+  out.error = 'ReferenceNotFound';
+  out.reference = ref;
+  out.reference_type = kind;
+  return out;
+}
+
+export function userObject(u: UserRecord): Json {
+  return { id: u.id, data: JSON.parse(u.data), created_at: formatTimestamp(u.createdUs), updated_at: formatTimestamp(u.updatedUs) };
+}
+
+function entryObject(e: EntryRecord): Json {
+  return {
+    id: e.id,
+    collection: e.collection,
+    foreign_id: `${e.collection}:${e.id}`,
+    data: JSON.parse(e.data),
+    created_at: formatTimestamp(e.createdUs),
+    updated_at: formatTimestamp(e.updatedUs),
+  };
+}
+
+type Ref =
+  | { kind: 'user'; id: string }
+  | { kind: 'object'; collection: string; id: string }
+  | { kind: 'activity'; id: string }
+  | { kind: 'reaction'; id: string };
+
+/** Recognizes a reference string; `null` when the value is not one. */
+export function parseRef(v: unknown): Ref | null {
+  if (typeof v !== 'string' || v.length < 4 || v[0] !== 'S' || v[2] !== ':') return null;
+  const rest = v.slice(3);
+  if (rest === '') return null;
+  switch (v[1]) {
+    case 'U':
+      return { kind: 'user', id: rest };
+    case 'O': {
+      const i = rest.indexOf(':');
+      return i > 0 && i < rest.length - 1 ? { kind: 'object', collection: rest.slice(0, i), id: rest.slice(i + 1) } : null;
+    }
+    case 'A':
+      return { kind: 'activity', id: rest };
+    case 'R':
+      return { kind: 'reaction', id: rest };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Everything loaded for rendering reactions: each level of children is one batch, so a page
+ * costs the same number of store calls whatever its size.
+ */
+export class ReactionGraph {
+  readonly children = new Map<string, ReactionRecord[]>();
+  readonly childCounts = new Map<string, Record<string, number>>();
+  readonly ownChildren = new Map<string, ReactionRecord[]>();
+  readonly users = new Map<string, UserRecord>();
+  #ownChildrenLoaded = false;
+
+  constructor(
+    readonly withOwnChildren: boolean,
+    readonly userId: string | undefined,
+  ) {}
+
+  /**
+   * Loads children, child counts (and own children) below `roots`, level by level down to the
+   * deepest possible level: at most three batches per level.
+   */
+  async load(s: Services, app: App, roots: readonly ReactionRecord[]): Promise<void> {
+    let level = roots.filter((r) => r.depth < MAX_REACTION_DEPTH);
+    const seen = new Set<string>();
+    while (level.length > 0) {
+      const ids = [...new Set(level.map((r) => r.id))].filter((id) => !seen.has(id));
+      if (ids.length === 0) break;
+      ids.forEach((id) => seen.add(id));
+      const [latest, counts, own] = await Promise.all([
+        s.store.latestReactions(app.appId, { owners: ids, of: 'reaction', perOwner: LATEST_CHILDREN }),
+        s.store.reactionCounts(app.appId, ids, 'reaction'),
+        this.withOwnChildren && this.userId
+          ? s.store.latestReactions(app.appId, { owners: ids, of: 'reaction', userId: this.userId, perKind: OWN_PER_KIND })
+          : Promise.resolve([]),
+      ]);
+      this.#ownChildrenLoaded = true;
+      for (const id of ids) {
+        this.children.set(id, []);
+        this.childCounts.set(id, counts.get(id) ?? {});
+        if (this.withOwnChildren) this.ownChildren.set(id, []);
+      }
+      for (const c of latest) this.children.get(c.parent)?.push(c);
+      for (const c of own) this.ownChildren.get(c.parent)?.push(c);
+      level = [...latest, ...own].filter((r) => r.depth < MAX_REACTION_DEPTH);
+    }
+  }
+
+  /** Every reaction known to the graph (for loading their users in one batch). */
+  all(roots: readonly ReactionRecord[]): ReactionRecord[] {
+    const out = [...roots];
+    for (const list of this.children.values()) out.push(...list);
+    for (const list of this.ownChildren.values()) out.push(...list);
+    return out;
+  }
+
+  async loadUsers(s: Services, app: App, reactions: readonly ReactionRecord[], extra: Iterable<string> = []): Promise<void> {
+    const ids = new Set<string>(extra);
+    for (const r of reactions) ids.add(r.userId);
+    for (const id of this.users.keys()) ids.delete(id);
+    if (ids.size === 0) return;
+    for (const [id, u] of await s.store.getUsers(app.appId, [...ids])) this.users.set(id, u);
+  }
+
+  userOf(id: string): Json {
+    const u = this.users.get(id);
+    return u ? userObject(u) : notFound('user', `SU:${id}`, id);
+  }
+
+  /** A reaction as the API shows it (§5.5). */
+  render(r: ReactionRecord, opts: { extraData?: unknown } = {}): Json {
+    const latestChildren: Record<string, Json[]> = {};
+    for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.render(c));
+    const out: Json = {
+      id: r.id,
+      kind: r.kind,
+      activity_id: r.activityId,
+      user_id: r.userId,
+      user: this.userOf(r.userId),
+      data: JSON.parse(r.data),
+      parent: r.parent,
+      created_at: formatTimestamp(r.createdUs),
+      updated_at: formatTimestamp(r.updatedUs),
+      latest_children: latestChildren,
+      children_counts: this.childCounts.get(r.id) ?? {},
+    };
+    if (r.targetFeeds.length > 0) out.target_feeds = r.targetFeeds;
+    if (r.deletedUs !== null) out.deleted_at = formatTimestamp(r.deletedUs);
+    if (this.withOwnChildren && this.#ownChildrenLoaded) {
+      const own: Record<string, Json[]> = {};
+      for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.render(c));
+      out.own_children = own;
+    }
+    if (opts.extraData !== undefined) out.target_feeds_extra_data = opts.extraData;
+    return out;
+  }
+}
+
+/** One activity to enrich: its stored JSON and the origin of its entry in the feed read. */
+export interface EnrichItem {
+  readonly body: string;
+  readonly origin: string | null;
+}
+
+/** Turns a page's activities into JSON texts: plain (origin spliced in) or enriched. */
+export type Renderer = (items: readonly EnrichItem[]) => Promise<string[]>;
+
+/** The renderer of plain reads: stored JSON with `origin`, nothing parsed. */
+export const plainRenderer: Renderer = async (items) => items.map((i) => withOrigin(i.body, i.origin));
+
+/** A renderer that enriches with `o` (or the plain one when `o` asks for nothing). */
+export function enrichRenderer(s: Services, app: App, o: EnrichOptions): Renderer {
+  return wantsEnrichment(o) ? (items) => enrichActivities(s, app, items, o) : plainRenderer;
+}
+
+function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limit: number): { byKind: Record<string, Json[]>; more: Record<string, string> } {
+  const byKind: Record<string, Json[]> = {};
+  const counts: Record<string, number> = {};
+  const more: Record<string, string> = {};
+  for (const r of list) {
+    counts[r.kind] = (counts[r.kind] ?? 0) + 1;
+    if (counts[r.kind] > limit) {
+      more[r.kind] = '';
+      continue;
+    }
+    (byKind[r.kind] ??= []).push(graph.render(r));
+  }
+  return { byKind, more };
+}
+
+/**
+ * Enriches activities (§9): resolves references in top-level string fields and adds reaction
+ * data, in a fixed number of batched store calls whatever the number of activities, references
+ * or reactions. Returns the activities as JSON texts, in order.
+ */
+export async function enrichActivities(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
+  if (!wantsEnrichment(o) || items.length === 0) return items.map((i) => withOrigin(i.body, i.origin));
+  const acts = items.map((i) => JSON.parse(withOrigin(i.body, i.origin)) as Json);
+
+  // 1. References of the page: activities and reactions first (they bring more references).
+  const saIds = new Set<string>();
+  const srIds = new Set<string>();
+  const suIds = new Set<string>();
+  const soRefs = new Map<string, { collection: string; id: string }>();
+  const collect = (obj: Json) => {
+    for (const v of Object.values(obj)) {
+      const ref = parseRef(v);
+      if (!ref) continue;
+      if (ref.kind === 'user') suIds.add(ref.id);
+      else if (ref.kind === 'object') soRefs.set(`${ref.collection}:${ref.id}`, ref);
+      else if (ref.kind === 'activity') {
+        if (isUuid(ref.id)) saIds.add(ref.id);
+      } else srIds.add(ref.id);
+    }
+  };
+  if (o.references) acts.forEach(collect);
+  const [saActs, srReactions] = await Promise.all([
+    saIds.size > 0 ? s.store.getActivities(app.appId, [...saIds]) : Promise.resolve(new Map<string, ActivityRecord>()),
+    srIds.size > 0 ? s.store.getReactions(app.appId, [...srIds]) : Promise.resolve(new Map<string, ReactionRecord>()),
+  ]);
+  const saObjs = new Map<string, Json>();
+  for (const [id, a] of saActs) {
+    const obj = JSON.parse(withOrigin(a.body, null)) as Json;
+    saObjs.set(id, obj);
+    collect(obj);
+  }
+
+  // 2. Reaction data for the page's activities and the referenced ones, one batch per kind of data.
+  const owners = [...acts.map((a) => String(a.id)), ...saObjs.keys()];
+  const kinds = o.kinds && o.kinds.length > 0 ? o.kinds : undefined;
+  const [latest, own, counts] = await Promise.all([
+    o.recentReactions
+      ? s.store.latestReactions(app.appId, { owners, of: 'activity', kinds, perKind: o.recentLimit + 1 })
+      : Promise.resolve([]),
+    o.ownReactions && o.userId
+      ? s.store.latestReactions(app.appId, { owners, of: 'activity', kinds, userId: o.userId, perKind: OWN_PER_KIND })
+      : Promise.resolve([]),
+    o.reactionCounts ? s.store.reactionCounts(app.appId, owners, 'activity') : Promise.resolve(new Map<string, Record<string, number>>()),
+  ]);
+  const graph = new ReactionGraph(o.ownChildren, o.userId);
+  const roots = [...latest, ...own, ...srReactions.values()];
+  await graph.load(s, app, roots);
+
+  // 3. Users (references and reaction authors) and collection entries: one batch each.
+  const [, entries] = await Promise.all([
+    graph.loadUsers(s, app, graph.all(roots), o.references ? suIds : []),
+    soRefs.size > 0 ? s.store.getEntries(app.appId, [...soRefs.values()]) : Promise.resolve(new Map<string, EntryRecord>()),
+  ]);
+
+  const latestBy = new Map<string, ReactionRecord[]>();
+  for (const r of latest) (latestBy.get(r.activityId) ?? latestBy.set(r.activityId, []).get(r.activityId)!).push(r);
+  const ownBy = new Map<string, ReactionRecord[]>();
+  for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
+
+  const resolve = (v: unknown, depth: number): unknown => {
+    const ref = parseRef(v);
+    if (!ref) return v;
+    switch (ref.kind) {
+      case 'user':
+        return graph.userOf(ref.id);
+      case 'object': {
+        const e = entries.get(`${ref.collection}:${ref.id}`);
+        return e ? entryObject(e) : notFound('object', v as string, ref.id, ref.collection);
+      }
+      case 'activity': {
+        const a = saObjs.get(ref.id);
+        // Referenced activities are enriched one level deep: their own references stay strings
+        // except users and objects, which are already loaded.
+        return a && depth === 0 ? decorate(a, depth + 1) : a ? a : notFound('activity', v as string, ref.id);
+      }
+      case 'reaction': {
+        const r = srReactions.get(ref.id);
+        return r ? graph.render(r) : notFound('reaction', v as string, ref.id);
+      }
+    }
+  };
+
+  const decorate = (a: Json, depth: number): Json => {
+    const out: Json = {};
+    for (const [k, v] of Object.entries(a)) out[k] = o.references ? resolve(v, depth) : v;
+    const id = String(a.id);
+    if (o.recentReactions) {
+      const { byKind, more } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit);
+      out.latest_reactions = byKind;
+      const extra: Record<string, { next: string }> = {};
+      for (const kind of Object.keys(byKind)) {
+        let next = '';
+        if (kind in more) {
+          const list = byKind[kind];
+          const last = list[list.length - 1].id as string;
+          next =
+            `${o.apiBase}reaction/activity_id/${encodeURIComponent(id)}/${encodeURIComponent(kind)}/` +
+            `?id_lt=${encodeURIComponent(last)}&limit=${o.recentLimit}&withOwnChildren=false`;
+        }
+        extra[kind] = { next };
+      }
+      out.latest_reactions_extra = extra;
+    }
+    if (o.ownReactions) out.own_reactions = groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND).byKind;
+    if (o.reactionCounts) {
+      const c = counts.get(id) ?? {};
+      out.reaction_counts = kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c;
+    }
+    return out;
+  };
+
+  return acts.map((a) => JSON.stringify(decorate(a, 0)));
+}

@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import { finishActivity, isPlainObject, parseActivity, type StoredActivity } from '../core/activities/activity.js';
+import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundError } from '../core/errors.js';
+import type { App } from '../core/feeds/feed-group.js';
+import { formatActivityTime } from '../core/time.js';
+import type { ReactionLookup, ReactionRecord } from '../ports/reaction-store.js';
+import type { EntryRemoval, EntryWrite, WriteBatch } from '../ports/write-store.js';
+import { bodyFeed, type Services } from './context.js';
+import { MAX_REACTION_DEPTH } from './enrich.js';
+import { ActivitySource, entryFor } from './placement.js';
+import { emptyFanout, planFanout, type FanoutPart } from './plan-fanout.js';
+
+export const MAX_TARGET_FEEDS = 20;
+export const MAX_REACTION_DATA_BYTES = 10_240;
+export const DEFAULT_FILTER_LIMIT = 10;
+export const MAX_FILTER_LIMIT = 25;
+
+const KIND_RE = /^[\w-]{1,64}$/;
+const REACTION_ID_RE = /^[\w-]{1,255}$/;
+
+/** Who is acting: a user token's user, or a server token (which names the author in the body). */
+export type Actor = { readonly kind: 'user'; readonly userId: string } | { readonly kind: 'server' };
+
+/** Whether a user token may post a reaction into `fid` (§2.3): own feeds, anyone's notification feed. */
+export function userMayTarget(app: App, userId: string, fid: string): boolean {
+  const i = fid.indexOf(':');
+  return fid.slice(i + 1) === userId || app.groups.get(fid.slice(0, i))?.type === 'notification';
+}
+
+function dataText(value: unknown, what: string): string {
+  if (value === undefined || value === null) return '{}';
+  if (!isPlainObject(value)) throw new InputError(`${what} must be an object`);
+  const text = JSON.stringify(value);
+  if (Buffer.byteLength(text) > MAX_REACTION_DATA_BYTES) throw new InputError(`${what} is larger than ${MAX_REACTION_DATA_BYTES} bytes`);
+  return text;
+}
+
+/** Validates `target_feeds` (feed ids of existing groups, at most 20) and the user policy. */
+export function parseTargetFeeds(app: App, actor: Actor, value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new InputError('target_feeds must be an array of feed ids');
+  if (value.length > MAX_TARGET_FEEDS) throw new InputError(`target_feeds has more than ${MAX_TARGET_FEEDS} feeds`);
+  const feeds = [...new Set(value.map((v) => bodyFeed(app, v, 'target_feeds').fid))];
+  if (actor.kind === 'user') {
+    for (const f of feeds) if (!userMayTarget(app, actor.userId, f)) throw new NotAllowedError(`user ${actor.userId} cannot post reactions to ${f}`);
+  }
+  return feeds;
+}
+
+/** The activity a reaction writes into each of its target feeds (§10.8). */
+export function reactionActivity(r: ReactionRecord, extra: Record<string, unknown>): StoredActivity {
+  const draft = parseActivity(
+    {
+      ...extra,
+      actor: `SU:${r.userId}`,
+      verb: r.kind,
+      object: `SA:${r.activityId}`,
+      foreign_id: `reaction:${r.id}`,
+      time: formatActivityTime(r.createdUs),
+      target: '',
+      reaction: `SR:${r.id}`,
+    },
+    (v) => String(v),
+  );
+  return finishActivity(draft, r.createdUs);
+}
+
+/** Puts a reaction's activity into feeds, with fan-out to their followers, into `batch`. */
+async function placeInFeeds(s: Services, app: App, act: StoredActivity, feeds: readonly string[], entries: EntryWrite[], fan: FanoutPart): Promise<void> {
+  const src = new ActivitySource([act]);
+  for (const f of feeds) {
+    const e = entryFor(app, f, act.id, null, src);
+    if (e) entries.push(e);
+    await planFanout(s, app, 'fanout.add', f, [act.id], fan, src);
+  }
+}
+
+async function takeFromFeeds(s: Services, app: App, activityId: string, feeds: readonly string[], removals: EntryRemoval[], fan: FanoutPart): Promise<void> {
+  for (const f of feeds) {
+    removals.push({ feed: f, ids: [activityId], origin: null });
+    await planFanout(s, app, 'fanout.remove', f, [activityId], fan);
+  }
+}
+
+async function commit(s: Services, app: App, batch: WriteBatch, fan: FanoutPart): Promise<void> {
+  await s.store.commit(app.appId, batch);
+  if (fan.enqueue.length > 0) s.onJobsEnqueued();
+}
+
+export interface AddedReaction {
+  readonly reaction: ReactionRecord;
+  /** `target_feeds_extra_data` as sent, echoed in the response only. */
+  readonly extraData?: Record<string, unknown>;
+}
+
+/**
+ * Adds a reaction or a child reaction (§10.1, §10.2): validates, assigns id and time, and in one
+ * commit stores it (counts included) and writes its activity into every target feed.
+ */
+export async function addReaction(s: Services, app: App, actor: Actor, body: unknown): Promise<AddedReaction> {
+  if (!isPlainObject(body)) throw new InputError('body must be a reaction object');
+  const kind = body.kind;
+  if (typeof kind !== 'string' || !KIND_RE.test(kind)) throw new InputError('kind is required: 1-64 letters, digits, _ or -');
+  let userId: string;
+  if (actor.kind === 'user') {
+    if (body.user_id !== undefined && body.user_id !== null && body.user_id !== actor.userId) {
+      throw new NotAllowedError(`user ${actor.userId} cannot add reactions as ${String(body.user_id).slice(0, 64)}`);
+    }
+    userId = actor.userId;
+  } else {
+    if (typeof body.user_id !== 'string' || body.user_id === '') throw new MissingUserError('user_id is required for reactions added with a server token');
+    userId = body.user_id;
+  }
+  if (!REACTION_ID_RE.test(userId)) throw new InputError('user_id may hold letters, digits, _ and - only');
+  const data = dataText(body.data, 'data');
+  const targetFeeds = parseTargetFeeds(app, actor, body.target_feeds);
+  let extra: Record<string, unknown> | undefined;
+  if (body.target_feeds_extra_data !== undefined && body.target_feeds_extra_data !== null) {
+    if (!isPlainObject(body.target_feeds_extra_data)) throw new InputError('target_feeds_extra_data must be an object');
+    extra = body.target_feeds_extra_data;
+  }
+  let id: string;
+  if (body.id !== undefined && body.id !== null && body.id !== '') {
+    if (typeof body.id !== 'string' || !REACTION_ID_RE.test(body.id)) throw new InputError('id may hold letters, digits, _ and - only');
+    id = body.id;
+  } else {
+    id = randomUUID();
+  }
+  let activityId: string;
+  let parent = '';
+  let depth = 1;
+  if (body.parent !== undefined && body.parent !== null && body.parent !== '') {
+    if (typeof body.parent !== 'string') throw new InputError('parent must be a reaction id');
+    const p = (await s.store.getReactions(app.appId, [body.parent])).get(body.parent);
+    if (!p) throw new InputError(`parent reaction ${body.parent.slice(0, 64)} does not exist`);
+    if (p.depth >= MAX_REACTION_DEPTH) throw new InputError(`reactions nest at most ${MAX_REACTION_DEPTH} levels`);
+    activityId = p.activityId;
+    parent = p.id;
+    depth = p.depth + 1;
+  } else {
+    if (typeof body.activity_id !== 'string' || body.activity_id === '') throw new InputError('activity_id is required');
+    if (body.activity_id.length > 255) throw new InputError('activity_id is too long');
+    activityId = body.activity_id;
+  }
+  if ((await s.store.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
+  const now = s.clock.next();
+  const reaction: ReactionRecord = { id, kind, activityId, userId, parent, depth, data, targetFeeds, createdUs: now, updatedUs: now, deletedUs: null };
+  const entries: EntryWrite[] = [];
+  const fan = emptyFanout();
+  const batch: { activities?: ReturnType<typeof withHome>[] } = {};
+  if (targetFeeds.length > 0) {
+    const act = reactionActivity(reaction, extra ?? {});
+    batch.activities = [withHome(act, targetFeeds[0])];
+    await placeInFeeds(s, app, act, targetFeeds, entries, fan);
+  }
+  await commit(s, app, { ...batch, entries: entries.concat(fan.entries), enqueue: fan.enqueue, reactions: { add: [reaction] } }, fan);
+  return { reaction, extraData: extra };
+}
+
+function withHome(act: StoredActivity, home: string) {
+  return { ...act, home };
+}
+
+async function loadOwn(s: Services, app: App, actor: Actor, id: string, includeDeleted: boolean): Promise<ReactionRecord> {
+  const r = (await s.store.getReactions(app.appId, [id], includeDeleted)).get(id);
+  if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
+  if (actor.kind === 'user' && r.userId !== actor.userId) throw new NotAllowedError(`reaction ${id.slice(0, 64)} belongs to another user`);
+  return r;
+}
+
+/** Gets a reaction, soft-deleted ones included (§10.3). */
+export async function getReaction(s: Services, app: App, id: string): Promise<ReactionRecord> {
+  const r = (await s.store.getReactions(app.appId, [id], true)).get(id);
+  if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
+  return r;
+}
+
+/**
+ * Updates a reaction's data and target feeds (§10.4). Target feeds are checked against the user
+ * policy before the reaction is looked up; dropped feeds lose its activity, added feeds gain it.
+ */
+export async function updateReaction(s: Services, app: App, actor: Actor, id: string, body: unknown): Promise<AddedReaction> {
+  if (!isPlainObject(body)) throw new InputError('body must be an object');
+  const targetFeeds = parseTargetFeeds(app, actor, body.target_feeds);
+  const data = body.data === undefined ? undefined : dataText(body.data, 'data');
+  let extra: Record<string, unknown> | undefined;
+  if (body.target_feeds_extra_data !== undefined && body.target_feeds_extra_data !== null) {
+    if (!isPlainObject(body.target_feeds_extra_data)) throw new InputError('target_feeds_extra_data must be an object');
+    extra = body.target_feeds_extra_data;
+  }
+  const prev = await loadOwn(s, app, actor, id, false);
+  const next: ReactionRecord = { ...prev, data: data ?? prev.data, targetFeeds, updatedUs: Math.max(s.clock.next(), prev.createdUs + 1) };
+  const entries: EntryWrite[] = [];
+  const removals: EntryRemoval[] = [];
+  const fan = emptyFanout();
+  const act = reactionActivity(next, extra ?? {});
+  const dropped = prev.targetFeeds.filter((f) => !targetFeeds.includes(f));
+  const added = targetFeeds.filter((f) => !prev.targetFeeds.includes(f));
+  await takeFromFeeds(s, app, act.id, dropped, removals, fan);
+  await placeInFeeds(s, app, act, added, entries, fan);
+  const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
+  await commit(s, app, {
+    activities,
+    removals: removals.concat(fan.removals),
+    entries: entries.concat(fan.entries),
+    enqueue: fan.enqueue,
+    reactions: { update: [next] },
+  }, fan);
+  return { reaction: next, extraData: extra };
+}
+
+/**
+ * Deletes a reaction (§10.5): for good, with its children and every target-feed activity; or
+ * softly (`deleted_at` set, hidden from listings and counts, restorable).
+ */
+export async function deleteReaction(s: Services, app: App, actor: Actor, id: string, soft: boolean): Promise<void> {
+  const r = await loadOwn(s, app, actor, id, true);
+  if (soft) {
+    if (r.deletedUs !== null) return;
+    await s.store.commit(app.appId, { reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] } });
+    return;
+  }
+  const all = [r, ...(await s.store.descendants(app.appId, [r.id]))];
+  const removals: EntryRemoval[] = [];
+  const fan = emptyFanout();
+  for (const x of all) {
+    if (x.targetFeeds.length === 0) continue;
+    await takeFromFeeds(s, app, reactionActivity(x, {}).id, x.targetFeeds, removals, fan);
+  }
+  // Children first, so each count is decremented on a parent that still exists.
+  await commit(s, app, { removals: removals.concat(fan.removals), enqueue: fan.enqueue, reactions: { remove: all.reverse() } }, fan);
+}
+
+/** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
+export async function restoreReaction(s: Services, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
+  const r = await loadOwn(s, app, actor, id, true);
+  if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
+  await s.store.commit(app.appId, { reactions: { restore: [r] } });
+  return { ...r, deletedUs: null };
+}
+
+export interface FilterQuery {
+  readonly lookup: ReactionLookup;
+  readonly kind?: string;
+  readonly limit: number;
+  readonly idLt?: string;
+  readonly idLte?: string;
+  readonly idGt?: string;
+  readonly idGte?: string;
+  readonly filterUserId?: string;
+}
+
+/** One page of a reaction listing (§10.6), looking one ahead to know whether more follow. */
+export async function filterReactions(s: Services, app: App, q: FilterQuery): Promise<{ results: ReactionRecord[]; more: boolean }> {
+  if (q.kind !== undefined && !KIND_RE.test(q.kind)) throw new InputError('kind may hold 1-64 letters, digits, _ or -');
+  const boundIds = [q.idLt, q.idLte, q.idGt, q.idGte].filter((x): x is string => x !== undefined);
+  const bounds = boundIds.length > 0 ? await s.store.getReactions(app.appId, boundIds, true) : new Map<string, ReactionRecord>();
+  const pos = (id: string | undefined) => {
+    if (id === undefined) return undefined;
+    const r = bounds.get(id);
+    if (!r) throw new InputError(`unknown reaction id ${id.slice(0, 64)} in pagination`);
+    return { createdUs: r.createdUs, id: r.id };
+  };
+  const results = await s.store.listReactions(app.appId, {
+    lookup: q.lookup,
+    kind: q.kind,
+    userId: q.filterUserId,
+    lt: pos(q.idLt),
+    lte: pos(q.idLte),
+    gt: pos(q.idGt),
+    gte: pos(q.idGte),
+    limit: q.limit + 1,
+  });
+  const more = results.length > q.limit;
+  if (more) results.length = q.limit;
+  return { results, more };
+}
