@@ -135,11 +135,29 @@ async function read(): Promise<void> {
     const flat = await hammer(env, 'feed/user/reader/?limit=25', feed.token);
     const ranked = await hammer(env, 'feed/user/reader/?limit=25&ranking=popular', feed.token);
     const grouped = await hammer(env, 'feed/notification/reader/?limit=25', notif.token);
+
+    // Enriched: 25 activities, each by a user object, about a collection object, with 10
+    // reactions of 3 kinds; read with every enrichment flag, next to the plain read of them.
+    const rich = env.client.feed('user', 'rich');
+    for (let u = 0; u < 10; u++) await env.client.user(`u${u}`).getOrCreate({ name: `User ${u}` });
+    for (let i = 0; i < 25; i++) await env.client.collections.upsert('food', [{ id: `f${i}`, name: `Dish ${i}`, price: i }]);
+    const kinds = ['like', 'comment', 'clap'];
+    for (let i = 0; i < 25; i++) {
+      const a = await rich.addActivity({ actor: `SU:u${i % 10}`, verb: 'eat', object: `SO:food:f${i}` });
+      for (let r = 0; r < 10; r++) {
+        await env.client.reactions.add(kinds[r % 3], a.id, { text: `reaction ${r}` }, { userId: `u${r}` });
+      }
+    }
+    const plainRich = await hammer(env, 'feed/user/rich/?limit=25', rich.token);
+    const flags = 'withRecentReactions=true&withOwnReactions=true&withReactionCounts=true&user_id=u1';
+    const enriched = await hammer(env, `enrich/feed/user/rich/?limit=25&${flags}`, rich.token);
     write('read', {
       what: '25-item pages over HTTP, 10 connections, 5 s each; 1,000 activities per feed',
       flat,
       ranked_1000_window: { ...ranked, vs_flat: round(ranked.requests_per_s / flat.requests_per_s) },
       notification_250_groups: { ...grouped, vs_flat: round(grouped.requests_per_s / flat.requests_per_s) },
+      plain_25_with_references: plainRich,
+      enriched_25_users_objects_10_reactions: { ...enriched, vs_plain: round(enriched.requests_per_s / plainRich.requests_per_s) },
     });
   } finally {
     await stop(env);
