@@ -1,4 +1,5 @@
 import { parseBody } from '../core/activities/activity.js';
+import { idToSortKey } from '../core/activities/activity-id.js';
 import { plainRenderer, type Renderer } from './enrich.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
@@ -65,7 +66,9 @@ export async function readRanked(
   const acts = await s.store.getActivities(app.appId, candidates.map((e) => e.id));
   const nowSeconds = Math.floor(s.clock.now() / 1e6 / RANKING_CLOCK_STEP_S) * RANKING_CLOCK_STEP_S;
   const session = opts.session ?? '';
-  const scored: { id: string; score: number; body: string; origin: string | null; vars?: Record<string, number> }[] = [];
+  // Ties are broken on `key`, the id's sort key (time first, §4.2), so that "id descending" means
+  // newest first, as in feed order; UUID text starts with the low time bits and would not.
+  const scored: { key: string; score: number; body: string; origin: string | null; vars?: Record<string, number> }[] = [];
   for (const e of candidates) {
     const a = acts.get(e.id);
     if (!a) continue;
@@ -75,9 +78,9 @@ export async function readRanked(
     let gen: (() => number) | null = null;
     const rand = () => (gen ??= seeded(seedOf(`${session}\u0000${feed.fid}\u0000${e.id}`)))();
     const score = method.evaluate(obj, { nowSeconds, rand, vars: opts.vars }, vars);
-    scored.push({ id: e.id, score, body: a.body, origin: e.origin, vars });
+    scored.push({ key: idToSortKey(e.id).toString('hex'), score, body: a.body, origin: e.origin, vars });
   }
-  scored.sort(compareScored);
+  scored.sort((x, y) => compareScored({ score: x.score, id: x.key }, { score: y.score, id: y.key }));
   const page = scored.slice(range.offset, range.offset + range.limit);
   const texts = await render(page.map((x) => ({ body: x.body, origin: x.origin })));
   const results = page.map((x, i) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyToId, timeOfId } from '../../core/activities/activity-id.js';
 import type { GroupRange, GroupRecord, TimelineEntry } from '../../ports/timeline-store.js';
@@ -116,7 +117,8 @@ export class SqliteGroups {
     if (this.#entryExists.get(feed, sk) !== undefined) return 0; // idempotent replay
     const row = this.#byKey.get(feed, g.key) as GroupRow | undefined;
     if (!row) {
-      const gid = this.#insertGroup.get(feed, g.key, sk, g.verb, g.timeUs, g.timeUs, JSON.stringify([g.actor])) as number;
+      const gsk = this.freeGroupKey(feed, sk, g.key);
+      const gid = this.#insertGroup.get(feed, g.key, gsk, g.verb, g.timeUs, g.timeUs, JSON.stringify([g.actor])) as number;
       this.#insertEntry.run(feed, sk, origin, gid);
       this.#addCounters.run(1, 1, 1, feed);
       const counters = this.#feedCounters.get(feed) as { ngroups: number };
@@ -147,6 +149,21 @@ export class SqliteGroups {
     // A marked group that receives an activity becomes unseen and unread again.
     this.#addCounters.run(0, row.seen, row.read, feed);
     return 1;
+  }
+
+  /**
+   * The id of a new group: the id of the activity creating it, unless a group of this feed already
+   * has that id. That happens when the activity that created a group was removed (the group lives
+   * on with its other activities) and is added again with content that puts it in another group.
+   * Then the id keeps the activity's time and clock sequence and takes a node derived from the key.
+   */
+  private freeGroupKey(feed: number, sk: Buffer, key: string): Buffer {
+    if (this.#position.get(feed, sk) === undefined) return sk;
+    for (let i = 0; ; i++) {
+      const alt = Buffer.from(sk);
+      createHash('sha1').update(`${key}\u0000${i}`).digest().copy(alt, 10, 0, 6);
+      if (this.#position.get(feed, alt) === undefined) return alt;
+    }
   }
 
   private dropOldest(feed: number, count: number): void {

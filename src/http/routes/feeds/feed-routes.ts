@@ -34,11 +34,14 @@ function userMayTarget(app: App, userId: string, fid: string): boolean {
 
 /** Parameters carried from a feed read into its `next` link (paging ones are rebuilt). */
 const NOT_CARRIED = new Set(['api_key', 'location', 'id_lt', 'id_lte', 'offset', 'mark_seen', 'mark_read']);
+/** Offset paging (ranked reads) keeps the id bounds: every page ranks the same candidates. */
+const NOT_CARRIED_BY_OFFSET = new Set(['api_key', 'location', 'offset', 'mark_seen', 'mark_read']);
 
 function nextLink(prefix: string, feed: FeedId, q: Query, at: { idLt?: string; offset?: number }, limit: number): string {
   const params = new URLSearchParams();
+  const skip = at.offset !== undefined ? NOT_CARRIED_BY_OFFSET : NOT_CARRIED;
   for (const [k, v] of Object.entries(q)) {
-    if (NOT_CARRIED.has(k) || k === 'limit' || v === undefined) continue;
+    if (skip.has(k) || k === 'limit' || v === undefined) continue;
     for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
   }
   if (at.idLt !== undefined) params.set('id_lt', at.idLt);

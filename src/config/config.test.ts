@@ -1,0 +1,184 @@
+// Config validation of aggregation formats and ranking methods: a bad config is rejected at load
+// with a ConfigError whose message starts with the path of the offending field.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, loadConfigFile, parseConfig } from './config.js';
+
+type Group = Record<string, unknown>;
+
+const SECRET = 's'.repeat(24);
+
+function file(groups: Group[], more: Group[][] = []): unknown {
+  return {
+    apps: [groups, ...more].map((g, i) => ({ app_id: `app${i}`, api_key: `key${i}abc`, api_secret: SECRET, feed_groups: g })),
+  };
+}
+
+/** Parses `raw` expecting a ConfigError; returns its message. */
+function rejected(raw: unknown): string {
+  try {
+    parseConfig(raw, '/tmp');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    return e.message;
+  }
+  assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);
+}
+
+/** Asserts the message starts with `path: ` and matches every pattern. */
+function assertNames(message: string, path: string, ...patterns: RegExp[]): void {
+  assert.ok(message.startsWith(`${path}: `), `"${message}" should start with "${path}: "`);
+  for (const p of patterns) assert.match(message, p);
+}
+
+const USER = { name: 'user', type: 'flat' };
+
+describe('config: aggregation formats', () => {
+  const bad: [string, string, RegExp[]][] = [
+    ['{{ verb ', 'unterminated {{', [/invalid aggregation format/, /unterminated '\{\{'/, /column 1/]],
+    ['{{ verb }}_{{ time.strftime("%Y") ', 'unterminated {{ later on', [/unterminated/, /column 12/]],
+    ['{% if verb %}x', 'unclosed if', [/unclosed 'if'/, /endif/]],
+    ['x{% endif %}', 'stray endif', [/endif/]],
+    ['{% for a in b %}{% endfor %}', 'unknown tag', [/for/]],
+    ['{{ verb|upper }}', 'filters', [/filters are not supported/, /column 8/]],
+    ['{{ time.foo() }}', 'calls other than strftime', [/time\.foo\(\)/, /strftime/]],
+    ['{{ time.strftime(format) }}', 'strftime without a quoted format', [/strftime/]],
+    ['{{ }}', 'empty expression', [/invalid aggregation format/]],
+    ["{{ verb == }}", 'incomplete comparison', [/invalid aggregation format/]],
+    ["{{ 'abc }}", 'unterminated string', [/invalid aggregation format/]],
+    ['{# note', 'unterminated comment', [/invalid aggregation format/]],
+  ];
+  for (const [format, what, patterns] of bad) {
+    it(`rejects ${what}: ${format}`, () => {
+      const msg = rejected(file([USER, { name: 'notif', type: 'notification' }, { name: 'agg', type: 'aggregated', aggregation_format: format }]));
+      assertNames(msg, 'apps[0].feed_groups[2].aggregation_format', ...patterns);
+    });
+  }
+
+  it('rejects an empty format and one over 1000 characters', () => {
+    assertNames(rejected(file([{ name: 'agg', type: 'aggregated', aggregation_format: '' }])), 'apps[0].feed_groups[0].aggregation_format');
+    assertNames(
+      rejected(file([{ name: 'agg', type: 'aggregated', aggregation_format: 'x'.repeat(1001) }])),
+      'apps[0].feed_groups[0].aggregation_format',
+    );
+    assertNames(rejected(file([{ name: 'agg', type: 'aggregated', aggregation_format: 7 }])), 'apps[0].feed_groups[0].aggregation_format');
+  });
+
+  it('rejects a format on a flat group', () => {
+    assertNames(
+      rejected(file([USER, { name: 'flat', type: 'flat', aggregation_format: '{{ verb }}' }])),
+      'apps[0].feed_groups[1].aggregation_format',
+      /aggregated and notification/,
+    );
+  });
+
+  it('names the app too', () => {
+    const msg = rejected(file([USER], [[USER, { name: 'n', type: 'notification', aggregation_format: '{% if %}' }]]));
+    assertNames(msg, 'apps[1].feed_groups[1].aggregation_format', /invalid aggregation format/);
+  });
+
+  it('accepts valid formats and compiles them, with the default when none is given', () => {
+    const formats = [
+      '{{ actor }}',
+      '{{ verb }}_{{ object }}',
+      '{{ feed.group }}/{{ feed.user_id }}',
+      '{{ topic }}:{{ meta.lang }}',
+      "{% if verb == 'like' %}likes{% else %}{{ verb }}_{{ time.strftime('%Y-%m-%d %H') }}{% endif %}",
+      '{{ verb.id }}_{{ actor.id }}\n',
+    ];
+    const config = parseConfig(
+      file([USER, { name: 'plain', type: 'aggregated' }, ...formats.map((f, i) => ({ name: `g${i}`, type: 'notification', aggregation_format: f }))]),
+      '/tmp',
+    );
+    const groups = config.apps[0].groups;
+    assert.equal(groups.get('user')!.groupKey, undefined);
+    assert.equal(groups.get('user')!.aggregationFormat, undefined);
+    assert.equal(groups.get('plain')!.aggregationFormat, "{{ verb }}_{{ time.strftime('%Y-%m-%d') }}");
+    formats.forEach((f, i) => {
+      assert.equal(groups.get(`g${i}`)!.aggregationFormat, f);
+      assert.equal(typeof groups.get(`g${i}`)!.groupKey, 'function');
+    });
+  });
+});
+
+describe('config: ranking methods', () => {
+  const bad: [string, unknown, RegExp[]][] = [
+    ['a formula that ends early', { score: 'popularity +' }, [/ranking method "popular"/, /invalid score/, /position 12/]],
+    ['unbalanced parentheses', { score: '(1 + 2' }, [/invalid score/]],
+    ['an unknown function', { score: 'foo(1)' }, [/unknown function 'foo'/]],
+    ['a wrong arity', { score: 'ln(1, 2)' }, [/ln\(\) takes exactly 1 argument, got 2/]],
+    ['a bad decay parameter', { score: 'decay_linear(time, 0)' }, [/scale must be greater than 0/]],
+    ['a bad decay factor', { score: 'decay_exp(time, 3600, 0, 1.5)' }, [/decay must be between 0 and 1/]],
+    ['comparisons', { score: 'likes > 3' }, [/invalid score/]],
+    ['strings in arithmetic', { score: '"a" + 1' }, [/invalid score/]],
+    ['an empty formula', { score: '' }, [/invalid score/]],
+    ['a score that is not a string', { score: 3 }, [/score must be a formula string, got 3/]],
+    ['a missing score', { defaults: { a: 1 } }, [/score must be a formula string/]],
+    ['defaults that are not numbers', { score: 'a', defaults: { a: 'x' } }, [/defaults\.a must be a finite number/]],
+    ['defaults that are not an object', { score: 'a', defaults: [1] }, [/defaults must be an object/]],
+    ['a window of 0', { score: 'a', window: 0 }, [/window must be an integer from 1 to 10000, got 0/]],
+    ['a window too large', { score: 'a', window: 10_001 }, [/window must be an integer/]],
+    ['a fractional window', { score: 'a', window: 2.5 }, [/window must be an integer/]],
+    ['an unknown setting', { score: 'a', weight: 2 }, [/unknown setting "weight"/]],
+    ['a method that is not an object', 'popularity', [/config must be an object/]],
+  ];
+  for (const [what, method, patterns] of bad) {
+    it(`rejects ${what}`, () => {
+      const msg = rejected(file([USER, { name: 'timeline', type: 'flat', ranking: { ok: { score: '1' }, popular: method } }]));
+      assertNames(msg, 'apps[0].feed_groups[1].ranking.popular', ...patterns);
+    });
+  }
+
+  it('rejects a ranking that is not an object of methods', () => {
+    assertNames(rejected(file([{ name: 'timeline', type: 'flat', ranking: ['a'] }])), 'apps[0].feed_groups[0].ranking');
+    assertNames(rejected(file([{ name: 'timeline', type: 'flat', ranking: 'decay_linear(time)' }])), 'apps[0].feed_groups[0].ranking');
+  });
+
+  it('accepts the documented forms and compiles them', () => {
+    const config = parseConfig(
+      file([
+        {
+          name: 'timeline',
+          type: 'flat',
+          ranking: {
+            popular: { score: 'decay_linear(time) * popularity ^ 0.5', defaults: { popularity: 1 } },
+            simple: { score: 'popularity * 2 + likes' },
+            boosted: { score: 'boost * popularity' },
+            windowed: { score: 'popularity', window: 5 },
+            fancy: { score: 'max(ln(reaction_counts.like + 1), 0) + dist(1, 2, 3, 4, "mi") * 0 + rand(0, 1) * 0 + -2^2' },
+          },
+        },
+      ]),
+      '/tmp',
+    );
+    const rankings = config.apps[0].groups.get('timeline')!.rankings;
+    assert.deepEqual([...rankings.keys()], ['popular', 'simple', 'boosted', 'windowed', 'fancy']);
+    assert.equal(rankings.get('popular')!.window, 1000);
+    assert.equal(rankings.get('windowed')!.window, 5);
+    assert.deepEqual(rankings.get('popular')!.defaults, { popularity: 1 });
+    assert.deepEqual([...rankings.get('simple')!.variables].sort(), ['likes', 'popularity']);
+  });
+});
+
+describe('config: files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rivulet-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prefixes the field path with the file', () => {
+    const path = join(dir, 'bad.json');
+    writeFileSync(path, JSON.stringify(file([USER, { name: 'agg', type: 'aggregated', aggregation_format: '{{ verb' }])));
+    assert.throws(
+      () => loadConfigFile(path, dir),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assertNames(e.message, `config file ${path}`, /apps\[0\]\.feed_groups\[1\]\.aggregation_format: invalid aggregation format/);
+        return true;
+      },
+    );
+    writeFileSync(path, JSON.stringify(file([USER, { name: 'r', type: 'flat', ranking: { hot: { score: 'ln(' } } }])));
+    assert.throws(() => loadConfigFile(path, dir), /apps\[0\]\.feed_groups\[1\]\.ranking\.hot: ranking method "hot": invalid score/);
+  });
+});
