@@ -71,6 +71,9 @@ function toApp(a: AppConfig, where: string): App {
     if (g.aggregation_format !== undefined && g.type === 'flat') {
       throw new ConfigError(`${where}.feed_groups[${i}].aggregation_format: only aggregated and notification groups aggregate`);
     }
+    if (g.ranking !== undefined && g.type !== 'flat') {
+      throw new ConfigError(`${where}.feed_groups[${i}].ranking: ranking applies to flat groups only`);
+    }
     const rankings = new Map<string, RankingMethod>();
     for (const [name, method] of Object.entries(g.ranking ?? {})) {
       try {

@@ -63,7 +63,14 @@ export async function readRanked(
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
   const candidates = await s.store.readFeed(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
-  const acts = await s.store.getActivities(app.appId, candidates.map((e) => e.id));
+  const ids = candidates.map((e) => e.id);
+  // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
+  // only when the formula reads them.
+  const needsCounts = method.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
+  const [acts, counts] = await Promise.all([
+    s.store.getActivities(app.appId, ids),
+    needsCounts ? s.store.reactionCounts(app.appId, ids, 'activity') : Promise.resolve(null),
+  ]);
   const nowSeconds = Math.floor(s.clock.now() / 1e6 / RANKING_CLOCK_STEP_S) * RANKING_CLOCK_STEP_S;
   const session = opts.session ?? '';
   // Ties are broken on `key`, the id's sort key (time first, §4.2), so that "id descending" means
@@ -73,6 +80,12 @@ export async function readRanked(
     const a = acts.get(e.id);
     if (!a) continue;
     const obj = parseBody(a.body);
+    if (counts) {
+      const c = counts.get(e.id) ?? {};
+      // The activity's own fields win; otherwise popularity is its number of reactions.
+      if (obj.reaction_counts === undefined) obj.reaction_counts = c;
+      if (obj.popularity === undefined) obj.popularity = Object.values(c).reduce((x, y) => x + y, 0);
+    }
     const vars: Record<string, number> | undefined = opts.withScoreVars ? {} : undefined;
     // The generator is only built if the formula actually draws a random number.
     let gen: (() => number) | null = null;

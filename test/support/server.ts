@@ -50,7 +50,7 @@ export async function startServer(
     },
     dataDir,
   );
-  const rivulet = await createRivulet({ config, logger: pino({ level: 'silent' }), worker: opts.worker });
+  const rivulet = await createRivulet({ config, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), worker: opts.worker });
   const address = await rivulet.listen(0, '127.0.0.1');
   const baseUrl = `${address}/api/`;
   return {

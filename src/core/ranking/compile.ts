@@ -457,8 +457,9 @@ export function compileRankingMethod(name: string, config: unknown): RankingMeth
 
 /**
  * Orders ranked entries: higher score first, non-finite scores (NaN, ±Infinity) after all finite
- * ones, ties — including among non-finite scores — by id descending (plain string comparison,
- * so newer time-UUIDs first). A total order, suitable for `Array.prototype.sort`.
+ * ones, ties — including among non-finite scores — by id descending (plain string comparison:
+ * pass a time-first key, such as the hex of an activity's sort key, for "newest first"; UUID
+ * text starts with the low time bits). A total order, suitable for `Array.prototype.sort`.
  *
  * @example [{ score: NaN, id: 'c' }, { score: 1, id: 'a' }, { score: 1, id: 'b' }].sort(compareScored)
  *   // ids: b, a, c
