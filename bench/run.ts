@@ -1,5 +1,5 @@
 /**
- * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read; default
+ * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime; default
  * all). Each run writes `bench/results/<scenario>-<timestamp>.json` and prints a summary. Figures
  * are only comparable within one run on one machine; nothing here is asserted.
  */
@@ -12,6 +12,7 @@ import pino from 'pino';
 import { connect } from 'getstream';
 import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
+import { realtime } from './realtime.js';
 
 const RESULTS = join(import.meta.dirname, 'results');
 
@@ -168,7 +169,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

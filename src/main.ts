@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 import { systemClock } from './adapters/system-clock.js';
 import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
 import type { Clock } from './ports/clock.js';
+import type { PubSub } from './ports/pubsub.js';
 import type { Store } from './ports/store.js';
+import { FayeServer } from './realtime/faye-server.js';
 import { TimeSource, type Services } from './services/context.js';
+import { publishChanges } from './services/publish-changes.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
 
 export interface RivuletOptions {
@@ -21,39 +25,57 @@ export interface RivuletOptions {
   readonly clock?: Clock;
   /** Use this store instead of opening the configured one (tests). */
   readonly store?: Store;
+  /** Realtime endpoint settings (tests shorten the timeout to see dropped clients quickly). */
+  readonly realtime?: { readonly timeoutSeconds?: number; readonly maxSubscriptionsPerClient?: number };
 }
 
 export interface Rivulet {
   readonly http: FastifyInstance;
   readonly services: Services;
+  /** The store every use case writes through: commits are published to realtime subscribers. */
   readonly store: Store;
   readonly worker: FanoutWorker | null;
   readonly apps: ReadonlyMap<string, App>;
+  readonly pubsub: PubSub;
+  /** The Faye endpoint at `/faye` on the API's port. */
+  readonly realtime: FayeServer;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
 
-/** The composition root: config → store → services → HTTP and the fan-out worker. */
+/** The composition root: config → store → services → HTTP, realtime and the fan-out worker. */
 export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const logger = opts.logger ?? pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
-  const store = opts.store ?? new SqliteStore(opts.config.storage.path);
   const apps = new Map(opts.config.apps.map((a) => [a.appId, a]));
+  const clock = opts.clock ?? systemClock;
+  const pubsub: PubSub = new MemoryPubSub();
+  const realtimeLog = logger.child({ component: 'realtime' });
+  const store = publishChanges(opts.store ?? new SqliteStore(opts.config.storage.path), {
+    pubsub,
+    apps,
+    clock,
+    onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
+  });
   let worker: FanoutWorker | null = null;
   const services: Services = {
     store,
-    clock: new TimeSource(opts.clock ?? systemClock),
+    clock: new TimeSource(clock),
     fanout: opts.config.fanout,
     onJobsEnqueued: () => worker?.wake(),
   };
   if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
   let ready = false;
   const http = await buildHttp({ apps: opts.config.apps, services, logger, ready: () => ready });
+  const realtime = new FayeServer({ apps: opts.config.apps, pubsub, logger: realtimeLog, ...opts.realtime });
+  realtime.attach(http.server);
   return {
     http,
     services,
     store,
     worker,
     apps,
+    pubsub,
+    realtime,
     async listen(port, host) {
       const address = await http.listen({ port, host });
       if (opts.worker !== 'manual') worker?.start();
@@ -62,8 +84,11 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     },
     async close() {
       ready = false;
+      // Realtime first: it ends held long-polls and WebSockets, which would keep http.close() waiting.
+      await realtime.close();
       await http.close();
       await worker?.stop();
+      await pubsub.close();
       await store.close();
     },
   };

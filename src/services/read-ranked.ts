@@ -80,11 +80,14 @@ export async function readRanked(
     const a = acts.get(e.id);
     if (!a) continue;
     const obj = parseBody(a.body);
-    if (counts) {
-      const c = counts.get(e.id) ?? {};
-      // The activity's own fields win; otherwise popularity is its number of reactions.
+    const c = counts?.get(e.id);
+    if (c) {
+      // Reaction counts act as activity fields, but only once the activity has reactions, so a
+      // request's ranking_vars and the method's defaults still apply to activities without any.
+      // The activity's own fields of the same names win.
+      const total = Object.values(c).reduce((x, y) => x + y, 0);
       if (obj.reaction_counts === undefined) obj.reaction_counts = c;
-      if (obj.popularity === undefined) obj.popularity = Object.values(c).reduce((x, y) => x + y, 0);
+      if (obj.popularity === undefined && total > 0) obj.popularity = total;
     }
     const vars: Record<string, number> | undefined = opts.withScoreVars ? {} : undefined;
     // The generator is only built if the formula actually draws a random number.

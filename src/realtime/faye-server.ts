@@ -1,0 +1,220 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { App } from '../core/feeds/feed-group.js';
+import type { FeedEvent, PubSub } from '../ports/pubsub.js';
+import { faye, type FayeClient, type FayeMessage, type FayeNodeAdapter } from './faye.js';
+import { bayeuxError, channelOf, SubscriptionAuth } from './subscription-auth.js';
+
+export interface FayeServerOptions {
+  readonly apps: readonly App[];
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+  /** Path of the endpoint (default `/faye`); everything below it is Faye's too. */
+  readonly mount?: string;
+  /**
+   * Seconds a long-poll `/meta/connect` is held (default 25). A client that has not reconnected
+   * within twice this time — its socket closed or its process gone — is dropped with its
+   * subscriptions.
+   */
+  readonly timeoutSeconds?: number;
+  /** Channels one client may subscribe to (default 100); more are refused at `/meta/subscribe`. */
+  readonly maxSubscriptionsPerClient?: number;
+}
+
+export const DEFAULT_FAYE_TIMEOUT_S = 25;
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT = 100;
+/** Largest HTTP request body to `/faye`; Bayeux messages from clients are a few hundred bytes each. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/**
+ * The realtime endpoint (stream-v2-api.md §19): a Faye (Bayeux) server at `/faye` on the API's
+ * port. Subscriptions are authorized by the feed token in the message extension; only the server
+ * publishes to feed channels. Each subscription is counted on the pubsub port, so writers build
+ * events only for feeds someone listens to, and events from the pubsub go out on the channel of
+ * their feed when this node has subscribers for it.
+ */
+export class FayeServer {
+  readonly #adapter: FayeNodeAdapter;
+  readonly #client: FayeClient;
+  readonly #auth: SubscriptionAuth;
+  readonly #pubsub: PubSub;
+  readonly #log: Logger;
+  readonly #maxPerClient: number;
+  /** Subscribers on this node per channel. */
+  readonly #channels = new Map<string, number>();
+  /** Channels per client on this node. */
+  readonly #clients = new Map<string, number>();
+  /** Upgraded (WebSocket) sockets: the HTTP server no longer tracks them, so close() ends them. */
+  readonly #sockets = new Set<Duplex>();
+  readonly #stopListening: () => void;
+  /** Events waiting for the next turn of the event loop (see {@link FayeServer.#flush}). */
+  readonly #outbox: [string, FeedEvent][] = [];
+  #closed = false;
+
+  constructor(opts: FayeServerOptions) {
+    this.#auth = new SubscriptionAuth(opts.apps);
+    this.#pubsub = opts.pubsub;
+    this.#log = opts.logger;
+    this.#maxPerClient = opts.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT;
+    this.#adapter = new faye.NodeAdapter({ mount: opts.mount ?? '/faye', timeout: opts.timeoutSeconds ?? DEFAULT_FAYE_TIMEOUT_S });
+    this.#adapter.addExtension({
+      incoming: (message, request, callback) => callback(this.#check(message, request)),
+    });
+    this.#adapter.on('subscribe', (clientId, channel) => this.#subscribed(clientId, channel));
+    this.#adapter.on('unsubscribe', (clientId, channel) => this.#unsubscribed(clientId, channel));
+    this.#client = this.#adapter.getClient();
+    this.#stopListening = opts.pubsub.subscribe((event) => this.#deliver(event));
+  }
+
+  /** Serves the endpoint on `server`; requests and upgrades to other paths go on to their listeners. */
+  attach(server: Server): void {
+    this.#adapter.attach(server);
+    // Faye buffers a POST body whole, without a bound: cap it before Faye's listener sees it.
+    const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (this.#adapter.check(req) && !limitBody(req, res, MAX_BODY_BYTES)) return;
+      for (const listener of listeners) listener.call(server, req, res);
+    });
+    server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  /** Subscriptions on this node: to one channel, or to all. */
+  subscriberCount(channel?: string): number {
+    if (channel !== undefined) return this.#channels.get(channel) ?? 0;
+    let n = 0;
+    for (const c of this.#channels.values()) n += c;
+    return n;
+  }
+
+  /** Clients on this node holding at least one subscription. */
+  clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Drops every client and stops delivering; the endpoint answers nothing afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopListening();
+    this.#client.disconnect();
+    // Flushes pending long-polls and closes WebSockets; the engine forgets its clients without
+    // unsubscribe events, so the counts on the pubsub are released here.
+    this.#adapter.close();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    for (const [channel, n] of this.#channels) {
+      const resolved = this.#auth.resolve(channel);
+      for (let i = 0; i < n && resolved; i++) {
+        for (const f of resolved.feeds) this.#pubsub.unwatch(resolved.app.appId, f.fid);
+      }
+    }
+    this.#channels.clear();
+    this.#clients.clear();
+  }
+
+  /**
+   * The gate for every incoming message. Messages of the server's own client (`request` null)
+   * pass; remote clients may handshake, connect, subscribe with a valid token and unsubscribe,
+   * and nothing else: publishing to any channel is refused.
+   */
+  #check(message: FayeMessage, request: IncomingMessage | null): FayeMessage {
+    // Not an object: Faye refuses it itself.
+    if (request === null || typeof message !== 'object' || message === null) return message;
+    const channel = typeof message.channel === 'string' ? message.channel : '';
+    if (channel === '/meta/subscribe') {
+      const wanted = message.subscription === undefined ? [] : ([] as string[]).concat(message.subscription);
+      const held = message.clientId === undefined ? 0 : (this.#clients.get(message.clientId) ?? 0);
+      if (held + wanted.length > this.#maxPerClient) {
+        message.error = bayeuxError(403, String(wanted[0] ?? ''), `at most ${this.#maxPerClient} subscriptions per client`);
+        return message;
+      }
+      for (const c of wanted) {
+        const decision = typeof c === 'string' ? this.#auth.authorize(c, message.ext) : { ok: false as const, error: bayeuxError(405, '', 'Invalid channel') };
+        if (!decision.ok) {
+          message.error = decision.error;
+          break;
+        }
+      }
+      return message;
+    }
+    if (channel.startsWith('/meta/')) return message;
+    message.error = bayeuxError(403, channel, 'Only the server publishes to feed channels');
+    return message;
+  }
+
+  #subscribed(clientId: string, channel: string): void {
+    const resolved = this.#auth.resolve(channel);
+    if (!resolved) return;
+    this.#channels.set(channel, (this.#channels.get(channel) ?? 0) + 1);
+    this.#clients.set(clientId, (this.#clients.get(clientId) ?? 0) + 1);
+    for (const f of resolved.feeds) this.#pubsub.watch(resolved.app.appId, f.fid);
+  }
+
+  #unsubscribed(clientId: string, channel: string): void {
+    const n = this.#channels.get(channel);
+    if (n === undefined || this.#closed) return;
+    if (n > 1) this.#channels.set(channel, n - 1);
+    else this.#channels.delete(channel);
+    const held = this.#clients.get(clientId) ?? 0;
+    if (held > 1) this.#clients.set(clientId, held - 1);
+    else this.#clients.delete(clientId);
+    const resolved = this.#auth.resolve(channel);
+    if (resolved) for (const f of resolved.feeds) this.#pubsub.unwatch(resolved.app.appId, f.fid);
+  }
+
+  #deliver(event: FeedEvent): void {
+    if (this.#closed) return;
+    const colon = event.feed.indexOf(':');
+    const channel = channelOf(event.app, event.feed.slice(0, colon), event.feed.slice(colon + 1));
+    // Another node's subscribers; nothing to do here.
+    if (!this.#channels.has(channel)) return;
+    this.#outbox.push([channel, event]);
+    if (this.#outbox.length === 1) setImmediate(this.#flush);
+  }
+
+  /**
+   * Hands queued events to Faye, in order. Deferred to its own turn of the event loop: writing to
+   * a thousand sockets takes milliseconds, and the write that caused the event should be answered
+   * first (the event arrives from inside its commit).
+   */
+  readonly #flush = (): void => {
+    const batch = this.#outbox.splice(0);
+    if (this.#closed) return;
+    for (const [channel, event] of batch) {
+      this.#client.publish(channel, event.message).then(undefined, (err: unknown) => {
+        this.#log.warn({ err, channel }, 'realtime publish refused');
+      });
+    }
+  };
+}
+
+/**
+ * Lets a request through unless its body is, or grows, larger than `max`; then answers 413 and
+ * drops the connection. Returns false when the request was refused up front.
+ */
+function limitBody(req: IncomingMessage, res: ServerResponse, max: number): boolean {
+  const refuse = () => {
+    if (!res.headersSent) res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+    res.end('Payload too large', () => req.destroy());
+  };
+  if (Number(req.headers['content-length'] ?? 0) > max) {
+    refuse();
+    return false;
+  }
+  let seen = 0;
+  const count = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= max) return;
+    req.off('data', count);
+    // Faye never sees the end of this body, so it never answers: the response is ours.
+    req.pause();
+    refuse();
+  };
+  req.on('data', count);
+  return true;
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MemoryPubSub } from '../adapters/memory/memory-pubsub.js';
+import type { App, FeedGroup } from '../core/feeds/feed-group.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import type { FeedEvent } from '../ports/pubsub.js';
+import type { Store } from '../ports/store.js';
+import type { EntryWrite, WriteBatch } from '../ports/write-store.js';
+import { publishChanges } from './publish-changes.js';
+
+const T0 = Date.UTC(2024, 4, 1, 10, 0, 0) * 1000;
+
+function group(name: string, type: FeedGroup['type'], realtime = true): [string, FeedGroup] {
+  return [name, { name, type, rankings: new Map(), maxLength: 10_000, realtime, public: name === 'user' }];
+}
+
+const app: App = {
+  appId: '1',
+  apiKey: 'key',
+  apiSecret: 'secret',
+  groups: new Map([group('user', 'flat'), group('timeline', 'flat'), group('notification', 'notification'), group('quiet', 'flat', false)]),
+};
+
+function activity(n: number, foreignId = ''): ActivityRecord {
+  const id = `00000000-0000-1000-8000-${String(n).padStart(12, '0')}`;
+  const body = JSON.stringify({ id, actor: 'SU:a', verb: 'post', object: `o:${n}`, target: '', time: '2024-05-01T10:00:00.000000', foreign_id: foreignId });
+  return { id, timeUs: T0, foreignId, to: [], body, home: 'user:a' };
+}
+
+/** A store that records calls; only what publishing uses is implemented. */
+function fakeStore(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; loadDelayMs?: number[] } = {}) {
+  const calls = { commits: 0, loads: [] as string[][], counts: 0, self: null as unknown };
+  const byId = new Map(stored.map((a) => [a.id, a]));
+  const delays = [...(opts.loadDelayMs ?? [])];
+  const store = {
+    async commit(_app: string, _batch: WriteBatch) {
+      if (opts.failCommit) throw new Error('disk full');
+      calls.commits++;
+    },
+    async getActivities(_app: string, ids: readonly string[]) {
+      calls.loads.push([...ids]);
+      const delay = delays.shift() ?? 0;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      return new Map(ids.filter((id) => byId.has(id)).map((id) => [id, byId.get(id)!]));
+    },
+    async groupCounts() {
+      calls.counts++;
+      return { unseen: 3, unread: 2 };
+    },
+    pendingCount(this: unknown) {
+      calls.self = this;
+      return Promise.resolve(7);
+    },
+  };
+  return { store: store as unknown as Store, raw: store, calls };
+}
+
+function setup(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; loadDelayMs?: number[] } = {}) {
+  const pubsub = new MemoryPubSub();
+  const events: FeedEvent[] = [];
+  pubsub.subscribe((e) => events.push(e));
+  const errors: unknown[] = [];
+  const fake = fakeStore(stored, opts);
+  const store = publishChanges(fake.store, { pubsub, apps: new Map([['1', app]]), clock: { nowUs: () => T0 }, onError: (e) => errors.push(e) });
+  return { pubsub, events, errors, store, raw: fake.raw, calls: fake.calls };
+}
+
+const entry = (feed: string, a: ActivityRecord, origin: string | null = null): EntryWrite => ({ feed, id: a.id, origin, maxLength: 10_000 });
+
+describe('publishChanges', () => {
+  it('costs nothing beyond the listener check when nobody listens: 100,000 follower entries', async () => {
+    const { store, calls, events, pubsub } = setup([activity(1)]);
+    pubsub.watch('2', 'user:x'); // someone listens in another app
+    const a = activity(1);
+    const entries: EntryWrite[] = [];
+    for (let i = 0; i < 100_000; i++) entries.push(entry(`timeline:f${i}`, a, 'user:a'));
+    await store.commit('1', { entries });
+    assert.equal(calls.commits, 1);
+    assert.deepEqual(calls.loads, []);
+    assert.deepEqual(events, []);
+  });
+
+  it('publishes one event per listened feed, loading missing bodies in one batch', async () => {
+    const a1 = activity(1);
+    const a2 = activity(2, 'post:2');
+    const { store, calls, events, pubsub } = setup([a1, a2]);
+    pubsub.watch('1', 'timeline:bob');
+    const entries = [entry('timeline:bob', a1, 'user:a'), entry('timeline:carl', a1, 'user:a')];
+    await store.commit('1', { entries, removals: [{ feed: 'timeline:bob', ids: [a2.id], origin: 'user:a' }] });
+    assert.deepEqual(calls.loads, [[a1.id, a2.id]]);
+    assert.equal(events.length, 1);
+    assert.deepEqual(events[0], {
+      app: '1',
+      feed: 'timeline:bob',
+      message: {
+        feed: 'timeline:bob',
+        app_id: '1',
+        new: [{ origin: 'user:a', ...JSON.parse(a1.body) }],
+        deleted: [a2.id],
+        deleted_foreign_ids: [['post:2', '2024-05-01T10:00:00.000000']],
+        published_at: '2024-05-01T10:00:00.000000Z',
+      },
+    });
+  });
+
+  it('uses the bodies in the batch without loading them', async () => {
+    const a1 = activity(1);
+    const { store, calls, events, pubsub } = setup();
+    pubsub.watch('1', 'user:a');
+    await store.commit('1', { activities: [a1], entries: [entry('user:a', a1)] });
+    assert.deepEqual(calls.loads, []);
+    assert.equal(events[0].message.new[0].id, a1.id);
+    assert.equal(events[0].message.new[0].origin, null);
+  });
+
+  it('adds group keys, marks and counts on notification feeds', async () => {
+    const a1 = activity(1);
+    const { store, events, pubsub } = setup([a1]);
+    pubsub.watch('1', 'notification:n');
+    const placed: EntryWrite = { ...entry('notification:n', a1), group: { key: 'post_o:1', actor: 'SU:a', verb: 'post', timeUs: T0, maxGroups: 10, maxPerGroup: 10 } };
+    await store.commit('1', { entries: [placed] });
+    await store.commit('1', { marks: [{ feed: 'notification:n', seen: ['g1'], read: ['g2'] }] });
+    await store.commit('1', { marks: [{ feed: 'notification:n', seen: 'all' }] });
+    assert.equal(events.length, 3);
+    assert.equal(events[0].message.new[0].group, 'post_o:1');
+    assert.equal(events[0].message.unseen, 3);
+    assert.equal(events[0].message.unread, 2);
+    assert.deepEqual(events[1].message.mark_seen, ['g1', 'g2'], 'read implies seen');
+    assert.deepEqual(events[1].message.mark_read, ['g2']);
+    assert.deepEqual(events[1].message.new, []);
+    assert.equal(events[2].message.mark_seen, 'all');
+    assert.equal(events[2].message.mark_read, undefined);
+  });
+
+  it('skips groups with realtime off and changes it cannot describe', async () => {
+    const a1 = activity(1);
+    const { store, calls, events, pubsub } = setup([a1]);
+    pubsub.watch('1', 'quiet:q');
+    pubsub.watch('1', 'timeline:t');
+    await store.commit('1', { entries: [entry('quiet:q', a1)], removeByOrigin: [{ feed: 'timeline:t', origin: 'user:a' }] });
+    assert.deepEqual(calls.loads, []);
+    assert.deepEqual(events, []);
+  });
+
+  it('publishes in commit order even when an earlier commit loads slower', async () => {
+    const a1 = activity(1);
+    const a2 = activity(2);
+    const { store, events, pubsub } = setup([a1, a2], { loadDelayMs: [30, 0] });
+    pubsub.watch('1', 'timeline:t');
+    await Promise.all([
+      store.commit('1', { entries: [entry('timeline:t', a1, 'user:a')] }),
+      store.commit('1', { entries: [entry('timeline:t', a2, 'user:a')] }),
+    ]);
+    assert.deepEqual(
+      events.map((e) => e.message.new[0].id),
+      [a1.id, a2.id],
+    );
+  });
+
+  it('reports a publishing failure without failing the commit', async () => {
+    const a1 = activity(1);
+    const { store, errors, pubsub } = setup([a1]);
+    pubsub.subscribe(() => {
+      throw new Error('socket gone');
+    });
+    pubsub.watch('1', 'user:a');
+    await store.commit('1', { entries: [entry('user:a', a1)] });
+    assert.equal(errors.length, 1);
+  });
+
+  it('publishes nothing when the commit fails', async () => {
+    const a1 = activity(1);
+    const { store, events, pubsub } = setup([a1], { failCommit: true });
+    pubsub.watch('1', 'user:a');
+    await assert.rejects(store.commit('1', { entries: [entry('user:a', a1)] }), /disk full/);
+    assert.deepEqual(events, []);
+  });
+
+  it('passes every other store method through to the store', async () => {
+    const { store, raw, calls } = setup();
+    assert.equal(await store.pendingCount(), 7);
+    assert.equal(calls.self, raw);
+  });
+});

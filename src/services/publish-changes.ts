@@ -1,0 +1,188 @@
+import { parseBody } from '../core/activities/activity.js';
+import type { App } from '../core/feeds/feed-group.js';
+import { formatActivityTime, formatTimestamp } from '../core/time.js';
+import type { Clock } from '../ports/clock.js';
+import type { FeedEvent, PubSub, RealtimeMessage } from '../ports/pubsub.js';
+import type { Store } from '../ports/store.js';
+import type { EntryWrite, GroupMarks, WriteBatch } from '../ports/write-store.js';
+
+export interface PublishChangesOptions {
+  readonly pubsub: PubSub;
+  readonly apps: ReadonlyMap<string, App>;
+  readonly clock: Clock;
+  /** Told when building or publishing events failed. The commit itself succeeded: the write stands. */
+  readonly onError: (err: unknown) => void;
+}
+
+/** What one commit did to one listened feed. */
+interface FeedChange {
+  readonly notification: boolean;
+  readonly added: EntryWrite[];
+  readonly removed: string[];
+  seen?: 'all' | readonly string[];
+  read?: 'all' | readonly string[];
+}
+
+/** The fields of an activity an event needs. */
+interface ActivityFacts {
+  readonly timeUs: number;
+  readonly foreignId: string;
+  readonly body: string;
+}
+
+/**
+ * Wraps a store so that every successful commit is published as realtime events (§19.3): entries
+ * become `new` activities, removals `deleted` ids and foreign ids, notification marks `mark_seen`
+ * and `mark_read`, one event per changed feed. Every writer — the API's use cases and the fan-out
+ * worker alike — commits through here, so no write path can forget to publish.
+ *
+ * Only feeds someone listens to (see {@link PubSub.isWatched}) in groups with realtime on are
+ * considered; when no feed of the app is listened to, a commit costs one map lookup more. Bodies
+ * missing from the batch are loaded in one `getActivities` call per commit, and only for listened
+ * feeds. Events are published in commit order; the commit's promise resolves once its events are
+ * handed to the pubsub. Publishing failures are reported, never thrown: the write is durable.
+ *
+ * Not published: entries removed by origin (unfollow cleanup; the store does not say which) and
+ * activity updates (no entry changes).
+ */
+export function publishChanges(store: Store, opts: PublishChangesOptions): Store {
+  let tail: Promise<void> = Promise.resolve();
+  const commit = async (app: string, batch: WriteBatch): Promise<void> => {
+    await store.commit(app, batch);
+    if (!opts.pubsub.hasWatchers(app)) return;
+    const changes = collectChanges(opts, app, batch);
+    if (changes === null) return;
+    // Loading starts now, so commits do not wait for each other's loads; publishing waits for the
+    // previous commit's, so a feed's events never overtake each other.
+    const events = buildEvents(store, opts, app, batch, changes);
+    const previous = tail;
+    const published = (async () => {
+      try {
+        const ready = await events;
+        await previous;
+        if (ready.length > 0) await opts.pubsub.publish(ready);
+      } catch (err) {
+        opts.onError(err);
+      }
+    })();
+    tail = published;
+    await published;
+  };
+
+  // A proxy rather than a class listing every Store method: the decorator changes `commit` only,
+  // and stays right as the Store port grows.
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'commit') return commit;
+      const hit = bound.get(prop);
+      if (hit !== undefined) return hit;
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...args: unknown[]) => unknown).bind(target);
+      bound.set(prop, fn);
+      return fn;
+    },
+  });
+}
+
+/** The changes of a batch to feeds that are listened to and have realtime on; null when none. */
+function collectChanges(opts: PublishChangesOptions, app: string, batch: WriteBatch): Map<string, FeedChange> | null {
+  const config = opts.apps.get(app);
+  if (!config) return null;
+  const changes = new Map<string, FeedChange>();
+  const changeOf = (feed: string): FeedChange | null => {
+    const known = changes.get(feed);
+    if (known) return known;
+    if (!opts.pubsub.isWatched(app, feed)) return null;
+    const group = config.groups.get(feed.slice(0, feed.indexOf(':')));
+    if (!group?.realtime) return null;
+    const change: FeedChange = { notification: group.type === 'notification', added: [], removed: [] };
+    changes.set(feed, change);
+    return change;
+  };
+  if (batch.entries) for (const e of batch.entries) changeOf(e.feed)?.added.push(e);
+  if (batch.removals) {
+    for (const r of batch.removals) changeOf(r.feed)?.removed.push(...r.ids);
+  }
+  if (batch.marks) {
+    for (const m of batch.marks) {
+      const change = changeOf(m.feed);
+      if (!change) continue;
+      // Marking read marks seen too (§23.3), so listeners tracking unseen counts hear of it.
+      change.seen = mergeMarks(mergeMarks(change.seen, m.seen), m.read);
+      change.read = mergeMarks(change.read, m.read);
+    }
+  }
+  return changes.size > 0 ? changes : null;
+}
+
+function mergeMarks(a: GroupMarks['seen'], b: GroupMarks['seen']): GroupMarks['seen'] {
+  if (b === undefined) return a;
+  if (a === undefined) return b;
+  if (a === 'all' || b === 'all') return 'all';
+  return [...new Set([...a, ...b])];
+}
+
+async function buildEvents(
+  store: Store,
+  opts: PublishChangesOptions,
+  app: string,
+  batch: WriteBatch,
+  changes: Map<string, FeedChange>,
+): Promise<FeedEvent[]> {
+  const facts = new Map<string, ActivityFacts>();
+  if (batch.activities) for (const a of batch.activities) facts.set(a.id, a);
+  const missing = new Set<string>();
+  const counted: string[] = [];
+  for (const [feed, c] of changes) {
+    for (const e of c.added) if (!facts.has(e.id)) missing.add(e.id);
+    for (const id of c.removed) if (!facts.has(id)) missing.add(id);
+    if (c.notification) counted.push(feed);
+  }
+  // Removed activities stay stored (only entries go), so their foreign ids can be read afterwards.
+  const [loaded, counts] = await Promise.all([
+    missing.size > 0 ? store.getActivities(app, [...missing]) : null,
+    Promise.all(counted.map((feed) => store.groupCounts(app, feed))),
+  ]);
+  if (loaded) for (const [id, a] of loaded) facts.set(id, a);
+  const countOf = new Map(counted.map((feed, i) => [feed, counts[i]]));
+
+  const parsed = new Map<string, Record<string, unknown>>();
+  const publishedAt = formatTimestamp(opts.clock.nowUs());
+  const events: FeedEvent[] = [];
+  for (const [feed, c] of changes) {
+    const added: Record<string, unknown>[] = [];
+    const addedIds = new Set<string>();
+    for (const e of c.added) {
+      const a = facts.get(e.id);
+      if (!a || addedIds.has(e.id)) continue;
+      addedIds.add(e.id);
+      let obj = parsed.get(e.id);
+      if (!obj) parsed.set(e.id, (obj = parseBody(a.body)));
+      // Same key order as feed reads: origin first (activity.ts withOrigin).
+      added.push(e.group ? { origin: e.origin, ...obj, group: e.group.key } : { origin: e.origin, ...obj });
+    }
+    const deleted = [...new Set(c.removed)];
+    const foreign: [string, string][] = [];
+    for (const id of deleted) {
+      const a = facts.get(id);
+      if (a && a.foreignId !== '') foreign.push([a.foreignId, formatActivityTime(a.timeUs)]);
+    }
+    if (added.length === 0 && deleted.length === 0 && c.seen === undefined && c.read === undefined) continue;
+    const count = countOf.get(feed);
+    const message: RealtimeMessage = {
+      feed,
+      app_id: app,
+      new: added,
+      deleted,
+      deleted_foreign_ids: foreign,
+      ...(c.seen !== undefined ? { mark_seen: c.seen } : {}),
+      ...(c.read !== undefined ? { mark_read: c.read } : {}),
+      ...(count ? { unseen: count.unseen, unread: count.unread } : {}),
+      published_at: publishedAt,
+    };
+    events.push({ app, feed, message });
+  }
+  return events;
+}
