@@ -40,7 +40,7 @@ export function printCredentials(config: Config, baseUrl: string, created: boole
     lines.push(`  api_secret: ${app.apiSecret}`);
     lines.push(`  feed groups: ${[...app.groups.values()].map((g) => `${g.name} (${g.type})`).join(', ')}`);
     lines.push(
-      `  client: require('getstream').connect('${app.apiKey}', '${app.apiSecret}', '${app.appId}', { urlOverride: { api: '${baseUrl}/api/' } })`,
+      `  client: require('getstream').connect('${app.apiKey}', '${app.apiSecret}', '${app.appId}', { urlOverride: { api: '${baseUrl}/api/' }, fayeUrl: '${baseUrl}/faye' })`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
