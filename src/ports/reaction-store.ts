@@ -59,7 +59,8 @@ export interface LatestQuery {
 /**
  * Reads reactions. Every method is one round trip whatever the number of ids or owners, so an
  * enriched page costs a fixed number of store calls. Soft-deleted reactions are skipped unless
- * asked for. Writes go through {@link WriteStore.commit}.
+ * asked for. Writes go through {@link WriteStore.commit}; adding a reaction whose id exists fails
+ * the whole commit with a `ConflictError`, so concurrent adds of one id cannot both succeed.
  */
 export interface ReactionStore {
   getReactions(app: string, ids: readonly string[], includeDeleted?: boolean): Promise<Map<string, ReactionRecord>>;

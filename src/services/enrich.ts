@@ -114,6 +114,8 @@ export class ReactionGraph {
    * deepest possible level: at most three batches per level.
    */
   async load(s: Services, app: App, roots: readonly ReactionRecord[]): Promise<void> {
+    // Asked-for `own_children` shows on every rendered reaction, `{}` on leaves (level 3) too.
+    this.#ownChildrenLoaded = true;
     let level = roots.filter((r) => r.depth < MAX_REACTION_DEPTH);
     const seen = new Set<string>();
     while (level.length > 0) {
@@ -127,7 +129,6 @@ export class ReactionGraph {
           ? s.store.latestReactions(app.appId, { owners: ids, of: 'reaction', userId: this.userId, perKind: OWN_PER_KIND })
           : Promise.resolve([]),
       ]);
-      this.#ownChildrenLoaded = true;
       for (const id of ids) {
         this.children.set(id, []);
         this.childCounts.set(id, counts.get(id) ?? {});
@@ -235,18 +236,20 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
   const srIds = new Set<string>();
   const suIds = new Set<string>();
   const soRefs = new Map<string, { collection: string; id: string }>();
-  const collect = (obj: Json) => {
+  // `nested`: a referenced activity, whose own activity and reaction references stay strings.
+  const collect = (obj: Json, nested = false) => {
     for (const v of Object.values(obj)) {
       const ref = parseRef(v);
       if (!ref) continue;
       if (ref.kind === 'user') suIds.add(ref.id);
       else if (ref.kind === 'object') soRefs.set(`${ref.collection}:${ref.id}`, ref);
+      else if (nested) continue;
       else if (ref.kind === 'activity') {
         if (isUuid(ref.id)) saIds.add(ref.id);
       } else srIds.add(ref.id);
     }
   };
-  if (o.references) acts.forEach(collect);
+  if (o.references) acts.forEach((a) => collect(a));
   const [saActs, srReactions] = await Promise.all([
     saIds.size > 0 ? s.store.getActivities(app.appId, [...saIds]) : Promise.resolve(new Map<string, ActivityRecord>()),
     srIds.size > 0 ? s.store.getReactions(app.appId, [...srIds]) : Promise.resolve(new Map<string, ReactionRecord>()),
@@ -255,7 +258,7 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
   for (const [id, a] of saActs) {
     const obj = JSON.parse(withOrigin(a.body, null)) as Json;
     saObjs.set(id, obj);
-    collect(obj);
+    collect(obj, true);
   }
 
   // 2. Reaction data for the page's activities and the referenced ones, one batch per kind of data.
@@ -296,12 +299,14 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
         return e ? entryObject(e) : notFound('object', v as string, ref.id, ref.collection);
       }
       case 'activity': {
+        // Referenced activities are enriched one level deep: their own activity and reaction
+        // references stay strings; users and objects are resolved (already loaded).
+        if (depth > 0) return v;
         const a = saObjs.get(ref.id);
-        // Referenced activities are enriched one level deep: their own references stay strings
-        // except users and objects, which are already loaded.
-        return a && depth === 0 ? decorate(a, depth + 1) : a ? a : notFound('activity', v as string, ref.id);
+        return a ? decorate(a, depth + 1) : notFound('activity', v as string, ref.id);
       }
       case 'reaction': {
+        if (depth > 0) return v;
         const r = srReactions.get(ref.id);
         return r ? graph.render(r) : notFound('reaction', v as string, ref.id);
       }

@@ -227,8 +227,9 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
     if (x.targetFeeds.length === 0) continue;
     await takeFromFeeds(s, app, reactionActivity(x, {}).id, x.targetFeeds, removals, fan);
   }
-  // Children first, so each count is decremented on a parent that still exists.
-  await commit(s, app, { removals: removals.concat(fan.removals), enqueue: fan.enqueue, reactions: { remove: all.reverse() } }, fan);
+  // Deepest first, so each count is decremented on a parent that still exists.
+  all.sort((a, b) => b.depth - a.depth);
+  await commit(s, app, { removals: removals.concat(fan.removals), enqueue: fan.enqueue, reactions: { remove: all } }, fan);
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */

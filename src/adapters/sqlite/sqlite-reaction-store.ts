@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { ConflictError } from '../../core/errors.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } from '../../ports/reaction-store.js';
 import type { ReactionWrites } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
@@ -167,32 +168,35 @@ export class SqliteReactionWrites {
   readonly #delete: Database.Statement;
   readonly #setDeleted: Database.Statement;
   readonly #count: Database.Statement;
+  readonly #dropChildCounts: Database.Statement;
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
     const db = d.db;
     this.#insert = db.prepare(
       `INSERT INTO reactions (app, id, kind, activity_id, user_id, parent, depth, data, target_feeds, created, updated, deleted)
-       VALUES (@app, @id, @kind, @activity_id, @user_id, @parent, @depth, @data, @target_feeds, @created, @updated, @deleted)`,
+       VALUES (@app, @id, @kind, @activity_id, @user_id, @parent, @depth, @data, @target_feeds, @created, @updated, @deleted)
+       ON CONFLICT (app, id) DO NOTHING`,
     );
     this.#update = db.prepare('UPDATE reactions SET data = ?, target_feeds = ?, updated = ? WHERE app = ? AND id = ?');
     this.#delete = db.prepare('DELETE FROM reactions WHERE app = ? AND id = ?');
     this.#setDeleted = db.prepare('UPDATE reactions SET deleted = ? WHERE app = ? AND id = ?');
     this.#count = db.prepare(
-      `INSERT INTO reaction_counts (app, owner_type, owner, kind, n) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (app, owner_type, owner, kind) DO UPDATE SET n = max(0, n + excluded.n)`,
+      `INSERT INTO reaction_counts (app, owner_type, owner, kind, n) VALUES (@app, @type, @owner, @kind, max(0, @n))
+       ON CONFLICT (app, owner_type, owner, kind) DO UPDATE SET n = max(0, n + @n)`,
     );
+    this.#dropChildCounts = db.prepare("DELETE FROM reaction_counts WHERE app = ? AND owner_type = 'r' AND owner = ?");
   }
 
   private bump(a: number, r: ReactionRecord, delta: number): void {
-    if (r.parent === '') this.#count.run(a, 'a', r.activityId, r.kind, delta);
-    else this.#count.run(a, 'r', r.parent, r.kind, delta);
+    const owner = r.parent === '' ? { type: 'a', owner: r.activityId } : { type: 'r', owner: r.parent };
+    this.#count.run({ app: a, ...owner, kind: r.kind, n: delta });
   }
 
   apply(app: string, w: ReactionWrites): void {
     const a = this.#d.appInt(app);
     for (const r of w.add ?? []) {
-      this.#insert.run({
+      const inserted = this.#insert.run({
         app: a,
         id: r.id,
         kind: r.kind,
@@ -206,6 +210,8 @@ export class SqliteReactionWrites {
         updated: r.updatedUs,
         deleted: r.deletedUs,
       });
+      // An id taken since the caller checked (a concurrent add): the whole commit rolls back.
+      if (inserted.changes === 0) throw new ConflictError(`reaction ${r.id.slice(0, 64)} already exists`);
       if (r.deletedUs === null) this.bump(a, r, 1);
     }
     for (const r of w.update ?? []) this.#update.run(r.data, JSON.stringify(r.targetFeeds), r.updatedUs, a, r.id);
@@ -217,6 +223,8 @@ export class SqliteReactionWrites {
     }
     for (const r of w.remove ?? []) {
       if (this.#delete.run(a, r.id).changes > 0 && r.deletedUs === null) this.bump(a, r, -1);
+      // A removed reaction's children counts go with it, so a reused id starts from `{}`.
+      this.#dropChildCounts.run(a, r.id);
     }
   }
 }
