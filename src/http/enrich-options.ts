@@ -21,7 +21,7 @@ export function enrichOptions(req: FastifyRequest, principal: Principal, referen
   const userParam = str(q, 'user_id') ?? str(q, 'withUserId');
   if (userParam !== undefined && !/^[\w-]{1,255}$/.test(userParam)) throw new InputError('user_id may hold letters, digits, _ and - only');
   const userId = principal.kind === 'user' ? principal.userId : userParam;
-  const kinds = list(q, 'reactionKindsFilter') ?? list(q, 'withOwnChildrenKinds');
+  const kinds = list(q, 'reactionKindsFilter');
   return {
     references,
     ownReactions: bool(q, 'withOwnReactions'),
