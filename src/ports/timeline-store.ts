@@ -36,13 +36,7 @@ export interface GroupRecord {
  * A range over a feed's groups. Groups are ordered by updated time, newest first, ties by id
  * descending; the id bounds name a group and mean "groups after/before it in this order".
  */
-export interface GroupRange {
-  readonly idLt?: string;
-  readonly idLte?: string;
-  readonly idGt?: string;
-  readonly idGte?: string;
-  readonly limit: number;
-  readonly offset: number;
+export interface GroupRange extends TimelineRange {
   /** How many activities to return per group. */
   readonly perGroup: number;
 }
