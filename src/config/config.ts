@@ -40,6 +40,7 @@ const fileSchema = z.strictObject({
     .strictObject({
       inline_max_followers: z.int().min(0).max(1_000_000).optional(),
       chunk_size: z.int().min(1).max(100_000).optional(),
+      pull_min_followers: z.int().min(1).max(1_000_000_000).optional(),
     })
     .optional(),
 });
@@ -50,7 +51,7 @@ type AppConfig = z.infer<typeof appSchema>;
 export interface Config {
   readonly apps: App[];
   readonly storage: { backend: 'sqlite'; path: string };
-  readonly fanout: { inlineMaxFollowers: number; chunkSize: number };
+  readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
 }
 
 export class ConfigError extends Error {}
@@ -127,6 +128,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
     fanout: {
       inlineMaxFollowers: f.fanout?.inline_max_followers ?? 1000,
       chunkSize: f.fanout?.chunk_size ?? 2000,
+      pullMinFollowers: f.fanout?.pull_min_followers ?? 10_000,
     },
   };
 }

@@ -16,8 +16,20 @@ export interface FollowStore {
   /**
    * One page of the feeds that follow `target`, in a stable order, for fan-out. Pass the previous
    * page's cursor to continue; pages never repeat or skip a follower that existed throughout.
+   * `slugs`, when given, keeps only followers in those feed groups.
    */
-  followerPage(app: string, target: string, cursor: string | null, limit: number): Promise<FollowPage>;
+  followerPage(app: string, target: string, cursor: string | null, limit: number, slugs?: readonly string[]): Promise<FollowPage>;
+
+  /**
+   * Which of `feeds` are served by pull: feeds whose follower count once passed the threshold
+   * given with their follows. Their activities are not copied into flat follower feeds; reads
+   * merge them in (see {@link TimelineStore.readTimeline}). The flag never clears, so a feed
+   * never has to be copied back into its followers.
+   */
+  pullServed(app: string, feeds: readonly string[]): Promise<Set<string>>;
+
+  /** Which of `candidates` follow `target` (one query, for realtime delivery of pulled feeds). */
+  followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]>;
 
   /** Edges into `target`, newest first. */
   followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]>;

@@ -69,6 +69,9 @@ export interface PubSub {
   /** Whether any node has a listener for `feed`. Cost: one memory lookup, no I/O. */
   isWatched(app: string, feed: string): boolean;
 
+  /** Every feed of `app` with a listener (to reach followers of pull-served feeds). No I/O. */
+  watchedFeeds(app: string): string[];
+
   /** Whether any feed of `app` has a listener. Cost: one memory lookup, no I/O. */
   hasWatchers(app: string): boolean;
 

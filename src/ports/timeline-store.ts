@@ -49,6 +49,13 @@ export interface TimelineStore {
    */
   readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]>;
 
+  /**
+   * Like {@link readFeed}, merged with the directly written entries of every pull-served feed
+   * that `feed` follows (origin = that feed), deduplicated by id; the range applies to the merged
+   * list. One call; each pulled feed is read only as deep as the range needs.
+   */
+  readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]>;
+
   /** A page of groups of an aggregated or notification feed, each with its newest entries. */
   readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]>;
 

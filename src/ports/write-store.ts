@@ -54,8 +54,12 @@ export interface WriteBatch {
   readonly removals?: readonly EntryRemoval[];
   /** Remove every entry of `feed` that came from `origin` (unfollow without history). */
   readonly removeByOrigin?: readonly { feed: string; origin: string }[];
-  /** Create edges (existing edges are kept unchanged). Times in microseconds. */
-  readonly follows?: readonly { source: string; target: string; createdUs: number }[];
+  /**
+   * Create edges (existing edges are kept unchanged). Times in microseconds. A target whose
+   * follower count passes `pullAbove` becomes served by pull, for good (see
+   * {@link FollowStore.pullServed}).
+   */
+  readonly follows?: readonly { source: string; target: string; createdUs: number; pullAbove?: number }[];
   readonly unfollows?: readonly { source: string; target: string }[];
   readonly enqueue?: readonly FanoutJob[];
   /** Reaction changes; their counts are kept up to date in the same step. */

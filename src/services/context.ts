@@ -11,9 +11,14 @@ export interface FanoutSettings {
   readonly inlineMaxFollowers: number;
   /** Followers per worker chunk (one transaction). */
   readonly chunkSize: number;
+  /**
+   * A feed with more followers than this is served by pull: its activities are not copied into
+   * flat follower feeds; their reads merge them in (hybrid fan-out).
+   */
+  readonly pullMinFollowers: number;
 }
 
-export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 2000 };
+export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 2000, pullMinFollowers: 10_000 };
 
 /** What every use case needs: the store, the clock and settings. No HTTP. */
 export interface Services {

@@ -46,8 +46,11 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
   for (const r of requests) checkFollow(app, r.source, r.target);
   const now = s.clock.now();
   const entries: EntryWrite[] = [];
+  // Flat feeds read pull-served targets at read time: nothing to copy for them.
+  const pulled = await s.store.pullServed(app.appId, [...new Set(requests.map((r) => r.target.fid))]);
   for (const r of requests) {
     if (r.copyLimit === 0) continue;
+    if (pulled.has(r.target.fid) && !isGrouped(app, r.source.fid)) continue;
     const copied = await directEntries(s, app, r.target.fid, r.copyLimit);
     // Grouped feeds need the activities' fields for their group keys: one batch per follow.
     const src = isGrouped(app, r.source.fid) ? new ActivitySource((await s.store.getActivities(app.appId, copied)).values()) : null;
@@ -57,7 +60,7 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
     }
   }
   await s.store.commit(app.appId, {
-    follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now })),
+    follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now, pullAbove: s.fanout.pullMinFollowers })),
     entries,
   });
 }
@@ -101,9 +104,22 @@ export interface UnfollowRequest {
 export async function unfollow(s: Services, app: App, requests: readonly UnfollowRequest[]): Promise<void> {
   if (requests.length > MAX_FOLLOW_MANY) throw new InputError(`at most ${MAX_FOLLOW_MANY} unfollows per request`);
   for (const r of requests) groupOf(app, r.source);
+  // A flat feed kept no copies of a pull-served feed; keeping history means copying its newest
+  // activities now, as a push-served follow would have them.
+  const entries: EntryWrite[] = [];
+  const kept = requests.filter((r) => r.keepHistory && !isGrouped(app, r.source.fid));
+  const pulled = kept.length > 0 ? await s.store.pullServed(app.appId, kept.map((r) => r.target.fid)) : new Set<string>();
+  for (const r of kept) {
+    if (!pulled.has(r.target.fid)) continue;
+    for (const id of await directEntries(s, app, r.target.fid, DEFAULT_COPY_LIMIT)) {
+      const e = entryFor(app, r.source.fid, id, r.target.fid, null);
+      if (e) entries.push(e);
+    }
+  }
   await s.store.commit(app.appId, {
     unfollows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid })),
     removeByOrigin: requests.filter((r) => !r.keepHistory).map((r) => ({ feed: r.source.fid, origin: r.target.fid })),
+    entries,
   });
 }
 

@@ -30,13 +30,27 @@ export async function planFanout(
   src: ActivitySource | null = null,
 ): Promise<void> {
   if (ids.length === 0) return;
+  const slugs = await followerSlugs(s, app, kind, source);
+  if (slugs !== undefined && slugs.length === 0) return;
   const max = s.fanout.inlineMaxFollowers;
-  const page = await s.store.followerPage(app.appId, source, null, max + 1);
+  const page = await s.store.followerPage(app.appId, source, null, max + 1, slugs);
   if (page.feeds.length > max) {
     part.enqueue.push({ kind, app: app.appId, source, ids });
     return;
   }
   applyToFollowers(app, kind, source, ids, page.feeds, part, src);
+}
+
+/**
+ * Which followers an add must reach: all (undefined), or — when `source` is served by pull —
+ * only those in aggregated and notification groups, whose groups are built at write time; flat
+ * followers merge a pull-served feed in when they read. Removals always reach every follower,
+ * since copies pushed before the feed turned to pull may exist.
+ */
+export async function followerSlugs(s: Services, app: App, kind: FanoutJob['kind'], source: string): Promise<string[] | undefined> {
+  if (kind !== 'fanout.add') return undefined;
+  if (!(await s.store.pullServed(app.appId, [source])).has(source)) return undefined;
+  return [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name);
 }
 
 /** Adds the entry writes or removals of one chunk of followers to `part`. */

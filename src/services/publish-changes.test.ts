@@ -28,7 +28,10 @@ function activity(n: number, foreignId = ''): ActivityRecord {
 }
 
 /** A store that records calls; only what publishing uses is implemented. */
-function fakeStore(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; loadDelayMs?: number[] } = {}) {
+function fakeStore(
+  stored: ActivityRecord[] = [],
+  opts: { failCommit?: boolean; loadDelayMs?: number[]; pulled?: Record<string, string[]> } = {},
+) {
   const calls = { commits: 0, loads: [] as string[][], counts: 0, self: null as unknown };
   const byId = new Map(stored.map((a) => [a.id, a]));
   const delays = [...(opts.loadDelayMs ?? [])];
@@ -43,6 +46,12 @@ function fakeStore(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; 
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       return new Map(ids.filter((id) => byId.has(id)).map((id) => [id, byId.get(id)!]));
     },
+    async pullServed(_app: string, feeds: readonly string[]) {
+      return new Set(feeds.filter((f) => opts.pulled?.[f] !== undefined));
+    },
+    async followersAmong(_app: string, target: string, candidates: readonly string[]) {
+      return (opts.pulled?.[target] ?? []).filter((f) => candidates.includes(f));
+    },
     async groupCounts() {
       calls.counts++;
       return { unseen: 3, unread: 2 };
@@ -55,7 +64,7 @@ function fakeStore(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; 
   return { store: store as unknown as Store, raw: store, calls };
 }
 
-function setup(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; loadDelayMs?: number[] } = {}) {
+function setup(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; loadDelayMs?: number[]; pulled?: Record<string, string[]> } = {}) {
   const pubsub = new MemoryPubSub();
   const events: FeedEvent[] = [];
   pubsub.subscribe((e) => events.push(e));
@@ -174,6 +183,16 @@ describe('publishChanges', () => {
     pubsub.watch('1', 'user:a');
     await assert.rejects(store.commit('1', { entries: [entry('user:a', a1)] }), /disk full/);
     assert.deepEqual(events, []);
+  });
+
+  it('announces direct writes to a pull-served feed on its listened flat followers', async () => {
+    const a = activity(1);
+    const { store, events, pubsub } = setup([a], { pulled: { 'user:celeb': ['timeline:fan', 'timeline:quiet'] } });
+    pubsub.watch('1', 'timeline:fan');
+    await store.commit('1', { activities: [{ ...a, home: 'user:celeb' }], entries: [entry('user:celeb', a)] });
+    assert.deepEqual(events.map((e) => [e.feed, e.message.new.map((x) => [x.id, x.origin])]), [['timeline:fan', [[a.id, 'user:celeb']]]]);
+    await store.commit('1', { removals: [{ feed: 'user:celeb', ids: [a.id], origin: null }] });
+    assert.deepEqual(events.slice(1).map((e) => [e.feed, e.message.deleted]), [['timeline:fan', [a.id]]]);
   });
 
   it('passes every other store method through to the store', async () => {

@@ -50,7 +50,8 @@ export function publishChanges(store: Store, opts: PublishChangesOptions): Store
   const commit = async (app: string, batch: WriteBatch): Promise<void> => {
     await store.commit(app, batch);
     if (!opts.pubsub.hasWatchers(app)) return;
-    const changes = collectChanges(opts, app, batch);
+    let changes = collectChanges(opts, app, batch);
+    changes = await addPulledChanges(store, opts, app, batch, changes);
     if (changes === null) return;
     // Loading starts now, so commits do not wait for each other's loads; publishing waits for the
     // previous commit's, so a feed's events never overtake each other.
@@ -115,6 +116,46 @@ function collectChanges(opts: PublishChangesOptions, app: string, batch: WriteBa
     }
   }
   return changes.size > 0 ? changes : null;
+}
+
+/**
+ * Followers of pull-served feeds get no entries on write (they merge the feed in when they read),
+ * so a direct write to such a feed is also announced on every listened flat feed that follows it,
+ * with origin = that feed. Costs nothing unless the batch writes or removes direct entries and
+ * some flat feed of the app is listened to; then one query for the pull flags and one per pulled
+ * feed for its listened followers.
+ */
+async function addPulledChanges(
+  store: Store,
+  opts: PublishChangesOptions,
+  app: string,
+  batch: WriteBatch,
+  changes: Map<string, FeedChange> | null,
+): Promise<Map<string, FeedChange> | null> {
+  const config = opts.apps.get(app);
+  if (!config) return changes;
+  const added = new Map<string, EntryWrite[]>();
+  const removed = new Map<string, string[]>();
+  for (const e of batch.entries ?? []) if (e.origin === null) (added.get(e.feed) ?? added.set(e.feed, []).get(e.feed)!).push(e);
+  for (const r of batch.removals ?? []) if (r.origin === null || r.origin === undefined) (removed.get(r.feed) ?? removed.set(r.feed, []).get(r.feed)!).push(...r.ids);
+  if (added.size === 0 && removed.size === 0) return changes;
+  const listeners = opts.pubsub.watchedFeeds(app).filter((f) => {
+    const g = config.groups.get(f.slice(0, f.indexOf(':')));
+    return g?.type === 'flat' && g.realtime;
+  });
+  if (listeners.length === 0) return changes;
+  const pulled = await store.pullServed(app, [...new Set([...added.keys(), ...removed.keys()])]);
+  if (pulled.size === 0) return changes;
+  const out = changes ?? new Map<string, FeedChange>();
+  for (const source of pulled) {
+    for (const feed of await store.followersAmong(app, source, listeners.filter((f) => f !== source))) {
+      let c = out.get(feed);
+      if (!c) out.set(feed, (c = { notification: false, added: [], removed: [] }));
+      for (const e of added.get(source) ?? []) c.added.push({ ...e, feed, origin: source, group: undefined });
+      c.removed.push(...(removed.get(source) ?? []));
+    }
+  }
+  return out.size > 0 ? out : null;
 }
 
 function mergeMarks(a: GroupMarks['seen'], b: GroupMarks['seen']): GroupMarks['seen'] {

@@ -73,7 +73,7 @@ export interface FeedPage {
  */
 export async function readFeed(s: Services, app: App, feed: FeedId, range: TimelineRange, render: Renderer = plainRenderer): Promise<FeedPage> {
   groupOf(app, feed);
-  const entries = await s.store.readFeed(app.appId, feed.fid, { ...range, limit: range.limit + 1 });
+  const entries = await s.store.readTimeline(app.appId, feed.fid, { ...range, limit: range.limit + 1 });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
   const acts = await s.store.getActivities(app.appId, entries.map((e) => e.id));

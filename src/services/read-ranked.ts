@@ -62,7 +62,7 @@ export async function readRanked(
   opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string },
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
-  const candidates = await s.store.readFeed(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
+  const candidates = await s.store.readTimeline(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
   const ids = candidates.map((e) => e.id);
   // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
   // only when the formula reads them.

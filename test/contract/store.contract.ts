@@ -247,6 +247,42 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       assert.deepEqual(await store.groupCounts(app(), 'notification:n'), { unseen: 1, unread: 1 });
     });
 
+    test('counts followers, turns a feed to pull past the threshold for good, and merges it into reads', async () => {
+      const star = Array.from({ length: 4 }, (_, i) => act(1000 * (2 * i + 1), 'user:star'));
+      const own = Array.from({ length: 3 }, (_, i) => act(1000 * (2 * i + 2), 'timeline:fan'));
+      const follow = (source: string) => ({ source, target: 'user:star', createdUs: 1, pullAbove: 2 });
+      await store.commit(app(), {
+        activities: [...star, ...own],
+        entries: [
+          ...star.map((a) => ({ feed: 'user:star', id: a.id, origin: null, maxLength: 100 })),
+          // One entry the star received through a follow: not direct, never merged in.
+          { feed: 'user:star', id: own[0].id, origin: 'user:other', maxLength: 100 },
+          ...own.map((a) => ({ feed: 'timeline:fan', id: a.id, origin: null, maxLength: 100 })),
+          // A copy pushed before the star turned to pull: merged once, keeping its entry.
+          { feed: 'timeline:fan', id: star[0].id, origin: 'user:star', maxLength: 100 },
+        ],
+        follows: [follow('timeline:fan'), follow('aggregated:agg')],
+      });
+      assert.deepEqual([...(await store.pullServed(app(), ['user:star', 'timeline:fan']))], []);
+      await store.commit(app(), { follows: [follow('timeline:other')] });
+      assert.deepEqual([...(await store.pullServed(app(), ['user:star', 'timeline:fan']))], ['user:star']);
+      await store.commit(app(), { unfollows: [{ source: 'timeline:other', target: 'user:star' }] });
+      assert.deepEqual([...(await store.pullServed(app(), ['user:star']))], ['user:star'], 'the pull flag is sticky');
+      const expected = [...star, ...own].sort((a, b) => b.timeUs - a.timeUs).map((a) => a.id);
+      const all = await store.readTimeline(app(), 'timeline:fan', { limit: 100, offset: 0 });
+      assert.deepEqual(all.map((e) => e.id), expected);
+      assert.deepEqual(all.map((e) => e.origin), expected.map((id) => (star.some((a) => a.id === id) ? 'user:star' : null)));
+      assert.deepEqual((await store.readTimeline(app(), 'timeline:fan', { limit: 3, offset: 2 })).map((e) => e.id), expected.slice(2, 5));
+      assert.deepEqual(
+        (await store.readTimeline(app(), 'timeline:fan', { limit: 2, offset: 0, idLt: expected[3] })).map((e) => e.id),
+        expected.slice(4, 6),
+      );
+      assert.deepEqual((await store.readFeed(app(), 'timeline:fan', { limit: 100, offset: 0 })).length, 4, 'readFeed does not merge');
+      assert.deepEqual(await store.followersAmong(app(), 'user:star', ['timeline:fan', 'timeline:other', 'timeline:x']), ['timeline:fan']);
+      const page = await store.followerPage(app(), 'user:star', null, 10, ['aggregated']);
+      assert.deepEqual(page.feeds, ['aggregated:agg']);
+    });
+
     test('applies nothing of a batch that fails', async () => {
       const a = act(1000, 'user:a');
       await assert.rejects(

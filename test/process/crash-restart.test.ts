@@ -39,7 +39,8 @@ describe('crash and restart', () => {
             ],
           },
         ],
-        fanout: { inline_max_followers: 1000, chunk_size: 200 },
+        // Push everything (no pull serving) so the fan-out itself is what gets interrupted.
+        fanout: { inline_max_followers: 1000, chunk_size: 200, pull_min_followers: 1_000_000 },
       }),
     );
   });

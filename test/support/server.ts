@@ -37,7 +37,7 @@ export interface TestServer {
  * app (random id, key, secret). `fanout` overrides the fan-out settings.
  */
 export async function startServer(
-  opts: { fanout?: { inline_max_followers?: number; chunk_size?: number }; groups?: typeof TEST_GROUPS; worker?: boolean | 'manual' } = {},
+  opts: { fanout?: { inline_max_followers?: number; chunk_size?: number; pull_min_followers?: number }; groups?: typeof TEST_GROUPS; worker?: boolean | 'manual' } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
   const appId = String(100000 + Math.floor(Math.random() * 800000));

@@ -54,6 +54,10 @@ export class MemoryPubSub implements PubSub {
     return this.#watched.get(app)?.has(feed) === true;
   }
 
+  watchedFeeds(app: string): string[] {
+    return [...(this.#watched.get(app)?.keys() ?? [])];
+  }
+
   hasWatchers(app: string): boolean {
     return this.#watched.has(app);
   }

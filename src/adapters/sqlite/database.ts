@@ -128,6 +128,13 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app, owner_type, owner, kind)
   ) WITHOUT ROWID;
 `,
+  // Hybrid fan-out: follower counts per feed, and the sticky flag of feeds served by pull.
+  `
+  ALTER TABLE feeds ADD COLUMN followers INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE feeds ADD COLUMN pull INTEGER NOT NULL DEFAULT 0;
+  UPDATE feeds SET followers = (SELECT count(*) FROM follows WHERE follows.target = feeds.id);
+  CREATE INDEX feeds_pull ON feeds (id) WHERE pull = 1;
+  `,
 ];
 
 export class SqliteDatabase {

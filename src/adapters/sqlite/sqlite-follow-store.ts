@@ -12,6 +12,9 @@ interface EdgeRow {
 export class SqliteFollowStore implements FollowStore {
   readonly #d: SqliteDatabase;
   readonly #page: Database.Statement;
+  readonly #pageSlugs: Database.Statement;
+  readonly #pullServed: Database.Statement;
+  readonly #followersAmong: Database.Statement;
   readonly #followers: Database.Statement;
   readonly #following: Database.Statement;
   readonly #followingFiltered: Database.Statement;
@@ -27,6 +30,19 @@ export class SqliteFollowStore implements FollowStore {
       `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
        WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
     );
+    this.#pageSlugs = db.prepare(
+      `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
+       WHERE f.target = ? AND f.source > ? AND s.slug IN (SELECT value FROM json_each(?)) ORDER BY f.source LIMIT ?`,
+    );
+    this.#pullServed = db
+      .prepare('SELECT fid FROM feeds WHERE app = ? AND pull = 1 AND fid IN (SELECT value FROM json_each(?))')
+      .pluck();
+    this.#followersAmong = db
+      .prepare(
+        `SELECT s.fid FROM feeds s JOIN follows f ON f.target = ? AND f.source = s.id
+         WHERE s.app = ? AND s.fid IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck();
     this.#followers = db.prepare(
       `SELECT s.fid AS source, ? AS target, f.created FROM follows f JOIN feeds s ON s.id = f.source
        WHERE f.target = ? ORDER BY f.created DESC, f.source DESC LIMIT ? OFFSET ?`,
@@ -56,15 +72,33 @@ export class SqliteFollowStore implements FollowStore {
       .pluck();
   }
 
-  async followerPage(app: string, target: string, cursor: string | null, limit: number): Promise<FollowPage> {
+  async followerPage(app: string, target: string, cursor: string | null, limit: number, slugs?: readonly string[]): Promise<FollowPage> {
     return this.#d.guard('followerPage', () => {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return { feeds: [], cursor: null };
-      const rows = this.#page.all(t, cursor === null ? 0 : Number(cursor), limit) as { n: number; fid: string }[];
+      const after = cursor === null ? 0 : Number(cursor);
+      const rows = (slugs ? this.#pageSlugs.all(t, after, JSON.stringify(slugs), limit) : this.#page.all(t, after, limit)) as {
+        n: number;
+        fid: string;
+      }[];
       return {
         feeds: rows.map((r) => r.fid),
         cursor: rows.length < limit ? null : String(rows[rows.length - 1].n),
       };
+    });
+  }
+
+  async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
+    if (feeds.length === 0) return new Set();
+    return this.#d.guard('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]));
+  }
+
+  async followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]> {
+    if (candidates.length === 0) return [];
+    return this.#d.guard('followersAmong', () => {
+      const t = this.#d.findFeed(app, target);
+      if (t === undefined) return [];
+      return this.#followersAmong.all(t, this.#d.appInt(app), JSON.stringify(candidates)) as string[];
     });
   }
 

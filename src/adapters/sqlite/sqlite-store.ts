@@ -57,11 +57,20 @@ export class SqliteStore implements Store {
   groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }> {
     return this.#timelines.groupCounts(app, feed);
   }
+  readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
+    return this.#timelines.readTimeline(app, feed, range);
+  }
+  pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
+    return this.#follows.pullServed(app, feeds);
+  }
+  followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]> {
+    return this.#follows.followersAmong(app, target, candidates);
+  }
   entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]> {
     return this.#timelines.entriesOf(app, feed, ids);
   }
-  followerPage(app: string, target: string, cursor: string | null, limit: number): Promise<FollowPage> {
-    return this.#follows.followerPage(app, target, cursor, limit);
+  followerPage(app: string, target: string, cursor: string | null, limit: number, slugs?: readonly string[]): Promise<FollowPage> {
+    return this.#follows.followerPage(app, target, cursor, limit, slugs);
   }
   followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
     return this.#follows.followers(app, target, limit, offset);

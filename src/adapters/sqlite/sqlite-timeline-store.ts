@@ -14,11 +14,15 @@ export class SqliteTimelineStore implements TimelineStore {
   readonly #d: SqliteDatabase;
   readonly #ranges = new Map<string, Database.Statement>();
   readonly #entriesOf: Database.Statement;
+  readonly #pulledOf: Database.Statement;
   readonly #groups: SqliteGroups;
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
     this.#groups = new SqliteGroups(d);
+    this.#pulledOf = d.db.prepare(
+      'SELECT t.id, t.fid FROM follows f JOIN feeds t ON t.id = f.target WHERE f.source = ? AND t.pull = 1',
+    );
     this.#entriesOf = d.db.prepare(
       `SELECT e.sk, o.fid AS origin FROM entries e LEFT JOIN feeds o ON o.id = e.origin
        WHERE e.feed = ? AND e.sk IN (SELECT unhex(value) FROM json_each(?))`,
@@ -26,11 +30,12 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   /** One prepared statement per combination of bounds (at most 16), built on first use. */
-  private rangeStatement(r: TimelineRange): Database.Statement {
-    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}`;
+  private rangeStatement(r: TimelineRange, directOnly = false): Database.Statement {
+    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}${directOnly ? 'd' : ''}`;
     let st = this.#ranges.get(shape);
     if (!st) {
       const conds = ['e.feed = @feed'];
+      if (directOnly) conds.push('e.origin IS NULL');
       if (r.idLt) conds.push('e.sk < @lt');
       if (r.idLte) conds.push('e.sk <= @lte');
       if (r.idGt) conds.push('e.sk > @gt');
@@ -44,17 +49,43 @@ export class SqliteTimelineStore implements TimelineStore {
     return st;
   }
 
+  private rows(feed: number, range: TimelineRange, directOnly = false): Row[] {
+    const params: Record<string, unknown> = { feed, limit: range.limit, offset: range.offset };
+    if (range.idLt) params.lt = idToSortKey(range.idLt);
+    if (range.idLte) params.lte = idToSortKey(range.idLte);
+    if (range.idGt) params.gt = idToSortKey(range.idGt);
+    if (range.idGte) params.gte = idToSortKey(range.idGte);
+    return this.rangeStatement(range, directOnly).all(params) as Row[];
+  }
+
   async readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
     return this.#d.guard('readFeed', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
-      const params: Record<string, unknown> = { feed: f, limit: range.limit, offset: range.offset };
-      if (range.idLt) params.lt = idToSortKey(range.idLt);
-      if (range.idLte) params.lte = idToSortKey(range.idLte);
-      if (range.idGt) params.gt = idToSortKey(range.idGt);
-      if (range.idGte) params.gte = idToSortKey(range.idGte);
-      const rows = this.rangeStatement(range).all(params) as Row[];
-      return rows.map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
+      return this.rows(f, range).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
+    });
+  }
+
+  async readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
+    return this.#d.guard('readTimeline', () => {
+      const f = this.#d.findFeed(app, feed);
+      if (f === undefined) return [];
+      const pulled = this.#pulledOf.all(f) as { id: number; fid: string }[];
+      if (pulled.length === 0) return this.rows(f, range).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
+      // k-way merge: each source is read only as deep as the page needs (offset + limit).
+      const window = { ...range, offset: 0, limit: range.offset + range.limit };
+      const merged = new Map<string, { sk: Buffer; origin: string | null }>();
+      for (const r of this.rows(f, window)) merged.set(r.sk.toString('hex'), r);
+      for (const p of pulled) {
+        for (const r of this.rows(p.id, window, true)) {
+          const key = r.sk.toString('hex');
+          if (!merged.has(key)) merged.set(key, { sk: r.sk, origin: p.fid });
+        }
+      }
+      return [...merged.values()]
+        .sort((a, b) => Buffer.compare(b.sk, a.sk))
+        .slice(range.offset, range.offset + range.limit)
+        .map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
     });
   }
 

@@ -25,6 +25,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #trim: Database.Statement;
   readonly #follow: Database.Statement;
   readonly #unfollow: Database.Statement;
+  readonly #followerCount: Database.Statement;
   readonly #enqueue: Database.Statement;
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
@@ -52,6 +53,9 @@ export class SqliteWriteStore implements WriteStore {
     );
     this.#follow = db.prepare('INSERT OR IGNORE INTO follows (target, source, created) VALUES (?, ?, ?)');
     this.#unfollow = db.prepare('DELETE FROM follows WHERE target = ? AND source = ?');
+    this.#followerCount = db.prepare(
+      'UPDATE feeds SET followers = followers + @delta, pull = CASE WHEN followers + @delta > @above THEN 1 ELSE pull END WHERE id = @id',
+    );
     this.#enqueue = db.prepare('INSERT INTO outbox (app, kind, source, ids) VALUES (?, ?, ?, ?)');
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
@@ -79,13 +83,20 @@ export class SqliteWriteStore implements WriteStore {
       }
     }
     if (b.follows) {
-      for (const f of b.follows) this.#follow.run(d.feedInt(app, f.target), d.feedInt(app, f.source), f.createdUs);
+      for (const f of b.follows) {
+        const t = d.feedInt(app, f.target);
+        if (this.#follow.run(t, d.feedInt(app, f.source), f.createdUs).changes > 0) {
+          this.#followerCount.run({ delta: 1, above: f.pullAbove ?? Number.MAX_SAFE_INTEGER, id: t });
+        }
+      }
     }
     if (b.unfollows) {
       for (const f of b.unfollows) {
         const t = d.findFeed(app, f.target);
         const s = d.findFeed(app, f.source);
-        if (t !== undefined && s !== undefined) this.#unfollow.run(t, s);
+        if (t !== undefined && s !== undefined && this.#unfollow.run(t, s).changes > 0) {
+          this.#followerCount.run({ delta: -1, above: Number.MAX_SAFE_INTEGER, id: t });
+        }
       }
     }
     if (b.removals) {
