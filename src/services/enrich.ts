@@ -156,9 +156,17 @@ export class ReactionGraph {
     for (const [id, u] of await s.store.getUsers(app.appId, [...ids])) this.users.set(id, u);
   }
 
+  readonly #userObjects = new Map<string, Json>();
+
+  /** The user object (or not-found form) of `id`, built once per read and shared. */
   userOf(id: string): Json {
-    const u = this.users.get(id);
-    return u ? userObject(u) : notFound('user', `SU:${id}`, id);
+    let obj = this.#userObjects.get(id);
+    if (!obj) {
+      const u = this.users.get(id);
+      obj = u ? userObject(u) : notFound('user', `SU:${id}`, id);
+      this.#userObjects.set(id, obj);
+    }
+    return obj;
   }
 
   /** A reaction as the API shows it (§5.5). */

@@ -135,6 +135,11 @@ const MIGRATIONS: string[] = [
   UPDATE feeds SET followers = (SELECT count(*) FROM follows WHERE follows.target = feeds.id);
   CREATE INDEX feeds_pull ON feeds (id) WHERE pull = 1;
   `,
+  // Children lookups by parent: a full index (the partial one was not chosen for IN lists).
+  `
+  DROP INDEX reactions_parent;
+  CREATE INDEX reactions_parent ON reactions (app, parent, created, id);
+  `,
 ];
 
 export class SqliteDatabase {

@@ -29,7 +29,7 @@ function toRecord(r: Row): ReactionRecord {
     parent: r.parent,
     depth: r.depth,
     data: r.data,
-    targetFeeds: JSON.parse(r.target_feeds) as string[],
+    targetFeeds: r.target_feeds === '[]' ? [] : (JSON.parse(r.target_feeds) as string[]),
     createdUs: r.created,
     updatedUs: r.updated,
     deletedUs: r.deleted,
@@ -79,7 +79,7 @@ export class SqliteReactionStore implements ReactionStore {
         const conds = ['app = @app'];
         if (q.lookup.by === 'activity_id') conds.push("activity_id = @value AND parent = ''");
         else if (q.lookup.by === 'user_id') conds.push('user_id = @value');
-        else conds.push('parent = @value');
+        else conds.push("parent = @value AND parent <> ''");
         if (q.kind) conds.push('kind = @kind');
         if (q.userId) conds.push('user_id = @userId');
         if (!q.includeDeleted) conds.push('deleted IS NULL');
@@ -112,13 +112,16 @@ export class SqliteReactionStore implements ReactionStore {
         const owner = q.of === 'activity' ? 'activity_id' : 'parent';
         const conds = ['app = @app', `${owner} IN (SELECT value FROM json_each(@owners))`, 'deleted IS NULL'];
         if (q.of === 'activity') conds.push("parent = ''");
+        // Without statistics the planner scanned every reaction of the app for children lookups
+        // (measured: 1.5 ms of a 3 ms enriched page); the parent index is always right here.
+        const hint = q.of === 'reaction' ? 'INDEXED BY reactions_parent' : '';
         if (q.kinds) conds.push('kind IN (SELECT value FROM json_each(@kinds))');
         if (q.userId) conds.push('user_id = @userId');
         const partition = q.perKind !== undefined ? `${owner}, kind` : owner;
         st = this.#d.db.prepare(
           `SELECT ${COLUMNS} FROM (
              SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
-             FROM reactions WHERE ${conds.join(' AND ')})
+             FROM reactions ${hint} WHERE ${conds.join(' AND ')})
            WHERE rn <= @n ORDER BY created DESC, id DESC`,
         );
         this.#latest.set(shape, st);
