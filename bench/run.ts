@@ -1,7 +1,8 @@
 /**
- * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime; default
- * all). Each run writes `bench/results/<scenario>-<timestamp>.json` and prints a summary. Figures
- * are only comparable within one run on one machine; nothing here is asserted.
+ * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, and
+ * the suite of bench/suite.ts; default or `all`: every one). Each run writes
+ * `bench/results/<scenario>-<timestamp>.json` and prints a summary. Figures are only comparable
+ * within one run on one machine; nothing here is asserted.
  */
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import pino from 'pino';
 import { connect } from 'getstream';
 import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
+import { scenarioArgs, suite } from './suite.js';
 import { realtime } from './realtime.js';
 
 const RESULTS = join(import.meta.dirname, 'results');
@@ -169,8 +171,8 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime };
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, ...suite };
+const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];
   if (!fn) {

@@ -1,0 +1,100 @@
+/**
+ * The main thread's handle on the load generator (load-worker.ts), which runs in its own worker
+ * thread. One command at a time.
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface HttpReq {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+export interface CannonResult {
+  connections: number;
+  duration_s: number;
+  responses_2xx: number;
+  requests_per_s: number;
+  /** Exact per-response latencies (autocannon's own histogram rounds to whole ms). */
+  latency_ms: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  /** autocannon's own percentiles (whole ms), as a cross-check. */
+  autocannon: { p50: number; p99: number };
+  bytes_per_response: number;
+  errors: number;
+  non2xx: number;
+}
+
+export type LoadCommand =
+  | { op: 'batch'; base: string; requests: HttpReq[]; concurrency: number; keepBodies: boolean }
+  | { op: 'cannon'; base: string; requests: HttpReq[]; connections: number; durationS: number }
+  | { op: 'watch'; base: string; post: HttpReq; readers: HttpReq[]; gapMs: number; timeoutMs: number };
+
+export type Reply =
+  | { op: 'batch'; t0: number; t1: number; status: number[]; ms: number[]; bodies?: string[]; errors: string[] }
+  | { op: 'cannon'; result: CannonResult }
+  | { op: 'watch'; id: string; start: number; ack: number; seen: (number | null)[]; reads: number[]; polls: number };
+
+/** Absolute time in ms, comparable with the worker's. */
+export const now = () => performance.timeOrigin + performance.now();
+
+export class Load {
+  readonly #worker: Worker;
+  #busy: Promise<unknown> = Promise.resolve();
+
+  constructor() {
+    // Worker threads do not inherit tsx's loader from `--import tsx` on Node 20: register it first.
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const entry = new URL('./load-worker.ts', import.meta.url).href;
+    this.#worker = new Worker(
+      `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
+      { eval: true },
+    );
+    this.#worker.unref();
+  }
+
+  #run<T extends Reply['op']>(cmd: LoadCommand & { op: T }): Promise<Extract<Reply, { op: T }>> {
+    const run = this.#busy.then(
+      () =>
+        new Promise<Extract<Reply, { op: T }>>((resolve, reject) => {
+          const onMessage = (m: { ok: boolean; reply?: Reply; error?: string }) => {
+            this.#worker.off('error', onError);
+            if (m.ok) resolve(m.reply as Extract<Reply, { op: T }>);
+            else reject(new Error(`load worker: ${m.error}`));
+          };
+          const onError = (err: Error) => {
+            this.#worker.off('message', onMessage);
+            reject(err);
+          };
+          this.#worker.once('message', onMessage);
+          this.#worker.once('error', onError);
+          this.#worker.postMessage(cmd);
+        }),
+    );
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends requests with `concurrency` in flight; throws on any non-2xx answer unless `allowErrors`. */
+  async batch(base: string, requests: HttpReq[], opts: { concurrency?: number; keepBodies?: boolean; allowErrors?: boolean } = {}) {
+    const r = await this.#run({ op: 'batch', base, requests, concurrency: opts.concurrency ?? 1, keepBodies: opts.keepBodies ?? false });
+    if (!opts.allowErrors && r.errors.length > 0) throw new Error(`requests failed:\n  ${r.errors.join('\n  ')}`);
+    return r;
+  }
+
+  async cannon(base: string, requests: HttpReq[], connections: number, durationS: number): Promise<CannonResult> {
+    const r = await this.#run({ op: 'cannon', base, requests, connections, durationS });
+    if (r.result.non2xx > 0 || r.result.errors > 0) {
+      throw new Error(`load run got ${r.result.non2xx} non-2xx answers and ${r.result.errors} errors (${requests[0]?.path})`);
+    }
+    return r.result;
+  }
+
+  watch(base: string, post: HttpReq, readers: HttpReq[], gapMs = 2, timeoutMs = 600_000) {
+    return this.#run({ op: 'watch', base, post, readers, gapMs, timeoutMs });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
