@@ -16,9 +16,10 @@ export interface FollowStore {
   /**
    * One page of the feeds that follow `target`, in a stable order, for fan-out. Pass the previous
    * page's cursor to continue; pages never repeat or skip a follower that existed throughout.
-   * `slugs`, when given, keeps only followers in those feed groups.
+   * `groupedOnly` keeps only the followers whose edge was written with `grouped` (aggregated and
+   * notification feeds), read from an index without walking the other followers.
    */
-  followerPage(app: string, target: string, cursor: string | null, limit: number, slugs?: readonly string[]): Promise<FollowPage>;
+  followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage>;
 
   /**
    * Which of `feeds` are served by pull: feeds whose follower count once passed the threshold

@@ -57,9 +57,10 @@ export interface WriteBatch {
   /**
    * Create edges (existing edges are kept unchanged). Times in microseconds. A target whose
    * follower count passes `pullAbove` becomes served by pull, for good (see
-   * {@link FollowStore.pullServed}).
+   * {@link FollowStore.pullServed}). `grouped` marks a source that is an aggregated or
+   * notification feed (see {@link FollowStore.followerPage}).
    */
-  readonly follows?: readonly { source: string; target: string; createdUs: number; pullAbove?: number }[];
+  readonly follows?: readonly { source: string; target: string; createdUs: number; pullAbove?: number; grouped?: boolean }[];
   readonly unfollows?: readonly { source: string; target: string }[];
   readonly enqueue?: readonly FanoutJob[];
   /** Reaction changes; their counts are kept up to date in the same step. */

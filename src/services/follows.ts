@@ -60,7 +60,7 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
     }
   }
   await s.store.commit(app.appId, {
-    follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now, pullAbove: s.fanout.pullMinFollowers })),
+    follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now, pullAbove: s.fanout.pullMinFollowers, grouped: isGrouped(app, r.source.fid) })),
     entries,
   });
 }

@@ -30,10 +30,10 @@ export async function planFanout(
   src: ActivitySource | null = null,
 ): Promise<void> {
   if (ids.length === 0) return;
-  const slugs = await followerSlugs(s, app, kind, source);
-  if (slugs !== undefined && slugs.length === 0) return;
+  const reach = await followerReach(s, app, kind, source);
+  if (reach === 'none') return;
   const max = s.fanout.inlineMaxFollowers;
-  const page = await s.store.followerPage(app.appId, source, null, max + 1, slugs);
+  const page = await s.store.followerPage(app.appId, source, null, max + 1, reach === 'grouped');
   if (page.feeds.length > max) {
     part.enqueue.push({ kind, app: app.appId, source, ids });
     return;
@@ -47,10 +47,10 @@ export async function planFanout(
  * followers merge a pull-served feed in when they read. Removals always reach every follower,
  * since copies pushed before the feed turned to pull may exist.
  */
-export async function followerSlugs(s: Services, app: App, kind: FanoutJob['kind'], source: string): Promise<string[] | undefined> {
-  if (kind !== 'fanout.add') return undefined;
-  if (!(await s.store.pullServed(app.appId, [source])).has(source)) return undefined;
-  return [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name);
+export async function followerReach(s: Services, app: App, kind: FanoutJob['kind'], source: string): Promise<'all' | 'grouped' | 'none'> {
+  if (kind !== 'fanout.add') return 'all';
+  if (!(await s.store.pullServed(app.appId, [source])).has(source)) return 'all';
+  return [...app.groups.values()].some((g) => g.type !== 'flat') ? 'grouped' : 'none';
 }
 
 /** Adds the entry writes or removals of one chunk of followers to `part`. */

@@ -2,7 +2,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { QueuedJob } from '../ports/outbox.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import type { Services } from './context.js';
-import { applyToFollowers, followerSlugs } from './plan-fanout.js';
+import { applyToFollowers, followerReach } from './plan-fanout.js';
 import { ActivitySource, isGrouped } from './placement.js';
 
 /**
@@ -95,7 +95,7 @@ async function liveIds(s: Services, app: App, job: QueuedJob): Promise<readonly 
 async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): Promise<void> {
   let cursor = job.cursor;
   let src: ActivitySource | null = null;
-  const slugs = await followerSlugs(s, app, job.kind, job.source);
+  const reach = await followerReach(s, app, job.kind, job.source);
   for (;;) {
     const ids = await liveIds(s, app, job);
     if (ids.length === 0) {
@@ -104,9 +104,9 @@ async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): P
       return;
     }
     const page =
-      slugs !== undefined && slugs.length === 0
+      reach === 'none'
         ? { feeds: [], cursor: null }
-        : await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize, slugs);
+        : await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize, reach === 'grouped');
     // Grouped (aggregated/notification) followers need the activities' fields for group keys:
     // loaded once per job, only when such a follower shows up.
     if (src === null && job.kind === 'fanout.add' && page.feeds.some((f) => isGrouped(app, f))) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { activityId } from '../../src/core/activities/activity-id.js';
+import { activityId, idToSortKey } from '../../src/core/activities/activity-id.js';
 import type { ActivityRecord } from '../../src/ports/activity-store.js';
 import type { Store } from '../../src/ports/store.js';
 
@@ -250,7 +250,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
     test('counts followers, turns a feed to pull past the threshold for good, and merges it into reads', async () => {
       const star = Array.from({ length: 4 }, (_, i) => act(1000 * (2 * i + 1), 'user:star'));
       const own = Array.from({ length: 3 }, (_, i) => act(1000 * (2 * i + 2), 'timeline:fan'));
-      const follow = (source: string) => ({ source, target: 'user:star', createdUs: 1, pullAbove: 2 });
+      const follow = (source: string) => ({ source, target: 'user:star', createdUs: 1, pullAbove: 2, grouped: source.startsWith('aggregated:') });
       await store.commit(app(), {
         activities: [...star, ...own],
         entries: [
@@ -279,8 +279,89 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       );
       assert.deepEqual((await store.readFeed(app(), 'timeline:fan', { limit: 100, offset: 0 })).length, 4, 'readFeed does not merge');
       assert.deepEqual(await store.followersAmong(app(), 'user:star', ['timeline:fan', 'timeline:other', 'timeline:x']), ['timeline:fan']);
-      const page = await store.followerPage(app(), 'user:star', null, 10, ['aggregated']);
+      const page = await store.followerPage(app(), 'user:star', null, 10, true);
       assert.deepEqual(page.feeds, ['aggregated:agg']);
+    });
+
+    test('merges every pull-served feed a feed follows, exactly, under any bounds, offset and limit', async () => {
+      // pullAbove 0: one follower is enough to turn a feed to pull.
+      const follow = (source: string, target: string, pullAbove?: number) => ({ source, target, createdUs: 1, pullAbove });
+      const direct = (feed: string, a: ActivityRecord) => ({ feed, id: a.id, origin: null, maxLength: 100 });
+      const s1 = Array.from({ length: 7 }, (_, i) => act(1000 * (3 * i + 1), 'user:s1'));
+      const s2 = Array.from({ length: 7 }, (_, i) => act(1000 * (3 * i + 2), 'user:s2'));
+      const own = Array.from({ length: 5 }, (_, i) => act(1000 * (3 * i + 3), 'timeline:r'));
+      const pushedFriend = act(500, 'user:friend');
+      const shared = act(30_000, 'user:s1', { to: ['user:s2'] });
+      const unfollowed = Array.from({ length: 3 }, (_, i) => act(1000 * (4 * i) + 250, 'user:gone'));
+      // Many other pull-served feeds the reader does not follow.
+      const others = Array.from({ length: 300 }, (_, i) => `user:o${i}`);
+      await store.commit(app(), {
+        activities: [...s1, ...s2, ...own, pushedFriend, shared, ...unfollowed],
+        entries: [
+          ...s1.map((a) => direct('user:s1', a)),
+          ...s2.map((a) => direct('user:s2', a)),
+          ...unfollowed.map((a) => direct('user:gone', a)),
+          direct('user:s1', shared),
+          direct('user:s2', shared),
+          // Not direct in s1 (it came to s1 through a follow): never merged.
+          { feed: 'user:s1', id: pushedFriend.id, origin: 'user:friend', maxLength: 100 },
+          ...own.map((a) => direct('timeline:r', a)),
+          // s2's first activity was pushed before s2 turned to pull; s1's third is also a direct entry.
+          { feed: 'timeline:r', id: s2[0].id, origin: 'user:s2', maxLength: 100 },
+          direct('timeline:r', s1[2]),
+        ],
+        follows: [
+          follow('timeline:r', 'user:s1', 0),
+          follow('timeline:r', 'user:s2', 0),
+          follow('timeline:r', 'user:gone', 0),
+          follow('timeline:r', 'user:friend'),
+          ...others.map((o) => follow('timeline:x', o, 0)),
+        ],
+      });
+      assert.deepEqual(
+        [...(await store.pullServed(app(), ['user:s1', 'user:s2', 'user:gone', 'user:friend', 'timeline:r']))].sort(),
+        ['user:gone', 'user:s1', 'user:s2'],
+      );
+      await store.commit(app(), { unfollows: [{ source: 'timeline:r', target: 'user:gone' }] });
+
+      const key = (id: string) => idToSortKey(id).toString('hex');
+      const originOf = new Map<string, string | null>([
+        ...s1.map((a) => [a.id, 'user:s1'] as const),
+        ...s2.map((a) => [a.id, 'user:s2'] as const),
+        ...own.map((a) => [a.id, null] as const),
+        [s1[2].id, null],
+      ]);
+      const expected = [...originOf.keys(), shared.id].sort((a, b) => (key(a) > key(b) ? -1 : 1));
+      const all = await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0 });
+      assert.deepEqual(all.map((e) => e.id), expected);
+      for (const e of all) {
+        if (e.id === shared.id) assert.ok(e.origin === 'user:s1' || e.origin === 'user:s2', 'one of the feeds it came from');
+        else assert.equal(e.origin, originOf.get(e.id), e.id);
+      }
+      const ops = {
+        idLt: (x: string, p: string) => x < p,
+        idLte: (x: string, p: string) => x <= p,
+        idGt: (x: string, p: string) => x > p,
+        idGte: (x: string, p: string) => x >= p,
+      };
+      for (const pivot of [expected[0], expected[3], expected[9], expected[expected.length - 1], act(7500, 'user:none').id]) {
+        for (const [op, keep] of Object.entries(ops)) {
+          const within = expected.filter((id) => keep(key(id), key(pivot)));
+          for (const [limit, offset] of [[1, 0], [3, 0], [3, 2], [4, 5], [100, 0], [2, 30]]) {
+            const got = await store.readTimeline(app(), 'timeline:r', { limit, offset, [op]: pivot });
+            assert.deepEqual(got.map((e) => e.id), within.slice(offset, offset + limit), `${op} ${pivot} ${limit}/${offset}`);
+          }
+        }
+      }
+      for (let offset = 0; offset <= expected.length; offset++) {
+        const got = await store.readTimeline(app(), 'timeline:r', { limit: 2, offset });
+        assert.deepEqual(got.map((e) => e.id), expected.slice(offset, offset + 2), `offset ${offset}`);
+      }
+      // A feed that follows nothing pull-served reads exactly like readFeed.
+      assert.deepEqual(
+        await store.readTimeline(app(), 'user:s1', { limit: 100, offset: 0 }),
+        await store.readFeed(app(), 'user:s1', { limit: 100, offset: 0 }),
+      );
     });
 
     test('applies nothing of a batch that fails', async () => {

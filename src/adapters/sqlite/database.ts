@@ -140,6 +140,11 @@ const MIGRATIONS: string[] = [
   DROP INDEX reactions_parent;
   CREATE INDEX reactions_parent ON reactions (app, parent, created, id);
   `,
+  // Edges from aggregated/notification feeds, which pull-served feeds still push to.
+  `
+  ALTER TABLE follows ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX follows_grouped ON follows (target, source) WHERE grouped = 1;
+  `,
 ];
 
 export class SqliteDatabase {

@@ -12,7 +12,7 @@ interface EdgeRow {
 export class SqliteFollowStore implements FollowStore {
   readonly #d: SqliteDatabase;
   readonly #page: Database.Statement;
-  readonly #pageSlugs: Database.Statement;
+  readonly #pageGrouped: Database.Statement;
   readonly #pullServed: Database.Statement;
   readonly #followersAmong: Database.Statement;
   readonly #followers: Database.Statement;
@@ -30,9 +30,10 @@ export class SqliteFollowStore implements FollowStore {
       `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
        WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
     );
-    this.#pageSlugs = db.prepare(
-      `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
-       WHERE f.target = ? AND f.source > ? AND s.slug IN (SELECT value FROM json_each(?)) ORDER BY f.source LIMIT ?`,
+    // The partial index on grouped edges makes this a range read, however many flat followers exist.
+    this.#pageGrouped = db.prepare(
+      `SELECT f.source AS n, s.fid AS fid FROM follows f INDEXED BY follows_grouped JOIN feeds s ON s.id = f.source
+       WHERE f.target = ? AND f.grouped = 1 AND f.source > ? ORDER BY f.source LIMIT ?`,
     );
     this.#pullServed = db
       .prepare('SELECT fid FROM feeds WHERE app = ? AND pull = 1 AND fid IN (SELECT value FROM json_each(?))')
@@ -72,12 +73,12 @@ export class SqliteFollowStore implements FollowStore {
       .pluck();
   }
 
-  async followerPage(app: string, target: string, cursor: string | null, limit: number, slugs?: readonly string[]): Promise<FollowPage> {
+  async followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage> {
     return this.#d.guard('followerPage', () => {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return { feeds: [], cursor: null };
       const after = cursor === null ? 0 : Number(cursor);
-      const rows = (slugs ? this.#pageSlugs.all(t, after, JSON.stringify(slugs), limit) : this.#page.all(t, after, limit)) as {
+      const rows = (groupedOnly ? this.#pageGrouped.all(t, after, limit) : this.#page.all(t, after, limit)) as {
         n: number;
         fid: string;
       }[];

@@ -69,8 +69,8 @@ export class SqliteStore implements Store {
   entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]> {
     return this.#timelines.entriesOf(app, feed, ids);
   }
-  followerPage(app: string, target: string, cursor: string | null, limit: number, slugs?: readonly string[]): Promise<FollowPage> {
-    return this.#follows.followerPage(app, target, cursor, limit, slugs);
+  followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage> {
+    return this.#follows.followerPage(app, target, cursor, limit, groupedOnly);
   }
   followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
     return this.#follows.followers(app, target, limit, offset);
