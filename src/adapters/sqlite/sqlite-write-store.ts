@@ -21,7 +21,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #deleteEntryFrom: Database.Statement;
   readonly #deleteByOrigin: Database.Statement;
   readonly #addCount: Database.Statement;
-  readonly #feedCount: Database.Statement;
+  readonly #addCountReturning: Database.Statement;
   readonly #trim: Database.Statement;
   readonly #follow: Database.Statement;
   readonly #unfollow: Database.Statement;
@@ -47,7 +47,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#deleteEntryFrom = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND origin IS ? RETURNING grp');
     this.#deleteByOrigin = db.prepare('DELETE FROM entries WHERE feed = ? AND origin = ? RETURNING grp');
     this.#addCount = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ?');
-    this.#feedCount = db.prepare('SELECT n FROM feeds WHERE id = ?').pluck();
+    this.#addCountReturning = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ? RETURNING n').pluck();
     this.#trim = db.prepare(
       'DELETE FROM entries WHERE feed = @feed AND sk IN (SELECT sk FROM entries WHERE feed = @feed ORDER BY sk LIMIT @excess)',
     );
@@ -175,8 +175,8 @@ export class SqliteWriteStore implements WriteStore {
         if (e.maxLength < max) max = e.maxLength;
       }
       if (added === 0) continue;
-      this.#addCount.run(added, f);
-      const n = this.#feedCount.get(f) as number;
+      // One statement both counts and tells whether the feed is over its length.
+      const n = this.#addCountReturning.get(added, f) as number;
       if (n > max) {
         const excess = n - max;
         const trimmed = this.#trim.run({ feed: f, excess }).changes;
