@@ -77,6 +77,12 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     pubsub,
     realtime,
     async listen(port, host) {
+      // Follow edges from aggregated/notification feeds must carry the grouped mark that
+      // pull-served fan-out reads; group types come from the config, so they are synced here.
+      for (const app of opts.config.apps) {
+        const grouped = [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name);
+        await store.syncGroupedEdges(app.appId, grouped);
+      }
       const address = await http.listen({ port, host });
       if (opts.worker !== 'manual') worker?.start();
       ready = true;

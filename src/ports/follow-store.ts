@@ -29,6 +29,13 @@ export interface FollowStore {
    */
   pullServed(app: string, feeds: readonly string[]): Promise<Set<string>>;
 
+  /**
+   * Makes the `grouped` mark of every edge agree with the configured group types: edges whose
+   * source is in one of `groupedSlugs` are grouped, all others not. Run at start, so a group that
+   * changed type (or edges written before the mark existed) are right. Idempotent.
+   */
+  syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void>;
+
   /** Which of `candidates` follow `target` (one query, for realtime delivery of pulled feeds). */
   followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]>;
 

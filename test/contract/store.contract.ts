@@ -364,6 +364,20 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       );
     });
 
+    test('syncs grouped marks of follow edges with the configured group types', async () => {
+      await store.commit(app(), {
+        follows: [
+          { source: 'aggregated:a', target: 'user:star', createdUs: 1 },
+          { source: 'timeline:t', target: 'user:star', createdUs: 2, grouped: true },
+        ],
+      });
+      assert.deepEqual((await store.followerPage(app(), 'user:star', null, 10, true)).feeds, ['timeline:t']);
+      await store.syncGroupedEdges(app(), ['aggregated', 'notification']);
+      assert.deepEqual((await store.followerPage(app(), 'user:star', null, 10, true)).feeds, ['aggregated:a']);
+      await store.syncGroupedEdges(app(), []);
+      assert.deepEqual((await store.followerPage(app(), 'user:star', null, 10, true)).feeds, []);
+    });
+
     test('applies nothing of a batch that fails', async () => {
       const a = act(1000, 'user:a');
       await assert.rejects(

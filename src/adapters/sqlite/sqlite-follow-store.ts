@@ -13,6 +13,7 @@ export class SqliteFollowStore implements FollowStore {
   readonly #d: SqliteDatabase;
   readonly #page: Database.Statement;
   readonly #pageGrouped: Database.Statement;
+  readonly #syncGrouped: Database.Statement;
   readonly #pullServed: Database.Statement;
   readonly #followersAmong: Database.Statement;
   readonly #followers: Database.Statement;
@@ -34,6 +35,11 @@ export class SqliteFollowStore implements FollowStore {
     this.#pageGrouped = db.prepare(
       `SELECT f.source AS n, s.fid AS fid FROM follows f INDEXED BY follows_grouped JOIN feeds s ON s.id = f.source
        WHERE f.target = ? AND f.grouped = 1 AND f.source > ? ORDER BY f.source LIMIT ?`,
+    );
+    this.#syncGrouped = db.prepare(
+      `UPDATE follows SET grouped = g.want FROM (
+         SELECT id, (slug IN (SELECT value FROM json_each(@slugs))) AS want FROM feeds WHERE app = @app) AS g
+       WHERE follows.source = g.id AND follows.grouped <> g.want`,
     );
     this.#pullServed = db
       .prepare('SELECT fid FROM feeds WHERE app = ? AND pull = 1 AND fid IN (SELECT value FROM json_each(?))')
@@ -92,6 +98,12 @@ export class SqliteFollowStore implements FollowStore {
   async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
     if (feeds.length === 0) return new Set();
     return this.#d.guard('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]));
+  }
+
+  async syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
+    this.#d.guard('syncGroupedEdges', () => {
+      this.#syncGrouped.run({ app: this.#d.appInt(app), slugs: JSON.stringify(groupedSlugs) });
+    });
   }
 
   async followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]> {

@@ -63,6 +63,9 @@ export class SqliteStore implements Store {
   pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
     return this.#follows.pullServed(app, feeds);
   }
+  syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
+    return this.#follows.syncGroupedEdges(app, groupedSlugs);
+  }
   followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]> {
     return this.#follows.followersAmong(app, target, candidates);
   }
