@@ -4,6 +4,11 @@ export interface TimelineEntry {
   readonly origin: string | null;
 }
 
+/** A timeline entry with its activity's stored JSON (without origin). */
+export interface PageEntry extends TimelineEntry {
+  readonly body: string;
+}
+
 /** A range over a feed's entries by activity id; results are always newest first. */
 export interface TimelineRange {
   readonly idLt?: string;
@@ -55,6 +60,12 @@ export interface TimelineStore {
    * list. One call; each pulled feed is read only as deep as the range needs.
    */
   readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]>;
+
+  /**
+   * {@link readTimeline} with each entry's stored activity JSON, in one call: the feed-read hot
+   * path. Entries whose activity no longer exists are left out.
+   */
+  readTimelinePage(app: string, feed: string, range: TimelineRange): Promise<PageEntry[]>;
 
   /** A page of groups of an aggregated or notification feed, each with its newest entries. */
   readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]>;

@@ -1,4 +1,4 @@
-import { plainRenderer, type EnrichItem, type Renderer } from './enrich.js';
+import { plainRenderer, type Renderer } from './enrich.js';
 import { isUuid } from '../core/activities/activity-id.js';
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
@@ -67,21 +67,16 @@ export interface FeedPage {
 }
 
 /**
- * Reads a page of a flat feed (§6.3): one range scan (looking one entry ahead to know whether a
- * next page exists) and one batch load of the activities. Activities are returned as ready JSON
- * with `origin` spliced in; nothing is parsed.
+ * Reads a page of a flat feed (§6.3): one store call that range-scans the feed (merging in
+ * pull-served feeds it follows, looking one entry ahead to know whether a next page exists) and
+ * brings each entry's activity along. Activities are returned as ready JSON with `origin` spliced
+ * in; nothing is parsed on plain reads.
  */
 export async function readFeed(s: Services, app: App, feed: FeedId, range: TimelineRange, render: Renderer = plainRenderer): Promise<FeedPage> {
   groupOf(app, feed);
-  const entries = await s.store.readTimeline(app.appId, feed.fid, { ...range, limit: range.limit + 1 });
+  const entries = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: range.limit + 1 });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
-  const acts = await s.store.getActivities(app.appId, entries.map((e) => e.id));
-  const items: EnrichItem[] = [];
-  for (const e of entries) {
-    const a = acts.get(e.id);
-    if (a) items.push({ body: a.body, origin: e.origin });
-  }
-  const results = await render(items);
+  const results = await render(entries);
   return { results, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
 }

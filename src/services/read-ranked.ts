@@ -62,15 +62,13 @@ export async function readRanked(
   opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string },
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
-  const candidates = await s.store.readTimeline(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
+  const candidates = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
   const ids = candidates.map((e) => e.id);
   // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
   // only when the formula reads them.
   const needsCounts = method.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
-  const [acts, counts] = await Promise.all([
-    s.store.getActivities(app.appId, ids),
-    needsCounts ? s.store.reactionCounts(app.appId, ids, 'activity') : Promise.resolve(null),
-  ]);
+  const counts = needsCounts ? await s.store.reactionCounts(app.appId, ids, 'activity') : null;
+  const acts = new Map(candidates.map((e) => [e.id, e]));
   const nowSeconds = Math.floor(s.clock.now() / 1e6 / RANKING_CLOCK_STEP_S) * RANKING_CLOCK_STEP_S;
   const session = opts.session ?? '';
   // Ties are broken on `key`, the id's sort key (time first, §4.2), so that "id descending" means

@@ -378,6 +378,18 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       assert.deepEqual((await store.followerPage(app(), 'user:star', null, 10, true)).feeds, []);
     });
 
+    test('reads a timeline page with each activity body in one call', async () => {
+      const acts = Array.from({ length: 5 }, (_, i) => act(1000 * (i + 1), 'user:a'));
+      await store.commit(app(), {
+        activities: acts,
+        entries: acts.map((a, i) => ({ feed: 'timeline:t', id: a.id, origin: i % 2 ? 'user:a' : null, maxLength: 100 })),
+      });
+      const page = await store.readTimelinePage(app(), 'timeline:t', { limit: 3, offset: 1 });
+      const expected = [...acts].reverse().slice(1, 4);
+      assert.deepEqual(page, expected.map((a) => ({ id: a.id, origin: acts.indexOf(a) % 2 ? 'user:a' : null, body: a.body })));
+      assert.deepEqual(await store.readTimelinePage(app(), 'timeline:none', { limit: 3, offset: 0 }), []);
+    });
+
     test('applies nothing of a batch that fails', async () => {
       const a = act(1000, 'user:a');
       await assert.rejects(

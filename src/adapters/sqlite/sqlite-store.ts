@@ -3,7 +3,7 @@ import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/colle
 import type { FollowEdge, FollowPage } from '../../ports/follow-store.js';
 import type { QueuedJob } from '../../ports/outbox.js';
 import type { Store } from '../../ports/store.js';
-import type { GroupRange, GroupRecord, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { SqliteDatabase } from './database.js';
@@ -56,6 +56,9 @@ export class SqliteStore implements Store {
   }
   groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }> {
     return this.#timelines.groupCounts(app, feed);
+  }
+  readTimelinePage(app: string, feed: string, range: TimelineRange): Promise<PageEntry[]> {
+    return this.#timelines.readTimelinePage(app, feed, range);
   }
   readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
     return this.#timelines.readTimeline(app, feed, range);

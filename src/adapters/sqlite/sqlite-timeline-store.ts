@@ -1,12 +1,13 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyToId } from '../../core/activities/activity-id.js';
-import type { GroupRange, GroupRecord, TimelineEntry, TimelineRange, TimelineStore } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange, TimelineStore } from '../../ports/timeline-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 
 interface Row {
   sk: Buffer;
   origin: string | null;
+  body?: string;
 }
 
 /** How long the count of pull-served feeds is reused before counting again. */
@@ -47,8 +48,8 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   /** One prepared statement per combination of bounds (at most 16), built on first use. */
-  private rangeStatement(r: TimelineRange, directOnly = false): Database.Statement {
-    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}${directOnly ? 'd' : ''}`;
+  private rangeStatement(r: TimelineRange, directOnly = false, bodies = false): Database.Statement {
+    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}${directOnly ? 'd' : ''}${bodies ? 'b' : ''}`;
     let st = this.#ranges.get(shape);
     if (!st) {
       const conds = ['e.feed = @feed'];
@@ -57,9 +58,15 @@ export class SqliteTimelineStore implements TimelineStore {
       if (r.idLte) conds.push('e.sk <= @lte');
       if (r.idGt) conds.push('e.sk > @gt');
       if (r.idGte) conds.push('e.sk >= @gte');
+      // With bodies, the page's activities come in the same statement (one B-tree probe per
+      // entry) instead of a second lookup by a list of keys.
       st = this.#d.db.prepare(
-        `SELECT e.sk, o.fid AS origin FROM entries e LEFT JOIN feeds o ON o.id = e.origin
-         WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`,
+        bodies
+          ? `SELECT e.sk, o.fid AS origin, a.body FROM entries e JOIN activities a ON a.app = @app AND a.sk = e.sk
+             LEFT JOIN feeds o ON o.id = e.origin
+             WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`
+          : `SELECT e.sk, o.fid AS origin FROM entries e LEFT JOIN feeds o ON o.id = e.origin
+             WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`,
       );
       this.#ranges.set(shape, st);
     }
@@ -78,13 +85,14 @@ export class SqliteTimelineStore implements TimelineStore {
     return st.all(feed) as { id: number; fid: string }[];
   }
 
-  private rows(feed: number, range: TimelineRange, directOnly = false): Row[] {
+  private rows(feed: number, range: TimelineRange, directOnly = false, app?: number): Row[] {
     const params: Record<string, unknown> = { feed, limit: range.limit, offset: range.offset };
+    if (app !== undefined) params.app = app;
     if (range.idLt) params.lt = idToSortKey(range.idLt);
     if (range.idLte) params.lte = idToSortKey(range.idLte);
     if (range.idGt) params.gt = idToSortKey(range.idGt);
     if (range.idGte) params.gte = idToSortKey(range.idGte);
-    return this.rangeStatement(range, directOnly).all(params) as Row[];
+    return this.rangeStatement(range, directOnly, app !== undefined).all(params) as Row[];
   }
 
   async readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
@@ -96,26 +104,33 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   async readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
-    return this.#d.guard('readTimeline', () => {
-      const f = this.#d.findFeed(app, feed);
-      if (f === undefined) return [];
-      const pulled = this.pulledOf(f);
-      if (pulled.length === 0) return this.rows(f, range).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
-      // k-way merge: each source is read only as deep as the page needs (offset + limit).
-      const window = { ...range, offset: 0, limit: range.offset + range.limit };
-      const merged = new Map<string, { sk: Buffer; origin: string | null }>();
-      for (const r of this.rows(f, window)) merged.set(r.sk.toString('hex'), r);
-      for (const p of pulled) {
-        for (const r of this.rows(p.id, window, true)) {
-          const key = r.sk.toString('hex');
-          if (!merged.has(key)) merged.set(key, { sk: r.sk, origin: p.fid });
-        }
+    return this.#d.guard('readTimeline', () => this.merged(app, feed, range, false).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin })));
+  }
+
+  async readTimelinePage(app: string, feed: string, range: TimelineRange): Promise<PageEntry[]> {
+    return this.#d.guard('readTimelinePage', () =>
+      this.merged(app, feed, range, true).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin, body: r.body! })),
+    );
+  }
+
+  /** The feed's rows merged with the direct rows of the pull-served feeds it follows. */
+  private merged(app: string, feed: string, range: TimelineRange, bodies: boolean): Row[] {
+    const f = this.#d.findFeed(app, feed);
+    if (f === undefined) return [];
+    const a = bodies ? this.#d.appInt(app) : undefined;
+    const pulled = this.pulledOf(f);
+    if (pulled.length === 0) return this.rows(f, range, false, a);
+    // k-way merge: each source is read only as deep as the page needs (offset + limit).
+    const window = { ...range, offset: 0, limit: range.offset + range.limit };
+    const merged = new Map<string, Row>();
+    for (const r of this.rows(f, window, false, a)) merged.set(r.sk.toString('hex'), r);
+    for (const p of pulled) {
+      for (const r of this.rows(p.id, window, true, a)) {
+        const key = r.sk.toString('hex');
+        if (!merged.has(key)) merged.set(key, { ...r, origin: p.fid });
       }
-      return [...merged.values()]
-        .sort((a, b) => Buffer.compare(b.sk, a.sk))
-        .slice(range.offset, range.offset + range.limit)
-        .map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
-    });
+    }
+    return [...merged.values()].sort((x, y) => Buffer.compare(y.sk, x.sk)).slice(range.offset, range.offset + range.limit);
   }
 
   async readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]> {
