@@ -151,7 +151,7 @@ export class SqliteDatabase {
   readonly db: Database.Database;
   readonly #apps = new Map<string, number>();
   readonly #appNames = new Map<number, string>();
-  readonly #feeds = new Map<string, number>();
+  readonly #feeds = new Map<string, Map<string, number>>();
   readonly #feedNames = new Map<number, string>();
   readonly #insertApp: Database.Statement;
   readonly #selectApp: Database.Statement;
@@ -206,19 +206,18 @@ export class SqliteDatabase {
 
   /** The integer of a feed, or undefined if it never held anything. */
   findFeed(app: string, fid: string): number | undefined {
-    const key = app + '\u0000' + fid;
-    let id = this.#feeds.get(key);
+    // Per-app maps, so the hot path (fan-out chunks) does no key concatenation.
+    let id = this.#feeds.get(app)?.get(fid);
     if (id === undefined) {
       id = this.#selectFeed.get(this.appInt(app), fid) as number | undefined;
-      if (id !== undefined) this.remember(key, id, fid);
+      if (id !== undefined) this.remember(app, id, fid);
     }
     return id;
   }
 
   /** The integer of a feed, created on first use (call inside a write transaction). */
   feedInt(app: string, fid: string): number {
-    const key = app + '\u0000' + fid;
-    let id = this.#feeds.get(key);
+    let id = this.#feeds.get(app)?.get(fid);
     if (id === undefined) {
       const a = this.appInt(app);
       id = this.#selectFeed.get(a, fid) as number | undefined;
@@ -226,7 +225,7 @@ export class SqliteDatabase {
         this.#insertFeed.run(a, fid.slice(0, fid.indexOf(':')), fid);
         id = this.#selectFeed.get(a, fid) as number;
       }
-      this.remember(key, id, fid);
+      this.remember(app, id, fid);
     }
     return id;
   }
@@ -241,13 +240,15 @@ export class SqliteDatabase {
     return name;
   }
 
-  private remember(key: string, id: number, fid: string): void {
+  private remember(app: string, id: number, fid: string): void {
     // Bounded cache: a server sees unbounded numbers of feeds.
-    if (this.#feeds.size > 200_000) {
+    if (this.#feedNames.size > 200_000) {
       this.#feeds.clear();
       this.#feedNames.clear();
     }
-    this.#feeds.set(key, id);
+    let feeds = this.#feeds.get(app);
+    if (!feeds) this.#feeds.set(app, (feeds = new Map()));
+    feeds.set(fid, id);
     this.#feedNames.set(id, fid);
   }
 

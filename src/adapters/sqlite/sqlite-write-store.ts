@@ -161,6 +161,8 @@ export class SqliteWriteStore implements WriteStore {
       if (list) list.push(e);
       else byFeed.set(e.feed, [e]);
     }
+    // A fan-out chunk writes the same few ids into many feeds: convert each id once.
+    const keys = new Map<string, Buffer>();
     for (const [feed, list] of byFeed) {
       const f = d.feedInt(app, feed);
       let added = 0;
@@ -171,7 +173,9 @@ export class SqliteWriteStore implements WriteStore {
           this.#groups.place(app, f, e.id, origin, e.group);
           continue;
         }
-        added += this.#insertEntry.run(f, idToSortKey(e.id), origin).changes;
+        let sk = keys.get(e.id);
+        if (sk === undefined) keys.set(e.id, (sk = idToSortKey(e.id)));
+        added += this.#insertEntry.run(f, sk, origin).changes;
         if (e.maxLength < max) max = e.maxLength;
       }
       if (added === 0) continue;
