@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { init } from './init.js';
 import { serve } from './serve.js';
+import { worker } from './worker.js';
 
 /** The `rivulet` command line. */
 export async function run(argv: string[]): Promise<void> {
@@ -17,6 +18,9 @@ export async function run(argv: string[]): Promise<void> {
   common(program.command('serve').description('run the API server with the in-process fan-out worker'))
     .option('--no-worker', 'do not run the fan-out worker in this process')
     .action(async (o) => serve(o));
+  common(program.command('worker').description('run only the fan-out worker (beside `serve --no-worker` processes on the same data)')).action(
+    async (o) => worker(o),
+  );
   common(program.command('init').description('create an app with new credentials in the data directory and print them')).action(
     async (o) => init(o),
   );

@@ -103,4 +103,39 @@ describe('command line', () => {
       await kill9(child);
     }
   });
+
+  it('a separate worker process applies fan-out queued by a serve --no-worker process', { timeout: 60_000 }, async () => {
+    const file = join(dir, 'split.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apps: [{ app_id: '7', api_key: 'key-split', api_secret: 'secret-number-split-1234', feed_groups: [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }] }],
+        fanout: { inline_max_followers: 2 },
+      }),
+    );
+    const data = join(dir, 'd4');
+    const port = await freePort();
+    const api = await spawnRivulet(['serve', '--no-worker', '--config', file, '--data', data], port);
+    let worker: ReturnType<typeof spawn> | null = null;
+    try {
+      const client = connect('key-split', 'secret-number-split-1234', '7', { urlOverride: { api: `http://127.0.0.1:${port}/api/` } });
+      await client.followMany!([1, 2, 3, 4, 5].map((i) => ({ source: `timeline:t${i}`, target: 'user:star' })), 0);
+      const post = await client.feed('user', 'star').addActivity({ actor: 'star', verb: 'post', object: 'o' });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await client.feed('timeline', 't5').get()).results.length, 0, 'queued, and no worker runs yet');
+      worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'worker', '--config', file, '--data', data], {
+        env: { ...process.env, RIVULET_LOG_LEVEL: 'warn' },
+        stdio: 'ignore',
+      });
+      let ids: string[] = [];
+      for (let i = 0; i < 200 && ids.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ids = (await client.feed('timeline', 't5').get()).results.map((a) => a.id);
+      }
+      assert.deepEqual(ids, [post.id]);
+    } finally {
+      if (worker) await kill9(worker);
+      await kill9(api);
+    }
+  });
 });
