@@ -61,7 +61,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     store,
     clock: new TimeSource(clock),
     fanout: opts.config.fanout,
-    onJobsEnqueued: () => worker?.wake(),
+    // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
+    onJobsEnqueued: () => {
+      if (opts.worker !== 'manual') worker?.wake();
+    },
   };
   if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
   let ready = false;
