@@ -127,7 +127,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
     storage: { backend: 'sqlite', path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') },
     fanout: {
       inlineMaxFollowers: f.fanout?.inline_max_followers ?? 1000,
-      chunkSize: f.fanout?.chunk_size ?? 2000,
+      chunkSize: f.fanout?.chunk_size ?? 10000,
       pullMinFollowers: f.fanout?.pull_min_followers ?? 10_000,
     },
   };

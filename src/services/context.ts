@@ -18,7 +18,7 @@ export interface FanoutSettings {
   readonly pullMinFollowers: number;
 }
 
-export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 2000, pullMinFollowers: 10_000 };
+export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 10_000, pullMinFollowers: 10_000 };
 
 /** What every use case needs: the store, the clock and settings. No HTTP. */
 export interface Services {

