@@ -60,7 +60,19 @@ export interface WriteBatch {
    * {@link FollowStore.pullServed}). `grouped` marks a source that is an aggregated or
    * notification feed (see {@link FollowStore.followerPage}).
    */
-  readonly follows?: readonly { source: string; target: string; createdUs: number; pullAbove?: number; grouped?: boolean }[];
+  readonly follows?: readonly {
+    source: string;
+    target: string;
+    createdUs: number;
+    pullAbove?: number;
+    grouped?: boolean;
+    /**
+     * How far back the follower sees the target if the target is (or becomes) pull-served: the
+     * oldest activity id the follow copied, or a time (microseconds) when it copied nothing;
+     * null for everything. A re-follow keeps the first edge and its bound.
+     */
+    since?: { id: string } | { timeUs: number } | null;
+  }[];
   readonly unfollows?: readonly { source: string; target: string }[];
   readonly enqueue?: readonly FanoutJob[];
   /** Reaction changes; their counts are kept up to date in the same step. */

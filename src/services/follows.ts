@@ -46,12 +46,18 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
   for (const r of requests) checkFollow(app, r.source, r.target);
   const now = s.clock.now();
   const entries: EntryWrite[] = [];
-  // Flat feeds read pull-served targets at read time: nothing to copy for them.
+  // Flat feeds read pull-served targets at read time: nothing to copy for them, but the edge
+  // remembers where the copy would have started, so the merge shows the same history.
   const pulled = await s.store.pullServed(app.appId, [...new Set(requests.map((r) => r.target.fid))]);
+  const since: ({ id: string } | { timeUs: number } | null)[] = [];
   for (const r of requests) {
-    if (r.copyLimit === 0) continue;
-    if (pulled.has(r.target.fid) && !isGrouped(app, r.source.fid)) continue;
+    if (r.copyLimit === 0) {
+      since.push({ timeUs: now });
+      continue;
+    }
     const copied = await directEntries(s, app, r.target.fid, r.copyLimit);
+    since.push(copied.length < r.copyLimit ? null : { id: copied[copied.length - 1] });
+    if (pulled.has(r.target.fid) && !isGrouped(app, r.source.fid)) continue;
     // Grouped feeds need the activities' fields for their group keys: one batch per follow.
     const src = isGrouped(app, r.source.fid) ? new ActivitySource((await s.store.getActivities(app.appId, copied)).values()) : null;
     for (const id of copied) {
@@ -60,7 +66,14 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
     }
   }
   await s.store.commit(app.appId, {
-    follows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid, createdUs: now, pullAbove: s.fanout.pullMinFollowers, grouped: isGrouped(app, r.source.fid) })),
+    follows: requests.map((r, i) => ({
+      source: r.source.fid,
+      target: r.target.fid,
+      createdUs: now,
+      pullAbove: s.fanout.pullMinFollowers,
+      grouped: isGrouped(app, r.source.fid),
+      since: since[i],
+    })),
     entries,
   });
 }

@@ -566,7 +566,6 @@ describe('hybrid fan-out: known differences from push', () => {
 
   it(
     'activity_copy_limit bounds the history a new follower of a pull-served feed sees',
-    { todo: 'needs the copy boundary stored with the follow edge; the merge shows the whole pulled feed' },
     async () => {
       const { star } = await celebrity(t, client, 4);
       const acts = await addN(star, 6);

@@ -145,6 +145,10 @@ const MIGRATIONS: string[] = [
   ALTER TABLE follows ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX follows_grouped ON follows (target, source) WHERE grouped = 1;
   `,
+  // The oldest sort key a follower sees of a pull-served target (its activity_copy_limit).
+  `
+  ALTER TABLE follows ADD COLUMN since BLOB;
+  `,
 ];
 
 export class SqliteDatabase {

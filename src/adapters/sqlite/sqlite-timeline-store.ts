@@ -34,11 +34,11 @@ export class SqliteTimelineStore implements TimelineStore {
     // one lookup per followed feed (a reader following 5,000 feeds: ~0.5 ms on every read);
     // walking the pull-served feeds costs one probe per such feed, and there are few of them.
     this.#pulledByFollows = d.db.prepare(
-      'SELECT t.id, t.fid FROM follows f JOIN feeds t ON t.id = f.target WHERE f.source = ? AND t.pull = 1',
+      'SELECT t.id, t.fid, f.since FROM follows f JOIN feeds t ON t.id = f.target WHERE f.source = ? AND t.pull = 1',
     );
     this.#pulledByFlags = d.db.prepare(
-      `SELECT t.id, t.fid FROM feeds t INDEXED BY feeds_pull
-       WHERE t.pull = 1 AND EXISTS (SELECT 1 FROM follows f WHERE f.source = ? AND f.target = t.id)`,
+      `SELECT t.id, t.fid, f.since FROM feeds t INDEXED BY feeds_pull JOIN follows f ON f.source = ? AND f.target = t.id
+       WHERE t.pull = 1`,
     );
     this.#pullCount = d.db.prepare('SELECT count(*) FROM feeds INDEXED BY feeds_pull WHERE pull = 1').pluck();
     this.#entriesOf = d.db.prepare(
@@ -48,12 +48,13 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   /** One prepared statement per combination of bounds (at most 16), built on first use. */
-  private rangeStatement(r: TimelineRange, directOnly = false, bodies = false): Database.Statement {
-    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}${directOnly ? 'd' : ''}${bodies ? 'b' : ''}`;
+  private rangeStatement(r: TimelineRange, directOnly = false, bodies = false, since = false): Database.Statement {
+    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}${directOnly ? 'd' : ''}${bodies ? 'b' : ''}${since ? 's' : ''}`;
     let st = this.#ranges.get(shape);
     if (!st) {
       const conds = ['e.feed = @feed'];
       if (directOnly) conds.push('e.origin IS NULL');
+      if (since) conds.push('e.sk >= @since');
       if (r.idLt) conds.push('e.sk < @lt');
       if (r.idLte) conds.push('e.sk <= @lte');
       if (r.idGt) conds.push('e.sk > @gt');
@@ -78,21 +79,22 @@ export class SqliteTimelineStore implements TimelineStore {
    * one may be a second old (another process may have flagged a feed since), which only costs
    * speed. Flags never clear, so the count only grows.
    */
-  private pulledOf(feed: number): { id: number; fid: string }[] {
+  private pulledOf(feed: number): { id: number; fid: string; since: Buffer | null }[] {
     const now = Date.now();
     if (now - this.#pullServed.at > PULL_COUNT_TTL_MS) this.#pullServed = { count: this.#pullCount.get() as number, at: now };
     const st = this.#pullServed.count <= SCAN_FLAGS_MAX ? this.#pulledByFlags : this.#pulledByFollows;
-    return st.all(feed) as { id: number; fid: string }[];
+    return st.all(feed) as { id: number; fid: string; since: Buffer | null }[];
   }
 
-  private rows(feed: number, range: TimelineRange, directOnly = false, app?: number): Row[] {
+  private rows(feed: number, range: TimelineRange, directOnly = false, app?: number, since: Buffer | null = null): Row[] {
     const params: Record<string, unknown> = { feed, limit: range.limit, offset: range.offset };
     if (app !== undefined) params.app = app;
+    if (since !== null) params.since = since;
     if (range.idLt) params.lt = idToSortKey(range.idLt);
     if (range.idLte) params.lte = idToSortKey(range.idLte);
     if (range.idGt) params.gt = idToSortKey(range.idGt);
     if (range.idGte) params.gte = idToSortKey(range.idGte);
-    return this.rangeStatement(range, directOnly, app !== undefined).all(params) as Row[];
+    return this.rangeStatement(range, directOnly, app !== undefined, since !== null).all(params) as Row[];
   }
 
   async readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
@@ -125,7 +127,8 @@ export class SqliteTimelineStore implements TimelineStore {
     const merged = new Map<string, Row>();
     for (const r of this.rows(f, window, false, a)) merged.set(r.sk.toString('hex'), r);
     for (const p of pulled) {
-      for (const r of this.rows(p.id, window, true, a)) {
+      // `since`: the follower sees the pulled feed from where its follow's copy would have started.
+      for (const r of this.rows(p.id, window, true, a, p.since)) {
         const key = r.sk.toString('hex');
         if (!merged.has(key)) merged.set(key, { ...r, origin: p.fid });
       }

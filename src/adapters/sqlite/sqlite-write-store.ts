@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { idToSortKey } from '../../core/activities/activity-id.js';
+import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js';
 import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
@@ -51,7 +51,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#trim = db.prepare(
       'DELETE FROM entries WHERE feed = @feed AND sk IN (SELECT sk FROM entries WHERE feed = @feed ORDER BY sk LIMIT @excess)',
     );
-    this.#follow = db.prepare('INSERT OR IGNORE INTO follows (target, source, created, grouped) VALUES (?, ?, ?, ?)');
+    this.#follow = db.prepare('INSERT OR IGNORE INTO follows (target, source, created, grouped, since) VALUES (?, ?, ?, ?, ?)');
     this.#unfollow = db.prepare('DELETE FROM follows WHERE target = ? AND source = ?');
     this.#followerCount = db.prepare(
       'UPDATE feeds SET followers = followers + @delta, pull = CASE WHEN followers + @delta > @above THEN 1 ELSE pull END WHERE id = @id',
@@ -85,7 +85,8 @@ export class SqliteWriteStore implements WriteStore {
     if (b.follows) {
       for (const f of b.follows) {
         const t = d.feedInt(app, f.target);
-        if (this.#follow.run(t, d.feedInt(app, f.source), f.createdUs, f.grouped ? 1 : 0).changes > 0) {
+        const since = !f.since ? null : 'id' in f.since ? idToSortKey(f.since.id) : sortKeyAtTime(f.since.timeUs);
+        if (this.#follow.run(t, d.feedInt(app, f.source), f.createdUs, f.grouped ? 1 : 0, since).changes > 0) {
           this.#followerCount.run({ delta: 1, above: f.pullAbove ?? Number.MAX_SAFE_INTEGER, id: t });
         }
       }

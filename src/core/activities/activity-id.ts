@@ -58,6 +58,19 @@ export function sortKeyToId(key: Uint8Array): string {
   );
 }
 
+/**
+ * The smallest sort key of any activity at or after `timeUs`: the time in front, every other
+ * bit zero, so comparing a key against it compares times.
+ */
+export function sortKeyAtTime(timeUs: number): Buffer {
+  const ts = BigInt(timeUs) * 10n + GREGORIAN_OFFSET;
+  const key = Buffer.alloc(16);
+  key.writeUInt16BE(Number((ts >> 48n) & 0x0fffn) | 0x1000, 0);
+  key.writeUInt16BE(Number((ts >> 32n) & 0xffffn), 2);
+  key.writeUInt32BE(Number(ts & 0xffffffffn), 4);
+  return key;
+}
+
 /** The activity time (microseconds) embedded in a version-1 id. */
 export function timeOfId(id: string): number {
   const ts = (BigInt('0x' + id.slice(15, 18)) << 48n) | (BigInt('0x' + id.slice(9, 13)) << 32n) | BigInt('0x' + id.slice(0, 8));
