@@ -17,5 +17,11 @@ function find(dir, out) {
 const filter = process.argv.slice(2);
 let files = [...find('src', []), ...find('test', [])].sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// A hung test fails after 10 minutes instead of stalling CI, and the runner exits once every test
+// has finished even if a test file left a handle open.
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-force-exit', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);

@@ -95,7 +95,12 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       ready = false;
       // Realtime first: it ends held long-polls and WebSockets, which would keep http.close() waiting.
       await realtime.close();
+      // In-flight requests get a grace period; then every connection is cut, so that a client
+      // holding a socket open (a stalled long-poll, a keep-alive pool) cannot hold up shutdown.
+      const cut = setTimeout(() => http.server.closeAllConnections(), 2000);
+      cut.unref();
       await http.close();
+      clearTimeout(cut);
       await worker?.stop();
       await pubsub.close();
       await store.close();
