@@ -75,6 +75,14 @@ describe('config: aggregation formats', () => {
     );
   });
 
+  it('rejects group bounds on a flat group and bounds out of range', () => {
+    assertNames(rejected(file([USER, { name: 'flat', type: 'flat', max_groups: 5 }])), 'apps[0].feed_groups[1]', /aggregated and notification/);
+    assertNames(rejected(file([USER, { name: 'n', type: 'notification', max_group_activities: 0 }])), 'apps[0].feed_groups[1].max_group_activities');
+    const ok = parseConfig(file([USER, { name: 'n', type: 'notification', max_groups: 7, max_group_activities: 9 }]), '/tmp');
+    const n = ok.apps[0].groups.get('n')!;
+    assert.deepEqual([n.maxGroups, n.maxGroupActivities], [7, 9]);
+  });
+
   it('names the app too', () => {
     const msg = rejected(file([USER], [[USER, { name: 'n', type: 'notification', aggregation_format: '{% if %}' }]]));
     assertNames(msg, 'apps[1].feed_groups[1].aggregation_format', /invalid aggregation format/);

@@ -2,7 +2,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_MAX_LENGTH, type App, type FeedGroup } from '../core/feeds/feed-group.js';
+import { DEFAULT_MAX_GROUP_ACTIVITIES, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LENGTH, type App, type FeedGroup } from '../core/feeds/feed-group.js';
+import { DEFAULT_FANOUT } from '../services/context.js';
 import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
 
@@ -17,6 +18,8 @@ const groupSchema = z.strictObject({
   aggregation_format: z.string().min(1).max(1000).optional(),
   ranking: z.record(z.string(), z.unknown()).optional(),
   max_length: z.int().min(1).max(1_000_000).optional(),
+  max_groups: z.int().min(1).max(100_000).optional(),
+  max_group_activities: z.int().min(1).max(10_000).optional(),
   realtime: z.boolean().optional(),
   public: z.boolean().optional(),
 });
@@ -69,6 +72,9 @@ function toApp(a: AppConfig, where: string): App {
   const groups = new Map<string, FeedGroup>();
   a.feed_groups.forEach((g, i) => {
     if (groups.has(g.name)) throw new ConfigError(`${where}.feed_groups[${i}].name: duplicate feed group "${g.name}"`);
+    if ((g.max_groups !== undefined || g.max_group_activities !== undefined) && g.type === 'flat') {
+      throw new ConfigError(`${where}.feed_groups[${i}]: max_groups and max_group_activities apply to aggregated and notification groups only`);
+    }
     if (g.aggregation_format !== undefined && g.type === 'flat') {
       throw new ConfigError(`${where}.feed_groups[${i}].aggregation_format: only aggregated and notification groups aggregate`);
     }
@@ -101,6 +107,8 @@ function toApp(a: AppConfig, where: string): App {
       groupKey,
       rankings,
       maxLength: g.max_length ?? DEFAULT_MAX_LENGTH,
+      maxGroups: g.max_groups ?? DEFAULT_MAX_GROUPS,
+      maxGroupActivities: g.max_group_activities ?? DEFAULT_MAX_GROUP_ACTIVITIES,
       realtime: g.realtime ?? true,
       public: g.public ?? g.name === 'user',
     });
@@ -126,9 +134,9 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
     apps,
     storage: { backend: 'sqlite', path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') },
     fanout: {
-      inlineMaxFollowers: f.fanout?.inline_max_followers ?? 1000,
-      chunkSize: f.fanout?.chunk_size ?? 10000,
-      pullMinFollowers: f.fanout?.pull_min_followers ?? 10_000,
+      inlineMaxFollowers: f.fanout?.inline_max_followers ?? DEFAULT_FANOUT.inlineMaxFollowers,
+      chunkSize: f.fanout?.chunk_size ?? DEFAULT_FANOUT.chunkSize,
+      pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
     },
   };
 }

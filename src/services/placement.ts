@@ -3,10 +3,6 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { EntryWrite } from '../ports/write-store.js';
 import { maxLengthOf } from './context.js';
 
-/** Groups kept per aggregated/notification feed and activities retained per group (§23.2). */
-export const MAX_GROUPS_PER_FEED = 1000;
-export const MAX_ACTIVITIES_PER_GROUP = 100;
-
 /** What placing an activity needs: its id, time and stored JSON. */
 export interface PlaceableActivity {
   readonly id: string;
@@ -73,8 +69,8 @@ export function entryFor(app: App, fid: string, id: string, origin: string | nul
       actor: String(obj.actor ?? ''),
       verb: String(obj.verb ?? ''),
       timeUs: act.timeUs,
-      maxGroups: MAX_GROUPS_PER_FEED,
-      maxPerGroup: MAX_ACTIVITIES_PER_GROUP,
+      maxGroups: group.maxGroups,
+      maxPerGroup: group.maxGroupActivities,
     },
   };
 }

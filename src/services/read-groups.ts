@@ -53,7 +53,8 @@ export async function readGroups(
   render: Renderer = plainRenderer,
 ): Promise<GroupPage> {
   const notification = group.type === 'notification';
-  const groups = await s.store.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: ACTIVITIES_PER_GROUP });
+  const listed = Math.min(ACTIVITIES_PER_GROUP, group.maxGroupActivities);
+  const groups = await s.store.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: listed });
   const more = groups.length > range.limit;
   if (more) groups.length = range.limit;
   const ids = groups.flatMap((g) => g.entries.map((e) => e.id));

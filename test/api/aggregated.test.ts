@@ -1187,3 +1187,28 @@ describe('notification feeds: seen and read', () => {
     assert.deepEqual([state.unseen, state.unread], [0, 0]);
   });
 });
+
+describe('configured group bounds', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startServer({
+      groups: [
+        { name: 'user', type: 'flat' },
+        { name: 'small', type: 'notification', aggregation_format: '{{ object }}', max_groups: 2, max_group_activities: 3 },
+      ],
+    });
+  });
+  after(async () => t.close());
+
+  it('keeps max_groups groups per feed and max_group_activities activities per group', async () => {
+    const feed = t.client().feed('small', uid('small'));
+    for (const object of ['a', 'a', 'a', 'a', 'b', 'c']) await feed.addActivity({ actor: 'x', verb: 'v', object });
+    const res = (await feed.get()) as any;
+    assert.deepEqual(res.results.map((g: any) => g.group), ['c', 'b']);
+    const again = await feed.addActivities(['d', 'd', 'd', 'd', 'd'].map((object) => ({ actor: 'x', verb: 'v', object })));
+    const d = ((await feed.get()) as any).results[0];
+    assert.equal(d.group, 'd');
+    assert.equal(d.activity_count, 5);
+    assert.deepEqual(d.activities.map((a: any) => a.id), (again as any).activities.slice(2).map((a: any) => a.id).reverse());
+  });
+});

@@ -21,6 +21,10 @@ export interface FeedGroup {
   readonly rankings: ReadonlyMap<string, RankingMethod>;
   /** Maximum entries kept per feed; the oldest are trimmed on insert. */
   readonly maxLength: number;
+  /** Aggregated/notification groups: groups kept per feed (least recently updated dropped). */
+  readonly maxGroups: number;
+  /** Aggregated/notification groups: activities retained per group (`activity_count` counts all). */
+  readonly maxGroupActivities: number;
   readonly realtime: boolean;
   /** Whether user tokens may read other users' feeds of this group (§23.3). */
   readonly public: boolean;
@@ -34,3 +38,5 @@ export interface App {
 }
 
 export const DEFAULT_MAX_LENGTH = 10_000;
+export const DEFAULT_MAX_GROUPS = 1000;
+export const DEFAULT_MAX_GROUP_ACTIVITIES = 100;
