@@ -105,9 +105,10 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
     if (!Array.isArray(to) || to.length > 0) throw new InputError('add_to_many does not accept activities with to targets');
   }
   const [act] = prepareActivities(s, app, [input], false);
+  const src = new ActivitySource([act]); // parsed once, for every grouped target
   await s.store.commit(app.appId, {
     activities: [{ ...act, home: targets[0] }],
-    entries: targets.map((feed) => entryFor(app, feed, act.id, null, new ActivitySource([act]))!),
+    entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
   });
 }
 

@@ -1,4 +1,3 @@
-import { withOrigin } from '../core/activities/activity.js';
 import { isUuid } from '../core/activities/activity-id.js';
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';

@@ -3,6 +3,7 @@ import { idToSortKey } from '../core/activities/activity-id.js';
 import { plainRenderer, type Renderer } from './enrich.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
+import { seededRandom, seedOf } from '../core/ranking/seeded-random.js';
 import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
 import type { Services } from './context.js';
@@ -18,28 +19,6 @@ export interface RankedPage {
   readonly results: string[];
   /** Offset of the next page inside the window, or null after the last. */
   readonly nextOffset: number | null;
-}
-
-/** A deterministic generator in [0, 1) from a seed (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** FNV-1a over the text: a cheap, stable seed (measured: sha1 per activity cost more than scoring). */
-function seedOf(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 function scoreJson(x: number): string {
@@ -90,7 +69,7 @@ export async function readRanked(
     const vars: Record<string, number> | undefined = opts.withScoreVars ? {} : undefined;
     // The generator is only built if the formula actually draws a random number.
     let gen: (() => number) | null = null;
-    const rand = () => (gen ??= seeded(seedOf(`${session}\u0000${feed.fid}\u0000${e.id}`)))();
+    const rand = () => (gen ??= seededRandom(seedOf(`${session}\u0000${feed.fid}\u0000${e.id}`)))();
     const score = method.evaluate(obj, { nowSeconds, rand, vars: opts.vars }, vars);
     scored.push({ key: idToSortKey(e.id).toString('hex'), score, body: a.body, origin: e.origin, vars });
   }

@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { seededRandom } from '../../src/core/ranking/seeded-random.js';
 import { startServer, type TestServer } from '../support/server.js';
-
-/** A small seeded generator (mulberry32), so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PATHS = [
   'feed/user/{u}/',
@@ -89,7 +78,7 @@ describe('random requests never get a 5xx', () => {
   after(async () => t.close());
 
   it('answers 1,500 random requests with a 2xx or a Stream error body', { timeout: 120_000 }, async () => {
-    const r = rng(20261126);
+    const r = seededRandom(20261126);
     const tokens = [
       t.client().getOrCreateToken(),
       t.client().feed('user', 'u1').token,

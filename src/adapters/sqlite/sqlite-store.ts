@@ -7,6 +7,7 @@ import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange }
 import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { SqliteDatabase } from './database.js';
+import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteActivityStore } from './sqlite-activity-store.js';
 import { SqliteCollectionStore } from './sqlite-collection-store.js';
 import { SqliteFollowStore } from './sqlite-follow-store.js';
@@ -33,10 +34,11 @@ export class SqliteStore implements Store {
   constructor(path: string) {
     this.database = new SqliteDatabase(path);
     this.#activities = new SqliteActivityStore(this.database);
-    this.#timelines = new SqliteTimelineStore(this.database);
+    const groups = new SqliteGroups(this.database);
+    this.#timelines = new SqliteTimelineStore(this.database, groups);
     this.#follows = new SqliteFollowStore(this.database);
     this.#outbox = new SqliteOutbox(this.database);
-    this.#writes = new SqliteWriteStore(this.database);
+    this.#writes = new SqliteWriteStore(this.database, groups);
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);

@@ -27,9 +27,10 @@ export class SqliteTimelineStore implements TimelineStore {
   #pullServed = { count: 0, at: -Infinity };
   readonly #groups: SqliteGroups;
 
-  constructor(d: SqliteDatabase) {
+  /** `groups` is shared with the other stores of the same database (one set of statements). */
+  constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
     this.#d = d;
-    this.#groups = new SqliteGroups(d);
+    this.#groups = groups;
     // Two plans for "the pull-served feeds this feed follows": walking the reader's follows costs
     // one lookup per followed feed (a reader following 5,000 feeds: ~0.5 ms on every read);
     // walking the pull-served feeds costs one probe per such feed, and there are few of them.

@@ -30,9 +30,10 @@ export class SqliteWriteStore implements WriteStore {
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
 
-  constructor(d: SqliteDatabase) {
+  /** `groups` is shared with the other stores of the same database (one set of statements). */
+  constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
     this.#d = d;
-    this.#groups = new SqliteGroups(d);
+    this.#groups = groups;
     this.#reactions = new SqliteReactionWrites(d);
     const db = d.db;
     this.#upsertActivity = db.prepare(

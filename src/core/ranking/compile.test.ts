@@ -1,3 +1,4 @@
+import { seededRandom } from './seeded-random.js';
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { compareScored, compileRankingMethod, DEFAULT_WINDOW, RankingConfigError, type ScoreContext } from './compile.js';
@@ -30,18 +31,6 @@ function queue(...values: number[]): () => number {
     const v = values.shift();
     if (v === undefined) throw new Error('rand called more often than expected');
     return v;
-  };
-}
-
-/** mulberry32: a small seeded PRNG, standing in for the caller's seeded rand. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -217,7 +206,7 @@ describe('compileRankingMethod: functions', () => {
   it('is deterministic under a seeded rand and draws afresh on every evaluation', () => {
     const method = compileRankingMethod('lottery', { score: 'rand() + rand_normal(-1, 1, 0.3, 0) + rand(5, 6)' });
     const run = (seed: number) => {
-      const ctx = ctxOf({ rand: seeded(seed) });
+      const ctx = ctxOf({ rand: seededRandom(seed) });
       return Array.from({ length: 20 }, (_, i) => method.evaluate({ id: String(i) }, ctx));
     };
     assert.deepEqual(run(42), run(42));
@@ -225,7 +214,7 @@ describe('compileRankingMethod: functions', () => {
     assert.equal(new Set(run(7)).size, 20, 'rand is never folded into a constant');
     // Four draws per evaluation: rand(), two for rand_normal, one for rand(5, 6).
     let draws = 0;
-    const counting = seeded(1);
+    const counting = seededRandom(1);
     method.evaluate({}, ctxOf({ rand: () => (draws++, counting()) }));
     assert.equal(draws, 4);
   });

@@ -92,13 +92,13 @@ export function authorize(
   req: FastifyRequest,
   resource: Resource,
   feed: FeedId | null,
-  userRule: ((userId: string) => boolean) | null,
+  userRule: ((userId: string, app: App) => boolean) | null,
 ): Auth {
   const auth = authOf(req);
   const p = auth.principal;
   if (p.kind === 'server') {
     checkServerScope(p, resource, req.method, feed);
-  } else if (userRule === null || !userRule(p.userId)) {
+  } else if (userRule === null || !userRule(p.userId, auth.app)) {
     throw new NotAllowedError();
   }
   return auth;

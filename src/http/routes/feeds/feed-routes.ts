@@ -82,7 +82,7 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
 
   const read = (prefix: string) => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const feed = pathFeed(req);
-    const { app, principal } = authorize(req, 'feed', feed, (u) => feed.uid === u || app0(req).groups.get(feed.slug)?.public === true);
+    const { app, principal } = authorize(req, 'feed', feed, (u, a) => feed.uid === u || a.groups.get(feed.slug)?.public === true);
     const group = groupOf(app, feed);
     const q = query(req);
     const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
@@ -134,8 +134,4 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     await addToMany(s, app, body.activity, body.feeds);
     return send(reply, {}, 201);
   });
-}
-
-function app0(req: FastifyRequest): App {
-  return req.auth!.app;
 }
