@@ -8,8 +8,8 @@
  * Writes are sequential: each waits until every subscriber has its message (unloaded latency).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import pino from 'pino';
@@ -17,8 +17,8 @@ import { connect } from 'getstream';
 import { parseConfig } from '../src/config/config.js';
 import { createRivulet } from '../src/main.js';
 import { faye, type FayeClient } from '../src/realtime/faye.js';
+import { writeResult } from './report.js';
 
-const RESULTS = join(import.meta.dirname, 'results');
 
 interface Plan {
   readonly address: string;
@@ -79,7 +79,7 @@ export async function realtime(): Promise<void> {
       worker.once('exit', (code) => reject(new Error(`client worker exited with ${code}`)));
     });
     await worker.terminate();
-    write('realtime', {
+    writeResult('realtime', {
       what: 'write acknowledged over HTTP → message delivered to Faye subscribers (WebSocket, loopback), sequential writes',
       note: 'ack_to_delivered can be negative: the message may be on the wire before the HTTP response',
       runs,
@@ -166,14 +166,6 @@ function summary(values: number[]): Summary {
   return { p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted[sorted.length - 1]) };
 }
 
-function write(scenario: string, result: Record<string, unknown>): void {
-  mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const file = join(RESULTS, `${scenario}-${stamp}.json`);
-  const doc = { scenario, at: new Date().toISOString(), node: process.version, cpus: cpus().length, ...result };
-  writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
-  console.log(`${scenario}: ${JSON.stringify(result)}\n  → ${file}`);
-}
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;

@@ -6,8 +6,8 @@
  */
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { connect } from 'getstream';
@@ -15,8 +15,8 @@ import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
 import { scenarioArgs, suite } from './suite.js';
 import { realtime } from './realtime.js';
+import { writeResult } from './report.js';
 
-const RESULTS = join(import.meta.dirname, 'results');
 
 interface Env {
   rivulet: Rivulet;
@@ -62,14 +62,6 @@ async function stop(env: Env): Promise<void> {
   rmSync(env.dir, { recursive: true, force: true });
 }
 
-function write(scenario: string, result: Record<string, unknown>): void {
-  mkdirSync(RESULTS, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const file = join(RESULTS, `${scenario}-${stamp}.json`);
-  const doc = { scenario, at: new Date().toISOString(), node: process.version, cpus: cpus().length, ...result };
-  writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
-  console.log(`${scenario}: ${JSON.stringify(result)}\n  → ${file}`);
-}
 
 /** One activity to 10,000 followers: time to acknowledge, and until every follower has it. */
 async function fanout(): Promise<void> {
@@ -92,7 +84,7 @@ async function fanout(): Promise<void> {
       runs.push({ ackMs, doneMs: performance.now() - start });
     }
     const best = [...runs].sort((a, b) => a.doneMs - b.doneMs)[Math.floor(runs.length / 2)];
-    write('fanout', {
+    writeResult('fanout', {
       followers,
       follow_setup_ms: round(followMs),
       runs: runs.map((x) => ({ ack_ms: round(x.ackMs), all_delivered_ms: round(x.doneMs) })),
@@ -154,7 +146,7 @@ async function read(): Promise<void> {
     const plainRich = await hammer(env, 'feed/user/rich/?limit=25', rich.token);
     const flags = 'withRecentReactions=true&withOwnReactions=true&withReactionCounts=true&user_id=u1';
     const enriched = await hammer(env, `enrich/feed/user/rich/?limit=25&${flags}`, rich.token);
-    write('read', {
+    writeResult('read', {
       what: '25-item pages over HTTP, 10 connections, 5 s each; 1,000 activities per feed',
       flat,
       ranked_1000_window: { ...ranked, vs_flat: round(ranked.requests_per_s / flat.requests_per_s) },
