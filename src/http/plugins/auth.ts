@@ -42,6 +42,12 @@ export const authPlugin = fp(async (server: FastifyInstance, opts: { apps: reado
   });
 });
 
+/**
+ * Principals by verified claims object. The verifier's cache hands back the same claims object
+ * for a token it has seen, so a recurring token costs no claim parsing; entries go with the cache.
+ */
+const principals = new WeakMap<object, Principal>();
+
 /** Verifies a token string for an app's verifier; throws 401/3 naming the cause. */
 export function verifyToken(verify: Verify, header: string | undefined): Principal {
   if (!header) throw new AuthenticationError('missing authorization token');
@@ -69,7 +75,12 @@ export function verifyToken(verify: Verify, header: string | undefined): Princip
     throw new AuthenticationError('token is malformed');
   }
   if (typeof claims !== 'object' || claims === null) throw new AuthenticationError('token payload must be an object');
-  return principalFromClaims(claims);
+  let principal = principals.get(claims);
+  if (!principal) {
+    principal = principalFromClaims(claims);
+    principals.set(claims, principal);
+  }
+  return principal;
 }
 
 declare module 'fastify' {
