@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 import { systemClock } from './adapters/system-clock.js';
-import type { Config } from './config/config.js';
+import { DEFAULT_READ_CACHE_MB, type Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
 import type { Clock } from './ports/clock.js';
@@ -68,7 +68,13 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   };
   if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
   let ready = false;
-  const http = await buildHttp({ apps: opts.config.apps, services, logger, ready: () => ready });
+  const http = await buildHttp({
+    apps: opts.config.apps,
+    services,
+    logger,
+    ready: () => ready,
+    readCacheBytes: opts.config.readCacheBytes ?? DEFAULT_READ_CACHE_MB * 1024 * 1024,
+  });
   const realtime = new FayeServer({ apps: opts.config.apps, pubsub, logger: realtimeLog, ...opts.realtime });
   realtime.attach(http.server);
   return {

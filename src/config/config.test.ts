@@ -190,3 +190,15 @@ describe('config: files', () => {
     assert.throws(() => loadConfigFile(path, dir), /apps\[0\]\.feed_groups\[1\]\.ranking\.hot: ranking method "hot": invalid score/);
   });
 });
+
+describe('config: read cache', () => {
+  const flat = [{ name: 'user', type: 'flat' }];
+  it('defaults to 64 MiB, takes max_mb (0 turns it off) and rejects bad sizes', () => {
+    assert.equal(parseConfig(file(flat), '/tmp').readCacheBytes, 64 * 1024 * 1024);
+    assert.equal(parseConfig({ ...(file(flat) as object), read_cache: { max_mb: 0 } }, '/tmp').readCacheBytes, 0);
+    assert.equal(parseConfig({ ...(file(flat) as object), read_cache: { max_mb: 8 } }, '/tmp').readCacheBytes, 8 * 1024 * 1024);
+    assert.match(rejected({ ...(file(flat) as object), read_cache: { max_mb: -1 } }), /^read_cache\.max_mb/);
+    assert.match(rejected({ ...(file(flat) as object), read_cache: { max_mb: 'big' } }), /^read_cache\.max_mb/);
+    assert.match(rejected({ ...(file(flat) as object), read_cache: { size: 1 } }), /^read_cache/);
+  });
+});

@@ -46,6 +46,11 @@ const fileSchema = z.strictObject({
       pull_min_followers: z.int().min(1).max(1_000_000_000).optional(),
     })
     .optional(),
+  read_cache: z
+    .strictObject({
+      max_mb: z.int().min(0).max(65_536).optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof fileSchema>;
@@ -55,7 +60,11 @@ export interface Config {
   readonly apps: App[];
   readonly storage: { backend: 'sqlite'; path: string };
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
+  /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
+  readonly readCacheBytes?: number;
 }
+
+export const DEFAULT_READ_CACHE_MB = 64;
 
 export class ConfigError extends Error {}
 
@@ -138,6 +147,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       chunkSize: f.fanout?.chunk_size ?? DEFAULT_FANOUT.chunkSize,
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
     },
+    readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
   };
 }
 

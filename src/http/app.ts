@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { Services } from '../services/context.js';
+import { ReadCache } from './read-cache.js';
 import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin, frameworkError } from './plugins/errors.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
@@ -22,6 +23,8 @@ export interface HttpOptions {
   readonly services: Services;
   readonly logger: Logger;
   readonly ready: () => boolean;
+  /** Byte budget of the read cache (see read-cache.ts); 0 or absent turns it off. */
+  readonly readCacheBytes?: number;
 }
 
 /**
@@ -68,7 +71,9 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   });
   await server.register(authPlugin, { apps: opts.apps });
   await server.register(healthRoutes, { ready: opts.ready });
-  const deps = { services: opts.services };
+  const mark = opts.services.store.changeMark?.bind(opts.services.store);
+  const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
+  const deps = { services: opts.services, readCache };
   await server.register(
     async (api) => {
       await api.register(feedRoutes, deps);

@@ -9,6 +9,12 @@ import type { WriteStore } from './write-store.js';
 
 /** Everything a storage backend provides; each role is its own port. */
 export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
+  /**
+   * A value that differs whenever stored data may have changed since it was last taken, by any
+   * writer (this process or another over the same data); cheap enough to call on every read.
+   * Backends that cannot tell leave it out, and nothing is cached over them.
+   */
+  changeMark?(): string;
   /** Flushes and releases the backend. */
   close(): Promise<void>;
 }

@@ -162,6 +162,7 @@ export class SqliteDatabase {
   readonly #insertFeed: Database.Statement;
   readonly #selectFeed: Database.Statement;
   readonly #selectFeedName: Database.Statement;
+  readonly #changeMark: Database.Statement;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -181,6 +182,15 @@ export class SqliteDatabase {
     this.#insertFeed = this.db.prepare('INSERT OR IGNORE INTO feeds (app, slug, fid) VALUES (?, ?, ?)');
     this.#selectFeed = this.db.prepare('SELECT id FROM feeds WHERE app = ? AND fid = ?').pluck();
     this.#selectFeedName = this.db.prepare('SELECT fid FROM feeds WHERE id = ?').pluck();
+    // total_changes() counts rows this connection changed; data_version moves when another
+    // connection (another process, a separate worker) commits.
+    this.#changeMark = this.db.prepare('SELECT total_changes(), (SELECT data_version FROM pragma_data_version)').raw();
+  }
+
+  /** Differs whenever any connection may have changed the data since the last call. */
+  changeMark(): string {
+    const [own, others] = this.#changeMark.get() as [number, number];
+    return `${own}.${others}`;
   }
 
   private migrate(): void {

@@ -44,6 +44,9 @@ export class SqliteStore implements Store {
     this.#reactions = new SqliteReactionStore(this.database);
   }
 
+  changeMark(): string {
+    return this.database.changeMark();
+  }
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);
   }

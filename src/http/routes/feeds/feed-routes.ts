@@ -15,6 +15,8 @@ import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, query, rankingVars, str, type Query } from '../../query.js';
 import { raw, send } from '../../reply.js';
+import type { ReadCache } from '../../read-cache.js';
+import type { Principal } from '../../../core/auth/principal.js';
 
 interface FeedParams {
   slug: string;
@@ -51,8 +53,9 @@ function nextLink(prefix: string, feed: FeedId, q: Query, at: { idLt?: string; o
 }
 
 /** Flat feed reads, writes and removals (§6.1–§6.4, §6.8). */
-export async function feedRoutes(server: FastifyInstance, opts: { services: Services }): Promise<void> {
+export async function feedRoutes(server: FastifyInstance, opts: { services: Services; readCache?: ReadCache | null }): Promise<void> {
   const s = opts.services;
+  const cache = opts.readCache ?? null;
   server.addHook('onRequest', server.authenticate);
 
   server.post('/feed/:slug/:uid/', async (req, reply) => {
@@ -83,8 +86,26 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
   const read = (prefix: string) => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const feed = pathFeed(req);
     const { app, principal } = authorize(req, 'feed', feed, (u, a) => feed.uid === u || a.groups.get(feed.slug)?.public === true);
-    const group = groupOf(app, feed);
     const q = query(req);
+    // A read that only reads is answered from the read cache while nothing has been written since
+    // it was built. Everything the body depends on is in the key: the app, the exact URL (feed,
+    // paging, flags, user_id), who asks (own reactions) and the host (absolute links). Ranked reads
+    // depend on the clock and marks write, so those are always built.
+    let key: string | null = null;
+    let builtAt = '';
+    if (cache !== null && q.ranking === undefined && q.mark_seen === undefined && q.mark_read === undefined) {
+      key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) return send(reply, raw(hit));
+      builtAt = cache.mark();
+    }
+    const text = await build(req, prefix, feed, app, principal, q);
+    if (key !== null) cache!.set(key, builtAt, text);
+    return send(reply, raw(text));
+  };
+
+  const build = async (req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query): Promise<string> => {
+    const group = groupOf(app, feed);
     const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
     const range = parsePage(q);
     // Plain reads honour reaction flags; enrich/ reads also resolve references (§23.3).
@@ -101,7 +122,7 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
         session: str(q, 'session'),
       }, render);
       const next = page.nextOffset !== null ? nextLink(prefix, feed, q, { offset: page.nextOffset }, range.limit) : '';
-      return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`));
+      return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;
     }
     if (group.type !== 'flat') {
       const marks = { seen: parseMark(str(q, 'mark_seen'), 'mark_seen'), read: parseMark(str(q, 'mark_read'), 'mark_read') };
@@ -109,11 +130,11 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
       const page = await readGroups(s, app, feed, group, range, marks, render);
       const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
       const counts = page.unseen !== undefined ? `,"unseen":${page.unseen},"unread":${page.unread}` : '';
-      return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}${counts}}`));
+      return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}${counts}}`;
     }
     const page = await readFeed(s, app, feed, range, render);
     const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
-    return send(reply, raw(`{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`));
+    return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;
   };
   server.get('/feed/:slug/:uid/', read(''));
   server.get('/enrich/feed/:slug/:uid/', read('enrich/'));

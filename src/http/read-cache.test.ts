@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ReadCache } from './read-cache.js';
+
+function withMark(): { cache: (bytes: number) => ReadCache; bump: () => void } {
+  let n = 0;
+  return { cache: (bytes) => new ReadCache(bytes, () => String(n)), bump: () => void n++ };
+}
+
+test('a body is served while the change mark stays and dropped when it moves', () => {
+  const m = withMark();
+  const c = m.cache(1 << 20);
+  const at = c.mark();
+  c.set('a', at, '{"x":1}');
+  assert.equal(c.get('a'), '{"x":1}');
+  m.bump();
+  assert.equal(c.get('a'), undefined);
+  assert.equal(c.size, 0);
+  assert.equal(c.bytes, 0);
+});
+
+test('a body built before a write landed is not kept', () => {
+  const m = withMark();
+  const c = m.cache(1 << 20);
+  const at = c.mark();
+  m.bump(); // a write lands while the body is being built
+  c.set('a', at, 'old');
+  assert.equal(c.get('a'), undefined);
+});
+
+test('least recently used entries go first once over the byte budget', () => {
+  const m = withMark();
+  const body = 'x'.repeat(1000);
+  const c = m.cache(4 * 2100 + 100); // room for four entries of ~2,066 bytes
+  const at = c.mark();
+  for (const k of ['a', 'b', 'c', 'd']) c.set(k, at, body);
+  assert.equal(c.size, 4);
+  assert.equal(c.get('a'), body); // a is now the most recently used
+  c.set('e', at, body);
+  assert.equal(c.get('b'), undefined, 'b was the least recently used');
+  for (const k of ['a', 'c', 'd', 'e']) assert.equal(c.get(k), body);
+  assert.ok(c.bytes <= 4 * 2100 + 100);
+});
+
+test('replacing a key keeps the byte count exact; a page larger than a quarter of the budget is not kept', () => {
+  const m = withMark();
+  const c = m.cache(10_000);
+  const at = c.mark();
+  c.set('a', at, 'x'.repeat(100));
+  const one = c.bytes;
+  c.set('a', at, 'y'.repeat(100));
+  assert.equal(c.bytes, one);
+  c.set('big', at, 'z'.repeat(2000));
+  assert.equal(c.get('big'), undefined);
+  assert.equal(c.get('a'), 'y'.repeat(100));
+});

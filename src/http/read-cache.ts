@@ -1,0 +1,86 @@
+/**
+ * Finished read responses, kept until the data changes. A feed is read far more often than it
+ * changes (a client polling its timeline, many readers of one notification bell), and a response
+ * built from the same stored state is the same text, so the bytes of a read are kept and served
+ * again as long as the store's change mark has not moved.
+ *
+ * The change mark covers every write, by this process or any other over the same data, so no write
+ * path has to remember to invalidate anything: a cached body is only served when no write at all
+ * has landed since it was built. That makes the cache worth the most for read-heavy traffic and
+ * worth nothing (but harmless: one mark check per read) under a steady stream of writes.
+ *
+ * Entries are evicted least recently used first once their total size passes the byte budget.
+ */
+export class ReadCache {
+  readonly #maxBytes: number;
+  readonly #mark: () => string;
+  readonly #entries = new Map<string, string>();
+  /** The change mark the entries were built at. */
+  #at = '';
+  #bytes = 0;
+
+  /** `mark` returns a value that differs whenever the stored data may have changed. */
+  constructor(maxBytes: number, mark: () => string) {
+    this.#maxBytes = maxBytes;
+    this.#mark = mark;
+  }
+
+  /**
+   * The store's current change mark. Take it BEFORE reading the data a body is built from: a write
+   * that lands in between then only makes the stored entry stale-marked (never served), whereas a
+   * mark taken after the read could label old data as current.
+   */
+  mark(): string {
+    const m = this.#mark();
+    if (m !== this.#at) {
+      // Everything cached was built before this change: drop it all at once.
+      this.#entries.clear();
+      this.#bytes = 0;
+      this.#at = m;
+    }
+    return m;
+  }
+
+  /** The cached body for `key`, if it was built at the current change mark. */
+  get(key: string): string | undefined {
+    this.mark();
+    const body = this.#entries.get(key);
+    if (body === undefined) return undefined;
+    // Most recently used last: re-inserting moves it to the end of the Map's order.
+    this.#entries.delete(key);
+    this.#entries.set(key, body);
+    return body;
+  }
+
+  /** Keeps `body` for `key` if it was built at the mark that is still current. */
+  set(key: string, builtAt: string, body: string): void {
+    const size = entrySize(key, body);
+    if (size > this.#maxBytes / 4) return; // one huge page must not flush everything else
+    if (this.mark() !== builtAt) return;
+    const old = this.#entries.get(key);
+    if (old !== undefined) {
+      this.#bytes -= entrySize(key, old);
+      this.#entries.delete(key);
+    }
+    this.#entries.set(key, body);
+    this.#bytes += size;
+    for (const [k, v] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#entries.delete(k);
+      this.#bytes -= entrySize(k, v);
+    }
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
+
+/** Bytes an entry holds: JavaScript strings take up to 2 bytes per character; plus Map overhead. */
+function entrySize(key: string, body: string): number {
+  return 2 * (key.length + body.length) + 64;
+}

@@ -1,0 +1,147 @@
+// The read cache (src/http/read-cache.ts) through the public surface: a read answered from the
+// cache must always equal what a fresh build would answer. Every kind of write that changes a
+// read — to the feed, to a user or collection object it references, to reactions, by another
+// connection to the same database — must show on the next read.
+import assert from 'node:assert/strict';
+import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { rawRequest, startServer, uid, type TestServer } from '../support/server.js';
+
+let t: TestServer;
+before(async () => {
+  t = await startServer();
+});
+after(async () => t.close());
+
+type Json = Record<string, any>;
+
+async function read(path: string, query: Record<string, string> = {}, token?: string): Promise<Json> {
+  const r = await rawRequest(t, 'GET', path, { query, token });
+  assert.equal(r.status, 200, r.text);
+  return r.body;
+}
+
+/** A GET with a chosen Host header (fetch does not let a caller set it). */
+function readWithHost(path: string, query: Record<string, string>, host: string): Promise<Json> {
+  const url = new URL(`${t.baseUrl}v1.0/${path}`);
+  url.searchParams.set('api_key', t.apiKey);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { host, authorization: t.client().getOrCreateToken() } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+  });
+}
+
+const ids = (page: Json): string[] => page.results.map((a: Json) => a.id);
+
+describe('read cache', () => {
+  it('a repeated read is the same page; a write to the feed shows on the next read', async () => {
+    const feed = t.client().feed('user', uid());
+    await feed.addActivity({ actor: 'a', verb: 'post', object: 'o1' });
+    const first = await read(`feed/user/${feed.userId}/`);
+    const again = await read(`feed/user/${feed.userId}/`);
+    assert.deepEqual(ids(again), ids(first));
+    const added = await feed.addActivity({ actor: 'a', verb: 'post', object: 'o2' });
+    assert.equal(ids(await read(`feed/user/${feed.userId}/`))[0], added.id);
+    await feed.removeActivity(added.id);
+    assert.deepEqual(ids(await read(`feed/user/${feed.userId}/`)), ids(first));
+  });
+
+  it('fan-out, follows and updates of activity bodies show on the next read', async () => {
+    const c = t.client();
+    const author = c.feed('user', uid());
+    const reader = c.feed('timeline', uid());
+    await read(`feed/timeline/${reader.userId}/`);
+    await reader.follow(author.slug, author.userId);
+    const a = await author.addActivity({ actor: 'a', verb: 'post', object: 'o', foreign_id: 'f1', time: '2026-01-01T00:00:00', n: 1 });
+    assert.deepEqual(ids(await read(`feed/timeline/${reader.userId}/`)), [a.id]);
+    await c.activityPartialUpdate({ id: a.id, set: { n: 2 } });
+    assert.equal((await read(`feed/timeline/${reader.userId}/`)).results[0].n, 2);
+    await reader.unfollow(author.slug, author.userId);
+    assert.deepEqual(ids(await read(`feed/timeline/${reader.userId}/`)), []);
+  });
+
+  it('enriched reads follow changes to referenced users and collection objects', async () => {
+    const c = t.client();
+    const userId = uid();
+    const user = await c.user(userId).create({ name: 'first' });
+    const obj = await c.collections.add('food', uid(), { name: 'soup' });
+    const feed = c.feed('user', userId);
+    await feed.addActivity({ actor: user, verb: 'eat', object: obj } as any);
+    const path = `enrich/feed/user/${userId}/`;
+    const before = await read(path);
+    assert.equal(before.results[0].actor.data.name, 'first');
+    assert.equal(before.results[0].object.data.name, 'soup');
+    await c.user(userId).update({ name: 'second' });
+    await c.collections.update('food', obj.id, { name: 'stew' });
+    const after = await read(path);
+    assert.equal(after.results[0].actor.data.name, 'second');
+    assert.equal(after.results[0].object.data.name, 'stew');
+  });
+
+  it('reaction counts and own reactions are right per reader for the same URL', async () => {
+    const c = t.client();
+    const author = uid();
+    const alice = uid();
+    const bob = uid();
+    const act = await c.feed('user', author).addActivity({ actor: `SU:${author}`, verb: 'post', object: 'o' });
+    const path = `enrich/feed/user/${author}/`;
+    const q = { withOwnReactions: 'true', withReactionCounts: 'true' };
+    const tokenOf = (u: string) => c.createUserToken(u);
+    const before = await read(path, q, tokenOf(alice));
+    assert.deepEqual(before.results[0].reaction_counts, {});
+    await c.reactions.add('like', act.id, {}, { userId: alice });
+    const forAlice = await read(path, q, tokenOf(alice));
+    const forBob = await read(path, q, tokenOf(bob));
+    assert.deepEqual(forAlice.results[0].reaction_counts, { like: 1 });
+    assert.equal(forAlice.results[0].own_reactions.like.length, 1);
+    assert.deepEqual(forBob.results[0].reaction_counts, { like: 1 });
+    assert.deepEqual(forBob.results[0].own_reactions, {});
+  });
+
+  it('absolute links follow the Host the request came to', async () => {
+    const c = t.client();
+    const author = uid();
+    const act = await c.feed('user', author).addActivity({ actor: author, verb: 'post', object: 'o' });
+    for (let i = 0; i < 3; i++) await c.reactions.add('like', act.id, {}, { userId: uid() });
+    const q = { withRecentReactions: 'true', recentReactionsLimit: '1' };
+    const one = await readWithHost(`enrich/feed/user/${author}/`, q, 'one.example:8000');
+    const two = await readWithHost(`enrich/feed/user/${author}/`, q, 'two.example:8000');
+    assert.match(one.results[0].latest_reactions_extra.like.next, /^http:\/\/one\.example:8000\//);
+    assert.match(two.results[0].latest_reactions_extra.like.next, /^http:\/\/two\.example:8000\//);
+  });
+
+  it('notification reads that mark are never answered from the cache', async () => {
+    const c = t.client();
+    const owner = uid();
+    const feed = c.feed('notification', owner);
+    await feed.addActivity({ actor: 'a', verb: 'like', object: 'o' });
+    const path = `feed/notification/${owner}/`;
+    assert.equal((await read(path)).unseen, 1);
+    assert.equal((await read(path, { mark_seen: 'true' })).unseen, 1); // counts before the mark
+    assert.equal((await read(path, { mark_seen: 'true' })).unseen, 0);
+    assert.equal((await read(path)).unseen, 0);
+  });
+
+  it('a write by another connection to the same database shows on the next read', async () => {
+    const feed = t.client().feed('user', uid());
+    const mine = await feed.addActivity({ actor: 'a', verb: 'post', object: 'o' });
+    assert.deepEqual(ids(await read(`feed/user/${feed.userId}/`)), [mine.id]);
+    // A second store over the same file stands for another process (a `rivulet worker`, another
+    // `--workers` process): this process's connection did not make the change.
+    const other = new SqliteStore(join(t.dataDir, 'rivulet.db'));
+    try {
+      await other.commit(t.appId, { removals: [{ feed: `user:${feed.userId}`, ids: [mine.id] }] });
+    } finally {
+      await other.close();
+    }
+    assert.deepEqual(ids(await read(`feed/user/${feed.userId}/`)), []);
+  });
+});
