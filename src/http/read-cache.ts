@@ -14,7 +14,7 @@
 export class ReadCache {
   readonly #maxBytes: number;
   readonly #mark: () => string;
-  readonly #entries = new Map<string, string>();
+  readonly #entries = new Map<string, Buffer>();
   /** The change mark the entries were built at. */
   #at = '';
   #bytes = 0;
@@ -26,9 +26,10 @@ export class ReadCache {
   }
 
   /**
-   * The store's current change mark. Take it BEFORE reading the data a body is built from: a write
-   * that lands in between then only makes the stored entry stale-marked (never served), whereas a
-   * mark taken after the read could label old data as current.
+   * Looks the store's change mark up (one cheap store call) and drops everything when it moved.
+   * Returns the mark, which a caller building a body passes to {@link set}: taken BEFORE the data
+   * is read, a write landing during the build can only make the entry stale-labelled (dropped at
+   * the next look-up), never label old data as current.
    */
   mark(): string {
     const m = this.#mark();
@@ -41,9 +42,12 @@ export class ReadCache {
     return m;
   }
 
-  /** The cached body for `key`, if it was built at the current change mark. */
-  get(key: string): string | undefined {
-    this.mark();
+  /**
+   * The cached body for `key` if nothing was written since it was built, else undefined; `at`
+   * receives the current mark for a body built now. One store call either way.
+   */
+  get(key: string, at: { mark: string }): Buffer | undefined {
+    at.mark = this.mark();
     const body = this.#entries.get(key);
     if (body === undefined) return undefined;
     // Most recently used last: re-inserting moves it to the end of the Map's order.
@@ -52,11 +56,14 @@ export class ReadCache {
     return body;
   }
 
-  /** Keeps `body` for `key` if it was built at the mark that is still current. */
-  set(key: string, builtAt: string, body: string): void {
+  /**
+   * Keeps `body` for `key` if it was built at the last mark seen. A write during the build that
+   * nobody has looked up yet is caught by the next {@link get}, which drops this entry with the rest.
+   */
+  set(key: string, builtAt: string, body: Buffer): void {
     const size = entrySize(key, body);
     if (size > this.#maxBytes / 4) return; // one huge page must not flush everything else
-    if (this.mark() !== builtAt) return;
+    if (builtAt !== this.#at) return;
     const old = this.#entries.get(key);
     if (old !== undefined) {
       this.#bytes -= entrySize(key, old);
@@ -80,7 +87,7 @@ export class ReadCache {
   }
 }
 
-/** Bytes an entry holds: JavaScript strings take up to 2 bytes per character; plus Map overhead. */
-function entrySize(key: string, body: string): number {
-  return 2 * (key.length + body.length) + 64;
+/** Bytes an entry holds: the body, the key (up to 2 bytes per character) and Map overhead. */
+function entrySize(key: string, body: Buffer): number {
+  return body.length + 2 * key.length + 96;
 }

@@ -15,6 +15,20 @@ export function duration(reply: FastifyReply): string {
 }
 
 /**
+ * Sends a JSON object held as bytes without its closing brace (`{"results":[…],"next":""`), with
+ * `duration` and the brace appended: the bytes are copied once, not re-encoded.
+ */
+export function sendOpen(reply: FastifyReply, open: Buffer, status = 200): FastifyReply {
+  const tail = Buffer.from(`${open.length > 1 ? ',' : ''}"duration":"${duration(reply)}"}`, 'latin1');
+  return reply.code(status).type('application/json; charset=utf-8').send(Buffer.concat([open, tail], open.length + tail.length));
+}
+
+/** `text` (a JSON object) as bytes without its closing brace, for {@link sendOpen}. */
+export function openBytes(text: string): Buffer {
+  return Buffer.from(text.slice(0, -1));
+}
+
+/**
  * Sends a JSON object with `duration` added. Raw JSON objects get `duration` spliced in before
  * their closing brace, so the body is serialized once.
  */

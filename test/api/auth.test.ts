@@ -520,6 +520,15 @@ describe('auth', () => {
       assert.equal((await call(t, 'GET', feedPath, { auth: fresh })).status, 200);
     });
 
+    it('a token accepted while valid is refused once its `exp` passes, though it was seen before', async () => {
+      const exp = Math.floor(Date.now() / 1000) + 1;
+      const shortLived = jwt({ resource: '*', action: '*', feed_id: '*', exp }, t.apiSecret);
+      assert.equal((await call(t, 'GET', feedPath, { auth: shortLived })).status, 200);
+      assert.equal((await call(t, 'GET', feedPath, { auth: shortLived })).status, 200);
+      await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+      assertRaw(await call(t, 'GET', feedPath, { auth: shortLived }), 401, 3, /expired/);
+    });
+
     it('a token checked against the right app: the key decides which secret applies', async () => {
       // A token valid for this app presented with no key still fails on the key first.
       assertRaw(await call(t, 'GET', 'stats/follow/?followers=user:x', { apiKey: null, auth: good }), 401, 2);

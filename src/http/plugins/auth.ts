@@ -23,14 +23,14 @@ type Verify = (token: string) => Record<string, unknown>;
 
 /**
  * Authentication (§2.1, §23.1): `api_key` names the app; the JWT in `Authorization` must be HS256
- * signed with its secret. Verified tokens are cached by the verifier (Stream tokens carry no
- * timestamp, so the same strings recur); `exp` is honoured when present.
+ * signed with its secret. Verified headers are remembered (see {@link knownPrincipal}); `exp` is
+ * honoured when present.
  */
 export const authPlugin = fp(async (server: FastifyInstance, opts: { apps: readonly App[] }) => {
-  const byKey = new Map<string, { app: App; verify: Verify }>();
+  const byKey = new Map<string, { app: App; verify: Verify; known: KnownTokens }>();
   for (const app of opts.apps) {
-    const verify = createVerifier({ key: app.apiSecret, algorithms: ['HS256'], cache: 10_000, cacheTTL: 600_000 }) as Verify;
-    byKey.set(app.apiKey, { app, verify });
+    const verify = createVerifier({ key: app.apiSecret, algorithms: ['HS256'] }) as Verify;
+    byKey.set(app.apiKey, { app, verify, known: new Map() });
   }
   server.decorateRequest('auth', null);
   server.decorate('authenticate', async (req: FastifyRequest) => {
@@ -38,18 +38,42 @@ export const authPlugin = fp(async (server: FastifyInstance, opts: { apps: reado
     if (!key) throw new ApiKeyError('api_key is missing from the query string');
     const entry = byKey.get(key);
     if (!entry) throw new ApiKeyError('api_key is not valid');
-    req.auth = { app: entry.app, principal: verifyToken(entry.verify, req.headers.authorization) };
+    req.auth = { app: entry.app, principal: knownPrincipal(entry.known, entry.verify, req.headers.authorization) };
   });
 });
 
+/** Verified Authorization header values of one app, with the principal and when it expires (ms). */
+type KnownTokens = Map<string, { principal: Principal; until: number }>;
+
+/** Headers remembered per app; the map starts over when full (a flood of one-off tokens). */
+const MAX_KNOWN_TOKENS = 10_000;
+
 /**
- * Principals by verified claims object. The verifier's cache hands back the same claims object
- * for a token it has seen, so a recurring token costs no claim parsing; entries go with the cache.
+ * The principal of an Authorization header: a recurring header (Stream tokens carry no timestamp,
+ * so clients send the same string for as long as they run) is a map look-up; the signature is
+ * checked the first time. `exp` is still honoured: an expired entry is verified again, which
+ * refuses it.
  */
-const principals = new WeakMap<object, Principal>();
+export function knownPrincipal(known: KnownTokens, verify: Verify, header: string | undefined): Principal {
+  if (header !== undefined) {
+    const hit = known.get(header);
+    if (hit !== undefined) {
+      if (Date.now() < hit.until) return hit.principal;
+      known.delete(header);
+    }
+  }
+  const { principal, claims } = verifyClaims(verify, header);
+  if (known.size >= MAX_KNOWN_TOKENS) known.clear();
+  known.set(header!, { principal, until: typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity });
+  return principal;
+}
 
 /** Verifies a token string for an app's verifier; throws 401/3 naming the cause. */
 export function verifyToken(verify: Verify, header: string | undefined): Principal {
+  return verifyClaims(verify, header).principal;
+}
+
+function verifyClaims(verify: Verify, header: string | undefined): { principal: Principal; claims: Record<string, unknown> } {
   if (!header) throw new AuthenticationError('missing authorization token');
   // The client sends the bare JWT; other SDKs and hand-written callers add a scheme (§1.3), whose
   // name is case-insensitive in HTTP.
@@ -75,12 +99,7 @@ export function verifyToken(verify: Verify, header: string | undefined): Princip
     throw new AuthenticationError('token is malformed');
   }
   if (typeof claims !== 'object' || claims === null) throw new AuthenticationError('token payload must be an object');
-  let principal = principals.get(claims);
-  if (!principal) {
-    principal = principalFromClaims(claims);
-    principals.set(claims, principal);
-  }
-  return principal;
+  return { principal: principalFromClaims(claims), claims };
 }
 
 declare module 'fastify' {

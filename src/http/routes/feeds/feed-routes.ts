@@ -14,7 +14,7 @@ import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, query, rankingVars, str, type Query } from '../../query.js';
-import { raw, send } from '../../reply.js';
+import { openBytes, raw, send, sendOpen } from '../../reply.js';
 import type { ReadCache } from '../../read-cache.js';
 import type { Principal } from '../../../core/auth/principal.js';
 
@@ -91,17 +91,16 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // it was built. Everything the body depends on is in the key: the app, the exact URL (feed,
     // paging, flags, user_id), who asks (own reactions) and the host (absolute links). Ranked reads
     // depend on the clock and marks write, so those are always built.
-    let key: string | null = null;
-    let builtAt = '';
-    if (cache !== null && q.ranking === undefined && q.mark_seen === undefined && q.mark_read === undefined) {
-      key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
-      const hit = cache.get(key);
-      if (hit !== undefined) return send(reply, raw(hit));
-      builtAt = cache.mark();
+    if (cache === null || q.ranking !== undefined || q.mark_seen !== undefined || q.mark_read !== undefined) {
+      return send(reply, raw(await build(req, prefix, feed, app, principal, q)));
     }
-    const text = await build(req, prefix, feed, app, principal, q);
-    if (key !== null) cache!.set(key, builtAt, text);
-    return send(reply, raw(text));
+    const key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
+    const at = { mark: '' };
+    const hit = cache.get(key, at);
+    if (hit !== undefined) return sendOpen(reply, hit);
+    const body = openBytes(await build(req, prefix, feed, app, principal, q));
+    cache.set(key, at.mark, body);
+    return sendOpen(reply, body);
   };
 
   const build = async (req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query): Promise<string> => {
