@@ -40,6 +40,8 @@ export interface Server {
 export interface ServerOptions {
   fanout?: { inline_max_followers?: number; chunk_size?: number; pull_min_followers?: number };
   worker?: boolean | 'manual';
+  /** Read cache size (MiB); the default when absent, 0 turns it off. */
+  readCacheMb?: number;
 }
 
 function b64(x: object): string {
@@ -56,24 +58,7 @@ export function jwt(secret: string, claims: object): string {
 export async function startServer(opts: ServerOptions = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'rivulet-suite-'));
   const secret = randomBytes(24).toString('base64url');
-  const config = parseConfig(
-    {
-      apps: [
-        {
-          app_id: APP_ID,
-          api_key: API_KEY,
-          api_secret: secret,
-          feed_groups: [
-            { name: 'user', type: 'flat', ranking: RANKING },
-            { name: 'timeline', type: 'flat', ranking: RANKING },
-            { name: 'notification', type: 'notification', aggregation_format: NOTIFICATION_FORMAT },
-          ],
-        },
-      ],
-      fanout: opts.fanout,
-    },
-    dir,
-  );
+  const config = suiteConfig(dir, secret, opts);
   const rivulet = await createRivulet({ config, logger: pino({ level: 'warn' }), worker: opts.worker });
   const base = await rivulet.listen(0, '127.0.0.1');
   const tokens = new Map<string, string>();
@@ -97,6 +82,39 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A second Rivulet over the same data as `s` (its own connection to the same database file, no
+ * fan-out worker), with its read cache set to `readCacheMb` (0: off). Closing it leaves `s` running.
+ */
+export async function secondServer(s: Server, readCacheMb: number): Promise<{ base: string; close: () => Promise<void> }> {
+  const config = suiteConfig(s.dir, s.secret, { readCacheMb });
+  const rivulet = await createRivulet({ config, logger: pino({ level: 'warn' }), worker: false });
+  const base = await rivulet.listen(0, '127.0.0.1');
+  return { base, close: () => rivulet.close() };
+}
+
+function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
+  return parseConfig(
+    {
+      apps: [
+        {
+          app_id: APP_ID,
+          api_key: API_KEY,
+          api_secret: secret,
+          feed_groups: [
+            { name: 'user', type: 'flat', ranking: RANKING },
+            { name: 'timeline', type: 'flat', ranking: RANKING },
+            { name: 'notification', type: 'notification', aggregation_format: NOTIFICATION_FORMAT },
+          ],
+        },
+      ],
+      fanout: opts.fanout,
+      read_cache: opts.readCacheMb === undefined ? undefined : { max_mb: opts.readCacheMb },
+    },
+    dir,
+  );
 }
 
 /** A request to the v1.0 API. `path` has no leading slash and may carry a query string. */

@@ -161,6 +161,21 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
         status: name === 'enriched' ? ok(x.vs_ceiling >= 0.35) : '',
       });
     }
+    for (const [name, title] of [
+      ['flat', 'Flat read with the read cache off (every page built)'],
+      ['enriched', 'Enriched read with the read cache off (every page built)'],
+    ] as const) {
+      const x = reads[`${name}_uncached`] as { read: any; vs_ceiling: number } | undefined;
+      if (!x) continue;
+      list.push({
+        figure: title,
+        value: `${int(x.read.requests_per_s)} req/s; p50 ${ms(x.read.latency_ms.p50)}, p99 ${ms(x.read.latency_ms.p99)}`,
+        baseline: `HTTP ceiling ${int(k(name).ceiling.requests_per_s)} req/s`,
+        ratio: pct(x.vs_ceiling),
+        target: '',
+        status: '',
+      });
+    }
     list.push({
       figure: 'Enriched read against the flat-size ceiling',
       value: `${int(k('enriched').read.requests_per_s)} req/s`,
@@ -446,6 +461,15 @@ export function chart(r: Map<string, Doc>): string {
         text: `${fmtTick(x.read.requests_per_s)} (${pct(x.vs_ceiling)} of ceiling${goal ? `; target ${pct(goal)}` : ''})`,
         mark: goal === undefined ? undefined : goal * x.ceiling.requests_per_s,
       });
+      const off = reads[`${k}_uncached`];
+      if (off) {
+        bars.push({
+          label: `${name}: Rivulet, read cache off`,
+          value: off.read.requests_per_s,
+          color: C.p50,
+          text: `${fmtTick(off.read.requests_per_s)} (${pct(off.vs_ceiling)} of ceiling)`,
+        });
+      }
     }
     panels.push({ title: `Reads over HTTP, ${reads.connections} connections — requests/s (higher is better; red tick = target)`, bars, opts: {} });
   }

@@ -27,6 +27,7 @@ import {
   postRequests,
   profiled,
   round,
+  secondServer,
   startServer,
   timelineFeed,
   userFeed,
@@ -443,6 +444,21 @@ async function reads(): Promise<void> {
         ceiling: { ...ceiling, body_bytes: Buffer.byteLength(bodies[nearest]) },
         vs_ceiling: round(read.requests_per_s / ceiling.requests_per_s, 3),
       };
+    }
+    // The same reads with the read cache off: a second server over the same database file
+    // (every read builds its page), beside the same ceilings.
+    const uncached = await secondServer(s, 0);
+    try {
+      for (const kind of ['flat', 'enriched'] as const) {
+        const requests = readers.map((u) => kinds[kind](g.label[u]));
+        await load.batch(uncached.base, requests, { concurrency: 4 }); // warm the page cache alike
+        const read = roundCannon(await profiled(`reads-${kind}-uncached`, () => load.cannon(uncached.base, requests, connections, duration)));
+        const o = out[kind] as { ceiling: CannonResult };
+        log(`  ${kind}, read cache off: ${read.requests_per_s} req/s p99 ${read.latency_ms.p99} ms`);
+        out[`${kind}_uncached`] = { read, vs_ceiling: round(read.requests_per_s / o.ceiling.requests_per_s, 3) };
+      }
+    } finally {
+      await uncached.close();
     }
     const enriched = out.enriched as { read: CannonResult };
     writeResult('reads', {

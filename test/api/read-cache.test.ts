@@ -130,6 +130,26 @@ describe('read cache', () => {
     assert.equal((await read(path)).unseen, 0);
   });
 
+  it('ranked reads are rebuilt when the ranking clock moves to its next step', async () => {
+    let nowUs = Date.UTC(2026, 0, 10) * 1000;
+    const r = await startServer({
+      groups: [{ name: 'ranked', type: 'flat', ranking: { recent: { score: 'decay_linear(time)' } } }],
+      clock: { nowUs: () => nowUs },
+    });
+    try {
+      const feed = r.client().feed('ranked', uid());
+      await feed.addActivity({ actor: 'a', verb: 'post', object: 'o', time: '2026-01-09T12:00:00' });
+      const score = async () => (await feed.get({ ranking: 'recent' })).results[0].score as number;
+      const first = await score();
+      assert.equal(await score(), first);
+      nowUs += 10 * 3600 * 1e6; // ten hours later the day-scale decay has moved on
+      const later = await score();
+      assert.ok(later < first, `score ${later} after 10 h, ${first} before`);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('a write by another connection to the same database shows on the next read', async () => {
     const feed = t.client().feed('user', uid());
     const mine = await feed.addActivity({ actor: 'a', verb: 'post', object: 'o' });

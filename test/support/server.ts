@@ -6,6 +6,7 @@ import pino from 'pino';
 import { connect, type StreamClient } from 'getstream';
 import { parseConfig, type ConfigFile } from '../../src/config/config.js';
 import { createRivulet, type Rivulet } from '../../src/main.js';
+import type { Clock } from '../../src/ports/clock.js';
 
 /** The feed groups the official client's integration suites expect (stream-v2-api.md §20.1). */
 export const TEST_GROUPS: ConfigFile['apps'][number]['feed_groups'] = [
@@ -37,7 +38,12 @@ export interface TestServer {
  * app (random id, key, secret). `fanout` overrides the fan-out settings.
  */
 export async function startServer(
-  opts: { fanout?: { inline_max_followers?: number; chunk_size?: number; pull_min_followers?: number }; groups?: typeof TEST_GROUPS; worker?: boolean | 'manual' } = {},
+  opts: {
+    fanout?: { inline_max_followers?: number; chunk_size?: number; pull_min_followers?: number };
+    groups?: typeof TEST_GROUPS;
+    worker?: boolean | 'manual';
+    clock?: Clock;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
   const appId = String(100000 + Math.floor(Math.random() * 800000));
@@ -50,7 +56,7 @@ export async function startServer(
     },
     dataDir,
   );
-  const rivulet = await createRivulet({ config, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), worker: opts.worker });
+  const rivulet = await createRivulet({ config, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), worker: opts.worker, clock: opts.clock });
   const address = await rivulet.listen(0, '127.0.0.1');
   const baseUrl = `${address}/api/`;
   return {

@@ -8,7 +8,7 @@ import type { Services } from '../../../services/context.js';
 import { groupOf } from '../../../services/context.js';
 import { parsePage, readFeed } from '../../../services/read-feed.js';
 import { parseMark, readGroups } from '../../../services/read-groups.js';
-import { readRanked } from '../../../services/read-ranked.js';
+import { RANKING_CLOCK_STEP_S, readRanked } from '../../../services/read-ranked.js';
 import { enrichRenderer } from '../../../services/enrich.js';
 import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
@@ -89,12 +89,14 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     const q = query(req);
     // A read that only reads is answered from the read cache while nothing has been written since
     // it was built. Everything the body depends on is in the key: the app, the exact URL (feed,
-    // paging, flags, user_id), who asks (own reactions) and the host (absolute links). Ranked reads
-    // depend on the clock and marks write, so those are always built.
-    if (cache === null || q.ranking !== undefined || q.mark_seen !== undefined || q.mark_read !== undefined) {
+    // paging, flags, ranking, session, user_id), who asks (own reactions), the host (absolute links)
+    // and, for ranked reads, the ranking clock's step (scores use "now" in whole steps). Reads that
+    // mark notifications write, so those are always built.
+    if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined) {
       return send(reply, raw(await build(req, prefix, feed, app, principal, q)));
     }
-    const key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
+    let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
+    if (q.ranking !== undefined) key += `|${Math.floor(s.clock.now() / 1e6 / RANKING_CLOCK_STEP_S)}`;
     const at = { mark: '' };
     const hit = cache.get(key, at);
     if (hit !== undefined) return sendOpen(reply, hit);
