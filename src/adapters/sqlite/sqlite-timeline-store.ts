@@ -37,8 +37,9 @@ export class SqliteTimelineStore implements TimelineStore {
     this.#pulledByFollows = d.db.prepare(
       'SELECT t.id, t.fid, f.since FROM follows f JOIN feeds t ON t.id = f.target WHERE f.source = ? AND t.pull = 1',
     );
+    // CROSS JOIN fixes the loop order: without it SQLite walks the reader's follows instead.
     this.#pulledByFlags = d.db.prepare(
-      `SELECT t.id, t.fid, f.since FROM feeds t INDEXED BY feeds_pull JOIN follows f ON f.source = ? AND f.target = t.id
+      `SELECT t.id, t.fid, f.since FROM feeds t INDEXED BY feeds_pull CROSS JOIN follows f ON f.source = ? AND f.target = t.id
        WHERE t.pull = 1`,
     );
     this.#pullCount = d.db.prepare('SELECT count(*) FROM feeds INDEXED BY feeds_pull WHERE pull = 1').pluck();
