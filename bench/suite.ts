@@ -524,8 +524,18 @@ async function heaviestReader(): Promise<void> {
       const serial = roundCannon(await profiled(`heaviest-reader-${ids.length}`, () => load.cannon(s.base, [req], 1, duration)));
       const loaded = roundCannon(await load.cannon(s.base, [req], CONNECTIONS(), duration));
       log(`  ${ids.length} activities: HTTP 1 connection p50 ${serial.latency_ms.p50} p99 ${serial.latency_ms.p99} ms; ${CONNECTIONS()} connections ${loaded.requests_per_s} req/s`);
+      // The same serial reads with the read cache off (a second server over the same data).
+      const uncached = await secondServer(s, 0);
+      let serialUncached: CannonResult;
+      try {
+        serialUncached = roundCannon(await load.cannon(uncached.base, [req], 1, duration));
+      } finally {
+        await uncached.close();
+      }
+      log(`  read cache off: HTTP 1 connection p50 ${serialUncached.latency_ms.p50} p99 ${serialUncached.latency_ms.p99} ms`);
       let postgres: unknown = { skipped: `PostgreSQL not reachable; tried ${pgFound.tried.join('; ')}` };
       let ratio: number | null = null;
+      let ratioUncached: number | null = null;
       if (pgFound.target !== null) {
         const data: PullData = {
           source: Int32Array.from(edges.src),
@@ -536,6 +546,7 @@ async function heaviestReader(): Promise<void> {
         };
         const pull = await postgresPull(pgFound.target, data, h, duration);
         ratio = round(pull.latency_ms.p99 / serial.latency_ms.p99, 2);
+        ratioUncached = round(pull.latency_ms.p99 / serialUncached.latency_ms.p99, 2);
         postgres = pull;
         log(`  PostgreSQL pull: p50 ${pull.latency_ms.p50} p99 ${pull.latency_ms.p99} ms; p99 ratio ${ratio}`);
       }
@@ -544,8 +555,10 @@ async function heaviestReader(): Promise<void> {
         timeline_entries: authors.filter((a) => followed.has(a)).length,
         http_serial: serial,
         http_loaded: loaded,
+        http_serial_uncached: serialUncached,
         postgres,
         postgres_p99_over_http_p99: ratio,
+        postgres_p99_over_uncached_p99: ratioUncached,
         rivulet_page_is_newest_25: samePage,
       };
     };
