@@ -184,12 +184,19 @@ export class SqliteDatabase {
   }
 
   private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
+    const version = () => this.db.pragma('user_version', { simple: true }) as number;
+    if (version() >= MIGRATIONS.length) return;
+    // Several processes may open the file at once (`serve --workers N`): each step takes the write
+    // lock first (IMMEDIATE) and reads the version again under it, so every step runs exactly once.
+    const step = this.db.transaction(() => {
+      const v = version();
+      if (v >= MIGRATIONS.length) return false;
+      this.db.exec(MIGRATIONS[v]);
+      this.db.pragma(`user_version = ${v + 1}`);
+      return true;
+    });
+    while (step.immediate()) {
+      /* next step */
     }
   }
 
