@@ -176,8 +176,8 @@ describe('serve --workers', () => {
       const sub = connect(apiKey, apiSecret, appId, { urlOverride: { api: `${base}/api/` }, fayeUrl: `${base}/faye` });
       opened.push(sub);
       const seen = new Map<string, string[]>();
-      const record = (feed: string) => (data: { new: { id: string }[] }) => {
-        for (const a of data.new) seen.set(feed, [...(seen.get(feed) ?? []), a.id]);
+      const record = (feed: string) => (data: any) => {
+        for (const a of data.new as { id: string }[]) seen.set(feed, [...(seen.get(feed) ?? []), a.id]);
       };
       const dave = sub.feed('user', 'dave');
       const timeline = sub.feed('timeline', 'erin');
