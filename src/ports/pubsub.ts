@@ -77,9 +77,10 @@ export interface PubSub {
 
   /**
    * Resolves once the watch and unwatch calls made so far count on every node, so that a change
-   * written anywhere after it resolved reaches the new listener. Immediate within one process.
+   * written anywhere after it resolved reaches the new listener. Adapters whose counts take effect
+   * everywhere at once (one process) may leave it out.
    */
-  synced(): Promise<void>;
+  synced?(): Promise<void>;
 
   /** Stops delivery and releases connections. */
   close(): Promise<void>;

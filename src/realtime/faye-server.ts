@@ -73,7 +73,7 @@ export class FayeServer {
       // A subscription is confirmed once it counts on every process (PubSub.synced), so that a
       // write made after the client's subscribe resolved is published to it wherever it lands.
       outgoing: (message, _request, callback) => {
-        if (message.channel !== '/meta/subscribe' || message.successful !== true) return callback(message);
+        if (message.channel !== '/meta/subscribe' || message.successful !== true || !this.#pubsub.synced) return callback(message);
         this.#pubsub.synced().then(
           () => callback(message),
           () => callback(message),
