@@ -7,6 +7,11 @@ import { StoreError } from '../../core/errors.js';
  * The embedded store's database: one SQLite file in WAL mode. Apps and feeds are interned to
  * integers so that timeline entries and follow edges stay small (`entries` is clustered on
  * (feed, sort key) WITHOUT ROWID).
+ *
+ * Several processes may share the file (`serve --workers N`, `serve --no-worker` beside `worker`).
+ * The interned integers are cached per process, which stays right across processes: rows of
+ * `apps` and `feeds` are never deleted or renumbered, a feed not found is not cached, and integers
+ * cached inside a transaction that rolled back are forgotten (`forgetFeeds`).
  */
 
 const MIGRATIONS: string[] = [
