@@ -62,10 +62,6 @@ export class MemoryPubSub implements PubSub {
     return this.#watched.has(app);
   }
 
-  async synced(): Promise<void> {
-    /* counts change synchronously */
-  }
-
   async close(): Promise<void> {
     this.#listeners.clear();
     this.#watched.clear();
