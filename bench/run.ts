@@ -15,6 +15,7 @@ import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
 import { scenarioArgs, suite } from './suite.js';
 import { realtime } from './realtime.js';
+import { workers } from './workers.js';
 import { writeResult } from './report.js';
 
 
@@ -163,7 +164,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, ...suite };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, ...suite };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

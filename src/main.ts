@@ -26,7 +26,11 @@ export interface RivuletOptions {
   /** Use this store instead of opening the configured one (tests). */
   readonly store?: Store;
   /** Realtime endpoint settings (tests shorten the timeout to see dropped clients quickly). */
-  readonly realtime?: { readonly timeoutSeconds?: number; readonly maxSubscriptionsPerClient?: number };
+  readonly realtime?: { readonly timeoutSeconds?: number; readonly maxSubscriptionsPerClient?: number; readonly portableClients?: boolean };
+  /** Carries realtime events and listener counts (default: within this process only). */
+  readonly pubsub?: PubSub;
+  /** Told after a commit that queued fan-out jobs (to wake a fan-out worker in another process). */
+  readonly onJobsEnqueued?: () => void;
 }
 
 export interface Rivulet {
@@ -48,7 +52,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const logger = opts.logger ?? pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
   const apps = new Map(opts.config.apps.map((a) => [a.appId, a]));
   const clock = opts.clock ?? systemClock;
-  const pubsub: PubSub = new MemoryPubSub();
+  const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
   const store = publishChanges(opts.store ?? new SqliteStore(opts.config.storage.path), {
     pubsub,
@@ -64,6 +68,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
     onJobsEnqueued: () => {
       if (opts.worker !== 'manual') worker?.wake();
+      opts.onJobsEnqueued?.();
     },
   };
   if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));

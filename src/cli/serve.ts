@@ -1,7 +1,9 @@
+import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import pino from 'pino';
 import { ConfigError, ensureDataDirConfig, loadConfigFile, type Config } from '../config/config.js';
 import { createRivulet } from '../main.js';
+import { serveHttpProcess, servePrimary } from './cluster.js';
 
 export interface ServeOptions {
   port?: string;
@@ -9,6 +11,20 @@ export interface ServeOptions {
   data?: string;
   config?: string;
   worker?: boolean;
+  workers?: string;
+}
+
+/** Most HTTP processes `--workers` accepts; more only contend for the one database file. */
+export const MAX_WORKERS = 64;
+
+/** The number of HTTP processes: `--workers`, then env RIVULET_WORKERS, then 1. */
+export function resolveWorkers(o: ServeOptions): number {
+  const text = o.workers ?? (process.env.RIVULET_WORKERS || '1');
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
+    throw new ConfigError(`workers: "${text}" is not a whole number from 1 to ${MAX_WORKERS}`);
+  }
+  return n;
 }
 
 /** Resolves flags, then env, then defaults. */
@@ -46,7 +62,11 @@ export function printCredentials(config: Config, baseUrl: string, created: boole
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/** `rivulet serve`: one process, or with `--workers N` a primary and N HTTP processes (cluster.ts). */
 export async function serve(o: ServeOptions): Promise<void> {
+  if (cluster.isWorker) return serveHttpProcess(o);
+  const workers = resolveWorkers(o);
+  if (workers > 1) return servePrimary(o, workers);
   const { port, host, dataDir, configFile } = resolveServeOptions(o);
   const { config, created, file } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });

@@ -1,9 +1,29 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
+import type { Config } from '../config/config.js';
+import type { Store } from '../ports/store.js';
 import { TimeSource, type Services } from '../services/context.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
 import { loadConfig, resolveServeOptions, type ServeOptions } from './serve.js';
+
+/**
+ * A fan-out worker outside the API processes: over `store`, with the config's apps and fan-out
+ * settings, polling the outbox every `pollMs`. Not started. Used by `rivulet worker` and by the
+ * primary process of `rivulet serve --workers N`.
+ */
+export function fanoutWorker(config: Config, store: Store, logger: Logger, pollMs: number): FanoutWorker {
+  const apps = new Map(config.apps.map((a) => [a.appId, a]));
+  const services: Services = { store, clock: new TimeSource(systemClock), fanout: config.fanout, onJobsEnqueued: () => {} };
+  return new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), pollMs);
+}
+
+/** Marks the follow edges of grouped feeds, which depends on the config's group types (see main.ts). */
+export async function syncGroupedEdges(config: Config, store: Store): Promise<void> {
+  for (const app of config.apps) {
+    await store.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
+  }
+}
 
 /**
  * Runs only the fan-out worker, against the same data directory as `rivulet serve --no-worker`
@@ -15,12 +35,8 @@ export async function worker(o: ServeOptions): Promise<void> {
   const { config } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
   const store = new SqliteStore(config.storage.path);
-  const apps = new Map(config.apps.map((a) => [a.appId, a]));
-  const services: Services = { store, clock: new TimeSource(systemClock), fanout: config.fanout, onJobsEnqueued: () => {} };
-  const w = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), 250);
-  for (const app of config.apps) {
-    await store.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
-  }
+  const w = fanoutWorker(config, store, logger, 250);
+  await syncGroupedEdges(config, store);
   w.start();
   logger.info({ data: dataDir }, 'rivulet fan-out worker is running');
   let closing = false;

@@ -75,6 +75,13 @@ export interface PubSub {
   /** Whether any feed of `app` has a listener. Cost: one memory lookup, no I/O. */
   hasWatchers(app: string): boolean;
 
+  /**
+   * Resolves once the watch and unwatch calls made so far count on every node, so that a change
+   * written anywhere after it resolved reaches the new listener. Adapters whose counts take effect
+   * everywhere at once (one process) may leave it out.
+   */
+  synced?(): Promise<void>;
+
   /** Stops delivery and releases connections. */
   close(): Promise<void>;
 }

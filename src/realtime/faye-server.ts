@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedEvent, PubSub } from '../ports/pubsub.js';
 import { faye, type FayeClient, type FayeMessage, type FayeNodeAdapter } from './faye.js';
+import { portableClientsEngine } from './portable-clients.js';
 import { bayeuxError, channelOf, SubscriptionAuth } from './subscription-auth.js';
 
 export interface FayeServerOptions {
@@ -20,6 +21,11 @@ export interface FayeServerOptions {
   readonly timeoutSeconds?: number;
   /** Channels one client may subscribe to (default 100); more are refused at `/meta/subscribe`. */
   readonly maxSubscriptionsPerClient?: number;
+  /**
+   * Several HTTP processes share the port (`serve --workers N`): a client's connections may reach
+   * different processes, so client ids handshaken elsewhere are accepted (see portable-clients.ts).
+   */
+  readonly portableClients?: boolean;
 }
 
 export const DEFAULT_FAYE_TIMEOUT_S = 25;
@@ -57,9 +63,22 @@ export class FayeServer {
     this.#pubsub = opts.pubsub;
     this.#log = opts.logger;
     this.#maxPerClient = opts.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT;
-    this.#adapter = new faye.NodeAdapter({ mount: opts.mount ?? '/faye', timeout: opts.timeoutSeconds ?? DEFAULT_FAYE_TIMEOUT_S });
+    this.#adapter = new faye.NodeAdapter({
+      mount: opts.mount ?? '/faye',
+      timeout: opts.timeoutSeconds ?? DEFAULT_FAYE_TIMEOUT_S,
+      ...(opts.portableClients ? { engine: portableClientsEngine } : {}),
+    });
     this.#adapter.addExtension({
       incoming: (message, request, callback) => callback(this.#check(message, request)),
+      // A subscription is confirmed once it counts on every process (PubSub.synced), so that a
+      // write made after the client's subscribe resolved is published to it wherever it lands.
+      outgoing: (message, _request, callback) => {
+        if (message.channel !== '/meta/subscribe' || message.successful !== true || !this.#pubsub.synced) return callback(message);
+        this.#pubsub.synced().then(
+          () => callback(message),
+          () => callback(message),
+        );
+      },
     });
     this.#adapter.on('subscribe', (clientId, channel) => this.#subscribed(clientId, channel));
     this.#adapter.on('unsubscribe', (clientId, channel) => this.#unsubscribed(clientId, channel));

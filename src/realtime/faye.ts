@@ -54,7 +54,7 @@ export interface FayeNodeAdapter {
 }
 
 interface FayeModule {
-  NodeAdapter: new (options: { mount: string; timeout: number; ping?: number }) => FayeNodeAdapter;
+  NodeAdapter: new (options: { mount: string; timeout: number; ping?: number; engine?: { type: unknown } }) => FayeNodeAdapter;
   Client: new (url: string, options?: { timeout?: number; retry?: number }) => FayeClient;
 }
 

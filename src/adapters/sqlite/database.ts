@@ -7,6 +7,11 @@ import { StoreError } from '../../core/errors.js';
  * The embedded store's database: one SQLite file in WAL mode. Apps and feeds are interned to
  * integers so that timeline entries and follow edges stay small (`entries` is clustered on
  * (feed, sort key) WITHOUT ROWID).
+ *
+ * Several processes may share the file (`serve --workers N`, `serve --no-worker` beside `worker`).
+ * The interned integers are cached per process, which stays right across processes: rows of
+ * `apps` and `feeds` are never deleted or renumbered, a feed not found is not cached, and integers
+ * cached inside a transaction that rolled back are forgotten (`forgetFeeds`).
  */
 
 const MIGRATIONS: string[] = [
@@ -194,12 +199,19 @@ export class SqliteDatabase {
   }
 
   private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
+    const version = () => this.db.pragma('user_version', { simple: true }) as number;
+    if (version() >= MIGRATIONS.length) return;
+    // Several processes may open the file at once (`serve --workers N`): each step takes the write
+    // lock first (IMMEDIATE) and reads the version again under it, so every step runs exactly once.
+    const step = this.db.transaction(() => {
+      const v = version();
+      if (v >= MIGRATIONS.length) return false;
+      this.db.exec(MIGRATIONS[v]);
+      this.db.pragma(`user_version = ${v + 1}`);
+      return true;
+    });
+    while (step.immediate()) {
+      /* next step */
     }
   }
 

@@ -1,0 +1,41 @@
+/** Listener counts per app and feed; entries at zero are deleted, so `has` is a plain lookup. */
+export class WatchCounts {
+  readonly #apps = new Map<string, Map<string, number>>();
+
+  /** Adds `n` (negative to take away) to the count of `feed`; never goes below zero. */
+  add(app: string, feed: string, n: number): void {
+    let feeds = this.#apps.get(app);
+    if (!feeds) this.#apps.set(app, (feeds = new Map()));
+    const next = (feeds.get(feed) ?? 0) + n;
+    if (next > 0) feeds.set(feed, next);
+    else {
+      feeds.delete(feed);
+      if (feeds.size === 0) this.#apps.delete(app);
+    }
+  }
+
+  get(app: string, feed: string): number {
+    return this.#apps.get(app)?.get(feed) ?? 0;
+  }
+
+  has(app: string, feed: string): boolean {
+    return this.#apps.get(app)?.has(feed) === true;
+  }
+
+  hasApp(app: string): boolean {
+    return this.#apps.has(app);
+  }
+
+  feeds(app: string): IterableIterator<string> {
+    return (this.#apps.get(app) ?? new Map<string, number>()).keys();
+  }
+
+  /** Every non-zero count as `[app, feed, n]`. */
+  *entries(): Generator<[string, string, number]> {
+    for (const [app, feeds] of this.#apps) for (const [feed, n] of feeds) yield [app, feed, n];
+  }
+
+  clear(): void {
+    this.#apps.clear();
+  }
+}

@@ -1,0 +1,230 @@
+// `rivulet serve --workers 2` as a user runs it: a primary with two HTTP processes on one port and
+// one data directory. Requests are made on fresh connections (no keep-alive), which the primary
+// hands to the HTTP processes in turn; the `x-rivulet-worker` header names the process that
+// answered. Nothing here depends on timing: waits poll for an outcome and fail only after a
+// generous deadline.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect, type StreamClient } from 'getstream';
+import { freePort, kill9 } from '../support/process.js';
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, RIVULET_LOG_LEVEL: 'warn', ...env },
+  });
+}
+
+/** Polls `check` until it returns a value; fails after 60 s with `what`. */
+async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Answer {
+  status: number;
+  worker: string;
+  body: any;
+}
+
+/** One API request on a new connection, so that successive requests reach the processes in turn. */
+function call(base: string, method: string, path: string, token: string, apiKey: string, body?: object): Promise<Answer> {
+  const url = new URL(`${base}/api/v1.0/${path}`);
+  url.searchParams.set('api_key', apiKey);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method, agent: false, headers: { authorization: token, 'stream-auth-type': 'jwt', 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-rivulet-worker']), body: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('serve --workers', () => {
+  it('refuses a worker count that is not a whole number from 1 to 64', () => {
+    for (const [args, env] of [
+      [['--workers', '0'], {}],
+      [['--workers', 'abc'], {}],
+      [['--workers', '65'], {}],
+      [['--workers', '1.5'], {}],
+      [[], { RIVULET_WORKERS: 'two' }],
+    ] as [string[], Record<string, string>][]) {
+      const r = cli(['serve', '--port', '0', '--data', join(tmpdir(), 'rivulet-never-created'), ...args], env);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /invalid configuration: workers: ".*" is not a whole number from 1 to 64/);
+    }
+  });
+
+  describe('two HTTP processes', () => {
+    const appId = '5151';
+    const apiKey = 'workerskey';
+    const apiSecret = randomBytes(24).toString('base64url');
+    let dir: string;
+    let base: string;
+    let primary: ChildProcess;
+    let out = '';
+    let client: StreamClient;
+    const opened: StreamClient[] = [];
+
+    /** JSON log lines of the primary and its HTTP processes with message `msg`. */
+    const logs = (msg: string): any[] =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .filter((l) => l.msg === msg);
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'rivulet-workers-'));
+      const configFile = join(dir, 'config.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }] }],
+          // Every fan-out goes through the queue, so copies come from the primary's fan-out worker.
+          fanout: { inline_max_followers: 0 },
+        }),
+      );
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      primary = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/entry.ts', 'serve', '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--data', dir, '--config', configFile],
+        { env: { ...process.env, RIVULET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let err = '';
+      primary.stdout!.on('data', (d) => (out += d));
+      primary.stderr!.on('data', (d) => (err += d));
+      await until('the credentials to be printed', () => {
+        if (primary.exitCode !== null) throw new Error(`rivulet exited: ${err}`);
+        return /client: /.test(out) ? true : undefined;
+      });
+      client = connect(apiKey, apiSecret, appId, { urlOverride: { api: `${base}/api/` }, fayeUrl: `${base}/faye` });
+      opened.push(client);
+    });
+
+    after(async () => {
+      for (const c of opened) c.fayeClient?.disconnect();
+      if (primary.exitCode === null && primary.signalCode === null) await kill9(primary);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('starts two HTTP processes and prints the credentials once', () => {
+      assert.equal(logs('HTTP process is listening').length, 2);
+      assert.equal(out.match(/api_secret:/g)?.length, 1);
+    });
+
+    it('serves writes and reads from both processes over the same data', async () => {
+      const token = client.feed('user', 'alice').token;
+      const first = await client.feed('user', 'alice').addActivity({ actor: 'SU:alice', verb: 'post', object: 'o:0' });
+      const written = [first.id];
+      const writers = new Set<string>();
+      for (let i = 1; i <= 10; i++) {
+        const r = await call(base, 'POST', 'feed/user/alice/', token, apiKey, { actor: 'SU:alice', verb: 'post', object: `o:${i}` });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        writers.add(r.worker);
+        written.push(r.body.id);
+      }
+      assert.deepEqual([...writers].sort(), ['1', '2']);
+      const readers = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        const r = await call(base, 'GET', 'feed/user/alice/?limit=25', token, apiKey);
+        assert.equal(r.status, 200);
+        readers.add(r.worker);
+        assert.deepEqual(r.body.results.map((a: { id: string }) => a.id).sort(), [...written].sort());
+      }
+      assert.deepEqual([...readers].sort(), ['1', '2']);
+      const viaClient = await client.feed('user', 'alice').get({ limit: 25 });
+      assert.equal(viaClient.results.length, written.length);
+    });
+
+    it('fans out through the one fan-out worker in the primary', async () => {
+      const tl = client.feed('timeline', 'bob');
+      await tl.follow('user', 'carol', { limit: 0 });
+      const act = await client.feed('user', 'carol').addActivity({ actor: 'SU:carol', verb: 'post', object: 'o:fan' });
+      await until('the fanned-out copy', async () => ((await tl.get({ limit: 5 })).results.some((a) => a.id === act.id) ? true : undefined));
+    });
+
+    it('delivers realtime events to a subscriber on one process from writes on either process', async () => {
+      const sub = connect(apiKey, apiSecret, appId, { urlOverride: { api: `${base}/api/` }, fayeUrl: `${base}/faye` });
+      opened.push(sub);
+      const seen = new Map<string, string[]>();
+      const record = (feed: string) => (data: any) => {
+        for (const a of data.new as { id: string }[]) seen.set(feed, [...(seen.get(feed) ?? []), a.id]);
+      };
+      const dave = sub.feed('user', 'dave');
+      const timeline = sub.feed('timeline', 'erin');
+      await client.feed('timeline', 'erin').follow('user', 'dave', { limit: 0 });
+      await dave.subscribe(record('user:dave'));
+      await timeline.subscribe(record('timeline:erin'));
+      const token = client.feed('user', 'dave').token;
+      const written: string[] = [];
+      const writers = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const r = await call(base, 'POST', 'feed/user/dave/', token, apiKey, { actor: 'SU:dave', verb: 'post', object: `o:${i}` });
+        assert.equal(r.status, 201);
+        writers.add(r.worker);
+        written.push(r.body.id);
+      }
+      assert.deepEqual([...writers].sort(), ['1', '2']);
+      // Direct writes from both processes, and the fan-out worker's copies from the primary.
+      for (const feed of ['user:dave', 'timeline:erin']) {
+        await until(`events on ${feed}`, () => (written.every((id) => seen.get(feed)?.includes(id)) ? true : undefined));
+      }
+    });
+
+    it('replaces an HTTP process that dies, and the new one answers', async () => {
+      const [victim] = logs('HTTP process is listening');
+      process.kill(victim.child_pid, 'SIGKILL');
+      const exited = await until('the exit to be logged', () => logs('HTTP process exited; starting another')[0]);
+      assert.equal(exited.child_pid, victim.child_pid);
+      assert.equal(exited.signal, 'SIGKILL');
+      const replacement = await until('a third HTTP process', () => logs('HTTP process is listening')[2]);
+      assert.notEqual(replacement.child_pid, victim.child_pid);
+      const token = client.feed('user', 'alice').token;
+      const answered = new Set<string>();
+      for (let i = 0; i < 10; i++) {
+        const r = await call(base, 'GET', 'feed/user/alice/?limit=1', token, apiKey);
+        assert.equal(r.status, 200);
+        answered.add(r.worker);
+      }
+      assert.ok(answered.has(String(replacement.worker)), `answers came from ${[...answered]}`);
+      assert.ok(!answered.has(String(victim.worker)));
+    });
+
+    it('stops every process on SIGTERM to the primary', async () => {
+      const pids = logs('HTTP process is listening').map((l) => l.child_pid as number);
+      const exited = new Promise<number | null>((resolve) => primary.once('exit', (code) => resolve(code)));
+      primary.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      for (const pid of pids) assert.equal(alive(pid), false, `HTTP process ${pid} is still running`);
+    });
+  });
+});
