@@ -8,7 +8,11 @@ interface EdgeRow {
   created: number;
 }
 
-/** {@link FollowStore} on SQLite. Follower pages walk the (target, source) primary key. */
+/**
+ * {@link FollowStore} on SQLite. Follower pages walk the (target, source) primary key. Reads here
+ * see only follow edges and pull flags, which only follows and unfollows change, so they let
+ * group-commit batches without either wait (the `graphRead` of {@link SqliteDatabase.guard}).
+ */
 export class SqliteFollowStore implements FollowStore {
   readonly #d: SqliteDatabase;
   readonly #page: Database.Statement;
@@ -92,12 +96,12 @@ export class SqliteFollowStore implements FollowStore {
         feeds: rows.map((r) => r.fid),
         cursor: rows.length < limit ? null : String(rows[rows.length - 1].n),
       };
-    });
+    }, true);
   }
 
   async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
     if (feeds.length === 0) return new Set();
-    return this.#d.guard('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]));
+    return this.#d.guard('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]), true);
   }
 
   async syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
@@ -112,7 +116,7 @@ export class SqliteFollowStore implements FollowStore {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return [];
       return this.#followersAmong.all(t, this.#d.appInt(app), JSON.stringify(candidates)) as string[];
-    });
+    }, true);
   }
 
   async followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
@@ -120,7 +124,7 @@ export class SqliteFollowStore implements FollowStore {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return [];
       return toEdges(this.#followers.all(target, t, limit, offset) as EdgeRow[]);
-    });
+    }, true);
   }
 
   async following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]> {
@@ -131,7 +135,7 @@ export class SqliteFollowStore implements FollowStore {
         ? this.#followingFiltered.all(source, s, this.#d.appInt(app), JSON.stringify(filter), limit, offset)
         : this.#following.all(source, s, limit, offset);
       return toEdges(rows as EdgeRow[]);
-    });
+    }, true);
   }
 
   async followCounts(
@@ -150,7 +154,7 @@ export class SqliteFollowStore implements FollowStore {
         ? (this.#countFollowingSlugs.get(f, JSON.stringify(followingSlugs)) as number)
         : (this.#countFollowing.get(f) as number);
       return { followers, following };
-    });
+    }, true);
   }
 }
 
