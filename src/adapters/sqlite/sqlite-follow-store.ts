@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FollowEdge, FollowPage, FollowStore } from '../../ports/follow-store.js';
+import type { FanoutPage, FollowEdge, FollowPage, FollowStore } from '../../ports/follow-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface EdgeRow {
@@ -17,6 +17,7 @@ export class SqliteFollowStore implements FollowStore {
   readonly #d: SqliteDatabase;
   readonly #page: Database.Statement;
   readonly #pageGrouped: Database.Statement;
+  readonly #fanoutPage: Database.Statement;
   readonly #syncGrouped: Database.Statement;
   readonly #pullServed: Database.Statement;
   readonly #followersAmong: Database.Statement;
@@ -35,6 +36,13 @@ export class SqliteFollowStore implements FollowStore {
       `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
        WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
     );
+    // Flat followers need only their handle and slug; grouped ones their feed id.
+    this.#fanoutPage = db
+      .prepare(
+        `SELECT f.source, s.slug, CASE WHEN f.grouped = 1 THEN s.fid END FROM follows f JOIN feeds s ON s.id = f.source
+         WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
+      )
+      .raw();
     // The partial index on grouped edges makes this a range read, however many flat followers exist.
     this.#pageGrouped = db.prepare(
       `SELECT f.source AS n, s.fid AS fid FROM follows f INDEXED BY follows_grouped JOIN feeds s ON s.id = f.source
@@ -96,6 +104,28 @@ export class SqliteFollowStore implements FollowStore {
         feeds: rows.map((r) => r.fid),
         cursor: rows.length < limit ? null : String(rows[rows.length - 1].n),
       };
+    }, true);
+  }
+
+  async fanoutPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FanoutPage> {
+    if (groupedOnly) {
+      const page = await this.followerPage(app, target, cursor, limit, true);
+      return { flat: [], flatSlugs: [], grouped: page.feeds, cursor: page.cursor };
+    }
+    return this.#d.guard('fanoutPage', () => {
+      const t = this.#d.findFeed(app, target);
+      if (t === undefined) return { flat: [], flatSlugs: [], grouped: [], cursor: null };
+      const rows = this.#fanoutPage.all(t, cursor === null ? 0 : Number(cursor), limit) as [number, string, string | null][];
+      const flat: number[] = [];
+      const flatSlugs: string[] = [];
+      const grouped: string[] = [];
+      for (const [n, slug, fid] of rows) {
+        if (fid === null) {
+          flat.push(n);
+          flatSlugs.push(slug);
+        } else grouped.push(fid);
+      }
+      return { flat, flatSlugs, grouped, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]) };
     }, true);
   }
 
