@@ -13,12 +13,13 @@ export interface FollowPage {
 
 /**
  * One page of followers for a fan-out add, split the way the writes need them: flat followers as
- * store feed handles (see {@link FeedPush}) with their group slug, aggregated and notification
+ * store feed handles (see {@link FeedPush}) and ids, aggregated and notification
  * followers by feed id (their group keys need the id).
  */
 export interface FanoutPage {
   readonly flat: readonly number[];
-  readonly flatSlugs: readonly string[];
+  /** The feed ids of `flat`, in the same order (for realtime events and max lengths). */
+  readonly flatNames: readonly string[];
   readonly grouped: readonly string[];
   /** As in {@link FollowPage}: the same cursors, interchangeable with it. */
   readonly cursor: string | null;

@@ -38,6 +38,8 @@ export interface FeedPush {
   readonly origin: string;
   readonly ids: readonly string[];
   readonly feeds: readonly number[];
+  /** The feed ids of `feeds`, in the same order (realtime events name the feeds). */
+  readonly names: readonly string[];
   readonly maxLength: readonly number[];
 }
 

@@ -88,7 +88,7 @@ interface ChunkSink {
     followers: readonly string[],
     cursor: string | null,
     src: ActivitySource | null,
-    flat?: { feeds: readonly number[]; maxLength: readonly number[] },
+    flat?: { feeds: readonly number[]; names: readonly string[]; maxLength: readonly number[] },
   ): void;
   full(): boolean;
   flush(): Promise<void>;
@@ -114,9 +114,10 @@ async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): P
   let src: ActivitySource | null = null;
   const reach = await followerReach(s, app, job.kind, job.source);
   const maxBySlug = new Map<string, number>();
-  const maxOf = (slug: string) => {
+  const maxOf = (fid: string) => {
+    const slug = fid.slice(0, fid.indexOf(':'));
     let m = maxBySlug.get(slug);
-    if (m === undefined) maxBySlug.set(slug, (m = maxLengthOf(app, `${slug}:`)));
+    if (m === undefined) maxBySlug.set(slug, (m = maxLengthOf(app, fid)));
     return m;
   };
   for (;;) {
@@ -132,12 +133,12 @@ async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): P
       // followers (group keys) are named by feed id.
       const page =
         reach === 'none'
-          ? { flat: [], flatSlugs: [], grouped: [], cursor: null }
+          ? { flat: [], flatNames: [], grouped: [], cursor: null }
           : await s.store.fanoutPage(app.appId, job.source, cursor, s.fanout.chunkSize, reach === 'grouped');
       if (src === null && page.grouped.length > 0) {
         src = new ActivitySource((await s.store.getActivities(app.appId, job.ids)).values());
       }
-      sink.add(ids, page.grouped, page.cursor, src, { feeds: page.flat, maxLength: page.flatSlugs.map((slug) => maxOf(slug)) });
+      sink.add(ids, page.grouped, page.cursor, src, { feeds: page.flat, names: page.flatNames, maxLength: page.flatNames.map(maxOf) });
       next = page.cursor;
     } else {
       const page = await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize);

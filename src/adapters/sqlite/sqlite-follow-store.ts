@@ -36,10 +36,10 @@ export class SqliteFollowStore implements FollowStore {
       `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
        WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
     );
-    // Flat followers need only their handle and slug; grouped ones their feed id.
+    // Flat followers are written by handle; grouped ones need their feed id for group keys.
     this.#fanoutPage = db
       .prepare(
-        `SELECT f.source, s.slug, CASE WHEN f.grouped = 1 THEN s.fid END FROM follows f JOIN feeds s ON s.id = f.source
+        `SELECT f.source, s.fid, f.grouped FROM follows f JOIN feeds s ON s.id = f.source
          WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
       )
       .raw();
@@ -110,22 +110,23 @@ export class SqliteFollowStore implements FollowStore {
   async fanoutPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FanoutPage> {
     if (groupedOnly) {
       const page = await this.followerPage(app, target, cursor, limit, true);
-      return { flat: [], flatSlugs: [], grouped: page.feeds, cursor: page.cursor };
+      return { flat: [], flatNames: [], grouped: page.feeds, cursor: page.cursor };
     }
     return this.#d.guard('fanoutPage', () => {
       const t = this.#d.findFeed(app, target);
-      if (t === undefined) return { flat: [], flatSlugs: [], grouped: [], cursor: null };
-      const rows = this.#fanoutPage.all(t, cursor === null ? 0 : Number(cursor), limit) as [number, string, string | null][];
+      if (t === undefined) return { flat: [], flatNames: [], grouped: [], cursor: null };
+      const rows = this.#fanoutPage.all(t, cursor === null ? 0 : Number(cursor), limit) as [number, string, number][];
       const flat: number[] = [];
-      const flatSlugs: string[] = [];
+      const flatNames: string[] = [];
       const grouped: string[] = [];
-      for (const [n, slug, fid] of rows) {
-        if (fid === null) {
+      for (const [n, fid, isGrouped] of rows) {
+        if (isGrouped === 1) grouped.push(fid);
+        else {
           flat.push(n);
-          flatSlugs.push(slug);
-        } else grouped.push(fid);
+          flatNames.push(fid);
+        }
       }
-      return { flat, flatSlugs, grouped, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]) };
+      return { flat, flatNames, grouped, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]) };
     }, true);
   }
 

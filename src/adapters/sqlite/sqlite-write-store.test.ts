@@ -148,9 +148,9 @@ describe('SQLite group commit', () => {
     });
     const page = await store.fanoutPage(APP, 'user:a', null, 10);
     assert.deepEqual(page.grouped, ['notification:z']);
-    assert.deepEqual(page.flatSlugs, ['timeline', 'short']);
+    assert.deepEqual(page.flatNames, ['timeline:x', 'short:y']);
     assert.equal(page.cursor, null);
-    const push = (ids: readonly string[]) => ({ origin: 'user:a', ids, feeds: page.flat, maxLength: [100, 4] });
+    const push = (ids: readonly string[]) => ({ origin: 'user:a', ids, feeds: page.flat, names: page.flatNames, maxLength: [100, 4] });
     // Two jobs of one round reach the same feeds; one of them replays ids already there.
     await store.commit(APP, { pushes: [push(acts.slice(0, 3).map((a) => a.id)), push(acts.slice(2).map((a) => a.id))] });
     await store.commit(APP, { pushes: [push(acts.slice(0, 2).map((a) => a.id))] });
