@@ -103,6 +103,14 @@ function collectChanges(opts: PublishChangesOptions, app: string, batch: WriteBa
     return change;
   };
   if (batch.entries) for (const e of batch.entries) changeOf(e.feed)?.added.push(e);
+  if (batch.pushes) {
+    for (const p of batch.pushes) {
+      p.names.forEach((feed, i) => {
+        const c = changeOf(feed);
+        if (c) for (const id of p.ids) c.added.push({ feed, id, origin: p.origin, maxLength: p.maxLength[i] });
+      });
+    }
+  }
   if (batch.removals) {
     for (const r of batch.removals) changeOf(r.feed)?.removed.push(...r.ids);
   }

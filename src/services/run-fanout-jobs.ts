@@ -1,9 +1,9 @@
 import type { App } from '../core/feeds/feed-group.js';
 import type { QueuedJob } from '../ports/outbox.js';
-import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
-import type { Services } from './context.js';
+import type { EntryRemoval, EntryWrite, FeedPush } from '../ports/write-store.js';
+import { maxLengthOf, type Services } from './context.js';
 import { applyToFollowers, followerReach } from './plan-fanout.js';
-import { ActivitySource, isGrouped } from './placement.js';
+import { ActivitySource } from './placement.js';
 
 /**
  * Runs one round of queued fan-out jobs (the fan-out strategy of DESIGN.md). Followers are paged in chunks;
@@ -22,6 +22,7 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
   if (jobs.length === 0) return 0;
   let entries: EntryWrite[] = [];
   let removals: EntryRemoval[] = [];
+  let pushes: FeedPush[] = [];
   let progress: { jobId: number; cursor: string }[] = [];
   let complete: number[] = [];
   let followersInBatch = 0;
@@ -31,9 +32,10 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
 
   const flush = async () => {
     if (batchApp === null) return;
-    await s.store.commit(batchApp, { entries, removals, progress, complete });
+    await s.store.commit(batchApp, { entries, pushes, removals, progress, complete });
     finished += complete.length;
     entries = [];
+    pushes = [];
     removals = [];
     progress = [];
     complete = [];
@@ -50,16 +52,20 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
       complete.push(job.jobId);
       continue;
     }
-    if (job.kind === 'fanout.remove' && entries.length > 0) {
+    if (job.kind === 'fanout.remove' && (entries.length > 0 || pushes.length > 0)) {
       // A commit applies removals before entry writes, so a removal sharing a commit with an
       // earlier job's writes would run first and leave the removed activity in follower feeds.
       await flush();
       batchApp = job.app;
     }
     await runJob(s, app, job, {
-      add: (ids, followers, cursor, src) => {
+      add: (ids, followers, cursor, src, flat) => {
         applyToFollowers(app, job.kind, job.source, ids, followers, { entries, removals }, src);
         followersInBatch += followers.length;
+        if (flat && flat.feeds.length > 0 && ids.length > 0) {
+          pushes.push({ ...flat, origin: job.source, ids });
+          followersInBatch += flat.feeds.length;
+        }
         if (cursor !== null) progress.push({ jobId: job.jobId, cursor });
         else complete.push(job.jobId);
       },
@@ -76,7 +82,14 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
 }
 
 interface ChunkSink {
-  add(ids: readonly string[], followers: string[], cursor: string | null, src: ActivitySource | null): void;
+  /** `followers` by feed id; `flat` (adds only): flat followers by store handle with their max lengths. */
+  add(
+    ids: readonly string[],
+    followers: readonly string[],
+    cursor: string | null,
+    src: ActivitySource | null,
+    flat?: { feeds: readonly number[]; names: readonly string[]; maxLength: readonly number[] },
+  ): void;
   full(): boolean;
   flush(): Promise<void>;
 }
@@ -100,30 +113,45 @@ async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): P
   let cursor = job.cursor;
   let src: ActivitySource | null = null;
   const reach = await followerReach(s, app, job.kind, job.source);
+  const maxBySlug = new Map<string, number>();
+  const maxOf = (fid: string) => {
+    const slug = fid.slice(0, fid.indexOf(':'));
+    let m = maxBySlug.get(slug);
+    if (m === undefined) maxBySlug.set(slug, (m = maxLengthOf(app, fid)));
+    return m;
+  };
   for (;;) {
+    let next: string | null;
     const ids = await liveIds(s, app, job);
     if (ids.length === 0) {
       // Nothing left to spread: finish the job without walking the remaining followers.
       sink.add(ids, [], null, null);
       return;
     }
-    const page =
-      reach === 'none'
-        ? { feeds: [], cursor: null }
-        : await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize, reach === 'grouped');
-    // Grouped (aggregated/notification) followers need the activities' fields for group keys:
-    // loaded once per job, only when such a follower shows up.
-    if (src === null && job.kind === 'fanout.add' && page.feeds.some((f) => isGrouped(app, f))) {
-      src = new ActivitySource((await s.store.getActivities(app.appId, job.ids)).values());
+    if (job.kind === 'fanout.add') {
+      // Adds: flat followers by store handle, straight from the follows table; only grouped
+      // followers (group keys) are named by feed id.
+      const page =
+        reach === 'none'
+          ? { flat: [], flatNames: [], grouped: [], cursor: null }
+          : await s.store.fanoutPage(app.appId, job.source, cursor, s.fanout.chunkSize, reach === 'grouped');
+      if (src === null && page.grouped.length > 0) {
+        src = new ActivitySource((await s.store.getActivities(app.appId, job.ids)).values());
+      }
+      sink.add(ids, page.grouped, page.cursor, src, { feeds: page.flat, names: page.flatNames, maxLength: page.flatNames.map(maxOf) });
+      next = page.cursor;
+    } else {
+      const page = await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize);
+      sink.add(ids, page.feeds, page.cursor, null);
+      next = page.cursor;
     }
-    sink.add(ids, page.feeds, page.cursor, src);
     if (sink.full()) {
       await sink.flush();
       // Store calls may complete synchronously (embedded store): give requests a turn between
       // chunks so a huge fan-out never stalls the API.
       await new Promise((r) => setImmediate(r));
     }
-    if (page.cursor === null) return;
-    cursor = page.cursor;
+    if (next === null) return;
+    cursor = next;
   }
 }

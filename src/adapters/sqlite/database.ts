@@ -168,6 +168,7 @@ export class SqliteDatabase {
   readonly #selectFeed: Database.Statement;
   readonly #selectFeedName: Database.Statement;
   readonly #changeMark: Database.Statement;
+  #settle: ((graphRead: boolean) => void) | null = null;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -286,8 +287,22 @@ export class SqliteDatabase {
     this.#feedNames.clear();
   }
 
-  /** Runs `fn` and translates driver failures into a {@link StoreError} keeping the cause. */
-  guard<T>(what: string, fn: () => T): T {
+  /**
+   * Registers the write store's group commit: `settle` commits the writes still waiting for it.
+   * Every store call runs it first (see {@link guard}), so each call sees every write handed to
+   * the store before it.
+   */
+  onAccess(settle: (graphRead: boolean) => void): void {
+    this.#settle = settle;
+  }
+
+  /**
+   * Runs `fn` and translates driver failures into a {@link StoreError} keeping the cause. Waiting
+   * group-commit writes are committed first; `graphRead` (a read of follow edges and pull flags
+   * only) lets the writes wait when none of them changes the follow graph.
+   */
+  guard<T>(what: string, fn: () => T, graphRead = false): T {
+    if (this.#settle !== null) this.#settle(graphRead);
     try {
       return fn();
     } catch (err) {
@@ -300,6 +315,8 @@ export class SqliteDatabase {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    if (this.#settle !== null) this.#settle(false);
+    this.db.close();
   }
 }

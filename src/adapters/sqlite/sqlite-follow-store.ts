@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FollowEdge, FollowPage, FollowStore } from '../../ports/follow-store.js';
+import type { FanoutPage, FollowEdge, FollowPage, FollowStore } from '../../ports/follow-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface EdgeRow {
@@ -8,11 +8,16 @@ interface EdgeRow {
   created: number;
 }
 
-/** {@link FollowStore} on SQLite. Follower pages walk the (target, source) primary key. */
+/**
+ * {@link FollowStore} on SQLite. Follower pages walk the (target, source) primary key. Reads here
+ * see only follow edges and pull flags, which only follows and unfollows change, so they let
+ * group-commit batches without either wait (the `graphRead` of {@link SqliteDatabase.guard}).
+ */
 export class SqliteFollowStore implements FollowStore {
   readonly #d: SqliteDatabase;
   readonly #page: Database.Statement;
   readonly #pageGrouped: Database.Statement;
+  readonly #fanoutPage: Database.Statement;
   readonly #syncGrouped: Database.Statement;
   readonly #pullServed: Database.Statement;
   readonly #followersAmong: Database.Statement;
@@ -31,6 +36,13 @@ export class SqliteFollowStore implements FollowStore {
       `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
        WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
     );
+    // Flat followers are written by handle; grouped ones need their feed id for group keys.
+    this.#fanoutPage = db
+      .prepare(
+        `SELECT f.source, s.fid, f.grouped FROM follows f JOIN feeds s ON s.id = f.source
+         WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
+      )
+      .raw();
     // The partial index on grouped edges makes this a range read, however many flat followers exist.
     this.#pageGrouped = db.prepare(
       `SELECT f.source AS n, s.fid AS fid FROM follows f INDEXED BY follows_grouped JOIN feeds s ON s.id = f.source
@@ -92,12 +104,35 @@ export class SqliteFollowStore implements FollowStore {
         feeds: rows.map((r) => r.fid),
         cursor: rows.length < limit ? null : String(rows[rows.length - 1].n),
       };
-    });
+    }, true);
+  }
+
+  async fanoutPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FanoutPage> {
+    if (groupedOnly) {
+      const page = await this.followerPage(app, target, cursor, limit, true);
+      return { flat: [], flatNames: [], grouped: page.feeds, cursor: page.cursor };
+    }
+    return this.#d.guard('fanoutPage', () => {
+      const t = this.#d.findFeed(app, target);
+      if (t === undefined) return { flat: [], flatNames: [], grouped: [], cursor: null };
+      const rows = this.#fanoutPage.all(t, cursor === null ? 0 : Number(cursor), limit) as [number, string, number][];
+      const flat: number[] = [];
+      const flatNames: string[] = [];
+      const grouped: string[] = [];
+      for (const [n, fid, isGrouped] of rows) {
+        if (isGrouped === 1) grouped.push(fid);
+        else {
+          flat.push(n);
+          flatNames.push(fid);
+        }
+      }
+      return { flat, flatNames, grouped, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]) };
+    }, true);
   }
 
   async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
     if (feeds.length === 0) return new Set();
-    return this.#d.guard('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]));
+    return this.#d.guard('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]), true);
   }
 
   async syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
@@ -112,7 +147,7 @@ export class SqliteFollowStore implements FollowStore {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return [];
       return this.#followersAmong.all(t, this.#d.appInt(app), JSON.stringify(candidates)) as string[];
-    });
+    }, true);
   }
 
   async followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
@@ -120,7 +155,7 @@ export class SqliteFollowStore implements FollowStore {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return [];
       return toEdges(this.#followers.all(target, t, limit, offset) as EdgeRow[]);
-    });
+    }, true);
   }
 
   async following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]> {
@@ -131,7 +166,7 @@ export class SqliteFollowStore implements FollowStore {
         ? this.#followingFiltered.all(source, s, this.#d.appInt(app), JSON.stringify(filter), limit, offset)
         : this.#following.all(source, s, limit, offset);
       return toEdges(rows as EdgeRow[]);
-    });
+    }, true);
   }
 
   async followCounts(
@@ -150,7 +185,7 @@ export class SqliteFollowStore implements FollowStore {
         ? (this.#countFollowingSlugs.get(f, JSON.stringify(followingSlugs)) as number)
         : (this.#countFollowing.get(f) as number);
       return { followers, following };
-    });
+    }, true);
   }
 }
 

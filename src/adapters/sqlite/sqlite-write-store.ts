@@ -1,20 +1,53 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js';
-import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
+import type { EntryWrite, FeedPush, WriteBatch, WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
 
+/** A batch waiting for its group commit, with the caller's promise. */
+interface Waiting {
+  readonly app: string;
+  readonly batch: WriteBatch;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Rows (entries, activities, edges…) after which a group is committed without waiting for the turn to end. */
+export const MAX_GROUP_ROWS = 50_000;
+
 /**
- * {@link WriteStore} on SQLite: each batch is one IMMEDIATE transaction. Entry inserts are
- * `INSERT OR IGNORE` on (feed, sort key), so a replayed fan-out chunk is a no-op; each feed keeps
- * an entry count so trimming to max length costs nothing until a feed is full.
+ * {@link WriteStore} on SQLite with group commit. With synchronous = FULL every commit waits for
+ * an fsync, and that, not the statements, limits how many writes per second the store takes. So
+ * the batches handed to {@link commit} during one event-loop turn wait and are applied together in
+ * ONE IMMEDIATE transaction: at the end of the turn (setImmediate), when they hold
+ * {@link MAX_GROUP_ROWS} rows, or before any other store call. Each caller's promise resolves only
+ * after that transaction committed, so an acknowledged write is on disk. If the group's
+ * transaction fails, its batches are applied again one by one, each in its own transaction, so a
+ * bad batch fails alone.
+ *
+ * Ordering: every store call on this database first commits the waiting batches (see
+ * {@link SqliteDatabase.guard}), so a use case that reads and then commits sees every write handed
+ * to the store before its read — exactly as if each commit had been applied when it was called.
+ * Reads of the follow graph alone (follower pages, pull flags) let the batches wait unless one of
+ * them follows or unfollows, since nothing else changes the graph; that is what lets concurrent
+ * posts, whose planning reads only the graph, share a commit.
+ *
+ * Entry inserts are `INSERT OR IGNORE` on (feed, sort key), so a replayed fan-out chunk is a
+ * no-op; each feed keeps an entry count so trimming to max length costs nothing until a feed is
+ * full.
  */
 export class SqliteWriteStore implements WriteStore {
   readonly #d: SqliteDatabase;
   readonly #groups: SqliteGroups;
   readonly #reactions: SqliteReactionWrites;
   readonly #tx: Database.Transaction<(app: string, batch: WriteBatch) => void>;
+  readonly #groupTx: Database.Transaction<(group: readonly Waiting[]) => void>;
+  #waiting: Waiting[] = [];
+  #waitingRows = 0;
+  /** Whether a waiting batch creates or removes follow edges. */
+  #waitingGraph = false;
+  #scheduled = false;
   readonly #upsertActivity: Database.Statement;
   readonly #insertEntry: Database.Statement;
   readonly #deleteEntry: Database.Statement;
@@ -61,18 +94,57 @@ export class SqliteWriteStore implements WriteStore {
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
+    this.#groupTx = db.transaction((group: readonly Waiting[]) => {
+      for (const w of group) this.apply(w.app, w.batch);
+    });
+    d.onAccess((graphRead) => {
+      // Inside a transaction a commit would only be a savepoint: the caller is the flush itself.
+      if (this.#waiting.length > 0 && !(graphRead && !this.#waitingGraph) && !db.inTransaction) this.flush();
+    });
   }
 
-  async commit(app: string, batch: WriteBatch): Promise<void> {
-    this.#d.guard('commit', () => {
-      try {
-        this.#tx.immediate(app, batch);
-      } catch (err) {
-        // Feed integers interned inside the rolled-back transaction no longer exist.
-        this.#d.forgetFeeds();
-        throw err;
+  commit(app: string, batch: WriteBatch): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ app, batch, resolve, reject });
+      if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0) this.#waitingGraph = true;
+      this.#waitingRows += rowsOf(batch);
+      if (this.#waitingRows >= MAX_GROUP_ROWS) this.flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#flushScheduled);
       }
     });
+  }
+
+  readonly #flushScheduled = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  /** Commits the waiting batches now, in the order they were handed over, and settles their promises. */
+  flush(): void {
+    const group = this.#waiting;
+    if (group.length === 0) return;
+    this.#waiting = [];
+    this.#waitingRows = 0;
+    this.#waitingGraph = false;
+    if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false)) return;
+    // Alone, or the group failed: each batch in its own transaction, so only a bad one fails.
+    for (const w of group) this.run(() => this.#tx.immediate(w.app, w.batch), [w], true);
+  }
+
+  /** Runs one transaction; resolves `settles` once it committed, or rejects them (when asked) and returns false. */
+  private run(tx: () => void, settles: readonly Waiting[], reject: boolean): boolean {
+    try {
+      this.#d.guard('commit', tx);
+    } catch (err) {
+      // Feed integers interned inside the rolled-back transaction no longer exist.
+      this.#d.forgetFeeds();
+      if (reject) for (const w of settles) w.reject(err);
+      return false;
+    }
+    for (const w of settles) w.resolve();
+    return true;
   }
 
   private apply(app: string, b: WriteBatch): void {
@@ -124,6 +196,7 @@ export class SqliteWriteStore implements WriteStore {
       }
     }
     if (b.entries && b.entries.length > 0) this.insertEntries(app, b.entries);
+    if (b.pushes && b.pushes.length > 0) this.push(app, b.pushes);
     if (b.enqueue) {
       for (const j of b.enqueue) this.#enqueue.run(a, j.kind, j.source, j.ids.join(','));
     }
@@ -154,6 +227,40 @@ export class SqliteWriteStore implements WriteStore {
     if (groups) this.#groups.afterRemoval(app, feed, groups);
   }
 
+  /**
+   * The worker's bulk writes into flat feeds by handle: one insert per (feed, id), then one count
+   * update per feed for the whole batch (a feed reached by many jobs of a round is counted once).
+   */
+  private push(app: string, pushes: readonly FeedPush[]): void {
+    const d = this.#d;
+    const added = new Map<number, number>();
+    const max = new Map<number, number>();
+    for (const p of pushes) {
+      const origin = d.feedInt(app, p.origin);
+      const keys = p.ids.map(idToSortKey);
+      const { feeds, maxLength } = p;
+      for (let i = 0; i < feeds.length; i++) {
+        const f = feeds[i];
+        let n = 0;
+        for (const sk of keys) n += this.#insertEntry.run(f, sk, origin).changes;
+        const m = max.get(f);
+        if (m === undefined || maxLength[i] < m) max.set(f, maxLength[i]);
+        if (n > 0) added.set(f, (added.get(f) ?? 0) + n);
+      }
+    }
+    for (const [f, n] of added) this.countAndTrim(f, n, max.get(f)!);
+  }
+
+  /** Adds `added` to the feed's count and trims it to its `max` newest entries when over. */
+  private countAndTrim(f: number, added: number, max: number): void {
+    // One statement both counts and tells whether the feed is over its length.
+    const n = this.#addCountReturning.get(added, f) as number;
+    if (n > max) {
+      const trimmed = this.#trim.run({ feed: f, excess: n - max }).changes;
+      this.#addCount.run(-trimmed, f);
+    }
+  }
+
   private insertEntries(app: string, entries: readonly EntryWrite[]): void {
     const d = this.#d;
     // Group by feed so each feed's count and trim are touched once per batch.
@@ -180,14 +287,21 @@ export class SqliteWriteStore implements WriteStore {
         added += this.#insertEntry.run(f, sk, origin).changes;
         if (e.maxLength < max) max = e.maxLength;
       }
-      if (added === 0) continue;
-      // One statement both counts and tells whether the feed is over its length.
-      const n = this.#addCountReturning.get(added, f) as number;
-      if (n > max) {
-        const excess = n - max;
-        const trimmed = this.#trim.run({ feed: f, excess }).changes;
-        this.#addCount.run(-trimmed, f);
-      }
+      if (added > 0) this.countAndTrim(f, added, max);
     }
   }
+}
+
+/** Rough row count of a batch, to bound the size of a group. */
+function rowsOf(b: WriteBatch): number {
+  return (
+    (b.activities?.length ?? 0) +
+    (b.entries?.length ?? 0) +
+    (b.pushes?.reduce((n, p) => n + p.feeds.length * p.ids.length, 0) ?? 0) +
+    (b.removals?.length ?? 0) +
+    (b.follows?.length ?? 0) +
+    (b.unfollows?.length ?? 0) +
+    (b.enqueue?.length ?? 0) +
+    1
+  );
 }
