@@ -993,6 +993,25 @@ describe('hybrid fan-out: realtime', () => {
     assert.deepEqual(strangerMessages, []);
   });
 
+  it('a follower removing a pulled activity from its feed is told of the deletion, alone', async () => {
+    const c = realtimeClient();
+    const { star, fans } = await celebrity(t, c, 4);
+    const fan = c.feed('timeline', fans[2].userId);
+    const quiet = c.feed('timeline', fans[1].userId);
+    const messages: any[] = [];
+    const quietMessages: any[] = [];
+    const a = await add(star, { foreign_id: 'rt:hide', time: at(310) });
+    await fan.subscribe((m: any) => messages.push(m));
+    await quiet.subscribe((m: any) => quietMessages.push(m));
+    await fan.removeActivity(a.id);
+    await until('the deletion', () => messages.length > 0);
+    assert.deepEqual([messages[0].feed, messages[0].new, messages[0].deleted], [fan.id, [], [a.id]]);
+    assert.deepEqual(messages[0].deleted_foreign_ids, [['rt:hide', at(310)]]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(messages.length, 1);
+    assert.deepEqual(quietMessages, [], 'other followers still see it');
+  });
+
   it('a `to` write into a pull-served feed is announced on its subscribed followers', async () => {
     const c = realtimeClient();
     const { star, fans } = await celebrity(t, c, 4);
