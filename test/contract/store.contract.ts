@@ -446,6 +446,11 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
             ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0, idLte: pivot, idGt: all[7], maxLength: max })),
             kept.filter((id) => key(id) <= key(pivot) && key(id) > key(all[7])),
           );
+          // Both upper bounds: the lower one counts.
+          assert.deepEqual(
+            ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 1, idLt: pivot, idLte: all[4], maxLength: max })),
+            kept.filter((id) => key(id) < key(pivot) && key(id) <= key(all[4])).slice(1),
+          );
         }
         assert.equal(await store.oldestKept(app(), 'timeline:r', max), max < 9 ? all[max - 1] : null, `oldest kept of ${max}`);
       }

@@ -18,6 +18,9 @@ interface Pulled {
   since: Buffer | null;
 }
 
+/** Appended to a sort key: the smallest key after it (keys compare bytewise, all of one length). */
+const ZERO = Buffer.of(0);
+
 /** The later of two inclusive lower bounds (null = none). */
 function later(a: Buffer | null, b: Buffer | null): Buffer | null {
   if (a === null) return b;
@@ -136,30 +139,33 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   /**
-   * The sort keys at positions `at` and `at + 1` of the merged list of `feed` (its own entries
-   * above `floor`, and the unhidden direct entries of each pulled feed from its `since` and above
-   * `floor`), deduplicated; fewer when the list is shorter. One statement: SQLite merges the
-   * sources in key order and stops there.
+   * A keys-only merge of the merged list of `feed`: its own entries and the unhidden direct entries
+   * of each pulled feed (from its `since`), all from `lo` on, deduplicated, newest first. `count`:
+   * how many keys there are, counting at most `n`; otherwise the keys at positions `n` and `n + 1`.
+   * One statement: SQLite merges the sources in key order and stops there.
    */
-  private keysAt(feed: number, pulled: readonly Pulled[], floor: Buffer | null, hides: boolean, at: number): Buffer[] {
-    const shape = `${pulled.length}${hides ? 'h' : ''}`;
+  private mergedKeys(feed: number, pulled: readonly Pulled[], lo: Buffer | null, hides: boolean, what: 'count' | 'at', n: number): Buffer[] | number {
+    const shape = `${what}${pulled.length}${hides ? 'h' : ''}`;
     let st = this.#keyAt.get(shape);
     if (!st) {
       if (this.#keyAt.size > 64) this.#keyAt.clear();
       const arms = ['SELECT sk FROM entries WHERE feed = ? AND sk >= ?'];
       const hidden = hides ? ' AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.feed = ? AND h.sk = entries.sk)' : '';
       for (let i = 0; i < pulled.length; i++) arms.push(`SELECT sk FROM entries WHERE feed = ? AND origin IS NULL AND sk >= ?${hidden}`);
-      st = this.#d.db.prepare(`${arms.join(' UNION ')} ORDER BY 1 DESC LIMIT 2 OFFSET ?`).pluck();
+      const merge = arms.join(' UNION ');
+      st = this.#d.db
+        .prepare(what === 'count' ? `SELECT count(*) FROM (${merge} ORDER BY 1 DESC LIMIT ?)` : `${merge} ORDER BY 1 DESC LIMIT 2 OFFSET ?`)
+        .pluck();
       this.#keyAt.set(shape, st);
     }
     const none = Buffer.alloc(0);
-    const params: unknown[] = [feed, floor ?? none];
+    const params: unknown[] = [feed, lo ?? none];
     for (const p of pulled) {
-      params.push(p.id, later(floor, p.since) ?? none);
+      params.push(p.id, later(lo, p.since) ?? none);
       if (hides) params.push(feed);
     }
-    params.push(at);
-    return st.all(...params) as Buffer[];
+    params.push(n);
+    return what === 'count' ? (st.get(...params) as number) : (st.all(...params) as Buffer[]);
   }
 
   async readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
@@ -193,7 +199,7 @@ export class SqliteTimelineStore implements TimelineStore {
     // Without pulled feeds the stored entries are the whole feed, trimmed to max_length on write.
     if (pulled.length === 0) return this.rows(f, range, false, a);
     const reader = this.#reader.get({ feed: f }) as { n: number; floor: Buffer | null; hides: number };
-    let floor = reader.floor;
+    const floor = reader.floor;
     const hiddenFor = reader.hides ? f : undefined;
     // k-way merge: each source is read only as deep as the page needs (offset + limit).
     let depth = range.offset + range.limit;
@@ -202,10 +208,15 @@ export class SqliteTimelineStore implements TimelineStore {
       // Without an upper bound, positions in the list are positions in the whole merged feed.
       depth = Math.min(depth, max);
     } else if (reader.n + pulled.reduce((sum, p) => sum + p.n, 0) > max) {
-      // Only when the sources together could hold more than max_length: the oldest entry the
-      // feed keeps becomes a lower bound for every source.
-      const kept = this.keysAt(f, pulled, floor, hiddenFor !== undefined, max - 1);
-      if (kept.length === 2) floor = later(floor, kept[0]);
+      // Only when the sources together could hold more than max_length: count the entries above
+      // the upper bound (at most max_length of them, and a page deep in the feed is the only one
+      // that counts many); the page's positions follow theirs.
+      const lt = range.idLt !== undefined ? idToSortKey(range.idLt) : null;
+      const lte = range.idLte !== undefined ? Buffer.concat([idToSortKey(range.idLte), ZERO]) : null;
+      // Entries above the range: at or above the lower of the two bounds.
+      const bound = lt === null ? lte! : lte === null || Buffer.compare(lt, lte) <= 0 ? lt : lte;
+      const above = this.mergedKeys(f, pulled, later(floor, bound), hiddenFor !== undefined, 'count', max) as number;
+      depth = Math.min(depth, max - above);
     }
     if (depth <= range.offset) return [];
     const window = { ...range, offset: 0, limit: depth };
@@ -251,7 +262,7 @@ export class SqliteTimelineStore implements TimelineStore {
       if (pulled.length === 0) return null;
       const reader = this.#reader.get({ feed: f }) as { n: number; floor: Buffer | null; hides: number };
       if (reader.n + pulled.reduce((sum, p) => sum + p.n, 0) <= maxLength) return null;
-      const kept = this.keysAt(f, pulled, reader.floor, reader.hides !== 0, maxLength - 1);
+      const kept = this.mergedKeys(f, pulled, reader.floor, reader.hides !== 0, 'at', maxLength - 1) as Buffer[];
       return kept.length === 2 ? sortKeyToId(kept[0]) : null;
     });
   }
