@@ -780,6 +780,40 @@ describe('hybrid fan-out: max_length and copy limits of followers', () => {
     assert.deepEqual(await read(other), newestFirst(as([...acts, n1], star.id)).slice(0, 5));
   });
 
+  it('random posts and follower removals: the merged feed is exactly what push would hold', async () => {
+    // The model is a push-served `short` feed (max_length 5): every post lands in it and the oldest
+    // entries beyond five are trimmed; a removal by the follower deletes one entry. Posts come in
+    // time order (push trims by age). Removals at the origin are left out: there the merged feed
+    // lets an older activity move up (a documented difference).
+    for (const seed of [1, 2, 3]) {
+      const { star } = await celebrity(t, client, 4, `star${seed}`);
+      const { star: other } = await celebrity(t, client, 4, `other${seed}`);
+      const friend = client.feed('user', uid('friend'));
+      const short = client.feed('short', uid('short'));
+      for (const f of [star, other, friend]) await short.follow('user', f.userId);
+      let held: Entry[] = [];
+      let rand = seed * 7919;
+      const next = (n: number) => {
+        rand = (rand * 48271) % 2147483647;
+        return rand % n;
+      };
+      for (let step = 0; step < 40; step++) {
+        const r = next(10);
+        if (r < 7 || held.length === 0) {
+          const [feed, origin] = ([[star, star.id], [other, other.id], [friend, friend.id], [short, null]] as const)[r % 4];
+          const a = await add(feed, { time: at(1000 * seed + step) });
+          held = [{ id: a.id, origin }, ...held].slice(0, 5);
+        } else {
+          const gone = held[next(held.length)];
+          await short.removeActivity(gone.id);
+          held = held.filter((e) => e !== gone);
+        }
+        assert.deepEqual(await read(short), held, `seed ${seed} step ${step}`);
+      }
+      assert.deepEqual(await read(short, { limit: 2 }), held, `seed ${seed} paged`);
+    }
+  });
+
   it('activity_copy_limit bounds the history a new follower of a pull-served feed sees', async () => {
     const { star } = await celebrity(t, client, 4);
     const acts = await addN(star, 6);
