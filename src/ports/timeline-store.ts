@@ -90,13 +90,16 @@ export interface TimelineStore {
    * The activities (by ids, or every one with a foreign id) that `feed` shows through the merge of
    * the pull-served feeds it follows and has not hidden, with origin = the pulled feed; whether
    * the feed also holds an entry of them is not looked at. One call.
+   * @example pulledEntriesOf('1', 'timeline:bob', { foreignId: 'post:42' }) // [{ id, origin: 'user:star' }]
    */
   pulledEntriesOf(app: string, feed: string, key: { readonly ids: readonly string[] } | { readonly foreignId: string }): Promise<TimelineEntry[]>;
 
   /**
    * When the merged list of `feed` (see {@link readTimeline}) holds more than `maxLength`
    * entries, the id of its `maxLength`-th newest (the oldest one a push-served feed would still
-   * hold); otherwise null. Null as well for a feed that follows no pull-served feed.
+   * hold); otherwise null. Null as well for a feed that follows no pull-served feed. One call,
+   * costing a keys-only merge `maxLength` deep.
+   * @example oldestKept('1', 'timeline:bob', 3600) // the floor to set when bob removes something
    */
   oldestKept(app: string, feed: string, maxLength: number): Promise<string | null>;
 }

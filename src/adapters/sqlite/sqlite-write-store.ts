@@ -3,7 +3,7 @@ import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js
 import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
-import { SqliteHideWrites } from './sqlite-hides.js';
+import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
 
 /**
