@@ -44,7 +44,7 @@ export class SqliteTimelineStore implements TimelineStore {
   readonly #reader: Database.Statement;
   readonly #pulledByIds: Database.Statement;
   readonly #pulledByForeignId: Database.Statement;
-  /** Keys-only merges that find the key at a position of a merged list, per source count. */
+  /** Keys-only merges of a merged list (a count, or the key at a position), per source count. */
   readonly #keyAt = new Map<string, Database.Statement>();
   /** How many feeds are pull-served (all apps), and when that was counted (ms). */
   #pullServed = { count: 0, at: -Infinity };
