@@ -1,3 +1,5 @@
+import type { WriteBatch } from './write-store.js';
+
 /** One reference in a feed: the activity id and the feed it arrived from (`null` = written directly). */
 export interface TimelineEntry {
   readonly id: string;
@@ -17,6 +19,12 @@ export interface TimelineRange {
   readonly idGte?: string;
   readonly limit: number;
   readonly offset: number;
+  /**
+   * Merged reads only ({@link TimelineStore.readTimeline}): the reading feed's max_length. A
+   * push-served feed holds at most that many entries, so the merged list is cut to its newest
+   * `maxLength` entries before the bounds, offset and limit apply.
+   */
+  readonly maxLength?: number;
 }
 
 /** One group of an aggregated or notification feed, with its newest activities. */
@@ -57,7 +65,9 @@ export interface TimelineStore {
   /**
    * Like {@link readFeed}, merged with the directly written entries of every pull-served feed
    * that `feed` follows (origin = that feed), deduplicated by id; the range applies to the merged
-   * list. One call; each pulled feed is read only as deep as the range needs.
+   * list. Merged entries the feed hid are left out, and so is everything older than the feed's
+   * floor (see {@link WriteBatch.hides}). One call; each pulled feed is read only as deep as the
+   * range needs.
    */
   readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]>;
 
@@ -75,4 +85,21 @@ export interface TimelineStore {
 
   /** Which of `ids` are in `feed`, with their origin. */
   entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]>;
+
+  /**
+   * The activities (by ids, or every one with a foreign id) that `feed` shows through the merge of
+   * the pull-served feeds it follows and has not hidden, with origin = the pulled feed; whether
+   * the feed also holds an entry of them is not looked at. One call.
+   * @example pulledEntriesOf('1', 'timeline:bob', { foreignId: 'post:42' }) // [{ id, origin: 'user:star' }]
+   */
+  pulledEntriesOf(app: string, feed: string, key: { readonly ids: readonly string[] } | { readonly foreignId: string }): Promise<TimelineEntry[]>;
+
+  /**
+   * When the merged list of `feed` (see {@link readTimeline}) holds more than `maxLength`
+   * entries, the id of its `maxLength`-th newest (the oldest one a push-served feed would still
+   * hold); otherwise null. Null as well for a feed that follows no pull-served feed. One call,
+   * costing a keys-only merge `maxLength` deep.
+   * @example oldestKept('1', 'timeline:bob', 3600) // the floor to set when bob removes something
+   */
+  oldestKept(app: string, feed: string, maxLength: number): Promise<string | null>;
 }

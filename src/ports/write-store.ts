@@ -74,7 +74,9 @@ export interface WriteBatch {
    * Create edges (existing edges are kept unchanged). Times in microseconds. A target whose
    * follower count passes `pullAbove` becomes served by pull, for good (see
    * {@link FollowStore.pullServed}). `grouped` marks a source that is an aggregated or
-   * notification feed (see {@link FollowStore.followerPage}).
+   * notification feed (see {@link FollowStore.followerPage}). A follow also forgets the
+   * source's hides (see `hides`) of the target's direct activities from `since` on, since push
+   * would copy those again.
    */
   readonly follows?: readonly {
     source: string;
@@ -98,6 +100,14 @@ export interface WriteBatch {
   /** Record how far jobs got (a follower cursor each). */
   readonly progress?: readonly { readonly jobId: number; readonly cursor: string }[];
   readonly complete?: readonly number[];
+  /**
+   * Hybrid fan-out: hide activities that `feed` shows only through a pull-served feed it follows
+   * (the follower removed them from its feed; there is no entry to delete). With `floor` (an
+   * activity id), the feed's merged reads show nothing older than that activity from now on.
+   */
+  readonly hides?: readonly { feed: string; ids: readonly string[]; floor?: string }[];
+  /** Forget every feed's hide of these activities (they were removed from their home feed). */
+  readonly unhides?: readonly string[];
 }
 
 export interface WriteStore {

@@ -124,7 +124,11 @@ export async function unfollow(s: Services, app: App, requests: readonly Unfollo
   const pulled = kept.length > 0 ? await s.store.pullServed(app.appId, kept.map((r) => r.target.fid)) : new Set<string>();
   for (const r of kept) {
     if (!pulled.has(r.target.fid)) continue;
-    for (const id of await directEntries(s, app, r.target.fid, DEFAULT_COPY_LIMIT)) {
+    // Only what the follower was shown (not what it removed, nothing before the follow's start).
+    const newest = await directEntries(s, app, r.target.fid, DEFAULT_COPY_LIMIT);
+    const shown = new Set((await s.store.pulledEntriesOf(app.appId, r.source.fid, { ids: newest })).map((e) => e.id));
+    for (const id of newest) {
+      if (!shown.has(id)) continue;
       const e = entryFor(app, r.source.fid, id, r.target.fid, null);
       if (e) entries.push(e);
     }

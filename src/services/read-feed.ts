@@ -4,7 +4,7 @@ import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
-import { groupOf, type Services } from './context.js';
+import { groupOf, maxLengthOf, type Services } from './context.js';
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
@@ -68,13 +68,13 @@ export interface FeedPage {
 
 /**
  * Reads a page of a flat feed (§6.3): one store call that range-scans the feed (merging in
- * pull-served feeds it follows, looking one entry ahead to know whether a next page exists) and
- * brings each entry's activity along. Activities are returned as ready JSON with `origin` spliced
- * in; nothing is parsed on plain reads.
+ * pull-served feeds it follows, cut to the feed's max_length as a push-served feed is, and looking
+ * one entry ahead to know whether a next page exists) and brings each entry's activity along.
+ * Activities are returned as ready JSON with `origin` spliced in; nothing is parsed on plain reads.
  */
 export async function readFeed(s: Services, app: App, feed: FeedId, range: TimelineRange, render: Renderer = plainRenderer): Promise<FeedPage> {
   groupOf(app, feed);
-  const entries = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: range.limit + 1 });
+  const entries = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: maxLengthOf(app, feed.fid) });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
   const results = await render(entries);

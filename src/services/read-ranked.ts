@@ -6,7 +6,7 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import { seededRandom, seedOf } from '../core/ranking/seeded-random.js';
 import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
-import type { Services } from './context.js';
+import { maxLengthOf, type Services } from './context.js';
 
 /**
  * "Now" for decay functions is rounded down to this many seconds, so that the order of a ranked
@@ -41,7 +41,7 @@ export async function readRanked(
   opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string },
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
-  const candidates = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0 });
+  const candidates = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: maxLengthOf(app, feed.fid) });
   const ids = candidates.map((e) => e.id);
   // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
   // only when the formula reads them.

@@ -364,6 +364,108 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       );
     });
 
+    test('hides pulled entries from one reader, pages around them, and forgets hides on follow and on removal at home', async () => {
+      const follow = (source: string, since?: { id: string } | null) => ({ source, target: 'user:star', createdUs: 1, pullAbove: 0, since });
+      const star = Array.from({ length: 8 }, (_, i) => act(1000 * (2 * i + 1), 'user:star', { foreignId: i < 2 ? 'tag' : `s${i}` }));
+      const own = Array.from({ length: 4 }, (_, i) => act(1000 * (4 * i + 2), 'timeline:r'));
+      await store.commit(app(), {
+        activities: [...star, ...own],
+        entries: [
+          ...star.map((a) => ({ feed: 'user:star', id: a.id, origin: null, maxLength: 100 })),
+          ...own.map((a) => ({ feed: 'timeline:r', id: a.id, origin: null, maxLength: 100 })),
+          // A copy pushed before the star turned to pull.
+          { feed: 'timeline:r', id: star[7].id, origin: 'user:star', maxLength: 100 },
+        ],
+        follows: [follow('timeline:r'), follow('timeline:q')],
+      });
+      const ids = (list: readonly { id: string }[]) => list.map((e) => e.id);
+      const newest = (list: readonly ActivityRecord[]) => [...list].sort((a, b) => b.timeUs - a.timeUs).map((a) => a.id);
+      // Pulled entries are found by id and by foreign id, with origin, whether or not also stored.
+      assert.deepEqual(
+        (await store.pulledEntriesOf(app(), 'timeline:r', { ids: [star[7].id, star[3].id, own[0].id] })).sort((a, b) => (a.id < b.id ? -1 : 1)),
+        [star[7], star[3]].map((a) => ({ id: a.id, origin: 'user:star' })).sort((a, b) => (a.id < b.id ? -1 : 1)),
+      );
+      assert.deepEqual(new Set(ids(await store.pulledEntriesOf(app(), 'timeline:r', { foreignId: 'tag' }))), new Set([star[0].id, star[1].id]));
+      assert.deepEqual(await store.pulledEntriesOf(app(), 'timeline:x', { ids: [star[3].id] }), [], 'not a follower');
+
+      const hidden = [star[1], star[3], star[4], star[7]];
+      await store.commit(app(), { removals: [{ feed: 'timeline:r', ids: [star[7].id] }], hides: [{ feed: 'timeline:r', ids: ids(hidden) }] });
+      const visible = newest([...star, ...own].filter((a) => !hidden.includes(a)));
+      assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0 })), visible);
+      assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:q', { limit: 100, offset: 0 })), newest(star), 'another reader sees all');
+      assert.deepEqual(await store.pulledEntriesOf(app(), 'timeline:r', { ids: ids(hidden) }), [], 'hidden ones are not shown');
+      for (let offset = 0; offset <= visible.length; offset++) {
+        assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 3, offset })), visible.slice(offset, offset + 3), `offset ${offset}`);
+      }
+      const key = (id: string) => idToSortKey(id).toString('hex');
+      for (const pivot of [star[4].id, star[3].id, own[1].id]) {
+        const below = visible.filter((id) => key(id) < key(pivot));
+        assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 2, offset: 1, idLt: pivot })), below.slice(1, 3));
+        const pages = await store.readTimelinePage(app(), 'timeline:r', { limit: 100, offset: 0, idLte: pivot });
+        assert.deepEqual(ids(pages), visible.filter((id) => key(id) <= key(pivot)));
+      }
+
+      // Following again with a bound forgets the hides of what that follow would copy again.
+      await store.commit(app(), { follows: [follow('timeline:r', { id: star[4].id })] });
+      assert.deepEqual(
+        ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0 })),
+        newest([...star, ...own].filter((a) => a !== star[1] && a !== star[3])),
+      );
+      // Removal at home (the activity is gone from the star): every hide of it is forgotten.
+      await store.commit(app(), { removals: [{ feed: 'user:star', ids: [star[3].id] }], unhides: [star[3].id] });
+      await store.commit(app(), { entries: [{ feed: 'user:star', id: star[3].id, origin: null, maxLength: 100 }] });
+      assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0 })), newest([...star, ...own].filter((a) => a !== star[1])));
+    });
+
+    test('cuts merged reads to the reader\'s max length and keeps a floor after a removal', async () => {
+      const star = Array.from({ length: 6 }, (_, i) => act(1000 * (2 * i + 1), 'user:star'));
+      const own = Array.from({ length: 3 }, (_, i) => act(1000 * (2 * i + 2), 'timeline:r'));
+      await store.commit(app(), {
+        activities: [...star, ...own],
+        entries: [
+          ...star.map((a) => ({ feed: 'user:star', id: a.id, origin: null, maxLength: 100 })),
+          ...own.map((a) => ({ feed: 'timeline:r', id: a.id, origin: null, maxLength: 100 })),
+        ],
+        follows: [{ source: 'timeline:r', target: 'user:star', createdUs: 1, pullAbove: 0 }],
+      });
+      const ids = (list: readonly { id: string }[]) => list.map((e) => e.id);
+      const all = [...star, ...own].sort((a, b) => b.timeUs - a.timeUs).map((a) => a.id);
+      const key = (id: string) => idToSortKey(id).toString('hex');
+      assert.equal(all.length, 9);
+      for (const max of [1, 4, 8, 9, 20]) {
+        const kept = all.slice(0, max);
+        assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0, maxLength: max })), kept, `max ${max}`);
+        assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 2, offset: 3, maxLength: max })), kept.slice(3, 5), `max ${max} offset`);
+        for (const pivot of [all[0], all[2], all[5], all[8]]) {
+          assert.deepEqual(
+            ids(await store.readTimelinePage(app(), 'timeline:r', { limit: 2, offset: 1, idLt: pivot, maxLength: max })),
+            kept.filter((id) => key(id) < key(pivot)).slice(1, 3),
+            `max ${max} idLt ${pivot}`,
+          );
+          assert.deepEqual(
+            ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0, idLte: pivot, idGt: all[7], maxLength: max })),
+            kept.filter((id) => key(id) <= key(pivot) && key(id) > key(all[7])),
+          );
+          // Both upper bounds: the lower one counts.
+          assert.deepEqual(
+            ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 1, idLt: pivot, idLte: all[4], maxLength: max })),
+            kept.filter((id) => key(id) < key(pivot) && key(id) <= key(all[4])).slice(1),
+          );
+        }
+        assert.equal(await store.oldestKept(app(), 'timeline:r', max), max < 9 ? all[max - 1] : null, `oldest kept of ${max}`);
+      }
+      assert.equal(await store.oldestKept(app(), 'user:star', 2), null, 'follows nothing pull-served');
+      // A floor: nothing older than it shows, even with room below max length.
+      // all[1] is the star's: hidden, as a follower's removal does.
+      await store.commit(app(), { hides: [{ feed: 'timeline:r', ids: [all[1]], floor: all[4] }] });
+      const left = [all[0], all[2], all[3], all[4]];
+      assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0, maxLength: 5 })), left);
+      assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0, idLt: all[2] })), left.slice(2));
+      // A floor never goes down.
+      await store.commit(app(), { hides: [{ feed: 'timeline:r', ids: [], floor: all[6] }] });
+      assert.deepEqual(ids(await store.readTimeline(app(), 'timeline:r', { limit: 100, offset: 0 })), left);
+    });
+
     test('syncs grouped marks of follow edges with the configured group types', async () => {
       await store.commit(app(), {
         follows: [

@@ -154,6 +154,18 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE follows ADD COLUMN since BLOB;
   `,
+  // Hybrid fan-out: pulled activities a follower removed from its own feed, and per feed the
+  // oldest sort key its merged reads still show (set when a removal leaves a full feed, as push
+  // had trimmed everything older by then).
+  `
+  CREATE TABLE hidden (
+    feed INTEGER NOT NULL,
+    sk BLOB NOT NULL,
+    PRIMARY KEY (feed, sk)
+  ) WITHOUT ROWID;
+  CREATE INDEX hidden_sk ON hidden (sk);
+  ALTER TABLE feeds ADD COLUMN floor BLOB;
+  `,
 ];
 
 export class SqliteDatabase {

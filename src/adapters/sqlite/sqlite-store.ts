@@ -80,6 +80,12 @@ export class SqliteStore implements Store {
   entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]> {
     return this.#timelines.entriesOf(app, feed, ids);
   }
+  pulledEntriesOf(app: string, feed: string, key: { readonly ids: readonly string[] } | { readonly foreignId: string }): Promise<TimelineEntry[]> {
+    return this.#timelines.pulledEntriesOf(app, feed, key);
+  }
+  oldestKept(app: string, feed: string, maxLength: number): Promise<string | null> {
+    return this.#timelines.oldestKept(app, feed, maxLength);
+  }
   followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage> {
     return this.#follows.followerPage(app, target, cursor, limit, groupedOnly);
   }

@@ -3,6 +3,7 @@ import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js
 import type { EntryWrite, FeedPush, WriteBatch, WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
+import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
 
 /** A batch waiting for its group commit, with the caller's promise. */
@@ -62,6 +63,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #enqueue: Database.Statement;
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
+  readonly #hides: SqliteHideWrites;
 
   /** `groups` is shared with the other stores of the same database (one set of statements). */
   constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
@@ -93,6 +95,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#enqueue = db.prepare('INSERT INTO outbox (app, kind, source, ids) VALUES (?, ?, ?, ?)');
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.#hides = new SqliteHideWrites(d);
     this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
@@ -213,6 +216,7 @@ export class SqliteWriteStore implements WriteStore {
     if (b.complete) {
       for (const id of b.complete) this.#complete.run(id);
     }
+    if (b.hides || b.unhides || b.follows) this.#hides.apply(app, b);
   }
 
   /** Keeps flat counts and aggregated groups right after entries were deleted. */
