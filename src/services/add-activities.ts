@@ -40,7 +40,9 @@ export function prepareActivities(
     atIndex(i, batch, () => parseActivity(input, (v) => bodyFeed(app, v, 'to').fid)),
   );
   if (checkTo) drafts.forEach((d, i) => checkTo(d.to, i));
-  const finished = drafts.map((d, i) => atIndex(i, batch, () => finishActivity(d, d.timeUs ?? s.clock.next())));
+  const finished = drafts.map((d, i) =>
+    atIndex(i, batch, () => (d.timeUs !== undefined && d.timeUs !== null ? finishActivity(d, d.timeUs) : finishActivity(d, s.clock.next(), s.clock.writer))),
+  );
   const winner = new Map<string, StoredActivity>();
   for (const act of finished) winner.set(act.id, act);
   return finished.map((act) => winner.get(act.id)!);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { InputError, FeedConfigError } from '../core/errors.js';
 import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import { DEFAULT_MAX_LENGTH } from '../core/feeds/feed-group.js';
@@ -36,6 +37,11 @@ export interface Services {
 export class TimeSource {
   readonly #clock: Clock;
   #last = 0;
+  /**
+   * Names this process among others writing to the same data: times are only unique within one
+   * process, so ids of activities given a server time also hash this (see finishActivity).
+   */
+  readonly writer = randomBytes(8).toString('hex');
 
   constructor(clock: Clock) {
     this.#clock = clock;

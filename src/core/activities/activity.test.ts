@@ -52,3 +52,15 @@ describe('activity', () => {
     assert.notEqual(c.id, d.id);
   });
 });
+
+it('server-timed activities of two processes at the same microsecond get different ids; explicit times do not', () => {
+  const noTo = (v: unknown) => String(v);
+  const draft = () => parseActivity({ actor: 'a', verb: 'v', object: 'o' }, noTo);
+  const one = finishActivity(draft(), 7, 'process-1');
+  const two = finishActivity(draft(), 7, 'process-2');
+  assert.notEqual(one.id, two.id);
+  assert.equal(finishActivity(draft(), 7, 'process-1').id, one.id);
+  assert.equal(finishActivity(draft(), 7).id, finishActivity(draft(), 7).id);
+  const withFid = (w: string) => finishActivity(parseActivity({ actor: 'a', verb: 'v', object: 'o', foreign_id: 'f' }, noTo), 7, w).id;
+  assert.equal(withFid('process-1'), withFid('process-2'));
+});

@@ -151,11 +151,16 @@ export function serializeActivity(
   return JSON.stringify(Object.assign(head, fields.custom));
 }
 
-/** Fixes the id and time of a draft and produces its stored form; throws 400/4 when oversize. */
-export function finishActivity(draft: ActivityDraft, timeUs: number): StoredActivity {
+/**
+ * Fixes the id and time of a draft and produces its stored form; throws 400/4 when oversize.
+ * `writer` names the process that chose a server time for an activity without foreign_id: two
+ * processes can hand out the same microsecond, and the same content posted twice must still be
+ * two activities. Explicit times leave it out, so a resent activity keeps its id.
+ */
+export function finishActivity(draft: ActivityDraft, timeUs: number, writer = ''): StoredActivity {
   const identity = draft.foreignId !== ''
     ? 'f\u0000' + draft.foreignId
-    : 'c\u0000' + JSON.stringify([draft.actor, draft.verb, draft.object, draft.target, draft.to, draft.custom]);
+    : 'c\u0000' + JSON.stringify([draft.actor, draft.verb, draft.object, draft.target, draft.to, draft.custom]) + (writer === '' ? '' : '\u0000' + writer);
   const id = activityId(timeUs, identity);
   const body = serializeActivity(id, timeUs, draft);
   checkSize(body);
