@@ -5,7 +5,9 @@ import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 
 interface Row {
+  /** The sort key; absent when the statement returned the id instead. */
   sk: Buffer;
+  id?: string;
   origin: string | null;
   body?: string;
 }
@@ -84,8 +86,8 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   /** One prepared statement per combination of bounds (at most 16), built on first use. */
-  private rangeStatement(r: TimelineRange, directOnly = false, bodies = false, since = false, hidden = false): Database.Statement {
-    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}${directOnly ? 'd' : ''}${bodies ? 'b' : ''}${since ? 's' : ''}${hidden ? 'h' : ''}`;
+  private rangeStatement(r: TimelineRange, directOnly = false, bodies = false, since = false, hidden = false, ids = false): Database.Statement {
+    const shape = `${r.idLt ? 1 : 0}${r.idLte ? 1 : 0}${r.idGt ? 1 : 0}${r.idGte ? 1 : 0}${directOnly ? 'd' : ''}${bodies ? 'b' : ''}${since ? 's' : ''}${hidden ? 'h' : ''}${ids ? 'i' : ''}`;
     let st = this.#ranges.get(shape);
     if (!st) {
       const conds = ['e.feed = @feed'];
@@ -97,10 +99,11 @@ export class SqliteTimelineStore implements TimelineStore {
       if (r.idGt) conds.push('e.sk > @gt');
       if (r.idGte) conds.push('e.sk >= @gte');
       // With bodies, the page's activities come in the same statement (one B-tree probe per
-      // entry) instead of a second lookup by a list of keys.
+      // entry) instead of a second lookup by a list of keys. `ids`: the activity's id text instead
+      // of the sort key, when nothing is merged (a BLOB column costs a Buffer per row).
       st = this.#d.db.prepare(
         bodies
-          ? `SELECT e.sk, o.fid AS origin, a.body FROM entries e JOIN activities a ON a.app = @app AND a.sk = e.sk
+          ? `SELECT ${ids ? 'a.id' : 'e.sk'}, o.fid AS origin, a.body FROM entries e JOIN activities a ON a.app = @app AND a.sk = e.sk
              LEFT JOIN feeds o ON o.id = e.origin
              WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`
           : `SELECT e.sk, o.fid AS origin FROM entries e LEFT JOIN feeds o ON o.id = e.origin
@@ -127,7 +130,7 @@ export class SqliteTimelineStore implements TimelineStore {
    * `range` of one source. `since`: an inclusive lower bound on sort keys; `hiddenFor`: leave out
    * the entries that feed hid.
    */
-  private rows(feed: number, range: TimelineRange, directOnly = false, app?: number, since: Buffer | null = null, hiddenFor?: number): Row[] {
+  private rows(feed: number, range: TimelineRange, directOnly = false, app?: number, since: Buffer | null = null, hiddenFor?: number, ids = false): Row[] {
     const params: Record<string, unknown> = { feed, limit: range.limit, offset: range.offset };
     if (app !== undefined) params.app = app;
     if (since !== null) params.since = since;
@@ -136,7 +139,7 @@ export class SqliteTimelineStore implements TimelineStore {
     if (range.idLte) params.lte = idToSortKey(range.idLte);
     if (range.idGt) params.gt = idToSortKey(range.idGt);
     if (range.idGte) params.gte = idToSortKey(range.idGte);
-    return this.rangeStatement(range, directOnly, app !== undefined, since !== null, hiddenFor !== undefined).all(params) as Row[];
+    return this.rangeStatement(range, directOnly, app !== undefined, since !== null, hiddenFor !== undefined, ids).all(params) as Row[];
   }
 
   /**
@@ -178,12 +181,12 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   async readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
-    return this.#d.guard('readTimeline', () => this.merged(app, feed, range, false).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin })));
+    return this.#d.guard('readTimeline', () => this.merged(app, feed, range, false).map((r) => ({ id: r.id ?? sortKeyToId(r.sk), origin: r.origin })));
   }
 
   async readTimelinePage(app: string, feed: string, range: TimelineRange): Promise<PageEntry[]> {
     return this.#d.guard('readTimelinePage', () =>
-      this.merged(app, feed, range, true).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin, body: r.body! })),
+      this.merged(app, feed, range, true).map((r) => ({ id: r.id ?? sortKeyToId(r.sk), origin: r.origin, body: r.body! })),
     );
   }
 
@@ -198,7 +201,7 @@ export class SqliteTimelineStore implements TimelineStore {
     const a = bodies ? this.#d.appInt(app) : undefined;
     const pulled = this.pulledOf(f);
     // Without pulled feeds the stored entries are the whole feed, trimmed to max_length on write.
-    if (pulled.length === 0) return this.rows(f, range, false, a);
+    if (pulled.length === 0) return this.rows(f, range, false, a, null, undefined, bodies);
     const reader = this.#reader.get({ feed: f }) as { n: number; floor: Buffer | null; hides: number };
     const floor = reader.floor;
     const hiddenFor = reader.hides ? f : undefined;
