@@ -91,6 +91,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     pubsub,
     realtime,
     async listen(port, host) {
+      await store.ready?.();
       // Follow edges from aggregated/notification feeds must carry the grouped mark that
       // pull-served fan-out reads; group types come from the config, so they are synced here.
       for (const app of opts.config.apps) {

@@ -49,6 +49,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   const configText = readFileSync(file, 'utf8');
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
   const sqlite = new SqliteStore(config.storage.path);
+  await sqlite.ready();
   const pubsub = new ClusterPrimaryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
   const store = publishChanges(sqlite, {

@@ -35,6 +35,7 @@ export async function worker(o: ServeOptions): Promise<void> {
   const { config } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
   const store = new SqliteStore(config.storage.path);
+  await store.ready();
   const w = fanoutWorker(config, store, logger, 250);
   await syncGroupedEdges(config, store);
   w.start();

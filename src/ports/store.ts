@@ -15,6 +15,8 @@ export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox
    * Backends that cannot tell leave it out, and nothing is cached over them.
    */
   changeMark?(): string;
+  /** Resolves once this process may write (a backend may need others to notice it first). */
+  ready?(): Promise<void>;
   /** Flushes and releases the backend. */
   close(): Promise<void>;
 }

@@ -158,6 +158,7 @@ describe('read cache', () => {
     // `--workers` process): this process's connection did not make the change.
     const other = new SqliteStore(join(t.dataDir, 'rivulet.db'));
     try {
+      await other.ready(); // a process opening the data beside a running one waits to be noticed
       await other.commit(t.appId, { removals: [{ feed: `user:${feed.userId}`, ids: [mine.id] }] });
     } finally {
       await other.close();

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError } from '../../core/errors.js';
@@ -166,7 +167,20 @@ const MIGRATIONS: string[] = [
   CREATE INDEX hidden_sk ON hidden (sk);
   ALTER TABLE feeds ADD COLUMN floor BLOB;
   `,
+  // The processes that have the database open (see SqliteDatabase: other writers).
+  `
+  CREATE TABLE writers (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, pid INTEGER NOT NULL, started INTEGER NOT NULL);
+  `,
 ];
+
+/** How often a process looks at the writers table for other processes (ms, at most). */
+export const WRITERS_CHECK_MS = 250;
+/**
+ * How long a process that finds other processes registered waits before it writes (ms): longer
+ * than {@link WRITERS_CHECK_MS}, so that every other process has looked at the table, seen it and
+ * started checking for its commits before the first of them lands.
+ */
+export const WRITER_GRACE_MS = 4 * WRITERS_CHECK_MS;
 
 export class SqliteDatabase {
   readonly db: Database.Database;
@@ -179,7 +193,20 @@ export class SqliteDatabase {
   readonly #insertFeed: Database.Statement;
   readonly #selectFeed: Database.Statement;
   readonly #selectFeedName: Database.Statement;
+  readonly #ownChanges: Database.Statement;
   readonly #changeMark: Database.Statement;
+  readonly #otherWriters: Database.Statement;
+  /** This connection's row in the writers table. */
+  readonly #writerId = randomUUID();
+  /**
+   * When last looked (performance.now()): whether other processes had the database open, and how
+   * many processes ever registered (AUTOINCREMENT's counter, so one that came and went shows).
+   */
+  #others = true;
+  #registrations = 0;
+  #othersAt = -Infinity;
+  /** When this process may write (performance.now()); see {@link ready}. */
+  #writableAt = 0;
   #settle: ((graphRead: boolean) => void) | null = null;
 
   constructor(path: string) {
@@ -206,11 +233,65 @@ export class SqliteDatabase {
     this.#selectFeedName = this.db.prepare('SELECT fid FROM feeds WHERE id = ?').pluck();
     // total_changes() counts rows this connection changed; data_version moves when another
     // connection (another process, a separate worker) commits.
+    this.#ownChanges = this.db.prepare('SELECT total_changes()').pluck();
     this.#changeMark = this.db.prepare('SELECT total_changes(), (SELECT data_version FROM pragma_data_version)').raw();
+    this.#otherWriters = this.db
+      .prepare("SELECT (SELECT count(*) FROM writers WHERE id <> ?), (SELECT seq FROM sqlite_sequence WHERE name = 'writers')")
+      .raw();
+    this.register();
   }
 
-  /** Differs whenever any connection may have changed the data since the last call. */
+  /**
+   * Puts this connection into the writers table (dropping rows of processes that died without
+   * closing) and decides when it may write: at once when it is alone, after {@link WRITER_GRACE_MS}
+   * when others are there, so they notice it first (see {@link changeMark}).
+   */
+  private register(): void {
+    const rows = this.db.prepare('SELECT id, pid FROM writers').all() as { id: string; pid: number }[];
+    const gone = this.db.prepare('DELETE FROM writers WHERE id = ?');
+    // A process that died without closing stays listed until a process starts: others only
+    // check for its commits, which costs speed, never correctness.
+    const add = this.db.prepare('INSERT INTO writers (id, pid, started) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const r of rows) if (!alive(r.pid)) gone.run(r.id);
+      add.run(this.#writerId, process.pid, Date.now());
+    }).immediate();
+    if (this.othersPresent(true)) this.#writableAt = performance.now() + WRITER_GRACE_MS;
+  }
+
+  /** Whether other processes have the database open, looked up at most every WRITERS_CHECK_MS. */
+  private othersPresent(now = false): boolean {
+    const t = performance.now();
+    if (now || t - this.#othersAt > WRITERS_CHECK_MS) {
+      const [others, registrations] = this.#otherWriters.get(this.#writerId) as [number, number];
+      this.#others = others > 0;
+      this.#registrations = registrations;
+      this.#othersAt = t;
+    }
+    return this.#others;
+  }
+
+  /**
+   * Resolves once this process may write: at once, unless it opened the database beside other
+   * running processes, which must first notice it (about a second). Servers and workers wait for
+   * it before they start.
+   */
+  async ready(): Promise<void> {
+    const wait = this.#writableAt - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+
+  /**
+   * Differs whenever any connection may have changed the data since the last call. Alone, a
+   * process only needs its own change count (a counter read); beside other processes it also asks
+   * SQLite whether another connection committed, which costs a lock round trip on the shared WAL
+   * index. A process that opens the database beside others waits until they have seen it before it
+   * writes ({@link ready}), so a process that believes itself alone is never wrong about it.
+   */
   changeMark(): string {
+    // Alone: own changes, and the registration counter, in case a process came, wrote and left
+    // between two looks.
+    if (!this.othersPresent()) return `${this.#ownChanges.get() as number}:${this.#registrations}`;
     const [own, others] = this.#changeMark.get() as [number, number];
     return `${own}.${others}`;
   }
@@ -333,6 +414,20 @@ export class SqliteDatabase {
   close(): void {
     if (!this.db.open) return;
     if (this.#settle !== null) this.#settle(false);
-    this.db.close();
+    try {
+      this.db.prepare('DELETE FROM writers WHERE id = ?').run(this.#writerId);
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+/** Whether a process id is running on this machine (EPERM: running, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

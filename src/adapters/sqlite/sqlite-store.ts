@@ -47,6 +47,9 @@ export class SqliteStore implements Store {
   changeMark(): string {
     return this.database.changeMark();
   }
+  ready(): Promise<void> {
+    return this.database.ready();
+  }
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);
   }

@@ -1,0 +1,80 @@
+// The writers table and the change mark (database.ts): a process alone reads its own change
+// count; beside others it also asks SQLite about their commits; one that opens beside others waits
+// until they have seen it before it writes.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SqliteDatabase, WRITER_GRACE_MS, WRITERS_CHECK_MS } from './database.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rivulet-writers-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('writers and the change mark', () => {
+  it('alone: may write at once; the mark moves with its own writes only', async () => {
+    const a = new SqliteDatabase(join(dir, 'alone.db'));
+    try {
+      const t0 = performance.now();
+      await a.ready();
+      assert.ok(performance.now() - t0 < WRITER_GRACE_MS / 2);
+      const m = a.changeMark();
+      assert.equal(a.changeMark(), m);
+      a.appInt('app-1'); // creates a row
+      assert.notEqual(a.changeMark(), m);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('a second process waits to be noticed, and its commits move the first one\'s mark, even after it left', async () => {
+    const path = join(dir, 'two.db');
+    const a = new SqliteDatabase(path);
+    const b = new SqliteDatabase(path);
+    try {
+      const t0 = performance.now();
+      await b.ready();
+      assert.ok(performance.now() - t0 >= WRITER_GRACE_MS - 5, 'b waited for a to notice it');
+      const before = a.changeMark();
+      b.appInt('app-from-b');
+      assert.notEqual(a.changeMark(), before, 'a sees b\'s commit');
+      const mid = a.changeMark();
+      b.appInt('another-app-from-b');
+      b.close();
+      await sleep(WRITERS_CHECK_MS + 20);
+      assert.notEqual(a.changeMark(), mid, 'a sees the commit of a process that has since closed');
+    } finally {
+      b.close();
+      a.close();
+    }
+  });
+
+  it('a process that wrote and left between two looks still moves the mark', async () => {
+    const path = join(dir, 'gone.db');
+    const a = new SqliteDatabase(path);
+    try {
+      const before = a.changeMark();
+      const b = new SqliteDatabase(path);
+      b.appInt('written-while-a-did-not-look');
+      b.close();
+      await sleep(WRITERS_CHECK_MS + 20);
+      assert.notEqual(a.changeMark(), before);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('rows of processes that died without closing are dropped when a process opens the database', () => {
+    const path = join(dir, 'dead.db');
+    const a = new SqliteDatabase(path);
+    a.db.prepare('INSERT INTO writers (id, pid, started) VALUES (?, ?, ?)').run('dead', 2 ** 22 + 12345, 0);
+    a.close();
+    const b = new SqliteDatabase(path);
+    try {
+      assert.deepEqual(b.db.prepare('SELECT pid FROM writers').pluck().all(), [process.pid]);
+    } finally {
+      b.close();
+    }
+  });
+});
