@@ -57,6 +57,8 @@ const DURATION = () => intOption('duration', 5);
 const CONNECTIONS = () => intOption('connections', 50);
 /** Concurrent posts while the workload is written. */
 const POST_CONCURRENCY = 8;
+/** Posts in flight for the second end-to-end run of fanout-throughput. */
+const WIDE_POST_CONCURRENCY = 64;
 
 function graphInfo(g: Graph) {
   return { name: g.name, title: g.title, nodes: g.nodes, follows: g.edges };
@@ -83,8 +85,8 @@ interface Posted {
 }
 
 /** Posts the workload's activities (server token, `POST feed/user/<author>/`), POST_CONCURRENCY in flight. */
-async function postWorkload(s: Server, load: Load, g: Graph, w: Workload, seed: number): Promise<Posted> {
-  const r = await load.batch(s.base, postRequests(s, g, w.authors, new Rng(seed + 1)), { concurrency: POST_CONCURRENCY, keepBodies: true });
+async function postWorkload(s: Server, load: Load, g: Graph, w: Workload, seed: number, concurrency = POST_CONCURRENCY): Promise<Posted> {
+  const r = await load.batch(s.base, postRequests(s, g, w.authors, new Rng(seed + 1)), { concurrency, keepBodies: true });
   const bodies = r.bodies!;
   return { ids: bodies.map((b) => (JSON.parse(b) as { id: string }).id), bodies, t0: r.t0, t1: r.t1, ackMs: r.ms };
 }
@@ -214,6 +216,22 @@ async function fanoutThroughput(): Promise<void> {
     };
   });
 
+  // The same posts with more writers at once: concurrent posts share a commit (group commit).
+  const wide = await withServer({}, async (s, load) => {
+    await loadGraphThroughApi(s, load, g);
+    const posted = await postWorkload(s, load, g, w, seed, WIDE_POST_CONCURRENCY);
+    const done = await outboxEmpty(s);
+    const ms = done - posted.t0;
+    log(`  end to end, ${WIDE_POST_CONCURRENCY} posts in flight: ${Math.round(w.deliveries / (ms / 1000))} inserts/s`);
+    return {
+      post_concurrency: WIDE_POST_CONCURRENCY,
+      posts_per_s: Math.round(n / ((posted.t1 - posted.t0) / 1000)),
+      ack_ms: stats(posted.ackMs),
+      all_applied_ms: round(ms),
+      inserts_per_s: Math.round(w.deliveries / (ms / 1000)),
+    };
+  });
+
   const queued = await withServer({ fanout: { inline_max_followers: 0 }, worker: 'manual' }, async (s, load) => {
     await loadGraphThroughApi(s, load, g);
     // A 'manual' worker is still woken by every enqueue (services.onJobsEnqueued → wake()); a
@@ -254,6 +272,7 @@ async function fanoutThroughput(): Promise<void> {
     deliveries: w.deliveries,
     mean_followers_per_post: round(w.deliveries / n),
     end_to_end: { ...endToEnd.result, vs_store_ceiling: round(endToEnd.result.inserts_per_s / ceiling.inserts_per_s, 3) },
+    end_to_end_wide: { ...wide, vs_store_ceiling: round(wide.inserts_per_s / ceiling.inserts_per_s, 3) },
     queued: { ...queued, vs_store_ceiling: round(queued.inserts_per_s / ceiling.inserts_per_s, 3) },
     store_ceiling: ceiling,
     storage: { ...endToEnd.storage, store_ceiling_bytes_per_row: ceiling.bytes_per_row },
