@@ -22,25 +22,13 @@ import { join } from 'node:path';
 import { API_KEY, APP_ID, FOLLOW_BATCH, api, intOption, jwt, log, round } from './harness.js';
 import { Load, type CannonResult, type HttpReq } from './load.js';
 import { writeResult } from './report.js';
+import { freePort } from '../test/support/process.js';
 
 const AUTHORS = 200;
 const FOLLOWS_PER_READER = 30;
 const POSTS_PER_AUTHOR = 10;
 /** Each mode is measured this many times, alternating. */
 const ROUNDS = 2;
-
-/** A free port: listen on 0 and close again. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `rivulet serve --workers <n>` from the sources; resolves once every HTTP process listens (credentials printed). */
 async function startServe(dir: string, configFile: string, workers: number): Promise<{ child: ChildProcess; base: string }> {

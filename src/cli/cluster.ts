@@ -7,7 +7,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import { ConfigError, parseConfig } from '../config/config.js';
 import { createRivulet } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
-import { loadConfig, printCredentials, resolveServeOptions, type ServeOptions } from './serve.js';
+import { loadConfig, printCredentials, resolveServeOptions, shutdownOnce, type ServeOptions } from './serve.js';
 import { fanoutWorker, syncGroupedEdges } from './worker.js';
 
 /**
@@ -176,19 +176,7 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
   rivulet.http.server.prependListener('request', (_req, res) => res.setHeader('x-rivulet-worker', String(id)));
   const address = await rivulet.listen(port, host);
   send({ rivulet: 'listening', address });
-  let closing = false;
-  const shutdown = (why: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ why }, 'HTTP process shutting down');
-    rivulet.close().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
+  const shutdown = shutdownOnce(rivulet, logger);
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   // The primary is gone (killed): nothing hands this process connections any more.

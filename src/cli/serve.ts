@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { ConfigError, ensureDataDirConfig, loadConfigFile, type Config } from '../config/config.js';
 import { createRivulet } from '../main.js';
 import { serveHttpProcess, servePrimary } from './cluster.js';
@@ -75,11 +75,18 @@ export async function serve(o: ServeOptions): Promise<void> {
   const shown = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');
   printCredentials(config, shown, created, file);
   logger.info({ address }, 'rivulet is serving');
+  const shutdown = shutdownOnce(rivulet, logger);
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** A shutdown to call on a signal (or other cause): closes `rivulet` once, then exits 0, or 1 if closing failed. */
+export function shutdownOnce(rivulet: { close(): Promise<void> }, logger: Logger): (why: string) => void {
   let closing = false;
-  const shutdown = (signal: string) => {
+  return (why) => {
     if (closing) return;
     closing = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ why }, 'shutting down');
     rivulet.close().then(
       () => process.exit(0),
       (err) => {
@@ -88,6 +95,4 @@ export async function serve(o: ServeOptions): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
