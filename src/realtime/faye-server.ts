@@ -42,6 +42,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
  */
 export class FayeServer {
   readonly #adapter: FayeNodeAdapter;
+  readonly #mount: string;
   readonly #client: FayeClient;
   readonly #auth: SubscriptionAuth;
   readonly #pubsub: PubSub;
@@ -63,6 +64,7 @@ export class FayeServer {
     this.#pubsub = opts.pubsub;
     this.#log = opts.logger;
     this.#maxPerClient = opts.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT;
+    this.#mount = opts.mount ?? '/faye';
     this.#adapter = new faye.NodeAdapter({
       mount: opts.mount ?? '/faye',
       timeout: opts.timeoutSeconds ?? DEFAULT_FAYE_TIMEOUT_S,
@@ -88,13 +90,22 @@ export class FayeServer {
 
   /** Serves the endpoint on `server`; requests and upgrades to other paths go on to their listeners. */
   attach(server: Server): void {
+    type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+    // The API's listeners, then Faye's alone: Faye's own wrapper parses every request's URL to
+    // see whether it is a Faye request, which API requests should not pay for.
+    const api = server.listeners('request') as Listener[];
+    server.removeAllListeners('request');
     this.#adapter.attach(server);
-    // Faye buffers a POST body whole, without a bound: cap it before Faye's listener sees it.
-    const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    const bayeux = server.listeners('request') as Listener[];
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (this.#adapter.check(req) && !limitBody(req, res, MAX_BODY_BYTES)) return;
-      for (const listener of listeners) listener.call(server, req, res);
+      if (req.url !== undefined && req.url.startsWith(this.#mount) && this.#adapter.check(req)) {
+        // Faye buffers a POST body whole, without a bound: cap it before Faye's listener sees it.
+        if (!limitBody(req, res, MAX_BODY_BYTES)) return;
+        for (const listener of bayeux) listener.call(server, req, res);
+        return;
+      }
+      for (const listener of api) listener.call(server, req, res);
     });
     server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
       this.#sockets.add(socket);

@@ -22,7 +22,7 @@ export function sendError(reply: FastifyReply, entry: CatalogueEntry, detail: st
 function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof RivuletError) {
     if (err.entry.status >= 500) {
-      req.log.error({ err }, 'request failed');
+      req.log.error({ err, reqId: req.id }, 'request failed');
       sendError(reply, err.entry, `internal error, request id ${req.id}`);
       return;
     }
@@ -52,7 +52,7 @@ function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, r
     sendError(reply, CATALOGUE.input, fe.message, undefined, status === 415 ? 415 : 400);
     return;
   }
-  req.log.error({ err }, 'request failed');
+  req.log.error({ err, reqId: req.id }, 'request failed');
   sendError(reply, CATALOGUE.internal, `internal error, request id ${req.id}`);
 }
 
