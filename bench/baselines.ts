@@ -34,6 +34,7 @@ export async function httpCeiling(load: Load, body: string, connections: number,
   try {
     // Same request shape as the API reads: a query string and the two auth headers.
     const req = { method: 'GET' as const, path: '/ceiling?api_key=benchkey&limit=25', headers: { authorization: 'x'.repeat(150), 'stream-auth-type': 'jwt' } };
+    await load.cannon(base, [req], connections, 1); // warm-up, as for the measured reads
     const r = await load.cannon(base, [req], connections, durationS);
     return { ...r, body_bytes: payload.length };
   } finally {

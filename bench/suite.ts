@@ -59,6 +59,8 @@ const CONNECTIONS = () => intOption('connections', 50);
 const POST_CONCURRENCY = 8;
 /** Posts in flight for the second end-to-end run of fanout-throughput. */
 const WIDE_POST_CONCURRENCY = 64;
+/** Seconds of load before each measured read run (and each ceiling), not measured. */
+const WARM_UP_S = 1;
 
 function graphInfo(g: Graph) {
   return { name: g.name, title: g.title, nodes: g.nodes, follows: g.edges };
@@ -451,6 +453,7 @@ async function reads(): Promise<void> {
       const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
       const items = bodies.map((b) => (JSON.parse(b) as { results: unknown[] }).results.length);
       const nearest = sizes.reduce((best, sz, i) => (Math.abs(sz - mean) < Math.abs(sizes[best] - mean) ? i : best), 0);
+      await load.cannon(s.base, requests, connections, WARM_UP_S); // JIT and caches warm, not measured
       const read = roundCannon(await profiled(`reads-${kind}`, () => load.cannon(s.base, requests, connections, duration)));
       const ceiling = roundCannon(await httpCeiling(load, bodies[nearest], connections, duration));
       ceilings[kind] = ceiling.requests_per_s;
@@ -470,7 +473,7 @@ async function reads(): Promise<void> {
     try {
       for (const kind of ['flat', 'enriched'] as const) {
         const requests = readers.map((u) => kinds[kind](g.label[u]));
-        await load.batch(uncached.base, requests, { concurrency: 4 }); // warm the page cache alike
+        await load.cannon(uncached.base, requests, connections, WARM_UP_S); // warmed alike
         const read = roundCannon(await profiled(`reads-${kind}-uncached`, () => load.cannon(uncached.base, requests, connections, duration)));
         const o = out[kind] as { ceiling: CannonResult };
         log(`  ${kind}, read cache off: ${read.requests_per_s} req/s p99 ${read.latency_ms.p99} ms`);
@@ -540,6 +543,7 @@ async function heaviestReader(): Promise<void> {
         .sort((a, b) => Buffer.compare(idToSortKey(b), idToSortKey(a)))
         .slice(0, 25);
       const samePage = expected.length === pageIds.length && expected.every((id, i) => id === pageIds[i]);
+      await load.cannon(s.base, [req], 1, WARM_UP_S); // warm-up, as PostgreSQL's 200 queries
       const serial = roundCannon(await profiled(`heaviest-reader-${ids.length}`, () => load.cannon(s.base, [req], 1, duration)));
       const loaded = roundCannon(await load.cannon(s.base, [req], CONNECTIONS(), duration));
       log(`  ${ids.length} activities: HTTP 1 connection p50 ${serial.latency_ms.p50} p99 ${serial.latency_ms.p99} ms; ${CONNECTIONS()} connections ${loaded.requests_per_s} req/s`);
@@ -547,6 +551,7 @@ async function heaviestReader(): Promise<void> {
       const uncached = await secondServer(s, 0);
       let serialUncached: CannonResult;
       try {
+        await load.cannon(uncached.base, [req], 1, WARM_UP_S);
         serialUncached = roundCannon(await load.cannon(uncached.base, [req], 1, duration));
       } finally {
         await uncached.close();
