@@ -446,10 +446,15 @@ function panel(y0: number, title: string, bars: Bar[], opts: { log?: boolean; ta
     }
     y += BAR_H + GAP;
   }
-  for (const t of opts.targets ?? []) {
+  // Labels of target lines close together go on separate rows, so they do not overprint.
+  let lastX = -Infinity;
+  let row = 0;
+  for (const t of [...(opts.targets ?? [])].sort((a, b) => x(a.value) - x(b.value))) {
     const tx = LABEL_W + x(t.value);
+    row = tx - lastX < 7 * t.label.length ? row + 1 : 0;
+    lastX = tx;
     parts.push(`<line x1="${tx}" y1="${top - 6}" x2="${tx}" y2="${top + height}" stroke="#dc2626" stroke-width="1.5" stroke-dasharray="5,3"/>`);
-    parts.push(`<text x="${tx + 4}" y="${top - 8}" font-size="10" fill="#dc2626" ${FONT}>${esc(t.label)}</text>`);
+    parts.push(`<text x="${tx + 4}" y="${top - 8 + row * 12}" font-size="10" fill="#dc2626" ${FONT}>${esc(t.label)}</text>`);
   }
   return { svg: parts.join('\n'), height: y - y0 + 26 };
 }
