@@ -28,3 +28,20 @@ describe('time', () => {
     assert.equal(parseTime(formatActivityTime(us)), us);
   });
 });
+
+it('formats any time as the part-by-part formatting does', () => {
+  const slow = (us: number) => {
+    const ms = Math.floor(us / 1000);
+    const d = new Date(ms);
+    const micros = us - ms * 1000 + (ms % 1000) * 1000;
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(micros, 6)}`;
+  };
+  let x = 12345;
+  const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31);
+  for (let i = 0; i < 5000; i++) {
+    const us = (next() * 2 ** 21 + next()) % 4_102_444_800_000_000; // 1970 … 2100
+    assert.equal(formatActivityTime(us), slow(us), String(us));
+  }
+  for (const us of [0, 999, 1_000_000, 253_402_300_799_999_999]) assert.equal(formatActivityTime(us), slow(us), String(us));
+});
