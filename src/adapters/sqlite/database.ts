@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { StoreError } from '../../core/errors.js';
 
@@ -169,7 +170,14 @@ const MIGRATIONS: string[] = [
   `,
   // The processes that have the database open (see SqliteDatabase: other writers).
   `
-  CREATE TABLE writers (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, pid INTEGER NOT NULL, started INTEGER NOT NULL);
+  CREATE TABLE writers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    boot TEXT NOT NULL,
+    started INTEGER NOT NULL
+  );
   `,
 ];
 
@@ -247,14 +255,19 @@ export class SqliteDatabase {
    * when others are there, so they notice it first (see {@link changeMark}).
    */
   private register(): void {
-    const rows = this.db.prepare('SELECT id, pid FROM writers').all() as { id: string; pid: number }[];
+    const rows = this.db.prepare('SELECT id, host, pid, boot FROM writers').all() as { id: string; host: string; pid: number; boot: string }[];
     const gone = this.db.prepare('DELETE FROM writers WHERE id = ?');
-    // A process that died without closing stays listed until a process starts: others only
-    // check for its commits, which costs speed, never correctness.
-    const add = this.db.prepare('INSERT INTO writers (id, pid, started) VALUES (?, ?, ?)');
+    const add = this.db.prepare('INSERT INTO writers (id, host, pid, boot, started) VALUES (?, ?, ?, ?, ?)');
+    // A process that died without closing stays listed until a process on its host starts and
+    // sees it gone: others only check for its commits meanwhile, which costs speed, never
+    // correctness. Only rows of this host are judged (a container sharing the file sees other
+    // process ids than its own), and a row with this process's id but another boot is an earlier
+    // process that had the same id (a restarted container's process 1).
+    const host = hostname();
+    const dead = (r: (typeof rows)[number]) => r.host === host && (r.pid === process.pid ? r.boot !== BOOT : !alive(r.pid));
     this.db.transaction(() => {
-      for (const r of rows) if (!alive(r.pid)) gone.run(r.id);
-      add.run(this.#writerId, process.pid, Date.now());
+      for (const r of rows) if (dead(r)) gone.run(r.id);
+      add.run(this.#writerId, host, process.pid, BOOT, Date.now());
     }).immediate();
     if (this.othersPresent(true)) this.#writableAt = performance.now() + WRITER_GRACE_MS;
   }
@@ -421,6 +434,9 @@ export class SqliteDatabase {
     }
   }
 }
+
+/** Names this run of this process: connections opened by one process share it. */
+const BOOT = randomUUID();
 
 /** Whether a process id is running on this machine (EPERM: running, as another user). */
 function alive(pid: number): boolean {

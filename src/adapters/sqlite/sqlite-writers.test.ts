@@ -3,7 +3,7 @@
 // until they have seen it before it writes.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SqliteDatabase, WRITER_GRACE_MS, WRITERS_CHECK_MS } from './database.js';
@@ -65,16 +65,24 @@ describe('writers and the change mark', () => {
     }
   });
 
-  it('rows of processes that died without closing are dropped when a process opens the database', () => {
+  it('rows of processes of this host that died without closing are dropped when a process opens the database', () => {
     const path = join(dir, 'dead.db');
     const a = new SqliteDatabase(path);
-    a.db.prepare('INSERT INTO writers (id, pid, started) VALUES (?, ?, ?)').run('dead', 2 ** 22 + 12345, 0);
+    const add = a.db.prepare('INSERT INTO writers (id, host, pid, boot, started) VALUES (?, ?, ?, ?, 0)');
+    add.run('dead', hostname(), 2 ** 22 + 12345, 'x'); // no such process
+    add.run('same-pid-earlier-boot', hostname(), process.pid, 'an earlier run'); // a restarted container's process 1
+    add.run('other-host', 'another-container', 2 ** 22 + 12345, 'x'); // not judged from here
+    const live = new SqliteDatabase(path); // this process, another connection: alive
     a.close();
     const b = new SqliteDatabase(path);
     try {
-      assert.deepEqual(b.db.prepare('SELECT pid FROM writers').pluck().all(), [process.pid]);
+      const ids = b.db.prepare('SELECT id FROM writers ORDER BY seq').pluck().all();
+      assert.equal(ids.length, 3);
+      assert.equal(ids[0], 'other-host');
+      assert.ok(!ids.includes('dead') && !ids.includes('same-pid-earlier-boot'));
     } finally {
       b.close();
+      live.close();
     }
   });
 });
