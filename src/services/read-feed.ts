@@ -1,10 +1,10 @@
 import { plainRenderer, type Renderer } from './enrich.js';
 import { isUuid } from '../core/activities/activity-id.js';
 import { InputError } from '../core/errors.js';
-import type { App } from '../core/feeds/feed-group.js';
+import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
-import { groupOf, maxLengthOf, type Services } from './context.js';
+import type { Services } from './context.js';
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
@@ -72,9 +72,15 @@ export interface FeedPage {
  * one entry ahead to know whether a next page exists) and brings each entry's activity along.
  * Activities are returned as ready JSON with `origin` spliced in; nothing is parsed on plain reads.
  */
-export async function readFeed(s: Services, app: App, feed: FeedId, range: TimelineRange, render: Renderer = plainRenderer): Promise<FeedPage> {
-  groupOf(app, feed);
-  const entries = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: maxLengthOf(app, feed.fid) });
+export async function readFeed(
+  s: Services,
+  app: App,
+  feed: FeedId,
+  group: FeedGroup,
+  range: TimelineRange,
+  render: Renderer = plainRenderer,
+): Promise<FeedPage> {
+  const entries = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: group.maxLength });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
   const results = await render(entries);

@@ -1,18 +1,23 @@
 import { parseBody } from '../core/activities/activity.js';
 import { idToSortKey } from '../core/activities/activity-id.js';
 import { plainRenderer, type Renderer } from './enrich.js';
-import type { App } from '../core/feeds/feed-group.js';
+import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import { seededRandom, seedOf } from '../core/ranking/seeded-random.js';
 import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
-import { maxLengthOf, type Services } from './context.js';
+import type { Services, TimeSource } from './context.js';
 
 /**
  * "Now" for decay functions is rounded down to this many seconds, so that the order of a ranked
  * feed (and so its page boundaries) does not drift between the requests of one paging session.
  */
 export const RANKING_CLOCK_STEP_S = 60;
+
+/** "Now" as ranked reads see it: the clock in whole {@link RANKING_CLOCK_STEP_S} steps (seconds). */
+export function rankingNow(clock: TimeSource): number {
+  return Math.floor(clock.now() / 1e6 / RANKING_CLOCK_STEP_S) * RANKING_CLOCK_STEP_S;
+}
 
 export interface RankedPage {
   /** Each activity as JSON text with `score` (and `score_vars` when asked). */
@@ -36,27 +41,25 @@ export async function readRanked(
   s: Services,
   app: App,
   feed: FeedId,
+  group: FeedGroup,
   method: RankingMethod,
   range: TimelineRange,
-  opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string },
+  opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string; nowSeconds?: number },
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
-  const candidates = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: maxLengthOf(app, feed.fid) });
+  const candidates = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: group.maxLength });
   const ids = candidates.map((e) => e.id);
   // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
   // only when the formula reads them.
   const needsCounts = method.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
   const counts = needsCounts ? await s.store.reactionCounts(app.appId, ids, 'activity') : null;
-  const acts = new Map(candidates.map((e) => [e.id, e]));
-  const nowSeconds = Math.floor(s.clock.now() / 1e6 / RANKING_CLOCK_STEP_S) * RANKING_CLOCK_STEP_S;
+  const nowSeconds = opts.nowSeconds ?? rankingNow(s.clock);
   const session = opts.session ?? '';
-  // Ties are broken on `key`, the id's sort key (time first, §4.2), so that "id descending" means
-  // newest first, as in feed order; UUID text starts with the low time bits and would not.
-  const scored: { key: string; score: number; body: string; origin: string | null; vars?: Record<string, number> }[] = [];
+  // Ties are broken on `id`, here the id's sort key (time first, §4.2), so that "id descending"
+  // means newest first, as in feed order; UUID text starts with the low time bits and would not.
+  const scored: { id: string; score: number; body: string; origin: string | null; vars?: Record<string, number> }[] = [];
   for (const e of candidates) {
-    const a = acts.get(e.id);
-    if (!a) continue;
-    const obj = parseBody(a.body);
+    const obj = parseBody(e.body);
     const c = counts?.get(e.id);
     if (c) {
       // Reaction counts act as activity fields, but only once the activity has reactions, so a
@@ -71,9 +74,9 @@ export async function readRanked(
     let gen: (() => number) | null = null;
     const rand = () => (gen ??= seededRandom(seedOf(`${session}\u0000${feed.fid}\u0000${e.id}`)))();
     const score = method.evaluate(obj, { nowSeconds, rand, vars: opts.vars }, vars);
-    scored.push({ key: idToSortKey(e.id).toString('hex'), score, body: a.body, origin: e.origin, vars });
+    scored.push({ id: idToSortKey(e.id).toString('hex'), score, body: e.body, origin: e.origin, vars });
   }
-  scored.sort((x, y) => compareScored({ score: x.score, id: x.key }, { score: y.score, id: y.key }));
+  scored.sort(compareScored);
   const page = scored.slice(range.offset, range.offset + range.limit);
   const texts = await render(page.map((x) => ({ body: x.body, origin: x.origin })));
   const results = page.map((x, i) => {

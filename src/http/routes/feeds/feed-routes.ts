@@ -8,7 +8,7 @@ import type { Services } from '../../../services/context.js';
 import { groupOf } from '../../../services/context.js';
 import { parsePage, readFeed } from '../../../services/read-feed.js';
 import { parseMark, readGroups } from '../../../services/read-groups.js';
-import { RANKING_CLOCK_STEP_S, readRanked } from '../../../services/read-ranked.js';
+import { rankingNow, readRanked } from '../../../services/read-ranked.js';
 import { enrichRenderer } from '../../../services/enrich.js';
 import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
@@ -96,16 +96,19 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
       return send(reply, raw(await build(req, prefix, feed, app, principal, q)));
     }
     let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
-    if (q.ranking !== undefined) key += `|${Math.floor(s.clock.now() / 1e6 / RANKING_CLOCK_STEP_S)}`;
+    // Ranked reads score with "now" in whole steps: the step is part of the key, and the page
+    // built on a miss is scored at that same step.
+    const now = q.ranking !== undefined ? rankingNow(s.clock) : undefined;
+    if (now !== undefined) key += `|${now}`;
     const at = { mark: '' };
     const hit = cache.get(key, at);
     if (hit !== undefined) return sendOpen(reply, hit);
-    const body = openBytes(await build(req, prefix, feed, app, principal, q));
+    const body = openBytes(await build(req, prefix, feed, app, principal, q, now));
     cache.set(key, at.mark, body);
     return sendOpen(reply, body);
   };
 
-  const build = async (req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query): Promise<string> => {
+  const build = async (req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query, nowSeconds?: number): Promise<string> => {
     const group = groupOf(app, feed);
     const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
     const range = parsePage(q);
@@ -117,10 +120,11 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
       if (!method || group.type !== 'flat') {
         throw new MissingRankingError(`ranking method "${ranking.slice(0, 64)}" is not defined for feed group "${feed.slug}"`);
       }
-      const page = await readRanked(s, app, feed, method, range, {
+      const page = await readRanked(s, app, feed, group, method, range, {
         vars,
         withScoreVars: bool(q, 'withScoreVars'),
         session: str(q, 'session'),
+        nowSeconds,
       }, render);
       const next = page.nextOffset !== null ? nextLink(prefix, feed, q, { offset: page.nextOffset }, range.limit) : '';
       return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;
@@ -133,7 +137,7 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
       const counts = page.unseen !== undefined ? `,"unseen":${page.unseen},"unread":${page.unread}` : '';
       return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}${counts}}`;
     }
-    const page = await readFeed(s, app, feed, range, render);
+    const page = await readFeed(s, app, feed, group, range, render);
     const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
     return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;
   };
