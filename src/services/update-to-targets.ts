@@ -64,18 +64,25 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
     const removed = prev.to.filter((t) => !next.includes(t));
     const updated: ActivityRecord = { ...rebuildActivity(prev, parseBody(prev.body), next), home: prev.home };
     current.set(p.id, updated);
-    for (const t of added) {
-      const src = new ActivitySource([updated]);
-      const e = entryFor(app, t, p.id, null, src);
-      if (e) entries.push(e);
-      await planFanout(s, app, 'fanout.add', t, [p.id], fan, src);
-    }
-    for (const t of removed) {
-      if (t === prev.home) continue;
-      removals.push({ feed: t, ids: [p.id], origin: null });
-      await planFanout(s, app, 'fanout.remove', t, [p.id], fan);
-    }
     results.push({ activity: updated, added, removed });
+  }
+  // Feeds change once per activity, by the net difference between its `to` before the request and
+  // after the last item: a target one item adds and a later one removes (or the reverse) must end
+  // as the last item left it, whatever order the store applies entries and removals in.
+  for (const [id, updated] of current) {
+    const before = found.get(id)!.to;
+    const src = new ActivitySource([updated]);
+    for (const t of updated.to) {
+      if (before.includes(t)) continue;
+      const e = entryFor(app, t, id, null, src);
+      if (e) entries.push(e);
+      await planFanout(s, app, 'fanout.add', t, [id], fan, src);
+    }
+    for (const t of before) {
+      if (updated.to.includes(t) || t === updated.home) continue;
+      removals.push({ feed: t, ids: [id], origin: null });
+      await planFanout(s, app, 'fanout.remove', t, [id], fan);
+    }
   }
   await s.store.commit(app.appId, {
     activities: [...current.values()],

@@ -960,6 +960,23 @@ describe('update `to` targets (§6.9)', () => {
     assert.equal('to' in byId.get(b.id), false);
   });
 
+  it('items of one batch that add and then remove a target (or the reverse) leave the feeds as the last item says', async () => {
+    const u = uid();
+    const [t1, t2, fan] = [uid(), uid(), uid()];
+    await follow('timeline', fan, 'flat', t1);
+    const f = feed('user', u);
+    const a = await f.addActivity(act(1, { foreign_id: 'tt:7', to: [`flat:${t2}`] }));
+    await f._updateActivityToTargetsMany([
+      { foreignId: 'tt:7', time: a.time, addedTargets: [`flat:${t1}`] },
+      { foreignId: 'tt:7', time: a.time, removedTargets: [`flat:${t1}`, `flat:${t2}`] },
+      { foreignId: 'tt:7', time: a.time, addedTargets: [`flat:${t2}`] },
+    ]);
+    assert.deepEqual(await feedIds(t, 'flat', t1), [], 'added then removed: not there');
+    assert.deepEqual(await feedIds(t, 'timeline', fan), [], "nor in its follower's feed");
+    assert.deepEqual(await feedIds(t, 'flat', t2), [a.id], 'removed then added back: there');
+    assert.deepEqual((await readAll(t, 'user', u))[0].to, [`flat:${t2}`]);
+  });
+
   it('refuses an unknown activity or unknown target group without changing anything', async () => {
     const u = uid();
     const t1 = uid();
