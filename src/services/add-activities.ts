@@ -5,7 +5,7 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
-import { emptyFanout, planFanout } from './plan-fanout.js';
+import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
 
 export const MAX_BATCH_ACTIVITIES = 100;
@@ -82,12 +82,7 @@ export async function addActivities(
   }
   const fan = emptyFanout();
   for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
-  await s.store.commit(app.appId, {
-    activities: records,
-    entries: entries.concat(fan.entries),
-    enqueue: fan.enqueue,
-  });
-  if (fan.enqueue.length > 0) s.onJobsEnqueued();
+  await commitWithFanout(s, app, { activities: records, entries }, fan);
   // Answer with the stored form; when an existing activity was updated in place its body is the
   // new one, which is what a later read returns.
   return acts;

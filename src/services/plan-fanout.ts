@@ -1,6 +1,6 @@
 import type { App } from '../core/feeds/feed-group.js';
 import type { FanoutJob } from '../ports/outbox.js';
-import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
+import type { EntryRemoval, EntryWrite, WriteBatch } from '../ports/write-store.js';
 import type { Services } from './context.js';
 import { entryFor, type ActivitySource } from './placement.js';
 
@@ -13,6 +13,20 @@ export interface FanoutPart {
 
 export function emptyFanout(): FanoutPart {
   return { entries: [], removals: [], enqueue: [] };
+}
+
+/**
+ * Commits `batch` with the fan-out planned for it added (inline entries and removals after the
+ * batch's own, queued jobs), then wakes the worker when jobs were queued.
+ */
+export async function commitWithFanout(s: Services, app: App, batch: WriteBatch, fan: FanoutPart): Promise<void> {
+  await s.store.commit(app.appId, {
+    ...batch,
+    entries: (batch.entries ?? []).concat(fan.entries),
+    removals: (batch.removals ?? []).concat(fan.removals),
+    enqueue: (batch.enqueue ?? []).concat(fan.enqueue),
+  });
+  if (fan.enqueue.length > 0) s.onJobsEnqueued();
 }
 
 /**

@@ -4,11 +4,11 @@ import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundE
 import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
 import type { ReactionLookup, ReactionRecord } from '../ports/reaction-store.js';
-import type { EntryRemoval, EntryWrite, WriteBatch } from '../ports/write-store.js';
+import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { ActivitySource, entryFor } from './placement.js';
-import { emptyFanout, planFanout, type FanoutPart } from './plan-fanout.js';
+import { commitWithFanout, emptyFanout, planFanout, type FanoutPart } from './plan-fanout.js';
 
 export const MAX_TARGET_FEEDS = 20;
 export const MAX_REACTION_DATA_BYTES = 10_240;
@@ -82,11 +82,6 @@ async function takeFromFeeds(s: Services, app: App, activityId: string, feeds: r
   }
 }
 
-async function commit(s: Services, app: App, batch: WriteBatch, fan: FanoutPart): Promise<void> {
-  await s.store.commit(app.appId, batch);
-  if (fan.enqueue.length > 0) s.onJobsEnqueued();
-}
-
 export interface AddedReaction {
   readonly reaction: ReactionRecord;
   /** `target_feeds_extra_data` as sent, echoed in the response only. */
@@ -153,7 +148,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     batch.activities = [withHome(act, targetFeeds[0])];
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
-  await commit(s, app, { ...batch, entries: entries.concat(fan.entries), enqueue: fan.enqueue, reactions: { add: [reaction] } }, fan);
+  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] } }, fan);
   return { reaction, extraData: extra };
 }
 
@@ -199,13 +194,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   await takeFromFeeds(s, app, act.id, dropped, removals, fan);
   await placeInFeeds(s, app, act, added, entries, fan);
   const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
-  await commit(s, app, {
-    activities,
-    removals: removals.concat(fan.removals),
-    entries: entries.concat(fan.entries),
-    enqueue: fan.enqueue,
-    reactions: { update: [next] },
-  }, fan);
+  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] } }, fan);
   return { reaction: next, extraData: extra };
 }
 
@@ -229,7 +218,7 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   }
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);
-  await commit(s, app, { removals: removals.concat(fan.removals), enqueue: fan.enqueue, reactions: { remove: all } }, fan);
+  await commitWithFanout(s, app, { removals, reactions: { remove: all } }, fan);
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */

@@ -3,7 +3,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { EntryRemoval, WriteBatch } from '../ports/write-store.js';
 import { groupOf, maxLengthOf, type Services } from './context.js';
-import { emptyFanout, planFanout } from './plan-fanout.js';
+import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { isGrouped } from './placement.js';
 
 /**
@@ -61,6 +61,5 @@ export async function removeActivity(s: Services, app: App, feed: FeedId, key: s
       await planFanout(s, app, 'fanout.remove', target, tids, fan);
     }
   }
-  await s.store.commit(app.appId, { removals: removals.concat(fan.removals), enqueue: fan.enqueue, hides, unhides });
-  if (fan.enqueue.length > 0) s.onJobsEnqueued();
+  await commitWithFanout(s, app, { removals, hides, unhides }, fan);
 }

@@ -5,7 +5,7 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
-import { emptyFanout, planFanout } from './plan-fanout.js';
+import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
 import { idOfForeign } from './update-activities.js';
 
@@ -84,12 +84,6 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
       await planFanout(s, app, 'fanout.remove', t, [id], fan);
     }
   }
-  await s.store.commit(app.appId, {
-    activities: [...current.values()],
-    removals: removals.concat(fan.removals),
-    entries: entries.concat(fan.entries),
-    enqueue: fan.enqueue,
-  });
-  if (fan.enqueue.length > 0) s.onJobsEnqueued();
+  await commitWithFanout(s, app, { activities: [...current.values()], removals, entries }, fan);
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
 }
