@@ -79,6 +79,8 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   const deps = { services: opts.services, readCache };
   await server.register(
     async (api) => {
+      // Every API route authenticates first; health checks, outside this prefix, do not.
+      api.addHook('onRequest', api.authenticate);
       await api.register(feedRoutes, deps);
       await api.register(followRoutes, deps);
       await api.register(activityRoutes, deps);

@@ -15,7 +15,6 @@ import { raw, send } from '../../reply.js';
 /** Activities by id: full and partial update, get by ids, to-target updates (§6.5–§6.7, §6.9). */
 export async function activityRoutes(server: FastifyInstance, opts: { services: Services }): Promise<void> {
   const s = opts.services;
-  server.addHook('onRequest', server.authenticate);
 
   server.post('/activities/', async (req, reply) => {
     const { app } = authorize(req, 'activities', null, null);

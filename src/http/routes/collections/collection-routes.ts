@@ -38,7 +38,6 @@ function actingUser(p: Principal): string | null {
  */
 export async function collectionRoutes(server: FastifyInstance, opts: { services: Services }): Promise<void> {
   const s = opts.services;
-  server.addHook('onRequest', server.authenticate);
 
   server.post('/collections/:collection/', async (req, reply) => {
     const collection = parseCollection((req.params as { collection: string }).collection);

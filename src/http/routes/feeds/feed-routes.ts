@@ -56,7 +56,6 @@ function nextLink(prefix: string, feed: FeedId, q: Query, at: { idLt?: string; o
 export async function feedRoutes(server: FastifyInstance, opts: { services: Services; readCache?: ReadCache | null }): Promise<void> {
   const s = opts.services;
   const cache = opts.readCache ?? null;
-  server.addHook('onRequest', server.authenticate);
 
   server.post('/feed/:slug/:uid/', async (req, reply) => {
     const feed = pathFeed(req);

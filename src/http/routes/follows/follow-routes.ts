@@ -24,7 +24,6 @@ function relation(e: FollowEdge): Record<string, string> {
 /** Follow, unfollow, follower/following lists, follow stats, batch follows (§8). */
 export async function followRoutes(server: FastifyInstance, opts: { services: Services }): Promise<void> {
   const s = opts.services;
-  server.addHook('onRequest', server.authenticate);
 
   const doFollow = async (req: FastifyRequest, reply: FastifyReply) => {
     const source = pathFeed(req);

@@ -44,7 +44,6 @@ const LOOKUPS = new Set(['activity_id', 'user_id', 'reaction_id']);
 /** Reactions (§10): add, get, update, delete, restore, filter. */
 export async function reactionRoutes(server: FastifyInstance, opts: { services: Services }): Promise<void> {
   const s = opts.services;
-  server.addHook('onRequest', server.authenticate);
 
   server.post('/reaction/', async (req, reply) => {
     const { app, principal } = authorize(req, 'reactions', null, () => true);
