@@ -30,10 +30,6 @@ function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, r
     return;
   }
   const fe = err as FastifyError;
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    sendError(reply, CATALOGUE.payloadTooLarge, 'request body is too large');
-    return;
-  }
   if (fe.validation) {
     sendError(reply, CATALOGUE.input, fe.message);
     return;
@@ -44,7 +40,8 @@ function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, r
     return;
   }
   if (status === 413) {
-    sendError(reply, CATALOGUE.payloadTooLarge, fe.message);
+    // Fastify's body limit (FST_ERR_CTP_BODY_TOO_LARGE) and any other payload refusal.
+    sendError(reply, CATALOGUE.payloadTooLarge, 'request body is too large');
     return;
   }
   if (status >= 400 && status < 500) {

@@ -1,7 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Liveness and readiness; no authentication. */
 export async function healthRoutes(server: FastifyInstance, opts: { ready: () => boolean }): Promise<void> {
-  server.get('/healthz', async (_req, reply) => reply.code(opts.ready() ? 200 : 503).send({ status: opts.ready() ? 'ok' : 'starting' }));
-  server.get('/readyz', async (_req, reply) => reply.code(opts.ready() ? 200 : 503).send({ status: opts.ready() ? 'ok' : 'starting' }));
+  const health = async (_req: unknown, reply: FastifyReply) => {
+    const ready = opts.ready();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'starting' });
+  };
+  server.get('/healthz', health);
+  server.get('/readyz', health);
 }
