@@ -102,7 +102,6 @@ export class ReactionGraph {
   readonly childCounts = new Map<string, Record<string, number>>();
   readonly ownChildren = new Map<string, ReactionRecord[]>();
   readonly users = new Map<string, UserRecord>();
-  #ownChildrenLoaded = false;
 
   constructor(
     readonly withOwnChildren: boolean,
@@ -115,7 +114,6 @@ export class ReactionGraph {
    */
   async load(s: Services, app: App, roots: readonly ReactionRecord[]): Promise<void> {
     // Asked-for `own_children` shows on every rendered reaction, `{}` on leaves (level 3) too.
-    this.#ownChildrenLoaded = true;
     let level = roots.filter((r) => r.depth < MAX_REACTION_DEPTH);
     const seen = new Set<string>();
     while (level.length > 0) {
@@ -188,7 +186,7 @@ export class ReactionGraph {
     };
     if (r.targetFeeds.length > 0) out.target_feeds = r.targetFeeds;
     if (r.deletedUs !== null) out.deleted_at = formatTimestamp(r.deletedUs);
-    if (this.withOwnChildren && this.#ownChildrenLoaded) {
+    if (this.withOwnChildren) {
       const own: Record<string, Json[]> = {};
       for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.render(c));
       out.own_children = own;
@@ -236,7 +234,7 @@ function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limi
  * or reactions. Returns the activities as JSON texts, in order.
  */
 export async function enrichActivities(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
-  if (!wantsEnrichment(o) || items.length === 0) return items.map((i) => withOrigin(i.body, i.origin));
+  if (!wantsEnrichment(o) || items.length === 0) return plainRenderer(items);
   const acts = items.map((i) => JSON.parse(withOrigin(i.body, i.origin)) as Json);
 
   // 1. References of the page: activities and reactions first (they bring more references).
@@ -271,7 +269,7 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
 
   // 2. Reaction data for the page's activities and the referenced ones, one batch per kind of data.
   const owners = [...acts.map((a) => String(a.id)), ...saObjs.keys()];
-  const kinds = o.kinds && o.kinds.length > 0 ? o.kinds : undefined;
+  const kinds = o.kinds; // enrichOptions leaves it undefined when the filter is empty
   const [latest, own, counts] = await Promise.all([
     o.recentReactions
       ? s.store.latestReactions(app.appId, { owners, of: 'activity', kinds, perKind: o.recentLimit + 1 })
