@@ -193,7 +193,6 @@ export const WRITER_GRACE_MS = 4 * WRITERS_CHECK_MS;
 export class SqliteDatabase {
   readonly db: Database.Database;
   readonly #apps = new Map<string, number>();
-  readonly #appNames = new Map<number, string>();
   readonly #feeds = new Map<string, Map<string, number>>();
   readonly #feedNames = new Map<number, string>();
   readonly #insertApp: Database.Statement;
@@ -336,7 +335,6 @@ export class SqliteDatabase {
         id = this.#selectApp.get(app) as number;
       }
       this.#apps.set(app, id);
-      this.#appNames.set(id, app);
     }
     return id;
   }
@@ -354,14 +352,11 @@ export class SqliteDatabase {
 
   /** The integer of a feed, created on first use (call inside a write transaction). */
   feedInt(app: string, fid: string): number {
-    let id = this.#feeds.get(app)?.get(fid);
+    let id = this.findFeed(app, fid);
     if (id === undefined) {
       const a = this.appInt(app);
-      id = this.#selectFeed.get(a, fid) as number | undefined;
-      if (id === undefined) {
-        this.#insertFeed.run(a, fid.slice(0, fid.indexOf(':')), fid);
-        id = this.#selectFeed.get(a, fid) as number;
-      }
+      this.#insertFeed.run(a, fid.slice(0, fid.indexOf(':')), fid);
+      id = this.#selectFeed.get(a, fid) as number;
       this.remember(app, id, fid);
     }
     return id;
@@ -392,7 +387,6 @@ export class SqliteDatabase {
   /** Forgets cached feed integers (after a rolled-back transaction created some). */
   forgetFeeds(): void {
     this.#apps.clear();
-    this.#appNames.clear();
     this.#feeds.clear();
     this.#feedNames.clear();
   }
