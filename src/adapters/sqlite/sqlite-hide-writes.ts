@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js';
+import { idToSortKey } from '../../core/activities/activity-id.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -30,17 +30,13 @@ export class SqliteHideWrites {
     );
   }
 
+  /** A new follow shows `target`'s direct entries from `since` on again: the source's hides of them go. */
+  unhideFollowed(source: number, target: number, since: Buffer | null): void {
+    this.#unhideFollowed.run({ source, target, since: since ?? NO_BOUND });
+  }
+
   apply(app: string, b: WriteBatch): void {
     const d = this.#d;
-    if (b.follows) {
-      for (const f of b.follows) {
-        const source = d.findFeed(app, f.source);
-        const target = d.findFeed(app, f.target);
-        if (source === undefined || target === undefined) continue;
-        const since = !f.since ? NO_BOUND : 'id' in f.since ? idToSortKey(f.since.id) : sortKeyAtTime(f.since.timeUs);
-        this.#unhideFollowed.run({ source, target, since });
-      }
-    }
     if (b.unhides) {
       for (const id of b.unhides) this.#unhide.run(idToSortKey(id));
     }

@@ -161,8 +161,10 @@ export class SqliteWriteStore implements WriteStore {
     if (b.follows) {
       for (const f of b.follows) {
         const t = d.feedInt(app, f.target);
+        const source = d.feedInt(app, f.source);
         const since = !f.since ? null : 'id' in f.since ? idToSortKey(f.since.id) : sortKeyAtTime(f.since.timeUs);
-        if (this.#follow.run(t, d.feedInt(app, f.source), f.createdUs, f.grouped ? 1 : 0, since).changes > 0) {
+        this.#hides.unhideFollowed(source, t, since);
+        if (this.#follow.run(t, source, f.createdUs, f.grouped ? 1 : 0, since).changes > 0) {
           this.#followerCount.run({ delta: 1, above: f.pullAbove ?? Number.MAX_SAFE_INTEGER, id: t });
         }
       }
@@ -216,7 +218,7 @@ export class SqliteWriteStore implements WriteStore {
     if (b.complete) {
       for (const id of b.complete) this.#complete.run(id);
     }
-    if (b.hides || b.unhides || b.follows) this.#hides.apply(app, b);
+    if (b.hides || b.unhides) this.#hides.apply(app, b);
   }
 
   /** Keeps flat counts and aggregated groups right after entries were deleted. */
