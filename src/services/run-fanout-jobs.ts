@@ -32,6 +32,7 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
 
   const flush = async () => {
     if (batchApp === null) return;
+    if (entries.length + pushes.length + removals.length + progress.length + complete.length === 0) return;
     await s.store.commit(batchApp, { entries, pushes, removals, progress, complete });
     finished += complete.length;
     entries = [];
@@ -40,7 +41,6 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
     progress = [];
     complete = [];
     followersInBatch = 0;
-    batchApp = null;
   };
 
   for (const job of jobs) {
@@ -56,7 +56,6 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
       // A commit applies removals before entry writes, so a removal sharing a commit with an
       // earlier job's writes would run first and leave the removed activity in follower feeds.
       await flush();
-      batchApp = job.app;
     }
     await runJob(s, app, job, {
       add: (ids, followers, cursor, src, flat) => {
@@ -70,11 +69,7 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
         else complete.push(job.jobId);
       },
       full: () => followersInBatch >= s.fanout.chunkSize,
-      flush: async () => {
-        const keep = batchApp;
-        await flush();
-        batchApp = keep;
-      },
+      flush,
     });
   }
   await flush();
