@@ -1,5 +1,5 @@
 /**
- * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, and
+ * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, workers, and
  * the suite of bench/suite.ts; default or `all`: every one). Each run writes
  * `bench/results/<scenario>-<timestamp>.json` and prints a summary. Figures are only comparable
  * within one run on one machine; nothing here is asserted.
