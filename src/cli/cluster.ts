@@ -1,10 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
-import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { ClusterChildPubSub, ClusterPrimaryPubSub } from '../adapters/cluster/cluster-pubsub.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
-import { ConfigError, parseConfig } from '../config/config.js';
+import { parseConfigText } from '../config/config.js';
 import { createRivulet } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
 import { loadConfig, printCredentials, resolveServeOptions, shutdownOnce, type ServeOptions } from './serve.js';
@@ -45,8 +44,8 @@ const QUICK_EXIT_MS = 5_000;
 
 export async function servePrimary(o: ServeOptions, workers: number): Promise<void> {
   const { port, host, dataDir, configFile } = resolveServeOptions(o);
-  const { config, created, file } = loadConfig(dataDir, configFile);
-  const configText = readFileSync(file, 'utf8');
+  // The text parsed here is the text every HTTP process gets: one read, one config.
+  const { config, created, file, text: configText } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
   const sqlite = new SqliteStore(config.storage.path);
   await sqlite.ready();
@@ -158,13 +157,7 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
     process.on('message', onMessage);
     send({ rivulet: 'config?' });
   });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`config is not valid JSON: ${(err as Error).message}`);
-  }
-  const config = parseConfig(raw, dataDir);
+  const config = parseConfigText(text, dataDir, 'config from the primary');
   const rivulet = await createRivulet({
     config,
     logger,

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { ConfigError, ensureDataDirConfig, loadConfigFile, type Config } from '../config/config.js';
+import { ConfigError, ensureDataDirConfig, readConfigFile, type Config } from '../config/config.js';
 import { createRivulet } from '../main.js';
 import { serveHttpProcess, servePrimary } from './cluster.js';
 
@@ -41,8 +41,8 @@ export function resolveServeOptions(o: ServeOptions): { port: number; host: stri
 }
 
 /** Loads the config file, or the data dir's own app (created on first start). */
-export function loadConfig(dataDir: string, configFile?: string): { config: Config; created: boolean; file: string } {
-  if (configFile) return { config: loadConfigFile(resolve(configFile), dataDir), created: false, file: resolve(configFile) };
+export function loadConfig(dataDir: string, configFile?: string): { config: Config; created: boolean; file: string; text: string } {
+  if (configFile) return { ...readConfigFile(resolve(configFile), dataDir), created: false, file: resolve(configFile) };
   return ensureDataDirConfig(dataDir);
 }
 

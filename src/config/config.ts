@@ -151,26 +151,36 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
   };
 }
 
-/** Reads and validates a config file. */
-export function loadConfigFile(path: string, dataDir: string): Config {
+/** Validates config text; errors are prefixed with `where` (e.g. "config file /x/app.json"). */
+export function parseConfigText(text: string, dataDir: string, where: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${where} is not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseConfig(raw, dataDir);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Reads and validates a config file; also returns the text it read. */
+export function readConfigFile(path: string, dataDir: string): { config: Config; text: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  try {
-    return parseConfig(raw, dataDir);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(`config file ${path}: ${err.message}`);
-    throw err;
-  }
+  return { config: parseConfigText(text, dataDir, `config file ${path}`), text };
+}
+
+/** Reads and validates a config file. */
+export function loadConfigFile(path: string, dataDir: string): Config {
+  return readConfigFile(path, dataDir).config;
 }
 
 /** The feed groups a new app starts with. */
@@ -204,11 +214,12 @@ export function newAppConfig(): ConfigFile {
  * The config of a data dir used without a config file: `<data>/app.json`, created with a new
  * app on first use. Returns the config and whether it was just created.
  */
-export function ensureDataDirConfig(dataDir: string): { config: Config; created: boolean; file: string } {
+export function ensureDataDirConfig(dataDir: string): { config: Config; created: boolean; file: string; text: string } {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, APP_FILE);
-  if (existsSync(file)) return { config: loadConfigFile(file, dataDir), created: false, file };
+  if (existsSync(file)) return { ...readConfigFile(file, dataDir), created: false, file };
   const fresh = newAppConfig();
-  writeFileSync(file, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  return { config: parseConfig(fresh, dataDir), created: true, file };
+  const text = JSON.stringify(fresh, null, 2) + '\n';
+  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  return { config: parseConfig(fresh, dataDir), created: true, file, text };
 }
