@@ -3,17 +3,7 @@
 // links the server hands out. Ends with the store-call count of an enriched page (issue 4).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect } from 'getstream';
-import pino from 'pino';
-import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import { parseConfig } from '../../src/config/config.js';
-import { createRivulet } from '../../src/main.js';
-import type { Store } from '../../src/ports/store.js';
-import { rawRequest, startServer, TEST_GROUPS, uid, type TestServer } from '../support/server.js';
+import { rawRequest, startServer, uid, type TestServer } from '../support/server.js';
 import { assertRawError, CORE_KEYS, sortedKeys } from './activity-helpers.js';
 import { asRead, assertReactionKeys, ENTRY_KEYS, follow, people, strip, USER_KEYS, type Json, type Person } from './reaction-helpers.js';
 
@@ -466,36 +456,6 @@ describe('aggregated and notification groups', () => {
   });
 });
 
-/**
- * Like `startServer`, but the server runs on `wrap(store)`: a proxy passed through
- * `createRivulet({ store })` (the fan-out worker is manual, so nothing polls the store).
- */
-async function startCountingServer(wrap: (store: Store) => Store): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-count-'));
-  const appId = String(100000 + Math.floor(Math.random() * 800000));
-  const apiKey = 'k' + randomUUID().replace(/-/g, '').slice(0, 15);
-  const apiSecret = randomBytes(24).toString('base64url');
-  const config = parseConfig({ apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: TEST_GROUPS }] }, dataDir);
-  const store = wrap(new SqliteStore(config.storage.path));
-  const rivulet = await createRivulet({ config, logger: pino({ level: 'silent' }), worker: 'manual', store });
-  const baseUrl = `${await rivulet.listen(0, '127.0.0.1')}/api/`;
-  const client = () => connect(apiKey, apiSecret, appId, { urlOverride: { api: baseUrl } });
-  return {
-    rivulet,
-    baseUrl,
-    appId,
-    apiKey,
-    apiSecret,
-    dataDir,
-    client,
-    userClient: (userId: string) => connect(apiKey, client().createUserToken(userId), appId, { urlOverride: { api: baseUrl } }),
-    async close() {
-      await rivulet.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 describe('store calls of an enriched page', () => {
   let s: TestServer;
   const calls = new Map<string, number>();
@@ -503,7 +463,7 @@ describe('store calls of an enriched page', () => {
 
   before(async () => {
     // A server whose store counts every call made while `counting` is on.
-    s = await startCountingServer((real) =>
+    s = await startServer({ worker: 'manual', wrapStore: (real) =>
       new Proxy(real, {
         get(target, prop) {
           const value = Reflect.get(target, prop, target);
@@ -514,7 +474,7 @@ describe('store calls of an enriched page', () => {
           };
         },
       }),
-    );
+    });
   });
   after(async () => s.close());
 

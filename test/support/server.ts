@@ -7,6 +7,8 @@ import { connect, type StreamClient } from 'getstream';
 import { parseConfig, type ConfigFile } from '../../src/config/config.js';
 import { createRivulet, type Rivulet } from '../../src/main.js';
 import type { Clock } from '../../src/ports/clock.js';
+import type { Store } from '../../src/ports/store.js';
+import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 
 /** The feed groups the official client's integration suites expect (stream-v2-api.md §20.1). */
 export const TEST_GROUPS: ConfigFile['apps'][number]['feed_groups'] = [
@@ -43,6 +45,8 @@ export async function startServer(
     groups?: typeof TEST_GROUPS;
     worker?: boolean | 'manual';
     clock?: Clock;
+    /** Runs the server on this wrapper of its SQLite store (e.g. a proxy counting store calls). */
+    wrapStore?: (store: Store) => Store;
   } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
@@ -56,7 +60,13 @@ export async function startServer(
     },
     dataDir,
   );
-  const rivulet = await createRivulet({ config, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), worker: opts.worker, clock: opts.clock });
+  const rivulet = await createRivulet({
+    config,
+    logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+    worker: opts.worker,
+    clock: opts.clock,
+    store: opts.wrapStore?.(new SqliteStore(config.storage.path)),
+  });
   const address = await rivulet.listen(0, '127.0.0.1');
   const baseUrl = `${address}/api/`;
   return {
