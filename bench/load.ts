@@ -75,10 +75,10 @@ export class Load {
     return run;
   }
 
-  /** Sends requests with `concurrency` in flight; throws on any non-2xx answer unless `allowErrors`. */
-  async batch(base: string, requests: HttpReq[], opts: { concurrency?: number; keepBodies?: boolean; allowErrors?: boolean } = {}) {
+  /** Sends requests with `concurrency` in flight; throws on any non-2xx answer. */
+  async batch(base: string, requests: HttpReq[], opts: { concurrency?: number; keepBodies?: boolean } = {}) {
     const r = await this.#run({ op: 'batch', base, requests, concurrency: opts.concurrency ?? 1, keepBodies: opts.keepBodies ?? false });
-    if (!opts.allowErrors && r.errors.length > 0) throw new Error(`requests failed:\n  ${r.errors.join('\n  ')}`);
+    if (r.errors.length > 0) throw new Error(`requests failed:\n  ${r.errors.join('\n  ')}`);
     return r;
   }
 

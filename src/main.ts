@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 import { systemClock } from './adapters/system-clock.js';
-import { DEFAULT_READ_CACHE_MB, type Config } from './config/config.js';
+import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
 import type { Clock } from './ports/clock.js';
@@ -78,7 +78,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     services,
     logger,
     ready: () => ready,
-    readCacheBytes: opts.config.readCacheBytes ?? DEFAULT_READ_CACHE_MB * 1024 * 1024,
+    readCacheBytes: opts.config.readCacheBytes,
   });
   const realtime = new FayeServer({ apps: opts.config.apps, pubsub, logger: realtimeLog, ...opts.realtime });
   realtime.attach(http.server);

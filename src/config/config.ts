@@ -61,10 +61,10 @@ export interface Config {
   readonly storage: { backend: 'sqlite'; path: string };
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
-  readonly readCacheBytes?: number;
+  readonly readCacheBytes: number;
 }
 
-export const DEFAULT_READ_CACHE_MB = 64;
+const DEFAULT_READ_CACHE_MB = 64;
 
 export class ConfigError extends Error {}
 

@@ -7,12 +7,13 @@ import { faye, type FayeClient, type FayeMessage, type FayeNodeAdapter } from '.
 import { portableClientsEngine } from './portable-clients.js';
 import { bayeuxError, channelOf, SubscriptionAuth } from './subscription-auth.js';
 
+/** The endpoint's path on the API port; everything below it is Faye's too. */
+const FAYE_MOUNT = '/faye';
+
 export interface FayeServerOptions {
   readonly apps: readonly App[];
   readonly pubsub: PubSub;
   readonly logger: Logger;
-  /** Path of the endpoint (default `/faye`); everything below it is Faye's too. */
-  readonly mount?: string;
   /**
    * Seconds a long-poll `/meta/connect` is held (default 25). A client that has not reconnected
    * within twice this time — its socket closed or its process gone — is dropped with its
@@ -42,7 +43,6 @@ export const MAX_BODY_BYTES = 256 * 1024;
  */
 export class FayeServer {
   readonly #adapter: FayeNodeAdapter;
-  readonly #mount: string;
   readonly #client: FayeClient;
   readonly #auth: SubscriptionAuth;
   readonly #pubsub: PubSub;
@@ -64,9 +64,8 @@ export class FayeServer {
     this.#pubsub = opts.pubsub;
     this.#log = opts.logger;
     this.#maxPerClient = opts.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT;
-    this.#mount = opts.mount ?? '/faye';
     this.#adapter = new faye.NodeAdapter({
-      mount: opts.mount ?? '/faye',
+      mount: FAYE_MOUNT,
       timeout: opts.timeoutSeconds ?? DEFAULT_FAYE_TIMEOUT_S,
       ...(opts.portableClients ? { engine: portableClientsEngine } : {}),
     });
@@ -99,7 +98,7 @@ export class FayeServer {
     const bayeux = server.listeners('request') as Listener[];
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (req.url !== undefined && req.url.startsWith(this.#mount) && this.#adapter.check(req)) {
+      if (req.url !== undefined && req.url.startsWith(FAYE_MOUNT) && this.#adapter.check(req)) {
         // Faye buffers a POST body whole, without a bound: cap it before Faye's listener sees it.
         if (!limitBody(req, res, MAX_BODY_BYTES)) return;
         for (const listener of bayeux) listener.call(server, req, res);
@@ -119,11 +118,6 @@ export class FayeServer {
     let n = 0;
     for (const c of this.#channels.values()) n += c;
     return n;
-  }
-
-  /** Clients on this node holding at least one subscription. */
-  clientCount(): number {
-    return this.#clients.size;
   }
 
   /** Drops every client and stops delivering; the endpoint answers nothing afterwards. */
