@@ -31,6 +31,18 @@ export interface RivuletOptions {
   readonly pubsub?: PubSub;
   /** Told after a commit that queued fan-out jobs (to wake a fan-out worker in another process). */
   readonly onJobsEnqueued?: () => void;
+  /** Mark grouped follow edges before listening (default true; false where another process did). */
+  readonly syncGroupedEdges?: boolean;
+}
+
+/**
+ * Marks the follow edges of aggregated and notification feeds, which pull-served fan-out reads.
+ * Group types come from the config, so every process that starts on a config runs this first.
+ */
+export async function syncGroupedEdges(config: Config, store: Store): Promise<void> {
+  for (const app of config.apps) {
+    await store.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
+  }
 }
 
 export interface Rivulet {
@@ -92,12 +104,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     realtime,
     async listen(port, host) {
       await store.ready?.();
-      // Follow edges from aggregated/notification feeds must carry the grouped mark that
-      // pull-served fan-out reads; group types come from the config, so they are synced here.
-      for (const app of opts.config.apps) {
-        const grouped = [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name);
-        await store.syncGroupedEdges(app.appId, grouped);
-      }
+      if (opts.syncGroupedEdges !== false) await syncGroupedEdges(opts.config, store);
       const address = await http.listen({ port, host });
       if (opts.worker !== 'manual') worker?.start();
       ready = true;

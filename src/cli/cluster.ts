@@ -4,10 +4,10 @@ import { ClusterChildPubSub, ClusterPrimaryPubSub } from '../adapters/cluster/cl
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseConfigText } from '../config/config.js';
-import { createRivulet } from '../main.js';
+import { createRivulet, syncGroupedEdges } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
 import { loadConfig, printCredentials, resolveServeOptions, shutdownOnce, type ServeOptions } from './serve.js';
-import { fanoutWorker, syncGroupedEdges } from './worker.js';
+import { fanoutWorker } from './worker.js';
 
 /**
  * `rivulet serve --workers N`: a primary process and N HTTP processes forked with node's `cluster`
@@ -165,6 +165,7 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
     pubsub: new ClusterChildPubSub(),
     onJobsEnqueued: () => send({ rivulet: 'wake' }),
     realtime: { portableClients: true },
+    syncGroupedEdges: false, // the primary did, before forking
   });
   rivulet.http.server.prependListener('request', (_req, res) => res.setHeader('x-rivulet-worker', String(id)));
   const address = await rivulet.listen(port, host);

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import type { Store } from '../ports/store.js';
 import { TimeSource, type Services } from '../services/context.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
+import { syncGroupedEdges } from '../main.js';
 import { loadConfig, resolveServeOptions, type ServeOptions } from './serve.js';
 
 /**
@@ -16,13 +17,6 @@ export function fanoutWorker(config: Config, store: Store, logger: Logger, pollM
   const apps = new Map(config.apps.map((a) => [a.appId, a]));
   const services: Services = { store, clock: new TimeSource(systemClock), fanout: config.fanout, onJobsEnqueued: () => {} };
   return new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), pollMs);
-}
-
-/** Marks the follow edges of grouped feeds, which depends on the config's group types (see main.ts). */
-export async function syncGroupedEdges(config: Config, store: Store): Promise<void> {
-  for (const app of config.apps) {
-    await store.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
-  }
 }
 
 /**
