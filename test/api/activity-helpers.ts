@@ -58,13 +58,15 @@ export function assertIdMatchesTime(a: { id: string; time: string }): void {
 }
 
 /** Asserts a Stream error body (§3.1) with exactly the documented keys. */
-export function assertErrorBody(body: any, status: number, code: number, exception?: string): void {
+export function assertErrorBody(body: any, status: number, code: number, exception?: string, detail?: RegExp): void {
   assert.ok(body && typeof body === 'object', `error body must be a JSON object, got ${JSON.stringify(body)}`);
   const keys = sortedKeys(body).filter((k) => k !== 'exception_fields');
   assert.deepEqual(keys, ['code', 'detail', 'duration', 'exception', 'more_info', 'status_code'], `error keys of ${JSON.stringify(body)}`);
   assert.equal(body.code, code, `code in ${JSON.stringify(body)}`);
   assert.equal(body.status_code, status, `status_code in ${JSON.stringify(body)}`);
   assert.equal(typeof body.detail, 'string');
+  assert.ok(body.detail.length > 0, 'detail should say what was wrong');
+  if (detail) assert.match(body.detail, detail);
   assert.equal(typeof body.exception, 'string');
   assert.ok(body.exception.length > 0);
   if (exception !== undefined) assert.equal(body.exception, exception);
@@ -82,6 +84,7 @@ export async function expectApiError(
   status: number,
   code: number,
   exception?: string,
+  detail?: RegExp,
 ): Promise<{ status: number; body: any }> {
   let err: any;
   try {
@@ -92,14 +95,14 @@ export async function expectApiError(
   assert.ok(err, `expected an API error ${status}/${code}, the call succeeded`);
   assert.ok(err.response, `expected an API error, got ${err?.constructor?.name}: ${err?.message}`);
   assert.equal(err.response.status, status, `HTTP status; body ${JSON.stringify(err.error)}`);
-  assertErrorBody(err.error, status, code, exception);
+  assertErrorBody(err.error, status, code, exception, detail);
   return { status: err.response.status, body: err.error };
 }
 
 /** Checks a raw response is the given error. */
-export function assertRawError(res: { status: number; body: any; text: string }, status: number, code: number, exception?: string): void {
-  assert.equal(res.status, status, `HTTP status; body ${res.text.slice(0, 500)}`);
-  assertErrorBody(res.body, status, code, exception);
+export function assertRawError(res: { status: number; body: any; text?: string }, status: number, code: number, exception?: string, detail?: RegExp): void {
+  assert.equal(res.status, status, `HTTP status; body ${(res.text ?? JSON.stringify(res.body)).slice(0, 500)}`);
+  assertErrorBody(res.body, status, code, exception, detail);
 }
 
 /** Every activity of a flat feed, newest first, following `next` (raw, so nothing is interpreted). */

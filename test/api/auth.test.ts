@@ -6,52 +6,23 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { StreamClient, StreamFeed } from 'getstream';
 import { rawRequest, startServer, uid, type TestServer } from '../support/server.js';
+import { assertRawError, expectApiError as expectError } from './activity-helpers.js';
 
 type Act = Record<string, unknown> & { id: string; origin: string | null; time: string };
 
-const MORE_INFO = 'https://getstream.io/docs/api_error_responses';
+/** The exception name of each error code these tests meet (§3.1). */
 const EXCEPTIONS: Record<number, string> = {
   2: 'ApiKeyException',
   3: 'AuthenticationFailed',
   4: 'InputException',
   17: 'NotAllowedException',
 };
-const DURATION_RE = /^\d+(\.\d+)?(ns|µs|us|ms|s)$/;
 
-/** Checks a complete Stream error body (§3.1): exactly these six keys. */
-function assertErrorBody(body: any, status: number, code: number, detail?: RegExp): void {
-  assert.ok(body && typeof body === 'object', `expected an error body, got ${JSON.stringify(body)}`);
-  assert.deepEqual(Object.keys(body).sort(), ['code', 'detail', 'duration', 'exception', 'more_info', 'status_code']);
-  assert.equal(body.code, code);
-  assert.equal(body.status_code, status);
-  assert.equal(body.exception, EXCEPTIONS[code]);
-  assert.equal(body.more_info, MORE_INFO);
-  assert.equal(typeof body.detail, 'string');
-  assert.ok(body.detail.length > 0, 'detail should say what was wrong');
-  assert.match(body.duration, DURATION_RE);
-  if (detail) assert.match(body.detail, detail);
-}
-
-/** Awaits a client call that must fail with a Stream API error of `status`/`code`. */
-async function expectApiError(p: Promise<unknown>, status: number, code: number, detail?: RegExp): Promise<void> {
-  let err: any;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected the call to fail with ${status}/${code}`);
-  assert.ok(err.response, `expected an API error, got ${err}`);
-  assert.equal(err.response.status, status, JSON.stringify(err.error));
-  assertErrorBody(err.error, status, code, detail);
-}
+const expectApiError = (p: Promise<unknown>, status: number, code: number, detail?: RegExp) => expectError(p, status, code, EXCEPTIONS[code], detail);
 
 const forbidden = (p: Promise<unknown>) => expectApiError(p, 403, 17);
 
-function assertRaw(res: { status: number; body: any }, status: number, code: number, detail?: RegExp): void {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  assertErrorBody(res.body, status, code, detail);
-}
+const assertRaw = (res: { status: number; body: any }, status: number, code: number, detail?: RegExp) => assertRawError(res, status, code, EXCEPTIONS[code], detail);
 
 const b64url = (s: string | Buffer) => Buffer.from(s).toString('base64url');
 

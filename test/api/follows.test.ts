@@ -6,50 +6,21 @@ import pino from 'pino';
 import type { StreamClient, StreamFeed } from 'getstream';
 import { FanoutWorker } from '../../src/workers/fanout-worker.js';
 import { rawRequest, startServer, uid, type TestServer } from '../support/server.js';
+import { assertRawError as assertRaw, DURATION_RE, expectApiError as expectError } from './activity-helpers.js';
 
 type Act = Record<string, unknown> & { id: string; origin: string | null };
 
-const MORE_INFO = 'https://getstream.io/docs/api_error_responses';
+/** The exception name of each error code these tests meet (§3.1). */
 const EXCEPTIONS: Record<number, string> = { 4: 'InputException', 6: 'FeedConfigException', 17: 'NotAllowedException' };
 /** Follow relation times: UTC RFC 3339 with `Z` and 6 fractional digits (§4.3). */
 const FOLLOW_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const DURATION_RE = /^\d+(\.\d+)?(ns|µs|us|ms|s)$/;
 
-/** Checks a complete Stream error body (§3.1). */
-function assertErrorBody(body: any, status: number, code: number): void {
-  assert.deepEqual(Object.keys(body).sort(), ['code', 'detail', 'duration', 'exception', 'more_info', 'status_code']);
-  assert.equal(body.code, code);
-  assert.equal(body.status_code, status);
-  assert.equal(body.exception, EXCEPTIONS[code]);
-  assert.equal(body.more_info, MORE_INFO);
-  assert.equal(typeof body.detail, 'string');
-  assert.ok(body.detail.length > 0, 'detail should say what was wrong');
-  assert.match(body.duration, DURATION_RE);
-}
-
-/** Awaits a client call that must fail with a Stream API error of `status`/`code`. */
+/** Awaits a client call that must fail with a Stream API error of `status`/`code`; returns the body. */
 async function expectApiError(p: Promise<unknown>, status: number, code: number, detail?: RegExp): Promise<any> {
-  let err: any;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err, `expected the call to fail with ${status}/${code}`);
-  assert.ok(err.response, `expected an API error, got ${err}`);
-  assert.equal(err.response.status, status, JSON.stringify(err.error));
-  // Validation errors may add exception_fields (§3.1); everything else is the fixed body.
-  const { exception_fields: _fields, ...body } = err.error;
-  assertErrorBody(body, status, code);
-  if (detail) assert.match(body.detail, detail);
-  return err.error;
+  return (await expectError(p, status, code, EXCEPTIONS[code], detail)).body;
 }
 
-function assertRawError(res: { status: number; body: any }, status: number, code: number): void {
-  assert.equal(res.status, status, JSON.stringify(res.body));
-  const { exception_fields: _fields, ...body } = res.body;
-  assertErrorBody(body, status, code);
-}
+const assertRawError = (res: { status: number; body: any }, status: number, code: number) => assertRaw(res, status, code, EXCEPTIONS[code]);
 
 /** Every activity of a flat feed, newest first (pages of 100 following `id_lt`). */
 async function readAll(feed: StreamFeed): Promise<Act[]> {
