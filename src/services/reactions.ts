@@ -8,10 +8,10 @@ import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { ActivitySource, entryFor } from './placement.js';
+import { dataText } from './users.js';
 import { commitWithFanout, emptyFanout, planFanout, type FanoutPart } from './plan-fanout.js';
 
 export const MAX_TARGET_FEEDS = 20;
-export const MAX_REACTION_DATA_BYTES = 10_240;
 export const DEFAULT_FILTER_LIMIT = 10;
 export const MAX_FILTER_LIMIT = 25;
 
@@ -27,13 +27,8 @@ export function userMayTarget(app: App, userId: string, fid: string): boolean {
   return fid.slice(i + 1) === userId || app.groups.get(fid.slice(0, i))?.type === 'notification';
 }
 
-function dataText(value: unknown, what: string): string {
-  if (value === undefined || value === null) return '{}';
-  if (!isPlainObject(value)) throw new InputError(`${what} must be an object`);
-  const text = JSON.stringify(value);
-  if (Buffer.byteLength(text) > MAX_REACTION_DATA_BYTES) throw new InputError(`${what} is larger than ${MAX_REACTION_DATA_BYTES} bytes`);
-  return text;
-}
+/** A reaction's `data`: a JSON object of at most 10 KB, `{}` when absent (the users rule). */
+const reactionData = (value: unknown, what: string) => dataText(value, what, { absent: 'empty', nonEmpty: false });
 
 /** Validates `target_feeds` (feed ids of existing groups, at most 20) and the user policy. */
 export function parseTargetFeeds(app: App, actor: Actor, value: unknown): string[] {
@@ -107,7 +102,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     userId = body.user_id;
   }
   if (!REACTION_ID_RE.test(userId)) throw new InputError('user_id may hold letters, digits, _ and - only');
-  const data = dataText(body.data, 'data');
+  const data = reactionData(body.data, 'data');
   const targetFeeds = parseTargetFeeds(app, actor, body.target_feeds);
   let extra: Record<string, unknown> | undefined;
   if (body.target_feeds_extra_data !== undefined && body.target_feeds_extra_data !== null) {
@@ -177,7 +172,7 @@ export async function getReaction(s: Services, app: App, id: string): Promise<Re
 export async function updateReaction(s: Services, app: App, actor: Actor, id: string, body: unknown): Promise<AddedReaction> {
   if (!isPlainObject(body)) throw new InputError('body must be an object');
   const targetFeeds = parseTargetFeeds(app, actor, body.target_feeds);
-  const data = body.data === undefined ? undefined : dataText(body.data, 'data');
+  const data = body.data === undefined ? undefined : reactionData(body.data, 'data');
   let extra: Record<string, unknown> | undefined;
   if (body.target_feeds_extra_data !== undefined && body.target_feeds_extra_data !== null) {
     if (!isPlainObject(body.target_feeds_extra_data)) throw new InputError('target_feeds_extra_data must be an object');
