@@ -81,6 +81,7 @@ export function storeCeiling(rows: EntryRows): StoreCeiling {
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    db.pragma('wal_autocheckpoint = 10000');
     db.pragma('cache_size = -65536');
     db.exec(ENTRIES_DDL);
     db.pragma('wal_checkpoint(TRUNCATE)');
