@@ -1,12 +1,12 @@
 import type { FastifyReply } from 'fastify';
 
 /** A JSON object already serialized (activities are stored as JSON and spliced, never re-parsed). */
-export interface RawJson {
-  readonly raw: string;
+export class RawJson {
+  constructor(readonly raw: string) {}
 }
 
 export function raw(text: string): RawJson {
-  return { raw: text };
+  return new RawJson(text);
 }
 
 /** Stream's `duration` field: time since the request arrived, e.g. `"4.15ms"` (§1.4). */
@@ -47,8 +47,8 @@ export function openBytes(text: string): Buffer {
  */
 export function send(reply: FastifyReply, body: object | RawJson, status = 200): FastifyReply {
   let text: string;
-  if ('raw' in body && typeof (body as RawJson).raw === 'string' && Object.keys(body).length === 1) {
-    const r = (body as RawJson).raw;
+  if (body instanceof RawJson) {
+    const r = body.raw;
     const d = `"duration":"${duration(reply)}"}`;
     text = r === '{}' ? '{' + d : r.slice(0, -1) + ',' + d;
   } else {

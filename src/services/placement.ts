@@ -1,7 +1,6 @@
 import { parseBody } from '../core/activities/activity.js';
-import type { App } from '../core/feeds/feed-group.js';
+import { DEFAULT_MAX_LENGTH, type App } from '../core/feeds/feed-group.js';
 import type { EntryWrite } from '../ports/write-store.js';
-import { maxLengthOf } from './context.js';
 
 /** What placing an activity needs: its id, time and stored JSON. */
 export interface PlaceableActivity {
@@ -53,7 +52,7 @@ export function entryFor(app: App, fid: string, id: string, origin: string | nul
   const i = fid.indexOf(':');
   const group = app.groups.get(fid.slice(0, i));
   if (!group || group.type === 'flat' || !group.groupKey) {
-    return { feed: fid, id, origin, maxLength: maxLengthOf(app, fid) };
+    return { feed: fid, id, origin, maxLength: group?.maxLength ?? DEFAULT_MAX_LENGTH };
   }
   const found = src?.get(id);
   if (!found) return null;
