@@ -22,6 +22,8 @@ interface Pulled {
 
 /** Appended to a sort key: the smallest key after it (keys compare bytewise, all of one length). */
 const ZERO = Buffer.of(0);
+/** Sorts below every sort key: "no lower bound". */
+const NONE = Buffer.alloc(0);
 
 /** The later of two inclusive lower bounds (null = none). */
 function later(a: Buffer | null, b: Buffer | null): Buffer | null {
@@ -162,14 +164,22 @@ export class SqliteTimelineStore implements TimelineStore {
         .pluck();
       this.#keyAt.set(shape, st);
     }
-    const none = Buffer.alloc(0);
-    const params: unknown[] = [feed, lo ?? none];
+    const params: unknown[] = [feed, lo ?? NONE];
     for (const p of pulled) {
-      params.push(p.id, later(lo, p.since) ?? none);
+      params.push(p.id, later(lo, p.since) ?? NONE);
       if (hides) params.push(feed);
     }
     params.push(n);
     return what === 'count' ? (st.get(...params) as number) : (st.all(...params) as Buffer[]);
+  }
+
+  /**
+   * What a merged read of feed `f` needs to know about it: its floor, whether it hid anything,
+   * and how many entries it and the pulled feeds hold together (an upper bound of the merge).
+   */
+  private readerState(f: number, pulled: readonly Pulled[]): { floor: Buffer | null; hides: number; total: number } {
+    const r = this.#reader.get({ feed: f }) as { n: number; floor: Buffer | null; hides: number };
+    return { floor: r.floor, hides: r.hides, total: r.n + pulled.reduce((sum, p) => sum + p.n, 0) };
   }
 
   async readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
@@ -202,7 +212,7 @@ export class SqliteTimelineStore implements TimelineStore {
     const pulled = this.pulledOf(f);
     // Without pulled feeds the stored entries are the whole feed, trimmed to max_length on write.
     if (pulled.length === 0) return this.rows(f, range, false, a, null, undefined, bodies);
-    const reader = this.#reader.get({ feed: f }) as { n: number; floor: Buffer | null; hides: number };
+    const reader = this.readerState(f, pulled);
     const floor = reader.floor;
     const hiddenFor = reader.hides ? f : undefined;
     // k-way merge: each source is read only as deep as the page needs (offset + limit).
@@ -211,7 +221,7 @@ export class SqliteTimelineStore implements TimelineStore {
     if (range.idLt === undefined && range.idLte === undefined) {
       // Without an upper bound, positions in the list are positions in the whole merged feed.
       depth = Math.min(depth, max);
-    } else if (reader.n + pulled.reduce((sum, p) => sum + p.n, 0) > max) {
+    } else if (reader.total > max) {
       // Only when the sources together could hold more than max_length: count the entries above
       // the upper bound (at most max_length of them, and a page deep in the feed is the only one
       // that counts many); the page's positions follow theirs.
@@ -264,8 +274,8 @@ export class SqliteTimelineStore implements TimelineStore {
       if (f === undefined) return null;
       const pulled = this.pulledOf(f);
       if (pulled.length === 0) return null;
-      const reader = this.#reader.get({ feed: f }) as { n: number; floor: Buffer | null; hides: number };
-      if (reader.n + pulled.reduce((sum, p) => sum + p.n, 0) <= maxLength) return null;
+      const reader = this.readerState(f, pulled);
+      if (reader.total <= maxLength) return null;
       const kept = this.mergedKeys(f, pulled, reader.floor, reader.hides !== 0, 'at', maxLength - 1) as Buffer[];
       return kept.length === 2 ? sortKeyToId(kept[0]) : null;
     });
