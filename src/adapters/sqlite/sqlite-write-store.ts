@@ -179,6 +179,8 @@ export class SqliteWriteStore implements WriteStore {
       }
     }
     if (b.removals) {
+      // A removal fan-out lists the same few ids once per follower: convert each id once.
+      const keys = new Map<string, Buffer>();
       for (const r of b.removals) {
         const f = d.findFeed(app, r.feed);
         if (f === undefined) continue;
@@ -186,7 +188,8 @@ export class SqliteWriteStore implements WriteStore {
         if (origin === undefined && r.origin !== undefined) continue; // origin feed never existed: nothing came from it
         const rows: { grp: number | null }[] = [];
         for (const id of r.ids) {
-          const sk = idToSortKey(id);
+          let sk = keys.get(id);
+          if (sk === undefined) keys.set(id, (sk = idToSortKey(id)));
           rows.push(...((r.origin === undefined ? this.#deleteEntry.all(f, sk) : this.#deleteEntryFrom.all(f, sk, origin)) as { grp: number | null }[]));
         }
         this.afterRemoval(app, f, rows);
