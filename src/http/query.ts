@@ -24,6 +24,16 @@ export function bool(q: Query, name: string): boolean {
   throw new InputError(`${name} must be true or false`);
 }
 
+/** The request's parameters for a `next` link, without those in `skip` (paging ones are rebuilt). */
+export function carried(q: Query, skip: ReadonlySet<string>): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (skip.has(k) || v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
+  }
+  return params;
+}
+
 /** A list parameter: comma-separated, or repeated as `name` / `name[]` (§1.2). */
 export function list(q: Query, name: string): string[] | undefined {
   const values: string[] = [];

@@ -13,7 +13,7 @@ import { enrichRenderer } from '../../../services/enrich.js';
 import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
-import { bool, query, rankingVars, str, type Query } from '../../query.js';
+import { bool, carried, query, rankingVars, str, type Query } from '../../query.js';
 import { openBytes, raw, send, sendOpen } from '../../reply.js';
 import type { ReadCache } from '../../read-cache.js';
 import type { Principal } from '../../../core/auth/principal.js';
@@ -34,18 +34,13 @@ function userMayTarget(app: App, userId: string, fid: string): boolean {
   return f.uid === userId || app.groups.get(f.slug)?.type === 'notification';
 }
 
-/** Parameters carried from a feed read into its `next` link (paging ones are rebuilt). */
-const NOT_CARRIED = new Set(['api_key', 'location', 'id_lt', 'id_lte', 'offset', 'mark_seen', 'mark_read']);
 /** Offset paging (ranked reads) keeps the id bounds: every page ranks the same candidates. */
-const NOT_CARRIED_BY_OFFSET = new Set(['api_key', 'location', 'offset', 'mark_seen', 'mark_read']);
+const NOT_CARRIED_BY_OFFSET = new Set(['api_key', 'location', 'offset', 'limit', 'mark_seen', 'mark_read']);
+/** Parameters not carried from a feed read into its `next` link (paging ones are rebuilt). */
+const NOT_CARRIED = new Set([...NOT_CARRIED_BY_OFFSET, 'id_lt', 'id_lte']);
 
 function nextLink(prefix: string, feed: FeedId, q: Query, at: { idLt?: string; offset?: number }, limit: number): string {
-  const params = new URLSearchParams();
-  const skip = at.offset !== undefined ? NOT_CARRIED_BY_OFFSET : NOT_CARRIED;
-  for (const [k, v] of Object.entries(q)) {
-    if (skip.has(k) || k === 'limit' || v === undefined) continue;
-    for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
-  }
+  const params = carried(q, at.offset !== undefined ? NOT_CARRIED_BY_OFFSET : NOT_CARRIED);
   if (at.idLt !== undefined) params.set('id_lt', at.idLt);
   if (at.offset !== undefined) params.set('offset', String(at.offset));
   params.set('limit', String(limit));

@@ -19,8 +19,11 @@ import {
 } from '../../../services/reactions.js';
 import { enrichOptions } from '../../enrich-options.js';
 import { authorize } from '../../plugins/auth.js';
-import { bool, query, str } from '../../query.js';
+import { bool, carried, query, str } from '../../query.js';
 import { raw, send } from '../../reply.js';
+
+/** Parameters not carried from a reaction page into its `next` link (paging ones are rebuilt). */
+const NOT_CARRIED = new Set(['api_key', 'location', 'id_lt', 'id_lte', 'id_gt', 'id_gte', 'limit', 'kind']);
 
 function actorOf(p: Principal): Actor {
   return p.kind === 'user' ? { kind: 'user', userId: p.userId } : { kind: 'server' };
@@ -100,11 +103,7 @@ export async function reactionRoutes(server: FastifyInstance, opts: { services: 
     const results = await render(s, app, page.results, { ownChildren, userId: childrenUser });
     let next = '';
     if (page.more && page.results.length > 0) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(q)) {
-        if (['api_key', 'location', 'id_lt', 'id_lte', 'id_gt', 'id_gte', 'limit', 'kind'].includes(k) || v === undefined) continue;
-        for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
-      }
+      const params = carried(q, NOT_CARRIED);
       const ascending = (str(q, 'id_gt') !== undefined || str(q, 'id_gte') !== undefined) && str(q, 'id_lt') === undefined && str(q, 'id_lte') === undefined;
       const last = page.results[page.results.length - 1].id;
       params.set(ascending ? 'id_gt' : 'id_lt', last);
