@@ -5,30 +5,25 @@ import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
 import { idOfForeign } from './update-activities.js';
 
-function splitList(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
-}
-
 /**
- * Gets activities by `ids`, or by pairs of `foreign_ids` and `timestamps` (§6.7), in request
- * order; unknown ones are skipped. Returns the stored JSON texts (without origin).
+ * Gets activities by `ids`, or by pairs of `foreign_ids` and `timestamps` (§6.7, lists as the
+ * query's `list()` reads them), in request order; unknown ones are skipped. Returns the stored JSON texts (without origin).
  */
 export async function getActivities(
   s: Services,
   app: App,
-  q: { ids?: string; foreign_ids?: string; timestamps?: string },
+  q: { ids?: readonly string[]; foreign_ids?: readonly string[]; timestamps?: readonly string[] },
 ): Promise<string[]> {
   let ids: string[];
   if (q.ids !== undefined) {
-    ids = splitList(q.ids).map((id) => {
+    ids = q.ids.map((id) => {
       const v = id.toLowerCase();
       if (!isUuid(v)) throw new InputError(`ids: "${id.slice(0, 64)}" is not an activity id`);
       return v;
     });
   } else if (q.foreign_ids !== undefined || q.timestamps !== undefined) {
-    const fids = splitList(q.foreign_ids);
-    const times = splitList(q.timestamps);
+    const fids = q.foreign_ids ?? [];
+    const times = q.timestamps ?? [];
     if (fids.length !== times.length) throw new InputError('foreign_ids and timestamps must have the same number of values');
     ids = fids.map((f, i) => idOfForeign(f, times[i], `foreign_ids[${i}]`));
   } else {

@@ -586,6 +586,17 @@ describe('`to` targets (§6.1, §20.3.7-8)', () => {
 });
 
 describe('get activities by ids / foreign ids (§6.7)', () => {
+  it('takes ids repeated as ids=… or ids[]=… as well as comma-separated (§1.2)', async () => {
+    const f = feed('user', uid());
+    const a = await f.addActivity(act(1));
+    const b = await f.addActivity(act(2));
+    for (const path of [`activities/?ids=${a.id}&ids=${b.id}`, `activities/?ids[]=${a.id}&ids[]=${b.id}`, `activities/?ids=${a.id},${b.id}`]) {
+      const res = await rawRequest(t, 'GET', path);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.body.results.map((x: any) => x.id), [a.id, b.id], path);
+    }
+  });
+
   it('answers {results, duration} in request order, skipping unknown ids', async () => {
     const u = uid();
     const f = feed('user', u);

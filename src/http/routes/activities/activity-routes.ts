@@ -9,7 +9,7 @@ import { enrichOptions } from '../../enrich-options.js';
 import { partialUpdateActivities, updateActivities } from '../../../services/update-activities.js';
 import { updateToTargets } from '../../../services/update-to-targets.js';
 import { authorize } from '../../plugins/auth.js';
-import { query, rankingVars, str } from '../../query.js';
+import { list, query, rankingVars } from '../../query.js';
 import { raw, send } from '../../reply.js';
 
 /** Activities by id: full and partial update, get by ids, to-target updates (§6.5–§6.7, §6.9). */
@@ -38,9 +38,9 @@ export async function activityRoutes(server: FastifyInstance, opts: { services: 
     const q = query(req);
     rankingVars(q);
     const bodies = await getActivities(s, app, {
-      ids: str(q, 'ids'),
-      foreign_ids: str(q, 'foreign_ids'),
-      timestamps: str(q, 'timestamps'),
+      ids: list(q, 'ids'),
+      foreign_ids: list(q, 'foreign_ids'),
+      timestamps: list(q, 'timestamps'),
     });
     const results = await enrichActivities(s, app, bodies.map((body) => ({ body, origin: null })), enrichOptions(req, principal, references));
     return send(reply, raw(`{"results":[${results.join(',')}]}`));
