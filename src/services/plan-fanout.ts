@@ -1,8 +1,9 @@
+import type { StoredActivity } from '../core/activities/activity.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FanoutJob } from '../ports/outbox.js';
 import type { EntryRemoval, EntryWrite, WriteBatch } from '../ports/write-store.js';
 import type { Services } from './context.js';
-import { entryFor, type ActivitySource } from './placement.js';
+import { ActivitySource, entryFor } from './placement.js';
 
 /** The part of a write batch that spreads a change to followers. */
 export interface FanoutPart {
@@ -27,6 +28,24 @@ export async function commitWithFanout(s: Services, app: App, batch: WriteBatch,
     enqueue: (batch.enqueue ?? []).concat(fan.enqueue),
   });
   if (fan.enqueue.length > 0) s.onJobsEnqueued();
+}
+
+/** Puts `act` into `feeds` (origin null) with fan-out to their followers: entries into `entries`, the rest into `fan`. */
+export async function placeInFeeds(s: Services, app: App, act: StoredActivity, feeds: readonly string[], entries: EntryWrite[], fan: FanoutPart): Promise<void> {
+  const src = new ActivitySource([act]);
+  for (const f of feeds) {
+    const e = entryFor(app, f, act.id, null, src);
+    if (e) entries.push(e);
+    await planFanout(s, app, 'fanout.add', f, [act.id], fan, src);
+  }
+}
+
+/** Takes `ids` out of `feeds` (their direct entries) and out of their followers' feeds. */
+export async function takeFromFeeds(s: Services, app: App, ids: readonly string[], feeds: readonly string[], removals: EntryRemoval[], fan: FanoutPart): Promise<void> {
+  for (const f of feeds) {
+    removals.push({ feed: f, ids, origin: null });
+    await planFanout(s, app, 'fanout.remove', f, ids, fan);
+  }
 }
 
 /**

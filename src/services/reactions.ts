@@ -7,9 +7,8 @@ import type { ReactionLookup, ReactionRecord } from '../ports/reaction-store.js'
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
-import { ActivitySource, entryFor } from './placement.js';
 import { dataText } from './users.js';
-import { commitWithFanout, emptyFanout, planFanout, type FanoutPart } from './plan-fanout.js';
+import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 
 export const MAX_TARGET_FEEDS = 20;
 export const DEFAULT_FILTER_LIMIT = 10;
@@ -58,23 +57,6 @@ export function reactionActivity(r: ReactionRecord, extra: Record<string, unknow
     (v) => String(v),
   );
   return finishActivity(draft, r.createdUs);
-}
-
-/** Puts a reaction's activity into feeds, with fan-out to their followers, into `batch`. */
-async function placeInFeeds(s: Services, app: App, act: StoredActivity, feeds: readonly string[], entries: EntryWrite[], fan: FanoutPart): Promise<void> {
-  const src = new ActivitySource([act]);
-  for (const f of feeds) {
-    const e = entryFor(app, f, act.id, null, src);
-    if (e) entries.push(e);
-    await planFanout(s, app, 'fanout.add', f, [act.id], fan, src);
-  }
-}
-
-async function takeFromFeeds(s: Services, app: App, activityId: string, feeds: readonly string[], removals: EntryRemoval[], fan: FanoutPart): Promise<void> {
-  for (const f of feeds) {
-    removals.push({ feed: f, ids: [activityId], origin: null });
-    await planFanout(s, app, 'fanout.remove', f, [activityId], fan);
-  }
 }
 
 export interface AddedReaction {
@@ -186,7 +168,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   const act = reactionActivity(next, extra ?? {});
   const dropped = prev.targetFeeds.filter((f) => !targetFeeds.includes(f));
   const added = targetFeeds.filter((f) => !prev.targetFeeds.includes(f));
-  await takeFromFeeds(s, app, act.id, dropped, removals, fan);
+  await takeFromFeeds(s, app, [act.id], dropped, removals, fan);
   await placeInFeeds(s, app, act, added, entries, fan);
   const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
   await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] } }, fan);
@@ -209,7 +191,7 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   const fan = emptyFanout();
   for (const x of all) {
     if (x.targetFeeds.length === 0) continue;
-    await takeFromFeeds(s, app, reactionActivity(x, {}).id, x.targetFeeds, removals, fan);
+    await takeFromFeeds(s, app, [reactionActivity(x, {}).id], x.targetFeeds, removals, fan);
   }
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);

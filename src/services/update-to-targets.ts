@@ -5,8 +5,7 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
-import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
-import { ActivitySource, entryFor } from './placement.js';
+import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 import { idOfForeign } from './update-activities.js';
 
 export interface ToTargetsResult {
@@ -71,18 +70,8 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
   // as the last item left it, whatever order the store applies entries and removals in.
   for (const [id, updated] of current) {
     const before = found.get(id)!.to;
-    const src = new ActivitySource([updated]);
-    for (const t of updated.to) {
-      if (before.includes(t)) continue;
-      const e = entryFor(app, t, id, null, src);
-      if (e) entries.push(e);
-      await planFanout(s, app, 'fanout.add', t, [id], fan, src);
-    }
-    for (const t of before) {
-      if (updated.to.includes(t) || t === updated.home) continue;
-      removals.push({ feed: t, ids: [id], origin: null });
-      await planFanout(s, app, 'fanout.remove', t, [id], fan);
-    }
+    await placeInFeeds(s, app, updated, updated.to.filter((t) => !before.includes(t)), entries, fan);
+    await takeFromFeeds(s, app, [id], before.filter((t) => !updated.to.includes(t) && t !== updated.home), removals, fan);
   }
   await commitWithFanout(s, app, { activities: [...current.values()], removals, entries }, fan);
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
