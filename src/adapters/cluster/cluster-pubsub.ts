@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { FeedEvent, PubSub } from '../../ports/pubsub.js';
-import { WatchCounts } from './watch-counts.js';
+import { deliver, LocalListeners, WatchCounts } from '../pubsub-parts.js';
 
 /**
  * {@link PubSub} across the processes of `rivulet serve --workers N`, over the IPC channel that
@@ -31,35 +31,6 @@ type PubSubMessage =
 
 function isPubSubMessage(m: unknown): m is PubSubMessage {
   return typeof m === 'object' && m !== null && (m as { rivulet?: unknown }).rivulet === 'pubsub';
-}
-
-/** Calls every listener with every event; one failing listener does not keep events from the others. */
-function deliver(listeners: Iterable<(event: FeedEvent) => void>, events: readonly FeedEvent[]): unknown {
-  let failure: unknown = null;
-  for (const event of events) {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  }
-  return failure;
-}
-
-/** The common part of both sides: local listeners. */
-abstract class LocalListeners {
-  protected readonly listeners = new Set<(event: FeedEvent) => void>();
-
-  subscribe(listener: (event: FeedEvent) => void): () => void {
-    // Wrapped so that subscribing the same function twice gives two independent subscriptions.
-    const entry = (event: FeedEvent) => listener(event);
-    this.listeners.add(entry);
-    return () => {
-      this.listeners.delete(entry);
-    };
-  }
 }
 
 /**

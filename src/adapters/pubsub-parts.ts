@@ -1,3 +1,6 @@
+/** Building blocks of the pubsub adapters (in-process and across cluster processes). */
+import type { FeedEvent } from '../ports/pubsub.js';
+
 /** Listener counts per app and feed; entries at zero are deleted, so `has` is a plain lookup. */
 export class WatchCounts {
   readonly #apps = new Map<string, Map<string, number>>();
@@ -37,5 +40,34 @@ export class WatchCounts {
 
   clear(): void {
     this.#apps.clear();
+  }
+}
+
+/** Calls every listener with every event; one failing listener does not keep events from the others. */
+export function deliver(listeners: Iterable<(event: FeedEvent) => void>, events: readonly FeedEvent[]): unknown {
+  let failure: unknown = null;
+  for (const event of events) {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  }
+  return failure;
+}
+
+/** Listeners of this process, each subscription independent. */
+export abstract class LocalListeners {
+  protected readonly listeners = new Set<(event: FeedEvent) => void>();
+
+  subscribe(listener: (event: FeedEvent) => void): () => void {
+    // Wrapped so that subscribing the same function twice gives two independent subscriptions.
+    const entry = (event: FeedEvent) => listener(event);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
   }
 }
