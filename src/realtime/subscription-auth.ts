@@ -1,5 +1,5 @@
 import { createVerifier } from 'fast-jwt';
-import { checkServerScope, type Principal } from '../core/auth/principal.js';
+import { checkServerScope, userMayRead, type Principal } from '../core/auth/principal.js';
 import { AuthenticationError, NotAllowedError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { feedId, isValidUserId, type FeedId } from '../core/feeds/feed-id.js';
@@ -103,7 +103,7 @@ export class SubscriptionAuth {
 
 /** The read rule of feed routes (§2.1, §23.3), applied to a subscription. */
 function mayRead(app: App, p: Principal, feed: FeedId): boolean {
-  if (p.kind === 'user') return p.userId === feed.uid || app.groups.get(feed.slug)?.public === true;
+  if (p.kind === 'user') return userMayRead(app, p.userId, feed);
   try {
     checkServerScope(p, 'feed', 'GET', feed);
     return true;

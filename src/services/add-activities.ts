@@ -7,6 +7,7 @@ import type { EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
+import { checkReplacements, type AddPolicy } from './user-policy.js';
 
 export const MAX_BATCH_ACTIVITIES = 100;
 
@@ -33,13 +34,13 @@ export function prepareActivities(
   app: App,
   inputs: readonly unknown[],
   batch: boolean,
-  checkTo?: (to: readonly string[], index: number) => void,
+  checkDraft?: (draft: ActivityDraft, index: number) => void,
 ): StoredActivity[] {
   if (inputs.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} activities per request`);
   const drafts: ActivityDraft[] = inputs.map((input, i) =>
     atIndex(i, batch, () => parseActivity(input, (v) => bodyFeed(app, v, 'to').fid)),
   );
-  if (checkTo) drafts.forEach((d, i) => checkTo(d.to, i));
+  if (checkDraft) drafts.forEach(checkDraft);
   const finished = drafts.map((d, i) =>
     atIndex(i, batch, () => (d.timeUs !== undefined && d.timeUs !== null ? finishActivity(d, d.timeUs) : finishActivity(d, s.clock.next(), s.clock.writer))),
   );
@@ -52,7 +53,7 @@ export function prepareActivities(
  * Adds activities to `feed` (stream-v2-api.md §6.1, §6.2): stores them, puts them into the feed and
  * every `to` target (origin null), and fans them out to the followers of the feed and of each
  * target (origin = that feed), all in one commit. Returns the stored activities in input order
- * (as JSON with `origin: null`).
+ * (as JSON with `origin: null`). `policy` limits what a user token may write (see user-policy.ts).
  */
 export async function addActivities(
   s: Services,
@@ -60,11 +61,12 @@ export async function addActivities(
   feed: FeedId,
   inputs: readonly unknown[],
   batch: boolean,
-  checkTo?: (to: readonly string[], index: number) => void,
+  policy?: AddPolicy,
 ): Promise<StoredActivity[]> {
   groupOf(app, feed);
-  const acts = prepareActivities(s, app, inputs, batch, checkTo);
+  const acts = prepareActivities(s, app, inputs, batch, policy?.checkDraft);
   const unique = [...new Set(acts)];
+  if (policy) await checkReplacements(s, app, unique.map((a) => a.id), policy.owner);
   const records: ActivityRecord[] = unique.map((a) => ({ ...a, home: feed.fid }));
   const entries: EntryWrite[] = [];
   const bySource = new Map<string, string[]>();

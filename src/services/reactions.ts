@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { finishActivity, isPlainObject, parseActivity, type StoredActivity } from '../core/activities/activity.js';
+import { checkNesting, finishActivity, isPlainObject, parseActivity, type StoredActivity } from '../core/activities/activity.js';
 import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
@@ -8,6 +8,7 @@ import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
+import { checkReplacements, userMayTarget } from './user-policy.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 
 export const MAX_TARGET_FEEDS = 20;
@@ -19,12 +20,6 @@ const REACTION_ID_RE = /^[\w-]{1,255}$/;
 
 /** Who is acting: a user token's user, or a server token (which names the author in the body). */
 export type Actor = { readonly kind: 'user'; readonly userId: string } | { readonly kind: 'server' };
-
-/** Whether a user token may post a reaction into `fid` (§2.3): own feeds, anyone's notification feed. */
-export function userMayTarget(app: App, userId: string, fid: string): boolean {
-  const i = fid.indexOf(':');
-  return fid.slice(i + 1) === userId || app.groups.get(fid.slice(0, i))?.type === 'notification';
-}
 
 /** A reaction's `data`: a JSON object of at most 10 KB, `{}` when absent (the users rule). */
 const reactionData = (value: unknown, what: string) => dataText(value, what, { absent: 'empty', nonEmpty: false });
@@ -39,6 +34,21 @@ export function parseTargetFeeds(app: App, actor: Actor, value: unknown): string
     for (const f of feeds) if (!userMayTarget(app, actor.userId, f)) throw new NotAllowedError(`user ${actor.userId} cannot post reactions to ${f}`);
   }
   return feeds;
+}
+
+/**
+ * Validates `target_feeds_extra_data`: custom fields of the reaction's activity in its target
+ * feeds, checked whether or not there are target feeds (it is echoed in the answer either way).
+ * `to` is refused: the activity goes to `target_feeds`, and a `to` list would be stored unchecked.
+ */
+export function parseExtraData(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) throw new InputError('target_feeds_extra_data must be an object');
+  if (value.to !== undefined) {
+    throw new InputError('target_feeds_extra_data cannot set to; use target_feeds', { fields: { 'target_feeds_extra_data.to': ['not allowed'] } });
+  }
+  for (const [key, v] of Object.entries(value)) checkNesting(v, `target_feeds_extra_data.${key}`);
+  return value;
 }
 
 /** The activity a reaction writes into each of its target feeds (§10.8). */
@@ -86,11 +96,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
   if (!REACTION_ID_RE.test(userId)) throw new InputError('user_id may hold letters, digits, _ and - only');
   const data = reactionData(body.data, 'data');
   const targetFeeds = parseTargetFeeds(app, actor, body.target_feeds);
-  let extra: Record<string, unknown> | undefined;
-  if (body.target_feeds_extra_data !== undefined && body.target_feeds_extra_data !== null) {
-    if (!isPlainObject(body.target_feeds_extra_data)) throw new InputError('target_feeds_extra_data must be an object');
-    extra = body.target_feeds_extra_data;
-  }
+  const extra = parseExtraData(body.target_feeds_extra_data);
   let id: string;
   if (body.id !== undefined && body.id !== null && body.id !== '') {
     if (typeof body.id !== 'string' || !REACTION_ID_RE.test(body.id)) throw new InputError('id may hold letters, digits, _ and - only');
@@ -122,6 +128,8 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
   const batch: { activities?: ReturnType<typeof withHome>[] } = {};
   if (targetFeeds.length > 0) {
     const act = reactionActivity(reaction, extra ?? {});
+    // The activity's id comes from the reaction's id and time; never let it land on someone else's.
+    if (actor.kind === 'user') await checkReplacements(s, app, [act.id], actor.userId);
     batch.activities = [withHome(act, targetFeeds[0])];
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
@@ -155,11 +163,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   if (!isPlainObject(body)) throw new InputError('body must be an object');
   const targetFeeds = parseTargetFeeds(app, actor, body.target_feeds);
   const data = body.data === undefined ? undefined : reactionData(body.data, 'data');
-  let extra: Record<string, unknown> | undefined;
-  if (body.target_feeds_extra_data !== undefined && body.target_feeds_extra_data !== null) {
-    if (!isPlainObject(body.target_feeds_extra_data)) throw new InputError('target_feeds_extra_data must be an object');
-    extra = body.target_feeds_extra_data;
-  }
+  const extra = parseExtraData(body.target_feeds_extra_data);
   const prev = await loadOwn(s, app, actor, id, false);
   const next: ReactionRecord = { ...prev, data: data ?? prev.data, targetFeeds, updatedUs: Math.max(s.clock.next(), prev.createdUs + 1) };
   const entries: EntryWrite[] = [];

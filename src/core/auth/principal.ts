@@ -1,4 +1,5 @@
 import { AuthenticationError, NotAllowedError } from '../errors.js';
+import type { App } from '../feeds/feed-group.js';
 import type { FeedId } from '../feeds/feed-id.js';
 
 /**
@@ -38,26 +39,32 @@ export type Resource =
   | 'data_privacy'
   | 'global';
 
+/**
+ * A scope claim (`resource`, `action`, `feed_id`): a comma list, `*` for everything. A claim that is
+ * present must be a non-empty string: `null`, numbers, arrays or `""` are refused (401/3) rather
+ * than read as "no limit", so a token minted with a missing value never grants more than intended.
+ */
 function claimSet(value: unknown, what: string): ReadonlySet<string> | null {
-  if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new AuthenticationError(`token claim ${what} must be a string`);
   const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new AuthenticationError(`token claim ${what} must not be empty`);
   if (parts.includes('*')) return null;
   return new Set(parts);
 }
 
-/** Builds a principal from verified claims; throws 401/3 when the claims fit neither kind. */
+/** Builds a principal from verified claims; throws 401/3 when the claims fit neither kind or a claim is not a valid value. */
 export function principalFromClaims(claims: Record<string, unknown>): Principal {
+  if (claims.user_id !== undefined && (typeof claims.user_id !== 'string' || claims.user_id === '')) {
+    throw new AuthenticationError('token claim user_id must be a non-empty string');
+  }
+  const userId = claims.user_id as string | undefined;
   if (claims.resource !== undefined) {
-    const userId = typeof claims.user_id === 'string' ? claims.user_id : null;
     const resources = claimSet(claims.resource, 'resource');
-    const actions = claimSet(claims.action ?? '*', 'action');
-    const feeds = claimSet(claims.feed_id ?? '*', 'feed_id');
-    return { kind: 'server', resources, actions, feeds, userId };
+    const actions = claimSet(claims.action === undefined ? '*' : claims.action, 'action');
+    const feeds = claimSet(claims.feed_id === undefined ? '*' : claims.feed_id, 'feed_id');
+    return { kind: 'server', resources, actions, feeds, userId: userId ?? null };
   }
-  if (typeof claims.user_id === 'string' && claims.user_id !== '') {
-    return { kind: 'user', userId: claims.user_id };
-  }
+  if (userId !== undefined) return { kind: 'user', userId };
   throw new AuthenticationError('token has neither a resource nor a user_id claim');
 }
 
@@ -95,4 +102,24 @@ export function checkServerScope(p: ServerPrincipal, resource: Resource, method:
   } else if (p.feeds !== null) {
     throw new NotAllowedError('token is limited to feeds and cannot call this endpoint');
   }
+}
+
+/**
+ * The user policy's read rule (stream-v2-api.md §2.3, §23.3): a user reads their own feeds of every
+ * group and other users' feeds of `public` groups. Feed reads, realtime subscriptions and follows
+ * (a follow shows the target's activities in the follower's feed) all apply it.
+ *
+ * @example userMayRead(app, 'alice', feedId('user', 'bob')) // true when `user` is public
+ */
+export function userMayRead(app: App, userId: string, feed: FeedId): boolean {
+  return feed.uid === userId || app.groups.get(feed.slug)?.public === true;
+}
+
+/**
+ * Whether an activity's `actor` names user `userId`: `SU:<id>` (the reference the official client
+ * writes) or the bare id. A user token writes only activities whose actor is its user, and may
+ * replace (same foreign_id + time) only activities whose stored actor is its user.
+ */
+export function actorIsUser(actor: unknown, userId: string): boolean {
+  return actor === userId || actor === `SU:${userId}`;
 }

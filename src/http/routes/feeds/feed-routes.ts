@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isPlainObject, withOrigin } from '../../../core/activities/activity.js';
 import { InputError, MissingRankingError, NotAllowedError } from '../../../core/errors.js';
+import { userAddPolicy } from '../../../services/user-policy.js';
 import type { App } from '../../../core/feeds/feed-group.js';
-import { feedId, parseFeedId, type FeedId } from '../../../core/feeds/feed-id.js';
+import { feedId, type FeedId } from '../../../core/feeds/feed-id.js';
 import { addActivities, addToMany } from '../../../services/add-activities.js';
 import type { Services } from '../../../services/context.js';
 import { groupOf } from '../../../services/context.js';
@@ -16,7 +17,7 @@ import { authorize } from '../../plugins/auth.js';
 import { bool, carried, query, rankingVars, str, type Query } from '../../query.js';
 import { openBytes, raw, send, sendOpen } from '../../reply.js';
 import type { ReadCache } from '../../read-cache.js';
-import type { Principal } from '../../../core/auth/principal.js';
+import { userMayRead, type Principal } from '../../../core/auth/principal.js';
 
 interface FeedParams {
   slug: string;
@@ -26,12 +27,6 @@ interface FeedParams {
 function pathFeed(req: FastifyRequest): FeedId {
   const p = req.params as FeedParams;
   return feedId(p.slug, p.uid);
-}
-
-/** Whether a user may write to `feed`'s `to` list entry `fid`: own feeds or anyone's notification feed. */
-function userMayTarget(app: App, userId: string, fid: string): boolean {
-  const f = parseFeedId(fid);
-  return f.uid === userId || app.groups.get(f.slug)?.type === 'notification';
 }
 
 /** Offset paging (ranked reads) keeps the id bounds: every page ranks the same candidates. */
@@ -59,27 +54,15 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     const batch = Array.isArray(body.activities);
     const inputs = batch ? (body.activities as unknown[]) : [body];
     const { app, principal } = authorize(req, 'feed', feed, (u) => feed.uid === u);
-    let checkTo: ((to: readonly string[], index: number) => void) | undefined;
-    if (principal.kind === 'user') {
-      const u = principal.userId;
-      for (const input of inputs) {
-        const actor = isPlainObject(input) ? input.actor : undefined;
-        if (actor !== undefined && actor !== `SU:${u}` && actor !== u) {
-          throw new NotAllowedError(`user ${u} cannot add activities with actor ${String(actor).slice(0, 80)}`);
-        }
-      }
-      checkTo = (to) => {
-        for (const t of to) if (!userMayTarget(app, u, t)) throw new NotAllowedError(`user ${u} cannot add activities to ${t}`);
-      };
-    }
-    const acts = await addActivities(s, app, feed, inputs, batch, checkTo);
+    const policy = principal.kind === 'user' ? userAddPolicy(app, principal.userId) : undefined;
+    const acts = await addActivities(s, app, feed, inputs, batch, policy);
     if (batch) return send(reply, raw(`{"activities":[${acts.map((a) => withOrigin(a.body, null)).join(',')}]}`), 201);
     return send(reply, raw(withOrigin(acts[0].body, null)), 201);
   });
 
   const read = (prefix: string) => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const feed = pathFeed(req);
-    const { app, principal } = authorize(req, 'feed', feed, (u, a) => feed.uid === u || a.groups.get(feed.slug)?.public === true);
+    const { app, principal } = authorize(req, 'feed', feed, (u, a) => userMayRead(a, u, feed));
     const q = query(req);
     // A read that only reads is answered from the read cache while nothing has been written since
     // it was built. Everything the body depends on is in the key: the app, the exact URL (feed,

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPlainObject } from '../../../core/activities/activity.js';
-import { InputError } from '../../../core/errors.js';
+import { userMayRead } from '../../../core/auth/principal.js';
+import { InputError, NotAllowedError } from '../../../core/errors.js';
 import { feedId, parseFeedId, type FeedId } from '../../../core/feeds/feed-id.js';
 import { formatTimestamp } from '../../../core/time.js';
 import type { FollowEdge } from '../../../ports/follow-store.js';
@@ -27,10 +28,15 @@ export async function followRoutes(server: FastifyInstance, opts: { services: Se
 
   const doFollow = async (req: FastifyRequest, reply: FastifyReply) => {
     const source = pathFeed(req);
-    const { app } = authorize(req, 'follower', source, (u) => source.uid === u);
+    const { app, principal } = authorize(req, 'follower', source, (u) => source.uid === u);
     const body = req.body;
     if (!isPlainObject(body)) throw new InputError('body must be {"target": "group:id"}');
     const target = bodyFeed(app, body.target, 'target');
+    // A follow shows the target's activities in the source feed: a user may follow only what they
+    // may read (server tokens may follow anything; see docs/security.md).
+    if (principal.kind === 'user' && !userMayRead(app, principal.userId, target)) {
+      throw new NotAllowedError(`user ${principal.userId} cannot follow ${target.fid}: it is not a feed this user may read`);
+    }
     await follow(s, app, [{ source, target, copyLimit: copyLimitOf(body.activity_copy_limit) }]);
     return send(reply, {}, 201);
   };
