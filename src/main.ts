@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
+import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 import { systemClock } from './adapters/system-clock.js';
 import type { Config } from './config/config.js';
@@ -59,6 +60,19 @@ export interface Rivulet {
   close(): Promise<void>;
 }
 
+/** Whether `p` settles within `ms` (it is left running either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The composition root: config → store → services → HTTP, realtime and the fan-out worker. */
 export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const logger = opts.logger ?? pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
@@ -85,14 +99,25 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   };
   if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
   let ready = false;
+  let closing = false;
   const http = await buildHttp({
     apps: opts.config.apps,
     services,
     logger,
     ready: () => ready,
+    closing: () => closing,
     readCacheBytes: opts.config.readCacheBytes,
+    limits: opts.config.limits,
+    rateLimiter: opts.config.apps.some((a) => a.rateLimits) ? new MemoryRateLimiter() : undefined,
   });
-  const realtime = new FayeServer({ apps: opts.config.apps, pubsub, logger: realtimeLog, ...opts.realtime });
+  const realtime = new FayeServer({
+    apps: opts.config.apps,
+    pubsub,
+    logger: realtimeLog,
+    maxUnauthenticatedPerAddress: opts.config.realtime.maxUnauthenticatedPerAddress,
+    maxUnauthenticated: opts.config.realtime.maxUnauthenticated,
+    ...opts.realtime,
+  });
   realtime.attach(http.server);
   return {
     http,
@@ -111,16 +136,22 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       return address;
     },
     async close() {
+      // Everything below is bounded by the grace period: requests in flight, then the fan-out
+      // round, which stops after its current chunk and leaves the rest queued (as a crash would).
+      const deadline = Date.now() + opts.config.shutdownGraceMs;
       ready = false;
+      closing = true;
       // Realtime first: it ends held long-polls and WebSockets, which would keep http.close() waiting.
       await realtime.close();
       // In-flight requests get a grace period; then every connection is cut, so that a client
       // holding a socket open (a stalled long-poll, a keep-alive pool) cannot hold up shutdown.
-      const cut = setTimeout(() => http.server.closeAllConnections(), 2000);
+      const cut = setTimeout(() => http.server.closeAllConnections(), Math.min(2000, opts.config.shutdownGraceMs));
       cut.unref();
       await http.close();
       clearTimeout(cut);
-      await worker?.stop();
+      if (worker && !(await within(worker.stop(), deadline - Date.now()))) {
+        logger.warn({ grace_ms: opts.config.shutdownGraceMs }, 'the fan-out worker did not stop within the grace period; its queued jobs resume at the next start');
+      }
       await pubsub.close();
       await store.close();
     },

@@ -37,8 +37,6 @@ function isControl(m: unknown): m is ControlMessage {
   return typeof m === 'object' && m !== null && typeof (m as { rivulet?: unknown }).rivulet === 'string';
 }
 
-/** How long the primary waits for HTTP processes to finish on shutdown before killing them. */
-const STOP_GRACE_MS = 10_000;
 /** An HTTP process that exits sooner than this after starting is restarted after a growing delay. */
 const QUICK_EXIT_MS = 5_000;
 
@@ -118,7 +116,8 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
       alive.map(
         (w) =>
           new Promise<void>((resolve) => {
-            const kill = setTimeout(() => w.process.kill('SIGKILL'), STOP_GRACE_MS);
+            // Each process stops within the grace period by itself; this is the backstop.
+            const kill = setTimeout(() => w.process.kill('SIGKILL'), config.shutdownGraceMs + 3000);
             w.once('exit', () => {
               clearTimeout(kill);
               resolve();
@@ -170,7 +169,7 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
   rivulet.http.server.prependListener('request', (_req, res) => res.setHeader('x-rivulet-worker', String(id)));
   const address = await rivulet.listen(port, host);
   send({ rivulet: 'listening', address });
-  const shutdown = shutdownOnce(rivulet, logger);
+  const shutdown = shutdownOnce(rivulet, logger, config.shutdownGraceMs);
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   // The primary is gone (killed): nothing hands this process connections any more.

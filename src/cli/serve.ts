@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { ConfigError, ensureDataDirConfig, readConfigFile, type Config } from '../config/config.js';
+import { ConfigError, DEFAULT_SHUTDOWN_GRACE_MS, ensureDataDirConfig, readConfigFile, type Config } from '../config/config.js';
 import { createRivulet } from '../main.js';
 import { serveHttpProcess, servePrimary } from './cluster.js';
 
@@ -75,18 +75,26 @@ export async function serve(o: ServeOptions): Promise<void> {
   const shown = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');
   printCredentials(config, shown, created, file);
   logger.info({ address }, 'rivulet is serving');
-  const shutdown = shutdownOnce(rivulet, logger);
+  const shutdown = shutdownOnce(rivulet, logger, config.shutdownGraceMs);
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-/** A shutdown to call on a signal (or other cause): closes `rivulet` once, then exits 0, or 1 if closing failed. */
-export function shutdownOnce(rivulet: { close(): Promise<void> }, logger: Logger): (why: string) => void {
+/**
+ * A shutdown to call on a signal (or other cause): closes `rivulet` once, then exits 0, or 1 if
+ * closing failed or did not finish within the grace period (plus a little for closing the store):
+ * a stuck close never keeps the process alive. What was acknowledged is durable either way.
+ */
+export function shutdownOnce(rivulet: { close(): Promise<void> }, logger: Logger, graceMs = DEFAULT_SHUTDOWN_GRACE_MS): (why: string) => void {
   let closing = false;
   return (why) => {
     if (closing) return;
     closing = true;
-    logger.info({ why }, 'shutting down');
+    logger.info({ why, grace_ms: graceMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ grace_ms: graceMs }, 'shutdown did not finish within the grace period; exiting');
+      process.exit(1);
+    }, graceMs + 2000).unref();
     rivulet.close().then(
       () => process.exit(0),
       (err) => {

@@ -38,6 +38,8 @@ export async function worker(o: ServeOptions): Promise<void> {
   const shutdown = () => {
     if (closing) return;
     closing = true;
+    // The worker stops after its current chunk; this is the backstop for a store call that hangs.
+    setTimeout(() => process.exit(1), config.shutdownGraceMs + 2000).unref();
     w.stop()
       .then(() => store.close())
       .then(

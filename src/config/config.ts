@@ -24,11 +24,18 @@ const groupSchema = z.strictObject({
   public: z.boolean().optional(),
 });
 
+const rateLimitsSchema = z.strictObject({
+  window_seconds: z.int().min(1).max(86_400).optional(),
+  default: z.int().min(1).max(100_000_000).optional(),
+  endpoints: z.record(z.string().regex(/^(GET|POST|PUT|DELETE) \S+$/, 'must be "<METHOD> <route>", e.g. "GET feed/:slug/:uid/"'), z.int().min(1).max(100_000_000)).optional(),
+});
+
 const appSchema = z.strictObject({
   app_id: z.string().regex(/^[\w-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
   api_key: z.string().regex(/^[\w-]{4,128}$/, 'must be 4-128 letters, digits, _ or -'),
   api_secret: z.string().min(16, 'must be at least 16 characters').max(512),
   feed_groups: z.array(groupSchema).min(1),
+  rate_limits: rateLimitsSchema.optional(),
 });
 
 const fileSchema = z.strictObject({
@@ -51,6 +58,28 @@ const fileSchema = z.strictObject({
       max_mb: z.int().min(0).max(65_536).optional(),
     })
     .optional(),
+  limits: z
+    .strictObject({
+      headers_timeout_ms: z.int().min(100).max(600_000).optional(),
+      request_timeout_ms: z.int().min(100).max(3_600_000).optional(),
+    })
+    .optional(),
+  realtime: z
+    .strictObject({
+      max_unauthenticated_per_address: z.int().min(1).max(1_000_000).optional(),
+      max_unauthenticated: z.int().min(1).max(10_000_000).optional(),
+    })
+    .optional(),
+  shutdown: z
+    .strictObject({
+      grace_ms: z.int().min(0).max(600_000).optional(),
+    })
+    .optional(),
+  integrity_check: z
+    .strictObject({
+      timeout_ms: z.int().min(0).max(86_400_000).optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof fileSchema>;
@@ -62,7 +91,22 @@ export interface Config {
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
+  /** How long a client may take to send a request's headers, and the whole request (ms). */
+  readonly limits: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
+  /** Realtime clients handshaken but not yet subscribed with a valid token: per address, in total. */
+  readonly realtime: { readonly maxUnauthenticatedPerAddress: number; readonly maxUnauthenticated: number };
+  /** How long shutdown waits for requests and the current fan-out chunk before it stops anyway (ms). */
+  readonly shutdownGraceMs: number;
+  /** Time budget of the database integrity check run at start (ms); 0 skips it. */
+  readonly integrityCheckMs: number;
 }
+
+export const DEFAULT_LIMITS = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000 };
+export const DEFAULT_REALTIME_LIMITS = { maxUnauthenticatedPerAddress: 100, maxUnauthenticated: 10_000 };
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+export const DEFAULT_INTEGRITY_CHECK_MS = 30_000;
+/** The window of an app's rate limits when `rate_limits.window_seconds` is not set: Stream's minute. */
+export const DEFAULT_RATE_WINDOW_S = 60;
 
 const DEFAULT_READ_CACHE_MB = 64;
 
@@ -122,7 +166,12 @@ function toApp(a: AppConfig, where: string): App {
       public: g.public ?? g.name === 'user',
     });
   });
-  return { appId: a.app_id, apiKey: a.api_key, apiSecret: a.api_secret, groups };
+  const r = a.rate_limits;
+  const rateLimits =
+    r === undefined
+      ? undefined
+      : { windowSeconds: r.window_seconds ?? DEFAULT_RATE_WINDOW_S, default: r.default ?? null, endpoints: new Map(Object.entries(r.endpoints ?? {})) };
+  return { appId: a.app_id, apiKey: a.api_key, apiSecret: a.api_secret, groups, rateLimits };
 }
 
 /** Validates a parsed config object; throws {@link ConfigError} naming the field. */
@@ -139,6 +188,13 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
     keys.add(a.api_key);
     return toApp(a, `apps[${i}]`);
   });
+  const limits = {
+    headersTimeoutMs: f.limits?.headers_timeout_ms ?? DEFAULT_LIMITS.headersTimeoutMs,
+    requestTimeoutMs: f.limits?.request_timeout_ms ?? DEFAULT_LIMITS.requestTimeoutMs,
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(`limits.headers_timeout_ms: must not be longer than request_timeout_ms (${limits.requestTimeoutMs})`);
+  }
   return {
     apps,
     storage: { backend: 'sqlite', path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') },
@@ -148,6 +204,13 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
     },
     readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
+    limits,
+    realtime: {
+      maxUnauthenticatedPerAddress: f.realtime?.max_unauthenticated_per_address ?? DEFAULT_REALTIME_LIMITS.maxUnauthenticatedPerAddress,
+      maxUnauthenticated: f.realtime?.max_unauthenticated ?? DEFAULT_REALTIME_LIMITS.maxUnauthenticated,
+    },
+    shutdownGraceMs: f.shutdown?.grace_ms ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    integrityCheckMs: f.integrity_check?.timeout_ms ?? DEFAULT_INTEGRITY_CHECK_MS,
   };
 }
 

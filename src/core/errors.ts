@@ -29,11 +29,14 @@ export const CATALOGUE = {
   notAllowed: { code: 17, status: 403, exception: 'NotAllowedException', retryable: false },
   doesNotExist: { code: 16, status: 404, exception: 'DoesNotExistException', retryable: false },
   methodNotAllowed: { code: 17, status: 405, exception: 'MethodNotAllowed', retryable: false },
+  requestTimeout: { code: 4, status: 408, exception: 'RequestTimeout', retryable: true },
   conflict: { code: 22, status: 409, exception: 'ConflictException', retryable: false },
   payloadTooLarge: { code: 18, status: 413, exception: 'PayloadTooLarge', retryable: false },
   rateLimit: { code: 9, status: 429, exception: 'RateLimitReached', retryable: true },
+  headersTooLarge: { code: 4, status: 431, exception: 'InputException', retryable: false },
   internal: { code: -1, status: 500, exception: 'InternalServerError', retryable: true },
   store: { code: -1, status: 500, exception: 'InternalServerError', retryable: true },
+  unavailable: { code: -1, status: 503, exception: 'ServiceUnavailable', retryable: true },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorKind = keyof typeof CATALOGUE;
@@ -149,9 +152,23 @@ export class RateLimitError extends RivuletError {
   }
 }
 
-/** 500: a storage backend failed; the driver error is kept as `cause`. */
+/**
+ * 500: a storage backend failed; the driver error is kept as `cause`. `corrupt` marks damaged data
+ * files (the backend cannot read its own pages), which the server reports loudly and which makes
+ * it not ready (see `http/integrity.ts`).
+ */
 export class StoreError extends RivuletError {
-  constructor(detail: string, cause: unknown) {
+  readonly corrupt: boolean;
+
+  constructor(detail: string, cause: unknown, opts: { corrupt?: boolean } = {}) {
     super('store', detail, { cause });
+    this.corrupt = opts.corrupt === true;
+  }
+}
+
+/** 503: the server is shutting down (or not ready); retry on another node or later. */
+export class UnavailableError extends RivuletError {
+  constructor(detail: string) {
+    super('unavailable', detail);
   }
 }

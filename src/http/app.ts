@@ -2,12 +2,15 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from 'pino';
-import { InputError } from '../core/errors.js';
+import { CATALOGUE } from '../core/errors.js';
+import { JSON_BODY_LIMIT, readJsonBody } from './body.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { Services } from '../services/context.js';
 import { ReadCache } from './read-cache.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
 import { authPlugin } from './plugins/auth.js';
-import { errorsPlugin, frameworkError } from './plugins/errors.js';
+import { API_PREFIX, checkRateLimitEndpoints, rateLimitHook } from './plugins/rate-limit.js';
+import { clientError, errorsPlugin, frameworkError, sendError } from './plugins/errors.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
 import { collectionRoutes } from './routes/collections/collection-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
@@ -16,8 +19,6 @@ import { healthRoutes } from './routes/health/health-routes.js';
 import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
 
-export const JSON_BODY_LIMIT = 1024 * 1024;
-
 export interface HttpOptions {
   readonly apps: readonly App[];
   readonly services: Services;
@@ -25,13 +26,30 @@ export interface HttpOptions {
   readonly ready: () => boolean;
   /** Byte budget of the read cache (see read-cache.ts); 0 or absent turns it off. */
   readonly readCacheBytes?: number;
+  /** True once shutdown began: requests still arriving on open connections are answered 503. */
+  readonly closing?: () => boolean;
+  /** Connection timeouts (see config `limits`). */
+  readonly limits?: HttpLimits;
+  /** Counts requests for apps with rate limits (needed when an app has `rate_limits`). */
+  readonly rateLimiter?: RateLimiter;
 }
+
+/** How long a client may take to send a request, in milliseconds. */
+export interface HttpLimits {
+  /** From the connection's start (or its previous request) to the end of the headers. */
+  readonly headersTimeoutMs: number;
+  /** From the start of a request to the end of its body. */
+  readonly requestTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000 };
 
 /**
  * Builds the HTTP server: Stream's v2 API under `/api/v1.0/`, health checks, CORS for browser
  * clients. Each resource's routes are one encapsulated plugin.
  */
 export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
+  const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
   const server = Fastify({
     loggerInstance: opts.logger as unknown as FastifyBaseLogger,
     // Per-request log lines cost time on the hot path; errors are still logged.
@@ -40,6 +58,17 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
     // every request); the few lines logged per request name their request id themselves.
     childLoggerFactory: (logger) => logger,
     bodyLimit: JSON_BODY_LIMIT,
+    // A request trickled in (a body at one byte per second, headers that never end) holds a
+    // connection for as long as the client likes unless Node cuts it; Fastify turns Node's
+    // request timeout off by default. Node checks its connections every `connectionsCheckingInterval`.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    clientErrorHandler: clientError,
+    // Requests that arrive during shutdown are answered by the hook below, in Stream's shape.
+    return503OnClosing: false,
     routerOptions: {
       ignoreTrailingSlash: true,
       ignoreDuplicateSlashes: true,
@@ -52,16 +81,22 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   });
 
   server.removeAllContentTypeParsers();
-  server.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') {
-      done(null, undefined);
-      return;
+  // Every body is JSON whatever its content type (the official clients send some without one).
+  server.addContentTypeParser('*', (req, payload, done) => readJsonBody(req.raw, payload, done));
+
+  // Before CORS and routing: requests that arrive during shutdown on connections still open are
+  // answered 503 in Stream's shape (and the connection closed); an OPTIONS request that is not a
+  // CORS preflight (no Origin or no Access-Control-Request-Method) is 400.
+  const closing = opts.closing ?? (() => false);
+  server.addHook('onRequest', async (req, reply) => {
+    if (closing()) {
+      void reply.header('connection', 'close');
+      sendError(reply, CATALOGUE.unavailable, 'the server is shutting down; retry on another node or in a moment');
+      return reply;
     }
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new InputError('request body is not valid JSON'), undefined);
+    if (req.method === 'OPTIONS' && !(req.headers.origin && req.headers['access-control-request-method'])) {
+      sendError(reply, CATALOGUE.input, 'OPTIONS is only answered as a CORS preflight: Origin and Access-Control-Request-Method are required');
+      return reply;
     }
   });
 
@@ -77,10 +112,16 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
   const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
   const deps = { services: opts.services, readCache };
+  const limiter = rateLimitHook(opts.apps, opts.rateLimiter, Date.now);
+  const routes = new Set<string>();
   await server.register(
     async (api) => {
       // Every API route authenticates first; health checks, outside this prefix, do not.
       api.addHook('onRequest', api.authenticate);
+      if (limiter !== null) api.addHook('onRequest', limiter);
+      api.addHook('onRoute', (r) => {
+        for (const m of ([] as string[]).concat(r.method)) if (m !== 'HEAD') routes.add(`${m} ${r.url.slice(API_PREFIX.length)}`);
+      });
       await api.register(feedRoutes, deps);
       await api.register(followRoutes, deps);
       await api.register(activityRoutes, deps);
@@ -90,5 +131,6 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
     },
     { prefix: '/api/v1.0' },
   );
+  checkRateLimitEndpoints(opts.apps, routes);
   return server;
 }

@@ -4,7 +4,11 @@ import type { Logger } from 'pino';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedEvent, PubSub } from '../ports/pubsub.js';
 import { faye, type FayeClient, type FayeMessage, type FayeNodeAdapter } from './faye.js';
+import { CATALOGUE } from '../core/errors.js';
+import { BODY_DRAIN_LIMIT, drainBody } from '../http/body.js';
+import { errorJson, writeSocketError } from '../http/plugins/errors.js';
 import { portableClientsEngine } from './portable-clients.js';
+import { UnauthenticatedClients } from './unauthenticated-clients.js';
 import { bayeuxError, channelOf, SubscriptionAuth } from './subscription-auth.js';
 
 /** The endpoint's path on the API port; everything below it is Faye's too. */
@@ -27,7 +31,13 @@ export interface FayeServerOptions {
    * different processes, so client ids handshaken elsewhere are accepted (see portable-clients.ts).
    */
   readonly portableClients?: boolean;
+  /** Clients handshaken but not yet subscribed, per remote address (default 100) and in total (default 10,000). */
+  readonly maxUnauthenticatedPerAddress?: number;
+  readonly maxUnauthenticated?: number;
 }
+
+export const DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 100;
+export const DEFAULT_MAX_UNAUTHENTICATED = 10_000;
 
 export const DEFAULT_FAYE_TIMEOUT_S = 25;
 export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT = 100;
@@ -48,8 +58,9 @@ export class FayeServer {
   readonly #pubsub: PubSub;
   readonly #log: Logger;
   readonly #maxPerClient: number;
-  /** Subscribers on this node per channel. */
-  readonly #channels = new Map<string, number>();
+  readonly #unauthenticated: UnauthenticatedClients;
+  /** Subscribers on this node per channel, with the feed (`slug:uid`) the channel resolved to. */
+  readonly #channels = new Map<string, { count: number; fid: string }>();
   /** Channels per client on this node. */
   readonly #clients = new Map<string, number>();
   /** Upgraded (WebSocket) sockets: the HTTP server no longer tracks them, so close() ends them. */
@@ -64,6 +75,10 @@ export class FayeServer {
     this.#pubsub = opts.pubsub;
     this.#log = opts.logger;
     this.#maxPerClient = opts.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT;
+    this.#unauthenticated = new UnauthenticatedClients(
+      opts.maxUnauthenticatedPerAddress ?? DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
+      opts.maxUnauthenticated ?? DEFAULT_MAX_UNAUTHENTICATED,
+    );
     this.#adapter = new faye.NodeAdapter({
       mount: FAYE_MOUNT,
       timeout: opts.timeoutSeconds ?? DEFAULT_FAYE_TIMEOUT_S,
@@ -73,7 +88,10 @@ export class FayeServer {
       incoming: (message, request, callback) => callback(this.#check(message, request)),
       // A subscription is confirmed once it counts on every process (PubSub.synced), so that a
       // write made after the client's subscribe resolved is published to it wherever it lands.
-      outgoing: (message, _request, callback) => {
+      outgoing: (message, request, callback) => {
+        if (message.channel === '/meta/handshake' && message.successful === true && request !== null && typeof message.clientId === 'string') {
+          this.#unauthenticated.add(message.clientId, addressOf(request));
+        }
         if (message.channel !== '/meta/subscribe' || message.successful !== true || !this.#pubsub.synced) return callback(message);
         this.#pubsub.synced().then(
           () => callback(message),
@@ -83,20 +101,29 @@ export class FayeServer {
     });
     this.#adapter.on('subscribe', (clientId, channel) => this.#subscribed(clientId, channel));
     this.#adapter.on('unsubscribe', (clientId, channel) => this.#unsubscribed(clientId, channel));
+    this.#adapter.on('disconnect', (clientId) => this.#unauthenticated.remove(clientId));
     this.#client = this.#adapter.getClient();
     this.#stopListening = opts.pubsub.subscribe((event) => this.#deliver(event));
   }
 
-  /** Serves the endpoint on `server`; requests and upgrades to other paths go on to their listeners. */
+  /**
+   * Serves the endpoint on `server`; requests to other paths go on to the API's listeners. Upgrades
+   * are served at the endpoint only: any other upgrade request is answered 400 and its connection
+   * closed (nothing else listens for upgrades, and an unanswered one would hold its socket open).
+   */
   attach(server: Server): void {
     type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+    type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
     // The API's listeners, then Faye's alone: Faye's own wrapper parses every request's URL to
     // see whether it is a Faye request, which API requests should not pay for.
     const api = server.listeners('request') as Listener[];
     server.removeAllListeners('request');
+    server.removeAllListeners('upgrade');
     this.#adapter.attach(server);
     const bayeux = server.listeners('request') as Listener[];
+    const bayeuxUpgrade = server.listeners('upgrade') as UpgradeListener[];
     server.removeAllListeners('request');
+    server.removeAllListeners('upgrade');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       if (req.url !== undefined && req.url.startsWith(FAYE_MOUNT) && this.#adapter.check(req)) {
         // Faye buffers a POST body whole, without a bound: cap it before Faye's listener sees it.
@@ -106,17 +133,23 @@ export class FayeServer {
       }
       for (const listener of api) listener.call(server, req, res);
     });
-    server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const websocket = req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
+      if (!websocket || req.url === undefined || !req.url.startsWith(FAYE_MOUNT) || !this.#adapter.check(req) || this.#closed) {
+        writeSocketError(socket, CATALOGUE.input, `only WebSocket upgrades to ${FAYE_MOUNT} are served`);
+        return;
+      }
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+      for (const listener of bayeuxUpgrade) listener.call(server, req, socket, head);
     });
   }
 
   /** Subscriptions on this node: to one channel, or to all. */
   subscriberCount(channel?: string): number {
-    if (channel !== undefined) return this.#channels.get(channel) ?? 0;
+    if (channel !== undefined) return this.#channels.get(channel)?.count ?? 0;
     let n = 0;
-    for (const c of this.#channels.values()) n += c;
+    for (const c of this.#channels.values()) n += c.count;
     return n;
   }
 
@@ -131,11 +164,9 @@ export class FayeServer {
     this.#adapter.close();
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
-    for (const [channel, n] of this.#channels) {
+    for (const [channel, { count }] of this.#channels) {
       const resolved = this.#auth.resolve(channel);
-      for (let i = 0; i < n && resolved; i++) {
-        for (const f of resolved.feeds) this.#pubsub.unwatch(resolved.app.appId, f.fid);
-      }
+      for (let i = 0; i < count && resolved; i++) this.#pubsub.unwatch(resolved.app.appId, resolved.feed.fid);
     }
     this.#channels.clear();
     this.#clients.clear();
@@ -150,6 +181,11 @@ export class FayeServer {
     // Not an object: Faye refuses it itself.
     if (request === null || typeof message !== 'object' || message === null) return message;
     const channel = typeof message.channel === 'string' ? message.channel : '';
+    if (channel === '/meta/handshake') {
+      const refusal = this.#unauthenticated.refusal(addressOf(request));
+      if (refusal !== null) message.error = bayeuxError(403, '', refusal);
+      return message;
+    }
     if (channel === '/meta/subscribe') {
       const wanted = message.subscription === undefined ? [] : ([] as string[]).concat(message.subscription);
       const held = message.clientId === undefined ? 0 : (this.#clients.get(message.clientId) ?? 0);
@@ -174,29 +210,33 @@ export class FayeServer {
   #subscribed(clientId: string, channel: string): void {
     const resolved = this.#auth.resolve(channel);
     if (!resolved) return;
-    this.#channels.set(channel, (this.#channels.get(channel) ?? 0) + 1);
+    this.#unauthenticated.remove(clientId);
+    const held = this.#channels.get(channel);
+    if (held) held.count++;
+    else this.#channels.set(channel, { count: 1, fid: resolved.feed.fid });
     this.#clients.set(clientId, (this.#clients.get(clientId) ?? 0) + 1);
-    for (const f of resolved.feeds) this.#pubsub.watch(resolved.app.appId, f.fid);
+    this.#pubsub.watch(resolved.app.appId, resolved.feed.fid);
   }
 
   #unsubscribed(clientId: string, channel: string): void {
     const n = this.#channels.get(channel);
     if (n === undefined || this.#closed) return;
-    if (n > 1) this.#channels.set(channel, n - 1);
+    if (n.count > 1) n.count--;
     else this.#channels.delete(channel);
     const held = this.#clients.get(clientId) ?? 0;
     if (held > 1) this.#clients.set(clientId, held - 1);
     else this.#clients.delete(clientId);
     const resolved = this.#auth.resolve(channel);
-    if (resolved) for (const f of resolved.feeds) this.#pubsub.unwatch(resolved.app.appId, f.fid);
+    if (resolved) this.#pubsub.unwatch(resolved.app.appId, resolved.feed.fid);
   }
 
   #deliver(event: FeedEvent): void {
     if (this.#closed) return;
     const colon = event.feed.indexOf(':');
     const channel = channelOf(event.app, event.feed.slice(0, colon), event.feed.slice(colon + 1));
-    // Another node's subscribers; nothing to do here.
-    if (!this.#channels.has(channel)) return;
+    // Another node's subscribers, or a feed whose channel name stands for another feed (see
+    // ChannelFeeds): nothing to publish here.
+    if (this.#channels.get(channel)?.fid !== event.feed) return;
     this.#outbox.push([channel, event]);
     if (this.#outbox.length === 1) setImmediate(this.#flush);
   }
@@ -217,17 +257,29 @@ export class FayeServer {
   };
 }
 
+/** The remote address a client's HTTP request or WebSocket came from. */
+function addressOf(request: IncomingMessage): string {
+  return request.socket?.remoteAddress ?? '';
+}
+
 /**
- * Lets a request through unless its body is, or grows, larger than `max`; then answers 413 and
- * drops the connection. Returns false when the request was refused up front.
+ * Lets a request through unless its body is, or grows, larger than `max`; then answers 413 in
+ * Stream's error shape and drops the connection. A body declared too large is read to its end
+ * first (up to BODY_DRAIN_LIMIT), so the client sees the answer rather than a reset. Returns false
+ * when the request was refused up front.
  */
 function limitBody(req: IncomingMessage, res: ServerResponse, max: number): boolean {
   const refuse = () => {
-    if (!res.headersSent) res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
-    res.end('Payload too large', () => req.destroy());
+    if (!res.headersSent) {
+      const body = errorJson(CATALOGUE.payloadTooLarge, `realtime request bodies are limited to ${max} bytes`, '0.00ms');
+      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body, () => req.destroy());
+    } else {
+      req.destroy();
+    }
   };
   if (Number(req.headers['content-length'] ?? 0) > max) {
-    refuse();
+    drainBody(req, BODY_DRAIN_LIMIT, refuse);
     return false;
   }
   let seen = 0;

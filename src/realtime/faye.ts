@@ -58,4 +58,28 @@ interface FayeModule {
   Client: new (url: string, options?: { timeout?: number; retry?: number }) => FayeClient;
 }
 
-export const faye = createRequire(import.meta.url)('faye') as FayeModule;
+const requireHere = createRequire(import.meta.url);
+export const faye = requireHere('faye') as FayeModule;
+
+/**
+ * Largest WebSocket message (and frame) a client may send to `/faye`, the same bound as HTTP bodies
+ * there: Bayeux messages from clients are a few hundred bytes. A longer frame is refused from its
+ * header (close code 1009) before its payload is buffered.
+ */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * Faye creates its server-side WebSockets without a `maxLength`, so the driver's default of 64 MiB
+ * applies (one unauthenticated frame could make the server buffer that much). The driver module
+ * Faye's WebSocket package uses is resolved from that package and its `http` factory (used for
+ * server-side sockets only; clients are made by `client`) gets the limit as its default.
+ */
+function limitServerWebSockets(): void {
+  const driverRequire = createRequire(createRequire(requireHere.resolve('faye')).resolve('faye-websocket'));
+  const driver = driverRequire('websocket-driver') as { http: (req: unknown, options?: { maxLength?: number }) => unknown; __rivuletLimited?: true };
+  if (driver.__rivuletLimited) return;
+  const http = driver.http.bind(driver);
+  driver.http = (req, options = {}) => http(req, { ...options, maxLength: options.maxLength ?? MAX_WEBSOCKET_MESSAGE_BYTES });
+  driver.__rivuletLimited = true;
+}
+limitServerWebSockets();

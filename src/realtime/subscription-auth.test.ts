@@ -28,9 +28,11 @@ describe('SubscriptionAuth', () => {
 
   it('resolves a channel against the configured group names', () => {
     assert.equal(channelOf('42', 'timeline', 'bob'), '/site-42-feed-timelinebob');
-    assert.deepEqual(auth.resolve('/site-42-feed-timelinebob')?.feeds.map((f) => f.fid), ['timeline:bob']);
-    // Slug and user id are joined without a separator, so one channel can name two feeds.
-    assert.deepEqual(auth.resolve('/site-42-feed-user_aggbob')?.feeds.map((f) => f.fid), ['user_agg:bob', 'user:_aggbob']);
+    assert.equal(auth.resolve('/site-42-feed-timelinebob')?.feed.fid, 'timeline:bob');
+    // Slug and user id are joined without a separator, so a channel could name two feeds: the
+    // longest group name that leaves a valid user id wins.
+    assert.equal(auth.resolve('/site-42-feed-user_aggbob')?.feed.fid, 'user_agg:bob');
+    assert.equal(auth.resolve('/site-42-feed-user_agg')?.feed.fid, 'user:_agg');
     for (const bad of ['/site-42-feed-nosuch1', '/site-7-feed-userbob', '/site-42-feed-user', '/site-42-feed-user*', '/meta/subscribe', '/**']) {
       assert.equal(auth.resolve(bad), null, bad);
     }
@@ -61,9 +63,14 @@ describe('SubscriptionAuth', () => {
     assert.equal(auth.authorize('/site-42-feed-timelinebob', ext(sign({ user_id: 'bob' }))).ok, true);
     assert.equal(auth.authorize('/site-42-feed-userbob', ext(sign({ user_id: 'eve' }))).ok, true);
     assert.equal(auth.authorize('/site-42-feed-timelinebob', ext(sign({ user_id: 'eve' }))).ok, false);
-    // Ambiguous channel: every feed it may name must be readable.
+    // A channel that could name two feeds is the feed of the longest group name: bob's user_agg
+    // feed (not public), which bob may read and eve may not.
     assert.equal(auth.authorize('/site-42-feed-user_aggbob', ext(sign({ user_id: 'bob' }))).ok, true);
     assert.equal(auth.authorize('/site-42-feed-user_aggbob', ext(sign({ user_id: 'eve' }))).ok, false);
+    // The issue's case: a private group whose name extends another private group's.
+    const agg = new SubscriptionAuth([{ ...app, groups: new Map([group('timeline'), group('timeline_aggregated')]) }]);
+    assert.equal(agg.authorize('/site-42-feed-timeline_aggregatedalice', ext(sign({ user_id: 'alice' }))).ok, true);
+    assert.equal(agg.authorize('/site-42-feed-timeline_aggregatedalice', ext(sign({ user_id: '_aggregatedalice' }))).ok, false);
   });
 
   it('refuses bad credentials with a Bayeux 401', () => {

@@ -5,18 +5,20 @@ import type { App } from '../core/feeds/feed-group.js';
 import { feedId, isValidUserId, type FeedId } from '../core/feeds/feed-id.js';
 import { verifyToken } from '../http/plugins/auth.js';
 
-/** The feeds a realtime channel stands for. */
+/** The feed a realtime channel stands for. */
 export interface ChannelFeeds {
   readonly app: App;
   /**
-   * Usually one feed. The channel joins slug and user id without a separator (§19.2), so with
-   * groups `user` and `user_agg` the channel `…-feed-user_aggbob` is both `user_agg:bob` and
-   * `user:_aggbob`; both feeds publish to it, and a subscriber must be allowed to read both.
+   * The channel joins slug and user id without a separator (§19.2), so with groups `timeline` and
+   * `timeline_aggregated` the channel `…-feed-timeline_aggregatedalice` could be read as
+   * `timeline_aggregated:alice` or `timeline:_aggregatedalice`. It is resolved against the app's
+   * groups, the longest group name first: it is `timeline_aggregated:alice`. The other reading's
+   * feed has no channel of its own, and its events are not published (see FayeServer).
    */
-  readonly feeds: readonly FeedId[];
+  readonly feed: FeedId;
 }
 
-export type SubscribeDecision = { readonly ok: true; readonly feeds: ChannelFeeds } | { readonly ok: false; readonly error: string };
+export type SubscribeDecision = { readonly ok: true; readonly channel: ChannelFeeds } | { readonly ok: false; readonly error: string };
 
 /** The realtime channel of a feed: `/site-<appId>-feed-<slug><uid>` (§19.2). */
 export function channelOf(appId: string, slug: string, uid: string): string {
@@ -56,20 +58,19 @@ export class SubscriptionAuth {
     }
   }
 
-  /** The app and feeds of a channel; null for a channel that names no configured feed. */
+  /** The app and feed of a channel; null for a channel that names no configured feed. */
   resolve(channel: string): ChannelFeeds | null {
     const m = CHANNEL_RE.exec(channel);
     if (!m) return null;
     const entry = this.#apps.get(m[1]);
     if (!entry) return null;
     const rest = m[2];
-    const feeds: FeedId[] = [];
     for (const slug of this.#groups.get(m[1]) ?? []) {
       if (rest.length > slug.length && rest.startsWith(slug) && isValidUserId(rest.slice(slug.length))) {
-        feeds.push(feedId(slug, rest.slice(slug.length)));
+        return { app: entry.app, feed: feedId(slug, rest.slice(slug.length)) };
       }
     }
-    return feeds.length > 0 ? { app: entry.app, feeds } : null;
+    return null;
   }
 
   /** Decides one channel of a `/meta/subscribe` message. */
@@ -92,12 +93,10 @@ export class SubscriptionAuth {
       const why = err instanceof AuthenticationError ? err.message : 'signature is invalid';
       return { ok: false, error: bayeuxError(401, channel, why) };
     }
-    for (const feed of resolved.feeds) {
-      if (!mayRead(app, principal, feed)) {
-        return { ok: false, error: bayeuxError(403, channel, 'token does not allow reading this feed') };
-      }
+    if (!mayRead(app, principal, resolved.feed)) {
+      return { ok: false, error: bayeuxError(403, channel, 'token does not allow reading this feed') };
     }
-    return { ok: true, feeds: resolved };
+    return { ok: true, channel: resolved };
   }
 }
 

@@ -88,11 +88,15 @@ export class FanoutWorker {
    * one activity's add and removal reach a follower depend on timing.
    */
   #round(): Promise<number> {
-    const run = this.#lock.then(() => runFanoutJobs(this.#services(), this.#apps));
+    const run = this.#lock.then(() => runFanoutJobs(this.#services(), this.#apps, undefined, () => this.#stopped));
     this.#lock = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * Stops after the chunk being committed: a round in progress ends there and leaves its jobs, with
+   * their cursors, in the queue for the next start (as after a crash, which loses nothing).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);

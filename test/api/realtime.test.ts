@@ -129,6 +129,8 @@ before(async () => {
         { app_id: b.appId, api_key: b.apiKey, api_secret: b.apiSecret, feed_groups: TEST_GROUPS },
       ],
       fanout: { inline_max_followers: 1 },
+      // One test handshakes 1,000 clients from this one address at once, before any subscribes.
+      realtime: { max_unauthenticated_per_address: 2000 },
     },
     dataDir,
   );

@@ -35,6 +35,19 @@ export interface App {
   readonly apiKey: string;
   readonly apiSecret: string;
   readonly groups: ReadonlyMap<string, FeedGroup>;
+  /** Requests allowed per endpoint per window; absent: no limit (the default). */
+  readonly rateLimits?: RateLimits;
+}
+
+/**
+ * An app's rate limits: per endpoint (`"<METHOD> <route>"` as routes are written below
+ * `/api/v1.0/`, e.g. `"GET feed/:slug/:uid/"`), requests per window of `windowSeconds`.
+ * Endpoints not listed get `default`, or no limit when it is null.
+ */
+export interface RateLimits {
+  readonly windowSeconds: number;
+  readonly default: number | null;
+  readonly endpoints: ReadonlyMap<string, number>;
 }
 
 export const DEFAULT_MAX_LENGTH = 10_000;

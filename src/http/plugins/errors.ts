@@ -1,22 +1,65 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { CATALOGUE, RivuletError, type CatalogueEntry } from '../../core/errors.js';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BodyNotDrainedError } from '../body.js';
 import { duration } from '../reply.js';
 
 const MORE_INFO = 'https://getstream.io/docs/api_error_responses';
 
-/** Renders Stream's error body (§3.1). The one place error JSON is built. */
-export function sendError(reply: FastifyReply, entry: CatalogueEntry, detail: string, fields?: Record<string, string[]>, status = entry.status): void {
+/** Stream's error body (§3.1) as JSON text. The one place error JSON is built. */
+export function errorJson(entry: CatalogueEntry, detail: string, duration: string, fields?: Record<string, string[]>, status = entry.status): string {
   const body: Record<string, unknown> = {
     code: entry.code,
     detail,
-    duration: duration(reply),
+    duration,
     exception: entry.exception,
     more_info: MORE_INFO,
     status_code: status,
   };
   if (fields && Object.keys(fields).length > 0) body.exception_fields = fields;
-  void reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+  return JSON.stringify(body);
+}
+
+/** Renders Stream's error body (§3.1) as the reply. */
+export function sendError(reply: FastifyReply, entry: CatalogueEntry, detail: string, fields?: Record<string, string[]>, status = entry.status): void {
+  void reply.code(status).type('application/json; charset=utf-8').send(errorJson(entry, detail, duration(reply), fields, status));
+}
+
+/**
+ * Answers on a bare socket, where there is no request object to reply to (a request Node could not
+ * parse or that timed out, an upgrade nobody serves), then closes the connection once the answer
+ * is written. Nothing is written when the socket can no longer be written to.
+ */
+export function writeSocketError(socket: Duplex, entry: CatalogueEntry, detail: string): void {
+  if (socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = errorJson(entry, detail, '0.00ms');
+  socket.end(
+    `HTTP/1.1 ${entry.status} ${STATUS_CODES[entry.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  // A peer that never reads could keep the socket half-open: it goes after a short wait regardless.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * Fastify's `clientErrorHandler`: errors Node's HTTP parser raises before a request exists, in
+ * Stream's error shape (Fastify's default answers in its own).
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    writeSocketError(socket, CATALOGUE.requestTimeout, 'the request was not received in time');
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    writeSocketError(socket, CATALOGUE.headersTooLarge, 'the request line and headers are larger than 16 KiB');
+  } else {
+    writeSocketError(socket, CATALOGUE.input, 'the request could not be parsed as HTTP');
+  }
 }
 
 function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, reply: FastifyReply): void {
@@ -26,6 +69,8 @@ function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, r
       sendError(reply, err.entry, `internal error, request id ${req.id}`);
       return;
     }
+    // The rest of the body was not read: the connection cannot carry another request.
+    if (err instanceof BodyNotDrainedError) void reply.header('connection', 'close');
     sendError(reply, err.entry, err.message, err.fields);
     return;
   }
