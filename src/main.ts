@@ -9,9 +9,11 @@ import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
 import type { Clock } from './ports/clock.js';
 import type { PubSub } from './ports/pubsub.js';
-import type { Store } from './ports/store.js';
+import type { IntegrityReport, Store } from './ports/store.js';
 import { FayeServer } from './realtime/faye-server.js';
 import { TimeSource, type Services } from './services/context.js';
+import { Integrity } from './services/integrity.js';
+import { StoreError } from './core/errors.js';
 import { publishChanges } from './services/publish-changes.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
 
@@ -56,6 +58,10 @@ export interface Rivulet {
   readonly pubsub: PubSub;
   /** The Faye endpoint at `/faye` on the API's port. */
   readonly realtime: FayeServer;
+  /** The data's health: the integrity check at start (begun by `listen`) and corruption seen since. */
+  readonly integrity: Integrity;
+  /** Settles when the integrity check begun by `listen` answered (null: no check). */
+  integrityChecked(): Promise<IntegrityReport | null>;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -97,9 +103,15 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       opts.onJobsEnqueued?.();
     },
   };
-  if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
+  if (opts.worker !== false) {
+    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), undefined, (err) => {
+      if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
+    });
+  }
   let ready = false;
   let closing = false;
+  const integrity = new Integrity(logger.child({ component: 'integrity' }));
+  let checked: Promise<IntegrityReport | null> = Promise.resolve(null);
   const http = await buildHttp({
     apps: opts.config.apps,
     services,
@@ -108,6 +120,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     closing: () => closing,
     readCacheBytes: opts.config.readCacheBytes,
     limits: opts.config.limits,
+    integrity,
     rateLimiter: opts.config.apps.some((a) => a.rateLimits) ? new MemoryRateLimiter() : undefined,
   });
   const realtime = new FayeServer({
@@ -127,12 +140,16 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     apps,
     pubsub,
     realtime,
+    integrity,
+    integrityChecked: () => checked,
     async listen(port, host) {
       await store.ready?.();
       if (opts.syncGroupedEdges !== false) await syncGroupedEdges(opts.config, store);
       const address = await http.listen({ port, host });
       if (opts.worker !== 'manual') worker?.start();
       ready = true;
+      // Beside serving, in its own thread: readiness waits for its answer (see /readyz).
+      checked = integrity.checkAtStart(store, opts.config.integrityCheckMs);
       return address;
     },
     async close() {

@@ -278,7 +278,8 @@ export function newAppConfig(): ConfigFile {
  * app on first use. Returns the config and whether it was just created.
  */
 export function ensureDataDirConfig(dataDir: string): { config: Config; created: boolean; file: string; text: string } {
-  mkdirSync(dataDir, { recursive: true });
+  // The directory holds the app's secret and its data: only its owner may enter it.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, APP_FILE);
   if (existsSync(file)) return { ...readConfigFile(file, dataDir), created: false, file };
   const fresh = newAppConfig();

@@ -8,6 +8,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { Services } from '../services/context.js';
 import { ReadCache } from './read-cache.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { Integrity } from '../services/integrity.js';
 import { authPlugin } from './plugins/auth.js';
 import { API_PREFIX, checkRateLimitEndpoints, rateLimitHook } from './plugins/rate-limit.js';
 import { clientError, errorsPlugin, frameworkError, sendError } from './plugins/errors.js';
@@ -32,6 +33,8 @@ export interface HttpOptions {
   readonly limits?: HttpLimits;
   /** Counts requests for apps with rate limits (needed when an app has `rate_limits`). */
   readonly rateLimiter?: RateLimiter;
+  /** The data's health: readiness asks it, store failures that found corruption are told to it. */
+  readonly integrity?: Integrity;
 }
 
 /** How long a client may take to send a request, in milliseconds. */
@@ -100,7 +103,8 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
     }
   });
 
-  await server.register(errorsPlugin);
+  const integrity = opts.integrity;
+  await server.register(errorsPlugin, { onCorruption: integrity ? (err) => integrity.corruptionSeen(err) : undefined });
   await server.register(cors, {
     origin: true,
     allowedHeaders: ['Authorization', 'stream-auth-type', 'X-Stream-Client', 'Content-Type', 'X-Request-Id'],
@@ -108,7 +112,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
   });
   await server.register(authPlugin, { apps: opts.apps });
-  await server.register(healthRoutes, { ready: opts.ready });
+  await server.register(healthRoutes, { ready: opts.ready, closing, integrity: opts.integrity });
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
   const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
   const deps = { services: opts.services, readCache };

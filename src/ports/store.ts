@@ -17,6 +17,21 @@ export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox
   changeMark?(): string;
   /** Resolves once this process may write (a backend may need others to notice it first). */
   ready?(): Promise<void>;
+  /**
+   * Checks the stored data for corruption, spending at most `budgetMs` (it reads everything, so
+   * it runs beside requests, not in their way). Backends that cannot check leave it out.
+   */
+  checkIntegrity?(budgetMs: number): Promise<IntegrityReport>;
   /** Flushes and releases the backend. */
   close(): Promise<void>;
+}
+
+/** What an integrity check found. */
+export interface IntegrityReport {
+  /** `unknown`: the check did not finish within its budget, or could not run. */
+  readonly status: 'ok' | 'corrupt' | 'unknown';
+  /** The backend's descriptions of the first problems found (or why the check is `unknown`). */
+  readonly problems: readonly string[];
+  /** How long the check took (ms). */
+  readonly ms: number;
 }

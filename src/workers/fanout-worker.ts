@@ -21,7 +21,11 @@ export class FanoutWorker {
   /** Tail of the chain that serializes rounds (see {@link #round}). */
   #lock: Promise<unknown> = Promise.resolve();
 
-  constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, pollMs = 1000) {
+  readonly #onFailure: (err: unknown) => void;
+
+  /** `onFailure` is told of every failed round (after it is logged), e.g. to notice corrupt data. */
+  constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, pollMs = 1000, onFailure: (err: unknown) => void = () => {}) {
+    this.#onFailure = onFailure;
     this.#services = services;
     this.#apps = apps;
     this.#log = log;
@@ -70,6 +74,7 @@ export class FanoutWorker {
     } catch (err) {
       this.#failures++;
       this.#log.error({ err }, 'fan-out round failed; will retry');
+      this.#onFailure(err);
     }
   }
 

@@ -47,6 +47,12 @@ export async function startServer(
     clock?: Clock;
     /** Runs the server on this wrapper of its SQLite store (e.g. a proxy counting store calls). */
     wrapStore?: (store: Store) => Store;
+    /** More top-level config keys (`limits`, `shutdown`, `realtime`, …). */
+    config?: Record<string, unknown>;
+    /** More keys of the app's config (`rate_limits`). */
+    app?: Record<string, unknown>;
+    /** Log lines go here (parsed JSON objects) instead of nowhere. */
+    logs?: Record<string, unknown>[];
   } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
@@ -55,14 +61,18 @@ export async function startServer(
   const apiSecret = randomBytes(24).toString('base64url');
   const config = parseConfig(
     {
-      apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS }],
+      apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS, ...opts.app }],
       fanout: opts.fanout,
+      ...opts.config,
     },
     dataDir,
   );
+  const logs = opts.logs;
   const rivulet = await createRivulet({
     config,
-    logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+    logger: logs
+      ? pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) })
+      : pino({ level: process.env.TEST_LOG ?? 'silent' }),
     worker: opts.worker,
     clock: opts.clock,
     store: opts.wrapStore?.(new SqliteStore(config.storage.path)),

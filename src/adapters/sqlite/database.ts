@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { StoreError } from '../../core/errors.js';
@@ -192,6 +192,8 @@ export const WRITER_GRACE_MS = 4 * WRITERS_CHECK_MS;
 
 export class SqliteDatabase {
   readonly db: Database.Database;
+  /** The database file (`:memory:` for tests). */
+  readonly path: string;
   readonly #apps = new Map<string, number>();
   readonly #feeds = new Map<string, Map<string, number>>();
   readonly #feedNames = new Map<number, string>();
@@ -217,8 +219,9 @@ export class SqliteDatabase {
   #settle: ((graphRead: boolean) => void) | null = null;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.path = path;
     try {
+      if (path !== ':memory:') createPrivately(path);
       this.db = new Database(path);
       this.db.pragma('journal_mode = WAL');
       // FULL: a transaction is on disk when commit returns, so acknowledged writes survive power loss.
@@ -411,8 +414,11 @@ export class SqliteDatabase {
       return fn();
     } catch (err) {
       if (err instanceof StoreError) throw err;
-      if (err instanceof Error && (err as { code?: unknown }).code !== undefined && String((err as { code?: unknown }).code).startsWith('SQLITE')) {
-        throw new StoreError(`store failure during ${what}`, err);
+      const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+      if (code !== undefined && String(code).startsWith('SQLITE')) {
+        // SQLITE_CORRUPT (and its extended codes) and SQLITE_NOTADB: the file's pages are damaged.
+        const corrupt = String(code).startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB';
+        throw new StoreError(`store failure during ${what}`, err, { corrupt });
       }
       throw err;
     }
@@ -427,6 +433,16 @@ export class SqliteDatabase {
       this.db.close();
     }
   }
+}
+
+/**
+ * Creates the database's directory (0700) and file (0600) when they do not exist yet, so that
+ * nobody else on the machine can read the data; SQLite gives the WAL and shared-memory files the
+ * database file's permissions. Existing files keep theirs.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
 }
 
 /** Names this run of this process: connections opened by one process share it. */

@@ -2,7 +2,8 @@ import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/follow-store.js';
 import type { QueuedJob } from '../../ports/outbox.js';
-import type { Store } from '../../ports/store.js';
+import type { IntegrityReport, Store } from '../../ports/store.js';
+import { checkSqliteIntegrity } from './integrity.js';
 import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
@@ -49,6 +50,15 @@ export class SqliteStore implements Store {
   }
   ready(): Promise<void> {
     return this.database.ready();
+  }
+  checkIntegrity(budgetMs: number): Promise<IntegrityReport> {
+    // An in-memory database (tests) is visible to its own connection only, and small.
+    if (this.database.path === ':memory:') {
+      const lines = (this.database.db.pragma('quick_check(20)') as Record<string, unknown>[]).map((r) => String(Object.values(r)[0]));
+      const ok = lines.length === 1 && lines[0] === 'ok';
+      return Promise.resolve({ status: ok ? 'ok' : 'corrupt', problems: ok ? [] : lines, ms: 0 });
+    }
+    return checkSqliteIntegrity(this.database.path, budgetMs);
   }
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { CATALOGUE, RivuletError, type CatalogueEntry } from '../../core/errors.js';
+import { CATALOGUE, RivuletError, StoreError, type CatalogueEntry } from '../../core/errors.js';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BodyNotDrainedError } from '../body.js';
@@ -62,8 +62,13 @@ export function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   }
 }
 
-function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, reply: FastifyReply): void {
+function handle(err: FastifyError | RivuletError | Error, req: FastifyRequest, reply: FastifyReply, onCorruption?: (err: StoreError) => void): void {
   if (err instanceof RivuletError) {
+    if (err instanceof StoreError && err.corrupt && onCorruption) {
+      onCorruption(err);
+      sendError(reply, err.entry, `internal error, request id ${req.id}`);
+      return;
+    }
     if (err.entry.status >= 500) {
       req.log.error({ err, reqId: req.id }, 'request failed');
       sendError(reply, err.entry, `internal error, request id ${req.id}`);
@@ -114,9 +119,13 @@ export function frameworkError(err: FastifyError, req: FastifyRequest, reply: Fa
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
-/** Error handler and not-found handler for the whole server. */
-export const errorsPlugin = fp(async (app: FastifyInstance) => {
-  app.setErrorHandler(handle);
+/**
+ * Error handler and not-found handler for the whole server. `onCorruption` is told of store
+ * failures that found damaged data (it logs them loudly; see services/integrity.ts).
+ */
+export const errorsPlugin = fp(async (app: FastifyInstance, opts: { onCorruption?: (err: StoreError) => void }) => {
+  const onCorruption = opts.onCorruption;
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => handle(err, req, reply, onCorruption));
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
     // A known path asked with another method is 405/17, not "no such resource" (§23.1).
