@@ -4,6 +4,7 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Logger } from 'pino';
 import { CATALOGUE } from '../core/errors.js';
 import { JSON_BODY_LIMIT, readJsonBody } from './body.js';
+import { checkQueryEncoding } from './query.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { Services } from '../services/context.js';
 import { ReadCache } from './read-cache.js';
@@ -121,6 +122,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(
     async (api) => {
       // Every API route authenticates first; health checks, outside this prefix, do not.
+      api.addHook('onRequest', async (req) => checkQueryEncoding(req.url));
       api.addHook('onRequest', api.authenticate);
       if (limiter !== null) api.addHook('onRequest', limiter);
       api.addHook('onRoute', (r) => {

@@ -78,3 +78,28 @@ export function rankingVars(q: Query): Record<string, unknown> | undefined {
   }
   return out;
 }
+
+/**
+ * Refuses a query string whose percent-escapes do not decode to UTF-8 (`%FF`): node's parser would
+ * put U+FFFD in their place and the value would be stored changed. 400/4 naming the parameter.
+ * A `%` not followed by two hex digits stays a literal `%`, as the parser treats it.
+ */
+export function checkQueryEncoding(url: string): void {
+  const q = url.indexOf('?');
+  if (q < 0 || url.indexOf('%', q) < 0) return;
+  for (const pair of url.slice(q + 1).split('&')) {
+    if (!pair.includes('%')) continue;
+    try {
+      decodeURIComponent(pair.replace(/%(?![0-9a-fA-F]{2})/g, '%25'));
+    } catch {
+      const eq = pair.indexOf('=');
+      let name = eq < 0 ? pair : pair.slice(0, eq);
+      try {
+        name = decodeURIComponent(name.replace(/%(?![0-9a-fA-F]{2})/g, '%25'));
+      } catch {
+        name = 'a query parameter name';
+      }
+      throw new InputError(`${name.slice(0, 64)} is not valid UTF-8 once decoded`, { fields: { [name.slice(0, 64)]: ['not valid UTF-8'] } });
+    }
+  }
+}

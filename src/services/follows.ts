@@ -17,12 +17,12 @@ export interface FollowRequest {
   readonly copyLimit: number;
 }
 
-/** Validates `activity_copy_limit` (integer 0–1,000; strings of digits accepted). */
+/** Validates `activity_copy_limit` (integer 0–1,000; strings of digits accepted; absent or null: the default). */
 export function copyLimitOf(value: unknown, dflt = DEFAULT_COPY_LIMIT): number {
-  if (value === undefined || value === null || value === '') return dflt;
+  if (value === undefined || value === null) return dflt;
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_COPY_LIMIT) {
-    throw new InputError(`activity_copy_limit must be an integer between 0 and ${MAX_COPY_LIMIT}`);
+    throw new InputError(`activity_copy_limit must be an integer between 0 and ${MAX_COPY_LIMIT}`, { fields: { activity_copy_limit: ['must be an integer from 0 to 1000'] } });
   }
   return n;
 }

@@ -98,11 +98,14 @@ export async function getUser(
   return { user, counts: { followers: into.followers, following: outOf.following } };
 }
 
-/** Replaces a user's data wholesale (§12.1); 404/16 when the user does not exist. */
+/**
+ * Replaces a user's data wholesale (§12.1); 404/16 when the user does not exist. `data` is required
+ * (400/4 without it): a body that forgot it must not wipe the profile. `{"data": {}}` empties it.
+ */
 export async function updateUser(s: Services, app: App, id: string, body: unknown): Promise<UserRecord> {
   if (!isPlainObject(body)) throw new InputError('body must be a JSON object {"data": {...}}');
   if (body.id !== undefined && body.id !== id) throw new InputError('id cannot be changed', { fields: { id: ['cannot be changed'] } });
-  const data = dataText(body.data, 'data', { absent: 'empty', nonEmpty: false });
+  const data = dataText(body.data, 'data', { absent: 'error', nonEmpty: false });
   const user = await s.store.updateUser(app.appId, id, data, s.clock.next());
   if (!user) throw new NotFoundError(`user "${id}" does not exist`);
   return user;
