@@ -202,3 +202,56 @@ describe('config: read cache', () => {
     assert.match(rejected({ ...(file(flat) as object), read_cache: { size: 1 } }), /^read_cache/);
   });
 });
+
+describe('config: limits, realtime caps, shutdown, integrity check, rate limits', () => {
+  const flat = [{ name: 'user', type: 'flat' }];
+  const base = () => file(flat) as Record<string, unknown>;
+
+  it('has safe defaults', () => {
+    const c = parseConfig(base(), '/tmp');
+    assert.deepEqual(c.limits, { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000 });
+    assert.deepEqual(c.realtime, { maxUnauthenticatedPerAddress: 100, maxUnauthenticated: 10_000 });
+    assert.equal(c.shutdownGraceMs, 10_000);
+    assert.equal(c.integrityCheckMs, 30_000);
+    assert.equal(c.apps[0].rateLimits, undefined, 'rate limits are off unless configured');
+  });
+
+  it('takes each setting, and refuses bad ones naming the field', () => {
+    const c = parseConfig(
+      {
+        ...base(),
+        limits: { headers_timeout_ms: 5000, request_timeout_ms: 9000 },
+        realtime: { max_unauthenticated_per_address: 3, max_unauthenticated: 9 },
+        shutdown: { grace_ms: 0 },
+        integrity_check: { timeout_ms: 0 },
+      },
+      '/tmp',
+    );
+    assert.deepEqual(c.limits, { headersTimeoutMs: 5000, requestTimeoutMs: 9000 });
+    assert.deepEqual(c.realtime, { maxUnauthenticatedPerAddress: 3, maxUnauthenticated: 9 });
+    assert.equal(c.shutdownGraceMs, 0);
+    assert.equal(c.integrityCheckMs, 0);
+    assert.match(rejected({ ...base(), limits: { headers_timeout_ms: 50 } }), /^limits\.headers_timeout_ms/);
+    assert.match(rejected({ ...base(), limits: { headers_timeout_ms: 9000, request_timeout_ms: 5000 } }), /^limits\.headers_timeout_ms: must not be longer/);
+    assert.match(rejected({ ...base(), realtime: { max_unauthenticated: 0 } }), /^realtime\.max_unauthenticated/);
+    assert.match(rejected({ ...base(), shutdown: { grace_ms: -1 } }), /^shutdown\.grace_ms/);
+    assert.match(rejected({ ...base(), integrity_check: { timeout_ms: 'soon' } }), /^integrity_check\.timeout_ms/);
+  });
+
+  it('reads an app\'s rate limits, and refuses malformed ones', () => {
+    const withLimits = (rate_limits: unknown) => {
+      const f = base();
+      (f.apps as Record<string, unknown>[])[0].rate_limits = rate_limits;
+      return f;
+    };
+    const c = parseConfig(withLimits({ default: 100, endpoints: { 'GET feed/:slug/:uid/': 50 } }), '/tmp');
+    const r = c.apps[0].rateLimits!;
+    assert.equal(r.windowSeconds, 60);
+    assert.equal(r.default, 100);
+    assert.deepEqual([...r.endpoints], [['GET feed/:slug/:uid/', 50]]);
+    assert.equal(parseConfig(withLimits({ window_seconds: 1 }), '/tmp').apps[0].rateLimits!.default, null);
+    assert.match(rejected(withLimits({ default: 0 })), /^apps\[0\]\.rate_limits\.default/);
+    assert.match(rejected(withLimits({ endpoints: { 'feed/:slug/:uid/': 5 } })), /^apps\[0\]\.rate_limits\.endpoints/);
+    assert.match(rejected(withLimits({ per_user: 5 })), /^apps\[0\]\.rate_limits/);
+  });
+});
