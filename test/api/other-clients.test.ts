@@ -425,6 +425,13 @@ describe('.NET client (stream-net 7)', () => {
     });
     assert.equal(add.status, 201, add.text);
     assert.equal(add.body.time, '2024-05-01T10:00:00.120000');
+    // GetOptions: offset and limit always, plus parameters Rivulet has no use for.
+    const read = await send('GET', `feed/user/${a}/`, {
+      headers: net(scope('feed', '*', `user${a}`)),
+      query: 'offset=0&limit=20&discard_actors=x&discard_actors_sep=%2C&moderation_template=m&endpoint=e&feed_slug=user',
+    });
+    assert.equal(read.status, 200, read.text);
+    assert.deepEqual(read.body.results.map((x: any) => x.id), [add.body.id]);
     await send('POST', `feed/timeline/${b}/follows/`, { headers: { ...net(scope('follower', '*', `timeline${b}`)), ...jsonType }, ...body({ target: `user:${a}` }) });
     const unfollow = await send('DELETE', `feed/timeline/${b}/follows/user:${a}/`, { headers: net(scope('follower', '*', `timeline${b}`)), query: 'keep_history=True' });
     assert.equal(unfollow.status, 200, unfollow.text);
