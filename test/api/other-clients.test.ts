@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createSigner } from 'fast-jwt';
-import { startServer, uid, type TestServer } from '../support/server.js';
+import { readResponse, startServer, uid, type TestServer } from '../support/server.js';
 import { assertRawError, readAll } from './activity-helpers.js';
 
 let t: TestServer;
@@ -23,20 +23,11 @@ before(async () => {
 });
 after(async () => t.close());
 
-type Res = { status: number; body: any; text: string };
-
 /** Sends a request as a client library does: the query string and headers exactly as given. */
-async function send(method: string, path: string, opts: { query?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Res> {
+async function send(method: string, path: string, opts: { query?: string; headers?: Record<string, string>; body?: string } = {}) {
   const q = `api_key=${t.apiKey}${opts.query ? '&' + opts.query : ''}`;
   const res = await fetch(`${t.baseUrl}v1.0/${path}?${q}`, { method, headers: opts.headers ?? {}, body: opts.body });
-  const text = await res.text();
-  let body: any = null;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = null;
-  }
-  return { status: res.status, body, text };
+  return readResponse(res);
 }
 
 /** An HS256 token over `claims`, signed with this app's secret unless `secret` is given. */
