@@ -36,17 +36,16 @@ export function activityId(timeUs: number, identity: string): string {
 }
 
 /**
- * The time of a version-1 UUID in microseconds (its 100 ns count, truncated), or null when `id`
- * is not a version-1 UUID. Lets a time-based id that names nothing still order by its time.
+ * {@link timeOfId} when `id` is a version-1 UUID (any case) of a time after 1970, else null. Lets
+ * a time-based id that names nothing still order by its time.
  *
  * @example uuidTimeUs(activityId(1714557600123456, 'x')) === 1714557600123456
  */
 export function uuidTimeUs(id: string): number | null {
   const lower = id.toLowerCase();
   if (!isUuid(lower) || lower[14] !== '1') return null;
-  const ts = (BigInt('0x' + lower.slice(15, 18)) << 48n) | (BigInt('0x' + lower.slice(9, 13)) << 32n) | BigInt('0x' + lower.slice(0, 8));
-  const us = (ts - GREGORIAN_OFFSET) / 10n;
-  return us < 0n ? null : Number(us);
+  const us = timeOfId(lower);
+  return us < 0 ? null : us;
 }
 
 /** True when `id` has the textual shape of a UUID (any version). */
