@@ -116,6 +116,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(healthRoutes, { ready: opts.ready, closing, integrity: opts.integrity });
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
   const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
+  server.decorate('readCache', readCache);
   const deps = { services: opts.services, readCache };
   const limiter = rateLimitHook(opts.apps, opts.rateLimiter, Date.now);
   const routes = new Set<string>();
@@ -139,4 +140,11 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   );
   checkRateLimitEndpoints(opts.apps, routes);
   return server;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The read cache of finished feed pages (null when off); its counts feed benchmarks and metrics. */
+    readCache: ReadCache | null;
+  }
 }
