@@ -129,6 +129,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     logger: realtimeLog,
     maxUnauthenticatedPerAddress: opts.config.realtime.maxUnauthenticatedPerAddress,
     maxUnauthenticated: opts.config.realtime.maxUnauthenticated,
+    trustProxy: opts.config.trustProxy,
     ...opts.realtime,
   });
   realtime.attach(http.server);

@@ -70,6 +70,7 @@ const fileSchema = z.strictObject({
       max_unauthenticated: z.int().min(1).max(10_000_000).optional(),
     })
     .optional(),
+  trust_proxy: z.boolean().optional(),
   shutdown: z
     .strictObject({
       grace_ms: z.int().min(0).max(600_000).optional(),
@@ -95,6 +96,11 @@ export interface Config {
   readonly limits: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
   /** Realtime clients handshaken but not yet subscribed with a valid token: per address, in total. */
   readonly realtime: { readonly maxUnauthenticatedPerAddress: number; readonly maxUnauthenticated: number };
+  /**
+   * Rivulet runs behind one reverse proxy: a client's address is the last `X-Forwarded-For` entry
+   * (the one the proxy added), not the connection's.
+   */
+  readonly trustProxy: boolean;
   /** How long shutdown waits for requests and the current fan-out chunk before it stops anyway (ms). */
   readonly shutdownGraceMs: number;
   /** Time budget of the database integrity check run at start (ms); 0 skips it. */
@@ -209,6 +215,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       maxUnauthenticatedPerAddress: f.realtime?.max_unauthenticated_per_address ?? DEFAULT_REALTIME_LIMITS.maxUnauthenticatedPerAddress,
       maxUnauthenticated: f.realtime?.max_unauthenticated ?? DEFAULT_REALTIME_LIMITS.maxUnauthenticated,
     },
+    trustProxy: f.trust_proxy ?? false,
     shutdownGraceMs: f.shutdown?.grace_ms ?? DEFAULT_SHUTDOWN_GRACE_MS,
     integrityCheckMs: f.integrity_check?.timeout_ms ?? DEFAULT_INTEGRITY_CHECK_MS,
   };

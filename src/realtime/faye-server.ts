@@ -34,6 +34,8 @@ export interface FayeServerOptions {
   /** Clients handshaken but not yet subscribed, per remote address (default 100) and in total (default 10,000). */
   readonly maxUnauthenticatedPerAddress?: number;
   readonly maxUnauthenticated?: number;
+  /** Behind one reverse proxy: a client's address is the last `X-Forwarded-For` entry. */
+  readonly trustProxy?: boolean;
 }
 
 export const DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 100;
@@ -59,6 +61,7 @@ export class FayeServer {
   readonly #log: Logger;
   readonly #maxPerClient: number;
   readonly #unauthenticated: UnauthenticatedClients;
+  readonly #addressOf: (request: IncomingMessage) => string;
   /** Subscribers on this node per channel, with the feed (`slug:uid`) the channel resolved to. */
   readonly #channels = new Map<string, { count: number; fid: string }>();
   /** Channels per client on this node. */
@@ -75,6 +78,7 @@ export class FayeServer {
     this.#pubsub = opts.pubsub;
     this.#log = opts.logger;
     this.#maxPerClient = opts.maxSubscriptionsPerClient ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CLIENT;
+    this.#addressOf = opts.trustProxy ? forwardedAddress : socketAddress;
     this.#unauthenticated = new UnauthenticatedClients(
       opts.maxUnauthenticatedPerAddress ?? DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
       opts.maxUnauthenticated ?? DEFAULT_MAX_UNAUTHENTICATED,
@@ -90,7 +94,7 @@ export class FayeServer {
       // write made after the client's subscribe resolved is published to it wherever it lands.
       outgoing: (message, request, callback) => {
         if (message.channel === '/meta/handshake' && message.successful === true && request !== null && typeof message.clientId === 'string') {
-          this.#unauthenticated.add(message.clientId, addressOf(request));
+          this.#unauthenticated.add(message.clientId, this.#addressOf(request));
         }
         if (message.channel !== '/meta/subscribe' || message.successful !== true || !this.#pubsub.synced) return callback(message);
         this.#pubsub.synced().then(
@@ -182,7 +186,7 @@ export class FayeServer {
     if (request === null || typeof message !== 'object' || message === null) return message;
     const channel = typeof message.channel === 'string' ? message.channel : '';
     if (channel === '/meta/handshake') {
-      const refusal = this.#unauthenticated.refusal(addressOf(request));
+      const refusal = this.#unauthenticated.refusal(this.#addressOf(request));
       if (refusal !== null) message.error = bayeuxError(403, '', refusal);
       return message;
     }
@@ -258,8 +262,16 @@ export class FayeServer {
 }
 
 /** The remote address a client's HTTP request or WebSocket came from. */
-function addressOf(request: IncomingMessage): string {
+function socketAddress(request: IncomingMessage): string {
   return request.socket?.remoteAddress ?? '';
+}
+
+/** Behind one trusted proxy: the address it appended to `X-Forwarded-For` (earlier entries are the client's to forge). */
+function forwardedAddress(request: IncomingMessage): string {
+  const header = request.headers['x-forwarded-for'];
+  const value = Array.isArray(header) ? header[header.length - 1] : header;
+  const last = value?.split(',').pop()?.trim();
+  return last || socketAddress(request);
 }
 
 /**

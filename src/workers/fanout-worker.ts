@@ -65,7 +65,8 @@ export class FanoutWorker {
     try {
       for (;;) {
         if (this.#stopped) return;
-        const done = await this.#round();
+        // Shutdown (stop()) ends a round after the chunk it is committing.
+        const done = await this.#round(() => this.#stopped);
         this.#failures = 0;
         if (done === 0) return;
         // Let request handlers run between rounds.
@@ -78,9 +79,9 @@ export class FanoutWorker {
     }
   }
 
-  /** Drains everything queued now; for tests and graceful shutdown. */
+  /** Drains everything queued now, whether or not the worker runs (tests drive a stopped worker so). */
   async drainAll(): Promise<void> {
-    while ((await this.#round()) > 0) {
+    while ((await this.#round(() => false)) > 0) {
       /* keep going */
     }
   }
@@ -92,8 +93,8 @@ export class FanoutWorker {
    * wasted work rather than wrong results, but interleaved rounds also make the order in which
    * one activity's add and removal reach a follower depend on timing.
    */
-  #round(): Promise<number> {
-    const run = this.#lock.then(() => runFanoutJobs(this.#services(), this.#apps, undefined, () => this.#stopped));
+  #round(stopping: () => boolean): Promise<number> {
+    const run = this.#lock.then(() => runFanoutJobs(this.#services(), this.#apps, undefined, stopping));
     this.#lock = run.catch(() => undefined);
     return run;
   }

@@ -291,6 +291,28 @@ describe('security: connections', () => {
       assert.equal(await subscribe(first[0], '127.0.0.1'), true);
       assert.equal((await handshake('127.0.0.1')).successful, true);
     });
+
+    it('behind a trusted proxy, the address it appended to X-Forwarded-For is counted', async () => {
+      const p = await startServer({ config: { trust_proxy: true, realtime: { max_unauthenticated_per_address: 2 } } });
+      try {
+        const url = new URL(`${p.baseUrl.replace(/\/api\/$/, '')}/faye`);
+        const hs = async (forwarded: string) => {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+            body: JSON.stringify([{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]),
+          });
+          return ((await res.json()) as { successful: boolean }[])[0].successful;
+        };
+        assert.equal(await hs('10.0.0.1'), true);
+        // The client may forge earlier entries; only the proxy's (the last) counts.
+        assert.equal(await hs('6.6.6.6, 10.0.0.1'), true);
+        assert.equal(await hs('7.7.7.7, 10.0.0.1'), false);
+        assert.equal(await hs('10.0.0.2'), true);
+      } finally {
+        await p.close();
+      }
+    });
   });
 
   describe('errors outside the API routes are in the error shape', () => {
