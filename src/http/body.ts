@@ -101,6 +101,8 @@ export function parseJsonBody(buf: Buffer): unknown {
  * overflow the stack itself.
  */
 export function checkJsonValue(value: unknown): void {
+  if (jsonIsSound(value)) return;
+  // Something is wrong: walk again, keeping paths, to name it.
   const bad = findJson(value, (v) => typeof v === 'number' && !Number.isFinite(v), MAX_BODY_DEPTH);
   if (!bad) return;
   const field = bad.path || 'body';
@@ -108,6 +110,39 @@ export function checkJsonValue(value: unknown): void {
     throw new InputError(`${field} is nested deeper than ${MAX_BODY_DEPTH} levels`, { fields: { [field]: ['nested too deeply'] } });
   }
   throw new InputError(`${field} is a number out of range`, { fields: { [field]: ['number out of range'] } });
+}
+
+/**
+ * Whether every number is finite and no container is deeper than {@link MAX_BODY_DEPTH}: the
+ * common case, checked without building paths (every body of every write passes through here).
+ */
+function jsonIsSound(root: unknown): boolean {
+  if (typeof root !== 'object' || root === null) return typeof root !== 'number' || Number.isFinite(root);
+  const nodes: object[] = [root];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    if (depth > MAX_BODY_DEPTH) return false;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) if (!visit(node[i], depth, nodes, depths)) return false;
+    } else {
+      for (const key in node) if (!visit((node as Record<string, unknown>)[key], depth, nodes, depths)) return false;
+    }
+  }
+  return true;
+}
+
+/** One value of {@link jsonIsSound}'s walk: containers are queued, numbers checked. */
+function visit(v: unknown, depth: number, nodes: object[], depths: number[]): boolean {
+  if (typeof v === 'object') {
+    if (v !== null) {
+      nodes.push(v);
+      depths.push(depth + 1);
+    }
+    return true;
+  }
+  return typeof v !== 'number' || Number.isFinite(v);
 }
 
 /** A step of a JSON path, kept as a linked list so that paths are only built for a hit. */
