@@ -15,6 +15,10 @@ import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
 import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
+import { downloadRoutes, fileRoutes } from './routes/files/file-routes.js';
+import { ogRoutes } from './routes/og/og-routes.js';
+import type { FileServices } from '../services/files.js';
+import type { OpenGraph } from '../services/open-graph.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
@@ -25,6 +29,10 @@ export interface HttpOptions {
   readonly ready: () => boolean;
   /** Byte budget of the read cache (see read-cache.ts); 0 or absent turns it off. */
   readonly readCacheBytes?: number;
+  /** Uploads (`files/`, `images/` and the served files); absent: those paths are 404. */
+  readonly files?: FileServices;
+  /** Link previews (`og/`); absent: 404. */
+  readonly og?: OpenGraph;
 }
 
 /**
@@ -87,8 +95,12 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(reactionRoutes, deps);
       await api.register(userRoutes, deps);
       await api.register(collectionRoutes, deps);
+      if (opts.files) await api.register(fileRoutes, { files: opts.files });
+      if (opts.og) await api.register(ogRoutes, { og: opts.og });
     },
     { prefix: '/api/v1.0' },
   );
+  // Served files are fetched by browsers (<img src>, links) without a token: outside the API scope.
+  if (opts.files) await server.register(downloadRoutes, { files: opts.files, apps: opts.apps });
   return server;
 }

@@ -1,0 +1,10 @@
+import type { AuditLog } from './audit-log.js';
+import type { FileIndex } from './file-index.js';
+import type { FlagStore } from './flag-store.js';
+
+/** The record stores kept beside the feed data: the file index, moderation flags, the audit log. */
+export interface RecordStores {
+  readonly files: FileIndex;
+  readonly flags: FlagStore;
+  readonly audit: AuditLog;
+}
