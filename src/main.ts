@@ -13,6 +13,7 @@ import type { RecordStores } from './ports/record-stores.js';
 import type { FileStorageConfig } from './config/config.js';
 import type { FileServices } from './services/files.js';
 import { OpenGraph } from './services/open-graph.js';
+import { recordConfig } from './services/audit.js';
 import { systemClock } from './adapters/system-clock.js';
 import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
@@ -112,6 +113,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     fanout: opts.config.fanout,
     audit: records.audit,
     flags: records.flags,
+    userData: records.userData,
     hideFlagged: opts.config.moderation.hideFlagged,
     // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
     onJobsEnqueued: () => {
@@ -150,7 +152,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     realtime,
     async listen(port, host) {
       await store.ready?.();
-      if (opts.syncGroupedEdges !== false) await syncGroupedEdges(opts.config, store);
+      if (opts.syncGroupedEdges !== false) {
+        await syncGroupedEdges(opts.config, store);
+        for (const app of opts.config.apps) await recordConfig(services, app);
+      }
       const address = await http.listen({ port, host });
       if (opts.worker !== 'manual') worker?.start();
       ready = true;

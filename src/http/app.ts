@@ -17,6 +17,9 @@ import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
 import { downloadRoutes, fileRoutes } from './routes/files/file-routes.js';
 import { ogRoutes } from './routes/og/og-routes.js';
+import { moderationRoutes } from './routes/moderation/moderation-routes.js';
+import { auditRoutes } from './routes/audit/audit-routes.js';
+import { privacyRoutes } from './routes/privacy/privacy-routes.js';
 import type { FileServices } from '../services/files.js';
 import type { OpenGraph } from '../services/open-graph.js';
 
@@ -97,6 +100,9 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(collectionRoutes, deps);
       if (opts.files) await api.register(fileRoutes, { files: opts.files });
       if (opts.og) await api.register(ogRoutes, { og: opts.og });
+      if (opts.services.flags) await api.register(moderationRoutes, deps);
+      if (opts.services.audit) await api.register(auditRoutes, deps);
+      if (opts.services.userData) await api.register(privacyRoutes, { services: opts.services, files: opts.files });
     },
     { prefix: '/api/v1.0' },
   );

@@ -108,6 +108,11 @@ export interface WriteBatch {
   readonly hides?: readonly { feed: string; ids: readonly string[]; floor?: string }[];
   /** Forget every feed's hide of these activities (they were removed from their home feed). */
   readonly unhides?: readonly string[];
+  /**
+   * Delete these activities' records for good (data erasure), applied after everything else in
+   * the batch. The batch removes their entries too; an entry left in some feed is skipped by reads.
+   */
+  readonly erase?: readonly string[];
 }
 
 export interface WriteStore {

@@ -6,6 +6,7 @@ import { parseFeedId, type FeedId } from '../core/feeds/feed-id.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { FlagStore } from '../ports/flag-store.js';
+import type { UserDataIndex } from '../ports/user-data.js';
 import type { Store } from '../ports/store.js';
 
 /** Tunables of the write path and the fan-out worker. */
@@ -34,6 +35,8 @@ export interface Services {
   readonly audit?: AuditLog;
   /** Moderation flags (`moderation/flag`); absent in the fan-out worker. */
   readonly flags?: FlagStore;
+  /** What belongs to one user (data export and erasure); absent in the fan-out worker. */
+  readonly userData?: UserDataIndex;
   /** Leave flagged activities, reactions and flagged users' content out of reads. */
   readonly hideFlagged?: boolean;
 }

@@ -9,6 +9,7 @@ import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { audit, change } from './audit.js';
 
 export const MAX_TARGET_FEEDS = 20;
 export const DEFAULT_FILTER_LIMIT = 10;
@@ -126,7 +127,12 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
   await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] } }, fan);
+  await audit(s, app, [reactionChange(reaction, 'created')]);
   return { reaction, extraData: extra };
+}
+
+function reactionChange(r: ReactionRecord, action: string) {
+  return change('reaction', r.id, action, r.userId, { kind: r.kind, activity_id: r.activityId, parent: r.parent || undefined });
 }
 
 function withHome(act: StoredActivity, home: string) {
@@ -172,6 +178,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   await placeInFeeds(s, app, act, added, entries, fan);
   const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
   await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] } }, fan);
+  await audit(s, app, [reactionChange(next, 'updated')]);
   return { reaction: next, extraData: extra };
 }
 
@@ -184,6 +191,7 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   if (soft) {
     if (r.deletedUs !== null) return;
     await s.store.commit(app.appId, { reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] } });
+    await audit(s, app, [reactionChange(r, 'soft_deleted')]);
     return;
   }
   const all = [r, ...(await s.store.descendants(app.appId, [r.id]))];
@@ -196,6 +204,7 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);
   await commitWithFanout(s, app, { removals, reactions: { remove: all } }, fan);
+  await audit(s, app, all.map((x) => reactionChange(x, 'deleted')));
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
@@ -203,6 +212,7 @@ export async function restoreReaction(s: Services, app: App, actor: Actor, id: s
   const r = await loadOwn(s, app, actor, id, true);
   if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
   await s.store.commit(app.appId, { reactions: { restore: [r] } });
+  await audit(s, app, [reactionChange(r, 'restored')]);
   return { ...r, deletedUs: null };
 }
 

@@ -7,6 +7,7 @@ import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
+import { activityChange, audit } from './audit.js';
 
 /** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
 export function idOfForeign(foreignId: unknown, time: unknown, what: string): string {
@@ -61,6 +62,7 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
     }
   });
   await s.store.commit(app.appId, { activities: out });
+  await audit(s, app, out.map((a) => activityChange(a, 'updated')));
 }
 
 /**
@@ -99,5 +101,6 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
     }
   });
   await s.store.commit(app.appId, { activities: [...current.values()] });
+  await audit(s, app, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
   return results.map((r) => current.get(r.id)!);
 }

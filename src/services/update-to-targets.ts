@@ -7,6 +7,7 @@ import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 import { idOfForeign } from './update-activities.js';
+import { activityChange, audit } from './audit.js';
 
 export interface ToTargetsResult {
   readonly activity: StoredActivity;
@@ -74,5 +75,6 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
     await takeFromFeeds(s, app, [id], before.filter((t) => !updated.to.includes(t) && t !== updated.home), removals, fan);
   }
   await commitWithFanout(s, app, { activities: [...current.values()], removals, entries }, fan);
+  await audit(s, app, results.map((r) => activityChange(r.activity, 'updated', { to_added: r.added, to_removed: r.removed })));
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
 }

@@ -179,7 +179,8 @@ const MIGRATIONS: string[] = [
     started INTEGER NOT NULL
   );
   `,
-  // Uploaded files and their variants, moderation flags and the audit log (§13, §17, §18.2).
+  // Uploaded files and their variants, moderation flags, the audit log (§13, §17, §18.2), and
+  // what one user wrote, for data export and erasure (§18.1).
   `
   CREATE TABLE files (
     app INTEGER NOT NULL,
@@ -223,6 +224,8 @@ const MIGRATIONS: string[] = [
   CREATE INDEX audit_app ON audit (app, seq);
   CREATE INDEX audit_entity ON audit (app, entity_type, entity_id, seq);
   CREATE INDEX audit_user ON audit (app, user_id, seq);
+  CREATE INDEX activities_actor ON activities (app, json_extract(body, '$.actor'));
+  CREATE INDEX collection_entries_owner ON collection_entries (app, user_id) WHERE user_id IS NOT NULL;
   `,
 ];
 

@@ -64,6 +64,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
   readonly #hides: SqliteHideWrites;
+  readonly #eraseActivity: Database.Statement;
 
   /** `groups` is shared with the other stores of the same database (one set of statements). */
   constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
@@ -96,6 +97,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#hides = new SqliteHideWrites(d);
+    this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
     this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
@@ -222,6 +224,7 @@ export class SqliteWriteStore implements WriteStore {
       for (const id of b.complete) this.#complete.run(id);
     }
     if (b.hides || b.unhides) this.#hides.apply(app, b);
+    if (b.erase) for (const id of b.erase) this.#eraseActivity.run(a, idToSortKey(id));
   }
 
   /** Keeps flat counts and aggregated groups right after entries were deleted. */
@@ -311,6 +314,7 @@ function rowsOf(b: WriteBatch): number {
     (b.follows?.length ?? 0) +
     (b.unfollows?.length ?? 0) +
     (b.enqueue?.length ?? 0) +
+    (b.erase?.length ?? 0) +
     1
   );
 }
