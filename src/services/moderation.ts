@@ -104,3 +104,36 @@ export async function listFlags(
   const flags = more ? rows.slice(0, limit) : rows;
   return { flags, next: more ? flags[flags.length - 1].id : '' };
 }
+
+/**
+ * With `moderation.hide_flagged` on, leaves out entries whose activity was flagged or whose actor is
+ * a flagged user: two batched look-ups per page, nothing when the setting is off (the default).
+ * A page may then hold fewer activities than its limit; `next` still pages on from where it was.
+ */
+export async function withoutFlagged<T extends { readonly id: string; readonly body: string }>(s: Services, app: App, entries: T[]): Promise<T[]> {
+  if (!s.hideFlagged || !s.flags || entries.length === 0) return entries;
+  const actors = entries.map((e) => {
+    try {
+      return actorUser((JSON.parse(e.body) as { actor?: unknown }).actor);
+    } catch {
+      return '';
+    }
+  });
+  const [activities, users] = await Promise.all([
+    s.flags.flagged(app.appId, 'stream:feeds:v2:activity', entries.map((e) => e.id)),
+    s.flags.flagged(app.appId, 'stream:user', [...new Set(actors)].filter((a) => a !== '')),
+  ]);
+  if (activities.size === 0 && users.size === 0) return entries;
+  return entries.filter((e, i) => !activities.has(e.id) && !users.has(actors[i]));
+}
+
+/** With `moderation.hide_flagged` on, leaves out flagged reactions and reactions of flagged users. */
+export async function reactionsWithoutFlagged<T extends { readonly id: string; readonly userId: string }>(s: Services, app: App, reactions: T[]): Promise<T[]> {
+  if (!s.hideFlagged || !s.flags || reactions.length === 0) return reactions;
+  const [flagged, users] = await Promise.all([
+    s.flags.flagged(app.appId, 'stream:feeds:v2:reaction', reactions.map((r) => r.id)),
+    s.flags.flagged(app.appId, 'stream:user', [...new Set(reactions.map((r) => r.userId))]),
+  ]);
+  if (flagged.size === 0 && users.size === 0) return reactions;
+  return reactions.filter((r) => !flagged.has(r.id) && !users.has(r.userId));
+}

@@ -10,6 +10,7 @@ import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 import { audit, change } from './audit.js';
+import { reactionsWithoutFlagged } from './moderation.js';
 
 export const MAX_TARGET_FEEDS = 20;
 export const DEFAULT_FILTER_LIMIT = 10;
@@ -250,5 +251,5 @@ export async function filterReactions(s: Services, app: App, q: FilterQuery): Pr
   });
   const more = results.length > q.limit;
   if (more) results.length = q.limit;
-  return { results, more };
+  return { results: await reactionsWithoutFlagged(s, app, results), more };
 }
