@@ -7,6 +7,7 @@ import { DEFAULT_FANOUT } from '../services/context.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../services/files.js';
 import { DEFAULT_OG, type OgSettings } from '../services/open-graph.js';
 import { AddressPolicy } from '../adapters/http/address-policy.js';
+import type { S3BlobSettings } from '../adapters/s3/s3-blob-store.js';
 import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
 
@@ -107,17 +108,7 @@ export interface Config {
 }
 
 /** Where file bytes are kept: a directory (default `<data>/files`) or an S3-compatible bucket. */
-export type FileStorageConfig =
-  | { readonly backend: 'local'; readonly path: string }
-  | {
-      readonly backend: 's3';
-      readonly bucket: string;
-      readonly prefix?: string;
-      readonly region?: string;
-      readonly endpoint?: string;
-      readonly forcePathStyle?: boolean;
-      readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-    };
+export type FileStorageConfig = { readonly backend: 'local'; readonly path: string } | ({ readonly backend: 's3' } & S3BlobSettings);
 
 export interface FileConfig {
   readonly storage: FileStorageConfig;
