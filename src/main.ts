@@ -62,7 +62,7 @@ export async function openBlobStore(c: FileStorageConfig): Promise<BlobStore> {
 function recordsOf(store: Store): RecordStores {
   const database = (store as { database?: SqliteDatabase }).database;
   if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
-  return sqliteRecords(database);
+  return sqliteRecords({ database, commit: (app, batch) => store.commit(app, batch) });
 }
 
 /**

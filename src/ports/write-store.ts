@@ -1,4 +1,5 @@
 import type { ActivityRecord } from './activity-store.js';
+import type { AuditChange } from './audit-log.js';
 import type { FanoutJob } from './outbox.js';
 import type { ReactionRecord } from './reaction-store.js';
 
@@ -113,6 +114,11 @@ export interface WriteBatch {
    * the batch. The batch removes their entries too; an entry left in some feed is skipped by reads.
    */
   readonly erase?: readonly string[];
+  /**
+   * Audit log entries of this change, recorded in the same atomic step (so a change is never
+   * without its entry, and costs no commit of its own); listed through {@link AuditLog}.
+   */
+  readonly audit?: { readonly atUs: number; readonly changes: readonly AuditChange[] };
 }
 
 export interface WriteStore {

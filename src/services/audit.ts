@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { AuditChange, AuditEntityType, AuditEntry, AuditQuery } from '../ports/audit-log.js';
+import type { WriteBatch } from '../ports/write-store.js';
 import type { Services } from './context.js';
 
 /**
@@ -10,6 +11,14 @@ import type { Services } from './context.js';
  */
 export async function audit(s: Pick<Services, 'audit' | 'clock'>, app: App, changes: readonly AuditChange[]): Promise<void> {
   if (s.audit && changes.length > 0) await s.audit.append(app.appId, changes, s.clock.now());
+}
+
+/**
+ * Audit entries to commit with a write batch (recorded in the same atomic step, see
+ * {@link WriteBatch.audit}); nothing where no log is kept.
+ */
+export function auditBatch(s: Pick<Services, 'audit' | 'clock'>, changes: readonly AuditChange[]): WriteBatch['audit'] {
+  return s.audit && changes.length > 0 ? { atUs: s.clock.now(), changes } : undefined;
 }
 
 /** The user an actor names: `SU:alice` → `alice`; other actors as they are (`user:1`). */

@@ -4,7 +4,7 @@ import { InputError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { parseFeedId } from '../core/feeds/feed-id.js';
 import type { ReactionRecord } from '../ports/reaction-store.js';
-import { audit, change } from './audit.js';
+import { audit, auditBatch, change } from './audit.js';
 import { entryJson } from './collections.js';
 import type { Services } from './context.js';
 import { deleteFiles, type FileServices } from './files.js';
@@ -54,8 +54,7 @@ async function eraseActivities(s: Services, app: App, items: readonly { id: stri
     erased.push(a.id);
   }
   if (erased.length > 0) {
-    await s.store.commit(app.appId, { erase: erased });
-    await audit(s, app, erased.map((id) => change('activity', id, 'erased', '')));
+    await s.store.commit(app.appId, { erase: erased, audit: auditBatch(s, erased.map((id) => change('activity', id, 'erased', ''))) });
   }
   return erased.length;
 }

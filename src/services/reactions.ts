@@ -9,7 +9,7 @@ import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
-import { audit, change } from './audit.js';
+import { auditBatch, change } from './audit.js';
 import { reactionsWithoutFlagged } from './moderation.js';
 
 export const MAX_TARGET_FEEDS = 20;
@@ -127,8 +127,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     batch.activities = [withHome(act, targetFeeds[0])];
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
-  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] } }, fan);
-  await audit(s, app, [reactionChange(reaction, 'created')]);
+  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, audit: auditBatch(s, [reactionChange(reaction, 'created')]) }, fan);
   return { reaction, extraData: extra };
 }
 
@@ -178,8 +177,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   await takeFromFeeds(s, app, [act.id], dropped, removals, fan);
   await placeInFeeds(s, app, act, added, entries, fan);
   const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
-  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] } }, fan);
-  await audit(s, app, [reactionChange(next, 'updated')]);
+  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] }, audit: auditBatch(s, [reactionChange(next, 'updated')]) }, fan);
   return { reaction: next, extraData: extra };
 }
 
@@ -191,8 +189,10 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   const r = await loadOwn(s, app, actor, id, true);
   if (soft) {
     if (r.deletedUs !== null) return;
-    await s.store.commit(app.appId, { reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] } });
-    await audit(s, app, [reactionChange(r, 'soft_deleted')]);
+    await s.store.commit(app.appId, {
+      reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] },
+      audit: auditBatch(s, [reactionChange(r, 'soft_deleted')]),
+    });
     return;
   }
   const all = [r, ...(await s.store.descendants(app.appId, [r.id]))];
@@ -204,16 +204,14 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   }
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);
-  await commitWithFanout(s, app, { removals, reactions: { remove: all } }, fan);
-  await audit(s, app, all.map((x) => reactionChange(x, 'deleted')));
+  await commitWithFanout(s, app, { removals, reactions: { remove: all }, audit: auditBatch(s, all.map((x) => reactionChange(x, 'deleted'))) }, fan);
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
 export async function restoreReaction(s: Services, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
   const r = await loadOwn(s, app, actor, id, true);
   if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
-  await s.store.commit(app.appId, { reactions: { restore: [r] } });
-  await audit(s, app, [reactionChange(r, 'restored')]);
+  await s.store.commit(app.appId, { reactions: { restore: [r] }, audit: auditBatch(s, [reactionChange(r, 'restored')]) });
   return { ...r, deletedUs: null };
 }
 

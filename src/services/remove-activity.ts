@@ -5,7 +5,7 @@ import type { EntryRemoval, WriteBatch } from '../ports/write-store.js';
 import { groupOf, maxLengthOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { isGrouped } from './placement.js';
-import { activityChange, audit } from './audit.js';
+import { activityChange, auditBatch } from './audit.js';
 
 /**
  * Removes an activity (by id, or every activity with a foreign id) from `feed` (§6.4). Removing
@@ -64,6 +64,6 @@ export async function removeActivity(s: Services, app: App, feed: FeedId, key: s
   }
   // Loaded before the commit only when recorded: the audit entry names the activity's actor.
   const removed = s.audit ? await s.store.getActivities(app.appId, gone) : null;
-  await commitWithFanout(s, app, { removals, hides, unhides }, fan);
-  if (removed) await audit(s, app, [...removed.values()].map((a) => activityChange(a, a.home === feed.fid ? 'deleted' : 'removed', { feed: feed.fid })));
+  const audit = removed ? auditBatch(s, [...removed.values()].map((a) => activityChange(a, a.home === feed.fid ? 'deleted' : 'removed', { feed: feed.fid }))) : undefined;
+  await commitWithFanout(s, app, { removals, hides, unhides, audit }, fan);
 }

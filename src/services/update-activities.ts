@@ -7,7 +7,7 @@ import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
-import { activityChange, audit } from './audit.js';
+import { activityChange, auditBatch } from './audit.js';
 
 /** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
 export function idOfForeign(foreignId: unknown, time: unknown, what: string): string {
@@ -61,8 +61,7 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: out });
-  await audit(s, app, out.map((a) => activityChange(a, 'updated')));
+  await s.store.commit(app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) });
 }
 
 /**
@@ -100,7 +99,7 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: [...current.values()] });
-  await audit(s, app, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
+  const audit = auditBatch(s, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
+  await s.store.commit(app.appId, { activities: [...current.values()], audit });
   return results.map((r) => current.get(r.id)!);
 }

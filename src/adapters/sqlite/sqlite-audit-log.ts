@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuditChange, AuditEntityType, AuditEntry, AuditLog, AuditQuery } from '../../ports/audit-log.js';
+import type { WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface AuditRow {
@@ -12,63 +13,29 @@ interface AuditRow {
   created: number;
 }
 
-interface Waiting {
-  readonly app: string;
-  readonly changes: readonly AuditChange[];
-  readonly atUs: number;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
-
 const COLUMNS = 'seq, entity_type, entity_id, action, user_id, custom, created';
 
 /**
  * {@link AuditLog} on SQLite. Entry ids are the table's AUTOINCREMENT sequence, so they only grow.
- * Appends made during one event-loop turn share one transaction (as the write store's group
- * commit does), so concurrent writes pay for one more fsync between them, not one each.
+ * Appends go through the write store's group commit (a batch holding only audit entries), so they
+ * share a transaction with the writes of the same event-loop turn and are flushed before the
+ * database closes; changes committed with their own batch carry their entries in it.
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #d: SqliteDatabase;
-  readonly #insert: Database.Statement;
+  readonly #writes: WriteStore;
   readonly #latest: Database.Statement;
   readonly #pages: Map<string, Database.Statement> = new Map();
-  readonly #tx: Database.Transaction<(group: readonly Waiting[]) => void>;
-  #waiting: Waiting[] = [];
 
-  constructor(d: SqliteDatabase) {
+  constructor(d: SqliteDatabase, writes: WriteStore) {
     this.#d = d;
-    const db = d.db;
-    this.#insert = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.#latest = db.prepare(`SELECT ${COLUMNS} FROM audit WHERE app = ? AND entity_type = ? AND entity_id = ? ORDER BY seq DESC LIMIT 1`);
-    this.#tx = db.transaction((group: readonly Waiting[]) => {
-      for (const w of group) {
-        const a = this.#d.appInt(w.app);
-        for (const c of w.changes) this.#insert.run(a, c.entityType, c.entityId, c.action, c.userId, c.custom, w.atUs);
-      }
-    });
+    this.#writes = writes;
+    this.#latest = d.db.prepare(`SELECT ${COLUMNS} FROM audit WHERE app = ? AND entity_type = ? AND entity_id = ? ORDER BY seq DESC LIMIT 1`);
   }
 
-  append(app: string, changes: readonly AuditChange[], atUs: number): Promise<void> {
-    if (changes.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      if (this.#waiting.length === 0) setImmediate(() => this.#flush());
-      this.#waiting.push({ app, changes, atUs, resolve, reject });
-    });
-  }
-
-  #flush(): void {
-    const group = this.#waiting;
-    this.#waiting = [];
-    try {
-      this.#d.guard('appendAudit', () => {
-        for (const w of group) this.#d.appInt(w.app);
-        this.#tx.immediate(group);
-      });
-    } catch (err) {
-      for (const w of group) w.reject(err);
-      return;
-    }
-    for (const w of group) w.resolve();
+  async append(app: string, changes: readonly AuditChange[], atUs: number): Promise<void> {
+    if (changes.length === 0) return;
+    await this.#writes.commit(app, { audit: { atUs, changes } });
   }
 
   async list(app: string, q: AuditQuery): Promise<AuditEntry[]> {

@@ -7,7 +7,7 @@ import { SqliteStore } from './sqlite-store.js';
 
 function open() {
   const store = new SqliteStore(':memory:');
-  return { store, records: sqliteRecords(store.database), close: () => store.close() };
+  return { store, records: sqliteRecords(store), close: () => store.close() };
 }
 
 fileIndexContract('sqlite', async () => {

@@ -65,6 +65,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #complete: Database.Statement;
   readonly #hides: SqliteHideWrites;
   readonly #eraseActivity: Database.Statement;
+  readonly #audit: Database.Statement;
 
   /** `groups` is shared with the other stores of the same database (one set of statements). */
   constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
@@ -98,6 +99,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#hides = new SqliteHideWrites(d);
     this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
+    this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
@@ -225,6 +227,9 @@ export class SqliteWriteStore implements WriteStore {
     }
     if (b.hides || b.unhides) this.#hides.apply(app, b);
     if (b.erase) for (const id of b.erase) this.#eraseActivity.run(a, idToSortKey(id));
+    if (b.audit) {
+      for (const c of b.audit.changes) this.#audit.run(a, c.entityType, c.entityId, c.action, c.userId, c.custom, b.audit.atUs);
+    }
   }
 
   /** Keeps flat counts and aggregated groups right after entries were deleted. */
@@ -315,6 +320,7 @@ function rowsOf(b: WriteBatch): number {
     (b.unfollows?.length ?? 0) +
     (b.enqueue?.length ?? 0) +
     (b.erase?.length ?? 0) +
+    (b.audit?.changes.length ?? 0) +
     1
   );
 }
