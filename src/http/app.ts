@@ -87,6 +87,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(healthRoutes, { ready: opts.ready });
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
   const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
+  server.decorate('readCache', readCache);
   const deps = { services: opts.services, readCache };
   await server.register(
     async (api) => {
@@ -109,4 +110,11 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   // Served files are fetched by browsers (<img src>, links) without a token: outside the API scope.
   if (opts.files) await server.register(downloadRoutes, { files: opts.files, apps: opts.apps });
   return server;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The read cache of finished feed pages (null when off); its counts feed benchmarks and metrics. */
+    readCache: ReadCache | null;
+  }
 }

@@ -48,8 +48,9 @@ async function eraseActivities(s: Services, app: App, items: readonly { id: stri
   for (const it of items) {
     const a = found.get(it.id);
     if (!a) continue;
-    const home = parseFeedId(a.home);
-    if (app.groups.has(home.slug)) await removeActivity(s, app, home, a.id, false);
+    // An activity created by a full update of a missing id is in no feed (home '').
+    const home = a.home === '' ? null : parseFeedId(a.home);
+    if (home && app.groups.has(home.slug)) await removeActivity(s, app, home, a.id, false);
     for (const f of it.feeds) if (f.fid !== a.home && app.groups.has(f.slug)) await removeActivity(s, app, f, a.id, false);
     erased.push(a.id);
   }
