@@ -102,5 +102,21 @@ describe('moderation flags hidden from reads', () => {
     await rawRequest(t, 'POST', 'moderation/flag', { body: { entity_type: 'stream:feeds:v2:reaction', entity_id: rude.id } });
     assert.deepEqual((await server.reactions.filter({ activity_id: kept.id })).results.map((r: any) => r.id), [ok.id]);
   });
+
+  it('leaves them out of aggregated and notification groups too, and a group left empty', async () => {
+    const server = t.client();
+    const me = uid('me');
+    const good = uid('good');
+    const bad = uid('bad');
+    const feed = server.feed('notification', me);
+    const a = await feed.addActivity({ actor: `SU:${good}`, verb: 'like', object: 'p1' });
+    const b = await feed.addActivity({ actor: `SU:${good}`, verb: 'like', object: 'p2' });
+    await feed.addActivity({ actor: `SU:${bad}`, verb: 'comment', object: 'p3' });
+    const shown = async () => ((await feed.get({ limit: 10 })).results as any[]).map((g) => [g.verb, g.activities.map((x: any) => x.id)]);
+    assert.equal((await shown()).length, 2);
+    await server.flagUser(bad);
+    await rawRequest(t, 'POST', 'moderation/flag', { body: { entity_type: 'stream:feeds:v2:activity', entity_id: a.id } });
+    assert.deepEqual(await shown(), [['like', [b.id]]]);
+  });
 });
 
