@@ -101,6 +101,8 @@ describe('moderation flags hidden from reads', () => {
     const rude = await server.reactions.add('comment', kept.id, { text: 'rude' }, { userId: 'someone' });
     await rawRequest(t, 'POST', 'moderation/flag', { body: { entity_type: 'stream:feeds:v2:reaction', entity_id: rude.id } });
     assert.deepEqual((await server.reactions.filter({ activity_id: kept.id })).results.map((r: any) => r.id), [ok.id]);
+    const [enriched] = (await server.feed('user', good).get({ enrich: true, withRecentReactions: true, limit: 1, id_lte: kept.id } as any)).results as any[];
+    assert.deepEqual(enriched.latest_reactions.comment.map((r: any) => r.id), [ok.id]);
   });
 
   it('leaves them out of aggregated and notification groups too, and a group left empty', async () => {
