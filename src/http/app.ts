@@ -20,6 +20,13 @@ import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
 import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
+import { downloadRoutes, fileRoutes } from './routes/files/file-routes.js';
+import { ogRoutes } from './routes/og/og-routes.js';
+import { moderationRoutes } from './routes/moderation/moderation-routes.js';
+import { auditRoutes } from './routes/audit/audit-routes.js';
+import { privacyRoutes } from './routes/privacy/privacy-routes.js';
+import type { FileServices } from '../services/files.js';
+import type { OpenGraph } from '../services/open-graph.js';
 
 export interface HttpOptions {
   readonly apps: readonly App[];
@@ -36,6 +43,10 @@ export interface HttpOptions {
   readonly rateLimiter?: RateLimiter;
   /** The data's health: readiness asks it, store failures that found corruption are told to it. */
   readonly integrity?: Integrity;
+  /** Uploads (`files/`, `images/` and the served files); absent: those paths are 404. */
+  readonly files?: FileServices;
+  /** Link previews (`og/`); absent: 404. */
+  readonly og?: OpenGraph;
 }
 
 /** How long a client may take to send a request, in milliseconds. */
@@ -135,10 +146,17 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(reactionRoutes, deps);
       await api.register(userRoutes, deps);
       await api.register(collectionRoutes, deps);
+      if (opts.files) await api.register(fileRoutes, { files: opts.files });
+      if (opts.og) await api.register(ogRoutes, { og: opts.og });
+      if (opts.services.flags) await api.register(moderationRoutes, deps);
+      if (opts.services.audit) await api.register(auditRoutes, deps);
+      if (opts.services.userData) await api.register(privacyRoutes, { services: opts.services, files: opts.files });
     },
     { prefix: '/api/v1.0' },
   );
   checkRateLimitEndpoints(opts.apps, routes);
+  // Served files are fetched by browsers (<img src>, links) without a token: outside the API scope.
+  if (opts.files) await server.register(downloadRoutes, { files: opts.files, apps: opts.apps });
   return server;
 }
 

@@ -7,6 +7,7 @@ import type { EntryWrite } from '../ports/write-store.js';
 import { groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
+import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
 import { checkReplacements, type AddPolicy } from './user-policy.js';
 
@@ -85,7 +86,8 @@ export async function addActivities(
   }
   const fan = emptyFanout();
   for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
-  await commitWithFanout(s, app, { activities: records, entries }, fan);
+  const audit = auditBatch(s, unique.map((a) => activityChange(a, 'created', { feed: feed.fid })));
+  await commitWithFanout(s, app, { activities: records, entries, audit }, fan);
   // Answer with the stored form; when an existing activity was updated in place its body is the
   // new one, which is what a later read returns.
   return acts;
@@ -109,6 +111,7 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
   await s.store.commit(app.appId, {
     activities: [{ ...act, home: targets[0] }],
     entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
+    audit: auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]),
   });
 }
 

@@ -7,6 +7,7 @@ import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
+import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
 
 /** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
@@ -67,7 +68,7 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: out });
+  await s.store.commit(app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) });
 }
 
 /**
@@ -115,6 +116,7 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: [...current.values()] });
+  const audit = auditBatch(s, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
+  await s.store.commit(app.appId, { activities: [...current.values()], audit });
   return results.map((r) => current.get(r.id)!);
 }

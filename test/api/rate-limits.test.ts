@@ -28,7 +28,7 @@ describe('rate limits', () => {
     let t: TestServer;
     before(async () => {
       // A day-long window, so that the test never crosses into a fresh one.
-      t = await startServer({ app: { rate_limits: { window_seconds: 86_400, default: 1000, endpoints: { 'POST feed/:slug/:uid/': 3, 'GET feed/:slug/:uid/': 5 } } } });
+      t = await startServer({ appConfig: { rate_limits: { window_seconds: 86_400, default: 1000, endpoints: { 'POST feed/:slug/:uid/': 3, 'GET feed/:slug/:uid/': 5 } } } });
     });
     after(async () => t.close());
 

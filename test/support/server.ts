@@ -47,23 +47,27 @@ export async function startServer(
     clock?: Clock;
     /** Runs the server on this wrapper of its SQLite store (e.g. a proxy counting store calls). */
     wrapStore?: (store: Store) => Store;
-    /** More top-level config keys (`limits`, `shutdown`, `realtime`, …). */
-    config?: Record<string, unknown>;
+    /** More config file sections (`files`, `og`, `moderation`, …). */
+    config?: Omit<Partial<ConfigFile>, 'apps' | 'fanout'>;
+    /** Use this data directory (kept on close) instead of a fresh temp one. */
+    dataDir?: string;
+    /** The app's credentials (a restarted server reuses them). */
+    app?: { appId: string; apiKey: string; apiSecret: string };
     /** More keys of the app's config (`rate_limits`). */
-    app?: Record<string, unknown>;
+    appConfig?: Record<string, unknown>;
     /** Log lines go here (parsed JSON objects) instead of nowhere. */
     logs?: Record<string, unknown>[];
   } = {},
 ): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
-  const appId = String(100000 + Math.floor(Math.random() * 800000));
-  const apiKey = 'k' + randomUUID().replace(/-/g, '').slice(0, 15);
-  const apiSecret = randomBytes(24).toString('base64url');
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rivulet-test-'));
+  const appId = opts.app?.appId ?? String(100000 + Math.floor(Math.random() * 800000));
+  const apiKey = opts.app?.apiKey ?? 'k' + randomUUID().replace(/-/g, '').slice(0, 15);
+  const apiSecret = opts.app?.apiSecret ?? randomBytes(24).toString('base64url');
   const config = parseConfig(
     {
-      apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS, ...opts.app }],
-      fanout: opts.fanout,
       ...opts.config,
+      apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS, ...opts.appConfig }],
+      fanout: opts.fanout,
     },
     dataDir,
   );
@@ -94,7 +98,7 @@ export async function startServer(
     },
     async close() {
       await rivulet.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -120,12 +120,20 @@ export function frameworkError(err: FastifyError, req: FastifyRequest, reply: Fa
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /**
- * Error handler and not-found handler for the whole server. `onCorruption` is told of store
- * failures that found damaged data (it logs them loudly; see services/integrity.ts).
+ * Error handler and not-found handler for the whole server. The not-found handler lives in its own
+ * scope without body parsers: Fastify then skips reading the body of a request no route serves, so
+ * an upload or any non-JSON body sent to an unknown path gets the JSON 404 (or 405), not a parse
+ * error about a body nobody would use. `onCorruption` is told of store failures that found damaged
+ * data (it logs them loudly; see services/integrity.ts).
  */
 export const errorsPlugin = fp(async (app: FastifyInstance, opts: { onCorruption?: (err: StoreError) => void }) => {
   const onCorruption = opts.onCorruption;
   app.setErrorHandler((err: FastifyError | Error, req, reply) => handle(err, req, reply, onCorruption));
+  await app.register(notFound);
+});
+
+async function notFound(app: FastifyInstance): Promise<void> {
+  app.removeAllContentTypeParsers();
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
     // A known path asked with another method is 405/17, not "no such resource" (§23.1).
@@ -137,4 +145,4 @@ export const errorsPlugin = fp(async (app: FastifyInstance, opts: { onCorruption
     }
     sendError(reply, CATALOGUE.doesNotExist, `no route for ${req.method} ${path}`);
   });
-});
+}
