@@ -3,6 +3,7 @@
 // reads the damage; and the files Rivulet creates are readable by their owner only.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,11 +70,15 @@ describe('security: data integrity', () => {
     }
     await rivulet.close();
 
-    // Damage three pages in the middle of the file (the activities' b-tree), as a failing disk would.
+    // Damage leaf pages of the activities table, as a failing disk would.
     const path = join(dataDir, 'rivulet.db');
-    const pages = statSync(path).size / 4096;
+    const db = new Database(path, { readonly: true });
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const leaves = (db.prepare("SELECT pageno FROM dbstat WHERE name = 'activities' AND pagetype = 'leaf' ORDER BY pageno").all() as { pageno: number }[]).map((r) => r.pageno);
+    db.close();
+    assert.ok(leaves.length > 10, `the activities span many pages (${leaves.length})`);
     const fd = openSync(path, 'r+');
-    for (let p = Math.floor(pages / 2); p < Math.floor(pages / 2) + 3; p++) writeSync(fd, randomBytes(4096), 0, 4096, p * 4096);
+    for (const page of leaves.slice(2, -2)) writeSync(fd, randomBytes(pageSize), 0, pageSize, (page - 1) * pageSize);
     closeSync(fd);
 
     logs = [];
