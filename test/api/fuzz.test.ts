@@ -61,6 +61,22 @@ const ROUTES = [
   'POST users/',
   'GET users/',
   'DELETE users/',
+  'GET reaction/get_many/',
+  'POST files/',
+  'DELETE files/',
+  'POST images/',
+  'DELETE images/',
+  'GET images/',
+  'GET files/{slug}/{id}/{kind}',
+  'GET og/',
+  'POST moderation/flag',
+  'GET moderation/flags/',
+  'GET audit_logs/',
+  'POST data_privacy/delete_activities/',
+  'POST data_privacy/delete_reactions/',
+  'POST data_privacy/delete_user/',
+  'GET data_privacy/export_ids/{uid}',
+  'GET data_privacy/export/{uid}',
 ] as const;
 
 /** Strings that have broken parsers, queries and templates elsewhere. */
@@ -124,6 +140,7 @@ const QUERY_KEYS = [
   'withReactionCounts', 'withOwnChildren', 'recentReactionsLimit', 'reactionKindsFilter', 'user_id', 'followers', 'following',
   'followers_slugs', 'following_slugs', 'filter', 'keep_history', 'foreign_id', 'soft', 'with_activity_data', 'get_or_create',
   'activity_copy_limit', 'collection_name', 'children_user_id', 'filter_user_id', 'rankingVars[boost]', 'foo[bar]', 'location',
+  'url', 'w', 'h', 'resize', 'crop', 'sig', 'include_deleted', 'type', 'entity_type', 'entity_id', 'user_id', 'next',
 ];
 
 const nasty = fc.constantFrom(...NASTY);
@@ -155,18 +172,18 @@ const deepValue = fc.integer({ min: 50, max: 20_000 }).map((n) => `\u0001DEEP${n
 /** A placeholder for a number JSON.parse turns into an infinity. */
 const hugeNumber = fc.constantFrom('1e400', '-1e999', '1E+309').map((n) => `\u0001NUM${n}\u0001`);
 
+/** JSON text of a value nested `n` deep, arrays and objects in turn: `[{"k":[{"k":1}]}]`. */
+function nested(n: number): string {
+  const pairs = Math.floor(n / 2);
+  const open = '[{"k":'.repeat(pairs) + (n % 2 ? '[' : '');
+  const close = (n % 2 ? ']' : '') + '}]'.repeat(pairs);
+  return open + '1' + close;
+}
+
 /** JSON text of `v` with the placeholders replaced. */
 function serialize(v: unknown): string {
   return (JSON.stringify(v) ?? 'null')
-    .replace(/"\\u0001DEEP(\d+)\\u0001"/g, (_, n: string) => {
-      let open = '';
-      let close = '';
-      for (let i = 0; i < Number(n); i++) {
-        open += i % 2 ? '{"k":' : '[';
-        close = (i % 2 ? '}' : ']') + close;
-      }
-      return open + '1' + close;
-    })
+    .replace(/"\\u0001DEEP(\d+)\\u0001"/g, (_, n: string) => nested(Number(n)))
     .replace(/"\\u0001NUM([^\\]+)\\u0001"/g, (_, n: string) => n);
 }
 

@@ -59,6 +59,7 @@ const ROUTES: readonly Route[] = [
   { method: 'PUT', path: 'reaction/{R}/restore/', resource: 'reactions', user: 'owner' },
   { method: 'GET', path: 'reaction/activity_id/{A}/', resource: 'reactions', user: 'any' },
   { method: 'GET', path: 'reaction/user_id/alice/comment/', resource: 'reactions', user: 'any' },
+  { method: 'GET', path: 'reaction/get_many/?ids={R}', resource: 'reactions', user: 'any' },
   { method: 'POST', path: 'collections/food/', resource: 'collections', user: 'any', body: { data: { name: 'new' } } },
   { method: 'GET', path: 'collections/food/alice-dish/', resource: 'collections', user: 'any' },
   { method: 'PUT', path: 'collections/food/alice-dish/', resource: 'collections', user: 'owner', body: { data: { name: 'changed' } } },
@@ -73,6 +74,21 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', path: 'users/', resource: 'users', user: 'server', body: { users: [{ id: 'alice', data: { name: 'x' } }], override: true } },
   { method: 'GET', path: 'users/?ids=alice', resource: 'users', user: 'server' },
   { method: 'DELETE', path: 'users/?ids=alice', resource: 'users', user: 'server' },
+  // Uploads and link previews are for every token (resource `global`: only `*` server tokens).
+  { method: 'POST', path: 'files/', resource: 'global', user: 'any', body: { not: 'multipart' } },
+  { method: 'DELETE', path: 'files/?url=http://127.0.0.1/api/v1.0/files/1/x/y.txt', resource: 'global', user: 'any' },
+  { method: 'POST', path: 'images/', resource: 'global', user: 'any', body: { not: 'multipart' } },
+  { method: 'DELETE', path: 'images/?url=http://127.0.0.1/api/v1.0/files/1/x/y.png', resource: 'global', user: 'any' },
+  { method: 'GET', path: 'images/?url=http://127.0.0.1/api/v1.0/files/1/x/y.png&w=10&h=10', resource: 'global', user: 'any' },
+  { method: 'GET', path: 'og/?url=http://127.0.0.1:9/', resource: 'global', user: 'any' },
+  { method: 'POST', path: 'moderation/flag', resource: 'moderation', user: 'server', body: { activity_id: '{A}', reason: 'spam' } },
+  { method: 'GET', path: 'moderation/flags/', resource: 'moderation', user: 'server' },
+  { method: 'GET', path: 'audit_logs/', resource: 'audit_logs', user: 'server' },
+  { method: 'POST', path: 'data_privacy/delete_activities/', resource: 'data_privacy', user: 'server', body: { ids: ['{A}'] } },
+  { method: 'POST', path: 'data_privacy/delete_reactions/', resource: 'data_privacy', user: 'server', body: { ids: ['{R}'] } },
+  { method: 'GET', path: 'data_privacy/export_ids/alice', resource: 'data_privacy', user: 'server' },
+  { method: 'GET', path: 'data_privacy/export/alice', resource: 'data_privacy', user: 'server' },
+  { method: 'POST', path: 'data_privacy/delete_user/', resource: 'data_privacy', user: 'server', body: { user_id: 'alice' } },
 ];
 
 interface Token {

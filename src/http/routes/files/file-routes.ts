@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../../core/auth/principal.js';
-import { InputError, PayloadTooLargeError } from '../../../core/errors.js';
+import { CATALOGUE, InputError, PayloadTooLargeError } from '../../../core/errors.js';
 import type { App } from '../../../core/feeds/feed-group.js';
 import { parseImageParams } from '../../../core/files/image-params.js';
 import {
@@ -15,6 +15,7 @@ import {
   type Upload,
 } from '../../../services/files.js';
 import { authorize } from '../../plugins/auth.js';
+import { sendError } from '../../plugins/errors.js';
 import { query, str } from '../../query.js';
 import { send } from '../../reply.js';
 
@@ -98,8 +99,10 @@ export async function downloadRoutes(server: FastifyInstance, opts: { files: Fil
     const app = byId.get(p.app);
     const found = app ? await openDownload(opts.files, app, p.id, p.name, str(query(req), 'sig')) : null;
     if (!found) {
-      void reply.code(404).type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff');
-      return reply.send('not found\n');
+      // In the contract's error shape like every other error (a browser shows it as text).
+      void reply.header('x-content-type-options', 'nosniff');
+      sendError(reply, CATALOGUE.doesNotExist, 'no such file, or its link is not valid');
+      return reply;
     }
     const { file, blob } = found;
     const stream = blob.stream();
