@@ -137,6 +137,21 @@ describe('security: bad input', () => {
     });
   });
 
+  describe('malformed multipart uploads (found by the fuzzer)', () => {
+    it('a truncated multipart body is 400, not 500', async () => {
+      for (const path of ['files/', 'images/']) {
+        for (const body of ['{}', '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nabc']) {
+          const res = await fetch(`${t.baseUrl}v1.0/${path}?api_key=${t.apiKey}`, {
+            method: 'POST',
+            headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: server.getOrCreateToken() },
+            body,
+          });
+          assertRawError({ status: res.status, body: await res.json() }, 400, 4, 'InputException', /multipart/);
+        }
+      }
+    });
+  });
+
   describe('PUT user/:id/ without data', () => {
     it('is 400 naming data and keeps the profile; {"data": {}} empties it on purpose', async () => {
       const id = uid('profile');

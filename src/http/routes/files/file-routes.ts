@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../../core/auth/principal.js';
-import { CATALOGUE, InputError, PayloadTooLargeError } from '../../../core/errors.js';
+import { CATALOGUE, InputError, PayloadTooLargeError, RivuletError } from '../../../core/errors.js';
 import type { App } from '../../../core/feeds/feed-group.js';
 import { parseImageParams } from '../../../core/files/image-params.js';
 import {
@@ -33,14 +33,19 @@ const MiB = 1024 * 1024;
 /** Reads the `file` part of a multipart upload (§13), refusing anything else with 400 and oversize files with 413. */
 async function readUpload(req: FastifyRequest, maxBytes: number): Promise<Upload> {
   if (!req.isMultipart()) throw new InputError('an upload must be multipart/form-data with a part named "file"');
-  const part = await req.file({ limits: { fileSize: maxBytes, files: 1, fields: 20, parts: 40 } });
-  if (!part) throw new InputError('the multipart body has no file part (expected a part named "file")');
   try {
+    const part = await req.file({ limits: { fileSize: maxBytes, files: 1, fields: 20, parts: 40 } });
+    if (!part) throw new InputError('the multipart body has no file part (expected a part named "file")');
     return { bytes: await part.toBuffer(), filename: part.filename, declaredType: part.mimetype };
   } catch (err) {
     if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
       const limit = maxBytes % MiB === 0 ? `${maxBytes / MiB} MiB` : `${maxBytes} bytes`;
       throw new PayloadTooLargeError(`the file is larger than ${limit}`);
+    }
+    // The multipart parser's own failures (a truncated body, a missing boundary) are plain errors
+    // without a status: they describe the request, not the server.
+    if (err instanceof Error && !(err instanceof RivuletError) && (err as { statusCode?: unknown }).statusCode === undefined) {
+      throw new InputError(`the multipart body is malformed: ${err.message.slice(0, 200)}`);
     }
     throw err;
   }
