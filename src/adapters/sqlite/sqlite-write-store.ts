@@ -5,6 +5,7 @@ import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
+import { signalRows, SqliteSignalWrites } from './sqlite-signal-writes.js';
 
 /** A batch waiting for its group commit, with the caller's promise. */
 interface Waiting {
@@ -64,6 +65,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
   readonly #hides: SqliteHideWrites;
+  readonly #signals: SqliteSignalWrites;
 
   /** `groups` is shared with the other stores of the same database (one set of statements). */
   constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
@@ -96,6 +98,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#hides = new SqliteHideWrites(d);
+    this.#signals = new SqliteSignalWrites(d);
     this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
@@ -222,6 +225,7 @@ export class SqliteWriteStore implements WriteStore {
       for (const id of b.complete) this.#complete.run(id);
     }
     if (b.hides || b.unhides) this.#hides.apply(app, b);
+    if (b.signals) this.#signals.apply(app, b.signals);
   }
 
   /** Keeps flat counts and aggregated groups right after entries were deleted. */
@@ -311,6 +315,7 @@ function rowsOf(b: WriteBatch): number {
     (b.follows?.length ?? 0) +
     (b.unfollows?.length ?? 0) +
     (b.enqueue?.length ?? 0) +
+    signalRows(b.signals) +
     1
   );
 }
