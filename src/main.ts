@@ -13,6 +13,7 @@ import { FayeServer } from './realtime/faye-server.js';
 import { TimeSource, type Services } from './services/context.js';
 import { publishChanges } from './services/publish-changes.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
+import { SignalWorker } from './workers/signal-worker.js';
 
 export interface RivuletOptions {
   readonly config: Config;
@@ -51,6 +52,8 @@ export interface Rivulet {
   /** The store every use case writes through: commits are published to realtime subscribers. */
   readonly store: Store;
   readonly worker: FanoutWorker | null;
+  /** The signal pipeline's worker (content jobs, retention); runs with the fan-out worker. */
+  readonly signalWorker: SignalWorker | null;
   readonly apps: ReadonlyMap<string, App>;
   readonly pubsub: PubSub;
   /** The Faye endpoint at `/faye` on the API's port. */
@@ -73,17 +76,22 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
   });
   let worker: FanoutWorker | null = null;
+  let contentWorker: SignalWorker | null = null;
   const services: Services = {
     store,
     clock: new TimeSource(clock),
     fanout: opts.config.fanout,
+    signals: { settings: opts.config.signals, onContentQueued: () => contentWorker?.wake() },
     // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
     onJobsEnqueued: () => {
       if (opts.worker !== 'manual') worker?.wake();
       opts.onJobsEnqueued?.();
     },
   };
-  if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
+  if (opts.worker !== false) {
+    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
+    contentWorker = new SignalWorker(() => services, [...apps.keys()], logger.child({ component: 'signals' }));
+  }
   let ready = false;
   const http = await buildHttp({
     apps: opts.config.apps,
@@ -99,6 +107,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     services,
     store,
     worker,
+    signalWorker: contentWorker,
     apps,
     pubsub,
     realtime,
@@ -106,7 +115,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       await store.ready?.();
       if (opts.syncGroupedEdges !== false) await syncGroupedEdges(opts.config, store);
       const address = await http.listen({ port, host });
-      if (opts.worker !== 'manual') worker?.start();
+      if (opts.worker !== 'manual') {
+        worker?.start();
+        contentWorker?.start();
+      }
       ready = true;
       return address;
     },
@@ -121,6 +133,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       await http.close();
       clearTimeout(cut);
       await worker?.stop();
+      await contentWorker?.stop();
       await pubsub.close();
       await store.close();
     },

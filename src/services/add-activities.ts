@@ -7,6 +7,7 @@ import type { EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
+import { contentQueued } from './signals/signal-context.js';
 
 export const MAX_BATCH_ACTIVITIES = 100;
 
@@ -82,7 +83,9 @@ export async function addActivities(
   }
   const fan = emptyFanout();
   for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
-  await commitWithFanout(s, app, { activities: records, entries }, fan);
+  // The content job (tags for personalization) is queued in the same commit: never lost, run later.
+  await commitWithFanout(s, app, { activities: records, entries, signals: { contentJobs: unique.map((a) => a.id) } }, fan);
+  contentQueued(s);
   // Answer with the stored form; when an existing activity was updated in place its body is the
   // new one, which is what a later read returns.
   return acts;
@@ -106,6 +109,8 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
   await s.store.commit(app.appId, {
     activities: [{ ...act, home: targets[0] }],
     entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
+    signals: { contentJobs: [act.id] },
   });
+  contentQueued(s);
 }
 

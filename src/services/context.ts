@@ -5,6 +5,7 @@ import { DEFAULT_MAX_LENGTH } from '../core/feeds/feed-group.js';
 import { parseFeedId, type FeedId } from '../core/feeds/feed-id.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
+import type { SignalContext } from './signals/signal-context.js';
 
 /** Tunables of the write path and the fan-out worker. */
 export interface FanoutSettings {
@@ -28,6 +29,8 @@ export interface Services {
   readonly fanout: FanoutSettings;
   /** Called after a commit that enqueued fan-out jobs, so the worker wakes up. */
   readonly onJobsEnqueued: () => void;
+  /** Personalization signals: per-app settings, the content worker's wake-up (absent: defaults, no wake-up). */
+  readonly signals?: SignalContext;
 }
 
 /**

@@ -7,6 +7,7 @@ import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
+import { contentQueued } from './signals/signal-context.js';
 
 /** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
 export function idOfForeign(foreignId: unknown, time: unknown, what: string): string {
@@ -60,7 +61,8 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: out });
+  await s.store.commit(app.appId, { activities: out, signals: { contentJobs: out.map((a) => a.id) } });
+  contentQueued(s);
 }
 
 /**
@@ -98,6 +100,7 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: [...current.values()] });
+  await s.store.commit(app.appId, { activities: [...current.values()], signals: { contentJobs: [...current.keys()] } });
+  contentQueued(s);
   return results.map((r) => current.get(r.id)!);
 }
