@@ -9,6 +9,7 @@ import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { reactionEvent } from './signals/reaction-events.js';
 
 export const MAX_TARGET_FEEDS = 20;
 export const DEFAULT_FILTER_LIMIT = 10;
@@ -125,7 +126,9 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     batch.activities = [withHome(act, targetFeeds[0])];
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
-  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] } }, fan);
+  // The reaction is also an engagement event (with its profile changes), in the same commit.
+  const event = await reactionEvent(s, app, reaction);
+  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, signals: { events: [event] } }, fan);
   return { reaction, extraData: extra };
 }
 
