@@ -10,6 +10,7 @@ import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin, frameworkError } from './plugins/errors.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
 import { analyticsRoutes } from './routes/analytics/analytics-routes.js';
+import { personalizationRoutes } from './routes/personalization/personalization-routes.js';
 import { collectionRoutes } from './routes/collections/collection-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
@@ -93,5 +94,6 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   );
   // The analytics service authenticates on its own (the redirect carries its token in the query).
   await server.register(analyticsRoutes, { services: opts.services, apps: opts.apps });
+  await server.register(personalizationRoutes, { services: opts.services, prefix: '/personalization/v1.0' });
   return server;
 }
