@@ -242,3 +242,25 @@ describe('personalization signals', () => {
     assert.equal((await t.rivulet.store.signals.readEvents(t.appId, 0, 100_000)).length, 0);
   });
 });
+
+describe('content jobs when the image labeler is down', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startServer({
+      worker: 'manual',
+      personalization: { content: { labeler: { type: 'http', url: 'http://127.0.0.1:1/label', timeout_ms: 500 }, keywords: false } },
+    });
+  });
+  after(async () => t.close());
+
+  it('stores the other tags now and tries the job again later', async () => {
+    const a = await t.client().feed('user', 'u1').addActivity({ actor: 'SU:u1', verb: 'post', object: 'x', text: '#ski at dawn', image: 'https://img.example/snow.jpg' });
+    await t.rivulet.signalWorker!.drainAll();
+    const tags = (await t.rivulet.store.signals.tagsOf(t.appId, [a.id])).get(a.id)!.map((x) => x.tag);
+    assert.deepEqual(tags, ['#ski']);
+    const now = Date.now() * 1000;
+    assert.equal((await t.rivulet.store.signals.pendingContentJobs(now, 10)).length, 0, 'delayed, not pending now');
+    const later = await t.rivulet.store.signals.pendingContentJobs(now + 3_600_000_000, 10);
+    assert.deepEqual(later.map((j) => [j.activityId, j.attempts]), [[a.id, 1]]);
+  });
+});
