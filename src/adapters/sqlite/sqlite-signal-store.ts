@@ -63,9 +63,10 @@ export class SqliteSignalStore implements SignalStore {
     this.#hidden = db.prepare(
       'SELECT activity, hidden_at, placements FROM p_hidden WHERE app = ? AND user = ? AND activity IN (SELECT value FROM json_each(?))',
     );
-    // The bare `id` column takes the row of max(sk): the newest activity per foreign id.
+    // The bare `id` column takes the row of max(sk): the newest activity per foreign id. The
+    // `<> ''` lets SQLite use the partial foreign-id index (without it, it scanned the app's activities).
     this.#byForeignId = db
-      .prepare('SELECT foreign_id, id, max(sk) FROM activities WHERE app = ? AND foreign_id IN (SELECT value FROM json_each(?)) GROUP BY foreign_id')
+      .prepare("SELECT foreign_id, id, max(sk) FROM activities WHERE app = ? AND foreign_id <> '' AND foreign_id IN (SELECT value FROM json_each(?)) GROUP BY foreign_id")
       .raw();
   }
 

@@ -14,10 +14,9 @@ export class SqliteSignalWrites {
   readonly #d: SqliteDatabase;
   readonly #getSeq: Database.Statement;
   readonly #putSeq: Database.Statement;
-  readonly #getKey: Database.Statement;
-  readonly #putKey: Database.Statement;
+  readonly #claimKey: Database.Statement;
   readonly #insertEvent: Database.Statement;
-  readonly #getWeight: Database.Statement;
+  readonly #addWeight: Database.Statement;
   readonly #putWeight: Database.Statement;
   readonly #removeWeight: Database.Statement;
   readonly #removeWeights: Database.Statement;
@@ -35,13 +34,25 @@ export class SqliteSignalWrites {
     ensureSignalSchema(db);
     this.#getSeq = db.prepare('SELECT seq FROM p_event_seq WHERE app = ?').pluck();
     this.#putSeq = db.prepare('INSERT INTO p_event_seq (app, seq) VALUES (?, ?) ON CONFLICT (app) DO UPDATE SET seq = excluded.seq');
-    this.#getKey = db.prepare('SELECT until FROM p_event_keys WHERE app = ? AND key = ?').pluck();
-    this.#putKey = db.prepare('INSERT INTO p_event_keys (app, key, until) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET until = excluded.until');
+    // One statement claims a key: inserted when new, renewed when expired, untouched (0 changes)
+    // while it still catches retries.
+    this.#claimKey = db.prepare(
+      `INSERT INTO p_event_keys (app, key, until) VALUES (@app, @key, @until)
+       ON CONFLICT (app, key) DO UPDATE SET until = excluded.until WHERE p_event_keys.until <= @received`,
+    );
     this.#insertEvent = db.prepare(
       `INSERT INTO p_events (app, seq, id, source, user, kind, label, activity, foreign_id, weight, feed_id, location, position, features, tracked, received)
        VALUES (@app, @seq, @id, @source, @user, @kind, @label, @activity, @foreignId, @weight, @feedId, @location, @position, @features, @tracked, @received)`,
     );
-    this.#getWeight = db.prepare('SELECT weight, updated FROM p_profile WHERE app = ? AND user = ? AND dim = ? AND source = ? AND key = ?');
+    // The decay rule stays in one place (decayedAdd), called by SQLite inside the upsert: one
+    // statement per change instead of a read and a write.
+    db.function('rv_decayed_weight', { deterministic: true }, (weight, updated, delta, at, half) => decayedAdd(weight as number, updated as number, delta as number, at as number, half as number).weight);
+    this.#addWeight = db.prepare(
+      `INSERT INTO p_profile (app, user, dim, source, key, weight, updated) VALUES (@app, @user, @dim, @source, @key, @delta, @at)
+       ON CONFLICT (app, user, dim, source, key) DO UPDATE SET
+         weight = rv_decayed_weight(weight, updated, excluded.weight, excluded.updated, @half),
+         updated = max(updated, excluded.updated)`,
+    );
     this.#putWeight = db.prepare(
       `INSERT INTO p_profile (app, user, dim, source, key, weight, updated) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (app, user, dim, source, key) DO UPDATE SET weight = excluded.weight, updated = excluded.updated`,
@@ -87,10 +98,8 @@ export class SqliteSignalWrites {
     const start = seq;
     for (const w of events) {
       const e = w.event;
-      const until = this.#getKey.get(a, w.dedupeKey) as number | undefined;
       // A key still live means this is a retry of an event already taken: nothing changes.
-      if (until !== undefined && until > e.receivedUs) continue;
-      this.#putKey.run(a, w.dedupeKey, w.dedupeUntilUs);
+      if (this.#claimKey.run({ app: a, key: w.dedupeKey, until: w.dedupeUntilUs, received: e.receivedUs }).changes === 0) continue;
       this.#insertEvent.run({
         app: a,
         seq: ++seq,
@@ -116,12 +125,9 @@ export class SqliteSignalWrites {
 
   #profile(a: number, c: ProfileChange): void {
     switch (c.op) {
-      case 'add': {
-        const row = this.#getWeight.get(a, c.user, c.dimension, c.source, c.key) as { weight: number; updated: number } | undefined;
-        const next = row === undefined ? { weight: c.delta, updatedUs: c.atUs } : decayedAdd(row.weight, row.updated, c.delta, c.atUs, c.halfLifeUs);
-        this.#putWeight.run(a, c.user, c.dimension, c.source, c.key, next.weight, next.updatedUs);
+      case 'add':
+        this.#addWeight.run({ app: a, user: c.user, dim: c.dimension, source: c.source, key: c.key, delta: c.delta, at: c.atUs, half: c.halfLifeUs });
         break;
-      }
       case 'set':
         this.#putWeight.run(a, c.user, c.dimension, c.source, c.key, c.weight, c.atUs);
         break;
