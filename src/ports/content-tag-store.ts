@@ -17,7 +17,7 @@ export interface ContentTag {
 
 /**
  * A pending `content.process` job: (re)compute the tags of one activity. Queued in the same
- * commit as the activity write ({@link SignalWrites.contentJobs}), so an acknowledged activity is
+ * commit as the activity write (see {@link SignalWriter.recordSignals}), so an acknowledged activity is
  * never left without its job; completed in the same commit as the tags it produced.
  */
 export interface ContentJob {

@@ -2,7 +2,7 @@
  * The engagement event log (personalization.md §2.2, §5): every analytics event, reaction and
  * explicit feedback of an app, append-only, in the order it was committed. Learners read it by
  * `seq`; nothing rewrites an event once stored. Writes arrive with a commit
- * ({@link SignalWrites.events}), so an event, its de-duplication key and the profile changes it
+ * ({@link SignalWriter.recordSignals}), so an event, its de-duplication key and the profile changes it
  * causes are one atomic step.
  */
 

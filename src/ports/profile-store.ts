@@ -2,7 +2,7 @@
  * Per-user profiles (personalization.md §5): weights on content tags and on authors, each stored
  * as `(weight, updatedUs)` and decayed lazily — `weight · 0.5^((t − updatedUs) / halfLife)` on
  * read and before each increment — so no sweeper runs. Changes arrive with a commit
- * ({@link SignalWrites.profile}, or attached to the event that causes them), so a like and the
+ * ({@link SignalWriter.recordSignals}, alone or attached to the event that causes them), so a like and the
  * interest it adds are one atomic step: the user's next read sees both.
  */
 

@@ -3,9 +3,7 @@ import type { ContentTagStore } from './content-tag-store.js';
 import type { EventLog } from './event-log.js';
 import type { ProfileStore } from './profile-store.js';
 import type { SeenStore } from './seen-store.js';
+import type { SignalWriter } from './signal-writes.js';
 
-/**
- * The personalization stores of one backend, read side. Writes go through
- * {@link WriteStore.commit} with {@link SignalWrites}, so they share the commit's atomic step.
- */
-export interface SignalStore extends EventLog, ProfileStore, ContentTagStore, SeenStore, ActivityIndex {}
+/** The personalization stores of one backend: every reading role and the writer. */
+export interface SignalStore extends EventLog, ProfileStore, ContentTagStore, SeenStore, ActivityIndex, SignalWriter {}

@@ -28,12 +28,9 @@ export interface HideWrite {
 }
 
 /**
- * The personalization part of a commit ({@link WriteBatch.signals}): applied in the same atomic
- * step as the rest of the batch, so a reaction and the engagement event it is, or an activity and
- * its content job, land together.
- *
- * On a distributed backend, whose steps span one slot, each part is keyed so that re-applying it
- * changes nothing: events by `dedupeKey` (with their effects), tags by activity, jobs by id.
+ * What one {@link SignalWriter.recordSignals} call writes. Every part is keyed so that applying it
+ * again changes nothing: events by `dedupeKey` (with their effects), tags by activity, job
+ * completions by id, hides by (user, activity).
  */
 export interface SignalWrites {
   readonly events?: readonly EventWrite[];
@@ -48,4 +45,25 @@ export interface SignalWrites {
   /** Content jobs that failed and are tried again, not before the given time (µs). */
   readonly contentRetry?: readonly { readonly jobId: number; readonly notBeforeUs: number }[];
   readonly hides?: readonly HideWrite[];
+}
+
+/**
+ * Writes personalization signals. Separate from the feeds' write path on purpose: a signal never
+ * changes a feed, and a distributed store keeps them in their own places (the event log per app,
+ * profiles per user, tags per activity).
+ */
+export interface SignalWriter {
+  /**
+   * Applies `writes` in one atomic step on the embedded store (a retried event and its profile
+   * changes are dropped together by its key). A distributed store may apply the parts in separate
+   * steps, each idempotent; an event's profile changes must still never apply without the event or
+   * twice. Resolves once durable.
+   *
+   * Handed over in the same event-loop turn as a feed write (`Promise.all([commit, recordSignals])`),
+   * the embedded store commits both in one transaction: that is how an activity and its content
+   * job, or a reaction and its engagement event, are written together there.
+   *
+   * @example await signals.recordSignals('1', { events: [{ event, dedupeKey, dedupeUntilUs, effects }] })
+   */
+  recordSignals(app: string, writes: SignalWrites): Promise<void>;
 }

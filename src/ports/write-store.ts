@@ -1,7 +1,6 @@
 import type { ActivityRecord } from './activity-store.js';
 import type { FanoutJob } from './outbox.js';
 import type { ReactionRecord } from './reaction-store.js';
-import type { SignalWrites } from './signal-writes.js';
 
 /**
  * Put `id` into `feed` (no-op when present) and trim the feed to `maxLength` newest entries.
@@ -109,8 +108,6 @@ export interface WriteBatch {
   readonly hides?: readonly { feed: string; ids: readonly string[]; floor?: string }[];
   /** Forget every feed's hide of these activities (they were removed from their home feed). */
   readonly unhides?: readonly string[];
-  /** Personalization signals (events, profiles, content tags and jobs, per-user hides). */
-  readonly signals?: SignalWrites;
 }
 
 export interface WriteStore {

@@ -83,8 +83,12 @@ export async function addActivities(
   }
   const fan = emptyFanout();
   for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
-  // The content job (tags for personalization) is queued in the same commit: never lost, run later.
-  await commitWithFanout(s, app, { activities: records, entries, signals: { contentJobs: unique.map((a) => a.id) } }, fan);
+  // The content job (tags for personalization) is handed over in the same turn, so the embedded
+  // store commits it in the activity's transaction; it runs later, off the request path.
+  await Promise.all([
+    commitWithFanout(s, app, { activities: records, entries }, fan),
+    s.store.signals.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
+  ]);
   contentQueued(s);
   // Answer with the stored form; when an existing activity was updated in place its body is the
   // new one, which is what a later read returns.
@@ -106,11 +110,13 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
   }
   const [act] = prepareActivities(s, app, [input], false);
   const src = new ActivitySource([act]); // parsed once, for every grouped target
-  await s.store.commit(app.appId, {
-    activities: [{ ...act, home: targets[0] }],
-    entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
-    signals: { contentJobs: [act.id] },
-  });
+  await Promise.all([
+    s.store.commit(app.appId, {
+      activities: [{ ...act, home: targets[0] }],
+      entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
+    }),
+    s.store.signals.recordSignals(app.appId, { contentJobs: [act.id] }),
+  ]);
   contentQueued(s);
 }
 

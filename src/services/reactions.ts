@@ -126,9 +126,13 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     batch.activities = [withHome(act, targetFeeds[0])];
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
-  // The reaction is also an engagement event (with its profile changes), in the same commit.
+  // The reaction is also an engagement event (with its profile changes), handed over in the same
+  // turn: one transaction on the embedded store, and keyed by the reaction id everywhere.
   const event = await reactionEvent(s, app, reaction);
-  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, signals: { events: [event] } }, fan);
+  await Promise.all([
+    commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] } }, fan),
+    s.store.signals.recordSignals(app.appId, { events: [event] }),
+  ]);
   return { reaction, extraData: extra };
 }
 

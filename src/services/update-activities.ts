@@ -61,7 +61,8 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: out, signals: { contentJobs: out.map((a) => a.id) } });
+  // The content job is handed over in the same turn: one transaction on the embedded store.
+  await Promise.all([s.store.commit(app.appId, { activities: out }), s.store.signals.recordSignals(app.appId, { contentJobs: out.map((a) => a.id) })]);
   contentQueued(s);
 }
 
@@ -100,7 +101,7 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: [...current.values()], signals: { contentJobs: [...current.keys()] } });
+  await Promise.all([s.store.commit(app.appId, { activities: [...current.values()] }), s.store.signals.recordSignals(app.appId, { contentJobs: [...current.keys()] })]);
   contentQueued(s);
   return results.map((r) => current.get(r.id)!);
 }

@@ -8,14 +8,12 @@ export function eventLogContract(name: string, makeStore: () => Promise<SignalBa
     const { store, app, test } = suite(makeStore, skip);
 
     test('appends events in commit order with increasing seq', async () => {
-      await store().commit(app(), { signals: { events: [{ event: event('u1', 'click'), dedupeKey: 'k1', dedupeUntilUs: 9e15 }] } });
-      await store().commit(app(), {
-        signals: {
-          events: [
-            { event: event('u2', 'like', { features: ['loc:home'], position: 3, feedId: 'timeline:u2' }), dedupeKey: 'k2', dedupeUntilUs: 9e15 },
-            { event: event('u1', 'share'), dedupeKey: 'k3', dedupeUntilUs: 9e15 },
-          ],
-        },
+      await store().signals.recordSignals(app(), { events: [{ event: event('u1', 'click'), dedupeKey: 'k1', dedupeUntilUs: 9e15 }] });
+      await store().signals.recordSignals(app(), {
+        events: [
+          { event: event('u2', 'like', { features: ['loc:home'], position: 3, feedId: 'timeline:u2' }), dedupeKey: 'k2', dedupeUntilUs: 9e15 },
+          { event: event('u1', 'share'), dedupeKey: 'k3', dedupeUntilUs: 9e15 },
+        ],
       });
       const all = await store().signals.readEvents(app(), 0, 10);
       assert.deepEqual(all.map((e) => e.label), ['click', 'like', 'share']);
@@ -28,8 +26,8 @@ export function eventLogContract(name: string, makeStore: () => Promise<SignalBa
     });
 
     test('keeps apps apart', async () => {
-      await store().commit(app(), { signals: { events: [{ event: event('u1', 'click'), dedupeKey: 'k', dedupeUntilUs: 9e15 }] } });
-      await store().commit(`${app()}-other`, { signals: { events: [{ event: event('u1', 'click'), dedupeKey: 'k', dedupeUntilUs: 9e15 }] } });
+      await store().signals.recordSignals(app(), { events: [{ event: event('u1', 'click'), dedupeKey: 'k', dedupeUntilUs: 9e15 }] });
+      await store().signals.recordSignals(`${app()}-other`, { events: [{ event: event('u1', 'click'), dedupeKey: 'k', dedupeUntilUs: 9e15 }] });
       assert.equal((await store().signals.readEvents(app(), 0, 10)).length, 1);
       assert.equal((await store().signals.readEvents(`${app()}-other`, 0, 10)).length, 1);
     });
@@ -37,52 +35,50 @@ export function eventLogContract(name: string, makeStore: () => Promise<SignalBa
     test('a live de-duplication key drops the retry and its effects', async () => {
       const effects = [{ op: 'add' as const, user: 'u1', dimension: 'tag' as const, key: '#ski', source: 'computed' as const, delta: 2, atUs: 1_000_000, halfLifeUs: 1e12 }];
       const w = { event: event('u1', 'like'), dedupeKey: 'same', dedupeUntilUs: 5_000_000, effects };
-      await store().commit(app(), { signals: { events: [w] } });
-      await store().commit(app(), { signals: { events: [{ ...w, event: event('u1', 'like') }] } });
+      await store().signals.recordSignals(app(), { events: [w] });
+      await store().signals.recordSignals(app(), { events: [{ ...w, event: event('u1', 'like') }] });
       assert.equal((await store().signals.readEvents(app(), 0, 10)).length, 1);
       const p = await store().signals.profilesOf(app(), ['u1']);
       assert.equal(p.get('u1')?.[0].weight, 2);
       // Past its window the same key is a new event.
-      await store().commit(app(), { signals: { events: [{ ...w, event: event('u1', 'like', { receivedUs: 6_000_000, trackedUs: 6_000_000 }) }] } });
+      await store().signals.recordSignals(app(), { events: [{ ...w, event: event('u1', 'like', { receivedUs: 6_000_000, trackedUs: 6_000_000 }) }] });
       assert.equal((await store().signals.readEvents(app(), 0, 10)).length, 2);
     });
 
     test('duplicates inside one commit count once', async () => {
       const w = { event: event('u1', 'like'), dedupeKey: 'dup', dedupeUntilUs: 9e15 };
-      await store().commit(app(), { signals: { events: [w, { ...w, event: event('u1', 'like') }] } });
+      await store().signals.recordSignals(app(), { events: [w, { ...w, event: event('u1', 'like') }] });
       assert.equal((await store().signals.readEvents(app(), 0, 10)).length, 1);
     });
 
     test('counts events whose content resolved to nothing', async () => {
-      await store().commit(app(), {
-        signals: {
-          events: [
-            { event: event('u1', 'click', { activity: null, foreignId: 'post:9' }), dedupeKey: 'o1', dedupeUntilUs: 9e15 },
-            { event: event('u1', 'click'), dedupeKey: 'o2', dedupeUntilUs: 9e15 },
-          ],
-        },
+      await store().signals.recordSignals(app(), {
+        events: [
+          { event: event('u1', 'click', { activity: null, foreignId: 'post:9' }), dedupeKey: 'o1', dedupeUntilUs: 9e15 },
+          { event: event('u1', 'click'), dedupeKey: 'o2', dedupeUntilUs: 9e15 },
+        ],
       });
       assert.equal(await store().signals.orphanCount(app()), 1);
     });
 
     test('retention deletes old events in bounded steps and never reuses seq', async () => {
       const events = [1, 2, 3, 4].map((t) => ({ event: event('u1', 'click', { receivedUs: t * 1000 }), dedupeKey: `r${t}`, dedupeUntilUs: t * 1000 + 10 }));
-      await store().commit(app(), { signals: { events } });
+      await store().signals.recordSignals(app(), { events });
       assert.equal(await store().signals.sweepEvents(app(), 3500, 5000, 2), 2);
       assert.equal(await store().signals.sweepEvents(app(), 3500, 5000, 2), 1);
       assert.equal(await store().signals.sweepEvents(app(), 3500, 5000, 2), 0);
       const left = await store().signals.readEvents(app(), 0, 10);
       assert.equal(left.length, 1);
-      await store().commit(app(), { signals: { events: [{ event: event('u1', 'click', { receivedUs: 9000 }), dedupeKey: 'r9', dedupeUntilUs: 9e15 }] } });
+      await store().signals.recordSignals(app(), { events: [{ event: event('u1', 'click', { receivedUs: 9000 }), dedupeKey: 'r9', dedupeUntilUs: 9e15 }] });
       const next = await store().signals.readEvents(app(), left[0].seq, 10);
       assert.equal(next.length, 1);
       assert.ok(next[0].seq > left[0].seq);
     });
 
-    test('an event that fails with its commit is not stored', async () => {
+    test('an event whose call fails is not stored', async () => {
       const w = { event: event('u1', 'click'), dedupeKey: 'atomic', dedupeUntilUs: 9e15 };
-      // A malformed part of the same batch (a job id that is not a number) must not leave the event behind.
-      await assert.rejects(store().commit(app(), { signals: { events: [w] }, progress: [{ jobId: Number.NaN, cursor: {} as unknown as string }] }));
+      // A malformed part of the same call (a retry time that is not a number) must not leave the event behind.
+      await assert.rejects(store().signals.recordSignals(app(), { events: [w], contentRetry: [{ jobId: 1, notBeforeUs: {} as unknown as number }] }));
       assert.equal((await store().signals.readEvents(app(), 0, 10)).length, 0);
     });
   });

@@ -4,6 +4,7 @@ import type { EventKind, EventRecord, EventSource } from '../../ports/event-log.
 import type { ProfileDimension, ProfileSource, ProfileWeight } from '../../ports/profile-store.js';
 import type { HiddenActivity, HiddenPlacement } from '../../ports/seen-store.js';
 import type { SignalStore } from '../../ports/signal-store.js';
+import type { SignalWrites } from '../../ports/signal-writes.js';
 import type { SqliteDatabase } from './database.js';
 import { ensureSignalSchema } from './signal-schema.js';
 
@@ -26,12 +27,13 @@ interface EventRow {
 }
 
 /**
- * {@link SignalStore} on SQLite, over the same database as the feeds (writes come through the
- * write store's commit, see {@link SqliteSignalWrites}). Batch reads pass ids as one JSON array
+ * {@link SignalStore} on SQLite, over the same database as the feeds. Writes share the write
+ * store's group commit (`commit`, applied by SqliteSignalWrites inside its transaction). Batch reads pass ids as one JSON array
  * (`IN (SELECT value FROM json_each(?))`), so a read costs one statement whatever its size.
  */
 export class SqliteSignalStore implements SignalStore {
   readonly #d: SqliteDatabase;
+  readonly #commit: (app: string, writes: SignalWrites) => Promise<void>;
   readonly #readEvents: Database.Statement;
   readonly #orphans: Database.Statement;
   readonly #sweepEvents: Database.Statement;
@@ -42,8 +44,9 @@ export class SqliteSignalStore implements SignalStore {
   readonly #hidden: Database.Statement;
   readonly #byForeignId: Database.Statement;
 
-  constructor(d: SqliteDatabase) {
+  constructor(d: SqliteDatabase, commit: (app: string, writes: SignalWrites) => Promise<void>) {
     this.#d = d;
+    this.#commit = commit;
     const db = d.db;
     ensureSignalSchema(db);
     this.#readEvents = db.prepare('SELECT * FROM p_events WHERE app = ? AND seq > ? ORDER BY seq LIMIT ?');
@@ -68,6 +71,10 @@ export class SqliteSignalStore implements SignalStore {
     this.#byForeignId = db
       .prepare("SELECT foreign_id, id, max(sk) FROM activities WHERE app = ? AND foreign_id <> '' AND foreign_id IN (SELECT value FROM json_each(?)) GROUP BY foreign_id")
       .raw();
+  }
+
+  recordSignals(app: string, writes: SignalWrites): Promise<void> {
+    return this.#commit(app, writes);
   }
 
   async readEvents(app: string, afterSeq: number, limit: number): Promise<EventRecord[]> {

@@ -44,7 +44,7 @@ export class SqliteStore implements Store {
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
-    this.signals = new SqliteSignalStore(this.database);
+    this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
   }
 
   changeMark(): string {

@@ -98,12 +98,13 @@ export async function giveFeedback(s: Services, app: App, caller: EventCaller, b
     };
   });
   const plan = mergeHidePlans(hide === undefined ? [] : [await planHide(s, app, user, activity, hide, nowUs)]);
-  await s.store.commit(app.appId, {
-    removals: plan.removals,
-    entries: plan.entries,
-    hides: plan.hides.length > 0 ? plan.hides : undefined,
-    signals: { events, hides: plan.records },
-  });
+  // Feed changes and the signals, handed over in one turn (one transaction on the embedded store).
+  await Promise.all([
+    plan.removals.length + plan.entries.length + plan.hides.length > 0
+      ? s.store.commit(app.appId, { removals: plan.removals, entries: plan.entries, hides: plan.hides.length > 0 ? plan.hides : undefined })
+      : null,
+    s.store.signals.recordSignals(app.appId, { events, hides: plan.records }),
+  ]);
   return { user_id: user, activity_id: activity, ...(hide !== undefined ? { hidden: hide } : {}), ...(more ? { show_more: true } : {}), ...(less ? { show_less: true } : {}) };
 }
 
@@ -151,7 +152,7 @@ export async function setInterests(s: Services, app: App, caller: EventCaller, b
   });
   const atUs = s.clock.now();
   const profile: ProfileChange[] = set.map((x) => ({ op: 'set', user, dimension: 'tag', key: x.tag, source: 'manual', weight: x.weight, atUs }));
-  await s.store.commit(app.appId, { signals: { profile } });
+  await s.store.signals.recordSignals(app.appId, { profile });
   return { user, set };
 }
 
@@ -169,6 +170,6 @@ export async function deleteInterests(s: Services, app: App, caller: EventCaller
     sources = [sourceValue];
   }
   const profile: ProfileChange[] = sources.map((source) => ({ op: 'remove', user, dimension: 'tag', source, key: tag }));
-  await s.store.commit(app.appId, { signals: { profile } });
+  await s.store.signals.recordSignals(app.appId, { profile });
   return user;
 }

@@ -258,11 +258,10 @@ export async function recordEvents(s: Services, app: App, events: readonly Parse
     }
   }
   const hides = mergeHidePlans(hidePlans);
-  await s.store.commit(app.appId, {
-    removals: hides.removals.length > 0 ? hides.removals : undefined,
-    hides: hides.hides.length > 0 ? hides.hides : undefined,
-    signals: { events: writes, hides: hides.records.length > 0 ? hides.records : undefined },
-  });
+  await Promise.all([
+    hides.removals.length + hides.hides.length > 0 ? s.store.commit(app.appId, { removals: hides.removals, hides: hides.hides.length > 0 ? hides.hides : undefined }) : null,
+    s.store.signals.recordSignals(app.appId, { events: writes, hides: hides.records.length > 0 ? hides.records : undefined }),
+  ]);
   return writes.length;
 }
 

@@ -72,7 +72,7 @@ export async function processContentJobs(s: Services, labelerOf: (appId: string)
       else writes.contentDone.push(j.jobId);
     }
     const signals: SignalWrites = writes;
-    await s.store.commit(appId, { signals });
+    await s.store.signals.recordSignals(appId, signals);
   }
   return jobs.length;
 }
