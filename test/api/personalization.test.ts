@@ -136,6 +136,25 @@ describe('personalization signals', () => {
     assert.equal(page[0].score_vars.interest_score, 0.5);
   });
 
+  it('runs the README example: impressions and a click rank the clicked topic first', async () => {
+    const club = uid('club');
+    const carol = uid('carol');
+    const client = t.client();
+    const jazz = await client.feed('user', club).addActivity({ actor: `SU:${club}`, verb: 'post', object: 'event:1', foreign_id: `${club}:event:1`, text: 'Live #jazz tonight' });
+    const football = await client.feed('user', club).addActivity({ actor: `SU:${club}`, verb: 'post', object: 'event:2', foreign_id: `${club}:event:2`, text: 'New #football season' });
+    await client.feed('timeline', carol).follow('user', club);
+    const analytics = new StreamAnalytics({ apiKey: t.apiKey, token: client.createUserToken(carol), baseUrl: `${origin}/analytics/v1.0/` });
+    analytics.setUser(carol);
+    await drain();
+    await analytics.trackImpression({ content_list: [`${club}:event:1`, `${club}:event:2`], feed_id: `timeline:${carol}` });
+    await analytics.trackEngagement({ label: 'click', content: { foreign_id: `${club}:event:1` }, feed_id: `timeline:${carol}` });
+    const { results } = await client.feed('timeline', carol).get({ ranking: 'interest', withScoreVars: true } as any);
+    const got = (results as any[]).map((a) => [a.id, a.score_vars.interest_score]);
+    assert.equal(got[0][0], jazz.id);
+    assert.equal(got[0][1], 0.5, "the README says 0.5");
+    assert.deepEqual(got[1], [football.id, 0]);
+  });
+
   it('feedback hides an activity from that user\u2019s feeds and shows it again', async () => {
     const author = uid('author');
     const dan = uid('dan');
