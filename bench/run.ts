@@ -13,6 +13,7 @@ import pino from 'pino';
 import { connect } from 'getstream';
 import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
+import { mixed } from './mixed.js';
 import { scenarioArgs, suite } from './suite.js';
 import { realtime } from './realtime.js';
 import { workers } from './workers.js';
@@ -165,7 +166,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, signals, ...suite };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, signals, ...suite, mixed };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

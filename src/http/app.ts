@@ -78,6 +78,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(healthRoutes, { ready: opts.ready });
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
   const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
+  server.decorate('readCache', readCache);
   const deps = { services: opts.services, readCache };
   await server.register(
     async (api) => {
@@ -96,4 +97,11 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(analyticsRoutes, { services: opts.services, apps: opts.apps });
   await server.register(personalizationRoutes, { services: opts.services, prefix: '/personalization/v1.0' });
   return server;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The read cache of finished feed pages (null when off); its counts feed benchmarks and metrics. */
+    readCache: ReadCache | null;
+  }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { finishActivity, isPlainObject, parseActivity, type StoredActivity } from '../core/activities/activity.js';
+import { activityId as timeUuid, uuidTimeUs } from '../core/activities/activity-id.js';
 import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
@@ -92,12 +93,15 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     if (!isPlainObject(body.target_feeds_extra_data)) throw new InputError('target_feeds_extra_data must be an object');
     extra = body.target_feeds_extra_data;
   }
+  const now = s.clock.next();
   let id: string;
   if (body.id !== undefined && body.id !== null && body.id !== '') {
     if (typeof body.id !== 'string' || !REACTION_ID_RE.test(body.id)) throw new InputError('id may hold letters, digits, _ and - only');
     id = body.id;
   } else {
-    id = randomUUID();
+    // Time-based (version 1, random other bits): a page bound naming a reaction deleted since
+    // still orders by the time in its id (filterReactions).
+    id = timeUuid(now, randomUUID());
   }
   let activityId: string;
   let parent = '';
@@ -116,7 +120,6 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     activityId = body.activity_id;
   }
   if ((await s.store.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
-  const now = s.clock.next();
   const reaction: ReactionRecord = { id, kind, activityId, userId, parent, depth, data, targetFeeds, createdUs: now, updatedUs: now, deletedUs: null };
   const entries: EntryWrite[] = [];
   const fan = emptyFanout();
@@ -152,6 +155,23 @@ export async function getReaction(s: Services, app: App, id: string): Promise<Re
   const r = (await s.store.getReactions(app.appId, [id], true)).get(id);
   if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
   return r;
+}
+
+/** Most ids one `reaction/get_many/` call takes. */
+export const MAX_GET_MANY = 100;
+
+/**
+ * Gets reactions by id (`GET reaction/get_many/?ids=…`, the Go and Java clients' batch get), in
+ * request order; ids that name no reaction are left out. Soft-deleted ones only with
+ * `includeDeleted`.
+ */
+export async function getReactions(s: Services, app: App, ids: readonly string[], includeDeleted: boolean): Promise<ReactionRecord[]> {
+  if (ids.length === 0) throw new InputError('ids is required');
+  if (ids.length > MAX_GET_MANY) throw new InputError(`at most ${MAX_GET_MANY} ids per request`);
+  for (const id of ids) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
+  const unique = [...new Set(ids)];
+  const found = await s.store.getReactions(app.appId, unique, includeDeleted);
+  return unique.map((id) => found.get(id)).filter((r): r is ReactionRecord => r !== undefined && (includeDeleted || r.deletedUs === null));
 }
 
 /**
@@ -224,25 +244,33 @@ export interface FilterQuery {
   readonly filterUserId?: string;
 }
 
-/** One page of a reaction listing (§10.6), looking one ahead to know whether more follow. */
+/**
+ * One page of a reaction listing (§10.6), looking one ahead to know whether more follow. A bound
+ * naming a reaction that does not exist (deleted since it bounded a page, or never added) is not
+ * an error: a time-based (version-1 UUID) id orders by its time, as the reaction would have; any
+ * other id gives no position, so the page is empty.
+ */
 export async function filterReactions(s: Services, app: App, q: FilterQuery): Promise<{ results: ReactionRecord[]; more: boolean }> {
   if (q.kind !== undefined && !KIND_RE.test(q.kind)) throw new InputError('kind may hold 1-64 letters, digits, _ or -');
   const boundIds = [q.idLt, q.idLte, q.idGt, q.idGte].filter((x): x is string => x !== undefined);
+  for (const id of boundIds) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
   const bounds = boundIds.length > 0 ? await s.store.getReactions(app.appId, boundIds, true) : new Map<string, ReactionRecord>();
+  let placeless = false;
   const pos = (id: string | undefined) => {
     if (id === undefined) return undefined;
     const r = bounds.get(id);
-    if (!r) throw new InputError(`unknown reaction id ${id.slice(0, 64)} in pagination`);
-    return { createdUs: r.createdUs, id: r.id };
+    if (r) return { createdUs: r.createdUs, id: r.id };
+    const createdUs = uuidTimeUs(id);
+    if (createdUs === null) placeless = true;
+    return { createdUs: createdUs ?? 0, id };
   };
+  const range = { lt: pos(q.idLt), lte: pos(q.idLte), gt: pos(q.idGt), gte: pos(q.idGte) };
+  if (placeless) return { results: [], more: false };
   const results = await s.store.listReactions(app.appId, {
     lookup: q.lookup,
     kind: q.kind,
     userId: q.filterUserId,
-    lt: pos(q.idLt),
-    lte: pos(q.idLte),
-    gt: pos(q.idGt),
-    gte: pos(q.idGte),
+    ...range,
     limit: q.limit + 1,
   });
   const more = results.length > q.limit;

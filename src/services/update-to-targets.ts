@@ -4,8 +4,9 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, groupOf, type Services } from './context.js';
+import { groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { bodyTarget } from './signed-targets.js';
 import { idOfForeign } from './update-activities.js';
 
 export interface ToTargetsResult {
@@ -17,7 +18,7 @@ export interface ToTargetsResult {
 function targetList(app: App, value: unknown, what: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) throw new InputError(`${what} must be an array of feed ids`);
-  return [...new Set(value.map((v) => bodyFeed(app, v, what).fid))];
+  return [...new Set(value.map((v) => bodyTarget(app, v, what).fid))];
 }
 
 /**

@@ -135,7 +135,7 @@ describe('bad input', () => {
     });
 
     it('reserved enrichment keys cannot be stored as custom data (400/4)', async () => {
-      for (const key of ['own_reactions', 'latest_reactions', 'reaction_counts', 'score']) {
+      for (const key of ['own_reactions', 'latest_reactions', 'reaction_counts', 'own_reactions_extra']) {
         await expectApiError(feed('user', w.user).addActivity(act(1, { [key]: 1 })), 400, 4, 'InputException');
       }
       // `__proto__` cannot be stored as an ordinary field, so it is refused rather than dropped.

@@ -114,6 +114,11 @@ export async function rawRequest(
     headers,
     body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
   });
+  return readResponse(res);
+}
+
+/** A fetch response as the tests look at it: status, text, and the JSON body (null when not JSON). */
+export async function readResponse(res: Response): Promise<{ status: number; body: any; text: string }> {
   const text = await res.text();
   let body: any = null;
   try {
