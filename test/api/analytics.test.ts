@@ -210,4 +210,12 @@ describe('analytics ingestion', () => {
     assert.equal(got[0].weight, 2);
     assert.ok(r.id);
   });
+
+  it('takes a reaction on an activity id that is not one of its activities as an orphan event', async () => {
+    const before = (await events()).length;
+    await t.client().reactions.add('like', 'not-a-uuid', {}, { userId: 'u1' });
+    await t.client().reactions.add('like', '00000000-0000-1000-8000-000000000000', {}, { userId: 'u1' });
+    const got = (await events()).slice(before);
+    assert.deepEqual(got.map((e) => [e.label, e.activity]), [['like', null], ['like', null]]);
+  });
 });

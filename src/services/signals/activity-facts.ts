@@ -10,9 +10,11 @@ export interface ActivityFacts {
   readonly tags: readonly ContentTag[];
 }
 
-/** Author and tags of each existing activity among `ids`: two batch reads. */
-export async function factsOf(s: Services, appId: string, ids: readonly string[]): Promise<Map<string, ActivityFacts>> {
+/** Author and tags of each existing activity among `ids` (other strings are skipped): two batch reads. */
+export async function factsOf(s: Services, appId: string, candidates: readonly string[]): Promise<Map<string, ActivityFacts>> {
   const out = new Map<string, ActivityFacts>();
+  // Reactions may name any string as their activity; only ids can be activities.
+  const ids = candidates.filter((id) => isUuid(id));
   if (ids.length === 0) return out;
   const [acts, tags] = await Promise.all([s.store.getActivities(appId, ids), s.store.signals.tagsOf(appId, ids)]);
   for (const [id, a] of acts) out.set(id, { author: authorKey(parseBody(a.body).actor), tags: tags.get(id) ?? [] });
