@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../../../core/errors.js';
+import type { App } from '../../../core/feeds/feed-group.js';
 import type { Services } from '../../../services/context.js';
 import { deleteInterests, giveFeedback, readInterests, setInterests } from '../../../services/signals/feedback.js';
 import type { EventCaller } from '../../../services/signals/ingest-events.js';
@@ -19,7 +20,7 @@ export async function personalizationRoutes(server: FastifyInstance, opts: { ser
   const s = opts.services;
   server.addHook('onRequest', server.authenticate);
 
-  const caller = (req: FastifyRequest): { app: Parameters<typeof giveFeedback>[1]; caller: EventCaller } => {
+  const caller = (req: FastifyRequest): { app: App; caller: EventCaller } => {
     // The user rule is checked by the use case against the user the call names.
     const { app, principal } = authorize(req, 'personalization', null, () => true);
     return { app, caller: principal.kind === 'user' ? { kind: 'user', userId: principal.userId } : { kind: 'server' } };
