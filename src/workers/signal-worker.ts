@@ -6,6 +6,12 @@ import type { Services } from '../services/context.js';
 import { processContentJobs } from '../services/signals/process-content.js';
 import { settingsOf } from '../services/signals/signal-context.js';
 
+/**
+ * How long a wake-up waits before the round starts (ms): activity writes arriving meanwhile share
+ * one round and one commit. Each round's commit is a durable (fsynced) transaction; without the
+ * wait, every post cost a second one, which slowed everything else on a busy disk.
+ */
+const GATHER_MS = 100;
 /** How often retention runs (ms). */
 const SWEEP_EVERY_MS = 3_600_000;
 /** Events deleted per retention step (one short transaction each). */
@@ -26,6 +32,7 @@ export class SignalWorker {
   #again = false;
   #stopped = true;
   #timer: NodeJS.Timeout | null = null;
+  #gathering: NodeJS.Timeout | null = null;
   #idle: Promise<void> = Promise.resolve();
   #lock: Promise<unknown> = Promise.resolve();
   #lastSweep = 0;
@@ -50,16 +57,29 @@ export class SignalWorker {
 
   start(): void {
     this.#stopped = false;
-    this.wake();
+    this.#run();
   }
 
-  /** Asks the worker to run queued jobs now (no-op before `start` or after `stop`). */
+  /**
+   * Asks the worker to run queued jobs soon, after {@link GATHER_MS} (no-op before `start` or
+   * after `stop`); wake-ups meanwhile join the same round.
+   */
   wake(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#gathering !== null) return;
     if (this.#running) {
       this.#again = true;
       return;
     }
+    this.#gathering = setTimeout(() => {
+      this.#gathering = null;
+      if (!this.#running) this.#run();
+      else this.#again = true;
+    }, GATHER_MS);
+    this.#gathering.unref();
+  }
+
+  #run(): void {
+    if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#running = true;
@@ -68,9 +88,9 @@ export class SignalWorker {
       if (this.#stopped) return;
       if (this.#again) {
         this.#again = false;
-        setImmediate(() => this.wake());
+        this.wake();
       } else {
-        this.#timer = setTimeout(() => this.wake(), this.#pollMs);
+        this.#timer = setTimeout(() => this.#run(), this.#pollMs);
         this.#timer.unref();
       }
     });
@@ -121,6 +141,7 @@ export class SignalWorker {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#gathering) clearTimeout(this.#gathering);
     await this.#idle;
   }
 }
