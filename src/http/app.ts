@@ -17,6 +17,13 @@ import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
 import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
+import { downloadRoutes, fileRoutes } from './routes/files/file-routes.js';
+import { ogRoutes } from './routes/og/og-routes.js';
+import { moderationRoutes } from './routes/moderation/moderation-routes.js';
+import { auditRoutes } from './routes/audit/audit-routes.js';
+import { privacyRoutes } from './routes/privacy/privacy-routes.js';
+import type { FileServices } from '../services/files.js';
+import type { OpenGraph } from '../services/open-graph.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
@@ -27,6 +34,10 @@ export interface HttpOptions {
   readonly ready: () => boolean;
   /** Byte budget of the read cache (see read-cache.ts); 0 or absent turns it off. */
   readonly readCacheBytes?: number;
+  /** Uploads (`files/`, `images/` and the served files); absent: those paths are 404. */
+  readonly files?: FileServices;
+  /** Link previews (`og/`); absent: 404. */
+  readonly og?: OpenGraph;
 }
 
 /**
@@ -90,12 +101,19 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(reactionRoutes, deps);
       await api.register(userRoutes, deps);
       await api.register(collectionRoutes, deps);
+      if (opts.files) await api.register(fileRoutes, { files: opts.files });
+      if (opts.og) await api.register(ogRoutes, { og: opts.og });
+      if (opts.services.flags) await api.register(moderationRoutes, deps);
+      if (opts.services.audit) await api.register(auditRoutes, deps);
+      if (opts.services.userData) await api.register(privacyRoutes, { services: opts.services, files: opts.files });
     },
     { prefix: '/api/v1.0' },
   );
   // The analytics service authenticates on its own (the redirect carries its token in the query).
   await server.register(analyticsRoutes, { services: opts.services, apps: opts.apps });
   await server.register(personalizationRoutes, { services: opts.services, prefix: '/personalization/v1.0' });
+  // Served files are fetched by browsers (<img src>, links) without a token: outside the API scope.
+  if (opts.files) await server.register(downloadRoutes, { files: opts.files, apps: opts.apps });
   return server;
 }
 

@@ -8,6 +8,7 @@ import { groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
 import { contentQueued } from './signals/signal-context.js';
+import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
 
 export const MAX_BATCH_ACTIVITIES = 100;
@@ -86,8 +87,9 @@ export async function addActivities(
   for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
   // The content job (tags for personalization) is handed over in the same turn, so the embedded
   // store commits it in the activity's transaction; it runs later, off the request path.
+  const audit = auditBatch(s, unique.map((a) => activityChange(a, 'created', { feed: feed.fid })));
   await Promise.all([
-    commitWithFanout(s, app, { activities: records, entries }, fan),
+    commitWithFanout(s, app, { activities: records, entries, audit }, fan),
     s.store.signals.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
   ]);
   contentQueued(s);
@@ -115,6 +117,7 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
     s.store.commit(app.appId, {
       activities: [{ ...act, home: targets[0] }],
       entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
+      audit: auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]),
     }),
     s.store.signals.recordSignals(app.appId, { contentJobs: [act.id] }),
   ]);

@@ -11,6 +11,8 @@ import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 import { reactionEvent } from './signals/reaction-events.js';
+import { auditBatch, change } from './audit.js';
+import { reactionsWithoutFlagged } from './moderation.js';
 
 export const MAX_TARGET_FEEDS = 20;
 export const DEFAULT_FILTER_LIMIT = 10;
@@ -133,10 +135,14 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
   // turn: one transaction on the embedded store, and keyed by the reaction id everywhere.
   const event = await reactionEvent(s, app, reaction);
   await Promise.all([
-    commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] } }, fan),
+    commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, audit: auditBatch(s, [reactionChange(reaction, 'created')]) }, fan),
     s.store.signals.recordSignals(app.appId, { events: [event] }),
   ]);
   return { reaction, extraData: extra };
+}
+
+function reactionChange(r: ReactionRecord, action: string) {
+  return change('reaction', r.id, action, r.userId, { kind: r.kind, activity_id: r.activityId, parent: r.parent || undefined });
 }
 
 function withHome(act: StoredActivity, home: string) {
@@ -198,7 +204,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   await takeFromFeeds(s, app, [act.id], dropped, removals, fan);
   await placeInFeeds(s, app, act, added, entries, fan);
   const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
-  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] } }, fan);
+  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] }, audit: auditBatch(s, [reactionChange(next, 'updated')]) }, fan);
   return { reaction: next, extraData: extra };
 }
 
@@ -210,7 +216,10 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   const r = await loadOwn(s, app, actor, id, true);
   if (soft) {
     if (r.deletedUs !== null) return;
-    await s.store.commit(app.appId, { reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] } });
+    await s.store.commit(app.appId, {
+      reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] },
+      audit: auditBatch(s, [reactionChange(r, 'soft_deleted')]),
+    });
     return;
   }
   const all = [r, ...(await s.store.descendants(app.appId, [r.id]))];
@@ -222,14 +231,14 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   }
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);
-  await commitWithFanout(s, app, { removals, reactions: { remove: all } }, fan);
+  await commitWithFanout(s, app, { removals, reactions: { remove: all }, audit: auditBatch(s, all.map((x) => reactionChange(x, 'deleted'))) }, fan);
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
 export async function restoreReaction(s: Services, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
   const r = await loadOwn(s, app, actor, id, true);
   if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
-  await s.store.commit(app.appId, { reactions: { restore: [r] } });
+  await s.store.commit(app.appId, { reactions: { restore: [r] }, audit: auditBatch(s, [reactionChange(r, 'restored')]) });
   return { ...r, deletedUs: null };
 }
 
@@ -275,5 +284,5 @@ export async function filterReactions(s: Services, app: App, q: FilterQuery): Pr
   });
   const more = results.length > q.limit;
   if (more) results.length = q.limit;
-  return { results, more };
+  return { results: await reactionsWithoutFlagged(s, app, results), more };
 }

@@ -8,6 +8,7 @@ import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
 import type { Services, TimeSource } from './context.js';
 import { personalFields } from './signals/personal-variables.js';
+import { withoutFlagged } from './moderation.js';
 
 /**
  * "Now" for decay functions is rounded down to this many seconds, so that the order of a ranked
@@ -55,7 +56,11 @@ export async function readRanked(
   },
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
-  const candidates = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: group.maxLength });
+  const candidates = await withoutFlagged(
+    s,
+    app,
+    await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: group.maxLength }),
+  );
   const ids = candidates.map((e) => e.id);
   // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
   // only when the formula reads them.

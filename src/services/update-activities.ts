@@ -8,6 +8,7 @@ import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
 import { contentQueued } from './signals/signal-context.js';
+import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
 
 /** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
@@ -69,7 +70,10 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
     }
   });
   // The content job is handed over in the same turn: one transaction on the embedded store.
-  await Promise.all([s.store.commit(app.appId, { activities: out }), s.store.signals.recordSignals(app.appId, { contentJobs: out.map((a) => a.id) })]);
+  await Promise.all([
+    s.store.commit(app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) }),
+    s.store.signals.recordSignals(app.appId, { contentJobs: out.map((a) => a.id) }),
+  ]);
   contentQueued(s);
 }
 
@@ -118,7 +122,11 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
       throw err;
     }
   });
-  await Promise.all([s.store.commit(app.appId, { activities: [...current.values()] }), s.store.signals.recordSignals(app.appId, { contentJobs: [...current.keys()] })]);
+  const audit = auditBatch(s, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
+  await Promise.all([
+    s.store.commit(app.appId, { activities: [...current.values()], audit }),
+    s.store.signals.recordSignals(app.appId, { contentJobs: [...current.keys()] }),
+  ]);
   contentQueued(s);
   return results.map((r) => current.get(r.id)!);
 }

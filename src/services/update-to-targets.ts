@@ -8,6 +8,7 @@ import { groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 import { bodyTarget } from './signed-targets.js';
 import { idOfForeign } from './update-activities.js';
+import { activityChange, auditBatch } from './audit.js';
 
 export interface ToTargetsResult {
   readonly activity: StoredActivity;
@@ -74,6 +75,7 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
     await placeInFeeds(s, app, updated, updated.to.filter((t) => !before.includes(t)), entries, fan);
     await takeFromFeeds(s, app, [id], before.filter((t) => !updated.to.includes(t) && t !== updated.home), removals, fan);
   }
-  await commitWithFanout(s, app, { activities: [...current.values()], removals, entries }, fan);
+  const audit = auditBatch(s, results.map((r) => activityChange(r.activity, 'updated', { to_added: r.added, to_removed: r.removed })));
+  await commitWithFanout(s, app, { activities: [...current.values()], removals, entries, audit }, fan);
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
 }

@@ -271,6 +271,23 @@ describe('bad input', () => {
       await unchanged();
     });
 
+    it('an unknown route is 404/16 whatever the body and its content type', async () => {
+      const form = new FormData();
+      form.append('file', new Blob(['not json at all']), 'x.bin');
+      const url = new URL(`${t.baseUrl}v1.0/nothing/here/`);
+      url.searchParams.set('api_key', t.apiKey);
+      const multipart = await fetch(url, { method: 'POST', headers: { authorization: t.client().getOrCreateToken() }, body: form });
+      const text = await multipart.text();
+      assertRawError({ status: multipart.status, body: JSON.parse(text), text }, 404, 16, 'DoesNotExistException');
+      for (const type of ['application/octet-stream', 'text/plain', 'image/png', 'application/json']) {
+        const res = await rawRequest(t, 'POST', 'nothing/here/', { body: '\u0000{{ not json', headers: { 'content-type': type } });
+        assertRawError(res, 404, 16, 'DoesNotExistException');
+      }
+      const put = await rawRequest(t, 'PUT', `feed/user/${w.user}/`, { body: '<<binary>>', headers: { 'content-type': 'application/octet-stream' } });
+      assertRawError(put, 405, 17, 'MethodNotAllowed');
+      await unchanged();
+    });
+
     it('a known path with the wrong method is 405/17', async () => {
       assertRawError(await rawRequest(t, 'PUT', `feed/user/${w.user}/`, { body: act(1) }), 405, 17, 'MethodNotAllowed');
       assertRawError(await rawRequest(t, 'PATCH', 'activities/', { body: {} }), 405, 17, 'MethodNotAllowed');

@@ -49,14 +49,21 @@ export async function startServer(
     wrapStore?: (store: Store) => Store;
     /** The app's `personalization` settings. */
     personalization?: ConfigFile['apps'][number]['personalization'];
+    /** More config file sections (`files`, `og`, `moderation`, …). */
+    config?: Omit<Partial<ConfigFile>, 'apps' | 'fanout'>;
+    /** Use this data directory (kept on close) instead of a fresh temp one. */
+    dataDir?: string;
+    /** The app's credentials (a restarted server reuses them). */
+    app?: { appId: string; apiKey: string; apiSecret: string };
   } = {},
 ): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
-  const appId = String(100000 + Math.floor(Math.random() * 800000));
-  const apiKey = 'k' + randomUUID().replace(/-/g, '').slice(0, 15);
-  const apiSecret = randomBytes(24).toString('base64url');
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rivulet-test-'));
+  const appId = opts.app?.appId ?? String(100000 + Math.floor(Math.random() * 800000));
+  const apiKey = opts.app?.apiKey ?? 'k' + randomUUID().replace(/-/g, '').slice(0, 15);
+  const apiSecret = opts.app?.apiSecret ?? randomBytes(24).toString('base64url');
   const config = parseConfig(
     {
+      ...opts.config,
       apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS, personalization: opts.personalization }],
       fanout: opts.fanout,
     },
@@ -86,7 +93,7 @@ export async function startServer(
     },
     async close() {
       await rivulet.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

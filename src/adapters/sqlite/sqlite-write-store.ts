@@ -70,6 +70,8 @@ export class SqliteWriteStore implements WriteStore {
   readonly #complete: Database.Statement;
   readonly #hides: SqliteHideWrites;
   readonly #signals: SqliteSignalWrites;
+  readonly #eraseActivity: Database.Statement;
+  readonly #audit: Database.Statement;
 
   /** `groups` is shared with the other stores of the same database (one set of statements). */
   constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
@@ -103,6 +105,8 @@ export class SqliteWriteStore implements WriteStore {
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#hides = new SqliteHideWrites(d);
     this.#signals = new SqliteSignalWrites(d);
+    this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
+    this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#tx = db.transaction((app: string, batch: SqliteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
@@ -238,6 +242,10 @@ export class SqliteWriteStore implements WriteStore {
     }
     if (b.hides || b.unhides) this.#hides.apply(app, b);
     if (b.signals) this.#signals.apply(app, b.signals);
+    if (b.erase) for (const id of b.erase) this.#eraseActivity.run(a, idToSortKey(id));
+    if (b.audit) {
+      for (const c of b.audit.changes) this.#audit.run(a, c.entityType, c.entityId, c.action, c.userId, c.custom, b.audit.atUs);
+    }
   }
 
   /** Keeps flat counts and aggregated groups right after entries were deleted. */
@@ -328,6 +336,8 @@ function rowsOf(b: SqliteBatch): number {
     (b.unfollows?.length ?? 0) +
     (b.enqueue?.length ?? 0) +
     signalRows(b.signals) +
+    (b.erase?.length ?? 0) +
+    (b.audit?.changes.length ?? 0) +
     1
   );
 }
