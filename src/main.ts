@@ -25,6 +25,7 @@ import { FayeServer } from './realtime/faye-server.js';
 import { TimeSource, type Services } from './services/context.js';
 import { publishChanges } from './services/publish-changes.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
+import { SignalWorker } from './workers/signal-worker.js';
 
 export interface RivuletOptions {
   readonly config: Config;
@@ -81,6 +82,8 @@ export interface Rivulet {
   /** The store every use case writes through: commits are published to realtime subscribers. */
   readonly store: Store;
   readonly worker: FanoutWorker | null;
+  /** The signal pipeline's worker (content jobs, retention); runs with the fan-out worker. */
+  readonly signalWorker: SignalWorker | null;
   readonly apps: ReadonlyMap<string, App>;
   readonly pubsub: PubSub;
   /** The Faye endpoint at `/faye` on the API's port. */
@@ -107,10 +110,12 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const blobs = await openBlobStore(opts.config.files.storage);
   const time = new TimeSource(clock);
   let worker: FanoutWorker | null = null;
+  let contentWorker: SignalWorker | null = null;
   const services: Services = {
     store,
     clock: time,
     fanout: opts.config.fanout,
+    signals: { settings: opts.config.signals, onContentQueued: () => contentWorker?.wake() },
     audit: records.audit,
     flags: records.flags,
     userData: records.userData,
@@ -121,7 +126,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       opts.onJobsEnqueued?.();
     },
   };
-  if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
+  if (opts.worker !== false) {
+    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
+    contentWorker = new SignalWorker(() => services, [...apps.keys()], logger.child({ component: 'signals' }));
+  }
   const files: FileServices = {
     files: records.files,
     blobs,
@@ -147,6 +155,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     services,
     store,
     worker,
+    signalWorker: contentWorker,
     apps,
     pubsub,
     realtime,
@@ -157,7 +166,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
         for (const app of opts.config.apps) await recordConfig(services, app);
       }
       const address = await http.listen({ port, host });
-      if (opts.worker !== 'manual') worker?.start();
+      if (opts.worker !== 'manual') {
+        worker?.start();
+        contentWorker?.start();
+      }
       ready = true;
       return address;
     },
@@ -172,6 +184,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       await http.close();
       clearTimeout(cut);
       await worker?.stop();
+      await contentWorker?.stop();
       await pubsub.close();
       await blobs.close();
       await store.close();

@@ -10,6 +10,8 @@ import { AddressPolicy } from '../adapters/http/address-policy.js';
 import type { S3BlobSettings } from '../adapters/s3/s3-blob-store.js';
 import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
+import type { SignalSettings } from '../personalization/signals/settings.js';
+import { personalizationSchema, signalSettings } from './personalization-config.js';
 
 /**
  * Configuration: parsed and validated once at start. A bad file is reported with the path of the
@@ -33,6 +35,7 @@ const appSchema = z.strictObject({
   api_key: z.string().regex(/^[\w-]{4,128}$/, 'must be 4-128 letters, digits, _ or -'),
   api_secret: z.string().min(16, 'must be at least 16 characters').max(512),
   feed_groups: z.array(groupSchema).min(1),
+  personalization: personalizationSchema.optional(),
 });
 
 const fileSchema = z.strictObject({
@@ -99,6 +102,8 @@ export interface Config {
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
+  /** Each app's signal pipeline settings (personalization), by app id. */
+  readonly signals: ReadonlyMap<string, SignalSettings>;
   /** Uploaded files and images: where their bytes go, the size limit, the origin of their URLs. */
   readonly files: FileConfig;
   /** Open Graph scraping (`og/`): outbound fetch limits and the operator's allow-list. */
@@ -205,6 +210,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
     },
     readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
+    signals: new Map(f.apps.map((a) => [a.app_id, signalSettings(a.personalization)])),
     files: fileConfig(f.files, dataDir),
     og: {
       allow: f.og?.allow ?? DEFAULT_OG.allow,
