@@ -28,6 +28,7 @@ import { Integrity } from './services/integrity.js';
 import { StoreError } from './core/errors.js';
 import { publishChanges } from './services/publish-changes.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
+import { SignalWorker } from './workers/signal-worker.js';
 
 export interface RivuletOptions {
   readonly config: Config;
@@ -84,6 +85,8 @@ export interface Rivulet {
   /** The store every use case writes through: commits are published to realtime subscribers. */
   readonly store: Store;
   readonly worker: FanoutWorker | null;
+  /** The signal pipeline's worker (content jobs, retention); runs with the fan-out worker. */
+  readonly signalWorker: SignalWorker | null;
   readonly apps: ReadonlyMap<string, App>;
   readonly pubsub: PubSub;
   /** The Faye endpoint at `/faye` on the API's port. */
@@ -127,10 +130,12 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const blobs = await openBlobStore(opts.config.files.storage);
   const time = new TimeSource(clock);
   let worker: FanoutWorker | null = null;
+  let contentWorker: SignalWorker | null = null;
   const services: Services = {
     store,
     clock: time,
     fanout: opts.config.fanout,
+    signals: { settings: opts.config.signals, onContentQueued: () => contentWorker?.wake() },
     audit: records.audit,
     flags: records.flags,
     userData: records.userData,
@@ -146,6 +151,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), undefined, (err) => {
       if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
     });
+    contentWorker = new SignalWorker(() => services, [...apps.keys()], logger.child({ component: 'signals' }));
   }
   const files: FileServices = {
     files: records.files,
@@ -186,6 +192,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     services,
     store,
     worker,
+    signalWorker: contentWorker,
     apps,
     pubsub,
     realtime,
@@ -198,7 +205,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
         for (const app of opts.config.apps) await recordConfig(services, app);
       }
       const address = await http.listen({ port, host });
-      if (opts.worker !== 'manual') worker?.start();
+      if (opts.worker !== 'manual') {
+        worker?.start();
+        contentWorker?.start();
+      }
       ready = true;
       // Beside serving, in its own thread: readiness waits for its answer (see /readyz).
       checked = integrity.checkAtStart(store, opts.config.integrityCheckMs);
@@ -218,8 +228,9 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       cut.unref();
       await http.close();
       clearTimeout(cut);
-      if (worker && !(await within(worker.stop(), deadline - Date.now()))) {
-        logger.warn({ grace_ms: opts.config.shutdownGraceMs }, 'the fan-out worker did not stop within the grace period; its queued jobs resume at the next start');
+      const workers = Promise.all([worker?.stop(), contentWorker?.stop()]);
+      if (!(await within(workers, deadline - Date.now()))) {
+        logger.warn({ grace_ms: opts.config.shutdownGraceMs }, 'the workers did not stop within the grace period; their queued jobs resume at the next start');
       }
       await pubsub.close();
       await blobs.close();

@@ -7,7 +7,7 @@ import { parseConfigText } from '../config/config.js';
 import { createRivulet, syncGroupedEdges } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
 import { loadConfig, printCredentials, resolveServeOptions, shutdownOnce, type ServeOptions } from './serve.js';
-import { fanoutWorker } from './worker.js';
+import { fanoutWorker, signalWorker } from './worker.js';
 
 /**
  * `rivulet serve --workers N`: a primary process and N HTTP processes forked with node's `cluster`
@@ -58,6 +58,9 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   await syncGroupedEdges(config, store);
   const fanout = o.worker === false ? null : fanoutWorker(config, store, logger, 1000);
   fanout?.start();
+  // Content jobs queued by the HTTP processes are found by its poll.
+  const signals = o.worker === false ? null : signalWorker(config, store, logger, 1000);
+  signals?.start();
 
   let stopping = false;
   let listened = 0;
@@ -128,6 +131,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
     );
     try {
       await fanout?.stop();
+      await signals?.stop();
       await pubsub.close();
       await store.close();
     } catch (err) {

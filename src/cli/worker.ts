@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import type { Store } from '../ports/store.js';
 import { TimeSource, type Services } from '../services/context.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
+import { SignalWorker } from '../workers/signal-worker.js';
 import { syncGroupedEdges } from '../main.js';
 import { loadConfig, resolveServeOptions, type ServeOptions } from './serve.js';
 
@@ -20,7 +21,22 @@ export function fanoutWorker(config: Config, store: Store, logger: Logger, pollM
 }
 
 /**
- * Runs only the fan-out worker, against the same data directory as `rivulet serve --no-worker`
+ * The signal pipeline's worker (content jobs, event retention) outside the API processes; runs
+ * beside every {@link fanoutWorker}. Not started.
+ */
+export function signalWorker(config: Config, store: Store, logger: Logger, pollMs: number): SignalWorker {
+  const services: Services = {
+    store,
+    clock: new TimeSource(systemClock),
+    fanout: config.fanout,
+    onJobsEnqueued: () => {},
+    signals: { settings: config.signals, onContentQueued: () => {} },
+  };
+  return new SignalWorker(() => services, config.apps.map((a) => a.appId), logger.child({ component: 'signals' }), pollMs);
+}
+
+/**
+ * Runs only the fan-out worker (and the signal worker), against the same data directory as `rivulet serve --no-worker`
  * processes (SQLite in WAL mode lets several processes share the file). It polls the outbox, so
  * jobs written by any process are picked up within the poll interval.
  */
@@ -31,8 +47,10 @@ export async function worker(o: ServeOptions): Promise<void> {
   const store = new SqliteStore(config.storage.path);
   await store.ready();
   const w = fanoutWorker(config, store, logger, 250);
+  const sw = signalWorker(config, store, logger, 1000);
   await syncGroupedEdges(config, store);
   w.start();
+  sw.start();
   logger.info({ data: dataDir }, 'rivulet fan-out worker is running');
   let closing = false;
   const shutdown = () => {
@@ -40,7 +58,7 @@ export async function worker(o: ServeOptions): Promise<void> {
     closing = true;
     // The worker stops after its current chunk; this is the backstop for a store call that hangs.
     setTimeout(() => process.exit(1), config.shutdownGraceMs + 2000).unref();
-    w.stop()
+    Promise.all([w.stop(), sw.stop()])
       .then(() => store.close())
       .then(
         () => process.exit(0),

@@ -120,7 +120,7 @@ describe('config: ranking methods', () => {
     ['a wrong arity', { score: 'ln(1, 2)' }, [/ln\(\) takes exactly 1 argument, got 2/]],
     ['a bad decay parameter', { score: 'decay_linear(time, 0)' }, [/scale must be greater than 0/]],
     ['a bad decay factor', { score: 'decay_exp(time, 3600, 0, 1.5)' }, [/decay must be between 0 and 1/]],
-    ['comparisons', { score: 'likes > 3' }, [/invalid score/]],
+    ['logical operators', { score: 'likes && 3' }, [/logical operators are not supported/]],
     ['strings in arithmetic', { score: '"a" + 1' }, [/invalid score/]],
     ['an empty formula', { score: '' }, [/invalid score/]],
     ['a score that is not a string', { score: 3 }, [/score must be a formula string, got 3/]],

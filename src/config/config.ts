@@ -10,6 +10,8 @@ import { AddressPolicy } from '../adapters/http/address-policy.js';
 import type { S3BlobSettings } from '../adapters/s3/s3-blob-store.js';
 import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
+import type { SignalSettings } from '../personalization/signals/settings.js';
+import { personalizationSchema, signalSettings } from './personalization-config.js';
 
 /**
  * Configuration: parsed and validated once at start. A bad file is reported with the path of the
@@ -40,6 +42,7 @@ const appSchema = z.strictObject({
   api_secret: z.string().min(16, 'must be at least 16 characters').max(512),
   feed_groups: z.array(groupSchema).min(1),
   rate_limits: rateLimitsSchema.optional(),
+  personalization: personalizationSchema.optional(),
 });
 
 const fileSchema = z.strictObject({
@@ -142,6 +145,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Time budget of the database integrity check run at start (ms); 0 skips it. */
   readonly integrityCheckMs: number;
+  /** Each app's signal pipeline settings (personalization), by app id. */
+  readonly signals: ReadonlyMap<string, SignalSettings>;
   /** Uploaded files and images: where their bytes go, the size limit, the origin of their URLs. */
   readonly files: FileConfig;
   /** Open Graph scraping (`og/`): outbound fetch limits and the operator's allow-list. */
@@ -275,6 +280,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
     trustProxy: f.trust_proxy ?? false,
     shutdownGraceMs: f.shutdown?.grace_ms ?? DEFAULT_SHUTDOWN_GRACE_MS,
     integrityCheckMs: f.integrity_check?.timeout_ms ?? DEFAULT_INTEGRITY_CHECK_MS,
+    signals: new Map(f.apps.map((a) => [a.app_id, signalSettings(a.personalization)])),
     files: fileConfig(f.files, dataDir),
     og: {
       allow: f.og?.allow ?? DEFAULT_OG.allow,

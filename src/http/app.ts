@@ -14,6 +14,8 @@ import { authPlugin } from './plugins/auth.js';
 import { API_PREFIX, checkRateLimitEndpoints, rateLimitHook } from './plugins/rate-limit.js';
 import { clientError, errorsPlugin, frameworkError, sendError } from './plugins/errors.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
+import { analyticsRoutes } from './routes/analytics/analytics-routes.js';
+import { personalizationRoutes } from './routes/personalization/personalization-routes.js';
 import { collectionRoutes } from './routes/collections/collection-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
@@ -155,6 +157,9 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
     { prefix: '/api/v1.0' },
   );
   checkRateLimitEndpoints(opts.apps, routes);
+  // The analytics service authenticates on its own (the redirect carries its token in the query).
+  await server.register(analyticsRoutes, { services: opts.services, apps: opts.apps });
+  await server.register(personalizationRoutes, { services: opts.services, prefix: '/personalization/v1.0' });
   // Served files are fetched by browsers (<img src>, links) without a token: outside the API scope.
   if (opts.files) await server.register(downloadRoutes, { files: opts.files, apps: opts.apps });
   return server;

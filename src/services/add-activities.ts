@@ -7,6 +7,7 @@ import type { EntryWrite } from '../ports/write-store.js';
 import { groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
+import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
 import { checkReplacements, type AddPolicy } from './user-policy.js';
@@ -86,8 +87,14 @@ export async function addActivities(
   }
   const fan = emptyFanout();
   for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
+  // The content job (tags for personalization) is handed over in the same turn, so the embedded
+  // store commits it in the activity's transaction; it runs later, off the request path.
   const audit = auditBatch(s, unique.map((a) => activityChange(a, 'created', { feed: feed.fid })));
-  await commitWithFanout(s, app, { activities: records, entries, audit }, fan);
+  await Promise.all([
+    commitWithFanout(s, app, { activities: records, entries, audit }, fan),
+    s.store.signals.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
+  ]);
+  contentQueued(s);
   // Answer with the stored form; when an existing activity was updated in place its body is the
   // new one, which is what a later read returns.
   return acts;
@@ -108,10 +115,14 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
   }
   const [act] = prepareActivities(s, app, [input], false);
   const src = new ActivitySource([act]); // parsed once, for every grouped target
-  await s.store.commit(app.appId, {
-    activities: [{ ...act, home: targets[0] }],
-    entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
-    audit: auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]),
-  });
+  await Promise.all([
+    s.store.commit(app.appId, {
+      activities: [{ ...act, home: targets[0] }],
+      entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
+      audit: auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]),
+    }),
+    s.store.signals.recordSignals(app.appId, { contentJobs: [act.id] }),
+  ]);
+  contentQueued(s);
 }
 

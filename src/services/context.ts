@@ -8,6 +8,7 @@ import type { Clock } from '../ports/clock.js';
 import type { FlagStore } from '../ports/flag-store.js';
 import type { UserDataIndex } from '../ports/user-data.js';
 import type { Store } from '../ports/store.js';
+import type { SignalContext } from './signals/signal-context.js';
 
 /** Tunables of the write path and the fan-out worker. */
 export interface FanoutSettings {
@@ -31,6 +32,8 @@ export interface Services {
   readonly fanout: FanoutSettings;
   /** Called after a commit that enqueued fan-out jobs, so the worker wakes up. */
   readonly onJobsEnqueued: () => void;
+  /** Personalization signals: per-app settings, the content worker's wake-up (absent: defaults, no wake-up). */
+  readonly signals?: SignalContext;
   /** Who changed what; absent where nothing is recorded (the fan-out worker only copies). */
   readonly audit?: AuditLog;
   /** Moderation flags (`moderation/flag`); absent in the fan-out worker. */

@@ -11,6 +11,7 @@ import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { checkReplacements, userMayTarget } from './user-policy.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { reactionEvent } from './signals/reaction-events.js';
 import { auditBatch, change } from './audit.js';
 import { reactionsWithoutFlagged } from './moderation.js';
 
@@ -138,7 +139,13 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     batch.activities = [withHome(act, targetFeeds[0])];
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
-  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, audit: auditBatch(s, [reactionChange(reaction, 'created')]) }, fan);
+  // The reaction is also an engagement event (with its profile changes), handed over in the same
+  // turn: one transaction on the embedded store, and keyed by the reaction id everywhere.
+  const event = await reactionEvent(s, app, reaction);
+  await Promise.all([
+    commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, audit: auditBatch(s, [reactionChange(reaction, 'created')]) }, fan),
+    s.store.signals.recordSignals(app.appId, { events: [event] }),
+  ]);
   return { reaction, extraData: extra };
 }
 

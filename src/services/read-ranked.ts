@@ -7,6 +7,7 @@ import { seededRandom, seedOf } from '../core/ranking/seeded-random.js';
 import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
 import type { Services, TimeSource } from './context.js';
+import { personalFields } from './signals/personal-variables.js';
 import { withoutFlagged } from './moderation.js';
 
 /**
@@ -45,7 +46,14 @@ export async function readRanked(
   group: FeedGroup,
   method: RankingMethod,
   range: TimelineRange,
-  opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string; nowSeconds?: number },
+  opts: {
+    vars?: Readonly<Record<string, unknown>>;
+    withScoreVars: boolean;
+    session?: string;
+    nowSeconds?: number;
+    /** Whose profile personal variables (`interest_score`, …) use; default the feed's user. */
+    reader?: string;
+  },
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
   const candidates = await withoutFlagged(
@@ -58,6 +66,8 @@ export async function readRanked(
   // only when the formula reads them.
   const needsCounts = method.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
   const counts = needsCounts ? await s.store.reactionCounts(app.appId, ids, 'activity') : null;
+  // Personal variables: two batch reads, only when the formula reads them.
+  const personal = await personalFields(s, app.appId, opts.reader ?? feed.uid, method.variables, ids);
   const nowSeconds = opts.nowSeconds ?? rankingNow(s.clock);
   const session = opts.session ?? '';
   // Ties are broken on `id`, here the id's sort key (time first, §4.2), so that "id descending"
@@ -74,6 +84,7 @@ export async function readRanked(
       if (obj.reaction_counts === undefined) obj.reaction_counts = c;
       if (obj.popularity === undefined && total > 0) obj.popularity = total;
     }
+    if (personal !== null) personal(e.id, obj);
     const vars: Record<string, number> | undefined = opts.withScoreVars ? {} : undefined;
     // The generator is only built if the formula actually draws a random number.
     let gen: (() => number) | null = null;

@@ -7,6 +7,7 @@ import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
+import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
 
@@ -68,7 +69,12 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) });
+  // The content job is handed over in the same turn: one transaction on the embedded store.
+  await Promise.all([
+    s.store.commit(app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) }),
+    s.store.signals.recordSignals(app.appId, { contentJobs: out.map((a) => a.id) }),
+  ]);
+  contentQueued(s);
 }
 
 /**
@@ -117,6 +123,10 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
     }
   });
   const audit = auditBatch(s, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
-  await s.store.commit(app.appId, { activities: [...current.values()], audit });
+  await Promise.all([
+    s.store.commit(app.appId, { activities: [...current.values()], audit }),
+    s.store.signals.recordSignals(app.appId, { contentJobs: [...current.keys()] }),
+  ]);
+  contentQueued(s);
   return results.map((r) => current.get(r.id)!);
 }

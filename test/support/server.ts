@@ -47,6 +47,8 @@ export async function startServer(
     clock?: Clock;
     /** Runs the server on this wrapper of its SQLite store (e.g. a proxy counting store calls). */
     wrapStore?: (store: Store) => Store;
+    /** The app's `personalization` settings. */
+    personalization?: ConfigFile['apps'][number]['personalization'];
     /** More config file sections (`files`, `og`, `moderation`, …). */
     config?: Omit<Partial<ConfigFile>, 'apps' | 'fanout'>;
     /** Use this data directory (kept on close) instead of a fresh temp one. */
@@ -66,7 +68,7 @@ export async function startServer(
   const config = parseConfig(
     {
       ...opts.config,
-      apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS, ...opts.appConfig }],
+      apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS, personalization: opts.personalization, ...opts.appConfig }],
       fanout: opts.fanout,
     },
     dataDir,
@@ -90,7 +92,7 @@ export async function startServer(
     apiKey,
     apiSecret,
     dataDir,
-    client: () => connect(apiKey, apiSecret, appId, { urlOverride: { api: baseUrl } }),
+    client: () => connect(apiKey, apiSecret, appId, { urlOverride: { api: baseUrl, personalization: `${address}/personalization/` } }),
     userClient: (userId: string) => {
       const server = connect(apiKey, apiSecret, appId, { urlOverride: { api: baseUrl } });
       const token = server.createUserToken(userId);

@@ -18,10 +18,12 @@ import { SqliteUserStore } from './sqlite-user-store.js';
 import { SqliteReactionStore } from './sqlite-reaction-store.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord } from '../../ports/reaction-store.js';
 import { SqliteWriteStore } from './sqlite-write-store.js';
+import { SqliteSignalStore } from './sqlite-signal-store.js';
 
 /** The embedded store: every port over one SQLite database file. */
 export class SqliteStore implements Store {
   readonly database: SqliteDatabase;
+  readonly signals: SqliteSignalStore;
   readonly #activities: SqliteActivityStore;
   readonly #timelines: SqliteTimelineStore;
   readonly #follows: SqliteFollowStore;
@@ -43,6 +45,7 @@ export class SqliteStore implements Store {
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
+    this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
   }
 
   changeMark(): string {

@@ -5,11 +5,16 @@ import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
+import { signalRows, SqliteSignalWrites } from './sqlite-signal-writes.js';
+import type { SignalWrites } from '../../ports/signal-writes.js';
+
+/** A write batch, or signal writes (SqliteSignalStore shares this group commit), on this store. */
+type SqliteBatch = WriteBatch & { readonly signals?: SignalWrites };
 
 /** A batch waiting for its group commit, with the caller's promise. */
 interface Waiting {
   readonly app: string;
-  readonly batch: WriteBatch;
+  readonly batch: SqliteBatch;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -42,7 +47,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #d: SqliteDatabase;
   readonly #groups: SqliteGroups;
   readonly #reactions: SqliteReactionWrites;
-  readonly #tx: Database.Transaction<(app: string, batch: WriteBatch) => void>;
+  readonly #tx: Database.Transaction<(app: string, batch: SqliteBatch) => void>;
   readonly #groupTx: Database.Transaction<(group: readonly Waiting[]) => void>;
   #waiting: Waiting[] = [];
   #waitingRows = 0;
@@ -64,6 +69,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
   readonly #hides: SqliteHideWrites;
+  readonly #signals: SqliteSignalWrites;
   readonly #eraseActivity: Database.Statement;
   readonly #audit: Database.Statement;
 
@@ -98,9 +104,10 @@ export class SqliteWriteStore implements WriteStore {
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#hides = new SqliteHideWrites(d);
+    this.#signals = new SqliteSignalWrites(d);
     this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
     this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
+    this.#tx = db.transaction((app: string, batch: SqliteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
     });
@@ -110,7 +117,15 @@ export class SqliteWriteStore implements WriteStore {
     });
   }
 
-  commit(app: string, batch: WriteBatch): Promise<void> {
+  /**
+   * Personalization signals, in the same group commit as feed writes: handed over in the same
+   * event-loop turn as a {@link commit}, they share its transaction.
+   */
+  commitSignals(app: string, signals: SignalWrites): Promise<void> {
+    return this.commit(app, { signals });
+  }
+
+  commit(app: string, batch: SqliteBatch): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#waiting.push({ app, batch, resolve, reject });
       if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0) this.#waitingGraph = true;
@@ -154,7 +169,7 @@ export class SqliteWriteStore implements WriteStore {
     return true;
   }
 
-  private apply(app: string, b: WriteBatch): void {
+  private apply(app: string, b: SqliteBatch): void {
     const d = this.#d;
     const a = d.appInt(app);
     if (b.activities) {
@@ -226,6 +241,7 @@ export class SqliteWriteStore implements WriteStore {
       for (const id of b.complete) this.#complete.run(id);
     }
     if (b.hides || b.unhides) this.#hides.apply(app, b);
+    if (b.signals) this.#signals.apply(app, b.signals);
     if (b.erase) for (const id of b.erase) this.#eraseActivity.run(a, idToSortKey(id));
     if (b.audit) {
       for (const c of b.audit.changes) this.#audit.run(a, c.entityType, c.entityId, c.action, c.userId, c.custom, b.audit.atUs);
@@ -310,7 +326,7 @@ export class SqliteWriteStore implements WriteStore {
 }
 
 /** Rough row count of a batch, to bound the size of a group. */
-function rowsOf(b: WriteBatch): number {
+function rowsOf(b: SqliteBatch): number {
   return (
     (b.activities?.length ?? 0) +
     (b.entries?.length ?? 0) +
@@ -319,6 +335,7 @@ function rowsOf(b: WriteBatch): number {
     (b.follows?.length ?? 0) +
     (b.unfollows?.length ?? 0) +
     (b.enqueue?.length ?? 0) +
+    signalRows(b.signals) +
     (b.erase?.length ?? 0) +
     (b.audit?.changes.length ?? 0) +
     1

@@ -230,6 +230,48 @@ describe('compileRankingMethod: functions', () => {
   });
 });
 
+describe('compileRankingMethod: comparisons, conditionals, sigmoid and clamp', () => {
+  it('compares to 1 or 0 and picks a branch', () => {
+    assert.equal(score('2 > 1'), 1);
+    assert.equal(score('2 < 1'), 0);
+    assert.equal(score('1 <= 1') + score('1 >= 2') + score('1 == 1') + score('1 != 1'), 2);
+    assert.equal(score('likes > 10 ? 2 : 0.5', { likes: 11 }), 2);
+    assert.equal(score('likes > 10 ? 2 : 0.5', { likes: 3 }), 0.5);
+    assert.equal(score('a ? 1 : 2', { a: 0.001 }), 1);
+    assert.equal(score('a ? 1 : 2', { a: 0 }), 2);
+    assert.equal(score('0/0 ? 1 : 2'), 2, 'NaN is false');
+    assert.equal(score('1 < 0/0'), 0);
+  });
+
+  it('compares a variable with a string, for equality only', () => {
+    const f = '(p - 6 * n) * (selector_source == "following" ? 1.2 : 1)';
+    assertClose(score(f, { p: 1, n: 0, selector_source: 'following' }), 1.2);
+    assertClose(score(f, { p: 1, n: 0, selector_source: 'popular' }), 1);
+    assert.equal(score('kind != "ad"', { kind: 'ad' }), 0);
+    assert.equal(score('"7" == level', { level: 7 }), 1);
+    assert.equal(score('x == "a"', {}, ctxOf({ vars: { x: 'a' } })), 1, 'ranking vars count too');
+  });
+
+  it('evaluates only the branch taken', () => {
+    assert.equal(score('1 > 0 ? 5 : rand()'), 5);
+    assert.equal(score('a > 0 ? 5 : rand()', { a: -1 }, ctxOf({ rand: queue(0.25) })), 0.25);
+  });
+
+  it('computes sigmoid and clamp', () => {
+    assertClose(score('sigmoid(0)'), 0.5);
+    assertClose(score('sigmoid(x)', { x: 2 }), 1 / (1 + Math.exp(-2)));
+    assert.equal(score('clamp(x, -1, 1)', { x: 5 }), 1);
+    assert.equal(score('clamp(x, -1, 1)', { x: -5 }), -1);
+    assert.equal(score('clamp(x, -1, 1)', { x: 0.3 }), 0.3);
+    assert.ok(Number.isNaN(score('clamp(0/0, 0, 1)')));
+  });
+
+  it('lists the variables a formula reads, strings compared included', () => {
+    const m = compileRankingMethod('p', { score: 'interest_score * decay_exp(time) * (selector_source == "following" ? 2 : 1)' });
+    assert.deepEqual(m.variables, ['interest_score', 'time', 'selector_source']);
+  });
+});
+
 describe('compileRankingMethod: variables', () => {
   it('looks a variable up in the activity, then ranking vars, then defaults, else 0', () => {
     const method = compileRankingMethod('lookup', { score: 'x', defaults: { x: 3 } });
@@ -348,7 +390,10 @@ describe('compileRankingMethod: config', () => {
       ['a..b', 1, /variable name 'a\.\.b' has an empty part after the dot/],
       ['"x"', 0, /string "x" is not allowed here; strings are only accepted as the unit of dist/],
       ['', undefined, /formula is empty/],
-      ['1 < 2', 2, /comparisons/],
+      ['a < "x"', 4, /a string can only be compared with == or != to a variable/],
+      ['"x" == 1', 0, /a string can only be compared/],
+      ['clamp(1, 2)', 0, /clamp\(\) takes exactly 3 arguments, got 2/],
+      ['sigmoid()', 0, /sigmoid\(\) takes exactly 1 argument, got 0/],
       ['('.repeat(250) + '1' + ')'.repeat(250), 200, /nests deeper than 200 levels/],
       ['1' + '+1'.repeat(1000), undefined, /formula is 2001 characters long; the limit is 2000/],
     ];

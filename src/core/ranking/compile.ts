@@ -90,6 +90,7 @@ const UNARY_FUNCTIONS: ReadonlyMap<string, (x: number) => number> = new Map<stri
   ['tan', Math.tan],
   // Times are already seconds by the time a formula sees them (see `toNumber`).
   ['to_unix_timestamp', (t) => t],
+  ['sigmoid', (x) => 1 / (1 + Math.exp(-x))],
 ]);
 
 const DECAY_FUNCTIONS = new Map([
@@ -106,6 +107,7 @@ const ARITIES: ReadonlyMap<string, Arity> = new Map<string, Arity>([
   ['rand', either(0, 2)],
   ['rand_normal', either(0, 4)],
   ['dist', either(4, 5)],
+  ['clamp', exactly(3)],
   ...[...DECAY_FUNCTIONS.keys()].map((name): [string, Arity] => [name, DECAY_ARITY]),
 ]);
 
@@ -165,6 +167,11 @@ const FOLD_CONTEXT: ScoreContext = Object.freeze({
     throw new Error('unreachable: a folded ranking sub-expression drew a random number');
   },
 });
+
+/** The truth of a condition: any number but 0 and NaN. */
+function isTrue(x: number): boolean {
+  return x !== 0 && !Number.isNaN(x);
+}
 
 function constantNode(value: number): Node {
   return { run: () => value, constant: value };
@@ -229,7 +236,73 @@ class Compiler {
       }
       case 'call':
         return this.#call(expr);
+      case 'compare':
+        return this.#compare(expr);
+      case 'conditional': {
+        const test = this.compile(expr.test);
+        const yes = this.compile(expr.yes);
+        const no = this.compile(expr.no);
+        if (test.constant !== undefined) return isTrue(test.constant) ? yes : no;
+        const t = test.run;
+        const y = yes.run;
+        const n = no.run;
+        // Only the chosen branch runs, so a branch's rand() draws happen only when it is taken.
+        return { run: (a, c, s) => (isTrue(t(a, c, s)) ? y(a, c, s) : n(a, c, s)) };
+      }
     }
+  }
+
+  #compare(expr: Extract<Expr, { kind: 'compare' }>): Node {
+    const { op } = expr;
+    const stringSide = expr.left.kind === 'string' ? expr.left : expr.right.kind === 'string' ? expr.right : null;
+    if (stringSide !== null) {
+      // `selector_source == "following"`: a string compares with a variable's text, for equality only.
+      const other = stringSide === expr.left ? expr.right : expr.left;
+      if ((op !== '==' && op !== '!=') || other.kind !== 'variable') {
+        fail(`a string can only be compared with == or != to a variable, as in selector_source == "following"`, stringSide.pos);
+      }
+      const node = this.#textVariable(other.name);
+      const want = stringSide.value;
+      const eq = op === '==';
+      return { run: (a, c, s) => ((node(a, c, s) === want) === eq ? 1 : 0) };
+    }
+    const left = this.compile(expr.left);
+    const right = this.compile(expr.right);
+    const l = left.run;
+    const r = right.run;
+    let run: Run;
+    switch (op) {
+      case '<':
+        run = (a, c, s) => (l(a, c, s) < r(a, c, s) ? 1 : 0);
+        break;
+      case '<=':
+        run = (a, c, s) => (l(a, c, s) <= r(a, c, s) ? 1 : 0);
+        break;
+      case '>':
+        run = (a, c, s) => (l(a, c, s) > r(a, c, s) ? 1 : 0);
+        break;
+      case '>=':
+        run = (a, c, s) => (l(a, c, s) >= r(a, c, s) ? 1 : 0);
+        break;
+      case '==':
+        run = (a, c, s) => (l(a, c, s) === r(a, c, s) ? 1 : 0);
+        break;
+      case '!=':
+        run = (a, c, s) => (l(a, c, s) !== r(a, c, s) ? 1 : 0);
+        break;
+    }
+    return fold(run, [left, right]);
+  }
+
+  /** A variable read as text (for string comparisons): strings as is, numbers and booleans as written, else ''. */
+  #textVariable(name: string): (activity: Record<string, unknown>, ctx: ScoreContext, scoreVars: Record<string, number> | undefined) => string {
+    if (!this.variables.includes(name)) this.variables.push(name);
+    const path = name.includes('.') ? Object.freeze(name.split('.')) : undefined;
+    return (activity, ctx) => {
+      let raw = lookup(activity, name, path);
+      if (raw === undefined && ctx.vars !== undefined) raw = lookup(ctx.vars, name, path);
+      return typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : '';
+    };
   }
 
   #variable(name: string, asTime: boolean): Node {
@@ -284,6 +357,11 @@ class Compiler {
           for (let i = 1; i < runs.length; i++) acc = pick(acc, runs[i](a, c, s));
           return acc;
         }, args);
+      }
+      case 'clamp': {
+        const [x, lo, hi] = runs;
+        // clamp(x, lo, hi) = min(max(x, lo), hi); NaN stays NaN.
+        return fold((a, c, s) => Math.min(Math.max(x(a, c, s), lo(a, c, s)), hi(a, c, s)), args);
       }
       case 'rand': {
         if (runs.length === 0) return { run: (_a, c) => c.rand() };

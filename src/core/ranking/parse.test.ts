@@ -18,6 +18,10 @@ function show(e: Expr): string {
       return `(${show(e.left)}${e.op}${show(e.right)})`;
     case 'call':
       return `${e.name}(${e.args.map(show).join(', ')})`;
+    case 'compare':
+      return `(${show(e.left)}${e.op}${show(e.right)})`;
+    case 'conditional':
+      return `(${show(e.test)}?${show(e.yes)}:${show(e.no)})`;
   }
 }
 
@@ -109,9 +113,14 @@ describe('parseFormula', () => {
       ['1, 2', 1, /',' outside of a function call's arguments/],
       ['()', 1, /found '\)'/],
       ['+1', 0, /unary '\+' is not supported/],
-      ['a > 1', 2, /comparisons and logical operators are not supported/],
-      ['a == 1', 2, /comparisons/],
-      ['a && b', 2, /comparisons and logical operators/],
+      ['a = 1', 2, /'=' is not an operator; use '==' to compare/],
+      ['a && b', 2, /logical operators are not supported/],
+      ['!a', 0, /logical operators are not supported/],
+      ['1 < 2 < 3', 6, /comparisons cannot be chained/],
+      ['a ? 1', 5, /expected ':' for the '\?' at position 2 but the expression ends/],
+      ['a ? 1 , 2', 6, /expected ':'/],
+      ['? 1 : 2', 0, /expected a number, variable, function call or '\('/],
+      ['1 : 2', 2, /expected an operator or the end of the expression but found ':'/],
       ['5 % 2', 2, /unexpected character "%"/],
       ['2x', 0, /malformed number '2x'/],
       ['1.2.3', 0, /malformed number '1\.2\.3'/],
@@ -134,6 +143,23 @@ describe('parseFormula', () => {
     assert.match(syntaxError('-'.repeat(300) + '1').message, /nests deeper/);
     assert.match(syntaxError('2^'.repeat(300) + '2').message, /nests deeper/);
     assert.match(syntaxError('ln('.repeat(300) + '1' + ')'.repeat(300)).message, /nests deeper/);
+    assert.match(syntaxError('1?1:'.repeat(300) + '1').message, /nests deeper/);
+  });
+
+  it('parses comparisons and the conditional, loosest of all and right-associative', () => {
+    const table: [string, string][] = [
+      ['a + 1 > b * 2', '((a+1)>(b*2))'],
+      ['a <= 1', '(a<=1)'],
+      ['a >= 1', '(a>=1)'],
+      ['a == "following"', '(a=="following")'],
+      ['a != 2', '(a!=2)'],
+      ['a < 1 ? 2 : 3', '((a<1)?2:3)'],
+      ['a ? b : c ? d : e', '(a?b:(c?d:e))'],
+      ['a ? b ? 1 : 2 : 3', '(a?(b?1:2):3)'],
+      ['x * (s == "f" ? 1.2 : 1)', '(x*((s=="f")?1.2:1))'],
+      ['sigmoid(a > 0 ? a : 0)', 'sigmoid(((a>0)?a:0))'],
+    ];
+    for (const [formula, tree] of table) assert.equal(show(parseFormula(formula)), tree, formula);
   });
 
   it(`limits formulas to ${MAX_FORMULA_LENGTH} characters`, () => {

@@ -4,14 +4,16 @@
  *
  * Grammar, loosest binding first:
  * ```
- * expression := term (('+' | '-') term)*
+ * expression := comparison ('?' expression ':' expression)?   -- right-associative: a ? b : c ? d : e
+ * comparison := additive (('<' | '<=' | '>' | '>=' | '==' | '!=') additive)?   -- not chained
+ * additive   := term (('+' | '-') term)*
  * term       := unary (('*' | '/') unary)*
  * unary      := '-' unary | power
  * power      := primary ('^' unary)?          -- right-associative, tighter than unary minus
  * primary    := number | string | name | name '(' [expression (',' expression)*] ')' | '(' expression ')'
  * number     := 12 | 1.5 | .5 | 1e3 | 2.5E-4
  * name       := [A-Za-z_][A-Za-z0-9_]* ('.' [A-Za-z0-9_]+)*     -- dots reach nested fields
- * string     := "..." | '...'                 -- only accepted as dist()'s unit, checked by the compiler
+ * string     := "..." | '...'                 -- dist()'s unit, or one side of == / != (checked by the compiler)
  * ```
  * So `-2^2` is `-(2^2)`, `2^3^2` is `2^(3^2)` and `2^-1` is `2^(-1)`.
  */
@@ -24,6 +26,8 @@ export const MAX_NESTING_DEPTH = 200;
 
 export type BinaryOperator = '+' | '-' | '*' | '/' | '^';
 
+export type ComparisonOperator = '<' | '<=' | '>' | '>=' | '==' | '!=';
+
 /** A node of the syntax tree. `pos` is the 0-based index of the node's first character in the formula. */
 export type Expr =
   | { readonly kind: 'number'; readonly value: number; readonly pos: number }
@@ -31,19 +35,22 @@ export type Expr =
   | { readonly kind: 'variable'; readonly name: string; readonly pos: number }
   | { readonly kind: 'negate'; readonly operand: Expr; readonly pos: number }
   | { readonly kind: 'binary'; readonly op: BinaryOperator; readonly left: Expr; readonly right: Expr; readonly pos: number }
-  | { readonly kind: 'call'; readonly name: string; readonly args: readonly Expr[]; readonly pos: number };
+  | { readonly kind: 'call'; readonly name: string; readonly args: readonly Expr[]; readonly pos: number }
+  | { readonly kind: 'compare'; readonly op: ComparisonOperator; readonly left: Expr; readonly right: Expr; readonly pos: number }
+  | { readonly kind: 'conditional'; readonly test: Expr; readonly yes: Expr; readonly no: Expr; readonly pos: number };
 
 type Token =
   | { readonly type: 'number'; readonly text: string; readonly value: number; readonly pos: number }
   | { readonly type: 'string'; readonly text: string; readonly value: string; readonly pos: number }
   | { readonly type: 'name'; readonly text: string; readonly pos: number }
-  | { readonly type: '+' | '-' | '*' | '/' | '^' | '(' | ')' | ','; readonly text: string; readonly pos: number }
+  | { readonly type: '+' | '-' | '*' | '/' | '^' | '(' | ')' | ',' | '?' | ':'; readonly text: string; readonly pos: number }
+  | { readonly type: 'compare'; readonly op: ComparisonOperator; readonly text: string; readonly pos: number }
   | { readonly type: 'end'; readonly text: ''; readonly pos: number };
 
 const NUMBER_RE = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
 const NAME_RE = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]*)*/y;
 const WORD_TAIL_RE = /[A-Za-z0-9_.]*/y;
-const PUNCTUATION = new Set(['+', '-', '*', '/', '^', '(', ')', ',']);
+const PUNCTUATION = new Set(['+', '-', '*', '/', '^', '(', ')', ',', '?', ':']);
 
 function fail(detail: string, pos: number): never {
   throw new RankingConfigError(`${detail} at position ${pos}`, { position: pos });
@@ -90,8 +97,14 @@ function tokenize(text: string): Token[] {
     } else if (PUNCTUATION.has(c)) {
       tokens.push({ type: c as '+', text: c, pos: i });
       i++;
-    } else if ('<>=!&|?:'.includes(c)) {
-      fail(`'${c}': comparisons and logical operators are not supported`, i);
+    } else if (c === '<' || c === '>' || ((c === '=' || c === '!') && text[i + 1] === '=')) {
+      const op = (text[i + 1] === '=' ? c + '=' : c) as ComparisonOperator;
+      tokens.push({ type: 'compare', op, text: op, pos: i });
+      i += op.length;
+    } else if (c === '=') {
+      fail("'=' is not an operator; use '==' to compare", i);
+    } else if ('!&|'.includes(c)) {
+      fail(`'${c}': logical operators are not supported; multiply comparisons for "and", or use c ? a : b`, i);
     } else if (c === '.') {
       fail("'.' must join two parts of a variable name", i);
     } else {
@@ -164,6 +177,31 @@ export class FormulaParser {
   }
 
   #expression(): Expr {
+    const test = this.#comparison();
+    if (this.#peek().type !== '?') return test;
+    const q = this.#next();
+    // Branches recurse here directly, not through #unary: count them too, so nesting stays bounded.
+    if (++this.#depth > MAX_NESTING_DEPTH) fail(`expression nests deeper than ${MAX_NESTING_DEPTH} levels`, q.pos);
+    const yes = this.#expression();
+    const colon = this.#next();
+    if (colon.type !== ':') fail(`expected ':' for the '?' at position ${q.pos} but ${describe(colon)}`, colon.pos);
+    const no = this.#expression();
+    this.#depth--;
+    return { kind: 'conditional', test, yes, no, pos: test.pos };
+  }
+
+  #comparison(): Expr {
+    const left = this.#additive();
+    const t = this.#peek();
+    if (t.type !== 'compare') return left;
+    this.#next();
+    const right = this.#additive();
+    const again = this.#peek();
+    if (again.type === 'compare') fail(`comparisons cannot be chained ('${t.text}' then '${again.text}'); use parentheses`, again.pos);
+    return { kind: 'compare', op: t.op, left, right, pos: left.pos };
+  }
+
+  #additive(): Expr {
     let left = this.#term();
     for (let t = this.#peek(); t.type === '+' || t.type === '-'; t = this.#peek()) {
       this.#next();

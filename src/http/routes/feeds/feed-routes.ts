@@ -102,6 +102,8 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
         withScoreVars: bool(q, 'withScoreVars'),
         session: str(q, 'session'),
         nowSeconds,
+        // Personal variables rank for the reader: a user token's user, else `user_id`, else the feed's user.
+        reader: principal.kind === 'user' ? principal.userId : (str(q, 'user_id') ?? feed.uid),
       }, render);
       const next = page.nextOffset !== null ? nextLink(prefix, feed, q, { offset: page.nextOffset }, range.limit) : '';
       return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;

@@ -1,0 +1,19 @@
+import { DEFAULT_SIGNALS, type SignalSettings } from '../../personalization/signals/settings.js';
+import type { Services } from '../context.js';
+
+/** What the signal use cases need besides the store: settings per app and a wake-up for the content worker. */
+export interface SignalContext {
+  readonly settings: ReadonlyMap<string, SignalSettings>;
+  /** Told after a commit queued content jobs. */
+  readonly onContentQueued: () => void;
+}
+
+/** The signal settings of an app (the defaults when none were configured). */
+export function settingsOf(s: Services, appId: string): SignalSettings {
+  return s.signals?.settings.get(appId) ?? DEFAULT_SIGNALS;
+}
+
+/** Tells the content worker that jobs were queued, if one listens. */
+export function contentQueued(s: Services): void {
+  s.signals?.onContentQueued();
+}

@@ -1,0 +1,147 @@
+import type { Logger } from 'pino';
+import { HttpLabeler } from '../adapters/labelers/http-labeler.js';
+import { noneLabeler } from '../adapters/labelers/none-labeler.js';
+import type { ImageLabeler } from '../ports/image-labeler.js';
+import type { Services } from '../services/context.js';
+import { processContentJobs } from '../services/signals/process-content.js';
+import { settingsOf } from '../services/signals/signal-context.js';
+
+/**
+ * How long a wake-up waits before the round starts (ms): activity writes arriving meanwhile share
+ * one round and one commit. Each round's commit is a durable (fsynced) transaction; without the
+ * wait, every post cost a second one, which slowed everything else on a busy disk.
+ */
+const GATHER_MS = 100;
+/** How often retention runs (ms). */
+const SWEEP_EVERY_MS = 3_600_000;
+/** Events deleted per retention step (one short transaction each). */
+const SWEEP_STEP = 5000;
+
+/**
+ * The in-process worker of the signal pipeline: runs `content.process` jobs whenever woken (after
+ * a commit that queued some) and on a poll (jobs left by a crash, delayed retries), and applies
+ * each app's event retention once an hour. Image labelers are built once per app from its settings.
+ */
+export class SignalWorker {
+  readonly #services: () => Services;
+  readonly #apps: readonly string[];
+  readonly #log: Logger;
+  readonly #pollMs: number;
+  readonly #labelers = new Map<string, ImageLabeler>();
+  #running = false;
+  #again = false;
+  #stopped = true;
+  #timer: NodeJS.Timeout | null = null;
+  #gathering: NodeJS.Timeout | null = null;
+  #idle: Promise<void> = Promise.resolve();
+  #lock: Promise<unknown> = Promise.resolve();
+  #lastSweep = 0;
+
+  constructor(services: () => Services, apps: readonly string[], log: Logger, pollMs = 1000) {
+    this.#services = services;
+    this.#apps = apps;
+    this.#log = log;
+    this.#pollMs = pollMs;
+  }
+
+  /** The labeler of an app (for tests and the bench). */
+  labelerOf = (appId: string): ImageLabeler => {
+    let l = this.#labelers.get(appId);
+    if (l === undefined) {
+      const cfg = settingsOf(this.#services(), appId).content.labeler;
+      l = cfg.type === 'http' ? new HttpLabeler({ url: cfg.url, timeoutMs: cfg.timeoutMs, failureThreshold: cfg.failureThreshold, openMs: cfg.openMs }) : noneLabeler;
+      this.#labelers.set(appId, l);
+    }
+    return l;
+  };
+
+  start(): void {
+    this.#stopped = false;
+    this.#run();
+  }
+
+  /**
+   * Asks the worker to run queued jobs soon, after {@link GATHER_MS} (no-op before `start` or
+   * after `stop`); wake-ups meanwhile join the same round.
+   */
+  wake(): void {
+    if (this.#stopped || this.#gathering !== null) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#gathering = setTimeout(() => {
+      this.#gathering = null;
+      if (!this.#running) this.#run();
+      else this.#again = true;
+    }, GATHER_MS);
+    this.#gathering.unref();
+  }
+
+  #run(): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#running = true;
+    this.#idle = this.#loop().finally(() => {
+      this.#running = false;
+      if (this.#stopped) return;
+      if (this.#again) {
+        this.#again = false;
+        this.wake();
+      } else {
+        this.#timer = setTimeout(() => this.#run(), this.#pollMs);
+        this.#timer.unref();
+      }
+    });
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (!this.#stopped && (await this.#round()) > 0) await new Promise((r) => setImmediate(r));
+      if (Date.now() - this.#lastSweep > SWEEP_EVERY_MS) {
+        this.#lastSweep = Date.now();
+        await this.sweep();
+      }
+    } catch (err) {
+      this.#log.error({ err }, 'signal round failed; will retry');
+    }
+  }
+
+  /** Runs every queued content job that may run now; for tests. */
+  async drainAll(): Promise<void> {
+    while ((await this.#round()) > 0) {
+      /* keep going */
+    }
+  }
+
+  /** Deletes events past each app's retention. */
+  async sweep(): Promise<number> {
+    const s = this.#services();
+    const now = s.clock.now();
+    let total = 0;
+    for (const app of this.#apps) {
+      const before = now - settingsOf(s, app).retentionUs;
+      for (;;) {
+        const n = await s.store.signals.sweepEvents(app, before, now, SWEEP_STEP);
+        total += n;
+        if (n < SWEEP_STEP) break;
+      }
+    }
+    return total;
+  }
+
+  /** One round, never concurrent with another (`drainAll` may run beside the loop). */
+  #round(): Promise<number> {
+    const run = this.#lock.then(() => processContentJobs(this.#services(), this.labelerOf));
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#gathering) clearTimeout(this.#gathering);
+    await this.#idle;
+  }
+}
