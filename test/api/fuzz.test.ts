@@ -77,6 +77,16 @@ const ROUTES = [
   'POST data_privacy/delete_user/',
   'GET data_privacy/export_ids/{uid}',
   'GET data_privacy/export/{uid}',
+  // The analytics and personalization services, beside the API.
+  'POST /analytics/v1.0/impression/',
+  'POST /analytics/v1.0/engagement/',
+  'POST /analytics/impression/',
+  'GET /analytics/redirect/',
+  'POST /personalization/v1.0/feedback/',
+  'GET /personalization/v1.0/interests/',
+  'POST /personalization/v1.0/interests/',
+  'DELETE /personalization/v1.0/interests/',
+  'GET /personalization/v1.0/{slug}/',
 ] as const;
 
 /** Strings that have broken parsers, queries and templates elsewhere. */
@@ -128,6 +138,7 @@ const NASTY = [
 ];
 
 const FIELDS = [
+  'content_list', 'user_data', 'label', 'content', 'feed_id', 'position', 'location', 'interests', 'activity_id', 'weight',
   'actor', 'verb', 'object', 'target', 'time', 'to', 'foreign_id', 'id', 'activities', 'changes', 'set', 'unset',
   'kind', 'activity_id', 'parent', 'data', 'target_feeds', 'target_feeds_extra_data', 'user_id', 'source', 'target',
   'new_targets', 'added_targets', 'removed_targets', 'feeds', 'activity', 'users', 'override', 'activity_copy_limit',
@@ -141,6 +152,7 @@ const QUERY_KEYS = [
   'followers_slugs', 'following_slugs', 'filter', 'keep_history', 'foreign_id', 'soft', 'with_activity_data', 'get_or_create',
   'activity_copy_limit', 'collection_name', 'children_user_id', 'filter_user_id', 'rankingVars[boost]', 'foo[bar]', 'location',
   'url', 'w', 'h', 'resize', 'crop', 'sig', 'include_deleted', 'type', 'entity_type', 'entity_id', 'user_id', 'next',
+  'authorization', 'auth_type', 'events', 'tag', 'source',
 ];
 
 const nasty = fc.constantFrom(...NASTY);
@@ -205,7 +217,7 @@ const { value } = fc.letrec((tie) => ({
 const shaped = fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 8 });
 
 /** Ids of things that exist (filled in before the run), so that requests also reach past look-ups. */
-const POOL = { activity: '00000000-0000-1000-8000-000000000000', reaction: 'r-fuzz', fid: 'f:1', time: '2024-05-01T10:00:00' };
+const POOL = { activity: '00000000-0000-1000-8000-000000000000', reaction: 'r-fuzz', fid: 'f:1', time: '2024-05-01T10:00:00', token: '' };
 const real = (k: keyof typeof POOL) => fc.constant(null).map(() => POOL[k]);
 
 /** Mostly valid values of a field, and sometimes anything. */
@@ -346,7 +358,7 @@ const aCase: fc.Arbitrary<Case> = fc.constantFrom(...ROUTES).chain((route) =>
       kind: fc.oneof(fc.constantFrom('like', 'comment'), segment),
       coll: fc.oneof(fc.constantFrom('food', 'fuzz'), segment),
     }),
-    query: fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(text.map((s) => s.slice(0, 3000)), number.map(String), real('activity'))), { maxLength: 4 }),
+    query: fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), fc.oneof(text.map((s) => s.slice(0, 3000)), number.map(String), real('activity'), real('token'))), { maxLength: 4 }),
     body: fc.option(BODIES.get(route)!, { freq: 6 }),
     contentType: fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', null, 'multipart/form-data; boundary=x'),
     // Mostly tokens that get through, so that requests reach validation and the store.
@@ -425,6 +437,7 @@ describe('property fuzzer over every route', () => {
       'not-a-token',
       jwt({ resource: null, user_id: 'u1' }, t.apiSecret),
     ];
+    POOL.token = tokens[1];
     // Things that exist, for requests to find.
     const seed = (await admin.feed('user', 'u1').addActivity({ actor: 'SU:u1', verb: 'post', object: 'o:1', foreign_id: POOL.fid, time: POOL.time })) as any;
     POOL.activity = seed.id;
@@ -464,12 +477,13 @@ describe('property fuzzer over every route', () => {
         const path = template.replace(/\{(\w+)\}/g, (_, k: string) => seg(c.params[k] ?? ''));
         let q = c.query.map(([k, v]) => `${encodeURIComponent(k)}=${seg(v)}`).join('&');
         if (c.pad !== null) q += `${q ? '&' : ''}pad=${'p'.repeat(c.pad)}`;
-        const url = `${t.baseUrl}v1.0/${path}?api_key=${t.apiKey}${q ? '&' + q : ''}`;
+        const base = path.startsWith('/') ? t.baseUrl.replace(/\/api\/$/, '') : `${t.baseUrl}v1.0/`;
+        const url = `${base}${path}?api_key=${t.apiKey}${q ? '&' + q : ''}`;
         const headers: Record<string, string> = { authorization: tokens[c.token] };
         if (c.contentType !== null) headers['content-type'] = c.contentType;
         if (c.origin) Object.assign(headers, { origin: 'https://app.example', 'access-control-request-method': routeMethod });
         const sendsBody = method !== 'GET' && method !== 'HEAD' && c.body !== null;
-        const res = await fetch(url, { method, headers, body: sendsBody ? new Uint8Array(c.body!) : undefined });
+        const res = await fetch(url, { method, headers, body: sendsBody ? new Uint8Array(c.body!) : undefined, redirect: 'manual' });
         const answer = await res.text();
         const where = `${method} ${url.slice(0, 300)} body=${sendsBody ? c.body!.toString('latin1').slice(0, 200) : '-'}`;
         assert.ok(res.status < 500, `${where} → ${res.status} ${answer.slice(0, 300)}`);

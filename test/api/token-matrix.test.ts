@@ -89,6 +89,13 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', path: 'data_privacy/export_ids/alice', resource: 'data_privacy', user: 'server' },
   { method: 'GET', path: 'data_privacy/export/alice', resource: 'data_privacy', user: 'server' },
   { method: 'POST', path: 'data_privacy/delete_user/', resource: 'data_privacy', user: 'server', body: { user_id: 'alice' } },
+  // The analytics and personalization services, beside the API (paths from the server's root).
+  { method: 'POST', path: '/analytics/v1.0/impression/', resource: 'analytics', user: 'owner', body: [{ content_list: ['{A}'], user_data: 'alice', feed_id: 'user:alice' }] },
+  { method: 'POST', path: '/analytics/engagement/', resource: 'analytics', user: 'owner', body: { content_list: [{ label: 'click', content: '{A}', user_data: 'alice' }] } },
+  { method: 'GET', path: '/personalization/v1.0/interests/?user_id=alice', resource: 'personalization', user: 'owner' },
+  { method: 'POST', path: '/personalization/v1.0/interests/', resource: 'personalization', user: 'owner', body: { user_id: 'alice', interests: { cats: 1 } } },
+  { method: 'DELETE', path: '/personalization/v1.0/interests/?user_id=alice', resource: 'personalization', user: 'owner' },
+  { method: 'POST', path: '/personalization/v1.0/feedback/', resource: 'personalization', user: 'owner', body: { user_id: 'alice', activity_id: '{A}', type: 'show_more' } },
 ];
 
 interface Token {
@@ -156,7 +163,8 @@ describe('token matrix', () => {
   const fill = (s: string) => s.replace('{A}', ids.A).replace('{R}', ids.R);
 
   async function call(token: Token, route: Route): Promise<{ status: number; body: any }> {
-    const url = new URL(`${t.baseUrl}v1.0/${fill(route.path)}`);
+    const path = fill(route.path);
+    const url = new URL(path.startsWith('/') ? `${t.baseUrl.replace(/\/api\/$/, '')}${path}` : `${t.baseUrl}v1.0/${path}`);
     url.searchParams.set('api_key', token.apiKey?.(t) ?? t.apiKey);
     const headers: Record<string, string> = {};
     const h = token.header(t);

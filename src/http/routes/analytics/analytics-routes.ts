@@ -39,6 +39,9 @@ export async function analyticsRoutes(server: FastifyInstance, opts: { services:
     if (p.kind === 'user') return { app: entry.app, caller: { kind: 'user', userId: p.userId } };
     const allowed = p.resources === null || p.resources.has('analytics') || (redirect && p.resources.has('redirect_and_track'));
     if (!allowed) throw new NotAllowedError('token resource does not allow access to analytics');
+    // A feed token (resource `*`, limited to one feed) is handed to clients; it must not send
+    // events as any user, as it cannot call any other endpoint without a feed (see checkServerScope).
+    if (p.feeds !== null) throw new NotAllowedError('token is limited to feeds and cannot send analytics events');
     if (p.actions !== null && !p.actions.has(redirect ? 'read' : 'write') && !p.actions.has('write')) throw new NotAllowedError('token action does not allow sending events');
     return { app: entry.app, caller: { kind: 'server' } };
   };
