@@ -1,17 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
+import { PrometheusMetrics } from './adapters/prometheus/prometheus-metrics.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 import { systemClock } from './adapters/system-clock.js';
 import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
+import { startMetricsServer } from './http/plugins/metrics.js';
 import type { Clock } from './ports/clock.js';
+import { noMetrics, type Metrics } from './ports/metrics.js';
 import type { PubSub } from './ports/pubsub.js';
 import type { Store } from './ports/store.js';
 import { FayeServer } from './realtime/faye-server.js';
 import { TimeSource, type Services } from './services/context.js';
 import { publishChanges } from './services/publish-changes.js';
+import { queueStats } from './services/queue-stats.js';
+import { migrationsCheck, startedCheck, storeCheck, workerCheck, type ReadinessCheck } from './services/readiness.js';
+import { timeStore } from './services/timed-store.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
 
 export interface RivuletOptions {
@@ -33,6 +39,10 @@ export interface RivuletOptions {
   readonly onJobsEnqueued?: () => void;
   /** Mark grouped follow edges before listening (default true; false where another process did). */
   readonly syncGroupedEdges?: boolean;
+  /** Where metrics go (default: Prometheus, unless `metrics.enabled` is false in the config). */
+  readonly metrics?: Metrics;
+  /** Checks `/readyz` runs besides the built-in ones (store, migrations, fan-out worker). */
+  readonly readinessChecks?: readonly ReadinessCheck[];
 }
 
 /**
@@ -55,6 +65,9 @@ export interface Rivulet {
   readonly pubsub: PubSub;
   /** The Faye endpoint at `/faye` on the API's port. */
   readonly realtime: FayeServer;
+  readonly metrics: Metrics;
+  /** Where `GET /metrics` is served once listening (the API's address, or `metrics.port`'s); null when off. */
+  readonly metricsUrl: () => string | null;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -66,7 +79,9 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const clock = opts.clock ?? systemClock;
   const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
-  const store = publishChanges(opts.store ?? new SqliteStore(opts.config.storage.path), {
+  const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics() : noMetrics);
+  const opened = opts.store ?? new SqliteStore(opts.config.storage.path);
+  const store = publishChanges(metrics === noMetrics ? opened : timeStore(opened, metrics), {
     pubsub,
     apps,
     clock,
@@ -85,15 +100,29 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   };
   if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
   let ready = false;
+  const checks = [
+    startedCheck(() => ready),
+    storeCheck(store),
+    migrationsCheck(store),
+    workerCheck(worker, opts.worker === undefined || opts.worker === true),
+    ...(opts.readinessChecks ?? []),
+  ].filter((c): c is ReadinessCheck => c !== null);
+  const separateMetrics = metrics !== noMetrics && opts.config.metrics.port !== undefined;
   const http = await buildHttp({
     apps: opts.config.apps,
     services,
     logger,
     ready: () => ready,
+    readiness: checks,
     readCacheBytes: opts.config.readCacheBytes,
+    metrics: metrics === noMetrics ? undefined : metrics,
+    serveMetrics: metrics !== noMetrics && !separateMetrics ? { token: opts.config.metrics.token } : null,
   });
   const realtime = new FayeServer({ apps: opts.config.apps, pubsub, logger: realtimeLog, ...opts.realtime });
   realtime.attach(http.server);
+  metrics.sources({ queue: () => queueStats(store), realtime: () => realtime.stats() });
+  let metricsServer: { url: string; close(): Promise<void> } | null = null;
+  let apiAddress: string | null = null;
   return {
     http,
     services,
@@ -102,10 +131,21 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     apps,
     pubsub,
     realtime,
+    metrics,
+    metricsUrl: () => (metricsServer ? metricsServer.url : apiAddress && metrics !== noMetrics ? `${apiAddress}/metrics` : null),
     async listen(port, host) {
       await store.ready?.();
       if (opts.syncGroupedEdges !== false) await syncGroupedEdges(opts.config, store);
+      if (separateMetrics) {
+        metricsServer = await startMetricsServer({
+          metrics,
+          host: opts.config.metrics.host ?? host,
+          port: opts.config.metrics.port!,
+          token: opts.config.metrics.token,
+        });
+      }
       const address = await http.listen({ port, host });
+      apiAddress = address;
       if (opts.worker !== 'manual') worker?.start();
       ready = true;
       return address;
@@ -121,6 +161,8 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       await http.close();
       clearTimeout(cut);
       await worker?.stop();
+      await metricsServer?.close();
+      metrics.close();
       await pubsub.close();
       await store.close();
     },

@@ -51,6 +51,20 @@ const fileSchema = z.strictObject({
       max_mb: z.int().min(0).max(65_536).optional(),
     })
     .optional(),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      host: z.string().min(1).max(255).optional(),
+      port: z.int().min(0).max(65_535).optional(),
+      token: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+    })
+    .optional(),
+  dashboard: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      operator_token: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof fileSchema>;
@@ -62,6 +76,14 @@ export interface Config {
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
+  /**
+   * Prometheus metrics at `/metrics`: on the API's port, or on `host:port` of their own when `port`
+   * is set (`host` defaults to the API's); when `token` is set, scrapes must send
+   * `Authorization: Bearer <token>`.
+   */
+  readonly metrics: { readonly enabled: boolean; readonly host?: string; readonly port?: number; readonly token?: string };
+  /** The web dashboard at `/dashboard/`; `operatorToken` signs in to every app. */
+  readonly dashboard: { readonly enabled: boolean; readonly operatorToken?: string };
 }
 
 const DEFAULT_READ_CACHE_MB = 64;
@@ -148,6 +170,8 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
     },
     readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
+    metrics: { enabled: f.metrics?.enabled ?? true, host: f.metrics?.host, port: f.metrics?.port, token: f.metrics?.token },
+    dashboard: { enabled: f.dashboard?.enabled ?? true, operatorToken: f.dashboard?.operator_token },
   };
 }
 

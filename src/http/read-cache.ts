@@ -18,6 +18,9 @@ export class ReadCache {
   /** The change mark the entries were built at. */
   #at = '';
   #bytes = 0;
+  /** Look-ups that found a body, and that did not (for metrics). */
+  hits = 0;
+  misses = 0;
 
   /** `mark` returns a value that differs whenever the stored data may have changed. */
   constructor(maxBytes: number, mark: () => string) {
@@ -49,7 +52,11 @@ export class ReadCache {
   get(key: string, at: { mark: string }): Buffer | undefined {
     at.mark = this.mark();
     const body = this.#entries.get(key);
-    if (body === undefined) return undefined;
+    if (body === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     // Most recently used last: re-inserting moves it to the end of the Map's order.
     this.#entries.delete(key);
     this.#entries.set(key, body);

@@ -8,6 +8,7 @@ import { parseConfig, type ConfigFile } from '../../src/config/config.js';
 import { createRivulet, type Rivulet } from '../../src/main.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { Store } from '../../src/ports/store.js';
+import type { ReadinessCheck } from '../../src/services/readiness.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 
 /** The feed groups the official client's integration suites expect (stream-v2-api.md §20.1). */
@@ -47,6 +48,10 @@ export async function startServer(
     clock?: Clock;
     /** Runs the server on this wrapper of its SQLite store (e.g. a proxy counting store calls). */
     wrapStore?: (store: Store) => Store;
+    /** Config sections besides apps and fan-out (metrics, dashboard, read_cache, …). */
+    config?: Omit<ConfigFile, 'apps' | 'fanout'>;
+    /** Extra readiness checks. */
+    readinessChecks?: readonly ReadinessCheck[];
   } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
@@ -55,6 +60,7 @@ export async function startServer(
   const apiSecret = randomBytes(24).toString('base64url');
   const config = parseConfig(
     {
+      ...opts.config,
       apps: [{ app_id: appId, api_key: apiKey, api_secret: apiSecret, feed_groups: opts.groups ?? TEST_GROUPS }],
       fanout: opts.fanout,
     },
@@ -66,6 +72,7 @@ export async function startServer(
     worker: opts.worker,
     clock: opts.clock,
     store: opts.wrapStore?.(new SqliteStore(config.storage.path)),
+    readinessChecks: opts.readinessChecks,
   });
   const address = await rivulet.listen(0, '127.0.0.1');
   const baseUrl = `${address}/api/`;
