@@ -16,6 +16,7 @@ import { createRivulet, type Rivulet } from '../src/main.js';
 import { scenarioArgs, suite } from './suite.js';
 import { realtime } from './realtime.js';
 import { workers } from './workers.js';
+import { metrics } from './metrics.js';
 import { writeResult } from './report.js';
 
 
@@ -164,7 +165,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, ...suite };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, ...suite };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

@@ -108,6 +108,9 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     ...(opts.readinessChecks ?? []),
   ].filter((c): c is ReadinessCheck => c !== null);
   const separateMetrics = metrics !== noMetrics && opts.config.metrics.port !== undefined;
+  let metricsServer: { url: string; close(): Promise<void> } | null = null;
+  let apiAddress: string | null = null;
+  const metricsUrl = () => (metricsServer ? metricsServer.url : apiAddress && metrics !== noMetrics ? `${apiAddress}/metrics` : null);
   const http = await buildHttp({
     apps: opts.config.apps,
     services,
@@ -117,12 +120,11 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     readCacheBytes: opts.config.readCacheBytes,
     metrics: metrics === noMetrics ? undefined : metrics,
     serveMetrics: metrics !== noMetrics && !separateMetrics ? { token: opts.config.metrics.token } : null,
+    dashboard: opts.config.dashboard.enabled ? { pubsub, metrics, operatorToken: opts.config.dashboard.operatorToken, metricsUrl } : undefined,
   });
   const realtime = new FayeServer({ apps: opts.config.apps, pubsub, logger: realtimeLog, ...opts.realtime });
   realtime.attach(http.server);
   metrics.sources({ queue: () => queueStats(store), realtime: () => realtime.stats() });
-  let metricsServer: { url: string; close(): Promise<void> } | null = null;
-  let apiAddress: string | null = null;
   return {
     http,
     services,
@@ -132,7 +134,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     pubsub,
     realtime,
     metrics,
-    metricsUrl: () => (metricsServer ? metricsServer.url : apiAddress && metrics !== noMetrics ? `${apiAddress}/metrics` : null),
+    metricsUrl,
     async listen(port, host) {
       await store.ready?.();
       if (opts.syncGroupedEdges !== false) await syncGroupedEdges(opts.config, store);

@@ -13,6 +13,7 @@ import { errorsPlugin, frameworkError } from './plugins/errors.js';
 import { MeteredLogController, metricsRoute, recordRoutes } from './plugins/metrics.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
 import { collectionRoutes } from './routes/collections/collection-routes.js';
+import { dashboardRoutes, type DashboardOptions } from './routes/dashboard/dashboard-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
@@ -34,6 +35,8 @@ export interface HttpOptions {
   readonly metrics?: Metrics;
   /** Serve `GET /metrics` here (with `token`, when set); null or absent: not on this server. */
   readonly serveMetrics?: { readonly token?: string } | null;
+  /** The web dashboard at `/dashboard/` (absent: not served). */
+  readonly dashboard?: Omit<DashboardOptions, 'apps' | 'services' | 'readiness'>;
 }
 
 /**
@@ -91,6 +94,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   if (readCache) {
     opts.metrics?.sources({ readCache: () => ({ hits: readCache.hits, misses: readCache.misses, entries: readCache.size, bytes: readCache.bytes }) });
   }
+  if (opts.dashboard) await server.register(dashboardRoutes, { ...opts.dashboard, apps: opts.apps, services: opts.services, readiness: opts.readiness ?? [] });
   const deps = { services: opts.services, readCache };
   await server.register(
     async (api) => {
