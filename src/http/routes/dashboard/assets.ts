@@ -77,8 +77,13 @@ export function loadDashboardAssets(root = packageRoot()): DashboardAssets {
     missing = `the dashboard's scripts are not built (${built}/main.js is missing): run \`npm run build\``;
   }
   const importMap = JSON.stringify(IMPORT_MAP);
-  const html = readFileSync(join(source, 'index.html'), 'utf8').replace('<!--IMPORT_MAP-->', `<script type="importmap">${importMap}</script>`);
-  files.set('', { type: typeOf('index.html'), body: Buffer.from(html) });
+  const page = join(source, 'index.html');
+  if (existsSync(page)) {
+    const html = readFileSync(page, 'utf8').replace('<!--IMPORT_MAP-->', `<script type="importmap">${importMap}</script>`);
+    files.set('', { type: typeOf('index.html'), body: Buffer.from(html) });
+  } else {
+    missing = `the dashboard's page is missing (${page})`;
+  }
   const mapHash = createHash('sha256').update(importMap).digest('base64');
   const csp = [
     "default-src 'self'",
