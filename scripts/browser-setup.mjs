@@ -5,7 +5,7 @@
 // so a browser test file also runs on its own. Browser downloads are not used: Playwright drives
 // the system's Chromium (playwright-core, no bundled browser).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -68,10 +68,34 @@ export async function ensureChromium(log = (line) => process.stderr.write(line +
   });
 }
 
-/** Chromium and the demo app, ready for the browser tests. */
+function newest(dir) {
+  let t = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs);
+  }
+  return t;
+}
+
+/** Compiles the dashboard's scripts (as `npm ci` does) when a source is newer than the build. */
+export async function ensureDashboard(log = (line) => process.stderr.write(line + '\n')) {
+  const out = join(root, 'dist', 'dashboard', 'main.js');
+  const built = existsSync(out) ? statSync(out).mtimeMs : 0;
+  if (built >= newest(join(root, 'dashboard', 'src'))) return;
+  await withLock('dashboard', async () => {
+    log('browser tests: compiling the dashboard (tsc -p dashboard/tsconfig.json)…');
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'dashboard', 'tsconfig.json')], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('compiling the dashboard failed');
+  });
+}
+
+/** Chromium, the demo app and the dashboard, ready for the browser tests. */
 export async function browserSetup(log) {
   const chromium = await ensureChromium(log);
   const appDir = await ensureDemoApp(log);
+  await ensureDashboard(log);
   return { chromium, appDir };
 }
 
