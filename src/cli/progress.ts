@@ -49,12 +49,13 @@ export function progressBar(label: string, opts: ProgressOptions = {}): Progress
     const seconds = (performance.now() - startedAt) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const eta = rate > 0 ? (total - done) / rate : Infinity;
-    return { label, rate: formatRate(rate), eta: done >= total ? '0s' : formatSeconds(eta), unit };
+    return { label, speed: formatRate(rate), remaining: done >= total ? '0s' : formatSeconds(eta), unit };
   };
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{label} [{bar}] {percentage}% {value}/{total}{unit} | {rate}/s | ETA {eta}',
+      // Own names for rate and ETA: cli-progress fills `{eta}` itself (whole seconds) over a payload's.
+      format: '{label} [{bar}] {percentage}% {value}/{total}{unit} | {speed}/s | ETA {remaining}',
       barCompleteChar: '█',
       barIncompleteChar: '░',
       hideCursor: true,
