@@ -1,11 +1,13 @@
 /**
  * `npm run bench -- metrics`: what Prometheus metrics cost on the flat-read benchmark. Two Rivulets
  * over the same data, one with metrics on (the default) and one with `metrics.enabled: false`,
- * serve the same 25-item timeline reads of 100 readers (user tokens) to autocannon, alternately,
- * `--rounds` times each (default 3), `--duration` s per run (default 5) at `--connections`
- * (default 50): with the read cache (each read answered from memory: the request metrics are the
- * only extra work) and without it (each read built: a few timed store calls too). Also the time a
- * scrape of `/metrics` takes. Same-run ratios only; the machine is shared and noisy.
+ * serve the same 25-item timeline reads of 100 readers (user tokens) to autocannon, in short
+ * alternating runs (`--rounds`, default 12, of `--duration` s, default 2, at `--connections`,
+ * default 50; the pair's order flips every round): with the read cache (each read answered from
+ * memory: the request metrics are the only extra work) and without it (each read built: a few
+ * timed store calls too). The figure is the median over the rounds of on ÷ off within a round, so a
+ * machine whose speed drifts (it is shared) moves both sides of each ratio alike; the spread of
+ * those ratios is the run's noise. Also the time a scrape of `/metrics` takes.
  */
 import { api, option, secondServer, startServer, followRequests } from './harness.js';
 import { Load, type CannonResult } from './load.js';
@@ -22,8 +24,8 @@ function median(xs: number[]): number {
 }
 
 export async function metrics(): Promise<void> {
-  const rounds = int('rounds', 3);
-  const duration = int('duration', 5);
+  const rounds = int('rounds', 12);
+  const duration = int('duration', 2);
   const connections = int('connections', 50);
   const readers = 100;
   const authors = 40;
@@ -72,9 +74,13 @@ export async function metrics(): Promise<void> {
       median_p99_ms: Math.round(median(runs[name].map((r) => r.latency_ms.p99)) * 1000) / 1000,
     });
     const out = Object.fromEntries((Object.keys(servers) as (keyof typeof servers)[]).map((k) => [k, summary(k)])) as Record<keyof typeof servers, ReturnType<typeof summary>>;
-    const ratio = (on: keyof typeof servers, off: keyof typeof servers) => Math.round((out[on].median_requests_per_s / out[off].median_requests_per_s) * 1000) / 1000;
-    // Per round, on ÷ off of the same round: the spread of these is the run's noise.
+    // Per round, on ÷ off of the same round: their median is the figure, their spread the noise.
     const perRound = (on: keyof typeof servers, off: keyof typeof servers) => runs[on].map((r, i) => Math.round((r.requests_per_s / runs[off][i].requests_per_s) * 1000) / 1000);
+    const ratio = (on: keyof typeof servers, off: keyof typeof servers) => {
+      const rs = perRound(on, off).sort((a, b) => a - b);
+      const q = (p: number) => rs[Math.min(rs.length - 1, Math.floor(p * rs.length))];
+      return { median: median(rs), quartiles: [q(0.25), q(0.75)], min: rs[0], max: rs[rs.length - 1] };
+    };
     const scrapes: number[] = [];
     for (let i = 0; i < 20; i++) {
       const t0 = performance.now();
@@ -84,7 +90,7 @@ export async function metrics(): Promise<void> {
     }
     const scrapeBytes = (await (await fetch(`${s.base}/metrics`)).text()).length;
     writeResult('metrics', {
-      what: `25-item timeline reads of ${readers} readers (25 followed authors each, ${posts} posts), autocannon ${connections} connections, ${duration} s per run, ${rounds} alternating rounds; Rivulet with metrics on and off over the same data`,
+      what: `25-item timeline reads of ${readers} readers (25 followed authors each, ${posts} posts), autocannon ${connections} connections, ${duration} s per run, ${rounds} alternating rounds; Rivulet with metrics on and off over the same data; on_vs_off = median over rounds of on ÷ off in the same round`,
       cached: { on: out.cached_on, off: out.cached_off, on_vs_off: ratio('cached_on', 'cached_off'), on_vs_off_per_round: perRound('cached_on', 'cached_off') },
       uncached: { on: out.uncached_on, off: out.uncached_off, on_vs_off: ratio('uncached_on', 'uncached_off'), on_vs_off_per_round: perRound('uncached_on', 'uncached_off') },
       scrape: { median_ms: Math.round(median(scrapes) * 100) / 100, bytes: scrapeBytes },

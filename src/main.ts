@@ -79,7 +79,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const clock = opts.clock ?? systemClock;
   const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
-  const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics() : noMetrics);
+  const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics({ historyIntervalMs: opts.config.metrics.historyIntervalS * 1000 }) : noMetrics);
   const opened = opts.store ?? new SqliteStore(opts.config.storage.path);
   const store = publishChanges(metrics === noMetrics ? opened : timeStore(opened, metrics), {
     pubsub,

@@ -60,11 +60,12 @@ function Chart({ title, unit, testId, series, samples }: (typeof CHARTS)[number]
     if (!el.current) return;
     plot.current = new uPlot(
       {
-        width: 460,
+        width: Math.max(320, el.current.clientWidth),
         height: 180,
         series: [{}, ...series.map((x) => ({ label: x.label, stroke: x.color, width: 2, spanGaps: false, points: { show: samples.length < 3 } }))],
         axes: [{}, { label: unit, size: 50 }],
-        scales: { x: { time: true } },
+        // At least a minute wide, so the first samples of a fresh server still draw a time axis.
+        scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max + 1] } },
         legend: { show: true },
       },
       data,
@@ -102,11 +103,18 @@ function Chart({ title, unit, testId, series, samples }: (typeof CHARTS)[number]
 export function OverviewView() {
   const [overview, setOverview] = useState<Awaited<ReturnType<typeof api.overview>> | null>(null);
   const [samples, setSamples] = useState<MetricsSample[] | null>(null);
+  const [interval, setIntervalS] = useState(10);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const load = () => {
       api.overview().then(setOverview, (e: unknown) => setError(String((e as Error).message)));
-      api.history().then((h) => setSamples(h.samples), (e: unknown) => setError(String((e as Error).message)));
+      api.history().then(
+        (h) => {
+          setSamples(h.samples);
+          setIntervalS(h.intervalSeconds);
+        },
+        (e: unknown) => setError(String((e as Error).message)),
+      );
     };
     load();
     const t = setInterval(load, 10_000);
@@ -143,7 +151,9 @@ export function OverviewView() {
       {samples && (
         <>
           <h2>The last hour</h2>
-          <p class="muted">One point every 10 seconds from this server's own metrics; the last point is the interval in progress.</p>
+          <p class="muted">
+            One point every {interval} s from this server's own metrics, refreshed every 10 s; the last point is the interval in progress.
+          </p>
           <div class="charts">
             {CHARTS.map((c) => (
               <Chart key={c.testId} {...c} samples={samples} />

@@ -169,7 +169,7 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
   });
   const config = parseConfigText(text, dataDir, 'config from the primary');
   // A scrape reaching this process shows every process's metrics (see cluster-metrics.ts).
-  const metrics = config.metrics.enabled ? childMetrics(new PrometheusMetrics(), (m) => send(m as unknown as ControlMessage)) : undefined;
+  const metrics = config.metrics.enabled ? childMetrics(new PrometheusMetrics({ historyIntervalMs: config.metrics.historyIntervalS * 1000 }), (m) => send(m as unknown as ControlMessage)) : undefined;
   if (metrics) process.on('message', (m: unknown) => metrics.onMessage(m));
   const rivulet = await createRivulet({
     config,

@@ -57,6 +57,7 @@ const fileSchema = z.strictObject({
       host: z.string().min(1).max(255).optional(),
       port: z.int().min(0).max(65_535).optional(),
       token: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+      history_interval_s: z.int().min(1).max(60).optional(),
     })
     .optional(),
   dashboard: z
@@ -81,7 +82,14 @@ export interface Config {
    * is set (`host` defaults to the API's); when `token` is set, scrapes must send
    * `Authorization: Bearer <token>`.
    */
-  readonly metrics: { readonly enabled: boolean; readonly host?: string; readonly port?: number; readonly token?: string };
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly host?: string;
+    readonly port?: number;
+    readonly token?: string;
+    /** Seconds between the samples the dashboard's charts show (an hour's worth is kept). */
+    readonly historyIntervalS: number;
+  };
   /** The web dashboard at `/dashboard/`; `operatorToken` signs in to every app. */
   readonly dashboard: { readonly enabled: boolean; readonly operatorToken?: string };
 }
@@ -170,7 +178,13 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
     },
     readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
-    metrics: { enabled: f.metrics?.enabled ?? true, host: f.metrics?.host, port: f.metrics?.port, token: f.metrics?.token },
+    metrics: {
+      enabled: f.metrics?.enabled ?? true,
+      host: f.metrics?.host,
+      port: f.metrics?.port,
+      token: f.metrics?.token,
+      historyIntervalS: f.metrics?.history_interval_s ?? 10,
+    },
     dashboard: { enabled: f.dashboard?.enabled ?? true, operatorToken: f.dashboard?.operator_token },
   };
 }

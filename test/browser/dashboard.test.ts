@@ -15,7 +15,8 @@ describe('the dashboard in a browser', { skip: setup.skip }, () => {
   let dashboard: string;
   before(async () => {
     if (setup.skip !== undefined) return;
-    h = await startDemoHarness(setup);
+    // A sample a second, so the charts have a few points within the test.
+    h = await startDemoHarness(setup, { extraConfig: { metrics: { history_interval_s: 1 } } });
     dashboard = `${h.demo.rivuletUrl}/dashboard/`;
   });
   after(async () => h?.close());
@@ -40,6 +41,29 @@ describe('the dashboard in a browser', { skip: setup.skip }, () => {
     }
     await page.locator('[data-testid=chart-latency] canvas').waitFor();
     await page.locator('[data-testid=chart-throughput] canvas').waitFor();
+    // Feed reads (answered from the read cache after the first) until the history holds a few
+    // samples with requests in them; then the charts redraw with them.
+    const client = h.client();
+    let reading = true;
+    const traffic = (async () => {
+      for (let i = 0; reading; i++) {
+        await client.feed('timeline', ['alice', 'bob', 'carol'][i % 3]).get({ limit: 10 });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await page.waitForFunction(
+      async () => {
+        const r = await fetch('/dashboard/api/metrics/history', { credentials: 'same-origin' });
+        const body = (await r.json()) as { samples: { requestsPerSecond: number; cacheHitRate: number | null }[] };
+        return body.samples.filter((x) => x.requestsPerSecond > 0 && x.cacheHitRate !== null).length >= 5;
+      },
+      undefined,
+      { polling: 250, timeout: 30_000 },
+    );
+    reading = false;
+    await traffic;
+    await page.reload();
+    await page.getByTestId('chart-latency').filter({ hasText: 'now p50' }).waitFor();
     // The session cookie is HttpOnly: page scripts cannot read it.
     assert.equal(await page.evaluate(() => document.cookie), '');
     const cookies = await page.context().cookies();

@@ -18,9 +18,9 @@ const STORE_BOUNDS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001
 /** Seconds from a queued fan-out job's write until its last follower has the change. */
 const LAG_BOUNDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 
-/** How often the dashboard's history takes a sample, and how many it keeps (one hour). */
+/** How often the dashboard's history takes a sample by default; it keeps an hour of them. */
 const HISTORY_INTERVAL_MS = 10_000;
-const HISTORY_SAMPLES = 360;
+const HISTORY_MS = 3600_000;
 
 let processRegistry: Registry | null = null;
 
@@ -272,7 +272,7 @@ class History {
     this.#last = now;
     this.#loop.reset();
     this.#samples.push(sample);
-    if (this.#samples.length > HISTORY_SAMPLES) this.#samples.shift();
+    if (this.#samples.length > HISTORY_MS / this.#intervalMs) this.#samples.shift();
   }
 
   #sample(now: Totals): MetricsSample {
