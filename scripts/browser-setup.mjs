@@ -5,13 +5,13 @@
 // so a browser test file also runs on its own. Browser downloads are not used: Playwright drives
 // the system's Chromium (playwright-core, no bundled browser).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { ensureDemoApp, withLock } = await import(pathToFileURL(join(root, 'examples', 'social', 'setup.mjs')).href);
+const { ensureDemoApp, newest, withLock } = await import(pathToFileURL(join(root, 'examples', 'social', 'setup.mjs')).href);
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
@@ -66,16 +66,6 @@ export async function ensureChromium(log = (line) => process.stderr.write(line +
     const tail = readFileSync(out, 'utf8').trim().split('\n').slice(-5).join(' | ');
     return { skip: `installing chromium with apt-get failed (exit ${r.status}): ${tail}` };
   });
-}
-
-function newest(dir) {
-  let t = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs);
-  }
-  return t;
 }
 
 /** Compiles the dashboard's scripts (as `npm ci` does) when a source is newer than the build. */

@@ -17,7 +17,7 @@ function mtime(path) {
 }
 
 /** Newest modification time of the files under `dir`. */
-function newest(dir) {
+export function newest(dir) {
   let t = 0;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
