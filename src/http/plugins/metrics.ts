@@ -16,6 +16,8 @@ const RECORDER = Symbol('rivulet.route-recorder');
  */
 export class MeteredLogController extends LogController {
   readonly #unmatched: RouteRecorder;
+  /** Fastify's own key of a request's route context, once found (see {@link #config}). */
+  #contextKey: symbol | null | undefined = undefined;
 
   constructor(metrics: Metrics) {
     super({ disableRequestLogging: true });
@@ -23,8 +25,24 @@ export class MeteredLogController extends LogController {
   }
 
   override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const config = request.routeOptions.config as { [RECORDER]?: RouteRecorder } | undefined;
+    const config = this.#config(request) as { [RECORDER]?: RouteRecorder } | undefined;
     (config?.[RECORDER] ?? this.#unmatched).observe(reply.statusCode, reply.elapsedTime / 1000);
+  }
+
+  /**
+   * The route's config. `request.routeOptions.config` builds a dozen-field object on every call
+   * (measured: about half of the ~450 ns recording a request took), so the route context that
+   * getter reads from is read directly, by the symbol Fastify keeps it under, found once on the
+   * first request; should a Fastify version keep it elsewhere, the public getter is used.
+   */
+  #config(request: FastifyRequest): unknown {
+    if (this.#contextKey === undefined) {
+      const key = Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context');
+      const context = key === undefined ? undefined : (request as unknown as Record<symbol, { config?: unknown }>)[key];
+      this.#contextKey = context !== undefined && context.config === request.routeOptions.config ? key! : null;
+    }
+    if (this.#contextKey === null) return request.routeOptions.config;
+    return (request as unknown as Record<symbol, { config?: unknown } | undefined>)[this.#contextKey]?.config;
   }
 }
 
