@@ -12,7 +12,8 @@ const RECORDER = Symbol('rivulet.route-recorder');
  * Fastify's log controller: Fastify already calls it when each response has finished, with the
  * request's start and end times taken, so recording the latency there adds no hook and no clock
  * reading to a request. The route's recorder was resolved when the route was registered
- * ({@link recordRoutes}); a request that matched no route counts as `(unmatched)`.
+ * ({@link recordRoutes}); a request that matched no route counts as `(unmatched)`. Fastify calls
+ * the controller only when it has a logger, which Rivulet's server always has (`buildHttp`).
  */
 export class MeteredLogController extends LogController {
   readonly #unmatched: RouteRecorder;
