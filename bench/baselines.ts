@@ -42,6 +42,37 @@ export async function httpCeiling(load: Load, body: string, connections: number,
   }
 }
 
+/**
+ * The ceiling of a mixed read load: one bare Fastify serving each of `bodies` at its own path,
+ * loaded at once by one autocannon per body with `connections` each (as the measured mix is).
+ */
+export async function httpCeilingMix(
+  load: Load,
+  bodies: Record<string, string>,
+  connections: number,
+  durationS: number,
+): Promise<Record<string, CannonResult & { body_bytes: number }>> {
+  const server = Fastify({ logger: false });
+  const payloads = new Map(Object.entries(bodies).map(([name, body]) => [name, Buffer.from(body)]));
+  server.get('/ceiling/:name', async (req, reply) => {
+    reply.header('content-type', 'application/json; charset=utf-8');
+    return payloads.get((req.params as { name: string }).name);
+  });
+  const base = await server.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const cannons = [...payloads.keys()].map((name) => ({
+      name,
+      connections,
+      requests: [{ method: 'GET' as const, path: `/ceiling/${name}?api_key=benchkey&limit=25`, headers: { authorization: 'x'.repeat(150), 'stream-auth-type': 'jwt' } }],
+    }));
+    await load.mix(base, 1, { cannons }); // warm-up, as for the measured reads
+    const r = await load.mix(base, durationS, { cannons });
+    return Object.fromEntries([...payloads].map(([name, p]) => [name, { ...r.cannons[name], body_bytes: p.length }]));
+  } finally {
+    await server.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // (2) Store ceiling
 

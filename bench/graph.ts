@@ -189,6 +189,40 @@ export class Rng {
   }
 }
 
+/** An index drawn with probability proportional to its weight, given the weights' running sums. */
+function drawIndex(cum: Float64Array, rng: Rng): number {
+  const x = rng.next() * cum[cum.length - 1];
+  let lo = 0;
+  let hi = cum.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cum[mid] > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Draws ranks 0…n−1 by a Zipf law: rank r with probability ∝ 1 / (r + 1)^s. The few top ranks
+ * take most draws and every rank can be drawn.
+ */
+export class ZipfSampler {
+  readonly #cum: Float64Array;
+
+  constructor(n: number, s = 1) {
+    this.#cum = new Float64Array(n);
+    let sum = 0;
+    for (let r = 0; r < n; r++) {
+      sum += 1 / Math.pow(r + 1, s);
+      this.#cum[r] = sum;
+    }
+  }
+
+  draw(rng: Rng): number {
+    return drawIndex(this.#cum, rng);
+  }
+}
+
 /** Draws authors with probability proportional to their follower count. */
 export class AuthorSampler {
   readonly #cum: Float64Array;
@@ -207,15 +241,7 @@ export class AuthorSampler {
   }
 
   draw(rng: Rng): number {
-    const x = rng.next() * this.#cum[this.#cum.length - 1];
-    let lo = 0;
-    let hi = this.#cum.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#cum[mid] > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return this.#nodes[lo];
+    return this.#nodes[drawIndex(this.#cum, rng)];
   }
 }
 

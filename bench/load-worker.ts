@@ -8,7 +8,7 @@
 import autocannon from 'autocannon';
 import { Agent, request } from 'node:http';
 import { parentPort } from 'node:worker_threads';
-import type { CannonResult, HttpReq, LoadCommand, Reply } from './load.js';
+import type { CannonResult, HttpReq, LoadCommand, PacedResult, PacedSpec, ProbeResult, Reply } from './load.js';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -67,6 +67,10 @@ async function batch(cmd: Extract<LoadCommand, { op: 'batch' }>): Promise<Reply>
 
 /** autocannon over `requests` (each connection cycles through them), with exact latencies. */
 async function cannon(cmd: Extract<LoadCommand, { op: 'cannon' }>): Promise<Reply> {
+  return { op: 'cannon', result: await runCannon(cmd) };
+}
+
+async function runCannon(cmd: { base: string; requests: HttpReq[]; connections: number; durationS: number }): Promise<CannonResult> {
   const lat: number[] = [];
   let bytes = 0;
   const opts: autocannon.Options = {
@@ -104,9 +108,104 @@ async function cannon(cmd: Extract<LoadCommand, { op: 'cannon' }>): Promise<Repl
     autocannon: { p50: res.latency.p50, p99: res.latency.p99 },
     bytes_per_response: lat.length ? bytes / lat.length : 0,
     errors: res.errors + res.timeouts,
+    timeouts: res.timeouts,
     non2xx: res.non2xx,
   };
-  return { op: 'cannon', result };
+  return result;
+}
+
+/** The p-th percentile of sorted values (nearest rank). */
+function pctOf(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends `spec.requests` (cycling) at a fixed rate for `durationS`, not waiting for answers. */
+async function paced(base: URL, spec: PacedSpec, durationS: number): Promise<PacedResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.maxInFlight });
+  const lat: number[] = [];
+  const start = now();
+  const end = start + durationS * 1000;
+  const gap = 1000 / spec.ratePerS;
+  let sent = 0, skipped = 0, due = 0, inFlight = 0, ok = 0, non2xx = 0, errors = 0;
+  const pending: Promise<void>[] = [];
+  while (now() < end) {
+    const dueNow = Math.floor((now() - start) / gap) + 1;
+    for (; due < dueNow; due++) {
+      if (inFlight >= spec.maxInFlight) {
+        skipped++;
+        continue;
+      }
+      const r = spec.requests[sent % spec.requests.length];
+      sent++;
+      inFlight++;
+      const t0 = now();
+      pending.push(
+        send(agent, base, r).then(
+          (res) => {
+            inFlight--;
+            const t1 = now();
+            if (res.status >= 200 && res.status < 300) {
+              if (t1 <= end) ok++;
+              lat.push(t1 - t0);
+            } else non2xx++;
+          },
+          () => {
+            inFlight--;
+            errors++;
+          },
+        ),
+      );
+    }
+    await sleep(Math.max(0, start + due * gap - now()));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return {
+    target_per_s: spec.ratePerS,
+    sent,
+    skipped,
+    responses_2xx: ok,
+    achieved_per_s: ok / durationS,
+    non2xx,
+    errors,
+    latency_ms: { p50: pctOf(lat, 50), p99: pctOf(lat, 99), max: lat.length ? lat[lat.length - 1] : NaN },
+  };
+}
+
+/** One request after another, `gapMs` apart, for `durationS`. */
+async function probe(base: URL, request: HttpReq, gapMs: number, durationS: number): Promise<ProbeResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const end = now() + durationS * 1000;
+  const lat: number[] = [];
+  let non2xx = 0;
+  while (now() < end) {
+    const t0 = now();
+    const res = await send(agent, base, request);
+    lat.push(now() - t0);
+    if (res.status < 200 || res.status >= 300) non2xx++;
+    await sleep(gapMs);
+  }
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { count: lat.length, non2xx, latency_ms: { p50: pctOf(lat, 50), p99: pctOf(lat, 99), max: lat.length ? lat[lat.length - 1] : NaN } };
+}
+
+async function mix(cmd: Extract<LoadCommand, { op: 'mix' }>): Promise<Reply> {
+  const base = new URL(cmd.base);
+  const [results, pacedResult, probeResult] = await Promise.all([
+    Promise.all(cmd.cannons.map((c) => runCannon({ base: cmd.base, requests: c.requests, connections: c.connections, durationS: cmd.durationS }))),
+    cmd.paced ? paced(base, cmd.paced, cmd.durationS) : Promise.resolve(undefined),
+    cmd.probe ? probe(base, cmd.probe.request, cmd.probe.gapMs, cmd.durationS) : Promise.resolve(undefined),
+  ]);
+  return {
+    op: 'mix',
+    cannons: Object.fromEntries(cmd.cannons.map((c, i) => [c.name, results[i]])),
+    paced: pacedResult,
+    probe: probeResult,
+  };
 }
 
 /**
@@ -142,7 +241,8 @@ async function watch(cmd: Extract<LoadCommand, { op: 'watch' }>): Promise<Reply>
 
 parentPort!.on('message', async (cmd: LoadCommand) => {
   try {
-    const reply = cmd.op === 'batch' ? await batch(cmd) : cmd.op === 'cannon' ? await cannon(cmd) : await watch(cmd);
+    const reply =
+      cmd.op === 'batch' ? await batch(cmd) : cmd.op === 'cannon' ? await cannon(cmd) : cmd.op === 'mix' ? await mix(cmd) : await watch(cmd);
     parentPort!.postMessage({ ok: true, reply });
   } catch (err) {
     parentPort!.postMessage({ ok: false, error: (err as Error).stack ?? String(err) });

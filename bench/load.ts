@@ -22,18 +22,57 @@ export interface CannonResult {
   autocannon: { p50: number; p99: number };
   bytes_per_response: number;
   errors: number;
+  /** Of `errors`, those that timed out (autocannon's 10 s). */
+  timeouts?: number;
   non2xx: number;
+}
+
+/** Requests sent at a fixed rate, whatever the answers take (open loop). */
+export interface PacedSpec {
+  readonly requests: HttpReq[];
+  readonly ratePerS: number;
+  /** A request due while this many are unanswered is not sent (counted as `skipped`). */
+  readonly maxInFlight: number;
+}
+
+export interface PacedResult {
+  target_per_s: number;
+  sent: number;
+  /** Due but not sent: `maxInFlight` requests were already waiting. */
+  skipped: number;
+  responses_2xx: number;
+  /** 2xx answers received within the window, per second: the write rate reached. */
+  achieved_per_s: number;
+  non2xx: number;
+  errors: number;
+  latency_ms: { p50: number; p99: number; max: number };
+}
+
+/** A lone client sending one request after another with a gap (a health check's view of the server). */
+export interface ProbeResult {
+  count: number;
+  non2xx: number;
+  latency_ms: { p50: number; p99: number; max: number };
 }
 
 export type LoadCommand =
   | { op: 'batch'; base: string; requests: HttpReq[]; concurrency: number; keepBodies: boolean }
   | { op: 'cannon'; base: string; requests: HttpReq[]; connections: number; durationS: number }
-  | { op: 'watch'; base: string; post: HttpReq; readers: HttpReq[]; gapMs: number; timeoutMs: number };
+  | { op: 'watch'; base: string; post: HttpReq; readers: HttpReq[]; gapMs: number; timeoutMs: number }
+  | {
+      op: 'mix';
+      base: string;
+      durationS: number;
+      cannons: { name: string; requests: HttpReq[]; connections: number }[];
+      paced?: PacedSpec;
+      probe?: { request: HttpReq; gapMs: number };
+    };
 
 export type Reply =
   | { op: 'batch'; t0: number; t1: number; status: number[]; ms: number[]; bodies?: string[]; errors: string[] }
   | { op: 'cannon'; result: CannonResult }
-  | { op: 'watch'; id: string; start: number; ack: number; seen: (number | null)[]; reads: number[]; polls: number };
+  | { op: 'watch'; id: string; start: number; ack: number; seen: (number | null)[]; reads: number[]; polls: number }
+  | { op: 'mix'; cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult };
 
 /** Absolute time in ms, comparable with the worker's. */
 export const now = () => performance.timeOrigin + performance.now();
@@ -88,6 +127,21 @@ export class Load {
       throw new Error(`load run got ${r.result.non2xx} non-2xx answers and ${r.result.errors} errors (${requests[0]?.path})`);
     }
     return r.result;
+  }
+
+  /**
+   * Runs at once, for `durationS`: one autocannon per entry of `cannons` (each with its own
+   * connections and latencies), an open-loop `paced` sender, and a lone `probe` client. Throws when
+   * a cannon got a non-2xx answer; timeouts and the paced sender's failures are counted in the result.
+   */
+  async mix(base: string, durationS: number, parts: { cannons: { name: string; requests: HttpReq[]; connections: number }[]; paced?: PacedSpec; probe?: { request: HttpReq; gapMs: number } }) {
+    const r = await this.#run({ op: 'mix', base, durationS, ...parts });
+    for (const [name, c] of Object.entries(r.cannons)) {
+      if (c.non2xx > 0) throw new Error(`load run ${name} got ${c.non2xx} non-2xx answers`);
+      // Requests cut off when the run ends (or timed out on an overloaded machine) are counted, not fatal.
+      if (c.errors > 0) console.warn(`  load run ${name}: ${c.errors} requests errored or timed out (kept in the result)`);
+    }
+    return r;
   }
 
   watch(base: string, post: HttpReq, readers: HttpReq[], gapMs = 2, timeoutMs = 600_000) {

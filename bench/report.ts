@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { option } from './harness.js';
 
 export const RESULTS = join(import.meta.dirname, 'results');
-const SUITE = ['graph-load', 'fanout-throughput', 'celebrity', 'reads', 'heaviest-reader'] as const;
+const SUITE = ['graph-load', 'fanout-throughput', 'celebrity', 'reads', 'heaviest-reader', 'mixed'] as const;
 
 /** Writes a scenario's result file and regenerates the summary and chart. */
 export function writeResult(scenario: string, result: Record<string, unknown>): string {
@@ -186,6 +186,8 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
     });
     out.push({ section: 'Reads over HTTP', docs: [reads], rows: list });
   }
+  const mixed = r.get('mixed');
+  if (mixed) out.push({ section: 'Reads while the data changes (`mixed`, issue 12)', docs: [mixed], rows: mixedRows(mixed) });
   const fan = r.get('fanout-throughput');
   if (fan) {
     const c = fan.store_ceiling;
@@ -341,6 +343,67 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
     });
   }
   return out;
+}
+
+/** Rows of the mixed scenario: each write rate's reads against the mix's ceiling, then saturation. */
+function mixedRows(m: Doc): Row[] {
+  const list: Row[] = [];
+  const runs = m.runs as any[];
+  const half = Math.floor(m.connections / 2);
+  for (const run of runs) {
+    const rate = run.writes_per_s;
+    const w = run.writes ? `; writes reached ${run.writes.achieved_per_s}/s (ack p50 ${ms(run.writes.latency_ms.p50)}, p99 ${ms(run.writes.latency_ms.p99)})` : '';
+    for (const [k, name, goal] of [['flat', 'flat', 0.4], ['enriched', 'enriched', 0.25]] as const) {
+      const x = run[k];
+      const l = x.read.latency_ms;
+      const vsNone = run.vs_no_writes?.[k];
+      let target = '';
+      let status: Status = '';
+      if (rate === 200) {
+        target = `≥ ${pct(goal)} of the ceiling, p99 ≤ 10 ms`;
+        status = ok(x.vs_ceiling >= goal && l.p99 <= 10);
+      } else if (rate === 20 && vsNone !== undefined) {
+        target = 'within 10% of no writes';
+        status = ok(vsNone >= 0.9);
+      }
+      list.push({
+        figure: `${rate} writes/s: ${name} reads, ${half} connections`,
+        value: `${int(x.read.requests_per_s)} req/s; p50 ${ms(l.p50)}, p99 ${ms(l.p99)}${rate > 0 && vsNone !== undefined ? `; ${pct(vsNone)} of no writes` : ''}`,
+        baseline: `ceiling of the mix ${int(run.ceiling[k].requests_per_s)} req/s (${int(run.ceiling[k].body_bytes)} B body)`,
+        ratio: pct(x.vs_ceiling),
+        target,
+        status,
+      });
+    }
+    list.push({
+      figure: `${rate} writes/s: read cache, writes, /healthz`,
+      value: `hit rate ${run.read_cache.hit_rate === null ? 'n/a' : pct(run.read_cache.hit_rate)}${w}; /healthz p50 ${ms(run.healthz.latency_ms.p50)}, p99 ${ms(run.healthz.latency_ms.p99)}`,
+      baseline: rate > 0 ? `target rate ${rate}/s` : '',
+      ratio: run.writes ? pct(run.writes.achieved_per_s / rate) : '',
+      target: rate > 0 ? '/healthz p99 ≤ 5 ms' : '',
+      status: rate > 0 ? ok(run.healthz.latency_ms.p99 <= 5) : '',
+    });
+  }
+  const sat = m.saturation;
+  if (sat) {
+    list.push({
+      figure: `Saturation: ${sat.connections} connections, 80% flat reads, 20% posts`,
+      value: `${int(sat.total.requests_per_s)} req/s in all; p50 ${ms(sat.total.latency_ms.p50)}, p99 ${ms(sat.total.latency_ms.p99)}; ${sat.posts_per_s} posts/s (${int(sat.follower_inserts_per_s)} follower inserts/s)`,
+      baseline: `the reads alone ${int(sat.reads_alone.requests_per_s)} req/s; flat ceiling ${int(sat.flat_ceiling.requests_per_s)} req/s`,
+      ratio: `${pct(sat.total_vs_reads_alone)} of reads alone`,
+      target: '≥ 5,000 req/s, p99 ≤ 20 ms',
+      status: ok(sat.total.requests_per_s >= 5000 && sat.total.latency_ms.p99 <= 20),
+    });
+    list.push({
+      figure: 'Saturation: /healthz (a lone client)',
+      value: `p50 ${ms(sat.healthz.latency_ms.p50)}, p99 ${ms(sat.healthz.latency_ms.p99)}, max ${ms(sat.healthz.latency_ms.max)}`,
+      baseline: '',
+      ratio: '',
+      target: 'p99 ≤ 5 ms',
+      status: ok(sat.healthz.latency_ms.p99 <= 5),
+    });
+  }
+  return list;
 }
 
 export function writeSummary(): void {
@@ -502,6 +565,29 @@ export function chart(r: Map<string, Doc>): string {
       }
     }
     panels.push({ title: `Reads over HTTP, ${reads.connections} connections — requests/s (higher is better; red tick = target)`, bars, opts: {} });
+  }
+  const mixed = r.get('mixed');
+  if (mixed) {
+    const bars: Bar[] = [];
+    for (const [k, goal] of [['flat', 0.4], ['enriched', 0.25]] as const) {
+      for (const run of mixed.runs as any[]) {
+        const x = run[k];
+        bars.push({ label: `${k}: ceiling before the ${run.writes_per_s} writes/s run`, value: run.ceiling[k].requests_per_s, color: C.ceiling });
+        bars.push({
+          label: `${k}: ${run.writes_per_s} writes/s`,
+          value: x.read.requests_per_s,
+          color: run.writes_per_s === 0 ? C.rivulet : C.p50,
+          text: `${fmtTick(x.read.requests_per_s)} (${pct(x.vs_ceiling)}; p99 ${ms(x.read.latency_ms.p99)})`,
+          mark: run.writes_per_s === 200 ? goal * run.ceiling[k].requests_per_s : undefined,
+        });
+      }
+    }
+    if (mixed.saturation) {
+      const sat = mixed.saturation;
+      bars.push({ label: 'saturation: reads alone', value: sat.reads_alone.requests_per_s, color: C.ceiling });
+      bars.push({ label: 'saturation: 80% reads, 20% posts', value: sat.total.requests_per_s, color: C.rivulet, text: `${fmtTick(sat.total.requests_per_s)} (p99 ${ms(sat.total.latency_ms.p99)})`, mark: 5000 });
+    }
+    panels.push({ title: `Reads while the data changes (mixed), ${mixed.connections} connections — requests/s (red tick = target)`, bars, opts: {} });
   }
   const fan = r.get('fanout-throughput');
   if (fan) {

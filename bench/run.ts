@@ -1,5 +1,5 @@
 /**
- * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, workers, and
+ * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, workers, audit, and
  * the suite of bench/suite.ts; default or `all`: every one). Each run writes
  * `bench/results/<scenario>-<timestamp>.json` and prints a summary. Figures are only comparable
  * within one run on one machine; nothing here is asserted.
@@ -13,10 +13,12 @@ import pino from 'pino';
 import { connect } from 'getstream';
 import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
+import { mixed } from './mixed.js';
 import { scenarioArgs, suite } from './suite.js';
 import { realtime } from './realtime.js';
 import { workers } from './workers.js';
 import { metrics } from './metrics.js';
+import { audit } from './audit.js';
 import { writeResult } from './report.js';
 
 
@@ -165,7 +167,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, ...suite };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, ...suite, mixed };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

@@ -41,7 +41,7 @@ import { writeResult, writeSummary } from './report.js';
 // ---------------------------------------------------------------------------------------------
 // Options
 
-function graphOption(): GraphName {
+export function graphOption(): GraphName {
   const v = (option('graph') ?? 'wiki-vote').toLowerCase().replace(/^soc-/, '');
   const alias: Record<string, GraphName> = { 'wiki-vote': 'wiki-vote', wikivote: 'wiki-vote', wiki: 'wiki-vote', slashdot: 'slashdot', slashdot0902: 'slashdot', facebook: 'facebook' };
   const name = alias[v];
@@ -49,25 +49,25 @@ function graphOption(): GraphName {
   return name;
 }
 
-const SEED = () => intOption('seed', 42);
+export const SEED = () => intOption('seed', 42);
 /** Activities posted by the graph workload. */
-const ACTIVITIES = () => intOption('activities', 5000);
+export const ACTIVITIES = () => intOption('activities', 5000);
 /** Seconds per HTTP load run, and connections for the reads. */
-const DURATION = () => intOption('duration', 5);
-const CONNECTIONS = () => intOption('connections', 50);
+export const DURATION = () => intOption('duration', 5);
+export const CONNECTIONS = () => intOption('connections', 50);
 /** Concurrent posts while the workload is written. */
 const POST_CONCURRENCY = 8;
 /** Posts in flight for the second end-to-end run of fanout-throughput. */
 const WIDE_POST_CONCURRENCY = 64;
 /** Seconds of load before each measured read run (and each ceiling), not measured. */
-const WARM_UP_S = 1;
+export const WARM_UP_S = 1;
 
-function graphInfo(g: Graph) {
+export function graphInfo(g: Graph) {
   return { name: g.name, title: g.title, nodes: g.nodes, follows: g.edges };
 }
 
 /** Runs `fn` with a server and a load generator, closing both. */
-async function withServer<T>(opts: Parameters<typeof startServer>[0], fn: (s: Server, load: Load) => Promise<T>): Promise<T> {
+export async function withServer<T>(opts: Parameters<typeof startServer>[0], fn: (s: Server, load: Load) => Promise<T>): Promise<T> {
   const s = await startServer(opts);
   const load = new Load();
   try {
@@ -78,7 +78,7 @@ async function withServer<T>(opts: Parameters<typeof startServer>[0], fn: (s: Se
   }
 }
 
-interface Posted {
+export interface Posted {
   ids: string[];
   bodies: string[];
   t0: number;
@@ -93,12 +93,12 @@ async function postWorkload(s: Server, load: Load, g: Graph, w: Workload, seed: 
   return { ids: bodies.map((b) => (JSON.parse(b) as { id: string }).id), bodies, t0: r.t0, t1: r.t1, ackMs: r.ms };
 }
 
-function stats(values: number[]) {
+export function stats(values: number[]) {
   const v = [...values].sort((a, b) => a - b);
   return { p50: round(percentile(v, 50), 3), p99: round(percentile(v, 99), 3), max: round(v[v.length - 1], 3) };
 }
 
-function roundCannon(c: CannonResult): CannonResult {
+export function roundCannon(c: CannonResult): CannonResult {
   const l = c.latency_ms;
   return {
     ...c,
@@ -364,7 +364,7 @@ async function celebrity(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // reads
 
-interface ReadWorkload {
+export interface ReadWorkload {
   readers: number[];
   posted: Posted;
 }
@@ -375,7 +375,7 @@ interface ReadWorkload {
  * same feeds as their timeline; user objects for every node; the posts; a collection object per
  * post (`SO:post:p<i>`); reactions (likes and comments by followers) on the newest 1,500 posts.
  */
-async function buildReadWorkload(s: Server, load: Load, g: Graph, n: number, seed: number, readerCount: number): Promise<ReadWorkload> {
+export async function buildReadWorkload(s: Server, load: Load, g: Graph, n: number, seed: number, readerCount: number): Promise<ReadWorkload> {
   const w = drawWorkload(g, n, seed);
   await loadGraphThroughApi(s, load, g);
   // Distinct authors per would-be reader.
@@ -423,7 +423,7 @@ async function buildReadWorkload(s: Server, load: Load, g: Graph, n: number, see
   return { readers, posted };
 }
 
-const ENRICH_FLAGS = 'withRecentReactions=true&withOwnReactions=true&withReactionCounts=true';
+export const ENRICH_FLAGS = 'withRecentReactions=true&withOwnReactions=true&withReactionCounts=true';
 
 /** 25-item pages over HTTP at 50 connections (autocannon) for four kinds of feed, each beside its HTTP ceiling. */
 async function reads(): Promise<void> {

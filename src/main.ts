@@ -3,6 +3,18 @@ import pino, { type Logger } from 'pino';
 import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
 import { PrometheusMetrics } from './adapters/prometheus/prometheus-metrics.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
+import { sqliteRecords } from './adapters/sqlite/sqlite-records.js';
+import { LocalBlobStore } from './adapters/local/local-blob-store.js';
+import { SafeFetcher } from './adapters/http/safe-fetcher.js';
+import { SharpImages } from './adapters/sharp/sharp-images.js';
+import type { SqliteDatabase } from './adapters/sqlite/database.js';
+import type { BlobStore } from './ports/blob-store.js';
+import type { PageFetcher } from './ports/page-fetcher.js';
+import type { RecordStores } from './ports/record-stores.js';
+import type { FileStorageConfig } from './config/config.js';
+import type { FileServices } from './services/files.js';
+import { OpenGraph } from './services/open-graph.js';
+import { recordConfig } from './services/audit.js';
 import { systemClock } from './adapters/system-clock.js';
 import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
@@ -43,6 +55,24 @@ export interface RivuletOptions {
   readonly metrics?: Metrics;
   /** Checks `/readyz` runs besides the built-in ones (store, migrations, fan-out worker). */
   readonly readinessChecks?: readonly ReadinessCheck[];
+  /** File index, flags and audit log (default: on the SQLite database of `store`). */
+  readonly records?: RecordStores;
+  /** Fetches pages for link previews (default: the address-checking fetcher of `config.og`). */
+  readonly fetcher?: PageFetcher;
+}
+
+/** The blob store the config names: a directory, or an S3-compatible bucket (its SDK loaded only then). */
+export async function openBlobStore(c: FileStorageConfig): Promise<BlobStore> {
+  if (c.backend === 'local') return new LocalBlobStore(c.path);
+  const { S3BlobStore } = await import('./adapters/s3/s3-blob-store.js');
+  return new S3BlobStore(c);
+}
+
+/** The record stores of a store built on SQLite (also through a wrapper that passes `database` on). */
+function recordsOf(store: Store): RecordStores {
+  const database = (store as { database?: SqliteDatabase }).database;
+  if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
+  return sqliteRecords({ database, commit: (app, batch) => store.commit(app, batch) });
 }
 
 /**
@@ -80,18 +110,25 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
   const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics({ historyIntervalMs: opts.config.metrics.historyIntervalS * 1000 }) : noMetrics);
-  const opened = opts.store ?? new SqliteStore(opts.config.storage.path);
-  const store = publishChanges(metrics === noMetrics ? opened : timeStore(opened, metrics), {
+  const base = opts.store ?? new SqliteStore(opts.config.storage.path);
+  const store = publishChanges(metrics === noMetrics ? base : timeStore(base, metrics), {
     pubsub,
     apps,
     clock,
     onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
   });
+  const records = opts.records ?? recordsOf(base);
+  const blobs = await openBlobStore(opts.config.files.storage);
+  const time = new TimeSource(clock);
   let worker: FanoutWorker | null = null;
   const services: Services = {
     store,
-    clock: new TimeSource(clock),
+    clock: time,
     fanout: opts.config.fanout,
+    audit: records.audit,
+    flags: records.flags,
+    userData: records.userData,
+    hideFlagged: opts.config.moderation.hideFlagged,
     // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
     onJobsEnqueued: () => {
       if (opts.worker !== 'manual') worker?.wake();
@@ -99,6 +136,14 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     },
   };
   if (opts.worker !== false) worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }));
+  const files: FileServices = {
+    files: records.files,
+    blobs,
+    images: new SharpImages(),
+    clock: time,
+    settings: { maxBytes: opts.config.files.maxBytes, publicUrl: opts.config.files.publicUrl },
+    audit: records.audit,
+  };
   let ready = false;
   const checks = [
     startedCheck(() => ready),
@@ -121,6 +166,8 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     metrics: metrics === noMetrics ? undefined : metrics,
     serveMetrics: metrics !== noMetrics && !separateMetrics ? { token: opts.config.metrics.token } : null,
     dashboard: opts.config.dashboard.enabled ? { pubsub, metrics, operatorToken: opts.config.dashboard.operatorToken, metricsUrl } : undefined,
+    files,
+    og: new OpenGraph(opts.fetcher ?? new SafeFetcher(opts.config.og), opts.config.og),
   });
   const realtime = new FayeServer({ apps: opts.config.apps, pubsub, logger: realtimeLog, ...opts.realtime });
   realtime.attach(http.server);
@@ -137,7 +184,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     metricsUrl,
     async listen(port, host) {
       await store.ready?.();
-      if (opts.syncGroupedEdges !== false) await syncGroupedEdges(opts.config, store);
+      if (opts.syncGroupedEdges !== false) {
+        await syncGroupedEdges(opts.config, store);
+        for (const app of opts.config.apps) await recordConfig(services, app);
+      }
       if (separateMetrics) {
         metricsServer = await startMetricsServer({
           metrics,
@@ -166,6 +216,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       await metricsServer?.close();
       metrics.close();
       await pubsub.close();
+      await blobs.close();
       await store.close();
     },
   };

@@ -202,3 +202,50 @@ describe('config: read cache', () => {
     assert.match(rejected({ ...(file(flat) as object), read_cache: { size: 1 } }), /^read_cache/);
   });
 });
+
+describe('config: files, link previews and moderation', () => {
+  const base = file([USER]) as Record<string, unknown>;
+
+  it('defaults to files under the data directory, 10 MiB, no allow-list, flags shown', () => {
+    const c = parseConfig(base, '/data');
+    assert.deepEqual(c.files, { storage: { backend: 'local', path: '/data/files' }, maxBytes: 10 * 1024 * 1024, publicUrl: undefined });
+    assert.deepEqual(c.og.allow, []);
+    assert.equal(c.moderation.hideFlagged, false);
+  });
+
+  it('reads an S3-compatible store, limits and the public origin', () => {
+    const c = parseConfig(
+      {
+        ...base,
+        files: { backend: 's3', max_mb: 2, public_url: 'https://feeds.example.com/', s3: { bucket: 'my-bucket', endpoint: 'http://minio:9000', access_key_id: 'a', secret_access_key: 'b' } },
+        og: { allow: ['10.0.0.0/8', 'wiki.corp.example'], timeout_ms: 1000, max_kb: 64, cache_ttl_s: 0 },
+        moderation: { hide_flagged: true },
+      },
+      '/data',
+    );
+    assert.deepEqual(c.files.storage, {
+      backend: 's3',
+      bucket: 'my-bucket',
+      prefix: undefined,
+      region: undefined,
+      endpoint: 'http://minio:9000',
+      forcePathStyle: undefined,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    assert.equal(c.files.maxBytes, 2 * 1024 * 1024);
+    assert.equal(c.files.publicUrl, 'https://feeds.example.com');
+    assert.deepEqual({ ...c.og }, { allow: ['10.0.0.0/8', 'wiki.corp.example'], timeoutMs: 1000, maxBytes: 65536, maxRedirects: 5, cacheTtlMs: 0 });
+    assert.equal(c.moderation.hideFlagged, true);
+  });
+
+  it('names the field of a bad setting', () => {
+    assertNames(rejected({ ...base, files: { backend: 's3' } }), 'files.s3', /required/);
+    assertNames(rejected({ ...base, files: { s3: { bucket: 'my-bucket' } } }), 'files.s3', /backend/);
+    assertNames(rejected({ ...base, files: { backend: 's3', s3: { bucket: 'my-bucket', access_key_id: 'a' } } }), 'files.s3', /both/);
+    assertNames(rejected({ ...base, files: { max_mb: 0 } }), 'files.max_mb');
+    assertNames(rejected({ ...base, files: { public_url: 'ftp://x' } }), 'files.public_url');
+    assertNames(rejected({ ...base, og: { allow: ['10.0.0.0/99'] } }), 'og.allow', /10\.0\.0\.0\/99/);
+    assertNames(rejected({ ...base, og: { timeout_ms: 5 } }), 'og.timeout_ms');
+    assertNames(rejected({ ...base, moderation: { hide_flagged: 'yes' } }), 'moderation.hide_flagged');
+  });
+});

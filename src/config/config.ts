@@ -4,6 +4,10 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_GROUP_ACTIVITIES, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LENGTH, type App, type FeedGroup } from '../core/feeds/feed-group.js';
 import { DEFAULT_FANOUT } from '../services/context.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../services/files.js';
+import { DEFAULT_OG, type OgSettings } from '../services/open-graph.js';
+import { AddressPolicy } from '../adapters/http/address-policy.js';
+import type { S3BlobSettings } from '../adapters/s3/s3-blob-store.js';
 import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
 
@@ -66,6 +70,39 @@ const fileSchema = z.strictObject({
       operator_token: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
     })
     .optional(),
+  files: z
+    .strictObject({
+      backend: z.enum(['local', 's3']).optional(),
+      path: z.string().min(1).optional(),
+      max_mb: z.int().min(1).max(1024).optional(),
+      public_url: z.url({ protocol: /^https?$/ }).optional(),
+      s3: z
+        .strictObject({
+          bucket: z.string().min(3).max(63),
+          prefix: z.string().max(200).optional(),
+          region: z.string().min(1).optional(),
+          endpoint: z.url({ protocol: /^https?$/ }).optional(),
+          force_path_style: z.boolean().optional(),
+          access_key_id: z.string().min(1).optional(),
+          secret_access_key: z.string().min(1).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  og: z
+    .strictObject({
+      allow: z.array(z.string().min(1).max(300)).max(1000).optional(),
+      timeout_ms: z.int().min(100).max(60_000).optional(),
+      max_kb: z.int().min(16).max(10_240).optional(),
+      max_redirects: z.int().min(0).max(10).optional(),
+      cache_ttl_s: z.int().min(0).max(7 * 86_400).optional(),
+    })
+    .optional(),
+  moderation: z
+    .strictObject({
+      hide_flagged: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export type ConfigFile = z.infer<typeof fileSchema>;
@@ -92,6 +129,21 @@ export interface Config {
   };
   /** The web dashboard at `/dashboard/`; `operatorToken` signs in to every app. */
   readonly dashboard: { readonly enabled: boolean; readonly operatorToken?: string };
+  /** Uploaded files and images: where their bytes go, the size limit, the origin of their URLs. */
+  readonly files: FileConfig;
+  /** Open Graph scraping (`og/`): outbound fetch limits and the operator's allow-list. */
+  readonly og: OgSettings;
+  /** Moderation: whether flagged activities, reactions and users' content are left out of reads. */
+  readonly moderation: { readonly hideFlagged: boolean };
+}
+
+/** Where file bytes are kept: a directory (default `<data>/files`) or an S3-compatible bucket. */
+export type FileStorageConfig = { readonly backend: 'local'; readonly path: string } | ({ readonly backend: 's3' } & S3BlobSettings);
+
+export interface FileConfig {
+  readonly storage: FileStorageConfig;
+  readonly maxBytes: number;
+  readonly publicUrl?: string;
 }
 
 const DEFAULT_READ_CACHE_MB = 64;
@@ -160,6 +212,11 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describe(parsed.error));
   const f = parsed.data;
+  try {
+    AddressPolicy.validate(f.og?.allow ?? []);
+  } catch (err) {
+    throw new ConfigError(`og.allow: ${(err as Error).message}`);
+  }
   const ids = new Set<string>();
   const keys = new Set<string>();
   const apps = f.apps.map((a, i) => {
@@ -186,6 +243,43 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       historyIntervalS: f.metrics?.history_interval_s ?? 10,
     },
     dashboard: { enabled: f.dashboard?.enabled ?? true, operatorToken: f.dashboard?.operator_token },
+    files: fileConfig(f.files, dataDir),
+    og: {
+      allow: f.og?.allow ?? DEFAULT_OG.allow,
+      timeoutMs: f.og?.timeout_ms ?? DEFAULT_OG.timeoutMs,
+      maxBytes: f.og?.max_kb !== undefined ? f.og.max_kb * 1024 : DEFAULT_OG.maxBytes,
+      maxRedirects: f.og?.max_redirects ?? DEFAULT_OG.maxRedirects,
+      cacheTtlMs: f.og?.cache_ttl_s !== undefined ? f.og.cache_ttl_s * 1000 : DEFAULT_OG.cacheTtlMs,
+    },
+    moderation: { hideFlagged: f.moderation?.hide_flagged ?? false },
+  };
+}
+
+function fileConfig(f: ConfigFile['files'], dataDir: string): FileConfig {
+  const maxBytes = f?.max_mb !== undefined ? f.max_mb * 1024 * 1024 : DEFAULT_MAX_UPLOAD_BYTES;
+  const publicUrl = f?.public_url?.replace(/\/+$/, '');
+  if ((f?.backend ?? 'local') === 'local') {
+    if (f?.s3 !== undefined) throw new ConfigError('files.s3: set files.backend to "s3" to use it');
+    return { storage: { backend: 'local', path: resolve(dataDir, f?.path ?? 'files') }, maxBytes, publicUrl };
+  }
+  const s3 = f?.s3;
+  if (s3 === undefined) throw new ConfigError('files.s3: required when files.backend is "s3" (at least the bucket)');
+  if (f?.path !== undefined) throw new ConfigError('files.path: applies to the local backend only');
+  if ((s3.access_key_id === undefined) !== (s3.secret_access_key === undefined)) {
+    throw new ConfigError('files.s3: give both access_key_id and secret_access_key, or neither (then the AWS SDK finds credentials itself)');
+  }
+  return {
+    storage: {
+      backend: 's3',
+      bucket: s3.bucket,
+      prefix: s3.prefix,
+      region: s3.region,
+      endpoint: s3.endpoint,
+      forcePathStyle: s3.force_path_style,
+      credentials: s3.access_key_id !== undefined ? { accessKeyId: s3.access_key_id, secretAccessKey: s3.secret_access_key! } : undefined,
+    },
+    maxBytes,
+    publicUrl,
   };
 }
 

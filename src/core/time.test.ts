@@ -13,10 +13,14 @@ describe('time', () => {
     assert.equal(parseTime('2024-05-01 10:00:00.5'), us + 500_000);
     assert.equal(parseTime('2024-05-01T12:00:00+02:00'), us);
     assert.equal(parseTime('2024-05-01T05:30:00-0430'), us);
+    // Ruby's Time#to_s (Time#to_json without Rails) and PHP's DateTime::ISO8601.
+    assert.equal(parseTime('2024-05-01 10:00:00 UTC'), us);
+    assert.equal(parseTime('2024-05-01 12:00:00 +0200'), us);
+    assert.equal(parseTime('2024-05-01T10:00:00+0000'), us);
   });
 
   it('rejects text that is not a time', () => {
-    for (const bad of ['aap', '', '2024-13-01T00:00:00', '2024-02-31T00:00:00', '2024-05-01T25:00:00', '1714557600']) {
+    for (const bad of ['aap', '', '2024-05-01 10:00:00 CEST', '2024-05-01 10:00:00 utc', '2024-13-01T00:00:00', '2024-02-31T00:00:00', '2024-05-01T25:00:00', '1714557600']) {
       assert.equal(parseTime(bad), null, bad);
     }
   });

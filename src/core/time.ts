@@ -4,11 +4,12 @@
  */
 
 const TIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}:?\d{2}|[+-]\d{2})?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|z|UTC|GMT|[+-]\d{2}:?\d{2}|[+-]\d{2})?$/;
 
 /**
  * Parses an input time: with or without zone (no zone means UTC), 0–9 fractional digits, `T` or a
- * space between date and time. Returns microseconds, or `null` when the text is not a time.
+ * space between date and time. The zone may also be `UTC`/`GMT` after a space, as Ruby's `Time#to_s`
+ * (and so `Time#to_json` without Rails) writes it: `2024-05-01 10:00:00 UTC`. Returns microseconds, or `null` when the text is not a time.
  *
  * @example parseTime('2024-05-01T10:00:00.123456') === 1714557600123456
  */
@@ -25,7 +26,7 @@ export function parseTime(text: string): number | null {
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return null;
   const micros = frac === '' ? 0 : Number((frac + '000000').slice(0, 6));
   let offsetMinutes = 0;
-  if (zone && zone !== 'Z' && zone !== 'z') {
+  if (zone && zone !== 'Z' && zone !== 'z' && zone !== 'UTC' && zone !== 'GMT') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
     const oh = Number(digits.slice(0, 2));

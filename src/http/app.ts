@@ -19,6 +19,13 @@ import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
 import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
+import { downloadRoutes, fileRoutes } from './routes/files/file-routes.js';
+import { ogRoutes } from './routes/og/og-routes.js';
+import { moderationRoutes } from './routes/moderation/moderation-routes.js';
+import { auditRoutes } from './routes/audit/audit-routes.js';
+import { privacyRoutes } from './routes/privacy/privacy-routes.js';
+import type { FileServices } from '../services/files.js';
+import type { OpenGraph } from '../services/open-graph.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
@@ -37,6 +44,10 @@ export interface HttpOptions {
   readonly serveMetrics?: { readonly token?: string } | null;
   /** The web dashboard at `/dashboard/` (absent: not served). */
   readonly dashboard?: Omit<DashboardOptions, 'apps' | 'services' | 'readiness'>;
+  /** Uploads (`files/`, `images/` and the served files); absent: those paths are 404. */
+  readonly files?: FileServices;
+  /** Link previews (`og/`); absent: 404. */
+  readonly og?: OpenGraph;
 }
 
 /**
@@ -92,9 +103,10 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
   const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
   if (readCache) {
-    opts.metrics?.sources({ readCache: () => ({ hits: readCache.hits, misses: readCache.misses, entries: readCache.size, bytes: readCache.bytes }) });
+    opts.metrics?.sources({ readCache: () => ({ ...readCache.counts, entries: readCache.size, bytes: readCache.bytes }) });
   }
   if (opts.dashboard) await server.register(dashboardRoutes, { ...opts.dashboard, apps: opts.apps, services: opts.services, readiness: opts.readiness ?? [] });
+  server.decorate('readCache', readCache);
   const deps = { services: opts.services, readCache };
   await server.register(
     async (api) => {
@@ -106,8 +118,22 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(reactionRoutes, deps);
       await api.register(userRoutes, deps);
       await api.register(collectionRoutes, deps);
+      if (opts.files) await api.register(fileRoutes, { files: opts.files });
+      if (opts.og) await api.register(ogRoutes, { og: opts.og });
+      if (opts.services.flags) await api.register(moderationRoutes, deps);
+      if (opts.services.audit) await api.register(auditRoutes, deps);
+      if (opts.services.userData) await api.register(privacyRoutes, { services: opts.services, files: opts.files });
     },
     { prefix: '/api/v1.0' },
   );
+  // Served files are fetched by browsers (<img src>, links) without a token: outside the API scope.
+  if (opts.files) await server.register(downloadRoutes, { files: opts.files, apps: opts.apps });
   return server;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The read cache of finished feed pages (null when off); its counts feed benchmarks and metrics. */
+    readCache: ReadCache | null;
+  }
 }

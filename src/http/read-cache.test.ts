@@ -19,6 +19,8 @@ test('a body is served while the change mark stays and dropped when it moves', (
   assert.equal(got('a'), undefined);
   assert.equal(c.size, 0);
   assert.equal(c.bytes, 0);
+  // One hit (before the write), one miss (after it).
+  assert.deepEqual(c.counts, { hits: 1, misses: 1 });
 });
 
 test('a body built before a write landed is not kept', () => {

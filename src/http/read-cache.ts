@@ -18,9 +18,9 @@ export class ReadCache {
   /** The change mark the entries were built at. */
   #at = '';
   #bytes = 0;
-  /** Look-ups that found a body, and that did not (for metrics). */
-  hits = 0;
-  misses = 0;
+  /** Look-ups answered from the cache, and those that were not (the page was built). */
+  #hits = 0;
+  #misses = 0;
 
   /** `mark` returns a value that differs whenever the stored data may have changed. */
   constructor(maxBytes: number, mark: () => string) {
@@ -53,10 +53,10 @@ export class ReadCache {
     at.mark = this.mark();
     const body = this.#entries.get(key);
     if (body === undefined) {
-      this.misses++;
+      this.#misses++;
       return undefined;
     }
-    this.hits++;
+    this.#hits++;
     // Most recently used last: re-inserting moves it to the end of the Map's order.
     this.#entries.delete(key);
     this.#entries.set(key, body);
@@ -83,6 +83,11 @@ export class ReadCache {
       this.#entries.delete(k);
       this.#bytes -= entrySize(k, v);
     }
+  }
+
+  /** Look-ups since start: `hits` served from the cache, `misses` built anew. */
+  get counts(): { hits: number; misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
   }
 
   get size(): number {

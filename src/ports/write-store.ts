@@ -1,4 +1,5 @@
 import type { ActivityRecord } from './activity-store.js';
+import type { AuditChange } from './audit-log.js';
 import type { FanoutJob } from './outbox.js';
 import type { ReactionRecord } from './reaction-store.js';
 
@@ -108,6 +109,16 @@ export interface WriteBatch {
   readonly hides?: readonly { feed: string; ids: readonly string[]; floor?: string }[];
   /** Forget every feed's hide of these activities (they were removed from their home feed). */
   readonly unhides?: readonly string[];
+  /**
+   * Delete these activities' records for good (data erasure), applied after everything else in
+   * the batch. The batch removes their entries too; an entry left in some feed is skipped by reads.
+   */
+  readonly erase?: readonly string[];
+  /**
+   * Audit log entries of this change, recorded in the same atomic step (so a change is never
+   * without its entry, and costs no commit of its own); listed through {@link AuditLog}.
+   */
+  readonly audit?: { readonly atUs: number; readonly changes: readonly AuditChange[] };
 }
 
 export interface WriteStore {

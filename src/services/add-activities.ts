@@ -4,9 +4,11 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, groupOf, type Services } from './context.js';
+import { groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
+import { activityChange, auditBatch } from './audit.js';
+import { bodyTarget } from './signed-targets.js';
 
 export const MAX_BATCH_ACTIVITIES = 100;
 
@@ -37,7 +39,7 @@ export function prepareActivities(
 ): StoredActivity[] {
   if (inputs.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} activities per request`);
   const drafts: ActivityDraft[] = inputs.map((input, i) =>
-    atIndex(i, batch, () => parseActivity(input, (v) => bodyFeed(app, v, 'to').fid)),
+    atIndex(i, batch, () => parseActivity(input, (v) => bodyTarget(app, v, 'to').fid)),
   );
   if (checkTo) drafts.forEach((d, i) => checkTo(d.to, i));
   const finished = drafts.map((d, i) =>
@@ -82,7 +84,8 @@ export async function addActivities(
   }
   const fan = emptyFanout();
   for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
-  await commitWithFanout(s, app, { activities: records, entries }, fan);
+  const audit = auditBatch(s, unique.map((a) => activityChange(a, 'created', { feed: feed.fid })));
+  await commitWithFanout(s, app, { activities: records, entries, audit }, fan);
   // Answer with the stored form; when an existing activity was updated in place its body is the
   // new one, which is what a later read returns.
   return acts;
@@ -95,7 +98,7 @@ export async function addActivities(
 export async function addToMany(s: Services, app: App, input: unknown, feeds: unknown): Promise<void> {
   if (!Array.isArray(feeds)) throw new InputError('feeds must be an array of feed ids');
   if (feeds.length > 5000) throw new InputError('at most 5000 feeds per add_to_many');
-  const targets = [...new Set(feeds.map((f) => bodyFeed(app, f, 'feeds').fid))];
+  const targets = [...new Set(feeds.map((f) => bodyTarget(app, f, 'feeds').fid))];
   if (targets.length === 0) throw new InputError('feeds must not be empty');
   if (typeof input === 'object' && input !== null && 'to' in input && (input as { to: unknown }).to !== undefined) {
     const to = (input as { to: unknown }).to;
@@ -106,6 +109,7 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
   await s.store.commit(app.appId, {
     activities: [{ ...act, home: targets[0] }],
     entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
+    audit: auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]),
   });
 }
 

@@ -6,6 +6,7 @@ import { formatTimestamp } from '../core/time.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../ports/collection-store.js';
 import type { Services } from './context.js';
 import { dataText, parseUserId } from './users.js';
+import { audit, change } from './audit.js';
 
 /** Entries per batch call (upsert, select, delete many), as Stream documents for its batch endpoints. */
 export const MAX_ENTRIES_PER_BATCH = 1000;
@@ -68,6 +69,7 @@ export async function addEntry(s: Services, app: App, collection: string, body: 
   const now = s.clock.next();
   const [r] = await s.store.putEntries(app.appId, [{ collection, id, data, userId: owner, createdUs: now, updatedUs: now }], 'keep');
   if (!r.created) throw new ConflictError(`collection entry "${collection}:${id}" already exists`);
+  await audit(s, app, [entryChange(r.record, 'created')]);
   return r.record;
 }
 
@@ -87,13 +89,16 @@ export async function updateEntry(s: Services, app: App, ref: EntryRef, body: un
   if (body.id !== undefined) throw new InputError('id cannot be changed by an update', { fields: { id: ['cannot be changed'] } });
   if (body.user_id !== undefined) throw new InputError('user_id cannot be changed by an update', { fields: { user_id: ['cannot be changed'] } });
   const data = entryData(body.data, 'data');
-  return check(ref, await s.store.updateEntry(app.appId, ref, data, s.clock.next(), asUser ?? undefined));
+  const updated = check(ref, await s.store.updateEntry(app.appId, ref, data, s.clock.next(), asUser ?? undefined));
+  await audit(s, app, [entryChange(updated, 'updated')]);
+  return updated;
 }
 
 /** Deletes one entry (§11.1); 404/16 when missing; with `asUser` only that user's entries (403/17). */
 export async function deleteEntry(s: Services, app: App, ref: EntryRef, asUser: string | null): Promise<void> {
   const [outcome] = await s.store.deleteEntries(app.appId, [ref], asUser ?? undefined);
   check(ref, outcome);
+  await audit(s, app, [entryChange({ ...ref, userId: asUser }, 'deleted')]);
 }
 
 /** One item of an upsert: a flat object, `id` and `user_id` apart, every other key data (§11.2). */
@@ -142,11 +147,12 @@ export async function upsertEntries(s: Services, app: App, items: readonly Upser
   const out: Record<string, Record<string, unknown>[]> = {};
   if (items.length === 0) return out;
   const now = s.clock.next();
-  await s.store.putEntries(
+  const results = await s.store.putEntries(
     app.appId,
     items.map((it) => ({ collection: it.collection, id: it.id, data: it.dataText, userId: it.userId, createdUs: now, updatedUs: now })),
     'replace',
   );
+  await audit(s, app, results.map((r) => entryChange(r.record, r.created ? 'created' : 'updated')));
   for (const it of items) {
     (out[it.collection] ??= []).push({ id: it.id, ...it.data, ...(it.userId === null ? {} : { user_id: it.userId }) });
   }
@@ -187,7 +193,14 @@ export function parseDeleteMany(collection: string | undefined, ids: readonly st
 
 /** Deletes entries in one atomic step; missing ones are no error (§11.2). */
 export async function deleteEntries(s: Services, app: App, refs: readonly EntryRef[]): Promise<void> {
-  if (refs.length > 0) await s.store.deleteEntries(app.appId, refs);
+  if (refs.length === 0) return;
+  const outcomes = await s.store.deleteEntries(app.appId, refs);
+  await audit(s, app, refs.filter((_, i) => outcomes[i]?.kind === 'done').map((r) => entryChange({ ...r, userId: null }, 'deleted')));
+}
+
+/** A change of a collection entry, made as its owner; the entity id is `collection:id`. */
+function entryChange(e: EntryRef & { userId: string | null }, action: string) {
+  return change('collection', `${e.collection}:${e.id}`, action, e.userId ?? '', { collection: e.collection, id: e.id });
 }
 
 /**

@@ -3,7 +3,10 @@ import { InputError, FeedConfigError } from '../core/errors.js';
 import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import { DEFAULT_MAX_LENGTH } from '../core/feeds/feed-group.js';
 import { parseFeedId, type FeedId } from '../core/feeds/feed-id.js';
+import type { AuditLog } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
+import type { FlagStore } from '../ports/flag-store.js';
+import type { UserDataIndex } from '../ports/user-data.js';
 import type { Store } from '../ports/store.js';
 
 /** Tunables of the write path and the fan-out worker. */
@@ -28,6 +31,14 @@ export interface Services {
   readonly fanout: FanoutSettings;
   /** Called after a commit that enqueued fan-out jobs, so the worker wakes up. */
   readonly onJobsEnqueued: () => void;
+  /** Who changed what; absent where nothing is recorded (the fan-out worker only copies). */
+  readonly audit?: AuditLog;
+  /** Moderation flags (`moderation/flag`); absent in the fan-out worker. */
+  readonly flags?: FlagStore;
+  /** What belongs to one user (data export and erasure); absent in the fan-out worker. */
+  readonly userData?: UserDataIndex;
+  /** Leave flagged activities, reactions and flagged users' content out of reads. */
+  readonly hideFlagged?: boolean;
 }
 
 /**

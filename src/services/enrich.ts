@@ -7,6 +7,7 @@ import type { EntryRecord } from '../ports/collection-store.js';
 import type { ReactionRecord } from '../ports/reaction-store.js';
 import type { UserRecord } from '../ports/user-store.js';
 import type { Services } from './context.js';
+import { reactionsWithoutFlagged } from './moderation.js';
 
 /** Reactions listed per kind in `latest_reactions` by default, and the most one may ask for (§9.2). */
 export const DEFAULT_RECENT_LIMIT = 5;
@@ -270,7 +271,7 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
   // 2. Reaction data for the page's activities and the referenced ones, one batch per kind of data.
   const owners = [...acts.map((a) => String(a.id)), ...saObjs.keys()];
   const kinds = o.kinds; // enrichOptions leaves it undefined when the filter is empty
-  const [latest, own, counts] = await Promise.all([
+  const [latestAll, own, counts] = await Promise.all([
     o.recentReactions
       ? s.store.latestReactions(app.appId, { owners, of: 'activity', kinds, perKind: o.recentLimit + 1 })
       : Promise.resolve([]),
@@ -279,6 +280,8 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
       : Promise.resolve([]),
     o.reactionCounts ? s.store.reactionCounts(app.appId, owners, 'activity') : Promise.resolve(new Map<string, Record<string, number>>()),
   ]);
+  // moderation.hide_flagged: flagged reactions and flagged users' are not shown to others.
+  const latest = await reactionsWithoutFlagged(s, app, latestAll);
   const graph = new ReactionGraph(o.ownChildren, o.userId);
   const roots = [...latest, ...own, ...srReactions.values()];
   await graph.load(s, app, roots);

@@ -5,6 +5,7 @@ import type { FollowEdge } from '../ports/follow-store.js';
 import type { EntryWrite } from '../ports/write-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
 import { ActivitySource, entryFor, isGrouped } from './placement.js';
+import { auditBatch, followChange } from './audit.js';
 
 export const DEFAULT_COPY_LIMIT = 100;
 export const MAX_COPY_LIMIT = 1000;
@@ -75,6 +76,7 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
       since: since[i],
     })),
     entries,
+    audit: auditBatch(s, requests.map((r) => followChange(r.source.fid, r.target.fid, 'followed', { activity_copy_limit: r.copyLimit }))),
   });
 }
 
@@ -137,6 +139,7 @@ export async function unfollow(s: Services, app: App, requests: readonly Unfollo
     unfollows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid })),
     removeByOrigin: requests.filter((r) => !r.keepHistory).map((r) => ({ feed: r.source.fid, origin: r.target.fid })),
     entries,
+    audit: auditBatch(s, requests.map((r) => followChange(r.source.fid, r.target.fid, 'unfollowed', { keep_history: r.keepHistory }))),
   });
 }
 

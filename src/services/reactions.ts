@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { finishActivity, isPlainObject, parseActivity, type StoredActivity } from '../core/activities/activity.js';
+import { activityId as timeUuid, uuidTimeUs } from '../core/activities/activity-id.js';
 import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
@@ -9,6 +10,8 @@ import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { auditBatch, change } from './audit.js';
+import { reactionsWithoutFlagged } from './moderation.js';
 
 export const MAX_TARGET_FEEDS = 20;
 export const DEFAULT_FILTER_LIMIT = 10;
@@ -91,12 +94,15 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     if (!isPlainObject(body.target_feeds_extra_data)) throw new InputError('target_feeds_extra_data must be an object');
     extra = body.target_feeds_extra_data;
   }
+  const now = s.clock.next();
   let id: string;
   if (body.id !== undefined && body.id !== null && body.id !== '') {
     if (typeof body.id !== 'string' || !REACTION_ID_RE.test(body.id)) throw new InputError('id may hold letters, digits, _ and - only');
     id = body.id;
   } else {
-    id = randomUUID();
+    // Time-based (version 1, random other bits): a page bound naming a reaction deleted since
+    // still orders by the time in its id (filterReactions).
+    id = timeUuid(now, randomUUID());
   }
   let activityId: string;
   let parent = '';
@@ -115,7 +121,6 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     activityId = body.activity_id;
   }
   if ((await s.store.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
-  const now = s.clock.next();
   const reaction: ReactionRecord = { id, kind, activityId, userId, parent, depth, data, targetFeeds, createdUs: now, updatedUs: now, deletedUs: null };
   const entries: EntryWrite[] = [];
   const fan = emptyFanout();
@@ -125,8 +130,12 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     batch.activities = [withHome(act, targetFeeds[0])];
     await placeInFeeds(s, app, act, targetFeeds, entries, fan);
   }
-  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] } }, fan);
+  await commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, audit: auditBatch(s, [reactionChange(reaction, 'created')]) }, fan);
   return { reaction, extraData: extra };
+}
+
+function reactionChange(r: ReactionRecord, action: string) {
+  return change('reaction', r.id, action, r.userId, { kind: r.kind, activity_id: r.activityId, parent: r.parent || undefined });
 }
 
 function withHome(act: StoredActivity, home: string) {
@@ -145,6 +154,23 @@ export async function getReaction(s: Services, app: App, id: string): Promise<Re
   const r = (await s.store.getReactions(app.appId, [id], true)).get(id);
   if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
   return r;
+}
+
+/** Most ids one `reaction/get_many/` call takes. */
+export const MAX_GET_MANY = 100;
+
+/**
+ * Gets reactions by id (`GET reaction/get_many/?ids=…`, the Go and Java clients' batch get), in
+ * request order; ids that name no reaction are left out. Soft-deleted ones only with
+ * `includeDeleted`.
+ */
+export async function getReactions(s: Services, app: App, ids: readonly string[], includeDeleted: boolean): Promise<ReactionRecord[]> {
+  if (ids.length === 0) throw new InputError('ids is required');
+  if (ids.length > MAX_GET_MANY) throw new InputError(`at most ${MAX_GET_MANY} ids per request`);
+  for (const id of ids) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
+  const unique = [...new Set(ids)];
+  const found = await s.store.getReactions(app.appId, unique, includeDeleted);
+  return unique.map((id) => found.get(id)).filter((r): r is ReactionRecord => r !== undefined && (includeDeleted || r.deletedUs === null));
 }
 
 /**
@@ -171,7 +197,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   await takeFromFeeds(s, app, [act.id], dropped, removals, fan);
   await placeInFeeds(s, app, act, added, entries, fan);
   const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
-  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] } }, fan);
+  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] }, audit: auditBatch(s, [reactionChange(next, 'updated')]) }, fan);
   return { reaction: next, extraData: extra };
 }
 
@@ -183,7 +209,10 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   const r = await loadOwn(s, app, actor, id, true);
   if (soft) {
     if (r.deletedUs !== null) return;
-    await s.store.commit(app.appId, { reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] } });
+    await s.store.commit(app.appId, {
+      reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] },
+      audit: auditBatch(s, [reactionChange(r, 'soft_deleted')]),
+    });
     return;
   }
   const all = [r, ...(await s.store.descendants(app.appId, [r.id]))];
@@ -195,14 +224,14 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   }
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);
-  await commitWithFanout(s, app, { removals, reactions: { remove: all } }, fan);
+  await commitWithFanout(s, app, { removals, reactions: { remove: all }, audit: auditBatch(s, all.map((x) => reactionChange(x, 'deleted'))) }, fan);
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
 export async function restoreReaction(s: Services, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
   const r = await loadOwn(s, app, actor, id, true);
   if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
-  await s.store.commit(app.appId, { reactions: { restore: [r] } });
+  await s.store.commit(app.appId, { reactions: { restore: [r] }, audit: auditBatch(s, [reactionChange(r, 'restored')]) });
   return { ...r, deletedUs: null };
 }
 
@@ -217,28 +246,36 @@ export interface FilterQuery {
   readonly filterUserId?: string;
 }
 
-/** One page of a reaction listing (§10.6), looking one ahead to know whether more follow. */
+/**
+ * One page of a reaction listing (§10.6), looking one ahead to know whether more follow. A bound
+ * naming a reaction that does not exist (deleted since it bounded a page, or never added) is not
+ * an error: a time-based (version-1 UUID) id orders by its time, as the reaction would have; any
+ * other id gives no position, so the page is empty.
+ */
 export async function filterReactions(s: Services, app: App, q: FilterQuery): Promise<{ results: ReactionRecord[]; more: boolean }> {
   if (q.kind !== undefined && !KIND_RE.test(q.kind)) throw new InputError('kind may hold 1-64 letters, digits, _ or -');
   const boundIds = [q.idLt, q.idLte, q.idGt, q.idGte].filter((x): x is string => x !== undefined);
+  for (const id of boundIds) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
   const bounds = boundIds.length > 0 ? await s.store.getReactions(app.appId, boundIds, true) : new Map<string, ReactionRecord>();
+  let placeless = false;
   const pos = (id: string | undefined) => {
     if (id === undefined) return undefined;
     const r = bounds.get(id);
-    if (!r) throw new InputError(`unknown reaction id ${id.slice(0, 64)} in pagination`);
-    return { createdUs: r.createdUs, id: r.id };
+    if (r) return { createdUs: r.createdUs, id: r.id };
+    const createdUs = uuidTimeUs(id);
+    if (createdUs === null) placeless = true;
+    return { createdUs: createdUs ?? 0, id };
   };
+  const range = { lt: pos(q.idLt), lte: pos(q.idLte), gt: pos(q.idGt), gte: pos(q.idGte) };
+  if (placeless) return { results: [], more: false };
   const results = await s.store.listReactions(app.appId, {
     lookup: q.lookup,
     kind: q.kind,
     userId: q.filterUserId,
-    lt: pos(q.idLt),
-    lte: pos(q.idLte),
-    gt: pos(q.idGt),
-    gte: pos(q.idGte),
+    ...range,
     limit: q.limit + 1,
   });
   const more = results.length > q.limit;
   if (more) results.length = q.limit;
-  return { results, more };
+  return { results: await reactionsWithoutFlagged(s, app, results), more };
 }

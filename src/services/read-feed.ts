@@ -5,6 +5,7 @@ import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
 import type { Services } from './context.js';
+import { withoutFlagged } from './moderation.js';
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
@@ -83,6 +84,6 @@ export async function readFeed(
   const entries = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: group.maxLength });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
-  const results = await render(entries);
+  const results = await render(await withoutFlagged(s, app, entries));
   return { results, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
 }

@@ -7,6 +7,7 @@ import { formatActivityTime } from '../core/time.js';
 import type { GroupMarks } from '../ports/write-store.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
 import type { Services } from './context.js';
+import { withoutFlagged } from './moderation.js';
 
 /** Activities listed per group in a read (§23.2); `activity_count` still counts all. */
 export const ACTIVITIES_PER_GROUP = 15;
@@ -62,13 +63,15 @@ export async function readGroups(
     s.store.getActivities(app.appId, ids),
     notification ? s.store.groupCounts(app.appId, feed.fid) : Promise.resolve(null),
   ]);
+  // With moderation.hide_flagged, flagged activities and flagged users' are left out.
+  const shown = s.hideFlagged ? new Set((await withoutFlagged(s, app, [...acts.values()])).map((a) => a.id)) : null;
   // Every group's activities are rendered in one batch (one enrichment pass for the page).
   const items: EnrichItem[] = [];
   const perGroup = groups.map((g) => {
     let n = 0;
     for (const e of g.entries) {
       const a = acts.get(e.id);
-      if (!a) continue;
+      if (!a || (shown !== null && !shown.has(a.id))) continue;
       items.push({ body: a.body, origin: e.origin });
       n++;
     }
@@ -76,14 +79,17 @@ export async function readGroups(
   });
   const rendered = await render(items);
   let at = 0;
-  const results = groups.map((g, gi) => {
+  const results: string[] = [];
+  groups.forEach((g, gi) => {
     const activities = rendered.slice(at, (at += perGroup[gi]));
+    // A group whose every listed activity is hidden is left out.
+    if (shown !== null && activities.length === 0 && g.entries.length > 0) return;
     let text =
       `{"id":${JSON.stringify(g.id)},"group":${JSON.stringify(g.key)},"verb":${JSON.stringify(g.verb)},` +
       `"activities":[${activities.join(',')}],"activity_count":${g.activityCount},"actor_count":${g.actorCount},` +
       `"created_at":"${formatActivityTime(g.createdUs)}","updated_at":"${formatActivityTime(g.updatedUs)}"`;
     if (notification) text += `,"is_seen":${g.seen},"is_read":${g.read}`;
-    return text + '}';
+    results.push(text + '}');
   });
   if (notification && (marks.seen || marks.read)) {
     const current = groups.map((g) => g.id);

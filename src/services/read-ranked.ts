@@ -7,6 +7,7 @@ import { seededRandom, seedOf } from '../core/ranking/seeded-random.js';
 import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
 import type { Services, TimeSource } from './context.js';
+import { withoutFlagged } from './moderation.js';
 
 /**
  * "Now" for decay functions is rounded down to this many seconds, so that the order of a ranked
@@ -47,7 +48,11 @@ export async function readRanked(
   opts: { vars?: Readonly<Record<string, unknown>>; withScoreVars: boolean; session?: string; nowSeconds?: number },
   render: Renderer = plainRenderer,
 ): Promise<RankedPage> {
-  const candidates = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: group.maxLength });
+  const candidates = await withoutFlagged(
+    s,
+    app,
+    await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: group.maxLength }),
+  );
   const ids = candidates.map((e) => e.id);
   // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
   // only when the formula reads them.

@@ -5,6 +5,7 @@ import type { EntryRemoval, WriteBatch } from '../ports/write-store.js';
 import { groupOf, maxLengthOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { isGrouped } from './placement.js';
+import { activityChange, auditBatch } from './audit.js';
 
 /**
  * Removes an activity (by id, or every activity with a foreign id) from `feed` (§6.4). Removing
@@ -61,5 +62,8 @@ export async function removeActivity(s: Services, app: App, feed: FeedId, key: s
       await planFanout(s, app, 'fanout.remove', target, tids, fan);
     }
   }
-  await commitWithFanout(s, app, { removals, hides, unhides }, fan);
+  // Loaded before the commit only when recorded: the audit entry names the activity's actor.
+  const removed = s.audit ? await s.store.getActivities(app.appId, gone) : null;
+  const audit = removed ? auditBatch(s, [...removed.values()].map((a) => activityChange(a, a.home === feed.fid ? 'deleted' : 'removed', { feed: feed.fid }))) : undefined;
+  await commitWithFanout(s, app, { removals, hides, unhides, audit }, fan);
 }

@@ -7,6 +7,8 @@ import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { Services } from './context.js';
+import { activityChange, auditBatch } from './audit.js';
+import { bodyTarget } from './signed-targets.js';
 
 /** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
 export function idOfForeign(foreignId: unknown, time: unknown, what: string): string {
@@ -33,8 +35,11 @@ async function loadAll(s: Services, app: App, ids: string[]): Promise<Map<string
 
 /**
  * Full update (§6.5, §23.2): each item names its activity by foreign_id + time and replaces it;
- * custom fields left out are dropped; `to` cannot change here. Unknown activity → 404/16.
- * The change shows in every feed holding the activity, since feeds hold references.
+ * custom fields left out are dropped; `to` cannot change here (targets may come signed, as the
+ * Python and PHP clients send them). The change shows in every feed holding the activity, since
+ * feeds hold references. An item naming an activity that does not exist creates it in no feed
+ * (as Stream's clients expect: `docs/api-decisions.md`): a later add of the same foreign_id + time
+ * places it, and it can be read by id or by foreign_id + time meanwhile.
  */
 export async function updateActivities(s: Services, app: App, items: unknown): Promise<void> {
   if (!Array.isArray(items)) throw new InputError('activities must be an array');
@@ -44,23 +49,36 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
     if (!isPlainObject(it)) throw new InputError(`activities[${i}]: must be an object`);
     return idOfForeign(it.foreign_id, it.time, `activities[${i}]`);
   });
-  const found = await loadAll(s, app, ids);
+  const found = await s.store.getActivities(app.appId, ids);
   const out: ActivityRecord[] = items.map((it: Record<string, unknown>, i) => {
-    const prev = found.get(ids[i])!;
+    const what = `activities[${i}]`;
+    let to: string[] = [];
     if (it.to !== undefined && it.to !== null) {
-      if (!Array.isArray(it.to)) throw new InputError(`activities[${i}]: to must be an array`);
-      if (it.to.length > 0 && !sameTargets(prev.to, it.to as string[])) {
-        throw new InputError(`activities[${i}]: to cannot be changed by an update; use the to-targets endpoint`);
-      }
+      if (!Array.isArray(it.to)) throw new InputError(`${what}: to must be an array`);
+      to = [...new Set(it.to.map((v) => bodyTarget(app, v, `${what}.to`).fid))];
+    }
+    const prev = found.get(ids[i]) ?? created(ids[i], it, to, what);
+    if (to.length > 0 && !sameTargets(prev.to, to)) {
+      throw new InputError(`${what}: to cannot be changed by an update; use the to-targets endpoint`);
     }
     try {
       return { ...rebuildActivity(prev, it, prev.to), home: prev.home };
     } catch (err) {
-      if (err instanceof InputError) throw new InputError(`activities[${i}]: ${err.message}`);
+      if (err instanceof InputError) throw new InputError(`${what}: ${err.message}`);
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: out });
+  await s.store.commit(app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) });
+}
+
+/**
+ * The record a full update starts from when its activity does not exist: in no feed (`home` empty)
+ * and without targets (an update places nothing in feeds, so it cannot give it any).
+ */
+function created(id: string, it: Record<string, unknown>, to: readonly string[], what: string): ActivityRecord {
+  if (to.length > 0) throw new InputError(`${what}: activity ${id} does not exist, and an update cannot give it to targets`);
+  const timeUs = parseTime(it.time as string)!;
+  return { id, timeUs, foreignId: String(it.foreign_id), to: [], body: '{}', home: '' };
 }
 
 /**
@@ -98,6 +116,7 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
       throw err;
     }
   });
-  await s.store.commit(app.appId, { activities: [...current.values()] });
+  const audit = auditBatch(s, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
+  await s.store.commit(app.appId, { activities: [...current.values()], audit });
   return results.map((r) => current.get(r.id)!);
 }

@@ -4,9 +4,11 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, groupOf, type Services } from './context.js';
+import { groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { bodyTarget } from './signed-targets.js';
 import { idOfForeign } from './update-activities.js';
+import { activityChange, auditBatch } from './audit.js';
 
 export interface ToTargetsResult {
   readonly activity: StoredActivity;
@@ -17,7 +19,7 @@ export interface ToTargetsResult {
 function targetList(app: App, value: unknown, what: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) throw new InputError(`${what} must be an array of feed ids`);
-  return [...new Set(value.map((v) => bodyFeed(app, v, what).fid))];
+  return [...new Set(value.map((v) => bodyTarget(app, v, what).fid))];
 }
 
 /**
@@ -73,6 +75,7 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
     await placeInFeeds(s, app, updated, updated.to.filter((t) => !before.includes(t)), entries, fan);
     await takeFromFeeds(s, app, [id], before.filter((t) => !updated.to.includes(t) && t !== updated.home), removals, fan);
   }
-  await commitWithFanout(s, app, { activities: [...current.values()], removals, entries }, fan);
+  const audit = auditBatch(s, results.map((r) => activityChange(r.activity, 'updated', { to_added: r.added, to_removed: r.removed })));
+  await commitWithFanout(s, app, { activities: [...current.values()], removals, entries, audit }, fan);
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
 }

@@ -5,6 +5,7 @@ import { isValidUserId } from '../core/feeds/feed-id.js';
 import { formatTimestamp } from '../core/time.js';
 import type { UserRecord } from '../ports/user-store.js';
 import type { Services } from './context.js';
+import { audit, change } from './audit.js';
 
 /** Largest `data` object of a user or collection entry, as JSON (Stream's documented 10 kB). */
 export const MAX_DATA_BYTES = 10_240;
@@ -72,6 +73,7 @@ export async function createUser(s: Services, app: App, user: NewUser, getOrCrea
   const now = s.clock.next();
   const [r] = await s.store.putUsers(app.appId, [{ id: user.id, data: user.data, createdUs: now, updatedUs: now }], 'keep');
   if (!r.created && !getOrCreate) throw new ConflictError(`user "${user.id}" already exists`);
+  if (r.created) await audit(s, app, [change('user', user.id, 'created', user.id)]);
   return { user: r.record, created: r.created };
 }
 
@@ -105,6 +107,7 @@ export async function updateUser(s: Services, app: App, id: string, body: unknow
   const data = dataText(body.data, 'data', { absent: 'empty', nonEmpty: false });
   const user = await s.store.updateUser(app.appId, id, data, s.clock.next());
   if (!user) throw new NotFoundError(`user "${id}" does not exist`);
+  await audit(s, app, [change('user', id, 'updated', id)]);
   return user;
 }
 
@@ -112,6 +115,7 @@ export async function updateUser(s: Services, app: App, id: string, body: unknow
 export async function deleteUser(s: Services, app: App, id: string): Promise<void> {
   const deleted = await s.store.deleteUsers(app.appId, [id]);
   if (deleted.length === 0) throw new NotFoundError(`user "${id}" does not exist`);
+  await audit(s, app, [change('user', id, 'deleted', id)]);
 }
 
 /**
@@ -152,6 +156,9 @@ export async function addUsers(s: Services, app: App, users: readonly NewUser[],
   // Later results of a repeated id reflect the earlier items too, so the last one is the final state.
   const byId = new Map<string, UserRecord>();
   for (const r of results) byId.set(r.record.id, r.record);
+  const changed = new Map<string, string>();
+  for (const r of results) if (r.created || override) changed.set(r.record.id, changed.has(r.record.id) || !r.created ? 'updated' : 'created');
+  await audit(s, app, [...changed].map(([id, action]) => change('user', id, action, id)));
   const order = [...new Set(users.map((u) => u.id))];
   return order.map((id) => byId.get(id)!);
 }
@@ -175,9 +182,11 @@ export async function getUsers(s: Services, app: App, ids: readonly string[]): P
 }
 
 /** Deletes users in one atomic step; returns the ids that existed (§12.2, §22 item 4). */
-export function deleteUsers(s: Services, app: App, ids: readonly string[]): Promise<string[]> {
-  if (ids.length === 0) return Promise.resolve([]);
-  return s.store.deleteUsers(app.appId, ids);
+export async function deleteUsers(s: Services, app: App, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const deleted = await s.store.deleteUsers(app.appId, ids);
+  await audit(s, app, deleted.map((id) => change('user', id, 'deleted', id)));
+  return deleted;
 }
 
 /**

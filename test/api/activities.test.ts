@@ -747,25 +747,28 @@ describe('full update (§6.5, §23.2)', () => {
     assert.deepEqual(await readAll(t, 'user', u), [stored]);
   });
 
-  it('an unknown activity is 404/16 and nothing in the batch is written', async () => {
+  it('an unknown activity is created in no feed (as the official clients expect); a bad item writes nothing', async () => {
     const u = uid();
     const a = await feed('user', u).addActivity(act(1, { foreign_id: 'up:4', time: '2024-05-01T10:00:00.000000' }));
     const { duration: _d, ...stored } = a;
-    await expectApiError(
-      server().updateActivities([{ ...act(1), foreign_id: 'up:unknown', time: a.time }]),
-      404,
-      16,
-      'DoesNotExistException',
-    );
+    await server().updateActivities([{ ...act(1), foreign_id: `up:unknown:${u}`, time: a.time }]);
+    const created = await server().getActivities({ foreignIDTimes: [{ foreignID: `up:unknown:${u}`, time: a.time }] });
+    assert.equal(created.results.length, 1);
+    assert.equal(created.results[0].foreign_id, `up:unknown:${u}`);
+    assert.deepEqual(await readAll(t, 'user', u), [stored]);
+    // One invalid item rejects the batch: neither the existing nor the new activity changes.
     await expectApiError(
       server().updateActivities([
         { ...act(2), foreign_id: 'up:4', time: a.time },
-        { ...act(3), foreign_id: 'up:4', time: '2024-05-01T10:00:00.000001' },
+        { ...act(3), foreign_id: `up:new:${u}`, time: '2024-05-01T10:00:00.000001' },
+        { ...act(4), verb: '', foreign_id: 'up:4', time: a.time },
       ]),
-      404,
-      16,
+      400,
+      4,
     );
     assert.deepEqual(await readAll(t, 'user', u), [stored]);
+    const none = await server().getActivities({ foreignIDTimes: [{ foreignID: `up:new:${u}`, time: '2024-05-01T10:00:00.000001' }] });
+    assert.deepEqual(none.results, []);
   });
 });
 

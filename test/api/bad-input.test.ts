@@ -135,7 +135,7 @@ describe('bad input', () => {
     });
 
     it('reserved enrichment keys cannot be stored as custom data (400/4)', async () => {
-      for (const key of ['own_reactions', 'latest_reactions', 'reaction_counts', 'score']) {
+      for (const key of ['own_reactions', 'latest_reactions', 'reaction_counts', 'own_reactions_extra']) {
         await expectApiError(feed('user', w.user).addActivity(act(1, { [key]: 1 })), 400, 4, 'InputException');
       }
       // `__proto__` cannot be stored as an ordinary field, so it is refused rather than dropped.
@@ -268,6 +268,23 @@ describe('bad input', () => {
     it('an unknown route is 404/16', async () => {
       assertRawError(await rawRequest(t, 'GET', `nothing/here/`), 404, 16, 'DoesNotExistException');
       assertRawError(await rawRequest(t, 'POST', `feed/user/`, { body: act(1) }), 404, 16, 'DoesNotExistException');
+      await unchanged();
+    });
+
+    it('an unknown route is 404/16 whatever the body and its content type', async () => {
+      const form = new FormData();
+      form.append('file', new Blob(['not json at all']), 'x.bin');
+      const url = new URL(`${t.baseUrl}v1.0/nothing/here/`);
+      url.searchParams.set('api_key', t.apiKey);
+      const multipart = await fetch(url, { method: 'POST', headers: { authorization: t.client().getOrCreateToken() }, body: form });
+      const text = await multipart.text();
+      assertRawError({ status: multipart.status, body: JSON.parse(text), text }, 404, 16, 'DoesNotExistException');
+      for (const type of ['application/octet-stream', 'text/plain', 'image/png', 'application/json']) {
+        const res = await rawRequest(t, 'POST', 'nothing/here/', { body: '\u0000{{ not json', headers: { 'content-type': type } });
+        assertRawError(res, 404, 16, 'DoesNotExistException');
+      }
+      const put = await rawRequest(t, 'PUT', `feed/user/${w.user}/`, { body: '<<binary>>', headers: { 'content-type': 'application/octet-stream' } });
+      assertRawError(put, 405, 17, 'MethodNotAllowed');
       await unchanged();
     });
 

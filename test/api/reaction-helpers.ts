@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { StreamClient } from 'getstream';
-import { rawRequest, uid, type TestServer } from '../support/server.js';
+import { rawRequest, readResponse, uid, type TestServer } from '../support/server.js';
 import { DURATION_RE, sortedKeys } from './activity-helpers.js';
 
 /** The eleven keys every reaction carries (§5.5). */
@@ -81,14 +81,7 @@ export async function follow(t: TestServer, link: string, token?: string): Promi
   const url = new URL(link, t.baseUrl);
   url.searchParams.set('api_key', t.apiKey);
   const res = await fetch(url, { headers: { authorization: token ?? t.client().getOrCreateToken() } });
-  const text = await res.text();
-  let body: any = null;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = null;
-  }
-  return { status: res.status, body, text };
+  return readResponse(res);
 }
 
 /** Top-level reaction counts of an activity, read through a plain `activities/` call. */

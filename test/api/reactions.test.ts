@@ -414,8 +414,22 @@ describe('an activity with 25 likes, 9 comments and 7 claps', () => {
     assert.equal(rest.body.next, '');
   });
 
-  it('rejects an unknown reaction id as a pagination bound with 400/4', async () => {
-    assertRawError(await rawRequest(t, 'GET', `reaction/activity_id/${act.id}/`, { query: { id_lt: 'nope' } }), 400, 4);
+  it('an unknown bound is no error: a time-based id orders by its time, another well-formed id gives an empty page', async () => {
+    // Version-1 UUIDs of 2018 and 2200: everything is newer than the first, older than the second.
+    const past = '87a9eec0-fd5f-11e8-8080-80013fed2f5b';
+    const future = 'dd33c000-fa05-12b3-8080-80013fed2f5b';
+    const empty = await rawRequest(t, 'GET', `reaction/activity_id/${act.id}/like/`, { query: { id_lte: past } });
+    assert.equal(empty.status, 200, empty.text);
+    assert.deepEqual(empty.body.results, []);
+    assert.equal(empty.body.next, '');
+    const newest = await alice.client.reactions.filter({ activity_id: act.id, kind: 'like', id_lt: future, limit: 3 });
+    assert.deepEqual(newest.results, likes.slice(0, 3));
+    const oldest = await alice.client.reactions.filter({ activity_id: act.id, kind: 'like', id_gt: past, limit: 3 });
+    assert.deepEqual(oldest.results, likes.slice(-3).reverse());
+    const none = await rawRequest(t, 'GET', `reaction/activity_id/${act.id}/`, { query: { id_lt: 'nope' } });
+    assert.equal(none.status, 200, none.text);
+    assert.deepEqual(none.body.results, []);
+    assertRawError(await rawRequest(t, 'GET', `reaction/activity_id/${act.id}/`, { query: { id_lt: 'no pe' } }), 400, 4);
   });
 
   it('filters by user_id, with and without kind', async () => {

@@ -42,6 +42,19 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       assert.equal((await store.getActivities('other-app', [a.id])).size, 0, 'apps are isolated');
     });
 
+    test('erases activity records for good with their entries, in one batch', async () => {
+      const a = act(1000, 'user:a');
+      const b = act(2000, 'user:a');
+      await store.commit(app(), {
+        activities: [a, b],
+        entries: [a, b].map((x) => ({ feed: 'user:a', id: x.id, origin: null, maxLength: 100 })),
+      });
+      await store.commit(app(), { removals: [{ feed: 'user:a', ids: [a.id] }], erase: [a.id, activityId(3, 'never stored')] });
+      const got = await store.getActivities(app(), [a.id, b.id]);
+      assert.deepEqual([...got.keys()], [b.id]);
+      assert.deepEqual((await store.readFeed(app(), 'user:a', { limit: 10, offset: 0 })).map((e) => e.id), [b.id]);
+    });
+
     test('upserts an activity in place and keeps its home feed', async () => {
       const a = act(1000, 'user:a');
       await store.commit(app(), { activities: [a] });

@@ -48,16 +48,20 @@ export async function startServer(
     clock?: Clock;
     /** Runs the server on this wrapper of its SQLite store (e.g. a proxy counting store calls). */
     wrapStore?: (store: Store) => Store;
-    /** Config sections besides apps and fan-out (metrics, dashboard, read_cache, …). */
-    config?: Omit<ConfigFile, 'apps' | 'fanout'>;
+    /** More config file sections (`files`, `og`, `moderation`, …). */
+    config?: Omit<Partial<ConfigFile>, 'apps' | 'fanout'>;
+    /** Use this data directory (kept on close) instead of a fresh temp one. */
+    dataDir?: string;
+    /** The app's credentials (a restarted server reuses them). */
+    app?: { appId: string; apiKey: string; apiSecret: string };
     /** Extra readiness checks. */
     readinessChecks?: readonly ReadinessCheck[];
   } = {},
 ): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rivulet-test-'));
-  const appId = String(100000 + Math.floor(Math.random() * 800000));
-  const apiKey = 'k' + randomUUID().replace(/-/g, '').slice(0, 15);
-  const apiSecret = randomBytes(24).toString('base64url');
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rivulet-test-'));
+  const appId = opts.app?.appId ?? String(100000 + Math.floor(Math.random() * 800000));
+  const apiKey = opts.app?.apiKey ?? 'k' + randomUUID().replace(/-/g, '').slice(0, 15);
+  const apiSecret = opts.app?.apiSecret ?? randomBytes(24).toString('base64url');
   const config = parseConfig(
     {
       ...opts.config,
@@ -91,7 +95,7 @@ export async function startServer(
     },
     async close() {
       await rivulet.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -119,6 +123,11 @@ export async function rawRequest(
     headers,
     body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
   });
+  return readResponse(res);
+}
+
+/** A fetch response as the tests look at it: status, text, and the JSON body (null when not JSON). */
+export async function readResponse(res: Response): Promise<{ status: number; body: any; text: string }> {
   const text = await res.text();
   let body: any = null;
   try {

@@ -179,6 +179,54 @@ const MIGRATIONS: string[] = [
     started INTEGER NOT NULL
   );
   `,
+  // Uploaded files and their variants, moderation flags, the audit log (§13, §17, §18.2), and
+  // what one user wrote, for data export and erasure (§18.1).
+  `
+  CREATE TABLE files (
+    app INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    owner TEXT,
+    parent TEXT,
+    variant TEXT,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (app, id)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX files_variant ON files (app, parent, variant) WHERE parent IS NOT NULL;
+  CREATE INDEX files_owner ON files (app, owner, created) WHERE owner IS NOT NULL;
+  CREATE TABLE flags (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    target_user TEXT NOT NULL,
+    flagged_by TEXT,
+    reason TEXT,
+    created INTEGER NOT NULL
+  );
+  CREATE INDEX flags_app ON flags (app, seq);
+  CREATE INDEX flags_entity ON flags (app, entity_type, entity_id, seq);
+  CREATE INDEX flags_by ON flags (app, flagged_by) WHERE flagged_by IS NOT NULL;
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app INTEGER NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    custom TEXT NOT NULL,
+    created INTEGER NOT NULL
+  );
+  CREATE INDEX audit_app ON audit (app, seq);
+  CREATE INDEX audit_entity ON audit (app, entity_type, entity_id, seq);
+  CREATE INDEX audit_user ON audit (app, user_id, seq);
+  CREATE INDEX activities_actor ON activities (app, json_extract(body, '$.actor'));
+  CREATE INDEX collection_entries_owner ON collection_entries (app, user_id) WHERE user_id IS NOT NULL;
+  `,
   // When each fan-out job was queued (ms since the epoch), for the fan-out lag metric; NULL for
   // jobs queued before this column existed.
   `

@@ -64,6 +64,8 @@ export class SqliteWriteStore implements WriteStore {
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
   readonly #hides: SqliteHideWrites;
+  readonly #eraseActivity: Database.Statement;
+  readonly #audit: Database.Statement;
 
   /** `groups` is shared with the other stores of the same database (one set of statements). */
   constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
@@ -96,6 +98,8 @@ export class SqliteWriteStore implements WriteStore {
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#hides = new SqliteHideWrites(d);
+    this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
+    this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#tx = db.transaction((app: string, batch: WriteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
@@ -223,6 +227,10 @@ export class SqliteWriteStore implements WriteStore {
       for (const id of b.complete) this.#complete.run(id);
     }
     if (b.hides || b.unhides) this.#hides.apply(app, b);
+    if (b.erase) for (const id of b.erase) this.#eraseActivity.run(a, idToSortKey(id));
+    if (b.audit) {
+      for (const c of b.audit.changes) this.#audit.run(a, c.entityType, c.entityId, c.action, c.userId, c.custom, b.audit.atUs);
+    }
   }
 
   /** Keeps flat counts and aggregated groups right after entries were deleted. */
@@ -312,6 +320,8 @@ function rowsOf(b: WriteBatch): number {
     (b.follows?.length ?? 0) +
     (b.unfollows?.length ?? 0) +
     (b.enqueue?.length ?? 0) +
+    (b.erase?.length ?? 0) +
+    (b.audit?.changes.length ?? 0) +
     1
   );
 }

@@ -35,6 +35,19 @@ export function activityId(timeUs: number, identity: string): string {
   );
 }
 
+/**
+ * {@link timeOfId} when `id` is a version-1 UUID (any case) of a time after 1970, else null. Lets
+ * a time-based id that names nothing still order by its time.
+ *
+ * @example uuidTimeUs(activityId(1714557600123456, 'x')) === 1714557600123456
+ */
+export function uuidTimeUs(id: string): number | null {
+  const lower = id.toLowerCase();
+  if (!isUuid(lower) || lower[14] !== '1') return null;
+  const us = timeOfId(lower);
+  return us < 0 ? null : us;
+}
+
 /** True when `id` has the textual shape of a UUID (any version). */
 export function isUuid(id: string): boolean {
   return id.length === 36 && UUID_RE.test(id);

@@ -31,9 +31,14 @@ export const RESERVED_KEYS = new Set([
   'reaction_counts',
   'latest_reactions_extra',
   'own_reactions_extra',
-  'score',
-  'score_vars',
 ]);
+
+/**
+ * Outputs of a ranked read that writes ignore: the Go, Java and .NET clients' activity types carry
+ * `score` (Go and .NET also `score_vars`), so an activity read from a ranked feed and sent back in
+ * an update or add brings them along. They are recomputed on every ranked read, never stored.
+ */
+export const IGNORED_KEYS = new Set(['score', 'score_vars']);
 
 export const MAX_ACTIVITY_BYTES = 10_240;
 export const MAX_FIELD_BYTES = 255;
@@ -122,7 +127,7 @@ export function parseActivity(input: unknown, validateTo: (fid: unknown) => stri
   }
   const custom: Record<string, unknown> = {};
   for (const key of Object.keys(input)) {
-    if (CORE_KEYS.has(key)) continue;
+    if (CORE_KEYS.has(key) || IGNORED_KEYS.has(key)) continue;
     if (RESERVED_KEYS.has(key) || FORBIDDEN_KEYS.has(key)) {
       throw new InputError(`${key} is a reserved field name`, { fields: { [key]: ['reserved'] } });
     }
@@ -190,7 +195,7 @@ export function parseBody(body: string): Record<string, unknown> {
 export function rebuildActivity(prev: StoredActivity, obj: Record<string, unknown>, to: readonly string[]): StoredActivity {
   const custom: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
-    if (CORE_KEYS.has(key)) continue;
+    if (CORE_KEYS.has(key) || IGNORED_KEYS.has(key)) continue;
     if (RESERVED_KEYS.has(key) || FORBIDDEN_KEYS.has(key)) throw new InputError(`${key} is a reserved field name`);
     checkNesting(obj[key], key);
     custom[key] = obj[key];

@@ -17,7 +17,9 @@ describe('partial update', () => {
     assert.throws(() => validateChange({}, ['foreign_id'], 'c'), InputError);
     assert.throws(() => validateChange({ '__proto__.x': 1 }, [], 'c'), InputError);
     assert.throws(() => validateChange({ 'a..b': 1 }, [], 'c'), InputError);
-    assert.throws(() => validateChange([], [], 'c'), InputError);
+    assert.throws(() => validateChange([1], [], 'c'), InputError);
+    // PHP's empty array: nothing to set.
+    assert.deepEqual(validateChange([], ['color'], 'c'), { set: {}, unset: ['color'] });
     assert.throws(() => validateChange({}, 'color', 'c'), InputError);
     assert.deepEqual(validateChange(undefined, undefined, 'c'), { set: {}, unset: [] });
   });

@@ -21,6 +21,8 @@ function checkPath(path: string, what: string): string[] {
  * whole call without side effects.
  */
 export function validateChange(set: unknown, unset: unknown, what: string): { set: Record<string, unknown>; unset: string[] } {
+  // PHP encodes an empty associative array as `[]`: the PHP client sends `"set": []` for "nothing to set".
+  if (Array.isArray(set) && set.length === 0) set = undefined;
   if (set !== undefined && set !== null && !isPlainObject(set)) throw new InputError(`${what}: set must be an object`);
   if (unset !== undefined && unset !== null && !Array.isArray(unset)) throw new InputError(`${what}: unset must be an array of strings`);
   const s = (set ?? {}) as Record<string, unknown>;

@@ -69,9 +69,19 @@ export function frameworkError(err: FastifyError, req: FastifyRequest, reply: Fa
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
-/** Error handler and not-found handler for the whole server. */
+/**
+ * Error handler and not-found handler for the whole server. The not-found handler lives in its own
+ * scope without body parsers: Fastify then skips reading the body of a request no route serves, so
+ * an upload or any non-JSON body sent to an unknown path gets the JSON 404 (or 405), not a parse
+ * error about a body nobody would use.
+ */
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler(handle);
+  await app.register(notFound);
+});
+
+async function notFound(app: FastifyInstance): Promise<void> {
+  app.removeAllContentTypeParsers();
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
     // A known path asked with another method is 405/17, not "no such resource" (§23.1).
@@ -83,4 +93,4 @@ export const errorsPlugin = fp(async (app: FastifyInstance) => {
     }
     sendError(reply, CATALOGUE.doesNotExist, `no route for ${req.method} ${path}`);
   });
-});
+}

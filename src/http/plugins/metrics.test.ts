@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import type { Metrics, RouteRecorder } from '../../ports/metrics.js';
 import { noMetrics } from '../../ports/metrics.js';
@@ -20,7 +20,7 @@ describe('request metrics', () => {
   it('records each response under its route pattern and status, and unmatched requests apart', async () => {
     const { m, seen } = recording();
     // Fastify calls its log controller only when it has a logger; Rivulet's server always has one.
-    const app = Fastify({ loggerInstance: pino({ level: 'silent' }), logController: new MeteredLogController(m) } as never);
+    const app = Fastify({ loggerInstance: pino({ level: 'silent' }) as unknown as FastifyBaseLogger, logController: new MeteredLogController(m) });
     recordRoutes(app, m);
     app.get('/feed/:slug/:uid/', async () => ({ ok: true }));
     app.post('/feed/:slug/:uid/', async (_req, reply) => reply.code(201).send({}));

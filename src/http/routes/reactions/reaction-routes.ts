@@ -12,6 +12,7 @@ import {
   deleteReaction,
   filterReactions,
   getReaction,
+  getReactions,
   MAX_FILTER_LIMIT,
   restoreReaction,
   updateReaction,
@@ -19,7 +20,7 @@ import {
 } from '../../../services/reactions.js';
 import { enrichOptions } from '../../enrich-options.js';
 import { authorize } from '../../plugins/auth.js';
-import { bool, carried, query, str } from '../../query.js';
+import { bool, carried, list, query, str } from '../../query.js';
 import { raw, send } from '../../reply.js';
 
 /** Parameters not carried from a reaction page into its `next` link (paging ones are rebuilt). */
@@ -53,6 +54,14 @@ export async function reactionRoutes(server: FastifyInstance, opts: { services: 
     const added = await addReaction(s, app, actorOf(principal), req.body);
     const [text] = await render(s, app, [added.reaction], { extraData: added.extraData });
     return send(reply, raw(text), 201);
+  });
+
+  server.get('/reaction/get_many/', async (req, reply) => {
+    const { app } = authorize(req, 'reactions', null, () => true);
+    const q = query(req);
+    const found = await getReactions(s, app, list(q, 'ids') ?? [], bool(q, 'include_deleted'));
+    const texts = await render(s, app, found);
+    return send(reply, raw(`{"reactions":[${texts.join(',')}]}`));
   });
 
   server.get('/reaction/:id/', async (req, reply) => {

@@ -1,0 +1,299 @@
+/**
+ * The `mixed` scenario (issue 12): feed reads while the data changes. The reads workload of the
+ * suite (wiki-Vote by default: follows, users, posts, collection objects, reactions) is loaded;
+ * then 50 connections read timelines (half flat, half enriched as `react-activity-feed` asks:
+ * own reactions, recent reactions, counts) of readers drawn by a Zipf law over all users, while a
+ * background writer posts activities with fan-out and adds likes and comments at a fixed rate, open
+ * loop: 0, 20 and 200 writes per second. Each run reports read req/s and latency per kind beside
+ * the HTTP ceiling of the same mix measured in the same run, the read cache's hit rate, the write
+ * rate reached, and a lone `/healthz` client's latency. A saturation probe follows: 50 connections
+ * sending 80% flat reads and 20% posts, beside the same reads alone and the flat ceiling.
+ */
+import { httpCeiling, httpCeilingMix } from './baselines.js';
+import { AuthorSampler, drawWorkload, loadGraph, Rng, ZipfSampler, type Graph } from './graph.js';
+import { api, intOption, log, openDb, option, outboxEmpty, profiled, round, type Server } from './harness.js';
+import type { CannonResult, HttpReq, Load, PacedResult, ProbeResult } from './load.js';
+import { writeResult } from './report.js';
+import {
+  ACTIVITIES,
+  buildReadWorkload,
+  CONNECTIONS,
+  ENRICH_FLAGS,
+  graphInfo,
+  graphOption,
+  roundCannon,
+  SEED,
+  WARM_UP_S,
+  withServer,
+} from './suite.js';
+
+/** Writes per second of the runs; 0 is the same reads with nothing written. */
+const RATES = [0, 20, 200];
+/** Zipf exponent of the readers' ranks. */
+const ZIPF_S = 1;
+/** Reads drawn per kind (each connection cycles through its kind's list). */
+const DRAWS = 2_000;
+/** Writes in flight above which a due write is skipped (counted), so a stalled server is visible. */
+const MAX_WRITES_IN_FLIGHT = 64;
+/** Gap between the `/healthz` probe's requests. */
+const PROBE_GAP_MS = 5;
+
+const HEALTHZ: HttpReq = { method: 'GET', path: '/healthz', headers: {} };
+
+/**
+ * Readers' ranks: users ordered by how many feeds they follow (the most connected read most; ties
+ * in a seeded random order), so the Zipf head reads full timelines and the tail mostly empty ones.
+ */
+function readerOrder(g: Graph, rng: Rng): number[] {
+  const users = rng.sample(Array.from({ length: g.nodes }, (_, u) => u), g.nodes);
+  return users.sort((a, b) => g.outDegree(b) - g.outDegree(a));
+}
+
+/**
+ * `count` writes cycling post, like, comment, like: posts by authors drawn ∝ followers (each fans
+ * out to the author's followers), about collection objects made beforehand; likes and comments by
+ * followers of the author on the newest posts of the workload (the ones on first pages).
+ */
+function writeRequests(s: Server, g: Graph, ctx: WriteContext, count: number): HttpReq[] {
+  const out: HttpReq[] = [];
+  for (let i = 0; i < count; i++) {
+    const step = i % 4;
+    if (step === 0) {
+      const author = ctx.sampler.draw(ctx.rng);
+      const k = ctx.nextPost++;
+      out.push(
+        api('POST', `feed/user/${g.label[author]}/`, s.serverToken, {
+          actor: `SU:${g.label[author]}`,
+          verb: 'post',
+          object: `SO:post:m${k}`,
+          foreign_id: `post:m${k}`,
+          text: `written during the mixed run, number ${k}`,
+          popularity: 1 + ctx.rng.int(100),
+        }),
+      );
+      continue;
+    }
+    const target = ctx.recent[ctx.rng.int(ctx.recent.length)];
+    const fans = g.followers(target.author);
+    const user = g.label[fans.length > 0 ? fans[ctx.rng.int(fans.length)] : target.author];
+    out.push(
+      step === 2
+        ? api('POST', 'reaction/', s.serverToken, { kind: 'comment', activity_id: target.id, user_id: user, data: { text: 'nice one, thanks for sharing' } })
+        : api('POST', 'reaction/', s.serverToken, { kind: 'like', activity_id: target.id, user_id: user }),
+    );
+  }
+  return out;
+}
+
+interface MixedRun {
+  writes_per_s: number;
+  /** The bare-server ceiling of the same mix, measured right before this run. */
+  ceiling: { flat: CannonResult; enriched: CannonResult };
+  flat: { read: CannonResult; vs_ceiling: number };
+  enriched: { read: CannonResult; vs_ceiling: number };
+  read_cache: { hits: number; misses: number; hit_rate: number | null };
+  writes: ReturnType<typeof roundPaced> | null;
+  healthz: ReturnType<typeof roundProbe> | null;
+}
+
+interface WriteContext {
+  rng: Rng;
+  sampler: AuthorSampler;
+  nextPost: number;
+  recent: { id: string; author: number }[];
+}
+
+/** The body nearest the mean size among `bodies`. */
+function typicalBody(bodies: string[]): { body: string; mean: number } {
+  const sizes = bodies.map((b) => Buffer.byteLength(b));
+  const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+  const i = sizes.reduce((best, sz, k) => (Math.abs(sz - mean) < Math.abs(sizes[best] - mean) ? k : best), 0);
+  return { body: bodies[i], mean };
+}
+
+function roundPaced(p: PacedResult) {
+  return {
+    ...p,
+    achieved_per_s: round(p.achieved_per_s),
+    latency_ms: { p50: round(p.latency_ms.p50, 3), p99: round(p.latency_ms.p99, 3), max: round(p.latency_ms.max, 3) },
+  };
+}
+
+function roundProbe(p: ProbeResult) {
+  return { ...p, latency_ms: { p50: round(p.latency_ms.p50, 3), p99: round(p.latency_ms.p99, 3), max: round(p.latency_ms.max, 3) } };
+}
+
+function cacheCounts(s: Server): { hits: number; misses: number } {
+  return s.rivulet.http.readCache?.counts ?? { hits: 0, misses: 0 };
+}
+
+function countActivities(s: Server): number {
+  const db = openDb(s.dbPath);
+  try {
+    return db.prepare('SELECT count(*) FROM activities').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
+export async function mixed(): Promise<void> {
+  const g = loadGraph(graphOption());
+  const n = ACTIVITIES();
+  const seed = SEED();
+  const connections = CONNECTIONS();
+  const half = Math.max(1, Math.floor(connections / 2));
+  const duration = intOption('duration', 10);
+  const rates = option('rates')?.split(',').map(Number) ?? RATES;
+  log(`mixed: ${g.title}, ${n} activities, ${connections} connections (${half} flat, ${half} enriched), ${duration} s per run, writes/s ${rates.join(', ')}`);
+  await withServer({}, async (s, load: Load) => {
+    const { posted } = await buildReadWorkload(s, load, g, n, seed, 0);
+    const w = drawWorkload(g, n, seed);
+    const rng = new Rng(seed + 3);
+
+    // Readers: Zipf over all users, one sequence per kind.
+    const order = readerOrder(g, rng);
+    const zipf = new ZipfSampler(order.length, ZIPF_S);
+    const draw = () => Array.from({ length: DRAWS }, () => g.label[order[zipf.draw(rng)]]);
+    const flatReqs = draw().map((u) => api('GET', `feed/timeline/${u}/?limit=25`, s.userToken(u)));
+    const enrichedReqs = draw().map((u) => api('GET', `enrich/feed/timeline/${u}/?limit=25&${ENRICH_FLAGS}`, s.userToken(u)));
+    const distinct = new Set(flatReqs.map((r) => r.path)).size;
+
+    // Collection objects for the posts the writer will make (so enrichment finds them).
+    const maxPosts = Math.ceil((rates.reduce((a, b) => a + b, 0) * duration * 1.5) / 4) + 100;
+    const objects: HttpReq[] = [];
+    for (let i = 0; i < maxPosts; i += 1000) {
+      const batch = Array.from({ length: Math.min(1000, maxPosts - i) }, (_, k) => ({ id: `m${i + k}`, title: `Mixed post ${i + k}`, url: `https://example.com/m/${i + k}` }));
+      objects.push(api('POST', 'collections/', s.serverToken, { data: { post: batch } }));
+    }
+    await load.batch(s.base, objects, { concurrency: 2 });
+    const ctx: WriteContext = {
+      rng: new Rng(seed + 4),
+      sampler: new AuthorSampler(g),
+      nextPost: 0,
+      recent: posted.ids.slice(-1500).map((id, k) => ({ id, author: w.authors[posted.ids.length - 1500 + k] })),
+    };
+
+    // The ceiling of the same mix (typical flat and enriched bodies of the Zipf readers), measured
+    // right before each run: on a shared machine the ceiling moves, and each ratio takes its neighbour.
+    const sample = async (reqs: HttpReq[]) => (await load.batch(s.base, reqs.slice(0, 400), { concurrency: 4, keepBodies: true })).bodies!;
+    const flatBody = typicalBody(await sample(flatReqs));
+    const enrichedBody = typicalBody(await sample(enrichedReqs));
+    const mixCeiling = async () => {
+      const c = await httpCeilingMix(load, { flat: flatBody.body, enriched: enrichedBody.body }, half, duration);
+      return { flat: roundCannon(c.flat), enriched: roundCannon(c.enriched) };
+    };
+
+    const cannons = [
+      { name: 'flat', requests: flatReqs, connections: half },
+      { name: 'enriched', requests: enrichedReqs, connections: half },
+    ];
+    const runs: MixedRun[] = [];
+    for (const rate of rates) {
+      const ceiling = await mixCeiling();
+      await load.mix(s.base, WARM_UP_S, { cannons }); // JIT and caches warm, not measured
+      const before = cacheCounts(s);
+      const writes = rate > 0 ? writeRequests(s, g, ctx, Math.ceil(rate * duration * 1.5) + 10) : [];
+      const r = await profiled(`mixed-${rate}`, () =>
+        load.mix(s.base, duration, {
+          cannons,
+          paced: rate > 0 ? { requests: writes, ratePerS: rate, maxInFlight: MAX_WRITES_IN_FLIGHT } : undefined,
+          probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS },
+        }),
+      );
+      const after = cacheCounts(s);
+      await outboxEmpty(s);
+      const hits = after.hits - before.hits;
+      const misses = after.misses - before.misses;
+      const flat = roundCannon(r.cannons.flat);
+      const enriched = roundCannon(r.cannons.enriched);
+      const run: MixedRun = {
+        writes_per_s: rate,
+        ceiling,
+        flat: { read: flat, vs_ceiling: round(flat.requests_per_s / ceiling.flat.requests_per_s, 3) },
+        enriched: { read: enriched, vs_ceiling: round(enriched.requests_per_s / ceiling.enriched.requests_per_s, 3) },
+        read_cache: { hits, misses, hit_rate: hits + misses > 0 ? round(hits / (hits + misses), 3) : null },
+        writes: r.paced ? roundPaced(r.paced) : null,
+        healthz: r.probe ? roundProbe(r.probe) : null,
+      };
+      log(
+        `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
+          `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
+          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms`,
+      );
+      runs.push(run);
+    }
+    const noWrites = runs.find((x) => x.writes_per_s === 0);
+    const vsNoWrites = (x: MixedRun) =>
+      noWrites
+        ? {
+            flat: round(x.flat.read.requests_per_s / noWrites.flat.read.requests_per_s, 3),
+            enriched: round(x.enriched.read.requests_per_s / noWrites.enriched.read.requests_per_s, 3),
+          }
+        : null;
+
+    // Saturation: 80% flat reads, 20% posts (no foreign id, so every send is a new activity).
+    const satReads = flatReqs;
+    const satReqs: HttpReq[] = [];
+    let postFollowers = 0;
+    let satPosts = 0;
+    for (let i = 0; i < satReads.length; i++) {
+      satReqs.push(satReads[i]);
+      if (i % 4 === 3) {
+        const author = ctx.sampler.draw(ctx.rng);
+        postFollowers += g.inDegree(author);
+        satPosts++;
+        satReqs.push(
+          api('POST', `feed/user/${g.label[author]}/`, s.serverToken, {
+            actor: `SU:${g.label[author]}`,
+            verb: 'post',
+            object: `SO:post:m${ctx.nextPost++ % maxPosts}`,
+            text: 'written during the saturation probe',
+            popularity: 1 + ctx.rng.int(100),
+          }),
+        );
+      }
+    }
+    const satConnections = connections;
+    await load.cannon(s.base, satReads, satConnections, WARM_UP_S);
+    const readsAlone = roundCannon(await load.cannon(s.base, satReads, satConnections, duration));
+    const activitiesBefore = countActivities(s);
+    const sat = await profiled('mixed-saturation', () =>
+      load.mix(s.base, duration, { cannons: [{ name: 'mixed', requests: satReqs, connections: satConnections }], probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS } }),
+    );
+    await outboxEmpty(s);
+    const postsDone = countActivities(s) - activitiesBefore;
+    const satCannon = roundCannon(sat.cannons.mixed);
+    const flatCeiling = roundCannon(await httpCeiling(load, flatBody.body, satConnections, duration));
+    const meanFollowers = postFollowers / satPosts;
+    const saturation = {
+      connections: satConnections,
+      mix: '4 flat timeline reads (Zipf readers, user tokens) : 1 post (author drawn ∝ followers, server token)',
+      total: satCannon,
+      posts_per_s: round(postsDone / satCannon.duration_s),
+      mean_followers_per_post: round(meanFollowers),
+      follower_inserts_per_s: Math.round((postsDone / satCannon.duration_s) * meanFollowers),
+      reads_alone: readsAlone,
+      total_vs_reads_alone: round(satCannon.requests_per_s / readsAlone.requests_per_s, 3),
+      flat_ceiling: flatCeiling,
+      total_vs_flat_ceiling: round(satCannon.requests_per_s / flatCeiling.requests_per_s, 3),
+      healthz: sat.probe ? roundProbe(sat.probe) : null,
+    };
+    log(
+      `  saturation: ${satCannon.requests_per_s} req/s in all, p50 ${satCannon.latency_ms.p50} p99 ${satCannon.latency_ms.p99} ms, ` +
+        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms`,
+    );
+
+    writeResult('mixed', {
+      what: `timeline reads while the data changes: ${half} connections reading flat and ${half} reading enriched timelines (${ENRICH_FLAGS}) of readers drawn by a Zipf law (s = ${ZIPF_S}) over all ${g.nodes} users ranked by feeds followed, user tokens, while a writer posts (fan-out to the author's followers), likes and comments (1:2:1) at a fixed rate, open loop; ${duration} s per run; a lone client reads /healthz every ${PROBE_GAP_MS} ms throughout`,
+      graph: graphInfo(g),
+      activities: n,
+      seed,
+      connections,
+      duration_s: duration,
+      readers: { zipf_s: ZIPF_S, users: g.nodes, draws_per_kind: DRAWS, distinct_flat_readers: distinct },
+      bodies: { flat_mean_bytes: Math.round(flatBody.mean), enriched_mean_bytes: Math.round(enrichedBody.mean) },
+      runs: runs.map((x) => ({ ...x, vs_no_writes: vsNoWrites(x) })),
+      saturation,
+    });
+  });
+}
