@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 import { browserSetupOrSkip, startDemoHarness, type DemoHarness } from '../support/browser.js';
 
 const setup = await browserSetupOrSkip();
@@ -104,6 +105,44 @@ describe('the demo social app in a browser', { skip: setup.skip }, () => {
     assert.ok(liked.results.some((r) => r.user_id === 'alice'));
     assert.deepEqual(h.log(alice).errors, []);
     assert.deepEqual(h.log(grace).errors, []);
+  });
+
+  it('posts a photo: uploaded to Rivulet, shown in the post and in a follower\'s timeline', async () => {
+    const erin = await h.pageAs('erin');
+    // A drawn picture of tomatoes on a leafy background, as a PNG.
+    const tomatoes = [
+      [90, 110, 48],
+      [190, 95, 56],
+      [290, 120, 44],
+      [150, 190, 40],
+      [250, 200, 50],
+    ]
+      .map(([x, y, r]) => `<circle cx="${x}" cy="${y}" r="${r}" fill="#d62828"/><circle cx="${x - r / 3}" cy="${y - r / 3}" r="${r / 5}" fill="#f28482"/><path d="M${x - 10} ${y - r + 4} l10 -14 l10 14 z" fill="#2d6a4f"/>`)
+      .join('');
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="260"><rect width="400" height="260" fill="#95d5b2"/>${tomatoes}</svg>`;
+    const photo = await sharp(Buffer.from(svg)).png().toBuffer();
+    await erin.setInputFiles('.compose input.rfu-image-input', { name: 'tomatoes.png', mimeType: 'image/png', buffer: photo });
+    // The preview shows once the upload finished (a failed one shows a retry button instead).
+    await erin.waitForFunction(() => document.querySelector('.compose .rfu-image-previewer img') !== null && !document.querySelector('.rfu-image-previewer__retry'));
+    await erin.locator('.compose textarea').fill('This year\'s first tomatoes, in a picture');
+    await erin.locator('.compose button[type=submit]').click();
+    const mine = post(erin, 'first tomatoes, in a picture');
+    await mine.waitFor();
+    // The image is served by Rivulet and decodes in the browser.
+    await erin.waitForFunction(() =>
+      [...document.querySelectorAll('.post img.raf-gallery__image, .post .raf-gallery img')].some(
+        (i) => (i as HTMLImageElement).src.includes('/api/v1.0/files/') || ((i as HTMLImageElement).src.includes('/images/') && (i as HTMLImageElement).naturalWidth > 0),
+      ),
+    );
+    const alice = await h.pageAs('alice'); // alice follows erin
+    await post(alice, 'first tomatoes, in a picture').locator('img').first().waitFor();
+    const [stored] = (await h.client().feed('user', 'erin').get({ limit: 1 })).results as { attachments?: { images?: string[] } }[];
+    assert.equal(stored.attachments?.images?.length, 1);
+    const res = await fetch(stored.attachments!.images![0]);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^image\//);
+    await h.screenshot(alice, 'demo-photo');
+    assert.deepEqual(h.log(erin).errors, []);
   });
 
   it('follows someone from the People list and their posts join the timeline', async () => {
