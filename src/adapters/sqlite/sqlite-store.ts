@@ -53,6 +53,9 @@ export class SqliteStore implements Store {
   ready(): Promise<void> {
     return this.database.ready();
   }
+  async migrations(): Promise<{ applied: number; latest: number }> {
+    return this.database.guard('migrations', () => this.database.migrations());
+  }
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);
   }
