@@ -45,6 +45,13 @@ class FakeStore {
 }
 
 describe('timeStore', () => {
+  it('passes the sub-stores a store carries as properties through (the signal store)', async () => {
+    const signals = { recordSignals: async () => {} };
+    const store = Object.assign(new FakeStore(), { signals });
+    const timed = timeStore(store as unknown as Store, recordingMetrics().m) as unknown as { signals: unknown };
+    assert.equal(timed.signals, signals);
+  });
+
   it('times each call by method, counts failures, and keeps the store\'s private state working', async () => {
     const { m, calls, resolved } = recordingMetrics();
     const raw = new FakeStore();

@@ -68,6 +68,13 @@ export function timeStore(store: Store, metrics: Metrics): Store {
     };
   }
 
+  // Sub-stores the store carries as properties (e.g. `signals`) pass through untimed: their own
+  // calls are few per request and have their own ports.
+  for (const name of Object.keys(store)) {
+    const v = (store as unknown as Record<string, unknown>)[name];
+    if (typeof v !== 'function' && !(name in out)) out[name] = v;
+  }
+
   const jobs = new Map<number, { kind: string; queuedAt: number }>();
   const pendingJobs = out.pendingJobs as Store['pendingJobs'];
   const commit = out.commit as Store['commit'];
