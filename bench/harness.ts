@@ -42,6 +42,8 @@ export interface ServerOptions {
   worker?: boolean | 'manual';
   /** Read cache size (MiB); the default when absent, 0 turns it off. */
   readCacheMb?: number;
+  /** Prometheus metrics (default on, as in a default config). */
+  metrics?: boolean;
 }
 
 function b64(x: object): string {
@@ -88,11 +90,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
  * A second Rivulet over the same data as `s` (its own connection to the same database file, no
  * fan-out worker), with its read cache set to `readCacheMb` (0: off). Closing it leaves `s` running.
  */
-export async function secondServer(s: Server, readCacheMb: number): Promise<{ base: string; close: () => Promise<void> }> {
-  const config = suiteConfig(s.dir, s.secret, { readCacheMb });
+export async function secondServer(s: Server, readCacheMb: number, opts: { metrics?: boolean } = {}): Promise<{ base: string; rivulet: Rivulet; close: () => Promise<void> }> {
+  const config = suiteConfig(s.dir, s.secret, { readCacheMb, metrics: opts.metrics });
   const rivulet = await createRivulet({ config, logger: pino({ level: 'warn' }), worker: false });
   const base = await rivulet.listen(0, '127.0.0.1');
-  return { base, close: () => rivulet.close() };
+  return { base, rivulet, close: () => rivulet.close() };
 }
 
 function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
@@ -112,6 +114,7 @@ function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
       ],
       fanout: opts.fanout,
       read_cache: opts.readCacheMb === undefined ? undefined : { max_mb: opts.readCacheMb },
+      metrics: opts.metrics === undefined ? undefined : { enabled: opts.metrics },
     },
     dir,
   );
@@ -260,7 +263,7 @@ export function intOption(name: string, dflt: number): number {
 }
 
 /** Options that take a value, so their value is not taken for a scenario name. */
-export const VALUE_OPTIONS = ['pull-min-followers', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'rates', 'requests'];
+export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'rates', 'requests'];
 
 export function log(msg: string): void {
   console.log(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);

@@ -17,6 +17,13 @@ function find(dir, out) {
 const filter = process.argv.slice(2);
 let files = [...find('src', []), ...find('test', [])].sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
+// Browser tests need Chromium and the built demo app: set up once here, before test files run in
+// parallel (the harness would otherwise do it in the first test file, holding up the others).
+if (files.some((f) => f.startsWith(join('test', 'browser')))) {
+  const { browserSetup } = await import('./browser-setup.mjs');
+  const { chromium } = await browserSetup();
+  if (chromium.skip) process.stderr.write(`\nBROWSER TESTS WILL BE SKIPPED: ${chromium.skip}\n\n`);
+}
 // A hung test fails after 10 minutes instead of stalling CI, and the runner exits once every test
 // has finished even if a test file left a handle open.
 const r = spawnSync(

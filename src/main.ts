@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
 import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
+import { PrometheusMetrics } from './adapters/prometheus/prometheus-metrics.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 import { sqliteRecords } from './adapters/sqlite/sqlite-records.js';
 import { LocalBlobStore } from './adapters/local/local-blob-store.js';
@@ -19,7 +20,9 @@ import { systemClock } from './adapters/system-clock.js';
 import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
+import { startMetricsServer } from './http/plugins/metrics.js';
 import type { Clock } from './ports/clock.js';
+import { noMetrics, type Metrics } from './ports/metrics.js';
 import type { PubSub } from './ports/pubsub.js';
 import type { IntegrityReport, Store } from './ports/store.js';
 import { FayeServer } from './realtime/faye-server.js';
@@ -27,6 +30,9 @@ import { TimeSource, type Services } from './services/context.js';
 import { Integrity } from './services/integrity.js';
 import { StoreError } from './core/errors.js';
 import { publishChanges } from './services/publish-changes.js';
+import { queueStats } from './services/queue-stats.js';
+import { migrationsCheck, startedCheck, storeCheck, workerCheck, type ReadinessCheck } from './services/readiness.js';
+import { timeStore } from './services/timed-store.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
 import { SignalWorker } from './workers/signal-worker.js';
 
@@ -49,6 +55,10 @@ export interface RivuletOptions {
   readonly onJobsEnqueued?: () => void;
   /** Mark grouped follow edges before listening (default true; false where another process did). */
   readonly syncGroupedEdges?: boolean;
+  /** Where metrics go (default: Prometheus, unless `metrics.enabled` is false in the config). */
+  readonly metrics?: Metrics;
+  /** Checks `/readyz` runs besides the built-in ones (store, migrations, fan-out worker). */
+  readonly readinessChecks?: readonly ReadinessCheck[];
   /** File index, flags and audit log (default: on the SQLite database of `store`). */
   readonly records?: RecordStores;
   /** Fetches pages for link previews (default: the address-checking fetcher of `config.og`). */
@@ -95,6 +105,9 @@ export interface Rivulet {
   readonly integrity: Integrity;
   /** Settles when the integrity check begun by `listen` answered (null: no check). */
   integrityChecked(): Promise<IntegrityReport | null>;
+  readonly metrics: Metrics;
+  /** Where `GET /metrics` is served once listening (the API's address, or `metrics.port`'s); null when off. */
+  readonly metricsUrl: () => string | null;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -119,8 +132,9 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const clock = opts.clock ?? systemClock;
   const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
+  const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics({ historyIntervalMs: opts.config.metrics.historyIntervalS * 1000 }) : noMetrics);
   const base = opts.store ?? new SqliteStore(opts.config.storage.path);
-  const store = publishChanges(base, {
+  const store = publishChanges(metrics === noMetrics ? base : timeStore(base, metrics), {
     pubsub,
     apps,
     clock,
@@ -164,6 +178,18 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   let ready = false;
   let closing = false;
   let checked: Promise<IntegrityReport | null> = Promise.resolve(null);
+  const checks = [
+    startedCheck(() => ready),
+    storeCheck(store),
+    migrationsCheck(store),
+    workerCheck(worker, opts.worker === undefined || opts.worker === true),
+    integrity.readinessCheck(),
+    ...(opts.readinessChecks ?? []),
+  ].filter((c): c is ReadinessCheck => c !== null);
+  const separateMetrics = metrics !== noMetrics && opts.config.metrics.port !== undefined;
+  let metricsServer: { url: string; close(): Promise<void> } | null = null;
+  let apiAddress: string | null = null;
+  const metricsUrl = () => (metricsServer ? metricsServer.url : apiAddress && metrics !== noMetrics ? `${apiAddress}/metrics` : null);
   const http = await buildHttp({
     apps: opts.config.apps,
     services,
@@ -174,6 +200,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     limits: opts.config.limits,
     integrity,
     rateLimiter: opts.config.apps.some((a) => a.rateLimits) ? new MemoryRateLimiter() : undefined,
+    readiness: checks,
+    metrics: metrics === noMetrics ? undefined : metrics,
+    serveMetrics: metrics !== noMetrics && !separateMetrics ? { token: opts.config.metrics.token } : null,
+    dashboard: opts.config.dashboard.enabled ? { pubsub, metrics, operatorToken: opts.config.dashboard.operatorToken, metricsUrl } : undefined,
     files,
     og: new OpenGraph(opts.fetcher ?? new SafeFetcher(opts.config.og), opts.config.og),
   });
@@ -187,6 +217,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     ...opts.realtime,
   });
   realtime.attach(http.server);
+  metrics.sources({ queue: () => queueStats(store), realtime: () => realtime.stats() });
   return {
     http,
     services,
@@ -198,13 +229,24 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     realtime,
     integrity,
     integrityChecked: () => checked,
+    metrics,
+    metricsUrl,
     async listen(port, host) {
       await store.ready?.();
       if (opts.syncGroupedEdges !== false) {
         await syncGroupedEdges(opts.config, store);
         for (const app of opts.config.apps) await recordConfig(services, app);
       }
+      if (separateMetrics) {
+        metricsServer = await startMetricsServer({
+          metrics,
+          host: opts.config.metrics.host ?? host,
+          port: opts.config.metrics.port!,
+          token: opts.config.metrics.token,
+        });
+      }
       const address = await http.listen({ port, host });
+      apiAddress = address;
       if (opts.worker !== 'manual') {
         worker?.start();
         contentWorker?.start();
@@ -232,6 +274,8 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       if (!(await within(workers, deadline - Date.now()))) {
         logger.warn({ grace_ms: opts.config.shutdownGraceMs }, 'the workers did not stop within the grace period; their queued jobs resume at the next start');
       }
+      await metricsServer?.close();
+      metrics.close();
       await pubsub.close();
       await blobs.close();
       await store.close();

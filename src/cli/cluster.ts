@@ -1,11 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
 import pino from 'pino';
 import { ClusterChildPubSub, ClusterPrimaryPubSub } from '../adapters/cluster/cluster-pubsub.js';
+import { childMetrics, primaryMetrics } from '../adapters/prometheus/cluster-metrics.js';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseConfigText } from '../config/config.js';
 import { createRivulet, syncGroupedEdges } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
+import { queueStats } from '../services/queue-stats.js';
+import { timeStore } from '../services/timed-store.js';
 import { loadConfig, printCredentials, resolveServeOptions, shutdownOnce, type ServeOptions } from './serve.js';
 import { fanoutWorker, signalWorker } from './worker.js';
 
@@ -49,13 +53,17 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   await sqlite.ready();
   const pubsub = new ClusterPrimaryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
-  const store = publishChanges(sqlite, {
+  // The primary's own metrics (its fan-out worker's store calls and lag), merged into every scrape.
+  const metrics = config.metrics.enabled ? new PrometheusMetrics({ history: false }) : null;
+  const relay = metrics ? primaryMetrics(metrics, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)) : null;
+  const store = publishChanges(metrics ? timeStore(sqlite, metrics) : sqlite, {
     pubsub,
     apps: new Map(config.apps.map((a) => [a.appId, a])),
     clock: systemClock,
     onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
   });
   await syncGroupedEdges(config, store);
+  metrics?.sources({ queue: () => queueStats(store) });
   const fanout = o.worker === false ? null : fanoutWorker(config, store, logger, 1000);
   fanout?.start();
   // Content jobs queued by the HTTP processes are found by its poll.
@@ -75,6 +83,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   };
 
   cluster.on('message', (w: Worker, m: unknown) => {
+    if (relay?.handle(w, m)) return;
     if (!isControl(m)) return;
     if (m.rivulet === 'config?') w.send({ rivulet: 'config', text: configText } satisfies ControlMessage);
     else if (m.rivulet === 'wake') fanout?.wake();
@@ -132,6 +141,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
     try {
       await fanout?.stop();
       await signals?.stop();
+      metrics?.close();
       await pubsub.close();
       await store.close();
     } catch (err) {
@@ -161,9 +171,13 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
     send({ rivulet: 'config?' });
   });
   const config = parseConfigText(text, dataDir, 'config from the primary');
+  // A scrape reaching this process shows every process's metrics (see cluster-metrics.ts).
+  const metrics = config.metrics.enabled ? childMetrics(new PrometheusMetrics({ historyIntervalMs: config.metrics.historyIntervalS * 1000 }), (m) => send(m as unknown as ControlMessage)) : undefined;
+  if (metrics) process.on('message', (m: unknown) => metrics.onMessage(m));
   const rivulet = await createRivulet({
     config,
     logger,
+    metrics,
     worker: false,
     pubsub: new ClusterChildPubSub(),
     onJobsEnqueued: () => send({ rivulet: 'wake' }),

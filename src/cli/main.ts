@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
+import { existsSync } from 'node:fs';
+import { addApp, configPath, listApps, rotateSecret, UsageError, userToken } from './apps.js';
 import { init } from './init.js';
-import { serve } from './serve.js';
+import { loadConfig, resolveServeOptions, serve } from './serve.js';
 import { worker } from './worker.js';
 
 /** The `rivulet` command line. */
@@ -25,11 +27,47 @@ export async function run(argv: string[]): Promise<void> {
   common(program.command('init').description('create an app with new credentials in the data directory and print them')).action(
     async (o) => init(o),
   );
+  const data = (c: Command) =>
+    c.option('--data <dir>', 'data directory (env RIVULET_DATA_DIR, default ./data)').option('--config <file>', 'JSON config file (env RIVULET_CONFIG)');
+  data(program.command('token').description("print a user token of an app, as an app's backend signs them for its clients"))
+    .requiredOption('--user <id>', 'the user the token acts as')
+    .option('--app <app_id>', 'the app (needed when the config has several)')
+    .option('--expires-in <seconds>', 'make the token expire after this many seconds')
+    .action(async (o: { user: string; app?: string; expiresIn?: string; data?: string; config?: string }) => {
+      const { dataDir, configFile } = resolveServeOptions(o);
+      if (!existsSync(configPath(dataDir, configFile))) throw new UsageError(`no config at ${configPath(dataDir, configFile)}: \`rivulet init\` creates one`);
+      const { config } = loadConfig(dataDir, configFile);
+      const expiresIn = o.expiresIn === undefined ? undefined : Number(o.expiresIn);
+      process.stdout.write(userToken(config, { user: o.user, app: o.app, expiresIn }) + '\n');
+    });
+  const apps = program.command('apps').description('list the apps of the config, add one, or rotate a secret');
+  data(apps.command('list', { isDefault: true }).description('list apps with their keys and feed groups'))
+    .option('--show-secrets', 'print the secrets too')
+    .action(async (o: { showSecrets?: boolean; data?: string; config?: string }) => {
+      const { dataDir, configFile } = resolveServeOptions(o);
+      process.stdout.write(listApps(dataDir, configFile, o.showSecrets === true));
+    });
+  data(apps.command('add').description('add an app with a new key and secret and the default feed groups'))
+    .option('--app-id <id>', 'its app id (default: a random number)')
+    .action(async (o: { appId?: string; data?: string; config?: string }) => {
+      const { dataDir, configFile } = resolveServeOptions(o);
+      process.stdout.write(addApp(dataDir, configFile, { appId: o.appId }).text);
+    });
+  data(apps.command('rotate-secret').description("give an app a new secret (tokens signed with the old one stop working once servers restart)"))
+    .argument('<app_id>', 'the app')
+    .action(async (appId: string, o: { data?: string; config?: string }) => {
+      const { dataDir, configFile } = resolveServeOptions(o);
+      process.stdout.write(rotateSecret(dataDir, configFile, appId).text);
+    });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`rivulet: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`rivulet: ${err.message}\n`);
       process.exit(2);
     }
     throw err;

@@ -88,6 +88,21 @@ const fileSchema = z.strictObject({
       timeout_ms: z.int().min(0).max(86_400_000).optional(),
     })
     .optional(),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      host: z.string().min(1).max(255).optional(),
+      port: z.int().min(0).max(65_535).optional(),
+      token: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+      history_interval_s: z.int().min(1).max(60).optional(),
+    })
+    .optional(),
+  dashboard: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      operator_token: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+    })
+    .optional(),
   files: z
     .strictObject({
       backend: z.enum(['local', 's3']).optional(),
@@ -147,6 +162,21 @@ export interface Config {
   readonly integrityCheckMs: number;
   /** Each app's signal pipeline settings (personalization), by app id. */
   readonly signals: ReadonlyMap<string, SignalSettings>;
+  /**
+   * Prometheus metrics at `/metrics`: on the API's port, or on `host:port` of their own when `port`
+   * is set (`host` defaults to the API's); when `token` is set, scrapes must send
+   * `Authorization: Bearer <token>`.
+   */
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly host?: string;
+    readonly port?: number;
+    readonly token?: string;
+    /** Seconds between the samples the dashboard's charts show (an hour's worth is kept). */
+    readonly historyIntervalS: number;
+  };
+  /** The web dashboard at `/dashboard/`; `operatorToken` signs in to every app. */
+  readonly dashboard: { readonly enabled: boolean; readonly operatorToken?: string };
   /** Uploaded files and images: where their bytes go, the size limit, the origin of their URLs. */
   readonly files: FileConfig;
   /** Open Graph scraping (`og/`): outbound fetch limits and the operator's allow-list. */
@@ -281,6 +311,14 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
     shutdownGraceMs: f.shutdown?.grace_ms ?? DEFAULT_SHUTDOWN_GRACE_MS,
     integrityCheckMs: f.integrity_check?.timeout_ms ?? DEFAULT_INTEGRITY_CHECK_MS,
     signals: new Map(f.apps.map((a) => [a.app_id, signalSettings(a.personalization)])),
+    metrics: {
+      enabled: f.metrics?.enabled ?? true,
+      host: f.metrics?.host,
+      port: f.metrics?.port,
+      token: f.metrics?.token,
+      historyIntervalS: f.metrics?.history_interval_s ?? 10,
+    },
+    dashboard: { enabled: f.dashboard?.enabled ?? true, operatorToken: f.dashboard?.operator_token },
     files: fileConfig(f.files, dataDir),
     og: {
       allow: f.og?.allow ?? DEFAULT_OG.allow,

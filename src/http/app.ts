@@ -6,17 +6,21 @@ import { CATALOGUE } from '../core/errors.js';
 import { JSON_BODY_LIMIT, readJsonBody } from './body.js';
 import { checkQueryEncoding } from './query.js';
 import type { App } from '../core/feeds/feed-group.js';
+import type { Metrics } from '../ports/metrics.js';
 import type { Services } from '../services/context.js';
+import type { ReadinessCheck } from '../services/readiness.js';
 import { ReadCache } from './read-cache.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import type { Integrity } from '../services/integrity.js';
 import { authPlugin } from './plugins/auth.js';
 import { API_PREFIX, checkRateLimitEndpoints, rateLimitHook } from './plugins/rate-limit.js';
 import { clientError, errorsPlugin, frameworkError, sendError } from './plugins/errors.js';
+import { MeteredLogController, metricsRoute, recordRoutes } from './plugins/metrics.js';
 import { activityRoutes } from './routes/activities/activity-routes.js';
 import { analyticsRoutes } from './routes/analytics/analytics-routes.js';
 import { personalizationRoutes } from './routes/personalization/personalization-routes.js';
 import { collectionRoutes } from './routes/collections/collection-routes.js';
+import { dashboardRoutes, type DashboardOptions } from './routes/dashboard/dashboard-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
 import { healthRoutes } from './routes/health/health-routes.js';
@@ -35,6 +39,8 @@ export interface HttpOptions {
   readonly services: Services;
   readonly logger: Logger;
   readonly ready: () => boolean;
+  /** What `/readyz` checks. */
+  readonly readiness?: readonly ReadinessCheck[];
   /** Byte budget of the read cache (see read-cache.ts); 0 or absent turns it off. */
   readonly readCacheBytes?: number;
   /** True once shutdown began: requests still arriving on open connections are answered 503. */
@@ -45,6 +51,12 @@ export interface HttpOptions {
   readonly rateLimiter?: RateLimiter;
   /** The data's health: readiness asks it, store failures that found corruption are told to it. */
   readonly integrity?: Integrity;
+  /** Records request latency by route and status, and the read cache's hits and size. */
+  readonly metrics?: Metrics;
+  /** Serve `GET /metrics` here (with `token`, when set); null or absent: not on this server. */
+  readonly serveMetrics?: { readonly token?: string } | null;
+  /** The web dashboard at `/dashboard/` (absent: not served). */
+  readonly dashboard?: Omit<DashboardOptions, 'apps' | 'services' | 'readiness'>;
   /** Uploads (`files/`, `images/` and the served files); absent: those paths are 404. */
   readonly files?: FileServices;
   /** Link previews (`og/`); absent: 404. */
@@ -69,8 +81,9 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   const limits = opts.limits ?? DEFAULT_HTTP_LIMITS;
   const server = Fastify({
     loggerInstance: opts.logger as unknown as FastifyBaseLogger,
-    // Per-request log lines cost time on the hot path; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Per-request log lines cost time on the hot path; errors are still logged. With metrics, the
+    // controller also records each request's latency (it runs when a response finishes anyway).
+    logController: opts.metrics ? new MeteredLogController(opts.metrics) : new LogController({ disableRequestLogging: true }),
     // No child logger per request (a pino child costs an allocation and a bindings string on
     // every request); the few lines logged per request name their request id themselves.
     childLoggerFactory: (logger) => logger,
@@ -97,6 +110,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
     frameworkErrors: frameworkError,
   });
 
+  if (opts.metrics) recordRoutes(server, opts.metrics);
   server.removeAllContentTypeParsers();
   // Every body is JSON whatever its content type (the official clients send some without one).
   server.addContentTypeParser('*', (req, payload, done) => readJsonBody(req.raw, payload, done));
@@ -126,9 +140,14 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
   });
   await server.register(authPlugin, { apps: opts.apps });
-  await server.register(healthRoutes, { ready: opts.ready, closing, integrity: opts.integrity });
+  await server.register(healthRoutes, { ready: opts.ready, checks: opts.readiness ?? [] });
+  if (opts.metrics && opts.serveMetrics) await server.register(metricsRoute, { metrics: opts.metrics, token: opts.serveMetrics.token });
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
   const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
+  if (readCache) {
+    opts.metrics?.sources({ readCache: () => ({ ...readCache.counts, entries: readCache.size, bytes: readCache.bytes }) });
+  }
+  if (opts.dashboard) await server.register(dashboardRoutes, { ...opts.dashboard, apps: opts.apps, services: opts.services, readiness: opts.readiness ?? [] });
   server.decorate('readCache', readCache);
   const deps = { services: opts.services, readCache };
   const limiter = rateLimitHook(opts.apps, opts.rateLimiter, Date.now);

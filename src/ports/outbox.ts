@@ -15,6 +15,11 @@ export interface QueuedJob extends FanoutJob {
   readonly jobId: number;
   /** Follower cursor reached by the last committed chunk, `null` before the first. */
   readonly cursor: string | null;
+  /**
+   * When the job was queued (ms since the epoch; the write that queued it was acknowledged right
+   * after), for the fan-out lag metric; `null` when the store does not know.
+   */
+  readonly queuedAt: number | null;
 }
 
 export interface Outbox {

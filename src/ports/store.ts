@@ -18,6 +18,11 @@ export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox
    * Backends that cannot tell leave it out, and nothing is cached over them.
    */
   changeMark?(): string;
+  /**
+   * Schema migrations applied to the stored data and the number this version knows (readiness:
+   * serving is safe once they are equal). Backends without migrations leave it out.
+   */
+  migrations?(): Promise<{ applied: number; latest: number }>;
   /** Resolves once this process may write (a backend may need others to notice it first). */
   ready?(): Promise<void>;
   /**

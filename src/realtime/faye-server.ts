@@ -157,6 +157,11 @@ export class FayeServer {
     return n;
   }
 
+  /** For metrics: clients holding at least one subscription on this node, and their subscriptions. */
+  stats(): { clients: number; subscriptions: number } {
+    return { clients: this.#clients.size, subscriptions: this.subscriberCount() };
+  }
+
   /** Drops every client and stops delivering; the endpoint answers nothing afterwards. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -1,4 +1,5 @@
 import type { IntegrityReport, Store } from '../ports/store.js';
+import type { ReadinessCheck } from './readiness.js';
 
 /** Where integrity findings are reported (a pino logger fits). */
 export interface IntegrityLog {
@@ -52,6 +53,20 @@ export class Integrity {
   /** Whether the data is fit to serve: not known to be corrupt, and the start check answered (or is off). */
   get ready(): boolean {
     return this.#status !== 'checking' && this.#status !== 'corrupt';
+  }
+
+  /** The check `/readyz` runs: fails while the start check runs and, for good, once corruption was seen. */
+  readinessCheck(): ReadinessCheck {
+    return {
+      name: 'integrity',
+      run: () => {
+        const { status, problems } = this.report();
+        if (status === 'corrupt') return { ok: false, detail: `the database is corrupt: ${problems.slice(0, 3).join('; ')}` };
+        if (status === 'checking') return { ok: false, detail: 'the integrity check at start is running' };
+        if (status === 'unknown') return { ok: true, detail: `not checked: ${problems[0] ?? 'no answer'}` };
+        return { ok: true, detail: status === 'off' ? 'no check at start' : 'the check at start passed' };
+      },
+    };
   }
 
   /** The status and the first problems found, for readiness answers. */

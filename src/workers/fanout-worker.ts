@@ -13,6 +13,7 @@ export class FanoutWorker {
   readonly #log: Logger;
   readonly #pollMs: number;
   #running = false;
+  #started = false;
   #stopped = false;
   #again = false;
   #timer: NodeJS.Timeout | null = null;
@@ -34,7 +35,13 @@ export class FanoutWorker {
 
   start(): void {
     this.#stopped = false;
+    this.#started = true;
     this.wake();
+  }
+
+  /** For readiness: whether the worker runs (started, not stopped), and its failed rounds in a row. */
+  status(): { running: boolean; failures: number } {
+    return { running: this.#started && !this.#stopped, failures: this.#failures };
   }
 
   /** Asks the worker to drain the queue now. */
@@ -105,6 +112,7 @@ export class FanoutWorker {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#started = false;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#idle;
   }

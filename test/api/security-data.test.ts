@@ -50,8 +50,8 @@ describe('security: data integrity', () => {
       assert.equal(report?.status, 'ok');
       const ready = await getJson(`${base}/readyz`);
       assert.equal(ready.status, 200);
-      assert.equal(ready.body.status, 'ok');
-      assert.equal(ready.body.integrity.status, 'ok');
+      assert.equal(ready.body.status, 'ready');
+      assert.deepEqual(ready.body.checks.integrity, { ok: true, detail: 'the check at start passed' });
       assert.ok(logs.some((l) => l.msg === 'database integrity check passed'));
     } finally {
       await rivulet.close();
@@ -88,12 +88,11 @@ describe('security: data integrity', () => {
       assert.equal(report?.status, 'corrupt');
       const ready = await getJson(`${base}/readyz`);
       assert.equal(ready.status, 503);
-      assert.equal(ready.body.status, 'corrupt');
-      assert.ok(ready.body.integrity.problems.length > 0);
-      // Liveness stays up (a restart would not repair the file) and names the problem.
-      const live = await getJson(`${base}/healthz`);
-      assert.equal(live.status, 200);
-      assert.equal(live.body.integrity, 'corrupt');
+      assert.equal(ready.body.status, 'not ready');
+      assert.equal(ready.body.checks.integrity.ok, false);
+      assert.match(ready.body.checks.integrity.detail, /^the database is corrupt: ./);
+      // Liveness stays up: a restart would not repair the file.
+      assert.equal((await getJson(`${base}/healthz`)).status, 200);
       const fatal = logs.filter((l) => l.level === 60);
       assert.ok(fatal.some((l) => String(l.msg).startsWith('DATA CORRUPTION: the integrity check at start')), JSON.stringify(logs));
 

@@ -171,10 +171,15 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
 
     test('keeps fan-out jobs until completed, with their progress', async () => {
       const before = await store.pendingCount();
+      const t0 = Date.now();
       await store.commit(app(), { enqueue: [{ kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x', 'y'] }] });
+      const t1 = Date.now();
       const jobs = (await store.pendingJobs(1000)).filter((j) => j.app === app());
       assert.equal(jobs.length, 1);
-      assert.deepEqual({ ...jobs[0], jobId: 0 }, { jobId: 0, kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x', 'y'], cursor: null });
+      const { queuedAt, ...job } = jobs[0];
+      assert.deepEqual({ ...job, jobId: 0 }, { jobId: 0, kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x', 'y'], cursor: null });
+      // When it was queued (ms since the epoch), for the fan-out lag metric.
+      assert.ok(queuedAt !== null && queuedAt >= t0 && queuedAt <= t1, `queuedAt ${queuedAt} not within [${t0}, ${t1}]`);
       await store.commit(app(), { progress: [{ jobId: jobs[0].jobId, cursor: '17' }] });
       assert.equal((await store.pendingJobs(1000)).find((j) => j.jobId === jobs[0].jobId)?.cursor, '17');
       await store.commit(app(), { complete: [jobs[0].jobId] });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type StreamClient } from 'getstream';
 import { freePort, kill9 } from '../support/process.js';
+import { find, parseExposition, total } from '../support/prometheus.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], {
@@ -198,6 +199,36 @@ describe('serve --workers', () => {
       for (const feed of ['user:dave', 'timeline:erin']) {
         await until(`events on ${feed}`, () => (written.every((id) => seen.get(feed)?.includes(id)) ? true : undefined));
       }
+    });
+
+    it('shows every process together at /metrics, whichever process answers the scrape', async () => {
+      const token = client.feed('user', 'metrics').token;
+      for (let i = 0; i < 10; i++) assert.equal((await call(base, 'GET', 'feed/user/metrics/?limit=1', token, apiKey)).status, 200);
+      const scrape = (): Promise<{ worker: string; text: string }> =>
+        new Promise((resolve, reject) => {
+          const req = request(`${base}/metrics`, { agent: false }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ worker: String(res.headers['x-rivulet-worker']), text }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      const reads = (text: string) => total(parseExposition(text), 'rivulet_http_request_duration_seconds_count', { route: '/api/v1.0/feed/:slug/:uid/', method: 'GET', status: '200' });
+      const seen = new Map<string, string>();
+      await until('scrapes answered by both processes', async () => {
+        const s = await scrape();
+        seen.set(s.worker, s.text);
+        return seen.size === 2 ? true : undefined;
+      });
+      const [one, two] = [...seen.values()];
+      // Reads served by both processes, counted once each, in the answer of either.
+      assert.equal(reads(one), reads(two));
+      assert.ok(reads(one) >= 10 + 20, `reads counted: ${reads(one)}`);
+      // The primary's fan-out worker applied the queued fan-outs of the tests above.
+      assert.ok(total(parseExposition(one), 'rivulet_fanout_lag_seconds_count', { kind: 'fanout.add' }) >= 1);
+      assert.equal(find(parseExposition(one), 'rivulet_fanout_queue_jobs').length, 1, 'one queue, not one per process');
     });
 
     it('replaces an HTTP process that dies, and the new one answers', async () => {

@@ -8,6 +8,7 @@ import { parseConfig, type ConfigFile } from '../../src/config/config.js';
 import { createRivulet, type Rivulet } from '../../src/main.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { Store } from '../../src/ports/store.js';
+import type { ReadinessCheck } from '../../src/services/readiness.js';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 
 /** The feed groups the official client's integration suites expect (stream-v2-api.md §20.1). */
@@ -59,6 +60,8 @@ export async function startServer(
     appConfig?: Record<string, unknown>;
     /** Log lines go here (parsed JSON objects) instead of nowhere. */
     logs?: Record<string, unknown>[];
+    /** Extra readiness checks. */
+    readinessChecks?: readonly ReadinessCheck[];
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rivulet-test-'));
@@ -82,6 +85,7 @@ export async function startServer(
     worker: opts.worker,
     clock: opts.clock,
     store: opts.wrapStore?.(new SqliteStore(config.storage.path)),
+    readinessChecks: opts.readinessChecks,
   });
   const address = await rivulet.listen(0, '127.0.0.1');
   const baseUrl = `${address}/api/`;

@@ -227,6 +227,11 @@ const MIGRATIONS: string[] = [
   CREATE INDEX activities_actor ON activities (app, json_extract(body, '$.actor'));
   CREATE INDEX collection_entries_owner ON collection_entries (app, user_id) WHERE user_id IS NOT NULL;
   `,
+  // When each fan-out job was queued (ms since the epoch), for the fan-out lag metric; NULL for
+  // jobs queued before this column existed.
+  `
+  ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
+  `,
 ];
 
 /** How often a process looks at the writers table for other processes (ms, at most). */
@@ -357,6 +362,11 @@ export class SqliteDatabase {
     if (!this.othersPresent()) return `${this.#ownChanges.get() as number}:${this.#registrations}`;
     const [own, others] = this.#changeMark.get() as [number, number];
     return `${own}.${others}`;
+  }
+
+  /** Schema steps applied to this file, and the steps this version of Rivulet knows. */
+  migrations(): { applied: number; latest: number } {
+    return { applied: this.db.pragma('user_version', { simple: true }) as number, latest: MIGRATIONS.length };
   }
 
   private migrate(): void {

@@ -9,6 +9,7 @@ interface JobRow {
   source: string;
   ids: string;
   cursor: string | null;
+  queued_at: number | null;
 }
 
 /** {@link Outbox} on SQLite: a table written in the same transaction as the change it fans out. */
@@ -20,7 +21,7 @@ export class SqliteOutbox implements Outbox {
   constructor(d: SqliteDatabase) {
     this.#d = d;
     this.#pending = d.db.prepare(
-      `SELECT o.id, a.app_id, o.kind, o.source, o.ids, o.cursor FROM outbox o JOIN apps a ON a.id = o.app
+      `SELECT o.id, a.app_id, o.kind, o.source, o.ids, o.cursor, o.queued_at FROM outbox o JOIN apps a ON a.id = o.app
        ORDER BY o.id LIMIT ?`,
     );
     this.#count = d.db.prepare('SELECT count(*) FROM outbox').pluck();
@@ -35,6 +36,7 @@ export class SqliteOutbox implements Outbox {
         source: r.source,
         ids: r.ids.split(','),
         cursor: r.cursor,
+        queuedAt: r.queued_at,
       })),
     );
   }

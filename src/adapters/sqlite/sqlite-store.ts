@@ -63,6 +63,9 @@ export class SqliteStore implements Store {
     }
     return checkSqliteIntegrity(this.database.path, budgetMs);
   }
+  async migrations(): Promise<{ applied: number; latest: number }> {
+    return this.database.guard('migrations', () => this.database.migrations());
+  }
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);
   }

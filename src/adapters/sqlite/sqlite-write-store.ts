@@ -100,7 +100,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#followerCount = db.prepare(
       'UPDATE feeds SET followers = followers + @delta, pull = CASE WHEN followers + @delta > @above THEN 1 ELSE pull END WHERE id = @id',
     );
-    this.#enqueue = db.prepare('INSERT INTO outbox (app, kind, source, ids) VALUES (?, ?, ?, ?)');
+    this.#enqueue = db.prepare('INSERT INTO outbox (app, kind, source, ids, queued_at) VALUES (?, ?, ?, ?, ?)');
     this.#progress = db.prepare('UPDATE outbox SET cursor = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#hides = new SqliteHideWrites(d);
@@ -225,7 +225,8 @@ export class SqliteWriteStore implements WriteStore {
     if (b.entries && b.entries.length > 0) this.insertEntries(app, b.entries);
     if (b.pushes && b.pushes.length > 0) this.push(app, b.pushes);
     if (b.enqueue) {
-      for (const j of b.enqueue) this.#enqueue.run(a, j.kind, j.source, j.ids.join(','));
+      const queuedAt = Date.now();
+      for (const j of b.enqueue) this.#enqueue.run(a, j.kind, j.source, j.ids.join(','), queuedAt);
     }
     if (b.reactions) this.#reactions.apply(app, b.reactions);
     if (b.marks) {

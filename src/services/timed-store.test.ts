@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DurationRecorder, Metrics } from '../ports/metrics.js';
+import type { QueuedJob } from '../ports/outbox.js';
+import type { Store } from '../ports/store.js';
+import { timeStore } from './timed-store.js';
+
+/** A metrics port that keeps every call. */
+function recordingMetrics() {
+  const calls: { method: string; seconds: number; failed: boolean }[] = [];
+  const lags: { kind: string; seconds: number }[] = [];
+  const resolved: string[] = [];
+  const m = {
+    storeMethod(name: string): DurationRecorder {
+      resolved.push(name);
+      return { observe: (seconds, failed) => calls.push({ method: name, seconds, failed }) };
+    },
+    fanoutApplied: (kind: string, seconds: number) => lags.push({ kind, seconds }),
+  } as unknown as Metrics;
+  return { m, calls, lags, resolved };
+}
+
+/** A store-shaped class with private state, like the real adapters. */
+class FakeStore {
+  #jobs: QueuedJob[] = [];
+  #committed: unknown[] = [];
+  queue(job: QueuedJob) {
+    this.#jobs.push(job);
+  }
+  async pendingJobs(limit: number) {
+    return this.#jobs.slice(0, limit);
+  }
+  async pendingCount() {
+    return this.#jobs.length;
+  }
+  async commit(_app: string, batch: { complete?: number[] }) {
+    if ((batch as { fail?: boolean }).fail) throw new Error('disk full');
+    this.#committed.push(batch);
+    this.#jobs = this.#jobs.filter((j) => !batch.complete?.includes(j.jobId));
+  }
+  changeMark() {
+    return String(this.#committed.length);
+  }
+  async close() {}
+}
+
+describe('timeStore', () => {
+  it('passes the sub-stores a store carries as properties through (the signal store)', async () => {
+    const signals = { recordSignals: async () => {} };
+    const store = Object.assign(new FakeStore(), { signals });
+    const timed = timeStore(store as unknown as Store, recordingMetrics().m) as unknown as { signals: unknown };
+    assert.equal(timed.signals, signals);
+  });
+
+  it('times each call by method, counts failures, and keeps the store\'s private state working', async () => {
+    const { m, calls, resolved } = recordingMetrics();
+    const raw = new FakeStore();
+    const store = timeStore(raw as unknown as Store, m);
+    assert.equal(await store.pendingCount(), 0);
+    await store.commit('a', {});
+    await assert.rejects(store.commit('a', { fail: true } as never), /disk full/);
+    assert.deepEqual(
+      calls.map((c) => [c.method, c.failed]),
+      [
+        ['pendingCount', false],
+        ['commit', false],
+        ['commit', true],
+      ],
+    );
+    assert.ok(calls.every((c) => c.seconds >= 0));
+    // Resolved once per method, at wrapping time; the read cache's check and lifecycle are not timed.
+    assert.ok(!resolved.includes('changeMark') && !resolved.includes('close'));
+    assert.equal(store.changeMark!(), '1');
+    assert.equal(calls.length, 3);
+  });
+
+  it('reports a queued job\'s lag when the commit that completes it succeeds', async () => {
+    const { m, lags } = recordingMetrics();
+    const raw = new FakeStore();
+    const queuedAt = Date.now() - 1500;
+    raw.queue({ jobId: 7, kind: 'fanout.add', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt });
+    raw.queue({ jobId: 8, kind: 'fanout.remove', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt: null });
+    const store = timeStore(raw as unknown as Store, m);
+    await store.pendingJobs(10);
+    await store.commit('a', { progress: [{ jobId: 7, cursor: 'c' }] });
+    assert.equal(lags.length, 0, 'a chunk that does not finish the job reports nothing');
+    await assert.rejects(store.commit('a', { complete: [7], fail: true } as never));
+    assert.equal(lags.length, 0, 'nor does a failed commit');
+    await store.commit('a', { complete: [7, 8] });
+    assert.equal(lags.length, 1, 'a job without a queue time reports nothing');
+    assert.equal(lags[0].kind, 'fanout.add');
+    assert.ok(lags[0].seconds >= 1.5 && lags[0].seconds < 60);
+    await store.commit('a', { complete: [7] });
+    assert.equal(lags.length, 1, 'reported once');
+  });
+});
