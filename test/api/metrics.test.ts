@@ -178,7 +178,7 @@ describe('GET /readyz', () => {
       assert.equal(res.status, 200);
       const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean; detail?: string }> };
       assert.equal(body.status, 'ready');
-      assert.deepEqual(Object.keys(body.checks).sort(), ['fanout_worker', 'migrations', 'started', 'store']);
+      assert.deepEqual(Object.keys(body.checks).sort(), ['fanout_worker', 'integrity', 'migrations', 'started', 'store']);
       assert.ok(Object.values(body.checks).every((c) => c.ok));
       assert.equal(body.checks.fanout_worker.detail, 'running');
       assert.match(body.checks.migrations.detail!, /^(\d+) of \1 applied$/);

@@ -88,6 +88,8 @@ export async function startServer(
     readinessChecks: opts.readinessChecks,
   });
   const address = await rivulet.listen(0, '127.0.0.1');
+  // Readiness waits for the integrity check at start; tests start from a ready server.
+  await rivulet.integrityChecked();
   const baseUrl = `${address}/api/`;
   return {
     rivulet,
