@@ -232,6 +232,18 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
   `,
+  // Activities no feed holds any more are deleted by a background sweep (SqliteActivitySweep):
+  // entries by sort key answer "does any feed still hold it", and `orphans` remembers since when
+  // an activity was found held by none, for the retention.
+  `
+  CREATE INDEX entries_sk ON entries (sk);
+  CREATE TABLE orphans (
+    app INTEGER NOT NULL,
+    sk BLOB NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (app, sk)
+  ) WITHOUT ROWID;
+  `,
   // Failed fan-out attempts: how many, and when the job is due again (ms; NULL: now). A job that
   // keeps failing moves to outbox_dead with its last error, keeping its id, cursor and queue time.
   `
