@@ -1,22 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
-import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
-import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
-import { PrometheusMetrics } from './adapters/prometheus/prometheus-metrics.js';
-import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
-import { sqliteRecords } from './adapters/sqlite/sqlite-records.js';
-import { LocalBlobStore } from './adapters/local/local-blob-store.js';
-import { SafeFetcher } from './adapters/http/safe-fetcher.js';
-import { SharpImages } from './adapters/sharp/sharp-images.js';
-import type { SqliteDatabase } from './adapters/sqlite/database.js';
-import type { BlobStore } from './ports/blob-store.js';
+import type { Logger } from 'pino';
+import { imageProcessor, localPubSub, openBlobStore, pageFetcher, processMetrics, rateLimiter } from './compose/adapters.js';
+import { createLogger } from './compose/environment.js';
+import { buildWorkers, openCore, syncGroupedEdges } from './compose/services.js';
 import type { PageFetcher } from './ports/page-fetcher.js';
 import type { RecordStores } from './ports/record-stores.js';
-import type { FileStorageConfig } from './config/config.js';
 import type { FileServices } from './services/files.js';
 import { OpenGraph } from './services/open-graph.js';
 import { recordConfig } from './services/audit.js';
-import { systemClock } from './adapters/system-clock.js';
 import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
@@ -26,16 +17,17 @@ import { noMetrics, type Metrics } from './ports/metrics.js';
 import type { PubSub } from './ports/pubsub.js';
 import type { IntegrityReport, Store } from './ports/store.js';
 import { FayeServer } from './realtime/faye-server.js';
-import { TimeSource, type Services } from './services/context.js';
+import type { Services } from './services/context.js';
 import { Integrity } from './services/integrity.js';
 import { StoreError } from './core/errors.js';
-import { publishChanges } from './services/publish-changes.js';
 import { queueStats } from './services/queue-stats.js';
 import { migrationsCheck, startedCheck, storeCheck, workerCheck, type ReadinessCheck } from './services/readiness.js';
-import { timeStore } from './services/timed-store.js';
-import { FanoutWorker } from './workers/fanout-worker.js';
-import { SignalWorker } from './workers/signal-worker.js';
-import { ActivitySweeper } from './workers/activity-sweeper.js';
+import type { FanoutWorker } from './workers/fanout-worker.js';
+import type { SignalWorker } from './workers/signal-worker.js';
+import type { ActivitySweeper } from './workers/activity-sweeper.js';
+
+export { openBlobStore } from './compose/adapters.js';
+export { syncGroupedEdges } from './compose/services.js';
 
 export interface RivuletOptions {
   readonly config: Config;
@@ -64,38 +56,6 @@ export interface RivuletOptions {
   readonly records?: RecordStores;
   /** Fetches pages for link previews (default: the address-checking fetcher of `config.og`). */
   readonly fetcher?: PageFetcher;
-}
-
-/** The blob store the config names: a directory, or an S3-compatible bucket (its SDK loaded only then). */
-export async function openBlobStore(c: FileStorageConfig): Promise<BlobStore> {
-  if (c.backend === 'local') return new LocalBlobStore(c.path);
-  const { S3BlobStore } = await import('./adapters/s3/s3-blob-store.js');
-  return new S3BlobStore(c);
-}
-
-/** The record stores of a store built on SQLite (also through a wrapper that passes `database` on). */
-function recordsOf(store: Store): RecordStores {
-  const database = (store as { database?: SqliteDatabase }).database;
-  if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
-  return sqliteRecords({ database, commit: (app, batch) => store.commit(app, batch) });
-}
-
-/**
- * Marks the follow edges of aggregated and notification feeds, which pull-served fan-out reads.
- * Group types come from the config, so every process that starts on a config runs this first.
- */
-export async function syncGroupedEdges(config: Config, store: Store): Promise<void> {
-  for (const app of config.apps) {
-    await store.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
-  }
-}
-
-/** The background sweep of activities no feed holds any more, with the config's retention. Not started. */
-export function activitySweeper(config: Config, store: Store, logger: Logger): ActivitySweeper {
-  return new ActivitySweeper(store, config.apps.map((a) => a.appId), logger.child({ component: 'activity-sweep' }), {
-    retentionMs: config.storage.activityRetentionMs,
-    everyMs: config.storage.activitySweepIntervalMs,
-  });
 }
 
 export interface Rivulet {
@@ -136,57 +96,40 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-/** The composition root: config → store → services → HTTP, realtime and the fan-out worker. */
+/**
+ * A server process: the core (store, services; compose/services.ts) with HTTP, realtime and, unless
+ * told otherwise, the fan-out and signal workers. Adapters are chosen in compose/adapters.ts.
+ */
 export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
-  const logger = opts.logger ?? pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
-  const apps = new Map(opts.config.apps.map((a) => [a.appId, a]));
-  const clock = opts.clock ?? systemClock;
-  const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
+  const logger = opts.logger ?? createLogger();
+  const pubsub: PubSub = opts.pubsub ?? localPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
-  const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics({ historyIntervalMs: opts.config.metrics.historyIntervalS * 1000 }) : noMetrics);
-  const base = opts.store ?? new SqliteStore(opts.config.storage.path);
-  const store = publishChanges(metrics === noMetrics ? base : timeStore(base, metrics), {
-    pubsub,
-    apps,
-    clock,
-    onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
-  });
-  const records = opts.records ?? recordsOf(base);
+  const metrics = opts.metrics ?? processMetrics(opts.config, true) ?? noMetrics;
+  const core = await openCore({ config: opts.config, logger, pubsub, metrics, clock: opts.clock, store: opts.store, records: opts.records });
+  const { apps, store, records, services } = core;
   const blobs = await openBlobStore(opts.config.files.storage);
-  const time = new TimeSource(clock);
-  let worker: FanoutWorker | null = null;
-  let contentWorker: SignalWorker | null = null;
-  let sweeper: ActivitySweeper | null = null;
-  const services: Services = {
-    store,
-    clock: time,
-    fanout: opts.config.fanout,
-    signals: { settings: opts.config.signals, onContentQueued: () => contentWorker?.wake() },
-    audit: records.audit,
-    flags: records.flags,
-    userData: records.userData,
-    hideFlagged: opts.config.moderation.hideFlagged,
-    // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
-    onJobsEnqueued: () => {
-      if (opts.worker !== 'manual') worker?.wake();
-      opts.onJobsEnqueued?.();
-    },
-  };
   const integrity = new Integrity(logger.child({ component: 'integrity' }));
-  if (opts.worker !== false) {
-    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), {
-      onFailure: (err) => {
-        if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
-      },
-    });
-    contentWorker = new SignalWorker(() => services, [...apps.keys()], logger.child({ component: 'signals' }));
-    sweeper = activitySweeper(opts.config, store, logger);
-  }
+  const background =
+    opts.worker === false
+      ? null
+      : buildWorkers(core, logger, {
+          onFailure: (err) => {
+            if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
+          },
+        });
+  const worker = background?.fanout ?? null;
+  const contentWorker = background?.signals ?? null;
+  const sweeper = background?.sweeper ?? null;
+  // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
+  core.wake.jobsEnqueued = () => {
+    if (opts.worker !== 'manual') worker?.wake();
+    opts.onJobsEnqueued?.();
+  };
   const files: FileServices = {
     files: records.files,
     blobs,
-    images: new SharpImages(),
-    clock: time,
+    images: imageProcessor(),
+    clock: services.clock,
     settings: { maxBytes: opts.config.files.maxBytes, publicUrl: opts.config.files.publicUrl },
     audit: records.audit,
   };
@@ -214,13 +157,13 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     readCacheBytes: opts.config.readCacheBytes,
     limits: opts.config.limits,
     integrity,
-    rateLimiter: opts.config.apps.some((a) => a.rateLimits) ? new MemoryRateLimiter() : undefined,
+    rateLimiter: opts.config.apps.some((a) => a.rateLimits) ? rateLimiter() : undefined,
     readiness: checks,
     metrics: metrics === noMetrics ? undefined : metrics,
     serveMetrics: metrics !== noMetrics && !separateMetrics ? { token: opts.config.metrics.token } : null,
     dashboard: opts.config.dashboard.enabled ? { pubsub, metrics, operatorToken: opts.config.dashboard.operatorToken, metricsUrl } : undefined,
     files,
-    og: new OpenGraph(opts.fetcher ?? new SafeFetcher(opts.config.og), opts.config.og),
+    og: new OpenGraph(opts.fetcher ?? pageFetcher(opts.config.og), opts.config.og),
   });
   const realtime = new FayeServer({
     apps: opts.config.apps,

@@ -1,17 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
-import pino from 'pino';
-import { ClusterChildPubSub, ClusterPrimaryPubSub } from '../adapters/cluster/cluster-pubsub.js';
-import { childMetrics, primaryMetrics } from '../adapters/prometheus/cluster-metrics.js';
-import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
-import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
-import { systemClock } from '../adapters/system-clock.js';
+import { clusterMetrics, clusterPubSub, processMetrics } from '../compose/adapters.js';
+import { createLogger, loadConfig, resolveServeOptions, type ServeOptions } from '../compose/environment.js';
+import { buildWorkers, openCore, syncGroupedEdges } from '../compose/services.js';
 import { parseConfigText } from '../config/config.js';
-import { activitySweeper, createRivulet, syncGroupedEdges } from '../main.js';
-import { publishChanges } from '../services/publish-changes.js';
+import { createRivulet } from '../main.js';
 import { queueStats } from '../services/queue-stats.js';
-import { timeStore } from '../services/timed-store.js';
-import { loadConfig, printCredentials, resolveServeOptions, shutdownOnce, type ServeOptions } from './serve.js';
-import { fanoutWorker, signalWorker } from './worker.js';
+import { onSignals, printCredentials, shownAddress, shutdownOnce } from './process.js';
 
 /**
  * `rivulet serve --workers N`: a primary process and N HTTP processes forked with node's `cluster`
@@ -48,29 +42,20 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   const { port, host, dataDir, configFile } = resolveServeOptions(o);
   // The text parsed here is the text every HTTP process gets: one read, one config.
   const { config, created, file, text: configText } = loadConfig(dataDir, configFile);
-  const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
-  const sqlite = new SqliteStore(config.storage.path);
-  await sqlite.ready();
-  const pubsub = new ClusterPrimaryPubSub();
-  const realtimeLog = logger.child({ component: 'realtime' });
+  const logger = createLogger();
+  const pubsub = clusterPubSub.primary();
   // The primary's own metrics (its fan-out worker's store calls and lag), merged into every scrape.
-  const metrics = config.metrics.enabled ? new PrometheusMetrics({ history: false }) : null;
-  const relay = metrics ? primaryMetrics(metrics, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)) : null;
-  const store = publishChanges(metrics ? timeStore(sqlite, metrics) : sqlite, {
-    pubsub,
-    apps: new Map(config.apps.map((a) => [a.appId, a])),
-    clock: systemClock,
-    onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
-  });
+  const metrics = processMetrics(config, false);
+  const relay = metrics ? clusterMetrics.primary(metrics, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)) : null;
+  // Opening the store here, before any HTTP process starts, runs the migrations once.
+  const core = await openCore({ config, logger, pubsub, metrics: metrics ?? undefined });
+  const store = core.store;
   await syncGroupedEdges(config, store);
   metrics?.sources({ queue: () => queueStats(store) });
-  const fanout = o.worker === false ? null : fanoutWorker(config, store, logger, 1000);
-  fanout?.start();
-  // Content jobs queued by the HTTP processes are found by its poll.
-  const signals = o.worker === false ? null : signalWorker(config, store, logger, 1000);
-  signals?.start();
-  const sweeper = o.worker === false ? null : activitySweeper(config, store, logger);
-  sweeper?.start();
+  // Content jobs queued by the HTTP processes are found by the signal worker's poll.
+  const background = o.worker === false ? null : buildWorkers(core, logger, { fanoutPollMs: 1000, signalPollMs: 1000 });
+  const fanout = background?.fanout ?? null;
+  background?.start();
 
   let stopping = false;
   let listened = 0;
@@ -93,8 +78,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
       listened++;
       logger.info({ worker: w.id, child_pid: w.process.pid, address: m.address }, 'HTTP process is listening');
       if (listened === workers) {
-        const shown = m.address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1');
-        printCredentials(config, shown, created, file);
+        printCredentials(config, shownAddress(m.address), created, file);
         logger.info({ address: m.address, workers, fanout: fanout !== null }, 'rivulet is serving');
       }
     }
@@ -141,9 +125,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
       ),
     );
     try {
-      await fanout?.stop();
-      await signals?.stop();
-      await sweeper?.stop();
+      await background?.stop();
       metrics?.close();
       await pubsub.close();
       await store.close();
@@ -163,7 +145,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
 export async function serveHttpProcess(o: ServeOptions): Promise<void> {
   const { port, host, dataDir } = resolveServeOptions(o);
   const id = cluster.worker!.id;
-  const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' }).child({ worker: id });
+  const logger = createLogger({ worker: id });
   const text = await new Promise<string>((resolve) => {
     const onMessage = (m: unknown) => {
       if (!isControl(m) || m.rivulet !== 'config') return;
@@ -175,14 +157,15 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
   });
   const config = parseConfigText(text, dataDir, 'config from the primary');
   // A scrape reaching this process shows every process's metrics (see cluster-metrics.ts).
-  const metrics = config.metrics.enabled ? childMetrics(new PrometheusMetrics({ historyIntervalMs: config.metrics.historyIntervalS * 1000 }), (m) => send(m as unknown as ControlMessage)) : undefined;
+  const own = processMetrics(config, true);
+  const metrics = own ? clusterMetrics.child(own, (m) => send(m as ControlMessage)) : undefined;
   if (metrics) process.on('message', (m: unknown) => metrics.onMessage(m));
   const rivulet = await createRivulet({
     config,
     logger,
     metrics,
     worker: false,
-    pubsub: new ClusterChildPubSub(),
+    pubsub: clusterPubSub.child(),
     onJobsEnqueued: () => send({ rivulet: 'wake' }),
     realtime: { portableClients: true },
     syncGroupedEdges: false, // the primary did, before forking
@@ -191,8 +174,7 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
   const address = await rivulet.listen(port, host);
   send({ rivulet: 'listening', address });
   const shutdown = shutdownOnce(rivulet, logger, config.shutdownGraceMs);
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  onSignals(shutdown);
   // The primary is gone (killed): nothing hands this process connections any more.
   process.on('disconnect', () => shutdown('primary exited'));
 }

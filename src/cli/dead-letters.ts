@@ -1,6 +1,6 @@
-import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { openStore } from '../compose/adapters.js';
 import type { DeadLetter, Outbox } from '../ports/outbox.js';
-import { loadConfig, resolveServeOptions } from './serve.js';
+import { loadConfig, resolveServeOptions } from '../compose/environment.js';
 
 export interface DeadLetterOptions {
   data?: string;
@@ -46,9 +46,8 @@ export async function deadLetterCommand(outbox: Outbox, o: Pick<DeadLetterOption
 export async function deadLetters(o: DeadLetterOptions): Promise<void> {
   const { dataDir, configFile } = resolveServeOptions(o);
   const { config } = loadConfig(dataDir, configFile);
-  const store = new SqliteStore(config.storage.path);
+  const store = await openStore(config);
   try {
-    if (o.requeue) await store.ready();
     process.stdout.write(await deadLetterCommand(store, o));
   } finally {
     await store.close();

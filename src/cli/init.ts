@@ -1,4 +1,5 @@
-import { loadConfig, printCredentials, resolveServeOptions, type ServeOptions } from './serve.js';
+import { loadConfig, resolveServeOptions, type ServeOptions } from '../compose/environment.js';
+import { printCredentials } from './process.js';
 
 /** Creates the data dir's app (if it has none) and prints its credentials. */
 export async function init(o: ServeOptions): Promise<void> {

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { addApp, configPath, listApps, rotateSecret, UsageError, userToken } from './apps.js';
 import { deadLetters } from './dead-letters.js';
 import { init } from './init.js';
-import { loadConfig, resolveServeOptions, serve } from './serve.js';
+import { loadConfig, resolveServeOptions } from '../compose/environment.js';
+import { serve } from './serve.js';
 import { worker } from './worker.js';
 
 /** The `rivulet` command line. */

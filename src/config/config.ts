@@ -46,11 +46,17 @@ const appSchema = z.strictObject({
   personalization: personalizationSchema.optional(),
 });
 
+/** The storage backends this version knows; compose/adapters.ts `openStore` opens each. */
+export const STORAGE_BACKENDS = ['sqlite'] as const;
+export type StorageBackend = (typeof STORAGE_BACKENDS)[number];
+
 const fileSchema = z.strictObject({
   apps: z.array(appSchema).min(1),
   storage: z
     .strictObject({
-      backend: z.literal('sqlite'),
+      backend: z.enum(STORAGE_BACKENDS, {
+        error: (iss) => `"${String(iss.input)}" is not a storage backend of this version of Rivulet (known: ${STORAGE_BACKENDS.join(', ')})`,
+      }),
       path: z.string().min(1).optional(),
       activity_retention_s: z.int().min(0).max(10 * 365 * 86_400).optional(),
       activity_sweep_interval_s: z.int().min(1).max(7 * 86_400).optional(),
@@ -147,7 +153,7 @@ type AppConfig = z.infer<typeof appSchema>;
 export interface Config {
   readonly apps: App[];
   readonly storage: {
-    backend: 'sqlite';
+    backend: StorageBackend;
     path: string;
     /** How long an activity no feed holds any more is kept before the sweep deletes it (ms). */
     activityRetentionMs: number;

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { HttpLabeler } from '../adapters/labelers/http-labeler.js';
-import { noneLabeler } from '../adapters/labelers/none-labeler.js';
+import type { LabelerSettings } from '../personalization/signals/settings.js';
 import type { ImageLabeler } from '../ports/image-labeler.js';
 import type { Services } from '../services/context.js';
 import { processContentJobs } from '../services/signals/process-content.js';
@@ -37,19 +36,22 @@ export class SignalWorker {
   #lock: Promise<unknown> = Promise.resolve();
   #lastSweep = 0;
 
-  constructor(services: () => Services, apps: readonly string[], log: Logger, pollMs = 1000) {
+  readonly #labeler: (settings: LabelerSettings) => ImageLabeler;
+
+  /** `labeler` builds the image labeler an app's settings name (see compose/adapters.ts). */
+  constructor(services: () => Services, apps: readonly string[], log: Logger, opts: { pollMs?: number; labeler: (settings: LabelerSettings) => ImageLabeler }) {
     this.#services = services;
     this.#apps = apps;
     this.#log = log;
-    this.#pollMs = pollMs;
+    this.#pollMs = opts.pollMs ?? 1000;
+    this.#labeler = opts.labeler;
   }
 
   /** The labeler of an app (for tests and the bench). */
   labelerOf = (appId: string): ImageLabeler => {
     let l = this.#labelers.get(appId);
     if (l === undefined) {
-      const cfg = settingsOf(this.#services(), appId).content.labeler;
-      l = cfg.type === 'http' ? new HttpLabeler({ url: cfg.url, timeoutMs: cfg.timeoutMs, failureThreshold: cfg.failureThreshold, openMs: cfg.openMs }) : noneLabeler;
+      l = this.#labeler(settingsOf(this.#services(), appId).content.labeler);
       this.#labelers.set(appId, l);
     }
     return l;

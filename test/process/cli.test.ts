@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'getstream';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import { loadConfig } from '../../src/cli/serve.js';
+import { loadConfig } from '../../src/compose/environment.js';
 import { freePort, kill9, spawnRivulet } from '../support/process.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -36,6 +36,10 @@ describe('command line', () => {
     const r3 = cli(['serve', '--config', join(dir, 'missing.json'), '--data', join(dir, 'd0'), '--port', '0']);
     assert.notEqual(r3.status, 0);
     assert.match(r3.stderr, /cannot read config file/);
+    writeFileSync(file, JSON.stringify({ apps: [{ app_id: '1', api_key: 'key1', api_secret: 'x'.repeat(20), feed_groups: [{ name: 'user', type: 'flat' }] }], storage: { backend: 'redis-cluster' } }));
+    const r4 = cli(['worker', '--config', file, '--data', join(dir, 'd0')]);
+    assert.equal(r4.status, 2);
+    assert.match(r4.stderr, /storage\.backend: "redis-cluster" is not a storage backend of this version of Rivulet \(known: sqlite\)/);
   });
 
   it('init creates an app once and prints the same credentials again later', () => {

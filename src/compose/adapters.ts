@@ -1,0 +1,98 @@
+import type { Worker } from 'node:cluster';
+import { ClusterChildPubSub, ClusterPrimaryPubSub } from '../adapters/cluster/cluster-pubsub.js';
+import { SafeFetcher } from '../adapters/http/safe-fetcher.js';
+import { HttpLabeler } from '../adapters/labelers/http-labeler.js';
+import { noneLabeler } from '../adapters/labelers/none-labeler.js';
+import { LocalBlobStore } from '../adapters/local/local-blob-store.js';
+import { MemoryPubSub } from '../adapters/memory/memory-pubsub.js';
+import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
+import { childMetrics, primaryMetrics } from '../adapters/prometheus/cluster-metrics.js';
+import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
+import { SharpImages } from '../adapters/sharp/sharp-images.js';
+import type { SqliteDatabase } from '../adapters/sqlite/database.js';
+import { sqliteRecords } from '../adapters/sqlite/sqlite-records.js';
+import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { systemClock } from '../adapters/system-clock.js';
+import { ConfigError, STORAGE_BACKENDS, type Config, type FileStorageConfig, type StorageBackend } from '../config/config.js';
+import type { LabelerSettings } from '../personalization/signals/settings.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { Clock } from '../ports/clock.js';
+import type { ImageLabeler } from '../ports/image-labeler.js';
+import type { ImageProcessor } from '../ports/image-processor.js';
+import type { Metrics } from '../ports/metrics.js';
+import type { PageFetcher } from '../ports/page-fetcher.js';
+import type { PubSub } from '../ports/pubsub.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { RecordStores } from '../ports/record-stores.js';
+import type { Store } from '../ports/store.js';
+import type { OgSettings } from '../services/open-graph.js';
+
+/**
+ * The one module that names adapters: every port gets its implementation here, chosen from the
+ * config. Services, workers, HTTP and the command line see ports only.
+ */
+
+/**
+ * Opens the store `config.storage.backend` names and waits until this process may write. A
+ * backend this version does not know stops the start with a {@link ConfigError} naming it.
+ */
+export async function openStore(config: Pick<Config, 'storage'>): Promise<Store> {
+  const backend: StorageBackend = config.storage.backend;
+  switch (backend) {
+    case 'sqlite': {
+      const store = new SqliteStore(config.storage.path);
+      await store.ready();
+      return store;
+    }
+    default: {
+      // Configs are validated against STORAGE_BACKENDS; this catches one built in code.
+      const unknown: never = backend;
+      throw new ConfigError(`storage.backend: "${String(unknown)}" is not a storage backend of this version of Rivulet (known: ${STORAGE_BACKENDS.join(', ')})`);
+    }
+  }
+}
+
+/**
+ * The file index, moderation flags, audit log and per-user index kept beside `store`'s data (a
+ * store built on SQLite, also through a wrapper that passes `database` on).
+ */
+export function openRecords(store: Store): RecordStores {
+  const database = (store as { database?: SqliteDatabase }).database;
+  if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
+  return sqliteRecords({ database, commit: (app, batch) => store.commit(app, batch) });
+}
+
+/** The blob store the config names: a directory, or an S3-compatible bucket (its SDK loaded only then). */
+export async function openBlobStore(c: FileStorageConfig): Promise<BlobStore> {
+  if (c.backend === 'local') return new LocalBlobStore(c.path);
+  const { S3BlobStore } = await import('../adapters/s3/s3-blob-store.js');
+  return new S3BlobStore(c);
+}
+
+/** Realtime events within this process only. */
+export const localPubSub = (): PubSub => new MemoryPubSub();
+
+/** The pubsub of `serve --workers`: the primary relays between its HTTP processes; each of them holds a child. */
+export const clusterPubSub = { primary: (): PubSub => new ClusterPrimaryPubSub(), child: (): PubSub => new ClusterChildPubSub() };
+
+/** Prometheus metrics of one process; `history` keeps the dashboard's hour of samples. */
+export function processMetrics(config: Pick<Config, 'metrics'>, history: boolean): PrometheusMetrics | null {
+  if (!config.metrics.enabled) return null;
+  return history ? new PrometheusMetrics({ historyIntervalMs: config.metrics.historyIntervalS * 1000 }) : new PrometheusMetrics({ history: false });
+}
+
+/** Metrics of `serve --workers` (see cluster-metrics.ts): the primary merges every process's into a scrape. */
+export const clusterMetrics = {
+  primary: (own: PrometheusMetrics, workers: () => Worker[]) => primaryMetrics(own, workers),
+  child: (own: PrometheusMetrics, send: (m: unknown) => void): Metrics & { onMessage(m: unknown): boolean } => childMetrics(own, send),
+};
+
+export const rateLimiter = (): RateLimiter => new MemoryRateLimiter();
+export const pageFetcher = (og: OgSettings): PageFetcher => new SafeFetcher(og);
+export const imageProcessor = (): ImageProcessor => new SharpImages();
+export const clock: Clock = systemClock;
+
+/** The image labeler an app's signal settings name. */
+export function imageLabeler(cfg: LabelerSettings): ImageLabeler {
+  return cfg.type === 'http' ? new HttpLabeler({ url: cfg.url, timeoutMs: cfg.timeoutMs, failureThreshold: cfg.failureThreshold, openMs: cfg.openMs }) : noneLabeler;
+}

@@ -1,0 +1,138 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { App } from '../core/feeds/feed-group.js';
+import type { Clock } from '../ports/clock.js';
+import { noMetrics, type Metrics } from '../ports/metrics.js';
+import type { PubSub } from '../ports/pubsub.js';
+import type { RecordStores } from '../ports/record-stores.js';
+import type { Store } from '../ports/store.js';
+import { TimeSource, type Services } from '../services/context.js';
+import { publishChanges } from '../services/publish-changes.js';
+import { timeStore } from '../services/timed-store.js';
+import { FanoutWorker } from '../workers/fanout-worker.js';
+import { SignalWorker } from '../workers/signal-worker.js';
+import { ActivitySweeper } from '../workers/activity-sweeper.js';
+import { clock as systemClock, imageLabeler, openRecords, openStore } from './adapters.js';
+
+/**
+ * The core of every Rivulet process — `serve`, each process of `serve --workers`, its primary and
+ * `rivulet worker` — built the same way: the store, wrapped for metrics and realtime publishing,
+ * and the services over it. What differs between processes is only what they run on top (HTTP,
+ * the workers) and which pubsub and metrics they are given.
+ */
+export interface Core {
+  readonly config: Config;
+  readonly apps: ReadonlyMap<string, App>;
+  /** The store as opened (no timing, no publishing): for records and lifecycle calls. */
+  readonly base: Store;
+  /** The store every use case and worker writes through: timed, and its commits published. */
+  readonly store: Store;
+  readonly records: RecordStores;
+  readonly services: Services;
+  /** Who to wake once a commit queued work; set once the workers (or another process's) exist. */
+  readonly wake: { jobsEnqueued: () => void; contentQueued: () => void };
+}
+
+export interface CoreOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Carries realtime events (see ports/pubsub.ts). */
+  readonly pubsub: PubSub;
+  readonly metrics?: Metrics;
+  readonly clock?: Clock;
+  /** Use this store instead of opening the configured one (tests). */
+  readonly store?: Store;
+  /** File index, flags, audit log (default: kept beside the store's data). */
+  readonly records?: RecordStores;
+}
+
+/** Opens the store the config names and builds the services over it. */
+export async function openCore(o: CoreOptions): Promise<Core> {
+  const base = o.store ?? (await openStore(o.config));
+  const metrics = o.metrics ?? noMetrics;
+  const apps = new Map(o.config.apps.map((a) => [a.appId, a]));
+  const clock = o.clock ?? systemClock;
+  const realtimeLog = o.logger.child({ component: 'realtime' });
+  const store = publishChanges(metrics === noMetrics ? base : timeStore(base, metrics), {
+    pubsub: o.pubsub,
+    apps,
+    clock,
+    onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
+  });
+  const records = o.records ?? openRecords(base);
+  const wake = { jobsEnqueued: () => {}, contentQueued: () => {} };
+  const services: Services = {
+    store,
+    clock: new TimeSource(clock),
+    fanout: o.config.fanout,
+    signals: { settings: o.config.signals, onContentQueued: () => wake.contentQueued() },
+    audit: records.audit,
+    flags: records.flags,
+    userData: records.userData,
+    hideFlagged: o.config.moderation.hideFlagged,
+    onJobsEnqueued: () => wake.jobsEnqueued(),
+  };
+  return { config: o.config, apps, base, store, records, services, wake };
+}
+
+export interface Workers {
+  readonly fanout: FanoutWorker;
+  /** The signal pipeline's worker (content jobs, event retention); runs beside the fan-out worker. */
+  readonly signals: SignalWorker;
+  /** Deletes activities no feed holds any more (see `storage.activity_retention_s`). */
+  readonly sweeper: ActivitySweeper;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  /** How often each worker looks at its queue when not woken (ms). */
+  readonly fanoutPollMs?: number;
+  readonly signalPollMs?: number;
+  /** Told of every failed fan-out round or job (after it is logged), e.g. to notice corrupt data. */
+  readonly onFailure?: (err: unknown) => void;
+}
+
+/**
+ * The fan-out and signal workers over `core`, not started. Commits through `core` wake them from
+ * now on (a process whose jobs are run elsewhere sets `core.wake` itself instead).
+ */
+export function buildWorkers(core: Core, logger: Logger, o: WorkerOptions = {}): Workers {
+  const fanout = new FanoutWorker(() => core.services, core.apps, logger.child({ component: 'fanout' }), {
+    pollMs: o.fanoutPollMs,
+    onFailure: o.onFailure,
+  });
+  const signals = new SignalWorker(() => core.services, [...core.apps.keys()], logger.child({ component: 'signals' }), {
+    pollMs: o.signalPollMs,
+    labeler: imageLabeler,
+  });
+  const sweeper = new ActivitySweeper(core.store, [...core.apps.keys()], logger.child({ component: 'activity-sweep' }), {
+    retentionMs: core.config.storage.activityRetentionMs,
+    everyMs: core.config.storage.activitySweepIntervalMs,
+  });
+  core.wake.jobsEnqueued = () => fanout.wake();
+  core.wake.contentQueued = () => signals.wake();
+  return {
+    fanout,
+    signals,
+    sweeper,
+    start() {
+      fanout.start();
+      signals.start();
+      sweeper.start();
+    },
+    async stop() {
+      await Promise.all([fanout.stop(), signals.stop(), sweeper.stop()]);
+    },
+  };
+}
+
+/**
+ * Marks the follow edges of aggregated and notification feeds, which pull-served fan-out reads.
+ * Group types come from the config, so every process that starts on a config runs this first.
+ */
+export async function syncGroupedEdges(config: Config, store: Store): Promise<void> {
+  for (const app of config.apps) {
+    await store.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
+  }
+}
