@@ -40,6 +40,15 @@ export interface EvaluationResult {
   /** Each policy's metric ÷ the baseline's, for every baseline present. */
   readonly ratios: Readonly<Record<string, Readonly<Record<string, Partial<Record<keyof Metrics, number>>>>>>;
   readonly sanity: readonly SanityCheck[];
+  /** Targets T1–T6 of the learned ranker (personalization.md §12), when it ran. */
+  readonly targets?: readonly TargetCheck[];
+}
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly met: boolean;
+  readonly value: number;
+  readonly bound: string;
 }
 
 /** Names of the policies ratios are taken against, when present. */
@@ -68,9 +77,13 @@ export function evaluate(config: GeneratorConfig, seed: number, policies: readon
   let candidateControversy = 0;
   for (const r of w.requests) {
     while (next < log.time.length && log.time[next] + REACTION_DELAY_S <= r.time) {
-      state.observe(next);
-      for (const p of policies) p.observe?.(next);
-      next++;
+      // One session at a time: policies learn from its impressions as of the impression time,
+      // then the shared state takes its engagements.
+      let end = next + 1;
+      while (end < log.time.length && log.time[end] === log.time[next] && log.user[end] === log.user[next]) end++;
+      for (const p of policies) p.observe?.(next, end, state);
+      for (let i = next; i < end; i++) state.observe(i);
+      next = end;
     }
     const labels = new Map<number, boolean>();
     let positives = 0;
@@ -130,7 +143,46 @@ export function evaluate(config: GeneratorConfig, seed: number, policies: readon
     mean_positives: positivesTotal / n,
     candidate_controversy: candidateControversy / n,
   });
-  return { generator: 'v1', config, seed, world: stats, policies: metrics, ratios: ratiosOf(metrics), sanity: sanityChecks(config, stats, metrics) };
+  const ratios = ratiosOf(metrics);
+  const targets = metrics.learned === undefined ? undefined : targetChecks(seed, metrics, ratios);
+  return { generator: 'v1', config, seed, world: stats, policies: metrics, ratios, sanity: sanityChecks(config, stats, metrics), ...(targets ? { targets } : {}) };
+}
+
+/**
+ * Targets T1–T6 (§12) of the `learned` policy: T1 NDCG@10 ≥ 4.0× chronological on seed 42 (3.5×
+ * on other seeds), ≥ 1.15× stream_interest, ≥ 0.75× oracle_engage; T2 recall@25 ≥ 2.5×
+ * chronological; T3 controversy@25 ≤ 0.8× chronological and ≤ 0.5× engagement_only; T4
+ * satisfaction@25 ≥ engagement_only and ≥ 0.65× oracle_value; T5 mean largest author share@25 ≤
+ * 0.20 and no request over 6 of 25 from one author; T6 item coverage ≥ 0.90.
+ */
+export function targetChecks(seed: number, m: Record<string, Metrics>, ratios: EvaluationResult['ratios']): TargetCheck[] {
+  const r = ratios.learned;
+  const l = m.learned;
+  const out: TargetCheck[] = [];
+  const atLeast = (target: string, value: number | undefined, bound: number) => {
+    if (value !== undefined) out.push({ target, met: value >= bound, value: round(value), bound: `>= ${bound}` });
+  };
+  const atMost = (target: string, value: number | undefined, bound: number) => {
+    if (value !== undefined) out.push({ target, met: value <= bound, value: round(value), bound: `<= ${bound}` });
+  };
+  atLeast('T1 NDCG@10 / chronological', r.vs_chronological?.ndcg_at_10, seed === 42 ? 4.0 : 3.5);
+  atLeast('T1 NDCG@10 / stream_interest', r.vs_stream_interest?.ndcg_at_10, 1.15);
+  atLeast('T1 NDCG@10 / oracle_engage', r.vs_oracle_engage?.ndcg_at_10, 0.75);
+  atLeast('T2 recall@25 / chronological', r.vs_chronological?.recall_at_25, 2.5);
+  atMost('T3 controversy@25 / chronological', r.vs_chronological?.controversy_at_25, 0.8);
+  atMost('T3 controversy@25 / engagement_only', r.vs_engagement_only?.controversy_at_25, 0.5);
+  if (m.engagement_only !== undefined) {
+    const e = m.engagement_only.satisfaction_at_25;
+    out.push({ target: 'T4 satisfaction@25 - engagement_only', met: l.satisfaction_at_25 >= e, value: round(l.satisfaction_at_25 - e), bound: '>= 0' });
+  }
+  if (m.oracle_value !== undefined) {
+    const v = m.oracle_value.satisfaction_at_25;
+    out.push({ target: 'T4 satisfaction@25 / oracle_value', met: l.satisfaction_at_25 >= 0.65 * v, value: round(l.satisfaction_at_25 / v), bound: '>= 0.65' });
+  }
+  atMost('T5 mean largest author share@25', l.author_share_at_25, 0.2);
+  atMost('T5 requests with > 6 of 25 from one author', l.requests_over_6_of_25, 0);
+  atLeast('T6 item coverage', l.item_coverage, 0.9);
+  return out;
 }
 
 function ratiosOf(metrics: Record<string, Metrics>): EvaluationResult['ratios'] {
@@ -216,6 +268,14 @@ export function markdownOf(r: EvaluationResult): string {
     const m = r.policies[n];
     const ratio = (b: string) => (r.ratios[n]?.[`vs_${b}`]?.ndcg_at_10 ?? (n === b ? 1 : NaN)).toFixed(2);
     lines.push(`| ${n} | ${cols.map(([k]) => m[k].toFixed(4)).join(' | ')} | ${ratio('chronological')} | ${ratio('stream_interest')} |`);
+  }
+  if (r.targets !== undefined) {
+    lines.push('');
+    lines.push('Targets of `learned`:');
+    lines.push('');
+    lines.push('| target | value | bound | |');
+    lines.push('| --- | ---: | --- | --- |');
+    for (const t of r.targets) lines.push(`| ${t.target} | ${t.value} | ${t.bound} | ${t.met ? 'met' : 'MISSED'} |`);
   }
   lines.push('');
   lines.push('Sanity checks:');

@@ -25,8 +25,15 @@ export const NEGATIVE_LABEL = 'show_less';
  */
 export class ProfileBook {
   private readonly byUser = new Map<number, Map<string, ProfileWeight>>();
+  private readonly versions = new Map<number, number>();
+
+  /** Changes each time the user's profile changes. */
+  version(user: number): number {
+    return this.versions.get(user) ?? 0;
+  }
 
   apply(user: number, changes: readonly ProfileChange[]): void {
+    if (changes.length > 0) this.versions.set(user, this.version(user) + 1);
     let m = this.byUser.get(user);
     if (m === undefined) this.byUser.set(user, (m = new Map()));
     for (const c of changes) {
@@ -90,8 +97,12 @@ export interface Policy {
   readonly name: string;
   /** The request's candidates (post indices), best first. */
   rank(view: RequestView): number[];
-  /** Called for each log entry whose outcome is known before the next request, in log order. */
-  observe?(i: number): void;
+  /**
+   * Called with each logged session (log entries `from` until `to`, one user, one time) whose
+   * outcome is known before the next request, in log order, before the shared state takes the
+   * session's engagements: features read as of the impression.
+   */
+  observe?(from: number, to: number, state: SharedState): void;
 }
 
 /** A ranking method over candidates built as activities with `time`, `popularity`, `interest_score`. */
