@@ -316,15 +316,22 @@ describe('config: storage backends', () => {
   };
 
   it('defaults to SQLite under the data directory', () => {
-    assert.deepEqual(parseConfig(base, '/data').storage, { backend: 'sqlite', path: '/data/rivulet.db' });
+    assert.deepEqual(parseConfig(base, '/data').storage, { backend: 'sqlite', path: '/data/rivulet.db', activityRetentionMs: 3_600_000, activitySweepIntervalMs: 300_000 });
     assert.equal(sqlitePath(parseConfig(base, '/data')), '/data/rivulet.db');
   });
 
   it('reads a Redis Cluster: its nodes, durable by default, key prefix rv: by default', () => {
     const c = parseConfig({ ...base, storage: { backend: 'redis', nodes: ['127.0.0.1:7000', 'redis-a.internal:7001', '[::1]:7002'] } }, '/data');
-    assert.deepEqual(c.storage, { backend: 'redis', nodes: ['127.0.0.1:7000', 'redis-a.internal:7001', '[::1]:7002'], durability: 'durable', keyPrefix: 'rv:' });
-    const fast = parseConfig({ ...base, storage: { backend: 'redis', nodes: ['h:1'], durability: 'fast', key_prefix: 'prod:' } }, '/data');
-    assert.deepEqual(fast.storage, { backend: 'redis', nodes: ['h:1'], durability: 'fast', keyPrefix: 'prod:' });
+    assert.deepEqual(c.storage, {
+      backend: 'redis',
+      nodes: ['127.0.0.1:7000', 'redis-a.internal:7001', '[::1]:7002'],
+      durability: 'durable',
+      keyPrefix: 'rv:',
+      activityRetentionMs: 3_600_000,
+      activitySweepIntervalMs: 300_000,
+    });
+    const fast = parseConfig({ ...base, storage: { backend: 'redis', nodes: ['h:1'], durability: 'fast', key_prefix: 'prod:', activity_retention_s: 60 } }, '/data');
+    assert.deepEqual(fast.storage, { backend: 'redis', nodes: ['h:1'], durability: 'fast', keyPrefix: 'prod:', activityRetentionMs: 60_000, activitySweepIntervalMs: 300_000 });
     assert.throws(() => sqlitePath(fast), /storage\.backend "redis"/);
   });
 

@@ -53,12 +53,16 @@ const fileSchema = z.strictObject({
       z.strictObject({
         backend: z.literal('sqlite'),
         path: z.string().min(1).optional(),
+        activity_retention_s: z.int().min(0).max(10 * 365 * 86_400).optional(),
+        activity_sweep_interval_s: z.int().min(1).max(7 * 86_400).optional(),
       }),
       z.strictObject({
         backend: z.literal('redis'),
         nodes: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}$/, 'must be host:port')).min(1).max(1000),
         durability: z.enum(['durable', 'fast']).optional(),
         key_prefix: z.string().regex(/^[^{}\s]{0,64}$/, 'must be at most 64 characters without braces or spaces').optional(),
+        activity_retention_s: z.int().min(0).max(10 * 365 * 86_400).optional(),
+        activity_sweep_interval_s: z.int().min(1).max(7 * 86_400).optional(),
       }),
     ])
     .optional(),
@@ -199,9 +203,15 @@ export interface Config {
  * (`nodes`: some of its `host:port`s; `durability`: `durable` by default, see docs/scaling.md;
  * `keyPrefix`: default `rv:`).
  */
-export type StorageConfig =
+export type StorageConfig = (
   | { readonly backend: 'sqlite'; readonly path: string }
-  | { readonly backend: 'redis'; readonly nodes: readonly string[]; readonly durability: 'durable' | 'fast'; readonly keyPrefix: string };
+  | { readonly backend: 'redis'; readonly nodes: readonly string[]; readonly durability: 'durable' | 'fast'; readonly keyPrefix: string }
+) & {
+  /** How long an activity no feed holds any more is kept before the sweep deletes it (ms). */
+  readonly activityRetentionMs: number;
+  /** Time between two sweep passes over every activity (ms). */
+  readonly activitySweepIntervalMs: number;
+};
 
 /** The SQLite file of a config whose storage is SQLite; a clear error for any other backend. */
 export function sqlitePath(config: Pick<Config, 'storage'>): string {
@@ -221,6 +231,9 @@ export interface FileConfig {
 export const DEFAULT_LIMITS = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000 };
 export const DEFAULT_REALTIME_LIMITS = { maxUnauthenticatedPerAddress: 100, maxUnauthenticated: 10_000 };
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Activities no feed holds any more: kept an hour, looked for every 5 minutes. */
+export const DEFAULT_ACTIVITY_RETENTION_S = 3600;
+export const DEFAULT_ACTIVITY_SWEEP_INTERVAL_S = 300;
 export const DEFAULT_INTEGRITY_CHECK_MS = 30_000;
 /** The window of an app's rate limits when `rate_limits.window_seconds` is not set: Stream's minute. */
 export const DEFAULT_RATE_WINDOW_S = 60;
@@ -320,10 +333,13 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
   }
   return {
     apps,
-    storage:
-      f.storage?.backend === 'redis'
-        ? { backend: 'redis', nodes: f.storage.nodes, durability: f.storage.durability ?? 'durable', keyPrefix: f.storage.key_prefix ?? 'rv:' }
-        : { backend: 'sqlite', path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') },
+    storage: {
+      ...(f.storage?.backend === 'redis'
+        ? { backend: 'redis' as const, nodes: f.storage.nodes, durability: f.storage.durability ?? 'durable', keyPrefix: f.storage.key_prefix ?? 'rv:' }
+        : { backend: 'sqlite' as const, path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') }),
+      activityRetentionMs: (f.storage?.activity_retention_s ?? DEFAULT_ACTIVITY_RETENTION_S) * 1000,
+      activitySweepIntervalMs: (f.storage?.activity_sweep_interval_s ?? DEFAULT_ACTIVITY_SWEEP_INTERVAL_S) * 1000,
+    },
     fanout: {
       inlineMaxFollowers: f.fanout?.inline_max_followers ?? DEFAULT_FANOUT.inlineMaxFollowers,
       chunkSize: f.fanout?.chunk_size ?? DEFAULT_FANOUT.chunkSize,
