@@ -45,6 +45,8 @@ export interface StoredGroup {
   readonly read: boolean;
   /** The retained activities (at most the feed group's max per group), newest first, with their times. */
   readonly entries: readonly (TimelineEntry & { readonly timeUs: number; readonly actor: string; readonly verb: string })[];
+  /** The newest activity id the per-group limit ever dropped (null: none); see the core's group rules. */
+  readonly trimmed: string | null;
 }
 
 /** Group counters of one feed, kept with its groups so that counts cost no scan. */
@@ -60,8 +62,21 @@ export interface FeedGroups {
   /** Changes with every write of the feed's groups; a write names the version it was computed from. */
   readonly version: number;
   readonly counts: GroupCounts;
-  /** The feed's groups with the asked keys (absent keys: no such group), plus the asked oldest groups. */
+  /** The feed's groups that match the ask (by key, by id, by a retained entry, or among the oldest), each once. */
   readonly groups: readonly StoredGroup[];
+}
+
+/** Which groups of one feed to read for a merge; a group matching several criteria comes once. */
+export interface GroupAsk {
+  readonly feed: string;
+  /** Groups with these aggregation keys (placements). */
+  readonly keys?: readonly string[];
+  /** Groups with these ids (marks; a new group's id must be free). */
+  readonly ids?: readonly string[];
+  /** Groups that retain an activity with one of these ids (removals). */
+  readonly entryIds?: readonly string[];
+  /** The `oldest` least recently updated groups (updated time, then id, ascending): group limits. */
+  readonly oldest?: number;
 }
 
 /**
@@ -75,6 +90,8 @@ export interface GroupWrite {
   readonly version: number;
   readonly put: readonly StoredGroup[];
   readonly drop: readonly string[];
+  /** Mark every group of the feed seen (and read) first, before `put` applies (a whole notification feed). */
+  readonly markAll?: { readonly seen: boolean; readonly read: boolean };
   readonly counts: GroupCounts;
 }
 
@@ -97,15 +114,8 @@ export interface GroupStore {
   /** Unseen and unread group counts of a notification feed, without scanning its groups. */
   groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }>;
 
-  /**
-   * For each ask, the feed's version, counters, its groups with the given keys and its `oldest`
-   * least recently updated groups (those a merge may have to drop to keep the feed's group limit);
-   * `all` asks for every group (marks over a whole notification feed). One call for many feeds.
-   */
-  readForMerge(
-    app: string,
-    asks: readonly { readonly feed: string; readonly keys: readonly string[]; readonly oldest: number; readonly all?: boolean }[],
-  ): Promise<FeedGroups[]>;
+  /** For each ask, the feed's version, counters and the matching groups (see {@link GroupAsk}). One call for many feeds. */
+  readForMerge(app: string, asks: readonly GroupAsk[]): Promise<FeedGroups[]>;
 
   /** Applies the writes (each atomic for its feed) and returns the feeds whose version had moved. */
   writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]>;
