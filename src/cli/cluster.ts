@@ -6,7 +6,7 @@ import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js'
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseConfigText } from '../config/config.js';
-import { createRivulet, syncGroupedEdges } from '../main.js';
+import { activitySweeper, createRivulet, syncGroupedEdges } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
 import { queueStats } from '../services/queue-stats.js';
 import { timeStore } from '../services/timed-store.js';
@@ -69,6 +69,8 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   // Content jobs queued by the HTTP processes are found by its poll.
   const signals = o.worker === false ? null : signalWorker(config, store, logger, 1000);
   signals?.start();
+  const sweeper = o.worker === false ? null : activitySweeper(config, store, logger);
+  sweeper?.start();
 
   let stopping = false;
   let listened = 0;
@@ -141,6 +143,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
     try {
       await fanout?.stop();
       await signals?.stop();
+      await sweeper?.stop();
       metrics?.close();
       await pubsub.close();
       await store.close();

@@ -6,7 +6,7 @@ import type { Store } from '../ports/store.js';
 import { TimeSource, type Services } from '../services/context.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
 import { SignalWorker } from '../workers/signal-worker.js';
-import { syncGroupedEdges } from '../main.js';
+import { activitySweeper, syncGroupedEdges } from '../main.js';
 import { loadConfig, resolveServeOptions, type ServeOptions } from './serve.js';
 
 /**
@@ -49,8 +49,10 @@ export async function worker(o: ServeOptions): Promise<void> {
   const w = fanoutWorker(config, store, logger, 250);
   const sw = signalWorker(config, store, logger, 1000);
   await syncGroupedEdges(config, store);
+  const sweeper = activitySweeper(config, store, logger);
   w.start();
   sw.start();
+  sweeper.start();
   logger.info({ data: dataDir }, 'rivulet fan-out worker is running');
   let closing = false;
   const shutdown = () => {
@@ -58,7 +60,7 @@ export async function worker(o: ServeOptions): Promise<void> {
     closing = true;
     // The worker stops after its current chunk; this is the backstop for a store call that hangs.
     setTimeout(() => process.exit(1), config.shutdownGraceMs + 2000).unref();
-    Promise.all([w.stop(), sw.stop()])
+    Promise.all([w.stop(), sw.stop(), sweeper.stop()])
       .then(() => store.close())
       .then(
         () => process.exit(0),

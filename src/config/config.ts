@@ -28,6 +28,7 @@ const groupSchema = z.strictObject({
   max_group_activities: z.int().min(1).max(10_000).optional(),
   realtime: z.boolean().optional(),
   public: z.boolean().optional(),
+  followable: z.boolean().optional(),
 });
 
 const rateLimitsSchema = z.strictObject({
@@ -51,6 +52,8 @@ const fileSchema = z.strictObject({
     .strictObject({
       backend: z.literal('sqlite'),
       path: z.string().min(1).optional(),
+      activity_retention_s: z.int().min(0).max(10 * 365 * 86_400).optional(),
+      activity_sweep_interval_s: z.int().min(1).max(7 * 86_400).optional(),
     })
     .optional(),
   fanout: z
@@ -143,7 +146,14 @@ type AppConfig = z.infer<typeof appSchema>;
 
 export interface Config {
   readonly apps: App[];
-  readonly storage: { backend: 'sqlite'; path: string };
+  readonly storage: {
+    backend: 'sqlite';
+    path: string;
+    /** How long an activity no feed holds any more is kept before the sweep deletes it (ms). */
+    activityRetentionMs: number;
+    /** Time between two sweep passes over every activity (ms). */
+    activitySweepIntervalMs: number;
+  };
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
@@ -197,6 +207,9 @@ export interface FileConfig {
 export const DEFAULT_LIMITS = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000 };
 export const DEFAULT_REALTIME_LIMITS = { maxUnauthenticatedPerAddress: 100, maxUnauthenticated: 10_000 };
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Activities no feed holds any more: kept an hour, looked for every 5 minutes. */
+export const DEFAULT_ACTIVITY_RETENTION_S = 3600;
+export const DEFAULT_ACTIVITY_SWEEP_INTERVAL_S = 300;
 export const DEFAULT_INTEGRITY_CHECK_MS = 30_000;
 /** The window of an app's rate limits when `rate_limits.window_seconds` is not set: Stream's minute. */
 export const DEFAULT_RATE_WINDOW_S = 60;
@@ -257,6 +270,7 @@ function toApp(a: AppConfig, where: string): App {
       maxGroupActivities: g.max_group_activities ?? DEFAULT_MAX_GROUP_ACTIVITIES,
       realtime: g.realtime ?? true,
       public: g.public ?? g.name === 'user',
+      followable: g.followable ?? g.public ?? g.name === 'user',
     });
   });
   const r = a.rate_limits;
@@ -295,7 +309,12 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
   }
   return {
     apps,
-    storage: { backend: 'sqlite', path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') },
+    storage: {
+      backend: 'sqlite',
+      path: resolve(dataDir, f.storage?.path ?? 'rivulet.db'),
+      activityRetentionMs: (f.storage?.activity_retention_s ?? DEFAULT_ACTIVITY_RETENTION_S) * 1000,
+      activitySweepIntervalMs: (f.storage?.activity_sweep_interval_s ?? DEFAULT_ACTIVITY_SWEEP_INTERVAL_S) * 1000,
+    },
     fanout: {
       inlineMaxFollowers: f.fanout?.inline_max_followers ?? DEFAULT_FANOUT.inlineMaxFollowers,
       chunkSize: f.fanout?.chunk_size ?? DEFAULT_FANOUT.chunkSize,

@@ -232,6 +232,18 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
   `,
+  // Activities no feed holds any more are deleted by a background sweep (SqliteActivitySweep):
+  // entries by sort key answer "does any feed still hold it", and `orphans` remembers since when
+  // an activity was found held by none, for the retention.
+  `
+  CREATE INDEX entries_sk ON entries (sk);
+  CREATE TABLE orphans (
+    app INTEGER NOT NULL,
+    sk BLOB NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (app, sk)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** How often a process looks at the writers table for other processes (ms, at most). */
