@@ -17,6 +17,7 @@ function group(name: string, type: FeedType, format?: string): [string, FeedGrou
     maxGroupActivities: 3,
     realtime: true,
     public: true,
+    followable: true,
   };
   return [name, g];
 }
