@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { parseConfig } from '../src/config/config.js';
+import { parseConfig, sqlitePath } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
 import type { Graph, Rng } from './graph.js';
 import { type HttpReq, type Load } from './load.js';
@@ -68,7 +68,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     rivulet,
     base,
     dir,
-    dbPath: config.storage.path,
+    dbPath: sqlitePath(config),
     secret,
     serverToken: jwt(secret, { resource: '*', action: '*', feed_id: '*' }),
     userToken(userId) {
