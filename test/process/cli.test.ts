@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'getstream';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { sqlitePath } from '../../src/config/config.js';
 import { loadConfig } from '../../src/compose/environment.js';
 import { freePort, kill9, spawnRivulet } from '../support/process.js';
 
@@ -39,7 +40,7 @@ describe('command line', () => {
     writeFileSync(file, JSON.stringify({ apps: [{ app_id: '1', api_key: 'key1', api_secret: 'x'.repeat(20), feed_groups: [{ name: 'user', type: 'flat' }] }], storage: { backend: 'redis-cluster' } }));
     const r4 = cli(['worker', '--config', file, '--data', join(dir, 'd0')]);
     assert.equal(r4.status, 2);
-    assert.match(r4.stderr, /storage\.backend: "redis-cluster" is not a storage backend of this version of Rivulet \(known: sqlite\)/);
+    assert.match(r4.stderr, /invalid configuration: .*storage\.backend: .*Expected 'sqlite' \| 'redis'/);
   });
 
   it('init creates an app once and prints the same credentials again later', () => {
@@ -114,7 +115,7 @@ describe('command line', () => {
     const data = join(dir, 'd5');
     assert.equal(cli(['init', '--data', data]).status, 0);
     const { config } = loadConfig(data);
-    const store = new SqliteStore(config.storage.path);
+    const store = new SqliteStore(sqlitePath(config));
     try {
       await store.ready();
       const appId = config.apps[0].appId;

@@ -1,10 +1,11 @@
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
-import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/follow-store.js';
+import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
 import type { DeadLetter, QueuedJob } from '../../ports/outbox.js';
 import type { ActivitySweepStep, IntegrityReport, Store } from '../../ports/store.js';
 import { checkSqliteIntegrity } from './integrity.js';
-import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord } from '../../ports/group-store.js';
+import type { PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { SqliteDatabase } from './database.js';
