@@ -61,7 +61,7 @@ export interface RivuletOptions {
 export interface Rivulet {
   readonly http: FastifyInstance;
   readonly services: Services;
-  /** The store every use case writes through: commits are published to realtime subscribers. */
+  /** The store the use cases read and write (commits are published by `services.realtime`, not by the store). */
   readonly store: Store;
   readonly worker: FanoutWorker | null;
   /** The signal pipeline's worker (content jobs, retention); runs with the fan-out worker. */

@@ -7,7 +7,7 @@ import type { PubSub } from '../ports/pubsub.js';
 import type { RecordStores } from '../ports/record-stores.js';
 import type { Store } from '../ports/store.js';
 import { TimeSource, type Services } from '../services/context.js';
-import { publishChanges } from '../services/publish-changes.js';
+import { RealtimePublisher } from '../services/publish-changes.js';
 import { timeStore } from '../services/timed-store.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
 import { SignalWorker } from '../workers/signal-worker.js';
@@ -16,8 +16,8 @@ import { clock as systemClock, imageLabeler, openRecords, openStore } from './ad
 
 /**
  * The core of every Rivulet process — `serve`, each process of `serve --workers`, its primary and
- * `rivulet worker` — built the same way: the store, wrapped for metrics and realtime publishing,
- * and the services over it. What differs between processes is only what they run on top (HTTP,
+ * `rivulet worker` — built the same way: the store (timed when metrics are on), the realtime
+ * publisher every commit goes through, and the services over them. What differs between processes is only what they run on top (HTTP,
  * the workers) and which pubsub and metrics they are given.
  */
 export interface Core {
@@ -25,8 +25,10 @@ export interface Core {
   readonly apps: ReadonlyMap<string, App>;
   /** The store as opened (no timing, no publishing): for records and lifecycle calls. */
   readonly base: Store;
-  /** The store every use case and worker writes through: timed, and its commits published. */
+  /** The store every use case and worker uses: timed when metrics are on. */
   readonly store: Store;
+  /** Publishes each commit of the services to realtime subscribers (the step after every commit). */
+  readonly realtime: RealtimePublisher;
   readonly records: RecordStores;
   readonly services: Services;
   /** Who to wake once a commit queued work; set once the workers (or another process's) exist. */
@@ -53,7 +55,8 @@ export async function openCore(o: CoreOptions): Promise<Core> {
   const apps = new Map(o.config.apps.map((a) => [a.appId, a]));
   const clock = o.clock ?? systemClock;
   const realtimeLog = o.logger.child({ component: 'realtime' });
-  const store = publishChanges(metrics === noMetrics ? base : timeStore(base, metrics), {
+  const store = metrics === noMetrics ? base : timeStore(base, metrics);
+  const realtime = new RealtimePublisher(store, {
     pubsub: o.pubsub,
     apps,
     clock,
@@ -63,6 +66,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
   const wake = { jobsEnqueued: () => {}, contentQueued: () => {} };
   const services: Services = {
     store,
+    realtime,
     clock: new TimeSource(clock),
     fanout: o.config.fanout,
     signals: { settings: o.config.signals, onContentQueued: () => wake.contentQueued() },
@@ -72,7 +76,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     hideFlagged: o.config.moderation.hideFlagged,
     onJobsEnqueued: () => wake.jobsEnqueued(),
   };
-  return { config: o.config, apps, base, store, records, services, wake };
+  return { config: o.config, apps, base, store, realtime, records, services, wake };
 }
 
 export interface Workers {

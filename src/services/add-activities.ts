@@ -4,7 +4,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryWrite } from '../ports/write-store.js';
-import { groupOf, type Services } from './context.js';
+import { commit, groupOf, type Services } from './context.js';
 import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
 import { ActivitySource, entryFor } from './placement.js';
 import { contentQueued } from './signals/signal-context.js';
@@ -116,7 +116,7 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
   const [act] = prepareActivities(s, app, [input], false);
   const src = new ActivitySource([act]); // parsed once, for every grouped target
   await Promise.all([
-    s.store.commit(app.appId, {
+    commit(s, app.appId, {
       activities: [{ ...act, home: targets[0] }],
       entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
       audit: auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]),

@@ -8,6 +8,7 @@ import type { Clock } from '../ports/clock.js';
 import type { FlagStore } from '../ports/flag-store.js';
 import type { UserDataIndex } from '../ports/user-data.js';
 import type { Store } from '../ports/store.js';
+import type { WriteBatch } from '../ports/write-store.js';
 import type { SignalContext } from './signals/signal-context.js';
 
 /** Tunables of the write path and the fan-out worker. */
@@ -42,6 +43,23 @@ export interface Services {
   readonly userData?: UserDataIndex;
   /** Leave flagged activities, reactions and flagged users' content out of reads. */
   readonly hideFlagged?: boolean;
+  /** Told of every commit once it is durable, to publish it to realtime subscribers; absent: nothing is published. */
+  readonly realtime?: CommitListener;
+}
+
+/** Told of every commit once it is durable (see publish-changes.ts). Never throws. */
+export interface CommitListener {
+  committed(app: string, batch: WriteBatch): Promise<void>;
+}
+
+/**
+ * Commits `batch` for `app`, then publishes what it changed (the explicit step after every write;
+ * see publish-changes.ts). Resolves once the batch is durable and its events are handed to the
+ * pubsub; a publishing failure is reported by the publisher, never thrown: the write stands.
+ */
+export async function commit(s: Pick<Services, 'store' | 'realtime'>, app: string, batch: WriteBatch): Promise<void> {
+  await s.store.commit(app, batch);
+  if (s.realtime) await s.realtime.committed(app, batch);
 }
 
 /**
@@ -90,4 +108,13 @@ export function bodyFeed(app: App, value: unknown, what: string): FeedId {
 /** Max entries kept for a feed id `slug:uid`. */
 export function maxLengthOf(app: App, fid: string): number {
   return app.groups.get(fid.slice(0, fid.indexOf(':')))?.maxLength ?? DEFAULT_MAX_LENGTH;
+}
+
+/**
+ * What caches of finished reads check before answering: a function whose value changes whenever
+ * stored data may have changed, by any writer (see `Store.changeMark`); null when the store cannot
+ * tell, and then nothing may be cached.
+ */
+export function changeMarkOf(s: Services): (() => string) | null {
+  return s.store.changeMark?.bind(s.store) ?? null;
 }

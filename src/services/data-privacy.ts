@@ -6,7 +6,7 @@ import { parseFeedId } from '../core/feeds/feed-id.js';
 import type { ReactionRecord } from '../ports/reaction-store.js';
 import { audit, auditBatch, change } from './audit.js';
 import { entryJson } from './collections.js';
-import type { Services } from './context.js';
+import { commit, type Services } from './context.js';
 import { deleteFiles, type FileServices } from './files.js';
 import { unfollow } from './follows.js';
 import { deleteReaction } from './reactions.js';
@@ -55,7 +55,7 @@ async function eraseActivities(s: Services, app: App, items: readonly { id: stri
     erased.push(a.id);
   }
   if (erased.length > 0) {
-    await s.store.commit(app.appId, { erase: erased, audit: auditBatch(s, erased.map((id) => change('activity', id, 'erased', ''))) });
+    await commit(s, app.appId, { erase: erased, audit: auditBatch(s, erased.map((id) => change('activity', id, 'erased', ''))) });
   }
   return erased.length;
 }

@@ -3,7 +3,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { FollowEdge } from '../ports/follow-store.js';
 import type { EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, groupOf, type Services } from './context.js';
+import { commit, bodyFeed, groupOf, type Services } from './context.js';
 import { ActivitySource, entryFor, isGrouped } from './placement.js';
 import { auditBatch, followChange } from './audit.js';
 
@@ -66,7 +66,7 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
       if (e) entries.push(e);
     }
   }
-  await s.store.commit(app.appId, {
+  await commit(s, app.appId, {
     follows: requests.map((r, i) => ({
       source: r.source.fid,
       target: r.target.fid,
@@ -135,7 +135,7 @@ export async function unfollow(s: Services, app: App, requests: readonly Unfollo
       if (e) entries.push(e);
     }
   }
-  await s.store.commit(app.appId, {
+  await commit(s, app.appId, {
     unfollows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid })),
     removeByOrigin: requests.filter((r) => !r.keepHistory).map((r) => ({ feed: r.source.fid, origin: r.target.fid })),
     entries,
@@ -187,4 +187,21 @@ export async function listFollows(
   return direction === 'followers'
     ? s.store.followers(app.appId, feed.fid, limit, offset)
     : s.store.following(app.appId, feed.fid, limit, offset, filter);
+}
+
+/**
+ * Follow counts for `stats/follow/` (§8.4): the followers of `followersOf` (only sources in the
+ * `followersSlugs` groups, when given) and the feeds `followingOf` follows (only targets in
+ * `followingSlugs`). Each side is one store call; both run together.
+ */
+export async function followStats(
+  s: Services,
+  app: App,
+  q: { readonly followersOf?: FeedId; readonly followersSlugs?: readonly string[]; readonly followingOf?: FeedId; readonly followingSlugs?: readonly string[] },
+): Promise<{ followers?: number; following?: number }> {
+  const [a, b] = await Promise.all([
+    q.followersOf ? s.store.followCounts(app.appId, q.followersOf.fid, q.followersSlugs, undefined) : null,
+    q.followingOf ? s.store.followCounts(app.appId, q.followingOf.fid, undefined, q.followingSlugs) : null,
+  ]);
+  return { ...(a ? { followers: a.followers } : {}), ...(b ? { following: b.following } : {}) };
 }

@@ -2,7 +2,7 @@ import type { StoredActivity } from '../core/activities/activity.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FanoutJob } from '../ports/outbox.js';
 import type { EntryRemoval, EntryWrite, WriteBatch } from '../ports/write-store.js';
-import type { Services } from './context.js';
+import { commit, type Services } from './context.js';
 import { ActivitySource, entryFor } from './placement.js';
 
 /** The part of a write batch that spreads a change to followers. */
@@ -21,7 +21,7 @@ export function emptyFanout(): FanoutPart {
  * batch's own, queued jobs), then wakes the worker when jobs were queued.
  */
 export async function commitWithFanout(s: Services, app: App, batch: WriteBatch, fan: FanoutPart): Promise<void> {
-  await s.store.commit(app.appId, {
+  await commit(s, app.appId, {
     ...batch,
     entries: (batch.entries ?? []).concat(fan.entries),
     removals: (batch.removals ?? []).concat(fan.removals),

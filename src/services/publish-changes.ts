@@ -30,33 +30,52 @@ interface ActivityFacts {
   readonly body: string;
 }
 
+/** The reads publishing needs: bodies, notification counts, and the followers of pull-served feeds. */
+export type RealtimeReads = Pick<Store, 'getActivities' | 'groupCounts' | 'pullServed' | 'followersAmong'>;
+
 /**
- * Wraps a store so that every successful commit is published as realtime events (§19.3): entries
- * become `new` activities, removals `deleted` ids and foreign ids, notification marks `mark_seen`
- * and `mark_read`, one event per changed feed. Every writer — the API's use cases and the fan-out
- * worker alike — commits through here, so no write path can forget to publish.
+ * Publishes what a commit changed as realtime events (§19.3): entries become `new` activities,
+ * removals `deleted` ids and foreign ids, notification marks `mark_seen` and `mark_read`, one event
+ * per changed feed. It is the explicit step after every commit: use cases commit through
+ * `commit()` in context.ts, which calls {@link RealtimePublisher.committed} once the batch is
+ * durable — the API's use cases and the fan-out worker alike.
  *
  * Only feeds someone listens to (see {@link PubSub.isWatched}) in groups with realtime on are
  * considered; when no feed of the app is listened to, a commit costs one map lookup more. Bodies
  * missing from the batch are loaded in one `getActivities` call per commit, and only for listened
- * feeds. Events are published in commit order; the commit's promise resolves once its events are
- * handed to the pubsub. Publishing failures are reported, never thrown: the write is durable.
+ * feeds. Events are published in commit order; `committed` resolves once its events are handed to
+ * the pubsub. Publishing failures are reported, never thrown: the write is durable.
  *
  * Not published: entries removed by origin (unfollow cleanup; the store does not say which) and
  * activity updates (no entry changes).
  */
-export function publishChanges(store: Store, opts: PublishChangesOptions): Store {
-  let tail: Promise<void> = Promise.resolve();
-  const commit = async (app: string, batch: WriteBatch): Promise<void> => {
-    await store.commit(app, batch);
+export class RealtimePublisher {
+  readonly #reads: RealtimeReads;
+  readonly #opts: PublishChangesOptions;
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(reads: RealtimeReads, opts: PublishChangesOptions) {
+    this.#reads = reads;
+    this.#opts = opts;
+  }
+
+  /** Publishes the changes of `batch`, which was just committed for `app`. Never throws. */
+  async committed(app: string, batch: WriteBatch): Promise<void> {
+    const opts = this.#opts;
     if (!opts.pubsub.hasWatchers(app)) return;
-    let changes = collectChanges(opts, app, batch);
-    changes = await addPulledChanges(store, opts, app, batch, changes);
-    if (changes === null) return;
-    // Loading starts now, so commits do not wait for each other's loads; publishing waits for the
-    // previous commit's, so a feed's events never overtake each other.
-    const events = buildEvents(store, opts, app, batch, changes);
-    const previous = tail;
+    let events: Promise<FeedEvent[]>;
+    try {
+      let changes = collectChanges(opts, app, batch);
+      changes = await addPulledChanges(this.#reads, opts, app, batch, changes);
+      if (changes === null) return;
+      // Loading starts now, so commits do not wait for each other's loads; publishing waits for
+      // the previous commit's, so a feed's events never overtake each other.
+      events = buildEvents(this.#reads, opts, app, batch, changes);
+    } catch (err) {
+      opts.onError(err);
+      return;
+    }
+    const previous = this.#tail;
     const published = (async () => {
       try {
         const ready = await events;
@@ -66,25 +85,9 @@ export function publishChanges(store: Store, opts: PublishChangesOptions): Store
         opts.onError(err);
       }
     })();
-    tail = published;
+    this.#tail = published;
     await published;
-  };
-
-  // A proxy rather than a class listing every Store method: the decorator changes `commit` only,
-  // and stays right as the Store port grows.
-  const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'commit') return commit;
-      const hit = bound.get(prop);
-      if (hit !== undefined) return hit;
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      const fn = (value as (...args: unknown[]) => unknown).bind(target);
-      bound.set(prop, fn);
-      return fn;
-    },
-  });
+  }
 }
 
 /** The changes of a batch to feeds that are listened to and have realtime on; null when none. */
@@ -134,7 +137,7 @@ function collectChanges(opts: PublishChangesOptions, app: string, batch: WriteBa
  * feed for its listened followers.
  */
 async function addPulledChanges(
-  store: Store,
+  store: RealtimeReads,
   opts: PublishChangesOptions,
   app: string,
   batch: WriteBatch,
@@ -174,7 +177,7 @@ function mergeMarks(a: GroupMarks['seen'], b: GroupMarks['seen']): GroupMarks['s
 }
 
 async function buildEvents(
-  store: Store,
+  store: RealtimeReads,
   opts: PublishChangesOptions,
   app: string,
   batch: WriteBatch,

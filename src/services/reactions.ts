@@ -6,7 +6,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
 import type { ReactionLookup, ReactionRecord } from '../ports/reaction-store.js';
 import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
-import { bodyFeed, type Services } from './context.js';
+import { commit, bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { checkReplacements, userMayTarget } from './user-policy.js';
@@ -220,7 +220,7 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   const r = await loadOwn(s, app, actor, id, true);
   if (soft) {
     if (r.deletedUs !== null) return;
-    await s.store.commit(app.appId, {
+    await commit(s, app.appId, {
       reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] },
       audit: auditBatch(s, [reactionChange(r, 'soft_deleted')]),
     });
@@ -242,7 +242,7 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
 export async function restoreReaction(s: Services, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
   const r = await loadOwn(s, app, actor, id, true);
   if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
-  await s.store.commit(app.appId, { reactions: { restore: [r] }, audit: auditBatch(s, [reactionChange(r, 'restored')]) });
+  await commit(s, app.appId, { reactions: { restore: [r] }, audit: auditBatch(s, [reactionChange(r, 'restored')]) });
   return { ...r, deletedUs: null };
 }
 
@@ -289,4 +289,9 @@ export async function filterReactions(s: Services, app: App, q: FilterQuery): Pr
   const more = results.length > q.limit;
   if (more) results.length = q.limit;
   return { results: await reactionsWithoutFlagged(s, app, results), more };
+}
+
+/** The stored JSON of activity `id` (a reaction filter's `with_activity_data`), or null when there is none. */
+export async function activityOfReactions(s: Services, app: App, id: string): Promise<string | null> {
+  return (await s.store.getActivities(app.appId, [id])).get(id)?.body ?? null;
 }

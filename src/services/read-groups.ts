@@ -6,7 +6,7 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import { formatActivityTime } from '../core/time.js';
 import type { GroupMarks } from '../ports/write-store.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
-import type { Services } from './context.js';
+import { commit, type Services } from './context.js';
 import { withoutFlagged } from './moderation.js';
 
 /** Activities listed per group in a read (§23.2); `activity_count` still counts all. */
@@ -96,7 +96,7 @@ export async function readGroups(
     const resolve = (m: MarkRequest): GroupMarks['seen'] =>
       m === null ? undefined : m.kind === 'all' ? 'all' : m.kind === 'current' ? current : m.ids;
     const mark: GroupMarks = { feed: feed.fid, seen: resolve(marks.seen), read: resolve(marks.read) };
-    await s.store.commit(app.appId, { marks: [mark] });
+    await commit(s, app.appId, { marks: [mark] });
   }
   return {
     results,

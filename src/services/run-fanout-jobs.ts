@@ -1,7 +1,7 @@
 import type { App } from '../core/feeds/feed-group.js';
 import type { QueuedJob } from '../ports/outbox.js';
 import type { EntryRemoval, EntryWrite, FeedPush } from '../ports/write-store.js';
-import { maxLengthOf, type Services } from './context.js';
+import { commit, maxLengthOf, type Services } from './context.js';
 import { applyToFollowers, followerReach } from './plan-fanout.js';
 import { ActivitySource } from './placement.js';
 
@@ -38,7 +38,7 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
   const flush = async () => {
     if (batchApp === null) return;
     if (entries.length + pushes.length + removals.length + progress.length + complete.length === 0) return;
-    await s.store.commit(batchApp, { entries, pushes, removals, progress, complete });
+    await commit(s, batchApp, { entries, pushes, removals, progress, complete });
     finished += complete.length;
     entries = [];
     pushes = [];

@@ -6,7 +6,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
-import type { Services } from './context.js';
+import { commit, type Services } from './context.js';
 import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
@@ -71,7 +71,7 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
   });
   // The content job is handed over in the same turn: one transaction on the embedded store.
   await Promise.all([
-    s.store.commit(app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) }),
+    commit(s, app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) }),
     s.store.signals.recordSignals(app.appId, { contentJobs: out.map((a) => a.id) }),
   ]);
   contentQueued(s);
@@ -124,7 +124,7 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
   });
   const audit = auditBatch(s, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
   await Promise.all([
-    s.store.commit(app.appId, { activities: [...current.values()], audit }),
+    commit(s, app.appId, { activities: [...current.values()], audit }),
     s.store.signals.recordSignals(app.appId, { contentJobs: [...current.keys()] }),
   ]);
   contentQueued(s);

@@ -8,7 +8,7 @@ import { eventWeight, ruleOf } from '../../personalization/signals/importance.js
 import { normaliseConfiguredTag } from '../../personalization/signals/tags.js';
 import type { ProfileChange, ProfileSource } from '../../ports/profile-store.js';
 import type { EventWrite } from '../../ports/signal-writes.js';
-import type { Services } from '../context.js';
+import { commit, type Services } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
 import type { EventCaller } from './ingest-events.js';
 import { RETRY_WINDOW_US } from './ingest-events.js';
@@ -101,7 +101,7 @@ export async function giveFeedback(s: Services, app: App, caller: EventCaller, b
   // Feed changes and the signals, handed over in one turn (one transaction on the embedded store).
   await Promise.all([
     plan.removals.length + plan.entries.length + plan.hides.length > 0
-      ? s.store.commit(app.appId, { removals: plan.removals, entries: plan.entries, hides: plan.hides.length > 0 ? plan.hides : undefined })
+      ? commit(s, app.appId, { removals: plan.removals, entries: plan.entries, hides: plan.hides.length > 0 ? plan.hides : undefined })
       : null,
     s.store.signals.recordSignals(app.appId, { events, hides: plan.records }),
   ]);

@@ -7,7 +7,7 @@ import { effectsOf } from '../../personalization/signals/effects.js';
 import { eventWeight, ruleOf } from '../../personalization/signals/importance.js';
 import type { NewEvent } from '../../ports/event-log.js';
 import type { EventWrite } from '../../ports/signal-writes.js';
-import type { Services } from '../context.js';
+import { commit, type Services } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
 import { mergeHidePlans, planHide, type HidePlan } from './hide-activity.js';
 import { settingsOf } from './signal-context.js';
@@ -259,7 +259,7 @@ export async function recordEvents(s: Services, app: App, events: readonly Parse
   }
   const hides = mergeHidePlans(hidePlans);
   await Promise.all([
-    hides.removals.length + hides.hides.length > 0 ? s.store.commit(app.appId, { removals: hides.removals, hides: hides.hides.length > 0 ? hides.hides : undefined }) : null,
+    hides.removals.length + hides.hides.length > 0 ? commit(s, app.appId, { removals: hides.removals, hides: hides.hides.length > 0 ? hides.hides : undefined }) : null,
     s.store.signals.recordSignals(app.appId, { events: writes, hides: hides.records.length > 0 ? hides.records : undefined }),
   ]);
   return writes.length;

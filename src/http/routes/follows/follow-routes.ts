@@ -6,7 +6,7 @@ import { feedId, parseFeedId, type FeedId } from '../../../core/feeds/feed-id.js
 import { formatTimestamp } from '../../../core/time.js';
 import type { FollowEdge } from '../../../ports/follow-store.js';
 import { bodyFeed, type Services } from '../../../services/context.js';
-import { copyLimitOf, follow, listFollows, parseFollowMany, parseUnfollowMany, unfollow } from '../../../services/follows.js';
+import { copyLimitOf, follow, followStats, listFollows, parseFollowMany, parseUnfollowMany, unfollow } from '../../../services/follows.js';
 import { intParam } from '../../../services/read-feed.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, list, query, str } from '../../query.js';
@@ -83,14 +83,14 @@ export async function followRoutes(server: FastifyInstance, opts: { services: Se
     for (const f of [a, b]) if (f) auth = authorize(req, 'follower', f, () => true);
     const app = auth!.app;
     const results: Record<string, { feed: string; count: number }> = {};
-    if (a) {
-      const c = await s.store.followCounts(app.appId, a.fid, list(q, 'followers_slugs'), undefined);
-      results.followers = { feed: a.fid, count: c.followers };
-    }
-    if (b) {
-      const c = await s.store.followCounts(app.appId, b.fid, undefined, list(q, 'following_slugs'));
-      results.following = { feed: b.fid, count: c.following };
-    }
+    const c = await followStats(s, app, {
+      followersOf: a ?? undefined,
+      followersSlugs: list(q, 'followers_slugs'),
+      followingOf: b ?? undefined,
+      followingSlugs: list(q, 'following_slugs'),
+    });
+    if (a) results.followers = { feed: a.fid, count: c.followers! };
+    if (b) results.following = { feed: b.fid, count: c.following! };
     return send(reply, { results });
   });
 

@@ -7,6 +7,7 @@ import type { Services } from '../../../services/context.js';
 import { enrichActivities, ReactionGraph } from '../../../services/enrich.js';
 import { intParam } from '../../../services/read-feed.js';
 import {
+  activityOfReactions,
   addReaction,
   DEFAULT_FILTER_LIMIT,
   deleteReaction,
@@ -122,11 +123,10 @@ export async function reactionRoutes(server: FastifyInstance, opts: { services: 
     }
     let body = `{"results":[${results.join(',')}],"next":${JSON.stringify(next)}`;
     if (p.lookup === 'activity_id' && bool(q, 'with_activity_data')) {
-      const acts = await s.store.getActivities(app.appId, [p.value]);
-      const a = acts.get(p.value);
-      if (a) {
+      const stored = await activityOfReactions(s, app, p.value);
+      if (stored !== null) {
         const opts = { ...enrichOptions(req, principal, true), recentReactions: true, ownReactions: true, reactionCounts: true };
-        const [activity] = await enrichActivities(s, app, [{ body: a.body, origin: null }], opts);
+        const [activity] = await enrichActivities(s, app, [{ body: stored, origin: null }], opts);
         body += `,"activity":${activity}`;
       }
     }
