@@ -174,8 +174,10 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   };
   const integrity = new Integrity(logger.child({ component: 'integrity' }));
   if (opts.worker !== false) {
-    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), undefined, (err) => {
-      if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
+    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), {
+      onFailure: (err) => {
+        if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
+      },
     });
     contentWorker = new SignalWorker(() => services, [...apps.keys()], logger.child({ component: 'signals' }));
     sweeper = activitySweeper(opts.config, store, logger);

@@ -17,7 +17,7 @@ import { loadConfig, resolveServeOptions, type ServeOptions } from './serve.js';
 export function fanoutWorker(config: Config, store: Store, logger: Logger, pollMs: number): FanoutWorker {
   const apps = new Map(config.apps.map((a) => [a.appId, a]));
   const services: Services = { store, clock: new TimeSource(systemClock), fanout: config.fanout, onJobsEnqueued: () => {} };
-  return new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), pollMs);
+  return new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), { pollMs });
 }
 
 /**

@@ -1,15 +1,15 @@
-import type { ActivityStore } from './activity-store.js';
+import type { LegacyActivityStore } from './legacy/activity-store.js';
 import type { CollectionStore } from './collection-store.js';
-import type { FollowStore } from './follow-store.js';
+import type { LegacyFollowStore } from './legacy/follow-store.js';
 import type { Outbox } from './outbox.js';
 import type { ReactionStore } from './reaction-store.js';
 import type { SignalStore } from './signal-store.js';
-import type { TimelineStore } from './timeline-store.js';
+import type { LegacyTimelineStore } from './legacy/timeline-store.js';
 import type { UserStore } from './user-store.js';
 import type { WriteStore } from './write-store.js';
 
 /** Everything a storage backend provides; each role is its own port. */
-export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
+export interface Store extends LegacyActivityStore, LegacyTimelineStore, LegacyFollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
   /** The personalization stores (event log, profiles, content tags, hides) over the same data. */
   readonly signals: SignalStore;
   /**

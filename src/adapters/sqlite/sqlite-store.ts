@@ -1,10 +1,11 @@
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
-import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/follow-store.js';
-import type { QueuedJob } from '../../ports/outbox.js';
+import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
+import type { DeadLetter, QueuedJob } from '../../ports/outbox.js';
 import type { ActivitySweepStep, IntegrityReport, Store } from '../../ports/store.js';
 import { checkSqliteIntegrity } from './integrity.js';
-import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord } from '../../ports/group-store.js';
+import type { PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { SqliteDatabase } from './database.js';
@@ -124,11 +125,23 @@ export class SqliteStore implements Store {
   followCounts(app: string, feed: string, a?: readonly string[], b?: readonly string[]): Promise<{ followers: number; following: number }> {
     return this.#follows.followCounts(app, feed, a, b);
   }
-  pendingJobs(limit: number): Promise<QueuedJob[]> {
-    return this.#outbox.pendingJobs(limit);
+  pendingJobs(limit: number, now?: number): Promise<QueuedJob[]> {
+    return this.#outbox.pendingJobs(limit, now);
   }
   pendingCount(): Promise<number> {
     return this.#outbox.pendingCount();
+  }
+  jobFailed(jobId: number, error: string, retryAt: number | null, now: number): Promise<void> {
+    return this.#outbox.jobFailed(jobId, error, retryAt, now);
+  }
+  deadLetterCount(): Promise<number> {
+    return this.#outbox.deadLetterCount();
+  }
+  deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.#outbox.deadLetters(limit);
+  }
+  requeueDeadLetters(jobIds?: readonly number[]): Promise<number> {
+    return this.#outbox.requeueDeadLetters(jobIds);
   }
   commit(app: string, batch: WriteBatch): Promise<void> {
     return this.#writes.commit(app, batch);
