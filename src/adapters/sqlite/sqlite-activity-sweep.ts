@@ -9,7 +9,7 @@ import type { SqliteDatabase } from './database.js';
  * - an entry of any feed of the app (flat feeds, `to` targets, fan-out copies, aggregated and
  *   notification groups' activities). Feeds served by pull are read from the author's own feed's
  *   entries, so they need nothing more;
- * - a queued fan-out job naming it (it will be pushed into follower feeds);
+ * - a queued or dead-lettered fan-out job naming it (it will be pushed into follower feeds);
  * - a personalization hide (`p_hidden`), which puts the activity back when undone.
  * Reactions do not keep an activity: they stay, and read as reactions to an activity that is gone.
  *
@@ -50,7 +50,8 @@ export class SqliteActivitySweep {
        WHERE a.app = @app AND a.sk > @after AND a.sk <= @last
          AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.sk = a.sk AND (SELECT app FROM feeds WHERE id = e.feed) = a.app)`,
     );
-    this.#queued = db.prepare('SELECT ids FROM outbox WHERE app = ?').pluck();
+    // Dead-lettered jobs too: an operator may queue them again.
+    this.#queued = db.prepare('SELECT ids FROM outbox WHERE app = @app UNION ALL SELECT ids FROM outbox_dead WHERE app = @app').pluck();
     this.#hiddenByUser = db.prepare('SELECT activity FROM p_hidden WHERE app = ?').pluck();
     this.#unmark = db.prepare(
       `DELETE FROM orphans WHERE app = @app AND sk > @after AND sk <= @last
@@ -71,7 +72,7 @@ export class SqliteActivitySweep {
       let deleted = 0;
       if (rows.length > 0) {
         const needed = new Set<string>();
-        for (const ids of this.#queued.all(app) as string[]) for (const id of ids.split(',')) needed.add(id);
+        for (const ids of this.#queued.all({ app }) as string[]) for (const id of ids.split(',')) needed.add(id);
         for (const id of this.#hiddenByUser.all(app) as string[]) needed.add(id);
         for (const r of rows) {
           if (needed.has(r.id)) continue;
