@@ -1,93 +1,213 @@
+import type { ChangeMarks } from '../ports/change-marks.js';
+
 /**
- * Finished read responses, kept until the data changes. A feed is read far more often than it
- * changes (a client polling its timeline, many readers of one notification bell), and a response
- * built from the same stored state is the same text, so the bytes of a read are kept and served
- * again as long as the store's change mark has not moved.
+ * Finished read responses, kept until the data they show changes. A feed is read far more often
+ * than it changes (a client polling its timeline, many readers of one notification bell), and a
+ * response built from the same stored state is the same text, so the bytes of a read are kept and
+ * served again as long as nothing they were built from has changed.
  *
- * The change mark covers every write, by this process or any other over the same data, so no write
- * path has to remember to invalidate anything: a cached body is only served when no write at all
- * has landed since it was built. That makes the cache worth the most for read-heavy traffic and
- * worth nothing (but harmless: one mark check per read) under a steady stream of writes.
+ * What "changed" means comes from the store, not from the write paths: every write leaves a change
+ * mark naming what it changed (a feed, an activity and its reactions, a user, a collection
+ * object…, see `ChangeMarks`), in the same atomic step as the write, by this process or any other
+ * over the same data. Each cached body lists the keys of the data its build read (its
+ * dependencies). Before answering, the cache reads the marks written since it last looked and
+ * drops exactly the bodies that depend on a changed key: a post drops the pages of the feeds it
+ * reached, a like the pages showing that activity, a profile edit the enriched pages showing that
+ * user; every other page stays.
+ *
+ * Looking is cheap when nothing was written: the store's change mark (`changeMark`, a counter
+ * read) tells whether any write landed since the last look, and only then are the marks read.
+ * Over a store without change marks, any write drops everything.
+ *
+ * Exactness: a body is built after the cache caught up to some position of the mark log, from data
+ * that includes at least the writes up to it. When it is stored, the cache catches up again; if a
+ * write after that position changed one of the body's dependencies, the body is not kept (it may
+ * predate the write). So a cached body is always what a fresh build would return.
  *
  * Entries are evicted least recently used first once their total size passes the byte budget.
  */
 export class ReadCache {
   readonly #maxBytes: number;
   readonly #mark: () => string;
-  readonly #entries = new Map<string, Buffer>();
-  /** The change mark the entries were built at. */
-  #at = '';
+  readonly #changes: ChangeMarks | null;
+  readonly #entries = new Map<string, Entry>();
+  /** Dependency key → keys of the cached bodies built from it. */
+  readonly #dependents = new Map<string, Set<string>>();
+  /** Dependency key → the newest mark position that changed it (since {@link #floor}). */
+  readonly #changedAt = new Map<string, number>();
+  /** Bodies built before this position are not kept: {@link #changedAt} was reset there. */
+  #floor = 0;
+  /** The store's change mark at the last look. */
+  #at: string | null = null;
+  /** How far the mark log has been read (or, without change marks, how often everything was dropped). */
+  #position = 0;
+  #started = false;
+  /** The look in progress, if any. */
+  #syncing: Promise<void> | null = null;
   #bytes = 0;
   /** Look-ups answered from the cache, and those that were not (the page was built). */
   #hits = 0;
   #misses = 0;
+  /** Bodies dropped because a write changed what they show, and bodies not kept because one did during their build. */
+  #invalidated = 0;
+  #refused = 0;
 
-  /** `mark` returns a value that differs whenever the stored data may have changed. */
-  constructor(maxBytes: number, mark: () => string) {
+  /**
+   * `mark` returns a value that differs whenever the stored data may have changed; `changes` are
+   * the store's change marks (without them, any change drops everything).
+   */
+  constructor(maxBytes: number, mark: () => string, changes?: ChangeMarks | null) {
     this.#maxBytes = maxBytes;
     this.#mark = mark;
+    this.#changes = changes ?? null;
   }
 
   /**
-   * Looks the store's change mark up (one cheap store call) and drops everything when it moved.
-   * Returns the mark, which a caller building a body passes to {@link set}: taken BEFORE the data
-   * is read, a write landing during the build can only make the entry stale-labelled (dropped at
-   * the next look-up), never label old data as current.
+   * Catches up with the writes since the last look, dropping the bodies they made stale. Returns
+   * the position reached, which a caller building a body passes to {@link set}.
    */
-  mark(): string {
-    const m = this.#mark();
-    if (m !== this.#at) {
-      // Everything cached was built before this change: drop it all at once.
-      this.#entries.clear();
-      this.#bytes = 0;
-      this.#at = m;
+  async sync(): Promise<number> {
+    for (;;) {
+      // One look at a time: a request arriving while the marks are read waits for them, so it
+      // never answers from a body that a write it follows has made stale.
+      if (this.#syncing !== null) {
+        await this.#syncing;
+        continue;
+      }
+      const m = this.#mark();
+      if (m === this.#at) return this.#position;
+      this.#syncing = this.catchUp(m).finally(() => {
+        this.#syncing = null;
+      });
     }
-    return m;
+  }
+
+  private async catchUp(m: string): Promise<void> {
+    // Taken before the marks are read: a write landing meanwhile moves the mark again and is read
+    // at the next look (or is already among the marks read now; reading it twice is harmless).
+    this.#at = m;
+    if (this.#changes === null) {
+      this.clear();
+      this.#position++;
+      return;
+    }
+    try {
+      if (!this.#started) {
+        this.#position = this.#floor = await this.#changes.position();
+        this.#started = true;
+        return;
+      }
+      const c = await this.#changes.changesSince(this.#position);
+      if (!c.complete) {
+        // The log no longer reaches back to where this cache was: anything may have changed.
+        this.clear();
+        this.#changedAt.clear();
+        this.#floor = Math.max(this.#floor, c.position);
+      } else {
+        for (const k of c.keys) {
+          this.drop(k);
+          this.#changedAt.set(k, c.position);
+        }
+        if (this.#changedAt.size > MAX_CHANGED_KEYS) {
+          this.#changedAt.clear();
+          this.#floor = Math.max(this.#floor, c.position);
+        }
+      }
+      this.#position = Math.max(this.#position, c.position);
+    } catch (err) {
+      this.#at = null; // look again next time
+      throw err;
+    }
   }
 
   /**
-   * The cached body for `key` if nothing was written since it was built, else undefined; `at`
-   * receives the current mark for a body built now. One store call either way.
+   * The cached body for `key` if nothing it was built from has changed, else undefined; `at`
+   * receives the position for a body built now.
    */
-  get(key: string, at: { mark: string }): Buffer | undefined {
-    at.mark = this.mark();
-    const body = this.#entries.get(key);
-    if (body === undefined) {
+  async get(key: string, at: { position: number }): Promise<Buffer | undefined> {
+    at.position = await this.sync();
+    const e = this.#entries.get(key);
+    if (e === undefined) {
       this.#misses++;
       return undefined;
     }
     this.#hits++;
     // Most recently used last: re-inserting moves it to the end of the Map's order.
     this.#entries.delete(key);
-    this.#entries.set(key, body);
-    return body;
+    this.#entries.set(key, e);
+    return e.body;
   }
 
   /**
-   * Keeps `body` for `key` if it was built at the last mark seen. A write during the build that
-   * nobody has looked up yet is caught by the next {@link get}, which drops this entry with the rest.
+   * Keeps `body` for `key`, built from the data named by `deps` after the cache reached position
+   * `builtAt`, unless a write since then changed any of `deps`.
    */
-  set(key: string, builtAt: string, body: Buffer): void {
-    const size = entrySize(key, body);
-    if (size > this.#maxBytes / 4) return; // one huge page must not flush everything else
-    if (builtAt !== this.#at) return;
-    const old = this.#entries.get(key);
-    if (old !== undefined) {
-      this.#bytes -= entrySize(key, old);
-      this.#entries.delete(key);
+  async set(key: string, builtAt: number, deps: Iterable<string>, body: Buffer): Promise<boolean> {
+    const depList = [...deps];
+    const size = entrySize(key, body, depList.length);
+    if (size > this.#maxBytes / 4) return false; // one huge page must not flush everything else
+    await this.sync();
+    if (this.#changes === null ? builtAt !== this.#position : builtAt < this.#floor) return this.refuse();
+    if (this.#changes !== null && builtAt < this.#position) {
+      for (const d of depList) if ((this.#changedAt.get(d) ?? -1) > builtAt) return this.refuse();
     }
-    this.#entries.set(key, body);
+    this.remove(key);
+    this.#entries.set(key, { body, deps: depList, size });
+    for (const d of depList) {
+      let set = this.#dependents.get(d);
+      if (set === undefined) this.#dependents.set(d, (set = new Set()));
+      set.add(key);
+    }
     this.#bytes += size;
-    for (const [k, v] of this.#entries) {
+    for (const k of this.#entries.keys()) {
       if (this.#bytes <= this.#maxBytes) break;
-      this.#entries.delete(k);
-      this.#bytes -= entrySize(k, v);
+      this.remove(k);
+    }
+    return true;
+  }
+
+  private refuse(): false {
+    this.#refused++;
+    return false;
+  }
+
+  /** Drops the bodies built from `dep`. */
+  private drop(dep: string): void {
+    const keys = this.#dependents.get(dep);
+    if (keys === undefined) return;
+    for (const k of keys) {
+      this.remove(k);
+      this.#invalidated++;
+    }
+    this.#dependents.delete(dep);
+  }
+
+  private remove(key: string): void {
+    const e = this.#entries.get(key);
+    if (e === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= e.size;
+    for (const d of e.deps) {
+      const set = this.#dependents.get(d);
+      if (set === undefined) continue;
+      set.delete(key);
+      if (set.size === 0) this.#dependents.delete(d);
     }
   }
 
-  /** Look-ups since start: `hits` served from the cache, `misses` built anew. */
-  get counts(): { hits: number; misses: number } {
-    return { hits: this.#hits, misses: this.#misses };
+  private clear(): void {
+    this.#invalidated += this.#entries.size;
+    this.#entries.clear();
+    this.#dependents.clear();
+    this.#bytes = 0;
+  }
+
+  /**
+   * Look-ups since start: `hits` served from the cache, `misses` built anew; `invalidated` bodies
+   * dropped by writes, `refused` bodies not kept because a write changed them while they were built.
+   */
+  get counts(): { hits: number; misses: number; invalidated: number; refused: number } {
+    return { hits: this.#hits, misses: this.#misses, invalidated: this.#invalidated, refused: this.#refused };
   }
 
   get size(): number {
@@ -99,7 +219,16 @@ export class ReadCache {
   }
 }
 
-/** Bytes an entry holds: the body, the key (up to 2 bytes per character) and Map overhead. */
-function entrySize(key: string, body: Buffer): number {
-  return body.length + 2 * key.length + 96;
+interface Entry {
+  readonly body: Buffer;
+  readonly deps: readonly string[];
+  readonly size: number;
+}
+
+/** Changed keys remembered for bodies still being built; past this, bodies started earlier are not kept. */
+const MAX_CHANGED_KEYS = 200_000;
+
+/** Bytes an entry holds: the body, the key (up to 2 bytes per character), its dependencies and Map overhead. */
+function entrySize(key: string, body: Buffer, deps: number): number {
+  return body.length + 2 * key.length + 96 + 80 * deps;
 }

@@ -232,6 +232,10 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
   `,
+  // Change marks (SqliteChangeMarks): one row per committed write, naming what it changed.
+  `
+  CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, keys TEXT NOT NULL);
+  `,
 ];
 
 /** How often a process looks at the writers table for other processes (ms, at most). */
