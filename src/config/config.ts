@@ -28,6 +28,7 @@ const groupSchema = z.strictObject({
   max_group_activities: z.int().min(1).max(10_000).optional(),
   realtime: z.boolean().optional(),
   public: z.boolean().optional(),
+  followable: z.boolean().optional(),
 });
 
 const rateLimitsSchema = z.strictObject({
@@ -257,6 +258,7 @@ function toApp(a: AppConfig, where: string): App {
       maxGroupActivities: g.max_group_activities ?? DEFAULT_MAX_GROUP_ACTIVITIES,
       realtime: g.realtime ?? true,
       public: g.public ?? g.name === 'user',
+      followable: g.followable ?? g.public ?? g.name === 'user',
     });
   });
   const r = a.rate_limits;

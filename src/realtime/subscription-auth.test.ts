@@ -5,7 +5,7 @@ import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import { bayeuxError, channelOf, SubscriptionAuth } from './subscription-auth.js';
 
 function group(name: string, isPublic = false): [string, FeedGroup] {
-  return [name, { name, type: 'flat', rankings: new Map(), maxLength: 10_000, maxGroups: 1000, maxGroupActivities: 100, realtime: true, public: isPublic }];
+  return [name, { name, type: 'flat', rankings: new Map(), maxLength: 10_000, maxGroups: 1000, maxGroupActivities: 100, realtime: true, public: isPublic, followable: isPublic }];
 }
 
 const app: App = {

@@ -150,6 +150,7 @@ function configSummary(app: App): { groups: Record<string, unknown>; key: string
       max_group_activities: g.type === 'flat' ? undefined : g.maxGroupActivities,
       realtime: g.realtime,
       public: g.public,
+      followable: g.followable,
     };
   }
   return { groups, key: app.apiKey, secret: createHash('sha256').update(app.apiSecret).digest('hex').slice(0, 12) };

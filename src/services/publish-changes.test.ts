@@ -11,7 +11,7 @@ import { publishChanges } from './publish-changes.js';
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0) * 1000;
 
 function group(name: string, type: FeedGroup['type'], realtime = true): [string, FeedGroup] {
-  return [name, { name, type, rankings: new Map(), maxLength: 10_000, maxGroups: 1000, maxGroupActivities: 100, realtime, public: name === 'user' }];
+  return [name, { name, type, rankings: new Map(), maxLength: 10_000, maxGroups: 1000, maxGroupActivities: 100, realtime, public: name === 'user', followable: name === 'user' }];
 }
 
 const app: App = {

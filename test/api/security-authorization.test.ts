@@ -157,6 +157,28 @@ describe('security: authorization', () => {
       assert.deepEqual(objects, ['o:mine', 'o:public']);
     });
 
+    it('a group made `followable` may be followed by users who may not read it; others stay closed', async () => {
+      const groups = [
+        { name: 'user', type: 'flat' as const },
+        { name: 'timeline', type: 'flat' as const, followable: true },
+        { name: 'secret', type: 'flat' as const },
+      ];
+      const t2 = await startServer({ groups });
+      try {
+        const srv = t2.client();
+        const alice = uid('alice');
+        const bob = uid('bob');
+        await srv.feed('timeline', bob).addActivity({ actor: `SU:${bob}`, verb: 'post', object: 'o:timeline' });
+        const ac = t2.userClient(alice);
+        await forbidden(ac.feed('timeline', bob).get());
+        await ac.feed('timeline', alice).follow('timeline', bob);
+        assert.deepEqual((await readAll(t2, 'timeline', alice)).map((a) => a.object), ['o:timeline']);
+        await forbidden(ac.feed('timeline', alice).follow('secret', bob));
+      } finally {
+        await t2.close();
+      }
+    });
+
     it('a server token may follow any feed', async () => {
       const alice = uid('alice');
       const bob = uid('bob');

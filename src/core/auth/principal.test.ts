@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AuthenticationError } from '../errors.js';
-import { actorIsUser, principalFromClaims, userMayRead } from './principal.js';
+import { actorIsUser, principalFromClaims, userMayFollow, userMayRead } from './principal.js';
 import type { App, FeedGroup } from '../feeds/feed-group.js';
 import { feedId } from '../feeds/feed-id.js';
 
@@ -48,7 +48,7 @@ describe('principalFromClaims', () => {
 describe('user policy helpers', () => {
   const group = (name: string, isPublic: boolean): [string, FeedGroup] => [
     name,
-    { name, type: 'flat', rankings: new Map(), maxLength: 10, maxGroups: 1, maxGroupActivities: 1, realtime: true, public: isPublic },
+    { name, type: 'flat', rankings: new Map(), maxLength: 10, maxGroups: 1, maxGroupActivities: 1, realtime: true, public: isPublic, followable: isPublic },
   ];
   const app: App = { appId: '1', apiKey: 'k', apiSecret: 's', groups: new Map([group('user', true), group('timeline', false)]) };
 
@@ -57,6 +57,20 @@ describe('user policy helpers', () => {
     assert.equal(userMayRead(app, 'alice', feedId('user', 'bob')), true);
     assert.equal(userMayRead(app, 'alice', feedId('timeline', 'bob')), false);
     assert.equal(userMayRead(app, 'alice', feedId('nosuch', 'bob')), false);
+  });
+
+  it('userMayFollow: own feeds of every group, others\' feeds of followable groups only', () => {
+    const followableTimeline: App = {
+      ...app,
+      groups: new Map([group('user', true), ['timeline', { ...group('timeline', false)[1], followable: true }], group('secret', false)]),
+    };
+    assert.equal(userMayFollow(app, 'alice', feedId('timeline', 'alice')), true);
+    assert.equal(userMayFollow(app, 'alice', feedId('user', 'bob')), true);
+    assert.equal(userMayFollow(app, 'alice', feedId('timeline', 'bob')), false);
+    assert.equal(userMayFollow(followableTimeline, 'alice', feedId('timeline', 'bob')), true);
+    assert.equal(userMayRead(followableTimeline, 'alice', feedId('timeline', 'bob')), false);
+    assert.equal(userMayFollow(followableTimeline, 'alice', feedId('secret', 'bob')), false);
+    assert.equal(userMayFollow(app, 'alice', feedId('nosuch', 'bob')), false);
   });
 
   it('actorIsUser: SU:<id> or the bare id, nothing else', () => {

@@ -116,6 +116,15 @@ export function userMayRead(app: App, userId: string, feed: FeedId): boolean {
 }
 
 /**
+ * Whether user `userId` may make one of its feeds follow `feed`: its own feeds, and other users'
+ * feeds of `followable` groups (by default the groups it may read).
+ * @example userMayFollow(app, 'alice', feedId('user', 'bob')) // true when `user` is followable
+ */
+export function userMayFollow(app: App, userId: string, feed: FeedId): boolean {
+  return feed.uid === userId || app.groups.get(feed.slug)?.followable === true;
+}
+
+/**
  * Whether an activity's `actor` names user `userId`: `SU:<id>` (the reference the official client
  * writes) or the bare id. A user token writes only activities whose actor is its user, and may
  * replace (same foreign_id + time) only activities whose stored actor is its user.

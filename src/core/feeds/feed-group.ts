@@ -28,6 +28,12 @@ export interface FeedGroup {
   readonly realtime: boolean;
   /** Whether user tokens may read other users' feeds of this group (§23.3). */
   readonly public: boolean;
+  /**
+   * Whether user tokens may follow other users' feeds of this group (default: `public`). A follow
+   * shows the target's activities in the follower's feeds, so turning this on for a group that is
+   * not public lets users see, through their own feeds, what they may not read directly.
+   */
+  readonly followable: boolean;
 }
 
 export interface App {

@@ -55,6 +55,7 @@ function describeApp(app: App) {
       max_length: g.maxLength,
       realtime: g.realtime,
       public: g.public,
+      followable: g.followable,
     })),
   };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPlainObject } from '../../../core/activities/activity.js';
-import { userMayRead } from '../../../core/auth/principal.js';
+import { userMayFollow } from '../../../core/auth/principal.js';
 import { InputError, NotAllowedError } from '../../../core/errors.js';
 import { feedId, parseFeedId, type FeedId } from '../../../core/feeds/feed-id.js';
 import { formatTimestamp } from '../../../core/time.js';
@@ -33,9 +33,10 @@ export async function followRoutes(server: FastifyInstance, opts: { services: Se
     if (!isPlainObject(body)) throw new InputError('body must be {"target": "group:id"}');
     const target = bodyFeed(app, body.target, 'target');
     // A follow shows the target's activities in the source feed: a user may follow only what they
-    // may read (server tokens may follow anything; see docs/security.md).
-    if (principal.kind === 'user' && !userMayRead(app, principal.userId, target)) {
-      throw new NotAllowedError(`user ${principal.userId} cannot follow ${target.fid}: it is not a feed this user may read`);
+    // may read, or groups the app made `followable` (server tokens may follow anything; see
+    // docs/security.md).
+    if (principal.kind === 'user' && !userMayFollow(app, principal.userId, target)) {
+      throw new NotAllowedError(`user ${principal.userId} cannot follow ${target.fid}: it is not a feed this user may read or follow`);
     }
     await follow(s, app, [{ source, target, copyLimit: copyLimitOf(body.activity_copy_limit) }]);
     return send(reply, {}, 201);
