@@ -91,5 +91,5 @@ export function recordingServices(s: Services, deps: Set<string>): Services {
       };
     },
   }) as Store;
-  return { ...s, store: wrapped };
+  return { ...s, store: wrapped, readDeps: deps };
 }
