@@ -18,7 +18,7 @@ import type { FileServices } from './services/files.js';
 import { OpenGraph } from './services/open-graph.js';
 import { recordConfig } from './services/audit.js';
 import { systemClock } from './adapters/system-clock.js';
-import type { Config } from './config/config.js';
+import { sqlitePath, type Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
 import { startMetricsServer } from './http/plugins/metrics.js';
@@ -36,6 +36,7 @@ import { migrationsCheck, startedCheck, storeCheck, workerCheck, type ReadinessC
 import { timeStore } from './services/timed-store.js';
 import { FanoutWorker } from './workers/fanout-worker.js';
 import { SignalWorker } from './workers/signal-worker.js';
+import { ActivitySweeper } from './workers/activity-sweeper.js';
 
 export interface RivuletOptions {
   readonly config: Config;
@@ -90,6 +91,14 @@ export async function syncGroupedEdges(config: Config, store: Store): Promise<vo
   }
 }
 
+/** The background sweep of activities no feed holds any more, with the config's retention. Not started. */
+export function activitySweeper(config: Config, store: Store, logger: Logger): ActivitySweeper {
+  return new ActivitySweeper(store, config.apps.map((a) => a.appId), logger.child({ component: 'activity-sweep' }), {
+    retentionMs: config.storage.activityRetentionMs,
+    everyMs: config.storage.activitySweepIntervalMs,
+  });
+}
+
 export interface Rivulet {
   readonly http: FastifyInstance;
   readonly services: Services;
@@ -98,6 +107,8 @@ export interface Rivulet {
   readonly worker: FanoutWorker | null;
   /** The signal pipeline's worker (content jobs, retention); runs with the fan-out worker. */
   readonly signalWorker: SignalWorker | null;
+  /** Deletes activities no feed holds any more (see `storage.activity_retention_s`); runs with the fan-out worker. */
+  readonly activitySweeper: ActivitySweeper | null;
   readonly apps: ReadonlyMap<string, App>;
   readonly pubsub: PubSub;
   /** The Faye endpoint at `/faye` on the API's port. */
@@ -144,7 +155,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
   const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics({ historyIntervalMs: opts.config.metrics.historyIntervalS * 1000 }) : noMetrics);
-  const base = opts.store ?? new SqliteStore(opts.config.storage.path);
+  const base = opts.store ?? new SqliteStore(sqlitePath(opts.config));
   const store = publishChanges(metrics === noMetrics ? base : timeStore(base, metrics), {
     pubsub,
     apps,
@@ -156,6 +167,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const time = new TimeSource(clock);
   let worker: FanoutWorker | null = null;
   let contentWorker: SignalWorker | null = null;
+  let sweeper: ActivitySweeper | null = null;
   const services: Services = {
     store,
     clock: time,
@@ -174,10 +186,13 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   };
   const integrity = new Integrity(logger.child({ component: 'integrity' }));
   if (opts.worker !== false) {
-    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), undefined, (err) => {
-      if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
+    worker = new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), {
+      onFailure: (err) => {
+        if (err instanceof StoreError && err.corrupt) integrity.corruptionSeen(err);
+      },
     });
     contentWorker = new SignalWorker(() => services, [...apps.keys()], logger.child({ component: 'signals' }));
+    sweeper = activitySweeper(opts.config, store, logger);
   }
   const files: FileServices = {
     files: records.files,
@@ -236,6 +251,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     store,
     worker,
     signalWorker: contentWorker,
+    activitySweeper: sweeper,
     apps,
     pubsub,
     realtime,
@@ -262,6 +278,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       if (opts.worker !== 'manual') {
         worker?.start();
         contentWorker?.start();
+        sweeper?.start();
       }
       ready = true;
       // Beside serving, in its own thread: readiness waits for its answer (see /readyz).
@@ -282,7 +299,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       cut.unref();
       await http.close();
       clearTimeout(cut);
-      const workers = Promise.all([worker?.stop(), contentWorker?.stop()]);
+      const workers = Promise.all([worker?.stop(), contentWorker?.stop(), sweeper?.stop()]);
       if (!(await within(workers, deadline - Date.now()))) {
         logger.warn({ grace_ms: opts.config.shutdownGraceMs }, 'the workers did not stop within the grace period; their queued jobs resume at the next start');
       }

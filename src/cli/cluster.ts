@@ -5,8 +5,8 @@ import { childMetrics, primaryMetrics } from '../adapters/prometheus/cluster-met
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
-import { parseConfigText } from '../config/config.js';
-import { createRivulet, syncGroupedEdges } from '../main.js';
+import { parseConfigText, sqlitePath } from '../config/config.js';
+import { activitySweeper, createRivulet, syncGroupedEdges } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
 import { queueStats } from '../services/queue-stats.js';
 import { timeStore } from '../services/timed-store.js';
@@ -49,7 +49,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   // The text parsed here is the text every HTTP process gets: one read, one config.
   const { config, created, file, text: configText } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
-  const sqlite = new SqliteStore(config.storage.path);
+  const sqlite = new SqliteStore(sqlitePath(config));
   await sqlite.ready();
   const pubsub = new ClusterPrimaryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
@@ -69,6 +69,8 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   // Content jobs queued by the HTTP processes are found by its poll.
   const signals = o.worker === false ? null : signalWorker(config, store, logger, 1000);
   signals?.start();
+  const sweeper = o.worker === false ? null : activitySweeper(config, store, logger);
+  sweeper?.start();
 
   let stopping = false;
   let listened = 0;
@@ -141,6 +143,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
     try {
       await fanout?.stop();
       await signals?.stop();
+      await sweeper?.stop();
       metrics?.close();
       await pubsub.close();
       await store.close();

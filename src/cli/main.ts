@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { existsSync } from 'node:fs';
 import { addApp, configPath, listApps, rotateSecret, UsageError, userToken } from './apps.js';
+import { deadLetters } from './dead-letters.js';
 import { init } from './init.js';
 import { loadConfig, resolveServeOptions, serve } from './serve.js';
 import { worker } from './worker.js';
@@ -40,6 +41,10 @@ export async function run(argv: string[]): Promise<void> {
       const expiresIn = o.expiresIn === undefined ? undefined : Number(o.expiresIn);
       process.stdout.write(userToken(config, { user: o.user, app: o.app, expiresIn }) + '\n');
     });
+  data(program.command('dead-letters').description('list the fan-out jobs that failed for good, or put them back in the queue'))
+    .option('--requeue', 'put them back in the queue (all, or those named by --job)')
+    .option('--job <id...>', 'with --requeue: only these jobs')
+    .action(async (o: { data?: string; config?: string; requeue?: boolean; job?: string[] }) => deadLetters(o));
   const apps = program.command('apps').description('list the apps of the config, add one, or rotate a secret');
   data(apps.command('list', { isDefault: true }).description('list apps with their keys and feed groups'))
     .option('--show-secrets', 'print the secrets too')

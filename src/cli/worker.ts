@@ -1,12 +1,12 @@
 import pino, { type Logger } from 'pino';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { Config } from '../config/config.js';
+import { sqlitePath, type Config } from '../config/config.js';
 import type { Store } from '../ports/store.js';
 import { TimeSource, type Services } from '../services/context.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
 import { SignalWorker } from '../workers/signal-worker.js';
-import { syncGroupedEdges } from '../main.js';
+import { activitySweeper, syncGroupedEdges } from '../main.js';
 import { loadConfig, resolveServeOptions, type ServeOptions } from './serve.js';
 
 /**
@@ -17,7 +17,7 @@ import { loadConfig, resolveServeOptions, type ServeOptions } from './serve.js';
 export function fanoutWorker(config: Config, store: Store, logger: Logger, pollMs: number): FanoutWorker {
   const apps = new Map(config.apps.map((a) => [a.appId, a]));
   const services: Services = { store, clock: new TimeSource(systemClock), fanout: config.fanout, onJobsEnqueued: () => {} };
-  return new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), pollMs);
+  return new FanoutWorker(() => services, apps, logger.child({ component: 'fanout' }), { pollMs });
 }
 
 /**
@@ -44,13 +44,15 @@ export async function worker(o: ServeOptions): Promise<void> {
   const { dataDir, configFile } = resolveServeOptions(o);
   const { config } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
-  const store = new SqliteStore(config.storage.path);
+  const store = new SqliteStore(sqlitePath(config));
   await store.ready();
   const w = fanoutWorker(config, store, logger, 250);
   const sw = signalWorker(config, store, logger, 1000);
   await syncGroupedEdges(config, store);
+  const sweeper = activitySweeper(config, store, logger);
   w.start();
   sw.start();
+  sweeper.start();
   logger.info({ data: dataDir }, 'rivulet fan-out worker is running');
   let closing = false;
   const shutdown = () => {
@@ -58,7 +60,7 @@ export async function worker(o: ServeOptions): Promise<void> {
     closing = true;
     // The worker stops after its current chunk; this is the backstop for a store call that hangs.
     setTimeout(() => process.exit(1), config.shutdownGraceMs + 2000).unref();
-    Promise.all([w.stop(), sw.stop()])
+    Promise.all([w.stop(), sw.stop(), sweeper.stop()])
       .then(() => store.close())
       .then(
         () => process.exit(0),

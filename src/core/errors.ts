@@ -159,10 +159,17 @@ export class RateLimitError extends RivuletError {
  */
 export class StoreError extends RivuletError {
   readonly corrupt: boolean;
+  /**
+   * The backend could not do the work right now (busy, locked, out of disk, I/O failure,
+   * unreachable), whatever the work was: the same call may succeed later. Background jobs that
+   * meet such a failure wait and retry rather than count it against the job.
+   */
+  readonly transient: boolean;
 
-  constructor(detail: string, cause: unknown, opts: { corrupt?: boolean } = {}) {
+  constructor(detail: string, cause: unknown, opts: { corrupt?: boolean; transient?: boolean } = {}) {
     super('store', detail, { cause });
     this.corrupt = opts.corrupt === true;
+    this.transient = opts.transient === true;
   }
 }
 

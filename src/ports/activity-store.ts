@@ -7,16 +7,25 @@ export interface ActivityRecord extends StoredActivity {
 }
 
 /**
- * Reads activities by id. Writes go through {@link WriteStore.commit} so that an activity, its
- * timeline entries and its fan-out job land atomically.
+ * Activity records by id. They are written only inside a write's atomic step
+ * ({@link IntentQueue.commit}, `WriteStep.activity` / `WriteStep.erase`), together with the intent
+ * that spreads them; this port reads them.
+ *
+ * A distributed adapter keeps an activity's record in the place (shard) of its write step, so the
+ * record and its intent are written in one atomic operation there.
  */
 export interface ActivityStore {
   /**
-   * Loads activities by id in one batch. Unknown ids are absent from the map.
-   * Cost: one round trip whatever the number of ids.
+   * Loads activities by id. Unknown ids are absent from the map; repeated ids are fine.
+   * Cost: one call whatever the number of ids.
+   * @example getActivities('1', [id1, id2]) // Map { id1 => {...}, id2 => {...} }
    */
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>>;
 
-  /** Ids of the activities with this foreign id that are in `feed` (any time). */
-  findInFeedByForeignId(app: string, feed: string, foreignId: string): Promise<string[]>;
+  /**
+   * Ids of every stored activity of `app` with this foreign id (any feed, any time), newest first.
+   * Which of them a feed holds is a question for {@link TimelineStore.entriesOf}.
+   * @example idsByForeignId('1', 'post:42') // ['…', '…']
+   */
+  idsByForeignId(app: string, foreignId: string): Promise<string[]>;
 }

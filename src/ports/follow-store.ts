@@ -5,55 +5,66 @@ export interface FollowEdge {
   readonly createdUs: number;
 }
 
-export interface FollowPage {
-  readonly feeds: string[];
+/** A follower of a feed, as fan-out needs it. */
+export interface Follower {
+  readonly feed: string;
+  /** The follower is an aggregated or notification feed (its entries are grouped). */
+  readonly grouped: boolean;
+}
+
+/** One page of the followers of a feed, with the feed's follower count. */
+export interface FollowerPage {
+  readonly followers: readonly Follower[];
   /** Opaque cursor for the next page; `null` after the last page. */
   readonly cursor: string | null;
+  /** How many followers the feed has in all (at the time of the read). */
+  readonly total: number;
+}
+
+/** A pull-served feed a reader follows, with the bound of that follow (see {@link FollowWrite.since}). */
+export interface PullSource {
+  readonly feed: string;
+  /** The oldest activity id the reader sees from this feed (inclusive); null: everything. */
+  readonly since: string | null;
+  /** How many entries the pulled feed holds (an upper bound for the merge). */
+  readonly count: number;
 }
 
 /**
- * One page of followers for a fan-out add, split the way the writes need them: flat followers as
- * store feed handles (see {@link FeedPush}) and ids, aggregated and notification
- * followers by feed id (their group keys need the id).
+ * The follow graph. Edges are written in a write's atomic step ({@link WriteStep.follow});
+ * whether a feed is served by pull is decided by the core (`src/core/feeds/pull-switch.ts`) and
+ * recorded here.
+ *
+ * Idempotence and order, per method:
+ * - `markPullServed`: idempotent and sticky (the flag never clears, so a feed never has to be
+ *   copied back into its followers); order-free.
+ * - `syncGroupedEdges`: idempotent (sets each edge's `grouped` mark from its source's group type).
+ * - The reads have no effects.
  */
-export interface FanoutPage {
-  readonly flat: readonly number[];
-  /** The feed ids of `flat`, in the same order (for realtime events and max lengths). */
-  readonly flatNames: readonly string[];
-  readonly grouped: readonly string[];
-  /** As in {@link FollowPage}: the same cursors, interchangeable with it. */
-  readonly cursor: string | null;
-}
-
-/** Reads the follow graph. Edges are written through {@link WriteStore.commit}. */
 export interface FollowStore {
   /**
-   * One page of the feeds that follow `target`, in a stable order, for fan-out. Pass the previous
-   * page's cursor to continue; pages never repeat or skip a follower that existed throughout.
-   * `groupedOnly` keeps only the followers whose edge was written with `grouped` (aggregated and
-   * notification feeds), read from an index without walking the other followers.
+   * One page of the feeds that follow `target`, in a stable order, with the total count. Pass the
+   * previous page's cursor to continue; pages never repeat or skip a follower that existed
+   * throughout. `groupedOnly` keeps only grouped followers, read without walking the others.
    */
-  followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage>;
-
-  /** {@link followerPage} for the fan-out worker's adds: same order, cursors and `groupedOnly`. */
-  fanoutPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FanoutPage>;
+  followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowerPage>;
 
   /**
-   * Which of `feeds` are served by pull: feeds whose follower count once passed the threshold
-   * given with their follows. Their activities are not copied into flat follower feeds; reads
-   * merge them in (see {@link TimelineStore.readTimeline}). The flag never clears, so a feed
-   * never has to be copied back into its followers.
+   * The pull-served feeds that `reader` follows, with each follow's `since` bound and each
+   * feed's entry count: the sources a merged read of `reader` scans. One call.
    */
+  pullSources(app: string, reader: string): Promise<PullSource[]>;
+
+  /** Which of `feeds` are served by pull. */
   pullServed(app: string, feeds: readonly string[]): Promise<Set<string>>;
 
-  /**
-   * Makes the `grouped` mark of every edge agree with the configured group types: edges whose
-   * source is in one of `groupedSlugs` are grouped, all others not. Run at start, so a group that
-   * changed type (or edges written before the mark existed) are right. Idempotent.
-   */
+  /** Marks `feeds` as served by pull, for good. */
+  markPullServed(app: string, feeds: readonly string[]): Promise<void>;
+
+  /** Makes the `grouped` mark of every edge agree with the configured group types. Run at start. */
   syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void>;
 
-  /** Which of `candidates` follow `target` (one query, for realtime delivery of pulled feeds). */
+  /** Which of `candidates` follow `target` (one call, for realtime delivery of pulled feeds). */
   followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]>;
 
   /** Edges into `target`, newest first. */
@@ -62,10 +73,7 @@ export interface FollowStore {
   /** Edges out of `source`, newest first; `filter` (feed ids) keeps only edges to those feeds. */
   following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]>;
 
-  /**
-   * Counts edges into and out of `feed`; slug lists (when given) count only edges whose other end
-   * is in those groups.
-   */
+  /** Counts edges into and out of `feed`; slug lists (when given) count only edges whose other end is in those groups. */
   followCounts(
     app: string,
     feed: string,

@@ -59,8 +59,12 @@ export interface LatestQuery {
 /**
  * Reads reactions. Every method is one round trip whatever the number of ids or owners, so an
  * enriched page costs a fixed number of store calls. Soft-deleted reactions are skipped unless
- * asked for. Writes go through {@link WriteStore.commit}; adding a reaction whose id exists fails
- * the whole commit with a `ConflictError`, so concurrent adds of one id cannot both succeed.
+ * asked for. Reactions are written in a write's atomic step (`WriteStep.reactions`, see
+ * {@link IntentQueue.commit}) together with their counts: a distributed adapter keeps a reaction,
+ * its children and the counts of its activity in the activity's place. Adding a reaction whose id
+ * exists fails that step with a `ConflictError`, so concurrent adds of one id cannot both succeed
+ * (an add is therefore not idempotent by design: a retried add answers 409, as Stream does).
+ * The reads have no effects.
  */
 export interface ReactionStore {
   getReactions(app: string, ids: readonly string[], includeDeleted?: boolean): Promise<Map<string, ReactionRecord>>;

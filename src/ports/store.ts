@@ -1,16 +1,16 @@
-import type { ActivityStore } from './activity-store.js';
 import type { ChangeMarks } from './change-marks.js';
+import type { LegacyActivityStore } from './legacy/activity-store.js';
 import type { CollectionStore } from './collection-store.js';
-import type { FollowStore } from './follow-store.js';
+import type { LegacyFollowStore } from './legacy/follow-store.js';
 import type { Outbox } from './outbox.js';
 import type { ReactionStore } from './reaction-store.js';
 import type { SignalStore } from './signal-store.js';
-import type { TimelineStore } from './timeline-store.js';
+import type { LegacyTimelineStore } from './legacy/timeline-store.js';
 import type { UserStore } from './user-store.js';
 import type { WriteStore } from './write-store.js';
 
 /** Everything a storage backend provides; each role is its own port. */
-export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
+export interface Store extends LegacyActivityStore, LegacyTimelineStore, LegacyFollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
   /** The personalization stores (event log, profiles, content tags, hides) over the same data. */
   readonly signals: SignalStore;
   /**
@@ -37,6 +37,15 @@ export interface Store extends ActivityStore, TimelineStore, FollowStore, Outbox
    * it runs beside requests, not in their way). Backends that cannot check leave it out.
    */
   checkIntegrity?(budgetMs: number): Promise<IntegrityReport>;
+  /**
+   * One bounded step of the sweep that deletes activities no feed holds any more (trimmed out of
+   * every feed, or removed): looks at up to `limit` of the app's activities after `after` (a
+   * cursor from the previous step; null starts over) and deletes those that no feed entry, queued
+   * fan-out job or personalization hide refers to and that were first found so at least
+   * `retentionMs` before `nowMs` (0: at once). Reactions on an activity do not keep it. Backends
+   * that keep nothing unreferenced leave it out.
+   */
+  sweepActivities?(app: string, after: string | null, limit: number, nowMs: number, retentionMs: number): Promise<ActivitySweepStep>;
   /** Flushes and releases the backend. */
   close(): Promise<void>;
 }
@@ -49,4 +58,14 @@ export interface IntegrityReport {
   readonly problems: readonly string[];
   /** How long the check took (ms). */
   readonly ms: number;
+}
+
+/** What one step of {@link Store.sweepActivities} did. */
+export interface ActivitySweepStep {
+  /** The cursor of the next step; null when this step reached the app's last activity. */
+  readonly next: string | null;
+  /** Activities looked at. */
+  readonly examined: number;
+  /** Activities deleted. */
+  readonly deleted: number;
 }

@@ -1,5 +1,3 @@
-import type { WriteBatch } from './write-store.js';
-
 /** One reference in a feed: the activity id and the feed it arrived from (`null` = written directly). */
 export interface TimelineEntry {
   readonly id: string;
@@ -20,86 +18,106 @@ export interface TimelineRange {
   readonly limit: number;
   readonly offset: number;
   /**
-   * Merged reads only ({@link TimelineStore.readTimeline}): the reading feed's max_length. A
-   * push-served feed holds at most that many entries, so the merged list is cut to its newest
-   * `maxLength` entries before the bounds, offset and limit apply.
+   * Merged reads only: the reading feed's max_length. A push-served feed holds at most that many
+   * entries, so the merged list is cut to its newest `maxLength` entries before the bounds,
+   * offset and limit apply.
    */
   readonly maxLength?: number;
 }
 
-/** One group of an aggregated or notification feed, with its newest activities. */
-export interface GroupRecord {
-  /** Stable id of the group while it exists (the id of the activity that created it). */
-  readonly id: string;
-  readonly key: string;
-  readonly verb: string;
-  readonly activityCount: number;
-  readonly actorCount: number;
-  /** Time of the oldest retained activity, microseconds. */
-  readonly createdUs: number;
-  /** Time of the newest activity, microseconds. */
-  readonly updatedUs: number;
-  readonly seen: boolean;
-  readonly read: boolean;
-  /** The newest activities of the group, newest first. */
-  readonly entries: TimelineEntry[];
+/**
+ * A range scan of ONE feed: its entries with ids inside the bounds, newest first, skipping
+ * `offset` and returning at most `limit`.
+ */
+export interface FeedScan {
+  readonly feed: string;
+  readonly idLt?: string;
+  readonly idLte?: string;
+  readonly idGt?: string;
+  readonly idGte?: string;
+  readonly limit: number;
+  readonly offset?: number;
+  /** Only entries written directly into the feed (origin null): what a pull-served feed shows. */
+  readonly directOnly?: boolean;
+  /** With each entry's stored activity JSON; entries whose activity no longer exists are left out. */
+  readonly bodies?: boolean;
+}
+
+/** What a merged read needs to know about the reading feed (one call, see {@link TimelineStore.readerState}). */
+export interface ReaderState {
+  /** Entries the feed holds (flat entries; grouped feeds count their retained activities). */
+  readonly count: number;
+  /** The oldest activity id merged reads still show (set by removals from a merged feed); null: none. */
+  readonly floor: string | null;
+  /** Every activity id the feed hid from its merged reads (see {@link FeedOp} `hide`). */
+  readonly hidden: readonly string[];
 }
 
 /**
- * A range over a feed's groups. Groups are ordered by updated time, newest first, ties by id
- * descending; the id bounds name a group and mean "groups after/before it in this order".
+ * One per-feed operation. Every operation is keyed by ONE feed (`feed`), idempotent (applying it
+ * twice leaves the feed as applying it once) and safe in any order with the other operations on
+ * that feed, with one exception stated where it applies: an `add` and a `remove` of the same
+ * activity id do not commute; the intent that issues them orders them (a replayed add re-checks
+ * that the activity is still in its source, see DESIGN.md and docs/storage-ports.md).
+ *
+ * - `add`: put each entry into the feed unless an entry with its id is there (the first origin is
+ *   kept), then keep the newest `maxLength` entries. Rule: set union, then "newest N" — applying
+ *   it twice or interleaved with other adds gives the same feed.
+ * - `remove`: take `ids` out; with `origin` given (`null` = direct), only entries with that origin.
+ *   Rule: set difference.
+ * - `removeOrigin`: take every entry whose origin is `origin` out (unfollow without history).
+ * - `hide`: add `ids` to the feed's hidden set (its merged reads skip them); with `floor`, raise the
+ *   feed's floor to at least that id (max, never lowered). Rule: set union and max.
+ * - `unhide`: take `ids` out of the feed's hidden set. Rule: set difference.
  */
-export interface GroupRange extends TimelineRange {
-  /** How many activities to return per group. */
-  readonly perGroup: number;
+export type FeedOp =
+  | { readonly kind: 'add'; readonly feed: string; readonly entries: readonly TimelineEntry[]; readonly maxLength: number }
+  | { readonly kind: 'remove'; readonly feed: string; readonly ids: readonly string[]; readonly origin?: string | null }
+  | { readonly kind: 'removeOrigin'; readonly feed: string; readonly origin: string }
+  | { readonly kind: 'hide'; readonly feed: string; readonly ids: readonly string[]; readonly floor?: string }
+  | { readonly kind: 'unhide'; readonly feed: string; readonly ids: readonly string[] };
+
+/** What an operation changed in its feed, for realtime events: entries really added and ids really removed. */
+export interface FeedChange {
+  readonly feed: string;
+  readonly added: readonly TimelineEntry[];
+  readonly removed: readonly string[];
 }
 
-/** Reads feeds. Every method is one round trip. */
+/**
+ * Flat feed entries: range scans of one feed and per-feed operations. Feed rules (the hybrid
+ * merge, hides, floors, `since` bounds) are not here: they are pure functions in
+ * `src/core/feeds/merge-timeline.ts` over what these primitives return. A merged feed read is a
+ * fixed number of calls issued together: {@link FollowStore.pullSources} with {@link scan} of the
+ * reader, then {@link readerState} with {@link scanMany} of the pulled feeds.
+ */
 export interface TimelineStore {
   /**
-   * Entries of `feed` in the range, newest first (ordered by activity id, i.e. by time).
-   * @example readFeed('1', 'user:alice', { idLt: lastId, limit: 26, offset: 0 })
+   * A range scan of one feed (see {@link FeedScan}), newest first.
+   * @example scan('1', { feed: 'user:alice', idLt: lastId, limit: 26, bodies: true })
    */
-  readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]>;
+  scan(app: string, scan: FeedScan): Promise<(TimelineEntry & { readonly body?: string })[]>;
 
-  /**
-   * Like {@link readFeed}, merged with the directly written entries of every pull-served feed
-   * that `feed` follows (origin = that feed), deduplicated by id; the range applies to the merged
-   * list. Merged entries the feed hid are left out, and so is everything older than the feed's
-   * floor (see {@link WriteBatch.hides}). One call; each pulled feed is read only as deep as the
-   * range needs.
-   */
-  readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]>;
+  /** Several scans in one call, one result list per scan, in order (the sources of a merge). */
+  scanMany(app: string, scans: readonly FeedScan[]): Promise<(TimelineEntry & { readonly body?: string })[][]>;
 
-  /**
-   * {@link readTimeline} with each entry's stored activity JSON, in one call: the feed-read hot
-   * path. Entries whose activity no longer exists are left out.
-   */
-  readTimelinePage(app: string, feed: string, range: TimelineRange): Promise<PageEntry[]>;
+  /** The reading feed's entry count, floor and hidden ids (see {@link ReaderState}). */
+  readerState(app: string, feed: string): Promise<ReaderState>;
 
-  /** A page of groups of an aggregated or notification feed, each with its newest entries. */
-  readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]>;
-
-  /** Unseen and unread group counts of a notification feed, without scanning its groups. */
-  groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }>;
-
-  /** Which of `ids` are in `feed`, with their origin. */
+  /** Which of `ids` are in `feed`, with their origin (in no particular order). */
   entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]>;
 
   /**
-   * The activities (by ids, or every one with a foreign id) that `feed` shows through the merge of
-   * the pull-served feeds it follows and has not hidden, with origin = the pulled feed; whether
-   * the feed also holds an entry of them is not looked at. One call.
-   * @example pulledEntriesOf('1', 'timeline:bob', { foreignId: 'post:42' }) // [{ id, origin: 'user:star' }]
+   * The entries of `feed` whose activity has this foreign id (any time): removals by foreign id.
+   * One call.
    */
-  pulledEntriesOf(app: string, feed: string, key: { readonly ids: readonly string[] } | { readonly foreignId: string }): Promise<TimelineEntry[]>;
+  entriesByForeignId(app: string, feed: string, foreignId: string): Promise<TimelineEntry[]>;
 
   /**
-   * When the merged list of `feed` (see {@link readTimeline}) holds more than `maxLength`
-   * entries, the id of its `maxLength`-th newest (the oldest one a push-served feed would still
-   * hold); otherwise null. Null as well for a feed that follows no pull-served feed. One call,
-   * costing a keys-only merge `maxLength` deep.
-   * @example oldestKept('1', 'timeline:bob', 3600) // the floor to set when bob removes something
+   * Applies per-feed operations (see {@link FeedOp}), in the order given within each feed; feeds
+   * may be applied in any order and in parallel. Resolves once every operation is applied (they
+   * are visible to reads); durability comes from the intent that issued them, so an adapter need
+   * not wait for them to reach disk. Returns one change per feed that changed.
    */
-  oldestKept(app: string, feed: string, maxLength: number): Promise<string | null>;
+  apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]>;
 }

@@ -44,13 +44,16 @@ export function startedCheck(started: () => boolean): ReadinessCheck {
   return { name: 'started', run: () => (started() ? { ok: true } : { ok: false, detail: 'starting or shutting down' }) };
 }
 
-/** The store answers a query. */
-export function storeCheck(store: Pick<Store, 'pendingCount'>): ReadinessCheck {
+/**
+ * The store answers a query. Dead-lettered fan-out jobs are named but do not fail the check: they
+ * need an operator, not another process (see `rivulet dead-letters`).
+ */
+export function storeCheck(store: Pick<Store, 'pendingCount' | 'deadLetterCount'>): ReadinessCheck {
   return {
     name: 'store',
     async run() {
-      const pending = await store.pendingCount();
-      return { ok: true, detail: `open; ${pending} fan-out jobs queued` };
+      const [pending, dead] = await Promise.all([store.pendingCount(), store.deadLetterCount()]);
+      return { ok: true, detail: `open; ${pending} fan-out jobs queued${dead > 0 ? `, ${dead} dead-lettered` : ''}` };
     },
   };
 }

@@ -11,18 +11,19 @@ import { ActivitySource } from './placement.js';
  * reached and the jobs finished, so small jobs share a transaction and a crash resumes from the
  * last committed cursor. Entry writes are idempotent, so replaying a chunk is harmless.
  *
- * Up to `maxJobs` jobs are taken per round so that many small jobs share a transaction: on the
- * embedded store commits, not statements, dominate the cost of fan-out (measured: 64 jobs per
- * round and 2,000-follower chunks gave 97k inserts/s; 1,000 jobs and 10,000 gave 208k).
+ * The caller hands over many jobs at once (see fanout-round.ts) so that small jobs share a
+ * transaction: on the embedded store commits, not statements, dominate the cost of fan-out
+ * (measured: 64 jobs per round and 2,000-follower chunks gave 97k inserts/s; 1,000 jobs and 10,000
+ * gave 208k).
  *
  * `stopping` is asked after every committed chunk: once it says yes the round ends there, and the
  * jobs keep their cursors in the queue (shutdown does not wait for a large round; the next process
  * resumes it, as after a crash).
  *
- * Returns the number of jobs finished in this round (0 when the queue was empty).
+ * Returns the number of jobs finished (0 when `jobs` is empty). A failure is thrown as it comes;
+ * chunks committed before it stay (they are idempotent), the rest of the jobs stay queued.
  */
-export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>, maxJobs = 1000, stopping: () => boolean = () => false): Promise<number> {
-  const jobs = await s.store.pendingJobs(maxJobs);
+export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>, jobs: readonly QueuedJob[], stopping: () => boolean = () => false): Promise<number> {
   if (jobs.length === 0) return 0;
   let entries: EntryWrite[] = [];
   let removals: EntryRemoval[] = [];

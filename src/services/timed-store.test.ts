@@ -78,8 +78,8 @@ describe('timeStore', () => {
     const { m, lags } = recordingMetrics();
     const raw = new FakeStore();
     const queuedAt = Date.now() - 1500;
-    raw.queue({ jobId: 7, kind: 'fanout.add', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt });
-    raw.queue({ jobId: 8, kind: 'fanout.remove', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt: null });
+    raw.queue({ jobId: 7, kind: 'fanout.add', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt, attempts: 0 });
+    raw.queue({ jobId: 8, kind: 'fanout.remove', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt: null, attempts: 0 });
     const store = timeStore(raw as unknown as Store, m);
     await store.pendingJobs(10);
     await store.commit('a', { progress: [{ jobId: 7, cursor: 'c' }] });

@@ -78,8 +78,8 @@ export function timeStore(store: Store, metrics: Metrics): Store {
   const jobs = new Map<number, { kind: string; queuedAt: number }>();
   const pendingJobs = out.pendingJobs as Store['pendingJobs'];
   const commit = out.commit as Store['commit'];
-  out.pendingJobs = async (limit: number): Promise<QueuedJob[]> => {
-    const found = await pendingJobs(limit);
+  out.pendingJobs = async (limit: number, now?: number): Promise<QueuedJob[]> => {
+    const found = await pendingJobs(limit, now);
     if (jobs.size + found.length > MAX_TRACKED_JOBS) jobs.clear();
     for (const j of found) if (j.queuedAt !== null) jobs.set(j.jobId, { kind: j.kind, queuedAt: j.queuedAt });
     return found;

@@ -1,11 +1,26 @@
 import type { Logger } from 'pino';
 import type { App } from '../core/feeds/feed-group.js';
 import type { Services } from '../services/context.js';
-import { runFanoutJobs } from '../services/run-fanout-jobs.js';
+import { runFanoutRound, type JobFailure, type RetryPolicy } from '../services/fanout-round.js';
+
+export interface FanoutWorkerOptions {
+  /** How often the queue is looked at when nothing woke the worker (ms; default 1000). */
+  readonly pollMs?: number;
+  /** Told of every failed round and every failed job (after it is logged), e.g. to notice corrupt data. */
+  readonly onFailure?: (err: unknown) => void;
+  /** How failed jobs are retried before they are dead-lettered (default: fanout-round.ts). */
+  readonly retry?: RetryPolicy;
+}
 
 /**
- * The in-process consumer of the outbox. It drains the queue whenever woken (after a commit that
- * enqueued jobs) and also polls, so jobs left by a crashed process are finished after restart.
+ * The consumer of the outbox. It drains the queue whenever woken (after a commit that enqueued
+ * jobs) and also polls, so jobs left by a crashed process are finished after restart, and jobs put
+ * off after a failure are retried when due.
+ *
+ * Failures: a job that fails is retried with a doubling wait and, after its last attempt, moved to
+ * the dead-letter list with its error (logged at error level, counted by `deadLetterCount`); the
+ * other jobs go on meanwhile (see fanout-round.ts). A transient failure of the store (busy, disk
+ * full) charges no job: the worker waits, doubling up to 30 seconds, and tries the round again.
  */
 export class FanoutWorker {
   readonly #services: () => Services;
@@ -23,14 +38,15 @@ export class FanoutWorker {
   #lock: Promise<unknown> = Promise.resolve();
 
   readonly #onFailure: (err: unknown) => void;
+  readonly #retry: RetryPolicy | undefined;
 
-  /** `onFailure` is told of every failed round (after it is logged), e.g. to notice corrupt data. */
-  constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, pollMs = 1000, onFailure: (err: unknown) => void = () => {}) {
-    this.#onFailure = onFailure;
+  constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, opts: FanoutWorkerOptions = {}) {
+    this.#onFailure = opts.onFailure ?? (() => {});
     this.#services = services;
     this.#apps = apps;
     this.#log = log;
-    this.#pollMs = pollMs;
+    this.#pollMs = opts.pollMs ?? 1000;
+    this.#retry = opts.retry;
   }
 
   start(): void {
@@ -86,6 +102,14 @@ export class FanoutWorker {
     }
   }
 
+  /** Logs one failed job: a warning while it will be retried, an error once it is dead-lettered. */
+  #jobFailed = (f: JobFailure): void => {
+    const job = { job_id: f.job.jobId, kind: f.job.kind, app: f.job.app, source: f.job.source, activities: f.job.ids.length, attempts: f.attempts };
+    if (f.retryAt === null) this.#log.error({ err: f.error, ...job }, 'fan-out job failed for good; moved to the dead-letter list');
+    else this.#log.warn({ err: f.error, ...job, retry_at: new Date(f.retryAt).toISOString() }, 'fan-out job failed; will retry');
+    this.#onFailure(f.error);
+  };
+
   /** Drains everything queued now, whether or not the worker runs (tests drive a stopped worker so). */
   async drainAll(): Promise<void> {
     while ((await this.#round(() => false)) > 0) {
@@ -101,7 +125,7 @@ export class FanoutWorker {
    * one activity's add and removal reach a follower depend on timing.
    */
   #round(stopping: () => boolean): Promise<number> {
-    const run = this.#lock.then(() => runFanoutJobs(this.#services(), this.#apps, undefined, stopping));
+    const run = this.#lock.then(() => runFanoutRound(this.#services(), this.#apps, { stopping, retry: this.#retry, onJobFailed: this.#jobFailed }));
     this.#lock = run.catch(() => undefined);
     return run;
   }

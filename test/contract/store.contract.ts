@@ -177,13 +177,48 @@ export function storeContract(name: string, makeStore: () => Promise<Store>, ski
       const jobs = (await store.pendingJobs(1000)).filter((j) => j.app === app());
       assert.equal(jobs.length, 1);
       const { queuedAt, ...job } = jobs[0];
-      assert.deepEqual({ ...job, jobId: 0 }, { jobId: 0, kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x', 'y'], cursor: null });
+      assert.deepEqual({ ...job, jobId: 0 }, { jobId: 0, kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x', 'y'], cursor: null, attempts: 0 });
       // When it was queued (ms since the epoch), for the fan-out lag metric.
       assert.ok(queuedAt !== null && queuedAt >= t0 && queuedAt <= t1, `queuedAt ${queuedAt} not within [${t0}, ${t1}]`);
       await store.commit(app(), { progress: [{ jobId: jobs[0].jobId, cursor: '17' }] });
       assert.equal((await store.pendingJobs(1000)).find((j) => j.jobId === jobs[0].jobId)?.cursor, '17');
       await store.commit(app(), { complete: [jobs[0].jobId] });
       assert.equal(await store.pendingCount(), before);
+    });
+
+    test('puts a failed job off until its retry time, and dead-letters one that failed for good', async () => {
+      const pending = await store.pendingCount();
+      const dead = await store.deadLetterCount();
+      await store.commit(app(), {
+        enqueue: [
+          { kind: 'fanout.add', app: app(), source: 'user:a', ids: ['x'] },
+          { kind: 'fanout.remove', app: app(), source: 'user:b', ids: ['y'] },
+        ],
+      });
+      const mine = async (now?: number) => (await store.pendingJobs(1000, now)).filter((j) => j.app === app());
+      const [a, b] = await mine();
+      await store.commit(app(), { progress: [{ jobId: a.jobId, cursor: '5' }] });
+      const t = 1_800_000_000_000;
+      await store.jobFailed(a.jobId, 'first', t + 1000, t);
+      assert.deepEqual((await mine(t)).map((j) => j.jobId), [b.jobId], 'not due before its retry time');
+      assert.deepEqual((await mine(t + 1000)).map((j) => [j.jobId, j.attempts, j.cursor]), [[a.jobId, 1, '5'], [b.jobId, 0, null]]);
+      assert.equal((await mine()).length, 2, 'without a time, every pending job');
+      assert.equal(await store.pendingCount(), pending + 2);
+
+      await store.jobFailed(a.jobId, 'Error: for good', null, t + 2000);
+      await store.jobFailed(a.jobId, 'again', null, t + 3000); // no longer pending: changes nothing
+      assert.deepEqual((await mine()).map((j) => j.jobId), [b.jobId]);
+      assert.equal(await store.pendingCount(), pending + 1);
+      assert.equal(await store.deadLetterCount(), dead + 1);
+      const [letter] = (await store.deadLetters(1000)).filter((d) => d.jobId === a.jobId);
+      assert.deepEqual(letter, { ...a, cursor: '5', attempts: 2, error: 'Error: for good', failedAt: t + 2000 });
+
+      assert.equal(await store.requeueDeadLetters([a.jobId, 999_999_999]), 1);
+      assert.equal(await store.requeueDeadLetters([a.jobId]), 0);
+      assert.equal(await store.deadLetterCount(), dead);
+      assert.deepEqual((await mine(t)).map((j) => [j.jobId, j.attempts, j.cursor]), [[a.jobId, 0, '5'], [b.jobId, 0, null]]);
+      await store.commit(app(), { complete: [a.jobId, b.jobId] });
+      assert.equal(await store.pendingCount(), pending);
     });
 
     const place = (feed: string, a: ActivityRecord, key: string, actor: string, limits = { maxGroups: 100, maxPerGroup: 100 }) => ({

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'getstream';
+import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { loadConfig } from '../../src/cli/serve.js';
+import { sqlitePath } from '../../src/config/config.js';
 import { freePort, kill9, spawnRivulet } from '../support/process.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -101,6 +104,33 @@ describe('command line', () => {
       await assert.rejects(forged.feed('user', 'same').get(), (err: any) => err.response?.status === 401);
     } finally {
       await kill9(child);
+    }
+  });
+
+  it('dead-letters lists fan-out jobs that failed for good and puts them back in the queue', async () => {
+    const data = join(dir, 'd5');
+    assert.equal(cli(['init', '--data', data]).status, 0);
+    const { config } = loadConfig(data);
+    const store = new SqliteStore(sqlitePath(config));
+    try {
+      await store.ready();
+      const appId = config.apps[0].appId;
+      await store.commit(appId, { enqueue: [{ kind: 'fanout.add', app: appId, source: 'user:star', ids: ['a1', 'a2'] }] });
+      const [job] = await store.pendingJobs(10);
+      await store.jobFailed(job.jobId, 'Error: the follower page cannot be read', null, Date.UTC(2026, 0, 2, 3, 4, 5));
+      const listed = cli(['dead-letters', '--data', data]);
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, /1 dead-lettered fan-out job:/);
+      assert.match(listed.stdout, new RegExp(`job ${job.jobId}: fanout.add of 2 activities from user:star \\(app ${appId}\\)`));
+      assert.match(listed.stdout, /1 attempts, the last at 2026-01-02T03:04:05.000Z/);
+      assert.match(listed.stdout, /error: Error: the follower page cannot be read/);
+      const requeued = cli(['dead-letters', '--data', data, '--requeue', '--job', String(job.jobId)]);
+      assert.equal(requeued.status, 0, requeued.stderr);
+      assert.match(requeued.stdout, /Put 1 fan-out job back in the queue/);
+      assert.deepEqual((await store.pendingJobs(10)).map((j) => [j.jobId, j.attempts]), [[job.jobId, 0]]);
+      assert.match(cli(['dead-letters', '--data', data]).stdout, /No dead-lettered fan-out jobs/);
+    } finally {
+      await store.close();
     }
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { connect, type StreamClient } from 'getstream';
-import { parseConfig, type ConfigFile } from '../../src/config/config.js';
+import { parseConfig, type ConfigFile, sqlitePath } from '../../src/config/config.js';
 import { createRivulet, type Rivulet } from '../../src/main.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { Store } from '../../src/ports/store.js';
@@ -84,7 +84,7 @@ export async function startServer(
       : pino({ level: process.env.TEST_LOG ?? 'silent' }),
     worker: opts.worker,
     clock: opts.clock,
-    store: opts.wrapStore?.(new SqliteStore(config.storage.path)),
+    store: opts.wrapStore?.(new SqliteStore(sqlitePath(config))),
     readinessChecks: opts.readinessChecks,
   });
   const address = await rivulet.listen(0, '127.0.0.1');

@@ -232,6 +232,36 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE outbox ADD COLUMN queued_at INTEGER;
   `,
+  // Activities no feed holds any more are deleted by a background sweep (SqliteActivitySweep):
+  // entries by sort key answer "does any feed still hold it", and `orphans` remembers since when
+  // an activity was found held by none, for the retention.
+  `
+  CREATE INDEX entries_sk ON entries (sk);
+  CREATE TABLE orphans (
+    app INTEGER NOT NULL,
+    sk BLOB NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (app, sk)
+  ) WITHOUT ROWID;
+  `,
+  // Failed fan-out attempts: how many, and when the job is due again (ms; NULL: now). A job that
+  // keeps failing moves to outbox_dead with its last error, keeping its id, cursor and queue time.
+  `
+  ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE outbox ADD COLUMN retry_at INTEGER;
+  CREATE TABLE outbox_dead (
+    id INTEGER PRIMARY KEY,
+    app INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ids TEXT NOT NULL,
+    cursor TEXT,
+    queued_at INTEGER,
+    attempts INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    failed_at INTEGER NOT NULL
+  );
+  `,
   // Change marks (SqliteChangeMarks): one row per committed write, naming what it changed.
   `
   CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, keys TEXT NOT NULL);
@@ -480,7 +510,10 @@ export class SqliteDatabase {
       if (code !== undefined && String(code).startsWith('SQLITE')) {
         // SQLITE_CORRUPT (and its extended codes) and SQLITE_NOTADB: the file's pages are damaged.
         const corrupt = String(code).startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB';
-        throw new StoreError(`store failure during ${what}`, err, { corrupt });
+        // Failures of the database rather than of the call: another process holds the lock, the
+        // disk is full or failing. The same call may succeed later.
+        const transient = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(String(code));
+        throw new StoreError(`store failure during ${what}`, err, { corrupt, transient });
       }
       throw err;
     }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey } from '../../core/activities/activity-id.js';
-import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
+import type { ActivityRecord } from '../../ports/activity-store.js';
+import type { LegacyActivityStore as ActivityStore } from '../../ports/legacy/activity-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {

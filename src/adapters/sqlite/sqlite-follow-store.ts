@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FanoutPage, FollowEdge, FollowPage, FollowStore } from '../../ports/follow-store.js';
+import type { FanoutPage, FollowEdge, FollowPage, LegacyFollowStore as FollowStore } from '../../ports/legacy/follow-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface EdgeRow {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyToId, timeOfId } from '../../core/activities/activity-id.js';
-import type { GroupRange, GroupRecord, TimelineEntry } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord } from '../../ports/group-store.js';
+import type { TimelineEntry } from '../../ports/timeline-store.js';
 import type { GroupMarks, GroupPlacement } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 

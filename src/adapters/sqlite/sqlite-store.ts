@@ -1,11 +1,12 @@
 import type { Transaction } from 'better-sqlite3';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
-import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/follow-store.js';
-import type { QueuedJob } from '../../ports/outbox.js';
-import type { IntegrityReport, Store } from '../../ports/store.js';
+import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
+import type { DeadLetter, QueuedJob } from '../../ports/outbox.js';
+import type { ActivitySweepStep, IntegrityReport, Store } from '../../ports/store.js';
 import { checkSqliteIntegrity } from './integrity.js';
-import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord } from '../../ports/group-store.js';
+import type { PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { SqliteDatabase } from './database.js';
@@ -22,6 +23,7 @@ import { SqliteWriteStore } from './sqlite-write-store.js';
 import { SqliteSignalStore } from './sqlite-signal-store.js';
 import { SqliteChangeMarks } from './sqlite-change-marks.js';
 import { changeKey } from '../../ports/change-marks.js';
+import { SqliteActivitySweep } from './sqlite-activity-sweep.js';
 
 /** The embedded store: every port over one SQLite database file. */
 export class SqliteStore implements Store {
@@ -37,6 +39,7 @@ export class SqliteStore implements Store {
   readonly #collections: SqliteCollectionStore;
   readonly #reactions: SqliteReactionStore;
   readonly #markedTx: Transaction<(keys: readonly string[], write: () => Promise<unknown>) => { out: Promise<unknown> }>;
+  readonly #sweep: SqliteActivitySweep;
 
   /** `path` is a file path, or `:memory:` for tests. */
   constructor(path: string) {
@@ -58,6 +61,8 @@ export class SqliteStore implements Store {
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
     this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
+    // After the signal store, which creates the personalization tables the sweep looks at.
+    this.#sweep = new SqliteActivitySweep(this.database, this.changes);
   }
 
   changeMark(): string {
@@ -142,11 +147,23 @@ export class SqliteStore implements Store {
   followCounts(app: string, feed: string, a?: readonly string[], b?: readonly string[]): Promise<{ followers: number; following: number }> {
     return this.#follows.followCounts(app, feed, a, b);
   }
-  pendingJobs(limit: number): Promise<QueuedJob[]> {
-    return this.#outbox.pendingJobs(limit);
+  pendingJobs(limit: number, now?: number): Promise<QueuedJob[]> {
+    return this.#outbox.pendingJobs(limit, now);
   }
   pendingCount(): Promise<number> {
     return this.#outbox.pendingCount();
+  }
+  jobFailed(jobId: number, error: string, retryAt: number | null, now: number): Promise<void> {
+    return this.#outbox.jobFailed(jobId, error, retryAt, now);
+  }
+  deadLetterCount(): Promise<number> {
+    return this.#outbox.deadLetterCount();
+  }
+  deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.#outbox.deadLetters(limit);
+  }
+  requeueDeadLetters(jobIds?: readonly number[]): Promise<number> {
+    return this.#outbox.requeueDeadLetters(jobIds);
   }
   commit(app: string, batch: WriteBatch): Promise<void> {
     return this.#writes.commit(app, batch);
@@ -189,6 +206,9 @@ export class SqliteStore implements Store {
   }
   descendants(app: string, ids: readonly string[]): Promise<ReactionRecord[]> {
     return this.#reactions.descendants(app, ids);
+  }
+  async sweepActivities(app: string, after: string | null, limit: number, nowMs: number, retentionMs: number): Promise<ActivitySweepStep> {
+    return this.#sweep.sweep(app, after, limit, nowMs, retentionMs);
   }
   async close(): Promise<void> {
     this.database.close();

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyToId } from '../../core/activities/activity-id.js';
-import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange, TimelineStore } from '../../ports/timeline-store.js';
+import type { GroupRange, GroupRecord, PageEntry, TimelineEntry, TimelineRange, LegacyTimelineStore as TimelineStore } from '../../ports/legacy/timeline-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 

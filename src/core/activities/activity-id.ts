@@ -89,3 +89,24 @@ export function timeOfId(id: string): number {
   const ts = (BigInt('0x' + id.slice(15, 18)) << 48n) | (BigInt('0x' + id.slice(9, 13)) << 32n) | BigInt('0x' + id.slice(0, 8));
   return Number((ts - GREGORIAN_OFFSET) / 10n);
 }
+
+/**
+ * The order key of an id as text: the hex of its {@link idToSortKey}, so that comparing two keys
+ * as strings compares the ids by (time, remaining bits), the order of every feed. Ids must be in
+ * canonical lower case.
+ */
+export function idOrderKey(id: string): string {
+  return id.slice(14, 18) + id.slice(9, 13) + id.slice(0, 8) + id.slice(19, 23) + id.slice(24, 36);
+}
+
+/** Compares ids in feed order: negative when `a` is older than `b`. */
+export function compareIds(a: string, b: string): number {
+  const x = idOrderKey(a);
+  const y = idOrderKey(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The smallest id of any activity at or after `timeUs` (a lower bound for ranges by time). */
+export function idAtTime(timeUs: number): string {
+  return sortKeyToId(sortKeyAtTime(timeUs));
+}

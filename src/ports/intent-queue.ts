@@ -1,0 +1,140 @@
+import type { ActivityRecord } from './activity-store.js';
+import type { AuditChange } from './audit-log.js';
+import type { ReactionRecord } from './reaction-store.js';
+
+/**
+ * What a write still has to do after its atomic step: the durable fan-out intent. Kinds are
+ * `noun.verb`; payloads hold ids and small scalars only (never feed lists: the followers are
+ * paged from the follow graph when the intent is applied).
+ * - `fanout.add`: put `ids` into every follower of `source`, with origin `source`.
+ * - `fanout.remove`: take `ids` out of every follower of `source` where they came from `source`.
+ *
+ * Applying an intent is a sequence of per-feed operations, each idempotent, so an intent may be
+ * applied twice (a crash after some of its operations, a worker that lost its lease) without
+ * changing the outcome.
+ */
+export interface Intent {
+  readonly kind: 'fanout.add' | 'fanout.remove';
+  readonly source: string;
+  readonly ids: readonly string[];
+  /**
+   * `inline`: the writing request applies the intent itself before it responds (small fan-out);
+   * the queue hands it to a worker only once its lease ran out (the writer crashed). `queued`:
+   * a worker applies it (large fan-out), from the first {@link IntentQueue.claim}.
+   */
+  readonly mode: 'inline' | 'queued';
+}
+
+/** A follow edge change written by a step. Times in microseconds. */
+export interface FollowWrite {
+  readonly source: string;
+  readonly target: string;
+  readonly createdUs: number;
+  /** The source is an aggregated or notification feed (see {@link FollowStore.followerPage}). */
+  readonly grouped: boolean;
+  /**
+   * How far back the follower sees the target while the target is served by pull: the oldest
+   * activity id the follow copied, or a time (microseconds) when it copied nothing; null for
+   * everything. A re-follow keeps the first edge and its bound.
+   */
+  readonly since: { readonly id: string } | { readonly timeUs: number } | null;
+}
+
+/**
+ * Reaction writes of one step. `add` inserts new reactions (an id that exists fails the step
+ * with a `ConflictError`); `update` replaces data, target feeds and updated time; `remove`
+ * deletes for good; `softDelete`/`restore` set or clear `deleted_at`. The counts per
+ * (activity or parent, kind) follow every change of a visible reaction within the same step:
+ * reactions and their counts live in the place of their activity.
+ */
+export interface ReactionWrites {
+  readonly add?: readonly ReactionRecord[];
+  readonly update?: readonly ReactionRecord[];
+  readonly remove?: readonly ReactionRecord[];
+  readonly softDelete?: readonly { readonly reaction: ReactionRecord; readonly deletedUs: number }[];
+  readonly restore?: readonly ReactionRecord[];
+}
+
+/**
+ * The one atomic step of a write: the written thing together with the intents that spread it.
+ * Everything in one step is durable when {@link IntentQueue.commit} resolves, or nothing is.
+ * A step holds one written thing (an activity, a reaction change, a follow edge…) so that a
+ * distributed store can write it in one place; the changes to feeds are per-feed operations
+ * applied afterwards (see {@link TimelineStore.apply}, {@link GroupStore.writeGroups}).
+ */
+export interface WriteStep {
+  /** Upsert by id; an existing activity keeps its home feed. */
+  readonly activity?: ActivityRecord;
+  /** Delete these activity records for good (data erasure); entries left in feeds are skipped by reads. */
+  readonly erase?: readonly string[];
+  readonly reactions?: ReactionWrites;
+  /** Create the edge (an existing edge is kept unchanged). */
+  readonly follow?: FollowWrite;
+  /** Delete the edge (a missing edge is no error). */
+  readonly unfollow?: { readonly source: string; readonly target: string };
+  /** What still has to happen; durable with the written thing. */
+  readonly intents?: readonly Intent[];
+  /** Audit log entries of this change, recorded in the same step (see {@link AuditLog}). */
+  readonly audit?: { readonly atUs: number; readonly changes: readonly AuditChange[] };
+}
+
+/** An intent as stored: its id, its app, and how far its application got. */
+export interface QueuedIntent extends Intent {
+  /** Opaque, unique within the queue. */
+  readonly id: string;
+  readonly app: string;
+  /** Follower cursor reached by the last recorded progress, `null` before the first. */
+  readonly cursor: string | null;
+  /** When the intent was written (ms since the epoch), for the fan-out lag metric; null when unknown. */
+  readonly queuedAt: number | null;
+  /** How many times it was claimed before (0 on the first claim): retries and dead letters. */
+  readonly attempts: number;
+}
+
+/** A committed step's intents, in the order given, so the writer can apply and complete them. */
+export interface CommittedStep {
+  readonly intents: readonly QueuedIntent[];
+}
+
+/**
+ * The durable queue of intents, and the atomic steps that write them.
+ *
+ * Idempotence and order, per method:
+ * - `commit`: NOT idempotent as a whole (each call writes new intents); each step is atomic on its
+ *   own (steps of one call are independent; a failed step fails the call, earlier steps of the
+ *   call may be durable). Acknowledge a write only after `commit` resolved.
+ * - `claim`: hands out an intent at most once per lease; an unfinished claimed intent (worker died)
+ *   or an inline intent whose writer did not complete it comes back after `leaseMs`.
+ * - `progress`: last-writer-wins per intent; a cursor is a position in the follower order, so
+ *   redoing pages after a stale cursor is harmless (the per-feed operations are idempotent).
+ * - `complete`: idempotent (a completed or unknown id is ignored).
+ * - `deadLetter`: idempotent; the intent leaves the queue for the dead-letter list with its error.
+ */
+export interface IntentQueue {
+  /**
+   * Applies each step atomically (see {@link WriteStep}) and returns its stored intents, one entry
+   * per step, in order. Adding a reaction whose id exists fails with a `ConflictError` and writes
+   * nothing of that step.
+   * @example commit('1', [{ activity, intents: [{ kind: 'fanout.add', source: 'user:alice', ids: [activity.id], mode: 'inline' }] }])
+   */
+  commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]>;
+
+  /**
+   * Up to `limit` intents to apply: queued intents not claimed within `leaseMs`, and inline intents
+   * older than `leaseMs` (their writer died before completing them). A claim takes a lease of
+   * `leaseMs`. Oldest first, except that an intent with more attempts yields to fresher ones.
+   */
+  claim(limit: number, leaseMs: number): Promise<QueuedIntent[]>;
+
+  /** Records how far intents got (a follower cursor each) and renews their lease. */
+  progress(updates: readonly { readonly id: string; readonly cursor: string }[]): Promise<void>;
+
+  /** Removes finished intents from the queue. */
+  complete(ids: readonly string[]): Promise<void>;
+
+  /** Moves an intent that keeps failing to the dead-letter list, with its error. */
+  deadLetter(id: string, error: string): Promise<void>;
+
+  /** Number of intents waiting (claimed or not; inline ones included), for metrics and tests. */
+  pendingCount(): Promise<number>;
+}
