@@ -3,9 +3,11 @@
  * suite is loaded (wiki-Vote by default) into a server with the read cache off; the timelines of
  * readers drawn as in `mixed` (Zipf over all users ranked by feeds followed) are read one at a
  * time through Fastify's `inject` (no sockets), flat and enriched as `react-activity-feed` asks,
- * and the process CPU time per read is reported, beside the same requests answered from the read
- * cache (a second server over the same data) and `/healthz`, which show what the request itself
- * costs around the page build. With `--profile DIR` each measured loop is profiled.
+ * and the process CPU time per read is reported: with the read cache off; with it on but every
+ * page a miss (a throwaway query parameter makes each URL new, as when a write changed the page:
+ * what is shared between pages, e.g. enriched activities, may be reused); and answered from the
+ * read cache; beside `/healthz`, which shows what the request itself costs around the page build.
+ * With `--profile DIR` each measured loop is profiled.
  */
 import { api, intOption, log, profiled, round, secondServer } from './harness.js';
 import { loadGraph, Rng, ZipfSampler } from './graph.js';
@@ -64,17 +66,27 @@ export async function readCpu(): Promise<void> {
       for (const [kind, reqs] of Object.entries(kinds)) {
         await measure(s.rivulet.http, reqs, Math.min(reads, 1_000)); // JIT warm
         const uncached = await profiled(`read-cpu-${kind}`, () => measure(s.rivulet.http, reqs, reads));
+        // Every URL new: the page is built, from shared parts the cache may hold.
+        let n = 0;
+        const fresh = reqs.map((r) => ({ ...r, path: `${r.path}&_=${n++}` }));
+        const missing = (round: number) => fresh.map((r) => ({ ...r, path: `${r.path}${round}` }));
+        await measure(cachedServer.rivulet.http, missing(0), Math.min(reads, fresh.length)); // warm
+        const pageMiss = await profiled(`read-cpu-${kind}-page-miss`, () => measure(cachedServer.rivulet.http, missing(1), Math.min(reads, fresh.length)));
         await measure(cachedServer.rivulet.http, reqs, reqs.length); // fills the cache
         const cached = await measure(cachedServer.rivulet.http, reqs, reads);
         const build = round(uncached.cpu_us_per_read - cached.cpu_us_per_read, 1);
-        out[kind] = { uncached, cached, page_build_cpu_us: build };
-        log(`  ${kind}: uncached ${uncached.cpu_us_per_read} µs CPU per read (${uncached.mean_bytes} B), cached ${cached.cpu_us_per_read} µs; the page build ${build} µs`);
+        const missBuild = round(pageMiss.cpu_us_per_read - cached.cpu_us_per_read, 1);
+        out[kind] = { uncached, page_miss: pageMiss, cached, page_build_cpu_us: build, page_miss_build_cpu_us: missBuild };
+        log(
+          `  ${kind}: cache off ${uncached.cpu_us_per_read} µs CPU per read (${uncached.mean_bytes} B), page miss ${pageMiss.cpu_us_per_read} µs, ` +
+            `cached ${cached.cpu_us_per_read} µs; the page build ${build} µs (cache off), ${missBuild} µs (page miss)`,
+        );
       }
     } finally {
       await cachedServer.close();
     }
     writeResult('read-cpu', {
-      what: `CPU per uncached feed read in-process (Fastify inject, one at a time, read cache off): timelines of Zipf-drawn readers, 25 items, flat and enriched (${ENRICH_FLAGS}); beside the same requests from the read cache and /healthz`,
+      what: `CPU per feed read in-process (Fastify inject, one at a time): read cache off, read cache on with every page a miss, and cached: timelines of Zipf-drawn readers, 25 items, flat and enriched (${ENRICH_FLAGS}); beside /healthz`,
       graph: graphInfo(g),
       activities: n,
       seed,
