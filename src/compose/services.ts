@@ -6,6 +6,7 @@ import { noMetrics, type Metrics } from '../ports/metrics.js';
 import type { PubSub } from '../ports/pubsub.js';
 import type { RecordStores } from '../ports/record-stores.js';
 import type { Store } from '../ports/store.js';
+import { ChangeCache } from '../services/change-cache.js';
 import { TimeSource, type Services } from '../services/context.js';
 import { RealtimePublisher } from '../services/publish-changes.js';
 import { timeStore } from '../services/timed-store.js';
@@ -48,6 +49,16 @@ export interface CoreOptions {
   readonly records?: RecordStores;
 }
 
+/**
+ * The cache of the parts enriched reads share (see `Services.enriched`): half the read cache's
+ * budget beside it, and only over a store with change marks (off with the read cache).
+ */
+function sharedPartsCache(store: Store, readCacheBytes: number): ChangeCache<string> | undefined {
+  const mark = store.changeMark?.bind(store);
+  if (!mark || !store.changes || readCacheBytes <= 0) return undefined;
+  return new ChangeCache<string>(readCacheBytes / 2, mark, store.changes, (text) => 2 * text.length);
+}
+
 /** Opens the store the config names and builds the services over it. */
 export async function openCore(o: CoreOptions): Promise<Core> {
   const base = o.store ?? (await openStore(o.config));
@@ -74,6 +85,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     flags: records.flags,
     userData: records.userData,
     hideFlagged: o.config.moderation.hideFlagged,
+    enriched: sharedPartsCache(store, o.config.readCacheBytes),
     onJobsEnqueued: () => wake.jobsEnqueued(),
   };
   return { config: o.config, apps, base, store, realtime, records, services, wake };
