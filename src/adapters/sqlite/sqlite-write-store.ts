@@ -8,14 +8,18 @@ import { SqliteReactionWrites } from './sqlite-reaction-store.js';
 import { signalRows, SqliteSignalWrites } from './sqlite-signal-writes.js';
 import type { SignalWrites } from '../../ports/signal-writes.js';
 
-/** A write batch, or signal writes (SqliteSignalStore shares this group commit), on this store. */
-type SqliteBatch = WriteBatch & { readonly signals?: SignalWrites };
+/**
+ * A write batch, or signal writes (SqliteSignalStore shares this group commit), or a function
+ * that writes through its own statements (the stores of the ports in `src/ports/`) and whose
+ * result the caller's promise resolves to, on this store.
+ */
+type SqliteBatch = WriteBatch & { readonly signals?: SignalWrites; readonly run?: () => unknown; readonly rows?: number };
 
 /** A batch waiting for its group commit, with the caller's promise. */
 interface Waiting {
   readonly app: string;
   readonly batch: SqliteBatch;
-  readonly resolve: () => void;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -47,9 +51,11 @@ export class SqliteWriteStore implements WriteStore {
   readonly #d: SqliteDatabase;
   readonly #groups: SqliteGroups;
   readonly #reactions: SqliteReactionWrites;
-  readonly #tx: Database.Transaction<(app: string, batch: SqliteBatch) => void>;
   readonly #groupTx: Database.Transaction<(group: readonly Waiting[]) => void>;
+  readonly #oneTx: Database.Transaction<(w: Waiting) => void>;
   #waiting: Waiting[] = [];
+  /** Results of the `run` functions of the transaction being committed. */
+  readonly #results = new Map<Waiting, unknown>();
   #waitingRows = 0;
   /** Whether a waiting batch creates or removes follow edges. */
   #waitingGraph = false;
@@ -107,10 +113,10 @@ export class SqliteWriteStore implements WriteStore {
     this.#signals = new SqliteSignalWrites(d);
     this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
     this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.#tx = db.transaction((app: string, batch: SqliteBatch) => this.apply(app, batch));
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
-      for (const w of group) this.apply(w.app, w.batch);
+      for (const w of group) this.applyWaiting(w);
     });
+    this.#oneTx = db.transaction((w: Waiting) => this.applyWaiting(w));
     d.onAccess((graphRead) => {
       // Inside a transaction a commit would only be a savepoint: the caller is the flush itself.
       if (this.#waiting.length > 0 && !(graphRead && !this.#waitingGraph) && !db.inTransaction) this.flush();
@@ -125,10 +131,23 @@ export class SqliteWriteStore implements WriteStore {
     return this.commit(app, { signals });
   }
 
+  /**
+   * Runs `run` inside the group commit, after every write handed over before it, and resolves to
+   * its result once the transaction committed. `rows` sizes the group as {@link commit}'s do;
+   * `graph`: it creates or removes follow edges.
+   */
+  transact<T>(run: () => T, rows = 1, graph = false): Promise<T> {
+    return this.enqueue('', { run, rows, graphChange: graph }) as Promise<T>;
+  }
+
   commit(app: string, batch: SqliteBatch): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    return this.enqueue(app, batch) as Promise<void>;
+  }
+
+  private enqueue(app: string, batch: SqliteBatch & { graphChange?: boolean }): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       this.#waiting.push({ app, batch, resolve, reject });
-      if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0) this.#waitingGraph = true;
+      if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0 || batch.graphChange) this.#waitingGraph = true;
       this.#waitingRows += rowsOf(batch);
       if (this.#waitingRows >= MAX_GROUP_ROWS) this.flush();
       else if (!this.#scheduled) {
@@ -152,7 +171,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#waitingGraph = false;
     if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false)) return;
     // Alone, or the group failed: each batch in its own transaction, so only a bad one fails.
-    for (const w of group) this.run(() => this.#tx.immediate(w.app, w.batch), [w], true);
+    for (const w of group) this.run(() => this.#oneTx.immediate(w), [w], true);
   }
 
   /** Runs one transaction; resolves `settles` once it committed, or rejects them (when asked) and returns false. */
@@ -160,13 +179,25 @@ export class SqliteWriteStore implements WriteStore {
     try {
       this.#d.guard('commit', tx);
     } catch (err) {
+      this.#results.clear();
       // Feed integers interned inside the rolled-back transaction no longer exist.
       this.#d.forgetFeeds();
       if (reject) for (const w of settles) w.reject(err);
       return false;
     }
-    for (const w of settles) w.resolve();
+    for (const w of settles) w.resolve(this.#results.get(w));
+    this.#results.clear();
     return true;
+  }
+
+  private applyWaiting(w: Waiting): void {
+    if (w.batch.run) this.#results.set(w, w.batch.run());
+    else this.apply(w.app, w.batch);
+  }
+
+  /** Applies a batch inside a transaction that is already open (a {@link transact} function). */
+  applyInTransaction(app: string, b: WriteBatch): void {
+    this.apply(app, b);
   }
 
   private apply(app: string, b: SqliteBatch): void {
@@ -339,6 +370,7 @@ function rowsOf(b: SqliteBatch): number {
     signalRows(b.signals) +
     (b.erase?.length ?? 0) +
     (b.audit?.changes.length ?? 0) +
+    (b.rows ?? 0) +
     1
   );
 }
