@@ -13,7 +13,7 @@ import pino from 'pino';
 import { connect } from 'getstream';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
 import { sqliteRecords } from '../src/adapters/sqlite/sqlite-records.js';
-import { parseConfig } from '../src/config/config.js';
+import { parseConfig, sqlitePath } from '../src/config/config.js';
 import { createRivulet } from '../src/main.js';
 import type { AuditLog } from '../src/ports/audit-log.js';
 import { writeResult } from './report.js';
@@ -28,7 +28,7 @@ async function measure(recording: boolean, connections: number) {
   const dir = mkdtempSync(join(tmpdir(), 'rivulet-bench-audit-'));
   const apiSecret = randomBytes(24).toString('base64url');
   const config = parseConfig({ apps: [{ app_id: '1', api_key: 'benchkey', api_secret: apiSecret, feed_groups: [{ name: 'user', type: 'flat' }] }] }, dir);
-  const store = new SqliteStore(config.storage.path);
+  const store = new SqliteStore(sqlitePath(config));
   const records = sqliteRecords(store);
   const rivulet = await createRivulet({ config, store, logger: pino({ level: 'warn' }), records: recording ? records : { ...records, audit: nothingRecorded } });
   try {

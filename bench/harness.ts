@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { parseConfig } from '../src/config/config.js';
+import { parseConfig, sqlitePath } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
 import type { Graph, Rng } from './graph.js';
 import { type HttpReq, type Load } from './load.js';
@@ -68,7 +68,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
     rivulet,
     base,
     dir,
-    dbPath: config.storage.path,
+    dbPath: sqlitePath(config),
     secret,
     serverToken: jwt(secret, { resource: '*', action: '*', feed_id: '*' }),
     userToken(userId) {
@@ -263,7 +263,7 @@ export function intOption(name: string, dflt: number): number {
 }
 
 /** Options that take a value, so their value is not taken for a scenario name. */
-export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'rates', 'requests'];
+export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'rates', 'requests', 'config', 'seeds'];
 
 export function log(msg: string): void {
   console.log(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);

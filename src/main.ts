@@ -17,7 +17,7 @@ import type { FileServices } from './services/files.js';
 import { OpenGraph } from './services/open-graph.js';
 import { recordConfig } from './services/audit.js';
 import { systemClock } from './adapters/system-clock.js';
-import type { Config } from './config/config.js';
+import { sqlitePath, type Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
 import { startMetricsServer } from './http/plugins/metrics.js';
@@ -144,7 +144,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const pubsub: PubSub = opts.pubsub ?? new MemoryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
   const metrics = opts.metrics ?? (opts.config.metrics.enabled ? new PrometheusMetrics({ historyIntervalMs: opts.config.metrics.historyIntervalS * 1000 }) : noMetrics);
-  const base = opts.store ?? new SqliteStore(opts.config.storage.path);
+  const base = opts.store ?? new SqliteStore(sqlitePath(opts.config));
   const store = publishChanges(metrics === noMetrics ? base : timeStore(base, metrics), {
     pubsub,
     apps,

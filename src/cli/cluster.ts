@@ -5,7 +5,7 @@ import { childMetrics, primaryMetrics } from '../adapters/prometheus/cluster-met
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
-import { parseConfigText } from '../config/config.js';
+import { parseConfigText, sqlitePath } from '../config/config.js';
 import { activitySweeper, createRivulet, syncGroupedEdges } from '../main.js';
 import { publishChanges } from '../services/publish-changes.js';
 import { queueStats } from '../services/queue-stats.js';
@@ -49,7 +49,7 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   // The text parsed here is the text every HTTP process gets: one read, one config.
   const { config, created, file, text: configText } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
-  const sqlite = new SqliteStore(config.storage.path);
+  const sqlite = new SqliteStore(sqlitePath(config));
   await sqlite.ready();
   const pubsub = new ClusterPrimaryPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });

@@ -1,3 +1,4 @@
+import { sqlitePath } from '../config/config.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import type { DeadLetter, Outbox } from '../ports/outbox.js';
 import { loadConfig, resolveServeOptions } from './serve.js';
@@ -46,7 +47,7 @@ export async function deadLetterCommand(outbox: Outbox, o: Pick<DeadLetterOption
 export async function deadLetters(o: DeadLetterOptions): Promise<void> {
   const { dataDir, configFile } = resolveServeOptions(o);
   const { config } = loadConfig(dataDir, configFile);
-  const store = new SqliteStore(config.storage.path);
+  const store = new SqliteStore(sqlitePath(config));
   try {
     if (o.requeue) await store.ready();
     process.stdout.write(await deadLetterCommand(store, o));

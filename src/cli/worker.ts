@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { Config } from '../config/config.js';
+import { sqlitePath, type Config } from '../config/config.js';
 import type { Store } from '../ports/store.js';
 import { TimeSource, type Services } from '../services/context.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
@@ -44,7 +44,7 @@ export async function worker(o: ServeOptions): Promise<void> {
   const { dataDir, configFile } = resolveServeOptions(o);
   const { config } = loadConfig(dataDir, configFile);
   const logger = pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
-  const store = new SqliteStore(config.storage.path);
+  const store = new SqliteStore(sqlitePath(config));
   await store.ready();
   const w = fanoutWorker(config, store, logger, 250);
   const sw = signalWorker(config, store, logger, 1000);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, loadConfigFile, parseConfig } from './config.js';
+import { ConfigError, loadConfigFile, parseConfig, sqlitePath } from './config.js';
 
 type Group = Record<string, unknown>;
 
@@ -300,5 +300,48 @@ describe('config: files, link previews and moderation', () => {
     assertNames(rejected({ ...base, og: { allow: ['10.0.0.0/99'] } }), 'og.allow', /10\.0\.0\.0\/99/);
     assertNames(rejected({ ...base, og: { timeout_ms: 5 } }), 'og.timeout_ms');
     assertNames(rejected({ ...base, moderation: { hide_flagged: 'yes' } }), 'moderation.hide_flagged');
+  });
+});
+
+describe('config: storage backends', () => {
+  const base = file([USER]) as Record<string, unknown>;
+  const rejected = (storage: unknown) => {
+    try {
+      parseConfig({ ...base, storage }, '/data');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      return err.message;
+    }
+    assert.fail('accepted');
+  };
+
+  it('defaults to SQLite under the data directory', () => {
+    assert.deepEqual(parseConfig(base, '/data').storage, { backend: 'sqlite', path: '/data/rivulet.db', activityRetentionMs: 3_600_000, activitySweepIntervalMs: 300_000 });
+    assert.equal(sqlitePath(parseConfig(base, '/data')), '/data/rivulet.db');
+  });
+
+  it('reads a Redis Cluster: its nodes, durable by default, key prefix rv: by default', () => {
+    const c = parseConfig({ ...base, storage: { backend: 'redis', nodes: ['127.0.0.1:7000', 'redis-a.internal:7001', '[::1]:7002'] } }, '/data');
+    assert.deepEqual(c.storage, {
+      backend: 'redis',
+      nodes: ['127.0.0.1:7000', 'redis-a.internal:7001', '[::1]:7002'],
+      durability: 'durable',
+      keyPrefix: 'rv:',
+      activityRetentionMs: 3_600_000,
+      activitySweepIntervalMs: 300_000,
+    });
+    const fast = parseConfig({ ...base, storage: { backend: 'redis', nodes: ['h:1'], durability: 'fast', key_prefix: 'prod:', activity_retention_s: 60 } }, '/data');
+    assert.deepEqual(fast.storage, { backend: 'redis', nodes: ['h:1'], durability: 'fast', keyPrefix: 'prod:', activityRetentionMs: 60_000, activitySweepIntervalMs: 300_000 });
+    assert.throws(() => sqlitePath(fast), /storage\.backend "redis"/);
+  });
+
+  it('rejects Redis settings that cannot work, naming the field', () => {
+    assert.match(rejected({ backend: 'redis' }), /^storage\.nodes/);
+    assert.match(rejected({ backend: 'redis', nodes: [] }), /^storage\.nodes/);
+    assert.match(rejected({ backend: 'redis', nodes: ['localhost'] }), /^storage\.nodes\[0\]: must be host:port/);
+    assert.match(rejected({ backend: 'redis', nodes: ['h:1'], durability: 'sometimes' }), /^storage\.durability/);
+    assert.match(rejected({ backend: 'redis', nodes: ['h:1'], key_prefix: 'a{b}' }), /^storage\.key_prefix/);
+    assert.match(rejected({ backend: 'redis', nodes: ['h:1'], path: 'x.db' }), /^storage/);
+    assert.match(rejected({ backend: 'postgres' }), /^storage/);
   });
 });

@@ -49,12 +49,22 @@ const appSchema = z.strictObject({
 const fileSchema = z.strictObject({
   apps: z.array(appSchema).min(1),
   storage: z
-    .strictObject({
-      backend: z.literal('sqlite'),
-      path: z.string().min(1).optional(),
-      activity_retention_s: z.int().min(0).max(10 * 365 * 86_400).optional(),
-      activity_sweep_interval_s: z.int().min(1).max(7 * 86_400).optional(),
-    })
+    .discriminatedUnion('backend', [
+      z.strictObject({
+        backend: z.literal('sqlite'),
+        path: z.string().min(1).optional(),
+        activity_retention_s: z.int().min(0).max(10 * 365 * 86_400).optional(),
+        activity_sweep_interval_s: z.int().min(1).max(7 * 86_400).optional(),
+      }),
+      z.strictObject({
+        backend: z.literal('redis'),
+        nodes: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d{1,5}$/, 'must be host:port')).min(1).max(1000),
+        durability: z.enum(['durable', 'fast']).optional(),
+        key_prefix: z.string().regex(/^[^{}\s]{0,64}$/, 'must be at most 64 characters without braces or spaces').optional(),
+        activity_retention_s: z.int().min(0).max(10 * 365 * 86_400).optional(),
+        activity_sweep_interval_s: z.int().min(1).max(7 * 86_400).optional(),
+      }),
+    ])
     .optional(),
   fanout: z
     .strictObject({
@@ -146,14 +156,7 @@ type AppConfig = z.infer<typeof appSchema>;
 
 export interface Config {
   readonly apps: App[];
-  readonly storage: {
-    backend: 'sqlite';
-    path: string;
-    /** How long an activity no feed holds any more is kept before the sweep deletes it (ms). */
-    activityRetentionMs: number;
-    /** Time between two sweep passes over every activity (ms). */
-    activitySweepIntervalMs: number;
-  };
+  readonly storage: StorageConfig;
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
@@ -193,6 +196,27 @@ export interface Config {
   readonly og: OgSettings;
   /** Moderation: whether flagged activities, reactions and users' content are left out of reads. */
   readonly moderation: { readonly hideFlagged: boolean };
+}
+
+/**
+ * Where feed data is kept: one SQLite file (default `<data>/rivulet.db`), or a Redis Cluster
+ * (`nodes`: some of its `host:port`s; `durability`: `durable` by default, see docs/scaling.md;
+ * `keyPrefix`: default `rv:`).
+ */
+export type StorageConfig = (
+  | { readonly backend: 'sqlite'; readonly path: string }
+  | { readonly backend: 'redis'; readonly nodes: readonly string[]; readonly durability: 'durable' | 'fast'; readonly keyPrefix: string }
+) & {
+  /** How long an activity no feed holds any more is kept before the sweep deletes it (ms). */
+  readonly activityRetentionMs: number;
+  /** Time between two sweep passes over every activity (ms). */
+  readonly activitySweepIntervalMs: number;
+};
+
+/** The SQLite file of a config whose storage is SQLite; a clear error for any other backend. */
+export function sqlitePath(config: Pick<Config, 'storage'>): string {
+  if (config.storage.backend === 'sqlite') return config.storage.path;
+  throw new ConfigError(`storage.backend "${config.storage.backend}": this command or mode needs the SQLite backend`);
 }
 
 /** Where file bytes are kept: a directory (default `<data>/files`) or an S3-compatible bucket. */
@@ -310,8 +334,9 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
   return {
     apps,
     storage: {
-      backend: 'sqlite',
-      path: resolve(dataDir, f.storage?.path ?? 'rivulet.db'),
+      ...(f.storage?.backend === 'redis'
+        ? { backend: 'redis' as const, nodes: f.storage.nodes, durability: f.storage.durability ?? 'durable', keyPrefix: f.storage.key_prefix ?? 'rv:' }
+        : { backend: 'sqlite' as const, path: resolve(dataDir, f.storage?.path ?? 'rivulet.db') }),
       activityRetentionMs: (f.storage?.activity_retention_s ?? DEFAULT_ACTIVITY_RETENTION_S) * 1000,
       activitySweepIntervalMs: (f.storage?.activity_sweep_interval_s ?? DEFAULT_ACTIVITY_SWEEP_INTERVAL_S) * 1000,
     },

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from 'getstream';
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { loadConfig } from '../../src/cli/serve.js';
+import { sqlitePath } from '../../src/config/config.js';
 import { freePort, kill9, spawnRivulet } from '../support/process.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -110,7 +111,7 @@ describe('command line', () => {
     const data = join(dir, 'd5');
     assert.equal(cli(['init', '--data', data]).status, 0);
     const { config } = loadConfig(data);
-    const store = new SqliteStore(config.storage.path);
+    const store = new SqliteStore(sqlitePath(config));
     try {
       await store.ready();
       const appId = config.apps[0].appId;

@@ -1,5 +1,5 @@
 import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import type { Config } from '../../src/config/config.js';
+import { sqlitePath, type Config } from '../../src/config/config.js';
 import type { Store } from '../../src/ports/store.js';
 
 /**
@@ -11,7 +11,7 @@ export const TEST_STORE = process.env.RIVULET_TEST_STORE ?? 'sqlite';
 
 /** Backends the API tests can run on, by name: each opens the store a test server's config names. */
 const BACKENDS: Record<string, (config: Config) => Store> = {
-  sqlite: (config) => new SqliteStore(config.storage.path),
+  sqlite: (config) => new SqliteStore(sqlitePath(config)),
 };
 
 /** Opens the test backend over the data a test server's `config` names (a fresh one, or reopened after a restart). */

@@ -1,0 +1,141 @@
+import { Cluster, type ChainableCommander } from 'ioredis';
+import { Keys } from './keys.js';
+
+/** How the Redis backend is reached and how sure an acknowledged write is. */
+export interface RedisSettings {
+  /** `host:port` of some cluster nodes (the client finds the others). */
+  readonly nodes: readonly string[];
+  /**
+   * `durable`: a write is acknowledged once its master has it in the append-only file and at
+   * least one replica has it (`WAIT 1`); `fast`: as soon as the master has it in memory.
+   */
+  readonly durability: 'durable' | 'fast';
+  /** Prefix of every key, so that several deployments can share one cluster. */
+  readonly keyPrefix: string;
+  /** How long a durable write waits for a replica before it fails (ms). */
+  readonly waitTimeoutMs?: number;
+}
+
+/** Splits `host:port`; IPv6 hosts are written `[::1]:7000`. */
+export function parseNode(node: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(node);
+  if (!m) throw new Error(`not a host:port: ${node}`);
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
+}
+
+/** Opens an ioredis Cluster client with the options every Rivulet connection uses. */
+export function openCluster(settings: Pick<RedisSettings, 'nodes'>, extra: { shardedSubscribers?: boolean } = {}): Cluster {
+  const cluster = new Cluster(settings.nodes.map(parseNode), {
+    // Commands issued in the same tick go out as one pipeline per node: a batch of reads over
+    // many slots costs one round trip per node, not one per key.
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 32,
+    shardedSubscribers: extra.shardedSubscribers ?? false,
+    redisOptions: { maxRetriesPerRequest: 20, connectTimeout: 5000 },
+  });
+  // Connection errors are retried by the client; commands that give up reject on their own.
+  cluster.on('error', () => {});
+  return cluster;
+}
+
+/**
+ * The connection of one Rivulet process: the cluster client, the key builder, and the write
+ * helper that makes a write as durable as the settings ask before it resolves.
+ */
+export class RedisConnection {
+  readonly cluster: Cluster;
+  readonly keys: Keys;
+  readonly settings: RedisSettings;
+
+  constructor(settings: RedisSettings) {
+    this.settings = settings;
+    this.keys = new Keys(settings.keyPrefix);
+    this.cluster = openCluster(settings);
+  }
+
+  /**
+   * Sends the commands `build` adds as one pipeline, which must touch the keys of ONE hash slot
+   * (one owner), and resolves with their replies once the write is as durable as the settings ask
+   * (`durable`: `WAIT 1` on the same master in the same pipeline). A command that fails rejects.
+   */
+  async write(build: (p: ChainableCommander) => void): Promise<unknown[]> {
+    const p = this.cluster.pipeline();
+    build(p);
+    const durable = this.settings.durability === 'durable';
+    if (durable) p.call('WAIT', '1', String(this.settings.waitTimeoutMs ?? 2000));
+    const res = (await p.exec()) ?? [];
+    const out: unknown[] = [];
+    for (const [err, value] of res) {
+      if (err) throw err;
+      out.push(value);
+    }
+    if (durable) {
+      const acked = out.pop() as number;
+      if (acked < 1) throw new Error('the write reached no replica in time (durability: durable)');
+    }
+    return out;
+  }
+
+  /**
+   * Checks that the cluster's persistence settings match the durability mode: `durable` needs
+   * the append-only file on every master (`appendonly yes`, `appendfsync always` or `everysec`)
+   * and at least one replica per master. Rejects with what to change when they do not.
+   */
+  async checkPersistence(): Promise<void> {
+    await waitReady(this.cluster);
+    if (this.settings.durability !== 'durable') return;
+    const problems: string[] = [];
+    for (const node of this.cluster.nodes('master')) {
+      const name = `${node.options.host}:${node.options.port}`;
+      let aof: string[];
+      try {
+        aof = (await node.config('GET', 'append*')) as string[];
+      } catch (err) {
+        problems.push(`${name}: cannot read its configuration (${(err as Error).message})`);
+        continue;
+      }
+      const conf = new Map<string, string>();
+      for (let i = 0; i + 1 < aof.length; i += 2) conf.set(aof[i], aof[i + 1]);
+      if (conf.get('appendonly') !== 'yes') problems.push(`${name}: appendonly is ${conf.get('appendonly') ?? 'unset'}, needs yes`);
+      const fsync = conf.get('appendfsync');
+      if (fsync !== 'always' && fsync !== 'everysec') problems.push(`${name}: appendfsync is ${fsync ?? 'unset'}, needs always or everysec`);
+      const repl = await node.info('replication');
+      const replicas = Number(/connected_slaves:(\d+)/.exec(repl)?.[1] ?? 0);
+      if (replicas < 1) problems.push(`${name}: has no connected replica, needs at least one`);
+    }
+    if (problems.length > 0) {
+      throw new Error(
+        `storage.durability is "durable" but the Redis cluster does not keep writes that way:\n  ${problems.join('\n  ')}\n` +
+          'Fix the cluster (see docs/scaling.md) or set storage.durability to "fast".',
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.quit().catch(() => this.cluster.disconnect());
+  }
+}
+
+/** Resolves once the client has loaded the slot table (or rejects after 10 s). */
+export function waitReady(cluster: Cluster): Promise<void> {
+  if (cluster.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`cannot reach the Redis cluster (status ${cluster.status})`));
+    }, 10_000);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      cluster.off('ready', onReady);
+    };
+    cluster.on('ready', onReady);
+  });
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { FeedEvent } from '../../ports/pubsub.js';
+import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
+import { RedisConnection } from './connection.js';
+import { RedisPubSub } from './redis-pubsub.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+
+const event = (feed: string, n = 0): FeedEvent => ({
+  app: '1',
+  feed,
+  message: { feed, app_id: '1', new: [{ n }], deleted: [], deleted_foreign_ids: [], published_at: '2024-05-01T10:00:00.000000Z' },
+});
+
+/** One "node": its connection and its pubsub, on a key prefix shared with the other nodes of a test. */
+async function node(shared: { nodes: string[]; keyPrefix: string }) {
+  const r = new RedisConnection({ ...shared, durability: 'fast' });
+  const pubsub = new RedisPubSub({ nodes: shared.nodes, keys: r.keys, publisher: r.cluster });
+  await pubsub.started();
+  return {
+    r,
+    pubsub,
+    async close() {
+      await pubsub.close();
+      await r.close();
+    },
+  };
+}
+
+function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      if (cond()) resolve();
+      else if (Date.now() > deadline) reject(new Error('timed out'));
+      else setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+onRedisCluster('pubsub and rate limits across nodes', () => {
+  it('a listener on one node hears what another node publishes, once synced, and only while it listens', async () => {
+    const shared = await sharedCluster();
+    const a = await node(shared);
+    const b = await node(shared);
+    try {
+      const got: string[] = [];
+      b.pubsub.subscribe((e) => got.push(`${e.feed}:${(e.message.new[0] as { n: number }).n}`));
+      assert.equal(a.pubsub.isWatched('1', 'user:x'), false);
+      b.pubsub.watch('1', 'user:x');
+      b.pubsub.watch('1', 'user:x');
+      await b.pubsub.synced();
+      assert.equal(a.pubsub.isWatched('1', 'user:x'), true, 'the watch counts on the other node once synced');
+      assert.deepEqual(a.pubsub.watchedFeeds('1'), ['user:x']);
+      assert.equal(a.pubsub.hasWatchers('1'), true);
+      await a.pubsub.publish([event('user:x', 1), event('user:x', 2), event('user:y', 3)]);
+      await until(() => got.length >= 2);
+      assert.deepEqual(got, ['user:x:1', 'user:x:2'], 'in order; feeds nobody on b watches do not travel');
+      b.pubsub.unwatch('1', 'user:x');
+      await b.pubsub.synced();
+      assert.equal(a.pubsub.isWatched('1', 'user:x'), true, 'one listener is left');
+      b.pubsub.unwatch('1', 'user:x');
+      b.pubsub.unwatch('1', 'user:x'); // one too many: ignored
+      await b.pubsub.synced();
+      assert.equal(a.pubsub.isWatched('1', 'user:x'), false);
+      assert.equal(a.pubsub.hasWatchers('1'), false);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a node that starts later learns what the others watch; a node that closes takes its counts away', async () => {
+    const shared = await sharedCluster();
+    const a = await node(shared);
+    a.pubsub.watch('1', 'timeline:z');
+    await a.pubsub.synced();
+    const b = await node(shared);
+    try {
+      await until(() => b.pubsub.isWatched('1', 'timeline:z'));
+      const local: string[] = [];
+      a.pubsub.subscribe((e) => local.push(e.feed));
+      await b.pubsub.publish([event('timeline:z')]);
+      await until(() => local.length === 1);
+      await a.close();
+      await until(() => !b.pubsub.isWatched('1', 'timeline:z'));
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('events published on a node reach its own listeners at once, without a round trip', async () => {
+    const a = await node(await sharedCluster());
+    try {
+      const got: string[] = [];
+      a.pubsub.subscribe((e) => got.push(e.feed));
+      a.pubsub.watch('1', 'user:self');
+      await a.pubsub.publish([event('user:self')]);
+      assert.deepEqual(got, ['user:self']);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(got, ['user:self'], 'its own message coming back over Redis is not delivered twice');
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('rate limits hold across nodes: the window counter is shared', async () => {
+    const shared = await sharedCluster();
+    const a = new RedisConnection({ ...shared, durability: 'fast' });
+    const b = new RedisConnection({ ...shared, durability: 'fast' });
+    try {
+      const la = new RedisRateLimiter(a);
+      const lb = new RedisRateLimiter(b);
+      const now = 1_700_000_000_000;
+      assert.deepEqual(await la.hit('1|GET x', 3, 60_000, now), { allowed: true, remaining: 2, resetMs: 1_700_000_040_000 });
+      assert.equal((await lb.hit('1|GET x', 3, 60_000, now + 1)).remaining, 1);
+      assert.equal((await la.hit('1|GET x', 3, 60_000, now + 2)).allowed, true);
+      assert.deepEqual(await lb.hit('1|GET x', 3, 60_000, now + 3), { allowed: false, remaining: 0, resetMs: 1_700_000_040_000 });
+      assert.equal((await lb.hit('1|GET y', 3, 60_000, now + 3)).allowed, true, 'keys count apart');
+      assert.equal((await la.hit('1|GET x', 3, 60_000, 1_700_000_040_000)).remaining, 2, 'a new window starts from zero');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
