@@ -262,6 +262,10 @@ const MIGRATIONS: string[] = [
     failed_at INTEGER NOT NULL
   );
   `,
+  // Change marks (SqliteChangeMarks): one row per committed write, naming what it changed.
+  `
+  CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, keys TEXT NOT NULL);
+  `,
   // Intents (the storage ports' shape of fan-out jobs): `inline` intents are applied by their
   // writer and handed to a worker only after a crash; a claim holds a lease until `lease` (ms).
   // Groups keep the newest activity id their per-group limit dropped, and each feed a version of

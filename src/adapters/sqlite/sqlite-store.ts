@@ -1,3 +1,4 @@
+import type { Transaction } from 'better-sqlite3';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
@@ -20,6 +21,8 @@ import { SqliteReactionStore } from './sqlite-reaction-store.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord } from '../../ports/reaction-store.js';
 import { SqliteWriteStore } from './sqlite-write-store.js';
 import { SqliteSignalStore } from './sqlite-signal-store.js';
+import { SqliteChangeMarks } from './sqlite-change-marks.js';
+import { changeKey } from '../../ports/change-marks.js';
 import { SqliteActivitySweep } from './sqlite-activity-sweep.js';
 import type { StoragePorts } from '../../ports/storage.js';
 import { SqliteIntentQueue } from './sqlite-intent-queue.js';
@@ -31,6 +34,7 @@ export class SqliteStore implements Store {
   readonly signals: SqliteSignalStore;
   /** The storage ports (docs/storage-ports.md) over the same database and group commit. */
   readonly ports: StoragePorts;
+  readonly changes: SqliteChangeMarks;
   readonly #activities: SqliteActivityStore;
   readonly #timelines: SqliteTimelineStore;
   readonly #follows: SqliteFollowStore;
@@ -39,6 +43,7 @@ export class SqliteStore implements Store {
   readonly #users: SqliteUserStore;
   readonly #collections: SqliteCollectionStore;
   readonly #reactions: SqliteReactionStore;
+  readonly #markedTx: Transaction<(keys: readonly string[], write: () => Promise<unknown>) => { out: Promise<unknown> }>;
   readonly #sweep: SqliteActivitySweep;
 
   /** `path` is a file path, or `:memory:` for tests. */
@@ -49,13 +54,20 @@ export class SqliteStore implements Store {
     this.#timelines = new SqliteTimelineStore(this.database, groups);
     this.#follows = new SqliteFollowStore(this.database);
     this.#outbox = new SqliteOutbox(this.database);
-    this.#writes = new SqliteWriteStore(this.database, groups);
+    this.changes = new SqliteChangeMarks(this.database);
+    this.#writes = new SqliteWriteStore(this.database, groups, this.changes);
+    this.#markedTx = this.database.db.transaction((keys: readonly string[], write: () => Promise<unknown>) => {
+      // Wrapped: better-sqlite3 refuses a transaction function that returns a promise.
+      const out = write();
+      if (keys.length > 0) this.changes.write(keys);
+      return { out };
+    });
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
     this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
     // After the signal store, which creates the personalization tables the sweep looks at.
-    this.#sweep = new SqliteActivitySweep(this.database);
+    this.#sweep = new SqliteActivitySweep(this.database, this.changes);
     this.ports = {
       intents: new SqliteIntentQueue(this.database, this.#writes),
       activities: new SqliteActivities(this.database, this.#activities),
@@ -86,6 +98,16 @@ export class SqliteStore implements Store {
   async migrations(): Promise<{ applied: number; latest: number }> {
     return this.database.guard('migrations', () => this.database.migrations());
   }
+  /**
+   * Runs a user or collection write (synchronous under the hood: better-sqlite3) and its change
+   * mark in one transaction. Writes still waiting for their group commit are committed first, as
+   * before any store call.
+   */
+  private marked<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
+    this.database.guard('mark', () => undefined);
+    return this.#markedTx.immediate(keys, write).out as Promise<T>;
+  }
+
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);
   }
@@ -165,25 +187,25 @@ export class SqliteStore implements Store {
     return this.#users.getUsers(app, ids);
   }
   putUsers(app: string, users: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
-    return this.#users.putUsers(app, users, mode);
+    return this.marked(users.map((u) => changeKey.user(app, u.id)), () => this.#users.putUsers(app, users, mode));
   }
   updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
-    return this.#users.updateUser(app, id, data, updatedUs);
+    return this.marked([changeKey.user(app, id)], () => this.#users.updateUser(app, id, data, updatedUs));
   }
   deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
-    return this.#users.deleteUsers(app, ids);
+    return this.marked(ids.map((id) => changeKey.user(app, id)), () => this.#users.deleteUsers(app, ids));
   }
   getEntries(app: string, refs: readonly EntryRef[]): Promise<Map<string, EntryRecord>> {
     return this.#collections.getEntries(app, refs);
   }
   putEntries(app: string, entries: readonly EntryRecord[], mode: PutMode): Promise<PutResult<EntryRecord>[]> {
-    return this.#collections.putEntries(app, entries, mode);
+    return this.marked(entries.map((e) => changeKey.object(app, e.collection, e.id)), () => this.#collections.putEntries(app, entries, mode));
   }
   updateEntry(app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner?: string): Promise<EntryWriteOutcome<EntryRecord>> {
-    return this.#collections.updateEntry(app, ref, data, updatedUs, ifOwner);
+    return this.marked([changeKey.object(app, ref.collection, ref.id)], () => this.#collections.updateEntry(app, ref, data, updatedUs, ifOwner));
   }
   deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
-    return this.#collections.deleteEntries(app, refs, ifOwner);
+    return this.marked(refs.map((r) => changeKey.object(app, r.collection, r.id)), () => this.#collections.deleteEntries(app, refs, ifOwner));
   }
   getReactions(app: string, ids: readonly string[], includeDeleted?: boolean): Promise<Map<string, ReactionRecord>> {
     return this.#reactions.getReactions(app, ids, includeDeleted);

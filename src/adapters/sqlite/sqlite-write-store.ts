@@ -7,6 +7,8 @@ import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
 import { signalRows, SqliteSignalWrites } from './sqlite-signal-writes.js';
 import type { SignalWrites } from '../../ports/signal-writes.js';
+import { batchChanges, changeKey } from '../../ports/change-marks.js';
+import { SqliteChangeMarks } from './sqlite-change-marks.js';
 
 /**
  * A write batch, or signal writes (SqliteSignalStore shares this group commit), or a function
@@ -54,6 +56,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #d: SqliteDatabase;
   readonly #groups: SqliteGroups;
   readonly #reactions: SqliteReactionWrites;
+  readonly #marks: SqliteChangeMarks;
   readonly #groupTx: Database.Transaction<(group: readonly Waiting[]) => void>;
   readonly #oneTx: Database.Transaction<(w: Waiting) => void>;
   #waiting: Waiting[] = [];
@@ -84,10 +87,14 @@ export class SqliteWriteStore implements WriteStore {
   readonly #eraseActivity: Database.Statement;
   readonly #audit: Database.Statement;
 
-  /** `groups` is shared with the other stores of the same database (one set of statements). */
-  constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
+  /**
+   * `groups` is shared with the other stores of the same database (one set of statements); every
+   * transaction writes one change mark in `marks` naming what its batches changed.
+   */
+  constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d), marks: SqliteChangeMarks = new SqliteChangeMarks(d)) {
     this.#d = d;
     this.#groups = groups;
+    this.#marks = marks;
     this.#reactions = new SqliteReactionWrites(d);
     const db = d.db;
     this.#upsertActivity = db.prepare(
@@ -120,8 +127,12 @@ export class SqliteWriteStore implements WriteStore {
     this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.applyWaiting(w);
+      this.mark(group.filter((w) => !w.batch.run));
     });
-    this.#oneTx = db.transaction((w: Waiting) => this.applyWaiting(w));
+    this.#oneTx = db.transaction((w: Waiting) => {
+      this.applyWaiting(w);
+      if (!w.batch.run) this.mark([w]);
+    });
     d.onAccess((reads) => {
       // Inside a transaction a commit would only be a savepoint: the caller is the flush itself.
       if (this.#waiting.length === 0 || db.inTransaction) return;
@@ -205,9 +216,36 @@ export class SqliteWriteStore implements WriteStore {
     else this.apply(w.app, w.batch);
   }
 
-  /** Applies a batch inside a transaction that is already open (a {@link transact} function). */
+  /** Applies a batch, with its change mark, inside a transaction that is already open (a {@link transact} function). */
   applyInTransaction(app: string, b: WriteBatch): void {
     this.apply(app, b);
+    this.mark([{ app, batch: b }]);
+  }
+
+  /**
+   * Writes the change mark of the batches just applied (in their transaction): the keys they
+   * change, and the app's pull key when a direct entry of a pull-served feed came or went.
+   */
+  private mark(batches: readonly { readonly app: string; readonly batch: SqliteBatch }[]): void {
+    let keys: Set<string> | null = null;
+    for (const { app, batch } of batches) {
+      const changed = batchChanges(app, batch);
+      if (this.touchesPulled(app, batch)) changed.add(changeKey.pulled(app));
+      if (keys === null) keys = changed;
+      else for (const k of changed) keys.add(k);
+    }
+    if (keys !== null && keys.size > 0) this.#marks.write(keys);
+  }
+
+  /** Whether the batch adds or removes a direct entry (origin null) of a pull-served feed. */
+  private touchesPulled(app: string, b: SqliteBatch): boolean {
+    const pull = (fid: string) => {
+      const f = this.#d.findFeed(app, fid);
+      return f !== undefined && this.#marks.isPull(f);
+    };
+    for (const e of b.entries ?? []) if (e.origin === null && pull(e.feed)) return true;
+    for (const r of b.removals ?? []) if ((r.origin === undefined || r.origin === null) && pull(r.feed)) return true;
+    return false;
   }
 
   private apply(app: string, b: SqliteBatch): void {
