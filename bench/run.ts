@@ -20,6 +20,7 @@ import { workers } from './workers.js';
 import { signals } from './signals.js';
 import { metrics } from './metrics.js';
 import { audit } from './audit.js';
+import { personalization } from './personalization.js';
 import { sweep } from './sweep.js';
 import { cluster } from './cluster.js';
 import { writeResult } from './report.js';
@@ -170,7 +171,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, cluster, ...suite, mixed };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, cluster, ...suite, mixed };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];
