@@ -41,6 +41,13 @@ process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+// A test process stopped by a signal (a timeout, ^C) takes its clusters with it.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (running.size === 0) process.kill(process.pid, signal);
+    else process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 /** A port P with P and P + 10000 (the cluster bus) free on loopback. */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
