@@ -168,7 +168,7 @@ export async function loadGraphThroughApi(s: Server, load: Load, g: Graph, concu
     for (const [u, v] of g.edgeList()) yield [timelineFeed(g, u), userFeed(g, v)];
   };
   const { requests, follows } = followRequests(s, pairs());
-  const r = await load.batch(s.base, requests, { concurrency });
+  const r = await load.batch(s.base, requests, { concurrency, progress: 'follow_many', unit: 'requests' });
   const ms = r.t1 - r.t0;
   return { follows, requests: requests.length, ms: round(ms), follows_per_s: Math.round(follows / (ms / 1000)) };
 }

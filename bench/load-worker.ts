@@ -46,7 +46,10 @@ async function batch(cmd: Extract<LoadCommand, { op: 'batch' }>): Promise<Reply>
   const bodies: string[] | undefined = cmd.keepBodies ? new Array<string>(n) : undefined;
   const errors: string[] = [];
   let next = 0;
+  let done = 0;
   const t0 = now();
+  // How many have been answered, twice a second, for the command's progress bar.
+  const progress = cmd.progress ? setInterval(() => parentPort!.postMessage({ progress: done }), 500) : null;
   const lane = async () => {
     for (;;) {
       const i = next++;
@@ -55,12 +58,14 @@ async function batch(cmd: Extract<LoadCommand, { op: 'batch' }>): Promise<Reply>
       const res = await send(agent, base, cmd.requests[i]);
       ms[i] = now() - start;
       status[i] = res.status;
+      done++;
       if (bodies) bodies[i] = res.body;
       if ((res.status < 200 || res.status >= 300) && errors.length < 5) errors.push(`${res.status} ${cmd.requests[i].method} ${cmd.requests[i].path}: ${res.body.slice(0, 300)}`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(cmd.concurrency, Math.max(1, n)) }, lane));
   const t1 = now();
+  if (progress) clearInterval(progress);
   agent.destroy();
   return { op: 'batch', t0, t1, status, ms, bodies, errors };
 }

@@ -3,6 +3,7 @@
  * thread. One command at a time.
  */
 import { Worker } from 'node:worker_threads';
+import { progressBar } from '../src/cli/progress.js';
 
 export interface HttpReq {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -56,7 +57,7 @@ export interface ProbeResult {
 }
 
 export type LoadCommand =
-  | { op: 'batch'; base: string; requests: HttpReq[]; concurrency: number; keepBodies: boolean }
+  | { op: 'batch'; base: string; requests: HttpReq[]; concurrency: number; keepBodies: boolean; progress?: boolean }
   | { op: 'cannon'; base: string; requests: HttpReq[]; connections: number; durationS: number }
   | { op: 'watch'; base: string; post: HttpReq; readers: HttpReq[]; gapMs: number; timeoutMs: number }
   | {
@@ -92,11 +93,16 @@ export class Load {
     this.#worker.unref();
   }
 
-  #run<T extends Reply['op']>(cmd: LoadCommand & { op: T }): Promise<Extract<Reply, { op: T }>> {
+  #run<T extends Reply['op']>(cmd: LoadCommand & { op: T }, onProgress?: (done: number) => void): Promise<Extract<Reply, { op: T }>> {
     const run = this.#busy.then(
       () =>
         new Promise<Extract<Reply, { op: T }>>((resolve, reject) => {
-          const onMessage = (m: { ok: boolean; reply?: Reply; error?: string }) => {
+          const onMessage = (m: { ok: boolean; reply?: Reply; error?: string; progress?: number }) => {
+            if (m.progress !== undefined) {
+              onProgress?.(m.progress);
+              return;
+            }
+            this.#worker.off('message', onMessage);
             this.#worker.off('error', onError);
             if (m.ok) resolve(m.reply as Extract<Reply, { op: T }>);
             else reject(new Error(`load worker: ${m.error}`));
@@ -105,7 +111,7 @@ export class Load {
             this.#worker.off('message', onMessage);
             reject(err);
           };
-          this.#worker.once('message', onMessage);
+          this.#worker.on('message', onMessage);
           this.#worker.once('error', onError);
           this.#worker.postMessage(cmd);
         }),
@@ -114,9 +120,25 @@ export class Load {
     return run;
   }
 
-  /** Sends requests with `concurrency` in flight; throws on any non-2xx answer. */
-  async batch(base: string, requests: HttpReq[], opts: { concurrency?: number; keepBodies?: boolean } = {}) {
-    const r = await this.#run({ op: 'batch', base, requests, concurrency: opts.concurrency ?? 1, keepBodies: opts.keepBodies ?? false });
+  /**
+   * Sends requests with `concurrency` in flight; throws on any non-2xx answer. With `progress` (a
+   * label), a long batch shows a progress bar with rate and time left (a summary line off a terminal).
+   */
+  async batch(base: string, requests: HttpReq[], opts: { concurrency?: number; keepBodies?: boolean; progress?: string; unit?: string } = {}) {
+    const bar = opts.progress === undefined ? null : progressBar(opts.progress, { unit: opts.unit ?? 'requests' });
+    bar?.start(requests.length);
+    let shown = 0;
+    const onProgress = (done: number) => {
+      bar?.tick(done - shown);
+      shown = done;
+    };
+    let r;
+    try {
+      r = await this.#run({ op: 'batch', base, requests, concurrency: opts.concurrency ?? 1, keepBodies: opts.keepBodies ?? false, progress: bar !== null }, onProgress);
+      onProgress(requests.length);
+    } finally {
+      bar?.stop();
+    }
     if (r.errors.length > 0) throw new Error(`requests failed:\n  ${r.errors.join('\n  ')}`);
     return r;
   }

@@ -29,7 +29,7 @@ const int = (name: string, fallback: number) => {
  * thread of its own) has used, from Linux's per-thread counters (10 ms ticks); null elsewhere.
  * Unlike requests per second, CPU per request barely moves when other processes take the cores.
  */
-function mainThreadCpuMs(): number | null {
+export function mainThreadCpuMs(): number | null {
   try {
     const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -26,6 +26,7 @@ import { extractTerms } from '../src/personalization/signals/keywords.js';
 import { intOption, jwt, log, round } from './harness.js';
 import { Load, type HttpReq } from './load.js';
 import { writeResult } from './report.js';
+import { mainThreadCpuMs } from './metrics.js';
 
 const TOPICS = ['ski', 'jazz', 'ramen', 'chess', 'cycling', 'football', 'poetry', 'robotics'];
 const WORDS: Record<string, string[]> = {
@@ -148,8 +149,14 @@ export async function signals(): Promise<void> {
     log('signals: ingestion ceiling (bare route)');
     const ceiling = await timed(bareBase, first);
     log(`signals: ingestion into Rivulet (${requestCount} requests of 10 events, 10 in flight, then 50)`);
+    // CPU of the main thread, where Rivulet serves (the load generator has its own thread): unlike
+    // events per second, CPU per event barely moves when other processes take the cores.
+    const cpu0 = mainThreadCpuMs();
     const ingest = await timed(base, first);
+    const cpu1 = mainThreadCpuMs();
     const ingest50 = await timed(base, second, 50);
+    const cpu2 = mainThreadCpuMs();
+    const cpuPerEventUs = (a: number | null, b: number | null) => (a === null || b === null ? null : round(((b - a) * 1000) / (requestCount * 10)));
     const stored = await countEvents(rivulet.store.signals);
     const eventsPerS = ingest.requestsPerS * 10;
 
@@ -189,7 +196,9 @@ export async function signals(): Promise<void> {
         events_per_s: Math.round(eventsPerS),
         requests_per_s: round(ingest.requestsPerS),
         latency_ms: ingest.latency,
+        server_cpu_us_per_event: cpuPerEventUs(cpu0, cpu1),
         events_per_s_50_in_flight: Math.round(ingest50.requestsPerS * 10),
+        server_cpu_us_per_event_50_in_flight: cpuPerEventUs(cpu1, cpu2),
         latency_ms_50_in_flight: ingest50.latency,
         events_sent: requests.length * 10,
         events_stored: stored,

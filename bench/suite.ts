@@ -88,7 +88,7 @@ export interface Posted {
 
 /** Posts the workload's activities (server token, `POST feed/user/<author>/`), POST_CONCURRENCY in flight. */
 async function postWorkload(s: Server, load: Load, g: Graph, w: Workload, seed: number, concurrency = POST_CONCURRENCY): Promise<Posted> {
-  const r = await load.batch(s.base, postRequests(s, g, w.authors, new Rng(seed + 1)), { concurrency, keepBodies: true });
+  const r = await load.batch(s.base, postRequests(s, g, w.authors, new Rng(seed + 1)), { concurrency, keepBodies: true, progress: 'posts', unit: 'activities' });
   const bodies = r.bodies!;
   return { ids: bodies.map((b) => (JSON.parse(b) as { id: string }).id), bodies, t0: r.t0, t1: r.t1, ackMs: r.ms };
 }

@@ -1,7 +1,10 @@
 // The demo social app (examples/social: react-activity-feed and getstream against Rivulet) in a
 // real browser: sign in, read the seeded timeline, post and see the post arrive live in another
-// person's browser, like and comment and see the author notified live, follow someone.
+// person's browser, like and comment and see the author notified live, post a photo, a file and a
+// link with its preview, follow someone.
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -14,12 +17,29 @@ function post(page: Page, text: string) {
   return page.locator('.post').filter({ hasText: text });
 }
 
+/** A page on loopback with Open Graph tags, for the link preview. */
+const ARTICLE = `<!doctype html><html><head><title>x</title>
+<meta property="og:title" content="Rivers of the North">
+<meta property="og:description" content="A long read about rivers">
+</head><body>article</body></html>`;
+
 describe('the demo social app in a browser', { skip: setup.skip }, () => {
   let h: DemoHarness;
+  let site: Server | undefined;
+  let siteUrl = '';
   before(async () => {
-    if (setup.skip === undefined) h = await startDemoHarness(setup);
+    if (setup.skip !== undefined) return;
+    site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(ARTICLE));
+    await new Promise<void>((r) => site!.listen(0, '127.0.0.1', r));
+    siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    // Link previews fetch only public addresses unless allowed: the article is on loopback.
+    h = await startDemoHarness(setup, { extraConfig: { og: { allow: ['127.0.0.1/32'] } } });
   });
-  after(async () => h?.close());
+  after(async () => {
+    await h?.close();
+    site?.closeAllConnections();
+    site?.close();
+  });
 
   it('lists the seeded people and signs in as the one picked', async () => {
     const page = await h.newPage();
@@ -143,6 +163,30 @@ describe('the demo social app in a browser', { skip: setup.skip }, () => {
     assert.match(res.headers.get('content-type') ?? '', /^image\//);
     await h.screenshot(alice, 'demo-photo');
     assert.deepEqual(h.log(erin).errors, []);
+  });
+
+  it('attaches a file and previews a pasted link; the post shows both, as stored', async () => {
+    const frank = await h.pageAs('frank');
+    await frank.setInputFiles('.compose input.rfu-file-input', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('field notes') });
+    // The file shows once its upload finished (a failed one is marked failed instead).
+    await frank.waitForFunction(() => document.querySelector('.compose .rfu-file-previewer') !== null && !document.querySelector('.rfu-file-previewer__failed'));
+    await frank.locator('.compose textarea').fill(`Field notes from the delta, and a good read ${siteUrl}/article `);
+    await frank.locator('.compose .raf-card').waitFor({ timeout: 15_000 });
+    assert.match(await frank.locator('.compose').innerText(), /Rivers of the North/);
+    await frank.locator('.compose button[type=submit]').click();
+    const mine = post(frank, 'Field notes from the delta');
+    await mine.waitFor();
+    await mine.locator('.raf-card', { hasText: 'Rivers of the North' }).waitFor();
+    await mine.getByText('notes.txt').waitFor();
+    assert.deepEqual(h.log(frank).errors, []);
+
+    const [stored] = (await h.client().feed('user', 'frank').get({ limit: 1 })).results as {
+      attachments?: { og?: { title?: string }; files?: { name: string; url: string }[] };
+    }[];
+    assert.equal(stored.attachments?.og?.title, 'Rivers of the North');
+    assert.equal(stored.attachments?.files?.[0].name, 'notes.txt');
+    const file = await fetch(stored.attachments!.files![0].url);
+    assert.equal(await file.text(), 'field notes');
   });
 
   it('follows someone from the People list and their posts join the timeline', async () => {

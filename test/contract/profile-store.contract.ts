@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { DAY_US } from '../../src/personalization/signals/decay.js';
 import type { ProfileChange } from '../../src/ports/profile-store.js';
-import { suite, type SignalBackend } from './signal-support.js';
+import { event, suite, type SignalBackend } from './signal-support.js';
 
 /** The {@link ProfileStore} contract: decayed adds, sets, removes, batch reads per user. */
 export function profileStoreContract(name: string, makeStore: () => Promise<SignalBackend>, skip: Record<string, string> = {}): void {
@@ -33,6 +33,32 @@ export function profileStoreContract(name: string, makeStore: () => Promise<Sign
       const [w] = (await store().signals.profilesOf(app(), ['u1'])).get('u1')!;
       assert.ok(Math.abs(w.weight - 2) < 1e-9);
       assert.equal(w.updatedUs, DAY_US);
+    });
+
+    test("the effects of many events in one write add up as they do written one by one, out of order too", async () => {
+      const times = [0, DAY_US, DAY_US / 2, 3 * DAY_US, 2 * DAY_US];
+      const effects = (i: number, user: string) => [add(user, '#ski', i + 1, times[i]), add(user, 'bob', 1, times[i], 'author'), add(user, `#only${i}`, 1, times[i])];
+      const write = (i: number, user: string) => ({
+        event: event(user, 'like', { trackedUs: times[i], receivedUs: times[i] }),
+        dedupeKey: `${user}:${i}`,
+        dedupeUntilUs: 10 * DAY_US,
+        effects: effects(i, user),
+      });
+      await store().signals.recordSignals(app(), { events: times.map((_, i) => write(i, 'together')) });
+      for (let i = 0; i < times.length; i++) await store().signals.recordSignals(app(), { events: [write(i, 'apart')] });
+      // A retried event in the batch changes nothing.
+      await store().signals.recordSignals(app(), { events: [write(0, 'together'), write(1, 'together')] });
+      const profiles = await store().signals.profilesOf(app(), ['together', 'apart']);
+      const byKey = (u: string) => new Map(profiles.get(u)!.map((w) => [`${w.dimension}:${w.key}`, w]));
+      const together = byKey('together');
+      const apart = byKey('apart');
+      assert.equal(together.size, apart.size);
+      for (const [k, w] of apart) {
+        const t = together.get(k)!;
+        assert.ok(Math.abs(t.weight - w.weight) < 1e-9, `${k}: ${t.weight} vs ${w.weight}`);
+        assert.equal(t.updatedUs, w.updatedUs, k);
+      }
+      assert.ok(Math.abs(together.get('tag:#ski')!.weight - apart.get('tag:#ski')!.weight) < 1e-9);
     });
 
     test('reads many users in one call, by source', async () => {

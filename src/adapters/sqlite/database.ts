@@ -264,6 +264,15 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
+/**
+ * What a store call reads, so that group-commit writes which cannot change its answer may keep
+ * waiting for their commit (see {@link SqliteDatabase.guard}):
+ * - `graph`: follow edges and pull flags only;
+ * - `content`: activity rows (by id or foreign id) and content tags only;
+ * - `all`: anything.
+ */
+export type StoreReads = 'all' | 'graph' | 'content';
+
 /** How often a process looks at the writers table for other processes (ms, at most). */
 export const WRITERS_CHECK_MS = 250;
 /**
@@ -299,7 +308,7 @@ export class SqliteDatabase {
   #othersAt = -Infinity;
   /** When this process may write (performance.now()); see {@link ready}. */
   #writableAt = 0;
-  #settle: ((graphRead: boolean) => void) | null = null;
+  #settle: ((reads: StoreReads) => void) | null = null;
 
   constructor(path: string) {
     this.path = path;
@@ -487,17 +496,17 @@ export class SqliteDatabase {
    * Every store call runs it first (see {@link guard}), so each call sees every write handed to
    * the store before it.
    */
-  onAccess(settle: (graphRead: boolean) => void): void {
+  onAccess(settle: (reads: StoreReads) => void): void {
     this.#settle = settle;
   }
 
   /**
    * Runs `fn` and translates driver failures into a {@link StoreError} keeping the cause. Waiting
-   * group-commit writes are committed first; `graphRead` (a read of follow edges and pull flags
-   * only) lets the writes wait when none of them changes the follow graph.
+   * group-commit writes are committed first, unless none of them can change what `fn` reads (see
+   * {@link StoreReads}): `true` is a read of follow edges and pull flags only.
    */
-  guard<T>(what: string, fn: () => T, graphRead = false): T {
-    if (this.#settle !== null) this.#settle(graphRead);
+  guard<T>(what: string, fn: () => T, reads: StoreReads | boolean = false): T {
+    if (this.#settle !== null) this.#settle(reads === true ? 'graph' : reads === false ? 'all' : reads);
     try {
       return fn();
     } catch (err) {
@@ -517,7 +526,7 @@ export class SqliteDatabase {
 
   close(): void {
     if (!this.db.open) return;
-    if (this.#settle !== null) this.#settle(false);
+    if (this.#settle !== null) this.#settle('all');
     try {
       this.db.prepare('DELETE FROM writers WHERE id = ?').run(this.#writerId);
     } finally {

@@ -49,7 +49,7 @@ export class SqliteActivityStore implements ActivityStore {
         });
       }
       return out;
-    });
+    }, 'content');
   }
 
   async findInFeedByForeignId(app: string, feed: string, foreignId: string): Promise<string[]> {

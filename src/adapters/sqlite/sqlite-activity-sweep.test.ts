@@ -52,10 +52,14 @@ describe('SQLite activity sweep', () => {
     assert.deepEqual(await pass(0, 0), { deleted: 0, steps: 2 });
   });
 
-  it('keeps an activity still held by another feed, a queued fan-out job or a personalization hide', async () => {
-    const ids = await post(6);
+  it('keeps an activity still held by another feed, a queued or dead-lettered fan-out job or a personalization hide', async () => {
+    const ids = await post(7);
     await store.commit(APP, { entries: [{ feed: 'timeline:b', id: ids[0], origin: 'user:a', maxLength: 100 }] });
     await store.commit(APP, { enqueue: [{ kind: 'fanout.add', app: APP, source: 'user:a', ids: [ids[1]] }] });
+    await store.commit(APP, { enqueue: [{ kind: 'fanout.add', app: APP, source: 'user:a', ids: [ids[3]] }] });
+    const [dead] = (await store.pendingJobs(10)).filter((j) => j.ids[0] === ids[3]);
+    await store.jobFailed(dead.jobId, 'failed for good', null, 0);
+    assert.equal(await store.deadLetterCount(), 1);
     await store.signals.recordSignals(APP, { hides: [{ user: 'u', activityId: ids[2], hidden: true, atUs: 1, placements: [] }] });
     await pass(0, 0);
     assert.deepEqual(await present(ids), ids.sort());

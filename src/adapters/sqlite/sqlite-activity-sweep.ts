@@ -9,7 +9,7 @@ import type { SqliteDatabase } from './database.js';
  * - an entry of any feed of the app (flat feeds, `to` targets, fan-out copies, aggregated and
  *   notification groups' activities). Feeds served by pull are read from the author's own feed's
  *   entries, so they need nothing more;
- * - a queued fan-out job naming it (it will be pushed into follower feeds);
+ * - a queued or dead-lettered fan-out job naming it (it will be pushed into follower feeds);
  * - a personalization hide (`p_hidden`), which puts the activity back when undone.
  * Reactions do not keep an activity: they stay, and read as reactions to an activity that is gone.
  *
@@ -42,24 +42,26 @@ export class SqliteActivitySweep {
       )
       .raw();
     // `entries_sk` answers whether any feed holds the sort key; the feed's app tells it is this
-    // app's activity (ids are not unique across apps).
+    // app's activity (ids are not unique across apps). The app is looked up per entry found, so
+    // that SQLite never walks the app's feeds instead.
     this.#unheld = db.prepare(
       `SELECT a.sk, a.id, o.since FROM activities a
          LEFT JOIN orphans o ON o.app = a.app AND o.sk = a.sk
        WHERE a.app = @app AND a.sk > @after AND a.sk <= @last
-         AND NOT EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.id = e.feed WHERE e.sk = a.sk AND f.app = a.app)`,
+         AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.sk = a.sk AND (SELECT app FROM feeds WHERE id = e.feed) = a.app)`,
     );
-    this.#queued = db.prepare('SELECT ids FROM outbox WHERE app = ?').pluck();
+    // Dead-lettered jobs too: an operator may queue them again.
+    this.#queued = db.prepare('SELECT ids FROM outbox WHERE app = @app UNION ALL SELECT ids FROM outbox_dead WHERE app = @app').pluck();
     this.#hiddenByUser = db.prepare('SELECT activity FROM p_hidden WHERE app = ?').pluck();
     this.#unmark = db.prepare(
       `DELETE FROM orphans WHERE app = @app AND sk > @after AND sk <= @last
-         AND EXISTS (SELECT 1 FROM entries e JOIN feeds f ON f.id = e.feed WHERE e.sk = orphans.sk AND f.app = orphans.app)`,
+         AND EXISTS (SELECT 1 FROM entries e WHERE e.sk = orphans.sk AND (SELECT app FROM feeds WHERE id = e.feed) = orphans.app)`,
     );
     this.#mark = db.prepare('INSERT OR IGNORE INTO orphans (app, sk, since) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
     this.#deleteMark = db.prepare('DELETE FROM orphans WHERE app = ? AND sk = ?');
     // Hides of a deleted activity must not hide one added again later with the same id.
-    this.#deleteHides = db.prepare('DELETE FROM hidden WHERE sk = ? AND feed IN (SELECT id FROM feeds WHERE app = ?)');
+    this.#deleteHides = db.prepare('DELETE FROM hidden WHERE sk = ? AND (SELECT app FROM feeds WHERE id = hidden.feed) = ?');
     this.#deleteTags = db.prepare('DELETE FROM p_item_tags WHERE app = ? AND activity = ?');
     this.#step = db.transaction((app, after, limit, now, retention) => {
       const [last, n] = this.#lastOfPage.get(app, after, limit) as [Buffer | null, number];
@@ -70,7 +72,7 @@ export class SqliteActivitySweep {
       let deleted = 0;
       if (rows.length > 0) {
         const needed = new Set<string>();
-        for (const ids of this.#queued.all(app) as string[]) for (const id of ids.split(',')) needed.add(id);
+        for (const ids of this.#queued.all({ app }) as string[]) for (const id of ids.split(',')) needed.add(id);
         for (const id of this.#hiddenByUser.all(app) as string[]) needed.add(id);
         for (const r of rows) {
           if (needed.has(r.id)) continue;

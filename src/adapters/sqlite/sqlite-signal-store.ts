@@ -135,6 +135,7 @@ export class SqliteSignalStore implements SignalStore {
     const rows = this.#d.guard(
       'tagsOf',
       () => this.#tags.all(this.#d.appInt(app), JSON.stringify(activityIds)) as { activity: string; tag: string; source: TagSource; weight: number }[],
+      'content',
     );
     for (const r of rows) {
       let list = out.get(r.activity);
@@ -172,7 +173,7 @@ export class SqliteSignalStore implements SignalStore {
   async newestByForeignId(app: string, foreignIds: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (foreignIds.length === 0) return out;
-    const rows = this.#d.guard('newestByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), JSON.stringify(foreignIds)) as [string, string, Buffer][]);
+    const rows = this.#d.guard('newestByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), JSON.stringify(foreignIds)) as [string, string, Buffer][], 'content');
     for (const [fid, id] of rows) out.set(fid, id);
     return out;
   }

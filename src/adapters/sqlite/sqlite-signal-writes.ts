@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { decayedAdd } from '../../personalization/signals/decay.js';
+import { decayedAdd, decayFactor } from '../../personalization/signals/decay.js';
 import type { ProfileChange } from '../../ports/profile-store.js';
 import type { EventWrite, SignalWrites } from '../../ports/signal-writes.js';
 import type { SqliteDatabase } from './database.js';
@@ -36,21 +36,22 @@ export class SqliteSignalWrites {
     this.#putSeq = db.prepare('INSERT INTO p_event_seq (app, seq) VALUES (?, ?) ON CONFLICT (app) DO UPDATE SET seq = excluded.seq');
     // One statement claims a key: inserted when new, renewed when expired, untouched (0 changes)
     // while it still catches retries.
+    // Statements of the ingestion path bind positional parameters (cheaper than named ones).
     this.#claimKey = db.prepare(
-      `INSERT INTO p_event_keys (app, key, until) VALUES (@app, @key, @until)
-       ON CONFLICT (app, key) DO UPDATE SET until = excluded.until WHERE p_event_keys.until <= @received`,
+      `INSERT INTO p_event_keys (app, key, until) VALUES (?, ?, ?)
+       ON CONFLICT (app, key) DO UPDATE SET until = excluded.until WHERE p_event_keys.until <= ?`,
     );
     this.#insertEvent = db.prepare(
       `INSERT INTO p_events (app, seq, id, source, user, kind, label, activity, foreign_id, weight, feed_id, location, position, features, tracked, received)
-       VALUES (@app, @seq, @id, @source, @user, @kind, @label, @activity, @foreignId, @weight, @feedId, @location, @position, @features, @tracked, @received)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // The decay rule stays in one place (decayedAdd), called by SQLite inside the upsert: one
     // statement per change instead of a read and a write.
     db.function('rv_decayed_weight', { deterministic: true }, (weight, updated, delta, at, half) => decayedAdd(weight as number, updated as number, delta as number, at as number, half as number).weight);
     this.#addWeight = db.prepare(
-      `INSERT INTO p_profile (app, user, dim, source, key, weight, updated) VALUES (@app, @user, @dim, @source, @key, @delta, @at)
+      `INSERT INTO p_profile (app, user, dim, source, key, weight, updated) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (app, user, dim, source, key) DO UPDATE SET
-         weight = rv_decayed_weight(weight, updated, excluded.weight, excluded.updated, @half),
+         weight = rv_decayed_weight(weight, updated, excluded.weight, excluded.updated, ?),
          updated = max(updated, excluded.updated)`,
     );
     this.#putWeight = db.prepare(
@@ -96,37 +97,61 @@ export class SqliteSignalWrites {
   #events(a: number, events: readonly EventWrite[]): void {
     let seq = (this.#getSeq.get(a) as number | undefined) ?? 0;
     const start = seq;
+    // The events' profile additions, one per weight: a batch of one user's events touches the
+    // same tags and authors again and again, and one upsert per weight does for all of them.
+    const adds = new Map<string, FoldedAdd>();
     for (const w of events) {
       const e = w.event;
       // A key still live means this is a retry of an event already taken: nothing changes.
-      if (this.#claimKey.run({ app: a, key: w.dedupeKey, until: w.dedupeUntilUs, received: e.receivedUs }).changes === 0) continue;
-      this.#insertEvent.run({
-        app: a,
-        seq: ++seq,
-        id: e.id,
-        source: e.source,
-        user: e.user,
-        kind: e.kind,
-        label: e.label,
-        activity: e.activity,
-        foreignId: e.foreignId,
-        weight: e.weight,
-        feedId: e.feedId,
-        location: e.location,
-        position: e.position,
-        features: JSON.stringify(e.features),
-        tracked: e.trackedUs,
-        received: e.receivedUs,
-      });
-      if (w.effects) for (const c of w.effects) this.#profile(a, c);
+      if (this.#claimKey.run(a, w.dedupeKey, w.dedupeUntilUs, e.receivedUs).changes === 0) continue;
+      this.#insertEvent.run(
+        a,
+        ++seq,
+        e.id,
+        e.source,
+        e.user,
+        e.kind,
+        e.label,
+        e.activity,
+        e.foreignId,
+        e.weight,
+        e.feedId,
+        e.location,
+        e.position,
+        JSON.stringify(e.features),
+        e.trackedUs,
+        e.receivedUs,
+      );
+      if (w.effects) {
+        for (const c of w.effects) {
+          if (c.op !== 'add') {
+            this.#flushAdds(a, adds);
+            this.#profile(a, c);
+            continue;
+          }
+          const k = `${c.user}\u0000${c.dimension}\u0000${c.source}\u0000${c.key}\u0000${c.halfLifeUs}`;
+          const f = adds.get(k);
+          if (f === undefined) adds.set(k, { change: c, delta: c.delta, atUs: c.atUs });
+          else foldAdd(f, c.delta, c.atUs, c.halfLifeUs);
+        }
+      }
     }
+    this.#flushAdds(a, adds);
     if (seq !== start) this.#putSeq.run(a, seq);
+  }
+
+  #flushAdds(a: number, adds: Map<string, FoldedAdd>): void {
+    for (const f of adds.values()) {
+      const c = f.change;
+      this.#addWeight.run(a, c.user, c.dimension, c.source, c.key, f.delta, f.atUs, c.halfLifeUs);
+    }
+    adds.clear();
   }
 
   #profile(a: number, c: ProfileChange): void {
     switch (c.op) {
       case 'add':
-        this.#addWeight.run({ app: a, user: c.user, dim: c.dimension, source: c.source, key: c.key, delta: c.delta, at: c.atUs, half: c.halfLifeUs });
+        this.#addWeight.run(a, c.user, c.dimension, c.source, c.key, c.delta, c.atUs, c.halfLifeUs);
         break;
       case 'set':
         this.#putWeight.run(a, c.user, c.dimension, c.source, c.key, c.weight, c.atUs);
@@ -136,6 +161,27 @@ export class SqliteSignalWrites {
         else this.#removeWeight.run(a, c.user, c.dimension, c.source, c.key);
         break;
     }
+  }
+}
+
+/** Additions to one profile weight, folded into one: `delta` happening at `atUs`. */
+interface FoldedAdd {
+  readonly change: Extract<ProfileChange, { op: 'add' }>;
+  delta: number;
+  atUs: number;
+}
+
+/**
+ * Folds another addition (`delta` at `atUs`) into `f`, so that adding `f` once equals adding both
+ * in turn ({@link decayedAdd}): decay is a factor per elapsed time, so the sum is kept at the later
+ * time with the earlier addition decayed to it.
+ */
+export function foldAdd(f: { delta: number; atUs: number }, delta: number, atUs: number, halfLifeUs: number): void {
+  if (atUs >= f.atUs) {
+    f.delta = f.delta * decayFactor(f.atUs, atUs, halfLifeUs) + delta;
+    f.atUs = atUs;
+  } else {
+    f.delta += delta * decayFactor(atUs, f.atUs, halfLifeUs);
   }
 }
 

@@ -37,7 +37,10 @@ export const MAX_GROUP_ROWS = 50_000;
  * to the store before its read — exactly as if each commit had been applied when it was called.
  * Reads of the follow graph alone (follower pages, pull flags) let the batches wait unless one of
  * them follows or unfollows, since nothing else changes the graph; that is what lets concurrent
- * posts, whose planning reads only the graph, share a commit.
+ * posts, whose planning reads only the graph, share a commit. Likewise reads of activity rows and
+ * content tags alone let them wait unless one of them writes activities or tags: analytics
+ * requests, which read the activities their events name and then commit events and profile
+ * changes, share a commit that way.
  *
  * Entry inserts are `INSERT OR IGNORE` on (feed, sort key), so a replayed fan-out chunk is a
  * no-op; each feed keeps an entry count so trimming to max length costs nothing until a feed is
@@ -53,6 +56,8 @@ export class SqliteWriteStore implements WriteStore {
   #waitingRows = 0;
   /** Whether a waiting batch creates or removes follow edges. */
   #waitingGraph = false;
+  /** Whether a waiting batch writes or erases activities, or replaces content tags. */
+  #waitingContent = false;
   #scheduled = false;
   readonly #upsertActivity: Database.Statement;
   readonly #insertEntry: Database.Statement;
@@ -111,9 +116,11 @@ export class SqliteWriteStore implements WriteStore {
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
     });
-    d.onAccess((graphRead) => {
+    d.onAccess((reads) => {
       // Inside a transaction a commit would only be a savepoint: the caller is the flush itself.
-      if (this.#waiting.length > 0 && !(graphRead && !this.#waitingGraph) && !db.inTransaction) this.flush();
+      if (this.#waiting.length === 0 || db.inTransaction) return;
+      if ((reads === 'graph' && !this.#waitingGraph) || (reads === 'content' && !this.#waitingContent)) return;
+      this.flush();
     });
   }
 
@@ -129,6 +136,7 @@ export class SqliteWriteStore implements WriteStore {
     return new Promise<void>((resolve, reject) => {
       this.#waiting.push({ app, batch, resolve, reject });
       if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0) this.#waitingGraph = true;
+      if ((batch.activities?.length ?? 0) > 0 || (batch.erase?.length ?? 0) > 0 || (batch.signals?.tags?.length ?? 0) > 0) this.#waitingContent = true;
       this.#waitingRows += rowsOf(batch);
       if (this.#waitingRows >= MAX_GROUP_ROWS) this.flush();
       else if (!this.#scheduled) {
@@ -150,6 +158,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#waiting = [];
     this.#waitingRows = 0;
     this.#waitingGraph = false;
+    this.#waitingContent = false;
     if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false)) return;
     // Alone, or the group failed: each batch in its own transaction, so only a bad one fails.
     for (const w of group) this.run(() => this.#tx.immediate(w.app, w.batch), [w], true);
