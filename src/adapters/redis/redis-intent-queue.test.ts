@@ -7,6 +7,9 @@ import { RedisConnection } from './connection.js';
 import { PARTITIONS, RedisIntentQueue } from './redis-intent-queue.js';
 import { RedisAuditLog } from './redis-records.js';
 
+/** Long enough that a busy machine still makes the next call within it. */
+const LEASE = 3000;
+
 onRedisCluster('activities and the intent queue', () => {
   let r: RedisConnection;
   let q: RedisIntentQueue;
@@ -57,12 +60,12 @@ onRedisCluster('activities and the intent queue', () => {
     await q.commit(a, [{ activity: x, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [x.id], mode: 'queued' }] }]);
     assert.equal(await q.pendingCount(), 1);
     const other = new RedisIntentQueue(r, audit);
-    const [first] = await q.claim(10, 300);
+    const [first] = await q.claim(10, LEASE);
     assert.equal(first.attempts, 0);
-    assert.deepEqual(await other.claim(10, 300), [], 'leased: another worker does not get it');
+    assert.deepEqual(await other.claim(10, LEASE), [], 'leased: another worker does not get it');
     await q.progress([{ id: first.id, cursor: 'f500' }]);
-    await new Promise((res) => setTimeout(res, 400));
-    const [again] = await other.claim(10, 300);
+    await new Promise((res) => setTimeout(res, LEASE + 300));
+    const [again] = await other.claim(10, LEASE);
     assert.equal(again.id, first.id);
     assert.equal(again.attempts, 1);
     assert.equal(again.cursor, 'f500');
@@ -76,9 +79,9 @@ onRedisCluster('activities and the intent queue', () => {
     const a = app();
     const x = act(3);
     const [step] = await q.commit(a, [{ activity: x, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [x.id], mode: 'inline' }] }]);
-    assert.deepEqual(await q.claim(10, 300), []);
-    await new Promise((res) => setTimeout(res, 400));
-    const [taken] = await q.claim(10, 300);
+    assert.deepEqual(await q.claim(10, LEASE), []);
+    await new Promise((res) => setTimeout(res, LEASE + 300));
+    const [taken] = await q.claim(10, LEASE);
     assert.equal(taken.id, step.intents[0].id);
     await q.deadLetter(taken.id, 'boom');
     assert.equal(await q.pendingCount(), 0);
