@@ -44,7 +44,7 @@ const HEALTHZ: HttpReq = { method: 'GET', path: '/healthz', headers: {} };
  * Readers' ranks: users ordered by how many feeds they follow (the most connected read most; ties
  * in a seeded random order), so the Zipf head reads full timelines and the tail mostly empty ones.
  */
-function readerOrder(g: Graph, rng: Rng): number[] {
+export function readerOrder(g: Graph, rng: Rng): number[] {
   const users = rng.sample(Array.from({ length: g.nodes }, (_, u) => u), g.nodes);
   return users.sort((a, b) => g.outDegree(b) - g.outDegree(a));
 }

@@ -9,11 +9,16 @@
  * Options: --config default|hard|smoke (default `default`), --seeds 42,1,2,7 (the default).
  * Exits non-zero when a sanity check fails.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CONFIGS } from '../src/personalization/harness/generator.js';
 import { evaluate, markdownOf } from '../src/personalization/harness/evaluate.js';
 import { harnessPolicies } from '../src/personalization/harness/policies.js';
+import { learnedPolicies } from '../src/personalization/harness/learned.js';
+import { FeatureVector } from '../src/personalization/model/logistic.js';
+import { PersonalizationModel } from '../src/personalization/model/model.js';
+import { seededRandom } from '../src/core/ranking/seeded-random.js';
 import { option } from './harness.js';
 import { RESULTS } from './report.js';
 
@@ -28,19 +33,39 @@ export async function personalization(): Promise<void> {
   let failed = 0;
   for (const seed of seeds) {
     const t0 = performance.now();
-    const result = evaluate(config, seed, harnessPolicies());
+    const learned = learnedPolicies();
+    const result = evaluate(config, seed, [...harnessPolicies(), ...learned]);
     const seconds = (performance.now() - t0) / 1000;
+    const ms = learned[0].rankMs.slice().sort((a, b) => a - b);
+    const pct = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))];
     const file = join(RESULTS, `personalization-${config.name}-seed${seed}.json`);
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-    const md = markdownOf(result) + `\nWall time: ${seconds.toFixed(1)} s (generation, replay and ranking by every policy; one process).\n`;
+    const health = learned[0].model.health();
+    const md =
+      markdownOf(result) +
+      `\nT7, scoring and re-ranking one request's ${config.candidates} candidates in memory (features, both heads, value score, guardrails), over the ${ms.length} requests of this run: ` +
+      `p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms (target p50 <= 2, p99 <= 5).\n` +
+      `\nModel after the run: ${learned[0].model.updates} updates; progressive log-loss engage ${health.engage.log_loss.toFixed(4)} (recent ${health.engage.recent_log_loss.toFixed(4)} vs base rate ${health.engage.recent_base_log_loss.toFixed(4)}), ` +
+      `negative ${health.negative.log_loss.toFixed(4)} (recent ${health.negative.recent_log_loss.toFixed(4)} vs ${health.negative.recent_base_log_loss.toFixed(4)}).\n` +
+      `\nT10 wall time: ${seconds.toFixed(1)} s (generation, replay, learning and ranking by every policy; one process; load average ${loadavg()[0].toFixed(1)} at the end).\n`;
     process.stdout.write(`\n${md}→ ${file}\n`);
-    sections.push(md);
+    writeFileSync(join(RESULTS, `personalization-${config.name}-seed${seed}.md`), md + '\n' + updateRate());
     failed += result.sanity.filter((s) => !s.ok).length;
   }
+  // The summary holds every seed's section found in results/ (runs of single seeds may go in parallel).
+  const order = (f: string) => {
+    const n = Number(/seed(-?\d+)\.md$/.exec(f)?.[1]);
+    const i = [42, 1, 2, 7].indexOf(n);
+    return i >= 0 ? i : 100 + n;
+  };
+  for (const f of readdirSync(RESULTS)
+    .filter((f) => f.startsWith(`personalization-${config.name}-seed`) && f.endsWith('.md'))
+    .sort((a, b) => order(a) - order(b)))
+    sections.push(readFileSync(join(RESULTS, f), 'utf8'));
   const mdFile = join(RESULTS, `personalization-${config.name}.md`);
   writeFileSync(
     mdFile,
-    `# Personalization harness, config \`${config.name}\`\n\nWritten by \`npm run bench -- personalization --config ${config.name} --seeds ${seeds.join(',')}\`. ` +
+    `# Personalization harness, config \`${config.name}\`\n\nWritten by \`npm run bench -- personalization --config ${config.name} --seeds <list>\` (one section per seed; seeds may run in separate processes). ` +
       'Metrics are defined in bench/README.md; the JSON files beside this one hold every figure and the ratios to each baseline.\n\n' +
       sections.join('\n'),
   );
@@ -49,4 +74,27 @@ export async function personalization(): Promise<void> {
     process.exitCode = 1;
     console.error(`${failed} sanity check(s) failed`);
   }
+}
+
+/**
+ * T9's in-process learning rate: model updates (both heads, one AdaGrad step each) per second on
+ * pre-encoded feature vectors of 16 features, the size of a typical impression's.
+ */
+function updateRate(): string {
+  const rand = seededRandom(9);
+  const vectors: FeatureVector[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const f = new FeatureVector(16);
+    for (let k = 0; k < 16; k++) f.push(Math.floor(rand() * 2 ** 31), k < 12 ? 1 : rand());
+    vectors.push(f);
+  }
+  const model = new PersonalizationModel();
+  const n = 300_000;
+  for (let i = 0; i < 20_000; i++) model.learn(vectors[i % 1000], i % 9 === 0, i % 17 === 0);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) model.learn(vectors[i % 1000], i % 9 === 0, i % 17 === 0);
+  const perS = n / ((performance.now() - t0) / 1000);
+  const md = `### T9, learning rate\n\n${Math.round(perS).toLocaleString('en-US')} model updates/s in process (${n.toLocaleString('en-US')} impressions of 16 features, both heads; target >= 100,000; load average ${loadavg()[0].toFixed(1)}).\n`;
+  process.stdout.write(`\n${md}`);
+  return md;
 }

@@ -14,6 +14,7 @@ import { connect } from 'getstream';
 import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
 import { mixed } from './mixed.js';
+import { readCpu } from './read-cpu.js';
 import { scenarioArgs, suite } from './suite.js';
 import { realtime } from './realtime.js';
 import { workers } from './workers.js';
@@ -171,7 +172,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, cluster, ...suite, mixed };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, cluster, ...suite, mixed, 'read-cpu': readCpu };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

@@ -1,3 +1,4 @@
+import { ChangeCache } from './services/change-cache.js';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { MemoryPubSub } from './adapters/memory/memory-pubsub.js';
@@ -136,6 +137,16 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
+/**
+ * The cache of the parts enriched reads share (see `Services.enriched`): half the read cache's
+ * budget beside it, and only over a store with change marks (off with the read cache).
+ */
+function sharedPartsCache(store: Store, readCacheBytes: number): ChangeCache<string> | undefined {
+  const mark = store.changeMark?.bind(store);
+  if (!mark || !store.changes || readCacheBytes <= 0) return undefined;
+  return new ChangeCache<string>(readCacheBytes / 2, mark, store.changes, (text) => 2 * text.length);
+}
+
 /** The composition root: config → store → services → HTTP, realtime and the fan-out worker. */
 export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const logger = opts.logger ?? pino({ level: process.env.RIVULET_LOG_LEVEL ?? 'info' });
@@ -166,6 +177,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     flags: records.flags,
     userData: records.userData,
     hideFlagged: opts.config.moderation.hideFlagged,
+    enriched: sharedPartsCache(store, opts.config.readCacheBytes),
     // A 'manual' worker runs only when a test calls drainAll(), so queue states stay observable.
     onJobsEnqueued: () => {
       if (opts.worker !== 'manual') worker?.wake();

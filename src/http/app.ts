@@ -143,7 +143,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(healthRoutes, { ready: opts.ready, checks: opts.readiness ?? [] });
   if (opts.metrics && opts.serveMetrics) await server.register(metricsRoute, { metrics: opts.metrics, token: opts.serveMetrics.token });
   const mark = opts.services.store.changeMark?.bind(opts.services.store);
-  const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark) : null;
+  const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark, opts.services.store.changes) : null;
   if (readCache) {
     opts.metrics?.sources({ readCache: () => ({ ...readCache.counts, entries: readCache.size, bytes: readCache.bytes }) });
   }

@@ -1,66 +1,115 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MemoryChangeLog, MemoryChangeMarks } from '../adapters/memory/memory-change-marks.js';
 import { ReadCache } from './read-cache.js';
 
-function withMark(): { cache: (bytes: number) => ReadCache; bump: () => void } {
-  let n = 0;
-  return { cache: (bytes) => new ReadCache(bytes, () => String(n)), bump: () => void n++ };
+/** A cache over in-memory change marks; `write` records a mark as a store's write would. */
+function setup(bytes = 1 << 20, keep = 4096) {
+  const marks = new MemoryChangeMarks(new MemoryChangeLog(keep));
+  const cache = new ReadCache(bytes, () => String(marks.log.last), marks);
+  const at = { position: 0 };
+  return {
+    cache,
+    write: (...keys: string[]) => marks.record(keys),
+    /** Looks `key` up; on a miss, "builds" `body` from `deps` and offers it. */
+    read: async (key: string, deps: string[], body: string, during?: () => Promise<unknown>) => {
+      const hit = await cache.get(key, at);
+      if (hit !== undefined) return { hit: true, body: hit.toString() };
+      const builtAt = at.position;
+      await during?.();
+      await cache.set(key, builtAt, deps, Buffer.from(body));
+      return { hit: false, body };
+    },
+  };
 }
 
-test('a body is served while the change mark stays and dropped when it moves', () => {
-  const m = withMark();
-  const c = m.cache(1 << 20);
-  const at = c.mark();
-  const b = (text: string) => Buffer.from(text);
-  const got = (k: string) => c.get(k, { mark: '' })?.toString();
-  c.set('a', at, b('{"x":1}'));
-  assert.equal(got('a'), '{"x":1}');
-  m.bump();
-  assert.equal(got('a'), undefined);
-  assert.equal(c.size, 0);
-  assert.equal(c.bytes, 0);
-  // One hit (before the write), one miss (after it).
-  assert.deepEqual(c.counts, { hits: 1, misses: 1 });
+test('a write drops exactly the bodies built from what it changed', async () => {
+  const c = setup();
+  await c.read('ann', ['f|ann', 'a|1'], 'ann-page');
+  await c.read('bob', ['f|bob', 'a|2'], 'bob-page');
+  await c.read('cat', ['f|cat', 'a|1'], 'cat-page');
+  assert.equal(c.cache.size, 3);
+  await c.write('a|1'); // e.g. a like on activity 1, shown in ann's and cat's feeds
+  assert.deepEqual(await c.read('bob', ['f|bob', 'a|2'], 'x'), { hit: true, body: 'bob-page' });
+  assert.equal((await c.read('ann', ['f|ann', 'a|1'], 'ann-2')).hit, false);
+  assert.equal((await c.read('cat', ['f|cat', 'a|1'], 'cat-2')).hit, false);
+  assert.deepEqual(await c.read('ann', ['f|ann', 'a|1'], 'x'), { hit: true, body: 'ann-2' });
+  await c.write('f|bob', 'u|zed');
+  assert.equal((await c.read('bob', ['f|bob', 'a|2'], 'bob-2')).hit, false);
+  assert.deepEqual(await c.read('cat', ['f|cat', 'a|1'], 'x'), { hit: true, body: 'cat-2' });
+  const { hits, misses, invalidated, refused } = c.cache.counts;
+  assert.deepEqual({ hits, misses, invalidated, refused }, { hits: 3, misses: 6, invalidated: 3, refused: 0 });
 });
 
-test('a body built before a write landed is not kept', () => {
-  const m = withMark();
-  const c = m.cache(1 << 20);
-  const at = c.mark();
-  const b = (text: string) => Buffer.from(text);
-  const got = (k: string) => c.get(k, { mark: '' })?.toString();
-  m.bump(); // a write lands while the body is being built
-  c.set('a', at, b('old'));
-  assert.equal(got('a'), undefined);
+test('a body built while a write changed one of its dependencies is not kept; others are', async () => {
+  const c = setup();
+  await c.read('ann', ['f|ann'], 'old', () => c.write('f|ann'));
+  assert.equal((await c.read('ann', ['f|ann'], 'new')).hit, false, 'the body built across the write was refused');
+  assert.deepEqual(await c.read('ann', ['f|ann'], 'x'), { hit: true, body: 'new' });
+  await c.read('bob', ['f|bob'], 'bob', () => c.write('f|ann'));
+  assert.deepEqual(await c.read('bob', ['f|bob'], 'x'), { hit: true, body: 'bob' });
+  assert.equal(c.cache.counts.refused, 1);
 });
 
-test('least recently used entries go first once over the byte budget', () => {
-  const m = withMark();
+test('a cache that fell behind the kept marks drops everything', async () => {
+  const c = setup(1 << 20, 8);
+  await c.read('ann', ['f|ann'], 'ann');
+  await c.read('bob', ['f|bob'], 'bob');
+  // Many writes land before the next look (another process wrote them): none names ann or bob,
+  // but the log no longer reaches back, so nothing can be trusted.
+  for (let i = 0; i < 20; i++) await c.write(`f|other${i}`);
+  assert.equal((await c.read('ann', ['f|ann'], 'ann-2')).hit, false);
+  assert.equal((await c.read('bob', ['f|bob'], 'bob-2')).hit, false);
+  assert.deepEqual(await c.read('ann', ['f|ann'], 'x'), { hit: true, body: 'ann-2' });
+});
+
+test('without change marks any write drops everything', async () => {
+  let n = 0;
+  const cache = new ReadCache(1 << 20, () => String(n));
+  const at = { position: 0 };
+  await cache.get('a', at);
+  assert.ok(await cache.set('a', at.position, ['f|a'], Buffer.from('{"x":1}')));
+  assert.equal((await cache.get('a', at))?.toString(), '{"x":1}');
+  const builtAt = at.position;
+  n++;
+  assert.equal(await cache.get('a', at), undefined);
+  assert.equal(await cache.set('b', builtAt, ['f|b'], Buffer.from('old')), false, 'built before the write');
+  assert.equal(cache.size, 0);
+});
+
+test('a look-up while the marks are being read waits for them', async () => {
+  const log = new MemoryChangeLog();
+  const marks = new MemoryChangeMarks(log);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = { ...marks, position: () => marks.position(), record: (k: readonly string[]) => marks.record(k), changesSince: async (after: number) => (await gate, marks.changesSince(after)) };
+  const cache = new ReadCache(1 << 20, () => String(log.last), slow);
+  const at = { position: 0 };
+  await cache.get('ann', at);
+  await cache.set('ann', at.position, ['f|ann'], Buffer.from('old'));
+  await marks.record(['f|ann']);
+  const first = cache.get('ann', { position: 0 });
+  const second = cache.get('ann', { position: 0 }); // sees the mark unchanged since the first look began
+  release();
+  assert.equal(await first, undefined);
+  assert.equal(await second, undefined, 'not answered from the stale body');
+});
+
+test('least recently used entries go first once over the byte budget; sizes stay exact', async () => {
   const body = 'x'.repeat(1000);
-  const c = m.cache(4 * 1100 + 100); // room for four entries of ~1,098 bytes
-  const at = c.mark();
-  const b = (text: string) => Buffer.from(text);
-  const got = (k: string) => c.get(k, { mark: '' })?.toString();
-  for (const k of ['a', 'b', 'c', 'd']) c.set(k, at, b(body));
-  assert.equal(c.size, 4);
-  assert.equal(got('a'), body); // a is now the most recently used
-  c.set('e', at, b(body));
-  assert.equal(got('b'), undefined, 'b was the least recently used');
-  for (const k of ['a', 'c', 'd', 'e']) assert.equal(got(k), body);
-  assert.ok(c.bytes <= 4 * 1100 + 100);
-});
-
-test('replacing a key keeps the byte count exact; a page larger than a quarter of the budget is not kept', () => {
-  const m = withMark();
-  const c = m.cache(4_000);
-  const at = c.mark();
-  const b = (text: string) => Buffer.from(text);
-  const got = (k: string) => c.get(k, { mark: '' })?.toString();
-  c.set('a', at, b('x'.repeat(100)));
-  const one = c.bytes;
-  c.set('a', at, b('y'.repeat(100)));
-  assert.equal(c.bytes, one);
-  c.set('big', at, b('z'.repeat(2000)));
-  assert.equal(got('big'), undefined);
-  assert.equal(got('a'), 'y'.repeat(100));
+  const c = setup(4 * 1200 + 100); // room for four entries
+  for (const k of ['a', 'b', 'c', 'd']) await c.read(k, [`f|${k}`], body);
+  assert.equal(c.cache.size, 4);
+  assert.equal((await c.read('a', ['f|a'], body)).hit, true); // a is now the most recently used
+  await c.read('e', ['f|e'], body);
+  assert.equal(c.cache.size, 4);
+  assert.equal((await c.read('b', ['f|b'], body)).hit, false, 'b was the least recently used');
+  assert.ok(c.cache.bytes <= 4 * 1200 + 100);
+  // A write to an evicted body's dependency is harmless; the remaining bodies stay consistent.
+  await c.write('f|c');
+  assert.equal((await c.read('c', ['f|c'], body)).hit, false);
+  const before = c.cache.bytes;
+  await c.cache.set('a', Number.MAX_SAFE_INTEGER, ['f|a'], Buffer.from(body));
+  assert.equal(c.cache.bytes, before, 'replacing a key keeps the byte count');
+  assert.equal(await c.cache.set('big', Number.MAX_SAFE_INTEGER, [], Buffer.from('z'.repeat(5000))), false, 'a page over a quarter of the budget is not kept');
 });

@@ -1,3 +1,4 @@
+import type { ChangeMarks } from './change-marks.js';
 import type { LegacyActivityStore } from './legacy/activity-store.js';
 import type { CollectionStore } from './collection-store.js';
 import type { LegacyFollowStore } from './legacy/follow-store.js';
@@ -12,6 +13,12 @@ import type { WriteStore } from './write-store.js';
 export interface Store extends LegacyActivityStore, LegacyTimelineStore, LegacyFollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
   /** The personalization stores (event log, profiles, content tags, hides) over the same data. */
   readonly signals: SignalStore;
+  /**
+   * The marks every write leaves naming what it changed (see {@link ChangeMarks}): what lets a
+   * read cache drop only the answers a write made stale. Backends without them leave it out, and
+   * the read cache then drops everything on every write ({@link changeMark}).
+   */
+  readonly changes?: ChangeMarks;
   /**
    * A value that differs whenever stored data may have changed since it was last taken, by any
    * writer (this process or another over the same data); cheap enough to call on every read.

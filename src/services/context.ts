@@ -9,6 +9,7 @@ import type { FlagStore } from '../ports/flag-store.js';
 import type { UserDataIndex } from '../ports/user-data.js';
 import type { Store } from '../ports/store.js';
 import type { SignalContext } from './signals/signal-context.js';
+import type { ChangeCache } from './change-cache.js';
 
 /** Tunables of the write path and the fan-out worker. */
 export interface FanoutSettings {
@@ -42,6 +43,13 @@ export interface Services {
   readonly userData?: UserDataIndex;
   /** Leave flagged activities, reactions and flagged users' content out of reads. */
   readonly hideFlagged?: boolean;
+  /**
+   * The parts of enriched reads that every reader shares (an activity with its references
+   * resolved, latest reactions and counts), kept until a write changes them; absent: built each time.
+   */
+  readonly enriched?: ChangeCache<string>;
+  /** A read being built for the read cache: the change keys of what it shows (see `recordingServices`). */
+  readonly readDeps?: Set<string>;
 }
 
 /**

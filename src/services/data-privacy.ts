@@ -7,6 +7,7 @@ import type { ReactionRecord } from '../ports/reaction-store.js';
 import { audit, auditBatch, change } from './audit.js';
 import { entryJson } from './collections.js';
 import type { Services } from './context.js';
+import { changeKey } from '../ports/change-marks.js';
 import { deleteFiles, type FileServices } from './files.js';
 import { unfollow } from './follows.js';
 import { deleteReaction } from './reactions.js';
@@ -237,6 +238,7 @@ export async function deleteUser(s: Services, files: FileServices | undefined, a
     fileCount = (await deleteFiles(files, app, owned.map((f) => f.id))).length;
   }
   await s.flags?.forgetUser(app.appId, userId);
+  await s.store.changes?.record([changeKey.app(app.appId)]);
   const user = (await s.store.deleteUsers(app.appId, [userId])).length > 0;
   const erasure: Erasure = { activities, reactions: reactions.length, follows: follows.length, collections: refs.length, files: fileCount, user };
   await audit(s, app, [change('user', userId, 'erased', userId, { ...erasure })]);

@@ -8,6 +8,8 @@ import type { ReactionRecord } from '../ports/reaction-store.js';
 import type { UserRecord } from '../ports/user-store.js';
 import type { Services } from './context.js';
 import { reactionsWithoutFlagged } from './moderation.js';
+import { changeKey } from '../ports/change-marks.js';
+import type { ChangeCache } from './change-cache.js';
 
 /** Reactions listed per kind in `latest_reactions` by default, and the most one may ask for (§9.2). */
 export const DEFAULT_RECENT_LIMIT = 5;
@@ -168,10 +170,17 @@ export class ReactionGraph {
     return obj;
   }
 
-  /** A reaction as the API shows it (§5.5). */
-  render(r: ReactionRecord, opts: { extraData?: unknown } = {}): Json {
+  /**
+   * A reaction as the API shows it (§5.5). `deps` receives the change keys of what it shows (the
+   * reaction, its children, their users).
+   */
+  render(r: ReactionRecord, opts: { extraData?: unknown } = {}, deps?: Deps): Json {
+    if (deps) {
+      deps.add(changeKey.reaction(deps.app, r.id));
+      deps.add(changeKey.user(deps.app, r.userId));
+    }
     const latestChildren: Record<string, Json[]> = {};
-    for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.render(c));
+    for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.render(c, {}, deps));
     const out: Json = {
       id: r.id,
       kind: r.kind,
@@ -189,7 +198,7 @@ export class ReactionGraph {
     if (r.deletedUs !== null) out.deleted_at = formatTimestamp(r.deletedUs);
     if (this.withOwnChildren) {
       const own: Record<string, Json[]> = {};
-      for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.render(c));
+      for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.render(c, {}, deps));
       out.own_children = own;
     }
     if (opts.extraData !== undefined) out.target_feeds_extra_data = opts.extraData;
@@ -201,6 +210,17 @@ export class ReactionGraph {
 export interface EnrichItem {
   readonly body: string;
   readonly origin: string | null;
+  /** The activity's id: given, the parts of its enrichment that every reader shares are cached. */
+  readonly id?: string;
+}
+
+/** Change keys (see `changeKey`) of what one enriched activity shows, with its app. */
+type Deps = Set<string> & { app: string };
+
+function depsOf(app: string): Deps {
+  const d = new Set<string>([changeKey.app(app)]) as Deps;
+  d.app = app;
+  return d;
 }
 
 /** Turns a page's activities into JSON texts: plain (origin spliced in) or enriched. */
@@ -214,7 +234,7 @@ export function enrichRenderer(s: Services, app: App, o: EnrichOptions): Rendere
   return wantsEnrichment(o) ? (items) => enrichActivities(s, app, items, o) : plainRenderer;
 }
 
-function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limit: number): { byKind: Record<string, Json[]>; more: Record<string, string> } {
+function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limit: number, deps?: Deps): { byKind: Record<string, Json[]>; more: Record<string, string> } {
   const byKind: Record<string, Json[]> = {};
   const counts: Record<string, number> = {};
   const more: Record<string, string> = {};
@@ -224,7 +244,7 @@ function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limi
       more[r.kind] = '';
       continue;
     }
-    (byKind[r.kind] ??= []).push(graph.render(r));
+    (byKind[r.kind] ??= []).push(graph.render(r, {}, deps));
   }
   return { byKind, more };
 }
@@ -236,6 +256,86 @@ function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limi
  */
 export async function enrichActivities(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
   if (!wantsEnrichment(o) || items.length === 0) return plainRenderer(items);
+  // Own children differ per reader all through the reaction tree: nothing to share.
+  if (s.enriched && !o.ownChildren && items.every((i) => i.id !== undefined)) return enrichShared(s, s.enriched, app, items, o);
+  return buildEnriched(s, app, items, o);
+}
+
+/**
+ * Enriches with the shared parts cached: each activity's enrichment without the reader's own
+ * reactions (resolved references, latest reactions, counts) is kept as text, keyed by activity
+ * and options, until a write changes anything it shows; the reader's own reactions are then read
+ * for the whole page in one batch and spliced in. An activity referencing another activity shows
+ * the reader's own reactions on it too, so with own reactions asked for it is built whole.
+ */
+async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
+  const shared: EnrichOptions = { ...o, ownReactions: false, userId: undefined };
+  const opts = `${o.references ? 'r' : ''}${o.recentReactions ? 'l' : ''}${o.reactionCounts ? 'c' : ''}|${o.recentLimit}|${o.kinds?.join(',') ?? ''}|${o.apiBase}`;
+  const keyOf = (id: string) => `${app.appId}|${id}|${opts}`;
+  const at = await cache.sync();
+  const texts: (string | undefined)[] = items.map((i) => cache.peek(keyOf(i.id!)));
+  // A page read for the read cache depends on what the reused parts were built from.
+  if (s.readDeps) {
+    for (let k = 0; k < items.length; k++) if (texts[k] !== undefined) for (const d of cache.depsOf(keyOf(items[k].id!))) s.readDeps.add(d);
+  }
+  const missing = items.flatMap((_, k) => (texts[k] === undefined ? [k] : []));
+  const whole = new Set<number>();
+  if (missing.length > 0) {
+    const deps = missing.map(() => depsOf(app.appId));
+    const nested: boolean[] = [];
+    const built = await buildEnriched(s, app, missing.map((k) => ({ body: items[k].body, origin: null })), shared, deps, nested);
+    await cache.sync();
+    for (let j = 0; j < missing.length; j++) {
+      const k = missing[j];
+      texts[k] = built[j];
+      cache.put(keyOf(items[k].id!), at, deps[j], built[j]);
+      if (nested[j] && o.ownReactions) whole.add(k);
+    }
+  }
+  const out = texts.map((t, k) => withOriginOf(t!, items[k].origin));
+  if (whole.size > 0) {
+    const list = [...whole];
+    const rebuilt = await buildEnriched(s, app, list.map((k) => items[k]), o);
+    list.forEach((k, j) => (out[k] = rebuilt[j]));
+  }
+  if (!o.ownReactions) return out;
+  // The reader's own reactions: one batch for the page (and their children and users).
+  const own = o.userId
+    ? await s.store.latestReactions(app.appId, { owners: items.map((i) => i.id!), of: 'activity', kinds: o.kinds, userId: o.userId, perKind: OWN_PER_KIND })
+    : [];
+  const graph = new ReactionGraph(false, o.userId);
+  if (own.length > 0) {
+    await graph.load(s, app, own);
+    await graph.loadUsers(s, app, graph.all(own));
+  }
+  const ownBy = new Map<string, ReactionRecord[]>();
+  for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
+  return out.map((t, k) => {
+    if (whole.has(k)) return t;
+    const mine = ownBy.get(items[k].id!);
+    const json = mine ? JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND).byKind) : '{}';
+    return t.slice(0, -1) + ',"own_reactions":' + json + '}';
+  });
+}
+
+/** An enriched text built with origin null, with the entry's origin instead. */
+function withOriginOf(text: string, origin: string | null): string {
+  return origin === null ? text : '{"origin":' + JSON.stringify(origin) + text.slice(NULL_ORIGIN.length - 1);
+}
+const NULL_ORIGIN = '{"origin":null,';
+
+/**
+ * Builds enriched texts. With `deps`, each item's set receives the change keys of what its text
+ * shows, and `nested[i]` tells whether it shows another activity (which carries own reactions).
+ */
+async function buildEnriched(
+  s: Services,
+  app: App,
+  items: readonly EnrichItem[],
+  o: EnrichOptions,
+  depsPer?: readonly Deps[],
+  nested?: boolean[],
+): Promise<string[]> {
   const acts = items.map((i) => JSON.parse(withOrigin(i.body, i.origin)) as Json);
 
   // 1. References of the page: activities and reactions first (they bring more references).
@@ -297,13 +397,16 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
   const ownBy = new Map<string, ReactionRecord[]>();
   for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
 
-  const resolve = (v: unknown, depth: number): unknown => {
+  let nestedHere = false;
+  const resolve = (v: unknown, depth: number, deps?: Deps): unknown => {
     const ref = parseRef(v);
     if (!ref) return v;
     switch (ref.kind) {
       case 'user':
+        deps?.add(changeKey.user(app.appId, ref.id));
         return graph.userOf(ref.id);
       case 'object': {
+        deps?.add(changeKey.object(app.appId, ref.collection, ref.id));
         const e = entries.get(`${ref.collection}:${ref.id}`);
         return e ? entryObject(e) : notFound('object', v as string, ref.id, ref.collection);
       }
@@ -311,23 +414,27 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
         // Referenced activities are enriched one level deep: their own activity and reaction
         // references stay strings; users and objects are resolved (already loaded).
         if (depth > 0) return v;
+        deps?.add(changeKey.activity(app.appId, ref.id));
         const a = saObjs.get(ref.id);
-        return a ? decorate(a, depth + 1) : notFound('activity', v as string, ref.id);
+        if (a) nestedHere = true;
+        return a ? decorate(a, depth + 1, deps) : notFound('activity', v as string, ref.id);
       }
       case 'reaction': {
         if (depth > 0) return v;
+        deps?.add(changeKey.reaction(app.appId, ref.id));
         const r = srReactions.get(ref.id);
-        return r ? graph.render(r) : notFound('reaction', v as string, ref.id);
+        return r ? graph.render(r, {}, deps) : notFound('reaction', v as string, ref.id);
       }
     }
   };
 
-  const decorate = (a: Json, depth: number): Json => {
+  const decorate = (a: Json, depth: number, deps?: Deps): Json => {
     const out: Json = {};
-    for (const [k, v] of Object.entries(a)) out[k] = o.references ? resolve(v, depth) : v;
+    for (const [k, v] of Object.entries(a)) out[k] = o.references ? resolve(v, depth, deps) : v;
     const id = String(a.id);
+    deps?.add(changeKey.activity(app.appId, id));
     if (o.recentReactions) {
-      const { byKind, more } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit);
+      const { byKind, more } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
       out.latest_reactions = byKind;
       const extra: Record<string, { next: string }> = {};
       for (const kind of Object.keys(byKind)) {
@@ -343,7 +450,7 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
       }
       out.latest_reactions_extra = extra;
     }
-    if (o.ownReactions) out.own_reactions = groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND).byKind;
+    if (o.ownReactions) out.own_reactions = groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind;
     if (o.reactionCounts) {
       const c = counts.get(id) ?? {};
       out.reaction_counts = kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c;
@@ -351,5 +458,10 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
     return out;
   };
 
-  return acts.map((a) => JSON.stringify(decorate(a, 0)));
+  return acts.map((a, i) => {
+    nestedHere = false;
+    const text = JSON.stringify(decorate(a, 0, depsPer?.[i]));
+    if (nested) nested[i] = nestedHere;
+    return text;
+  });
 }

@@ -7,6 +7,7 @@ import { formatTimestamp } from '../core/time.js';
 import type { FlagEntityType, FlagRecord } from '../ports/flag-store.js';
 import { actorUser, audit, change } from './audit.js';
 import type { Services } from './context.js';
+import { changeKey } from '../ports/change-marks.js';
 import { parseUserId } from './users.js';
 
 const ENTITY_TYPES: readonly FlagEntityType[] = ['stream:user', 'stream:feeds:v2:activity', 'stream:feeds:v2:reaction'];
@@ -60,6 +61,8 @@ export async function flagEntity(s: Services, app: App, body: unknown): Promise<
     createdUs: s.clock.next(),
   };
   await flagsOf(s).addFlag(app.appId, flag);
+  // What reads hide (moderation.hide_flagged) changed: every cached read of the app is stale.
+  await s.store.changes?.record([changeKey.app(app.appId)]);
   await audit(s, app, [change('user', target, 'flagged', flaggedBy ?? '', { flag_id: flag.id, entity_type: type, entity_id: flag.entityId, reason })]);
   return flag;
 }

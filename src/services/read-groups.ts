@@ -72,7 +72,7 @@ export async function readGroups(
     for (const e of g.entries) {
       const a = acts.get(e.id);
       if (!a || (shown !== null && !shown.has(a.id))) continue;
-      items.push({ body: a.body, origin: e.origin });
+      items.push({ body: a.body, origin: e.origin, id: a.id });
       n++;
     }
     return n;

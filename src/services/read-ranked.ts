@@ -72,7 +72,7 @@ export async function readRanked(
   const session = opts.session ?? '';
   // Ties are broken on `id`, here the id's sort key (time first, §4.2), so that "id descending"
   // means newest first, as in feed order; UUID text starts with the low time bits and would not.
-  const scored: { id: string; score: number; body: string; origin: string | null; vars?: Record<string, number> }[] = [];
+  const scored: { id: string; activityId: string; score: number; body: string; origin: string | null; vars?: Record<string, number> }[] = [];
   for (const e of candidates) {
     const obj = parseBody(e.body);
     const c = counts?.get(e.id);
@@ -90,11 +90,11 @@ export async function readRanked(
     let gen: (() => number) | null = null;
     const rand = () => (gen ??= seededRandom(seedOf(`${session}\u0000${feed.fid}\u0000${e.id}`)))();
     const score = method.evaluate(obj, { nowSeconds, rand, vars: opts.vars }, vars);
-    scored.push({ id: idToSortKey(e.id).toString('hex'), score, body: e.body, origin: e.origin, vars });
+    scored.push({ id: idToSortKey(e.id).toString('hex'), activityId: e.id, score, body: e.body, origin: e.origin, vars });
   }
   scored.sort(compareScored);
   const page = scored.slice(range.offset, range.offset + range.limit);
-  const texts = await render(page.map((x) => ({ body: x.body, origin: x.origin })));
+  const texts = await render(page.map((x) => ({ body: x.body, origin: x.origin, id: x.activityId })));
   const results = page.map((x, i) => {
     const base = texts[i];
     const extra = `,"score":${scoreJson(x.score)}` + (x.vars ? `,"score_vars":${JSON.stringify(x.vars)}` : '');

@@ -262,6 +262,10 @@ const MIGRATIONS: string[] = [
     failed_at INTEGER NOT NULL
   );
   `,
+  // Change marks (SqliteChangeMarks): one row per committed write, naming what it changed.
+  `
+  CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, keys TEXT NOT NULL);
+  `,
 ];
 
 /**

@@ -1,3 +1,5 @@
+import { changeKey } from '../../ports/change-marks.js';
+import type { SqliteChangeMarks } from './sqlite-change-marks.js';
 import type Database from 'better-sqlite3';
 import type { ActivitySweepStep } from '../../ports/store.js';
 import type { SqliteDatabase } from './database.js';
@@ -30,9 +32,12 @@ export class SqliteActivitySweep {
   readonly #deleteMark: Database.Statement;
   readonly #deleteHides: Database.Statement;
   readonly #deleteTags: Database.Statement;
-  readonly #step: Database.Transaction<(app: number, after: Buffer, limit: number, now: number, retention: number) => ActivitySweepStep>;
+  readonly #step: Database.Transaction<(app: number, after: Buffer, limit: number, now: number, retention: number, appId: string) => ActivitySweepStep>;
+  readonly #marks: SqliteChangeMarks | null;
 
-  constructor(d: SqliteDatabase) {
+  /** `marks`: where the deletions leave their change marks (pages referencing a deleted activity change). */
+  constructor(d: SqliteDatabase, marks: SqliteChangeMarks | null = null) {
+    this.#marks = marks;
     this.#d = d;
     const db = d.db;
     this.#lastOfPage = db
@@ -63,13 +68,14 @@ export class SqliteActivitySweep {
     // Hides of a deleted activity must not hide one added again later with the same id.
     this.#deleteHides = db.prepare('DELETE FROM hidden WHERE sk = ? AND (SELECT app FROM feeds WHERE id = hidden.feed) = ?');
     this.#deleteTags = db.prepare('DELETE FROM p_item_tags WHERE app = ? AND activity = ?');
-    this.#step = db.transaction((app, after, limit, now, retention) => {
+    this.#step = db.transaction((app, after, limit, now, retention, appId) => {
       const [last, n] = this.#lastOfPage.get(app, after, limit) as [Buffer | null, number];
       if (last === null) return { next: null, examined: 0, deleted: 0 };
       const page = { app, after, last };
       this.#unmark.run(page);
       const rows = this.#unheld.all(page) as { sk: Buffer; id: string; since: number | null }[];
       let deleted = 0;
+      const gone: string[] = [];
       if (rows.length > 0) {
         const needed = new Set<string>();
         for (const ids of this.#queued.all({ app }) as string[]) for (const id of ids.split(',')) needed.add(id);
@@ -84,9 +90,11 @@ export class SqliteActivitySweep {
           if (r.since !== null) this.#deleteMark.run(app, r.sk);
           this.#deleteHides.run(r.sk, app);
           this.#deleteTags.run(app, r.id);
+          gone.push(changeKey.activity(appId, r.id));
           deleted++;
         }
       }
+      if (gone.length > 0) this.#marks?.write(gone);
       return { next: n < limit ? null : last.toString('hex'), examined: n, deleted };
     });
   }
@@ -94,7 +102,7 @@ export class SqliteActivitySweep {
   sweep(app: string, after: string | null, limit: number, nowMs: number, retentionMs: number): ActivitySweepStep {
     return this.#d.guard('sweepActivities', () => {
       const a = this.#d.appInt(app);
-      return this.#step.immediate(a, after === null ? Buffer.alloc(0) : Buffer.from(after, 'hex'), limit, nowMs, retentionMs);
+      return this.#step.immediate(a, after === null ? Buffer.alloc(0) : Buffer.from(after, 'hex'), limit, nowMs, retentionMs, app);
     });
   }
 }

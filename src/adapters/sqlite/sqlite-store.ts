@@ -1,3 +1,4 @@
+import type { Transaction } from 'better-sqlite3';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
@@ -20,12 +21,15 @@ import { SqliteReactionStore } from './sqlite-reaction-store.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord } from '../../ports/reaction-store.js';
 import { SqliteWriteStore } from './sqlite-write-store.js';
 import { SqliteSignalStore } from './sqlite-signal-store.js';
+import { SqliteChangeMarks } from './sqlite-change-marks.js';
+import { changeKey } from '../../ports/change-marks.js';
 import { SqliteActivitySweep } from './sqlite-activity-sweep.js';
 
 /** The embedded store: every port over one SQLite database file. */
 export class SqliteStore implements Store {
   readonly database: SqliteDatabase;
   readonly signals: SqliteSignalStore;
+  readonly changes: SqliteChangeMarks;
   readonly #activities: SqliteActivityStore;
   readonly #timelines: SqliteTimelineStore;
   readonly #follows: SqliteFollowStore;
@@ -34,6 +38,7 @@ export class SqliteStore implements Store {
   readonly #users: SqliteUserStore;
   readonly #collections: SqliteCollectionStore;
   readonly #reactions: SqliteReactionStore;
+  readonly #markedTx: Transaction<(keys: readonly string[], write: () => Promise<unknown>) => { out: Promise<unknown> }>;
   readonly #sweep: SqliteActivitySweep;
 
   /** `path` is a file path, or `:memory:` for tests. */
@@ -44,13 +49,20 @@ export class SqliteStore implements Store {
     this.#timelines = new SqliteTimelineStore(this.database, groups);
     this.#follows = new SqliteFollowStore(this.database);
     this.#outbox = new SqliteOutbox(this.database);
-    this.#writes = new SqliteWriteStore(this.database, groups);
+    this.changes = new SqliteChangeMarks(this.database);
+    this.#writes = new SqliteWriteStore(this.database, groups, this.changes);
+    this.#markedTx = this.database.db.transaction((keys: readonly string[], write: () => Promise<unknown>) => {
+      // Wrapped: better-sqlite3 refuses a transaction function that returns a promise.
+      const out = write();
+      if (keys.length > 0) this.changes.write(keys);
+      return { out };
+    });
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
     this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
     // After the signal store, which creates the personalization tables the sweep looks at.
-    this.#sweep = new SqliteActivitySweep(this.database);
+    this.#sweep = new SqliteActivitySweep(this.database, this.changes);
   }
 
   changeMark(): string {
@@ -71,6 +83,16 @@ export class SqliteStore implements Store {
   async migrations(): Promise<{ applied: number; latest: number }> {
     return this.database.guard('migrations', () => this.database.migrations());
   }
+  /**
+   * Runs a user or collection write (synchronous under the hood: better-sqlite3) and its change
+   * mark in one transaction. Writes still waiting for their group commit are committed first, as
+   * before any store call.
+   */
+  private marked<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
+    this.database.guard('mark', () => undefined);
+    return this.#markedTx.immediate(keys, write).out as Promise<T>;
+  }
+
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);
   }
@@ -150,25 +172,25 @@ export class SqliteStore implements Store {
     return this.#users.getUsers(app, ids);
   }
   putUsers(app: string, users: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
-    return this.#users.putUsers(app, users, mode);
+    return this.marked(users.map((u) => changeKey.user(app, u.id)), () => this.#users.putUsers(app, users, mode));
   }
   updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
-    return this.#users.updateUser(app, id, data, updatedUs);
+    return this.marked([changeKey.user(app, id)], () => this.#users.updateUser(app, id, data, updatedUs));
   }
   deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
-    return this.#users.deleteUsers(app, ids);
+    return this.marked(ids.map((id) => changeKey.user(app, id)), () => this.#users.deleteUsers(app, ids));
   }
   getEntries(app: string, refs: readonly EntryRef[]): Promise<Map<string, EntryRecord>> {
     return this.#collections.getEntries(app, refs);
   }
   putEntries(app: string, entries: readonly EntryRecord[], mode: PutMode): Promise<PutResult<EntryRecord>[]> {
-    return this.#collections.putEntries(app, entries, mode);
+    return this.marked(entries.map((e) => changeKey.object(app, e.collection, e.id)), () => this.#collections.putEntries(app, entries, mode));
   }
   updateEntry(app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner?: string): Promise<EntryWriteOutcome<EntryRecord>> {
-    return this.#collections.updateEntry(app, ref, data, updatedUs, ifOwner);
+    return this.marked([changeKey.object(app, ref.collection, ref.id)], () => this.#collections.updateEntry(app, ref, data, updatedUs, ifOwner));
   }
   deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
-    return this.#collections.deleteEntries(app, refs, ifOwner);
+    return this.marked(refs.map((r) => changeKey.object(app, r.collection, r.id)), () => this.#collections.deleteEntries(app, refs, ifOwner));
   }
   getReactions(app: string, ids: readonly string[], includeDeleted?: boolean): Promise<Map<string, ReactionRecord>> {
     return this.#reactions.getReactions(app, ids, includeDeleted);

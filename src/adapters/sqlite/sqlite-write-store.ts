@@ -7,6 +7,8 @@ import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
 import { signalRows, SqliteSignalWrites } from './sqlite-signal-writes.js';
 import type { SignalWrites } from '../../ports/signal-writes.js';
+import { batchChanges, changeKey } from '../../ports/change-marks.js';
+import { SqliteChangeMarks } from './sqlite-change-marks.js';
 
 /** A write batch, or signal writes (SqliteSignalStore shares this group commit), on this store. */
 type SqliteBatch = WriteBatch & { readonly signals?: SignalWrites };
@@ -50,6 +52,7 @@ export class SqliteWriteStore implements WriteStore {
   readonly #d: SqliteDatabase;
   readonly #groups: SqliteGroups;
   readonly #reactions: SqliteReactionWrites;
+  readonly #marks: SqliteChangeMarks;
   readonly #tx: Database.Transaction<(app: string, batch: SqliteBatch) => void>;
   readonly #groupTx: Database.Transaction<(group: readonly Waiting[]) => void>;
   #waiting: Waiting[] = [];
@@ -78,10 +81,14 @@ export class SqliteWriteStore implements WriteStore {
   readonly #eraseActivity: Database.Statement;
   readonly #audit: Database.Statement;
 
-  /** `groups` is shared with the other stores of the same database (one set of statements). */
-  constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
+  /**
+   * `groups` is shared with the other stores of the same database (one set of statements); every
+   * transaction writes one change mark in `marks` naming what its batches changed.
+   */
+  constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d), marks: SqliteChangeMarks = new SqliteChangeMarks(d)) {
     this.#d = d;
     this.#groups = groups;
+    this.#marks = marks;
     this.#reactions = new SqliteReactionWrites(d);
     const db = d.db;
     this.#upsertActivity = db.prepare(
@@ -112,9 +119,13 @@ export class SqliteWriteStore implements WriteStore {
     this.#signals = new SqliteSignalWrites(d);
     this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
     this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.#tx = db.transaction((app: string, batch: SqliteBatch) => this.apply(app, batch));
+    this.#tx = db.transaction((app: string, batch: SqliteBatch) => {
+      this.apply(app, batch);
+      this.mark([{ app, batch }]);
+    });
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
       for (const w of group) this.apply(w.app, w.batch);
+      this.mark(group);
     });
     d.onAccess((reads) => {
       // Inside a transaction a commit would only be a savepoint: the caller is the flush itself.
@@ -176,6 +187,32 @@ export class SqliteWriteStore implements WriteStore {
     }
     for (const w of settles) w.resolve();
     return true;
+  }
+
+  /**
+   * Writes the change mark of the batches just applied (in their transaction): the keys they
+   * change, and the app's pull key when a direct entry of a pull-served feed came or went.
+   */
+  private mark(batches: readonly { readonly app: string; readonly batch: SqliteBatch }[]): void {
+    let keys: Set<string> | null = null;
+    for (const { app, batch } of batches) {
+      const changed = batchChanges(app, batch);
+      if (this.touchesPulled(app, batch)) changed.add(changeKey.pulled(app));
+      if (keys === null) keys = changed;
+      else for (const k of changed) keys.add(k);
+    }
+    if (keys !== null && keys.size > 0) this.#marks.write(keys);
+  }
+
+  /** Whether the batch adds or removes a direct entry (origin null) of a pull-served feed. */
+  private touchesPulled(app: string, b: SqliteBatch): boolean {
+    const pull = (fid: string) => {
+      const f = this.#d.findFeed(app, fid);
+      return f !== undefined && this.#marks.isPull(f);
+    };
+    for (const e of b.entries ?? []) if (e.origin === null && pull(e.feed)) return true;
+    for (const r of b.removals ?? []) if ((r.origin === undefined || r.origin === null) && pull(r.feed)) return true;
+    return false;
   }
 
   private apply(app: string, b: SqliteBatch): void {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { evaluate } from './evaluate.js';
 import { generate, SMOKE_CONFIG, topDecileFollowShare } from './generator.js';
 import { MetricsAccumulator } from './metrics.js';
+import { learnedPolicies } from './learned.js';
 import { harnessPolicies } from './policies.js';
 import { hashUniform, Rng } from './random.js';
 
@@ -55,7 +56,7 @@ describe('harness randomness', () => {
 
 describe('harness on the smoke world (generator v1)', () => {
   const world = generate(SMOKE_CONFIG, 42);
-  const result = evaluate(SMOKE_CONFIG, 42, harnessPolicies(), world);
+  const result = evaluate(SMOKE_CONFIG, 42, [...harnessPolicies(), ...learnedPolicies()], world);
 
   it('passes the generator sanity checks', () => {
     for (const s of result.sanity) assert.ok(s.ok, `${s.check}: ${s.detail}`);
@@ -78,14 +79,20 @@ describe('harness on the smoke world (generator v1)', () => {
   });
 
   it('is deterministic: the same seed gives byte-identical results, another seed different ones', () => {
-    const again = evaluate(SMOKE_CONFIG, 42, harnessPolicies());
-    assert.equal(JSON.stringify(again), JSON.stringify(result));
-    const other = evaluate(SMOKE_CONFIG, 1, harnessPolicies());
-    assert.notEqual(JSON.stringify(other.policies), JSON.stringify(result.policies));
+    const tiny = { ...SMOKE_CONFIG, users: 80, days: 4 };
+    const once = JSON.stringify(evaluate(tiny, 42, [...harnessPolicies(), ...learnedPolicies()]));
+    assert.equal(JSON.stringify(evaluate(tiny, 42, [...harnessPolicies(), ...learnedPolicies()])), once);
+    assert.notEqual(JSON.stringify(evaluate(tiny, 1, harnessPolicies()).policies), JSON.stringify(JSON.parse(once).policies));
   });
 
-  it('stream_interest ranks well above chronological (loose margin: about 2.6× on this world)', () => {
+  it('stream_interest and the learned ranker rank well above chronological; the learned one shows less controversy (loose margins)', () => {
     const m = result.policies;
+    // About 2.6× and 2.5× on this world.
     assert.ok(m.stream_interest.ndcg_at_10 >= 1.5 * m.chronological.ndcg_at_10, JSON.stringify(result.ratios.stream_interest));
+    assert.ok(m.learned.ndcg_at_10 >= 1.5 * m.chronological.ndcg_at_10, JSON.stringify(result.ratios.learned));
+    // About 0.55× chronological and 0.4× engagement-only.
+    assert.ok(m.learned.controversy_at_25 <= m.chronological.controversy_at_25, JSON.stringify(result.ratios.learned));
+    assert.ok(m.learned.controversy_at_25 < m.engagement_only.controversy_at_25, JSON.stringify(result.ratios.learned));
+    assert.ok(result.targets !== undefined && result.targets.length >= 10);
   });
 });

@@ -17,6 +17,8 @@ import { authorize } from '../../plugins/auth.js';
 import { bool, carried, query, rankingVars, str, type Query } from '../../query.js';
 import { openBytes, raw, send, sendOpen } from '../../reply.js';
 import type { ReadCache } from '../../read-cache.js';
+import { recordingServices } from '../../../services/read-deps.js';
+import { changeKey } from '../../../ports/change-marks.js';
 import { userMayRead, type Principal } from '../../../core/auth/principal.js';
 
 interface FeedParams {
@@ -70,22 +72,25 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // and, for ranked reads, the ranking clock's step (scores use "now" in whole steps). Reads that
     // mark notifications write, so those are always built.
     if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined) {
-      return send(reply, raw(await build(req, prefix, feed, app, principal, q)));
+      return send(reply, raw(await build(s, req, prefix, feed, app, principal, q)));
     }
     let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
     // Ranked reads score with "now" in whole steps: the step is part of the key, and the page
     // built on a miss is scored at that same step.
     const now = q.ranking !== undefined ? rankingNow(s.clock) : undefined;
     if (now !== undefined) key += `|${now}`;
-    const at = { mark: '' };
-    const hit = cache.get(key, at);
+    const at = { position: 0 };
+    const hit = await cache.get(key, at);
     if (hit !== undefined) return sendOpen(reply, hit);
-    const body = openBytes(await build(req, prefix, feed, app, principal, q, now));
-    cache.set(key, at.mark, body);
+    // The build notes everything it reads: the body is dropped when a write changes any of it.
+    const deps = new Set([changeKey.app(app.appId)]);
+    if (now !== undefined) deps.add(changeKey.signals(app.appId));
+    const body = openBytes(await build(recordingServices(s, deps), req, prefix, feed, app, principal, q, now));
+    await cache.set(key, at.position, deps, body);
     return sendOpen(reply, body);
   };
 
-  const build = async (req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query, nowSeconds?: number): Promise<string> => {
+  const build = async (s: Services, req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query, nowSeconds?: number): Promise<string> => {
     const group = groupOf(app, feed);
     const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
     const range = parsePage(q);

@@ -1,0 +1,142 @@
+/**
+ * Feature set v1 of the personalization model (personalization.md §6.1), hashed into a head's
+ * buckets: bias; the activity's tags (hashtags, image labels, mentions, keywords) and its author;
+ * user×tag and user×author crosses; follows-author; selector source; age bucket (log2 hours);
+ * popularity bucket (log2 engagements); interest-score bucket and its cross with popularity;
+ * context features from analytics (`location`, `group:value`); and the dense inputs
+ * `interest_score` and `author_affinity`. Features are computed as of one moment — the impression
+ * for learning, the request for scoring — from inputs the caller reads as of then.
+ */
+import type { ContentTag } from '../../ports/content-tag-store.js';
+import { FeatureVector } from './logistic.js';
+
+/** The facts of one activity that features read. */
+export interface ItemFacts {
+  readonly author: string;
+  readonly tags: readonly ContentTag[];
+  /** Activity time, seconds since the epoch. */
+  readonly timeS: number;
+}
+
+/** What the reader's state and the item's stats say about one (user, item) pair at one moment. */
+export interface PairSignals {
+  readonly following: boolean;
+  /** Engagements with the item so far. */
+  readonly popularity: number;
+  /** Stream v3's `interest_score` of the item for the user, [−1, 1]. */
+  readonly interestScore: number;
+  /** Decayed user→author engagement, the user's top author = 1; [−1, 1]. */
+  readonly authorAffinity: number;
+  /** Which candidate selector brought the item (`following`, `popular`, `interest`, …). */
+  readonly source?: string;
+  /** Context features (`loc:profile_page`, `group:value`). */
+  readonly context?: readonly string[];
+}
+
+/** FNV-1a of a string. */
+function fnv(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Combines two 32-bit values into one (murmur3's mixing). */
+export function mix(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0xcc9e2d51);
+  h = (h << 15) | (h >>> 17);
+  h = Math.imul(h, 0x1b873593) ^ b;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+// Namespaces keep equal values of different kinds in different buckets.
+const NS = {
+  bias: fnv('bias'),
+  tag: fnv('tag'),
+  userTag: fnv('user×tag'),
+  author: fnv('author'),
+  userAuthor: fnv('user×author'),
+  follows: fnv('follows'),
+  age: fnv('age'),
+  pop: fnv('popularity'),
+  interest: fnv('interest'),
+  interestPop: fnv('interest×popularity'),
+  followsAge: fnv('follows×age'),
+  untagged: fnv('untagged'),
+  source: fnv('source'),
+  context: fnv('context'),
+  denseInterest: fnv('dense:interest_score'),
+  denseAffinity: fnv('dense:author_affinity'),
+} as const;
+
+/** The names of the dense inputs, for explanations. */
+export const DENSE_FEATURES = ['interest_score', 'author_affinity'] as const;
+
+/** String hashes, memoised (tags, authors and users repeat); cleared when it grows large. */
+const cache = new Map<string, number>();
+export function hashOf(s: string): number {
+  let h = cache.get(s);
+  if (h === undefined) {
+    if (cache.size > 200_000) cache.clear();
+    h = fnv(s);
+    cache.set(s, h);
+  }
+  return h;
+}
+
+export function ageBucket(ageHours: number): number {
+  return Math.floor(Math.log2(1 + Math.max(0, ageHours)));
+}
+export function popularityBucket(popularity: number): number {
+  return Math.floor(Math.log2(1 + Math.max(0, popularity)));
+}
+export function interestBucket(interest: number): number {
+  return Math.round(Math.max(-1, Math.min(1, interest)) * 10);
+}
+
+/** A named feature, for explanations: its kind, its value and the bucket it hashes to. */
+export interface NamedFeature {
+  readonly name: string;
+  readonly bucket: number;
+  readonly value: number;
+}
+
+/**
+ * Writes the features of (user, item) at `nowS` into `out` (cleared first). With `names`, also
+ * lists each feature's readable name (slower; for `explain/`).
+ */
+export function encodeFeatures(out: FeatureVector, userHash: number, user: string, item: ItemFacts, s: PairSignals, nowS: number, names?: NamedFeature[]): void {
+  out.clear();
+  const add = (bucket: number, value: number, name?: () => string) => {
+    out.push(bucket, value);
+    if (names !== undefined && name !== undefined) names.push({ name: name(), bucket, value });
+  };
+  add(NS.bias, 1, () => 'bias');
+  if (item.tags.length === 0) add(NS.untagged, 1, () => 'untagged');
+  for (const t of item.tags) {
+    const th = hashOf(t.tag);
+    add(mix(NS.tag, th), t.weight, () => `tag:${t.tag}`);
+    add(mix(mix(NS.userTag, userHash), th), t.weight, () => `user×tag:${user}|${t.tag}`);
+  }
+  const ah = hashOf(item.author);
+  add(mix(NS.author, ah), 1, () => `author:${item.author}`);
+  add(mix(mix(NS.userAuthor, userHash), ah), 1, () => `user×author:${user}|${item.author}`);
+  const f = s.following ? 1 : 0;
+  add(mix(NS.follows, f), 1, () => `follows:${f}`);
+  const age = ageBucket((nowS - item.timeS) / 3600);
+  add(mix(NS.age, age), 1, () => `age_bucket:${age}`);
+  add(mix(mix(NS.followsAge, f), age), 1, () => `follows×age:${f}|${age}`);
+  const pop = popularityBucket(s.popularity);
+  add(mix(NS.pop, pop), 1, () => `popularity_bucket:${pop}`);
+  const ib = interestBucket(s.interestScore);
+  add(mix(NS.interest, ib + 16), 1, () => `interest_bucket:${ib}`);
+  add(mix(mix(NS.interestPop, ib + 16), pop), 1, () => `interest×popularity:${ib}|${pop}`);
+  if (s.source !== undefined) add(mix(NS.source, hashOf(s.source)), 1, () => `source:${s.source}`);
+  if (s.context !== undefined) for (const c of s.context) add(mix(NS.context, hashOf(c)), 1, () => `context:${c}`);
+  if (s.interestScore !== 0) add(NS.denseInterest, s.interestScore, () => 'interest_score');
+  if (s.authorAffinity !== 0) add(NS.denseAffinity, s.authorAffinity, () => 'author_affinity');
+}

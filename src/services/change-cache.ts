@@ -1,0 +1,254 @@
+import type { ChangeMarks } from '../ports/change-marks.js';
+
+/**
+ * Values built from stored data, kept until that data changes: finished read responses (the read
+ * cache, `ReadCache`) and the parts many pages share (an enriched activity).
+ *
+ * Finished read responses, kept until the data they show changes. A feed is read far more often
+ * than it changes (a client polling its timeline, many readers of one notification bell), and a
+ * response built from the same stored state is the same text, so the bytes of a read are kept and
+ * served again as long as nothing they were built from has changed.
+ *
+ * What "changed" means comes from the store, not from the write paths: every write leaves a change
+ * mark naming what it changed (a feed, an activity and its reactions, a user, a collection
+ * object…, see `ChangeMarks`), in the same atomic step as the write, by this process or any other
+ * over the same data. Each cached body lists the keys of the data its build read (its
+ * dependencies). Before answering, the cache reads the marks written since it last looked and
+ * drops exactly the bodies that depend on a changed key: a post drops the pages of the feeds it
+ * reached, a like the pages showing that activity, a profile edit the enriched pages showing that
+ * user; every other page stays.
+ *
+ * Looking is cheap when nothing was written: the store's change mark (`changeMark`, a counter
+ * read) tells whether any write landed since the last look, and only then are the marks read.
+ * Over a store without change marks, any write drops everything.
+ *
+ * Exactness: a body is built after the cache caught up to some position of the mark log, from data
+ * that includes at least the writes up to it. When it is stored, the cache catches up again; if a
+ * write after that position changed one of the body's dependencies, the body is not kept (it may
+ * predate the write). So a cached body is always what a fresh build would return.
+ *
+ * Entries are evicted least recently used first once their total size passes the byte budget.
+ */
+export class ChangeCache<V> {
+  readonly #maxBytes: number;
+  readonly #mark: () => string;
+  readonly #changes: ChangeMarks | null;
+  readonly #entries = new Map<string, Entry<V>>();
+  readonly #sizeOf: (value: V) => number;
+  /** Dependency key → keys of the cached bodies built from it. */
+  readonly #dependents = new Map<string, Set<string>>();
+  /** Dependency key → the newest mark position that changed it (since {@link #floor}). */
+  readonly #changedAt = new Map<string, number>();
+  /** Bodies built before this position are not kept: {@link #changedAt} was reset there. */
+  #floor = 0;
+  /** The store's change mark at the last look. */
+  #at: string | null = null;
+  /** How far the mark log has been read (or, without change marks, how often everything was dropped). */
+  #position = 0;
+  #started = false;
+  /** The look in progress, if any. */
+  #syncing: Promise<void> | null = null;
+  #bytes = 0;
+  /** Look-ups answered from the cache, and those that were not (the page was built). */
+  #hits = 0;
+  #misses = 0;
+  /** Bodies dropped because a write changed what they show, and bodies not kept because one did during their build. */
+  #invalidated = 0;
+  #refused = 0;
+
+  /**
+   * `mark` returns a value that differs whenever the stored data may have changed; `changes` are
+   * the store's change marks (without them, any change drops everything).
+   */
+  constructor(maxBytes: number, mark: () => string, changes: ChangeMarks | null | undefined, sizeOf: (value: V) => number) {
+    this.#maxBytes = maxBytes;
+    this.#sizeOf = sizeOf;
+    this.#mark = mark;
+    this.#changes = changes ?? null;
+  }
+
+  /**
+   * Catches up with the writes since the last look, dropping the bodies they made stale. Returns
+   * the position reached, which a caller building a body passes to {@link set}.
+   */
+  async sync(): Promise<number> {
+    for (;;) {
+      // One look at a time: a request arriving while the marks are read waits for them, so it
+      // never answers from a body that a write it follows has made stale.
+      if (this.#syncing !== null) {
+        await this.#syncing;
+        continue;
+      }
+      const m = this.#mark();
+      if (m === this.#at) return this.#position;
+      this.#syncing = this.catchUp(m).finally(() => {
+        this.#syncing = null;
+      });
+    }
+  }
+
+  private async catchUp(m: string): Promise<void> {
+    // Taken before the marks are read: a write landing meanwhile moves the mark again and is read
+    // at the next look (or is already among the marks read now; reading it twice is harmless).
+    this.#at = m;
+    if (this.#changes === null) {
+      this.clear();
+      this.#position++;
+      return;
+    }
+    try {
+      if (!this.#started) {
+        this.#position = this.#floor = await this.#changes.position();
+        this.#started = true;
+        return;
+      }
+      const c = await this.#changes.changesSince(this.#position);
+      if (!c.complete) {
+        // The log no longer reaches back to where this cache was: anything may have changed.
+        this.clear();
+        this.#changedAt.clear();
+        this.#floor = Math.max(this.#floor, c.position);
+      } else {
+        for (const k of c.keys) {
+          this.drop(k);
+          this.#changedAt.set(k, c.position);
+        }
+        if (this.#changedAt.size > MAX_CHANGED_KEYS) {
+          this.#changedAt.clear();
+          this.#floor = Math.max(this.#floor, c.position);
+        }
+      }
+      this.#position = Math.max(this.#position, c.position);
+    } catch (err) {
+      this.#at = null; // look again next time
+      throw err;
+    }
+  }
+
+  /**
+   * The cached body for `key` if nothing it was built from has changed, else undefined; `at`
+   * receives the position for a body built now.
+   */
+  async get(key: string, at: { position: number }): Promise<V | undefined> {
+    at.position = await this.sync();
+    return this.peek(key);
+  }
+
+  /** The cached value for `key` as of the last {@link sync}. */
+  peek(key: string): V | undefined {
+    const e = this.#entries.get(key);
+    if (e === undefined) {
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    // Most recently used last: re-inserting moves it to the end of the Map's order.
+    this.#entries.delete(key);
+    this.#entries.set(key, e);
+    return e.value;
+  }
+
+  /**
+   * Keeps `body` for `key`, built from the data named by `deps` after the cache reached position
+   * `builtAt`, unless a write since then changed any of `deps`.
+   */
+  async set(key: string, builtAt: number, deps: Iterable<string>, value: V): Promise<boolean> {
+    await this.sync();
+    return this.put(key, builtAt, deps, value);
+  }
+
+  /** The dependencies of the value kept for `key` (none when there is none). */
+  depsOf(key: string): readonly string[] {
+    return this.#entries.get(key)?.deps ?? [];
+  }
+
+  /** {@link set} as of the last {@link sync}: for several values built together, after one sync. */
+  put(key: string, builtAt: number, deps: Iterable<string>, value: V): boolean {
+    const depList = [...deps];
+    const size = entrySize(key, this.#sizeOf(value), depList.length);
+    if (size > this.#maxBytes / 4) return false; // one huge page must not flush everything else
+    if (this.#changes === null ? builtAt !== this.#position : builtAt < this.#floor) return this.refuse();
+    if (this.#changes !== null && builtAt < this.#position) {
+      for (const d of depList) if ((this.#changedAt.get(d) ?? -1) > builtAt) return this.refuse();
+    }
+    this.remove(key);
+    this.#entries.set(key, { value, deps: depList, size });
+    for (const d of depList) {
+      let set = this.#dependents.get(d);
+      if (set === undefined) this.#dependents.set(d, (set = new Set()));
+      set.add(key);
+    }
+    this.#bytes += size;
+    for (const k of this.#entries.keys()) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.remove(k);
+    }
+    return true;
+  }
+
+  private refuse(): false {
+    this.#refused++;
+    return false;
+  }
+
+  /** Drops the bodies built from `dep`. */
+  private drop(dep: string): void {
+    const keys = this.#dependents.get(dep);
+    if (keys === undefined) return;
+    for (const k of keys) {
+      this.remove(k);
+      this.#invalidated++;
+    }
+    this.#dependents.delete(dep);
+  }
+
+  private remove(key: string): void {
+    const e = this.#entries.get(key);
+    if (e === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= e.size;
+    for (const d of e.deps) {
+      const set = this.#dependents.get(d);
+      if (set === undefined) continue;
+      set.delete(key);
+      if (set.size === 0) this.#dependents.delete(d);
+    }
+  }
+
+  private clear(): void {
+    this.#invalidated += this.#entries.size;
+    this.#entries.clear();
+    this.#dependents.clear();
+    this.#bytes = 0;
+  }
+
+  /**
+   * Look-ups since start: `hits` served from the cache, `misses` built anew; `invalidated` bodies
+   * dropped by writes, `refused` bodies not kept because a write changed them while they were built.
+   */
+  get counts(): { hits: number; misses: number; invalidated: number; refused: number } {
+    return { hits: this.#hits, misses: this.#misses, invalidated: this.#invalidated, refused: this.#refused };
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+}
+
+interface Entry<V> {
+  readonly value: V;
+  readonly deps: readonly string[];
+  readonly size: number;
+}
+
+/** Changed keys remembered for bodies still being built; past this, bodies started earlier are not kept. */
+const MAX_CHANGED_KEYS = 200_000;
+
+/** Bytes an entry holds: the value, the key (up to 2 bytes per character), its dependencies and Map overhead. */
+function entrySize(key: string, value: number, deps: number): number {
+  return value + 2 * key.length + 96 + 80 * deps;
+}

@@ -1,0 +1,216 @@
+// A cached read is exactly a fresh build: every kind of write is followed by reading a set of
+// pages (flat, merged timeline, enriched with reactions per reader, aggregated, notification,
+// ranked) from a server with the read cache and from a second server over the same database
+// without it, which builds every answer anew. The cached server has answered every page before
+// each write, so a body a write made stale would show as a difference. Some writes go through the
+// second server: the cached one must learn of them from the store's change marks alone, as it
+// would of another process's writes.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { rawRequest, startServer, TEST_GROUPS, uid, type TestServer } from '../support/server.js';
+
+const GROUPS = [...TEST_GROUPS, { name: 'ranked', type: 'flat' as const, ranking: { popular: { score: 'popularity' } } }];
+
+let cached: TestServer;
+let fresh: TestServer;
+
+before(async () => {
+  const config = { moderation: { hide_flagged: true } };
+  cached = await startServer({ groups: GROUPS, config });
+  fresh = await startServer({
+    groups: GROUPS,
+    dataDir: cached.dataDir,
+    app: { appId: cached.appId, apiKey: cached.apiKey, apiSecret: cached.apiSecret },
+    config: { ...config, read_cache: { max_mb: 0 } },
+  });
+});
+after(async () => {
+  await fresh?.close();
+  await cached?.close();
+});
+
+type Json = Record<string, any>;
+type Page = { path: string; query?: Record<string, string>; as?: string };
+
+const ENRICH = { withOwnReactions: 'true', withRecentReactions: 'true', withReactionCounts: 'true', withOwnChildren: 'true' };
+/** What `react-activity-feed` asks: the parts every reader shares are reused between pages. */
+const SHARED = { withOwnReactions: 'true', withRecentReactions: 'true', withReactionCounts: 'true' };
+
+async function body(t: TestServer, p: Page): Promise<Json> {
+  const token = p.as ? t.client().createUserToken(p.as) : undefined;
+  const r = await rawRequest(t, 'GET', p.path, { query: p.query ?? {}, token });
+  assert.equal(r.status, 200, `${p.path}: ${r.text}`);
+  delete r.body.duration;
+  return r.body;
+}
+
+/** Every page read from both servers must be the same, and a second cached read too. */
+async function same(pages: readonly Page[], step: string): Promise<void> {
+  for (const p of pages) {
+    const fromCache = await body(cached, p);
+    const built = await body(fresh, p);
+    assert.deepEqual(fromCache, built, `after ${step}: ${p.path} ${JSON.stringify(p.query ?? {})} as ${p.as ?? 'server'}`);
+    assert.deepEqual(await body(cached, p), built, `after ${step}, read again: ${p.path}`);
+  }
+}
+
+describe('read cache against fresh builds', () => {
+  it('every kind of write shows exactly on the next read, whichever process wrote it', async () => {
+    const c = cached.client();
+    const other = fresh.client();
+    const [ann, bob, cat] = [uid('ann'), uid('bob'), uid('cat')];
+    const soup = uid('soup');
+    await c.user(ann).create({ name: 'Ann' });
+    await c.user(bob).create({ name: 'Bob' });
+    await c.user(cat).create({ name: 'Cat' });
+    await c.collections.add('food', soup, { name: 'soup' });
+    const pages: Page[] = [
+      { path: `feed/user/${ann}/` },
+      { path: `feed/user/${bob}/`, query: { limit: '2' } },
+      { path: `feed/timeline/${cat}/` },
+      { path: `feed/timeline/${cat}/`, query: { limit: '1', offset: '1' } },
+      { path: `enrich/feed/timeline/${cat}/`, query: ENRICH, as: cat },
+      { path: `enrich/feed/timeline/${cat}/`, query: SHARED, as: cat },
+      { path: `enrich/feed/user/${ann}/`, query: SHARED, as: cat },
+      { path: `enrich/feed/user/${ann}/`, query: { ...SHARED, recentReactionsLimit: '1' } },
+      { path: `feed/user/${ann}/`, query: { withRecentReactions: 'true', withReactionCounts: 'true' } },
+      { path: `enrich/feed/aggregated/${cat}/`, query: SHARED, as: cat },
+      { path: `feed/notification/${ann}/` },
+      { path: `feed/ranked/${cat}/`, query: { ranking: 'popular' } },
+    ];
+    const check = (step: string) => same(pages, step);
+    await check('nothing');
+
+    // Feeds: posts, follows with copied history, posts that fan out and notify.
+    const annFeed = c.feed('user', ann);
+    const bobFeed = c.feed('user', bob);
+    const a1 = await annFeed.addActivity({ actor: `SU:${ann}`, verb: 'eat', object: `SO:food:${soup}`, foreign_id: 'meal:1', time: '2026-01-01T00:00:00' } as any);
+    await check('a post');
+    await c.feed('timeline', cat).follow('user', ann);
+    await c.feed('aggregated', cat).follow('user', ann);
+    await c.feed('ranked', cat).follow('user', ann);
+    await check('follows copying history');
+    const b1 = await bobFeed.addActivity({ actor: `SU:${bob}`, verb: 'post', object: 'o', to: [`notification:${ann}`] } as any);
+    await other.feed('timeline', cat).follow('user', bob);
+    await other.feed('ranked', cat).follow('user', bob);
+    await check('a post notifying and a follow by another process');
+    const a2 = await annFeed.addActivity({ actor: `SU:${ann}`, verb: 'eat', object: `SO:food:${soup}`, foreign_id: 'meal:2', time: '2026-01-02T00:00:00', n: 1 } as any);
+    await check('a post fanned out');
+
+    // Activities: full update, partial update (set and unset), by another process too.
+    await c.updateActivities([{ actor: `SU:${ann}`, verb: 'eat', object: `SO:food:${soup}`, foreign_id: 'meal:2', time: '2026-01-02T00:00:00', n: 2 } as any]);
+    await check('an update');
+    await c.activityPartialUpdate({ id: a2.id, set: { n: 3, extra: 'x' } });
+    await check('a partial update');
+    await other.activityPartialUpdate({ foreign_id: 'meal:2', time: '2026-01-02T00:00:00', unset: ['extra'] } as any);
+    await check('a partial update by another process');
+
+    // Reactions, children, their updates and deletes.
+    const like = await c.reactions.add('like', a1.id, {}, { userId: cat });
+    await check('a like');
+    const comment = await c.reactions.add('comment', a2.id, { text: 'yum' }, { userId: bob });
+    await check('a comment');
+    const reply = await c.reactions.addChild('comment', comment, { text: 'thanks' }, { userId: ann });
+    await check('a child reaction');
+    const childLike = await other.reactions.addChild('like', comment, {}, { userId: cat });
+    await check('a child reaction by another process');
+    await c.reactions.update(comment.id, { text: 'yummy' });
+    await check('a reaction update');
+    await c.reactions.update(reply.id, { text: 'thank you' });
+    await check('a child reaction update');
+    await c.reactions.delete(childLike.id);
+    await check('a child reaction delete');
+    await other.reactions.delete(like.id);
+    await check('a reaction delete by another process');
+    await c.reactions.add('like', b1.id, {}, { userId: cat });
+    await check('a like on another feed');
+
+    // Users and collection objects the enriched pages show.
+    await c.user(ann).update({ name: 'Ann B.' });
+    await check('a user update');
+    await other.user(bob).update({ name: 'Robert' });
+    await check('a user update by another process');
+    await c.collections.update('food', soup, { name: 'stew' });
+    await check('a collection update');
+    await c.user(bob).delete();
+    await check('a user delete');
+    await c.collections.delete('food', soup);
+    await check('a collection delete');
+    await c.user(bob).create({ name: 'Bob again' });
+    await c.collections.add('food', soup, { name: 'broth' });
+    await check('a user and an object created again');
+
+    // Notification marks (the reads that mark are built, never cached).
+    assert.equal((await body(cached, { path: `feed/notification/${ann}/`, query: { mark_seen: 'true' } })).unseen, 1);
+    await check('mark seen');
+    await body(cached, { path: `feed/notification/${ann}/`, query: { mark_read: 'true' } });
+    await check('mark read');
+    await bobFeed.addActivity({ actor: `SU:${bob}`, verb: 'post', object: 'o2', to: [`notification:${ann}`] } as any);
+    await check('a notification after the marks');
+
+    // Personalization feedback hides an activity from one user's feeds, and shows it again.
+    await c.personalization.post('feedback', {}, { user_id: cat, activity_id: a1.id, hide: true });
+    await check('a hide');
+    await other.personalization.post('feedback', {}, { user_id: cat, activity_id: a1.id, hide: false });
+    await check('showing again, by another process');
+
+    // Moderation: a flagged activity leaves the reads (hide_flagged).
+    const flag = await rawRequest(cached, 'POST', 'moderation/flag/', { body: { entity_type: 'stream:feeds:v2:activity', entity_id: b1.id, user_id: cat, reason: 'spam' } });
+    assert.equal(flag.status, 201, flag.text);
+    await check('a flag');
+
+    // Removals and unfollows.
+    await annFeed.removeActivity(a1.id);
+    await check('a removal by id');
+    await other.feed('user', ann).removeActivity({ foreign_id: 'meal:2' } as any);
+    await check('a removal by foreign id by another process');
+    await c.feed('timeline', cat).unfollow('user', bob);
+    await check('an unfollow');
+  });
+
+  it('under concurrent writes and reads, every page ends as a fresh build', async () => {
+    const c = cached.client();
+    const users = [uid('w'), uid('w'), uid('w'), uid('w')];
+    const reader = uid('r');
+    for (const u of users) await c.user(u).create({ name: u });
+    for (const u of users) await c.feed('timeline', reader).follow('user', u);
+    const pages: Page[] = [
+      { path: `feed/timeline/${reader}/` },
+      { path: `enrich/feed/timeline/${reader}/`, query: ENRICH, as: reader },
+      { path: `enrich/feed/timeline/${reader}/`, query: SHARED, as: reader },
+      ...users.map((u) => ({ path: `enrich/feed/user/${u}/`, query: SHARED, as: users[0] })),
+    ];
+    const posted: string[] = [];
+    for (const u of users) posted.push((await c.feed('user', u).addActivity({ actor: `SU:${u}`, verb: 'post', object: 'o' })).id);
+    await same(pages, 'the first posts');
+    // Writes of every kind through both servers, with reads of every page from the cached server
+    // in between: a body built while a write landed must not be kept.
+    const writers = [cached.client(), fresh.client()];
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      const w = writers[i % 2];
+      const u = users[i % users.length];
+      const act = posted[(i * 7) % posted.length];
+      switch (i % 5) {
+        case 0:
+          jobs.push(w.feed('user', u).addActivity({ actor: `SU:${u}`, verb: 'post', object: `o${i}` }).then((a) => posted.push(a.id)));
+          break;
+        case 1:
+          jobs.push(w.reactions.add(i % 2 ? 'like' : 'comment', act, { i }, { userId: users[(i + 1) % users.length] }));
+          break;
+        case 2:
+          jobs.push(w.user(u).update({ name: `${u}-${i}` }));
+          break;
+        case 3:
+          jobs.push(w.activityPartialUpdate({ id: act, set: { i } }));
+          break;
+        case 4:
+          jobs.push(w.reactions.add('like', act, {}, { userId: reader }));
+          break;
+      }
+      if (i % 2 === 0) for (const p of pages) jobs.push(body(cached, p));
+    }
+    await Promise.all(jobs);
+    await same(pages, 'concurrent writes');
+  });
+});

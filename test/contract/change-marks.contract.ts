@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ChangeMarks } from '../../src/ports/change-marks.js';
+
+/**
+ * Two handles on the same data, as two processes (or two nodes) would hold them, and how many
+ * marks the backend keeps (`keep`), so the tests can run past it.
+ */
+export interface ChangeMarksPair {
+  readonly a: ChangeMarks;
+  readonly b: ChangeMarks;
+  readonly keep: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The {@link ChangeMarks} contract: marks are read back in order by any handle on the same data,
+ * positions only grow, and a reader that fell behind the kept marks is told so.
+ */
+export function changeMarksContract(name: string, open: () => Promise<ChangeMarksPair>): void {
+  describe(`change marks contract: ${name}`, () => {
+    let p: ChangeMarksPair;
+    before(async () => {
+      p = await open();
+    });
+    after(async () => p.close());
+
+    it('a mark is seen by every handle after the position taken before it, and only once', async () => {
+      const start = await p.b.position();
+      const seq = await p.a.record(['f|1|user:x', 'a|1|id1']);
+      assert.ok(seq > start);
+      assert.equal(await p.b.position(), seq);
+      const got = await p.b.changesSince(start);
+      assert.deepEqual(got, { position: seq, keys: ['f|1|user:x', 'a|1|id1'], complete: true });
+      assert.deepEqual(await p.b.changesSince(seq), { position: seq, keys: [], complete: true });
+    });
+
+    it('marks come back in the order they were recorded, from either handle', async () => {
+      const start = await p.a.position();
+      const one = await p.a.record(['u|1|ann']);
+      const two = await p.b.record(['o|1|food|soup']);
+      const three = await p.a.record(['u|1|bob', 'u|1|ann']);
+      assert.ok(start < one && one < two && two < three);
+      for (const h of [p.a, p.b]) {
+        const got = await h.changesSince(start);
+        assert.equal(got.position, three);
+        assert.equal(got.complete, true);
+        assert.deepEqual(got.keys, ['u|1|ann', 'o|1|food|soup', 'u|1|bob', 'u|1|ann']);
+        assert.deepEqual((await h.changesSince(two)).keys, ['u|1|bob', 'u|1|ann']);
+      }
+    });
+
+    it('a reader behind the kept marks is told the log no longer reaches back', async () => {
+      const start = await p.a.position();
+      const first = await p.a.record(['f|1|user:old']);
+      for (let i = 0; i < 2 * p.keep + 10; i++) await p.a.record([`f|1|user:${i}`]);
+      const last = await p.a.position();
+      const got = await p.b.changesSince(start);
+      assert.equal(got.complete, false);
+      assert.equal(got.position, last);
+      // Close enough behind, the marks are still there.
+      const recent = await p.b.changesSince(last - 2);
+      assert.deepEqual(recent, { position: last, keys: [`f|1|user:${2 * p.keep + 8}`, `f|1|user:${2 * p.keep + 9}`], complete: true });
+      assert.ok(first > start);
+    });
+  });
+}
