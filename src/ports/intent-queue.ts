@@ -108,7 +108,9 @@ export interface CommittedStep {
  * - `progress`: last-writer-wins per intent; a cursor is a position in the follower order, so
  *   redoing pages after a stale cursor is harmless (the per-feed operations are idempotent).
  * - `complete`: idempotent (a completed or unknown id is ignored).
- * - `deadLetter`: idempotent; the intent leaves the queue for the dead-letter list with its error.
+ * - `failed`: an intent no longer pending (completed, dead-lettered) is left alone, so recording
+ *   one failure twice moves nothing twice; a retried attempt counts again.
+ * - `requeueDeadLetters`: ids not in the dead-letter list are ignored.
  */
 export interface IntentQueue {
   /**
@@ -121,19 +123,33 @@ export interface IntentQueue {
 
   /**
    * Up to `limit` intents to apply: queued intents not claimed within `leaseMs`, and inline intents
-   * older than `leaseMs` (their writer died before completing them). A claim takes a lease of
-   * `leaseMs`. Oldest first, except that an intent with more attempts yields to fresher ones.
+   * older than `leaseMs` (their writer died before completing them), leaving out intents waiting
+   * for a retry (see {@link failed}) until `now`. A claim takes a lease of `leaseMs`. Oldest first,
+   * except that an intent with more attempts yields to fresher ones.
    */
-  claim(limit: number, leaseMs: number): Promise<QueuedIntent[]>;
+  claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]>;
 
-  /** Records how far intents got (a follower cursor each) and renews their lease. */
-  progress(updates: readonly { readonly id: string; readonly cursor: string }[]): Promise<void>;
+  /** Records how far intents got (a follower cursor each) and renews their lease until `leaseUntil` (ms). */
+  progress(updates: readonly { readonly id: string; readonly cursor: string }[], leaseUntil: number): Promise<void>;
 
   /** Removes finished intents from the queue. */
   complete(ids: readonly string[]): Promise<void>;
 
-  /** Moves an intent that keeps failing to the dead-letter list, with its error. */
-  deadLetter(id: string, error: string): Promise<void>;
+  /**
+   * Records a failed attempt: `attempts` grows by one, the lease ends and the intent is due again
+   * at `retryAt` (ms since the epoch); with `retryAt` null it leaves the queue for the dead-letter
+   * list with `error` and the time `now`. Its cursor is kept either way.
+   */
+  failed(id: string, error: string, retryAt: number | null, now: number): Promise<void>;
+
+  /** Number of dead-lettered intents. */
+  deadLetterCount(): Promise<number>;
+
+  /** The dead-lettered intents, oldest first, at most `limit`, with their last error and when they failed. */
+  deadLetters(limit: number): Promise<(QueuedIntent & { readonly error: string; readonly failedAt: number })[]>;
+
+  /** Puts dead-lettered intents back (all, or those of `ids`) with no attempts; returns how many moved. */
+  requeueDeadLetters(ids?: readonly string[]): Promise<number>;
 
   /** Number of intents waiting (claimed or not; inline ones included), for metrics and tests. */
   pendingCount(): Promise<number>;

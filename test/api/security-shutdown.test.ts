@@ -6,8 +6,8 @@ import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { connect } from 'getstream';
 import pino from 'pino';
-import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import { parseConfig, sqlitePath } from '../../src/config/config.js';
+import { openTestStore } from '../support/store.js';
+import { parseConfig } from '../../src/config/config.js';
 import { createRivulet } from '../../src/main.js';
 import type { Store } from '../../src/ports/store.js';
 import type { WriteBatch } from '../../src/ports/write-store.js';
@@ -54,7 +54,7 @@ describe('security: shutdown', () => {
       await t.rivulet.close();
       const took = Date.now() - started;
       // The round was left, not waited for: its job is still queued.
-      const store = new SqliteStore(sqlitePath(parseConfig({ apps: [{ app_id: t.appId, api_key: t.apiKey, api_secret: t.apiSecret, feed_groups: TEST_GROUPS }] }, t.dataDir)));
+      const store = openTestStore(parseConfig({ apps: [{ app_id: t.appId, api_key: t.apiKey, api_secret: t.apiSecret, feed_groups: TEST_GROUPS }] }, t.dataDir));
       const left = await store.pendingJobs(10);
       await store.close();
       assert.equal(left.length, 1, 'the rest of the round stays queued');

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { connect, type StreamClient } from 'getstream';
-import { parseConfig, type ConfigFile, sqlitePath } from '../../src/config/config.js';
+import { parseConfig, type ConfigFile } from '../../src/config/config.js';
 import { createRivulet, type Rivulet } from '../../src/main.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { Store } from '../../src/ports/store.js';
 import type { ReadinessCheck } from '../../src/services/readiness.js';
-import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { openTestStore } from './store.js';
 
 /** The feed groups the official client's integration suites expect (stream-v2-api.md §20.1). */
 export const TEST_GROUPS: ConfigFile['apps'][number]['feed_groups'] = [
@@ -84,7 +84,7 @@ export async function startServer(
       : pino({ level: process.env.TEST_LOG ?? 'silent' }),
     worker: opts.worker,
     clock: opts.clock,
-    store: opts.wrapStore?.(new SqliteStore(sqlitePath(config))),
+    store: (opts.wrapStore ?? ((store: Store) => store))(openTestStore(config)),
     readinessChecks: opts.readinessChecks,
   });
   const address = await rivulet.listen(0, '127.0.0.1');

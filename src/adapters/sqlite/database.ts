@@ -266,6 +266,19 @@ const MIGRATIONS: string[] = [
   `
   CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, keys TEXT NOT NULL);
   `,
+  // Intents (the storage ports' shape of fan-out jobs): `inline` intents are applied by their
+  // writer and handed to a worker only after a crash; a claim holds a lease until `lease` (ms).
+  // Groups keep the newest activity id their per-group limit dropped, and each feed a version of
+  // its groups that every change of a group row moves (compare-and-set writes of whole groups).
+  `
+  ALTER TABLE outbox ADD COLUMN mode TEXT NOT NULL DEFAULT 'queued';
+  ALTER TABLE outbox ADD COLUMN lease INTEGER;
+  ALTER TABLE groups ADD COLUMN trimmed BLOB;
+  ALTER TABLE feeds ADD COLUMN gver INTEGER NOT NULL DEFAULT 0;
+  CREATE TRIGGER groups_version_insert AFTER INSERT ON groups BEGIN UPDATE feeds SET gver = gver + 1 WHERE id = NEW.feed; END;
+  CREATE TRIGGER groups_version_update AFTER UPDATE ON groups BEGIN UPDATE feeds SET gver = gver + 1 WHERE id = NEW.feed; END;
+  CREATE TRIGGER groups_version_delete AFTER DELETE ON groups BEGIN UPDATE feeds SET gver = gver + 1 WHERE id = OLD.feed; END;
+  `,
 ];
 
 /**

@@ -24,11 +24,16 @@ import { SqliteSignalStore } from './sqlite-signal-store.js';
 import { SqliteChangeMarks } from './sqlite-change-marks.js';
 import { changeKey } from '../../ports/change-marks.js';
 import { SqliteActivitySweep } from './sqlite-activity-sweep.js';
+import type { StoragePorts } from '../../ports/storage.js';
+import { SqliteIntentQueue } from './sqlite-intent-queue.js';
+import { SqliteActivities, SqliteFollowGraph, SqliteGroupStore, SqliteTimelines } from './sqlite-feed-stores.js';
 
 /** The embedded store: every port over one SQLite database file. */
 export class SqliteStore implements Store {
   readonly database: SqliteDatabase;
   readonly signals: SqliteSignalStore;
+  /** The storage ports (docs/storage-ports.md) over the same database and group commit. */
+  readonly ports: StoragePorts;
   readonly changes: SqliteChangeMarks;
   readonly #activities: SqliteActivityStore;
   readonly #timelines: SqliteTimelineStore;
@@ -63,6 +68,16 @@ export class SqliteStore implements Store {
     this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
     // After the signal store, which creates the personalization tables the sweep looks at.
     this.#sweep = new SqliteActivitySweep(this.database, this.changes);
+    this.ports = {
+      intents: new SqliteIntentQueue(this.database, this.#writes),
+      activities: new SqliteActivities(this.database, this.#activities),
+      timelines: new SqliteTimelines(this.database, this.#writes, this.#timelines),
+      groups: new SqliteGroupStore(this.database, this.#writes, this.#timelines),
+      follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines),
+      reactions: this.#reactions,
+      users: this.#users,
+      collections: this.#collections,
+    };
   }
 
   changeMark(): string {

@@ -13,7 +13,7 @@ interface Row {
 }
 
 /** A pull-served feed a reader follows: its integer, name, flat entry count and `since` bound. */
-interface Pulled {
+export interface Pulled {
   id: number;
   fid: string;
   n: number;
@@ -121,7 +121,7 @@ export class SqliteTimelineStore implements TimelineStore {
    * one may be a second old (another process may have flagged a feed since), which only costs
    * speed. Flags never clear, so the count only grows.
    */
-  private pulledOf(feed: number): Pulled[] {
+  pulledOf(feed: number): Pulled[] {
     const now = Date.now();
     if (now - this.#pullServed.at > PULL_COUNT_TTL_MS) this.#pullServed = { count: this.#pullCount.get() as number, at: now };
     const st = this.#pullServed.count <= SCAN_FLAGS_MAX ? this.#pulledByFlags : this.#pulledByFollows;

@@ -10,14 +10,18 @@ import type { SignalWrites } from '../../ports/signal-writes.js';
 import { batchChanges, changeKey } from '../../ports/change-marks.js';
 import { SqliteChangeMarks } from './sqlite-change-marks.js';
 
-/** A write batch, or signal writes (SqliteSignalStore shares this group commit), on this store. */
-type SqliteBatch = WriteBatch & { readonly signals?: SignalWrites };
+/**
+ * A write batch, or signal writes (SqliteSignalStore shares this group commit), or a function
+ * that writes through its own statements (the stores of the ports in `src/ports/`) and whose
+ * result the caller's promise resolves to, on this store.
+ */
+type SqliteBatch = WriteBatch & { readonly signals?: SignalWrites; readonly run?: () => unknown; readonly rows?: number };
 
 /** A batch waiting for its group commit, with the caller's promise. */
 interface Waiting {
   readonly app: string;
   readonly batch: SqliteBatch;
-  readonly resolve: () => void;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -53,9 +57,11 @@ export class SqliteWriteStore implements WriteStore {
   readonly #groups: SqliteGroups;
   readonly #reactions: SqliteReactionWrites;
   readonly #marks: SqliteChangeMarks;
-  readonly #tx: Database.Transaction<(app: string, batch: SqliteBatch) => void>;
   readonly #groupTx: Database.Transaction<(group: readonly Waiting[]) => void>;
+  readonly #oneTx: Database.Transaction<(w: Waiting) => void>;
   #waiting: Waiting[] = [];
+  /** Results of the `run` functions of the transaction being committed. */
+  readonly #results = new Map<Waiting, unknown>();
   #waitingRows = 0;
   /** Whether a waiting batch creates or removes follow edges. */
   #waitingGraph = false;
@@ -119,13 +125,13 @@ export class SqliteWriteStore implements WriteStore {
     this.#signals = new SqliteSignalWrites(d);
     this.#eraseActivity = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');
     this.#audit = db.prepare('INSERT INTO audit (app, entity_type, entity_id, action, user_id, custom, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.#tx = db.transaction((app: string, batch: SqliteBatch) => {
-      this.apply(app, batch);
-      this.mark([{ app, batch }]);
-    });
     this.#groupTx = db.transaction((group: readonly Waiting[]) => {
-      for (const w of group) this.apply(w.app, w.batch);
-      this.mark(group);
+      for (const w of group) this.applyWaiting(w);
+      this.mark(group.filter((w) => !w.batch.run));
+    });
+    this.#oneTx = db.transaction((w: Waiting) => {
+      this.applyWaiting(w);
+      if (!w.batch.run) this.mark([w]);
     });
     d.onAccess((reads) => {
       // Inside a transaction a commit would only be a savepoint: the caller is the flush itself.
@@ -143,11 +149,25 @@ export class SqliteWriteStore implements WriteStore {
     return this.commit(app, { signals });
   }
 
+  /**
+   * Runs `run` inside the group commit, after every write handed over before it, and resolves to
+   * its result once the transaction committed. `rows` sizes the group as {@link commit}'s do;
+   * `graph`: it creates or removes follow edges.
+   */
+  transact<T>(run: () => T, rows = 1, graph = false): Promise<T> {
+    return this.enqueue('', { run, rows, graphChange: graph }) as Promise<T>;
+  }
+
   commit(app: string, batch: SqliteBatch): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    return this.enqueue(app, batch) as Promise<void>;
+  }
+
+  private enqueue(app: string, batch: SqliteBatch & { graphChange?: boolean }): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       this.#waiting.push({ app, batch, resolve, reject });
-      if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0) this.#waitingGraph = true;
-      if ((batch.activities?.length ?? 0) > 0 || (batch.erase?.length ?? 0) > 0 || (batch.signals?.tags?.length ?? 0) > 0) this.#waitingContent = true;
+      if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0 || batch.graphChange) this.#waitingGraph = true;
+      // A function may write anything but follow edges (those it declares): content reads wait for it.
+      if ((batch.activities?.length ?? 0) > 0 || (batch.erase?.length ?? 0) > 0 || (batch.signals?.tags?.length ?? 0) > 0 || batch.run) this.#waitingContent = true;
       this.#waitingRows += rowsOf(batch);
       if (this.#waitingRows >= MAX_GROUP_ROWS) this.flush();
       else if (!this.#scheduled) {
@@ -172,7 +192,7 @@ export class SqliteWriteStore implements WriteStore {
     this.#waitingContent = false;
     if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false)) return;
     // Alone, or the group failed: each batch in its own transaction, so only a bad one fails.
-    for (const w of group) this.run(() => this.#tx.immediate(w.app, w.batch), [w], true);
+    for (const w of group) this.run(() => this.#oneTx.immediate(w), [w], true);
   }
 
   /** Runs one transaction; resolves `settles` once it committed, or rejects them (when asked) and returns false. */
@@ -180,13 +200,26 @@ export class SqliteWriteStore implements WriteStore {
     try {
       this.#d.guard('commit', tx);
     } catch (err) {
+      this.#results.clear();
       // Feed integers interned inside the rolled-back transaction no longer exist.
       this.#d.forgetFeeds();
       if (reject) for (const w of settles) w.reject(err);
       return false;
     }
-    for (const w of settles) w.resolve();
+    for (const w of settles) w.resolve(this.#results.get(w));
+    this.#results.clear();
     return true;
+  }
+
+  private applyWaiting(w: Waiting): void {
+    if (w.batch.run) this.#results.set(w, w.batch.run());
+    else this.apply(w.app, w.batch);
+  }
+
+  /** Applies a batch, with its change mark, inside a transaction that is already open (a {@link transact} function). */
+  applyInTransaction(app: string, b: WriteBatch): void {
+    this.apply(app, b);
+    this.mark([{ app, batch: b }]);
   }
 
   /**
@@ -385,6 +418,7 @@ function rowsOf(b: SqliteBatch): number {
     signalRows(b.signals) +
     (b.erase?.length ?? 0) +
     (b.audit?.changes.length ?? 0) +
+    (b.rows ?? 0) +
     1
   );
 }

@@ -1,0 +1,184 @@
+import type Database from 'better-sqlite3';
+import type { CommittedStep, IntentQueue, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
+import type { WriteBatch } from '../../ports/write-store.js';
+import type { SqliteDatabase } from './database.js';
+import type { SqliteWriteStore } from './sqlite-write-store.js';
+
+interface IntentRow {
+  id: number;
+  app_id: string;
+  kind: 'fanout.add' | 'fanout.remove';
+  source: string;
+  ids: string;
+  cursor: string | null;
+  queued_at: number | null;
+  attempts: number;
+  mode: 'inline' | 'queued';
+}
+
+const COLUMNS = 'o.id, a.app_id, o.kind, o.source, o.ids, o.cursor, o.queued_at, o.attempts, o.mode';
+
+function intent(r: IntentRow): QueuedIntent {
+  return {
+    id: String(r.id),
+    app: r.app_id,
+    kind: r.kind,
+    source: r.source,
+    ids: r.ids.split(','),
+    mode: r.mode,
+    cursor: r.cursor,
+    queuedAt: r.queued_at,
+    attempts: r.attempts,
+  };
+}
+
+/** A step in the write store's batch shape (the same statements apply it, in one transaction). */
+function batchOf(step: WriteStep): WriteBatch {
+  return {
+    ...(step.activity ? { activities: [step.activity] } : {}),
+    ...(step.erase ? { erase: step.erase } : {}),
+    ...(step.reactions ? { reactions: step.reactions } : {}),
+    ...(step.follow ? { follows: [{ ...step.follow }] } : {}),
+    ...(step.unfollow ? { unfollows: [step.unfollow] } : {}),
+    ...(step.audit ? { audit: step.audit } : {}),
+  };
+}
+
+/**
+ * {@link IntentQueue} on SQLite: intents are rows of the `outbox` table, written in the same
+ * transaction as their step (through the write store's group commit), so a step and its intents
+ * are durable together.
+ */
+export class SqliteIntentQueue implements IntentQueue {
+  readonly #d: SqliteDatabase;
+  readonly #writes: SqliteWriteStore;
+  readonly #insert: Database.Statement;
+  readonly #select: Database.Statement;
+  readonly #claimable: Database.Statement;
+  readonly #lease: Database.Statement;
+  readonly #progress: Database.Statement;
+  readonly #complete: Database.Statement;
+  readonly #count: Database.Statement;
+  readonly #retry: Database.Statement;
+  readonly #bury: Database.Statement;
+  readonly #deadCount: Database.Statement;
+  readonly #dead: Database.Statement;
+  readonly #requeueAll: Database.Statement;
+  readonly #requeueOne: Database.Statement;
+  readonly #deleteDead: Database.Statement;
+  readonly #deleteAllDead: Database.Statement;
+
+  constructor(d: SqliteDatabase, writes: SqliteWriteStore) {
+    this.#d = d;
+    this.#writes = writes;
+    const db = d.db;
+    this.#insert = db.prepare('INSERT INTO outbox (app, kind, source, ids, queued_at, mode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id').pluck();
+    this.#select = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app WHERE o.id = ?`);
+    this.#claimable = db.prepare(
+      `SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app
+       WHERE (o.retry_at IS NULL OR o.retry_at <= @now)
+         AND (CASE WHEN o.lease IS NOT NULL THEN o.lease <= @now
+                   WHEN o.mode = 'inline' THEN coalesce(o.queued_at, 0) + @leaseMs <= @now
+                   ELSE 1 END)
+       ORDER BY o.attempts, o.id LIMIT @limit`,
+    );
+    this.#lease = db.prepare('UPDATE outbox SET lease = ? WHERE id = ?');
+    this.#progress = db.prepare('UPDATE outbox SET cursor = ?, lease = ? WHERE id = ?');
+    this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.#count = db.prepare('SELECT count(*) FROM outbox').pluck();
+    this.#retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, retry_at = ?, lease = NULL WHERE id = ?');
+    this.#bury = db.prepare(
+      `INSERT INTO outbox_dead (id, app, kind, source, ids, cursor, queued_at, attempts, error, failed_at)
+       SELECT id, app, kind, source, ids, cursor, queued_at, attempts + 1, ?, ? FROM outbox WHERE id = ?`,
+    );
+    this.#deadCount = db.prepare('SELECT count(*) FROM outbox_dead').pluck();
+    this.#dead = db.prepare(
+      `SELECT o.id, a.app_id, o.kind, o.source, o.ids, o.cursor, o.queued_at, o.attempts, 'queued' AS mode, o.error, o.failed_at
+       FROM outbox_dead o JOIN apps a ON a.id = o.app ORDER BY o.id LIMIT ?`,
+    );
+    this.#requeueAll = db.prepare(
+      `INSERT OR IGNORE INTO outbox (id, app, kind, source, ids, cursor, queued_at, attempts, mode)
+       SELECT id, app, kind, source, ids, cursor, queued_at, 0, 'queued' FROM outbox_dead`,
+    );
+    this.#requeueOne = db.prepare(
+      `INSERT OR IGNORE INTO outbox (id, app, kind, source, ids, cursor, queued_at, attempts, mode)
+       SELECT id, app, kind, source, ids, cursor, queued_at, 0, 'queued' FROM outbox_dead WHERE id = ?`,
+    );
+    this.#deleteDead = db.prepare('DELETE FROM outbox_dead WHERE id = ?');
+    this.#deleteAllDead = db.prepare('DELETE FROM outbox_dead');
+  }
+
+  commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
+    const rows = steps.reduce((n, s) => n + 1 + (s.intents?.length ?? 0), 0);
+    const graph = steps.some((s) => s.follow !== undefined || s.unfollow !== undefined);
+    return this.#writes.transact(() => {
+      const a = this.#d.appInt(app);
+      const now = Date.now();
+      return steps.map((step) => {
+        this.#writes.applyInTransaction(app, batchOf(step));
+        const intents = (step.intents ?? []).map((i) => {
+          const id = this.#insert.get(a, i.kind, i.source, i.ids.join(','), now, i.mode) as number;
+          return intent(this.#select.get(id) as IntentRow);
+        });
+        return { intents };
+      });
+    }, rows, graph);
+  }
+
+  claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]> {
+    return this.#writes.transact(() => {
+      const rows = this.#claimable.all({ now, leaseMs, limit }) as IntentRow[];
+      for (const r of rows) this.#lease.run(now + leaseMs, r.id);
+      return rows.map(intent);
+    });
+  }
+
+  progress(updates: readonly { readonly id: string; readonly cursor: string }[], leaseUntil: number): Promise<void> {
+    return this.#writes.transact(() => {
+      for (const u of updates) this.#progress.run(u.cursor, leaseUntil, Number(u.id));
+    }, updates.length);
+  }
+
+  complete(ids: readonly string[]): Promise<void> {
+    return this.#writes.transact(() => {
+      for (const id of ids) this.#complete.run(Number(id));
+    }, ids.length);
+  }
+
+  failed(id: string, error: string, retryAt: number | null, now: number): Promise<void> {
+    return this.#writes.transact(() => {
+      if (retryAt !== null) this.#retry.run(retryAt, Number(id));
+      else if (this.#bury.run(error, now, Number(id)).changes > 0) this.#complete.run(Number(id));
+    });
+  }
+
+  async pendingCount(): Promise<number> {
+    return this.#d.guard('pendingCount', () => this.#count.get() as number);
+  }
+
+  async deadLetterCount(): Promise<number> {
+    return this.#d.guard('deadLetterCount', () => this.#deadCount.get() as number);
+  }
+
+  async deadLetters(limit: number): Promise<(QueuedIntent & { readonly error: string; readonly failedAt: number })[]> {
+    return this.#d.guard('deadLetters', () =>
+      (this.#dead.all(limit) as (IntentRow & { error: string; failed_at: number })[]).map((r) => ({ ...intent(r), error: r.error, failedAt: r.failed_at })),
+    );
+  }
+
+  requeueDeadLetters(ids?: readonly string[]): Promise<number> {
+    return this.#writes.transact(() => {
+      if (ids === undefined) {
+        const n = this.#requeueAll.run().changes;
+        this.#deleteAllDead.run();
+        return n;
+      }
+      let n = 0;
+      for (const id of ids) {
+        n += this.#requeueOne.run(Number(id)).changes;
+        this.#deleteDead.run(Number(id));
+      }
+      return n;
+    });
+  }
+}

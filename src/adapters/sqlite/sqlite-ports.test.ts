@@ -1,0 +1,19 @@
+import { activityStoreContract } from '../../../test/contract/activity-store.contract.js';
+import { followStoreContract } from '../../../test/contract/follow-store.contract.js';
+import { groupStoreContract } from '../../../test/contract/group-store.contract.js';
+import { intentQueueContract } from '../../../test/contract/intent-queue.contract.js';
+import { timelineStoreContract } from '../../../test/contract/timeline-store.contract.js';
+import type { PortsFactory } from '../../../test/contract/ports-support.js';
+import { SqliteStore } from './sqlite-store.js';
+
+/** The SQLite store runs every case of every storage port's contract (no skip list). */
+const sqlite: PortsFactory = async () => {
+  const store = new SqliteStore(':memory:');
+  return { ports: store.ports, close: () => store.close() };
+};
+
+intentQueueContract('sqlite', sqlite);
+activityStoreContract('sqlite', sqlite);
+timelineStoreContract('sqlite', sqlite);
+groupStoreContract('sqlite', sqlite);
+followStoreContract('sqlite', sqlite);

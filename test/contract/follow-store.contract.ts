@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { idAt, portContract, type PortsFactory } from './ports-support.js';
+
+/** The contract of {@link FollowStore} (docs/storage-ports.md): follower pages, pull-served sources, listings. */
+export function followStoreContract(adapter: string, makePorts: PortsFactory, skip: Readonly<Record<string, string>> = {}): void {
+  portContract('follow store', adapter, makePorts, skip, (test) => {
+    test('follower pages never repeat or skip a follower, carry the total, and can keep grouped followers only', async (p, app) => {
+      const sources = Array.from({ length: 7 }, (_, i) => (i % 3 === 0 ? `notification:u${i}` : `timeline:u${i}`));
+      await p.intents.commit(app, sources.map((source, i) => ({ follow: { source, target: 'user:a', createdUs: i, grouped: source.startsWith('notification'), since: null } })));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await p.follows.followerPage(app, 'user:a', cursor, 3);
+        assert.equal(page.total, 7);
+        for (const f of page.followers) {
+          seen.push(f.feed);
+          assert.equal(f.grouped, f.feed.startsWith('notification'));
+        }
+        cursor = page.cursor;
+        pages++;
+      } while (cursor !== null && pages < 10);
+      assert.deepEqual(seen.sort(), [...sources].sort());
+      const grouped = await p.follows.followerPage(app, 'user:a', null, 100, true);
+      assert.deepEqual(grouped.followers.map((f) => f.feed).sort(), sources.filter((s) => s.startsWith('notification')).sort());
+      assert.deepEqual(await p.follows.followerPage(app, 'user:none', null, 10), { followers: [], cursor: null, total: 0 });
+    });
+
+    test('pull-served feeds: the flag is sticky and idempotent; a reader gets its pulled sources with since bounds', async (p, app) => {
+      await p.intents.commit(app, [
+        { follow: { source: 'timeline:b', target: 'user:star', createdUs: 1, grouped: false, since: { id: idAt(5) } } },
+        { follow: { source: 'timeline:b', target: 'user:other', createdUs: 2, grouped: false, since: null } },
+        { follow: { source: 'timeline:b', target: 'user:plain', createdUs: 3, grouped: false, since: null } },
+      ]);
+      assert.deepEqual(await p.follows.pullSources(app, 'timeline:b'), []);
+      await p.follows.markPullServed(app, ['user:star', 'user:other']);
+      await p.follows.markPullServed(app, ['user:star']);
+      assert.deepEqual([...(await p.follows.pullServed(app, ['user:star', 'user:plain', 'user:other']))].sort(), ['user:other', 'user:star']);
+      const sources = (await p.follows.pullSources(app, 'timeline:b')).sort((x, y) => x.feed.localeCompare(y.feed));
+      assert.deepEqual(sources.map((s) => [s.feed, s.since]), [['user:other', null], ['user:star', idAt(5)]]);
+      assert.deepEqual(await p.follows.pullSources(app, 'timeline:nobody'), []);
+    });
+
+    test('listings and counts follow the edges', async (p, app) => {
+      await p.intents.commit(app, [
+        { follow: { source: 'timeline:b', target: 'user:a', createdUs: 10, grouped: false, since: null } },
+        { follow: { source: 'timeline:c', target: 'user:a', createdUs: 20, grouped: false, since: null } },
+        { follow: { source: 'timeline:b', target: 'user:d', createdUs: 30, grouped: false, since: null } },
+      ]);
+      assert.deepEqual((await p.follows.followers(app, 'user:a', 10, 0)).map((e) => e.source), ['timeline:c', 'timeline:b']);
+      assert.deepEqual((await p.follows.following(app, 'timeline:b', 10, 0)).map((e) => e.target), ['user:d', 'user:a']);
+      assert.deepEqual((await p.follows.following(app, 'timeline:b', 10, 0, ['user:a'])).map((e) => e.target), ['user:a']);
+      assert.deepEqual(await p.follows.followCounts(app, 'user:a'), { followers: 2, following: 0 });
+      assert.deepEqual(await p.follows.followersAmong(app, 'user:a', ['timeline:b', 'timeline:x']), ['timeline:b']);
+      await p.intents.commit(app, [{ unfollow: { source: 'timeline:b', target: 'user:a' } }]);
+      assert.deepEqual(await p.follows.followCounts(app, 'user:a'), { followers: 1, following: 0 });
+      assert.equal((await p.follows.followerPage(app, 'user:a', null, 10)).total, 1);
+    });
+  });
+}

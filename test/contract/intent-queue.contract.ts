@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { ConflictError } from '../../src/core/errors.js';
+import type { ReactionRecord } from '../../src/ports/reaction-store.js';
+import { activityAt, portContract, T0, type PortsFactory } from './ports-support.js';
+
+/** The contract of {@link IntentQueue} (docs/storage-ports.md): atomic steps and the intents they queue. */
+export function intentQueueContract(adapter: string, makePorts: PortsFactory, skip: Readonly<Record<string, string>> = {}): void {
+  portContract('intent queue', adapter, makePorts, skip, (test) => {
+    test('a step writes the activity together with its intent; a claimed intent leaves the queue once completed', async (p, app) => {
+      const before = await p.intents.pendingCount();
+      const act = activityAt(1, 'user:a');
+      const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [act.id], mode: 'queued' }] }]);
+      assert.equal(step.intents.length, 1);
+      assert.equal(step.intents[0].app, app);
+      assert.deepEqual(step.intents[0].ids, [act.id]);
+      assert.equal((await p.activities.getActivities(app, [act.id])).get(act.id)?.body, act.body);
+      assert.equal(await p.intents.pendingCount(), before + 1);
+      const now = Date.now();
+      const claimed = (await p.intents.claim(100, 30_000, now)).filter((i) => i.app === app);
+      assert.deepEqual(claimed.map((i) => i.id), [step.intents[0].id]);
+      assert.equal(claimed[0].cursor, null);
+      assert.equal(claimed[0].attempts, 0);
+      await p.intents.complete([claimed[0].id]);
+      await p.intents.complete([claimed[0].id, 'no-such-intent']); // idempotent
+      assert.equal(await p.intents.pendingCount(), before);
+    });
+
+    test('an inline intent goes to a worker only once its lease ran out (its writer died)', async (p, app) => {
+      const act = activityAt(2, 'user:a');
+      const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [act.id], mode: 'inline' }] }]);
+      const id = step.intents[0].id;
+      const now = Date.now();
+      assert.ok(!(await p.intents.claim(100, 60_000, now)).some((i) => i.id === id));
+      const late = (await p.intents.claim(100, 60_000, now + 120_000)).filter((i) => i.id === id);
+      assert.equal(late.length, 1);
+      assert.equal(late[0].mode, 'inline');
+      await p.intents.complete([id]);
+    });
+
+    test('a claim holds a lease: the intent is not handed out again until it ends; progress renews it', async (p, app) => {
+      const act = activityAt(3, 'user:a');
+      const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.remove', source: 'user:a', ids: [act.id], mode: 'queued' }] }]);
+      const id = step.intents[0].id;
+      const now = Date.now();
+      assert.ok((await p.intents.claim(100, 10_000, now)).some((i) => i.id === id));
+      assert.ok(!(await p.intents.claim(100, 10_000, now + 1)).some((i) => i.id === id));
+      await p.intents.progress([{ id, cursor: 'c1' }], now + 50_000);
+      assert.ok(!(await p.intents.claim(100, 10_000, now + 20_000)).some((i) => i.id === id));
+      const again = (await p.intents.claim(100, 10_000, now + 60_000)).find((i) => i.id === id);
+      assert.equal(again?.cursor, 'c1');
+      await p.intents.complete([id]);
+    });
+
+    test('a failed intent is retried later, then dead-lettered with its error, and can be put back', async (p, app) => {
+      const act = activityAt(4, 'user:a');
+      const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [act.id], mode: 'queued' }] }]);
+      const id = step.intents[0].id;
+      const now = Date.now();
+      await p.intents.claim(100, 1000, now);
+      await p.intents.failed(id, 'boom', now + 5000, now);
+      assert.ok(!(await p.intents.claim(100, 1000, now + 10)).some((i) => i.id === id));
+      const retried = (await p.intents.claim(100, 1000, now + 6000)).find((i) => i.id === id);
+      assert.equal(retried?.attempts, 1);
+      const dead = await p.intents.deadLetterCount();
+      await p.intents.failed(id, 'boom again', null, now + 7000);
+      await p.intents.failed(id, 'boom again', null, now + 7000); // twice: moved once
+      assert.equal(await p.intents.deadLetterCount(), dead + 1);
+      const letter = (await p.intents.deadLetters(1000)).find((l) => l.id === id);
+      assert.equal(letter?.error, 'boom again');
+      assert.equal(letter?.attempts, 2);
+      assert.equal(await p.intents.requeueDeadLetters([id, 'no-such-intent']), 1);
+      const back = (await p.intents.claim(100, 1000, now + 8000)).find((i) => i.id === id);
+      assert.equal(back?.attempts, 0);
+      await p.intents.complete([id]);
+    });
+
+    test('a step that adds an existing reaction fails with a conflict and writes nothing of itself', async (p, app) => {
+      const act = activityAt(5, 'user:a');
+      const like = (id: string, data = '{}'): ReactionRecord => ({
+        id,
+        kind: 'like',
+        activityId: act.id,
+        userId: 'bob',
+        parent: '',
+        depth: 1,
+        data,
+        targetFeeds: [],
+        createdUs: T0,
+        updatedUs: T0,
+        deletedUs: null,
+      });
+      await p.intents.commit(app, [{ activity: act }, { reactions: { add: [like('r1')] } }]);
+      await assert.rejects(p.intents.commit(app, [{ reactions: { add: [like('r1', '{"again":1}')] }, intents: [{ kind: 'fanout.add', source: 'user:b', ids: [act.id], mode: 'queued' }] }]), ConflictError);
+      assert.equal((await p.reactions.getReactions(app, ['r1'])).get('r1')?.data, '{}');
+      assert.deepEqual((await p.reactions.reactionCounts(app, [act.id], 'activity')).get(act.id), { like: 1 });
+      assert.ok(!(await p.intents.claim(1000, 1000, Date.now())).some((i) => i.app === app && i.source === 'user:b'));
+    });
+
+    test('follow and unfollow steps: a re-follow keeps the first edge', async (p, app) => {
+      await p.intents.commit(app, [{ follow: { source: 'timeline:b', target: 'user:a', createdUs: 10, grouped: false, since: null } }]);
+      await p.intents.commit(app, [{ follow: { source: 'timeline:b', target: 'user:a', createdUs: 20, grouped: false, since: null } }]);
+      assert.deepEqual(await p.follows.followers(app, 'user:a', 10, 0), [{ source: 'timeline:b', target: 'user:a', createdUs: 10 }]);
+      await p.intents.commit(app, [{ unfollow: { source: 'timeline:b', target: 'user:a' } }]);
+      await p.intents.commit(app, [{ unfollow: { source: 'timeline:b', target: 'user:a' } }]);
+      assert.deepEqual(await p.follows.followers(app, 'user:a', 10, 0), []);
+    });
+  });
+}

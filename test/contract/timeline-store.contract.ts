@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { activityAt, idAt, portContract, type PortsFactory } from './ports-support.js';
+
+/** The contract of {@link TimelineStore} (docs/storage-ports.md): range scans of one feed and per-feed operations. */
+export function timelineStoreContract(adapter: string, makePorts: PortsFactory, skip: Readonly<Record<string, string>> = {}): void {
+  portContract('timeline store', adapter, makePorts, skip, (test) => {
+    const ids = (list: { id: string }[]) => list.map((e) => e.id);
+
+    test('add is idempotent, keeps the first origin, and keeps the newest max-length entries', async (p, app) => {
+      const feed = 'timeline:b';
+      const changes = await p.timelines.apply(app, [{ kind: 'add', feed, entries: [1, 2, 3].map((s) => ({ id: idAt(s), origin: 'user:a' })), maxLength: 3 }]);
+      assert.deepEqual(changes.map((c) => [c.feed, ids([...c.added]).sort(), c.removed]), [[feed, [idAt(1), idAt(2), idAt(3)].sort(), []]]);
+      // Again, and interleaved with a newer entry from elsewhere: same feed, the oldest trimmed.
+      const again = await p.timelines.apply(app, [
+        { kind: 'add', feed, entries: [{ id: idAt(2), origin: 'user:z' }], maxLength: 3 },
+        { kind: 'add', feed, entries: [{ id: idAt(4), origin: null }], maxLength: 3 },
+        { kind: 'add', feed, entries: [1, 2, 3].map((s) => ({ id: idAt(s), origin: 'user:a' })), maxLength: 3 },
+      ]);
+      assert.deepEqual(again.map((c) => [ids([...c.added]), c.removed]), [[[idAt(4)], [idAt(1)]]]);
+      const scan = await p.timelines.scan(app, { feed, limit: 10 });
+      assert.deepEqual(scan, [
+        { id: idAt(4), origin: null },
+        { id: idAt(3), origin: 'user:a' },
+        { id: idAt(2), origin: 'user:a' },
+      ]);
+      assert.equal((await p.timelines.readerState(app, feed)).count, 3);
+    });
+
+    test('scans by id bounds, offset and limit, direct entries only, with bodies', async (p, app) => {
+      const feed = 'user:a';
+      const acts = [1, 2, 3, 4, 5].map((s) => activityAt(s, feed));
+      await p.intents.commit(app, acts.map((activity) => ({ activity })));
+      await p.timelines.apply(app, [
+        { kind: 'add', feed, entries: acts.map((a) => ({ id: a.id, origin: null })), maxLength: 100 },
+        { kind: 'add', feed, entries: [{ id: idAt(6), origin: 'user:x' }], maxLength: 100 },
+      ]);
+      const a = acts.map((x) => x.id);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed, idLt: a[3], limit: 2 })), [a[2], a[1]]);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed, idLte: a[3], idGt: a[0], limit: 10, offset: 1 })), [a[2], a[1]]);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed, idGte: a[3], limit: 10 })), [idAt(6), a[4], a[3]]);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed, directOnly: true, limit: 2 })), [a[4], a[3]]);
+      // With bodies, an entry whose activity does not exist is left out.
+      const withBodies = await p.timelines.scan(app, { feed, bodies: true, limit: 2 });
+      assert.deepEqual(withBodies, [
+        { id: a[4], origin: null, body: acts[4].body },
+        { id: a[3], origin: null, body: acts[3].body },
+      ]);
+      const many = await p.timelines.scanMany(app, [{ feed, limit: 1 }, { feed: 'user:none', limit: 5 }, { feed, idLt: a[1], limit: 5 }]);
+      assert.deepEqual(many.map(ids), [[idAt(6)], [], [a[0]]]);
+    });
+
+    test('remove (by origin or any), removeOrigin and their changes; removing again changes nothing', async (p, app) => {
+      const feed = 'timeline:b';
+      await p.timelines.apply(app, [
+        { kind: 'add', feed, entries: [{ id: idAt(1), origin: 'user:a' }, { id: idAt(2), origin: 'user:a' }, { id: idAt(3), origin: 'user:c' }, { id: idAt(4), origin: null }], maxLength: 100 },
+      ]);
+      const r1 = await p.timelines.apply(app, [{ kind: 'remove', feed, ids: [idAt(3)], origin: 'user:a' }]);
+      assert.deepEqual(r1, []);
+      const r2 = await p.timelines.apply(app, [{ kind: 'remove', feed, ids: [idAt(4)], origin: null }, { kind: 'removeOrigin', feed, origin: 'user:a' }]);
+      assert.deepEqual(r2.map((c) => [c.feed, c.added, [...c.removed].sort()]), [[feed, [], [idAt(1), idAt(2), idAt(4)].sort()]]);
+      assert.deepEqual(await p.timelines.apply(app, [{ kind: 'remove', feed, ids: [idAt(4)] }, { kind: 'removeOrigin', feed, origin: 'user:a' }]), []);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed, limit: 10 })), [idAt(3)]);
+      assert.equal((await p.timelines.readerState(app, feed)).count, 1);
+      assert.deepEqual(await p.timelines.apply(app, [{ kind: 'remove', feed: 'timeline:none', ids: [idAt(1)] }]), []);
+    });
+
+    test('hides and floors: set union and max, in any order; unhide takes ids out', async (p, app) => {
+      const feed = 'timeline:b';
+      assert.deepEqual(await p.timelines.readerState(app, feed), { count: 0, floor: null, hidden: [] });
+      await p.timelines.apply(app, [
+        { kind: 'hide', feed, ids: [idAt(5)], floor: idAt(3) },
+        { kind: 'hide', feed, ids: [idAt(5), idAt(7)], floor: idAt(2) },
+      ]);
+      let st = await p.timelines.readerState(app, feed);
+      assert.equal(st.floor, idAt(3));
+      assert.deepEqual([...st.hidden].sort(), [idAt(5), idAt(7)].sort());
+      await p.timelines.apply(app, [{ kind: 'unhide', feed, ids: [idAt(5), idAt(9)] }, { kind: 'unhide', feed, ids: [idAt(5)] }]);
+      st = await p.timelines.readerState(app, feed);
+      assert.deepEqual(st.hidden, [idAt(7)]);
+      assert.equal(st.floor, idAt(3));
+    });
+
+    test('finds entries by id and by their activity foreign id', async (p, app) => {
+      const feed = 'timeline:b';
+      const a = activityAt(1, 'user:a', { foreignId: 'post:1' });
+      const b = activityAt(2, 'user:c', { foreignId: 'post:1' });
+      await p.intents.commit(app, [{ activity: a }, { activity: b }]);
+      await p.timelines.apply(app, [{ kind: 'add', feed, entries: [{ id: a.id, origin: 'user:a' }, { id: idAt(9), origin: null }], maxLength: 100 }]);
+      assert.deepEqual(await p.timelines.entriesOf(app, feed, [a.id, b.id]), [{ id: a.id, origin: 'user:a' }]);
+      assert.deepEqual(await p.timelines.entriesByForeignId(app, feed, 'post:1'), [{ id: a.id, origin: 'user:a' }]);
+      assert.deepEqual(await p.timelines.entriesByForeignId(app, 'timeline:none', 'post:1'), []);
+    });
+  });
+}
