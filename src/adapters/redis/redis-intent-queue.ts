@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { idOrderKey } from '../../core/activities/activity-id.js';
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
-import type { CommittedStep, Intent, IntentQueue, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
+import type { CommittedStep, Intent, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
 import type { RedisConnection } from './connection.js';
 import type { RedisAuditLog } from './redis-records.js';
 import { LuaScript } from './scripts.js';
@@ -128,7 +128,9 @@ interface StoredIntent extends Intent {
   readonly queuedAt: number;
 }
 
-export class RedisIntentQueue implements IntentQueue, ActivityStore {
+// Written against the first shape of the IntentQueue port (claim without `now`, deadLetter); the
+// port has since gained retries (`failed`) and dead-letter listing, not adapted here yet.
+export class RedisIntentQueue implements ActivityStore {
   readonly #r: RedisConnection;
   readonly #audit: RedisAuditLog;
   readonly #commit: LuaScript;
