@@ -1,5 +1,5 @@
 /**
- * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, workers, audit, signals, sweep, and
+ * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, workers, audit, signals, sweep, cluster, and
  * the suite of bench/suite.ts; default or `all`: every one). Each run writes
  * `bench/results/<scenario>-<timestamp>.json` and prints a summary. Figures are only comparable
  * within one run on one machine; nothing here is asserted.
@@ -23,6 +23,7 @@ import { metrics } from './metrics.js';
 import { audit } from './audit.js';
 import { personalization } from './personalization.js';
 import { sweep } from './sweep.js';
+import { cluster } from './cluster.js';
 import { writeResult } from './report.js';
 
 
@@ -171,7 +172,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, ...suite, mixed, 'read-cpu': readCpu };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, cluster, ...suite, mixed, 'read-cpu': readCpu };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

@@ -41,6 +41,13 @@ process.on('exit', () => {
   for (const p of running) p.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+// A test process stopped by a signal (a timeout, ^C) takes its clusters with it.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (running.size === 0) process.kill(process.pid, signal);
+    else process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 /** A port P with P and P + 10000 (the cluster bus) free on loopback. */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
@@ -105,8 +112,12 @@ export async function startRedisCluster(
     }
     await Promise.all(ports.map((p) => waitForPing(p)));
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
-    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}\n${create.stderr}`);
+    if (masters >= 3) {
+      const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
+      if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}\n${create.stderr}`);
+    } else {
+      await joinByHand(ports, masters);
+    }
     const masterNodes = await waitForCluster(ports, masters);
     return {
       nodes: [...masterNodes, ...nodes.filter((n) => !masterNodes.includes(n))],
@@ -120,6 +131,39 @@ export async function startRedisCluster(
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * `redis-cli --cluster create` wants at least 3 masters; smaller clusters (for benchmarks) are
+ * joined with CLUSTER commands: slots split evenly over the first `masters` nodes, every node
+ * met, each further node the replica of a master in turn.
+ */
+async function joinByHand(ports: number[], masters: number): Promise<void> {
+  const clients = ports.map((port) => new Redis({ port, host: '127.0.0.1' }));
+  try {
+    for (let i = 0; i < masters; i++) {
+      const from = Math.floor((16384 * i) / masters);
+      const to = Math.floor((16384 * (i + 1)) / masters) - 1;
+      await clients[i].call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to));
+    }
+    for (let i = 1; i < ports.length; i++) await clients[0].call('CLUSTER', 'MEET', '127.0.0.1', String(ports[i]));
+    const ids = await Promise.all(clients.map((c) => c.call('CLUSTER', 'MYID') as Promise<string>));
+    const deadline = Date.now() + 30_000;
+    for (let i = masters; i < ports.length; i++) {
+      // A node can replicate a master only once it knows it.
+      for (;;) {
+        try {
+          await clients[i].call('CLUSTER', 'REPLICATE', ids[(i - masters) % masters]);
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+  } finally {
+    for (const c of clients) c.disconnect();
   }
 }
 
@@ -169,6 +213,7 @@ async function waitForCluster(ports: number[], masters: number): Promise<string[
           .split('\n')
           .filter((l) => / master /.test(` ${l.split(' ')[2]?.replace(/,/g, ' ')} `))
           .map((l) => l.split(' ')[1].split('@')[0])
+          .map((a) => (a.startsWith(':') ? `127.0.0.1${a}` : a)) // a lone node does not know its own address
           .sort();
       }
       if (Date.now() > deadline) throw new Error(`cluster did not become ready:\n${infos.join('\n')}`);

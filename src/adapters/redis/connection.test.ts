@@ -3,6 +3,7 @@ import { after, before, it } from 'node:test';
 import { onRedisCluster, sharedCluster, startRedisCluster, type TestCluster } from '../../../test/support/redis-cluster.js';
 import { RedisConnection } from './connection.js';
 import { Keys } from './keys.js';
+import { openRedisBackend } from './redis-backend.js';
 
 it('keys put everything of one feed, activity, user or app in one hash slot', () => {
   const k = new Keys('rv:');
@@ -44,8 +45,8 @@ onRedisCluster('durability', () => {
         assert.match(err.message, /set storage\.durability to "fast"/);
         return true;
       });
-      const fast = new RedisConnection({ ...(await sharedCluster()), durability: 'fast' });
-      await fast.checkPersistence();
+      await assert.rejects(openRedisBackend({ ...(await sharedCluster()), durability: 'durable' }), /storage\.durability is "durable"/);
+      const fast = await openRedisBackend({ ...(await sharedCluster()), durability: 'fast' });
       await fast.close();
     } finally {
       await r.close();

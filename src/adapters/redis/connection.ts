@@ -34,8 +34,11 @@ export function openCluster(settings: Pick<RedisSettings, 'nodes'>, extra: { sha
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 100,
     maxRedirections: 32,
+    // A master that died is replaced by its replica: the slot table is reloaded every second so
+    // that commands go to the new master soon after, instead of waiting on the dead one.
+    slotsRefreshInterval: 1000,
     shardedSubscribers: extra.shardedSubscribers ?? false,
-    redisOptions: { maxRetriesPerRequest: 20, connectTimeout: 5000 },
+    redisOptions: { maxRetriesPerRequest: 2, connectTimeout: 2000 },
   });
   // Connection errors are retried by the client; commands that give up reject on their own.
   cluster.on('error', () => {});

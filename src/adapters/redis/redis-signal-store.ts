@@ -304,10 +304,11 @@ export class RedisSignalStore implements SignalStore {
   }
 
   async newestByForeignId(app: string, foreignIds: readonly string[]): Promise<Map<string, string>> {
+    // The foreign-id index is written with each activity (see RedisIntentQueue): newest last.
     const out = new Map<string, string>();
-    const rows = await Promise.all(foreignIds.map((f) => this.#r.cluster.get(this.#r.keys.foreign(app, f, 'newest'))));
+    const rows = await Promise.all(foreignIds.map((f) => this.#r.cluster.zrevrange(this.#r.keys.foreign(app, f, 'ids'), 0, 0)));
     foreignIds.forEach((f, i) => {
-      if (rows[i] !== null) out.set(f, rows[i]!.slice(rows[i]!.indexOf(' ') + 1));
+      if (rows[i].length > 0) out.set(f, rows[i][0].slice(32));
     });
     return out;
   }

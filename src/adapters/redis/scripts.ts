@@ -11,14 +11,16 @@ export class LuaScript {
 
   constructor(cluster: Cluster, name: string, lua: string) {
     this.#name = `rv_${name}`;
-    if (!(this.#name in cluster)) cluster.defineCommand(this.#name, { lua });
+    // One declared key, so the client (and its automatic pipelining) routes by that key.
+    if (!(this.#name in cluster)) cluster.defineCommand(this.#name, { lua, numberOfKeys: 1 });
   }
 
-  /** Runs the script on the node of `keys[0]` (directly, or queued in a pipeline). */
-  run<T = unknown>(target: Cluster, keys: readonly string[], args: readonly (string | number)[]): Promise<T>;
-  run(target: ChainableCommander, keys: readonly string[], args: readonly (string | number)[]): ChainableCommander;
-  run(target: Cluster | ChainableCommander, keys: readonly string[], args: readonly (string | number)[]): unknown {
-    const fn = (target as unknown as Record<string, (...a: (string | number)[]) => unknown>)[this.#name];
-    return fn.call(target, keys.length, ...keys, ...args);
+  /** Runs the script on the node of its one key (directly, or queued in a pipeline). */
+  run<T = unknown>(target: Cluster, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<T>;
+  run(target: ChainableCommander, keys: readonly string[], args: readonly (string | number | Buffer)[]): ChainableCommander;
+  run(target: Cluster | ChainableCommander, keys: readonly string[], args: readonly (string | number | Buffer)[]): unknown {
+    const fn = (target as unknown as Record<string, (...a: (string | number | Buffer)[]) => unknown>)[this.#name];
+    if (keys.length !== 1) throw new Error(`script ${this.#name} takes one key`);
+    return fn.call(target, keys[0], ...args);
   }
 }

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { activityId } from '../../core/activities/activity-id.js';
+import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
+import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
+import { RedisConnection } from './connection.js';
+import { RedisTimelineStore } from './redis-timeline-store.js';
+
+/** Activity bodies for scans with `bodies` (the records themselves are not this store's). */
+class Bodies implements ActivityStore {
+  readonly records = new Map<string, ActivityRecord>();
+  async getActivities(_app: string, ids: readonly string[]) {
+    return new Map(ids.flatMap((id) => (this.records.has(id) ? [[id, this.records.get(id)!] as const] : [])));
+  }
+  async idsByForeignId(_app: string, foreignId: string) {
+    return [...this.records.values()].filter((r) => r.foreignId === foreignId).map((r) => r.id).reverse();
+  }
+}
+
+onRedisCluster('timeline store', () => {
+  let store: RedisTimelineStore;
+  let bodies: Bodies;
+  let n = 0;
+  const app = () => `tl${++n}`;
+  const ids = Array.from({ length: 10 }, (_, i) => activityId(1_700_000_000_000_000 + i * 1000, `a${i}`));
+  let r: RedisConnection;
+  before(async () => {
+    bodies = new Bodies();
+    r = new RedisConnection({ ...(await sharedCluster()), durability: 'fast' });
+    store = new RedisTimelineStore(r, bodies);
+  });
+  after(() => r?.close());
+
+  it('adds idempotently, keeps the first origin and the newest maxLength, and reports what changed', async () => {
+    const a = app();
+    const first = await store.apply(a, [{ kind: 'add', feed: 'timeline:u', entries: [{ id: ids[1], origin: 'user:x' }, { id: ids[0], origin: null }], maxLength: 3 }]);
+    assert.deepEqual(first, [{ feed: 'timeline:u', added: [{ id: ids[1], origin: 'user:x' }, { id: ids[0], origin: null }], removed: [] }]);
+    assert.deepEqual(await store.apply(a, [{ kind: 'add', feed: 'timeline:u', entries: [{ id: ids[1], origin: 'user:y' }], maxLength: 3 }]), [], 'twice = once');
+    await store.apply(a, [{ kind: 'add', feed: 'timeline:u', entries: [{ id: ids[3], origin: null }, { id: ids[2], origin: 'user:y' }], maxLength: 3 }]);
+    assert.deepEqual(await store.scan(a, { feed: 'timeline:u', limit: 10 }), [
+      { id: ids[3], origin: null },
+      { id: ids[2], origin: 'user:y' },
+      { id: ids[1], origin: 'user:x' },
+    ]);
+    const late = await store.apply(a, [{ kind: 'add', feed: 'timeline:u', entries: [{ id: ids[0], origin: null }], maxLength: 3 }]);
+    assert.deepEqual(late, [], 'an entry trimmed at once is not reported as added');
+    assert.equal((await store.readerState(a, 'timeline:u')).count, 3);
+  });
+
+  it('scans by id bounds newest first, with offset, direct entries only, and bodies', async () => {
+    const a = app();
+    await store.apply(a, [{ kind: 'add', feed: 'user:b', entries: ids.map((id, i) => ({ id, origin: i % 2 ? 'user:o' : null })), maxLength: 100 }]);
+    const page = (s: object) => store.scan(a, { feed: 'user:b', limit: 100, ...s }).then((l) => l.map((e) => ids.indexOf(e.id)));
+    assert.deepEqual(await page({}), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    assert.deepEqual(await page({ idLt: ids[5] }), [4, 3, 2, 1, 0]);
+    assert.deepEqual(await page({ idLte: ids[5], idGt: ids[2] }), [5, 4, 3]);
+    assert.deepEqual(await page({ idGte: ids[7], idLt: ids[9], idLte: ids[9] }), [8, 7]);
+    assert.deepEqual(await page({ offset: 2, limit: 3 }), [7, 6, 5]);
+    assert.deepEqual(await page({ directOnly: true, offset: 1, limit: 2 }), [6, 4]);
+    bodies.records.set(ids[9], { id: ids[9], timeUs: 1, foreignId: 'f', to: [], body: '{"x":9}', home: 'user:b' });
+    const withBodies = await store.scan(a, { feed: 'user:b', limit: 2, bodies: true });
+    assert.deepEqual(withBodies, [{ id: ids[9], origin: 'user:o', body: '{"x":9}' }], 'entries whose activity is gone are left out');
+    const many = await store.scanMany(a, [{ feed: 'user:b', limit: 1 }, { feed: 'user:none', limit: 5 }, { feed: 'user:b', idLt: ids[1], limit: 5 }]);
+    assert.deepEqual(many.map((l) => l.map((e) => ids.indexOf(e.id))), [[9], [], [0]]);
+    assert.deepEqual((await store.entriesOf(a, 'user:b', [ids[3], ids[3], activityId(5, 'none')])), [{ id: ids[3], origin: 'user:o' }]);
+    assert.deepEqual(await store.entriesByForeignId(a, 'user:b', 'f'), [{ id: ids[9], origin: 'user:o' }]);
+  });
+
+  it('removes by id (any origin, one origin, direct only) and by origin; twice = once', async () => {
+    const a = app();
+    const f = 'timeline:r';
+    await store.apply(a, [{ kind: 'add', feed: f, entries: [{ id: ids[0], origin: null }, { id: ids[1], origin: 'user:p' }, { id: ids[2], origin: 'user:p' }, { id: ids[3], origin: 'user:q' }], maxLength: 10 }]);
+    assert.deepEqual(await store.apply(a, [{ kind: 'remove', feed: f, ids: [ids[1], ids[3]], origin: 'user:q' }]), [{ feed: f, added: [], removed: [ids[3]] }]);
+    assert.deepEqual(await store.apply(a, [{ kind: 'remove', feed: f, ids: [ids[0], ids[1]], origin: null }]), [{ feed: f, added: [], removed: [ids[0]] }]);
+    assert.deepEqual(await store.apply(a, [{ kind: 'removeOrigin', feed: f, origin: 'user:p' }]), [{ feed: f, added: [], removed: [ids[1], ids[2]] }]);
+    assert.deepEqual(await store.apply(a, [{ kind: 'removeOrigin', feed: f, origin: 'user:p' }, { kind: 'remove', feed: f, ids: [ids[0]] }]), []);
+    assert.equal((await store.readerState(a, f)).count, 0);
+  });
+
+  it('hides and unhides ids, and raises the floor but never lowers it', async () => {
+    const a = app();
+    const f = 'timeline:h';
+    await store.apply(a, [{ kind: 'hide', feed: f, ids: [ids[1], ids[2]], floor: ids[4] }, { kind: 'hide', feed: f, ids: [ids[2]], floor: ids[3] }]);
+    let s = await store.readerState(a, f);
+    assert.deepEqual([s.floor, [...s.hidden].sort()], [ids[4], [ids[1], ids[2]].sort()]);
+    await store.apply(a, [{ kind: 'unhide', feed: f, ids: [ids[1]] }, { kind: 'hide', feed: f, ids: [], floor: ids[6] }]);
+    s = await store.readerState(a, f);
+    assert.deepEqual([s.floor, s.hidden, s.count], [ids[6], [ids[2]], 0]);
+  });
+
+  it('applies the operations of many feeds in one call, each feed in its own slot', async () => {
+    const a = app();
+    const feeds = Array.from({ length: 50 }, (_, i) => `timeline:f${i}`);
+    const changes = await store.apply(a, feeds.map((feed) => ({ kind: 'add' as const, feed, entries: [{ id: ids[0], origin: 'user:src' }], maxLength: 5 })));
+    assert.equal(changes.length, 50);
+    const scans = await store.scanMany(a, feeds.map((feed) => ({ feed, limit: 5 })));
+    assert.ok(scans.every((l) => l.length === 1 && l[0].origin === 'user:src'));
+  });
+});

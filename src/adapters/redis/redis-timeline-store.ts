@@ -1,0 +1,270 @@
+import { idOrderKey, isUuid } from '../../core/activities/activity-id.js';
+import type { ActivityStore } from '../../ports/activity-store.js';
+import type { FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
+import type { RedisConnection } from './connection.js';
+import { LuaScript } from './scripts.js';
+
+/**
+ * {@link TimelineStore} on Redis. Every key of a feed shares the feed's hash tag
+ * (`rv:{<app>|f|<feed>}:…`):
+ *
+ * - `tl`: a sorted set whose members all score 0, so it is ordered by member bytes. A member is
+ *   the activity id's order key (32 hex digits, time first: see `idOrderKey`) followed by the
+ *   entry's origin feed (nothing for a direct entry). Ranges by id are `ZREVRANGEBYLEX` bounds,
+ *   the entry count is `ZCARD`, and an id is found by its 32-digit prefix.
+ * - `hid`: the ids the feed hid from its merged reads (a set); `fl`: its floor (order key + id).
+ *
+ * `apply` runs each feed's operations as one Lua script on the feed's slot; the scripts of many
+ * feeds are sent in one tick, so the client pipelines them per node (a fan-out page is one round
+ * trip per master). A scan with bodies reads the page's entries, then the activities' records in
+ * one batch.
+ */
+
+const HEX = 32;
+
+const APPLY_LUA = `
+local b = KEYS[1]
+local tl = b .. 'tl'
+local added, removed = {}, {}
+local function find(hex)
+  return redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 1)[1]
+end
+local i = 1
+while i <= #ARGV do
+  local kind = ARGV[i]
+  if kind == 'add' then
+    local n, max = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    i = i + 3
+    local fresh = {}
+    for _ = 1, n do
+      local hex, origin = ARGV[i], ARGV[i + 1]
+      i = i + 2
+      if not find(hex) then
+        redis.call('ZADD', tl, 0, hex .. origin)
+        fresh[#fresh + 1] = hex .. origin
+      end
+    end
+    local card = redis.call('ZCARD', tl)
+    local gone = {}
+    if card > max then
+      for _, m in ipairs(redis.call('ZRANGE', tl, 0, card - max - 1)) do gone[m] = true end
+      redis.call('ZREMRANGEBYRANK', tl, 0, card - max - 1)
+    end
+    for _, m in ipairs(fresh) do
+      if not gone[m] then added[#added + 1] = m end
+    end
+  elseif kind == 'remove' then
+    local n, only, origin = tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', ARGV[i + 3]
+    i = i + 4
+    for _ = 1, n do
+      local hex = ARGV[i]
+      i = i + 1
+      local m = find(hex)
+      if m and (not only or string.sub(m, ${HEX + 1}) == origin) then
+        redis.call('ZREM', tl, m)
+        removed[#removed + 1] = hex
+      end
+    end
+  elseif kind == 'removeOrigin' then
+    local origin = ARGV[i + 1]
+    i = i + 2
+    for _, m in ipairs(redis.call('ZRANGE', tl, 0, -1)) do
+      if string.sub(m, ${HEX + 1}) == origin then
+        redis.call('ZREM', tl, m)
+        removed[#removed + 1] = string.sub(m, 1, ${HEX})
+      end
+    end
+  elseif kind == 'hide' then
+    local n, floor = tonumber(ARGV[i + 1]), ARGV[i + 2]
+    i = i + 3
+    for _ = 1, n do
+      redis.call('SADD', b .. 'hid', ARGV[i])
+      i = i + 1
+    end
+    if floor ~= '' then
+      local cur = redis.call('GET', b .. 'fl')
+      if not cur or string.sub(cur, 1, ${HEX}) < string.sub(floor, 1, ${HEX}) then redis.call('SET', b .. 'fl', floor) end
+    end
+  elseif kind == 'unhide' then
+    local n = tonumber(ARGV[i + 1])
+    i = i + 2
+    for _ = 1, n do
+      redis.call('SREM', b .. 'hid', ARGV[i])
+      i = i + 1
+    end
+  else
+    return redis.error_reply('unknown feed operation ' .. tostring(kind))
+  end
+end
+return {added, removed}
+`;
+
+// A scan that keeps direct entries only (members of exactly 32 digits), skipping \`offset\` of them.
+const SCAN_DIRECT_LUA = `
+local hi, lo, offset, limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {}
+local pos = 0
+while #out < limit do
+  local ms = redis.call('ZREVRANGEBYLEX', KEYS[1] .. 'tl', hi, lo, 'LIMIT', pos, 500)
+  if #ms == 0 then break end
+  pos = pos + #ms
+  for _, m in ipairs(ms) do
+    if #m == ${HEX} then
+      if offset > 0 then offset = offset - 1 else out[#out + 1] = m end
+      if #out >= limit then break end
+    end
+  end
+end
+return out
+`;
+
+const FF = Buffer.from([0xff]);
+
+/** Converts a member back to its entry. */
+function entryOf(member: string): TimelineEntry {
+  const hex = member.slice(0, HEX);
+  const id = `${hex.slice(8, 16)}-${hex.slice(4, 8)}-${hex.slice(0, 4)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return { id, origin: member.length > HEX ? member.slice(HEX) : null };
+}
+
+function orderKey(id: string): string {
+  const lower = id.toLowerCase();
+  if (!isUuid(lower)) throw new TypeError(`not an activity id: ${id.slice(0, 40)}`);
+  return idOrderKey(lower);
+}
+
+/**
+ * The lex bounds of a scan, for `ZREVRANGEBYLEX key hi lo`. Members of one id all start with its
+ * 32 digits and an origin never holds byte 0xff, so "ids below X" is `(X`, "ids up to X" is
+ * `(X\xff`, "ids from X" is `[X` and "ids above X" is `[X\xff`; of two bounds on one side the
+ * stricter wins.
+ */
+function bounds(s: FeedScan): { hi: Buffer | string; lo: Buffer | string } {
+  const uppers: Buffer[] = [];
+  const lowers: Buffer[] = [];
+  if (s.idLt !== undefined) uppers.push(Buffer.from(orderKey(s.idLt)));
+  if (s.idLte !== undefined) uppers.push(Buffer.concat([Buffer.from(orderKey(s.idLte)), FF]));
+  if (s.idGte !== undefined) lowers.push(Buffer.from(orderKey(s.idGte)));
+  if (s.idGt !== undefined) lowers.push(Buffer.concat([Buffer.from(orderKey(s.idGt)), FF]));
+  const hi = uppers.sort(Buffer.compare)[0];
+  const lo = lowers.sort(Buffer.compare).at(-1);
+  return {
+    hi: hi ? Buffer.concat([Buffer.from('('), hi]) : '+',
+    lo: lo ? Buffer.concat([Buffer.from('['), lo]) : '-',
+  };
+}
+
+export class RedisTimelineStore implements TimelineStore {
+  readonly #r: RedisConnection;
+  readonly #activities: ActivityStore;
+  readonly #apply: LuaScript;
+  readonly #scanDirect: LuaScript;
+
+  constructor(r: RedisConnection, activities: ActivityStore) {
+    this.#r = r;
+    this.#activities = activities;
+    this.#apply = new LuaScript(r.cluster, 'feed_apply', APPLY_LUA);
+    this.#scanDirect = new LuaScript(r.cluster, 'feed_scan_direct', SCAN_DIRECT_LUA);
+  }
+
+  async scan(app: string, scan: FeedScan): Promise<(TimelineEntry & { readonly body?: string })[]> {
+    return (await this.scanMany(app, [scan]))[0];
+  }
+
+  async scanMany(app: string, scans: readonly FeedScan[]): Promise<(TimelineEntry & { readonly body?: string })[][]> {
+    // Every scan goes out in this tick: one pipeline per node.
+    const pages = await Promise.all(scans.map((s) => this.#members(app, s)));
+    const lists = pages.map((ms) => ms.map(entryOf));
+    const wanted = new Set<string>();
+    scans.forEach((s, i) => {
+      if (s.bodies) for (const e of lists[i]) wanted.add(e.id);
+    });
+    if (wanted.size === 0) return lists;
+    const records = await this.#activities.getActivities(app, [...wanted]);
+    return lists.map((list, i) => {
+      if (!scans[i].bodies) return list;
+      return list.flatMap((e) => {
+        const r = records.get(e.id);
+        return r ? [{ ...e, body: r.body }] : [];
+      });
+    });
+  }
+
+  #members(app: string, s: FeedScan): Promise<string[]> {
+    const { hi, lo } = bounds(s);
+    const base = this.#r.keys.feed(app, s.feed, '');
+    const offset = Math.max(0, Math.trunc(s.offset ?? 0));
+    const limit = Math.max(0, Math.trunc(s.limit));
+    if (limit === 0) return Promise.resolve([]);
+    if (s.directOnly) return this.#scanDirect.run<string[]>(this.#r.cluster, [base], [hi, lo, offset, limit]);
+    return this.#r.cluster.zrevrangebylex(`${base}tl`, hi, lo, 'LIMIT', offset, limit);
+  }
+
+  async readerState(app: string, feed: string): Promise<ReaderState> {
+    const [count, floor, hidden] = await Promise.all([
+      this.#r.cluster.zcard(this.#r.keys.feed(app, feed, 'tl')),
+      this.#r.cluster.get(this.#r.keys.feed(app, feed, 'fl')),
+      this.#r.cluster.smembers(this.#r.keys.feed(app, feed, 'hid')),
+    ]);
+    return { count, floor: floor === null ? null : floor.slice(HEX), hidden };
+  }
+
+  async entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]> {
+    const key = this.#r.keys.feed(app, feed, 'tl');
+    const found = await Promise.all(
+      ids.map((id) => {
+        const hex = orderKey(id);
+        return this.#r.cluster.zrangebylex(key, `[${hex}`, Buffer.concat([Buffer.from(`[${hex}`), FF]), 'LIMIT', 0, 1);
+      }),
+    );
+    const out: TimelineEntry[] = [];
+    const seen = new Set<string>();
+    for (const [m] of found) {
+      if (m === undefined || seen.has(m)) continue;
+      seen.add(m);
+      out.push(entryOf(m));
+    }
+    return out;
+  }
+
+  async entriesByForeignId(app: string, feed: string, foreignId: string): Promise<TimelineEntry[]> {
+    const ids = await this.#activities.idsByForeignId(app, foreignId);
+    return ids.length === 0 ? [] : this.entriesOf(app, feed, ids);
+  }
+
+  async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+    // One script per feed, its operations in the order given.
+    const byFeed = new Map<string, (string | number)[]>();
+    for (const op of ops) {
+      let args = byFeed.get(op.feed);
+      if (!args) byFeed.set(op.feed, (args = []));
+      switch (op.kind) {
+        case 'add':
+          args.push('add', op.entries.length, Math.max(0, Math.trunc(op.maxLength)));
+          for (const e of op.entries) args.push(orderKey(e.id), e.origin ?? '');
+          break;
+        case 'remove':
+          args.push('remove', op.ids.length, op.origin === undefined ? '0' : '1', op.origin ?? '');
+          for (const id of op.ids) args.push(orderKey(id));
+          break;
+        case 'removeOrigin':
+          args.push('removeOrigin', op.origin);
+          break;
+        case 'hide':
+          args.push('hide', op.ids.length, op.floor === undefined ? '' : `${orderKey(op.floor)}${op.floor}`, ...op.ids);
+          break;
+        case 'unhide':
+          args.push('unhide', op.ids.length, ...op.ids);
+          break;
+      }
+    }
+    const feeds = [...byFeed.keys()];
+    const results = await Promise.all(feeds.map((feed) => this.#apply.run<[string[], string[]]>(this.#r.cluster, [this.#r.keys.feed(app, feed, '')], byFeed.get(feed)!)));
+    const changes: FeedChange[] = [];
+    results.forEach(([added, removed], i) => {
+      if (added.length === 0 && removed.length === 0) return;
+      changes.push({ feed: feeds[i], added: added.map(entryOf), removed: removed.map((hex) => entryOf(hex).id) });
+    });
+    return changes;
+  }
+}
