@@ -8,6 +8,7 @@ import type { SqliteDatabase } from './database.js';
 import type { SqliteActivityStore } from './sqlite-activity-store.js';
 import type { SqliteFollowStore } from './sqlite-follow-store.js';
 import type { SqliteTimelineStore } from './sqlite-timeline-store.js';
+import type { GroupRow as GroupRowBase } from './sqlite-groups.js';
 import type { SqliteWriteStore } from './sqlite-write-store.js';
 
 /** {@link ActivityStore} on SQLite. */
@@ -251,17 +252,8 @@ export class SqliteTimelines implements TimelineStore {
   }
 }
 
-interface GroupRow {
-  id: number;
-  key: string;
-  gsk: Buffer;
-  verb: string;
-  created: number;
-  updated: number;
-  activity_count: number;
-  actors: string;
-  seen: number;
-  read: number;
+/** A group row with the newest activity its limit dropped (see the core's group rules). */
+interface GroupRow extends GroupRowBase {
   trimmed: Buffer | null;
 }
 

@@ -9,7 +9,8 @@ import type { SqliteDatabase } from './database.js';
 /** Distinct actors remembered per group for `actor_count`; beyond this the count stops growing. */
 export const MAX_ACTORS_TRACKED = 1000;
 
-interface GroupRow {
+/** A row of the `groups` table as the group statements select it. */
+export interface GroupRow {
   id: number;
   key: string;
   gsk: Buffer;
