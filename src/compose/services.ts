@@ -77,6 +77,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
   const wake = { jobsEnqueued: () => {}, contentQueued: () => {} };
   const services: Services = {
     store,
+    ports: store.ports,
     realtime,
     clock: new TimeSource(clock),
     fanout: o.config.fanout,

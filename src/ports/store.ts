@@ -8,9 +8,12 @@ import type { SignalStore } from './signal-store.js';
 import type { LegacyTimelineStore } from './legacy/timeline-store.js';
 import type { UserStore } from './user-store.js';
 import type { WriteStore } from './write-store.js';
+import type { StoragePorts } from './storage.js';
 
 /** Everything a storage backend provides; each role is its own port. */
 export interface Store extends LegacyActivityStore, LegacyTimelineStore, LegacyFollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
+  /** The storage ports of docs/storage-ports.md over the same data: what services move onto. */
+  readonly ports: StoragePorts;
   /** The personalization stores (event log, profiles, content tags, hides) over the same data. */
   readonly signals: SignalStore;
   /**

@@ -8,6 +8,7 @@ import type { Clock } from '../ports/clock.js';
 import type { FlagStore } from '../ports/flag-store.js';
 import type { UserDataIndex } from '../ports/user-data.js';
 import type { Store } from '../ports/store.js';
+import type { StoragePorts } from '../ports/storage.js';
 import type { WriteBatch } from '../ports/write-store.js';
 import type { SignalContext } from './signals/signal-context.js';
 import type { ChangeCache } from './change-cache.js';
@@ -30,6 +31,8 @@ export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkS
 /** What every use case needs: the store, the clock and settings. No HTTP. */
 export interface Services {
   readonly store: Store;
+  /** The storage ports (docs/storage-ports.md); the same data as `store`. */
+  readonly ports: StoragePorts;
   readonly clock: TimeSource;
   readonly fanout: FanoutSettings;
   /** Called after a commit that enqueued fan-out jobs, so the worker wakes up. */
