@@ -28,7 +28,7 @@ export class SqliteActivities implements ActivityStore {
   }
 
   async idsByForeignId(app: string, foreignId: string): Promise<string[]> {
-    return this.#d.guard('idsByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), foreignId) as string[]);
+    return this.#d.read('idsByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), foreignId) as string[]);
   }
 }
 
@@ -124,15 +124,15 @@ export class SqliteTimelines implements TimelineStore {
   }
 
   async scan(app: string, scan: FeedScan): Promise<(TimelineEntry & { readonly body?: string })[]> {
-    return this.#d.guard('scan', () => this.scanOne(app, scan));
+    return this.#d.read('scan', () => this.scanOne(app, scan));
   }
 
   async scanMany(app: string, scans: readonly FeedScan[]): Promise<(TimelineEntry & { readonly body?: string })[][]> {
-    return this.#d.guard('scanMany', () => scans.map((s) => this.scanOne(app, s)));
+    return this.#d.read('scanMany', () => scans.map((s) => this.scanOne(app, s)));
   }
 
   async readerState(app: string, feed: string): Promise<ReaderState> {
-    return this.#d.guard('readerState', () => {
+    return this.#d.read('readerState', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return { count: 0, floor: null, hidden: [] };
       const r = this.#reader.get(f) as { n: number; floor: Buffer | null };
@@ -146,7 +146,7 @@ export class SqliteTimelines implements TimelineStore {
   }
 
   async entriesByForeignId(app: string, feed: string, foreignId: string): Promise<TimelineEntry[]> {
-    return this.#d.guard('entriesByForeignId', () => {
+    return this.#d.read('entriesByForeignId', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
       const rows = this.#byForeignId.all({ feed: f, app: this.#d.appInt(app), foreignId }) as ScanRow[];
@@ -329,7 +329,7 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   async readForMerge(app: string, asks: readonly GroupAsk[]): Promise<FeedGroups[]> {
-    return this.#d.guard('readForMerge', () => asks.map((ask) => this.readOne(app, ask)));
+    return this.#d.read('readForMerge', () => asks.map((ask) => this.readOne(app, ask)));
   }
 
   private readOne(app: string, ask: GroupAsk): FeedGroups {
@@ -446,7 +446,7 @@ export class SqliteFollowGraph implements FollowStore {
   }
 
   async followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowerPage> {
-    return this.#d.guard(
+    return this.#d.read(
       'followerPage',
       () => {
         const t = this.#d.findFeed(app, target);
@@ -461,7 +461,7 @@ export class SqliteFollowGraph implements FollowStore {
   }
 
   async pullSources(app: string, reader: string): Promise<PullSource[]> {
-    return this.#d.guard(
+    return this.#d.read(
       'pullSources',
       () => {
         const f = this.#d.findFeed(app, reader);

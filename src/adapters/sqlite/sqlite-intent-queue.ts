@@ -153,15 +153,15 @@ export class SqliteIntentQueue implements IntentQueue {
   }
 
   async pendingCount(): Promise<number> {
-    return this.#d.guard('pendingCount', () => this.#count.get() as number);
+    return this.#d.read('pendingCount', () => this.#count.get() as number);
   }
 
   async deadLetterCount(): Promise<number> {
-    return this.#d.guard('deadLetterCount', () => this.#deadCount.get() as number);
+    return this.#d.read('deadLetterCount', () => this.#deadCount.get() as number);
   }
 
   async deadLetters(limit: number): Promise<(QueuedIntent & { readonly error: string; readonly failedAt: number })[]> {
-    return this.#d.guard('deadLetters', () =>
+    return this.#d.read('deadLetters', () =>
       (this.#dead.all(limit) as (IntentRow & { error: string; failed_at: number })[]).map((r) => ({ ...intent(r), error: r.error, failedAt: r.failed_at })),
     );
   }
