@@ -55,12 +55,8 @@ export class SqliteStore implements Store {
   /** The write store (group commit); the writer thread applies what it receives through it. */
   readonly writes: SqliteWriteStore;
   readonly #writes: SqliteWriteStore;
-  /** The writer thread, when this store has one. */
-  readonly #thread: WriterThread | null = null;
-  /** The writer thread, when this store has one (a database file, unless writes were asked inline). */
-  get writerThread(): WriterThread | null {
-    return this.#thread;
-  }
+  /** The writer thread, when this store has one (a database file with `writer: 'thread'`). */
+  readonly writerThread: WriterThread | null = null;
   readonly #users: SqliteUserStore;
   readonly #collections: SqliteCollectionStore;
   readonly #reactions: SqliteReactionStore;
@@ -98,9 +94,10 @@ export class SqliteStore implements Store {
     this.#ops = this.defineOps();
     const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'thread' ? 'thread' : 'inline');
     if (inThread === undefined && path !== ':memory:' && writer === 'thread') {
-      this.#thread = new WriterThread(path);
-      this.#writes.useRemote(this.#thread);
-      this.database.countCommits(this.#thread.commits);
+      const thread = new WriterThread(path);
+      this.writerThread = thread;
+      this.#writes.useRemote(thread);
+      this.database.countCommits(thread.commits);
     }
   }
 
@@ -271,7 +268,8 @@ export class SqliteStore implements Store {
     return this.#ops.sweep([app, after, limit, nowMs, retentionMs], limit);
   }
   async close(): Promise<void> {
-    if (this.#thread !== null) await this.#thread.close();
+    // Public fields only: callers may reach close() through a wrapper.
+    if (this.writerThread !== null) await this.writerThread.close();
     this.database.close();
   }
 }
