@@ -36,9 +36,11 @@ function methodNames(obj: object): string[] {
 export function timeStore(store: Store, metrics: Metrics): Store {
   const out = timed(store, metrics, '');
   // The storage ports: each method timed as `<port>.<method>` (e.g. `timelines.scan`).
-  const ports: Record<string, unknown> = {};
-  for (const [name, port] of Object.entries(store.ports)) ports[name] = timed(port as object, metrics, `${name}.`);
-  out.ports = ports;
+  if (store.ports) {
+    const ports: Record<string, unknown> = {};
+    for (const [name, port] of Object.entries(store.ports)) ports[name] = timed(port as object, metrics, `${name}.`);
+    out.ports = ports;
+  }
 
   // Sub-stores the store carries as properties (e.g. `signals`) pass through untimed: their own
   // calls are few per request and have their own ports.
