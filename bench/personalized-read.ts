@@ -12,7 +12,7 @@
  *   topic scored higher (the profile changes in the like's commit), and until the model stepped
  *   (`version` changed: the learner, woken by the event, learned it).
  *
- * Options: --authors N, --readers N (default 200), --requests N (default 3000).
+ * Options: --authors=N, --readers=N (default 200), --requests=N (default 3000).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +36,16 @@ export async function personalizedRead(): Promise<void> {
   const secret = randomBytes(24).toString('base64url');
   const config = parseConfig(
     {
-      apps: [{ app_id: '1', api_key: apiKey, api_secret: secret, feed_groups: [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }] }],
+      apps: [
+        {
+          app_id: '1',
+          api_key: apiKey,
+          api_secret: secret,
+          feed_groups: [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }],
+          // A short join window, so the impressions without engagement become examples before the reads.
+          personalization: { learning: { join_window: '2s' } },
+        },
+      ],
       read_cache: { max_mb: 64 },
     },
     dir,
@@ -79,6 +88,8 @@ export async function personalizedRead(): Promise<void> {
       );
       if (events.length > 0) await call('POST', 'engagement/', { content_list: events }, '/analytics/v1.0/', analyticsToken);
     }
+    await rivulet.signalWorker!.drainAll();
+    await new Promise((res) => setTimeout(res, 2500));
     await rivulet.signalWorker!.drainAll();
     const probe = await call('GET', `enrich/personalization/feed/?feed_slug=timeline&user_id=reader0&limit=25`);
     log(`personalized-read: model version ${probe.version}, ${probe.results.length} results`);

@@ -85,6 +85,9 @@ interface Candidate {
   timeUs: number;
 }
 
+/** Variables a personalized read sets itself: a formula reading only these needs no activity parsed. */
+const PROVIDED = new Set(['value_score', 'p_engage', 'p_negative', 'interest_score', 'preference_score', 'author_affinity', 'is_following', 'divisiveness', 'popularity', 'reaction_counts']);
+
 /** Compiled formulas by text (settings are few and fixed at start). */
 const compiled = new Map<string, RankingMethod>();
 function methodOf(name: string, score: string): RankingMethod {
@@ -245,20 +248,32 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
     candidates.filter((c) => c.body !== ''),
   );
 
-  // 2. Hard filters: hidden, own, blocked or muted authors, seen too often.
+  // 2. Hard filters: hidden, own, blocked or muted authors, seen too often. Tags, authors and
+  // times of activities the learner knows come from its index; the rest from one batch read.
   const ids = pool.map((c) => c.id);
-  const [hidden, tags] = await Promise.all([
+  const unknown = state === null ? ids : ids.filter((id) => !state.items.has(id));
+  const [hidden, fetchedTags] = await Promise.all([
     ids.length > 0 ? s.store.signals.hiddenOf(appId, q.user, ids) : new Map(),
-    ids.length > 0 ? s.store.signals.tagsOf(appId, ids) : new Map<string, ContentTag[]>(),
+    unknown.length > 0 ? s.store.signals.tagsOf(appId, unknown) : new Map<string, ContentTag[]>(),
   ]);
+  const tagsOf = (id: string): readonly ContentTag[] => state?.items.get(id)?.tags ?? fetchedTags.get(id) ?? [];
+  const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
+  // The stored activity is parsed only when the formula reads its own fields (or its author is unknown).
+  const needsBody = scoreMethod.variables.some((v) => !PROVIDED.has(v) && !v.startsWith('reaction_counts.'));
   const parsed = new Map<string, Record<string, unknown>>();
   const filteredWhy = new Map<string, string>();
   const blocked = state?.blocked.get(q.user);
   pool = pool.filter((c) => {
-    const obj = parseBody(c.body);
-    parsed.set(c.id, obj);
-    c.author = authorKey(obj.actor) ?? '';
-    c.timeUs = uuidTimeUs(c.id) ?? 0;
+    const item = state?.items.get(c.id);
+    if (item !== undefined && !needsBody) {
+      c.author = item.author;
+      c.timeUs = item.timeS * 1e6;
+    } else {
+      const obj = parseBody(c.body);
+      parsed.set(c.id, obj);
+      c.author = authorKey(obj.actor) ?? '';
+      c.timeUs = uuidTimeUs(c.id) ?? 0;
+    }
     let why: string | null = null;
     if (hidden.has(c.id)) why = 'hidden';
     else if (p.hideOwnActivities && c.author === q.user) why = 'own_activity';
@@ -270,7 +285,6 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
 
   // 3. Features: which authors the reader follows (one read), reaction counts when a formula reads them.
   const followSet = await followsAmong(s, appId, q.group.name, p.authorFeed, q.user, pool);
-  const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
   const wantsCounts = scoreMethod.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
   const counts = wantsCounts && pool.length > 0 ? await s.ports.reactions.reactionCounts(appId, pool.map((c) => c.id), 'activity') : null;
 
@@ -284,8 +298,8 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   let explanation: Omit<Explanation, 'position' | 'guardrails'> | undefined;
   for (let i = 0; i < pool.length; i++) {
     const c = pool[i];
-    const obj = parsed.get(c.id)!;
-    const t = tags.get(c.id) ?? [];
+    const obj: Record<string, unknown> = parsed.get(c.id) ?? {};
+    const t = tagsOf(c.id);
     const item = state?.items.get(c.id);
     const popularity = item?.engagements ?? 0;
     const follows = followSet.has(c.author) || c.source === 'following';
