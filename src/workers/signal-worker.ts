@@ -147,7 +147,8 @@ export class SignalWorker {
   #round(snapshot?: 'now'): Promise<number> {
     const run = this.#lock.then(async () => {
       const s = this.#services();
-      const content = await processContentJobs(s, this.labelerOf);
+      // A snapshot round (at stop) only learns: content jobs left are picked up after the restart.
+      const content = snapshot === 'now' ? 0 : await processContentJobs(s, this.labelerOf);
       const events = (await s.personalization?.step(s, this.#apps, { snapshot })) ?? 0;
       return content + events;
     });
