@@ -48,6 +48,7 @@ export class SignalState {
   readonly seen = new Map<string, Map<string, number>>();
   readonly blocked = new Map<string, Set<string>>();
   #popular: { atS: number; changes: number; list: Scored[] } | null = null;
+  #explore: { atS: number; changes: number; list: (Scored & { timeS: number })[] } | null = null;
   #changes = 0;
 
   /** Records (or refreshes) an activity's facts. */
@@ -78,6 +79,7 @@ export class SignalState {
     let m = this.seen.get(user);
     if (m === undefined) this.seen.set(user, (m = new Map()));
     m.set(id, (m.get(id) ?? 0) + 1);
+    this.#changes++;
   }
 
   /** An engagement: exposure, popularity, co-engagement with the reader's last engagements. */
@@ -175,7 +177,7 @@ export class SignalState {
    */
   popular(nowS: number, windowS: number, max: number, minPopularity: number): Scored[] {
     const p = this.#popular;
-    if (p === null || nowS - p.atS > 5 || (this.#changes !== p.changes && nowS !== p.atS)) {
+    if (p === null || nowS - p.atS > 5 || nowS < p.atS || (this.#changes !== p.changes && nowS - p.atS >= 1)) {
       const list: Scored[] = [];
       for (const [id, e] of this.items) {
         if (e.engagements === 0) continue;
@@ -229,18 +231,30 @@ export class SignalState {
     return top(score, max, this.items);
   }
 
-  /** Under-exposed recent activities (fewest impressions first), for exploration. */
+  /**
+   * Under-exposed recent activities (fewest impressions first), for exploration. The newest
+   * activities are sorted at most once a second while things change (every few seconds otherwise).
+   */
   explore(nowS: number, windowS: number, max: number): Scored[] {
-    const cutoff = nowS - windowS;
-    const pool: Scored[] = [];
-    for (let i = this.#order.length - 1, seen = 0; i >= 0 && seen < EXPLORE_SCAN; i--, seen++) {
-      const e = this.items.get(this.#order[i]);
-      if (e === undefined || e.timeS > nowS) continue;
-      if (e.timeS < cutoff) continue;
-      pool.push({ id: this.#order[i], score: -e.impressions });
+    const x = this.#explore;
+    if (x === null || nowS - x.atS > 5 || nowS < x.atS || (this.#changes !== x.changes && nowS - x.atS >= 1)) {
+      const pool: (Scored & { timeS: number })[] = [];
+      for (let i = this.#order.length - 1, seen = 0; i >= 0 && seen < EXPLORE_SCAN; i--, seen++) {
+        const e = this.items.get(this.#order[i]);
+        if (e === undefined) continue;
+        pool.push({ id: this.#order[i], score: -e.impressions, timeS: e.timeS });
+      }
+      pool.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+      this.#explore = { atS: nowS, changes: this.#changes, list: pool };
     }
-    pool.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
-    return pool.slice(0, max);
+    const out: Scored[] = [];
+    const cutoff = nowS - windowS;
+    for (const e of this.#explore!.list) {
+      if (e.timeS < cutoff || e.timeS > nowS) continue;
+      out.push({ id: e.id, score: e.score });
+      if (out.length >= max) break;
+    }
+    return out;
   }
 
   /** Plain data for a snapshot. */

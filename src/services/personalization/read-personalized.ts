@@ -21,8 +21,8 @@ import { PersonalizationRuntime } from './runtime.js';
 import type { FeedId } from '../../core/feeds/feed-id.js';
 import type { TimelineRange } from '../../ports/timeline-store.js';
 
-/** Positions decided item by item by the guardrails (four pages of 25); the rest follow by score. */
-const RERANK_DEPTH = 100;
+/** Positions decided item by item by the guardrails (two pages of 25); the rest follow by score. */
+const RERANK_DEPTH = 50;
 
 /** What one personalized read asks for. */
 export interface PersonalizedQuery {
@@ -43,8 +43,9 @@ export interface PersonalizedQuery {
 /** One candidate in a ranked list. */
 export interface RankedEntry {
   readonly id: string;
-  readonly body: string;
-  readonly origin: string | null;
+  /** The stored activity; '' until the page that shows it is served (see {@link readPersonalized}). */
+  body: string;
+  origin: string | null;
   readonly score: number;
   readonly source: SelectorType;
   /** Present for exploration picks: the propensity inputs (the Thompson draw and the pool it won in). */
@@ -72,7 +73,8 @@ export interface Explanation {
 
 export interface RankedList {
   readonly version: string;
-  readonly entries: readonly RankedEntry[];
+  /** In ranked order; entries whose activity is gone are taken out when a page finds them. */
+  readonly entries: RankedEntry[];
   readonly explanation?: Explanation;
 }
 
@@ -155,7 +157,19 @@ export async function readPersonalized(
     list = await rankFor(s, runtime, app, q);
     pages.set(key, list, nowMs + q.settings.sessionTtlS * 1000);
   }
-  const page = list.entries.slice(q.offset, q.offset + q.limit);
+  let page = list.entries.slice(q.offset, q.offset + q.limit);
+  // The page's activities not read yet: one batch read; ones deleted meanwhile leave the list.
+  for (let round = 0; round < 3 && page.some((e) => e.body === ''); round++) {
+    const lazy = page.filter((e) => e.body === '');
+    await loadBodies(s, app.appId, lazy);
+    if (lazy.every((e) => e.body !== '')) break;
+    const gone = new Set(lazy.filter((e) => e.body === '').map((e) => e.id));
+    const kept = list.entries.filter((e) => !gone.has(e.id));
+    list.entries.length = 0;
+    list.entries.push(...kept);
+    page = list.entries.slice(q.offset, q.offset + q.limit);
+  }
+  page = page.filter((e) => e.body !== '');
   const texts = await render(page.map((e) => ({ body: e.body, origin: e.origin, id: e.id })));
   const results = page.map((e, i) => {
     const ctx = `{"selector_source":${JSON.stringify(e.source)},"explore":${e.explore !== undefined}${e.explore ? `,"propensity_draw":${e.explore.draw},"propensity_pool":${e.explore.pool}` : ''}}`;
@@ -229,23 +243,16 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
       candidates.push({ id: x.id, source: sel.type, body: '', origin: null, author: '', timeUs: 0 });
     }
   }
-  // Activities found in the learner's indexes: one batch read of their stored form.
-  const missing = candidates.filter((c) => c.body === '').map((c) => c.id);
-  if (missing.length > 0) {
-    const acts = await s.ports.activities.getActivities(appId, missing);
-    for (const c of candidates) {
-      if (c.body !== '') continue;
-      const a = acts.get(c.id);
-      if (a !== undefined) {
-        c.body = a.body;
-        c.origin = a.home;
-      }
-    }
-  }
+  // Activities found in the learner's indexes are known to it (author, time, tags): their stored
+  // form is read only for the page served, unless the formula reads their fields or flagged
+  // content must be recognised now.
+  const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
+  const needsBody = scoreMethod.variables.some((v) => !PROVIDED.has(v) && !v.startsWith('reaction_counts.'));
+  if (needsBody || s.hideFlagged) await loadBodies(s, appId, candidates);
   let pool = await withoutFlagged(
     s,
     app,
-    candidates.filter((c) => c.body !== ''),
+    candidates.filter((c) => c.body !== '' || state?.items.has(c.id)),
   );
 
   // 2. Hard filters: hidden, own, blocked or muted authors, seen too often. Tags, authors and
@@ -257,9 +264,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
     unknown.length > 0 ? s.store.signals.tagsOf(appId, unknown) : new Map<string, ContentTag[]>(),
   ]);
   const tagsOf = (id: string): readonly ContentTag[] => state?.items.get(id)?.tags ?? fetchedTags.get(id) ?? [];
-  const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
   // The stored activity is parsed only when the formula reads its own fields (or its author is unknown).
-  const needsBody = scoreMethod.variables.some((v) => !PROVIDED.has(v) && !v.startsWith('reaction_counts.'));
   const parsed = new Map<string, Record<string, unknown>>();
   const filteredWhy = new Map<string, string>();
   const blocked = state?.blocked.get(q.user);
@@ -439,4 +444,19 @@ export async function readPersonalizedRanking(
   );
   const more = page.results.length > limit;
   return { results: page.results.slice(0, limit), version: page.version, nextOffset: more ? range.offset + limit : null };
+}
+
+/** Reads the stored form of the entries without one (one batch); entries of deleted activities keep ''. */
+async function loadBodies(s: Services, appId: string, entries: { readonly id: string; body: string; origin: string | null }[]): Promise<void> {
+  const missing = entries.filter((c) => c.body === '').map((c) => c.id);
+  if (missing.length === 0) return;
+  const acts = await s.ports.activities.getActivities(appId, missing);
+  for (const c of entries) {
+    if (c.body !== '') continue;
+    const a = acts.get(c.id);
+    if (a !== undefined) {
+      c.body = a.body;
+      c.origin = a.home;
+    }
+  }
 }
