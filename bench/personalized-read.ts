@@ -8,9 +8,10 @@
  *   others (analytics over HTTP); the learner takes the log in, so reads use the model.
  * - T8: `GET enrich/personalization/feed/?limit=25` for many readers, first pages (each computed:
  *   candidates, filters, batched features, scores, guardrails, enrichment), 8 in flight, warm.
- * - T9: a reader likes a post; the time until a personalized read shows another post of that
- *   topic scored higher (the profile changes in the like's commit), and until the model stepped
- *   (`version` changed: the learner, woken by the event, learned it).
+ * - T9: a reader likes a post of a topic they never clicked; the time until the reader's ranking
+ *   (through `explain/`, which ranks afresh) scores another post of that topic higher (the profile
+ *   changes in the like's commit), and until the model stepped (`version` changed: the learner,
+ *   woken by the event, learned it).
  *
  * Options: --authors=N, --readers=N (default 200), --requests=N (default 3000).
  */
@@ -111,18 +112,17 @@ export async function personalizedRead(): Promise<void> {
     // T9: like → a same-topic post scores higher; like → the model stepped.
     log('personalized-read: T9, like → next read');
     const delays: { ack_ms: number; score_visible_ms: number; model_stepped_ms: number; first_read_shows_it: boolean }[] = [];
+    const explain = async (reader: string, id: string) =>
+      (await call('GET', `explain/?user_id=${reader}&activity_id=${id}`, undefined, '/personalization/v1.0/', server)) as { results: { score?: number }[]; version: string };
     for (let k = 0; k < 20; k++) {
       const reader = `reader${k}`;
-      const page0 = await call('GET', `enrich/personalization/feed/?feed_slug=timeline&user_id=${reader}&limit=100`);
-      // A topic the reader never clicked, with two posts on the page.
-      const byTopic = new Map<string, any[]>();
-      for (const x of page0.results) {
-        const t = String(x.text).split('#')[1]?.split(' ')[0];
-        if (t !== undefined) byTopic.set(t, [...(byTopic.get(t) ?? []), x]);
-      }
-      const fresh = [...byTopic].find(([t, list]) => list.length >= 2 && t !== TOPICS[k % TOPICS.length] && t !== TOPICS[(k + 3) % TOPICS.length]);
-      if (fresh === undefined) continue;
-      const [liked, other] = fresh[1];
+      // Two posts of a topic the reader never clicked, by an author the reader follows.
+      const followed = Array.from({ length: 70 }, (_, j) => (k * 7 + j * 3) % authors);
+      const a = followed.find((x) => topicOf(x) !== TOPICS[k % TOPICS.length] && topicOf(x) !== TOPICS[(k + 3) % TOPICS.length])!;
+      const b = followed.find((x) => x !== a && topicOf(x) === topicOf(a)) ?? a;
+      const liked = posts.find((p) => p.author === a)!;
+      const other = posts.filter((p) => p.author === b && p.id !== liked.id).at(-1)!;
+      const before = await explain(reader, other.id);
       const s0 = performance.now();
       await call('POST', 'engagement/', { content_list: [{ user_data: reader, label: 'like', content: liked.id, feed_id: `timeline:${reader}` }] }, '/analytics/v1.0/', analyticsToken);
       const ack = performance.now() - s0;
@@ -130,12 +130,11 @@ export async function personalizedRead(): Promise<void> {
       let stepped = -1;
       let first = true;
       for (let i = 0; i < 400 && (scoreSeen < 0 || stepped < 0); i++) {
-        const page = await call('GET', `enrich/personalization/feed/?feed_slug=timeline&user_id=${reader}&limit=100`);
-        const now = performance.now() - s0;
-        const o = page.results.find((x: any) => x.id === other.id);
-        if (scoreSeen < 0 && o !== undefined && o.score > other.score) scoreSeen = now;
+        const now = await explain(reader, other.id);
+        const t = performance.now() - s0;
+        if (scoreSeen < 0 && (now.results[0].score ?? -Infinity) > (before.results[0].score ?? -Infinity)) scoreSeen = t;
         else if (scoreSeen < 0) first = false;
-        if (stepped < 0 && page.version !== page0.version) stepped = now;
+        if (stepped < 0 && now.version !== before.version) stepped = t;
         if (scoreSeen < 0 || stepped < 0) await new Promise((res) => setTimeout(res, 10));
       }
       delays.push({ ack_ms: round(ack), score_visible_ms: round(scoreSeen), model_stepped_ms: round(stepped), first_read_shows_it: first && scoreSeen >= 0 });
