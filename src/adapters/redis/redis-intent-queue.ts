@@ -460,14 +460,14 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     return taken.flat().sort((x, y) => x.attempts - y.attempts || (x.queuedAt ?? 0) - (y.queuedAt ?? 0));
   }
 
-  async progress(updates: readonly { readonly id: string; readonly cursor: string }[], leaseUntil: number): Promise<void> {
+  async progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
     const by = new Map<number, string[]>();
     for (const u of updates) {
       const id = parseIntentId(u.id);
       if (!id) continue;
       let list = by.get(id.part);
       if (!list) by.set(id.part, (list = []));
-      list.push(id.iid, u.cursor);
+      list.push(id.iid, u.cursor ?? '');
     }
     await Promise.all([...by].map(([p, args]) => this.#progress.run(this.#r.cluster, [this.#part(p)], [Math.trunc(leaseUntil), ...args])));
   }
