@@ -112,6 +112,7 @@ export class RedisStore {
           return await timelines.apply(app, ops);
         } finally {
           const keys = new Set(ops.map((op) => changeKey.feed(app, op.feed)));
+          for (const op of ops) if (op.kind === 'remove') for (const id of op.ids) keys.add(changeKey.activity(app, id));
           // Direct entries of pull-served feeds show in their followers' merged reads.
           const isDirect = (op: FeedOp) => (op.kind === 'add' && op.entries.some((e) => e.origin === null)) || (op.kind === 'remove' && (op.origin === undefined || op.origin === null));
           const direct = [...new Set(ops.filter(isDirect).map((op) => op.feed))];
