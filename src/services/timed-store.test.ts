@@ -74,6 +74,20 @@ describe('timeStore', () => {
     assert.equal(calls.length, 3);
   });
 
+  it('times the storage ports\' calls as <port>.<method>', async () => {
+    const { m, calls } = recordingMetrics();
+    class Scans {
+      readonly #rows = [{ id: 'a', origin: null }];
+      async scan() {
+        return this.#rows;
+      }
+    }
+    const store = Object.assign(new FakeStore(), { ports: { timelines: new Scans() } });
+    const timed = timeStore(store as unknown as Store, m);
+    assert.deepEqual(await (timed.ports.timelines as unknown as Scans).scan(), [{ id: 'a', origin: null }]);
+    assert.deepEqual(calls.map((c) => [c.method, c.failed]), [['timelines.scan', false]]);
+  });
+
   it('reports a queued job\'s lag when the commit that completes it succeeds', async () => {
     const { m, lags } = recordingMetrics();
     const raw = new FakeStore();

@@ -34,38 +34,12 @@ function methodNames(obj: object): string[] {
  * per method, bound to the store, so the store's private fields keep working.
  */
 export function timeStore(store: Store, metrics: Metrics): Store {
-  const out: Record<string, unknown> = {};
-  for (const name of methodNames(store)) {
-    const fn = (store as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
-    if (UNTIMED.has(name)) {
-      out[name] = fn.bind(store);
-      continue;
-    }
-    const rec = metrics.storeMethod(name);
-    out[name] = (...args: unknown[]) => {
-      const t0 = performance.now();
-      let result: unknown;
-      try {
-        result = fn.apply(store, args);
-      } catch (err) {
-        rec.observe((performance.now() - t0) / 1000, true);
-        throw err;
-      }
-      if (result instanceof Promise) {
-        return result.then(
-          (v) => {
-            rec.observe((performance.now() - t0) / 1000, false);
-            return v;
-          },
-          (err: unknown) => {
-            rec.observe((performance.now() - t0) / 1000, true);
-            throw err;
-          },
-        );
-      }
-      rec.observe((performance.now() - t0) / 1000, false);
-      return result;
-    };
+  const out = timed(store, metrics, '');
+  // The storage ports: each method timed as `<port>.<method>` (e.g. `timelines.scan`).
+  if (store.ports) {
+    const ports: Record<string, unknown> = {};
+    for (const [name, port] of Object.entries(store.ports)) ports[name] = timed(port as object, metrics, `${name}.`);
+    out.ports = ports;
   }
 
   // Sub-stores the store carries as properties (e.g. `signals`) pass through untimed: their own
@@ -96,4 +70,43 @@ export function timeStore(store: Store, metrics: Metrics): Store {
     }
   };
   return out as unknown as Store;
+}
+
+/** `target`'s methods, each timed by name (with `prefix`); lifecycle methods bound untimed. */
+function timed(target: object, metrics: Metrics, prefix: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of methodNames(target)) {
+    const fn = (target as Record<string, (...args: unknown[]) => unknown>)[name];
+    if (UNTIMED.has(name)) {
+      out[name] = fn.bind(target);
+      continue;
+    }
+    const rec = metrics.storeMethod(prefix + name);
+    out[name] = (...args: unknown[]) => {
+      const t0 = performance.now();
+      let result: unknown;
+      try {
+        result = fn.apply(target, args);
+      } catch (err) {
+        rec.observe((performance.now() - t0) / 1000, true);
+        throw err;
+      }
+      if (result instanceof Promise) {
+        return result.then(
+          (v) => {
+            rec.observe((performance.now() - t0) / 1000, false);
+            return v;
+          },
+          (err: unknown) => {
+            rec.observe((performance.now() - t0) / 1000, true);
+            throw err;
+          },
+        );
+      }
+      rec.observe((performance.now() - t0) / 1000, false);
+      return result;
+    };
+  }
+
+  return out;
 }
