@@ -62,7 +62,7 @@ export class SqliteReactionStore implements ReactionStore {
   async getReactions(app: string, ids: readonly string[], includeDeleted = false): Promise<Map<string, ReactionRecord>> {
     const out = new Map<string, ReactionRecord>();
     if (ids.length === 0) return out;
-    return this.#d.guard('getReactions', () => {
+    return this.#d.read('getReactions', () => {
       for (const r of this.#byIds.all(this.#d.appInt(app), JSON.stringify(ids)) as Row[]) {
         if (r.deleted === null || includeDeleted) out.set(r.id, toRecord(r));
       }
@@ -71,7 +71,7 @@ export class SqliteReactionStore implements ReactionStore {
   }
 
   async listReactions(app: string, q: ReactionPageQuery): Promise<ReactionRecord[]> {
-    return this.#d.guard('listReactions', () => {
+    return this.#d.read('listReactions', () => {
       const asc = (q.gt !== undefined || q.gte !== undefined) && q.lt === undefined && q.lte === undefined;
       const shape = [q.lookup.by, q.kind ? 'k' : '', q.userId ? 'u' : '', q.lt ? 'lt' : '', q.lte ? 'le' : '', q.gt ? 'gt' : '', q.gte ? 'ge' : '', q.includeDeleted ? 'd' : '', asc ? 'a' : ''].join(',');
       let st = this.#lists.get(shape);
@@ -105,7 +105,7 @@ export class SqliteReactionStore implements ReactionStore {
 
   async latestReactions(app: string, q: LatestQuery): Promise<ReactionRecord[]> {
     if (q.owners.length === 0) return [];
-    return this.#d.guard('latestReactions', () => {
+    return this.#d.read('latestReactions', () => {
       const shape = [q.of, q.kinds ? 'k' : '', q.userId ? 'u' : '', q.perKind !== undefined ? 'pk' : 'po'].join(',');
       let st = this.#latest.get(shape);
       if (!st) {
@@ -140,7 +140,7 @@ export class SqliteReactionStore implements ReactionStore {
   async reactionCounts(app: string, owners: readonly string[], of: 'activity' | 'reaction'): Promise<Map<string, Record<string, number>>> {
     const out = new Map<string, Record<string, number>>();
     if (owners.length === 0) return out;
-    return this.#d.guard('reactionCounts', () => {
+    return this.#d.read('reactionCounts', () => {
       const rows = this.#counts.all(this.#d.appInt(app), of === 'activity' ? 'a' : 'r', JSON.stringify(owners)) as {
         owner: string;
         kind: string;
@@ -157,7 +157,7 @@ export class SqliteReactionStore implements ReactionStore {
 
   async descendants(app: string, ids: readonly string[]): Promise<ReactionRecord[]> {
     if (ids.length === 0) return [];
-    return this.#d.guard('descendants', () =>
+    return this.#d.read('descendants', () =>
       (this.#descendants.all({ app: this.#d.appInt(app), ids: JSON.stringify(ids) }) as Row[]).map(toRecord),
     );
   }
