@@ -186,7 +186,8 @@ export class SqliteReactionWrites {
   readonly #insert: Database.Statement;
   readonly #update: Database.Statement;
   readonly #delete: Database.Statement;
-  readonly #setDeleted: Database.Statement;
+  readonly #softDelete: Database.Statement;
+  readonly #restore: Database.Statement;
   readonly #count: Database.Statement;
   readonly #dropChildCounts: Database.Statement;
 
@@ -200,7 +201,9 @@ export class SqliteReactionWrites {
     );
     this.#update = db.prepare('UPDATE reactions SET data = ?, target_feeds = ?, updated = ? WHERE app = ? AND id = ?');
     this.#delete = db.prepare('DELETE FROM reactions WHERE app = ? AND id = ?');
-    this.#setDeleted = db.prepare('UPDATE reactions SET deleted = ? WHERE app = ? AND id = ?');
+    // Only a change of visibility counts: a second soft delete or restore finds the state it sets.
+    this.#softDelete = db.prepare('UPDATE reactions SET deleted = ? WHERE app = ? AND id = ? AND deleted IS NULL');
+    this.#restore = db.prepare('UPDATE reactions SET deleted = NULL WHERE app = ? AND id = ? AND deleted IS NOT NULL');
     this.#count = db.prepare(
       `INSERT INTO reaction_counts (app, owner_type, owner, kind, n) VALUES (@app, @type, @owner, @kind, max(0, @n))
        ON CONFLICT (app, owner_type, owner, kind) DO UPDATE SET n = max(0, n + @n)`,
@@ -236,10 +239,10 @@ export class SqliteReactionWrites {
     }
     for (const r of w.update ?? []) this.#update.run(r.data, JSON.stringify(r.targetFeeds), r.updatedUs, a, r.id);
     for (const { reaction, deletedUs } of w.softDelete ?? []) {
-      if (this.#setDeleted.run(deletedUs, a, reaction.id).changes > 0 && reaction.deletedUs === null) this.bump(a, reaction, -1);
+      if (this.#softDelete.run(deletedUs, a, reaction.id).changes > 0) this.bump(a, reaction, -1);
     }
     for (const r of w.restore ?? []) {
-      if (this.#setDeleted.run(null, a, r.id).changes > 0 && r.deletedUs !== null) this.bump(a, r, 1);
+      if (this.#restore.run(a, r.id).changes > 0) this.bump(a, r, 1);
     }
     for (const r of w.remove ?? []) {
       if (this.#delete.run(a, r.id).changes > 0 && r.deletedUs === null) this.bump(a, r, -1);
