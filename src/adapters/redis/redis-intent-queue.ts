@@ -27,7 +27,8 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * complete it), dead letters `dl`/`dle`/`dlt`/`dlz`.
  *
  * Follow-up operations (`px`/`pz`): what a step changes outside its slot (the two feeds' follow
- * indexes, the foreign-id index, a user's reaction index, the audit log) is recorded in the step
+ * indexes, the foreign-id index, a user's reaction index, the audit log; also the walk that adds
+ * a feed turned pull-served to its followers' pulled sources) is recorded in the step
  * as an operation, applied right after it, and removed once applied. Each is idempotent (it makes
  * an index agree with the partition's truth); a claim by any worker applies those older than its
  * lease again, so a writer that died after the step leaves nothing missing.
@@ -261,7 +262,8 @@ type FollowUp =
   | { readonly t: 'edge'; readonly app: string; readonly source: string; readonly target: string }
   | { readonly t: 'fid'; readonly app: string; readonly foreignId: string; readonly id: string }
   | { readonly t: 'ruser'; readonly app: string; readonly user: string; readonly id: string; readonly member: string; readonly part: number }
-  | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] };
+  | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] }
+  | { readonly t: 'pull'; readonly app: string; readonly feed: string };
 
 /** Intent ids are `<partition>-<n>`; null for anything else. */
 function parseIntentId(id: string): { part: number; iid: string } | null {
@@ -421,6 +423,8 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       }
       case 'audit':
         return this.#audit.append(op.app, op.changes, op.atUs);
+      case 'pull':
+        return this.#follows.pullWalk(op.app, op.feed);
     }
   }
 
