@@ -19,7 +19,7 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * its follow edge): the written thing, its intents and its follow-up operations are one Lua script
  * on one slot, acknowledged (in `durable` mode) after `WAIT 1`.
  *
- * Per partition: `a:<app>` (id → record JSON), `h:<app>` (id → home feed, set once), the reactions
+ * Per partition: `a:<app>` (id → record JSON, and `<id>/h` → its home feed, set once), the reactions
  * (see `redis-reaction-store.ts`), follow edges `e:<app>` (see `redis-follow-store.ts`), intents
  * `i` (id → JSON), `at`/`cur` (attempts, cursor), `q` (claimable intents by the time they are due:
  * 0 for queued ones never claimed, a lease's end, a retry time), `il` (inline intents by the time
@@ -71,11 +71,10 @@ while i <= #ARGV do
   local tag = ARGV[i]
   if tag == 'A' then
     redis.call('HSET', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 2])
-    redis.call('HSETNX', b .. 'h:' .. app, ARGV[i + 1], ARGV[i + 3])
+    redis.call('HSETNX', b .. 'a:' .. app, ARGV[i + 1] .. '/h', ARGV[i + 3])
     i = i + 4
   elseif tag == 'E' then
-    redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1])
-    redis.call('HDEL', b .. 'h:' .. app, ARGV[i + 1])
+    redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 1] .. '/h')
     i = i + 2
   elseif tag == 'RA' then
     local id, owner, member, kind, core, payload, deleted = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
@@ -523,13 +522,15 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     const out = new Map<string, ActivityRecord>();
     const by = byPartition(new Set(ids), partitionOf);
-    // One HMGET pair per partition, all sent in this tick: one pipeline per node.
+    // One HMGET per partition (each record beside its home feed), all sent in this tick: one
+    // pipeline per node.
     const parts = [...by];
-    const got = await Promise.all(parts.map(([p, list]) => Promise.all([this.#r.cluster.hmget(`${this.#part(p)}a:${app}`, ...list), this.#r.cluster.hmget(`${this.#part(p)}h:${app}`, ...list)])));
+    const got = await Promise.all(parts.map(([p, list]) => this.#r.cluster.hmget(`${this.#part(p)}a:${app}`, ...list.flatMap((id) => [id, `${id}/h`]))));
     parts.forEach(([, list], k) => {
-      const [recs, homes] = got[k];
+      const fields = got[k];
       list.forEach((id, i) => {
-        if (recs[i] !== null) out.set(id, { ...(JSON.parse(recs[i]!) as Omit<ActivityRecord, 'home'>), home: homes[i] ?? '' });
+        const rec = fields[2 * i];
+        if (rec !== null) out.set(id, { ...(JSON.parse(rec) as Omit<ActivityRecord, 'home'>), home: fields[2 * i + 1] ?? '' });
       });
     });
     return out;
