@@ -13,6 +13,7 @@ import type { StoragePorts } from '../ports/storage.js';
 import type { WriteBatch } from '../ports/write-store.js';
 import type { SignalContext } from './signals/signal-context.js';
 import type { ChangeCache } from './change-cache.js';
+import type { PersonalizationRuntime } from './personalization/runtime.js';
 
 /** Tunables of the write path and the fan-out worker. */
 export interface FanoutSettings {
@@ -55,6 +56,8 @@ export interface Services {
   readonly enriched?: ChangeCache<string>;
   /** A read being built for the read cache: the change keys of what it shows (see `recordingServices`). */
   readonly readDeps?: Set<string>;
+  /** Personalized reads and the learner's models (absent: personalized reads fall back to formulas). */
+  readonly personalization?: PersonalizationRuntime;
   /** Told of every commit once it is durable, to publish it to realtime subscribers; absent: nothing is published. */
   readonly realtime?: CommitListener;
 }

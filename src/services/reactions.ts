@@ -12,6 +12,7 @@ import { dataText } from './users.js';
 import { checkReplacements, userMayTarget } from './user-policy.js';
 import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
 import { reactionEvent } from './signals/reaction-events.js';
+import { eventsRecorded } from './signals/signal-context.js';
 import { auditBatch, change } from './audit.js';
 import { reactionsWithoutFlagged } from './moderation.js';
 
@@ -146,6 +147,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, audit: auditBatch(s, [reactionChange(reaction, 'created')]) }, fan),
     s.store.signals.recordSignals(app.appId, { events: [event] }),
   ]);
+  eventsRecorded(s);
   return { reaction, extraData: extra };
 }
 

@@ -13,7 +13,7 @@ import { factsOf, resolveContent } from './activity-facts.js';
 import type { EventCaller } from './ingest-events.js';
 import { RETRY_WINDOW_US } from './ingest-events.js';
 import { mergeHidePlans, planHide } from './hide-activity.js';
-import { settingsOf } from './signal-context.js';
+import { eventsRecorded, settingsOf } from './signal-context.js';
 
 const USER_RE = /^[\w-]{1,255}$/;
 
@@ -105,6 +105,7 @@ export async function giveFeedback(s: Services, app: App, caller: EventCaller, b
       : null,
     s.store.signals.recordSignals(app.appId, { events, hides: plan.records }),
   ]);
+  eventsRecorded(s);
   return { user_id: user, activity_id: activity, ...(hide !== undefined ? { hidden: hide } : {}), ...(more ? { show_more: true } : {}), ...(less ? { show_less: true } : {}) };
 }
 

@@ -10,7 +10,7 @@ import type { EventWrite } from '../../ports/signal-writes.js';
 import { commit, type Services } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
 import { mergeHidePlans, planHide, type HidePlan } from './hide-activity.js';
-import { settingsOf } from './signal-context.js';
+import { eventsRecorded, settingsOf } from './signal-context.js';
 
 /** Most events in one analytics request (the body limit of 1 MiB applies too). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -262,6 +262,7 @@ export async function recordEvents(s: Services, app: App, events: readonly Parse
     hides.removals.length + hides.hides.length > 0 ? commit(s, app.appId, { removals: hides.removals, hides: hides.hides.length > 0 ? hides.hides : undefined }) : null,
     s.store.signals.recordSignals(app.appId, { events: writes, hides: hides.records.length > 0 ? hides.records : undefined }),
   ]);
+  eventsRecorded(s);
   return writes.length;
 }
 
