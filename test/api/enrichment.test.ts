@@ -3,6 +3,7 @@
 // links the server hands out. Ends with the store-call count of an enriched page (issue 4).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Store } from '../../src/ports/store.js';
 import { rawRequest, startServer, uid, type TestServer } from '../support/server.js';
 import { assertRawError, CORE_KEYS, sortedKeys } from './activity-helpers.js';
 import { asRead, assertReactionKeys, ENTRY_KEYS, follow, people, strip, USER_KEYS, type Json, type Person } from './reaction-helpers.js';
@@ -462,20 +463,28 @@ describe('store calls of an enriched page', () => {
   let counting = false;
 
   before(async () => {
-    // A server whose store counts every call made while `counting` is on.
-    s = await startServer({ worker: 'manual', wrapStore: (real) =>
+    // A server whose store and storage ports count every call made while `counting` is on.
+    // Calls the server makes on its own meanwhile (queue and readiness polls) are not the page's.
+    const background = new Set(['close', 'changeMark', 'pendingCount', 'deadLetterCount', 'pendingJobs', 'migrations', 'ready']);
+    const counted = <T extends object>(real: T, prefix: string): T =>
       new Proxy(real, {
         get(target, prop) {
           const value = Reflect.get(target, prop, target);
-          // The read cache's look at the change counter is not a round trip for the page's data.
-          if (typeof value !== 'function' || prop === 'close' || prop === 'changeMark') return value;
+          if (typeof value !== 'function' || background.has(String(prop))) return value;
           return (...args: unknown[]) => {
-            if (counting) calls.set(String(prop), (calls.get(String(prop)) ?? 0) + 1);
+            const name = prefix + String(prop);
+            if (counting) calls.set(name, (calls.get(name) ?? 0) + 1);
             return (value as (...a: unknown[]) => unknown).apply(target, args);
           };
         },
-      }),
-    });
+      });
+    s = await startServer({ worker: 'manual', wrapStore: (real) => {
+      const ports = Object.fromEntries(
+        Object.entries(real.ports).map(([name, port]) => [name, counted(port as object, `${name}.`)]),
+      ) as unknown as Store['ports'];
+      const store = counted(real, '');
+      return new Proxy(store, { get: (target, prop) => (prop === 'ports' ? ports : Reflect.get(target, prop, target)) });
+    } });
   });
   after(async () => s.close());
 
