@@ -12,6 +12,7 @@ import type { StoragePorts } from '../ports/storage.js';
 import type { WriteBatch } from '../ports/write-store.js';
 import type { SignalContext } from './signals/signal-context.js';
 import type { ChangeCache } from './change-cache.js';
+import type { ChangeSet } from './publish-changes.js';
 
 /** Tunables of the write path and the fan-out worker. */
 export interface FanoutSettings {
@@ -60,7 +61,7 @@ export interface Services {
 
 /** Told of every commit once it is durable (see publish-changes.ts). Never throws. */
 export interface CommitListener {
-  committed(app: string, batch: WriteBatch): Promise<void>;
+  committed(app: string, changes: ChangeSet): Promise<void>;
 }
 
 /**

@@ -1,16 +1,11 @@
 import type { Metrics } from '../ports/metrics.js';
-import type { QueuedJob } from '../ports/outbox.js';
 import type { Store } from '../ports/store.js';
-import type { WriteBatch } from '../ports/write-store.js';
 
 /**
  * Not timed: `changeMark` is called on every read to check the read cache and costs less than a
  * clock reading; the others are the store's lifecycle, not calls serving a request.
  */
 const UNTIMED = new Set(['constructor', 'changeMark', 'ready', 'close', 'migrations']);
-
-/** Queued jobs remembered for their lag; beyond this (jobs finished by another process) it starts over. */
-const MAX_TRACKED_JOBS = 100_000;
 
 /** Every method name of `obj` and its prototypes, up to Object.prototype. */
 function methodNames(obj: object): string[] {
@@ -23,22 +18,13 @@ function methodNames(obj: object): string[] {
   return [...names];
 }
 
-/**
- * Wraps a store so that every call's duration is recorded by store method (one recorder per
- * method, resolved here once), and the lag of queued fan-out jobs is reported when the commit that
- * completes a job succeeds: the time since the job was queued (`QueuedJob.queuedAt`), i.e. since
- * the write that queued it was acknowledged.
- *
- * Calls are counted per store call, never per item; a read answered from the read cache makes no
- * timed call at all (`changeMark` is not timed). The wrapper is a plain object with one function
- * per method, bound to the store, so the store's private fields keep working.
- */
-export function timeStore(store: Store, metrics: Metrics): Store {
+/** A plain object with `obj`'s methods, each recording its duration by method name. */
+function timeMethods(obj: object, metrics: Metrics): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of methodNames(store)) {
-    const fn = (store as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
+  for (const name of methodNames(obj)) {
+    const fn = (obj as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
     if (UNTIMED.has(name)) {
-      out[name] = fn.bind(store);
+      out[name] = fn.bind(obj);
       continue;
     }
     const rec = metrics.storeMethod(name);
@@ -46,7 +32,7 @@ export function timeStore(store: Store, metrics: Metrics): Store {
       const t0 = performance.now();
       let result: unknown;
       try {
-        result = fn.apply(store, args);
+        result = fn.apply(obj, args);
       } catch (err) {
         rec.observe((performance.now() - t0) / 1000, true);
         throw err;
@@ -67,6 +53,23 @@ export function timeStore(store: Store, metrics: Metrics): Store {
       return result;
     };
   }
+  return out;
+}
+
+/**
+ * Wraps a store and its storage ports so that every call's duration is recorded by method (one
+ * recorder per method, resolved here once). The fan-out lag is reported by the worker.
+ *
+ * Calls are counted per store call, never per item; a read answered from the read cache makes no
+ * timed call at all (`changeMark` is not timed). The wrapper is a plain object with one function
+ * per method, bound to the store, so the store's private fields keep working.
+ */
+export function timeStore(store: Store, metrics: Metrics): Store {
+  const out = timeMethods(store, metrics);
+  // The storage ports are timed the same way, by method name.
+  const ports: Record<string, unknown> = {};
+  for (const [name, port] of Object.entries(store.ports ?? {})) ports[name] = timeMethods(port as object, metrics);
+  out.ports = ports;
 
   // Sub-stores the store carries as properties (e.g. `signals`) pass through untimed: their own
   // calls are few per request and have their own ports.
@@ -75,25 +78,5 @@ export function timeStore(store: Store, metrics: Metrics): Store {
     if (typeof v !== 'function' && !(name in out)) out[name] = v;
   }
 
-  const jobs = new Map<number, { kind: string; queuedAt: number }>();
-  const pendingJobs = out.pendingJobs as Store['pendingJobs'];
-  const commit = out.commit as Store['commit'];
-  out.pendingJobs = async (limit: number, now?: number): Promise<QueuedJob[]> => {
-    const found = await pendingJobs(limit, now);
-    if (jobs.size + found.length > MAX_TRACKED_JOBS) jobs.clear();
-    for (const j of found) if (j.queuedAt !== null) jobs.set(j.jobId, { kind: j.kind, queuedAt: j.queuedAt });
-    return found;
-  };
-  out.commit = async (app: string, batch: WriteBatch): Promise<void> => {
-    await commit(app, batch);
-    if (batch.complete === undefined || batch.complete.length === 0 || jobs.size === 0) return;
-    const now = Date.now();
-    for (const id of batch.complete) {
-      const j = jobs.get(id);
-      if (j === undefined) continue;
-      jobs.delete(id);
-      metrics.fanoutApplied(j.kind, (now - j.queuedAt) / 1000);
-    }
-  };
   return out as unknown as Store;
 }

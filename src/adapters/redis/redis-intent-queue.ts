@@ -211,13 +211,13 @@ export class RedisIntentQueue implements ActivityStore {
     return out.sort((x, y) => x.attempts - y.attempts || (x.queuedAt ?? 0) - (y.queuedAt ?? 0));
   }
 
-  async progress(updates: readonly { readonly id: string; readonly cursor: string }[]): Promise<void> {
+  async progress(updates: readonly { readonly id: string; readonly cursor: string | null }[]): Promise<void> {
     const by = new Map<number, string[]>();
     for (const u of updates) {
       const p = partOfIntent(u.id);
       let list = by.get(p);
       if (!list) by.set(p, (list = []));
-      list.push(u.id.slice(u.id.indexOf('-') + 1), u.cursor);
+      list.push(u.id.slice(u.id.indexOf('-') + 1), u.cursor ?? '');
     }
     await Promise.all([...by].map(([p, args]) => this.#r.write((pl) => this.#progress.run(pl, [this.#part(p)], args))));
   }

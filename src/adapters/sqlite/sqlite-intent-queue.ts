@@ -133,7 +133,7 @@ export class SqliteIntentQueue implements IntentQueue {
     });
   }
 
-  progress(updates: readonly { readonly id: string; readonly cursor: string }[], leaseUntil: number): Promise<void> {
+  progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
     return this.#writes.transact(() => {
       for (const u of updates) this.#progress.run(u.cursor, leaseUntil, Number(u.id));
     }, updates.length);

@@ -71,9 +71,9 @@ export class SqliteStore implements Store {
     this.ports = {
       intents: new SqliteIntentQueue(this.database, this.#writes),
       activities: new SqliteActivities(this.database, this.#activities),
-      timelines: new SqliteTimelines(this.database, this.#writes, this.#timelines),
-      groups: new SqliteGroupStore(this.database, this.#writes, this.#timelines),
-      follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines),
+      timelines: new SqliteTimelines(this.database, this.#writes, this.#timelines, this.changes),
+      groups: new SqliteGroupStore(this.database, this.#writes, this.#timelines, this.changes),
+      follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines, this.changes),
       reactions: this.#reactions,
       users: this.#users,
       collections: this.#collections,
