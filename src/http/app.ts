@@ -7,7 +7,7 @@ import { JSON_BODY_LIMIT, readJsonBody } from './body.js';
 import { checkQueryEncoding } from './query.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { Metrics } from '../ports/metrics.js';
-import { changeMarkOf, type Services } from '../services/context.js';
+import { changeMarkOf, changesOf, type Services } from '../services/context.js';
 import type { ReadinessCheck } from '../services/readiness.js';
 import { ReadCache } from './read-cache.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
@@ -143,7 +143,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(healthRoutes, { ready: opts.ready, checks: opts.readiness ?? [] });
   if (opts.metrics && opts.serveMetrics) await server.register(metricsRoute, { metrics: opts.metrics, token: opts.serveMetrics.token });
   const mark = changeMarkOf(opts.services);
-  const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark, opts.services.store.changes) : null;
+  const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark, changesOf(opts.services)) : null;
   if (readCache) {
     opts.metrics?.sources({ readCache: () => ({ ...readCache.counts, entries: readCache.size, bytes: readCache.bytes }) });
   }

@@ -4,6 +4,7 @@ import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import { DEFAULT_MAX_LENGTH } from '../core/feeds/feed-group.js';
 import { parseFeedId, type FeedId } from '../core/feeds/feed-id.js';
 import type { AuditLog } from '../ports/audit-log.js';
+import type { ChangeMarks } from '../ports/change-marks.js';
 import type { Clock } from '../ports/clock.js';
 import type { FlagStore } from '../ports/flag-store.js';
 import type { UserDataIndex } from '../ports/user-data.js';
@@ -129,4 +130,9 @@ export function maxLengthOf(app: App, fid: string): number {
  */
 export function changeMarkOf(s: Services): (() => string) | null {
   return s.store.changeMark?.bind(s.store) ?? null;
+}
+
+/** The store's change marks (what each write changed, see `ChangeMarks`), for caches of reads; null when it keeps none. */
+export function changesOf(s: Services): ChangeMarks | null {
+  return s.store.changes ?? null;
 }

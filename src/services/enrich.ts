@@ -124,10 +124,10 @@ export class ReactionGraph {
       if (ids.length === 0) break;
       ids.forEach((id) => seen.add(id));
       const [latest, counts, own] = await Promise.all([
-        s.store.latestReactions(app.appId, { owners: ids, of: 'reaction', perOwner: LATEST_CHILDREN }),
-        s.store.reactionCounts(app.appId, ids, 'reaction'),
+        s.ports.reactions.latestReactions(app.appId, { owners: ids, of: 'reaction', perOwner: LATEST_CHILDREN }),
+        s.ports.reactions.reactionCounts(app.appId, ids, 'reaction'),
         this.withOwnChildren && this.userId
-          ? s.store.latestReactions(app.appId, { owners: ids, of: 'reaction', userId: this.userId, perKind: OWN_PER_KIND })
+          ? s.ports.reactions.latestReactions(app.appId, { owners: ids, of: 'reaction', userId: this.userId, perKind: OWN_PER_KIND })
           : Promise.resolve([]),
       ]);
       for (const id of ids) {
@@ -154,7 +154,7 @@ export class ReactionGraph {
     for (const r of reactions) ids.add(r.userId);
     for (const id of this.users.keys()) ids.delete(id);
     if (ids.size === 0) return;
-    for (const [id, u] of await s.store.getUsers(app.appId, [...ids])) this.users.set(id, u);
+    for (const [id, u] of await s.ports.users.getUsers(app.appId, [...ids])) this.users.set(id, u);
   }
 
   readonly #userObjects = new Map<string, Json>();
@@ -301,7 +301,7 @@ async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, i
   if (!o.ownReactions) return out;
   // The reader's own reactions: one batch for the page (and their children and users).
   const own = o.userId
-    ? await s.store.latestReactions(app.appId, { owners: items.map((i) => i.id!), of: 'activity', kinds: o.kinds, userId: o.userId, perKind: OWN_PER_KIND })
+    ? await s.ports.reactions.latestReactions(app.appId, { owners: items.map((i) => i.id!), of: 'activity', kinds: o.kinds, userId: o.userId, perKind: OWN_PER_KIND })
     : [];
   const graph = new ReactionGraph(false, o.userId);
   if (own.length > 0) {
@@ -358,8 +358,8 @@ async function buildEnriched(
   };
   if (o.references) acts.forEach((a) => collect(a));
   const [saActs, srReactions] = await Promise.all([
-    saIds.size > 0 ? s.store.getActivities(app.appId, [...saIds]) : Promise.resolve(new Map<string, ActivityRecord>()),
-    srIds.size > 0 ? s.store.getReactions(app.appId, [...srIds]) : Promise.resolve(new Map<string, ReactionRecord>()),
+    saIds.size > 0 ? s.ports.activities.getActivities(app.appId, [...saIds]) : Promise.resolve(new Map<string, ActivityRecord>()),
+    srIds.size > 0 ? s.ports.reactions.getReactions(app.appId, [...srIds]) : Promise.resolve(new Map<string, ReactionRecord>()),
   ]);
   const saObjs = new Map<string, Json>();
   for (const [id, a] of saActs) {
@@ -373,12 +373,12 @@ async function buildEnriched(
   const kinds = o.kinds; // enrichOptions leaves it undefined when the filter is empty
   const [latestAll, own, counts] = await Promise.all([
     o.recentReactions
-      ? s.store.latestReactions(app.appId, { owners, of: 'activity', kinds, perKind: o.recentLimit + 1 })
+      ? s.ports.reactions.latestReactions(app.appId, { owners, of: 'activity', kinds, perKind: o.recentLimit + 1 })
       : Promise.resolve([]),
     o.ownReactions && o.userId
-      ? s.store.latestReactions(app.appId, { owners, of: 'activity', kinds, userId: o.userId, perKind: OWN_PER_KIND })
+      ? s.ports.reactions.latestReactions(app.appId, { owners, of: 'activity', kinds, userId: o.userId, perKind: OWN_PER_KIND })
       : Promise.resolve([]),
-    o.reactionCounts ? s.store.reactionCounts(app.appId, owners, 'activity') : Promise.resolve(new Map<string, Record<string, number>>()),
+    o.reactionCounts ? s.ports.reactions.reactionCounts(app.appId, owners, 'activity') : Promise.resolve(new Map<string, Record<string, number>>()),
   ]);
   // moderation.hide_flagged: flagged reactions and flagged users' are not shown to others.
   const latest = await reactionsWithoutFlagged(s, app, latestAll);
@@ -389,7 +389,7 @@ async function buildEnriched(
   // 3. Users (references and reaction authors) and collection entries: one batch each.
   const [, entries] = await Promise.all([
     graph.loadUsers(s, app, graph.all(roots), o.references ? suIds : []),
-    soRefs.size > 0 ? s.store.getEntries(app.appId, [...soRefs.values()]) : Promise.resolve(new Map<string, EntryRecord>()),
+    soRefs.size > 0 ? s.ports.collections.getEntries(app.appId, [...soRefs.values()]) : Promise.resolve(new Map<string, EntryRecord>()),
   ]);
 
   const latestBy = new Map<string, ReactionRecord[]>();

@@ -31,7 +31,7 @@ export async function getActivities(
   }
   if (ids.length === 0) throw new InputError('missing ids or foreign_ids and timestamps');
   if (ids.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} activities per request`);
-  const found = await s.store.getActivities(app.appId, ids);
+  const found = await s.ports.activities.getActivities(app.appId, ids);
   const out: string[] = [];
   const seen = new Set<string>();
   for (const id of ids) {

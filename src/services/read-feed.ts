@@ -1,9 +1,11 @@
 import { plainRenderer, type Renderer } from './enrich.js';
-import { isUuid } from '../core/activities/activity-id.js';
+import { idOrderKey, isUuid } from '../core/activities/activity-id.js';
 import { InputError } from '../core/errors.js';
 import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
-import type { TimelineRange } from '../ports/timeline-store.js';
+import type { FeedScan, TimelineEntry, TimelineRange } from '../ports/timeline-store.js';
+import type { PullSource } from '../ports/follow-store.js';
+import { countMerged, mergeTimeline, planMergeScans, type ReaderView } from '../core/feeds/merge-timeline.js';
 import type { Services } from './context.js';
 import { withoutFlagged } from './moderation.js';
 
@@ -67,11 +69,14 @@ export interface FeedPage {
   readonly lastId: string | null;
 }
 
+/** A timeline entry with its activity's stored JSON (without origin). */
+export type BodyEntry = TimelineEntry & { readonly body: string };
+
 /**
- * Reads a page of a flat feed (§6.3): one store call that range-scans the feed (merging in
- * pull-served feeds it follows, cut to the feed's max_length as a push-served feed is, and looking
- * one entry ahead to know whether a next page exists) and brings each entry's activity along.
- * Activities are returned as ready JSON with `origin` spliced in; nothing is parsed on plain reads.
+ * Reads a page of a flat feed (§6.3): the feed's entries merged with those of the pull-served
+ * feeds it follows (see {@link readTimeline}), looking one entry ahead to know whether a next
+ * page exists. Activities are returned as ready JSON with `origin` spliced in; nothing is parsed
+ * on plain reads.
  */
 export async function readFeed(
   s: Services,
@@ -81,9 +86,81 @@ export async function readFeed(
   range: TimelineRange,
   render: Renderer = plainRenderer,
 ): Promise<FeedPage> {
-  const entries = await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: group.maxLength });
+  const entries = await readTimeline(s, app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: group.maxLength });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
   const results = await render(await withoutFlagged(s, app, entries));
   return { results, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
+}
+
+/**
+ * The entries of `range` of flat feed `fid`, newest first, with their activities' stored JSON:
+ * the feed's own entries merged with the direct entries of every pull-served feed it follows, as
+ * a push-served feed of `range.maxLength` entries would hold them (the rule is the core's
+ * `mergeTimeline`). A fixed number of store calls, issued together where they do not depend on
+ * each other (docs/storage-ports.md, "The read path"):
+ *
+ * 1. the pull-served feeds the reader follows, and a scan of the reader's own entries;
+ * 2. only when it follows some: the reader's floor and hidden ids, and one scan of every source;
+ * 3. rarely: deeper scans of sources whose hidden ids left a page short, and, for a page deep in a
+ *    feed longer than max_length, the count of merged entries above the page.
+ */
+export async function readTimeline(s: Services, app: string, fid: string, range: TimelineRange): Promise<BodyEntry[]> {
+  const t = s.ports.timelines;
+  const bounds = { idLt: range.idLt, idLte: range.idLte, idGt: range.idGt, idGte: range.idGte };
+  const [sources, own] = await Promise.all([
+    s.ports.follows.pullSources(app, fid),
+    t.scan(app, { feed: fid, ...bounds, limit: range.limit, offset: range.offset, bodies: true }),
+  ]);
+  // Without pulled feeds the stored entries are the whole feed, trimmed to max_length on write.
+  if (sources.length === 0) return own as BodyEntry[];
+
+  // Each source is read only as deep as the page needs (offset + limit, capped by max_length).
+  const depth = planMergeScans(range, 0, 0).depth;
+  const sourceScan = (p: PullSource, limit: number): FeedScan => ({
+    feed: p.feed,
+    ...bounds,
+    // `since`: the follower sees the pulled feed from where its follow's copy would have started.
+    idGte: later(range.idGte, p.since),
+    limit,
+    directOnly: true,
+    bodies: true,
+  });
+  const ownScan = range.offset > 0 ? [{ feed: fid, ...bounds, limit: depth, bodies: true }] : [];
+  const [state, scanned] = await Promise.all([t.readerState(app, fid), t.scanMany(app, [...ownScan, ...sources.map((p) => sourceScan(p, depth))])]);
+  const ownEntries = (range.offset > 0 ? scanned[0] : own) as BodyEntry[];
+  const lists = (range.offset > 0 ? scanned.slice(1) : scanned) as BodyEntry[][];
+  const view: ReaderView = { floor: state.floor, hidden: new Set(state.hidden) };
+  const plan = planMergeScans(range, state.count + sources.reduce((n, p) => n + p.count, 0), view.hidden.size);
+
+  // A source scanned to full depth that lost entries to the reader's hides is read deeper.
+  const deeper = view.hidden.size === 0 ? [] : sources.flatMap((_, i) => (lists[i].length >= depth && lists[i].some((e) => view.hidden.has(e.id)) ? [i] : []));
+  const counting = plan.countAbove;
+  if (deeper.length > 0 || counting !== null) {
+    const scans: FeedScan[] = deeper.map((i) => sourceScan(sources[i], plan.depth));
+    if (counting !== null) {
+      // Entries above the page: at or above the upper bound (`idLt`), or above it (`idLte`).
+      const above = (p: PullSource | null): FeedScan => {
+        const from = counting.inclusive ? { idGte: p === null ? counting.from : later(counting.from, p.since) } : { idGt: counting.from, idGte: p?.since ?? undefined };
+        return { feed: p === null ? fid : p.feed, ...from, limit: counting.limit, directOnly: p !== null };
+      };
+      scans.push(above(null), ...sources.map(above));
+    }
+    const more = await t.scanMany(app, scans);
+    deeper.forEach((i, k) => (lists[i] = more[k] as BodyEntry[]));
+    if (counting !== null) {
+      const tail = more.slice(deeper.length);
+      const pulled = sources.map((p, i) => ({ feed: p.feed, since: p.since, entries: tail[i + 1] }));
+      const n = countMerged(tail[0], pulled, view, range.maxLength ?? Infinity);
+      return mergeTimeline(ownEntries, sources.map((p, i) => ({ feed: p.feed, since: p.since, entries: lists[i] })), view, range, n);
+    }
+  }
+  return mergeTimeline(ownEntries, sources.map((p, i) => ({ feed: p.feed, since: p.since, entries: lists[i] })), view, range);
+}
+
+/** The later of two inclusive lower bounds (undefined or null: none). */
+function later(a: string | undefined, b: string | null | undefined): string | undefined {
+  if (a === undefined) return b ?? undefined;
+  if (b === undefined || b === null) return a;
+  return idOrderKey(a) >= idOrderKey(b) ? a : b;
 }

@@ -55,13 +55,13 @@ export async function readGroups(
 ): Promise<GroupPage> {
   const notification = group.type === 'notification';
   const listed = Math.min(ACTIVITIES_PER_GROUP, group.maxGroupActivities);
-  const groups = await s.store.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: listed });
+  const groups = await s.ports.groups.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: listed });
   const more = groups.length > range.limit;
   if (more) groups.length = range.limit;
   const ids = groups.flatMap((g) => g.entries.map((e) => e.id));
   const [acts, counts] = await Promise.all([
-    s.store.getActivities(app.appId, ids),
-    notification ? s.store.groupCounts(app.appId, feed.fid) : Promise.resolve(null),
+    s.ports.activities.getActivities(app.appId, ids),
+    notification ? s.ports.groups.groupCounts(app.appId, feed.fid) : Promise.resolve(null),
   ]);
   // With moderation.hide_flagged, flagged activities and flagged users' are left out.
   const shown = s.hideFlagged ? new Set((await withoutFlagged(s, app, [...acts.values()])).map((a) => a.id)) : null;

@@ -9,6 +9,7 @@ import type { TimelineRange } from '../ports/timeline-store.js';
 import type { Services, TimeSource } from './context.js';
 import { personalFields } from './signals/personal-variables.js';
 import { withoutFlagged } from './moderation.js';
+import { readTimeline } from './read-feed.js';
 
 /**
  * "Now" for decay functions is rounded down to this many seconds, so that the order of a ranked
@@ -59,13 +60,13 @@ export async function readRanked(
   const candidates = await withoutFlagged(
     s,
     app,
-    await s.store.readTimelinePage(app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: group.maxLength }),
+    await readTimeline(s, app.appId, feed.fid, { ...range, limit: method.window, offset: 0, maxLength: group.maxLength }),
   );
   const ids = candidates.map((e) => e.id);
   // Reaction counts are scoring inputs (`popularity`, `reaction_counts.like`): one batch, loaded
   // only when the formula reads them.
   const needsCounts = method.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
-  const counts = needsCounts ? await s.store.reactionCounts(app.appId, ids, 'activity') : null;
+  const counts = needsCounts ? await s.ports.reactions.reactionCounts(app.appId, ids, 'activity') : null;
   // Personal variables: two batch reads, only when the formula reads them.
   const personal = await personalFields(s, app.appId, opts.reader ?? feed.uid, method.variables, ids);
   const nowSeconds = opts.nowSeconds ?? rankingNow(s.clock);

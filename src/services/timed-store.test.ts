@@ -74,18 +74,17 @@ describe('timeStore', () => {
     assert.equal(calls.length, 3);
   });
 
-  it('times the storage ports\' methods by name, keeping their private state', async () => {
+  it('times the storage ports\' calls as <port>.<method>', async () => {
     const { m, calls } = recordingMetrics();
-    class Queue {
-      #n = 0;
-      async commit() {
-        return ++this.#n;
+    class Scans {
+      readonly #rows = [{ id: 'a', origin: null }];
+      async scan() {
+        return this.#rows;
       }
     }
-    const raw = Object.assign(new FakeStore(), { ports: { intents: new Queue() } });
-    const store = timeStore(raw as unknown as Store, m) as unknown as { ports: { intents: Queue } };
-    assert.equal(await store.ports.intents.commit(), 1);
-    assert.equal(await store.ports.intents.commit(), 2);
-    assert.deepEqual(calls.map((c) => c.method), ['commit', 'commit']);
+    const store = Object.assign(new FakeStore(), { ports: { timelines: new Scans() } });
+    const timed = timeStore(store as unknown as Store, m);
+    assert.deepEqual(await (timed.ports.timelines as unknown as Scans).scan(), [{ id: 'a', origin: null }]);
+    assert.deepEqual(calls.map((c) => [c.method, c.failed]), [['timelines.scan', false]]);
   });
 });

@@ -18,21 +18,48 @@ function methodNames(obj: object): string[] {
   return [...names];
 }
 
-/** A plain object with `obj`'s methods, each recording its duration by method name. */
-function timeMethods(obj: object, metrics: Metrics): Record<string, unknown> {
+/**
+ * Wraps a store so that every call's duration is recorded by store method (one recorder per
+ * method, resolved here once). The fan-out lag of applied intents is reported by the worker.
+ *
+ * Calls are counted per store call, never per item; a read answered from the read cache makes no
+ * timed call at all (`changeMark` is not timed). The wrapper is a plain object with one function
+ * per method, bound to the store, so the store's private fields keep working.
+ */
+export function timeStore(store: Store, metrics: Metrics): Store {
+  const out = timed(store, metrics, '');
+  // The storage ports: each method timed as `<port>.<method>` (e.g. `timelines.scan`).
+  if (store.ports) {
+    const ports: Record<string, unknown> = {};
+    for (const [name, port] of Object.entries(store.ports)) ports[name] = timed(port as object, metrics, `${name}.`);
+    out.ports = ports;
+  }
+
+  // Sub-stores the store carries as properties (e.g. `signals`) pass through untimed: their own
+  // calls are few per request and have their own ports.
+  for (const name of Object.keys(store)) {
+    const v = (store as unknown as Record<string, unknown>)[name];
+    if (typeof v !== 'function' && !(name in out)) out[name] = v;
+  }
+
+  return out as unknown as Store;
+}
+
+/** `target`'s methods, each timed by name (with `prefix`); lifecycle methods bound untimed. */
+function timed(target: object, metrics: Metrics, prefix: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of methodNames(obj)) {
-    const fn = (obj as unknown as Record<string, (...args: unknown[]) => unknown>)[name];
+  for (const name of methodNames(target)) {
+    const fn = (target as Record<string, (...args: unknown[]) => unknown>)[name];
     if (UNTIMED.has(name)) {
-      out[name] = fn.bind(obj);
+      out[name] = fn.bind(target);
       continue;
     }
-    const rec = metrics.storeMethod(name);
+    const rec = metrics.storeMethod(prefix + name);
     out[name] = (...args: unknown[]) => {
       const t0 = performance.now();
       let result: unknown;
       try {
-        result = fn.apply(obj, args);
+        result = fn.apply(target, args);
       } catch (err) {
         rec.observe((performance.now() - t0) / 1000, true);
         throw err;
@@ -53,30 +80,6 @@ function timeMethods(obj: object, metrics: Metrics): Record<string, unknown> {
       return result;
     };
   }
+
   return out;
-}
-
-/**
- * Wraps a store and its storage ports so that every call's duration is recorded by method (one
- * recorder per method, resolved here once). The fan-out lag is reported by the worker.
- *
- * Calls are counted per store call, never per item; a read answered from the read cache makes no
- * timed call at all (`changeMark` is not timed). The wrapper is a plain object with one function
- * per method, bound to the store, so the store's private fields keep working.
- */
-export function timeStore(store: Store, metrics: Metrics): Store {
-  const out = timeMethods(store, metrics);
-  // The storage ports are timed the same way, by method name.
-  const ports: Record<string, unknown> = {};
-  for (const [name, port] of Object.entries(store.ports ?? {})) ports[name] = timeMethods(port as object, metrics);
-  out.ports = ports;
-
-  // Sub-stores the store carries as properties (e.g. `signals`) pass through untimed: their own
-  // calls are few per request and have their own ports.
-  for (const name of Object.keys(store)) {
-    const v = (store as unknown as Record<string, unknown>)[name];
-    if (typeof v !== 'function' && !(name in out)) out[name] = v;
-  }
-
-  return out as unknown as Store;
 }
