@@ -63,7 +63,7 @@ export async function openStore(config: Pick<Config, 'storage'>): Promise<Store>
 export function openRecords(store: Store): RecordStores {
   const database = (store as { database?: SqliteDatabase }).database;
   if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
-  return sqliteRecords({ database, commit: (app, batch) => store.commit(app, batch) });
+  return sqliteRecords({ database, ports: store.ports });
 }
 
 /** The blob store the config names: a directory, or an S3-compatible bucket (its SDK loaded only then). */

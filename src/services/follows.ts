@@ -5,7 +5,7 @@ import { becomesPullServed } from '../core/feeds/pull-switch.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { FollowEdge } from '../ports/follow-store.js';
 import { bodyFeed, groupOf, type Services } from './context.js';
-import { isGrouped } from './placement.js';
+import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
 import { applyFeedWork, Changes, FeedWork, planActivities, publish, runWrite } from './write-step.js';
 import { auditBatch, followChange } from './audit.js';
 

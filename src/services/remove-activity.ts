@@ -4,7 +4,7 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { WriteStep } from '../ports/intent-queue.js';
 import { groupOf, maxLengthOf, type Services } from './context.js';
-import { isGrouped } from './placement.js';
+import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
 import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { activityChange, auditBatch } from './audit.js';
 

@@ -439,3 +439,25 @@ export async function writeOne(
   const planned = intents.filter((x) => x !== null);
   return runWrite(s, app, [{ ...step, ...(planned.length > 0 ? { intents: planned } : {}) }], { ...parts, intents });
 }
+
+/**
+ * Seen/read marks of notification feeds (§23.3): per feed, a read of the marked groups, the core's
+ * marks, and a compare-and-set write of the groups (again when the feed changed meanwhile); then
+ * the realtime events. Marking again changes nothing.
+ */
+export async function markFeeds(s: Pick<Services, 'ports' | 'realtime'>, appId: string, marks: readonly MarkChange[]): Promise<void> {
+  let left = [...marks];
+  for (let round = 0; left.length > 0; round++) {
+    if (round === MAX_GROUP_ROUNDS) throw new StoreError(`groups of ${left[0].feed} kept changing during a mark`, null, { transient: true });
+    const ids = (m: MarkChange) => [m.seen, m.read].flatMap((x) => (Array.isArray(x) ? x : []));
+    const reads = await s.ports.groups.readForMerge(appId, left.map((m) => ({ feed: m.feed, ids: ids(m) })));
+    const writes: GroupWrite[] = [];
+    reads.forEach((r, i) => {
+      const c = markGroups({ counts: r.counts, groups: r.groups }, left[i].seen, left[i].read);
+      if (c) writes.push({ feed: r.feed, version: r.version, put: c.put, drop: c.drop, counts: c.counts, ...(c.markAll ? { markAll: c.markAll } : {}) });
+    });
+    const conflicts = new Set(writes.length > 0 ? await s.ports.groups.writeGroups(appId, writes) : []);
+    left = left.filter((m) => conflicts.has(m.feed));
+  }
+  if (s.realtime && marks.length > 0) await s.realtime.committed(appId, { marks });
+}
