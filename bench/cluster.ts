@@ -9,10 +9,14 @@
  * - reads: 25-entry scans of one feed each, 50 at a time, latency percentiles (store level, no HTTP);
  * - memory: `used_memory` growth over every master per timeline entry, for feeds of 500 entries,
  *   with Redis's default sorted-set encoding and with `zset-max-listpack-entries 1024`.
+ * - capacity (3 masters, through `RedisStore`): memory per activity and per follow edge, and
+ *   commands per activity write, per follow and per flat 25-entry read with bodies (from
+ *   `INFO commandstats`: every command, those run inside scripts included, and the scripts).
  */
 import { activityId } from '../src/core/activities/activity-id.js';
 import type { ActivityStore } from '../src/ports/activity-store.js';
 import { RedisConnection } from '../src/adapters/redis/connection.js';
+import { RedisStore } from '../src/adapters/redis/redis-store.js';
 import { RedisTimelineStore } from '../src/adapters/redis/redis-timeline-store.js';
 import { REDIS_SKIP, startRedisCluster } from '../test/support/redis-cluster.js';
 import { writeResult } from './report.js';
@@ -30,6 +34,67 @@ async function usedMemory(r: RedisConnection): Promise<number> {
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Calls of every command on every master, and of the script commands alone. */
+async function commandCalls(r: RedisConnection): Promise<{ all: number; scripts: number }> {
+  let all = 0;
+  let scripts = 0;
+  for (const node of r.cluster.nodes('master')) {
+    const info = await node.info('commandstats');
+    for (const m of info.matchAll(/^cmdstat_(\w+(?:\|\w+)?):calls=(\d+)/gm)) {
+      if (m[1] === 'info') continue;
+      all += Number(m[2]);
+      if (m[1] === 'evalsha' || m[1] === 'eval') scripts += Number(m[2]);
+    }
+  }
+  return { all, scripts };
+}
+
+/** Memory per activity and per follow, and commands per write and per read, through the whole store. */
+async function capacity(nodes: string[]) {
+  const store = await RedisStore.open({ nodes, durability: 'fast', keyPrefix: 'cap:' });
+  const r = store.connection;
+  try {
+    const N = 5000;
+    const body = (id: string) => JSON.stringify({ id, actor: 'SU:user123', verb: 'post', object: 'SO:post:abc123', foreign_id: '', time: '2024-05-01T10:00:00.000000', text: 'x'.repeat(120) });
+    const act = (i: number) => {
+      const id = activityId(1_700_000_000_000_000 + i * 1000, `cap${i}`);
+      return { id, timeUs: 1_700_000_000_000_000 + i * 1000, foreignId: '', to: [], body: body(id), home: `user:u${i % 500}` };
+    };
+    // Warm up (scripts loaded everywhere), not measured.
+    await store.ports.intents.commit('w', [{ activity: act(-1) }]);
+    await store.ports.intents.commit('w', [{ follow: { source: 'timeline:w', target: 'user:w', createdUs: 1, grouped: false, since: null } }]);
+    const acts = Array.from({ length: N }, (_, i) => act(i));
+    let mem = await usedMemory(r);
+    let calls = await commandCalls(r);
+    for (let i = 0; i < N; i += 100) {
+      await Promise.all(acts.slice(i, i + 100).map((a) => store.ports.intents.commit('cap', [{ activity: a, intents: [{ kind: 'fanout.add', source: a.home, ids: [a.id], mode: 'inline' }] }]).then(([s]) => store.ports.intents.complete(s.intents.map((x) => x.id)))));
+    }
+    const perActivity = { bytes: Math.round(((await usedMemory(r)) - mem) / N), body_bytes: acts[0].body.length };
+    let after = await commandCalls(r);
+    const activityCmds = { all: +((after.all - calls.all) / N).toFixed(1), scripts: +((after.scripts - calls.scripts) / N).toFixed(1) };
+    mem = await usedMemory(r);
+    calls = after;
+    for (let i = 0; i < N; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, k) => store.ports.intents.commit('cap', [{ follow: { source: `timeline:f${i + k}`, target: `user:u${(i + k) % 50}`, createdUs: i + k, grouped: false, since: null } }])),
+      );
+    }
+    const perFollow = Math.round(((await usedMemory(r)) - mem) / N);
+    after = await commandCalls(r);
+    const followCmds = { all: +((after.all - calls.all) / N).toFixed(1), scripts: +((after.scripts - calls.scripts) / N).toFixed(1) };
+    // Flat reads with bodies: 25 entries of a feed of 100.
+    await store.ports.timelines.apply('cap', Array.from({ length: 50 }, (_, f) => ({ kind: 'add' as const, feed: `timeline:r${f}`, entries: acts.slice(f * 100, f * 100 + 100).map((a) => ({ id: a.id, origin: a.home })), maxLength: 1000 })));
+    calls = await commandCalls(r);
+    const READS = 1000;
+    for (let i = 0; i < READS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => store.ports.timelines.scan('cap', { feed: `timeline:r${(i + k) % 50}`, limit: 25, bodies: true })));
+    after = await commandCalls(r);
+    const readCmds = { all: +((after.all - calls.all) / READS).toFixed(1), scripts: +((after.scripts - calls.scripts) / READS).toFixed(1) };
+    return { memory_bytes: { per_activity: perActivity, per_follow: perFollow }, commands: { per_activity_write: activityCmds, per_follow: followCmds, per_flat_read_25: readCmds } };
+  } finally {
+    await store.close();
+  }
 }
 
 async function onCluster(masters: number) {
@@ -103,6 +168,7 @@ async function onCluster(masters: number) {
     }
     return {
       masters,
+      ...(masters === 3 ? { capacity: await capacity(c.nodes) } : {}),
       fanout: { feeds_per_round: FEEDS, raw_zadd_per_s: rawPerS, store_apply_per_s: storePerS, share_of_ceiling: Math.round((storePerS / rawPerS) * 100) / 100 },
       reads: { scans: READS, per_s: Math.round(READS / readS), p50_ms: +pct(lat, 50).toFixed(2), p99_ms: +pct(lat, 99).toFixed(2) },
       memory_bytes_per_entry: memory,

@@ -79,6 +79,20 @@ export async function startRedisCluster(
   opts: { masters?: number; replicas?: number; nodeTimeoutMs?: number; persistence?: 'aof' | 'none' } = {},
 ): Promise<TestCluster> {
   if (REDIS_SKIP) throw new Error(REDIS_SKIP);
+  // A port found free can be taken by another process before redis-server binds it (tests run in
+  // parallel): a node that exits at start makes the whole start go again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (!(err instanceof NodeExited) || attempt >= 4) throw err;
+    }
+  }
+}
+
+class NodeExited extends Error {}
+
+async function startOnce(opts: { masters?: number; replicas?: number; nodeTimeoutMs?: number; persistence?: 'aof' | 'none' }): Promise<TestCluster> {
   const masters = opts.masters ?? 3;
   const replicas = opts.replicas ?? 0;
   const total = masters * (1 + replicas);
@@ -110,7 +124,7 @@ export async function startRedisCluster(
       p.once('exit', () => running.delete(p));
       procs.set(`127.0.0.1:${port}`, p);
     }
-    await Promise.all(ports.map((p) => waitForPing(p)));
+    await Promise.all(ports.map((p) => waitForPing(p, procs.get(`127.0.0.1:${p}`)!, dir)));
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
     if (masters >= 3) {
       const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
@@ -176,16 +190,22 @@ function killAndWait(p: ChildProcess): Promise<void> {
   });
 }
 
-async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
+async function waitForPing(port: number, proc: ChildProcess, dir: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
   for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new NodeExited(`redis-server on ${port} exited at start`);
     const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     c.on('error', () => {}); // refused until the server listens
     try {
       await c.connect();
-      if ((await c.ping()) === 'PONG') return;
-    } catch {
-      /* not up yet */
+      if ((await c.ping()) === 'PONG') {
+        // The server on the port must be ours (another test process may have taken the port).
+        const [, at] = (await c.config('GET', 'dir')) as string[];
+        if (at !== dir) throw new NodeExited(`port ${port} was taken by another redis-server`);
+        return;
+      }
+    } catch (err) {
+      if (err instanceof NodeExited) throw err; // not up yet otherwise
     } finally {
       c.disconnect();
     }

@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import { onRedisCluster, sharedCluster, startRedisCluster, type TestCluster } from '../../../test/support/redis-cluster.js';
 import { RedisConnection } from './connection.js';
 import { Keys } from './keys.js';
-import { openRedisBackend } from './redis-backend.js';
+import { RedisStore } from './redis-store.js';
 
 it('keys put everything of one feed, activity, user or app in one hash slot', () => {
   const k = new Keys('rv:');
@@ -45,8 +45,8 @@ onRedisCluster('durability', () => {
         assert.match(err.message, /set storage\.durability to "fast"/);
         return true;
       });
-      await assert.rejects(openRedisBackend({ ...(await sharedCluster()), durability: 'durable' }), /storage\.durability is "durable"/);
-      const fast = await openRedisBackend({ ...(await sharedCluster()), durability: 'fast' });
+      await assert.rejects(RedisStore.open({ ...(await sharedCluster()), durability: 'durable' }), /storage\.durability is "durable"/);
+      const fast = await RedisStore.open({ ...(await sharedCluster()), durability: 'fast' });
       await fast.close();
     } finally {
       await r.close();

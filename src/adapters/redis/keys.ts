@@ -4,7 +4,7 @@
  *     <prefix>{<app>|<kind>|<id>}:<what>
  *
  * and Redis Cluster hashes only the part inside the braces, so all keys of one feed (kind `f`),
- * one activity (`a`), one user (`u`) or one foreign id (`x`) sit in one hash slot by construction:
+ * one activity (`a`), one user (`u`), one collection entry (`o`) or one foreign id (`x`) sit in one hash slot by construction:
  * a Lua script that declares the keys of one owner never spans two slots. Keys of the app itself
  * (`{<app>}`: the audit log, moderation flags, the file index, the event log and profiles) sit in
  * the app's slot; the few keys shared by all apps (the content job queue, realtime control) in
@@ -37,6 +37,11 @@ export class Keys {
   /** A key of one user (profiles of the user, hides, reactions by the user…). */
   user(app: string, user: string, what: string): string {
     return `${this.prefix}{${app}|u|${user}}:${what}`;
+  }
+
+  /** A key of one collection entry (`<collection>:<id>`, its foreign id). */
+  object(app: string, collection: string, id: string, what: string): string {
+    return `${this.prefix}{${app}|o|${collection}:${id}}:${what}`;
   }
 
   /** A key of one foreign id (the newest activity that has it). */

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { activityId } from '../../core/activities/activity-id.js';
 import { onRedisCluster, startRedisCluster, type TestCluster } from '../../../test/support/redis-cluster.js';
-import { RedisConnection } from './connection.js';
-import { partitionOf, RedisIntentQueue } from './redis-intent-queue.js';
-import { RedisAuditLog } from './redis-records.js';
+import { partitionOf } from './partitions.js';
+import { RedisStore } from './redis-store.js';
 
 onRedisCluster('failover', () => {
   let cluster: TestCluster;
@@ -16,10 +15,11 @@ onRedisCluster('failover', () => {
   after(async () => cluster?.stop());
 
   it('durable: a master killed under steady writes loses no acknowledged write, and writes go on after its replica takes over', async () => {
-    const r = new RedisConnection({ nodes: cluster.nodes, durability: 'durable', keyPrefix: 'f:' });
+    const store = await RedisStore.open({ nodes: cluster.nodes, durability: 'durable', keyPrefix: 'f:' });
+    const r = store.connection;
     try {
-      await r.checkPersistence();
-      const queue = new RedisIntentQueue(r, new RedisAuditLog(r));
+      const queue = store.ports.intents;
+      const activities = store.ports.activities;
       // The master holding partition 0 is the one killed.
       const slotKey = `f:{f:|p0}:`;
       const victim = (r.cluster.slots[Number(await r.cluster.cluster('KEYSLOT', slotKey))] ?? [])[0];
@@ -60,11 +60,11 @@ onRedisCluster('failover', () => {
       process.stdout.write(`# failover: ${acked.length} writes acknowledged (${before} before the kill), ${failed} failed, writes stalled at most ${recoveryMs} ms after the kill\n`);
       assert.ok(acked.length > before, 'writes were acknowledged after the kill');
       assert.ok(recoveryMs < 15_000, `writes succeed again after the failover (${recoveryMs} ms)`);
-      const stored = await queue.getActivities('1', acked);
+      const stored = await activities.getActivities('1', acked);
       const lost = acked.filter((id) => !stored.has(id));
       assert.deepEqual(lost, [], 'every acknowledged write is there after the failover');
     } finally {
-      await r.close();
+      await store.close();
     }
   });
 });

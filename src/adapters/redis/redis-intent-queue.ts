@@ -1,79 +1,175 @@
-import { createHash } from 'node:crypto';
 import { idOrderKey } from '../../core/activities/activity-id.js';
+import { ConflictError } from '../../core/errors.js';
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
-import type { CommittedStep, Intent, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
+import type { AuditChange } from '../../ports/audit-log.js';
+import type { CommittedStep, Intent, IntentQueue, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
 import type { RedisConnection } from './connection.js';
+import { byPartition, partitionBase, PARTITIONS, partitionOf } from './partitions.js';
 import type { RedisAuditLog } from './redis-records.js';
+import { edgeJson, type RedisFollowStore } from './redis-follow-store.js';
+import { reactionKeys } from './redis-reaction-store.js';
 import { LuaScript } from './scripts.js';
 
+export { PARTITIONS, partitionOf } from './partitions.js';
+
 /**
- * Activities and the intent queue on Redis, in {@link PARTITIONS} partitions shared by every app
- * (`rv:{rv:|p<n>}:…`). An activity's record lives in the partition of its id, and so do the
- * intents of the step that writes it: the record and its intents are one Lua script on one slot,
- * acknowledged (in `durable` mode) after `WAIT 1`.
+ * Activities, the written parts of every step (reactions, follow edges) and the intent queue on
+ * Redis, in {@link PARTITIONS} partitions shared by every app (`rv:{rv:|p<n>}:…`). A step lives in
+ * the partition of its owner (the activity id; the activity of its reactions; the source feed of
+ * its follow edge): the written thing, its intents and its follow-up operations are one Lua script
+ * on one slot, acknowledged (in `durable` mode) after `WAIT 1`.
  *
- * Per partition: `a:<app>` (id → record JSON), `h:<app>` (id → home feed, set once), `i` (intent
- * id → JSON), `at`/`cur`/`ls` (attempts, cursor, lease length per intent), `q` (claimable intents
- * by the time their lease ends: 0 for queued ones never claimed), `il` (inline intents by the
- * time they were written: a worker takes one only once the lease ran out and its writer did not
- * complete it), `dl` (dead letters). A lease is a score in `q`: a claim moves it `leaseMs` ahead,
- * so an intent is handed out at most once per lease, and one whose worker died comes back.
+ * Per partition: `a:<app>` (id → record JSON), `h:<app>` (id → home feed, set once), the reactions
+ * (see `redis-reaction-store.ts`), follow edges `e:<app>` (see `redis-follow-store.ts`), intents
+ * `i` (id → JSON), `at`/`cur` (attempts, cursor), `q` (claimable intents by the time they are due:
+ * 0 for queued ones never claimed, a lease's end, a retry time), `il` (inline intents by the time
+ * they were written: a worker takes one only once the lease ran out and its writer did not
+ * complete it), dead letters `dl`/`dle`/`dlt`/`dlz`.
  *
- * After the step, outside it: the foreign-id index (`rv:{<app>|x|<foreign id>}:ids`, an idempotent
- * add) and the step's audit entries (the app's slot). A crash between the two leaves an activity
- * that analytics cannot find by foreign id, or a change without its audit entry.
+ * Follow-up operations (`px`/`pz`): what a step changes outside its slot (the two feeds' follow
+ * indexes, the foreign-id index, a user's reaction index, the audit log) is recorded in the step
+ * as an operation, applied right after it, and removed once applied. Each is idempotent (it makes
+ * an index agree with the partition's truth); a claim by any worker applies those older than its
+ * lease again, so a writer that died after the step leaves nothing missing.
  *
- * Steps that write reactions, follows or unfollows are not on Redis yet and are refused.
+ * Fan-out intents stay sorted sets rather than Redis Streams: the port's `claim` takes the caller's
+ * clock (`now`, leases and retry times in it), which `XAUTOCLAIM`'s server-side idle times cannot
+ * honour; a lease is a score in `q`, so a worker that died loses its claim when the lease ends.
  */
-export const PARTITIONS = 16;
 
 const COMMIT_LUA = `
 local b = KEYS[1]
-local app, now = ARGV[1], tonumber(ARGV[2])
-local id, rec, home = ARGV[3], ARGV[4], ARGV[5]
-if id ~= '' then
-  redis.call('HSET', b .. 'a:' .. app, id, rec)
-  redis.call('HSETNX', b .. 'h:' .. app, id, home)
-end
-local out = {}
-local i = 6
-local nerase = tonumber(ARGV[i])
-i = i + 1
-for _ = 1, nerase do
-  redis.call('HDEL', b .. 'a:' .. app, ARGV[i])
-  redis.call('HDEL', b .. 'h:' .. app, ARGV[i])
-  i = i + 1
-end
+local app, now = ARGV[1], ARGV[2]
+local R = 'r:' .. app
+-- Pass 1: a reaction add of an existing id fails the whole step before anything is written.
+local i = 3
 while i <= #ARGV do
-  local mode, json = ARGV[i], ARGV[i + 1]
-  i = i + 2
-  local iid = tostring(redis.call('INCR', b .. 'seq'))
-  redis.call('HSET', b .. 'i', iid, json)
-  if mode == 'queued' then redis.call('ZADD', b .. 'q', 0, iid) else redis.call('ZADD', b .. 'il', now, iid) end
-  out[#out + 1] = iid
+  local tag = ARGV[i]
+  if tag == 'RA' then
+    if redis.call('HEXISTS', b .. R, ARGV[i + 1]) == 1 then return redis.error_reply('CONFLICT reaction ' .. ARGV[i + 1] .. ' already exists') end
+    i = i + 8
+  elseif tag == 'A' then i = i + 4
+  elseif tag == 'E' or tag == 'RR' or tag == 'RX' or tag == 'P' then i = i + 2
+  elseif tag == 'RU' or tag == 'RS' or tag == 'U' or tag == 'I' then i = i + 3
+  elseif tag == 'F' then i = i + 4
+  else return redis.error_reply('unknown step part ' .. tostring(tag)) end
+end
+local function dec(key, field)
+  if redis.call('HINCRBY', key, field, -1) < 0 then redis.call('HSET', key, field, 0) end
+end
+local function meta(id)
+  local m = redis.call('HGET', b .. 'ro:' .. app, id)
+  if not m then return nil end
+  local a = string.find(m, '\\n', 1, true)
+  local c = string.find(m, '\\n', a + 1, true)
+  return string.sub(m, 1, a - 1), string.sub(m, a + 1, c - 1), string.sub(m, c + 1)
+end
+local intents, ops = {}, {}
+i = 3
+while i <= #ARGV do
+  local tag = ARGV[i]
+  if tag == 'A' then
+    redis.call('HSET', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 2])
+    redis.call('HSETNX', b .. 'h:' .. app, ARGV[i + 1], ARGV[i + 3])
+    i = i + 4
+  elseif tag == 'E' then
+    redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1])
+    redis.call('HDEL', b .. 'h:' .. app, ARGV[i + 1])
+    i = i + 2
+  elseif tag == 'RA' then
+    local id, owner, member, kind, core, payload, deleted = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+    redis.call('HSET', b .. R, id, core)
+    redis.call('HSET', b .. 'rp:' .. app, id, payload)
+    redis.call('HSET', b .. 'ro:' .. app, id, owner .. '\\n' .. kind .. '\\n' .. member)
+    redis.call('ZADD', b .. 'ri:' .. app .. ':' .. owner, 0, member)
+    if deleted ~= '' then redis.call('HSET', b .. 'rd:' .. app, id, deleted)
+    else redis.call('HINCRBY', b .. 'rn:' .. app .. ':' .. owner, kind, 1) end
+    i = i + 8
+  elseif tag == 'RU' then
+    if redis.call('HEXISTS', b .. R, ARGV[i + 1]) == 1 then redis.call('HSET', b .. 'rp:' .. app, ARGV[i + 1], ARGV[i + 2]) end
+    i = i + 3
+  elseif tag == 'RS' then
+    local owner, kind = meta(ARGV[i + 1])
+    if owner then
+      local was = redis.call('HGET', b .. 'rd:' .. app, ARGV[i + 1])
+      redis.call('HSET', b .. 'rd:' .. app, ARGV[i + 1], ARGV[i + 2])
+      if not was then dec(b .. 'rn:' .. app .. ':' .. owner, kind) end
+    end
+    i = i + 3
+  elseif tag == 'RR' then
+    local owner, kind = meta(ARGV[i + 1])
+    if owner and redis.call('HDEL', b .. 'rd:' .. app, ARGV[i + 1]) == 1 then redis.call('HINCRBY', b .. 'rn:' .. app .. ':' .. owner, kind, 1) end
+    i = i + 2
+  elseif tag == 'RX' then
+    local id = ARGV[i + 1]
+    local owner, kind, member = meta(id)
+    if owner then
+      local deleted = redis.call('HDEL', b .. 'rd:' .. app, id)
+      redis.call('HDEL', b .. R, id)
+      redis.call('HDEL', b .. 'rp:' .. app, id)
+      redis.call('HDEL', b .. 'ro:' .. app, id)
+      redis.call('ZREM', b .. 'ri:' .. app .. ':' .. owner, member)
+      if deleted == 0 then dec(b .. 'rn:' .. app .. ':' .. owner, kind) end
+    end
+    -- A removed reaction's children counts go with it, so a reused id starts from {}.
+    redis.call('DEL', b .. 'rn:' .. app .. ':r:' .. id)
+    i = i + 2
+  elseif tag == 'F' then
+    redis.call('HSETNX', b .. 'e:' .. app, ARGV[i + 1] .. '\\n' .. ARGV[i + 2], ARGV[i + 3])
+    i = i + 4
+  elseif tag == 'U' then
+    redis.call('HDEL', b .. 'e:' .. app, ARGV[i + 1] .. '\\n' .. ARGV[i + 2])
+    i = i + 3
+  elseif tag == 'P' then
+    local oid = tostring(redis.call('INCR', b .. 'pseq'))
+    redis.call('HSET', b .. 'px', oid, ARGV[i + 1])
+    redis.call('ZADD', b .. 'pz', now, oid)
+    ops[#ops + 1] = oid
+    i = i + 2
+  elseif tag == 'I' then
+    local iid = tostring(redis.call('INCR', b .. 'seq'))
+    redis.call('HSET', b .. 'i', iid, ARGV[i + 2])
+    if ARGV[i + 1] == 'queued' then redis.call('ZADD', b .. 'q', 0, iid) else redis.call('ZADD', b .. 'il', now, iid) end
+    intents[#intents + 1] = iid
+    i = i + 3
+  end
+end
+return {intents, ops}
+`;
+
+// Candidates of a claim in one partition: due queued intents, and inline ones past their lease.
+const PEEK_LUA = `
+local b = KEYS[1]
+local now, lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'q', '-inf', now, 'LIMIT', 0, limit)) do
+  out[#out + 1] = {iid, redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'i', iid) or ''}
+end
+for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'il', '-inf', now - lease, 'LIMIT', 0, limit)) do
+  out[#out + 1] = {iid, redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'i', iid) or ''}
 end
 return out
 `;
 
-const CLAIM_LUA = `
+// Leases the chosen intents that are still due; returns them with cursor and attempts.
+const TAKE_LUA = `
 local b = KEYS[1]
-local limit, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'il', '-inf', now - lease)) do
-  redis.call('ZREM', b .. 'il', iid)
-  redis.call('ZADD', b .. 'q', 0, iid)
-end
+local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = {}
-for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'q', '-inf', now, 'LIMIT', 0, limit)) do
+for k = 3, #ARGV do
+  local iid = ARGV[k]
   local json = redis.call('HGET', b .. 'i', iid)
+  local due = false
   if json then
-    local attempts = tonumber(redis.call('HINCRBY', b .. 'at', iid, 1)) - 1
-    redis.call('HSET', b .. 'ls', iid, lease)
+    local q = redis.call('ZSCORE', b .. 'q', iid)
+    if q and tonumber(q) <= now then due = true end
+    local il = redis.call('ZSCORE', b .. 'il', iid)
+    if il and tonumber(il) + lease <= now then due = true end
+  end
+  if due then
+    redis.call('ZREM', b .. 'il', iid)
     redis.call('ZADD', b .. 'q', now + lease, iid)
-    out[#out + 1] = {iid, json, attempts, redis.call('HGET', b .. 'cur', iid) or false}
-  else
-    redis.call('ZREM', b .. 'q', iid)
+    out[#out + 1] = {iid, json, redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'cur', iid) or ''}
   end
 end
 return out
@@ -81,46 +177,98 @@ return out
 
 const PROGRESS_LUA = `
 local b = KEYS[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #ARGV, 2 do
+local untilMs = ARGV[1]
+for i = 2, #ARGV, 2 do
   local iid = ARGV[i]
   if redis.call('HEXISTS', b .. 'i', iid) == 1 then
     redis.call('HSET', b .. 'cur', iid, ARGV[i + 1])
-    local lease = tonumber(redis.call('HGET', b .. 'ls', iid) or '0')
-    if redis.call('ZSCORE', b .. 'q', iid) then redis.call('ZADD', b .. 'q', now + lease, iid) end
+    redis.call('ZREM', b .. 'il', iid)
+    redis.call('ZADD', b .. 'q', untilMs, iid)
   end
 end
 return 0
 `;
 
-const DONE_LUA = `
+const COMPLETE_LUA = `
 local b = KEYS[1]
-local err = ARGV[1]
-for i = 2, #ARGV do
+for i = 1, #ARGV do
   local iid = ARGV[i]
-  local json = redis.call('HGET', b .. 'i', iid)
-  if json and err ~= '' then redis.call('HSET', b .. 'dl', iid, json .. '\\n' .. err) end
   redis.call('HDEL', b .. 'i', iid)
   redis.call('HDEL', b .. 'at', iid)
   redis.call('HDEL', b .. 'cur', iid)
-  redis.call('HDEL', b .. 'ls', iid)
   redis.call('ZREM', b .. 'q', iid)
   redis.call('ZREM', b .. 'il', iid)
 end
 return 0
 `;
 
-/** The partition of an activity id (or of any other owner of a step). */
-export function partitionOf(key: string): number {
-  return createHash('md5').update(key).digest().readUInt16BE(0) % PARTITIONS;
-}
+const FAILED_LUA = `
+local b = KEYS[1]
+local iid, err, retry, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local json = redis.call('HGET', b .. 'i', iid)
+if not json then return 0 end
+local attempts = redis.call('HINCRBY', b .. 'at', iid, 1)
+if retry ~= '' then
+  redis.call('ZREM', b .. 'il', iid)
+  redis.call('ZADD', b .. 'q', retry, iid)
+  return 1
+end
+redis.call('HSET', b .. 'dl', iid, json)
+redis.call('HSET', b .. 'dle', iid, err)
+redis.call('HSET', b .. 'dlt', iid, now)
+redis.call('ZADD', b .. 'dlz', tonumber(iid), iid)
+redis.call('HDEL', b .. 'i', iid)
+redis.call('ZREM', b .. 'q', iid)
+redis.call('ZREM', b .. 'il', iid)
+return 2
+`;
 
-/** Intent ids are `<partition>-<n>`. */
-function partOfIntent(id: string): number {
-  const p = Number(id.slice(0, id.indexOf('-')));
-  if (!Number.isInteger(p) || p < 0 || p >= PARTITIONS) throw new TypeError(`not an intent id: ${id}`);
-  return p;
+const DEAD_LUA = `
+local b = KEYS[1]
+local out = {}
+for _, iid in ipairs(redis.call('ZRANGE', b .. 'dlz', 0, tonumber(ARGV[1]) - 1)) do
+  out[#out + 1] = {iid, redis.call('HGET', b .. 'dl', iid) or '', redis.call('HGET', b .. 'dle', iid) or '', redis.call('HGET', b .. 'dlt', iid) or '0',
+    redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'cur', iid) or ''}
+end
+return out
+`;
+
+const REQUEUE_LUA = `
+local b = KEYS[1]
+local ids = {}
+if ARGV[1] == 'all' then ids = redis.call('ZRANGE', b .. 'dlz', 0, -1) else for k = 2, #ARGV do ids[#ids + 1] = ARGV[k] end end
+local n = 0
+for _, iid in ipairs(ids) do
+  local json = redis.call('HGET', b .. 'dl', iid)
+  if json then
+    -- "mode" is the first field of the stored JSON.
+    json = string.gsub(json, '"mode":"inline"', '"mode":"queued"', 1)
+    redis.call('HSET', b .. 'i', iid, json)
+    redis.call('HDEL', b .. 'at', iid)
+    redis.call('ZADD', b .. 'q', 0, iid)
+    redis.call('HDEL', b .. 'dl', iid)
+    redis.call('HDEL', b .. 'dle', iid)
+    redis.call('HDEL', b .. 'dlt', iid)
+    redis.call('ZREM', b .. 'dlz', iid)
+    n = n + 1
+  end
+end
+return n
+`;
+
+/** A follow-up operation of a step (see the class comment). */
+type FollowUp =
+  | { readonly t: 'edge'; readonly app: string; readonly source: string; readonly target: string }
+  | { readonly t: 'fid'; readonly app: string; readonly foreignId: string; readonly id: string }
+  | { readonly t: 'ruser'; readonly app: string; readonly user: string; readonly id: string; readonly member: string; readonly part: number }
+  | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] };
+
+/** Intent ids are `<partition>-<n>`; null for anything else. */
+function parseIntentId(id: string): { part: number; iid: string } | null {
+  const m = /^(\d{1,3})-(\d{1,15})$/.exec(id);
+  if (!m) return null;
+  const part = Number(m[1]);
+  return part < PARTITIONS ? { part, iid: m[2] } : null;
 }
 
 interface StoredIntent extends Intent {
@@ -128,117 +276,237 @@ interface StoredIntent extends Intent {
   readonly queuedAt: number;
 }
 
-// Written against the first shape of the IntentQueue port (claim without `now`, deadLetter); the
-// port has since gained retries (`failed`) and dead-letter listing, not adapted here yet.
-export class RedisIntentQueue implements ActivityStore {
+function queued(part: number, iid: string, json: string, attempts: string, cursor: string): QueuedIntent {
+  const s = JSON.parse(json) as StoredIntent;
+  return { kind: s.kind, source: s.source, ids: s.ids, mode: s.mode, id: `${part}-${iid}`, app: s.app, cursor: cursor === '' ? null : cursor, queuedAt: s.queuedAt, attempts: Number(attempts) };
+}
+
+/** The partition a step lives in. */
+function ownerOf(s: WriteStep): string {
+  if (s.activity) return s.activity.id;
+  const r = s.reactions;
+  const first = r?.add?.[0] ?? r?.update?.[0] ?? r?.remove?.[0] ?? r?.softDelete?.[0]?.reaction ?? r?.restore?.[0];
+  if (first) return first.activityId;
+  if (s.follow) return s.follow.source;
+  if (s.unfollow) return s.unfollow.source;
+  return s.intents?.[0]?.source ?? s.erase?.[0] ?? '';
+}
+
+export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #r: RedisConnection;
   readonly #audit: RedisAuditLog;
+  readonly #follows: RedisFollowStore;
   readonly #commit: LuaScript;
-  readonly #claim: LuaScript;
+  readonly #peek: LuaScript;
+  readonly #take: LuaScript;
   readonly #progress: LuaScript;
-  readonly #done: LuaScript;
-  #nextPartition = 0;
+  readonly #complete: LuaScript;
+  readonly #failed: LuaScript;
+  readonly #dead: LuaScript;
+  readonly #requeue: LuaScript;
 
-  constructor(r: RedisConnection, audit: RedisAuditLog) {
+  constructor(r: RedisConnection, audit: RedisAuditLog, follows: RedisFollowStore) {
     this.#r = r;
     this.#audit = audit;
-    this.#commit = new LuaScript(r.cluster, 'intent_commit', COMMIT_LUA);
-    this.#claim = new LuaScript(r.cluster, 'intent_claim', CLAIM_LUA);
-    this.#progress = new LuaScript(r.cluster, 'intent_progress', PROGRESS_LUA);
-    this.#done = new LuaScript(r.cluster, 'intent_done', DONE_LUA);
+    this.#follows = follows;
+    this.#commit = new LuaScript(r.cluster, 'step_commit', COMMIT_LUA);
+    this.#peek = new LuaScript(r.cluster, 'intent_peek', PEEK_LUA);
+    this.#take = new LuaScript(r.cluster, 'intent_take', TAKE_LUA);
+    this.#progress = new LuaScript(r.cluster, 'intent_progress2', PROGRESS_LUA);
+    this.#complete = new LuaScript(r.cluster, 'intent_complete', COMPLETE_LUA);
+    this.#failed = new LuaScript(r.cluster, 'intent_failed', FAILED_LUA);
+    this.#dead = new LuaScript(r.cluster, 'intent_dead', DEAD_LUA);
+    this.#requeue = new LuaScript(r.cluster, 'intent_requeue', REQUEUE_LUA);
   }
 
   #part(n: number): string {
-    return this.#r.keys.shared(`p${n}`, '');
+    return partitionBase(this.#r.keys, n);
   }
 
   async commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
-    for (const s of steps) {
-      if (s.reactions || s.follow || s.unfollow) throw new Error('reactions and follows are not stored on Redis yet');
-    }
     return Promise.all(steps.map((s) => this.#step(app, s)));
   }
 
   async #step(app: string, s: WriteStep): Promise<CommittedStep> {
     const now = Date.now();
-    const a = s.activity;
-    const owner = a?.id ?? s.intents?.[0]?.source ?? s.erase?.[0] ?? '';
-    const n = partitionOf(owner);
-    // Erased ids of other partitions are deleted in their own (idempotent) steps.
-    const erase = new Map<number, string[]>();
-    for (const id of s.erase ?? []) {
-      const p = partitionOf(id);
-      let list = erase.get(p);
-      if (!list) erase.set(p, (list = []));
-      list.push(id);
-    }
+    const n = partitionOf(ownerOf(s));
     const args: (string | number)[] = [app, now];
-    if (a) args.push(a.id, JSON.stringify({ id: a.id, timeUs: a.timeUs, foreignId: a.foreignId, to: a.to, body: a.body }), a.home);
-    else args.push('', '', '');
-    const mine = erase.get(n) ?? [];
-    erase.delete(n);
-    args.push(mine.length, ...mine);
-    for (const intent of s.intents ?? []) {
-      const stored: StoredIntent = { kind: intent.kind, source: intent.source, ids: intent.ids, mode: intent.mode, app, queuedAt: now };
-      args.push(intent.mode, JSON.stringify(stored));
+    const ops: FollowUp[] = [];
+    const a = s.activity;
+    if (a) {
+      args.push('A', a.id, JSON.stringify({ id: a.id, timeUs: a.timeUs, foreignId: a.foreignId, to: a.to, body: a.body }), a.home);
+      if (a.foreignId !== '') ops.push({ t: 'fid', app, foreignId: a.foreignId, id: a.id });
     }
-    const [ids] = (await this.#r.write((p) => this.#commit.run(p, [this.#part(n)], args))) as [number[] | string[]];
+    // Erased ids of other partitions are deleted in their own (idempotent) steps, after this one.
+    const erase = byPartition(s.erase ?? [], partitionOf);
+    for (const id of erase.get(n) ?? []) args.push('E', id);
+    erase.delete(n);
+    const rw = s.reactions;
+    if (rw) {
+      const all = [...(rw.add ?? []), ...(rw.update ?? []), ...(rw.remove ?? []), ...(rw.softDelete ?? []).map((x) => x.reaction), ...(rw.restore ?? [])];
+      if (all.some((x) => partitionOf(x.activityId) !== n)) throw new Error('the reactions of one step must belong to one activity (and its step)');
+      for (const x of rw.add ?? []) {
+        const k = reactionKeys(x);
+        args.push('RA', x.id, k.owner, k.member, x.kind, k.core, k.payload, x.deletedUs === null ? '' : String(x.deletedUs));
+        ops.push({ t: 'ruser', app, user: x.userId, id: x.id, member: k.member, part: n });
+      }
+      for (const x of rw.update ?? []) args.push('RU', x.id, reactionKeys(x).payload);
+      for (const x of rw.softDelete ?? []) args.push('RS', x.reaction.id, String(x.deletedUs));
+      for (const x of rw.restore ?? []) args.push('RR', x.id);
+      for (const x of rw.remove ?? []) {
+        args.push('RX', x.id);
+        ops.push({ t: 'ruser', app, user: x.userId, id: x.id, member: reactionKeys(x).member, part: n });
+      }
+    }
+    const edgePart = (source: string) => {
+      if (partitionOf(source) !== n) throw new Error('a follow step lives with its source feed: give it no activity or reactions');
+    };
+    if (s.follow) {
+      edgePart(s.follow.source);
+      args.push('F', s.follow.source, s.follow.target, edgeJson(s.follow));
+      ops.push({ t: 'edge', app, source: s.follow.source, target: s.follow.target });
+    }
+    if (s.unfollow) {
+      edgePart(s.unfollow.source);
+      args.push('U', s.unfollow.source, s.unfollow.target);
+      ops.push({ t: 'edge', app, source: s.unfollow.source, target: s.unfollow.target });
+    }
+    if (s.audit && s.audit.changes.length > 0) ops.push({ t: 'audit', app, atUs: s.audit.atUs, changes: s.audit.changes });
+    for (const op of ops) args.push('P', JSON.stringify(op));
+    for (const intent of s.intents ?? []) {
+      // "mode" first: a requeue rewrites it in place (see REQUEUE_LUA).
+      const stored: StoredIntent = { mode: intent.mode, kind: intent.kind, source: intent.source, ids: intent.ids, app, queuedAt: now };
+      args.push('I', intent.mode, JSON.stringify(stored));
+    }
+    let ids: string[];
+    let opIds: string[];
+    try {
+      [[ids, opIds]] = (await this.#r.write((p) => this.#commit.run(p, [this.#part(n)], args))) as [[string[], string[]]];
+    } catch (err) {
+      const msg = (err as Error).message ?? '';
+      if (msg.includes('CONFLICT ')) throw new ConflictError(msg.slice(msg.indexOf('CONFLICT ') + 9));
+      throw err;
+    }
     const intents: QueuedIntent[] = (s.intents ?? []).map((intent, i) => ({ ...intent, id: `${n}-${ids[i]}`, app, cursor: null, queuedAt: now, attempts: 0 }));
     const after: Promise<unknown>[] = [];
-    for (const [p, list] of erase) after.push(this.#r.write((pl) => this.#commit.run(pl, [this.#part(p)], [app, now, '', '', '', list.length, ...list])));
-    if (a && a.foreignId !== '') {
-      const key = this.#r.keys.foreign(app, a.foreignId, 'ids');
-      after.push(this.#r.write((pl) => pl.zadd(key, 0, `${idOrderKey(a.id)}${a.id}`)));
-    }
-    if (s.audit && s.audit.changes.length > 0) after.push(this.#audit.append(app, s.audit.changes, s.audit.atUs));
+    for (const [p, list] of erase) after.push(this.#r.write((pl) => this.#commit.run(pl, [this.#part(p)], [app, now, ...list.flatMap((id) => ['E', id])])));
+    after.push(this.#settle(n, ops.map((op, i) => [opIds[i], op])));
     await Promise.all(after);
     return { intents };
   }
 
-  async claim(limit: number, leaseMs: number): Promise<QueuedIntent[]> {
-    const out: QueuedIntent[] = [];
-    const start = this.#nextPartition;
-    this.#nextPartition = (this.#nextPartition + 1) % PARTITIONS;
-    for (let k = 0; k < PARTITIONS && out.length < limit; k++) {
-      const n = (start + k) % PARTITIONS;
-      const rows = await this.#claim.run<[string, string, number, string | null][]>(this.#r.cluster, [this.#part(n)], [limit - out.length, Math.max(1, Math.trunc(leaseMs))]);
-      for (const [iid, json, attempts, cursor] of rows) {
-        const s = JSON.parse(json) as StoredIntent;
-        out.push({ kind: s.kind, source: s.source, ids: s.ids, mode: s.mode, id: `${n}-${iid}`, app: s.app, cursor: cursor || null, queuedAt: s.queuedAt, attempts });
-      }
-    }
-    // Oldest first; intents tried more often yield to fresher ones.
-    return out.sort((x, y) => x.attempts - y.attempts || (x.queuedAt ?? 0) - (y.queuedAt ?? 0));
+  /** Applies follow-up operations of partition `n`, then forgets them. */
+  async #settle(n: number, ops: readonly (readonly [string, FollowUp])[]): Promise<void> {
+    if (ops.length === 0) return;
+    await Promise.all(ops.map(([, op]) => this.#apply(op)));
+    const base = this.#part(n);
+    const ids = ops.map(([id]) => id);
+    await Promise.all([this.#r.cluster.hdel(`${base}px`, ...ids), this.#r.cluster.zrem(`${base}pz`, ...ids)]);
   }
 
-  async progress(updates: readonly { readonly id: string; readonly cursor: string | null }[]): Promise<void> {
+  async #apply(op: FollowUp): Promise<void> {
+    switch (op.t) {
+      case 'edge':
+        return this.#follows.syncEdge(op.app, op.source, op.target);
+      case 'fid': {
+        const key = this.#r.keys.foreign(op.app, op.foreignId, 'ids');
+        await this.#r.write((pl) => pl.zadd(key, 0, `${idOrderKey(op.id)}${op.id}`));
+        return;
+      }
+      case 'ruser': {
+        const key = this.#r.keys.user(op.app, op.user, 'rx');
+        const exists = await this.#r.cluster.hexists(`${this.#part(op.part)}r:${op.app}`, op.id);
+        await this.#r.write((pl) => (exists ? pl.zadd(key, 0, op.member) : pl.zrem(key, op.member)));
+        return;
+      }
+      case 'audit':
+        return this.#audit.append(op.app, op.changes, op.atUs);
+    }
+  }
+
+  /** Applies the follow-up operations older than `olderThan` (ms) whose writer did not. */
+  async #repair(olderThan: number): Promise<void> {
+    await Promise.all(
+      Array.from({ length: PARTITIONS }, async (_, n) => {
+        const base = this.#part(n);
+        const ids = await this.#r.cluster.zrangebyscore(`${base}pz`, '-inf', olderThan, 'LIMIT', 0, 100);
+        if (ids.length === 0) return;
+        const ops = await this.#r.cluster.hmget(`${base}px`, ...ids);
+        await this.#settle(n, ids.flatMap((id, i) => (ops[i] === null ? [] : [[id, JSON.parse(ops[i]!) as FollowUp] as const])));
+        const gone = ids.filter((_, i) => ops[i] === null);
+        if (gone.length > 0) await this.#r.cluster.zrem(`${base}pz`, ...gone);
+      }),
+    );
+  }
+
+  async claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]> {
+    const lease = Math.max(1, Math.trunc(leaseMs));
+    const at = Math.trunc(now);
+    await this.#repair(at - lease);
+    if (limit <= 0) return [];
+    const peeks = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#peek.run<[string, string, string][]>(this.#r.cluster, [this.#part(n)], [at, lease, limit])));
+    const candidates = peeks.flatMap((rows, n) =>
+      rows.filter(([, , json]) => json !== '').map(([iid, attempts, json]) => ({ n, iid, attempts: Number(attempts), queuedAt: (JSON.parse(json) as StoredIntent).queuedAt })),
+    );
+    // Oldest first; intents tried more often yield to fresher ones.
+    candidates.sort((x, y) => x.attempts - y.attempts || x.queuedAt - y.queuedAt || x.n - y.n || Number(x.iid) - Number(y.iid));
+    const chosen = byPartition(candidates.slice(0, limit), (c) => c.n);
+    const taken = await Promise.all(
+      [...chosen].map(async ([n, list]) => {
+        const rows = await this.#take.run<[string, string, string, string][]>(this.#r.cluster, [this.#part(n)], [at, lease, ...list.map((c) => c.iid)]);
+        return rows.map(([iid, json, attempts, cursor]) => queued(n, iid, json, attempts, cursor));
+      }),
+    );
+    return taken.flat().sort((x, y) => x.attempts - y.attempts || (x.queuedAt ?? 0) - (y.queuedAt ?? 0));
+  }
+
+  async progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
     const by = new Map<number, string[]>();
     for (const u of updates) {
-      const p = partOfIntent(u.id);
-      let list = by.get(p);
-      if (!list) by.set(p, (list = []));
-      list.push(u.id.slice(u.id.indexOf('-') + 1), u.cursor ?? '');
+      const id = parseIntentId(u.id);
+      if (!id) continue;
+      let list = by.get(id.part);
+      if (!list) by.set(id.part, (list = []));
+      list.push(id.iid, u.cursor ?? '');
     }
-    await Promise.all([...by].map(([p, args]) => this.#r.write((pl) => this.#progress.run(pl, [this.#part(p)], args))));
+    await Promise.all([...by].map(([p, args]) => this.#progress.run(this.#r.cluster, [this.#part(p)], [Math.trunc(leaseUntil), ...args])));
   }
 
   async complete(ids: readonly string[]): Promise<void> {
-    await this.#finish(ids, '');
+    const parsed = ids.map(parseIntentId).filter((x) => x !== null);
+    const by = byPartition(parsed, (x) => x.part);
+    await Promise.all([...by].map(([p, list]) => this.#complete.run(this.#r.cluster, [this.#part(p)], list.map((x) => x.iid))));
   }
 
-  async deadLetter(id: string, error: string): Promise<void> {
-    await this.#finish([id], error || 'failed');
+  async failed(id: string, error: string, retryAt: number | null, now: number): Promise<void> {
+    const x = parseIntentId(id);
+    if (!x) return;
+    await this.#r.write((p) => this.#failed.run(p, [this.#part(x.part)], [x.iid, error, retryAt === null ? '' : Math.trunc(retryAt), Math.trunc(now)]));
   }
 
-  async #finish(ids: readonly string[], error: string): Promise<void> {
-    const by = new Map<number, string[]>();
-    for (const id of ids) {
-      const p = partOfIntent(id);
-      let list = by.get(p);
-      if (!list) by.set(p, (list = []));
-      list.push(id.slice(id.indexOf('-') + 1));
+  async deadLetterCount(): Promise<number> {
+    const counts = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#r.cluster.zcard(`${this.#part(n)}dlz`)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async deadLetters(limit: number): Promise<(QueuedIntent & { readonly error: string; readonly failedAt: number })[]> {
+    if (limit <= 0) return [];
+    const rows = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#dead.run<string[][]>(this.#r.cluster, [this.#part(n)], [limit])));
+    const all = rows.flatMap((list, n) =>
+      list.filter((r) => r[1] !== '').map(([iid, json, error, failedAt, attempts, cursor]) => ({ ...queued(n, iid, json, attempts, cursor), error, failedAt: Number(failedAt) })),
+    );
+    all.sort((x, y) => (x.queuedAt ?? 0) - (y.queuedAt ?? 0) || (x.id < y.id ? -1 : 1));
+    return all.slice(0, limit);
+  }
+
+  async requeueDeadLetters(ids?: readonly string[]): Promise<number> {
+    if (ids === undefined) {
+      const moved = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#r.write((p) => this.#requeue.run(p, [this.#part(n)], ['all']))));
+      return moved.reduce((sum, [m]) => sum + Number(m), 0);
     }
-    await Promise.all([...by].map(([p, list]) => this.#r.write((pl) => this.#done.run(pl, [this.#part(p)], [error, ...list]))));
+    const by = byPartition(ids.map(parseIntentId).filter((x) => x !== null), (x) => x.part);
+    const moved = await Promise.all([...by].map(([p, list]) => this.#r.write((pl) => this.#requeue.run(pl, [this.#part(p)], ['ids', ...list.map((x) => x.iid)]))));
+    return moved.reduce((sum, [m]) => sum + Number(m), 0);
   }
 
   async pendingCount(): Promise<number> {
@@ -248,27 +516,9 @@ export class RedisIntentQueue implements ActivityStore {
     return counts.reduce((sum, [q, il]) => sum + q + il, 0);
   }
 
-  /** Dead letters of every partition, with their error (for operators and tests). */
-  async deadLetters(): Promise<{ id: string; app: string; error: string }[]> {
-    const all = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#r.cluster.hgetall(`${this.#part(n)}dl`)));
-    return all.flatMap((h, n) =>
-      Object.entries(h).map(([iid, v]) => {
-        const cut = v.indexOf('\n');
-        return { id: `${n}-${iid}`, app: (JSON.parse(v.slice(0, cut)) as StoredIntent).app, error: v.slice(cut + 1) };
-      }),
-    );
-  }
-
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     const out = new Map<string, ActivityRecord>();
-    const unique = [...new Set(ids)];
-    const by = new Map<number, string[]>();
-    for (const id of unique) {
-      const p = partitionOf(id);
-      let list = by.get(p);
-      if (!list) by.set(p, (list = []));
-      list.push(id);
-    }
+    const by = byPartition(new Set(ids), partitionOf);
     // One HMGET pair per partition, all sent in this tick: one pipeline per node.
     const parts = [...by];
     const got = await Promise.all(parts.map(([p, list]) => Promise.all([this.#r.cluster.hmget(`${this.#part(p)}a:${app}`, ...list), this.#r.cluster.hmget(`${this.#part(p)}h:${app}`, ...list)])));

@@ -5,13 +5,14 @@ import { seenStoreContract } from '../../../test/contract/seen-store.contract.js
 import type { SignalBackend } from '../../../test/contract/signal-support.js';
 import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
 import { RedisConnection } from './connection.js';
+import { RedisFollowStore } from './redis-follow-store.js';
 import { RedisIntentQueue } from './redis-intent-queue.js';
 import { RedisAuditLog } from './redis-records.js';
 import { RedisSignalStore } from './redis-signal-store.js';
 
 async function open(): Promise<SignalBackend> {
   const r = new RedisConnection({ ...(await sharedCluster()), durability: 'fast' });
-  const queue = new RedisIntentQueue(r, new RedisAuditLog(r));
+  const queue = new RedisIntentQueue(r, new RedisAuditLog(r), new RedisFollowStore(r));
   return {
     signals: new RedisSignalStore(r),
     // The suites write activities only (foreign-id lookups): one step per activity.

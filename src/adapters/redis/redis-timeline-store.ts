@@ -50,8 +50,14 @@ while i <= #ARGV do
       for _, m in ipairs(redis.call('ZRANGE', tl, 0, card - max - 1)) do gone[m] = true end
       redis.call('ZREMRANGEBYRANK', tl, 0, card - max - 1)
     end
+    local isFresh = {}
     for _, m in ipairs(fresh) do
+      isFresh[m] = true
       if not gone[m] then added[#added + 1] = m end
+    end
+    -- Entries the trim pushed out are removed (an entry added and trimmed at once is neither).
+    for m in pairs(gone) do
+      if not isFresh[m] then removed[#removed + 1] = string.sub(m, 1, ${HEX}) end
     end
   elseif kind == 'remove' then
     local n, only, origin = tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', ARGV[i + 3]
@@ -172,22 +178,50 @@ export class RedisTimelineStore implements TimelineStore {
   }
 
   async scanMany(app: string, scans: readonly FeedScan[]): Promise<(TimelineEntry & { readonly body?: string })[][]> {
-    // Every scan goes out in this tick: one pipeline per node.
-    const pages = await Promise.all(scans.map((s) => this.#members(app, s)));
+    // Every scan goes out in this tick: one pipeline per node. A scan with bodies skips entries
+    // whose activity is gone, so it reads from the start of its range and fills up in rounds.
+    const raw = scans.map((s) => (s.bodies ? { ...s, offset: 0, limit: Math.max(0, Math.trunc(s.offset ?? 0)) + Math.max(0, Math.trunc(s.limit)) } : s));
+    const pages = await Promise.all(raw.map((s) => this.#members(app, s)));
     const lists = pages.map((ms) => ms.map(entryOf));
-    const wanted = new Set<string>();
-    scans.forEach((s, i) => {
-      if (s.bodies) for (const e of lists[i]) wanted.add(e.id);
-    });
-    if (wanted.size === 0) return lists;
-    const records = await this.#activities.getActivities(app, [...wanted]);
-    return lists.map((list, i) => {
-      if (!scans[i].bodies) return list;
-      return list.flatMap((e) => {
-        const r = records.get(e.id);
-        return r ? [{ ...e, body: r.body }] : [];
+    const out: (TimelineEntry & { readonly body?: string })[][] = lists.map((l, i) => (scans[i].bodies ? [] : l));
+    let pending = scans.map((s, i) => i).filter((i) => scans[i].bodies && raw[i].limit > 0);
+    const found: (TimelineEntry & { body: string })[][] = scans.map(() => []);
+    let round = lists;
+    const asked = raw.map((s) => Math.max(0, Math.trunc(s.limit)));
+    while (pending.length > 0) {
+      const ids = new Set<string>();
+      for (const i of pending) for (const e of round[i]) ids.add(e.id);
+      const records = ids.size === 0 ? new Map() : await this.#activities.getActivities(app, [...ids]);
+      const next: number[] = [];
+      const more: FeedScan[] = [];
+      for (const i of pending) {
+        for (const e of round[i]) {
+          const r = records.get(e.id);
+          if (r) found[i].push({ ...e, body: r.body });
+        }
+        const want = raw[i].limit;
+        // A full page that left the scan short: go on below its last entry.
+        if (found[i].length < want && round[i].length > 0 && round[i].length >= asked[i]) {
+          const last = round[i][round[i].length - 1].id;
+          next.push(i);
+          asked[i] = want - found[i].length;
+          more.push({ ...scans[i], idLt: last, idLte: undefined, offset: 0, limit: asked[i] });
+        }
+      }
+      if (next.length === 0) break;
+      const pages2 = await Promise.all(more.map((s) => this.#members(app, s)));
+      round = scans.map(() => [] as TimelineEntry[]);
+      next.forEach((i, k) => {
+        round[i] = pages2[k].map(entryOf);
       });
+      pending = next;
+    }
+    scans.forEach((s, i) => {
+      if (!s.bodies) return;
+      const offset = Math.max(0, Math.trunc(s.offset ?? 0));
+      out[i] = found[i].slice(offset, offset + Math.max(0, Math.trunc(s.limit)));
     });
+    return out;
   }
 
   #members(app: string, s: FeedScan): Promise<string[]> {

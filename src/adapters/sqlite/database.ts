@@ -326,9 +326,18 @@ export class SqliteDatabase {
   /** When this process may write (performance.now()); see {@link ready}. */
   #writableAt = 0;
   #settle: ((reads: StoreReads) => void) | null = null;
+  #barrier: ((reads: StoreReads) => Promise<void> | null) | null = null;
+  /** Commits of this process made through another connection (the writer thread), counted there. */
+  #commits: Int32Array | null = null;
+  readonly #registered: boolean;
 
-  constructor(path: string) {
+  /**
+   * `register: false` opens a second connection of a process that is already registered (the
+   * writer thread's): it does not appear in the writers table.
+   */
+  constructor(path: string, opts: { register?: boolean } = {}) {
     this.path = path;
+    this.#registered = opts.register !== false;
     try {
       if (path !== ':memory:') createPrivately(path);
       this.db = new Database(path);
@@ -357,7 +366,7 @@ export class SqliteDatabase {
     this.#otherWriters = this.db
       .prepare("SELECT (SELECT count(*) FROM writers WHERE id <> ?), (SELECT seq FROM sqlite_sequence WHERE name = 'writers')")
       .raw();
-    this.register();
+    if (this.#registered) this.register();
   }
 
   /**
@@ -415,7 +424,12 @@ export class SqliteDatabase {
   changeMark(): string {
     // Alone: own changes, and the registration counter, in case a process came, wrote and left
     // between two looks.
-    if (!this.othersPresent()) return `${this.#ownChanges.get() as number}:${this.#registrations}`;
+    // The writer thread's commits are counted in shared memory, incremented after each commit and
+    // before its writes are acknowledged.
+    if (!this.othersPresent()) {
+      const own = this.#ownChanges.get() as number;
+      return this.#commits === null ? `${own}:${this.#registrations}` : `${own}:${this.#registrations}:${Atomics.load(this.#commits, 0)}`;
+    }
     const [own, others] = this.#changeMark.get() as [number, number];
     return `${own}.${others}`;
   }
@@ -518,6 +532,33 @@ export class SqliteDatabase {
   }
 
   /**
+   * Registers the writer thread's commit counter (an Int32Array over shared memory, incremented by
+   * the thread after each commit and before it acknowledges the writes): {@link changeMark} reads it.
+   */
+  countCommits(commits: Int32Array): void {
+    this.#commits = commits;
+  }
+
+  /**
+   * Registers the writer thread's barrier: what a store call must wait for before it reads (the
+   * writes handed over before it that can change its answer), or null when it may read at once.
+   */
+  onRead(barrier: (reads: StoreReads) => Promise<void> | null): void {
+    this.#barrier = barrier;
+  }
+
+  /**
+   * {@link guard} for store calls that may wait: with a writer thread, `fn` runs once every write
+   * handed to the store before this call that can change what it reads has committed (or failed),
+   * so each call sees every write handed over before it, as on one connection.
+   */
+  async read<T>(what: string, fn: () => T, reads: StoreReads | boolean = false): Promise<T> {
+    const wait = this.#barrier?.(reads === true ? 'graph' : reads === false ? 'all' : reads) ?? null;
+    if (wait !== null) await wait;
+    return this.guard(what, fn, reads);
+  }
+
+  /**
    * Runs `fn` and translates driver failures into a {@link StoreError} keeping the cause. Waiting
    * group-commit writes are committed first, unless none of them can change what `fn` reads (see
    * {@link StoreReads}): `true` is a read of follow edges and pull flags only.
@@ -545,7 +586,7 @@ export class SqliteDatabase {
     if (!this.db.open) return;
     if (this.#settle !== null) this.#settle('all');
     try {
-      this.db.prepare('DELETE FROM writers WHERE id = ?').run(this.#writerId);
+      if (this.#registered) this.db.prepare('DELETE FROM writers WHERE id = ?').run(this.#writerId);
     } finally {
       this.db.close();
     }

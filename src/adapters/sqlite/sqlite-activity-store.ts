@@ -36,7 +36,7 @@ export class SqliteActivityStore implements ActivityStore {
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     const out = new Map<string, ActivityRecord>();
     if (ids.length === 0) return out;
-    return this.#d.guard('getActivities', () => {
+    return this.#d.read('getActivities', () => {
       const keys = JSON.stringify(ids.map((id) => idToSortKey(id).toString('hex')));
       for (const r of this.#byIds.all(this.#d.appInt(app), keys) as Row[]) {
         out.set(r.id, {
@@ -53,7 +53,7 @@ export class SqliteActivityStore implements ActivityStore {
   }
 
   async findInFeedByForeignId(app: string, feed: string, foreignId: string): Promise<string[]> {
-    return this.#d.guard('findInFeedByForeignId', () => {
+    return this.#d.read('findInFeedByForeignId', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
       return this.#byForeignId.all(f, this.#d.appInt(app), foreignId) as string[];

@@ -39,7 +39,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async list(app: string, q: AuditQuery): Promise<AuditEntry[]> {
-    return this.#d.guard('listAudit', () => {
+    return this.#d.read('listAudit', () => {
       // One statement per combination of filters, so each uses its index (entity or user).
       const where = ['app = @app'];
       if (q.entityType !== undefined) where.push('entity_type = @type');
@@ -64,7 +64,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async latest(app: string, entityType: AuditEntityType, entityId: string): Promise<AuditEntry | null> {
-    return this.#d.guard('latestAudit', () => {
+    return this.#d.read('latestAudit', () => {
       const row = this.#latest.get(this.#d.appInt(app), entityType, entityId) as AuditRow | undefined;
       return row ? toEntry(row) : null;
     });

@@ -47,15 +47,15 @@ export class SqliteChangeMarks implements ChangeMarks {
   }
 
   async position(): Promise<number> {
-    return this.#d.guard('changes.position', () => this.#position.get() as number, true);
+    return this.#d.read('changes.position', () => this.#position.get() as number, true);
   }
 
   async changesSince(after: number): Promise<ChangesSince> {
-    return this.#d.guard('changes.since', () => this.since(after), true);
+    return this.#d.read('changes.since', () => this.since(after), true);
   }
 
   async record(keys: readonly string[]): Promise<number> {
-    return this.#d.guard('changes.record', () => this.#recordTx.immediate(keys));
+    return this.#d.read('changes.record', () => this.#recordTx.immediate(keys));
   }
 
   /**

@@ -94,7 +94,7 @@ export class SqliteCollectionStore implements CollectionStore {
   }
 
   async getEntries(app: string, refs: readonly EntryRef[]): Promise<Map<string, EntryRecord>> {
-    return this.#d.guard('getEntries', () => {
+    return this.#d.read('getEntries', () => {
       const out = new Map<string, EntryRecord>();
       if (refs.length === 0) return out;
       const pairs = JSON.stringify(refs.map((r) => [r.collection, r.id]));
@@ -106,7 +106,7 @@ export class SqliteCollectionStore implements CollectionStore {
   }
 
   async putEntries(app: string, entries: readonly EntryRecord[], mode: PutMode): Promise<PutResult<EntryRecord>[]> {
-    return this.#d.guard('putEntries', () => {
+    return this.#d.read('putEntries', () => {
       // Intern the app before the transaction: its integer is cached and must survive a rollback.
       const a = this.#d.appInt(app);
       return this.#put.immediate(a, entries, mode);
@@ -114,14 +114,14 @@ export class SqliteCollectionStore implements CollectionStore {
   }
 
   async updateEntry(app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner?: string): Promise<EntryWriteOutcome<EntryRecord>> {
-    return this.#d.guard('updateEntry', () => {
+    return this.#d.read('updateEntry', () => {
       const a = this.#d.appInt(app);
       return this.#updateTx.immediate(a, ref, data, updatedUs, ifOwner);
     });
   }
 
   async deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
-    return this.#d.guard('deleteEntries', () => {
+    return this.#d.read('deleteEntries', () => {
       const a = this.#d.appInt(app);
       return this.#deleteTx.immediate(a, refs, ifOwner);
     });

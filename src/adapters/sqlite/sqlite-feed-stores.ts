@@ -30,7 +30,7 @@ export class SqliteActivities implements ActivityStore {
   }
 
   async idsByForeignId(app: string, foreignId: string): Promise<string[]> {
-    return this.#d.guard('idsByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), foreignId) as string[]);
+    return this.#d.read('idsByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), foreignId) as string[]);
   }
 }
 
@@ -64,11 +64,14 @@ export class SqliteTimelines implements TimelineStore {
   readonly #unhide: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
+  readonly #apply: (args: [string, readonly FeedOp[]], rows?: number) => Promise<FeedChange[]>;
+
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#writes = writes;
     this.#legacy = legacy;
     this.#marks = marks;
+    this.#apply = writes.define('timelines.apply', (app: string, ops: readonly FeedOp[]) => this.applyNow(app, ops));
     const db = d.db;
     this.#reader = db.prepare('SELECT n, floor FROM feeds WHERE id = ?');
     this.#hidden = db.prepare('SELECT sk FROM hidden WHERE feed = ? ORDER BY sk DESC').pluck();
@@ -128,15 +131,15 @@ export class SqliteTimelines implements TimelineStore {
   }
 
   async scan(app: string, scan: FeedScan): Promise<(TimelineEntry & { readonly body?: string })[]> {
-    return this.#d.guard('scan', () => this.scanOne(app, scan));
+    return this.#d.read('scan', () => this.scanOne(app, scan));
   }
 
   async scanMany(app: string, scans: readonly FeedScan[]): Promise<(TimelineEntry & { readonly body?: string })[][]> {
-    return this.#d.guard('scanMany', () => scans.map((s) => this.scanOne(app, s)));
+    return this.#d.read('scanMany', () => scans.map((s) => this.scanOne(app, s)));
   }
 
   async readerState(app: string, feed: string): Promise<ReaderState> {
-    return this.#d.guard('readerState', () => {
+    return this.#d.read('readerState', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return { count: 0, floor: null, hidden: [] };
       const r = this.#reader.get(f) as { n: number; floor: Buffer | null };
@@ -150,7 +153,7 @@ export class SqliteTimelines implements TimelineStore {
   }
 
   async entriesByForeignId(app: string, feed: string, foreignId: string): Promise<TimelineEntry[]> {
-    return this.#d.guard('entriesByForeignId', () => {
+    return this.#d.read('entriesByForeignId', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
       const rows = this.#byForeignId.all({ feed: f, app: this.#d.appInt(app), foreignId }) as ScanRow[];
@@ -160,22 +163,25 @@ export class SqliteTimelines implements TimelineStore {
 
   apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
     const rows = ops.reduce((n, op) => n + ('entries' in op ? op.entries.length : 'ids' in op ? op.ids.length : 1), 0);
-    return this.#writes.transact(() => {
-      const changes = new Map<string, { added: Map<string, TimelineEntry>; removed: Set<string> }>();
-      const changeOf = (feed: string) => {
-        let c = changes.get(feed);
-        if (!c) changes.set(feed, (c = { added: new Map(), removed: new Set() }));
-        return c;
-      };
-      for (const op of ops) this.applyOne(app, op, changeOf);
-      this.mark(app, ops);
-      const out: FeedChange[] = [];
-      for (const [feed, c] of changes) {
-        if (c.added.size === 0 && c.removed.size === 0) continue;
-        out.push({ feed, added: [...c.added.values()], removed: [...c.removed] });
-      }
-      return out;
-    }, rows);
+    return this.#apply([app, ops], rows);
+  }
+
+  /** {@link apply} inside the write transaction (a named write operation, also run by the writer thread). */
+  private applyNow(app: string, ops: readonly FeedOp[]): FeedChange[] {
+    const changes = new Map<string, { added: Map<string, TimelineEntry>; removed: Set<string> }>();
+    const changeOf = (feed: string) => {
+      let c = changes.get(feed);
+      if (!c) changes.set(feed, (c = { added: new Map(), removed: new Set() }));
+      return c;
+    };
+    for (const op of ops) this.applyOne(app, op, changeOf);
+    this.mark(app, ops);
+    const out: FeedChange[] = [];
+    for (const [feed, c] of changes) {
+      if (c.added.size === 0 && c.removed.size === 0) continue;
+      out.push({ feed, added: [...c.added.values()], removed: [...c.removed] });
+    }
+    return out;
   }
 
   /**
@@ -312,11 +318,14 @@ export class SqliteGroupStore implements GroupStore {
   readonly #markAllRead: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
+  readonly #write: (args: [string, readonly GroupWrite[]], rows?: number) => Promise<string[]>;
+
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#writes = writes;
     this.#legacy = legacy;
     this.#marks = marks;
+    this.#write = writes.define('groups.write', (app: string, groupWrites: readonly GroupWrite[]) => this.writeNow(app, groupWrites));
     const db = d.db;
     this.#feedState = db.prepare('SELECT gver, ngroups, unseen, unread FROM feeds WHERE id = ?');
     this.#byKeys = db.prepare('SELECT * FROM groups WHERE feed = ? AND key IN (SELECT value FROM json_each(?))');
@@ -358,7 +367,7 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   async readForMerge(app: string, asks: readonly GroupAsk[]): Promise<FeedGroups[]> {
-    return this.#d.guard('readForMerge', () => asks.map((ask) => this.readOne(app, ask)));
+    return this.#d.read('readForMerge', () => asks.map((ask) => this.readOne(app, ask)));
   }
 
   private readOne(app: string, ask: GroupAsk): FeedGroups {
@@ -395,16 +404,19 @@ export class SqliteGroupStore implements GroupStore {
 
   writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]> {
     const rows = writes.reduce((n, w) => n + w.put.length + w.drop.length, 0);
-    return this.#writes.transact(() => {
-      const conflicts: string[] = [];
-      const keys = new Set<string>();
-      for (const w of writes) {
-        if (!this.writeOne(app, w)) conflicts.push(w.feed);
-        else keys.add(changeKey.feed(app, w.feed));
-      }
-      if (keys.size > 0) this.#marks.write(keys);
-      return conflicts;
-    }, rows);
+    return this.#write([app, writes], rows);
+  }
+
+  /** {@link writeGroups} inside the write transaction (a named write operation). */
+  private writeNow(app: string, writes: readonly GroupWrite[]): string[] {
+    const conflicts: string[] = [];
+    const keys = new Set<string>();
+    for (const w of writes) {
+      if (!this.writeOne(app, w)) conflicts.push(w.feed);
+      else keys.add(changeKey.feed(app, w.feed));
+    }
+    if (keys.size > 0) this.#marks.write(keys);
+    return conflicts;
   }
 
   private writeOne(app: string, w: GroupWrite): boolean {
@@ -463,12 +475,20 @@ export class SqliteFollowGraph implements FollowStore {
   readonly #markPull: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
+  readonly #markPullServed: (args: [string, readonly string[]], rows?: number, graph?: boolean) => Promise<void>;
+
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteFollowStore, timelines: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#marks = marks;
     this.#writes = writes;
     this.#legacy = legacy;
     this.#timelines = timelines;
+    this.#markPullServed = writes.define('follows.markPullServed', (app: string, feeds: readonly string[]) => {
+      let changed = 0;
+      for (const feed of feeds) changed += this.#markPull.run(this.#d.feedInt(app, feed)).changes;
+      // The followers of a feed turned to pull merge its direct entries from now on.
+      if (changed > 0) this.#marks.write([changeKey.pulled(app), ...feeds.map((f) => changeKey.feed(app, f))]);
+    });
     const db = d.db;
     this.#page = db.prepare(
       'SELECT f.source, s.fid, f.grouped FROM follows f JOIN feeds s ON s.id = f.source WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?',
@@ -482,7 +502,7 @@ export class SqliteFollowGraph implements FollowStore {
   }
 
   async followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowerPage> {
-    return this.#d.guard(
+    return this.#d.read(
       'followerPage',
       () => {
         const t = this.#d.findFeed(app, target);
@@ -497,7 +517,7 @@ export class SqliteFollowGraph implements FollowStore {
   }
 
   async pullSources(app: string, reader: string): Promise<PullSource[]> {
-    return this.#d.guard(
+    return this.#d.read(
       'pullSources',
       () => {
         const f = this.#d.findFeed(app, reader);
@@ -513,16 +533,7 @@ export class SqliteFollowGraph implements FollowStore {
   }
 
   markPullServed(app: string, feeds: readonly string[]): Promise<void> {
-    return this.#writes.transact(
-      () => {
-        let changed = 0;
-        for (const feed of feeds) changed += this.#markPull.run(this.#d.feedInt(app, feed)).changes;
-        // The followers of a feed turned to pull merge its direct entries from now on.
-        if (changed > 0) this.#marks.write([changeKey.pulled(app), ...feeds.map((f) => changeKey.feed(app, f))]);
-      },
-      feeds.length,
-      true,
-    );
+    return this.#markPullServed([app, feeds], feeds.length, true);
   }
 
   syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {

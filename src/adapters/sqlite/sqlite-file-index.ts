@@ -51,7 +51,7 @@ export class SqliteFileIndex implements FileIndex {
   }
 
   async addFile(app: string, file: FileRecord): Promise<{ record: FileRecord; created: boolean }> {
-    return this.#d.guard('addFile', () => {
+    return this.#d.read('addFile', () => {
       const a = this.#d.appInt(app);
       const row = this.#insert.get(
         a, file.id, file.name, file.kind, file.contentType, file.size, file.owner, file.parent, file.variant, file.createdUs,
@@ -65,7 +65,7 @@ export class SqliteFileIndex implements FileIndex {
   }
 
   async getFiles(app: string, ids: readonly string[]): Promise<Map<string, FileRecord>> {
-    return this.#d.guard('getFiles', () => {
+    return this.#d.read('getFiles', () => {
       const out = new Map<string, FileRecord>();
       if (ids.length === 0) return out;
       for (const r of this.#selectMany.all(this.#d.appInt(app), JSON.stringify(ids)) as FileRow[]) out.set(r.id, toRecord(r));
@@ -74,21 +74,21 @@ export class SqliteFileIndex implements FileIndex {
   }
 
   async findVariant(app: string, parent: string, variant: string): Promise<FileRecord | null> {
-    return this.#d.guard('findVariant', () => {
+    return this.#d.read('findVariant', () => {
       const row = this.#selectVariant.get(this.#d.appInt(app), parent, variant) as FileRow | undefined;
       return row ? toRecord(row) : null;
     });
   }
 
   async deleteFiles(app: string, ids: readonly string[]): Promise<FileRecord[]> {
-    return this.#d.guard('deleteFiles', () => {
+    return this.#d.read('deleteFiles', () => {
       const a = this.#d.appInt(app);
       return this.#delete.immediate(a, [...new Set(ids)]);
     });
   }
 
   async filesOf(app: string, owner: string): Promise<FileRecord[]> {
-    return this.#d.guard('filesOf', () => (this.#byOwner.all(this.#d.appInt(app), owner) as FileRow[]).map(toRecord));
+    return this.#d.read('filesOf', () => (this.#byOwner.all(this.#d.appInt(app), owner) as FileRow[]).map(toRecord));
   }
 }
 

@@ -47,13 +47,13 @@ export class SqliteFlagStore implements FlagStore {
   }
 
   async addFlag(app: string, f: FlagRecord): Promise<void> {
-    this.#d.guard('addFlag', () => {
+    await this.#d.read('addFlag', () => {
       this.#insert.run(this.#d.appInt(app), f.id, f.entityType, f.entityId, f.targetUserId, f.flaggedBy, f.reason, f.createdUs);
     });
   }
 
   async listFlags(app: string, q: FlagQuery): Promise<FlagRecord[]> {
-    return this.#d.guard('listFlags', () => {
+    return this.#d.read('listFlags', () => {
       const a = this.#d.appInt(app);
       let before = Number.MAX_SAFE_INTEGER;
       if (q.before !== undefined) {
@@ -67,14 +67,14 @@ export class SqliteFlagStore implements FlagStore {
   }
 
   async flagged(app: string, entityType: FlagEntityType, ids: readonly string[]): Promise<Set<string>> {
-    return this.#d.guard('flagged', () => {
+    return this.#d.read('flagged', () => {
       if (ids.length === 0) return new Set<string>();
       return new Set(this.#flagged.all(this.#d.appInt(app), entityType, JSON.stringify(ids)) as string[]);
     });
   }
 
   async forgetUser(app: string, userId: string): Promise<void> {
-    this.#d.guard('forgetUser', () => {
+    await this.#d.read('forgetUser', () => {
       this.#forget.run(this.#d.appInt(app), userId, userId, userId);
     });
   }

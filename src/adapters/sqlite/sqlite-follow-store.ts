@@ -92,7 +92,7 @@ export class SqliteFollowStore implements FollowStore {
   }
 
   async followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage> {
-    return this.#d.guard('followerPage', () => {
+    return this.#d.read('followerPage', () => {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return { feeds: [], cursor: null };
       const after = cursor === null ? 0 : Number(cursor);
@@ -112,7 +112,7 @@ export class SqliteFollowStore implements FollowStore {
       const page = await this.followerPage(app, target, cursor, limit, true);
       return { flat: [], flatNames: [], grouped: page.feeds, cursor: page.cursor };
     }
-    return this.#d.guard('fanoutPage', () => {
+    return this.#d.read('fanoutPage', () => {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return { flat: [], flatNames: [], grouped: [], cursor: null };
       const rows = this.#fanoutPage.all(t, cursor === null ? 0 : Number(cursor), limit) as [number, string, number][];
@@ -132,18 +132,18 @@ export class SqliteFollowStore implements FollowStore {
 
   async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
     if (feeds.length === 0) return new Set();
-    return this.#d.guard('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]), true);
+    return this.#d.read('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]), true);
   }
 
   async syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
-    this.#d.guard('syncGroupedEdges', () => {
+    await this.#d.read('syncGroupedEdges', () => {
       this.#syncGrouped.run({ app: this.#d.appInt(app), slugs: JSON.stringify(groupedSlugs) });
     });
   }
 
   async followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]> {
     if (candidates.length === 0) return [];
-    return this.#d.guard('followersAmong', () => {
+    return this.#d.read('followersAmong', () => {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return [];
       return this.#followersAmong.all(t, this.#d.appInt(app), JSON.stringify(candidates)) as string[];
@@ -151,7 +151,7 @@ export class SqliteFollowStore implements FollowStore {
   }
 
   async followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
-    return this.#d.guard('followers', () => {
+    return this.#d.read('followers', () => {
       const t = this.#d.findFeed(app, target);
       if (t === undefined) return [];
       return toEdges(this.#followers.all(target, t, limit, offset) as EdgeRow[]);
@@ -159,7 +159,7 @@ export class SqliteFollowStore implements FollowStore {
   }
 
   async following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]> {
-    return this.#d.guard('following', () => {
+    return this.#d.read('following', () => {
       const s = this.#d.findFeed(app, source);
       if (s === undefined) return [];
       const rows = filter && filter.length > 0
@@ -175,7 +175,7 @@ export class SqliteFollowStore implements FollowStore {
     followersSlugs?: readonly string[],
     followingSlugs?: readonly string[],
   ): Promise<{ followers: number; following: number }> {
-    return this.#d.guard('followCounts', () => {
+    return this.#d.read('followCounts', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return { followers: 0, following: 0 };
       const followers = followersSlugs

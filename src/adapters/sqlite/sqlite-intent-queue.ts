@@ -51,7 +51,7 @@ function batchOf(step: WriteStep): WriteBatch {
  */
 export class SqliteIntentQueue implements IntentQueue {
   readonly #d: SqliteDatabase;
-  readonly #writes: SqliteWriteStore;
+  readonly #ops: ReturnType<SqliteIntentQueue['defineOps']>;
   readonly #insert: Database.Statement;
   readonly #select: Database.Statement;
   readonly #claimable: Database.Statement;
@@ -70,7 +70,7 @@ export class SqliteIntentQueue implements IntentQueue {
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore) {
     this.#d = d;
-    this.#writes = writes;
+    this.#ops = this.defineOps(writes);
     const db = d.db;
     this.#insert = db.prepare('INSERT INTO outbox (app, kind, source, ids, queued_at, mode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id').pluck();
     this.#select = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app WHERE o.id = ?`);
@@ -111,74 +111,89 @@ export class SqliteIntentQueue implements IntentQueue {
   commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
     const rows = steps.reduce((n, s) => n + 1 + (s.intents?.length ?? 0), 0);
     const graph = steps.some((s) => s.follow !== undefined || s.unfollow !== undefined);
-    return this.#writes.transact(() => {
-      const a = this.#d.appInt(app);
-      const now = Date.now();
-      return steps.map((step) => {
-        this.#writes.applyInTransaction(app, batchOf(step));
-        const intents = (step.intents ?? []).map((i) => {
-          const id = this.#insert.get(a, i.kind, i.source, i.ids.join(','), now, i.mode) as number;
-          return intent(this.#select.get(id) as IntentRow);
-        });
-        return { intents };
-      });
-    }, rows, graph);
+    return this.#ops.commit([app, steps], rows, graph);
   }
 
   claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]> {
-    return this.#writes.transact(() => {
-      const rows = this.#claimable.all({ now, leaseMs, limit }) as IntentRow[];
-      for (const r of rows) this.#lease.run(now + leaseMs, r.id);
-      return rows.map(intent);
-    });
+    return this.#ops.claim([limit, leaseMs, now]);
   }
 
   progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
-    return this.#writes.transact(() => {
-      for (const u of updates) this.#progress.run(u.cursor, leaseUntil, Number(u.id));
-    }, updates.length);
+    return this.#ops.progress([updates, leaseUntil], updates.length);
   }
 
   complete(ids: readonly string[]): Promise<void> {
-    return this.#writes.transact(() => {
-      for (const id of ids) this.#complete.run(Number(id));
-    }, ids.length);
+    return this.#ops.complete([ids], ids.length);
   }
 
   failed(id: string, error: string, retryAt: number | null, now: number): Promise<void> {
-    return this.#writes.transact(() => {
-      if (retryAt !== null) this.#retry.run(retryAt, Number(id));
-      else if (this.#bury.run(error, now, Number(id)).changes > 0) this.#complete.run(Number(id));
-    });
+    return this.#ops.failed([id, error, retryAt, now]);
   }
 
   async pendingCount(): Promise<number> {
-    return this.#d.guard('pendingCount', () => this.#count.get() as number);
+    return this.#d.read('pendingCount', () => this.#count.get() as number);
   }
 
   async deadLetterCount(): Promise<number> {
-    return this.#d.guard('deadLetterCount', () => this.#deadCount.get() as number);
+    return this.#d.read('deadLetterCount', () => this.#deadCount.get() as number);
   }
 
   async deadLetters(limit: number): Promise<(QueuedIntent & { readonly error: string; readonly failedAt: number })[]> {
-    return this.#d.guard('deadLetters', () =>
+    return this.#d.read('deadLetters', () =>
       (this.#dead.all(limit) as (IntentRow & { error: string; failed_at: number })[]).map((r) => ({ ...intent(r), error: r.error, failedAt: r.failed_at })),
     );
   }
 
   requeueDeadLetters(ids?: readonly string[]): Promise<number> {
-    return this.#writes.transact(() => {
-      if (ids === undefined) {
-        const n = this.#requeueAll.run().changes;
-        this.#deleteAllDead.run();
+    return this.#ops.requeue([ids ?? null]);
+  }
+
+  /**
+   * The queue's writes as named operations of the write store (run inside its group commit, on
+   * this connection or by the writer thread).
+   */
+  private defineOps(writes: SqliteWriteStore) {
+    return {
+      commit: writes.define('intents.commit', (app: string, steps: readonly WriteStep[]): CommittedStep[] => {
+        const a = this.#d.appInt(app);
+        const now = Date.now();
+        return steps.map((step) => {
+          writes.applyInTransaction(app, batchOf(step));
+          const intents = (step.intents ?? []).map((i) => {
+            const id = this.#insert.get(a, i.kind, i.source, i.ids.join(','), now, i.mode) as number;
+            return intent(this.#select.get(id) as IntentRow);
+          });
+          return { intents };
+        });
+      }),
+      claim: writes.define('intents.claim', (limit: number, leaseMs: number, now: number): QueuedIntent[] => {
+        const rows = this.#claimable.all({ now, leaseMs, limit }) as IntentRow[];
+        for (const r of rows) this.#lease.run(now + leaseMs, r.id);
+        return rows.map(intent);
+      }),
+      progress: writes.define('intents.progress', (updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): void => {
+        for (const u of updates) this.#progress.run(u.cursor, leaseUntil, Number(u.id));
+      }),
+      complete: writes.define('intents.complete', (ids: readonly string[]): void => {
+        for (const id of ids) this.#complete.run(Number(id));
+      }),
+      failed: writes.define('intents.failed', (id: string, error: string, retryAt: number | null, now: number): void => {
+        if (retryAt !== null) this.#retry.run(retryAt, Number(id));
+        else if (this.#bury.run(error, now, Number(id)).changes > 0) this.#complete.run(Number(id));
+      }),
+      requeue: writes.define('intents.requeue', (ids: readonly string[] | null): number => {
+        if (ids === null) {
+          const n = this.#requeueAll.run().changes;
+          this.#deleteAllDead.run();
+          return n;
+        }
+        let n = 0;
+        for (const id of ids) {
+          n += this.#requeueOne.run(Number(id)).changes;
+          this.#deleteDead.run(Number(id));
+        }
         return n;
-      }
-      let n = 0;
-      for (const id of ids) {
-        n += this.#requeueOne.run(Number(id)).changes;
-        this.#deleteDead.run(Number(id));
-      }
-      return n;
-    });
+      }),
+    };
   }
 }

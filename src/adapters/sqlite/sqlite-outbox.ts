@@ -90,28 +90,28 @@ export class SqliteOutbox implements Outbox {
   }
 
   async pendingJobs(limit: number, now?: number): Promise<QueuedJob[]> {
-    return this.#d.guard('pendingJobs', () => ((now === undefined ? this.#pending.all(limit) : this.#due.all(now, limit)) as JobRow[]).map(job));
+    return this.#d.read('pendingJobs', () => ((now === undefined ? this.#pending.all(limit) : this.#due.all(now, limit)) as JobRow[]).map(job));
   }
 
   async pendingCount(): Promise<number> {
-    return this.#d.guard('pendingCount', () => this.#count.get() as number);
+    return this.#d.read('pendingCount', () => this.#count.get() as number);
   }
 
   async jobFailed(jobId: number, error: string, retryAt: number | null, now: number): Promise<void> {
-    this.#d.guard('jobFailed', () => this.#failed(jobId, error, retryAt, now));
+    await this.#d.read('jobFailed', () => this.#failed(jobId, error, retryAt, now));
   }
 
   async deadLetterCount(): Promise<number> {
-    return this.#d.guard('deadLetterCount', () => this.#deadCount.get() as number);
+    return this.#d.read('deadLetterCount', () => this.#deadCount.get() as number);
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
-    return this.#d.guard('deadLetters', () =>
+    return this.#d.read('deadLetters', () =>
       (this.#dead.all(limit) as DeadRow[]).map((r) => ({ ...job(r), error: r.error, failedAt: r.failed_at })),
     );
   }
 
   async requeueDeadLetters(jobIds?: readonly number[]): Promise<number> {
-    return this.#d.guard('requeueDeadLetters', () => this.#requeue(jobIds));
+    return this.#d.read('requeueDeadLetters', () => this.#requeue(jobIds));
   }
 }

@@ -2,6 +2,7 @@ import { activityStoreContract } from '../../../test/contract/activity-store.con
 import { followStoreContract } from '../../../test/contract/follow-store.contract.js';
 import { groupStoreContract } from '../../../test/contract/group-store.contract.js';
 import { intentQueueContract } from '../../../test/contract/intent-queue.contract.js';
+import { reactionStoreContract } from '../../../test/contract/reaction-store.contract.js';
 import { timelineStoreContract } from '../../../test/contract/timeline-store.contract.js';
 import type { PortsFactory } from '../../../test/contract/ports-support.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -17,3 +18,4 @@ activityStoreContract('sqlite', sqlite);
 timelineStoreContract('sqlite', sqlite);
 groupStoreContract('sqlite', sqlite);
 followStoreContract('sqlite', sqlite);
+reactionStoreContract('sqlite', sqlite);

@@ -62,7 +62,7 @@ export class SqliteReactionStore implements ReactionStore {
   async getReactions(app: string, ids: readonly string[], includeDeleted = false): Promise<Map<string, ReactionRecord>> {
     const out = new Map<string, ReactionRecord>();
     if (ids.length === 0) return out;
-    return this.#d.guard('getReactions', () => {
+    return this.#d.read('getReactions', () => {
       for (const r of this.#byIds.all(this.#d.appInt(app), JSON.stringify(ids)) as Row[]) {
         if (r.deleted === null || includeDeleted) out.set(r.id, toRecord(r));
       }
@@ -71,7 +71,7 @@ export class SqliteReactionStore implements ReactionStore {
   }
 
   async listReactions(app: string, q: ReactionPageQuery): Promise<ReactionRecord[]> {
-    return this.#d.guard('listReactions', () => {
+    return this.#d.read('listReactions', () => {
       const asc = (q.gt !== undefined || q.gte !== undefined) && q.lt === undefined && q.lte === undefined;
       const shape = [q.lookup.by, q.kind ? 'k' : '', q.userId ? 'u' : '', q.lt ? 'lt' : '', q.lte ? 'le' : '', q.gt ? 'gt' : '', q.gte ? 'ge' : '', q.includeDeleted ? 'd' : '', asc ? 'a' : ''].join(',');
       let st = this.#lists.get(shape);
@@ -105,7 +105,7 @@ export class SqliteReactionStore implements ReactionStore {
 
   async latestReactions(app: string, q: LatestQuery): Promise<ReactionRecord[]> {
     if (q.owners.length === 0) return [];
-    return this.#d.guard('latestReactions', () => {
+    return this.#d.read('latestReactions', () => {
       const shape = [q.of, q.kinds ? 'k' : '', q.userId ? 'u' : '', q.perKind !== undefined ? 'pk' : 'po'].join(',');
       let st = this.#latest.get(shape);
       if (!st) {
@@ -140,7 +140,7 @@ export class SqliteReactionStore implements ReactionStore {
   async reactionCounts(app: string, owners: readonly string[], of: 'activity' | 'reaction'): Promise<Map<string, Record<string, number>>> {
     const out = new Map<string, Record<string, number>>();
     if (owners.length === 0) return out;
-    return this.#d.guard('reactionCounts', () => {
+    return this.#d.read('reactionCounts', () => {
       const rows = this.#counts.all(this.#d.appInt(app), of === 'activity' ? 'a' : 'r', JSON.stringify(owners)) as {
         owner: string;
         kind: string;
@@ -157,7 +157,7 @@ export class SqliteReactionStore implements ReactionStore {
 
   async descendants(app: string, ids: readonly string[]): Promise<ReactionRecord[]> {
     if (ids.length === 0) return [];
-    return this.#d.guard('descendants', () =>
+    return this.#d.read('descendants', () =>
       (this.#descendants.all({ app: this.#d.appInt(app), ids: JSON.stringify(ids) }) as Row[]).map(toRecord),
     );
   }
@@ -169,7 +169,8 @@ export class SqliteReactionWrites {
   readonly #insert: Database.Statement;
   readonly #update: Database.Statement;
   readonly #delete: Database.Statement;
-  readonly #setDeleted: Database.Statement;
+  readonly #softDelete: Database.Statement;
+  readonly #restore: Database.Statement;
   readonly #count: Database.Statement;
   readonly #dropChildCounts: Database.Statement;
 
@@ -183,7 +184,9 @@ export class SqliteReactionWrites {
     );
     this.#update = db.prepare('UPDATE reactions SET data = ?, target_feeds = ?, updated = ? WHERE app = ? AND id = ?');
     this.#delete = db.prepare('DELETE FROM reactions WHERE app = ? AND id = ?');
-    this.#setDeleted = db.prepare('UPDATE reactions SET deleted = ? WHERE app = ? AND id = ?');
+    // Only a change of visibility counts: a second soft delete or restore finds the state it sets.
+    this.#softDelete = db.prepare('UPDATE reactions SET deleted = ? WHERE app = ? AND id = ? AND deleted IS NULL');
+    this.#restore = db.prepare('UPDATE reactions SET deleted = NULL WHERE app = ? AND id = ? AND deleted IS NOT NULL');
     this.#count = db.prepare(
       `INSERT INTO reaction_counts (app, owner_type, owner, kind, n) VALUES (@app, @type, @owner, @kind, max(0, @n))
        ON CONFLICT (app, owner_type, owner, kind) DO UPDATE SET n = max(0, n + @n)`,
@@ -219,10 +222,10 @@ export class SqliteReactionWrites {
     }
     for (const r of w.update ?? []) this.#update.run(r.data, JSON.stringify(r.targetFeeds), r.updatedUs, a, r.id);
     for (const { reaction, deletedUs } of w.softDelete ?? []) {
-      if (this.#setDeleted.run(deletedUs, a, reaction.id).changes > 0 && reaction.deletedUs === null) this.bump(a, reaction, -1);
+      if (this.#softDelete.run(deletedUs, a, reaction.id).changes > 0) this.bump(a, reaction, -1);
     }
     for (const r of w.restore ?? []) {
-      if (this.#setDeleted.run(null, a, r.id).changes > 0 && r.deletedUs !== null) this.bump(a, r, 1);
+      if (this.#restore.run(a, r.id).changes > 0) this.bump(a, r, 1);
     }
     for (const r of w.remove ?? []) {
       if (this.#delete.run(a, r.id).changes > 0 && r.deletedUs === null) this.bump(a, r, -1);

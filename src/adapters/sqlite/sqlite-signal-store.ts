@@ -78,7 +78,7 @@ export class SqliteSignalStore implements SignalStore {
   }
 
   async readEvents(app: string, afterSeq: number, limit: number): Promise<EventRecord[]> {
-    return this.#d.guard('readEvents', () =>
+    return this.#d.read('readEvents', () =>
       (this.#readEvents.all(this.#d.appInt(app), afterSeq, limit) as EventRow[]).map((r) => ({
         seq: r.seq,
         id: r.id,
@@ -100,11 +100,11 @@ export class SqliteSignalStore implements SignalStore {
   }
 
   async orphanCount(app: string): Promise<number> {
-    return this.#d.guard('orphanCount', () => this.#orphans.get(this.#d.appInt(app)) as number);
+    return this.#d.read('orphanCount', () => this.#orphans.get(this.#d.appInt(app)) as number);
   }
 
   async sweepEvents(app: string, beforeUs: number, nowUs: number, limit: number): Promise<number> {
-    return this.#d.guard('sweepEvents', () =>
+    return this.#d.read('sweepEvents', () =>
       this.#d.db.transaction(() => {
         const a = this.#d.appInt(app);
         this.#sweepKeys.run(a, nowUs);
@@ -116,7 +116,7 @@ export class SqliteSignalStore implements SignalStore {
   async profilesOf(app: string, users: readonly string[], sources?: readonly ProfileSource[]): Promise<Map<string, ProfileWeight[]>> {
     const out = new Map<string, ProfileWeight[]>();
     if (users.length === 0) return out;
-    const rows = this.#d.guard(
+    const rows = await this.#d.read(
       'profilesOf',
       () => this.#profiles.all(this.#d.appInt(app), JSON.stringify(users)) as { user: string; dim: ProfileDimension; source: ProfileSource; key: string; weight: number; updated: number }[],
     );
@@ -132,7 +132,7 @@ export class SqliteSignalStore implements SignalStore {
   async tagsOf(app: string, activityIds: readonly string[]): Promise<Map<string, ContentTag[]>> {
     const out = new Map<string, ContentTag[]>();
     if (activityIds.length === 0) return out;
-    const rows = this.#d.guard(
+    const rows = await this.#d.read(
       'tagsOf',
       () => this.#tags.all(this.#d.appInt(app), JSON.stringify(activityIds)) as { activity: string; tag: string; source: TagSource; weight: number }[],
       'content',
@@ -147,7 +147,7 @@ export class SqliteSignalStore implements SignalStore {
   }
 
   async pendingContentJobs(nowUs: number, limit: number): Promise<ContentJob[]> {
-    return this.#d.guard('pendingContentJobs', () =>
+    return this.#d.read('pendingContentJobs', () =>
       (this.#jobs.all(nowUs, limit) as { id: number; app_id: string; activity: string; attempts: number }[]).map((r) => ({
         jobId: r.id,
         app: r.app_id,
@@ -160,7 +160,7 @@ export class SqliteSignalStore implements SignalStore {
   async hiddenOf(app: string, user: string, activityIds: readonly string[]): Promise<Map<string, HiddenActivity>> {
     const out = new Map<string, HiddenActivity>();
     if (activityIds.length === 0) return out;
-    const rows = this.#d.guard(
+    const rows = await this.#d.read(
       'hiddenOf',
       () => this.#hidden.all(this.#d.appInt(app), user, JSON.stringify(activityIds)) as { activity: string; hidden_at: number; placements: string }[],
     );
@@ -173,7 +173,7 @@ export class SqliteSignalStore implements SignalStore {
   async newestByForeignId(app: string, foreignIds: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (foreignIds.length === 0) return out;
-    const rows = this.#d.guard('newestByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), JSON.stringify(foreignIds)) as [string, string, Buffer][], 'content');
+    const rows = await this.#d.read('newestByForeignId', () => this.#byForeignId.all(this.#d.appInt(app), JSON.stringify(foreignIds)) as [string, string, Buffer][], 'content');
     for (const [fid, id] of rows) out.set(fid, id);
     return out;
   }

@@ -1,4 +1,3 @@
-import type { Transaction } from 'better-sqlite3';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
@@ -27,6 +26,20 @@ import { SqliteActivitySweep } from './sqlite-activity-sweep.js';
 import type { StoragePorts } from '../../ports/storage.js';
 import { SqliteIntentQueue } from './sqlite-intent-queue.js';
 import { SqliteActivities, SqliteFollowGraph, SqliteGroupStore, SqliteTimelines } from './sqlite-feed-stores.js';
+import { WriterThread } from './sqlite-writer-thread.js';
+
+/** How a {@link SqliteStore} writes. */
+export interface SqliteStoreOptions {
+  /**
+   * `thread`: a dedicated writer thread owns the writing connection of a database file and
+   * applies every write, keeping commits and their fsync off this thread; `inline` (the default,
+   * and always so for `:memory:`): writes are applied on this thread's connection. The
+   * environment variable `RIVULET_SQLITE_WRITER` (`thread` or `inline`) sets the default.
+   */
+  readonly writer?: 'thread' | 'inline';
+  /** Set by the writer thread itself: its commit counter, shared with the main thread. */
+  readonly writerThreadOf?: Int32Array;
+}
 
 /** The embedded store: every port over one SQLite database file. */
 export class SqliteStore implements Store {
@@ -39,29 +52,29 @@ export class SqliteStore implements Store {
   readonly #timelines: SqliteTimelineStore;
   readonly #follows: SqliteFollowStore;
   readonly #outbox: SqliteOutbox;
+  /** The write store (group commit); the writer thread applies what it receives through it. */
+  readonly writes: SqliteWriteStore;
   readonly #writes: SqliteWriteStore;
+  /** The writer thread, when this store has one (a database file with `writer: 'thread'`). */
+  readonly writerThread: WriterThread | null = null;
   readonly #users: SqliteUserStore;
   readonly #collections: SqliteCollectionStore;
   readonly #reactions: SqliteReactionStore;
-  readonly #markedTx: Transaction<(keys: readonly string[], write: () => Promise<unknown>) => { out: Promise<unknown> }>;
   readonly #sweep: SqliteActivitySweep;
+  readonly #ops: ReturnType<SqliteStore['defineOps']>;
 
   /** `path` is a file path, or `:memory:` for tests. */
-  constructor(path: string) {
-    this.database = new SqliteDatabase(path);
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    const inThread = options.writerThreadOf;
+    this.database = new SqliteDatabase(path, { register: inThread === undefined });
     this.#activities = new SqliteActivityStore(this.database);
     const groups = new SqliteGroups(this.database);
     this.#timelines = new SqliteTimelineStore(this.database, groups);
     this.#follows = new SqliteFollowStore(this.database);
     this.#outbox = new SqliteOutbox(this.database);
     this.changes = new SqliteChangeMarks(this.database);
-    this.#writes = new SqliteWriteStore(this.database, groups, this.changes);
-    this.#markedTx = this.database.db.transaction((keys: readonly string[], write: () => Promise<unknown>) => {
-      // Wrapped: better-sqlite3 refuses a transaction function that returns a promise.
-      const out = write();
-      if (keys.length > 0) this.changes.write(keys);
-      return { out };
-    });
+    this.#writes = new SqliteWriteStore(this.database, groups, this.changes, inThread ? () => Atomics.add(inThread, 0, 1) : null);
+    this.writes = this.#writes;
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
@@ -77,6 +90,45 @@ export class SqliteStore implements Store {
       reactions: this.#reactions,
       users: this.#users,
       collections: this.#collections,
+    };
+    this.#ops = this.defineOps();
+    const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'thread' ? 'thread' : 'inline');
+    if (inThread === undefined && path !== ':memory:' && writer === 'thread') {
+      const thread = new WriterThread(path);
+      this.writerThread = thread;
+      this.#writes.useRemote(thread);
+      this.database.countCommits(thread.commits);
+    }
+  }
+
+  /**
+   * The writes of this class that do not go through write batches, as named operations of the
+   * write store: each runs with its change mark inside the group commit (on this connection or
+   * by the writer thread).
+   */
+  private defineOps() {
+    const w = this.#writes;
+    // The store calls run synchronously inside the transaction (better-sqlite3) and return settled promises.
+    const marked =
+      <A extends unknown[], T>(write: (...args: A) => Promise<T>) =>
+      (keys: readonly string[], ...args: A): Promise<T> => {
+        const out = write(...args);
+        if (keys.length > 0) this.changes.write(keys);
+        return out;
+      };
+    return {
+      putUsers: w.define('users.put', marked((app: string, users: readonly UserRecord[], mode: PutMode) => this.#users.putUsers(app, users, mode))),
+      updateUser: w.define('users.update', marked((app: string, id: string, data: string, updatedUs: number) => this.#users.updateUser(app, id, data, updatedUs))),
+      deleteUsers: w.define('users.delete', marked((app: string, ids: readonly string[]) => this.#users.deleteUsers(app, ids))),
+      putEntries: w.define('collections.put', marked((app: string, entries: readonly EntryRecord[], mode: PutMode) => this.#collections.putEntries(app, entries, mode))),
+      updateEntry: w.define(
+        'collections.update',
+        marked((app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner: string | undefined) => this.#collections.updateEntry(app, ref, data, updatedUs, ifOwner)),
+      ),
+      deleteEntries: w.define('collections.delete', marked((app: string, refs: readonly EntryRef[], ifOwner: string | undefined) => this.#collections.deleteEntries(app, refs, ifOwner))),
+      sweep: w.define('activities.sweep', (app: string, after: string | null, limit: number, nowMs: number, retentionMs: number) =>
+        this.#sweep.sweep(app, after, limit, nowMs, retentionMs),
+      ),
     };
   }
 
@@ -98,16 +150,6 @@ export class SqliteStore implements Store {
   async migrations(): Promise<{ applied: number; latest: number }> {
     return this.database.guard('migrations', () => this.database.migrations());
   }
-  /**
-   * Runs a user or collection write (synchronous under the hood: better-sqlite3) and its change
-   * mark in one transaction. Writes still waiting for their group commit are committed first, as
-   * before any store call.
-   */
-  private marked<T>(keys: readonly string[], write: () => Promise<T>): Promise<T> {
-    this.database.guard('mark', () => undefined);
-    return this.#markedTx.immediate(keys, write).out as Promise<T>;
-  }
-
   getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     return this.#activities.getActivities(app, ids);
   }
@@ -187,25 +229,25 @@ export class SqliteStore implements Store {
     return this.#users.getUsers(app, ids);
   }
   putUsers(app: string, users: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
-    return this.marked(users.map((u) => changeKey.user(app, u.id)), () => this.#users.putUsers(app, users, mode));
+    return this.#ops.putUsers([users.map((u) => changeKey.user(app, u.id)), app, users, mode], users.length);
   }
   updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
-    return this.marked([changeKey.user(app, id)], () => this.#users.updateUser(app, id, data, updatedUs));
+    return this.#ops.updateUser([[changeKey.user(app, id)], app, id, data, updatedUs]);
   }
   deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
-    return this.marked(ids.map((id) => changeKey.user(app, id)), () => this.#users.deleteUsers(app, ids));
+    return this.#ops.deleteUsers([ids.map((id) => changeKey.user(app, id)), app, ids], ids.length);
   }
   getEntries(app: string, refs: readonly EntryRef[]): Promise<Map<string, EntryRecord>> {
     return this.#collections.getEntries(app, refs);
   }
   putEntries(app: string, entries: readonly EntryRecord[], mode: PutMode): Promise<PutResult<EntryRecord>[]> {
-    return this.marked(entries.map((e) => changeKey.object(app, e.collection, e.id)), () => this.#collections.putEntries(app, entries, mode));
+    return this.#ops.putEntries([entries.map((e) => changeKey.object(app, e.collection, e.id)), app, entries, mode], entries.length);
   }
   updateEntry(app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner?: string): Promise<EntryWriteOutcome<EntryRecord>> {
-    return this.marked([changeKey.object(app, ref.collection, ref.id)], () => this.#collections.updateEntry(app, ref, data, updatedUs, ifOwner));
+    return this.#ops.updateEntry([[changeKey.object(app, ref.collection, ref.id)], app, ref, data, updatedUs, ifOwner]);
   }
   deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
-    return this.marked(refs.map((r) => changeKey.object(app, r.collection, r.id)), () => this.#collections.deleteEntries(app, refs, ifOwner));
+    return this.#ops.deleteEntries([refs.map((r) => changeKey.object(app, r.collection, r.id)), app, refs, ifOwner], refs.length);
   }
   getReactions(app: string, ids: readonly string[], includeDeleted?: boolean): Promise<Map<string, ReactionRecord>> {
     return this.#reactions.getReactions(app, ids, includeDeleted);
@@ -223,9 +265,11 @@ export class SqliteStore implements Store {
     return this.#reactions.descendants(app, ids);
   }
   async sweepActivities(app: string, after: string | null, limit: number, nowMs: number, retentionMs: number): Promise<ActivitySweepStep> {
-    return this.#sweep.sweep(app, after, limit, nowMs, retentionMs);
+    return this.#ops.sweep([app, after, limit, nowMs, retentionMs], limit);
   }
   async close(): Promise<void> {
+    // Public fields only: callers may reach close() through a wrapper.
+    if (this.writerThread !== null) await this.writerThread.close();
     this.database.close();
   }
 }

@@ -183,7 +183,7 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   async readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
-    return this.#d.guard('readFeed', () => {
+    return this.#d.read('readFeed', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
       return this.rows(f, range).map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
@@ -191,11 +191,11 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   async readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
-    return this.#d.guard('readTimeline', () => this.merged(app, feed, range, false).map((r) => ({ id: r.id ?? sortKeyToId(r.sk), origin: r.origin })));
+    return this.#d.read('readTimeline', () => this.merged(app, feed, range, false).map((r) => ({ id: r.id ?? sortKeyToId(r.sk), origin: r.origin })));
   }
 
   async readTimelinePage(app: string, feed: string, range: TimelineRange): Promise<PageEntry[]> {
-    return this.#d.guard('readTimelinePage', () =>
+    return this.#d.read('readTimelinePage', () =>
       this.merged(app, feed, range, true).map((r) => ({ id: r.id ?? sortKeyToId(r.sk), origin: r.origin, body: r.body! })),
     );
   }
@@ -247,7 +247,7 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   async pulledEntriesOf(app: string, feed: string, key: { readonly ids: readonly string[] } | { readonly foreignId: string }): Promise<TimelineEntry[]> {
-    return this.#d.guard('pulledEntriesOf', () => {
+    return this.#d.read('pulledEntriesOf', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
       let rows: Row[];
@@ -269,7 +269,7 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   async oldestKept(app: string, feed: string, maxLength: number): Promise<string | null> {
-    return this.#d.guard('oldestKept', () => {
+    return this.#d.read('oldestKept', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return null;
       const pulled = this.pulledOf(f);
@@ -282,14 +282,14 @@ export class SqliteTimelineStore implements TimelineStore {
   }
 
   async readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]> {
-    return this.#d.guard('readGroups', () => {
+    return this.#d.read('readGroups', () => {
       const f = this.#d.findFeed(app, feed);
       return f === undefined ? [] : this.#groups.read(f, range);
     });
   }
 
   async groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }> {
-    return this.#d.guard('groupCounts', () => {
+    return this.#d.read('groupCounts', () => {
       const f = this.#d.findFeed(app, feed);
       return f === undefined ? { unseen: 0, unread: 0 } : this.#groups.counts(f);
     });
@@ -297,7 +297,7 @@ export class SqliteTimelineStore implements TimelineStore {
 
   async entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]> {
     if (ids.length === 0) return [];
-    return this.#d.guard('entriesOf', () => {
+    return this.#d.read('entriesOf', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
       const keys = JSON.stringify(ids.map((id) => idToSortKey(id).toString('hex')));

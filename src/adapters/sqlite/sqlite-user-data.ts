@@ -22,12 +22,12 @@ export class SqliteUserData implements UserDataIndex {
   }
 
   async activityIdsByActor(app: string, actor: string, afterId: string | null, limit: number): Promise<string[]> {
-    return this.#d.guard('activityIdsByActor', () =>
+    return this.#d.read('activityIdsByActor', () =>
       this.#byActor.all(this.#d.appInt(app), actor, afterId === null ? Buffer.alloc(0) : idToSortKey(afterId), limit) as string[],
     );
   }
 
   async entriesOwnedBy(app: string, userId: string, limit: number): Promise<EntryRef[]> {
-    return this.#d.guard('entriesOwnedBy', () => this.#owned.all(this.#d.appInt(app), userId, limit) as EntryRef[]);
+    return this.#d.read('entriesOwnedBy', () => this.#owned.all(this.#d.appInt(app), userId, limit) as EntryRef[]);
   }
 }

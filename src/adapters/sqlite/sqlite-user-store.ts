@@ -62,7 +62,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async getUsers(app: string, ids: readonly string[]): Promise<Map<string, UserRecord>> {
-    return this.#d.guard('getUsers', () => {
+    return this.#d.read('getUsers', () => {
       const out = new Map<string, UserRecord>();
       if (ids.length === 0) return out;
       const rows = this.#selectMany.all(this.#d.appInt(app), JSON.stringify(ids)) as UserRow[];
@@ -72,7 +72,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async putUsers(app: string, users: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
-    return this.#d.guard('putUsers', () => {
+    return this.#d.read('putUsers', () => {
       // Intern the app before the transaction: its integer is cached and must survive a rollback.
       const a = this.#d.appInt(app);
       return this.#put.immediate(a, users, mode);
@@ -80,14 +80,14 @@ export class SqliteUserStore implements UserStore {
   }
 
   async updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
-    return this.#d.guard('updateUser', () => {
+    return this.#d.read('updateUser', () => {
       const row = this.#update.get(data, updatedUs, this.#d.appInt(app), id) as UserRow | undefined;
       return row ? toRecord(row) : null;
     });
   }
 
   async deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
-    return this.#d.guard('deleteUsers', () => {
+    return this.#d.read('deleteUsers', () => {
       const a = this.#d.appInt(app);
       return this.#deleteMany.immediate(a, [...new Set(ids)]);
     });

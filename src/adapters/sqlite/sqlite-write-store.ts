@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js';
 import type { EntryWrite, FeedPush, WriteBatch, WriteStore } from '../../ports/write-store.js';
-import type { SqliteDatabase } from './database.js';
+import type { SqliteDatabase, StoreReads } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
@@ -16,6 +16,29 @@ import { SqliteChangeMarks } from './sqlite-change-marks.js';
  * result the caller's promise resolves to, on this store.
  */
 type SqliteBatch = WriteBatch & { readonly signals?: SignalWrites; readonly run?: () => unknown; readonly rows?: number };
+
+/**
+ * A write handed to another thread as plain data: a batch (`op` absent) or a named operation
+ * (see {@link SqliteWriteStore.define}) with its arguments.
+ */
+export interface WriteItem {
+  readonly app: string;
+  readonly batch?: WriteBatch & { readonly signals?: SignalWrites };
+  readonly op?: string;
+  readonly args?: readonly unknown[];
+  readonly rows: number;
+  /** It creates or removes follow edges (reads of the graph wait for it). */
+  readonly graph: boolean;
+  /** It writes activities or content tags, or anything (a named operation). */
+  readonly content: boolean;
+}
+
+/** Applies writes elsewhere (the writer thread): each promise settles once its write committed or failed. */
+export interface RemoteWriter {
+  send(item: WriteItem): Promise<unknown>;
+  /** Resolves once the writes handed over before it that `reads` may see are settled; null when none is pending. */
+  barrier(reads: StoreReads): Promise<void> | null;
+}
 
 /** A batch waiting for its group commit, with the caller's promise. */
 interface Waiting {
@@ -68,6 +91,12 @@ export class SqliteWriteStore implements WriteStore {
   /** Whether a waiting batch writes or erases activities, or replaces content tags. */
   #waitingContent = false;
   #scheduled = false;
+  /** Named operations (see {@link define}). */
+  readonly #ops = new Map<string, (...args: never[]) => unknown>();
+  /** The writer thread, when writes are applied there instead of on this connection. */
+  #remote: RemoteWriter | null = null;
+  /** Called after each transaction committed. */
+  readonly #onCommit: (() => void) | null;
   readonly #upsertActivity: Database.Statement;
   readonly #insertEntry: Database.Statement;
   readonly #deleteEntry: Database.Statement;
@@ -91,8 +120,14 @@ export class SqliteWriteStore implements WriteStore {
    * `groups` is shared with the other stores of the same database (one set of statements); every
    * transaction writes one change mark in `marks` naming what its batches changed.
    */
-  constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d), marks: SqliteChangeMarks = new SqliteChangeMarks(d)) {
+  constructor(
+    d: SqliteDatabase,
+    groups: SqliteGroups = new SqliteGroups(d),
+    marks: SqliteChangeMarks = new SqliteChangeMarks(d),
+    onCommit: (() => void) | null = null,
+  ) {
     this.#d = d;
+    this.#onCommit = onCommit;
     this.#groups = groups;
     this.#marks = marks;
     this.#reactions = new SqliteReactionWrites(d);
@@ -150,24 +185,73 @@ export class SqliteWriteStore implements WriteStore {
   }
 
   /**
+   * From now on, hands every write to `remote` (the writer thread, which applies it with this
+   * class's code on its own connection) instead of applying it here; reads wait through
+   * {@link SqliteDatabase.read} for the writes handed over before them.
+   */
+  useRemote(remote: RemoteWriter): void {
+    this.#remote = remote;
+    this.#d.onRead((reads) => remote.barrier(reads));
+  }
+
+  /** Whether writes go to another thread. */
+  get remote(): boolean {
+    return this.#remote !== null;
+  }
+
+  /**
+   * Names a write operation: `run` executes inside the group commit with data arguments, so that
+   * the operation can also be applied by the writer thread, whose store defines the same names.
+   * The returned function hands it over (see {@link transactOp}).
+   */
+  define<A extends unknown[], T>(name: string, run: (...args: A) => T): (args: A, rows?: number, graph?: boolean) => Promise<Awaited<T>> {
+    if (this.#ops.has(name)) throw new Error(`write operation ${name} defined twice`);
+    this.#ops.set(name, run as (...args: never[]) => unknown);
+    return (args, rows = 1, graph = false) => this.transactOp(name, args, rows, graph) as Promise<Awaited<T>>;
+  }
+
+  /**
+   * Runs the named operation inside the group commit, after every write handed over before it,
+   * and resolves to its result once the transaction committed. `rows` sizes the group as
+   * {@link commit}'s do; `graph`: it creates or removes follow edges.
+   */
+  transactOp(name: string, args: readonly unknown[], rows = 1, graph = false): Promise<unknown> {
+    if (this.#remote) return this.#remote.send({ app: '', op: name, args, rows, graph, content: true });
+    const run = this.#ops.get(name);
+    if (!run) return Promise.reject(new Error(`no write operation named ${name}`));
+    return this.enqueue('', { run: () => (run as (...a: readonly unknown[]) => unknown)(...args), rows, graphChange: graph });
+  }
+
+  /**
    * Runs `run` inside the group commit, after every write handed over before it, and resolves to
-   * its result once the transaction committed. `rows` sizes the group as {@link commit}'s do;
-   * `graph`: it creates or removes follow edges.
+   * its result once the transaction committed. A function cannot cross threads: with a writer
+   * thread it runs in a transaction of this connection once the writes handed over before it
+   * committed (prefer {@link define}).
    */
   transact<T>(run: () => T, rows = 1, graph = false): Promise<T> {
+    if (this.#remote) return this.#d.read('transact', () => this.#d.db.transaction(run).immediate());
     return this.enqueue('', { run, rows, graphChange: graph }) as Promise<T>;
   }
 
   commit(app: string, batch: SqliteBatch): Promise<void> {
+    if (this.#remote) {
+      if (batch.run) return this.transact(batch.run).then(() => undefined);
+      return this.#remote.send({
+        app,
+        batch,
+        rows: rowsOf(batch),
+        graph: graphOf(batch),
+        content: contentOf(batch),
+      }) as Promise<void>;
+    }
     return this.enqueue(app, batch) as Promise<void>;
   }
 
   private enqueue(app: string, batch: SqliteBatch & { graphChange?: boolean }): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       this.#waiting.push({ app, batch, resolve, reject });
-      if ((batch.follows?.length ?? 0) > 0 || (batch.unfollows?.length ?? 0) > 0 || batch.graphChange) this.#waitingGraph = true;
-      // A function may write anything but follow edges (those it declares): content reads wait for it.
-      if ((batch.activities?.length ?? 0) > 0 || (batch.erase?.length ?? 0) > 0 || (batch.signals?.tags?.length ?? 0) > 0 || batch.run) this.#waitingContent = true;
+      if (graphOf(batch) || batch.graphChange) this.#waitingGraph = true;
+      if (contentOf(batch)) this.#waitingContent = true;
       this.#waitingRows += rowsOf(batch);
       if (this.#waitingRows >= MAX_GROUP_ROWS) this.flush();
       else if (!this.#scheduled) {
@@ -206,6 +290,7 @@ export class SqliteWriteStore implements WriteStore {
       if (reject) for (const w of settles) w.reject(err);
       return false;
     }
+    this.#onCommit?.();
     for (const w of settles) w.resolve(this.#results.get(w));
     this.#results.clear();
     return true;
@@ -403,6 +488,16 @@ export class SqliteWriteStore implements WriteStore {
       if (added > 0) this.countAndTrim(f, added, max);
     }
   }
+}
+
+/** Whether a batch creates or removes follow edges. */
+function graphOf(b: SqliteBatch): boolean {
+  return (b.follows?.length ?? 0) > 0 || (b.unfollows?.length ?? 0) > 0;
+}
+
+/** Whether a batch writes or erases activities or replaces content tags; a function may write anything but follow edges (those it declares). */
+function contentOf(b: SqliteBatch): boolean {
+  return (b.activities?.length ?? 0) > 0 || (b.erase?.length ?? 0) > 0 || (b.signals?.tags?.length ?? 0) > 0 || b.run !== undefined;
 }
 
 /** Rough row count of a batch, to bound the size of a group. */

@@ -1,0 +1,213 @@
+import { changeKey } from '../../ports/change-marks.js';
+import type { ActivityStore } from '../../ports/activity-store.js';
+import type { CollectionStore, EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
+import type { FollowStore } from '../../ports/follow-store.js';
+import type { GroupStore, GroupWrite } from '../../ports/group-store.js';
+import type { CommittedStep, IntentQueue, WriteStep } from '../../ports/intent-queue.js';
+import type { StoragePorts } from '../../ports/storage.js';
+import type { FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
+import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
+import { RedisConnection, type RedisSettings } from './connection.js';
+import { RedisChangeMarks } from './redis-change-marks.js';
+import { RedisFollowStore } from './redis-follow-store.js';
+import { RedisGroupStore } from './redis-group-store.js';
+import { RedisIntentQueue } from './redis-intent-queue.js';
+import { RedisPubSub } from './redis-pubsub.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { RedisReactionStore } from './redis-reaction-store.js';
+import { RedisAuditLog, RedisFileIndex, RedisFlagStore } from './redis-records.js';
+import { RedisSignalStore } from './redis-signal-store.js';
+import { RedisTimelineStore } from './redis-timeline-store.js';
+import { RedisUsersCollections } from './redis-users-collections.js';
+
+/** The keys a step changes (see {@link changeKey}). */
+function stepChanges(app: string, s: WriteStep): string[] {
+  const keys = new Set<string>();
+  if (s.activity) keys.add(changeKey.activity(app, s.activity.id));
+  for (const id of s.erase ?? []) keys.add(changeKey.activity(app, id));
+  const r = s.reactions;
+  if (r) {
+    const all = [...(r.add ?? []), ...(r.update ?? []), ...(r.remove ?? []), ...(r.softDelete ?? []).map((x) => x.reaction), ...(r.restore ?? [])];
+    for (const x of all) {
+      keys.add(changeKey.activity(app, x.activityId));
+      keys.add(changeKey.reaction(app, x.id));
+      if (x.parent) keys.add(changeKey.reaction(app, x.parent));
+    }
+  }
+  if (s.follow) keys.add(changeKey.feed(app, s.follow.source));
+  if (s.unfollow) keys.add(changeKey.feed(app, s.unfollow.source));
+  return [...keys];
+}
+
+/** An object with every method of `target` (bound to it), some replaced by `overrides`. */
+function delegate<T extends object, O extends object>(target: T, overrides: O): T {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(target))) {
+    const v = (target as Record<string, unknown>)[name];
+    if (name !== 'constructor' && typeof v === 'function') out[name] = (v as (...a: unknown[]) => unknown).bind(target);
+  }
+  return Object.assign(out, overrides) as T;
+}
+
+/**
+ * Every storage port on a Redis Cluster (docs/storage-ports.md, docs/scaling.md), over one
+ * connection per process, plus the change marks of the read cache, the personalization stores,
+ * the record stores, realtime pubsub and shared rate limits.
+ *
+ * The ports' writes record their change marks after they landed ({@link RedisChangeMarks}), so
+ * read caches on every node stay exact. Opening checks that the cluster's persistence matches the
+ * durability mode (`durable`: append-only file on every master and a replica each, writes
+ * acknowledged after `WAIT 1`; `fast`: at once) and rejects with what to change otherwise.
+ */
+export class RedisStore {
+  readonly connection: RedisConnection;
+  readonly ports: StoragePorts;
+  readonly changes: RedisChangeMarks;
+  readonly signals: RedisSignalStore;
+  readonly records: { readonly files: RedisFileIndex; readonly flags: RedisFlagStore; readonly audit: RedisAuditLog };
+  readonly rateLimiter: RedisRateLimiter;
+  /** The unmarked adapters (tests and tools). */
+  readonly raw: {
+    readonly intents: RedisIntentQueue;
+    readonly timelines: RedisTimelineStore;
+    readonly groups: RedisGroupStore;
+    readonly follows: RedisFollowStore;
+    readonly reactions: RedisReactionStore;
+    readonly users: RedisUsersCollections;
+  };
+  #pubsub: RedisPubSub | null = null;
+
+  private constructor(connection: RedisConnection, marksKept?: number) {
+    this.connection = connection;
+    const r = connection;
+    const audit = new RedisAuditLog(r);
+    const follows = new RedisFollowStore(r);
+    const intents = new RedisIntentQueue(r, audit, follows);
+    const timelines = new RedisTimelineStore(r, intents);
+    const groups = new RedisGroupStore(r);
+    const reactions = new RedisReactionStore(r);
+    const users = new RedisUsersCollections(r);
+    this.raw = { intents, timelines, groups, follows, reactions, users };
+    this.changes = new RedisChangeMarks(r, marksKept);
+    this.signals = new RedisSignalStore(r);
+    this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit };
+    this.rateLimiter = new RedisRateLimiter(r);
+    const marks = this.changes;
+    const mark = async (keys: readonly string[]) => {
+      if (keys.length > 0) await marks.record(keys);
+    };
+    const markedIntents: IntentQueue = delegate(intents, {
+      async commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
+        try {
+          return await intents.commit(app, steps);
+        } finally {
+          // Also after a failed call: earlier steps of it may have landed.
+          await mark(steps.flatMap((s) => stepChanges(app, s)));
+        }
+      },
+    });
+    const markedTimelines: TimelineStore = delegate(timelines, {
+      async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+        try {
+          return await timelines.apply(app, ops);
+        } finally {
+          const keys = new Set(ops.map((op) => changeKey.feed(app, op.feed)));
+          for (const op of ops) if (op.kind === 'remove') for (const id of op.ids) keys.add(changeKey.activity(app, id));
+          // Direct entries of pull-served feeds show in their followers' merged reads.
+          const isDirect = (op: FeedOp) => (op.kind === 'add' && op.entries.some((e) => e.origin === null)) || (op.kind === 'remove' && (op.origin === undefined || op.origin === null));
+          const direct = [...new Set(ops.filter(isDirect).map((op) => op.feed))];
+          if (direct.length > 0 && (await follows.pullServed(app, direct)).size > 0) keys.add(changeKey.pulled(app));
+          await mark([...keys]);
+        }
+      },
+    });
+    const markedGroups: GroupStore = delegate(groups, {
+      async writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]> {
+        const stale = await groups.writeGroups(app, writes);
+        const moved = new Set(stale);
+        await mark([...new Set(writes.filter((w) => !moved.has(w.feed)).map((w) => changeKey.feed(app, w.feed)))]);
+        return stale;
+      },
+    });
+    const markedFollows: FollowStore = delegate(follows, {
+      async markPullServed(app: string, feeds: readonly string[]): Promise<void> {
+        await follows.markPullServed(app, feeds);
+        await mark(feeds.length > 0 ? [changeKey.pulled(app), ...feeds.map((f) => changeKey.feed(app, f))] : []);
+      },
+    });
+    const markedUsers: UserStore = delegate(users, {
+      async putUsers(app: string, list: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
+        const out = await users.putUsers(app, list, mode);
+        await mark(out.filter((x) => x.created || mode === 'replace').map((x) => changeKey.user(app, x.record.id)));
+        return out;
+      },
+      async updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
+        const out = await users.updateUser(app, id, data, updatedUs);
+        if (out) await mark([changeKey.user(app, id)]);
+        return out;
+      },
+      async deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
+        const out = await users.deleteUsers(app, ids);
+        await mark(out.map((id) => changeKey.user(app, id)));
+        return out;
+      },
+    });
+    const markedCollections: CollectionStore = delegate(users, {
+      async putEntries(app: string, list: readonly EntryRecord[], mode: PutMode): Promise<PutResult<EntryRecord>[]> {
+        const out = await users.putEntries(app, list, mode);
+        await mark(out.filter((x) => x.created || mode === 'replace').map((x) => changeKey.object(app, x.record.collection, x.record.id)));
+        return out;
+      },
+      async updateEntry(app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner?: string): Promise<EntryWriteOutcome<EntryRecord>> {
+        const out = await users.updateEntry(app, ref, data, updatedUs, ifOwner);
+        if (out.kind === 'done') await mark([changeKey.object(app, ref.collection, ref.id)]);
+        return out;
+      },
+      async deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
+        const out = await users.deleteEntries(app, refs, ifOwner);
+        await mark(refs.filter((_, i) => out[i].kind === 'done').map((r) => changeKey.object(app, r.collection, r.id)));
+        return out;
+      },
+    });
+    this.ports = {
+      intents: markedIntents,
+      activities: intents satisfies ActivityStore,
+      timelines: markedTimelines,
+      groups: markedGroups,
+      follows: markedFollows,
+      reactions,
+      users: markedUsers,
+      collections: markedCollections,
+    };
+  }
+
+  /**
+   * Connects and checks the cluster's persistence against the durability mode (rejects, saying
+   * what to change, when they do not match). `marksKept`: how many change marks the log keeps.
+   */
+  static async open(settings: RedisSettings, opts: { marksKept?: number } = {}): Promise<RedisStore> {
+    const connection = new RedisConnection(settings);
+    try {
+      await connection.checkPersistence();
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+    return new RedisStore(connection, opts.marksKept);
+  }
+
+  /** Realtime across nodes over Redis pub/sub, opened on first use (its own subscriber connections). */
+  async pubsub(): Promise<RedisPubSub> {
+    if (!this.#pubsub) {
+      const p = new RedisPubSub({ nodes: this.connection.settings.nodes, keys: this.connection.keys, publisher: this.connection.cluster });
+      this.#pubsub = p;
+      await p.started();
+    }
+    return this.#pubsub;
+  }
+
+  async close(): Promise<void> {
+    await this.#pubsub?.close();
+    await this.connection.close();
+  }
+}

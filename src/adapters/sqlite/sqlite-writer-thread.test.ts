@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { activityId } from '../../core/activities/activity-id.js';
+import { ConflictError, StoreError } from '../../core/errors.js';
+import type { ActivityRecord } from '../../ports/activity-store.js';
+import type { WriteBatch } from '../../ports/write-store.js';
+import { changeKey } from '../../ports/change-marks.js';
+import { SqliteStore } from './sqlite-store.js';
+
+// The SQLite writer thread: every write of a store over a file applied by a dedicated thread, seen
+// from the store's methods on the main thread and from a second connection to the same file.
+
+const dir = mkdtempSync(join(tmpdir(), 'rivulet-writer-thread-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+const open: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
+});
+
+function threaded(path = join(dir, `db${++n}.sqlite`)): { store: SqliteStore; path: string; other: Database.Database } {
+  const store = new SqliteStore(path, { writer: 'thread' });
+  const other = new Database(path, { readonly: true });
+  open.push(other, store);
+  return { store, path, other };
+}
+
+const APP = 'app';
+const act = (t: number, home = 'user:a'): ActivityRecord => {
+  const id = activityId(t, `c${t}`);
+  return { id, timeUs: t, foreignId: '', to: [], body: JSON.stringify({ id }), home };
+};
+const post = (a: ActivityRecord, feeds: readonly string[] = [a.home]): WriteBatch => ({
+  activities: [a],
+  entries: feeds.map((feed) => ({ feed, id: a.id, origin: null, maxLength: 100 })),
+});
+const count = (db: Database.Database, sql: string) => db.prepare(sql).pluck().get() as number;
+
+describe('SQLite writer thread', () => {
+  it('is used for a database file when asked, never for :memory:', async () => {
+    const { store } = threaded();
+    assert.notEqual(store.writerThread, null);
+    const memory = new SqliteStore(':memory:', { writer: 'thread' });
+    open.push(memory);
+    assert.equal(memory.writerThread, null);
+  });
+
+  it('acknowledges a write once committed; a read after it sees it, and the change mark moved', async () => {
+    const { store, other } = threaded();
+    const a = act(1000);
+    const before = store.changeMark();
+    const done = store.commit(APP, post(a));
+    // Handed over, not yet committed: another connection sees nothing.
+    assert.equal(count(other, 'SELECT count(*) FROM activities'), 0);
+    await done;
+    assert.equal(count(other, 'SELECT count(*) FROM activities'), 1, 'committed when acknowledged');
+    assert.notEqual(store.changeMark(), before);
+    assert.deepEqual([...(await store.getActivities(APP, [a.id])).keys()], [a.id]);
+    assert.deepEqual((await store.readFeed(APP, 'user:a', { limit: 10, offset: 0 })).map((e) => e.id), [a.id]);
+    const marks = await store.changes.changesSince(0);
+    assert.ok(marks.keys.includes(changeKey.feed(APP, 'user:a')), 'the change mark written by the thread is read here');
+  });
+
+  it('commits the writes handed over together in one transaction, in order', async () => {
+    const { store, other } = threaded();
+    await store.commit(APP, post(act(999)));
+    const marksBefore = count(other, 'SELECT count(*) FROM changes');
+    const acts = Array.from({ length: 20 }, (_, i) => act(1000 + i));
+    const settled: string[] = [];
+    await Promise.all(acts.map((a) => store.commit(APP, post(a)).then(() => settled.push(a.id))));
+    assert.deepEqual(settled, acts.map((a) => a.id), 'promises settle in the order the writes were handed over');
+    assert.equal(count(other, 'SELECT count(*) FROM changes') - marksBefore, 1, 'one transaction (one change mark) for the 20 writes');
+  });
+
+  it('runs named operations of the ports there and returns their results', async () => {
+    const { store } = threaded();
+    const a = act(2000);
+    const [step] = await store.ports.intents.commit(APP, [{ activity: a, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'queued' }] }]);
+    assert.equal(step.intents.length, 1);
+    assert.equal(step.intents[0].source, 'user:a');
+    const changes = await store.ports.timelines.apply(APP, [{ kind: 'add', feed: 'timeline:b', entries: [{ id: a.id, origin: 'user:a' }], maxLength: 10 }]);
+    assert.deepEqual(changes, [{ feed: 'timeline:b', added: [{ id: a.id, origin: 'user:a' }], removed: [] }]);
+    const claimed = await store.ports.intents.claim(10, 60_000, Date.now());
+    assert.deepEqual(claimed.map((i) => i.id), [step.intents[0].id]);
+    await store.ports.intents.complete([step.intents[0].id]);
+    assert.equal(await store.ports.intents.pendingCount(), 0);
+    const [put] = await store.putUsers(APP, [{ id: 'u1', data: '{"name":"x"}', createdUs: 1, updatedUs: 1 }], 'replace');
+    assert.equal(put.record.id, 'u1');
+    assert.equal((await store.getUsers(APP, ['u1'])).get('u1')?.data, '{"name":"x"}');
+  });
+
+  it('fails a bad write alone with its own error class; the others of its transaction commit', async () => {
+    const { store } = threaded();
+    const a = act(3000);
+    await store.commit(APP, post(a));
+    const like = { id: 'r1', kind: 'like', activityId: a.id, userId: 'u', parent: '', depth: 1, data: '{}', targetFeeds: [], createdUs: 1, updatedUs: 1, deletedUs: null };
+    await store.ports.intents.commit(APP, [{ reactions: { add: [like] } }]);
+    const b = act(3001);
+    const [dup, ok] = await Promise.allSettled([store.ports.intents.commit(APP, [{ reactions: { add: [like] } }]), store.commit(APP, post(b))]);
+    assert.equal(dup.status, 'rejected');
+    assert.ok((dup as PromiseRejectedResult).reason instanceof ConflictError, String((dup as PromiseRejectedResult).reason));
+    assert.equal(ok.status, 'fulfilled');
+    assert.ok((await store.getActivities(APP, [b.id])).has(b.id));
+  });
+
+  it('commits what it holds when the store closes, and ends the thread', async () => {
+    const path = join(dir, `db${++n}.sqlite`);
+    const store = new SqliteStore(path, { writer: 'thread' });
+    const acts = Array.from({ length: 5 }, (_, i) => act(4000 + i));
+    const writes = acts.map((a) => store.commit(APP, post(a)));
+    await store.close();
+    await Promise.all(writes);
+    const again = new SqliteStore(path, { writer: 'inline' });
+    open.push(again);
+    assert.equal((await again.getActivities(APP, acts.map((a) => a.id))).size, 5);
+  });
+
+  it('fails the writes a crashed thread held with a store error, never hangs, and starts a new thread for later writes', async () => {
+    const { store, other } = threaded();
+    await store.commit(APP, post(act(5000)));
+    const held = Array.from({ length: 50 }, (_, i) => store.commit(APP, post(act(5001 + i))));
+    // The writes go at the end of this turn; the thread ends right after.
+    await new Promise((r) => setImmediate(r));
+    await store.writerThread!.stop();
+    const outcomes = await Promise.allSettled(held);
+    for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof StoreError, String(o.reason));
+    // Whatever was acknowledged is committed.
+    const acknowledged = outcomes.filter((o) => o.status === 'fulfilled').length;
+    assert.ok(count(other, 'SELECT count(*) FROM activities') >= 1 + acknowledged);
+    const later = act(6000);
+    await store.commit(APP, post(later));
+    assert.ok((await store.getActivities(APP, [later.id])).has(later.id));
+  });
+});

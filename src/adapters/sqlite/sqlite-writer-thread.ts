@@ -1,0 +1,319 @@
+import { Worker } from 'node:worker_threads';
+import {
+  ConflictError,
+  FeedConfigError,
+  InputError,
+  MissingUserError,
+  NotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RivuletError,
+  StoreError,
+  UnavailableError,
+} from '../../core/errors.js';
+import type { StoreReads } from './database.js';
+import type { RemoteWriter, WriteItem } from './sqlite-write-store.js';
+
+/** What the writer thread is started with. */
+export interface WriterThreadData {
+  readonly path: string;
+  /** One Int32 over shared memory: commits made by the thread. */
+  readonly commits: SharedArrayBuffer;
+}
+
+/** Messages to the thread. */
+export type ToWriter = { readonly type: 'write'; readonly items: readonly (WriteItem & { readonly seq: number })[] } | { readonly type: 'close' };
+
+/** A failure carried across threads (an Error's class and fields do not survive structured cloning). */
+export interface WireError {
+  readonly message: string;
+  readonly name: string;
+  readonly code?: string;
+  readonly store: boolean;
+  readonly corrupt: boolean;
+  readonly transient: boolean;
+  readonly cause?: string;
+  readonly fields?: Record<string, string[]>;
+}
+
+/** The errors a write can fail with on purpose, rebuilt with their class on this side (by name). */
+const ERRORS: Record<string, new (detail: string) => RivuletError> = {
+  ConflictError,
+  FeedConfigError,
+  MissingUserError,
+  NotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnavailableError,
+};
+
+/** Messages from the thread. */
+export type FromWriter =
+  | { readonly type: 'done'; readonly results: readonly { readonly seq: number; readonly ok: boolean; readonly value?: unknown; readonly error?: WireError }[] }
+  | { readonly type: 'closed' }
+  | { readonly type: 'failed'; readonly error: WireError };
+
+export function toWire(err: unknown): WireError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const cause = (e as { cause?: unknown }).cause;
+  const code = (e as { code?: unknown }).code ?? (cause as { code?: unknown } | undefined)?.code;
+  return {
+    message: e.message,
+    name: e.name,
+    ...(code === undefined ? {} : { code: String(code) }),
+    store: e instanceof StoreError,
+    corrupt: e instanceof StoreError && e.corrupt,
+    transient: e instanceof StoreError && e.transient,
+    ...(cause instanceof Error ? { cause: cause.message } : {}),
+    ...(e instanceof RivuletError && e.fields !== undefined ? { fields: e.fields } : {}),
+  };
+}
+
+export function fromWire(w: WireError): Error {
+  const cause = w.cause === undefined && w.code === undefined ? undefined : Object.assign(new Error(w.cause ?? w.message), w.code === undefined ? {} : { code: w.code });
+  if (w.store) return new StoreError(w.message, cause, { corrupt: w.corrupt, transient: w.transient });
+  if (w.name === 'InputError') return new InputError(w.message, w.fields === undefined ? undefined : { fields: w.fields });
+  const known = Object.hasOwn(ERRORS, w.name) ? ERRORS[w.name] : undefined;
+  if (known !== undefined) return new known(w.message);
+  const e = new Error(w.message, cause === undefined ? undefined : { cause });
+  e.name = w.name;
+  if (w.code !== undefined) Object.assign(e, { code: w.code });
+  return e;
+}
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+  /** Whether the write went to the thread (false: still in {@link WriterThread.outgoing}). */
+  sent: boolean;
+}
+
+/**
+ * The main thread's side of the SQLite writer thread: a dedicated `worker_threads` thread that owns
+ * the process's only writing connection to the database file and applies every write with the
+ * write store's own code and group commit (see sqlite-writer-entry.ts), so that commits, their
+ * fsync and fan-out never run on the event loop that answers requests.
+ *
+ * Writes travel as plain data (a batch, or a named operation with its arguments): the ones handed
+ * over during one event-loop turn go as one message, and the thread commits whatever has arrived
+ * together in one transaction. A write's promise settles when the thread reports its transaction
+ * committed (so an acknowledged write is on disk) or failed. Writes are applied in the order they
+ * were handed over, and {@link barrier} lets a read wait for the writes handed over before it that
+ * can change its answer.
+ *
+ * If the thread dies, every write it had not acknowledged fails with a transient store error (it
+ * may or may not have committed), and the next write starts a new thread.
+ */
+export class WriterThread implements RemoteWriter {
+  readonly #path: string;
+  readonly #commitsBuffer = new SharedArrayBuffer(4);
+  /** Commits made by the thread, incremented there after each commit and before its acknowledgements. */
+  readonly commits = new Int32Array(this.#commitsBuffer);
+  #worker: Worker | null = null;
+  /** While the thread starts: the writes wait in {@link outgoing}. */
+  #starting = false;
+  #closing: Promise<void> | null = null;
+  #seq = 0;
+  /** Writes not settled yet, by sequence number (in order). */
+  readonly #pending = new Map<number, Pending>();
+  /** Writes of this turn, posted together at its end. */
+  #outgoing: (WriteItem & { seq: number })[] = [];
+  #scheduled = false;
+  /** The newest write that changes follow edges, and the newest that changes content (sequence numbers). */
+  #lastGraph = 0;
+  #lastContent = 0;
+  /** Reads waiting for every write up to `seq` to settle. */
+  #waiters: { seq: number; resolve: () => void }[] = [];
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  send(item: WriteItem): Promise<unknown> {
+    if (this.#closing !== null) return Promise.reject(new StoreError('the store is closed', null));
+    const seq = ++this.#seq;
+    if (item.graph) this.#lastGraph = seq;
+    if (item.content) this.#lastContent = seq;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject, sent: false });
+      this.#outgoing.push({ ...item, seq });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#post);
+      }
+    });
+  }
+
+  barrier(reads: StoreReads): Promise<void> | null {
+    const upTo = reads === 'graph' ? this.#lastGraph : reads === 'content' ? this.#lastContent : this.#seq;
+    if (upTo <= this.settled()) return null;
+    // Waiting writes go now rather than at the end of the turn.
+    this.#post();
+    return new Promise((resolve) => this.#waiters.push({ seq: upTo, resolve }));
+  }
+
+  /** Every write up to this sequence number has settled. */
+  private settled(): number {
+    for (const seq of this.#pending.keys()) return seq - 1;
+    return this.#seq;
+  }
+
+  readonly #post = (): void => {
+    this.#scheduled = false;
+    if (this.#outgoing.length === 0) return;
+    if (this.#worker === null) {
+      this.start();
+      return;
+    }
+    const items = this.#outgoing;
+    this.#outgoing = [];
+    for (const i of items) this.#pending.get(i.seq)!.sent = true;
+    try {
+      const w = this.#worker;
+      // Held while writes are pending (an awaited promise alone does not keep the process running).
+      w.ref();
+      w.postMessage({ type: 'write', items } satisfies ToWriter);
+    } catch (err) {
+      // Arguments that cannot be cloned (a caller's mistake): those writes fail, nothing was sent.
+      for (const i of items) this.settle(i.seq, false, err);
+      this.wake();
+    }
+  };
+
+  /** Starts the thread, then sends the writes that waited. */
+  private start(): void {
+    if (this.#starting) return;
+    this.#starting = true;
+    const data: WriterThreadData = { path: this.#path, commits: this.#commitsBuffer };
+    startWorker(data).then(
+      (w) => {
+        this.#starting = false;
+        w.on('message', (m: FromWriter) => this.onMessage(m));
+        w.on('error', (err) => this.onExit(w, err));
+        w.on('exit', (code) => this.onExit(w, new Error(`the SQLite writer thread exited (code ${code})`)));
+        this.#worker = w;
+        this.#post();
+      },
+      (err: unknown) => {
+        this.#starting = false;
+        const failure = new StoreError(`cannot start the SQLite writer thread: ${(err as Error).message}`, err, { transient: true });
+        const items = this.#outgoing;
+        this.#outgoing = [];
+        for (const i of items) this.settle(i.seq, false, failure);
+        this.wake();
+      },
+    );
+  }
+
+  private onMessage(m: FromWriter): void {
+    if (m.type === 'done') {
+      for (const r of m.results) this.settle(r.seq, r.ok, r.ok ? r.value : fromWire(r.error!));
+      this.wake();
+    } else if (m.type === 'failed') {
+      this.onExit(this.#worker, fromWire(m.error));
+    }
+  }
+
+  private settle(seq: number, ok: boolean, value: unknown): void {
+    const p = this.#pending.get(seq);
+    if (!p) return;
+    this.#pending.delete(seq);
+    if (ok) p.resolve(value);
+    else p.reject(value);
+  }
+
+  private wake(): void {
+    if (this.#pending.size === 0) this.#worker?.unref();
+    if (this.#waiters.length === 0) return;
+    const done = this.settled();
+    const still: { seq: number; resolve: () => void }[] = [];
+    for (const w of this.#waiters) {
+      if (w.seq <= done) w.resolve();
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+
+  /** The thread stopped: the writes it held fail (it may have committed some), later ones start a new thread. */
+  private onExit(w: Worker | null, err: Error): void {
+    if (w === null || this.#worker !== w) return;
+    this.#worker = null;
+    void w.terminate();
+    const failure = err instanceof StoreError ? err : new StoreError(`the SQLite writer thread stopped: ${err.message}`, err, { transient: true });
+    for (const [seq, p] of [...this.#pending]) if (p.sent) this.settle(seq, false, failure);
+    this.wake();
+    // Writes handed over but not sent yet go to the next thread.
+    if (this.#outgoing.length > 0 && this.#closing === null && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#post);
+    }
+  }
+
+  /**
+   * Ends the thread at once, as a crash would: the writes it had not acknowledged fail, and the
+   * next write starts a new thread.
+   */
+  async stop(): Promise<void> {
+    const w = this.#worker;
+    if (w !== null) await w.terminate();
+  }
+
+  /**
+   * Sends the waiting writes, waits until every write has settled, and ends the thread, which
+   * commits what it holds and closes its connection first.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#post();
+      while (this.#pending.size > 0) await new Promise<void>((resolve) => this.#waiters.push({ seq: this.#seq, resolve }));
+      const w = this.#worker;
+      if (w === null) return;
+      this.#worker = null;
+      await new Promise<void>((resolve) => {
+        w.ref();
+        w.once('exit', () => resolve());
+        w.postMessage({ type: 'close' } satisfies ToWriter);
+      });
+    })();
+    return this.#closing;
+  }
+}
+
+/**
+ * Starts the thread: the compiled module directly, or, when running from TypeScript sources (tests,
+ * benchmarks), a bundle of its sources built once per process (threads do not inherit the main
+ * thread's TypeScript loader, and loading one in each thread costs about a second).
+ */
+async function startWorker(data: WriterThreadData): Promise<Worker> {
+  const here = import.meta.url;
+  if (here.endsWith('.js')) return new Worker(new URL('./sqlite-writer-entry.js', here), { workerData: data });
+  bundled ??= bundleEntry(here);
+  return new Worker(await bundled, { workerData: data });
+}
+
+let bundled: Promise<URL> | null = null;
+
+async function bundleEntry(here: string): Promise<URL> {
+  const { build } = await import('esbuild');
+  const { createHash } = await import('node:crypto');
+  const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL('./sqlite-writer-entry.ts', here))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    target: 'node20',
+    write: false,
+  });
+  const text = out.outputFiles[0].text;
+  // Inside the project, so that the bundle's package imports resolve from its node_modules.
+  const dir = new URL('../../../node_modules/.cache/rivulet-writer-thread/', here);
+  const file = new URL(`${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`, dir);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, text);
+  }
+  return file;
+}
