@@ -11,6 +11,9 @@ import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js'
 import { SharpImages } from '../adapters/sharp/sharp-images.js';
 import type { SqliteDatabase } from '../adapters/sqlite/database.js';
 import { sqliteRecords } from '../adapters/sqlite/sqlite-records.js';
+import { SqliteModelStore } from '../adapters/sqlite/sqlite-model-store.js';
+import { MemoryModelStore } from '../adapters/memory/memory-model-store.js';
+import type { ModelStore } from '../ports/model-store.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { ConfigError, type Config, type FileStorageConfig } from '../config/config.js';
@@ -64,6 +67,12 @@ export function openRecords(store: Store): RecordStores {
   const database = (store as { database?: SqliteDatabase }).database;
   if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
   return sqliteRecords({ database, ports: store.ports });
+}
+
+/** Where model snapshots go: beside the store's data on SQLite, else in this process's memory. */
+export function modelStore(store: Store): ModelStore {
+  const database = (store as { database?: SqliteDatabase }).database;
+  return database ? new SqliteModelStore(database) : new MemoryModelStore();
 }
 
 /** The blob store the config names: a directory, or an S3-compatible bucket (its SDK loaded only then). */

@@ -13,7 +13,8 @@ import { timeStore } from '../services/timed-store.js';
 import { FanoutWorker } from '../workers/fanout-worker.js';
 import { SignalWorker } from '../workers/signal-worker.js';
 import { ActivitySweeper } from '../workers/activity-sweeper.js';
-import { clock as systemClock, imageLabeler, openRecords, openStore } from './adapters.js';
+import { clock as systemClock, imageLabeler, modelStore, openRecords, openStore } from './adapters.js';
+import { PersonalizationRuntime } from '../services/personalization/runtime.js';
 
 /**
  * The core of every Rivulet process — `serve`, each process of `serve --workers`, its primary and
@@ -83,7 +84,8 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     realtime,
     clock: new TimeSource(clock),
     fanout: o.config.fanout,
-    signals: { settings: o.config.signals, onContentQueued: () => wake.contentQueued() },
+    signals: { settings: o.config.signals, onContentQueued: () => wake.contentQueued(), onEventsRecorded: () => wake.contentQueued() },
+    personalization: new PersonalizationRuntime(o.config.personalized, modelStore(base)),
     audit: records.audit,
     flags: records.flags,
     userData: records.userData,
@@ -132,6 +134,8 @@ export function buildWorkers(core: Core, logger: Logger, o: WorkerOptions = {}):
   });
   core.wake.jobsEnqueued = () => fanout.wake();
   core.wake.contentQueued = () => signals.wake();
+  // This process learns: the signal worker steps each app's model from the event log.
+  core.services.personalization?.becomeLearner();
   return {
     fanout,
     signals,

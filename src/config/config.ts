@@ -10,8 +10,10 @@ import { AddressPolicy } from '../adapters/http/address-policy.js';
 import type { S3BlobSettings } from '../adapters/s3/s3-blob-store.js';
 import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
+import { isPlainObject } from '../core/activities/activity.js';
 import type { SignalSettings } from '../personalization/signals/settings.js';
-import { personalizationSchema, signalSettings } from './personalization-config.js';
+import { checkPersonalizedScore, compilePersonalizedMethod, personalizationSchema, personalizedSettings, signalSettings } from './personalization-config.js';
+import type { PersonalizedSettings } from '../personalization/serving/settings.js';
 
 /**
  * Configuration: parsed and validated once at start. A bad file is reported with the path of the
@@ -175,6 +177,8 @@ export interface Config {
   readonly integrityCheckMs: number;
   /** Each app's signal pipeline settings (personalization), by app id. */
   readonly signals: ReadonlyMap<string, SignalSettings>;
+  /** Each app's personalized-read and learner settings, by app id. */
+  readonly personalized: ReadonlyMap<string, PersonalizedSettings>;
   /**
    * Prometheus metrics at `/metrics`: on the API's port, or on `host:port` of their own when `port`
    * is set (`host` defaults to the API's); when `token` is set, scrapes must send
@@ -253,6 +257,13 @@ function describe(err: z.ZodError): string {
 
 function toApp(a: AppConfig, where: string): App {
   const groups = new Map<string, FeedGroup>();
+  const personalized = personalizedSettings(a.personalization);
+  try {
+    checkPersonalizedScore(personalized);
+  } catch (err) {
+    if (err instanceof RankingConfigError) throw new ConfigError(`${where}.personalization.score: ${err.message}`);
+    throw err;
+  }
   a.feed_groups.forEach((g, i) => {
     if (groups.has(g.name)) throw new ConfigError(`${where}.feed_groups[${i}].name: duplicate feed group "${g.name}"`);
     if ((g.max_groups !== undefined || g.max_group_activities !== undefined) && g.type === 'flat') {
@@ -267,7 +278,8 @@ function toApp(a: AppConfig, where: string): App {
     const rankings = new Map<string, RankingMethod>();
     for (const [name, method] of Object.entries(g.ranking ?? {})) {
       try {
-        rankings.set(name, compileRankingMethod(name, method));
+        const personal = isPlainObject(method) && method.type === 'personalized';
+        rankings.set(name, personal ? compilePersonalizedMethod(name, method, personalized) : compileRankingMethod(name, method));
       } catch (err) {
         if (err instanceof RankingConfigError) throw new ConfigError(`${where}.feed_groups[${i}].ranking.${name}: ${err.message}`);
         throw err;
@@ -355,6 +367,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
     shutdownGraceMs: f.shutdown?.grace_ms ?? DEFAULT_SHUTDOWN_GRACE_MS,
     integrityCheckMs: f.integrity_check?.timeout_ms ?? DEFAULT_INTEGRITY_CHECK_MS,
     signals: new Map(f.apps.map((a) => [a.app_id, signalSettings(a.personalization)])),
+    personalized: new Map(f.apps.map((a) => [a.app_id, personalizedSettings(a.personalization)])),
     metrics: {
       enabled: f.metrics?.enabled ?? true,
       host: f.metrics?.host,

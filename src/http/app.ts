@@ -19,6 +19,7 @@ import { MeteredLogController, metricsRoute, recordRoutes } from './plugins/metr
 import { activityRoutes } from './routes/activities/activity-routes.js';
 import { analyticsRoutes } from './routes/analytics/analytics-routes.js';
 import { personalizationRoutes } from './routes/personalization/personalization-routes.js';
+import { personalizedFeedRoutes } from './routes/personalization/personalized-feed-routes.js';
 import { collectionRoutes } from './routes/collections/collection-routes.js';
 import { dashboardRoutes, type DashboardOptions } from './routes/dashboard/dashboard-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
@@ -167,6 +168,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       await api.register(reactionRoutes, deps);
       await api.register(userRoutes, deps);
       await api.register(collectionRoutes, deps);
+      await api.register(personalizedFeedRoutes, deps);
       if (opts.files) await api.register(fileRoutes, { files: opts.files });
       if (opts.og) await api.register(ogRoutes, { og: opts.og });
       if (opts.services.flags) await api.register(moderationRoutes, deps);

@@ -14,6 +14,7 @@ import type { SignalContext } from './signals/signal-context.js';
 import type { ChangeCache } from './change-cache.js';
 import type { ChangeSet, MarkChange } from './publish-changes.js';
 import { markFeeds } from './write-step.js';
+import type { PersonalizationRuntime } from './personalization/runtime.js';
 
 /** Tunables of the write path and the fan-out worker. */
 export interface FanoutSettings {
@@ -56,6 +57,8 @@ export interface Services {
   readonly enriched?: ChangeCache<string>;
   /** A read being built for the read cache: the change keys of what it shows (see `recordingServices`). */
   readonly readDeps?: Set<string>;
+  /** Personalized reads and the learner's models (absent: personalized reads fall back to formulas). */
+  readonly personalization?: PersonalizationRuntime;
   /** Told of every commit once it is durable, to publish it to realtime subscribers; absent: nothing is published. */
   readonly realtime?: CommitListener;
 }

@@ -12,6 +12,7 @@ import { dataText } from './users.js';
 import { checkReplacements, userMayTarget } from './user-policy.js';
 import { FeedWork, placeDirect, takeDirect, writeOne, type Spread } from './write-step.js';
 import { reactionEvent } from './signals/reaction-events.js';
+import { eventsRecorded } from './signals/signal-context.js';
 import { auditBatch, change } from './audit.js';
 import { reactionsWithoutFlagged } from './moderation.js';
 
@@ -150,6 +151,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     activities: activity ? [activity] : undefined,
     beside: () => s.store.signals.recordSignals(app.appId, { events: [event] }),
   });
+  eventsRecorded(s);
   return { reaction, extraData: extra };
 }
 

@@ -110,9 +110,16 @@ export class SignalWorker {
     }
   }
 
-  /** Runs every queued content job that may run now; for tests. */
+  /** Runs every queued content job that may run now and learns every logged event; for tests. */
   async drainAll(): Promise<void> {
     while ((await this.#round()) > 0) {
+      /* keep going */
+    }
+  }
+
+  /** Learns what is left and saves a snapshot of every model that changed (at stop, and for tests). */
+  async snapshot(): Promise<void> {
+    while ((await this.#round('now')) > 0) {
       /* keep going */
     }
   }
@@ -133,9 +140,18 @@ export class SignalWorker {
     return total;
   }
 
-  /** One round, never concurrent with another (`drainAll` may run beside the loop). */
-  #round(): Promise<number> {
-    const run = this.#lock.then(() => processContentJobs(this.#services(), this.labelerOf));
+  /**
+   * One round, never concurrent with another (`drainAll` may run beside the loop): queued content
+   * jobs, then the learner's next events of each app (personalization.md §6.2), off the request path.
+   */
+  #round(snapshot?: 'now'): Promise<number> {
+    const run = this.#lock.then(async () => {
+      const s = this.#services();
+      // A snapshot round (at stop) only learns: content jobs left are picked up after the restart.
+      const content = snapshot === 'now' ? 0 : await processContentJobs(s, this.labelerOf);
+      const events = (await s.personalization?.step(s, this.#apps, { snapshot })) ?? 0;
+      return content + events;
+    });
     this.#lock = run.catch(() => undefined);
     return run;
   }
@@ -145,5 +161,10 @@ export class SignalWorker {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#gathering) clearTimeout(this.#gathering);
     await this.#idle;
+    try {
+      await this.snapshot();
+    } catch (err) {
+      this.#log.error({ err }, 'saving the personalization models at stop failed; the next start replays the log');
+    }
   }
 }

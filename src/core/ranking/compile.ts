@@ -59,6 +59,11 @@ export interface RankingMethod {
   /** The variable names the formula reads, in order of first appearance, without duplicates. */
   readonly variables: readonly string[];
   readonly evaluate: Scorer;
+  /**
+   * Set on a method of type `personalized` (personalization.md §3.1): its read settings, opaque
+   * here (`personalization/serving/settings.ts`); `evaluate` is then its score over the model's variables.
+   */
+  readonly personalized?: object;
 }
 
 type Run = (activity: Record<string, unknown>, ctx: ScoreContext, scoreVars: Record<string, number> | undefined) => number;

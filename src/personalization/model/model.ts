@@ -30,7 +30,8 @@ export function valueScore(o: Objective, s: HeadScores): number {
 
 export class PersonalizationModel {
   readonly heads: Readonly<Record<HeadName, LogisticHead>>;
-  readonly validation: Readonly<Record<HeadName, ProgressiveValidation>>;
+  /** Replaced on restore from a snapshot's saved sums (see `ProgressiveValidation.fromJSON`). */
+  validation: Record<HeadName, ProgressiveValidation>;
   /** Examples learned since the model was created (snapshots carry it on). */
   updates: number;
 

@@ -16,6 +16,18 @@ export interface ValidationSummary {
   readonly calibration: readonly { readonly n: number; readonly predicted: number; readonly observed: number }[];
 }
 
+/** {@link ProgressiveValidation} as plain data. */
+export interface ValidationData {
+  readonly halfLife: number;
+  readonly examples: number;
+  readonly positives: number;
+  readonly lossSum: number;
+  readonly recent: number;
+  readonly recentBase: number;
+  readonly recentWeight: number;
+  readonly buckets: readonly [readonly number[], readonly number[], readonly number[]];
+}
+
 const EPS = 1e-7;
 
 function logLoss(p: number, y: number): number {
@@ -56,6 +68,34 @@ export class ProgressiveValidation {
   /** Healthy once it has seen `minExamples` and its recent log-loss beats the base rate's. */
   healthy(minExamples = 1000): boolean {
     return this.examples >= minExamples && this.recent < this.recentBase;
+  }
+
+  /** The running sums as plain data (model snapshots carry them, so health survives a restart). */
+  toJSON(): ValidationData {
+    return {
+      halfLife: this.halfLife,
+      examples: this.examples,
+      positives: this.positives,
+      lossSum: this.lossSum,
+      recent: this.recent,
+      recentBase: this.recentBase,
+      recentWeight: this.recentWeight,
+      buckets: [Array.from(this.bucketN), Array.from(this.bucketP), Array.from(this.bucketY)],
+    };
+  }
+
+  static fromJSON(d: ValidationData): ProgressiveValidation {
+    const v = new ProgressiveValidation(d.halfLife);
+    v.examples = d.examples;
+    v.positives = d.positives;
+    v.lossSum = d.lossSum;
+    v.recent = d.recent;
+    v.recentBase = d.recentBase;
+    v.recentWeight = d.recentWeight;
+    v.bucketN.set(d.buckets[0]);
+    v.bucketP.set(d.buckets[1]);
+    v.bucketY.set(d.buckets[2]);
+    return v;
   }
 
   summary(): ValidationSummary {

@@ -13,7 +13,7 @@ import { factsOf, resolveContent } from './activity-facts.js';
 import type { EventCaller } from './ingest-events.js';
 import { RETRY_WINDOW_US } from './ingest-events.js';
 import { planHide, writeHides } from './hide-activity.js';
-import { settingsOf } from './signal-context.js';
+import { eventsRecorded, settingsOf } from './signal-context.js';
 
 const USER_RE = /^[\w-]{1,255}$/;
 
@@ -100,6 +100,7 @@ export async function giveFeedback(s: Services, app: App, caller: EventCaller, b
   const plans = hide === undefined ? [] : [await planHide(s, app, user, activity, hide, nowUs)];
   // Feed changes and the signals, handed over in one turn (one transaction on the embedded store).
   await writeHides(s, app, plans, (records) => s.store.signals.recordSignals(app.appId, { events, hides: records }));
+  eventsRecorded(s);
   return { user_id: user, activity_id: activity, ...(hide !== undefined ? { hidden: hide } : {}), ...(more ? { show_more: true } : {}), ...(less ? { show_less: true } : {}) };
 }
 

@@ -10,7 +10,7 @@ import type { EventWrite } from '../../ports/signal-writes.js';
 import type { Services } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
 import { planHide, writeHides, type HidePlan } from './hide-activity.js';
-import { settingsOf } from './signal-context.js';
+import { eventsRecorded, settingsOf } from './signal-context.js';
 
 /** Most events in one analytics request (the body limit of 1 MiB applies too). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -258,6 +258,7 @@ export async function recordEvents(s: Services, app: App, events: readonly Parse
     }
   }
   await writeHides(s, app, hidePlans, (records) => s.store.signals.recordSignals(app.appId, { events: writes, hides: records.length > 0 ? records : undefined }));
+  eventsRecorded(s);
   return writes.length;
 }
 

@@ -5,6 +5,8 @@ import type { ContentJob, ContentTag } from '../../ports/content-tag-store.js';
 import type { ImageLabeler } from '../../ports/image-labeler.js';
 import type { SignalWrites } from '../../ports/signal-writes.js';
 import type { Services } from '../context.js';
+import { authorKey } from '../../personalization/signals/interest.js';
+import type { TaggedItem } from '../personalization/runtime.js';
 import { settingsOf } from './signal-context.js';
 
 /** Content jobs taken per round. */
@@ -43,6 +45,7 @@ export async function processContentJobs(s: Services, labelerOf: (appId: string)
       contentRetry: [],
     };
     const outcome = new Map<string, 'done' | 'retry'>();
+    const tagged: TaggedItem[] = [];
     for (const id of ids) {
       const act = acts.get(id);
       if (!act) {
@@ -63,7 +66,9 @@ export async function processContentJobs(s: Services, labelerOf: (appId: string)
           labelerFailed = true;
         }
       }
-      writes.tags.push({ activityId: id, tags: buildTags(raw, settings) });
+      const tags = buildTags(raw, settings);
+      writes.tags.push({ activityId: id, tags });
+      tagged.push({ id, author: authorKey(obj.actor), timeUs: act.timeUs, tags });
       const attempts = Math.max(...list.filter((j) => j.activityId === id).map((j) => j.attempts));
       outcome.set(id, labelerFailed && attempts + 1 < MAX_CONTENT_ATTEMPTS ? 'retry' : 'done');
     }
@@ -73,6 +78,8 @@ export async function processContentJobs(s: Services, labelerOf: (appId: string)
     }
     const signals: SignalWrites = writes;
     await s.store.signals.recordSignals(appId, signals);
+    // The learner's item index takes new activities in here: the interest and explore selectors find them before anyone engaged.
+    await s.personalization?.noteTagged(appId, tagged);
   }
   return jobs.length;
 }

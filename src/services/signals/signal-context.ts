@@ -6,6 +6,8 @@ export interface SignalContext {
   readonly settings: ReadonlyMap<string, SignalSettings>;
   /** Told after a commit queued content jobs. */
   readonly onContentQueued: () => void;
+  /** Told after a commit appended events, so the learner takes them in soon. */
+  readonly onEventsRecorded?: () => void;
 }
 
 /** The signal settings of an app (the defaults when none were configured). */
@@ -16,4 +18,9 @@ export function settingsOf(s: Services, appId: string): SignalSettings {
 /** Tells the content worker that jobs were queued, if one listens. */
 export function contentQueued(s: Services): void {
   s.signals?.onContentQueued();
+}
+
+/** Tells the learner that events were appended, if one listens. */
+export function eventsRecorded(s: Services): void {
+  s.signals?.onEventsRecorded?.();
 }

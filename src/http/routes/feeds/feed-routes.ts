@@ -11,6 +11,7 @@ import { parsePage, readFeed } from '../../../services/read-feed.js';
 import { parseMark, readGroups } from '../../../services/read-groups.js';
 import { rankingNow, readRanked } from '../../../services/read-ranked.js';
 import { enrichRenderer } from '../../../services/enrich.js';
+import { readPersonalizedRanking } from '../../../services/personalization/read-personalized.js';
 import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
@@ -20,6 +21,11 @@ import type { ReadCache } from '../../read-cache.js';
 import { recordingServices } from '../../../services/read-deps.js';
 import { changeKey } from '../../../ports/change-marks.js';
 import { userMayRead, type Principal } from '../../../core/auth/principal.js';
+
+function isPersonalized(app: App, feed: FeedId, q: Query): boolean {
+  const ranking = str(q, 'ranking');
+  return ranking !== undefined && app.groups.get(feed.slug)?.rankings.get(ranking)?.personalized !== undefined;
+}
 
 interface FeedParams {
   slug: string;
@@ -71,7 +77,8 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // paging, flags, ranking, session, user_id), who asks (own reactions), the host (absolute links)
     // and, for ranked reads, the ranking clock's step (scores use "now" in whole steps). Reads that
     // mark notifications write, so those are always built.
-    if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined) {
+    // Personalized rankings change with the model, which no change mark follows: always built.
+    if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined || isPersonalized(app, feed, q)) {
       return send(reply, raw(await build(s, req, prefix, feed, app, principal, q)));
     }
     let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
@@ -101,6 +108,11 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
       const method = group.rankings.get(ranking);
       if (!method || group.type !== 'flat') {
         throw new MissingRankingError(`ranking method "${ranking.slice(0, 64)}" is not defined for feed group "${feed.slug}"`);
+      }
+      if (method.personalized !== undefined) {
+        const page = await readPersonalizedRanking(s, app, feed, group, method, range, { session: str(q, 'session'), refresh: bool(q, 'refresh'), withScoreVars: bool(q, 'withScoreVars') }, render);
+        const next = page.nextOffset !== null ? nextLink(prefix, feed, q, { offset: page.nextOffset }, range.limit) : '';
+        return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)},"version":${JSON.stringify(page.version)}}`;
       }
       const page = await readRanked(s, app, feed, group, method, range, {
         vars,

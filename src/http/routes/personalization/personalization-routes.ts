@@ -8,6 +8,7 @@ import { intParam } from '../../../services/read-feed.js';
 import { authorize } from '../../plugins/auth.js';
 import { query, str } from '../../query.js';
 import { send } from '../../reply.js';
+import { personalizationModelRoutes } from './personalized-feed-routes.js';
 
 /**
  * The personalization service's resources (personalization.md §2.3, stream-v2-api.md §15) under
@@ -55,6 +56,8 @@ export async function personalizationRoutes(server: FastifyInstance, opts: { ser
     const user = await deleteInterests(s, app, c, str(q, 'user_id'), str(q, 'tag'), str(q, 'source'));
     return results(reply, app.appId, [{ user_id: user, deleted: str(q, 'tag') ?? 'all' }]);
   });
+
+  personalizationModelRoutes(server, s);
 
   server.all('/:resource/', async (req) => {
     const { resource } = req.params as { resource: string };

@@ -1,0 +1,49 @@
+/**
+ * A reader's profile made ready for scoring (personalization.md §3.2): interests for
+ * `interest_score`, author affinity (decayed engagement with each author, the top author = 1),
+ * explicit preferences and the fatigue they imply. Pure: the caller passes the stored weights and
+ * the time.
+ */
+import type { ContentTag } from '../../ports/content-tag-store.js';
+import type { ProfileWeight } from '../../ports/profile-store.js';
+import { decayedWeight } from '../signals/decay.js';
+import { interestScore, interestsOf, preferenceScore, preferencesOf, type Interests, type Preferences } from '../signals/interest.js';
+import type { SignalSettings } from '../signals/settings.js';
+import type { PairSignals } from '../model/features.js';
+
+export interface ReaderView {
+  readonly interests: Interests;
+  readonly affinity: ReadonlyMap<string, number>;
+  readonly preferences: Preferences;
+}
+
+export function readerView(weights: readonly ProfileWeight[], nowUs: number, s: Pick<SignalSettings, 'interestHalfLifeUs' | 'interestTopN' | 'preferenceHalfLifeUs'>): ReaderView {
+  const interests = interestsOf(weights, nowUs, s.interestHalfLifeUs, s.interestTopN);
+  const raw = new Map<string, number>();
+  let top = 0;
+  for (const w of weights) {
+    if (w.dimension !== 'author' || w.source !== 'computed') continue;
+    const v = decayedWeight(w.weight, w.updatedUs, nowUs, s.interestHalfLifeUs);
+    raw.set(w.key, v);
+    if (v > top) top = v;
+  }
+  const affinity = new Map<string, number>();
+  for (const [k, v] of raw) affinity.set(k, top > 0 ? Math.max(-1, Math.min(1, v / top)) : v < 0 ? -1 : 0);
+  return { interests, affinity, preferences: preferencesOf(weights, nowUs, s.preferenceHalfLifeUs) };
+}
+
+/** The model's pair inputs for one candidate. */
+export function pairSignals(r: ReaderView, tags: readonly ContentTag[], author: string, following: boolean, popularity: number, source?: string): PairSignals {
+  return { following, popularity, interestScore: interestScore(r.interests, tags), authorAffinity: r.affinity.get(author) ?? 0, source };
+}
+
+/** `preference_score` of one candidate. */
+export function preferenceOf(r: ReaderView, tags: readonly ContentTag[], author: string): number {
+  return preferenceScore(r.preferences, tags, author);
+}
+
+/** Feedback fatigue with an author: 1 + the (negative) explicit preference, at least 0.2; 1 without any. */
+export function fatigueOf(r: ReaderView, author: string): number {
+  const p = r.preferences.authors.get(author) ?? 0;
+  return p < 0 ? Math.max(0.2, 1 + p) : 1;
+}

@@ -1,0 +1,462 @@
+import { parseBody } from '../../core/activities/activity.js';
+import { idToSortKey, uuidTimeUs } from '../../core/activities/activity-id.js';
+import type { App, FeedGroup } from '../../core/feeds/feed-group.js';
+import { compareScored, compileRankingMethod, type RankingMethod } from '../../core/ranking/compile.js';
+import { seededRandom, seedOf } from '../../core/ranking/seeded-random.js';
+import { encodeFeatures, hashOf, type NamedFeature } from '../../personalization/model/features.js';
+import { FeatureVector } from '../../personalization/model/logistic.js';
+import { valueScore } from '../../personalization/model/model.js';
+import { rerank, type GuardrailEffect, type RankItem } from '../../personalization/model/rerank.js';
+import type { Learner } from '../../personalization/serving/learner.js';
+import { fatigueOf, pairSignals, preferenceOf, readerView } from '../../personalization/serving/reader.js';
+import type { PersonalizedSettings, SelectorType } from '../../personalization/serving/settings.js';
+import { authorKey } from '../../personalization/signals/interest.js';
+import type { ContentTag } from '../../ports/content-tag-store.js';
+import type { Services } from '../context.js';
+import { plainRenderer, type Renderer } from '../enrich.js';
+import { withoutFlagged } from '../moderation.js';
+import { rankingNow } from '../read-ranked.js';
+import { settingsOf } from '../signals/signal-context.js';
+import { PersonalizationRuntime } from './runtime.js';
+import type { FeedId } from '../../core/feeds/feed-id.js';
+import type { TimelineRange } from '../../ports/timeline-store.js';
+
+/** Positions decided item by item by the guardrails (two pages of 25); the rest follow by score. */
+const RERANK_DEPTH = 50;
+
+/** What one personalized read asks for. */
+export interface PersonalizedQuery {
+  readonly user: string;
+  readonly group: FeedGroup;
+  /** Names the ranked list in the page cache (`personalized_feed`, `discovery_feed`, a method name). */
+  readonly endpoint: string;
+  readonly settings: PersonalizedSettings;
+  readonly limit: number;
+  readonly offset: number;
+  readonly session?: string;
+  readonly refresh: boolean;
+  readonly withScoreVars: boolean;
+  /** For `explain/`: keep the breakdown of this activity. */
+  readonly explain?: string;
+}
+
+/** One candidate in a ranked list. */
+export interface RankedEntry {
+  readonly id: string;
+  /** The stored activity; '' until the page that shows it is served (see {@link readPersonalized}). */
+  body: string;
+  origin: string | null;
+  readonly score: number;
+  readonly source: SelectorType;
+  /** Present for exploration picks: the propensity inputs (the Thompson draw and the pool it won in). */
+  readonly explore?: { readonly draw: number; readonly pool: number };
+  readonly vars?: Record<string, number>;
+}
+
+/** The breakdown of one activity's score (personalization.md §6.4 step 7). */
+export interface Explanation {
+  readonly activity_id: string;
+  readonly candidate: boolean;
+  /** Why it was left out, when it was. */
+  readonly filtered?: string;
+  readonly selector_source?: SelectorType;
+  readonly features?: readonly { readonly name: string; readonly value: number; readonly engage: number; readonly negative: number }[];
+  readonly heads?: { readonly engage: { readonly logit: number; readonly p: number }; readonly negative: { readonly logit: number; readonly p: number } };
+  readonly objective?: Readonly<Record<string, number>>;
+  readonly value_score?: number;
+  readonly score?: number;
+  readonly score_vars?: Record<string, number>;
+  readonly guardrails?: readonly GuardrailEffect[];
+  /** 0-based position in the ranked list, or null when it is not in it. */
+  readonly position: number | null;
+}
+
+export interface RankedList {
+  readonly version: string;
+  /** In ranked order; entries whose activity is gone are taken out when a page finds them. */
+  readonly entries: RankedEntry[];
+  readonly explanation?: Explanation;
+}
+
+interface Candidate {
+  readonly id: string;
+  readonly source: SelectorType;
+  body: string;
+  origin: string | null;
+  author: string;
+  timeUs: number;
+}
+
+/** Variables a personalized read sets itself: a formula reading only these needs no activity parsed. */
+const PROVIDED = new Set(['value_score', 'p_engage', 'p_negative', 'interest_score', 'preference_score', 'author_affinity', 'is_following', 'divisiveness', 'popularity', 'reaction_counts']);
+
+/** Compiled formulas by text (settings are few and fixed at start). */
+const compiled = new Map<string, RankingMethod>();
+function methodOf(name: string, score: string): RankingMethod {
+  let m = compiled.get(score);
+  if (m === undefined) {
+    m = compileRankingMethod(name, { score });
+    compiled.set(score, m);
+  }
+  return m;
+}
+
+/** The formula a fallback ranks by: the group's ranking method of that name, else the expression. */
+export function fallbackMethod(group: FeedGroup, settings: PersonalizedSettings): RankingMethod {
+  const named = group.rankings.get(settings.fallback);
+  if (named !== undefined && named.personalized === undefined) return named;
+  return methodOf('fallback', settings.fallback);
+}
+
+const scoreJson = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
+
+/**
+ * Stable pages: the ranked list of a read is kept per (app, user, feed, endpoint, session) for
+ * the session's lifetime, so `offset` pages come from one list. A first page (offset 0) without a
+ * `session` is always computed afresh, so feedback shows on the next read; later pages reuse it.
+ */
+export class PageCache {
+  readonly #lists = new Map<string, { list: RankedList; untilMs: number }>();
+  constructor(private readonly max = 5000) {}
+
+  get(key: string, nowMs: number): RankedList | undefined {
+    const hit = this.#lists.get(key);
+    if (hit === undefined) return undefined;
+    if (hit.untilMs < nowMs) {
+      this.#lists.delete(key);
+      return undefined;
+    }
+    return hit.list;
+  }
+
+  set(key: string, list: RankedList, untilMs: number): void {
+    this.#lists.delete(key);
+    this.#lists.set(key, { list, untilMs });
+    if (this.#lists.size > this.max) this.#lists.delete(this.#lists.keys().next().value!);
+  }
+}
+
+/**
+ * A personalized read (personalization.md §3.1, §6.4): one page of the reader's ranked list,
+ * enriched like a feed read. Each result carries `score`, `extra_context` (`selector_source`,
+ * `explore`) and with `withScoreVars` the formula's inputs. `version` names the model, or
+ * `fallback:<reason>` when the group's formula ranked instead.
+ */
+export async function readPersonalized(
+  s: Services,
+  runtime: PersonalizationRuntime,
+  app: App,
+  q: PersonalizedQuery,
+  render: Renderer = plainRenderer,
+): Promise<{ results: string[]; version: string }> {
+  const pages = runtime.pages;
+  const key = `${app.appId}\u0000${q.user}\u0000${q.group.name}\u0000${q.endpoint}\u0000${q.session ?? ''}\u0000${q.withScoreVars ? 1 : 0}`;
+  const nowMs = s.clock.now() / 1000;
+  let list = q.refresh || (q.offset === 0 && q.session === undefined) ? undefined : pages.get(key, nowMs);
+  if (list === undefined) {
+    list = await rankFor(s, runtime, app, q);
+    pages.set(key, list, nowMs + q.settings.sessionTtlS * 1000);
+  }
+  let page = list.entries.slice(q.offset, q.offset + q.limit);
+  // The page's activities not read yet: one batch read; ones deleted meanwhile leave the list.
+  for (let round = 0; round < 3 && page.some((e) => e.body === ''); round++) {
+    const lazy = page.filter((e) => e.body === '');
+    await loadBodies(s, app.appId, lazy);
+    if (lazy.every((e) => e.body !== '')) break;
+    const gone = new Set(lazy.filter((e) => e.body === '').map((e) => e.id));
+    const kept = list.entries.filter((e) => !gone.has(e.id));
+    list.entries.length = 0;
+    list.entries.push(...kept);
+    page = list.entries.slice(q.offset, q.offset + q.limit);
+  }
+  page = page.filter((e) => e.body !== '');
+  const texts = await render(page.map((e) => ({ body: e.body, origin: e.origin, id: e.id })));
+  const results = page.map((e, i) => {
+    const ctx = `{"selector_source":${JSON.stringify(e.source)},"explore":${e.explore !== undefined}${e.explore ? `,"propensity_draw":${e.explore.draw},"propensity_pool":${e.explore.pool}` : ''}}`;
+    const extra = `,"score":${scoreJson(e.score)},"extra_context":${ctx}` + (e.vars ? `,"score_vars":${JSON.stringify(e.vars)}` : '');
+    return texts[i].slice(0, -1) + extra + '}';
+  });
+  return { results, version: list.version };
+}
+
+/**
+ * Computes the reader's ranked list: candidates from the selectors, the hard filters, one batch
+ * read per kind of feature, the model's scores (or the fallback formula), the guardrails.
+ */
+export async function rankFor(s: Services, runtime: PersonalizationRuntime, app: App, q: PersonalizedQuery): Promise<RankedList> {
+  const appId = app.appId;
+  const p = q.settings;
+  const nowUs = s.clock.now();
+  const nowS = nowUs / 1e6;
+  let reason: string | null = null;
+  let learner: Learner | null = null;
+  let version = '';
+  if (!p.enabled) reason = 'disabled';
+  else {
+    const m = await runtime.modelOf(appId);
+    if (m === null) reason = 'no_model';
+    else {
+      learner = m.learner;
+      version = m.version;
+      if (!m.learner.model.healthy(p.learning.minExamples)) reason = 'unhealthy';
+    }
+  }
+  const state = p.enabled ? (learner?.state ?? null) : null;
+
+  // 1. Candidates: the reader's feed (newest first, merged as a feed read merges), then the
+  // learner's indexes; the first source of an activity wins.
+  const candidates: Candidate[] = [];
+  const seen = new Set<string>();
+  const selectors = p.enabled ? p.selectors : p.selectors.filter((x) => x.type === 'following');
+  const following = selectors.find((x) => x.type === 'following');
+  const fromFeed = following
+    ? await s.store.readTimelinePage(appId, `${q.group.name}:${q.user}`, { limit: following.max, offset: 0, maxLength: q.group.maxLength })
+    : [];
+  const reader = state !== null || p.enabled ? await s.store.signals.profilesOf(appId, [q.user]) : new Map();
+  const view = readerView(reader.get(q.user) ?? [], nowUs, settingsOf(s, appId));
+  for (const sel of selectors) {
+    if (candidates.length >= p.maxCandidates) break;
+    const room = () => candidates.length < p.maxCandidates;
+    if (sel.type === 'following') {
+      const cutoff = nowUs - sel.windowS * 1e6;
+      for (const e of fromFeed) {
+        if (!room()) break;
+        if (seen.has(e.id) || (uuidTimeUs(e.id) ?? 0) < cutoff) continue;
+        seen.add(e.id);
+        candidates.push({ id: e.id, source: 'following', body: e.body, origin: e.origin, author: '', timeUs: 0 });
+      }
+      continue;
+    }
+    if (state === null) continue;
+    const picked =
+      sel.type === 'popular'
+        ? state.popular(nowS, sel.windowS, sel.max, sel.minPopularity)
+        : sel.type === 'interest'
+          ? state.byTags(view.interests, nowS, sel.windowS, sel.max)
+          : sel.type === 'similar'
+            ? state.similar(q.user, nowS, sel.windowS, sel.max)
+            : state.explore(nowS, sel.windowS, sel.max);
+    for (const x of picked) {
+      if (!room()) break;
+      if (seen.has(x.id)) continue;
+      seen.add(x.id);
+      candidates.push({ id: x.id, source: sel.type, body: '', origin: null, author: '', timeUs: 0 });
+    }
+  }
+  // Activities found in the learner's indexes are known to it (author, time, tags): their stored
+  // form is read only for the page served, unless the formula reads their fields or flagged
+  // content must be recognised now.
+  const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
+  const needsBody = scoreMethod.variables.some((v) => !PROVIDED.has(v) && !v.startsWith('reaction_counts.'));
+  if (needsBody || s.hideFlagged) await loadBodies(s, appId, candidates);
+  let pool = await withoutFlagged(
+    s,
+    app,
+    candidates.filter((c) => c.body !== '' || state?.items.has(c.id)),
+  );
+
+  // 2. Hard filters: hidden, own, blocked or muted authors, seen too often. Tags, authors and
+  // times of activities the learner knows come from its index; the rest from one batch read.
+  const ids = pool.map((c) => c.id);
+  const unknown = state === null ? ids : ids.filter((id) => !state.items.has(id));
+  const [hidden, fetchedTags] = await Promise.all([
+    ids.length > 0 ? s.store.signals.hiddenOf(appId, q.user, ids) : new Map(),
+    unknown.length > 0 ? s.store.signals.tagsOf(appId, unknown) : new Map<string, ContentTag[]>(),
+  ]);
+  const tagsOf = (id: string): readonly ContentTag[] => state?.items.get(id)?.tags ?? fetchedTags.get(id) ?? [];
+  // The stored activity is parsed only when the formula reads its own fields (or its author is unknown).
+  const parsed = new Map<string, Record<string, unknown>>();
+  const filteredWhy = new Map<string, string>();
+  const blocked = state?.blocked.get(q.user);
+  pool = pool.filter((c) => {
+    const item = state?.items.get(c.id);
+    if (item !== undefined && !needsBody) {
+      c.author = item.author;
+      c.timeUs = item.timeS * 1e6;
+    } else {
+      const obj = parseBody(c.body);
+      parsed.set(c.id, obj);
+      c.author = authorKey(obj.actor) ?? '';
+      c.timeUs = uuidTimeUs(c.id) ?? 0;
+    }
+    let why: string | null = null;
+    if (hidden.has(c.id)) why = 'hidden';
+    else if (p.hideOwnActivities && c.author === q.user) why = 'own_activity';
+    else if (blocked?.has(c.author) || (view.preferences.authors.get(c.author) ?? 0) <= p.blockBelow) why = 'blocked_author';
+    else if (state !== null && p.filterSeenAfter > 0 && state.seenCount(q.user, c.id) > p.filterSeenAfter) why = 'seen';
+    if (why !== null) filteredWhy.set(c.id, why);
+    return why === null;
+  });
+
+  // 3. Features: which authors the reader follows (one read), reaction counts when a formula reads them.
+  const followSet = await followsAmong(s, appId, q.group.name, p.authorFeed, q.user, pool);
+  const wantsCounts = scoreMethod.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
+  const counts = wantsCounts && pool.length > 0 ? await s.ports.reactions.reactionCounts(appId, pool.map((c) => c.id), 'activity') : null;
+
+  // 4. Scores.
+  const rankingNowS = rankingNow(s.clock);
+  const fv = new FeatureVector();
+  const userHash = hashOf(q.user);
+  const items: RankItem[] = [];
+  const scores = new Float64Array(pool.length);
+  const allVars: (Record<string, number> | undefined)[] = [];
+  let explanation: Omit<Explanation, 'position' | 'guardrails'> | undefined;
+  for (let i = 0; i < pool.length; i++) {
+    const c = pool[i];
+    const obj: Record<string, unknown> = parsed.get(c.id) ?? {};
+    const t = tagsOf(c.id);
+    const item = state?.items.get(c.id);
+    const popularity = item?.engagements ?? 0;
+    const follows = followSet.has(c.author) || c.source === 'following';
+    const sig = pairSignals(view, t, c.author, follows, popularity);
+    const c0 = counts?.get(c.id);
+    if (c0) {
+      const total = Object.values(c0).reduce((x, y) => x + y, 0);
+      if (obj.reaction_counts === undefined) obj.reaction_counts = c0;
+      if (obj.popularity === undefined && total > 0) obj.popularity = total;
+    } else if (obj.popularity === undefined && popularity > 0) obj.popularity = popularity;
+    // Computed variables replace activity fields of the same names: a post cannot claim its own.
+    obj.interest_score = sig.interestScore;
+    obj.preference_score = preferenceOf(view, t, c.author);
+    obj.author_affinity = sig.authorAffinity;
+    obj.is_following = follows ? 1 : 0;
+    obj.divisiveness = state?.divisiveness(c.id, p.minRaters) ?? 0;
+    let names: NamedFeature[] | undefined;
+    if (learner !== null && reason === null) {
+      if (q.explain === c.id) names = [];
+      encodeFeatures(fv, userHash, q.user, { author: c.author, tags: t, timeS: c.timeUs / 1e6 }, sig, nowS, names);
+      const heads = learner.model.score(fv);
+      obj.p_engage = heads.pEngage;
+      obj.p_negative = heads.pNegative;
+      obj.value_score = valueScore(p.objective, heads);
+    }
+    const vars: Record<string, number> | undefined = q.withScoreVars || q.explain === c.id ? {} : undefined;
+    const rand = seededRandom(seedOf(`${q.session ?? ''}\u0000${q.user}\u0000${c.id}`));
+    const score = scoreMethod.evaluate(obj, { nowSeconds: rankingNowS, rand }, vars);
+    scores[i] = score;
+    allVars.push(q.withScoreVars ? vars : undefined);
+    items.push({
+      key: i,
+      author: c.author,
+      score,
+      following: follows,
+      ageHours: (nowUs - c.timeUs) / 3.6e9,
+      divisiveness: obj.divisiveness as number,
+      fatigue: fatigueOf(view, c.author),
+      impressions: item?.impressions ?? 0,
+      engagements: popularity,
+    });
+    if (q.explain === c.id) {
+      const head = learner?.model.heads;
+      explanation = {
+        activity_id: c.id,
+        candidate: true,
+        selector_source: c.source,
+        features:
+          names !== undefined && head !== undefined
+            ? names.map((n) => ({
+                name: n.name,
+                value: n.value,
+                engage: head.engage.weights[n.bucket & head.engage.mask] * n.value,
+                negative: head.negative.weights[n.bucket & head.negative.mask] * n.value,
+              }))
+            : undefined,
+        heads:
+          head !== undefined && reason === null
+            ? { engage: { logit: head.engage.logit(fv), p: obj.p_engage as number }, negative: { logit: head.negative.logit(fv), p: obj.p_negative as number } }
+            : undefined,
+        objective: reason === null ? { engage: p.objective.engage * (obj.p_engage as number), negative: p.objective.negative * (obj.p_negative as number) } : undefined,
+        value_score: reason === null ? (obj.value_score as number) : undefined,
+        score,
+        score_vars: vars,
+      };
+    }
+  }
+
+  // 5. Order: the guardrails over the model's scores; the formula's order on fallback.
+  let order: number[];
+  let effects = new Map<number, GuardrailEffect[]>();
+  let explore = new Map<number, { draw: number; pool: number }>();
+  if (reason === null) {
+    const g = { ...p.guardrails, pageSize: Math.max(1, p.guardrails.pageSize) };
+    const out = rerank(items, g, seededRandom(seedOf(`${q.user}\u0000${q.session ?? ''}\u0000${version}`)), RERANK_DEPTH);
+    order = out.order;
+    effects = out.effects;
+    explore = out.explore;
+  } else {
+    const keyed = pool.map((c, i) => ({ i, score: scores[i], id: idToSortKey(c.id).toString('hex') }));
+    keyed.sort(compareScored);
+    order = keyed.map((k) => k.i);
+  }
+  const entries: RankedEntry[] = order.map((i) => ({
+    id: pool[i].id,
+    body: pool[i].body,
+    origin: pool[i].origin,
+    score: scores[i],
+    source: pool[i].source,
+    explore: explore.get(i),
+    vars: allVars[i],
+  }));
+  let full: Explanation | undefined;
+  if (q.explain !== undefined) {
+    const position = entries.findIndex((e) => e.id === q.explain);
+    const idx = pool.findIndex((c) => c.id === q.explain);
+    full =
+      explanation !== undefined
+        ? { ...explanation, guardrails: effects.get(idx) ?? [], position: position >= 0 ? position : null }
+        : { activity_id: q.explain, candidate: filteredWhy.has(q.explain), filtered: filteredWhy.get(q.explain), position: null };
+  }
+  return { version: reason === null ? version : `fallback:${reason}`, entries, explanation: full };
+}
+
+/** Which candidates' authors the reader's feed follows (their `authorFeed` feeds): one read. */
+async function followsAmong(s: Services, appId: string, feedGroup: string, authorFeed: string, user: string, pool: readonly Candidate[]): Promise<Set<string>> {
+  const feeds = [...new Set(pool.map((c) => c.author).filter((a) => a !== ''))].map((a) => `${authorFeed}:${a}`);
+  if (feeds.length === 0) return new Set();
+  const edges = await s.ports.follows.following(appId, `${feedGroup}:${user}`, feeds.length, 0, feeds);
+  return new Set(edges.map((e) => e.target.slice(authorFeed.length + 1)));
+}
+
+/**
+ * A flat feed read with `ranking=<method>` where the method is of type `personalized`: the feed's
+ * user's ranked list (as `enrich/personalization/feed/` would give it), paged by offset.
+ */
+export async function readPersonalizedRanking(
+  s: Services,
+  app: App,
+  feed: FeedId,
+  group: FeedGroup,
+  method: RankingMethod,
+  range: TimelineRange,
+  opts: { session?: string; refresh: boolean; withScoreVars: boolean },
+  render: Renderer,
+): Promise<{ results: string[]; version: string; nextOffset: number | null }> {
+  const runtime = s.personalization ?? new PersonalizationRuntime(new Map(), null);
+  const settings = method.personalized as PersonalizedSettings;
+  const limit = range.limit;
+  // One more than asked, to know whether a next page exists.
+  const page = await readPersonalized(
+    s,
+    runtime,
+    app,
+    { user: feed.uid, group, endpoint: method.name, settings, limit: limit + 1, offset: range.offset, session: opts.session || undefined, refresh: opts.refresh, withScoreVars: opts.withScoreVars },
+    render,
+  );
+  const more = page.results.length > limit;
+  return { results: page.results.slice(0, limit), version: page.version, nextOffset: more ? range.offset + limit : null };
+}
+
+/** Reads the stored form of the entries without one (one batch); entries of deleted activities keep ''. */
+async function loadBodies(s: Services, appId: string, entries: { readonly id: string; body: string; origin: string | null }[]): Promise<void> {
+  const missing = entries.filter((c) => c.body === '').map((c) => c.id);
+  if (missing.length === 0) return;
+  const acts = await s.ports.activities.getActivities(appId, missing);
+  for (const c of entries) {
+    if (c.body !== '') continue;
+    const a = acts.get(c.id);
+    if (a !== undefined) {
+      c.body = a.body;
+      c.origin = a.home;
+    }
+  }
+}
