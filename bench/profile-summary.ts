@@ -25,7 +25,7 @@ interface Profile {
 }
 
 function where(n: Node): string {
-  const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/work\/main\//, '');
+  const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/').replace(/^.*\/work\/(main|wt\/[^/]+)\//, '');
   return url === '' ? '(native)' : url;
 }
 

@@ -113,3 +113,17 @@ test('least recently used entries go first once over the byte budget; sizes stay
   assert.equal(c.cache.bytes, before, 'replacing a key keeps the byte count');
   assert.equal(await c.cache.set('big', Number.MAX_SAFE_INTEGER, [], Buffer.from('z'.repeat(5000))), false, 'a page over a quarter of the budget is not kept');
 });
+
+test('past its limit of remembered changes the cache drops what they made stale and keeps the rest', async () => {
+  const c = setup(1 << 22, 1 << 20);
+  await c.read('ann', ['f|ann', 'a|1'], 'ann');
+  await c.read('bob', ['f|bob', 'a|2'], 'bob');
+  // More distinct keys than the cache remembers, with one of ann's among them.
+  for (let m = 0; m < 21; m++) await c.write(...Array.from({ length: 10_000 }, (_, i) => `a|x${m}-${i}`));
+  await c.write('a|1');
+  assert.equal((await c.read('ann', ['f|ann', 'a|1'], 'ann-2')).hit, false);
+  assert.deepEqual(await c.read('bob', ['f|bob', 'a|2'], 'x'), { hit: true, body: 'bob' });
+  await c.write('a|2');
+  assert.equal((await c.read('bob', ['f|bob', 'a|2'], 'bob-2')).hit, false, 'a change after the compaction still counts');
+  assert.deepEqual(await c.read('ann', ['f|ann', 'a|1'], 'x'), { hit: true, body: 'ann-2' });
+});

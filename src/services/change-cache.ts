@@ -35,10 +35,10 @@ export class ChangeCache<V> {
   readonly #changes: ChangeMarks | null;
   readonly #entries = new Map<string, Entry<V>>();
   readonly #sizeOf: (value: V) => number;
-  /** Dependency key → keys of the cached bodies built from it. */
-  readonly #dependents = new Map<string, Set<string>>();
   /** Dependency key → the newest mark position that changed it (since {@link #floor}). */
   readonly #changedAt = new Map<string, number>();
+  /** The newest position in {@link #changedAt}: a body built at or after it is current. */
+  #lastChange = 0;
   /** Bodies built before this position are not kept: {@link #changedAt} was reset there. */
   #floor = 0;
   /** The store's change mark at the last look. */
@@ -108,15 +108,10 @@ export class ChangeCache<V> {
         this.clear();
         this.#changedAt.clear();
         this.#floor = Math.max(this.#floor, c.position);
-      } else {
-        for (const k of c.keys) {
-          this.drop(k);
-          this.#changedAt.set(k, c.position);
-        }
-        if (this.#changedAt.size > MAX_CHANGED_KEYS) {
-          this.#changedAt.clear();
-          this.#floor = Math.max(this.#floor, c.position);
-        }
+      } else if (c.keys.length > 0) {
+        for (const k of c.keys) this.#changedAt.set(k, c.position);
+        this.#lastChange = Math.max(this.#lastChange, c.position);
+        if (this.#changedAt.size > MAX_CHANGED_KEYS) this.compact(c.position);
       }
       this.#position = Math.max(this.#position, c.position);
     } catch (err) {
@@ -137,7 +132,11 @@ export class ChangeCache<V> {
   /** The cached value for `key` as of the last {@link sync}. */
   peek(key: string): V | undefined {
     const e = this.#entries.get(key);
-    if (e === undefined) {
+    if (e === undefined || (e.builtAt < this.#lastChange && this.stale(e))) {
+      if (e !== undefined) {
+        this.remove(key);
+        this.#invalidated++;
+      }
       this.#misses++;
       return undefined;
     }
@@ -146,6 +145,30 @@ export class ChangeCache<V> {
     this.#entries.delete(key);
     this.#entries.set(key, e);
     return e.value;
+  }
+
+  /** Whether a write after `e` was built changed one of its dependencies. */
+  private stale(e: Entry<V>): boolean {
+    if (e.builtAt < this.#floor) return true;
+    for (const d of e.deps) if ((this.#changedAt.get(d) ?? -1) > e.builtAt) return true;
+    return false;
+  }
+
+  /**
+   * Forgets the changed keys once there are too many: drops the bodies they made stale and takes
+   * every other body as built at `position` (they are current there).
+   */
+  private compact(position: number): void {
+    for (const [key, e] of this.#entries) {
+      if (this.stale(e)) {
+        this.remove(key);
+        this.#invalidated++;
+      } else {
+        e.builtAt = position;
+      }
+    }
+    this.#changedAt.clear();
+    this.#floor = Math.max(this.#floor, position);
   }
 
   /**
@@ -164,20 +187,15 @@ export class ChangeCache<V> {
 
   /** {@link set} as of the last {@link sync}: for several values built together, after one sync. */
   put(key: string, builtAt: number, deps: Iterable<string>, value: V): boolean {
-    const depList = [...deps];
+    const depList = Array.isArray(deps) ? (deps as string[]) : [...deps];
     const size = entrySize(key, this.#sizeOf(value), depList.length);
     if (size > this.#maxBytes / 4) return false; // one huge page must not flush everything else
     if (this.#changes === null ? builtAt !== this.#position : builtAt < this.#floor) return this.refuse();
-    if (this.#changes !== null && builtAt < this.#position) {
+    if (this.#changes !== null && builtAt < this.#lastChange) {
       for (const d of depList) if ((this.#changedAt.get(d) ?? -1) > builtAt) return this.refuse();
     }
     this.remove(key);
-    this.#entries.set(key, { value, deps: depList, size });
-    for (const d of depList) {
-      let set = this.#dependents.get(d);
-      if (set === undefined) this.#dependents.set(d, (set = new Set()));
-      set.add(key);
-    }
+    this.#entries.set(key, { value, deps: depList, size, builtAt });
     this.#bytes += size;
     for (const k of this.#entries.keys()) {
       if (this.#bytes <= this.#maxBytes) break;
@@ -191,34 +209,16 @@ export class ChangeCache<V> {
     return false;
   }
 
-  /** Drops the bodies built from `dep`. */
-  private drop(dep: string): void {
-    const keys = this.#dependents.get(dep);
-    if (keys === undefined) return;
-    for (const k of keys) {
-      this.remove(k);
-      this.#invalidated++;
-    }
-    this.#dependents.delete(dep);
-  }
-
   private remove(key: string): void {
     const e = this.#entries.get(key);
     if (e === undefined) return;
     this.#entries.delete(key);
     this.#bytes -= e.size;
-    for (const d of e.deps) {
-      const set = this.#dependents.get(d);
-      if (set === undefined) continue;
-      set.delete(key);
-      if (set.size === 0) this.#dependents.delete(d);
-    }
   }
 
   private clear(): void {
     this.#invalidated += this.#entries.size;
     this.#entries.clear();
-    this.#dependents.clear();
     this.#bytes = 0;
   }
 
@@ -243,9 +243,14 @@ interface Entry<V> {
   readonly value: V;
   readonly deps: readonly string[];
   readonly size: number;
+  /** The position the cache had reached when the value's build began (moved on by {@link ChangeCache.compact}). */
+  builtAt: number;
 }
 
-/** Changed keys remembered for bodies still being built; past this, bodies started earlier are not kept. */
+/**
+ * Changed keys remembered to judge cached bodies; past this, the bodies they made stale are dropped
+ * and the rest taken as current (see `compact`), and bodies whose build began earlier are not kept.
+ */
 const MAX_CHANGED_KEYS = 200_000;
 
 /** Bytes an entry holds: the value, the key (up to 2 bytes per character), its dependencies and Map overhead. */

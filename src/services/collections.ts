@@ -75,7 +75,7 @@ export async function addEntry(s: Services, app: App, collection: string, body: 
 
 /** Reads one entry (§11.1); any caller may read any entry. 404/16 when it does not exist. */
 export async function getEntry(s: Services, app: App, ref: EntryRef): Promise<EntryRecord> {
-  const e = (await s.store.getEntries(app.appId, [ref])).get(`${ref.collection}:${ref.id}`);
+  const e = (await s.ports.collections.getEntries(app.appId, [ref])).get(`${ref.collection}:${ref.id}`);
   if (!e) throw new NotFoundError(`collection entry "${ref.collection}:${ref.id}" does not exist`);
   return e;
 }
@@ -173,7 +173,7 @@ export function parseForeignIds(list: readonly string[] | undefined): EntryRef[]
 /** The entries asked for, in the order asked, each once; unknown ones are skipped (§11.2). */
 export async function selectEntries(s: Services, app: App, refs: readonly EntryRef[]): Promise<EntryRecord[]> {
   if (refs.length === 0) return [];
-  const found = await s.store.getEntries(app.appId, refs);
+  const found = await s.ports.collections.getEntries(app.appId, refs);
   const out: EntryRecord[] = [];
   for (const key of new Set(refs.map((r) => `${r.collection}:${r.id}`))) {
     const e = found.get(key);

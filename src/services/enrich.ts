@@ -54,8 +54,46 @@ function notFound(kind: 'user' | 'object' | 'activity' | 'reaction', ref: string
   return out;
 }
 
+/**
+ * Stored data texts (of users, collection objects, reactions) parsed, shared between reads: the
+ * same text always parses to the same value, and rendered values are only serialized again, never
+ * changed. Short texts only; emptied when full.
+ */
+const parsed = new Map<string, unknown>();
+const PARSED_MAX_ENTRIES = 20_000;
+const PARSED_MAX_TEXT = 4096;
+
+function parseData(text: string): unknown {
+  if (text.length > PARSED_MAX_TEXT) return JSON.parse(text);
+  let v = parsed.get(text);
+  if (v === undefined) {
+    v = JSON.parse(text) as unknown;
+    if (parsed.size >= PARSED_MAX_ENTRIES) parsed.clear();
+    parsed.set(text, v);
+  }
+  return v;
+}
+
+/** Formatted times (`formatTimestamp`), shared between reads: users' and reactions' times recur on many pages. */
+const times = new Map<number, string>();
+
+function timestamp(us: number): string {
+  let t = times.get(us);
+  if (t === undefined) {
+    t = formatTimestamp(us);
+    if (times.size >= PARSED_MAX_ENTRIES) times.clear();
+    times.set(us, t);
+  }
+  return t;
+}
+
 export function userObject(u: UserRecord): Json {
   return { id: u.id, data: JSON.parse(u.data), created_at: formatTimestamp(u.createdUs), updated_at: formatTimestamp(u.updatedUs) };
+}
+
+/** {@link userObject} for rendering only: its data may be shared with other reads and must not be changed. */
+function renderedUser(u: UserRecord): Json {
+  return { id: u.id, data: parseData(u.data), created_at: timestamp(u.createdUs), updated_at: timestamp(u.updatedUs) };
 }
 
 function entryObject(e: EntryRecord): Json {
@@ -63,9 +101,9 @@ function entryObject(e: EntryRecord): Json {
     id: e.id,
     collection: e.collection,
     foreign_id: `${e.collection}:${e.id}`,
-    data: JSON.parse(e.data),
-    created_at: formatTimestamp(e.createdUs),
-    updated_at: formatTimestamp(e.updatedUs),
+    data: parseData(e.data),
+    created_at: timestamp(e.createdUs),
+    updated_at: timestamp(e.updatedUs),
   };
 }
 
@@ -164,7 +202,7 @@ export class ReactionGraph {
     let obj = this.#userObjects.get(id);
     if (!obj) {
       const u = this.users.get(id);
-      obj = u ? userObject(u) : notFound('user', `SU:${id}`, id);
+      obj = u ? renderedUser(u) : notFound('user', `SU:${id}`, id);
       this.#userObjects.set(id, obj);
     }
     return obj;
@@ -187,15 +225,15 @@ export class ReactionGraph {
       activity_id: r.activityId,
       user_id: r.userId,
       user: this.userOf(r.userId),
-      data: JSON.parse(r.data),
+      data: parseData(r.data),
       parent: r.parent,
-      created_at: formatTimestamp(r.createdUs),
-      updated_at: formatTimestamp(r.updatedUs),
+      created_at: timestamp(r.createdUs),
+      updated_at: timestamp(r.updatedUs),
       latest_children: latestChildren,
       children_counts: this.childCounts.get(r.id) ?? {},
     };
     if (r.targetFeeds.length > 0) out.target_feeds = r.targetFeeds;
-    if (r.deletedUs !== null) out.deleted_at = formatTimestamp(r.deletedUs);
+    if (r.deletedUs !== null) out.deleted_at = timestamp(r.deletedUs);
     if (this.withOwnChildren) {
       const own: Record<string, Json[]> = {};
       for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.render(c, {}, deps));

@@ -172,7 +172,7 @@ async function loadOwn(s: Services, app: App, actor: Actor, id: string, includeD
 
 /** Gets a reaction, soft-deleted ones included (§10.3). */
 export async function getReaction(s: Services, app: App, id: string): Promise<ReactionRecord> {
-  const r = (await s.store.getReactions(app.appId, [id], true)).get(id);
+  const r = (await s.ports.reactions.getReactions(app.appId, [id], true)).get(id);
   if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
   return r;
 }
@@ -190,7 +190,7 @@ export async function getReactions(s: Services, app: App, ids: readonly string[]
   if (ids.length > MAX_GET_MANY) throw new InputError(`at most ${MAX_GET_MANY} ids per request`);
   for (const id of ids) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
   const unique = [...new Set(ids)];
-  const found = await s.store.getReactions(app.appId, unique, includeDeleted);
+  const found = await s.ports.reactions.getReactions(app.appId, unique, includeDeleted);
   return unique.map((id) => found.get(id)).filter((r): r is ReactionRecord => r !== undefined && (includeDeleted || r.deletedUs === null));
 }
 
@@ -277,7 +277,7 @@ export async function filterReactions(s: Services, app: App, q: FilterQuery): Pr
   if (q.kind !== undefined && !KIND_RE.test(q.kind)) throw new InputError('kind may hold 1-64 letters, digits, _ or -');
   const boundIds = [q.idLt, q.idLte, q.idGt, q.idGte].filter((x): x is string => x !== undefined);
   for (const id of boundIds) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
-  const bounds = boundIds.length > 0 ? await s.store.getReactions(app.appId, boundIds, true) : new Map<string, ReactionRecord>();
+  const bounds = boundIds.length > 0 ? await s.ports.reactions.getReactions(app.appId, boundIds, true) : new Map<string, ReactionRecord>();
   let placeless = false;
   const pos = (id: string | undefined) => {
     if (id === undefined) return undefined;
@@ -289,7 +289,7 @@ export async function filterReactions(s: Services, app: App, q: FilterQuery): Pr
   };
   const range = { lt: pos(q.idLt), lte: pos(q.idLte), gt: pos(q.idGt), gte: pos(q.idGte) };
   if (placeless) return { results: [], more: false };
-  const results = await s.store.listReactions(app.appId, {
+  const results = await s.ports.reactions.listReactions(app.appId, {
     lookup: q.lookup,
     kind: q.kind,
     userId: q.filterUserId,
@@ -303,5 +303,5 @@ export async function filterReactions(s: Services, app: App, q: FilterQuery): Pr
 
 /** The stored JSON of activity `id` (a reaction filter's `with_activity_data`), or null when there is none. */
 export async function activityOfReactions(s: Services, app: App, id: string): Promise<string | null> {
-  return (await s.store.getActivities(app.appId, [id])).get(id)?.body ?? null;
+  return (await s.ports.activities.getActivities(app.appId, [id])).get(id)?.body ?? null;
 }

@@ -39,9 +39,9 @@ export interface GroupPage {
 }
 
 /**
- * Reads a page of an aggregated or notification feed (§6.3, §7): one query for the groups and
- * their newest activities, one batch load of the activities, one counter read for notification
- * feeds. Marks asked for are applied after the page is built (§23.3), so this response shows the
+ * Reads a page of an aggregated or notification feed (§6.3, §7): the groups with their newest
+ * activities and, for notification feeds, the counters, together; then one batch load of the
+ * activities. Marks asked for are applied after the page is built (§23.3), so this response shows the
  * state before them.
  */
 export async function readGroups(
@@ -55,14 +55,14 @@ export async function readGroups(
 ): Promise<GroupPage> {
   const notification = group.type === 'notification';
   const listed = Math.min(ACTIVITIES_PER_GROUP, group.maxGroupActivities);
-  const groups = await s.ports.groups.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: listed });
-  const more = groups.length > range.limit;
-  if (more) groups.length = range.limit;
-  const ids = groups.flatMap((g) => g.entries.map((e) => e.id));
-  const [acts, counts] = await Promise.all([
-    s.ports.activities.getActivities(app.appId, ids),
+  // The page of groups and the feed's counts together, then the groups' activities.
+  const [groups, counts] = await Promise.all([
+    s.ports.groups.readGroups(app.appId, feed.fid, { ...range, limit: range.limit + 1, perGroup: listed }),
     notification ? s.ports.groups.groupCounts(app.appId, feed.fid) : Promise.resolve(null),
   ]);
+  const more = groups.length > range.limit;
+  if (more) groups.length = range.limit;
+  const acts = await s.ports.activities.getActivities(app.appId, groups.flatMap((g) => g.entries.map((e) => e.id)));
   // With moderation.hide_flagged, flagged activities and flagged users' are left out.
   const shown = s.hideFlagged ? new Set((await withoutFlagged(s, app, [...acts.values()])).map((a) => a.id)) : null;
   // Every group's activities are rendered in one batch (one enrichment pass for the page).

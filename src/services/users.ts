@@ -90,12 +90,12 @@ export async function getUser(
   id: string,
   withFollowCounts: boolean,
 ): Promise<{ user: UserRecord; counts: ProfileCounts | null }> {
-  const user = (await s.store.getUsers(app.appId, [id])).get(id);
+  const user = (await s.ports.users.getUsers(app.appId, [id])).get(id);
   if (!user) throw new NotFoundError(`user "${id}" does not exist`);
   if (!withFollowCounts) return { user, counts: null };
   const [into, outOf] = await Promise.all([
-    s.store.followCounts(app.appId, `${PROFILE_FEEDS.followers}:${id}`),
-    s.store.followCounts(app.appId, `${PROFILE_FEEDS.following}:${id}`),
+    s.ports.follows.followCounts(app.appId, `${PROFILE_FEEDS.followers}:${id}`),
+    s.ports.follows.followCounts(app.appId, `${PROFILE_FEEDS.following}:${id}`),
   ]);
   return { user, counts: { followers: into.followers, following: outOf.following } };
 }
@@ -175,7 +175,7 @@ export function parseUserIds(ids: readonly string[] | undefined): string[] {
 
 /** The users with these ids, in the order asked, each once; unknown ids are skipped (§12.2). */
 export async function getUsers(s: Services, app: App, ids: readonly string[]): Promise<UserRecord[]> {
-  const found = await s.store.getUsers(app.appId, ids);
+  const found = await s.ports.users.getUsers(app.appId, ids);
   const out: UserRecord[] = [];
   for (const id of new Set(ids)) {
     const u = found.get(id);

@@ -34,6 +34,11 @@ export class SqliteActivities implements ActivityStore {
   }
 }
 
+/** The id of a sort key given as hex (see `sortKeyToId`). */
+function hexToId(hex: string): string {
+  return hex.slice(8, 16) + '-' + hex.slice(4, 8) + '-' + hex.slice(0, 4) + '-' + hex.slice(16, 20) + '-' + hex.slice(20, 32);
+}
+
 interface ScanRow {
   sk: Buffer;
   origin: string | null;
@@ -95,39 +100,53 @@ export class SqliteTimelines implements TimelineStore {
     this.#unhide = db.prepare('DELETE FROM hidden WHERE feed = ? AND sk = ?');
   }
 
+  /**
+   * One prepared statement per shape of scan (bounds, direct only, bodies), built on first use.
+   * Rows come back as arrays with the id as text and the origin as the feed's integer: a BLOB
+   * column costs a Buffer per row, a join on the feeds table a probe per row, and the names of
+   * origins are few and cached.
+   */
   private statement(s: FeedScan): Database.Statement {
     const shape = `${s.idLt ? 1 : 0}${s.idLte ? 1 : 0}${s.idGt ? 1 : 0}${s.idGte ? 1 : 0}${s.directOnly ? 'd' : ''}${s.bodies ? 'b' : ''}`;
     let st = this.#scans.get(shape);
     if (!st) {
-      const conds = ['e.feed = @feed', 'e.grp IS NULL'];
+      const conds = ['e.feed = ?', 'e.grp IS NULL'];
       if (s.directOnly) conds.push('e.origin IS NULL');
-      if (s.idLt) conds.push('e.sk < @lt');
-      if (s.idLte) conds.push('e.sk <= @lte');
-      if (s.idGt) conds.push('e.sk > @gt');
-      if (s.idGte) conds.push('e.sk >= @gte');
-      st = this.#d.db.prepare(
-        s.bodies
-          ? `SELECT e.sk, o.fid AS origin, a.body FROM entries e JOIN activities a ON a.app = @app AND a.sk = e.sk LEFT JOIN feeds o ON o.id = e.origin
-             WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`
-          : `SELECT e.sk, o.fid AS origin FROM entries e LEFT JOIN feeds o ON o.id = e.origin
-             WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`,
-      );
+      if (s.idLt) conds.push('e.sk < ?');
+      if (s.idLte) conds.push('e.sk <= ?');
+      if (s.idGt) conds.push('e.sk > ?');
+      if (s.idGte) conds.push('e.sk >= ?');
+      st = this.#d.db
+        .prepare(
+          s.bodies
+            ? `SELECT a.id, e.origin, a.body FROM entries e JOIN activities a ON a.app = ? AND a.sk = e.sk
+               WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT ? OFFSET ?`
+            : `SELECT lower(hex(e.sk)), e.origin FROM entries e WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT ? OFFSET ?`,
+        )
+        .raw();
       this.#scans.set(shape, st);
     }
     return st;
   }
 
   private scanOne(app: string, s: FeedScan): (TimelineEntry & { body?: string })[] {
-    const f = this.#d.findFeed(app, s.feed);
+    const d = this.#d;
+    const f = d.findFeed(app, s.feed);
     if (f === undefined || s.limit <= 0) return [];
-    const params: Record<string, unknown> = { feed: f, limit: s.limit, offset: s.offset ?? 0 };
-    if (s.bodies) params.app = this.#d.appInt(app);
-    if (s.idLt) params.lt = idToSortKey(s.idLt);
-    if (s.idLte) params.lte = idToSortKey(s.idLte);
-    if (s.idGt) params.gt = idToSortKey(s.idGt);
-    if (s.idGte) params.gte = idToSortKey(s.idGte);
-    const rows = this.statement(s).all(params) as ScanRow[];
-    return rows.map((r) => (s.bodies ? { id: sortKeyToId(r.sk), origin: r.origin, body: r.body } : { id: sortKeyToId(r.sk), origin: r.origin }));
+    const params: unknown[] = s.bodies ? [d.appInt(app), f] : [f];
+    if (s.idLt) params.push(idToSortKey(s.idLt));
+    if (s.idLte) params.push(idToSortKey(s.idLte));
+    if (s.idGt) params.push(idToSortKey(s.idGt));
+    if (s.idGte) params.push(idToSortKey(s.idGte));
+    params.push(s.limit, s.offset ?? 0);
+    const rows = this.statement(s).all(...params) as [string, number | null, string?][];
+    const out: (TimelineEntry & { body?: string })[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [id, origin, body] = rows[i];
+      const o = origin === null ? null : d.feedName(origin);
+      out[i] = s.bodies ? { id, origin: o, body } : { id: hexToId(id), origin: o };
+    }
+    return out;
   }
 
   async scan(app: string, scan: FeedScan): Promise<(TimelineEntry & { readonly body?: string })[]> {

@@ -20,6 +20,25 @@ interface Row {
 
 const COLUMNS = 'id, kind, activity_id, user_id, parent, depth, data, target_feeds, created, updated, deleted';
 
+/** A row as an array, in {@link COLUMNS} order (raw statements: no object with named keys per row). */
+type RawRow = [string, string, string, string, string, number, string, string, number, number, number | null];
+
+function fromRaw(r: RawRow): ReactionRecord {
+  return {
+    id: r[0],
+    kind: r[1],
+    activityId: r[2],
+    userId: r[3],
+    parent: r[4],
+    depth: r[5],
+    data: r[6],
+    targetFeeds: r[7] === '[]' ? [] : (JSON.parse(r[7]) as string[]),
+    createdUs: r[8],
+    updatedUs: r[9],
+    deletedUs: r[10],
+  };
+}
+
 function toRecord(r: Row): ReactionRecord {
   return {
     id: r.id,
@@ -50,7 +69,7 @@ export class SqliteReactionStore implements ReactionStore {
     this.#byIds = d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE app = ? AND id IN (SELECT value FROM json_each(?))`);
     this.#counts = d.db.prepare(
       `SELECT owner, kind, n FROM reaction_counts WHERE app = ? AND owner_type = ? AND owner IN (SELECT value FROM json_each(?))`,
-    );
+    ).raw();
     this.#descendants = d.db.prepare(
       `WITH RECURSIVE below(id) AS (
          SELECT r.id FROM reactions r WHERE r.app = @app AND r.parent IN (SELECT value FROM json_each(@ids))
@@ -118,12 +137,14 @@ export class SqliteReactionStore implements ReactionStore {
         if (q.kinds) conds.push('kind IN (SELECT value FROM json_each(@kinds))');
         if (q.userId) conds.push('user_id = @userId');
         const partition = q.perKind !== undefined ? `${owner}, kind` : owner;
-        st = this.#d.db.prepare(
-          `SELECT ${COLUMNS} FROM (
-             SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
-             FROM reactions ${hint} WHERE ${conds.join(' AND ')})
-           WHERE rn <= @n ORDER BY created DESC, id DESC`,
-        );
+        st = this.#d.db
+          .prepare(
+            `SELECT ${COLUMNS} FROM (
+               SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
+               FROM reactions ${hint} WHERE ${conds.join(' AND ')})
+             WHERE rn <= @n ORDER BY created DESC, id DESC`,
+          )
+          .raw();
         this.#latest.set(shape, st);
       }
       const params: Record<string, unknown> = {
@@ -133,7 +154,7 @@ export class SqliteReactionStore implements ReactionStore {
       };
       if (q.kinds) params.kinds = JSON.stringify(q.kinds);
       if (q.userId) params.userId = q.userId;
-      return (st.all(params) as Row[]).map(toRecord);
+      return (st.all(params) as RawRow[]).map(fromRaw);
     });
   }
 
@@ -141,15 +162,11 @@ export class SqliteReactionStore implements ReactionStore {
     const out = new Map<string, Record<string, number>>();
     if (owners.length === 0) return out;
     return this.#d.read('reactionCounts', () => {
-      const rows = this.#counts.all(this.#d.appInt(app), of === 'activity' ? 'a' : 'r', JSON.stringify(owners)) as {
-        owner: string;
-        kind: string;
-        n: number;
-      }[];
-      for (const r of rows) {
-        let c = out.get(r.owner);
-        if (!c) out.set(r.owner, (c = {}));
-        c[r.kind] = r.n;
+      const rows = this.#counts.all(this.#d.appInt(app), of === 'activity' ? 'a' : 'r', JSON.stringify(owners)) as [string, string, number][];
+      for (const [owner, kind, n] of rows) {
+        let c = out.get(owner);
+        if (!c) out.set(owner, (c = {}));
+        c[kind] = n;
       }
       return out;
     });
