@@ -74,13 +74,18 @@ export async function runFanoutRound(s: Services, apps: ReadonlyMap<string, App>
   const nowMs = () => Math.floor(s.clock.now() / 1000);
   const jobs = await s.ports.intents.claim(limit, LEASE_MS, nowMs());
   if (jobs.length === 0) return 0;
+  // The claimed intents not finished yet, with the cursor each reached: handed back at once when
+  // the round ends early (shutdown) or on a transient failure, instead of waiting for their lease.
+  const open = new Map(jobs.map((j) => [j.id, j.cursor]));
+  const release = () => s.ports.intents.progress([...open].map(([id, cursor]) => ({ id, cursor })), nowMs()).catch(() => undefined);
   try {
-    return await runClaimed(s, apps, jobs, retry, stopping, opts);
+    const dealt = await runClaimed(s, apps, jobs, retry, stopping, { ...opts, open });
+    if (stopping() && open.size > 0) await release();
+    return dealt;
   } catch (err) {
     // A transient failure charges nothing: the claimed intents go back at once, with their
     // cursors, for the round the caller retries.
-    const left = new Set(jobs.map((j) => j.id));
-    await s.ports.intents.progress(jobs.filter((j) => left.has(j.id)).map((j) => ({ id: j.id, cursor: j.cursor })), nowMs()).catch(() => undefined);
+    if (open.size > 0) await release();
     throw err;
   }
 }
@@ -91,7 +96,7 @@ async function runClaimed(
   jobs: readonly QueuedIntent[],
   retry: RetryPolicy,
   stopping: () => boolean,
-  opts: RoundOptions,
+  opts: RoundOptions & { readonly open: Map<string, string | null> },
 ): Promise<number> {
   const nowMs = () => Math.floor(s.clock.now() / 1000);
   const fresh = jobs.filter((j) => j.attempts === 0);
@@ -103,11 +108,12 @@ async function runClaimed(
     const now = nowMs();
     const retryAt = attempts >= retry.maxAttempts ? null : now + Math.min(retry.maxMs, retry.baseMs * 2 ** (attempts - 1));
     await s.ports.intents.failed(job.id, describeFailure(error), retryAt, now);
+    opts.open.delete(job.id);
     opts.onJobFailed?.({ job, error, attempts, retryAt });
   };
   const alone = async (job: QueuedIntent) => {
     try {
-      await runFanoutJobs(s, apps, [job], stopping, opts.onApplied);
+      await runFanoutJobs(s, apps, [job], stopping, opts.onApplied, opts.open);
     } catch (err) {
       if (isTransient(err)) throw err;
       await fail(job, err);
@@ -117,7 +123,7 @@ async function runClaimed(
 
   if (fresh.length > 0) {
     try {
-      dealt += await runFanoutJobs(s, apps, fresh, stopping, opts.onApplied);
+      dealt += await runFanoutJobs(s, apps, fresh, stopping, opts.onApplied, opts.open);
     } catch (err) {
       if (isTransient(err)) throw err;
       // Chunks applied before the failure stay (they are idempotent); the intents still queued are

@@ -38,6 +38,7 @@ export async function runFanoutJobs(
   intents: readonly QueuedIntent[],
   stopping: () => boolean = () => false,
   onApplied?: AppliedListener,
+  open?: Map<string, string | null>,
 ): Promise<number> {
   if (intents.length === 0) return 0;
   let work = new FeedWork();
@@ -61,6 +62,8 @@ export async function runFanoutJobs(
       batchApp ? publish(s, batchApp, changes, [...activities.values()]) : undefined,
     ]);
     for (const i of complete) if (i.queuedAt !== null) onApplied?.(i.kind, Math.max(0, now - i.queuedAt) / 1000);
+    for (const p of progress) open?.set(p.id, p.cursor);
+    for (const i of complete) open?.delete(i.id);
     finished += complete.length;
     work = new FeedWork();
     progress = [];

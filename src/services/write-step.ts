@@ -374,10 +374,10 @@ export async function runWrite(s: Services, app: App, steps: readonly WriteStep[
       pending = pending.flatMap((p, i) => (pages[i].next === null ? [] : [{ x: p.x, cursor: pages[i].next }]));
     }
   }
-  // The completion is not waited for: the write is durable and applied already; a completion
-  // that is lost (a crash) only means a worker applies the intent again after its lease.
-  if (inline.length > 0) void s.ports.intents.complete(inline).catch(() => undefined);
-  await publish(s, app, changes, parts.activities);
+  await Promise.all([
+    inline.length > 0 ? s.ports.intents.complete(inline) : undefined,
+    publish(s, app, changes, parts.activities),
+  ]);
   if (queued) s.onJobsEnqueued();
   return committed;
 }
