@@ -48,9 +48,11 @@ export async function openStore(config: Pick<Config, 'storage'>): Promise<Store>
       return store;
     }
     case 'redis':
-      // The config accepts Redis Cluster (its pubsub, rate limits and record stores exist); the
-      // feed store on it does not yet.
-      throw new ConfigError('storage.backend: "redis": the feed store on Redis Cluster is not part of this version yet (known: sqlite)');
+      // Every storage port has a Redis Cluster adapter (RedisStore, docs/scaling.md), but some
+      // services still read and write through the combined store port, which only SQLite serves.
+      throw new ConfigError(
+        'storage.backend: "redis": the storage ports run on Redis Cluster, but this version still serves some requests through the combined store, which only the sqlite backend provides (known: sqlite)',
+      );
     default: {
       // Configs are validated against the known backends; this catches one built in code.
       const unknown: { backend: string } = storage;

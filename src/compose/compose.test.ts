@@ -44,7 +44,7 @@ describe('composition root', () => {
     const file = (storage: unknown) => ({ apps: [{ app_id: 'a', api_key: 'keyy', api_secret: 'x'.repeat(20), feed_groups: [{ name: 'user', type: 'flat' as const }] }], storage });
     assert.throws(() => parseConfig(file({ backend: 'cassandra' }) as never, dir), /storage\.backend: .*Expected 'sqlite' \| 'redis'/);
     const redis = parseConfig(file({ backend: 'redis', nodes: ['127.0.0.1:7000'] }) as never, dir);
-    await assert.rejects(openStore(redis), (err: unknown) => err instanceof ConfigError && /storage\.backend: "redis": the feed store on Redis Cluster is not part of this version yet/.test(err.message));
+    await assert.rejects(openStore(redis), (err: unknown) => err instanceof ConfigError && /storage\.backend: "redis": the storage ports run on Redis Cluster, but this version still serves some requests through the combined store/.test(err.message));
   });
 
   it('a worker process built like `rivulet worker` publishes the fan-out it applies through its pubsub', async () => {

@@ -112,7 +112,7 @@ async function startOnce(opts: { masters?: number; replicas?: number; nodeTimeou
     for (const port of ports) {
       const args = [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no',
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-announce-ip', '127.0.0.1',
         '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
         '--dbfilename', `dump-${port}.rdb`, '--save', '',
         '--appendonly', persistence === 'aof' ? 'yes' : 'no', '--appendfilename', `aof-${port}.aof`, '--appenddirname', `aof-${port}`,

@@ -159,7 +159,17 @@ export class RedisFollowStore implements FollowStore {
   }
 
   async markPullServed(app: string, feeds: readonly string[]): Promise<void> {
-    await Promise.all([...new Set(feeds)].map((f) => this.pullWalk(app, f)));
+    await Promise.all(
+      [...new Set(feeds)].map(async (feed) => {
+        // Recorded as a follow-up operation of the feed's partition first: if this process dies
+        // during the walk, a worker's claim walks again (see RedisIntentQueue).
+        const base = partitionBase(this.#r.keys, partitionOf(feed));
+        const op = `pull\n${app}\n${feed}`;
+        await this.#r.write((p) => p.hset(`${base}px`, op, JSON.stringify({ t: 'pull', app, feed })).zadd(`${base}pz`, Date.now(), op));
+        await this.pullWalk(app, feed);
+        await Promise.all([this.#r.cluster.hdel(`${base}px`, op), this.#r.cluster.zrem(`${base}pz`, op)]);
+      }),
+    );
   }
 
   /** Flags `feed` pull-served and adds it to every follower's pulled sources. Idempotent. */

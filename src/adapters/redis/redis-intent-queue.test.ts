@@ -19,15 +19,17 @@ onRedisCluster('activities and the intent queue', () => {
   });
   after(() => store?.close());
 
-  it('spreads activities and intents over the partitions; many workers claim each intent once', async () => {
+  it('spreads activities and intents over the partitions; workers in three processes claim each intent once', async () => {
     const a = app();
     const acts = Array.from({ length: 64 }, (_, i) => act(100 + i));
     const q = store.ports.intents;
     await q.commit(a, acts.map((x) => ({ activity: x, intents: [{ kind: 'fanout.add' as const, source: 'user:a', ids: [x.id], mode: 'queued' as const }] })));
     assert.equal((await store.ports.activities.getActivities(a, acts.map((x) => x.id))).size, 64);
     const seen: string[] = [];
+    // Two more stores on the same keys stand for worker processes of their own.
+    const others = await Promise.all([0, 1].map(() => RedisStore.open({ nodes: store.connection.settings.nodes, keyPrefix: store.connection.settings.keyPrefix, durability: 'fast' })));
     await Promise.all(
-      [0, 1, 2].map(async () => {
+      [q, ...others.map((o) => o.ports.intents)].map(async (q) => {
         for (;;) {
           const got = await q.claim(5, 60_000, Date.now());
           if (got.length === 0) break;
@@ -36,9 +38,51 @@ onRedisCluster('activities and the intent queue', () => {
         }
       }),
     );
+    await Promise.all(others.map((o) => o.close()));
     assert.equal(seen.length, 64);
     assert.equal(new Set(seen).size, 64, 'no intent handed out twice');
     assert.ok(new Set(seen.map((id) => id.split('-')[0])).size > PARTITIONS / 2, 'intents sit in many partitions');
+  });
+
+  it('a worker killed in the middle of a fan-out: another takes the intent over at its cursor, and every follower gets the activity exactly once', async () => {
+    const a = app();
+    const p = store.ports;
+    const FOLLOWERS = 2000;
+    const PAGE = 250;
+    for (let i = 0; i < FOLLOWERS; i += 200) {
+      await p.intents.commit(a, Array.from({ length: 200 }, (_, k) => ({ follow: { source: `timeline:f${i + k}`, target: 'user:star', createdUs: i + k, grouped: false, since: null } })));
+    }
+    const x = act(7, { home: 'user:star' });
+    await p.intents.commit(a, [{ activity: x, intents: [{ kind: 'fanout.add', source: 'user:star', ids: [x.id], mode: 'queued' }] }]);
+    const LEASE = 30_000;
+    /** One worker's run over an intent: pages of followers from its cursor; `pages` limits it (a crash after that many). */
+    const work = async (now: number, pages: number) => {
+      const [intent] = (await p.intents.claim(10, LEASE, now)).filter((i) => i.app === a);
+      assert.ok(intent, 'the intent is handed out');
+      let cursor = intent.cursor;
+      for (let n = 0; n < pages; n++) {
+        const page = await p.follows.followerPage(a, intent.source, cursor, PAGE);
+        await p.timelines.apply(a, page.followers.map((f) => ({ kind: 'add' as const, feed: f.feed, entries: intent.ids.map((id) => ({ id, origin: intent.source })), maxLength: 100 })));
+        // The crash comes after the page was applied and before its progress was recorded.
+        if (n === pages - 1 && page.cursor !== null) return intent;
+        cursor = page.cursor;
+        if (cursor === null) {
+          await p.intents.complete([intent.id]);
+          return intent;
+        }
+        await p.intents.progress([{ id: intent.id, cursor }], now + LEASE);
+      }
+      return intent;
+    };
+    const t = Date.now();
+    const first = await work(t, 3);
+    assert.deepEqual((await p.intents.claim(10, LEASE, t + 1000)).filter((i) => i.app === a), [], 'leased: nobody else takes it');
+    const second = await work(t + 2 * LEASE, 1000);
+    assert.equal(second.id, first.id);
+    assert.notEqual(second.cursor, null, 'the second worker starts at the cursor the first one recorded');
+    const scans = await p.timelines.scanMany(a, Array.from({ length: FOLLOWERS }, (_, i) => ({ feed: `timeline:f${i}`, limit: 10 })));
+    assert.equal(scans.filter((l) => l.length === 1 && l[0].id === x.id).length, FOLLOWERS, 'every follower holds the activity once');
+    assert.equal((await p.intents.claim(10, LEASE, t + 10 * LEASE)).filter((i) => i.app === a).length, 0, 'the intent is done');
   });
 
   it('a follow whose writer died after its step reaches the follower indexes at the next claim', async () => {
@@ -58,6 +102,13 @@ onRedisCluster('activities and the intent queue', () => {
     await store.ports.intents.claim(10, 60_000, Date.now() + 120_000);
     assert.deepEqual(await follows.followers(a, 'user:star', 10, 0), [{ source, target: 'user:star', createdUs: 7 }]);
     assert.equal(await r.cluster.zcard(`${base}pz`), 0);
+    // A process that died while turning the feed to pull: the walk to its followers is done by a claim.
+    const pullBase = follows.edgeTruth(a, 'user:star', 'x').key.replace(/e:[^:]*$/, '');
+    await r.cluster.hset(`${pullBase}px`, 'crash2', JSON.stringify({ t: 'pull', app: a, feed: 'user:star' }));
+    await r.cluster.zadd(`${pullBase}pz`, Date.now(), 'crash2');
+    await store.ports.intents.claim(10, 60_000, Date.now() + 120_000);
+    assert.deepEqual(await follows.pullSources(a, source), [{ feed: 'user:star', since: null, count: 0 }]);
+    assert.deepEqual([...(await follows.pullServed(a, ['user:star']))], ['user:star']);
     assert.ok(partitionBase(r.keys, 0).length > 0);
   });
 });

@@ -19,7 +19,7 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * its follow edge): the written thing, its intents and its follow-up operations are one Lua script
  * on one slot, acknowledged (in `durable` mode) after `WAIT 1`.
  *
- * Per partition: `a:<app>` (id → record JSON), `h:<app>` (id → home feed, set once), the reactions
+ * Per partition: `a:<app>` (id → record JSON, and `<id>/h` → its home feed, set once), the reactions
  * (see `redis-reaction-store.ts`), follow edges `e:<app>` (see `redis-follow-store.ts`), intents
  * `i` (id → JSON), `at`/`cur` (attempts, cursor), `q` (claimable intents by the time they are due:
  * 0 for queued ones never claimed, a lease's end, a retry time), `il` (inline intents by the time
@@ -27,7 +27,8 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * complete it), dead letters `dl`/`dle`/`dlt`/`dlz`.
  *
  * Follow-up operations (`px`/`pz`): what a step changes outside its slot (the two feeds' follow
- * indexes, the foreign-id index, a user's reaction index, the audit log) is recorded in the step
+ * indexes, the foreign-id index, a user's reaction index, the audit log; also the walk that adds
+ * a feed turned pull-served to its followers' pulled sources) is recorded in the step
  * as an operation, applied right after it, and removed once applied. Each is idempotent (it makes
  * an index agree with the partition's truth); a claim by any worker applies those older than its
  * lease again, so a writer that died after the step leaves nothing missing.
@@ -70,11 +71,10 @@ while i <= #ARGV do
   local tag = ARGV[i]
   if tag == 'A' then
     redis.call('HSET', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 2])
-    redis.call('HSETNX', b .. 'h:' .. app, ARGV[i + 1], ARGV[i + 3])
+    redis.call('HSETNX', b .. 'a:' .. app, ARGV[i + 1] .. '/h', ARGV[i + 3])
     i = i + 4
   elseif tag == 'E' then
-    redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1])
-    redis.call('HDEL', b .. 'h:' .. app, ARGV[i + 1])
+    redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 1] .. '/h')
     i = i + 2
   elseif tag == 'RA' then
     local id, owner, member, kind, core, payload, deleted = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
@@ -261,7 +261,8 @@ type FollowUp =
   | { readonly t: 'edge'; readonly app: string; readonly source: string; readonly target: string }
   | { readonly t: 'fid'; readonly app: string; readonly foreignId: string; readonly id: string }
   | { readonly t: 'ruser'; readonly app: string; readonly user: string; readonly id: string; readonly member: string; readonly part: number }
-  | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] };
+  | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] }
+  | { readonly t: 'pull'; readonly app: string; readonly feed: string };
 
 /** Intent ids are `<partition>-<n>`; null for anything else. */
 function parseIntentId(id: string): { part: number; iid: string } | null {
@@ -421,6 +422,8 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       }
       case 'audit':
         return this.#audit.append(op.app, op.changes, op.atUs);
+      case 'pull':
+        return this.#follows.pullWalk(op.app, op.feed);
     }
   }
 
@@ -519,13 +522,15 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
     const out = new Map<string, ActivityRecord>();
     const by = byPartition(new Set(ids), partitionOf);
-    // One HMGET pair per partition, all sent in this tick: one pipeline per node.
+    // One HMGET per partition (each record beside its home feed), all sent in this tick: one
+    // pipeline per node.
     const parts = [...by];
-    const got = await Promise.all(parts.map(([p, list]) => Promise.all([this.#r.cluster.hmget(`${this.#part(p)}a:${app}`, ...list), this.#r.cluster.hmget(`${this.#part(p)}h:${app}`, ...list)])));
+    const got = await Promise.all(parts.map(([p, list]) => this.#r.cluster.hmget(`${this.#part(p)}a:${app}`, ...list.flatMap((id) => [id, `${id}/h`]))));
     parts.forEach(([, list], k) => {
-      const [recs, homes] = got[k];
+      const fields = got[k];
       list.forEach((id, i) => {
-        if (recs[i] !== null) out.set(id, { ...(JSON.parse(recs[i]!) as Omit<ActivityRecord, 'home'>), home: homes[i] ?? '' });
+        const rec = fields[2 * i];
+        if (rec !== null) out.set(id, { ...(JSON.parse(rec) as Omit<ActivityRecord, 'home'>), home: fields[2 * i + 1] ?? '' });
       });
     });
     return out;

@@ -94,6 +94,19 @@ for k = 7 + nkinds, #ARGV do
   local index = b .. 'ri:' .. app .. ':' .. tag .. ARGV[k]
   if redis.call('EXISTS', index) == 1 then
     local taken, perKind, full = 0, {}, 0
+    -- Per kind over every kind: the counts say which kinds have visible reactions and how many,
+    -- so the walk stops once each has its share instead of reading the whole index.
+    local want = nkinds
+    local cap = {}
+    if mode == 'k' and nkinds == 0 and user == '' then
+      local h = redis.call('HGETALL', b .. 'rn:' .. app .. ':' .. tag .. ARGV[k])
+      want = 0
+      for j = 1, #h, 2 do
+        local c = tonumber(h[j + 1])
+        if c > 0 then want = want + 1; cap[h[j]] = math.min(c, n) end
+      end
+      if want == 0 then want = -1 end
+    end
     local offset = 0
     local done = false
     while not done do
@@ -116,8 +129,8 @@ for k = 7 + nkinds, #ARGV do
               if have < n then
                 take = true
                 perKind[c.kind] = have + 1
-                if have + 1 == n then full = full + 1 end
-                if nkinds > 0 and full >= nkinds then done = true end
+                if have + 1 == (cap[c.kind] or n) then full = full + 1 end
+                if want > 0 and full >= want then done = true end
               end
             end
             if take then out[#out + 1] = {core, redis.call('HGET', b .. 'rp:' .. app, id) or '{}', ''} end

@@ -326,7 +326,6 @@ export class SqliteDatabase {
   /** When this process may write (performance.now()); see {@link ready}. */
   #writableAt = 0;
   #settle: ((reads: StoreReads) => void) | null = null;
-  #barrier: ((reads: StoreReads) => Promise<void> | null) | null = null;
   /** Commits of this process made through another connection (the writer thread), counted there. */
   #commits: Int32Array | null = null;
   readonly #registered: boolean;
@@ -540,21 +539,11 @@ export class SqliteDatabase {
   }
 
   /**
-   * Registers the writer thread's barrier: what a store call must wait for before it reads (the
-   * writes handed over before it that can change its answer), or null when it may read at once.
-   */
-  onRead(barrier: (reads: StoreReads) => Promise<void> | null): void {
-    this.#barrier = barrier;
-  }
-
-  /**
-   * {@link guard} for store calls that may wait: with a writer thread, `fn` runs once every write
-   * handed to the store before this call that can change what it reads has committed (or failed),
-   * so each call sees every write handed over before it, as on one connection.
+   * {@link guard} for store calls that return a promise. Writes applied on this connection that
+   * still wait for their group commit are committed first, as for every store call; with a writer
+   * thread, the call sees every write the thread acknowledged.
    */
   async read<T>(what: string, fn: () => T, reads: StoreReads | boolean = false): Promise<T> {
-    const wait = this.#barrier?.(reads === true ? 'graph' : reads === false ? 'all' : reads) ?? null;
-    if (wait !== null) await wait;
     return this.guard(what, fn, reads);
   }
 

@@ -21,7 +21,7 @@ let other: Database.Database;
 
 beforeEach(() => {
   const path = join(dir, `db${++n}.sqlite`);
-  store = new SqliteStore(path);
+  store = new SqliteStore(path, { writer: 'inline' });
   other = new Database(path, { readonly: true });
 });
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js';
 import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
-import type { SqliteDatabase, StoreReads } from './database.js';
+import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
@@ -36,8 +36,6 @@ export interface WriteItem {
 /** Applies writes elsewhere (the writer thread): each promise settles once its write committed or failed. */
 export interface RemoteWriter {
   send(item: WriteItem): Promise<unknown>;
-  /** Resolves once the writes handed over before it that `reads` may see are settled; null when none is pending. */
-  barrier(reads: StoreReads): Promise<void> | null;
 }
 
 /** A batch waiting for its group commit, with the caller's promise. */
@@ -186,12 +184,11 @@ export class SqliteWriteStore implements WriteStore {
 
   /**
    * From now on, hands every write to `remote` (the writer thread, which applies it with this
-   * class's code on its own connection) instead of applying it here; reads wait through
-   * {@link SqliteDatabase.read} for the writes handed over before them.
+   * class's code on its own connection) instead of applying it here. Reads then see the writes
+   * that were acknowledged, not the ones still on their way (see {@link WriterThread}).
    */
   useRemote(remote: RemoteWriter): void {
     this.#remote = remote;
-    this.#d.onRead((reads) => remote.barrier(reads));
   }
 
   /** Whether writes go to another thread. */
@@ -225,8 +222,8 @@ export class SqliteWriteStore implements WriteStore {
   /**
    * Runs `run` inside the group commit, after every write handed over before it, and resolves to
    * its result once the transaction committed. A function cannot cross threads: with a writer
-   * thread it runs in a transaction of this connection once the writes handed over before it
-   * committed (prefer {@link define}).
+   * thread it runs in a transaction of this connection, which waits for the thread's lock
+   * (prefer {@link define}).
    */
   transact<T>(run: () => T, rows = 1, graph = false): Promise<T> {
     if (this.#remote) return this.#d.read('transact', () => this.#d.db.transaction(run).immediate());

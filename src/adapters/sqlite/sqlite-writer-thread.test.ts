@@ -66,6 +66,18 @@ describe('SQLite writer thread', () => {
     assert.ok(marks.keys.includes(changeKey.feed(APP, 'user:a')), 'the change mark written by the thread is read here');
   });
 
+  it('moves the change mark of another store over the same file (another process)', async () => {
+    const { store, path } = threaded();
+    const other = new SqliteStore(path, { writer: 'thread' });
+    open.push(other);
+    await store.commit(APP, post(act(1500)));
+    const before = other.changeMark();
+    const a = act(1501);
+    await store.commit(APP, post(a));
+    assert.notEqual(other.changeMark(), before);
+    assert.ok((await other.getActivities(APP, [a.id])).has(a.id));
+  });
+
   it('commits the writes handed over together in one transaction, in order', async () => {
     const { store, other } = threaded();
     await store.commit(APP, post(act(999)));

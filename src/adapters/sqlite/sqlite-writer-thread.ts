@@ -11,7 +11,6 @@ import {
   StoreError,
   UnavailableError,
 } from '../../core/errors.js';
-import type { StoreReads } from './database.js';
 import type { RemoteWriter, WriteItem } from './sqlite-write-store.js';
 
 /** What the writer thread is started with. */
@@ -98,8 +97,10 @@ interface Pending {
  * over during one event-loop turn go as one message, and the thread commits whatever has arrived
  * together in one transaction. A write's promise settles when the thread reports its transaction
  * committed (so an acknowledged write is on disk) or failed. Writes are applied in the order they
- * were handed over, and {@link barrier} lets a read wait for the writes handed over before it that
- * can change its answer.
+ * were handed over. Reads on the main thread's connection see every acknowledged write (WAL: each
+ * read starts from the newest commit); a write still on its way is not seen, as with any networked
+ * store, which is why the write path commits a step before it reads what depends on it
+ * (src/services/write-step.ts).
  *
  * If the thread dies, every write it had not acknowledged fails with a transient store error (it
  * may or may not have committed), and the next write starts a new thread.
@@ -119,10 +120,7 @@ export class WriterThread implements RemoteWriter {
   /** Writes of this turn, posted together at its end. */
   #outgoing: (WriteItem & { seq: number })[] = [];
   #scheduled = false;
-  /** The newest write that changes follow edges, and the newest that changes content (sequence numbers). */
-  #lastGraph = 0;
-  #lastContent = 0;
-  /** Reads waiting for every write up to `seq` to settle. */
+  /** Callers waiting for every write up to `seq` to settle (close). */
   #waiters: { seq: number; resolve: () => void }[] = [];
 
   constructor(path: string) {
@@ -132,8 +130,6 @@ export class WriterThread implements RemoteWriter {
   send(item: WriteItem): Promise<unknown> {
     if (this.#closing !== null) return Promise.reject(new StoreError('the store is closed', null));
     const seq = ++this.#seq;
-    if (item.graph) this.#lastGraph = seq;
-    if (item.content) this.#lastContent = seq;
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, sent: false });
       this.#outgoing.push({ ...item, seq });
@@ -142,14 +138,6 @@ export class WriterThread implements RemoteWriter {
         setImmediate(this.#post);
       }
     });
-  }
-
-  barrier(reads: StoreReads): Promise<void> | null {
-    const upTo = reads === 'graph' ? this.#lastGraph : reads === 'content' ? this.#lastContent : this.#seq;
-    if (upTo <= this.settled()) return null;
-    // Waiting writes go now rather than at the end of the turn.
-    this.#post();
-    return new Promise((resolve) => this.#waiters.push({ seq: upTo, resolve }));
   }
 
   /** Every write up to this sequence number has settled. */
