@@ -1,5 +1,7 @@
 import { openStore } from '../compose/adapters.js';
-import type { DeadLetter, Outbox } from '../ports/outbox.js';
+import type { IntentQueue, QueuedIntent } from '../ports/intent-queue.js';
+
+type DeadLetter = QueuedIntent & { readonly error: string; readonly failedAt: number };
 import { loadConfig, resolveServeOptions } from '../compose/environment.js';
 
 export interface DeadLetterOptions {
@@ -19,7 +21,7 @@ export function describeDeadLetters(letters: readonly DeadLetter[], total: numbe
   const lines = [`${total} dead-lettered fan-out job${total === 1 ? '' : 's'}${total > letters.length ? ` (the oldest ${letters.length} shown)` : ''}:`];
   for (const d of letters) {
     lines.push(
-      `  job ${d.jobId}: ${d.kind} of ${d.ids.length} activit${d.ids.length === 1 ? 'y' : 'ies'} from ${d.source} (app ${d.app})`,
+      `  job ${d.id}: ${d.kind} of ${d.ids.length} activit${d.ids.length === 1 ? 'y' : 'ies'} from ${d.source} (app ${d.app})`,
       `    ${d.attempts} attempts, the last at ${new Date(d.failedAt).toISOString()}${d.cursor !== null ? `, stopped at follower cursor ${d.cursor}` : ''}`,
       `    error: ${d.error}`,
     );
@@ -28,13 +30,12 @@ export function describeDeadLetters(letters: readonly DeadLetter[], total: numbe
   return lines.join('\n') + '\n';
 }
 
-/** Lists the dead letters of `outbox`, or requeues them; returns the text to print. */
-export async function deadLetterCommand(outbox: Outbox, o: Pick<DeadLetterOptions, 'requeue' | 'job'>): Promise<string> {
+/** Lists the dead letters of the intent queue, or requeues them; returns the text to print. */
+export async function deadLetterCommand(outbox: Pick<IntentQueue, 'requeueDeadLetters' | 'deadLetters' | 'deadLetterCount'>, o: Pick<DeadLetterOptions, 'requeue' | 'job'>): Promise<string> {
   if (o.requeue) {
     const ids = o.job?.map((j) => {
-      const n = Number(j);
-      if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--job: "${j}" is not a job id`);
-      return n;
+      if (!/^[\w-]{1,64}$/.test(j)) throw new Error(`--job: "${j}" is not a job id`);
+      return j;
     });
     const moved = await outbox.requeueDeadLetters(ids);
     return `Put ${moved} fan-out job${moved === 1 ? '' : 's'} back in the queue.\n`;
@@ -48,7 +49,7 @@ export async function deadLetters(o: DeadLetterOptions): Promise<void> {
   const { config } = loadConfig(dataDir, configFile);
   const store = await openStore(config);
   try {
-    process.stdout.write(await deadLetterCommand(store, o));
+    process.stdout.write(await deadLetterCommand(store.ports.intents, o));
   } finally {
     await store.close();
   }

@@ -68,7 +68,7 @@ export async function openStore(config: Pick<Config, 'storage'>): Promise<Store>
 export function openRecords(store: Store): RecordStores {
   const database = (store as { database?: SqliteDatabase }).database;
   if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
-  return sqliteRecords({ database, commit: (app, batch) => store.commit(app, batch) });
+  return sqliteRecords({ database, ports: store.ports });
 }
 
 /** Where model snapshots go: beside the store's data on SQLite, else in this process's memory. */

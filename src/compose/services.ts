@@ -33,6 +33,8 @@ export interface Core {
   readonly realtime: RealtimePublisher;
   readonly records: RecordStores;
   readonly services: Services;
+  /** Where the fan-out lag of applied intents goes. */
+  readonly metrics: Metrics;
   /** Who to wake once a commit queued work; set once the workers (or another process's) exist. */
   readonly wake: { jobsEnqueued: () => void; contentQueued: () => void };
 }
@@ -91,7 +93,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     enriched: sharedPartsCache(store, o.config.readCacheBytes),
     onJobsEnqueued: () => wake.jobsEnqueued(),
   };
-  return { config: o.config, apps, base, store, realtime, records, services, wake };
+  return { config: o.config, apps, base, store, realtime, records, services, wake, metrics };
 }
 
 export interface Workers {
@@ -120,6 +122,7 @@ export function buildWorkers(core: Core, logger: Logger, o: WorkerOptions = {}):
   const fanout = new FanoutWorker(() => core.services, core.apps, logger.child({ component: 'fanout' }), {
     pollMs: o.fanoutPollMs,
     onFailure: o.onFailure,
+    onApplied: (kind, lag) => core.metrics.fanoutApplied(kind, lag),
   });
   const signals = new SignalWorker(() => core.services, [...core.apps.keys()], logger.child({ component: 'signals' }), {
     pollMs: o.signalPollMs,

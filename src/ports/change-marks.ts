@@ -76,7 +76,6 @@ export function batchChanges(app: string, b: WriteBatch & { readonly signals?: S
   const activity = (id: string) => keys.add(changeKey.activity(app, id));
   for (const a of b.activities ?? []) activity(a.id);
   for (const e of b.entries ?? []) feed(e.feed);
-  for (const p of b.pushes ?? []) for (const n of p.names) feed(n);
   for (const r of b.removals ?? []) {
     feed(r.feed);
     for (const id of r.ids) activity(id);

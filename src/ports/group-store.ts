@@ -1,3 +1,4 @@
+import type { Counts, Group } from '../core/aggregation/groups.js';
 import type { TimelineEntry, TimelineRange } from './timeline-store.js';
 
 /** One group of an aggregated or notification feed, with its newest activities (as read for a page). */
@@ -29,32 +30,12 @@ export interface GroupRange extends TimelineRange {
 
 /**
  * A group as stored and as the core's group rules (`src/core/aggregation/groups.ts`) compute it:
- * the whole state of one group, so that writing it is a replace.
+ * the whole state of one group, so that writing it is a replace (the core's `Group`).
  */
-export interface StoredGroup {
-  readonly id: string;
-  readonly key: string;
-  readonly verb: string;
-  /** Every activity that joined (retained or not) and is still there. */
-  readonly activityCount: number;
-  /** Distinct actors, at most a fixed number tracked (see the core's group rules). */
-  readonly actors: readonly string[];
-  readonly createdUs: number;
-  readonly updatedUs: number;
-  readonly seen: boolean;
-  readonly read: boolean;
-  /** The retained activities (at most the feed group's max per group), newest first, with their times. */
-  readonly entries: readonly (TimelineEntry & { readonly timeUs: number; readonly actor: string; readonly verb: string })[];
-  /** The newest activity id the per-group limit ever dropped (null: none); see the core's group rules. */
-  readonly trimmed: string | null;
-}
+export type StoredGroup = Group;
 
-/** Group counters of one feed, kept with its groups so that counts cost no scan. */
-export interface GroupCounts {
-  readonly groups: number;
-  readonly unseen: number;
-  readonly unread: number;
-}
+/** Group counters of one feed, kept with its groups so that counts cost no scan (the core's `Counts`). */
+export type GroupCounts = Counts;
 
 /** The groups of one feed that a merge needs, read in one call (see {@link GroupStore.readForMerge}). */
 export interface FeedGroups {

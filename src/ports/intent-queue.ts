@@ -129,8 +129,11 @@ export interface IntentQueue {
    */
   claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]>;
 
-  /** Records how far intents got (a follower cursor each) and renews their lease until `leaseUntil` (ms). */
-  progress(updates: readonly { readonly id: string; readonly cursor: string }[], leaseUntil: number): Promise<void>;
+  /**
+   * Records how far intents got (a follower cursor each; null: not started) and sets their lease
+   * to `leaseUntil` (ms): later to renew it, now or earlier to hand them back at once.
+   */
+  progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void>;
 
   /** Removes finished intents from the queue. */
   complete(ids: readonly string[]): Promise<void>;

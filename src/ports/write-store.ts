@@ -30,20 +30,6 @@ export interface GroupPlacement {
   readonly maxPerGroup: number;
 }
 
-/**
- * Put `ids` into each of `feeds` with origin `origin`, trimming feed i to `maxLength[i]` newest
- * entries: the fan-out worker's bulk write into flat feeds, keyed by the store's own feed handles
- * so that no feed id is looked up again.
- */
-export interface FeedPush {
-  readonly origin: string;
-  readonly ids: readonly string[];
-  readonly feeds: readonly number[];
-  /** The feed ids of `feeds`, in the same order (realtime events name the feeds). */
-  readonly names: readonly string[];
-  readonly maxLength: readonly number[];
-}
-
 /** Marks on a notification feed: every group (`'all'`) or the groups with these ids. */
 export interface GroupMarks {
   readonly feed: string;
@@ -66,8 +52,6 @@ export interface WriteBatch {
   /** Upserts by id; an existing activity keeps its home feed. */
   readonly activities?: readonly ActivityRecord[];
   readonly entries?: readonly EntryWrite[];
-  /** Flat follower feeds by store handle (from {@link FollowStore.fanoutPage}), applied with `entries`. */
-  readonly pushes?: readonly FeedPush[];
   readonly removals?: readonly EntryRemoval[];
   /** Remove every entry of `feed` that came from `origin` (unfollow without history). */
   readonly removeByOrigin?: readonly { feed: string; origin: string }[];

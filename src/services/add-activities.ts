@@ -3,10 +3,9 @@ import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
-import type { EntryWrite } from '../ports/write-store.js';
-import { commit, groupOf, type Services } from './context.js';
-import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
-import { ActivitySource, entryFor } from './placement.js';
+import type { WriteStep } from '../ports/intent-queue.js';
+import { groupOf, type Services } from './context.js';
+import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
@@ -71,29 +70,33 @@ export async function addActivities(
   const unique = [...new Set(acts)];
   if (policy) await checkReplacements(s, app, unique.map((a) => a.id), policy.owner);
   const records: ActivityRecord[] = unique.map((a) => ({ ...a, home: feed.fid }));
-  const entries: EntryWrite[] = [];
-  const bySource = new Map<string, string[]>();
-  const src = new ActivitySource(acts);
-  const addTo = (fid: string, id: string) => {
-    const e = entryFor(app, fid, id, null, src);
-    if (e) entries.push(e);
-    const ids = bySource.get(fid);
-    if (ids) ids.push(id);
-    else bySource.set(fid, [id]);
-  };
-  for (const a of unique) {
-    addTo(feed.fid, a.id);
-    for (const t of a.to) if (t !== feed.fid) addTo(t, a.id);
-  }
-  const fan = emptyFanout();
-  for (const [source, ids] of bySource) await planFanout(s, app, 'fanout.add', source, ids, fan, src);
+  // Each activity is one step: its record with the intents that spread it from its feed and from
+  // each `to` target (origin null there, origin = that feed in their followers).
+  const work = new FeedWork(acts);
+  const spreads: Spread[] = [];
+  const sourcesOf = records.map((a) => [feed.fid, ...a.to.filter((t) => t !== feed.fid)]);
+  records.forEach((a, i) => {
+    for (const f of sourcesOf[i]) {
+      work.add(app, f, a.id, null);
+      spreads.push({ kind: 'fanout.add', source: f, ids: [a.id] });
+    }
+  });
+  const intents = await planIntents(s, app, spreads);
+  let k = 0;
+  const steps: WriteStep[] = records.map((a, i) => {
+    const mine = intents.slice(k, (k += sourcesOf[i].length)).filter((x) => x !== null);
+    const audit = auditBatch(s, [activityChange(a, 'created', { feed: feed.fid })]);
+    return { activity: a, ...(mine.length > 0 ? { intents: mine } : {}), ...(audit ? { audit } : {}) };
+  });
   // The content job (tags for personalization) is handed over in the same turn, so the embedded
   // store commits it in the activity's transaction; it runs later, off the request path.
-  const audit = auditBatch(s, unique.map((a) => activityChange(a, 'created', { feed: feed.fid })));
-  await Promise.all([
-    commitWithFanout(s, app, { activities: records, entries, audit }, fan),
-    s.store.signals.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
-  ]);
+  await runWrite(s, app, steps, {
+    work,
+    spreads,
+    intents,
+    activities: records,
+    beside: () => s.store.signals.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
+  });
   contentQueued(s);
   // Answer with the stored form; when an existing activity was updated in place its body is the
   // new one, which is what a later read returns.
@@ -114,15 +117,17 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
     if (!Array.isArray(to) || to.length > 0) throw new InputError('add_to_many does not accept activities with to targets');
   }
   const [act] = prepareActivities(s, app, [input], false);
-  const src = new ActivitySource([act]); // parsed once, for every grouped target
-  await Promise.all([
-    commit(s, app.appId, {
-      activities: [{ ...act, home: targets[0] }],
-      entries: targets.map((feed) => entryFor(app, feed, act.id, null, src)!),
-      audit: auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]),
-    }),
-    s.store.signals.recordSignals(app.appId, { contentJobs: [act.id] }),
-  ]);
+  const record: ActivityRecord = { ...act, home: targets[0] };
+  const work = new FeedWork([act]); // parsed once, for every grouped target
+  for (const feed of targets) work.add(app, feed, act.id, null);
+  const audit = auditBatch(s, [activityChange(act, 'created', { feeds: targets.length > 10 ? targets.length : targets })]);
+  await runWrite(s, app, [{ activity: record, ...(audit ? { audit } : {}) }], {
+    work,
+    spreads: [],
+    intents: [],
+    activities: [record],
+    beside: () => s.store.signals.recordSignals(app.appId, { contentJobs: [act.id] }),
+  });
   contentQueued(s);
 }
 

@@ -10,9 +10,10 @@ import type { FlagStore } from '../ports/flag-store.js';
 import type { UserDataIndex } from '../ports/user-data.js';
 import type { Store } from '../ports/store.js';
 import type { StoragePorts } from '../ports/storage.js';
-import type { WriteBatch } from '../ports/write-store.js';
 import type { SignalContext } from './signals/signal-context.js';
 import type { ChangeCache } from './change-cache.js';
+import type { ChangeSet, MarkChange } from './publish-changes.js';
+import { markFeeds } from './write-step.js';
 import type { PersonalizationRuntime } from './personalization/runtime.js';
 
 /** Tunables of the write path and the fan-out worker. */
@@ -64,17 +65,15 @@ export interface Services {
 
 /** Told of every commit once it is durable (see publish-changes.ts). Never throws. */
 export interface CommitListener {
-  committed(app: string, batch: WriteBatch): Promise<void>;
+  committed(app: string, changes: ChangeSet): Promise<void>;
 }
 
 /**
- * Commits `batch` for `app`, then publishes what it changed (the explicit step after every write;
- * see publish-changes.ts). Resolves once the batch is durable and its events are handed to the
- * pubsub; a publishing failure is reported by the publisher, never thrown: the write stands.
+ * Sets seen/read marks on notification feeds and publishes them (see `markFeeds` in
+ * write-step.ts): the one write a read makes (`mark_seen`, `mark_read` on a feed read).
  */
-export async function commit(s: Pick<Services, 'store' | 'realtime'>, app: string, batch: WriteBatch): Promise<void> {
-  await s.store.commit(app, batch);
-  if (s.realtime) await s.realtime.committed(app, batch);
+export async function commit(s: Pick<Services, 'ports' | 'realtime'>, app: string, batch: { readonly marks: readonly MarkChange[] }): Promise<void> {
+  await markFeeds(s, app, batch.marks);
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseFeedId } from '../core/feeds/feed-id.js';
 import type { ReactionRecord } from '../ports/reaction-store.js';
 import { audit, auditBatch, change } from './audit.js';
 import { entryJson } from './collections.js';
-import { commit, type Services } from './context.js';
+import type { Services } from './context.js';
 import { changeKey } from '../ports/change-marks.js';
 import { deleteFiles, type FileServices } from './files.js';
 import { unfollow } from './follows.js';
@@ -44,7 +44,7 @@ export async function deleteActivitiesEverywhere(s: Services, app: App, body: un
 
 async function eraseActivities(s: Services, app: App, items: readonly { id: string; feeds: readonly ReturnType<typeof parseFeedId>[] }[]): Promise<number> {
   if (items.length === 0) return 0;
-  const found = await s.store.getActivities(app.appId, items.map((i) => i.id));
+  const found = await s.ports.activities.getActivities(app.appId, items.map((i) => i.id));
   const erased: string[] = [];
   for (const it of items) {
     const a = found.get(it.id);
@@ -56,7 +56,8 @@ async function eraseActivities(s: Services, app: App, items: readonly { id: stri
     erased.push(a.id);
   }
   if (erased.length > 0) {
-    await commit(s, app.appId, { erase: erased, audit: auditBatch(s, erased.map((id) => change('activity', id, 'erased', ''))) });
+    const audit = auditBatch(s, erased.map((id) => change('activity', id, 'erased', '')));
+    await s.ports.intents.commit(app.appId, [{ erase: erased, ...(audit ? { audit } : {}) }]);
   }
   return erased.length;
 }

@@ -1,8 +1,8 @@
 import type { App } from '../core/feeds/feed-group.js';
 import { StoreError } from '../core/errors.js';
-import type { QueuedJob } from '../ports/outbox.js';
+import type { QueuedIntent } from '../ports/intent-queue.js';
 import type { Services } from './context.js';
-import { runFanoutJobs } from './run-fanout-jobs.js';
+import { LEASE_MS, runFanoutJobs, type AppliedListener } from './run-fanout-jobs.js';
 
 /** How failed fan-out jobs are retried. */
 export interface RetryPolicy {
@@ -22,7 +22,7 @@ export const MAX_JOBS_PER_ROUND = 1000;
 
 /** One failed attempt of one job, as recorded in the outbox. */
 export interface JobFailure {
-  readonly job: QueuedJob;
+  readonly job: QueuedIntent;
   readonly error: unknown;
   /** The attempts counted so far, this one included. */
   readonly attempts: number;
@@ -37,6 +37,8 @@ export interface RoundOptions {
   readonly stopping?: () => boolean;
   /** Told of each failed attempt after it is recorded (to log it, to notice corrupt data). */
   readonly onJobFailed?: (f: JobFailure) => void;
+  /** Told of each intent finished, with its lag since it was written. */
+  readonly onApplied?: AppliedListener;
 }
 
 /**
@@ -70,22 +72,48 @@ export async function runFanoutRound(s: Services, apps: ReadonlyMap<string, App>
   const stopping = opts.stopping ?? (() => false);
   const limit = opts.maxJobs ?? MAX_JOBS_PER_ROUND;
   const nowMs = () => Math.floor(s.clock.now() / 1000);
-  const jobs = await s.store.pendingJobs(limit, nowMs());
+  const jobs = await s.ports.intents.claim(limit, LEASE_MS, nowMs());
   if (jobs.length === 0) return 0;
+  // The claimed intents not finished yet, with the cursor each reached: handed back at once when
+  // the round ends early (shutdown) or on a transient failure, instead of waiting for their lease.
+  const open = new Map(jobs.map((j) => [j.id, j.cursor]));
+  const release = () => s.ports.intents.progress([...open].map(([id, cursor]) => ({ id, cursor })), nowMs()).catch(() => undefined);
+  try {
+    const dealt = await runClaimed(s, apps, jobs, retry, stopping, { ...opts, open });
+    if (stopping() && open.size > 0) await release();
+    return dealt;
+  } catch (err) {
+    // A transient failure charges nothing: the claimed intents go back at once, with their
+    // cursors, for the round the caller retries.
+    if (open.size > 0) await release();
+    throw err;
+  }
+}
+
+async function runClaimed(
+  s: Services,
+  apps: ReadonlyMap<string, App>,
+  jobs: readonly QueuedIntent[],
+  retry: RetryPolicy,
+  stopping: () => boolean,
+  opts: RoundOptions & { readonly open: Map<string, string | null> },
+): Promise<number> {
+  const nowMs = () => Math.floor(s.clock.now() / 1000);
   const fresh = jobs.filter((j) => j.attempts === 0);
   const retried = jobs.filter((j) => j.attempts > 0);
   let dealt = 0;
 
-  const fail = async (job: QueuedJob, error: unknown) => {
+  const fail = async (job: QueuedIntent, error: unknown) => {
     const attempts = job.attempts + 1;
     const now = nowMs();
     const retryAt = attempts >= retry.maxAttempts ? null : now + Math.min(retry.maxMs, retry.baseMs * 2 ** (attempts - 1));
-    await s.store.jobFailed(job.jobId, describeFailure(error), retryAt, now);
+    await s.ports.intents.failed(job.id, describeFailure(error), retryAt, now);
+    opts.open.delete(job.id);
     opts.onJobFailed?.({ job, error, attempts, retryAt });
   };
-  const alone = async (job: QueuedJob) => {
+  const alone = async (job: QueuedIntent) => {
     try {
-      await runFanoutJobs(s, apps, [job], stopping);
+      await runFanoutJobs(s, apps, [job], stopping, opts.onApplied, opts.open);
     } catch (err) {
       if (isTransient(err)) throw err;
       await fail(job, err);
@@ -95,14 +123,12 @@ export async function runFanoutRound(s: Services, apps: ReadonlyMap<string, App>
 
   if (fresh.length > 0) {
     try {
-      dealt += await runFanoutJobs(s, apps, fresh, stopping);
+      dealt += await runFanoutJobs(s, apps, fresh, stopping, opts.onApplied, opts.open);
     } catch (err) {
       if (isTransient(err)) throw err;
-      // Chunks committed before the failure stay (they are idempotent); the jobs still queued are
-      // read again for their cursors and run one by one.
-      const ids = new Set(fresh.map((j) => j.jobId));
-      const left = (await s.store.pendingJobs(limit, nowMs())).filter((j) => ids.has(j.jobId));
-      dealt += fresh.length - left.length;
+      // Chunks applied before the failure stay (they are idempotent); the intents still queued are
+      // run one by one, from their first page again (redoing applied pages is harmless).
+      const left = fresh;
       for (const job of left) {
         if (stopping()) return dealt;
         await alone(job);

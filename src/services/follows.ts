@@ -1,10 +1,12 @@
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
+import { becomesPullServed } from '../core/feeds/pull-switch.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
 import type { FollowEdge } from '../ports/follow-store.js';
-import type { EntryWrite } from '../ports/write-store.js';
-import { commit, bodyFeed, groupOf, type Services } from './context.js';
-import { ActivitySource, entryFor, isGrouped } from './placement.js';
+import { bodyFeed, groupOf, type Services } from './context.js';
+import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
+import { applyFeedWork, Changes, FeedWork, planActivities, publish, runWrite } from './write-step.js';
 import { auditBatch, followChange } from './audit.js';
 
 export const DEFAULT_COPY_LIMIT = 100;
@@ -39,71 +41,71 @@ export function checkFollow(app: App, source: FeedId, target: FeedId): void {
 
 /**
  * Creates follow edges and copies each target's newest directly-written activities into its source
- * feed with origin = target (§8.1, §8.5), all in one commit. Re-following keeps the existing edge. The copy
- * is bounded (≤ 1,000 per follow) so it is always applied before the response.
+ * feed with origin = target (§8.1, §8.5). Each edge is one step; the copies are per-feed operations
+ * applied after the edges are durable and read after them, so a post written meanwhile is either
+ * copied here or spread to the new follower by its own write. Re-following keeps the existing
+ * edge. The copy is bounded (≤ 1,000 per follow) so it is always applied before the response. A
+ * target whose follower count passes `pullMinFollowers` becomes served by pull (see
+ * `src/core/feeds/pull-switch.ts`).
  */
 export async function follow(s: Services, app: App, requests: readonly FollowRequest[]): Promise<void> {
   if (requests.length > MAX_FOLLOW_MANY) throw new InputError(`at most ${MAX_FOLLOW_MANY} follows per request`);
   for (const r of requests) checkFollow(app, r.source, r.target);
+  if (requests.length === 0) return;
   const now = s.clock.now();
-  const entries: EntryWrite[] = [];
+  const targets = [...new Set(requests.map((r) => r.target.fid))];
   // Flat feeds read pull-served targets at read time: nothing to copy for them, but the edge
   // remembers where the copy would have started, so the merge shows the same history.
-  const pulled = await s.store.pullServed(app.appId, [...new Set(requests.map((r) => r.target.fid))]);
-  const since: ({ id: string } | { timeUs: number } | null)[] = [];
-  for (const r of requests) {
-    if (r.copyLimit === 0) {
-      since.push({ timeUs: now });
-      continue;
-    }
-    const copied = await directEntries(s, app, r.target.fid, r.copyLimit);
-    since.push(copied.length < r.copyLimit ? null : { id: copied[copied.length - 1] });
-    if (pulled.has(r.target.fid) && !isGrouped(app, r.source.fid)) continue;
-    // Grouped feeds need the activities' fields for their group keys: one batch per follow.
-    const src = isGrouped(app, r.source.fid) ? new ActivitySource((await s.store.getActivities(app.appId, copied)).values()) : null;
-    for (const id of copied) {
-      const e = entryFor(app, r.source.fid, id, r.target.fid, src);
-      if (e) entries.push(e);
-    }
-  }
-  await commit(s, app.appId, {
-    follows: requests.map((r, i) => ({
-      source: r.source.fid,
-      target: r.target.fid,
-      createdUs: now,
-      pullAbove: s.fanout.pullMinFollowers,
-      grouped: isGrouped(app, r.source.fid),
-      since: since[i],
-    })),
-    entries,
-    audit: auditBatch(s, requests.map((r) => followChange(r.source.fid, r.target.fid, 'followed', { activity_copy_limit: r.copyLimit }))),
+  const [pulled, before] = await Promise.all([s.ports.follows.pullServed(app.appId, targets), directEntries(s, app, requests)]);
+  const since = requests.map((r, i): { id: string } | { timeUs: number } | null => {
+    if (r.copyLimit === 0) return { timeUs: now };
+    const copied = before[i];
+    return copied.length < r.copyLimit ? null : { id: copied[copied.length - 1] };
   });
+  await s.ports.intents.commit(
+    app.appId,
+    requests.map((r, i) => {
+      const audit = auditBatch(s, [followChange(r.source.fid, r.target.fid, 'followed', { activity_copy_limit: r.copyLimit })]);
+      return {
+        follow: { source: r.source.fid, target: r.target.fid, createdUs: now, grouped: isGrouped(app, r.source.fid), since: since[i] },
+        ...(audit ? { audit } : {}),
+      };
+    }),
+  );
+  // Read after the edges are durable (see above), together with the targets' follower counts.
+  const [copies, totals] = await Promise.all([
+    directEntries(s, app, requests),
+    Promise.all(targets.map((t) => s.ports.follows.followerPage(app.appId, t, null, 1).then((p) => p.total))),
+  ]);
+  const threshold = s.fanout.pullMinFollowers;
+  const turned = targets.filter((t, i) => becomesPullServed(totals[i], threshold, pulled.has(t)));
+  const copied = requests.map((r, i) => (pulled.has(r.target.fid) && !isGrouped(app, r.source.fid) ? [] : copies[i]));
+  // Grouped feeds need the activities' fields for their group keys: one load for every follow.
+  const groupedIds = requests.flatMap((r, i) => (isGrouped(app, r.source.fid) ? copied[i] : []));
+  const acts = groupedIds.length > 0 ? await s.ports.activities.getActivities(app.appId, [...new Set(groupedIds)]) : new Map<string, ActivityRecord>();
+  const work = new FeedWork(planActivities(acts.values()));
+  requests.forEach((r, i) => {
+    for (const id of copied[i]) work.add(app, r.source.fid, id, r.target.fid);
+  });
+  const [changes] = await Promise.all([
+    work.empty ? new Changes() : applyFeedWork(s, app, work),
+    turned.length > 0 ? s.ports.follows.markPullServed(app.appId, turned) : undefined,
+  ]);
+  await publish(s, app, changes);
 }
 
-/** Minimum entries scanned per round trip while looking for a feed's direct entries. */
-const COPY_SCAN_PAGE = 100;
-
 /**
- * The newest `limit` entries of `feed` that were written to it directly (origin null: own posts,
- * `to` copies, add_to_many). Entries the feed received through its own follows are skipped: fan-out
- * is one level deep, and a removal at their origin only reaches that origin's followers, so a copy
- * made from them would never be cleaned up. Scans at most the feed's length (bounded by max_length).
+ * The newest `copyLimit` entries of each request's target that were written to it directly
+ * (origin null: own posts, `to` copies, add_to_many), newest first, in one call. Entries the
+ * target received through its own follows are skipped: fan-out is one level deep, and a removal
+ * at their origin only reaches that origin's followers, so a copy made from them would never be
+ * cleaned up.
  */
-async function directEntries(s: Services, app: App, feed: string, limit: number): Promise<string[]> {
-  const ids: string[] = [];
-  // Feeds that follow nothing hold only direct entries, so one page of `limit` usually suffices.
-  const size = Math.max(limit, COPY_SCAN_PAGE);
-  let idLt: string | undefined;
-  for (;;) {
-    const page = await s.store.readFeed(app.appId, feed, { limit: size, offset: 0, idLt });
-    for (const e of page) {
-      if (e.origin !== null) continue;
-      ids.push(e.id);
-      if (ids.length === limit) return ids;
-    }
-    if (page.length < size) return ids;
-    idLt = page[page.length - 1].id;
-  }
+async function directEntries(s: Services, app: App, requests: readonly { target: FeedId; copyLimit: number }[]): Promise<string[][]> {
+  const scans = requests.flatMap((r) => (r.copyLimit > 0 ? [{ feed: r.target.fid, limit: r.copyLimit, directOnly: true }] : []));
+  const found = scans.length > 0 ? await s.ports.timelines.scanMany(app.appId, scans) : [];
+  let k = 0;
+  return requests.map((r) => (r.copyLimit > 0 ? found[k++].map((e) => e.id) : []));
 }
 
 export interface UnfollowRequest {
@@ -119,28 +121,30 @@ export interface UnfollowRequest {
 export async function unfollow(s: Services, app: App, requests: readonly UnfollowRequest[]): Promise<void> {
   if (requests.length > MAX_FOLLOW_MANY) throw new InputError(`at most ${MAX_FOLLOW_MANY} unfollows per request`);
   for (const r of requests) groupOf(app, r.source);
+  if (requests.length === 0) return;
   // A flat feed kept no copies of a pull-served feed; keeping history means copying its newest
   // activities now, as a push-served follow would have them.
-  const entries: EntryWrite[] = [];
+  const work = new FeedWork();
   const kept = requests.filter((r) => r.keepHistory && !isGrouped(app, r.source.fid));
-  const pulled = kept.length > 0 ? await s.store.pullServed(app.appId, kept.map((r) => r.target.fid)) : new Set<string>();
-  for (const r of kept) {
-    if (!pulled.has(r.target.fid)) continue;
+  const pulled = kept.length > 0 ? await s.ports.follows.pullServed(app.appId, kept.map((r) => r.target.fid)) : new Set<string>();
+  const copying = kept.filter((r) => pulled.has(r.target.fid));
+  const newest = await directEntries(s, app, copying.map((r) => ({ target: r.target, copyLimit: DEFAULT_COPY_LIMIT })));
+  for (let i = 0; i < copying.length; i++) {
+    const r = copying[i];
     // Only what the follower was shown (not what it removed, nothing before the follow's start).
-    const newest = await directEntries(s, app, r.target.fid, DEFAULT_COPY_LIMIT);
-    const shown = new Set((await s.store.pulledEntriesOf(app.appId, r.source.fid, { ids: newest })).map((e) => e.id));
-    for (const id of newest) {
-      if (!shown.has(id)) continue;
-      const e = entryFor(app, r.source.fid, id, r.target.fid, null);
-      if (e) entries.push(e);
-    }
+    const shown = new Set((await s.store.pulledEntriesOf(app.appId, r.source.fid, { ids: newest[i] })).map((e) => e.id));
+    for (const id of newest[i]) if (shown.has(id)) work.add(app, r.source.fid, id, r.target.fid);
   }
-  await commit(s, app.appId, {
-    unfollows: requests.map((r) => ({ source: r.source.fid, target: r.target.fid })),
-    removeByOrigin: requests.filter((r) => !r.keepHistory).map((r) => ({ feed: r.source.fid, origin: r.target.fid })),
-    entries,
-    audit: auditBatch(s, requests.map((r) => followChange(r.source.fid, r.target.fid, 'unfollowed', { keep_history: r.keepHistory }))),
-  });
+  for (const r of requests) if (!r.keepHistory) work.ops.push({ kind: 'removeOrigin', feed: r.source.fid, origin: r.target.fid });
+  await runWrite(
+    s,
+    app,
+    requests.map((r) => {
+      const audit = auditBatch(s, [followChange(r.source.fid, r.target.fid, 'unfollowed', { keep_history: r.keepHistory })]);
+      return { unfollow: { source: r.source.fid, target: r.target.fid }, ...(audit ? { audit } : {}) };
+    }),
+    { work, spreads: [], intents: [] },
+  );
 }
 
 /** Parses the bare-array body of `follow_many/` (§8.5). */

@@ -5,9 +5,7 @@ import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { FeedEvent } from '../ports/pubsub.js';
 import type { Store } from '../ports/store.js';
-import type { EntryWrite, WriteBatch } from '../ports/write-store.js';
-import { commit } from './context.js';
-import { RealtimePublisher } from './publish-changes.js';
+import { RealtimePublisher, type ChangedEntry, type ChangeSet } from './publish-changes.js';
 
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0) * 1000;
 
@@ -37,7 +35,7 @@ function fakeStore(
   const byId = new Map(stored.map((a) => [a.id, a]));
   const delays = [...(opts.loadDelayMs ?? [])];
   const store = {
-    async commit(_app: string, _batch: WriteBatch) {
+    async commit(_app: string, _batch: ChangeSet) {
       if (opts.failCommit) throw new Error('disk full');
       calls.commits++;
     },
@@ -72,20 +70,24 @@ function setup(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; load
   const errors: unknown[] = [];
   const fake = fakeStore(stored, opts);
   const realtime = new RealtimePublisher(fake.store, { pubsub, apps: new Map([['1', app]]), clock: { nowUs: () => T0 }, onError: (e: unknown) => errors.push(e) });
-  // What the use cases do: commit, then the publishing step (context.ts commit()).
-  const services = { store: fake.store, realtime };
-  const store = { commit: (appId: string, batch: WriteBatch) => commit(services, appId, batch) };
+  // What the use cases do: write, then the publishing step (write-step.ts publish()).
+  const store = {
+    commit: async (appId: string, batch: ChangeSet) => {
+      await fake.raw.commit(appId, batch);
+      await realtime.committed(appId, batch);
+    },
+  };
   return { pubsub, events, errors, store, raw: fake.raw, calls: fake.calls };
 }
 
-const entry = (feed: string, a: ActivityRecord, origin: string | null = null): EntryWrite => ({ feed, id: a.id, origin, maxLength: 10_000 });
+const entry = (feed: string, a: ActivityRecord, origin: string | null = null): ChangedEntry => ({ feed, id: a.id, origin });
 
 describe('RealtimePublisher', () => {
   it('costs nothing beyond the listener check when nobody listens: 100,000 follower entries', async () => {
     const { store, calls, events, pubsub } = setup([activity(1)]);
     pubsub.watch('2', 'user:x'); // someone listens in another app
     const a = activity(1);
-    const entries: EntryWrite[] = [];
+    const entries: ChangedEntry[] = [];
     for (let i = 0; i < 100_000; i++) entries.push(entry(`timeline:f${i}`, a, 'user:a'));
     await store.commit('1', { entries });
     assert.equal(calls.commits, 1);
@@ -130,7 +132,7 @@ describe('RealtimePublisher', () => {
     const a1 = activity(1);
     const { store, events, pubsub } = setup([a1]);
     pubsub.watch('1', 'notification:n');
-    const placed: EntryWrite = { ...entry('notification:n', a1), group: { key: 'post_o:1', actor: 'SU:a', verb: 'post', timeUs: T0, maxGroups: 10, maxPerGroup: 10 } };
+    const placed: ChangedEntry = { ...entry('notification:n', a1), group: { key: 'post_o:1' } };
     await store.commit('1', { entries: [placed] });
     await store.commit('1', { marks: [{ feed: 'notification:n', seen: ['g1'], read: ['g2'] }] });
     await store.commit('1', { marks: [{ feed: 'notification:n', seen: 'all' }] });
@@ -145,12 +147,12 @@ describe('RealtimePublisher', () => {
     assert.equal(events[2].message.mark_read, undefined);
   });
 
-  it('skips groups with realtime off and changes it cannot describe', async () => {
+  it('skips groups with realtime off', async () => {
     const a1 = activity(1);
     const { store, calls, events, pubsub } = setup([a1]);
     pubsub.watch('1', 'quiet:q');
     pubsub.watch('1', 'timeline:t');
-    await store.commit('1', { entries: [entry('quiet:q', a1)], removeByOrigin: [{ feed: 'timeline:t', origin: 'user:a' }] });
+    await store.commit('1', { entries: [entry('quiet:q', a1)] });
     assert.deepEqual(calls.loads, []);
     assert.deepEqual(events, []);
   });
@@ -193,7 +195,8 @@ describe('RealtimePublisher', () => {
     const a = activity(1);
     const { store, events, pubsub } = setup([a], { pulled: { 'user:celeb': ['timeline:fan', 'timeline:quiet'] } });
     pubsub.watch('1', 'timeline:fan');
-    await store.commit('1', { activities: [{ ...a, home: 'user:celeb' }], entries: [entry('user:celeb', a)] });
+    const celeb: ActivityRecord = { ...a, home: 'user:celeb' };
+    await store.commit('1', { activities: [celeb], entries: [entry('user:celeb', a)] });
     assert.deepEqual(events.map((e) => [e.feed, e.message.new.map((x) => [x.id, x.origin])]), [['timeline:fan', [[a.id, 'user:celeb']]]]);
     await store.commit('1', { removals: [{ feed: 'user:celeb', ids: [a.id], origin: null }] });
     assert.deepEqual(events.slice(1).map((e) => [e.feed, e.message.deleted]), [['timeline:fan', [a.id]]]);

@@ -4,7 +4,41 @@ import { formatActivityTime, formatTimestamp } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { FeedEvent, PubSub, RealtimeMessage } from '../ports/pubsub.js';
 import type { Store } from '../ports/store.js';
-import type { EntryWrite, GroupMarks, WriteBatch } from '../ports/write-store.js';
+
+/** An entry a write added to a feed (with its group's key in aggregated and notification feeds). */
+export interface ChangedEntry {
+  readonly feed: string;
+  readonly id: string;
+  readonly origin: string | null;
+  readonly group?: { readonly key: string };
+}
+
+/** Ids a write took out of a feed; `origin` null or absent: direct entries. */
+export interface ChangedRemoval {
+  readonly feed: string;
+  readonly ids: readonly string[];
+  readonly origin?: string | null;
+}
+
+/** Seen/read marks a write set on a notification feed: every group (`'all'`) or these ids. */
+export interface MarkChange {
+  readonly feed: string;
+  readonly seen?: 'all' | readonly string[];
+  readonly read?: 'all' | readonly string[];
+}
+
+/** What a write changed, as realtime publishing needs it (built from the per-feed operations' results). */
+export interface ChangeSet {
+  /** Activities the write stored (their bodies need no load). */
+  readonly activities?: readonly ActivityFacts[];
+  readonly entries?: readonly ChangedEntry[];
+  readonly removals?: readonly ChangedRemoval[];
+  readonly marks?: readonly MarkChange[];
+}
+
+type EntryWrite = ChangedEntry;
+type GroupMarks = MarkChange;
+type WriteBatch = ChangeSet;
 
 export interface PublishChangesOptions {
   readonly pubsub: PubSub;
@@ -25,6 +59,7 @@ interface FeedChange {
 
 /** The fields of an activity an event needs. */
 interface ActivityFacts {
+  readonly id: string;
   readonly timeUs: number;
   readonly foreignId: string;
   readonly body: string;
@@ -106,14 +141,6 @@ function collectChanges(opts: PublishChangesOptions, app: string, batch: WriteBa
     return change;
   };
   if (batch.entries) for (const e of batch.entries) changeOf(e.feed)?.added.push(e);
-  if (batch.pushes) {
-    for (const p of batch.pushes) {
-      p.names.forEach((feed, i) => {
-        const c = changeOf(feed);
-        if (c) for (const id of p.ids) c.added.push({ feed, id, origin: p.origin, maxLength: p.maxLength[i] });
-      });
-    }
-  }
   if (batch.removals) {
     for (const r of batch.removals) changeOf(r.feed)?.removed.push(...r.ids);
   }

@@ -5,12 +5,12 @@ import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundE
 import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
 import type { ReactionLookup, ReactionRecord } from '../ports/reaction-store.js';
-import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
-import { commit, bodyFeed, type Services } from './context.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import { bodyFeed, type Services } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { checkReplacements, userMayTarget } from './user-policy.js';
-import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { FeedWork, placeDirect, takeDirect, writeOne, type Spread } from './write-step.js';
 import { reactionEvent } from './signals/reaction-events.js';
 import { eventsRecorded } from './signals/signal-context.js';
 import { auditBatch, change } from './audit.js';
@@ -130,23 +130,27 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
   }
   if ((await s.store.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
   const reaction: ReactionRecord = { id, kind, activityId, userId, parent, depth, data, targetFeeds, createdUs: now, updatedUs: now, deletedUs: null };
-  const entries: EntryWrite[] = [];
-  const fan = emptyFanout();
-  const batch: { activities?: ReturnType<typeof withHome>[] } = {};
+  const spreads: Spread[] = [];
+  let work = new FeedWork();
+  let activity: ActivityRecord | undefined;
   if (targetFeeds.length > 0) {
     const act = reactionActivity(reaction, extra ?? {});
     // The activity's id comes from the reaction's id and time; never let it land on someone else's.
     if (actor.kind === 'user') await checkReplacements(s, app, [act.id], actor.userId);
-    batch.activities = [withHome(act, targetFeeds[0])];
-    await placeInFeeds(s, app, act, targetFeeds, entries, fan);
+    activity = withHome(act, targetFeeds[0]);
+    work = new FeedWork([act]);
+    placeDirect(app, work, spreads, act.id, targetFeeds);
   }
   // The reaction is also an engagement event (with its profile changes), handed over in the same
   // turn: one transaction on the embedded store, and keyed by the reaction id everywhere.
   const event = await reactionEvent(s, app, reaction);
-  await Promise.all([
-    commitWithFanout(s, app, { ...batch, entries, reactions: { add: [reaction] }, audit: auditBatch(s, [reactionChange(reaction, 'created')]) }, fan),
-    s.store.signals.recordSignals(app.appId, { events: [event] }),
-  ]);
+  const audit = auditBatch(s, [reactionChange(reaction, 'created')]);
+  await writeOne(s, app, { ...(activity ? { activity } : {}), reactions: { add: [reaction] }, ...(audit ? { audit } : {}) }, {
+    work,
+    spreads,
+    activities: activity ? [activity] : undefined,
+    beside: () => s.store.signals.recordSignals(app.appId, { events: [event] }),
+  });
   eventsRecorded(s);
   return { reaction, extraData: extra };
 }
@@ -201,16 +205,20 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
   const extra = parseExtraData(body.target_feeds_extra_data);
   const prev = await loadOwn(s, app, actor, id, false);
   const next: ReactionRecord = { ...prev, data: data ?? prev.data, targetFeeds, updatedUs: Math.max(s.clock.next(), prev.createdUs + 1) };
-  const entries: EntryWrite[] = [];
-  const removals: EntryRemoval[] = [];
-  const fan = emptyFanout();
   const act = reactionActivity(next, extra ?? {});
   const dropped = prev.targetFeeds.filter((f) => !targetFeeds.includes(f));
   const added = targetFeeds.filter((f) => !prev.targetFeeds.includes(f));
-  await takeFromFeeds(s, app, [act.id], dropped, removals, fan);
-  await placeInFeeds(s, app, act, added, entries, fan);
-  const activities = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? [withHome(act, targetFeeds[0] ?? prev.targetFeeds[0])] : undefined;
-  await commitWithFanout(s, app, { activities, removals, entries, reactions: { update: [next] }, audit: auditBatch(s, [reactionChange(next, 'updated')]) }, fan);
+  const work = new FeedWork([act]);
+  const spreads: Spread[] = [];
+  takeDirect(work, spreads, [act.id], dropped);
+  placeDirect(app, work, spreads, act.id, added);
+  const activity = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? withHome(act, targetFeeds[0] ?? prev.targetFeeds[0]) : undefined;
+  const audit = auditBatch(s, [reactionChange(next, 'updated')]);
+  await writeOne(s, app, { ...(activity ? { activity } : {}), reactions: { update: [next] }, ...(audit ? { audit } : {}) }, {
+    work,
+    spreads,
+    activities: activity ? [activity] : undefined,
+  });
   return { reaction: next, extraData: extra };
 }
 
@@ -222,29 +230,29 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
   const r = await loadOwn(s, app, actor, id, true);
   if (soft) {
     if (r.deletedUs !== null) return;
-    await commit(s, app.appId, {
-      reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] },
-      audit: auditBatch(s, [reactionChange(r, 'soft_deleted')]),
-    });
+    const audit = auditBatch(s, [reactionChange(r, 'soft_deleted')]);
+    await writeOne(s, app, { reactions: { softDelete: [{ reaction: r, deletedUs: s.clock.next() }] }, ...(audit ? { audit } : {}) }, { work: new FeedWork(), spreads: [] });
     return;
   }
-  const all = [r, ...(await s.store.descendants(app.appId, [r.id]))];
-  const removals: EntryRemoval[] = [];
-  const fan = emptyFanout();
+  const all = [r, ...(await s.ports.reactions.descendants(app.appId, [r.id]))];
+  const work = new FeedWork();
+  const spreads: Spread[] = [];
   for (const x of all) {
     if (x.targetFeeds.length === 0) continue;
-    await takeFromFeeds(s, app, [reactionActivity(x, {}).id], x.targetFeeds, removals, fan);
+    takeDirect(work, spreads, [reactionActivity(x, {}).id], x.targetFeeds);
   }
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);
-  await commitWithFanout(s, app, { removals, reactions: { remove: all }, audit: auditBatch(s, all.map((x) => reactionChange(x, 'deleted'))) }, fan);
+  const audit = auditBatch(s, all.map((x) => reactionChange(x, 'deleted')));
+  await writeOne(s, app, { reactions: { remove: all }, ...(audit ? { audit } : {}) }, { work, spreads });
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
 export async function restoreReaction(s: Services, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
   const r = await loadOwn(s, app, actor, id, true);
   if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
-  await commit(s, app.appId, { reactions: { restore: [r] }, audit: auditBatch(s, [reactionChange(r, 'restored')]) });
+  const audit = auditBatch(s, [reactionChange(r, 'restored')]);
+  await writeOne(s, app, { reactions: { restore: [r] }, ...(audit ? { audit } : {}) }, { work: new FeedWork(), spreads: [] });
   return { ...r, deletedUs: null };
 }
 

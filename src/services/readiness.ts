@@ -48,11 +48,11 @@ export function startedCheck(started: () => boolean): ReadinessCheck {
  * The store answers a query. Dead-lettered fan-out jobs are named but do not fail the check: they
  * need an operator, not another process (see `rivulet dead-letters`).
  */
-export function storeCheck(store: Pick<Store, 'pendingCount' | 'deadLetterCount'>): ReadinessCheck {
+export function storeCheck(store: Pick<Store, 'ports'>): ReadinessCheck {
   return {
     name: 'store',
     async run() {
-      const [pending, dead] = await Promise.all([store.pendingCount(), store.deadLetterCount()]);
+      const [pending, dead] = await Promise.all([store.ports.intents.pendingCount(), store.ports.intents.deadLetterCount()]);
       return { ok: true, detail: `open; ${pending} fan-out jobs queued${dead > 0 ? `, ${dead} dead-lettered` : ''}` };
     },
   };

@@ -1,10 +1,11 @@
 import { isUuid } from '../core/activities/activity-id.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
-import type { EntryRemoval, WriteBatch } from '../ports/write-store.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import type { WriteStep } from '../ports/intent-queue.js';
 import { groupOf, maxLengthOf, type Services } from './context.js';
-import { commitWithFanout, emptyFanout, planFanout } from './plan-fanout.js';
-import { isGrouped } from './placement.js';
+import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
+import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { activityChange, auditBatch } from './audit.js';
 
 /**
@@ -20,50 +21,53 @@ import { activityChange, auditBatch } from './audit.js';
  */
 export async function removeActivity(s: Services, app: App, feed: FeedId, key: string, byForeignId: boolean): Promise<void> {
   groupOf(app, feed);
-  const ids = byForeignId
-    ? await s.store.findInFeedByForeignId(app.appId, feed.fid, key)
-    : isUuid(key.toLowerCase()) ? [key.toLowerCase()] : [];
   const flat = !isGrouped(app, feed.fid);
   const [present, pulled] = await Promise.all([
-    ids.length > 0 ? s.store.entriesOf(app.appId, feed.fid, ids) : [],
-    !flat ? [] : byForeignId ? s.store.pulledEntriesOf(app.appId, feed.fid, { foreignId: key }) : s.store.pulledEntriesOf(app.appId, feed.fid, { ids }),
+    byForeignId
+      ? s.ports.timelines.entriesByForeignId(app.appId, feed.fid, key)
+      : isUuid(key.toLowerCase())
+        ? s.ports.timelines.entriesOf(app.appId, feed.fid, [key.toLowerCase()])
+        : [],
+    !flat ? [] : byForeignId ? s.store.pulledEntriesOf(app.appId, feed.fid, { foreignId: key }) : isUuid(key.toLowerCase()) ? s.store.pulledEntriesOf(app.appId, feed.fid, { ids: [key.toLowerCase()] }) : [],
   ]);
   if (present.length === 0 && pulled.length === 0) return;
-  // Hidden activities are listed in the removal too (it deletes nothing for them), so realtime
-  // subscribers of the feed hear of it as with a pushed copy.
-  const gone = [...new Set([...present, ...pulled].map((e) => e.id))];
-  const removals: EntryRemoval[] = [{ feed: feed.fid, ids: gone }];
-  let hides: WriteBatch['hides'];
+  const work = new FeedWork();
+  const stored = [...new Set(present.map((e) => e.id))];
+  if (stored.length > 0) work.ops.push({ kind: 'remove', feed: feed.fid, ids: stored });
+  const shownOnly = pulled.map((e) => e.id).filter((id) => !stored.includes(id));
   if (flat) {
     const floor = await s.store.oldestKept(app.appId, feed.fid, maxLengthOf(app, feed.fid));
-    if (pulled.length > 0 || floor !== null) hides = [{ feed: feed.fid, ids: pulled.map((e) => e.id), ...(floor !== null ? { floor } : {}) }];
+    if (pulled.length > 0 || floor !== null) work.ops.push({ kind: 'hide', feed: feed.fid, ids: pulled.map((e) => e.id), ...(floor !== null ? { floor } : {}) });
   }
+  // Hidden activities are announced as removed too, so realtime subscribers of the feed hear of
+  // it as with a pushed copy.
+  if (shownOnly.length > 0) work.announced.push({ feed: feed.fid, ids: shownOnly });
   const direct = present.filter((e) => e.origin === null).map((e) => e.id);
-  const fan = emptyFanout();
-  await planFanout(s, app, 'fanout.remove', feed.fid, direct, fan);
-  let unhides: string[] | undefined;
-  if (direct.length > 0) {
-    const acts = await s.store.getActivities(app.appId, direct);
-    const byTarget = new Map<string, string[]>();
-    for (const a of acts.values()) {
-      if (a.home !== feed.fid) continue;
-      // Gone from everywhere it was shown through the merge: hides of it are no longer needed
-      // (and must not hide an activity later added again with the same id).
-      (unhides ??= []).push(a.id);
-      for (const t of a.to) {
-        if (t === feed.fid) continue;
-        const list = byTarget.get(t);
-        if (list) list.push(a.id);
-        else byTarget.set(t, [a.id]);
-      }
-    }
-    for (const [target, tids] of byTarget) {
-      removals.push({ feed: target, ids: tids, origin: null });
-      await planFanout(s, app, 'fanout.remove', target, tids, fan);
+  const spreads: Spread[] = direct.length > 0 ? [{ kind: 'fanout.remove', source: feed.fid, ids: direct }] : [];
+  const gone = [...new Set([...present, ...pulled].map((e) => e.id))];
+  // Loaded when removing from a home feed (its `to` targets lose it too) or when audited (the
+  // entry names the activity's actor).
+  const acts = direct.length > 0 || s.audit ? await s.ports.activities.getActivities(app.appId, s.audit ? gone : direct) : new Map<string, ActivityRecord>();
+  const byTarget = new Map<string, string[]>();
+  for (const id of direct) {
+    const a = acts.get(id);
+    if (!a || a.home !== feed.fid) continue;
+    for (const t of a.to) {
+      if (t === feed.fid) continue;
+      const list = byTarget.get(t);
+      if (list) list.push(a.id);
+      else byTarget.set(t, [a.id]);
     }
   }
-  // Loaded before the commit only when recorded: the audit entry names the activity's actor.
-  const removed = s.audit ? await s.store.getActivities(app.appId, gone) : null;
-  const audit = removed ? auditBatch(s, [...removed.values()].map((a) => activityChange(a, a.home === feed.fid ? 'deleted' : 'removed', { feed: feed.fid }))) : undefined;
-  await commitWithFanout(s, app, { removals, hides, unhides, audit }, fan);
+  for (const [target, tids] of byTarget) {
+    work.ops.push({ kind: 'remove', feed: target, ids: tids, origin: null });
+    spreads.push({ kind: 'fanout.remove', source: target, ids: tids });
+  }
+  const intents = await planIntents(s, app, spreads);
+  const audit = s.audit
+    ? auditBatch(s, gone.flatMap((id) => { const a = acts.get(id); return a ? [activityChange(a, a.home === feed.fid ? 'deleted' : 'removed', { feed: feed.fid })] : []; }))
+    : undefined;
+  const planned = intents.filter((x) => x !== null);
+  const steps: WriteStep[] = planned.length > 0 || audit ? [{ ...(planned.length > 0 ? { intents: planned } : {}), ...(audit ? { audit } : {}) }] : [];
+  await runWrite(s, app, steps, { work, spreads, intents });
 }

@@ -1,78 +1,100 @@
+import type { PlanActivities } from '../core/fanout/plan.js';
+import { PlanActivities as Acts } from '../core/fanout/plan.js';
 import type { App } from '../core/feeds/feed-group.js';
-import type { QueuedJob } from '../ports/outbox.js';
-import type { EntryRemoval, EntryWrite, FeedPush } from '../ports/write-store.js';
-import { commit, maxLengthOf, type Services } from './context.js';
-import { applyToFollowers, followerReach } from './plan-fanout.js';
-import { ActivitySource } from './placement.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import type { QueuedIntent } from '../ports/intent-queue.js';
+import type { Services } from './context.js';
+import { applyFeedWork, Changes, FeedWork, followerWork, mergeWork, planActivities, publish } from './write-step.js';
 
 /**
- * Runs one round of queued fan-out jobs (the fan-out strategy of DESIGN.md). Followers are paged in chunks;
- * each commit carries the entries of up to `chunkSize` followers together with the job cursors
- * reached and the jobs finished, so small jobs share a transaction and a crash resumes from the
- * last committed cursor. Entry writes are idempotent, so replaying a chunk is harmless.
- *
- * The caller hands over many jobs at once (see fanout-round.ts) so that small jobs share a
- * transaction: on the embedded store commits, not statements, dominate the cost of fan-out
- * (measured: 64 jobs per round and 2,000-follower chunks gave 97k inserts/s; 1,000 jobs and 10,000
- * gave 208k).
- *
- * `stopping` is asked after every committed chunk: once it says yes the round ends there, and the
- * jobs keep their cursors in the queue (shutdown does not wait for a large round; the next process
- * resumes it, as after a crash).
- *
- * Returns the number of jobs finished (0 when `jobs` is empty). A failure is thrown as it comes;
- * chunks committed before it stay (they are idempotent), the rest of the jobs stay queued.
+ * How long a claimed intent is held by its worker before another may take it (ms), and how long an
+ * inline intent is left to the writer that committed it before a worker repairs it. Every applied
+ * chunk renews the lease of the intents it advanced.
  */
-export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>, jobs: readonly QueuedJob[], stopping: () => boolean = () => false): Promise<number> {
-  if (jobs.length === 0) return 0;
-  let entries: EntryWrite[] = [];
-  let removals: EntryRemoval[] = [];
-  let pushes: FeedPush[] = [];
-  let progress: { jobId: number; cursor: string }[] = [];
-  let complete: number[] = [];
+export const LEASE_MS = 30_000;
+
+/** Told of every intent finished by the worker, with the time since it was written (seconds). */
+export type AppliedListener = (kind: QueuedIntent['kind'], lagSeconds: number) => void;
+
+/**
+ * Applies claimed intents (the fan-out strategy of DESIGN.md): followers are paged in chunks; the
+ * operations of up to `chunkSize` followers are applied together, then the intents' cursors are
+ * recorded (renewing their leases) and finished intents completed, so small intents share a
+ * commit and a crash resumes from the last recorded cursor. Every operation is idempotent, so
+ * redoing a chunk is harmless.
+ *
+ * Intents whose writer died before completing them (`inline`, claimed after their lease) are
+ * repaired: the written feed's own operation first, then its followers, as the writer would have.
+ *
+ * `stopping` is asked after every applied chunk: once it says yes the round ends there, and the
+ * intents keep their cursors in the queue (their leases run out; the next process resumes them).
+ *
+ * Returns the number of intents finished. A failure is thrown as it comes; chunks applied before
+ * it stay (they are idempotent), the rest of the intents stay queued.
+ */
+export async function runFanoutJobs(
+  s: Services,
+  apps: ReadonlyMap<string, App>,
+  intents: readonly QueuedIntent[],
+  stopping: () => boolean = () => false,
+  onApplied?: AppliedListener,
+  open?: Map<string, string | null>,
+): Promise<number> {
+  if (intents.length === 0) return 0;
+  let work = new FeedWork();
+  let progress: { id: string; cursor: string }[] = [];
+  let complete: QueuedIntent[] = [];
   let followersInBatch = 0;
   let finished = 0;
-  // Jobs are grouped per app in a commit, since a commit is scoped to one app.
-  let batchApp: string | null = null;
+  // Intents are grouped per app in a batch, since operations are scoped to one app.
+  let batchApp: App | null = null;
+  let batchAppId: string | null = null;
+  let activities = new Map<string, ActivityRecord>();
 
   const flush = async () => {
-    if (batchApp === null) return;
-    if (entries.length + pushes.length + removals.length + progress.length + complete.length === 0) return;
-    await commit(s, batchApp, { entries, pushes, removals, progress, complete });
+    if (batchAppId === null) return;
+    if (work.empty && progress.length === 0 && complete.length === 0) return;
+    const changes = batchApp && !work.empty ? await applyFeedWork(s, batchApp, work) : new Changes();
+    const now = Date.now();
+    await Promise.all([
+      progress.length > 0 ? s.ports.intents.progress(progress, now + LEASE_MS) : undefined,
+      complete.length > 0 ? s.ports.intents.complete(complete.map((i) => i.id)) : undefined,
+      batchApp ? publish(s, batchApp, changes, [...activities.values()]) : undefined,
+    ]);
+    for (const i of complete) if (i.queuedAt !== null) onApplied?.(i.kind, Math.max(0, now - i.queuedAt) / 1000);
+    for (const p of progress) open?.set(p.id, p.cursor);
+    for (const i of complete) open?.delete(i.id);
     finished += complete.length;
-    entries = [];
-    pushes = [];
-    removals = [];
+    work = new FeedWork();
     progress = [];
     complete = [];
+    activities = new Map();
     followersInBatch = 0;
   };
 
-  for (const job of jobs) {
+  for (const intent of intents) {
     if (stopping()) break;
-    const app = apps.get(job.app);
-    if (batchApp !== null && batchApp !== job.app) await flush();
-    batchApp = job.app;
+    const app = apps.get(intent.app);
+    if (batchAppId !== null && batchAppId !== intent.app) await flush();
+    batchAppId = intent.app;
+    batchApp = app ?? null;
     if (!app) {
       // The app was removed from the configuration: nothing left to deliver to.
-      complete.push(job.jobId);
+      complete.push(intent);
       continue;
     }
-    if (job.kind === 'fanout.remove' && (entries.length > 0 || pushes.length > 0)) {
-      // A commit applies removals before entry writes, so a removal sharing a commit with an
-      // earlier job's writes would run first and leave the removed activity in follower feeds.
+    if (intent.kind === 'fanout.remove' && !work.empty) {
+      // Operations on grouped feeds merge removals before adds: a removal must not share a
+      // batch with an earlier intent's adds of the same activity.
       await flush();
     }
-    await runJob(s, app, job, {
-      add: (ids, followers, cursor, src, flat) => {
-        applyToFollowers(app, job.kind, job.source, ids, followers, { entries, removals }, src);
-        followersInBatch += followers.length;
-        if (flat && flat.feeds.length > 0 && ids.length > 0) {
-          pushes.push({ ...flat, origin: job.source, ids });
-          followersInBatch += flat.feeds.length;
-        }
-        if (cursor !== null) progress.push({ jobId: job.jobId, cursor });
-        else complete.push(job.jobId);
+    await runIntent(s, app, intent, {
+      add(w, followers, cursor, acts) {
+        mergeWork(work, w);
+        followersInBatch += followers;
+        if (acts) for (const a of acts) activities.set(a.id, a);
+        if (cursor !== null) progress.push({ id: intent.id, cursor });
+        else complete.push(intent);
       },
       full: () => followersInBatch >= s.fanout.chunkSize,
       flush,
@@ -84,71 +106,49 @@ export async function runFanoutJobs(s: Services, apps: ReadonlyMap<string, App>,
 }
 
 interface ChunkSink {
-  /** `followers` by feed id; `flat` (adds only): flat followers by store handle with their max lengths. */
-  add(
-    ids: readonly string[],
-    followers: readonly string[],
-    cursor: string | null,
-    src: ActivitySource | null,
-    flat?: { feeds: readonly number[]; names: readonly string[]; maxLength: readonly number[] },
-  ): void;
+  /** One page's operations, how many followers it covered, the cursor reached (null: the intent is done). */
+  add(work: FeedWork, followers: number, cursor: string | null, acts: readonly ActivityRecord[] | null): void;
   full(): boolean;
   flush(): Promise<void>;
-  /** Whether to leave the job after the chunk just committed (shutdown). */
+  /** Whether to leave the intent after the chunk just applied (shutdown). */
   stopping(): boolean;
 }
 
 /**
- * The ids of `job` that still need spreading: for an add, those still written directly in the
- * source feed; for a removal, those no longer there. A job can be overtaken while queued — the
- * activity removed inline after the follower count fell under the inline limit, or re-added after
- * its removal was queued — and replaying its stale intent would bring back or take away an
- * activity for good. The check and the chunk's commit happen with no request in between (store
- * calls do not yield to I/O), so a later change is either seen here or queued after this job.
+ * The ids of `intent` that still need spreading: for an add, those still written directly in the
+ * source feed; for a removal, those no longer there. An intent can be overtaken while queued — the
+ * activity removed by a later write, or added again after its removal was queued — and replaying
+ * it as it was would bring back or take away an activity for good.
  */
-async function liveIds(s: Services, app: App, job: QueuedJob): Promise<readonly string[]> {
-  const direct = new Set(
-    (await s.store.entriesOf(app.appId, job.source, job.ids)).filter((e) => e.origin === null).map((e) => e.id),
-  );
-  return job.ids.filter((id) => direct.has(id) === (job.kind === 'fanout.add'));
+async function liveIds(s: Services, app: App, intent: QueuedIntent): Promise<readonly string[]> {
+  const direct = new Set((await s.ports.timelines.entriesOf(app.appId, intent.source, intent.ids)).filter((e) => e.origin === null).map((e) => e.id));
+  return intent.ids.filter((id) => direct.has(id) === (intent.kind === 'fanout.add'));
 }
 
-async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): Promise<void> {
-  let cursor = job.cursor;
-  let src: ActivitySource | null = null;
-  const reach = await followerReach(s, app, job.kind, job.source);
-  const maxBySlug = new Map<string, number>();
-  const maxOf = (fid: string) => {
-    const slug = fid.slice(0, fid.indexOf(':'));
-    let m = maxBySlug.get(slug);
-    if (m === undefined) maxBySlug.set(slug, (m = maxLengthOf(app, fid)));
-    return m;
-  };
+async function runIntent(s: Services, app: App, intent: QueuedIntent, sink: ChunkSink): Promise<void> {
+  let cursor = intent.cursor;
+  const loaded: { records: Map<string, ActivityRecord> | null } = { records: null };
+  const load = async () => (loaded.records ??= await s.ports.activities.getActivities(app.appId, intent.ids));
+  let acts: PlanActivities | null = null;
+  const actsOf = async () => (acts ??= new Acts(planActivities((await load()).values())));
+  const pulled = (await s.ports.follows.pullServed(app.appId, [intent.source])).has(intent.source);
+  if (intent.mode === 'inline' && cursor === null) {
+    // The writer died between its step and its operations: its own feed's operation first.
+    const records = await load();
+    const own = new FeedWork(planActivities(records.values()));
+    if (intent.kind === 'fanout.add') for (const id of intent.ids) if (records.has(id)) own.add(app, intent.source, id, null);
+    if (intent.kind === 'fanout.remove') own.ops.push({ kind: 'remove', feed: intent.source, ids: intent.ids, origin: null });
+    if (!own.empty) await applyFeedWork(s, app, own);
+  }
   for (;;) {
-    let next: string | null;
-    const ids = await liveIds(s, app, job);
+    const ids = await liveIds(s, app, intent);
     if (ids.length === 0) {
-      // Nothing left to spread: finish the job without walking the remaining followers.
-      sink.add(ids, [], null, null);
+      // Nothing left to spread: finish without walking the remaining followers.
+      sink.add(new FeedWork(), 0, null, null);
       return;
     }
-    if (job.kind === 'fanout.add') {
-      // Adds: flat followers by store handle, straight from the follows table; only grouped
-      // followers (group keys) are named by feed id.
-      const page =
-        reach === 'none'
-          ? { flat: [], flatNames: [], grouped: [], cursor: null }
-          : await s.store.fanoutPage(app.appId, job.source, cursor, s.fanout.chunkSize, reach === 'grouped');
-      if (src === null && page.grouped.length > 0) {
-        src = new ActivitySource((await s.store.getActivities(app.appId, job.ids)).values());
-      }
-      sink.add(ids, page.grouped, page.cursor, src, { feeds: page.flat, names: page.flatNames, maxLength: page.flatNames.map(maxOf) });
-      next = page.cursor;
-    } else {
-      const page = await s.store.followerPage(app.appId, job.source, cursor, s.fanout.chunkSize);
-      sink.add(ids, page.feeds, page.cursor, null);
-      next = page.cursor;
-    }
+    const page = await followerWork(s, app, { kind: intent.kind, source: intent.source, ids }, pulled, cursor, s.fanout.chunkSize, actsOf);
+    sink.add(page.work, page.followers, page.next, loaded.records ? [...loaded.records.values()] : null);
     if (sink.full()) {
       await sink.flush();
       if (sink.stopping()) return;
@@ -156,7 +156,7 @@ async function runJob(s: Services, app: App, job: QueuedJob, sink: ChunkSink): P
       // chunks so a huge fan-out never stalls the API.
       await new Promise((r) => setImmediate(r));
     }
-    if (next === null) return;
-    cursor = next;
+    if (page.next === null) return;
+    cursor = page.next;
   }
 }

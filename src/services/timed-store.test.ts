@@ -87,24 +87,4 @@ describe('timeStore', () => {
     assert.deepEqual(await (timed.ports.timelines as unknown as Scans).scan(), [{ id: 'a', origin: null }]);
     assert.deepEqual(calls.map((c) => [c.method, c.failed]), [['timelines.scan', false]]);
   });
-
-  it('reports a queued job\'s lag when the commit that completes it succeeds', async () => {
-    const { m, lags } = recordingMetrics();
-    const raw = new FakeStore();
-    const queuedAt = Date.now() - 1500;
-    raw.queue({ jobId: 7, kind: 'fanout.add', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt, attempts: 0 });
-    raw.queue({ jobId: 8, kind: 'fanout.remove', app: 'a', source: 'user:x', ids: ['1'], cursor: null, queuedAt: null, attempts: 0 });
-    const store = timeStore(raw as unknown as Store, m);
-    await store.pendingJobs(10);
-    await store.commit('a', { progress: [{ jobId: 7, cursor: 'c' }] });
-    assert.equal(lags.length, 0, 'a chunk that does not finish the job reports nothing');
-    await assert.rejects(store.commit('a', { complete: [7], fail: true } as never));
-    assert.equal(lags.length, 0, 'nor does a failed commit');
-    await store.commit('a', { complete: [7, 8] });
-    assert.equal(lags.length, 1, 'a job without a queue time reports nothing');
-    assert.equal(lags[0].kind, 'fanout.add');
-    assert.ok(lags[0].seconds >= 1.5 && lags[0].seconds < 60);
-    await store.commit('a', { complete: [7] });
-    assert.equal(lags.length, 1, 'reported once');
-  });
 });

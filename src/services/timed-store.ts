@@ -1,16 +1,11 @@
 import type { Metrics } from '../ports/metrics.js';
-import type { QueuedJob } from '../ports/outbox.js';
 import type { Store } from '../ports/store.js';
-import type { WriteBatch } from '../ports/write-store.js';
 
 /**
  * Not timed: `changeMark` is called on every read to check the read cache and costs less than a
  * clock reading; the others are the store's lifecycle, not calls serving a request.
  */
 const UNTIMED = new Set(['constructor', 'changeMark', 'ready', 'close', 'migrations']);
-
-/** Queued jobs remembered for their lag; beyond this (jobs finished by another process) it starts over. */
-const MAX_TRACKED_JOBS = 100_000;
 
 /** Every method name of `obj` and its prototypes, up to Object.prototype. */
 function methodNames(obj: object): string[] {
@@ -25,9 +20,7 @@ function methodNames(obj: object): string[] {
 
 /**
  * Wraps a store so that every call's duration is recorded by store method (one recorder per
- * method, resolved here once), and the lag of queued fan-out jobs is reported when the commit that
- * completes a job succeeds: the time since the job was queued (`QueuedJob.queuedAt`), i.e. since
- * the write that queued it was acknowledged.
+ * method, resolved here once). The fan-out lag of applied intents is reported by the worker.
  *
  * Calls are counted per store call, never per item; a read answered from the read cache makes no
  * timed call at all (`changeMark` is not timed). The wrapper is a plain object with one function
@@ -49,26 +42,6 @@ export function timeStore(store: Store, metrics: Metrics): Store {
     if (typeof v !== 'function' && !(name in out)) out[name] = v;
   }
 
-  const jobs = new Map<number, { kind: string; queuedAt: number }>();
-  const pendingJobs = out.pendingJobs as Store['pendingJobs'];
-  const commit = out.commit as Store['commit'];
-  out.pendingJobs = async (limit: number, now?: number): Promise<QueuedJob[]> => {
-    const found = await pendingJobs(limit, now);
-    if (jobs.size + found.length > MAX_TRACKED_JOBS) jobs.clear();
-    for (const j of found) if (j.queuedAt !== null) jobs.set(j.jobId, { kind: j.kind, queuedAt: j.queuedAt });
-    return found;
-  };
-  out.commit = async (app: string, batch: WriteBatch): Promise<void> => {
-    await commit(app, batch);
-    if (batch.complete === undefined || batch.complete.length === 0 || jobs.size === 0) return;
-    const now = Date.now();
-    for (const id of batch.complete) {
-      const j = jobs.get(id);
-      if (j === undefined) continue;
-      jobs.delete(id);
-      metrics.fanoutApplied(j.kind, (now - j.queuedAt) / 1000);
-    }
-  };
   return out as unknown as Store;
 }
 

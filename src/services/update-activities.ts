@@ -6,7 +6,10 @@ import type { App } from '../core/feeds/feed-group.js';
 import { parseTime } from '../core/time.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
-import { commit, type Services } from './context.js';
+import type { AuditChange } from '../ports/audit-log.js';
+import type { WriteStep } from '../ports/intent-queue.js';
+import type { Services } from './context.js';
+import { FeedWork, runWrite } from './write-step.js';
 import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
@@ -29,7 +32,7 @@ function sameTargets(a: readonly string[], b: readonly string[]): boolean {
 }
 
 async function loadAll(s: Services, app: App, ids: string[]): Promise<Map<string, ActivityRecord>> {
-  const found = await s.store.getActivities(app.appId, ids);
+  const found = await s.ports.activities.getActivities(app.appId, ids);
   for (const id of ids) if (!found.has(id)) throw new NotFoundError(`activity ${id} does not exist`);
   return found;
 }
@@ -50,7 +53,7 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
     if (!isPlainObject(it)) throw new InputError(`activities[${i}]: must be an object`);
     return idOfForeign(it.foreign_id, it.time, `activities[${i}]`);
   });
-  const found = await s.store.getActivities(app.appId, ids);
+  const found = await s.ports.activities.getActivities(app.appId, ids);
   const out: ActivityRecord[] = items.map((it: Record<string, unknown>, i) => {
     const what = `activities[${i}]`;
     let to: string[] = [];
@@ -70,11 +73,27 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
     }
   });
   // The content job is handed over in the same turn: one transaction on the embedded store.
-  await Promise.all([
-    commit(s, app.appId, { activities: out, audit: auditBatch(s, out.map((a) => activityChange(a, 'updated'))) }),
-    s.store.signals.recordSignals(app.appId, { contentJobs: out.map((a) => a.id) }),
-  ]);
+  await writeActivities(s, app, out, (a) => activityChange(a, 'updated'));
   contentQueued(s);
+}
+
+/**
+ * Stores updated activities, one step each with its audit entry; the content job is handed over
+ * in the same turn (one transaction on the embedded store). Feeds hold references, so no feed
+ * changes.
+ */
+async function writeActivities(s: Services, app: App, records: readonly ActivityRecord[], change: (a: ActivityRecord) => AuditChange): Promise<void> {
+  const steps: WriteStep[] = records.map((a) => {
+    const audit = auditBatch(s, [change(a)]);
+    return { activity: a, ...(audit ? { audit } : {}) };
+  });
+  await runWrite(s, app, steps, {
+    work: new FeedWork(),
+    spreads: [],
+    intents: [],
+    activities: records,
+    beside: () => s.store.signals.recordSignals(app.appId, { contentJobs: [...new Set(records.map((a) => a.id))] }),
+  });
 }
 
 /**
@@ -122,11 +141,7 @@ export async function partialUpdateActivities(s: Services, app: App, changes: un
       throw err;
     }
   });
-  const audit = auditBatch(s, [...current.values()].map((a) => activityChange(a, 'updated', { partial: true })));
-  await Promise.all([
-    commit(s, app.appId, { activities: [...current.values()], audit }),
-    s.store.signals.recordSignals(app.appId, { contentJobs: [...current.keys()] }),
-  ]);
+  await writeActivities(s, app, [...current.values()], (a) => activityChange(a, 'updated', { partial: true }));
   contentQueued(s);
   return results.map((r) => current.get(r.id)!);
 }

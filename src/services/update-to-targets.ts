@@ -3,9 +3,9 @@ import { InputError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
-import type { EntryRemoval, EntryWrite } from '../ports/write-store.js';
+import type { WriteStep } from '../ports/intent-queue.js';
 import { groupOf, type Services } from './context.js';
-import { commitWithFanout, emptyFanout, placeInFeeds, takeFromFeeds } from './plan-fanout.js';
+import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { bodyTarget } from './signed-targets.js';
 import { idOfForeign } from './update-activities.js';
 import { activityChange, auditBatch } from './audit.js';
@@ -48,12 +48,9 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
     if (add.some((t) => remove.includes(t))) throw new InputError('added_targets and removed_targets must not overlap');
     return { id, replace, add, remove };
   });
-  const found = await s.store.getActivities(app.appId, parsed.map((p) => p.id));
+  const found = await s.ports.activities.getActivities(app.appId, parsed.map((p) => p.id));
   const current = new Map<string, ActivityRecord>();
   const results: ToTargetsResult[] = [];
-  const entries: EntryWrite[] = [];
-  const removals: EntryRemoval[] = [];
-  const fan = emptyFanout();
   for (const p of parsed) {
     const prev = current.get(p.id) ?? found.get(p.id);
     if (!prev) throw new NotFoundError(`activity ${p.id} does not exist`);
@@ -68,14 +65,34 @@ export async function updateToTargets(s: Services, app: App, feed: FeedId, body:
     results.push({ activity: updated, added, removed });
   }
   // Feeds change once per activity, by the net difference between its `to` before the request and
-  // after the last item: a target one item adds and a later one removes (or the reverse) must end
-  // as the last item left it, whatever order the store applies entries and removals in.
+  // after the last item: a target one item adds and a later one removes (or the reverse) ends as
+  // the last item left it.
+  const work = new FeedWork(current.values());
+  const spreads: Spread[] = [];
+  const bySteps: Spread[][] = [];
   for (const [id, updated] of current) {
     const before = found.get(id)!.to;
-    await placeInFeeds(s, app, updated, updated.to.filter((t) => !before.includes(t)), entries, fan);
-    await takeFromFeeds(s, app, [id], before.filter((t) => !updated.to.includes(t) && t !== updated.home), removals, fan);
+    const mine: Spread[] = [];
+    for (const t of updated.to.filter((x) => !before.includes(x))) {
+      work.add(app, t, id, null);
+      mine.push({ kind: 'fanout.add', source: t, ids: [id] });
+    }
+    for (const t of before.filter((x) => !updated.to.includes(x) && x !== updated.home)) {
+      work.ops.push({ kind: 'remove', feed: t, ids: [id], origin: null });
+      mine.push({ kind: 'fanout.remove', source: t, ids: [id] });
+    }
+    spreads.push(...mine);
+    bySteps.push(mine);
   }
-  const audit = auditBatch(s, results.map((r) => activityChange(r.activity, 'updated', { to_added: r.added, to_removed: r.removed })));
-  await commitWithFanout(s, app, { activities: [...current.values()], removals, entries, audit }, fan);
+  const intents = await planIntents(s, app, spreads);
+  const records = [...current.values()];
+  let k = 0;
+  const steps: WriteStep[] = records.map((a, i) => {
+    const mine = intents.slice(k, (k += bySteps[i].length)).filter((x) => x !== null);
+    const r = results.filter((x) => x.activity.id === a.id);
+    const audit = auditBatch(s, r.map((x) => activityChange(x.activity, 'updated', { to_added: x.added, to_removed: x.removed })));
+    return { activity: a, ...(mine.length > 0 ? { intents: mine } : {}), ...(audit ? { audit } : {}) };
+  });
+  await runWrite(s, app, steps, { work, spreads, intents, activities: records });
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
 }

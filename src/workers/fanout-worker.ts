@@ -10,6 +10,8 @@ export interface FanoutWorkerOptions {
   readonly onFailure?: (err: unknown) => void;
   /** How failed jobs are retried before they are dead-lettered (default: fanout-round.ts). */
   readonly retry?: RetryPolicy;
+  /** Told of every intent finished, with the time since it was written (the fan-out lag). */
+  readonly onApplied?: (kind: string, lagSeconds: number) => void;
 }
 
 /**
@@ -39,6 +41,7 @@ export class FanoutWorker {
 
   readonly #onFailure: (err: unknown) => void;
   readonly #retry: RetryPolicy | undefined;
+  readonly #onApplied: ((kind: string, lagSeconds: number) => void) | undefined;
 
   constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, opts: FanoutWorkerOptions = {}) {
     this.#onFailure = opts.onFailure ?? (() => {});
@@ -47,6 +50,7 @@ export class FanoutWorker {
     this.#log = log;
     this.#pollMs = opts.pollMs ?? 1000;
     this.#retry = opts.retry;
+    this.#onApplied = opts.onApplied;
   }
 
   start(): void {
@@ -104,7 +108,7 @@ export class FanoutWorker {
 
   /** Logs one failed job: a warning while it will be retried, an error once it is dead-lettered. */
   #jobFailed = (f: JobFailure): void => {
-    const job = { job_id: f.job.jobId, kind: f.job.kind, app: f.job.app, source: f.job.source, activities: f.job.ids.length, attempts: f.attempts };
+    const job = { job_id: f.job.id, kind: f.job.kind, app: f.job.app, source: f.job.source, activities: f.job.ids.length, attempts: f.attempts };
     if (f.retryAt === null) this.#log.error({ err: f.error, ...job }, 'fan-out job failed for good; moved to the dead-letter list');
     else this.#log.warn({ err: f.error, ...job, retry_at: new Date(f.retryAt).toISOString() }, 'fan-out job failed; will retry');
     this.#onFailure(f.error);
@@ -125,7 +129,7 @@ export class FanoutWorker {
    * one activity's add and removal reach a follower depend on timing.
    */
   #round(stopping: () => boolean): Promise<number> {
-    const run = this.#lock.then(() => runFanoutRound(this.#services(), this.#apps, { stopping, retry: this.#retry, onJobFailed: this.#jobFailed }));
+    const run = this.#lock.then(() => runFanoutRound(this.#services(), this.#apps, { stopping, retry: this.#retry, onJobFailed: this.#jobFailed, onApplied: this.#onApplied }));
     this.#lock = run.catch(() => undefined);
     return run;
   }

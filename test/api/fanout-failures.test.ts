@@ -9,23 +9,32 @@ import { DEFAULT_RETRY } from '../../src/services/fanout-round.js';
 import { parseExposition, total } from '../support/prometheus.js';
 import { startServer, uid, type TestServer } from '../support/server.js';
 
-/** Wraps the store so that the fan-out worker's read of a poisoned feed's followers fails (as a bug or bad data would). */
+/**
+ * Wraps the store so that the fan-out worker's read of a poisoned feed fails (as a bug or bad data
+ * would): the check of which activities the feed still holds, which only the worker makes for an add.
+ */
 function poisonable(poisoned: Map<string, () => Error>) {
-  return (store: Store): Store =>
-    new Proxy(store, {
+  return (store: Store): Store => {
+    const timelines = new Proxy(store.ports.timelines, {
       get(target, prop) {
-        if (prop === 'fanoutPage') {
-          const fn = Reflect.get(target, prop, target) as (app: string, feed: string, ...rest: unknown[]) => Promise<unknown>;
-          return async (app: string, feed: string, ...rest: unknown[]) => {
-            const make = poisoned.get(feed);
-            if (make) throw make();
-            return fn.call(target, app, feed, ...rest);
-          };
-        }
+        const v: unknown = Reflect.get(target, prop, target);
+        if (prop !== 'entriesOf') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        return async (app: string, feed: string, ...rest: unknown[]) => {
+          const make = poisoned.get(feed);
+          if (make) throw make();
+          return (v as (...a: unknown[]) => unknown).call(target, app, feed, ...rest);
+        };
+      },
+    });
+    const ports = { ...store.ports, timelines };
+    return new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'ports') return ports;
         const v: unknown = Reflect.get(target, prop, target);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
+  };
 }
 
 describe('a fan-out job that keeps failing', () => {
@@ -119,7 +128,7 @@ describe('a fan-out job that keeps failing', () => {
     const star = uid('star');
     const reader = uid('r');
     await c.feed('timeline', reader).follow('user', star);
-    poisoned.set(`user:${star}`, () => new StoreError('store failure during fanoutPage', Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), { transient: true }));
+    poisoned.set(`user:${star}`, () => new StoreError('store failure during entriesOf', Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), { transient: true }));
     const post = await c.feed('user', star).addActivity({ actor: star, verb: 'post', object: 'o:1' });
     await assert.rejects(t.rivulet.worker!.drainAll(), /store failure/);
     const [job] = await t.rivulet.store.pendingJobs(10);

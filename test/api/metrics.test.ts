@@ -53,7 +53,7 @@ describe('GET /metrics', () => {
   it('reports store call latency by port method', async () => {
     await t.client().feed('user', uid()).addActivity({ actor: 'a', verb: 'post', object: 'o:1' });
     const m = await scrape(`${origin(t)}/metrics`);
-    assert.ok(total(m, 'rivulet_store_call_duration_seconds_count', { method: 'commit', outcome: 'ok' }) >= 1);
+    assert.ok(total(m, 'rivulet_store_call_duration_seconds_count', { method: 'intents.commit', outcome: 'ok' }) >= 1);
     assert.ok(total(m, 'rivulet_store_call_duration_seconds_count', { method: 'timelines.scan', outcome: 'ok' }) >= 1);
     assert.equal(find(m, 'rivulet_store_call_duration_seconds_count', { method: 'changeMark' }).length, 0, 'the read cache check is not timed');
   });

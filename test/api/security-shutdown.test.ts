@@ -10,7 +10,6 @@ import { openTestStore } from '../support/store.js';
 import { parseConfig } from '../../src/config/config.js';
 import { createRivulet } from '../../src/main.js';
 import type { Store } from '../../src/ports/store.js';
-import type { WriteBatch } from '../../src/ports/write-store.js';
 import { startServer, TEST_GROUPS } from '../support/server.js';
 
 const FOLLOWERS = 300;
@@ -18,19 +17,29 @@ const FOLLOWERS = 300;
 describe('security: shutdown', () => {
   it('stops within the grace period mid-round; the next start completes the fan-out', async () => {
     let slow = false;
-    // Fan-out commits take 30 ms each once `slow` is on: one follower per chunk makes the round
-    // last about 9 s, far past the 1 s grace period.
-    const slowCommits = (real: Store): Store =>
-      new Proxy(real, {
+    // The fan-out worker's chunk records (cursors, completions) take 30 ms each once `slow` is on:
+    // one follower per chunk makes the round last about 9 s, far past the 1 s grace period.
+    const slowCommits = (real: Store): Store => {
+      const intents = new Proxy(real.ports.intents, {
         get(target, prop) {
           const value = Reflect.get(target, prop, target);
-          if (prop !== 'commit' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-          return async (app: string, batch: WriteBatch) => {
-            if (slow && (batch.progress?.length || batch.complete?.length)) await new Promise((r) => setTimeout(r, 30));
-            return (value as Store['commit']).call(target, app, batch);
+          if (typeof value !== 'function') return value;
+          if (prop !== 'progress' && prop !== 'complete') return value.bind(target);
+          return async (...args: unknown[]) => {
+            if (slow) await new Promise((r) => setTimeout(r, 30));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
           };
         },
       });
+      const ports = { ...real.ports, intents };
+      return new Proxy(real, {
+        get(target, prop) {
+          if (prop === 'ports') return ports;
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    };
     const t = await startServer({
       fanout: { inline_max_followers: 0, chunk_size: 1 },
       config: { shutdown: { grace_ms: 1000 } },

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuditChange, AuditEntityType, AuditEntry, AuditLog, AuditQuery } from '../../ports/audit-log.js';
-import type { WriteStore } from '../../ports/write-store.js';
+import type { IntentQueue } from '../../ports/intent-queue.js';
 import type { SqliteDatabase } from './database.js';
 
 interface AuditRow {
@@ -17,25 +17,25 @@ const COLUMNS = 'seq, entity_type, entity_id, action, user_id, custom, created';
 
 /**
  * {@link AuditLog} on SQLite. Entry ids are the table's AUTOINCREMENT sequence, so they only grow.
- * Appends go through the write store's group commit (a batch holding only audit entries), so they
- * share a transaction with the writes of the same event-loop turn and are flushed before the
- * database closes; changes committed with their own batch carry their entries in it.
+ * Appends are steps of the intent queue holding only audit entries (on SQLite they join the group
+ * commit of the same event-loop turn and are flushed before the database closes); changes written
+ * in their own step carry their entries in it.
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #d: SqliteDatabase;
-  readonly #writes: WriteStore;
+  readonly #intents: Pick<IntentQueue, 'commit'>;
   readonly #latest: Database.Statement;
   readonly #pages: Map<string, Database.Statement> = new Map();
 
-  constructor(d: SqliteDatabase, writes: WriteStore) {
+  constructor(d: SqliteDatabase, intents: Pick<IntentQueue, 'commit'>) {
     this.#d = d;
-    this.#writes = writes;
+    this.#intents = intents;
     this.#latest = d.db.prepare(`SELECT ${COLUMNS} FROM audit WHERE app = ? AND entity_type = ? AND entity_id = ? ORDER BY seq DESC LIMIT 1`);
   }
 
   async append(app: string, changes: readonly AuditChange[], atUs: number): Promise<void> {
     if (changes.length === 0) return;
-    await this.#writes.commit(app, { audit: { atUs, changes } });
+    await this.#intents.commit(app, [{ audit: { atUs, changes } }]);
   }
 
   async list(app: string, q: AuditQuery): Promise<AuditEntry[]> {

@@ -10,6 +10,8 @@ import type { SqliteFollowStore } from './sqlite-follow-store.js';
 import type { SqliteTimelineStore } from './sqlite-timeline-store.js';
 import type { GroupRow as GroupRowBase } from './sqlite-groups.js';
 import type { SqliteWriteStore } from './sqlite-write-store.js';
+import type { SqliteChangeMarks } from './sqlite-change-marks.js';
+import { changeKey } from '../../ports/change-marks.js';
 
 /** {@link ActivityStore} on SQLite. */
 export class SqliteActivities implements ActivityStore {
@@ -65,13 +67,15 @@ export class SqliteTimelines implements TimelineStore {
   readonly #hide: Database.Statement;
   readonly #raiseFloor: Database.Statement;
   readonly #unhide: Database.Statement;
+  readonly #marks: SqliteChangeMarks;
 
   readonly #apply: (args: [string, readonly FeedOp[]], rows?: number) => Promise<FeedChange[]>;
 
-  constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore) {
+  constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#writes = writes;
     this.#legacy = legacy;
+    this.#marks = marks;
     this.#apply = writes.define('timelines.apply', (app: string, ops: readonly FeedOp[]) => this.applyNow(app, ops));
     const db = d.db;
     this.#reader = db.prepare('SELECT n, floor FROM feeds WHERE id = ?');
@@ -190,12 +194,35 @@ export class SqliteTimelines implements TimelineStore {
       return c;
     };
     for (const op of ops) this.applyOne(app, op, changeOf);
+    this.mark(app, ops);
     const out: FeedChange[] = [];
     for (const [feed, c] of changes) {
       if (c.added.size === 0 && c.removed.size === 0) continue;
       out.push({ feed, added: [...c.added.values()], removed: [...c.removed] });
     }
     return out;
+  }
+
+  /**
+   * The change mark of operations just applied (in their transaction): each feed, the activities
+   * removals name, and the app's pull key when a direct entry of a pull-served feed came or went.
+   */
+  private mark(app: string, ops: readonly FeedOp[]): void {
+    const keys = new Set<string>();
+    let pulled = false;
+    const isPull = (fid: string) => {
+      const f = this.#d.findFeed(app, fid);
+      return f !== undefined && this.#marks.isPull(f);
+    };
+    for (const op of ops) {
+      keys.add(changeKey.feed(app, op.feed));
+      if (op.kind === 'remove') {
+        for (const id of op.ids) keys.add(changeKey.activity(app, id));
+        if (!pulled && (op.origin === undefined || op.origin === null) && isPull(op.feed)) pulled = true;
+      } else if (op.kind === 'add' && !pulled && op.entries.some((e) => e.origin === null) && isPull(op.feed)) pulled = true;
+    }
+    if (pulled) keys.add(changeKey.pulled(app));
+    if (keys.size > 0) this.#marks.write(keys);
   }
 
   private applyOne(
@@ -308,13 +335,15 @@ export class SqliteGroupStore implements GroupStore {
   readonly #setCounts: Database.Statement;
   readonly #markAllSeen: Database.Statement;
   readonly #markAllRead: Database.Statement;
+  readonly #marks: SqliteChangeMarks;
 
   readonly #write: (args: [string, readonly GroupWrite[]], rows?: number) => Promise<string[]>;
 
-  constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore) {
+  constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#writes = writes;
     this.#legacy = legacy;
+    this.#marks = marks;
     this.#write = writes.define('groups.write', (app: string, groupWrites: readonly GroupWrite[]) => this.writeNow(app, groupWrites));
     const db = d.db;
     this.#feedState = db.prepare('SELECT gver, ngroups, unseen, unread FROM feeds WHERE id = ?');
@@ -400,7 +429,12 @@ export class SqliteGroupStore implements GroupStore {
   /** {@link writeGroups} inside the write transaction (a named write operation). */
   private writeNow(app: string, writes: readonly GroupWrite[]): string[] {
     const conflicts: string[] = [];
-    for (const w of writes) if (!this.writeOne(app, w)) conflicts.push(w.feed);
+    const keys = new Set<string>();
+    for (const w of writes) {
+      if (!this.writeOne(app, w)) conflicts.push(w.feed);
+      else keys.add(changeKey.feed(app, w.feed));
+    }
+    if (keys.size > 0) this.#marks.write(keys);
     return conflicts;
   }
 
@@ -458,16 +492,21 @@ export class SqliteFollowGraph implements FollowStore {
   readonly #pageGrouped: Database.Statement;
   readonly #total: Database.Statement;
   readonly #markPull: Database.Statement;
+  readonly #marks: SqliteChangeMarks;
 
   readonly #markPullServed: (args: [string, readonly string[]], rows?: number, graph?: boolean) => Promise<void>;
 
-  constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteFollowStore, timelines: SqliteTimelineStore) {
+  constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteFollowStore, timelines: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
+    this.#marks = marks;
     this.#writes = writes;
     this.#legacy = legacy;
     this.#timelines = timelines;
     this.#markPullServed = writes.define('follows.markPullServed', (app: string, feeds: readonly string[]) => {
-      for (const feed of feeds) this.#markPull.run(this.#d.feedInt(app, feed));
+      let changed = 0;
+      for (const feed of feeds) changed += this.#markPull.run(this.#d.feedInt(app, feed)).changes;
+      // The followers of a feed turned to pull merge its direct entries from now on.
+      if (changed > 0) this.#marks.write([changeKey.pulled(app), ...feeds.map((f) => changeKey.feed(app, f))]);
     });
     const db = d.db;
     this.#page = db.prepare(

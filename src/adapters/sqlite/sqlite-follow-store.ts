@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FanoutPage, FollowEdge, FollowPage, LegacyFollowStore as FollowStore } from '../../ports/legacy/follow-store.js';
+import type { FollowEdge, FollowPage, LegacyFollowStore as FollowStore } from '../../ports/legacy/follow-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface EdgeRow {
@@ -17,7 +17,6 @@ export class SqliteFollowStore implements FollowStore {
   readonly #d: SqliteDatabase;
   readonly #page: Database.Statement;
   readonly #pageGrouped: Database.Statement;
-  readonly #fanoutPage: Database.Statement;
   readonly #syncGrouped: Database.Statement;
   readonly #pullServed: Database.Statement;
   readonly #followersAmong: Database.Statement;
@@ -36,13 +35,6 @@ export class SqliteFollowStore implements FollowStore {
       `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
        WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
     );
-    // Flat followers are written by handle; grouped ones need their feed id for group keys.
-    this.#fanoutPage = db
-      .prepare(
-        `SELECT f.source, s.fid, f.grouped FROM follows f JOIN feeds s ON s.id = f.source
-         WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
-      )
-      .raw();
     // The partial index on grouped edges makes this a range read, however many flat followers exist.
     this.#pageGrouped = db.prepare(
       `SELECT f.source AS n, s.fid AS fid FROM follows f INDEXED BY follows_grouped JOIN feeds s ON s.id = f.source
@@ -104,29 +96,6 @@ export class SqliteFollowStore implements FollowStore {
         feeds: rows.map((r) => r.fid),
         cursor: rows.length < limit ? null : String(rows[rows.length - 1].n),
       };
-    }, true);
-  }
-
-  async fanoutPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FanoutPage> {
-    if (groupedOnly) {
-      const page = await this.followerPage(app, target, cursor, limit, true);
-      return { flat: [], flatNames: [], grouped: page.feeds, cursor: page.cursor };
-    }
-    return this.#d.read('fanoutPage', () => {
-      const t = this.#d.findFeed(app, target);
-      if (t === undefined) return { flat: [], flatNames: [], grouped: [], cursor: null };
-      const rows = this.#fanoutPage.all(t, cursor === null ? 0 : Number(cursor), limit) as [number, string, number][];
-      const flat: number[] = [];
-      const flatNames: string[] = [];
-      const grouped: string[] = [];
-      for (const [n, fid, isGrouped] of rows) {
-        if (isGrouped === 1) grouped.push(fid);
-        else {
-          flat.push(n);
-          flatNames.push(fid);
-        }
-      }
-      return { flat, flatNames, grouped, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]) };
     }, true);
   }
 

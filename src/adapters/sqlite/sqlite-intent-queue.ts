@@ -118,7 +118,7 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#ops.claim([limit, leaseMs, now]);
   }
 
-  progress(updates: readonly { readonly id: string; readonly cursor: string }[], leaseUntil: number): Promise<void> {
+  progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
     return this.#ops.progress([updates, leaseUntil], updates.length);
   }
 
@@ -171,7 +171,7 @@ export class SqliteIntentQueue implements IntentQueue {
         for (const r of rows) this.#lease.run(now + leaseMs, r.id);
         return rows.map(intent);
       }),
-      progress: writes.define('intents.progress', (updates: readonly { readonly id: string; readonly cursor: string }[], leaseUntil: number): void => {
+      progress: writes.define('intents.progress', (updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): void => {
         for (const u of updates) this.#progress.run(u.cursor, leaseUntil, Number(u.id));
       }),
       complete: writes.define('intents.complete', (ids: readonly string[]): void => {

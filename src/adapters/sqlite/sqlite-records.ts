@@ -1,5 +1,5 @@
 import type { RecordStores } from '../../ports/record-stores.js';
-import type { WriteStore } from '../../ports/write-store.js';
+import type { StoragePorts } from '../../ports/storage.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import { SqliteFileIndex } from './sqlite-file-index.js';
@@ -8,9 +8,9 @@ import { SqliteUserData } from './sqlite-user-data.js';
 
 /**
  * The record stores on the embedded store's database (the same file, the same connection);
- * `writes` is that store's write store, whose group commit audit appends join.
+ * audit appends are steps of that store's intent queue.
  */
-export function sqliteRecords(store: { readonly database: SqliteDatabase } & WriteStore): RecordStores {
+export function sqliteRecords(store: { readonly database: SqliteDatabase; readonly ports: Pick<StoragePorts, 'intents'> }): RecordStores {
   const d = store.database;
-  return { files: new SqliteFileIndex(d), flags: new SqliteFlagStore(d), audit: new SqliteAuditLog(d, store), userData: new SqliteUserData(d) };
+  return { files: new SqliteFileIndex(d), flags: new SqliteFlagStore(d), audit: new SqliteAuditLog(d, store.ports.intents), userData: new SqliteUserData(d) };
 }

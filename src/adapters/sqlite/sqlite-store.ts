@@ -1,6 +1,6 @@
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
-import type { FanoutPage, FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
+import type { FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
 import type { DeadLetter, QueuedJob } from '../../ports/outbox.js';
 import type { ActivitySweepStep, IntegrityReport, Store } from '../../ports/store.js';
 import { checkSqliteIntegrity } from './integrity.js';
@@ -84,9 +84,9 @@ export class SqliteStore implements Store {
     this.ports = {
       intents: new SqliteIntentQueue(this.database, this.#writes),
       activities: new SqliteActivities(this.database, this.#activities),
-      timelines: new SqliteTimelines(this.database, this.#writes, this.#timelines),
-      groups: new SqliteGroupStore(this.database, this.#writes, this.#timelines),
-      follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines),
+      timelines: new SqliteTimelines(this.database, this.#writes, this.#timelines, this.changes),
+      groups: new SqliteGroupStore(this.database, this.#writes, this.#timelines, this.changes),
+      follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines, this.changes),
       reactions: this.#reactions,
       users: this.#users,
       collections: this.#collections,
@@ -191,9 +191,6 @@ export class SqliteStore implements Store {
   }
   followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage> {
     return this.#follows.followerPage(app, target, cursor, limit, groupedOnly);
-  }
-  fanoutPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FanoutPage> {
-    return this.#follows.fanoutPage(app, target, cursor, limit, groupedOnly);
   }
   followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
     return this.#follows.followers(app, target, limit, offset);

@@ -135,35 +135,4 @@ describe('SQLite group commit', () => {
     await pending;
     assert.deepEqual(committedActivities(), [a.id]);
   });
-
-  it('pushes into flat feeds by handle: idempotent, counted once per feed, trimmed to max length', async () => {
-    const acts = Array.from({ length: 6 }, (_, i) => act(1000 + i));
-    await store.commit(APP, {
-      activities: acts,
-      follows: [
-        { source: 'timeline:x', target: 'user:a', createdUs: 1 },
-        { source: 'short:y', target: 'user:a', createdUs: 1 },
-        { source: 'notification:z', target: 'user:a', createdUs: 1, grouped: true },
-      ],
-    });
-    const page = await store.fanoutPage(APP, 'user:a', null, 10);
-    assert.deepEqual(page.grouped, ['notification:z']);
-    assert.deepEqual(page.flatNames, ['timeline:x', 'short:y']);
-    assert.equal(page.cursor, null);
-    const push = (ids: readonly string[]) => ({ origin: 'user:a', ids, feeds: page.flat, names: page.flatNames, maxLength: [100, 4] });
-    // Two jobs of one round reach the same feeds; one of them replays ids already there.
-    await store.commit(APP, { pushes: [push(acts.slice(0, 3).map((a) => a.id)), push(acts.slice(2).map((a) => a.id))] });
-    await store.commit(APP, { pushes: [push(acts.slice(0, 2).map((a) => a.id))] });
-    const x = await store.readFeed(APP, 'timeline:x', { limit: 10, offset: 0 });
-    assert.deepEqual(x.map((e) => [e.id, e.origin]), [...acts].reverse().map((a) => [a.id, 'user:a']));
-    const y = await store.readFeed(APP, 'short:y', { limit: 10, offset: 0 });
-    assert.deepEqual(y.map((e) => e.id), [...acts].reverse().slice(0, 4).map((a) => a.id), 'trimmed to the 4 newest');
-    const counts = other.prepare('SELECT fid, n FROM feeds WHERE fid IN (?, ?) ORDER BY fid').raw().all('timeline:x', 'short:y');
-    assert.deepEqual(counts, [['short:y', 4], ['timeline:x', 6]]);
-    // Pages continue from a cursor exactly like follower pages.
-    const first = await store.fanoutPage(APP, 'user:a', null, 2);
-    const rest = await store.fanoutPage(APP, 'user:a', first.cursor, 2);
-    assert.deepEqual([...first.flat, ...rest.flat], page.flat);
-    assert.deepEqual(rest.grouped, ['notification:z']);
-  });
 });

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js';
-import type { EntryWrite, FeedPush, WriteBatch, WriteStore } from '../../ports/write-store.js';
+import type { EntryWrite, WriteBatch, WriteStore } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteHideWrites } from './sqlite-hide-writes.js';
@@ -384,7 +384,6 @@ export class SqliteWriteStore implements WriteStore {
       }
     }
     if (b.entries && b.entries.length > 0) this.insertEntries(app, b.entries);
-    if (b.pushes && b.pushes.length > 0) this.push(app, b.pushes);
     if (b.enqueue) {
       const queuedAt = Date.now();
       for (const j of b.enqueue) this.#enqueue.run(a, j.kind, j.source, j.ids.join(','), queuedAt);
@@ -420,30 +419,6 @@ export class SqliteWriteStore implements WriteStore {
     }
     if (flat > 0) this.#addCount.run(-flat, feed);
     if (groups) this.#groups.afterRemoval(app, feed, groups);
-  }
-
-  /**
-   * The worker's bulk writes into flat feeds by handle: one insert per (feed, id), then one count
-   * update per feed for the whole batch (a feed reached by many jobs of a round is counted once).
-   */
-  private push(app: string, pushes: readonly FeedPush[]): void {
-    const d = this.#d;
-    const added = new Map<number, number>();
-    const max = new Map<number, number>();
-    for (const p of pushes) {
-      const origin = d.feedInt(app, p.origin);
-      const keys = p.ids.map(idToSortKey);
-      const { feeds, maxLength } = p;
-      for (let i = 0; i < feeds.length; i++) {
-        const f = feeds[i];
-        let n = 0;
-        for (const sk of keys) n += this.#insertEntry.run(f, sk, origin).changes;
-        const m = max.get(f);
-        if (m === undefined || maxLength[i] < m) max.set(f, maxLength[i]);
-        if (n > 0) added.set(f, (added.get(f) ?? 0) + n);
-      }
-    }
-    for (const [f, n] of added) this.countAndTrim(f, n, max.get(f)!);
   }
 
   /** Adds `added` to the feed's count and trims it to its `max` newest entries when over. */
@@ -502,7 +477,6 @@ function rowsOf(b: SqliteBatch): number {
   return (
     (b.activities?.length ?? 0) +
     (b.entries?.length ?? 0) +
-    (b.pushes?.reduce((n, p) => n + p.feeds.length * p.ids.length, 0) ?? 0) +
     (b.removals?.length ?? 0) +
     (b.follows?.length ?? 0) +
     (b.unfollows?.length ?? 0) +

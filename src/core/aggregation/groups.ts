@@ -20,7 +20,7 @@ export interface GroupItem {
   readonly verb: string;
 }
 
-/** A whole group (the shape of the group port's StoredGroup). */
+/** A whole group, as the group port stores it (`StoredGroup`). */
 export interface Group {
   readonly id: string;
   readonly key: string;

@@ -8,20 +8,6 @@ export interface FollowPage {
   readonly cursor: string | null;
 }
 
-/**
- * One page of followers for a fan-out add, split the way the writes need them: flat followers as
- * store feed handles (see {@link FeedPush}) and ids, aggregated and notification
- * followers by feed id (their group keys need the id).
- */
-export interface FanoutPage {
-  readonly flat: readonly number[];
-  /** The feed ids of `flat`, in the same order (for realtime events and max lengths). */
-  readonly flatNames: readonly string[];
-  readonly grouped: readonly string[];
-  /** As in {@link FollowPage}: the same cursors, interchangeable with it. */
-  readonly cursor: string | null;
-}
-
 /** Reads the follow graph. Edges are written through {@link WriteStore.commit}. */
 export interface LegacyFollowStore {
   /**
@@ -31,9 +17,6 @@ export interface LegacyFollowStore {
    * notification feeds), read from an index without walking the other followers.
    */
   followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage>;
-
-  /** {@link followerPage} for the fan-out worker's adds: same order, cursors and `groupedOnly`. */
-  fanoutPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FanoutPage>;
 
   /**
    * Which of `feeds` are served by pull: feeds whose follower count once passed the threshold

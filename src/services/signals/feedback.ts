@@ -8,11 +8,11 @@ import { eventWeight, ruleOf } from '../../personalization/signals/importance.js
 import { normaliseConfiguredTag } from '../../personalization/signals/tags.js';
 import type { ProfileChange, ProfileSource } from '../../ports/profile-store.js';
 import type { EventWrite } from '../../ports/signal-writes.js';
-import { commit, type Services } from '../context.js';
+import type { Services } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
 import type { EventCaller } from './ingest-events.js';
 import { RETRY_WINDOW_US } from './ingest-events.js';
-import { mergeHidePlans, planHide } from './hide-activity.js';
+import { planHide, writeHides } from './hide-activity.js';
 import { eventsRecorded, settingsOf } from './signal-context.js';
 
 const USER_RE = /^[\w-]{1,255}$/;
@@ -97,14 +97,9 @@ export async function giveFeedback(s: Services, app: App, caller: EventCaller, b
       effects: facts ? effectsOf({ user, kind: rule.kind, label, weight, tags: facts.tags, author: facts.author, atUs: nowUs }, settings) : undefined,
     };
   });
-  const plan = mergeHidePlans(hide === undefined ? [] : [await planHide(s, app, user, activity, hide, nowUs)]);
+  const plans = hide === undefined ? [] : [await planHide(s, app, user, activity, hide, nowUs)];
   // Feed changes and the signals, handed over in one turn (one transaction on the embedded store).
-  await Promise.all([
-    plan.removals.length + plan.entries.length + plan.hides.length > 0
-      ? commit(s, app.appId, { removals: plan.removals, entries: plan.entries, hides: plan.hides.length > 0 ? plan.hides : undefined })
-      : null,
-    s.store.signals.recordSignals(app.appId, { events, hides: plan.records }),
-  ]);
+  await writeHides(s, app, plans, (records) => s.store.signals.recordSignals(app.appId, { events, hides: records }));
   eventsRecorded(s);
   return { user_id: user, activity_id: activity, ...(hide !== undefined ? { hidden: hide } : {}), ...(more ? { show_more: true } : {}), ...(less ? { show_less: true } : {}) };
 }

@@ -1,14 +1,23 @@
 import type { App } from '../../core/feeds/feed-group.js';
 import type { HiddenPlacement } from '../../ports/seen-store.js';
 import type { HideWrite } from '../../ports/signal-writes.js';
-import type { EntryRemoval, EntryWrite } from '../../ports/write-store.js';
+import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { Services } from '../context.js';
-import { ActivitySource, entryFor } from '../placement.js';
+import { applyFeedWork, FeedWork, planActivities, publish } from '../write-step.js';
+
+/** An entry a hide takes out of (or puts back into) a feed, with its origin. */
+interface HideEntry {
+  readonly feed: string;
+  readonly id: string;
+  readonly origin: string | null;
+}
 
 /** The feed changes and the hide record that hide (or show again) one activity for one user. */
 export interface HidePlan {
-  readonly removals: EntryRemoval[];
-  readonly entries: EntryWrite[];
+  readonly removals: HideEntry[];
+  readonly entries: HideEntry[];
+  /** The activities `entries` put back (group keys need their fields). */
+  readonly activities: ActivityRecord[];
   /** Hybrid fan-out: pulled activities are hidden per feed (there is no entry to delete). */
   readonly pullHides: { feed: string; ids: string[] }[];
   hide: HideWrite | null;
@@ -27,16 +36,16 @@ function feedsOf(app: App, user: string): string[] {
  * hidden, plans nothing. An activity not in the user's feeds is still recorded as hidden.
  */
 export async function planHide(s: Services, app: App, user: string, activityId: string, hidden: boolean, nowUs: number): Promise<HidePlan> {
-  const plan: HidePlan = { removals: [], entries: [], pullHides: [], hide: null };
+  const plan: HidePlan = { removals: [], entries: [], activities: [], pullHides: [], hide: null };
   const already = (await s.store.signals.hiddenOf(app.appId, user, [activityId])).get(activityId);
   if (hidden) {
     if (already) return plan;
     const placements: HiddenPlacement[] = [];
     for (const feed of feedsOf(app, user)) {
-      const own = await s.store.entriesOf(app.appId, feed, [activityId]);
+      const own = await s.ports.timelines.entriesOf(app.appId, feed, [activityId]);
       for (const e of own) {
         placements.push({ feed, origin: e.origin });
-        plan.removals.push({ feed, ids: [activityId], origin: e.origin });
+        plan.removals.push({ feed, id: activityId, origin: e.origin });
       }
       if (own.length === 0 && app.groups.get(feed.slice(0, feed.indexOf(':')))?.type === 'flat') {
         const pulled = await s.store.pulledEntriesOf(app.appId, feed, { ids: [activityId] });
@@ -50,26 +59,29 @@ export async function planHide(s: Services, app: App, user: string, activityId: 
     return plan;
   }
   if (!already) return plan;
-  const act = (await s.store.getActivities(app.appId, [activityId])).get(activityId);
+  const act = (await s.ports.activities.getActivities(app.appId, [activityId])).get(activityId);
   if (act) {
-    const src = new ActivitySource([act]);
-    for (const p of already.placements) {
-      const e = entryFor(app, p.feed, activityId, p.origin, src);
-      if (e) plan.entries.push(e);
-    }
+    plan.activities.push(act);
+    for (const p of already.placements) plan.entries.push({ feed: p.feed, id: activityId, origin: p.origin });
   }
   plan.hide = { user, activityId, hidden: false, atUs: nowUs };
   return plan;
 }
 
-/** Merges hide plans into one batch's parts. */
-export function mergeHidePlans(plans: readonly HidePlan[]): { removals: EntryRemoval[]; entries: EntryWrite[]; hides: { feed: string; ids: string[] }[]; records: HideWrite[] } {
-  const out = { removals: [] as EntryRemoval[], entries: [] as EntryWrite[], hides: [] as { feed: string; ids: string[] }[], records: [] as HideWrite[] };
+/**
+ * Writes hide plans: their feed operations (entries out or back, pulled activities hidden) and,
+ * handed over in the same turn, the signal writes with their hide records (one transaction on the
+ * embedded store); then the realtime events of what changed.
+ */
+export async function writeHides(s: Services, app: App, plans: readonly HidePlan[], signals: (records: HideWrite[]) => Promise<unknown>): Promise<void> {
+  const work = new FeedWork(planActivities(plans.flatMap((p) => p.activities)));
+  const records: HideWrite[] = [];
   for (const p of plans) {
-    out.removals.push(...p.removals);
-    out.entries.push(...p.entries);
-    out.hides.push(...p.pullHides);
-    if (p.hide) out.records.push(p.hide);
+    for (const r of p.removals) work.ops.push({ kind: 'remove', feed: r.feed, ids: [r.id], origin: r.origin });
+    for (const e of p.entries) work.add(app, e.feed, e.id, e.origin);
+    for (const h of p.pullHides) work.ops.push({ kind: 'hide', feed: h.feed, ids: h.ids });
+    if (p.hide) records.push(p.hide);
   }
-  return out;
+  const [changes] = await Promise.all([work.empty ? null : applyFeedWork(s, app, work), signals(records)]);
+  if (changes) await publish(s, app, changes);
 }

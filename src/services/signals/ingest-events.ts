@@ -7,9 +7,9 @@ import { effectsOf } from '../../personalization/signals/effects.js';
 import { eventWeight, ruleOf } from '../../personalization/signals/importance.js';
 import type { NewEvent } from '../../ports/event-log.js';
 import type { EventWrite } from '../../ports/signal-writes.js';
-import { commit, type Services } from '../context.js';
+import type { Services } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
-import { mergeHidePlans, planHide, type HidePlan } from './hide-activity.js';
+import { planHide, writeHides, type HidePlan } from './hide-activity.js';
 import { eventsRecorded, settingsOf } from './signal-context.js';
 
 /** Most events in one analytics request (the body limit of 1 MiB applies too). */
@@ -257,11 +257,7 @@ export async function recordEvents(s: Services, app: App, events: readonly Parse
       if (e.label === 'hide' && activity !== null) hidePlans.push(await planHide(s, app, e.user, activity, true, nowUs));
     }
   }
-  const hides = mergeHidePlans(hidePlans);
-  await Promise.all([
-    hides.removals.length + hides.hides.length > 0 ? commit(s, app.appId, { removals: hides.removals, hides: hides.hides.length > 0 ? hides.hides : undefined }) : null,
-    s.store.signals.recordSignals(app.appId, { events: writes, hides: hides.records.length > 0 ? hides.records : undefined }),
-  ]);
+  await writeHides(s, app, hidePlans, (records) => s.store.signals.recordSignals(app.appId, { events: writes, hides: records.length > 0 ? records : undefined }));
   eventsRecorded(s);
   return writes.length;
 }

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { finishActivity, parseActivity } from '../core/activities/activity.js';
+import { newAppConfig, parseConfig } from '../config/config.js';
+import type { App } from '../core/feeds/feed-group.js';
+import type { ActivityRecord } from '../ports/activity-store.js';
+import type { QueuedIntent } from '../ports/intent-queue.js';
+import { TimeSource, type Services } from './context.js';
+import { runFanoutRound } from './fanout-round.js';
+import { LEASE_MS, runFanoutJobs } from './run-fanout-jobs.js';
+import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
+
+/** A store in memory, one app with the default groups, services over it; `aheadMs` moves the clock. */
+function setup() {
+  const store = new SqliteStore(':memory:');
+  const config = parseConfig(newAppConfig(), '/tmp');
+  const app = config.apps[0];
+  const clock = { aheadMs: 0, nowUs: () => (Date.now() + clock.aheadMs) * 1000 };
+  let woken = 0;
+  const s: Services = {
+    store,
+    ports: store.ports,
+    clock: new TimeSource(clock),
+    fanout: { inlineMaxFollowers: 1000, chunkSize: 2, pullMinFollowers: 10_000 },
+    onJobsEnqueued: () => woken++,
+  };
+  return { store, app, s, clock, apps: new Map([[app.appId, app]]), woken: () => woken };
+}
+
+function activity(s: Services, object: string): ActivityRecord {
+  const draft = parseActivity({ actor: 'SU:a', verb: 'post', object }, (v) => String(v));
+  return { ...finishActivity(draft, s.clock.next(), s.clock.writer), home: 'user:a' };
+}
+
+/** Everything the feeds of the test hold: flat entries with origins, and the aggregated groups. */
+async function feeds(s: Services, app: App): Promise<unknown> {
+  const flat = await s.ports.timelines.scanMany(app.appId, ['user:a', 'timeline:f1', 'timeline:f2', 'timeline:f3'].map((feed) => ({ feed, limit: 100 })));
+  const [groups] = await s.ports.groups.readForMerge(app.appId, [{ feed: 'timeline_aggregated:g', oldest: 100 }]);
+  return { flat, groups: groups.groups, counts: groups.counts };
+}
+
+describe('the write path (write-step.ts)', () => {
+  let t: ReturnType<typeof setup>;
+  before(async () => {
+    t = setup();
+    const follow = (source: string) => ({ follow: { source, target: 'user:a', createdUs: 1, grouped: source.startsWith('timeline_aggregated'), since: null } });
+    await t.s.ports.intents.commit(t.app.appId, ['timeline:f1', 'timeline:f2', 'timeline:f3', 'timeline_aggregated:g'].map(follow));
+  });
+  after(() => t.store.close());
+
+  /** A post to user:a with its intent, written by runWrite (or only committed, when `crash`). */
+  async function post(object: string, crash = false): Promise<ActivityRecord> {
+    const a = activity(t.s, object);
+    const spreads: Spread[] = [{ kind: 'fanout.add', source: 'user:a', ids: [a.id] }];
+    const intents = await planIntents(t.s, t.app, spreads);
+    const step = { activity: a, intents: intents.filter((x) => x !== null) };
+    if (crash) {
+      await t.s.ports.intents.commit(t.app.appId, [step]);
+      return a;
+    }
+    const work = new FeedWork([a]);
+    work.add(t.app, 'user:a', a.id, null);
+    await runWrite(t.s, t.app, [step], { work, spreads, intents, activities: [a] });
+    return a;
+  }
+
+  it('applies a small fan-out before it resolves, in pages, and completes its intent', async () => {
+    const a = await post('o:1');
+    assert.equal(await t.s.ports.intents.pendingCount(), 0);
+    for (const feed of ['timeline:f1', 'timeline:f2', 'timeline:f3']) {
+      assert.deepEqual(await t.s.ports.timelines.scan(t.app.appId, { feed, limit: 10 }), [{ id: a.id, origin: 'user:a' }]);
+    }
+    const [g] = await t.s.ports.groups.readForMerge(t.app.appId, [{ feed: 'timeline_aggregated:g', oldest: 10 }]);
+    assert.deepEqual(g.groups.flatMap((x) => x.entries.map((e) => e.id)), [a.id]);
+  });
+
+  it('applying an intent again leaves every feed as applying it once', async () => {
+    const a = await post('o:2');
+    const once = await feeds(t.s, t.app);
+    const replay: QueuedIntent = { id: 'replay', app: t.app.appId, kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'inline', cursor: null, queuedAt: null, attempts: 0 };
+    await runFanoutJobs(t.s, t.apps, [replay]);
+    await runFanoutJobs(t.s, t.apps, [replay]);
+    assert.deepEqual(await feeds(t.s, t.app), once);
+  });
+
+  it('a crash between the step and its operations is repaired by a worker once the intent\'s lease ran out', async () => {
+    const before = await feeds(t.s, t.app);
+    const a = await post('o:3', true);
+    assert.deepEqual(await feeds(t.s, t.app), before, 'only the step was written');
+    assert.equal(await t.s.ports.intents.pendingCount(), 1);
+    // Not before the writer's lease ran out: it may still be applying the intent.
+    assert.equal(await runFanoutRound(t.s, t.apps), 0);
+    t.clock.aheadMs = LEASE_MS + 1000;
+    assert.equal(await runFanoutRound(t.s, t.apps), 1);
+    assert.equal(await t.s.ports.intents.pendingCount(), 0);
+    assert.equal((await t.s.ports.timelines.scan(t.app.appId, { feed: 'user:a', limit: 1 }))[0].id, a.id, 'the written feed got its entry');
+    for (const feed of ['timeline:f1', 'timeline:f2', 'timeline:f3']) {
+      assert.deepEqual((await t.s.ports.timelines.scan(t.app.appId, { feed, limit: 1 }))[0], { id: a.id, origin: 'user:a' }, feed);
+    }
+    const [g] = await t.s.ports.groups.readForMerge(t.app.appId, [{ feed: 'timeline_aggregated:g', entryIds: [a.id] }]);
+    assert.equal(g.groups.length, 1);
+    // And the repaired feeds are what a replay leaves too.
+    const repaired = await feeds(t.s, t.app);
+    await runFanoutJobs(t.s, t.apps, [{ id: 'again', app: t.app.appId, kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'inline', cursor: null, queuedAt: null, attempts: 0 }]);
+    assert.deepEqual(await feeds(t.s, t.app), repaired);
+    t.clock.aheadMs = 0;
+  });
+
+  it('a replayed add does not bring back an activity removed from its feed since', async () => {
+    const a = await post('o:4');
+    const work = new FeedWork();
+    work.ops.push({ kind: 'remove', feed: 'user:a', ids: [a.id], origin: null });
+    const spreads: Spread[] = [{ kind: 'fanout.remove', source: 'user:a', ids: [a.id] }];
+    const intents = await planIntents(t.s, t.app, spreads);
+    await runWrite(t.s, t.app, [{ intents: intents.filter((x) => x !== null) }], { work, spreads, intents });
+    const removed = await feeds(t.s, t.app);
+    await runFanoutJobs(t.s, t.apps, [{ id: 'stale', app: t.app.appId, kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'queued', cursor: null, queuedAt: null, attempts: 0 }]);
+    assert.deepEqual(await feeds(t.s, t.app), removed);
+  });
+});
