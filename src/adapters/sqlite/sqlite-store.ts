@@ -31,9 +31,9 @@ import { WriterThread } from './sqlite-writer-thread.js';
 /** How a {@link SqliteStore} writes. */
 export interface SqliteStoreOptions {
   /**
-   * `thread`: a dedicated writer thread owns the writing connection of a database file and
-   * applies every write, keeping commits and their fsync off this thread; `inline` (the default,
-   * and always so for `:memory:`): writes are applied on this thread's connection. The
+   * `thread` (the default for a database file): a dedicated writer thread owns the writing
+   * connection and applies every write, keeping commits and their fsync off this thread;
+   * `inline` (always so for `:memory:`): writes are applied on this thread's connection. The
    * environment variable `RIVULET_SQLITE_WRITER` (`thread` or `inline`) sets the default.
    */
   readonly writer?: 'thread' | 'inline';
@@ -92,7 +92,7 @@ export class SqliteStore implements Store {
       collections: this.#collections,
     };
     this.#ops = this.defineOps();
-    const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'thread' ? 'thread' : 'inline');
+    const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'inline' ? 'inline' : 'thread');
     if (inThread === undefined && path !== ':memory:' && writer === 'thread') {
       const thread = new WriterThread(path);
       this.writerThread = thread;
