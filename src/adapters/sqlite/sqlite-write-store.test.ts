@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { activityId } from '../../core/activities/activity-id.js';
-import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
+import { act, post } from '../../../test/support/write-batches.js';
 import { SqliteStore } from './sqlite-store.js';
 
 // The group commit of SqliteWriteStore, seen from the store's public methods and from a second
@@ -30,14 +29,6 @@ afterEach(async () => {
 });
 
 const APP = 'app';
-const act = (t: number, home = 'user:a'): ActivityRecord => {
-  const id = activityId(t, `c${t}`);
-  return { id, timeUs: t, foreignId: '', to: [], body: JSON.stringify({ id }), home };
-};
-const post = (a: ActivityRecord, feeds: readonly string[] = [a.home]): WriteBatch => ({
-  activities: [a],
-  entries: feeds.map((feed) => ({ feed, id: a.id, origin: null, maxLength: 100 })),
-});
 /** Activity ids committed so far, as another connection sees them. */
 const committedActivities = () => (other.prepare('SELECT id FROM activities ORDER BY id').pluck().all() as string[]).sort();
 const committedEntries = (fid: string) =>

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { activityId } from '../../core/activities/activity-id.js';
 import { ConflictError, StoreError } from '../../core/errors.js';
-import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { WriteBatch } from '../../ports/write-store.js';
 import { changeKey } from '../../ports/change-marks.js';
+import { act, post } from '../../../test/support/write-batches.js';
 import { SqliteStore } from './sqlite-store.js';
 
 // The SQLite writer thread: every write of a store over a file applied by a dedicated thread, seen
@@ -31,14 +30,6 @@ function threaded(path = join(dir, `db${++n}.sqlite`)): { store: SqliteStore; pa
 }
 
 const APP = 'app';
-const act = (t: number, home = 'user:a'): ActivityRecord => {
-  const id = activityId(t, `c${t}`);
-  return { id, timeUs: t, foreignId: '', to: [], body: JSON.stringify({ id }), home };
-};
-const post = (a: ActivityRecord, feeds: readonly string[] = [a.home]): WriteBatch => ({
-  activities: [a],
-  entries: feeds.map((feed) => ({ feed, id: a.id, origin: null, maxLength: 100 })),
-});
 const count = (db: Database.Database, sql: string) => db.prepare(sql).pluck().get() as number;
 
 describe('SQLite writer thread', () => {
