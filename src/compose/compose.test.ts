@@ -60,7 +60,7 @@ describe('composition root', () => {
       pubsub.watch(app.appId, 'timeline:reader');
       await follow(api.services, app, [{ source: feedId('timeline', 'reader'), target: feedId('user', 'star'), copyLimit: 0 }]);
       const [post] = await addActivities(api.services, app, feedId('user', 'star'), [{ actor: 'star', verb: 'post', object: 'o:1' }], false);
-      assert.equal(await worker.store.pendingCount(), 1, 'queued for the worker');
+      assert.equal(await worker.store.ports.intents.pendingCount(), 1, 'queued for the worker');
       await workers.fanout.drainAll();
       assert.equal(events.length, 1);
       assert.equal(events[0].feed, 'timeline:reader');

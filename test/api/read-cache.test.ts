@@ -185,7 +185,7 @@ describe('read cache', () => {
     const other = new SqliteStore(join(t.dataDir, 'rivulet.db'));
     try {
       await other.ready(); // a process opening the data beside a running one waits to be noticed
-      await other.commit(t.appId, { removals: [{ feed: `user:${feed.userId}`, ids: [mine.id] }] });
+      await other.ports.timelines.apply(t.appId, [{ kind: 'remove', feed: `user:${feed.userId}`, ids: [mine.id] }]);
     } finally {
       await other.close();
     }
