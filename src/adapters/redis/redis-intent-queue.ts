@@ -9,6 +9,7 @@ import type { RedisAuditLog } from './redis-records.js';
 import { edgeJson, type RedisFollowStore } from './redis-follow-store.js';
 import { reactionKeys } from './redis-reaction-store.js';
 import { LuaScript } from './scripts.js';
+import { actorOf } from './redis-user-data.js';
 
 export { PARTITIONS, partitionOf } from './partitions.js';
 
@@ -27,7 +28,8 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * complete it), dead letters `dl`/`dle`/`dlt`/`dlz`.
  *
  * Follow-up operations (`px`/`pz`): what a step changes outside its slot (the two feeds' follow
- * indexes, the foreign-id index, a user's reaction index, the audit log; also the walk that adds
+ * indexes, the foreign-id index, the per-actor index of activities, a user's reaction index, the
+ * audit log; also the walk that adds
  * a feed turned pull-served to its followers' pulled sources) is recorded in the step
  * as an operation, applied right after it, and removed once applied. Each is idempotent (it makes
  * an index agree with the partition's truth); a claim by any worker applies those older than its
@@ -256,10 +258,26 @@ end
 return n
 `;
 
+// The oldest waiting intent of one partition: intent numbers grow with time, so the smallest one
+// waiting (queued or inline). Walks the queued set, whose scores are lease times, not ages.
+const OLDEST_LUA = `
+local b = KEYS[1]
+local best = nil
+for _, k in ipairs({'q', 'il'}) do
+  for _, iid in ipairs(redis.call('ZRANGE', b .. k, 0, -1)) do
+    local n = tonumber(iid)
+    if best == nil or n < best then best = n end
+  end
+end
+if best == nil then return '' end
+return redis.call('HGET', b .. 'i', tostring(best)) or ''
+`;
+
 /** A follow-up operation of a step (see the class comment). */
 type FollowUp =
   | { readonly t: 'edge'; readonly app: string; readonly source: string; readonly target: string }
   | { readonly t: 'fid'; readonly app: string; readonly foreignId: string; readonly id: string }
+  | { readonly t: 'actor'; readonly app: string; readonly actor: string; readonly id: string }
   | { readonly t: 'ruser'; readonly app: string; readonly user: string; readonly id: string; readonly member: string; readonly part: number }
   | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] }
   | { readonly t: 'pull'; readonly app: string; readonly feed: string };
@@ -305,6 +323,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #failed: LuaScript;
   readonly #dead: LuaScript;
   readonly #requeue: LuaScript;
+  readonly #oldest: LuaScript;
 
   constructor(r: RedisConnection, audit: RedisAuditLog, follows: RedisFollowStore) {
     this.#r = r;
@@ -318,6 +337,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     this.#failed = new LuaScript(r.cluster, 'intent_failed', FAILED_LUA);
     this.#dead = new LuaScript(r.cluster, 'intent_dead', DEAD_LUA);
     this.#requeue = new LuaScript(r.cluster, 'intent_requeue', REQUEUE_LUA);
+    this.#oldest = new LuaScript(r.cluster, 'intent_oldest', OLDEST_LUA);
   }
 
   #part(n: number): string {
@@ -337,6 +357,8 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     if (a) {
       args.push('A', a.id, JSON.stringify({ id: a.id, timeUs: a.timeUs, foreignId: a.foreignId, to: a.to, body: a.body }), a.home);
       if (a.foreignId !== '') ops.push({ t: 'fid', app, foreignId: a.foreignId, id: a.id });
+      const actor = actorOf(a.body);
+      if (actor !== null) ops.push({ t: 'actor', app, actor, id: a.id });
     }
     // Erased ids of other partitions are deleted in their own (idempotent) steps, after this one.
     const erase = byPartition(s.erase ?? [], partitionOf);
@@ -411,6 +433,11 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
         return this.#follows.syncEdge(op.app, op.source, op.target);
       case 'fid': {
         const key = this.#r.keys.foreign(op.app, op.foreignId, 'ids');
+        await this.#r.write((pl) => pl.zadd(key, 0, `${idOrderKey(op.id)}${op.id}`));
+        return;
+      }
+      case 'actor': {
+        const key = this.#r.keys.user(op.app, op.actor, 'acts');
         await this.#r.write((pl) => pl.zadd(key, 0, `${idOrderKey(op.id)}${op.id}`));
         return;
       }
@@ -517,6 +544,12 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       Array.from({ length: PARTITIONS }, (_, n) => Promise.all([this.#r.cluster.zcard(`${this.#part(n)}q`), this.#r.cluster.zcard(`${this.#part(n)}il`)])),
     );
     return counts.reduce((sum, [q, il]) => sum + q + il, 0);
+  }
+
+  async oldestPendingAt(): Promise<number | null> {
+    const found = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#oldest.run<string>(this.#r.cluster, [this.#part(n)], [])));
+    const times = found.filter((json) => json !== '').map((json) => (JSON.parse(json) as StoredIntent).queuedAt);
+    return times.length === 0 ? null : Math.min(...times);
   }
 
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
