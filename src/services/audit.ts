@@ -14,7 +14,7 @@ export async function audit(s: Pick<Services, 'audit' | 'clock'>, app: App, chan
 }
 
 /**
- * Audit entries to commit with a write batch (recorded in the same atomic step, see
+ * Audit entries to commit with a write's step (recorded in the same atomic step, see
  * {@link WriteStep.audit}); nothing where no log is kept.
  */
 export function auditBatch(s: Pick<Services, 'audit' | 'clock'>, changes: readonly AuditChange[]): WriteStep['audit'] {

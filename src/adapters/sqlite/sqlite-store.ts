@@ -93,7 +93,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The writes of this class that do not go through write batches, as named operations of the
+   * The writes of the user and collection ports and the activity sweep, as named operations of the
    * write store: each runs with its change mark inside the group commit (on this connection or
    * by the writer thread).
    */
