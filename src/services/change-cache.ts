@@ -27,7 +27,8 @@ import type { ChangeMarks } from '../ports/change-marks.js';
  * write after that position changed one of the body's dependencies, the body is not kept (it may
  * predate the write). So a cached body is always what a fresh build would return.
  *
- * Entries are evicted least recently used first once their total size passes the byte budget.
+ * Entries are evicted about least recently used first once their total size passes the byte
+ * budget (an entry used since eviction last passed over it gets a second chance).
  */
 export class ChangeCache<V> {
   readonly #maxBytes: number;
@@ -141,9 +142,8 @@ export class ChangeCache<V> {
       return undefined;
     }
     this.#hits++;
-    // Most recently used last: re-inserting moves it to the end of the Map's order.
-    this.#entries.delete(key);
-    this.#entries.set(key, e);
+    // Marked used: eviction gives it a second chance (see `put`) instead of moving it on every hit.
+    e.used = true;
     return e.value;
   }
 
@@ -195,11 +195,19 @@ export class ChangeCache<V> {
       for (const d of depList) if ((this.#changedAt.get(d) ?? -1) > builtAt) return this.refuse();
     }
     this.remove(key);
-    this.#entries.set(key, { value, deps: depList, size, builtAt });
+    this.#entries.set(key, { value, deps: depList, size, builtAt, used: false });
     this.#bytes += size;
-    for (const k of this.#entries.keys()) {
+    // Least recently used first, approximately ("second chance"): the oldest entries go unless
+    // they were used since they were last passed over, which moves them to the end.
+    for (const [k, e] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) break;
-      this.remove(k);
+      if (e.used) {
+        e.used = false;
+        this.#entries.delete(k);
+        this.#entries.set(k, e);
+      } else {
+        this.remove(k);
+      }
     }
     return true;
   }
@@ -245,6 +253,8 @@ interface Entry<V> {
   readonly size: number;
   /** The position the cache had reached when the value's build began (moved on by {@link ChangeCache.compact}). */
   builtAt: number;
+  /** Looked up since it was last passed over by eviction. */
+  used: boolean;
 }
 
 /**

@@ -295,21 +295,21 @@ function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limi
 export async function enrichActivities(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
   if (!wantsEnrichment(o) || items.length === 0) return plainRenderer(items);
   // Own children differ per reader all through the reaction tree: nothing to share.
-  if (s.enriched && !o.ownChildren && items.every((i) => i.id !== undefined)) return enrichShared(s, s.enriched, app, items, o);
+  if (s.parts && !o.ownChildren && items.every((i) => i.id !== undefined)) return enrichShared(s, s.parts, app, items, o);
   return buildEnriched(s, app, items, o);
 }
 
 /**
  * Enriches with the shared parts cached: each activity's enrichment without the reader's own
  * reactions (resolved references, latest reactions, counts) is kept as text, keyed by activity
- * and options, until a write changes anything it shows; the reader's own reactions are then read
- * for the whole page in one batch and spliced in. An activity referencing another activity shows
+ * and options, until a write changes anything it shows; the reader's own reactions on each
+ * activity are kept the same way (see `ownReactionTexts`) and spliced in. An activity referencing another activity shows
  * the reader's own reactions on it too, so with own reactions asked for it is built whole.
  */
 async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
   const shared: EnrichOptions = { ...o, ownReactions: false, userId: undefined };
   const opts = `${o.references ? 'r' : ''}${o.recentReactions ? 'l' : ''}${o.reactionCounts ? 'c' : ''}|${o.recentLimit}|${o.kinds?.join(',') ?? ''}|${o.apiBase}`;
-  const keyOf = (id: string) => `${app.appId}|${id}|${opts}`;
+  const keyOf = (id: string) => `e|${app.appId}|${id}|${opts}`;
   const at = await cache.sync();
   const texts: (string | undefined)[] = items.map((i) => cache.peek(keyOf(i.id!)));
   // A page read for the read cache depends on what the reused parts were built from.
@@ -337,23 +337,55 @@ async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, i
     list.forEach((k, j) => (out[k] = rebuilt[j]));
   }
   if (!o.ownReactions) return out;
-  // The reader's own reactions: one batch for the page (and their children and users).
-  const own = o.userId
-    ? await s.ports.reactions.latestReactions(app.appId, { owners: items.map((i) => i.id!), of: 'activity', kinds: o.kinds, userId: o.userId, perKind: OWN_PER_KIND })
-    : [];
-  const graph = new ReactionGraph(false, o.userId);
+  const own = await ownReactionTexts(s, cache, app, items.map((i) => i.id!), o, whole);
+  return out.map((t, k) => (whole.has(k) ? t : t.slice(0, -1) + ',"own_reactions":' + own[k] + '}'));
+}
+
+/**
+ * The reader's `own_reactions` of each activity as JSON text (`{}` when none; entries of `skip`
+ * are left out), kept per reader and activity in the parts cache until a write changes what they
+ * show: the ones not kept are read in one batch for the page (with their children and users).
+ */
+async function ownReactionTexts(s: Services, cache: ChangeCache<string>, app: App, ids: readonly string[], o: EnrichOptions, skip: ReadonlySet<number>): Promise<string[]> {
+  const out: string[] = new Array(ids.length).fill('{}');
+  const userId = o.userId;
+  if (!userId) return out;
+  const kinds = o.kinds?.join(',') ?? '';
+  const keyOf = (id: string) => `o|${app.appId}|${userId}|${id}|${kinds}`;
+  const at = await cache.sync();
+  const missing: number[] = [];
+  for (let k = 0; k < ids.length; k++) {
+    if (skip.has(k)) continue;
+    const key = keyOf(ids[k]);
+    const text = cache.peek(key);
+    if (text === undefined) {
+      missing.push(k);
+      continue;
+    }
+    out[k] = text;
+    if (s.readDeps) for (const d of cache.depsOf(key)) s.readDeps.add(d);
+  }
+  if (missing.length === 0) return out;
+  const owners = [...new Set(missing.map((k) => ids[k]))];
+  const own = await s.ports.reactions.latestReactions(app.appId, { owners, of: 'activity', kinds: o.kinds, userId, perKind: OWN_PER_KIND });
+  const graph = new ReactionGraph(false, userId);
   if (own.length > 0) {
     await graph.load(s, app, own);
     await graph.loadUsers(s, app, graph.all(own));
   }
   const ownBy = new Map<string, ReactionRecord[]>();
   for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
-  return out.map((t, k) => {
-    if (whole.has(k)) return t;
-    const mine = ownBy.get(items[k].id!);
-    const json = mine ? JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND).byKind) : '{}';
-    return t.slice(0, -1) + ',"own_reactions":' + json + '}';
-  });
+  await cache.sync();
+  for (const k of missing) {
+    const id = ids[k];
+    const deps = depsOf(app.appId);
+    deps.add(changeKey.activity(app.appId, id));
+    deps.add(changeKey.reactions(app.appId, id));
+    const mine = ownBy.get(id);
+    out[k] = mine ? JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) : '{}';
+    cache.put(keyOf(id), at, deps, out[k]);
+  }
+  return out;
 }
 
 /** An enriched text built with origin null, with the entry's origin instead. */
@@ -471,6 +503,7 @@ async function buildEnriched(
     for (const [k, v] of Object.entries(a)) out[k] = o.references ? resolve(v, depth, deps) : v;
     const id = String(a.id);
     deps?.add(changeKey.activity(app.appId, id));
+    deps?.add(changeKey.reactions(app.appId, id));
     if (o.recentReactions) {
       const { byKind, more } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
       out.latest_reactions = byKind;

@@ -79,7 +79,7 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // mark notifications write, so those are always built.
     // Personalized rankings change with the model, which no change mark follows: always built.
     if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined || isPersonalized(app, feed, q)) {
-      return send(reply, raw(await build(s, req, prefix, feed, app, principal, q)));
+      return sendOpen(reply, openBytes(await build(s, req, prefix, feed, app, principal, q)));
     }
     let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
     // Ranked reads score with "now" in whole steps: the step is part of the key, and the page
