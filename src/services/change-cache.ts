@@ -34,7 +34,10 @@ export class ChangeCache<V> {
   readonly #maxBytes: number;
   readonly #mark: () => string;
   readonly #changes: ChangeMarks | null;
-  readonly #entries = new Map<string, Entry<V>>();
+  /** Entries by space (see {@link peekIn}) and key. */
+  readonly #spaces = new Map<string, Map<string, Entry<V>>>();
+  /** Every entry, oldest first (the order eviction passes over them). */
+  readonly #order = new Set<Entry<V>>();
   readonly #sizeOf: (value: V) => number;
   /** Dependency key → the newest mark position that changed it (since {@link #floor}). */
   readonly #changedAt = new Map<string, number>();
@@ -132,10 +135,19 @@ export class ChangeCache<V> {
 
   /** The cached value for `key` as of the last {@link sync}. */
   peek(key: string): V | undefined {
-    const e = this.#entries.get(key);
+    return this.peekIn('', key);
+  }
+
+  /**
+   * {@link peek} of `key` in `space`: values of one kind (an activity's body, say) keyed by a
+   * string the caller already holds (the activity id), which is cheaper to look up than a key
+   * made by joining strings for each look-up.
+   */
+  peekIn(space: string, key: string): V | undefined {
+    const e = this.#spaces.get(space)?.get(key);
     if (e === undefined || (e.builtAt < this.#lastChange && this.stale(e))) {
       if (e !== undefined) {
-        this.remove(key);
+        this.drop(e);
         this.#invalidated++;
       }
       this.#misses++;
@@ -159,9 +171,9 @@ export class ChangeCache<V> {
    * every other body as built at `position` (they are current there).
    */
   private compact(position: number): void {
-    for (const [key, e] of this.#entries) {
+    for (const e of this.#order) {
       if (this.stale(e)) {
-        this.remove(key);
+        this.drop(e);
         this.#invalidated++;
       } else {
         e.builtAt = position;
@@ -182,11 +194,21 @@ export class ChangeCache<V> {
 
   /** The dependencies of the value kept for `key` (none when there is none). */
   depsOf(key: string): readonly string[] {
-    return this.#entries.get(key)?.deps ?? [];
+    return this.depsIn('', key);
+  }
+
+  /** {@link depsOf} in `space`. */
+  depsIn(space: string, key: string): readonly string[] {
+    return this.#spaces.get(space)?.get(key)?.deps ?? [];
   }
 
   /** {@link set} as of the last {@link sync}: for several values built together, after one sync. */
   put(key: string, builtAt: number, deps: Iterable<string>, value: V): boolean {
+    return this.putIn('', key, builtAt, deps, value);
+  }
+
+  /** {@link put} of `key` in `space` (see {@link peekIn}). */
+  putIn(space: string, key: string, builtAt: number, deps: Iterable<string>, value: V): boolean {
     const depList = Array.isArray(deps) ? (deps as string[]) : [...deps];
     const size = entrySize(key, this.#sizeOf(value), depList.length);
     if (size > this.#maxBytes / 4) return false; // one huge page must not flush everything else
@@ -194,19 +216,24 @@ export class ChangeCache<V> {
     if (this.#changes !== null && builtAt < this.#lastChange) {
       for (const d of depList) if ((this.#changedAt.get(d) ?? -1) > builtAt) return this.refuse();
     }
-    this.remove(key);
-    this.#entries.set(key, { value, deps: depList, size, builtAt, used: false });
+    let entries = this.#spaces.get(space);
+    if (entries === undefined) this.#spaces.set(space, (entries = new Map()));
+    const old = entries.get(key);
+    if (old !== undefined) this.drop(old);
+    const e: Entry<V> = { value, deps: depList, size, builtAt, used: false, space, key };
+    entries.set(key, e);
+    this.#order.add(e);
     this.#bytes += size;
     // Least recently used first, approximately ("second chance"): the oldest entries go unless
     // they were used since they were last passed over, which moves them to the end.
-    for (const [k, e] of this.#entries) {
+    for (const o of this.#order) {
       if (this.#bytes <= this.#maxBytes) break;
-      if (e.used) {
-        e.used = false;
-        this.#entries.delete(k);
-        this.#entries.set(k, e);
+      if (o.used) {
+        o.used = false;
+        this.#order.delete(o);
+        this.#order.add(o);
       } else {
-        this.remove(k);
+        this.drop(o);
       }
     }
     return true;
@@ -217,16 +244,18 @@ export class ChangeCache<V> {
     return false;
   }
 
-  private remove(key: string): void {
-    const e = this.#entries.get(key);
-    if (e === undefined) return;
-    this.#entries.delete(key);
+  private drop(e: Entry<V>): void {
+    if (!this.#order.delete(e)) return;
+    const entries = this.#spaces.get(e.space)!;
+    entries.delete(e.key);
+    if (entries.size === 0) this.#spaces.delete(e.space);
     this.#bytes -= e.size;
   }
 
   private clear(): void {
-    this.#invalidated += this.#entries.size;
-    this.#entries.clear();
+    this.#invalidated += this.#order.size;
+    this.#spaces.clear();
+    this.#order.clear();
     this.#bytes = 0;
   }
 
@@ -239,7 +268,7 @@ export class ChangeCache<V> {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#order.size;
   }
 
   get bytes(): number {
@@ -255,6 +284,8 @@ interface Entry<V> {
   builtAt: number;
   /** Looked up since it was last passed over by eviction. */
   used: boolean;
+  readonly space: string;
+  readonly key: string;
 }
 
 /**

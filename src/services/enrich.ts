@@ -308,13 +308,14 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
  */
 async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
   const shared: EnrichOptions = { ...o, ownReactions: false, userId: undefined };
-  const opts = `${o.references ? 'r' : ''}${o.recentReactions ? 'l' : ''}${o.reactionCounts ? 'c' : ''}|${o.recentLimit}|${o.kinds?.join(',') ?? ''}|${o.apiBase}`;
-  const keyOf = (id: string) => `e|${app.appId}|${id}|${opts}`;
+  const opts = JSON.stringify([o.references, o.recentReactions, o.reactionCounts, o.recentLimit, o.kinds ?? null, o.apiBase]);
+  // Kept per activity id in a space of the app and options.
+  const space = 'e' + JSON.stringify(app.appId) + opts;
   const at = await cache.sync();
-  const texts: (string | undefined)[] = items.map((i) => cache.peek(keyOf(i.id!)));
+  const texts: (string | undefined)[] = items.map((i) => cache.peekIn(space, i.id!));
   // A page read for the read cache depends on what the reused parts were built from.
   if (s.readDeps) {
-    for (let k = 0; k < items.length; k++) if (texts[k] !== undefined) for (const d of cache.depsOf(keyOf(items[k].id!))) s.readDeps.add(d);
+    for (let k = 0; k < items.length; k++) if (texts[k] !== undefined) for (const d of cache.depsIn(space, items[k].id!)) s.readDeps.add(d);
   }
   const missing = items.flatMap((_, k) => (texts[k] === undefined ? [k] : []));
   const whole = new Set<number>();
@@ -326,7 +327,7 @@ async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, i
     for (let j = 0; j < missing.length; j++) {
       const k = missing[j];
       texts[k] = built[j];
-      cache.put(keyOf(items[k].id!), at, deps[j], built[j]);
+      cache.putIn(space, items[k].id!, at, deps[j], built[j]);
       if (nested[j] && o.ownReactions) whole.add(k);
     }
   }
@@ -350,20 +351,19 @@ async function ownReactionTexts(s: Services, cache: ChangeCache<string>, app: Ap
   const out: string[] = new Array(ids.length).fill('{}');
   const userId = o.userId;
   if (!userId) return out;
-  const kinds = o.kinds?.join(',') ?? '';
-  const keyOf = (id: string) => `o|${app.appId}|${userId}|${id}|${kinds}`;
+  // Kept per activity id in a space of the app, reader and kinds.
+  const space = 'o' + JSON.stringify([app.appId, o.kinds ?? null, userId]);
   const at = await cache.sync();
   const missing: number[] = [];
   for (let k = 0; k < ids.length; k++) {
     if (skip.has(k)) continue;
-    const key = keyOf(ids[k]);
-    const text = cache.peek(key);
+    const text = cache.peekIn(space, ids[k]);
     if (text === undefined) {
       missing.push(k);
       continue;
     }
     out[k] = text;
-    if (s.readDeps) for (const d of cache.depsOf(key)) s.readDeps.add(d);
+    if (s.readDeps) for (const d of cache.depsIn(space, ids[k])) s.readDeps.add(d);
   }
   if (missing.length === 0) return out;
   const owners = [...new Set(missing.map((k) => ids[k]))];
@@ -383,7 +383,7 @@ async function ownReactionTexts(s: Services, cache: ChangeCache<string>, app: Ap
     deps.add(changeKey.reactions(app.appId, id));
     const mine = ownBy.get(id);
     out[k] = mine ? JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) : '{}';
-    cache.put(keyOf(id), at, deps, out[k]);
+    cache.putIn(space, id, at, deps, out[k]);
   }
   return out;
 }

@@ -20,14 +20,15 @@ export async function activityBodies(s: Services, app: string, ids: readonly str
     return out;
   }
   const at = await cache.sync();
+  const space = bodies(app);
   let missing: string[] | null = null;
   const deps = s.readDeps;
   for (let i = 0; i < ids.length; i++) {
-    const body = cache.peek(bodyKey(app, ids[i]));
+    const body = cache.peekIn(space, ids[i]);
     if (body === undefined) (missing ??= []).push(ids[i]);
     else {
       out[i] = body;
-      deps?.add(changeKey.activity(app, ids[i]));
+      if (deps) for (const d of cache.depsIn(space, ids[i])) deps.add(d);
     }
   }
   if (missing === null) return out;
@@ -39,12 +40,15 @@ export async function activityBodies(s: Services, app: string, ids: readonly str
     const a = found.get(ids[i]);
     if (a === undefined) continue;
     out[i] = a.body;
-    cache.put(bodyKey(app, ids[i]), at, [changeKey.activity(app, ids[i])], a.body);
+    cache.putIn(space, ids[i], at, [changeKey.activity(app, ids[i])], a.body);
   }
   return out;
 }
 
-/** The parts-cache key of an activity's body. */
-function bodyKey(app: string, id: string): string {
-  return `b|${app}|${id}`;
+/** The parts-cache space of an app's activity bodies, keyed by activity id. */
+const spaces = new Map<string, string>();
+function bodies(app: string): string {
+  let space = spaces.get(app);
+  if (space === undefined) spaces.set(app, (space = `b|${app}`));
+  return space;
 }

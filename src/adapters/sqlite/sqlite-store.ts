@@ -27,6 +27,8 @@ import type { StoragePorts } from '../../ports/storage.js';
 import { SqliteIntentQueue } from './sqlite-intent-queue.js';
 import { SqliteActivities, SqliteFollowGraph, SqliteGroupStore, SqliteTimelines } from './sqlite-feed-stores.js';
 import { WriterThread } from './sqlite-writer-thread.js';
+import { SqliteModelStore } from './sqlite-model-store.js';
+import type { NewModelSnapshot } from '../../ports/model-store.js';
 
 /** How a {@link SqliteStore} writes. */
 export interface SqliteStoreOptions {
@@ -48,6 +50,8 @@ export class SqliteStore implements Store {
   /** The storage ports (docs/storage-ports.md) over the same database and group commit. */
   readonly ports: StoragePorts;
   readonly changes: SqliteChangeMarks;
+  /** Personalization model snapshots, saved through the group commit. */
+  readonly models: SqliteModelStore;
   readonly #activities: SqliteActivityStore;
   readonly #timelines: SqliteTimelineStore;
   readonly #follows: SqliteFollowStore;
@@ -102,6 +106,9 @@ export class SqliteStore implements Store {
         deleteEntries: (app, refs, ifOwner) => this.deleteEntries(app, refs, ifOwner),
       },
     };
+    // Model snapshots (personalization) are saved through the group commit: on the writer thread
+    // where there is one, so a large snapshot's commit does not stall reads.
+    this.models = new SqliteModelStore(this.database, (app, snapshot, keep) => this.#ops.saveModel([app, snapshot, keep]));
     this.#ops = this.defineOps();
     const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'inline' ? 'inline' : 'thread');
     if (inThread === undefined && path !== ':memory:' && writer === 'thread') {
@@ -140,6 +147,7 @@ export class SqliteStore implements Store {
       sweep: w.define('activities.sweep', (app: string, after: string | null, limit: number, nowMs: number, retentionMs: number) =>
         this.#sweep.sweep(app, after, limit, nowMs, retentionMs),
       ),
+      saveModel: w.define('models.save', (app: string, snapshot: NewModelSnapshot, keep: number) => this.models.saveNow(app, snapshot, keep)),
     };
   }
 
