@@ -82,7 +82,13 @@ export class SqliteStore implements Store {
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
-    this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
+    // Signal writes and the retention sweep go through the group commit (the writer thread's when
+    // there is one), never a transaction of the connection that answers reads.
+    this.signals = new SqliteSignalStore(
+      this.database,
+      (app, w) => this.#writes.commitSignals(app, w),
+      (app, beforeUs, nowUs, limit) => this.#ops.sweepEvents([app, beforeUs, nowUs, limit]),
+    );
     // After the signal store, which creates the personalization tables the sweep looks at.
     this.#sweep = new SqliteActivitySweep(this.database, this.changes);
     this.ports = {
@@ -147,6 +153,7 @@ export class SqliteStore implements Store {
       sweep: w.define('activities.sweep', (app: string, after: string | null, limit: number, nowMs: number, retentionMs: number) =>
         this.#sweep.sweep(app, after, limit, nowMs, retentionMs),
       ),
+      sweepEvents: w.define('signals.sweep', (app: string, beforeUs: number, nowUs: number, limit: number) => this.signals.sweepNow(app, beforeUs, nowUs, limit)),
       saveModel: w.define('models.save', (app: string, snapshot: NewModelSnapshot, keep: number) => this.models.saveNow(app, snapshot, keep)),
     };
   }

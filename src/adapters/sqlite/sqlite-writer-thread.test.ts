@@ -111,6 +111,21 @@ describe('SQLite writer thread', () => {
     assert.deepEqual({ version: latest?.version, seq: latest?.seq, model: [...(latest?.model ?? [])] }, { version: 3, seq: 9, model: [1, 2, 3] });
   });
 
+  it('sweeps expired signal events there too', async () => {
+    const { store, other } = threaded();
+    const event = (i: number, receivedUs: number) => ({
+      event: { id: `e${i}`, source: 'analytics' as const, user: 'u', kind: 'engage' as const, label: 'click', activity: null, foreignId: null, weight: 1, feedId: null, location: null, position: null, features: [], trackedUs: receivedUs, receivedUs },
+      dedupeKey: `k${i}`,
+      dedupeUntilUs: receivedUs + 1,
+    });
+    await store.signals.recordSignals(APP, { events: [event(1, 100), event(2, 200), event(3, 5000)] });
+    const own = () => store.database.db.prepare('SELECT total_changes()').pluck().get() as number;
+    const before = own();
+    assert.equal(await store.signals.sweepEvents(APP, 1000, 6000, 100), 2);
+    assert.equal(own(), before, 'no row deleted by the main connection');
+    assert.equal(count(other, 'SELECT count(*) FROM p_events'), 1);
+  });
+
   it('fails a bad write alone with its own error class; the others of its transaction commit', async () => {
     const { store } = threaded();
     const a = act(3000);
