@@ -56,10 +56,10 @@ export interface CoreOptions {
  * The cache of the parts many reads share (see `Services.parts`), with its own budget
  * (`read_cache.parts_mb`), only over a store with change marks.
  */
-function sharedPartsCache(store: Store, bytes: number): ChangeCache<string> | undefined {
+function sharedPartsCache(store: Store, bytes: number): ChangeCache<string | Buffer> | undefined {
   const mark = store.changeMark?.bind(store);
   if (!mark || !store.changes || bytes <= 0) return undefined;
-  return new ChangeCache<string>(bytes, mark, store.changes, (text) => 2 * text.length);
+  return new ChangeCache<string | Buffer>(bytes, mark, store.changes, (part) => (typeof part === 'string' ? 2 * part.length : part.length));
 }
 
 /** Opens the store the config names and builds the services over it. */

@@ -64,8 +64,10 @@ export function parsePage(q: PageQuery): TimelineRange {
 }
 
 export interface FeedPage {
-  /** Each activity as JSON text (stored form with origin). */
+  /** Each activity as JSON text (stored form with origin); empty when `bytes` has them. */
   readonly results: string[];
+  /** The activities as bytes joined by commas, in pieces, when the renderer made them so. */
+  readonly bytes: Buffer[] | null;
   /** Id of the last activity when more follow it, else null. */
   readonly lastId: string | null;
 }
@@ -90,8 +92,10 @@ export async function readFeed(
   const entries = await readTimeline(s, app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: group.maxLength });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
-  const results = await render(await withoutFlagged(s, app, entries));
-  return { results, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
+  const shown = await withoutFlagged(s, app, entries);
+  const bytes = render.bytes ? await render.bytes(shown) : null;
+  const results = bytes === null ? await render(shown) : [];
+  return { results, bytes, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
 }
 
 /**

@@ -24,7 +24,7 @@ export async function activityBodies(s: Services, app: string, ids: readonly str
   let missing: string[] | null = null;
   const deps = s.readDeps;
   for (let i = 0; i < ids.length; i++) {
-    const body = cache.peekIn(space, ids[i]);
+    const body = cache.peekIn(space, ids[i]) as string | undefined;
     if (body === undefined) (missing ??= []).push(ids[i]);
     else {
       out[i] = body;

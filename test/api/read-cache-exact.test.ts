@@ -112,6 +112,9 @@ describe('read cache against fresh builds', () => {
     // Reactions, children, their updates and deletes.
     const like = await c.reactions.add('like', a1.id, {}, { userId: cat });
     await check('a like');
+    // An activity showing another one shows the reader's own reactions on that one too.
+    await annFeed.addActivity({ actor: `SU:${ann}`, verb: 'quote', object: `SA:${a1.id}` } as any);
+    await check('a post referencing a liked activity');
     const comment = await c.reactions.add('comment', a2.id, { text: 'yum' }, { userId: bob });
     await check('a comment');
     const reply = await c.reactions.addChild('comment', comment, { text: 'thanks' }, { userId: ann });
