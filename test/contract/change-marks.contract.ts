@@ -114,5 +114,21 @@ export function portWriteMarksContract(name: string, open: () => Promise<MarkedP
         await store.close();
       }
     });
+
+    it('a reaction marks its activity\'s reactions, itself and its parent, not the activity', async () => {
+      const store = await open();
+      try {
+        const act = activityAt(3, 'user:ann');
+        await store.ports.intents.commit('2', [{ activity: act }]);
+        const start = await store.changes.position();
+        const r = { id: 'r1', kind: 'comment', activityId: act.id, userId: 'bob', parent: '', depth: 1, data: '{}', targetFeeds: [], createdUs: 4, updatedUs: 4, deletedUs: null };
+        const child = { ...r, id: 'r2', parent: 'r1', depth: 2, createdUs: 5, updatedUs: 5 };
+        await store.ports.intents.commit('2', [{ reactions: { add: [r, child] } }]);
+        const got = await store.changes.changesSince(start);
+        assert.deepEqual(new Set(got.keys), new Set([changeKey.reactions('2', act.id), changeKey.reaction('2', 'r1'), changeKey.reaction('2', 'r2')]));
+      } finally {
+        await store.close();
+      }
+    });
   });
 }
