@@ -221,7 +221,9 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
       const cutoff = nowUs - sel.windowS * 1e6;
       for (const e of fromFeed) {
         if (!room()) break;
-        if (seen.has(e.id) || (uuidTimeUs(e.id) ?? 0) < cutoff) continue;
+        if (seen.has(e.id)) continue;
+        const known = state?.items.get(e.id);
+        if ((known !== undefined ? known.timeS * 1e6 : (uuidTimeUs(e.id) ?? 0)) < cutoff) continue;
         seen.add(e.id);
         candidates.push({ id: e.id, source: 'following', body: e.body, origin: e.origin, author: '', timeUs: 0 });
       }
@@ -301,6 +303,11 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   const scores = new Float64Array(pool.length);
   const allVars: (Record<string, number> | undefined)[] = [];
   let explanation: Omit<Explanation, 'position' | 'guardrails'> | undefined;
+  // `rand()` in a formula draws from a source seeded per (session, user, activity), made only
+  // when the formula draws.
+  let randId = '';
+  let draw: (() => number) | null = null;
+  const scoreCtx = { nowSeconds: rankingNowS, rand: () => (draw ??= seededRandom(seedOf(`${q.session ?? ''}\u0000${q.user}\u0000${randId}`)))() };
   for (let i = 0; i < pool.length; i++) {
     const c = pool[i];
     const obj: Record<string, unknown> = parsed.get(c.id) ?? {};
@@ -331,8 +338,9 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
       obj.value_score = valueScore(p.objective, heads);
     }
     const vars: Record<string, number> | undefined = q.withScoreVars || q.explain === c.id ? {} : undefined;
-    const rand = seededRandom(seedOf(`${q.session ?? ''}\u0000${q.user}\u0000${c.id}`));
-    const score = scoreMethod.evaluate(obj, { nowSeconds: rankingNowS, rand }, vars);
+    randId = c.id;
+    draw = null;
+    const score = scoreMethod.evaluate(obj, scoreCtx, vars);
     scores[i] = score;
     allVars.push(q.withScoreVars ? vars : undefined);
     items.push({
