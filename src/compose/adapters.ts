@@ -62,17 +62,25 @@ export async function openStore(config: Pick<Config, 'storage'>): Promise<Store>
 }
 
 /**
- * The file index, moderation flags, audit log and per-user index kept beside `store`'s data (a
+ * The file index, moderation flags, audit log and per-user index kept beside `store`'s data: the
+ * store's own when it carries them (Redis: `RedisStore.records`), else on its SQLite database (a
  * store built on SQLite, also through a wrapper that passes `database` on).
  */
-export function openRecords(store: Store): RecordStores {
-  const database = (store as { database?: SqliteDatabase }).database;
-  if (!database) throw new Error('this store keeps no records: pass RivuletOptions.records');
-  return sqliteRecords({ database, ports: store.ports });
+export function openRecords(store: object): RecordStores {
+  const own = (store as { records?: RecordStores }).records;
+  if (own) return own;
+  const s = store as { database?: SqliteDatabase; ports?: Store['ports'] };
+  if (!s.database || !s.ports) throw new Error('this store keeps no records: pass RivuletOptions.records');
+  return sqliteRecords({ database: s.database, ports: s.ports });
 }
 
-/** Where model snapshots go: beside the store's data on SQLite, else in this process's memory. */
-export function modelStore(store: Store): ModelStore {
+/**
+ * Where model snapshots go: the store's own when it carries them (Redis: shared by every node),
+ * beside the store's data on SQLite, else in this process's memory.
+ */
+export function modelStore(store: object): ModelStore {
+  const own = (store as { models?: ModelStore }).models;
+  if (own) return own;
   const database = (store as { database?: SqliteDatabase }).database;
   return database ? new SqliteModelStore(database) : new MemoryModelStore();
 }

@@ -9,6 +9,7 @@ import type { RedisAuditLog } from './redis-records.js';
 import { edgeJson, type RedisFollowStore } from './redis-follow-store.js';
 import { reactionKeys } from './redis-reaction-store.js';
 import { LuaScript } from './scripts.js';
+import { actorOf } from './redis-user-data.js';
 
 export { PARTITIONS, partitionOf } from './partitions.js';
 
@@ -27,7 +28,8 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * complete it), dead letters `dl`/`dle`/`dlt`/`dlz`.
  *
  * Follow-up operations (`px`/`pz`): what a step changes outside its slot (the two feeds' follow
- * indexes, the foreign-id index, a user's reaction index, the audit log; also the walk that adds
+ * indexes, the foreign-id index, the per-actor index of activities, a user's reaction index, the
+ * audit log; also the walk that adds
  * a feed turned pull-served to its followers' pulled sources) is recorded in the step
  * as an operation, applied right after it, and removed once applied. Each is idempotent (it makes
  * an index agree with the partition's truth); a claim by any worker applies those older than its
@@ -260,6 +262,7 @@ return n
 type FollowUp =
   | { readonly t: 'edge'; readonly app: string; readonly source: string; readonly target: string }
   | { readonly t: 'fid'; readonly app: string; readonly foreignId: string; readonly id: string }
+  | { readonly t: 'actor'; readonly app: string; readonly actor: string; readonly id: string }
   | { readonly t: 'ruser'; readonly app: string; readonly user: string; readonly id: string; readonly member: string; readonly part: number }
   | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] }
   | { readonly t: 'pull'; readonly app: string; readonly feed: string };
@@ -337,6 +340,8 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     if (a) {
       args.push('A', a.id, JSON.stringify({ id: a.id, timeUs: a.timeUs, foreignId: a.foreignId, to: a.to, body: a.body }), a.home);
       if (a.foreignId !== '') ops.push({ t: 'fid', app, foreignId: a.foreignId, id: a.id });
+      const actor = actorOf(a.body);
+      if (actor !== null) ops.push({ t: 'actor', app, actor, id: a.id });
     }
     // Erased ids of other partitions are deleted in their own (idempotent) steps, after this one.
     const erase = byPartition(s.erase ?? [], partitionOf);
@@ -411,6 +416,11 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
         return this.#follows.syncEdge(op.app, op.source, op.target);
       case 'fid': {
         const key = this.#r.keys.foreign(op.app, op.foreignId, 'ids');
+        await this.#r.write((pl) => pl.zadd(key, 0, `${idOrderKey(op.id)}${op.id}`));
+        return;
+      }
+      case 'actor': {
+        const key = this.#r.keys.user(op.app, op.actor, 'acts');
         await this.#r.write((pl) => pl.zadd(key, 0, `${idOrderKey(op.id)}${op.id}`));
         return;
       }

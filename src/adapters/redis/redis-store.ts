@@ -17,7 +17,9 @@ import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisReactionStore } from './redis-reaction-store.js';
 import { RedisAuditLog, RedisFileIndex, RedisFlagStore } from './redis-records.js';
 import { RedisSignalStore } from './redis-signal-store.js';
+import { RedisModelStore } from './redis-model-store.js';
 import { RedisTimelineStore } from './redis-timeline-store.js';
+import { RedisUserData } from './redis-user-data.js';
 import { RedisUsersCollections } from './redis-users-collections.js';
 
 /** The keys a step changes (see {@link changeKey}). */
@@ -51,8 +53,8 @@ function delegate<T extends object, O extends object>(target: T, overrides: O): 
 
 /**
  * Every storage port on a Redis Cluster (docs/storage-ports.md, docs/scaling.md), over one
- * connection per process, plus the change marks of the read cache, the personalization stores,
- * the record stores, realtime pubsub and shared rate limits.
+ * connection per process, plus the change marks of the read cache, the personalization stores
+ * and model snapshots, the record stores, realtime pubsub and shared rate limits.
  *
  * The ports' writes record their change marks after they landed ({@link RedisChangeMarks}), so
  * read caches on every node stay exact. Opening checks that the cluster's persistence matches the
@@ -64,7 +66,9 @@ export class RedisStore {
   readonly ports: StoragePorts;
   readonly changes: RedisChangeMarks;
   readonly signals: RedisSignalStore;
-  readonly records: { readonly files: RedisFileIndex; readonly flags: RedisFlagStore; readonly audit: RedisAuditLog };
+  readonly records: { readonly files: RedisFileIndex; readonly flags: RedisFlagStore; readonly audit: RedisAuditLog; readonly userData: RedisUserData };
+  /** Personalization model snapshots, shared by every node. */
+  readonly models: RedisModelStore;
   readonly rateLimiter: RedisRateLimiter;
   /** The unmarked adapters (tests and tools). */
   readonly raw: {
@@ -90,7 +94,8 @@ export class RedisStore {
     this.raw = { intents, timelines, groups, follows, reactions, users };
     this.changes = new RedisChangeMarks(r, marksKept);
     this.signals = new RedisSignalStore(r);
-    this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit };
+    this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit, userData: new RedisUserData(r, intents, users) };
+    this.models = new RedisModelStore(r);
     this.rateLimiter = new RedisRateLimiter(r);
     const marks = this.changes;
     const mark = async (keys: readonly string[]) => {

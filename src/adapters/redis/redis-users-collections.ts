@@ -11,6 +11,11 @@ import { LuaScript } from './scripts.js';
  * pipeline per node), checked for bad input before any is sent; the order within a batch is kept
  * for one id (its scripts go to one node in order). Writes are acknowledged per the durability
  * mode (`WAIT 1` after each in `durable`).
+ *
+ * The entries a user owns are indexed in the user's slot (`rv:{<app>|u|<user>}:own`, members
+ * `<collection>\n<id>`): a put naming an owner adds the entry there before it writes the entry, so
+ * the index never misses an entry; it may still name entries deleted or given another owner since,
+ * which {@link RedisUserData} checks against the entries themselves.
  */
 
 const PUT_USER = `
@@ -167,6 +172,10 @@ export class RedisUsersCollections implements UserStore, CollectionStore {
       checkTime(e.createdUs, `entries[${i}].createdUs`);
       checkTime(e.updatedUs, `entries[${i}].updatedUs`);
     });
+    // The owners' indexes first (one step per owner, in this tick): an entry is never stored unindexed.
+    const owned = new Map<string, string[]>();
+    for (const e of entries) if (e.userId !== null) owned.set(e.userId, [...(owned.get(e.userId) ?? []), `${e.collection}\n${e.id}`]);
+    await Promise.all([...owned].map(([user, members]) => this.#r.write((p) => p.zadd(this.#r.keys.user(app, user, 'own'), ...members.flatMap((m) => [0, m])))));
     const rows = await this.#writeEach<[string, string, string, string | null, number]>(entries.length, (i) => {
       const e = entries[i];
       return { key: this.#entry(app, e), script: this.#putEntry, args: [mode, e.createdUs, e.updatedUs, e.data, e.userId === null ? '0' : '1', e.userId ?? ''] };

@@ -23,4 +23,11 @@ export class LuaScript {
     if (keys.length !== 1) throw new Error(`script ${this.#name} takes one key`);
     return fn.call(target, keys[0], ...args);
   }
+
+  /** {@link run} on the cluster with bulk replies as Buffers (binary values). */
+  runBuffer<T = unknown>(target: Cluster, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<T> {
+    const fn = (target as unknown as Record<string, (...a: (string | number | Buffer)[]) => Promise<T>>)[`${this.#name}Buffer`];
+    if (keys.length !== 1) throw new Error(`script ${this.#name} takes one key`);
+    return fn.call(target, keys[0], ...args);
+  }
 }

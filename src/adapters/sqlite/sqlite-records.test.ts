@@ -24,5 +24,5 @@ auditLogContract('sqlite', async () => {
 });
 userDataContract('sqlite', async () => {
   const o = open();
-  return { index: o.records.userData, store: o.store, close: o.close };
+  return { index: o.records.userData, ports: o.store.ports, close: o.close };
 });
