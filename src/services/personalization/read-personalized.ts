@@ -194,7 +194,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   let version = '';
   if (!p.enabled) reason = 'disabled';
   else {
-    const m = await runtime.modelOf(appId);
+    const m = await runtime.modelOf(appId, s);
     if (m === null) reason = 'no_model';
     else {
       learner = m.learner;
