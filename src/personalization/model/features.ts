@@ -2,8 +2,8 @@
  * Feature set v1 of the personalization model (personalization.md §6.1), hashed into a head's
  * buckets: bias; the activity's tags (hashtags, image labels, mentions, keywords) and its author;
  * user×tag and user×author crosses; follows-author; selector source; age bucket (log2 hours);
- * popularity bucket (log2 engagements); interest-score bucket and its cross with popularity;
- * context features from analytics (`location`, `group:value`); and the dense inputs
+ * popularity bucket (log2 engagements); the activity's negative-rate bucket (hides and show-less
+ * per impression so far, smoothed); interest-score bucket and its cross with popularity; context features from analytics (`location`, `group:value`); and the dense inputs
  * `interest_score` and `author_affinity`. Features are computed as of one moment — the impression
  * for learning, the request for scoring — from inputs the caller reads as of then.
  */
@@ -27,6 +27,9 @@ export interface PairSignals {
   readonly interestScore: number;
   /** Decayed user→author engagement, the user's top author = 1; [−1, 1]. */
   readonly authorAffinity: number;
+  /** The item's negative feedback and impressions so far (its negative rate's bucket is a feature). */
+  readonly negatives?: number;
+  readonly impressions?: number;
   /** Which candidate selector brought the item (`following`, `popular`, `interest`, …). */
   readonly source?: string;
   /** Context features (`loc:profile_page`, `group:value`). */
@@ -66,6 +69,7 @@ const NS = {
   interest: fnv('interest'),
   interestPop: fnv('interest×popularity'),
   followsAge: fnv('follows×age'),
+  negRate: fnv('negative_rate'),
   untagged: fnv('untagged'),
   source: fnv('source'),
   context: fnv('context'),
@@ -93,6 +97,11 @@ export function ageBucket(ageHours: number): number {
 }
 export function popularityBucket(popularity: number): number {
   return Math.floor(Math.log2(1 + Math.max(0, popularity)));
+}
+/** The item's negative rate so far, smoothed towards 5% over its first 20 impressions, in steps of 2.5% (0..8). */
+export function negativeRateBucket(negatives: number, impressions: number): number {
+  const rate = (negatives + 1) / (impressions + 20);
+  return Math.min(8, Math.floor(rate * 40));
 }
 export function interestBucket(interest: number): number {
   return Math.round(Math.max(-1, Math.min(1, interest)) * 10);
@@ -153,6 +162,11 @@ export function encodeFeatures(out: FeatureVector, userHash: number, user: strin
       `interest×popularity:${ib}|${pop}`,
     ];
     for (let k = 0; k < labels.length; k++) names.push({ name: labels[k], bucket: out.idx[out.n - labels.length + k] >>> 0, value: 1 });
+  }
+  if (s.negatives !== undefined && s.impressions !== undefined) {
+    const nb = negativeRateBucket(s.negatives, s.impressions);
+    out.push(mix(NS.negRate, nb), 1);
+    if (named) names.push({ name: `negative_rate_bucket:${nb}`, bucket: out.idx[out.n - 1] >>> 0, value: 1 });
   }
   if (s.source !== undefined) {
     out.push(mix(NS.source, hashOf(s.source)), 1);

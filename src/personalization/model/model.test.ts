@@ -79,6 +79,11 @@ describe('features', () => {
     assert.ok(byName.has('tag:#ski') && byName.has('user×tag:alice|#ski') && byName.has('follows:1') && byName.has('age_bucket:1'));
     assert.equal(byName.get('interest_score')?.value, 0.5);
     assert.notEqual(byName.get('tag:#ski')?.bucket, byName.get('author:bob')?.bucket);
+    assert.ok(!names.some((n) => n.name.startsWith('negative_rate_bucket:')), 'no exposure given: no negative-rate feature');
+    const exposed: NamedFeature[] = [];
+    encodeFeatures(new FeatureVector(), hashOf('alice'), 'alice', item, { ...sig, negatives: 0, impressions: 0 }, 1000 + 7200, exposed);
+    encodeFeatures(new FeatureVector(), hashOf('alice'), 'alice', item, { ...sig, negatives: 30, impressions: 100 }, 1000 + 7200, exposed);
+    assert.deepEqual(exposed.filter((n) => n.name.startsWith('negative_rate_bucket:')).map((n) => n.name), ['negative_rate_bucket:2', 'negative_rate_bucket:8']);
     const c = new FeatureVector();
     encodeFeatures(c, hashOf('carol'), 'carol', item, sig, 1000 + 7200);
     assert.notDeepEqual(c.idx.subarray(0, c.n), a.idx.subarray(0, a.n));

@@ -316,7 +316,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
     const item = state?.items.get(c.id);
     const popularity = item?.engagements ?? 0;
     const follows = followSet.has(c.author) || c.source === 'following';
-    const sig = pairSignals(view, t, c.author, follows, popularity);
+    const sig = pairSignals(view, t, c.author, follows, item);
     const c0 = counts?.get(c.id);
     if (c0) {
       const total = Object.values(c0).reduce((x, y) => x + y, 0);

@@ -270,7 +270,7 @@ export class PersonalizationRuntime {
       let v = views.get(user);
       if (v === undefined) views.set(user, (v = readerView(profiles.get(user) ?? [], nowUs, signalSettings)));
       const f = facts.get(activity)!;
-      return pairSignals(v, f.tags, f.author, follows.get(user)?.has(f.author) ?? false, l.state.items.get(activity)?.engagements ?? 0);
+      return pairSignals(v, f.tags, f.author, follows.get(user)?.has(f.author) ?? false, l.state.items.get(activity));
     };
     l.observe(events, facts, signals);
   }
