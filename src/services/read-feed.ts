@@ -111,6 +111,8 @@ export async function readFeed(
  *    feed longer than max_length, the count of merged entries above the page.
  */
 export async function readTimeline(s: Services, app: string, fid: string, range: TimelineRange): Promise<BodyEntry[]> {
+  // Without the parts cache the scans read the bodies (one join), as every body would be read.
+  if (s.parts === undefined) return (await timelineEntries(s, app, fid, range, true)) as BodyEntry[];
   // The ids first (a scan of the feed's index only), then the bodies, mostly from the parts cache.
   const entries = await timelineEntries(s, app, fid, range, false);
   const bodies = await activityBodies(s, app, entries.map((e) => e.id));
