@@ -1,5 +1,5 @@
 import type { Counts, Group } from '../core/aggregation/groups.js';
-import type { TimelineEntry, TimelineRange } from './timeline-store.js';
+import type { ApplyOptions, TimelineEntry, TimelineRange } from './timeline-store.js';
 
 /** One group of an aggregated or notification feed, with its newest activities (as read for a page). */
 export interface GroupRecord {
@@ -98,6 +98,9 @@ export interface GroupStore {
   /** For each ask, the feed's version, counters and the matching groups (see {@link GroupAsk}). One call for many feeds. */
   readForMerge(app: string, asks: readonly GroupAsk[]): Promise<FeedGroups[]>;
 
-  /** Applies the writes (each atomic for its feed) and returns the feeds whose version had moved. */
-  writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]>;
+  /**
+   * Applies the writes (each atomic for its feed) and returns the feeds whose version had moved.
+   * `covered`: as for {@link TimelineStore.apply}.
+   */
+  writeGroups(app: string, writes: readonly GroupWrite[], opts?: ApplyOptions): Promise<string[]>;
 }

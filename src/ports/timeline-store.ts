@@ -77,6 +77,18 @@ export type FeedOp =
   | { readonly kind: 'hide'; readonly feed: string; readonly ids: readonly string[]; readonly floor?: string }
   | { readonly kind: 'unhide'; readonly feed: string; readonly ids: readonly string[] };
 
+/** How per-feed operations are applied ({@link TimelineStore.apply}, {@link GroupStore.writeGroups}). */
+export interface ApplyOptions {
+  /**
+   * A durable intent redoes these operations after a crash (a fan-out chunk of a claimed intent,
+   * the follower pages of a write whose intents are committed), so they need not be on disk when
+   * the call resolves: SQLite commits them without waiting for fsync. Without it, they are as
+   * durable as a step when the call resolves (a write's own feeds are not always covered by an
+   * intent: a source without followers gets none).
+   */
+  readonly covered?: boolean;
+}
+
 /** What an operation changed in its feed, for realtime events: entries really added and ids really removed. */
 export interface FeedChange {
   readonly feed: string;
@@ -116,8 +128,8 @@ export interface TimelineStore {
   /**
    * Applies per-feed operations (see {@link FeedOp}), in the order given within each feed; feeds
    * may be applied in any order and in parallel. Resolves once every operation is applied (they
-   * are visible to reads); durability comes from the intent that issued them, so an adapter need
-   * not wait for them to reach disk. Returns one change per feed that changed.
+   * are visible to reads). Returns one change per feed that changed. With `covered` (see
+   * {@link ApplyOptions}) an adapter need not wait for them to reach the disk.
    */
-  apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]>;
+  apply(app: string, ops: readonly FeedOp[], opts?: ApplyOptions): Promise<FeedChange[]>;
 }

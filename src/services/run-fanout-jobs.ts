@@ -65,7 +65,8 @@ export async function runFanoutJobs(
     complete = [];
     activities = new Map();
     followersInBatch = 0;
-    const applied = chunk.app && !chunk.work.empty ? applyFeedWork(s, chunk.app, chunk.work) : Promise.resolve(new Changes());
+    // The chunk's intents are claimed and stay queued until it is recorded: they cover it.
+    const applied = chunk.app && !chunk.work.empty ? applyFeedWork(s, chunk.app, chunk.work, { covered: true }) : Promise.resolve(new Changes());
     // Settled at once so that a failure is not reported as unhandled before its turn comes.
     applied.catch(() => undefined);
     const before = inflight;
@@ -158,7 +159,7 @@ async function runIntent(s: Services, app: App, intent: QueuedIntent, sink: Chun
     const own = new FeedWork(planActivities(records.values()));
     if (intent.kind === 'fanout.add') for (const id of intent.ids) if (records.has(id)) own.add(app, intent.source, id, null);
     if (intent.kind === 'fanout.remove') own.ops.push({ kind: 'remove', feed: intent.source, ids: intent.ids, origin: null });
-    if (!own.empty) await applyFeedWork(s, app, own);
+    if (!own.empty) await applyFeedWork(s, app, own, { covered: true });
   }
   for (;;) {
     const ids = await liveIds(s, app, intent);

@@ -6,7 +6,7 @@ import { addReach } from '../core/feeds/pull-switch.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { FeedGroups, GroupAsk, GroupWrite, StoredGroup } from '../ports/group-store.js';
 import type { CommittedStep, Intent, QueuedIntent, WriteStep } from '../ports/intent-queue.js';
-import type { FeedOp } from '../ports/timeline-store.js';
+import type { ApplyOptions, FeedOp } from '../ports/timeline-store.js';
 import type { Services } from './context.js';
 import type { ChangeSet, ChangedEntry, ChangedRemoval, MarkChange } from './publish-changes.js';
 
@@ -90,9 +90,10 @@ interface GroupTask {
  * Applies `work`: flat operations through {@link TimelineStore.apply}, group changes through
  * {@link GroupStore.readForMerge} → core merge → {@link GroupStore.writeGroups} (again on a
  * version conflict), both at once. Returns what changed, for realtime events. Every operation is
- * idempotent, so applying the same work twice leaves the feeds as once.
+ * idempotent, so applying the same work twice leaves the feeds as once. `opts.covered`: a
+ * durable intent redoes this work after a crash (see {@link ApplyOptions}).
  */
-export async function applyFeedWork(s: Pick<Services, 'ports'>, app: App, work: FeedWork): Promise<Changes> {
+export async function applyFeedWork(s: Pick<Services, 'ports'>, app: App, work: FeedWork, opts: ApplyOptions = {}): Promise<Changes> {
   const flat: FeedOp[] = [];
   const groups = new Map<string, GroupTask>();
   const taskOf = (feed: string): GroupTask => {
@@ -123,8 +124,8 @@ export async function applyFeedWork(s: Pick<Services, 'ports'>, app: App, work: 
 
   const out = new Changes();
   const [flatChanges] = await Promise.all([
-    flat.length > 0 ? s.ports.timelines.apply(app.appId, flat) : [],
-    groups.size > 0 ? mergeGroups(s, app, groups, out) : undefined,
+    flat.length > 0 ? s.ports.timelines.apply(app.appId, flat, opts) : [],
+    groups.size > 0 ? mergeGroups(s, app, groups, out, opts) : undefined,
   ]);
   // Realtime shows what the operations asked for and did: entries really added, and the removed
   // ids a removal named (not the trims an add made).
@@ -203,14 +204,14 @@ function computeGroups(read: FeedGroups, t: GroupTask): { write: GroupWrite | nu
   };
 }
 
-async function mergeGroups(s: Pick<Services, 'ports'>, app: App, tasks: Map<string, GroupTask>, out: Changes): Promise<void> {
+async function mergeGroups(s: Pick<Services, 'ports'>, app: App, tasks: Map<string, GroupTask>, out: Changes, opts: ApplyOptions): Promise<void> {
   let left = [...tasks.keys()];
   for (let round = 0; left.length > 0; round++) {
     if (round === MAX_GROUP_ROUNDS) throw new StoreError(`groups of ${left[0]} kept changing during a merge`, null, { transient: true });
     const reads = await s.ports.groups.readForMerge(app.appId, left.map((feed) => askOf(feed, tasks.get(feed)!)));
     const results = reads.map((r) => ({ feed: r.feed, ...computeGroups(r, tasks.get(r.feed)!) }));
     const writes = results.flatMap((r) => (r.write ? [r.write] : []));
-    const conflicts = new Set(writes.length > 0 ? await s.ports.groups.writeGroups(app.appId, writes) : []);
+    const conflicts = new Set(writes.length > 0 ? await s.ports.groups.writeGroups(app.appId, writes, opts) : []);
     for (const r of results) {
       if (conflicts.has(r.feed)) continue;
       for (const p of r.added) out.entries.push({ feed: r.feed, id: p.id, origin: p.origin, group: { key: p.key } });
@@ -347,15 +348,16 @@ export async function runWrite(s: Services, app: App, steps: readonly WriteStep[
   }
   const inline: string[] = twins;
   const queued = handover.length > 0;
-  // Spreads without a queued intent are applied here; merged per source and kind.
+  // Spreads without a queued intent are applied here; merged per source and kind. When every one
+  // of them has its inline intent committed, the follower pages are covered by those intents.
   const here = new Map<string, { x: Spread; ids: string[] }>();
+  let covered = true;
   parts.spreads.forEach((x, i) => {
     const planned = parts.intents[i];
     if (planned?.mode === 'queued') return;
-    if (planned) {
-      const q = stored.get(`${planned.kind}\u0000${planned.source}\u0000${planned.ids.join(',')}`)?.shift();
-      if (q) inline.push(q.id);
-    }
+    const q = planned ? stored.get(`${planned.kind}\u0000${planned.source}\u0000${planned.ids.join(',')}`)?.shift() : undefined;
+    if (q) inline.push(q.id);
+    else covered = false;
     const k = `${x.kind}\u0000${x.source}`;
     const m = here.get(k);
     if (m) m.ids.push(...x.ids);
@@ -370,7 +372,7 @@ export async function runWrite(s: Services, app: App, steps: readonly WriteStep[
       const pages = await Promise.all(pending.map((p) => followerWork(s, app, p.x, pulled.has(p.x.source), p.cursor, s.fanout.chunkSize, acts)));
       const work = new FeedWork();
       for (const p of pages) mergeWork(work, p.work);
-      if (!work.empty) changes.merge(await applyFeedWork(s, app, work));
+      if (!work.empty) changes.merge(await applyFeedWork(s, app, work, { covered }));
       pending = pending.flatMap((p, i) => (pages[i].next === null ? [] : [{ x: p.x, cursor: pages[i].next }]));
     }
   }

@@ -3,7 +3,7 @@ import { idToSortKey, sortKeyToId, timeOfId } from '../../core/activities/activi
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
 import type { Follower, FollowEdge, FollowerPage, FollowStore, PullSource } from '../../ports/follow-store.js';
 import type { FeedGroups, GroupAsk, GroupRange, GroupRecord, GroupStore, GroupWrite, StoredGroup } from '../../ports/group-store.js';
-import type { FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
+import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteActivityStore } from './sqlite-activity-store.js';
 import type { SqliteFollowStore } from './sqlite-follow-store.js';
@@ -69,7 +69,7 @@ export class SqliteTimelines implements TimelineStore {
   readonly #unhide: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
-  readonly #apply: (args: [string, PackedOps], rows?: number) => Promise<PackedChanges>;
+  readonly #apply: (args: [string, PackedOps], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<PackedChanges>;
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
@@ -180,9 +180,10 @@ export class SqliteTimelines implements TimelineStore {
     });
   }
 
-  async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+  async apply(app: string, ops: readonly FeedOp[], opts: ApplyOptions = {}): Promise<FeedChange[]> {
     const rows = ops.reduce((n, op) => n + ('entries' in op ? op.entries.length : 'ids' in op ? op.ids.length : 1), 0);
-    return unpackChanges(await this.#apply([app, packOps(ops)], rows));
+    // Covered by an intent: committed without waiting for fsync (see SqliteWriteStore.transactOp).
+    return unpackChanges(await this.#apply([app, packOps(ops)], rows, false, opts.covered === true));
   }
 
   /**
@@ -462,7 +463,7 @@ export class SqliteGroupStore implements GroupStore {
   readonly #markAllRead: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
-  readonly #write: (args: [string, readonly GroupWrite[]], rows?: number) => Promise<string[]>;
+  readonly #write: (args: [string, readonly GroupWrite[]], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<string[]>;
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
@@ -546,9 +547,9 @@ export class SqliteGroupStore implements GroupStore {
     return { feed: ask.feed, version: st.gver, counts: { groups: st.ngroups, unseen: st.unseen, unread: st.unread }, groups };
   }
 
-  writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]> {
+  writeGroups(app: string, writes: readonly GroupWrite[], opts: ApplyOptions = {}): Promise<string[]> {
     const rows = writes.reduce((n, w) => n + w.put.length + w.drop.length, 0);
-    return this.#write([app, writes], rows);
+    return this.#write([app, writes], rows, false, opts.covered === true);
   }
 
   /** {@link writeGroups} inside the write transaction (a named write operation). */

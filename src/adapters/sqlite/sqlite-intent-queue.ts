@@ -104,16 +104,21 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#ops.commit([app, steps], rows, graph);
   }
 
+  // Leases, cursors and completions need not reach the disk before they are acknowledged (they
+  // commit without waiting for fsync, see SqliteWriteStore.transactOp): lost in a power loss, they
+  // only make a worker redo idempotent operations. The WAL keeps commits in order, so a completion
+  // that survived had the operations before it survive too.
+
   claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]> {
-    return this.#ops.claim([limit, leaseMs, now]);
+    return this.#ops.claim([limit, leaseMs, now], 1, false, true);
   }
 
   progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
-    return this.#ops.progress([updates, leaseUntil], updates.length);
+    return this.#ops.progress([updates, leaseUntil], updates.length, false, true);
   }
 
   complete(ids: readonly string[]): Promise<void> {
-    return this.#ops.complete([ids], ids.length);
+    return this.#ops.complete([ids], ids.length, false, true);
   }
 
   failed(id: string, error: string, retryAt: number | null, now: number): Promise<void> {

@@ -14,7 +14,7 @@ import { SqliteChangeMarks } from './sqlite-change-marks.js';
  * its own statements (the adapters of the ports in `src/ports/`, see {@link SqliteWriteStore.define})
  * and whose result the caller's promise resolves to, on this store.
  */
-type SqliteBatch = { readonly signals?: SignalWrites; readonly run?: () => unknown; readonly rows?: number; readonly graphChange?: boolean };
+type SqliteBatch = { readonly signals?: SignalWrites; readonly run?: () => unknown; readonly rows?: number; readonly graphChange?: boolean; readonly relaxed?: boolean };
 
 /**
  * A write handed to another thread as plain data: signal writes (`op` absent) or a named
@@ -30,6 +30,8 @@ export interface WriteItem {
   readonly graph: boolean;
   /** It writes activities or content tags, or anything (a named operation). */
   readonly content: boolean;
+  /** It need not reach the disk before it is acknowledged (see {@link SqliteWriteStore.transactOp}). */
+  readonly relaxed?: boolean;
 }
 
 /** Applies writes elsewhere (the writer thread): each promise settles once its write committed or failed. */
@@ -165,22 +167,28 @@ export class SqliteWriteStore {
    * the operation can also be applied by the writer thread, whose store defines the same names.
    * The returned function hands it over (see {@link transactOp}).
    */
-  define<A extends unknown[], T>(name: string, run: (...args: A) => T): (args: A, rows?: number, graph?: boolean) => Promise<Awaited<T>> {
+  define<A extends unknown[], T>(name: string, run: (...args: A) => T): (args: A, rows?: number, graph?: boolean, relaxed?: boolean) => Promise<Awaited<T>> {
     if (this.#ops.has(name)) throw new Error(`write operation ${name} defined twice`);
     this.#ops.set(name, run as (...args: never[]) => unknown);
-    return (args, rows = 1, graph = false) => this.transactOp(name, args, rows, graph) as Promise<Awaited<T>>;
+    return (args, rows = 1, graph = false, relaxed = false) => this.transactOp(name, args, rows, graph, relaxed) as Promise<Awaited<T>>;
   }
 
   /**
    * Runs the named operation inside the group commit, after every write handed over before it,
    * and resolves to its result once the transaction committed. `rows` sizes the group as
    * {@link commit}'s do; `graph`: it creates or removes follow edges.
+   *
+   * `relaxed`: the write need not be on disk when it is acknowledged, because a durable record
+   * redoes it after a power loss (an intent's bookkeeping, operations an intent covers). A
+   * transaction of relaxed writes only commits without waiting for fsync (synchronous = NORMAL);
+   * one with any other write waits as always. SQLite's WAL keeps commits in order, so a relaxed
+   * commit that reached the disk had every commit before it reach the disk too.
    */
-  transactOp(name: string, args: readonly unknown[], rows = 1, graph = false): Promise<unknown> {
-    if (this.#remote) return this.#remote.send({ app: '', op: name, args, rows, graph, content: true });
+  transactOp(name: string, args: readonly unknown[], rows = 1, graph = false, relaxed = false): Promise<unknown> {
+    if (this.#remote) return this.#remote.send({ app: '', op: name, args, rows, graph, content: true, ...(relaxed ? { relaxed } : {}) });
     const run = this.#ops.get(name);
     if (!run) return Promise.reject(new Error(`no write operation named ${name}`));
-    return this.enqueue('', { run: () => (run as (...a: readonly unknown[]) => unknown)(...args), rows, graphChange: graph });
+    return this.enqueue('', { run: () => (run as (...a: readonly unknown[]) => unknown)(...args), rows, graphChange: graph, relaxed });
   }
 
   private enqueue(app: string, batch: SqliteBatch): Promise<unknown> {
@@ -210,9 +218,17 @@ export class SqliteWriteStore {
     this.#waitingRows = 0;
     this.#waitingGraph = false;
     this.#waitingContent = false;
-    if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false)) return;
-    // Alone, or the group failed: each batch in its own transaction, so only a bad one fails.
-    for (const w of group) this.run(() => this.#oneTx.immediate(w), [w], true);
+    // Relaxed alone (see transactOp): this transaction does not wait for fsync; every other
+    // commit on this connection does, as the connection was opened.
+    const relaxed = this.#d.path !== ':memory:' && group.every((w) => w.batch.relaxed === true);
+    if (relaxed) this.#d.db.pragma('synchronous = NORMAL');
+    try {
+      if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false)) return;
+      // Alone, or the group failed: each batch in its own transaction, so only a bad one fails.
+      for (const w of group) this.run(() => this.#oneTx.immediate(w), [w], true);
+    } finally {
+      if (relaxed) this.#d.db.pragma('synchronous = FULL');
+    }
   }
 
   /** Runs one transaction; resolves `settles` once it committed, or rejects them (when asked) and returns false. */
