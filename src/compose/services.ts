@@ -57,9 +57,9 @@ export interface CoreOptions {
  * budget beside it, and only over a store with change marks (off with the read cache).
  */
 function sharedPartsCache(store: Store, readCacheBytes: number): ChangeCache<string> | undefined {
-  const mark = store.changeMark?.bind(store);
-  if (!mark || !store.changes || readCacheBytes <= 0) return undefined;
-  return new ChangeCache<string>(readCacheBytes / 2, mark, store.changes, (text) => 2 * text.length);
+  if (!store.changes || readCacheBytes <= 0) return undefined;
+  // Without a local mark (a store shared by many nodes) every look reads the change marks.
+  return new ChangeCache<string>(readCacheBytes / 2, store.changeMark?.bind(store) ?? null, store.changes, (text) => 2 * text.length);
 }
 
 /** Opens the store the config names and builds the services over it. */
