@@ -70,7 +70,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
   const clock = o.clock ?? systemClock;
   const realtimeLog = o.logger.child({ component: 'realtime' });
   const store = metrics === noMetrics ? base : timeStore(base, metrics);
-  const realtime = new RealtimePublisher(store, {
+  const realtime = new RealtimePublisher(store.ports, {
     pubsub: o.pubsub,
     apps,
     clock,
@@ -157,6 +157,6 @@ export function buildWorkers(core: Core, logger: Logger, o: WorkerOptions = {}):
  */
 export async function syncGroupedEdges(config: Config, store: Store): Promise<void> {
   for (const app of config.apps) {
-    await store.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
+    await store.ports.follows.syncGroupedEdges(app.appId, [...app.groups.values()].filter((g) => g.type !== 'flat').map((g) => g.name));
   }
 }

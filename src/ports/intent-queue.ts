@@ -156,4 +156,10 @@ export interface IntentQueue {
 
   /** Number of intents waiting (claimed or not; inline ones included), for metrics and tests. */
   pendingCount(): Promise<number>;
+
+  /**
+   * When the oldest waiting intent (claimed or not, inline ones included; not dead letters) was
+   * written, in ms since the epoch: the fan-out queue's age for metrics. Null when none waits.
+   */
+  oldestPendingAt(): Promise<number | null>;
 }

@@ -67,7 +67,7 @@ export async function addEntry(s: Services, app: App, collection: string, body: 
     owner = named;
   }
   const now = s.clock.next();
-  const [r] = await s.store.putEntries(app.appId, [{ collection, id, data, userId: owner, createdUs: now, updatedUs: now }], 'keep');
+  const [r] = await s.ports.collections.putEntries(app.appId, [{ collection, id, data, userId: owner, createdUs: now, updatedUs: now }], 'keep');
   if (!r.created) throw new ConflictError(`collection entry "${collection}:${id}" already exists`);
   await audit(s, app, [entryChange(r.record, 'created')]);
   return r.record;
@@ -89,14 +89,14 @@ export async function updateEntry(s: Services, app: App, ref: EntryRef, body: un
   if (body.id !== undefined) throw new InputError('id cannot be changed by an update', { fields: { id: ['cannot be changed'] } });
   if (body.user_id !== undefined) throw new InputError('user_id cannot be changed by an update', { fields: { user_id: ['cannot be changed'] } });
   const data = entryData(body.data, 'data');
-  const updated = check(ref, await s.store.updateEntry(app.appId, ref, data, s.clock.next(), asUser ?? undefined));
+  const updated = check(ref, await s.ports.collections.updateEntry(app.appId, ref, data, s.clock.next(), asUser ?? undefined));
   await audit(s, app, [entryChange(updated, 'updated')]);
   return updated;
 }
 
 /** Deletes one entry (§11.1); 404/16 when missing; with `asUser` only that user's entries (403/17). */
 export async function deleteEntry(s: Services, app: App, ref: EntryRef, asUser: string | null): Promise<void> {
-  const [outcome] = await s.store.deleteEntries(app.appId, [ref], asUser ?? undefined);
+  const [outcome] = await s.ports.collections.deleteEntries(app.appId, [ref], asUser ?? undefined);
   check(ref, outcome);
   await audit(s, app, [entryChange({ ...ref, userId: asUser }, 'deleted')]);
 }
@@ -147,7 +147,7 @@ export async function upsertEntries(s: Services, app: App, items: readonly Upser
   const out: Record<string, Record<string, unknown>[]> = {};
   if (items.length === 0) return out;
   const now = s.clock.next();
-  const results = await s.store.putEntries(
+  const results = await s.ports.collections.putEntries(
     app.appId,
     items.map((it) => ({ collection: it.collection, id: it.id, data: it.dataText, userId: it.userId, createdUs: now, updatedUs: now })),
     'replace',
@@ -194,7 +194,7 @@ export function parseDeleteMany(collection: string | undefined, ids: readonly st
 /** Deletes entries in one atomic step; missing ones are no error (§11.2). */
 export async function deleteEntries(s: Services, app: App, refs: readonly EntryRef[]): Promise<void> {
   if (refs.length === 0) return;
-  const outcomes = await s.store.deleteEntries(app.appId, refs);
+  const outcomes = await s.ports.collections.deleteEntries(app.appId, refs);
   await audit(s, app, refs.filter((_, i) => outcomes[i]?.kind === 'done').map((r) => entryChange({ ...r, userId: null }, 'deleted')));
 }
 

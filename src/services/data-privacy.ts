@@ -102,7 +102,7 @@ async function reactionsOf(s: Services, app: App, userId: string): Promise<React
   const out: ReactionRecord[] = [];
   let gt = { createdUs: -1, id: '' };
   for (;;) {
-    const page = await s.store.listReactions(app.appId, { lookup: { by: 'user_id', value: userId }, gt, limit: PAGE, includeDeleted: true });
+    const page = await s.ports.reactions.listReactions(app.appId, { lookup: { by: 'user_id', value: userId }, gt, limit: PAGE, includeDeleted: true });
     out.push(...page);
     if (page.length < PAGE) return out;
     const last = page[page.length - 1];
@@ -138,7 +138,7 @@ async function followsOf(s: Services, app: App, userId: string): Promise<{ sourc
   for (const fid of feedsOf(app, userId)) {
     for (const direction of ['following', 'followers'] as const) {
       for (let offset = 0; ; offset += 500) {
-        const page = direction === 'following' ? await s.store.following(app.appId, fid, 500, offset) : await s.store.followers(app.appId, fid, 500, offset);
+        const page = direction === 'following' ? await s.ports.follows.following(app.appId, fid, 500, offset) : await s.ports.follows.followers(app.appId, fid, 500, offset);
         for (const e of page) {
           // An edge between two of the user's own feeds is listed from both ends.
           const key = `${e.source}>${e.target}`;
@@ -160,11 +160,11 @@ async function followsOf(s: Services, app: App, userId: string): Promise<{ sourc
  */
 export async function exportUser(s: Services, files: FileServices | undefined, app: App, rawUserId: string): Promise<string> {
   const userId = parseUserId(rawUserId, 'user_id');
-  const user = (await s.store.getUsers(app.appId, [userId])).get(userId);
+  const user = (await s.ports.users.getUsers(app.appId, [userId])).get(userId);
   const activityIds = await activityIdsOf(s, app, userId);
   const bodies: string[] = [];
   for (let i = 0; i < activityIds.length; i += PAGE) {
-    const found = await s.store.getActivities(app.appId, activityIds.slice(i, i + PAGE));
+    const found = await s.ports.activities.getActivities(app.appId, activityIds.slice(i, i + PAGE));
     for (const id of activityIds.slice(i, i + PAGE)) {
       const a = found.get(id);
       if (a) bodies.push(a.body);
@@ -173,7 +173,7 @@ export async function exportUser(s: Services, files: FileServices | undefined, a
   const reactions = await reactionsOf(s, app, userId);
   const follows = await followsOf(s, app, userId);
   const refs = await userDataOf(s).entriesOwnedBy(app.appId, userId, 100_000);
-  const entries = [...(await s.store.getEntries(app.appId, refs)).values()];
+  const entries = [...(await s.ports.collections.getEntries(app.appId, refs)).values()];
   const owned = files ? await files.files.filesOf(app.appId, userId) : [];
   const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
   return JSON.stringify({
@@ -232,7 +232,7 @@ export async function deleteUser(s: Services, files: FileServices | undefined, a
     );
   }
   const refs = await userDataOf(s).entriesOwnedBy(app.appId, userId, 100_000);
-  if (refs.length > 0) await s.store.deleteEntries(app.appId, refs);
+  if (refs.length > 0) await s.ports.collections.deleteEntries(app.appId, refs);
   let fileCount = 0;
   if (files) {
     const owned = await files.files.filesOf(app.appId, userId);
@@ -240,7 +240,7 @@ export async function deleteUser(s: Services, files: FileServices | undefined, a
   }
   await s.flags?.forgetUser(app.appId, userId);
   await s.store.changes?.record([changeKey.app(app.appId)]);
-  const user = (await s.store.deleteUsers(app.appId, [userId])).length > 0;
+  const user = (await s.ports.users.deleteUsers(app.appId, [userId])).length > 0;
   const erasure: Erasure = { activities, reactions: reactions.length, follows: follows.length, collections: refs.length, files: fileCount, user };
   await audit(s, app, [change('user', userId, 'erased', userId, { ...erasure })]);
   return erasure;

@@ -8,6 +8,7 @@ import { bodyFeed, groupOf, type Services } from './context.js';
 import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
 import { applyFeedWork, Changes, FeedWork, planActivities, publish, runWrite } from './write-step.js';
 import { auditBatch, followChange } from './audit.js';
+import { pulledEntriesOf } from './pulled-view.js';
 
 export const DEFAULT_COPY_LIMIT = 100;
 export const MAX_COPY_LIMIT = 1000;
@@ -132,7 +133,7 @@ export async function unfollow(s: Services, app: App, requests: readonly Unfollo
   for (let i = 0; i < copying.length; i++) {
     const r = copying[i];
     // Only what the follower was shown (not what it removed, nothing before the follow's start).
-    const shown = new Set((await s.store.pulledEntriesOf(app.appId, r.source.fid, { ids: newest[i] })).map((e) => e.id));
+    const shown = new Set((await pulledEntriesOf(s, app.appId, r.source.fid, { ids: newest[i] })).map((e) => e.id));
     for (const id of newest[i]) if (shown.has(id)) work.add(app, r.source.fid, id, r.target.fid);
   }
   for (const r of requests) if (!r.keepHistory) work.ops.push({ kind: 'removeOrigin', feed: r.source.fid, origin: r.target.fid });
@@ -189,8 +190,8 @@ export async function listFollows(
 ): Promise<FollowEdge[]> {
   groupOf(app, feed);
   return direction === 'followers'
-    ? s.store.followers(app.appId, feed.fid, limit, offset)
-    : s.store.following(app.appId, feed.fid, limit, offset, filter);
+    ? s.ports.follows.followers(app.appId, feed.fid, limit, offset)
+    : s.ports.follows.following(app.appId, feed.fid, limit, offset, filter);
 }
 
 /**
@@ -204,8 +205,8 @@ export async function followStats(
   q: { readonly followersOf?: FeedId; readonly followersSlugs?: readonly string[]; readonly followingOf?: FeedId; readonly followingSlugs?: readonly string[] },
 ): Promise<{ followers?: number; following?: number }> {
   const [a, b] = await Promise.all([
-    q.followersOf ? s.store.followCounts(app.appId, q.followersOf.fid, q.followersSlugs, undefined) : null,
-    q.followingOf ? s.store.followCounts(app.appId, q.followingOf.fid, undefined, q.followingSlugs) : null,
+    q.followersOf ? s.ports.follows.followCounts(app.appId, q.followersOf.fid, q.followersSlugs, undefined) : null,
+    q.followingOf ? s.ports.follows.followCounts(app.appId, q.followingOf.fid, undefined, q.followingSlugs) : null,
   ]);
   return { ...(a ? { followers: a.followers } : {}), ...(b ? { following: b.following } : {}) };
 }

@@ -43,11 +43,11 @@ export async function flagEntity(s: Services, app: App, body: unknown): Promise<
   if (type === 'stream:user') {
     target = parseUserId(entityId, 'entity_id');
   } else if (type === 'stream:feeds:v2:activity') {
-    const a = isUuid(entityId.toLowerCase()) ? (await s.store.getActivities(app.appId, [entityId.toLowerCase()])).get(entityId.toLowerCase()) : undefined;
+    const a = isUuid(entityId.toLowerCase()) ? (await s.ports.activities.getActivities(app.appId, [entityId.toLowerCase()])).get(entityId.toLowerCase()) : undefined;
     if (!a) throw new NotFoundError(`activity ${entityId.slice(0, 64)} does not exist`);
     target = actorUser((JSON.parse(a.body) as { actor?: unknown }).actor);
   } else {
-    const r = (await s.store.getReactions(app.appId, [entityId])).get(entityId);
+    const r = (await s.ports.reactions.getReactions(app.appId, [entityId])).get(entityId);
     if (!r) throw new NotFoundError(`reaction ${entityId.slice(0, 64)} does not exist`);
     target = r.userId;
   }

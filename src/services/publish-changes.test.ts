@@ -4,8 +4,7 @@ import { MemoryPubSub } from '../adapters/memory/memory-pubsub.js';
 import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { FeedEvent } from '../ports/pubsub.js';
-import type { Store } from '../ports/store.js';
-import { RealtimePublisher, type ChangedEntry, type ChangeSet } from './publish-changes.js';
+import { RealtimePublisher, type ChangedEntry, type ChangeSet, type RealtimeReads } from './publish-changes.js';
 
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0) * 1000;
 
@@ -31,36 +30,38 @@ function fakeStore(
   stored: ActivityRecord[] = [],
   opts: { failCommit?: boolean; loadDelayMs?: number[]; pulled?: Record<string, string[]> } = {},
 ) {
-  const calls = { commits: 0, loads: [] as string[][], counts: 0, self: null as unknown };
+  const calls = { commits: 0, loads: [] as string[][], counts: 0 };
   const byId = new Map(stored.map((a) => [a.id, a]));
   const delays = [...(opts.loadDelayMs ?? [])];
-  const store = {
-    async commit(_app: string, _batch: ChangeSet) {
-      if (opts.failCommit) throw new Error('disk full');
-      calls.commits++;
+  const commit = async (_app: string, _batch: ChangeSet) => {
+    if (opts.failCommit) throw new Error('disk full');
+    calls.commits++;
+  };
+  const reads: RealtimeReads = {
+    activities: {
+      async getActivities(_app: string, ids: readonly string[]) {
+        calls.loads.push([...ids]);
+        const delay = delays.shift() ?? 0;
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        return new Map(ids.filter((id) => byId.has(id)).map((id) => [id, byId.get(id)!]));
+      },
     },
-    async getActivities(_app: string, ids: readonly string[]) {
-      calls.loads.push([...ids]);
-      const delay = delays.shift() ?? 0;
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      return new Map(ids.filter((id) => byId.has(id)).map((id) => [id, byId.get(id)!]));
+    follows: {
+      async pullServed(_app: string, feeds: readonly string[]) {
+        return new Set(feeds.filter((f) => opts.pulled?.[f] !== undefined));
+      },
+      async followersAmong(_app: string, target: string, candidates: readonly string[]) {
+        return (opts.pulled?.[target] ?? []).filter((f) => candidates.includes(f));
+      },
     },
-    async pullServed(_app: string, feeds: readonly string[]) {
-      return new Set(feeds.filter((f) => opts.pulled?.[f] !== undefined));
-    },
-    async followersAmong(_app: string, target: string, candidates: readonly string[]) {
-      return (opts.pulled?.[target] ?? []).filter((f) => candidates.includes(f));
-    },
-    async groupCounts() {
-      calls.counts++;
-      return { unseen: 3, unread: 2 };
-    },
-    pendingCount(this: unknown) {
-      calls.self = this;
-      return Promise.resolve(7);
+    groups: {
+      async groupCounts() {
+        calls.counts++;
+        return { unseen: 3, unread: 2 };
+      },
     },
   };
-  return { store: store as unknown as Store, raw: store, calls };
+  return { reads, raw: { commit }, calls };
 }
 
 function setup(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; loadDelayMs?: number[]; pulled?: Record<string, string[]> } = {}) {
@@ -69,7 +70,7 @@ function setup(stored: ActivityRecord[] = [], opts: { failCommit?: boolean; load
   pubsub.subscribe((e) => events.push(e));
   const errors: unknown[] = [];
   const fake = fakeStore(stored, opts);
-  const realtime = new RealtimePublisher(fake.store, { pubsub, apps: new Map([['1', app]]), clock: { nowUs: () => T0 }, onError: (e: unknown) => errors.push(e) });
+  const realtime = new RealtimePublisher(fake.reads, { pubsub, apps: new Map([['1', app]]), clock: { nowUs: () => T0 }, onError: (e: unknown) => errors.push(e) });
   // What the use cases do: write, then the publishing step (write-step.ts publish()).
   const store = {
     commit: async (appId: string, batch: ChangeSet) => {

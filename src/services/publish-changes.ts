@@ -3,7 +3,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime, formatTimestamp } from '../core/time.js';
 import type { Clock } from '../ports/clock.js';
 import type { FeedEvent, PubSub, RealtimeMessage } from '../ports/pubsub.js';
-import type { Store } from '../ports/store.js';
+import type { StoragePorts } from '../ports/storage.js';
 
 /** An entry a write added to a feed (with its group's key in aggregated and notification feeds). */
 export interface ChangedEntry {
@@ -66,7 +66,11 @@ interface ActivityFacts {
 }
 
 /** The reads publishing needs: bodies, notification counts, and the followers of pull-served feeds. */
-export type RealtimeReads = Pick<Store, 'getActivities' | 'groupCounts' | 'pullServed' | 'followersAmong'>;
+export interface RealtimeReads {
+  readonly activities: Pick<StoragePorts['activities'], 'getActivities'>;
+  readonly groups: Pick<StoragePorts['groups'], 'groupCounts'>;
+  readonly follows: Pick<StoragePorts['follows'], 'pullServed' | 'followersAmong'>;
+}
 
 /**
  * Publishes what a commit changed as realtime events (§19.3): entries become `new` activities,
@@ -182,11 +186,11 @@ async function addPulledChanges(
     return g?.type === 'flat' && g.realtime;
   });
   if (listeners.length === 0) return changes;
-  const pulled = await store.pullServed(app, [...new Set([...added.keys(), ...removed.keys()])]);
+  const pulled = await store.follows.pullServed(app, [...new Set([...added.keys(), ...removed.keys()])]);
   if (pulled.size === 0) return changes;
   const out = changes ?? new Map<string, FeedChange>();
   for (const source of pulled) {
-    for (const feed of await store.followersAmong(app, source, listeners.filter((f) => f !== source))) {
+    for (const feed of await store.follows.followersAmong(app, source, listeners.filter((f) => f !== source))) {
       let c = out.get(feed);
       if (!c) out.set(feed, (c = { notification: false, added: [], removed: [] }));
       for (const e of added.get(source) ?? []) c.added.push({ ...e, feed, origin: source, group: undefined });
@@ -221,8 +225,8 @@ async function buildEvents(
   }
   // Removed activities stay stored (only entries go), so their foreign ids can be read afterwards.
   const [loaded, counts] = await Promise.all([
-    missing.size > 0 ? store.getActivities(app, [...missing]) : null,
-    Promise.all(counted.map((feed) => store.groupCounts(app, feed))),
+    missing.size > 0 ? store.activities.getActivities(app, [...missing]) : null,
+    Promise.all(counted.map((feed) => store.groups.groupCounts(app, feed))),
   ]);
   if (loaded) for (const [id, a] of loaded) facts.set(id, a);
   const countOf = new Map(counted.map((feed, i) => [feed, counts[i]]));

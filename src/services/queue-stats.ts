@@ -1,18 +1,17 @@
 import type { QueueStats } from '../ports/metrics.js';
-import type { Outbox } from '../ports/outbox.js';
 import type { IntentQueue } from '../ports/intent-queue.js';
 
 /**
- * The fan-out queue as metrics report it: intents pending and dead-lettered (from the intent
- * queue), and the age of the oldest pending one (three small store reads).
+ * The fan-out queue as metrics report it: intents pending and dead-lettered, and the age of the
+ * oldest pending one (three small reads of the intent queue).
  */
 export async function queueStats(
-  store: { readonly ports: { readonly intents: Pick<IntentQueue, 'pendingCount' | 'deadLetterCount'> } } & Pick<Outbox, 'pendingJobs'>,
+  store: { readonly ports: { readonly intents: Pick<IntentQueue, 'pendingCount' | 'deadLetterCount' | 'oldestPendingAt'> } },
   now = Date.now(),
 ): Promise<QueueStats> {
-  const [pending, deadLettered] = await Promise.all([store.ports.intents.pendingCount(), store.ports.intents.deadLetterCount()]);
+  const q = store.ports.intents;
+  const [pending, deadLettered] = await Promise.all([q.pendingCount(), q.deadLetterCount()]);
   if (pending === 0) return { pending, oldestAgeSeconds: null, deadLettered };
-  const [oldest] = await store.pendingJobs(1);
-  const queuedAt = oldest?.queuedAt ?? null;
+  const queuedAt = await q.oldestPendingAt();
   return { pending, oldestAgeSeconds: queuedAt === null ? null : Math.max(0, (now - queuedAt) / 1000), deadLettered };
 }

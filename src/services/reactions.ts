@@ -117,7 +117,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
   let depth = 1;
   if (body.parent !== undefined && body.parent !== null && body.parent !== '') {
     if (typeof body.parent !== 'string') throw new InputError('parent must be a reaction id');
-    const p = (await s.store.getReactions(app.appId, [body.parent])).get(body.parent);
+    const p = (await s.ports.reactions.getReactions(app.appId, [body.parent])).get(body.parent);
     if (!p) throw new InputError(`parent reaction ${body.parent.slice(0, 64)} does not exist`);
     if (p.depth >= MAX_REACTION_DEPTH) throw new InputError(`reactions nest at most ${MAX_REACTION_DEPTH} levels`);
     activityId = p.activityId;
@@ -128,7 +128,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     if (body.activity_id.length > 255) throw new InputError('activity_id is too long');
     activityId = body.activity_id;
   }
-  if ((await s.store.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
+  if ((await s.ports.reactions.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
   const reaction: ReactionRecord = { id, kind, activityId, userId, parent, depth, data, targetFeeds, createdUs: now, updatedUs: now, deletedUs: null };
   const spreads: Spread[] = [];
   let work = new FeedWork();
@@ -164,7 +164,7 @@ function withHome(act: StoredActivity, home: string) {
 }
 
 async function loadOwn(s: Services, app: App, actor: Actor, id: string, includeDeleted: boolean): Promise<ReactionRecord> {
-  const r = (await s.store.getReactions(app.appId, [id], includeDeleted)).get(id);
+  const r = (await s.ports.reactions.getReactions(app.appId, [id], includeDeleted)).get(id);
   if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
   if (actor.kind === 'user' && r.userId !== actor.userId) throw new NotAllowedError(`reaction ${id.slice(0, 64)} belongs to another user`);
   return r;

@@ -7,6 +7,7 @@ import { groupOf, maxLengthOf, type Services } from './context.js';
 import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
 import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { activityChange, auditBatch } from './audit.js';
+import { oldestKept, pulledEntriesOf } from './pulled-view.js';
 
 /**
  * Removes an activity (by id, or every activity with a foreign id) from `feed` (§6.4). Removing
@@ -28,7 +29,7 @@ export async function removeActivity(s: Services, app: App, feed: FeedId, key: s
       : isUuid(key.toLowerCase())
         ? s.ports.timelines.entriesOf(app.appId, feed.fid, [key.toLowerCase()])
         : [],
-    !flat ? [] : byForeignId ? s.store.pulledEntriesOf(app.appId, feed.fid, { foreignId: key }) : isUuid(key.toLowerCase()) ? s.store.pulledEntriesOf(app.appId, feed.fid, { ids: [key.toLowerCase()] }) : [],
+    !flat ? [] : byForeignId ? pulledEntriesOf(s, app.appId, feed.fid, { foreignId: key }) : isUuid(key.toLowerCase()) ? pulledEntriesOf(s, app.appId, feed.fid, { ids: [key.toLowerCase()] }) : [],
   ]);
   if (present.length === 0 && pulled.length === 0) return;
   const work = new FeedWork();
@@ -36,7 +37,7 @@ export async function removeActivity(s: Services, app: App, feed: FeedId, key: s
   if (stored.length > 0) work.ops.push({ kind: 'remove', feed: feed.fid, ids: stored });
   const shownOnly = pulled.map((e) => e.id).filter((id) => !stored.includes(id));
   if (flat) {
-    const floor = await s.store.oldestKept(app.appId, feed.fid, maxLengthOf(app, feed.fid));
+    const floor = await oldestKept(s, app.appId, feed.fid, maxLengthOf(app, feed.fid));
     if (pulled.length > 0 || floor !== null) work.ops.push({ kind: 'hide', feed: feed.fid, ids: pulled.map((e) => e.id), ...(floor !== null ? { floor } : {}) });
   }
   // Hidden activities are announced as removed too, so realtime subscribers of the feed hear of

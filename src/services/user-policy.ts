@@ -45,7 +45,7 @@ export function userAddPolicy(app: App, userId: string): AddPolicy {
  * microsecond time chosen by its writer), so this is not a way to reach an existing activity.
  */
 export async function checkReplacements(s: Services, app: App, ids: readonly string[], userId: string): Promise<void> {
-  const existing = await s.store.getActivities(app.appId, ids);
+  const existing = await s.ports.activities.getActivities(app.appId, ids);
   for (const rec of existing.values()) {
     if (!actorIsUser(parseBody(rec.body).actor, userId)) {
       throw new NotAllowedError(`activity ${rec.id} belongs to another user; a user token can only replace its own activities`);

@@ -71,7 +71,7 @@ export function parseNewUser(body: unknown): NewUser {
  */
 export async function createUser(s: Services, app: App, user: NewUser, getOrCreate: boolean): Promise<{ user: UserRecord; created: boolean }> {
   const now = s.clock.next();
-  const [r] = await s.store.putUsers(app.appId, [{ id: user.id, data: user.data, createdUs: now, updatedUs: now }], 'keep');
+  const [r] = await s.ports.users.putUsers(app.appId, [{ id: user.id, data: user.data, createdUs: now, updatedUs: now }], 'keep');
   if (!r.created && !getOrCreate) throw new ConflictError(`user "${user.id}" already exists`);
   if (r.created) await audit(s, app, [change('user', user.id, 'created', user.id)]);
   return { user: r.record, created: r.created };
@@ -108,7 +108,7 @@ export async function updateUser(s: Services, app: App, id: string, body: unknow
   if (!isPlainObject(body)) throw new InputError('body must be a JSON object {"data": {...}}');
   if (body.id !== undefined && body.id !== id) throw new InputError('id cannot be changed', { fields: { id: ['cannot be changed'] } });
   const data = dataText(body.data, 'data', { absent: 'error', nonEmpty: false });
-  const user = await s.store.updateUser(app.appId, id, data, s.clock.next());
+  const user = await s.ports.users.updateUser(app.appId, id, data, s.clock.next());
   if (!user) throw new NotFoundError(`user "${id}" does not exist`);
   await audit(s, app, [change('user', id, 'updated', id)]);
   return user;
@@ -116,7 +116,7 @@ export async function updateUser(s: Services, app: App, id: string, body: unknow
 
 /** Deletes a user (§12.1); 404/16 when there is none. Activities and follows are untouched. */
 export async function deleteUser(s: Services, app: App, id: string): Promise<void> {
-  const deleted = await s.store.deleteUsers(app.appId, [id]);
+  const deleted = await s.ports.users.deleteUsers(app.appId, [id]);
   if (deleted.length === 0) throw new NotFoundError(`user "${id}" does not exist`);
   await audit(s, app, [change('user', id, 'deleted', id)]);
 }
@@ -151,7 +151,7 @@ export function parseAddUsers(body: unknown): { users: NewUser[]; override: bool
 export async function addUsers(s: Services, app: App, users: readonly NewUser[], override: boolean): Promise<UserRecord[]> {
   if (users.length === 0) return [];
   const now = s.clock.next();
-  const results = await s.store.putUsers(
+  const results = await s.ports.users.putUsers(
     app.appId,
     users.map((u) => ({ id: u.id, data: u.data, createdUs: now, updatedUs: now })),
     override ? 'replace' : 'keep',
@@ -187,7 +187,7 @@ export async function getUsers(s: Services, app: App, ids: readonly string[]): P
 /** Deletes users in one atomic step; returns the ids that existed (§12.2, §22 item 4). */
 export async function deleteUsers(s: Services, app: App, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const deleted = await s.store.deleteUsers(app.appId, ids);
+  const deleted = await s.ports.users.deleteUsers(app.appId, ids);
   await audit(s, app, deleted.map((id) => change('user', id, 'deleted', id)));
   return deleted;
 }

@@ -86,6 +86,32 @@ describe('read cache', () => {
     assert.equal(after.results[0].object.data.name, 'stew');
   });
 
+  it('writes through the user and collection ports show on the next enriched read', async () => {
+    // The ports the services write through must be the marked ones: a raw adapter write would
+    // leave the cached page in place.
+    const c = t.client();
+    const userId = uid();
+    const user = await c.user(userId).create({ name: 'first' });
+    const obj = await c.collections.add('food', uid(), { name: 'soup' });
+    await c.feed('user', userId).addActivity({ actor: user, verb: 'eat', object: obj } as any);
+    const path = `enrich/feed/user/${userId}/`;
+    assert.equal((await read(path)).results[0].actor.data.name, 'first');
+    const ports = t.rivulet.store.ports;
+    const now = Date.now() * 1000;
+    assert.ok(await ports.users.updateUser(t.appId, userId, '{"name":"second"}', now));
+    assert.equal((await ports.collections.updateEntry(t.appId, { collection: 'food', id: obj.id }, '{"name":"stew"}', now)).kind, 'done');
+    const changed = await read(path);
+    assert.equal(changed.results[0].actor.data.name, 'second');
+    assert.equal(changed.results[0].object.data.name, 'stew');
+    await ports.users.putUsers(t.appId, [{ id: userId, data: '{"name":"third"}', createdUs: now, updatedUs: now + 1 }], 'replace');
+    await ports.collections.deleteEntries(t.appId, [{ collection: 'food', id: obj.id }]);
+    const last = await read(path);
+    assert.equal(last.results[0].actor.data.name, 'third');
+    assert.notEqual(last.results[0].object.data?.name, 'stew');
+    await ports.users.deleteUsers(t.appId, [userId]);
+    assert.notEqual((await read(path)).results[0].actor.data?.name, 'third');
+  });
+
   it('reaction counts and own reactions are right per reader for the same URL', async () => {
     const c = t.client();
     const author = uid();

@@ -74,6 +74,30 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       await p.intents.complete([id]);
     });
 
+    test('the oldest waiting intent dates the queue; completed and dead-lettered ones do not', async (p, app) => {
+      // Intents other cases left waiting are older still: then the answer stays theirs.
+      const earlier = await p.intents.oldestPendingAt();
+      const within = (at: number | null, lo: number, hi: number) => {
+        if (earlier !== null) assert.equal(at, earlier);
+        else assert.ok(at !== null && at >= lo && at <= hi, `${at} within ${lo}..${hi}`);
+      };
+      const [a, b] = [activityAt(6, 'user:a'), activityAt(7, 'user:a')];
+      const t0 = Date.now();
+      const [first] = await p.intents.commit(app, [{ activity: a, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'queued' }] }]);
+      await new Promise((r) => setTimeout(r, 5));
+      const t1 = Date.now();
+      const [second] = await p.intents.commit(app, [{ activity: b, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [b.id], mode: 'inline' }] }]);
+      const t2 = Date.now();
+      within(await p.intents.oldestPendingAt(), t0, t1);
+      // A claim (a lease on the queued one) changes nothing.
+      await p.intents.claim(100, 30_000, Date.now());
+      within(await p.intents.oldestPendingAt(), t0, t1);
+      await p.intents.complete([first.intents[0].id]);
+      within(await p.intents.oldestPendingAt(), t1, t2);
+      await p.intents.failed(second.intents[0].id, 'boom', null, Date.now());
+      assert.equal(await p.intents.oldestPendingAt(), earlier);
+    });
+
     test('a step that adds an existing reaction fails with a conflict and writes nothing of itself', async (p, app) => {
       const act = activityAt(5, 'user:a');
       const like = (id: string, data = '{}'): ReactionRecord => ({

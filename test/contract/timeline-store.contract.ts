@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { oldestKept, pulledEntriesOf } from '../../src/services/pulled-view.js';
 import { activityAt, idAt, portContract, type PortsFactory } from './ports-support.js';
 
 /** The contract of {@link TimelineStore} (docs/storage-ports.md): range scans of one feed and per-feed operations. */
@@ -89,6 +90,45 @@ export function timelineStoreContract(adapter: string, makePorts: PortsFactory, 
       assert.deepEqual(await p.timelines.entriesOf(app, feed, [a.id, b.id]), [{ id: a.id, origin: 'user:a' }]);
       assert.deepEqual(await p.timelines.entriesByForeignId(app, feed, 'post:1'), [{ id: a.id, origin: 'user:a' }]);
       assert.deepEqual(await p.timelines.entriesByForeignId(app, 'timeline:none', 'post:1'), []);
+    });
+
+    test('a reader\'s pulled entries and the oldest entry it keeps, found from the primitives', async (p, app) => {
+      // The star is pull-served: its direct entries show in timeline:r by the merge, not as copies.
+      const star = Array.from({ length: 6 }, (_, i) => activityAt(2 * i + 1, 'user:star', { foreignId: i < 2 ? 'tag' : `s${i}` }));
+      const own = Array.from({ length: 3 }, (_, i) => activityAt(2 * i + 2, 'timeline:r'));
+      await p.intents.commit(app, [
+        ...[...star, ...own].map((activity) => ({ activity })),
+        { follow: { source: 'timeline:r', target: 'user:star', createdUs: 1, grouped: false, since: null } },
+        { follow: { source: 'timeline:late', target: 'user:star', createdUs: 1, grouped: false, since: { id: star[3].id } } },
+      ]);
+      await p.follows.markPullServed(app, ['user:star']);
+      await p.timelines.apply(app, [
+        { kind: 'add', feed: 'user:star', entries: [...star.map((a) => ({ id: a.id, origin: null })), { id: idAt(50), origin: 'user:x' }], maxLength: 100 },
+        { kind: 'add', feed: 'timeline:r', entries: own.map((a) => ({ id: a.id, origin: null })), maxLength: 100 },
+      ]);
+      const sorted = (list: { id: string; origin: string | null }[]) => [...list].sort((x, y) => (x.id < y.id ? -1 : 1));
+      const s = { ports: p };
+      assert.deepEqual(
+        sorted(await pulledEntriesOf(s, app, 'timeline:r', { ids: [star[4].id, star[2].id, own[0].id, idAt(50)] })),
+        sorted([star[4], star[2]].map((a) => ({ id: a.id, origin: 'user:star' }))),
+      );
+      assert.deepEqual(sorted(await pulledEntriesOf(s, app, 'timeline:r', { foreignId: 'tag' })), sorted([star[0], star[1]].map((a) => ({ id: a.id, origin: 'user:star' }))));
+      assert.deepEqual(ids(await pulledEntriesOf(s, app, 'timeline:late', { ids: [star[2].id, star[3].id] })), [star[3].id], 'not before the follow\'s since');
+      assert.deepEqual(await pulledEntriesOf(s, app, 'timeline:x', { ids: [star[3].id] }), [], 'not a follower');
+
+      // Merged, newest first: star5 own2 star4 own1 star3 own0 star2 star1 star0 (9 entries).
+      const all = [...star, ...own].sort((x, y) => y.timeUs - x.timeUs).map((a) => a.id);
+      for (const max of [1, 4, 8, 9, 20]) assert.equal(await oldestKept(s, app, 'timeline:r', max), max < 9 ? all[max - 1] : null, `oldest kept of ${max}`);
+      assert.equal(await oldestKept(s, app, 'user:star', 2), null, 'follows nothing pull-served');
+
+      // Hidden pulled entries are neither shown nor kept; a floor ends the merged list.
+      await p.timelines.apply(app, [{ kind: 'hide', feed: 'timeline:r', ids: [star[4].id, star[5].id] }]);
+      assert.deepEqual(await pulledEntriesOf(s, app, 'timeline:r', { ids: [star[4].id] }), []);
+      const visible = all.filter((id) => id !== star[4].id && id !== star[5].id);
+      assert.equal(await oldestKept(s, app, 'timeline:r', 3), visible[2]);
+      await p.timelines.apply(app, [{ kind: 'hide', feed: 'timeline:r', ids: [], floor: visible[4] }]);
+      assert.equal(await oldestKept(s, app, 'timeline:r', 5), null, 'nothing below the floor counts');
+      assert.equal(await oldestKept(s, app, 'timeline:r', 4), visible[3]);
     });
   });
 }

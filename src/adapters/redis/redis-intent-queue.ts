@@ -258,6 +258,21 @@ end
 return n
 `;
 
+// The oldest waiting intent of one partition: intent numbers grow with time, so the smallest one
+// waiting (queued or inline). Walks the queued set, whose scores are lease times, not ages.
+const OLDEST_LUA = `
+local b = KEYS[1]
+local best = nil
+for _, k in ipairs({'q', 'il'}) do
+  for _, iid in ipairs(redis.call('ZRANGE', b .. k, 0, -1)) do
+    local n = tonumber(iid)
+    if best == nil or n < best then best = n end
+  end
+end
+if best == nil then return '' end
+return redis.call('HGET', b .. 'i', tostring(best)) or ''
+`;
+
 /** A follow-up operation of a step (see the class comment). */
 type FollowUp =
   | { readonly t: 'edge'; readonly app: string; readonly source: string; readonly target: string }
@@ -308,6 +323,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #failed: LuaScript;
   readonly #dead: LuaScript;
   readonly #requeue: LuaScript;
+  readonly #oldest: LuaScript;
 
   constructor(r: RedisConnection, audit: RedisAuditLog, follows: RedisFollowStore) {
     this.#r = r;
@@ -321,6 +337,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     this.#failed = new LuaScript(r.cluster, 'intent_failed', FAILED_LUA);
     this.#dead = new LuaScript(r.cluster, 'intent_dead', DEAD_LUA);
     this.#requeue = new LuaScript(r.cluster, 'intent_requeue', REQUEUE_LUA);
+    this.#oldest = new LuaScript(r.cluster, 'intent_oldest', OLDEST_LUA);
   }
 
   #part(n: number): string {
@@ -527,6 +544,12 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       Array.from({ length: PARTITIONS }, (_, n) => Promise.all([this.#r.cluster.zcard(`${this.#part(n)}q`), this.#r.cluster.zcard(`${this.#part(n)}il`)])),
     );
     return counts.reduce((sum, [q, il]) => sum + q + il, 0);
+  }
+
+  async oldestPendingAt(): Promise<number | null> {
+    const found = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#oldest.run<string>(this.#r.cluster, [this.#part(n)], [])));
+    const times = found.filter((json) => json !== '').map((json) => (JSON.parse(json) as StoredIntent).queuedAt);
+    return times.length === 0 ? null : Math.min(...times);
   }
 
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {

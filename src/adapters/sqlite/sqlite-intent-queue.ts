@@ -59,6 +59,7 @@ export class SqliteIntentQueue implements IntentQueue {
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
   readonly #count: Database.Statement;
+  readonly #oldest: Database.Statement;
   readonly #retry: Database.Statement;
   readonly #bury: Database.Statement;
   readonly #deadCount: Database.Statement;
@@ -86,6 +87,8 @@ export class SqliteIntentQueue implements IntentQueue {
     this.#progress = db.prepare('UPDATE outbox SET cursor = ?, lease = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#count = db.prepare('SELECT count(*) FROM outbox').pluck();
+    // Ids grow with time, so the first row is the oldest (a requeued dead letter keeps its id and time).
+    this.#oldest = db.prepare('SELECT queued_at FROM outbox ORDER BY id LIMIT 1').pluck();
     this.#retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, retry_at = ?, lease = NULL WHERE id = ?');
     this.#bury = db.prepare(
       `INSERT INTO outbox_dead (id, app, kind, source, ids, cursor, queued_at, attempts, error, failed_at)
@@ -132,6 +135,10 @@ export class SqliteIntentQueue implements IntentQueue {
 
   async pendingCount(): Promise<number> {
     return this.#d.read('pendingCount', () => this.#count.get() as number);
+  }
+
+  async oldestPendingAt(): Promise<number | null> {
+    return this.#d.read('oldestPendingAt', () => (this.#oldest.get() as number | null | undefined) ?? null);
   }
 
   async deadLetterCount(): Promise<number> {

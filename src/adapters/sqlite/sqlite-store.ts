@@ -88,8 +88,19 @@ export class SqliteStore implements Store {
       groups: new SqliteGroupStore(this.database, this.#writes, this.#timelines, this.changes),
       follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines, this.changes),
       reactions: this.#reactions,
-      users: this.#users,
-      collections: this.#collections,
+      // The writes go through the group commit with their change marks (see defineOps).
+      users: {
+        getUsers: (app, ids) => this.getUsers(app, ids),
+        putUsers: (app, users, mode) => this.putUsers(app, users, mode),
+        updateUser: (app, id, data, updatedUs) => this.updateUser(app, id, data, updatedUs),
+        deleteUsers: (app, ids) => this.deleteUsers(app, ids),
+      },
+      collections: {
+        getEntries: (app, refs) => this.getEntries(app, refs),
+        putEntries: (app, entries, mode) => this.putEntries(app, entries, mode),
+        updateEntry: (app, ref, data, updatedUs, ifOwner) => this.updateEntry(app, ref, data, updatedUs, ifOwner),
+        deleteEntries: (app, refs, ifOwner) => this.deleteEntries(app, refs, ifOwner),
+      },
     };
     this.#ops = this.defineOps();
     const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'inline' ? 'inline' : 'thread');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { activityId, compareIds } from '../activities/activity-id.js';
-import { countMerged, mergeSources, mergeTimeline, oldestKept, planMergeScans, type MergeEntry, type MergeRange, type PulledSource } from './merge-timeline.js';
+import { countMerged, mergeSources, mergeTimeline, oldestKept, planMergeScans, pulledShown, type MergeEntry, type MergeRange, type PulledSource } from './merge-timeline.js';
 
 /** Ids at times 1..n seconds (ascending time). */
 const ids = Array.from({ length: 40 }, (_, i) => activityId((i + 1) * 1_000_000, `a${i}`));
@@ -94,6 +94,18 @@ describe('mergeTimeline', () => {
     assert.equal(oldestKept(own, pulled, { floor: null, hidden: new Set() }, 3), ids[3]);
     assert.equal(oldestKept(own, pulled, { floor: null, hidden: new Set() }, 5), null);
     assert.equal(oldestKept(own, [], { floor: null, hidden: new Set() }, 1), null);
+  });
+
+  it('shows a pulled entry once, when direct, not hidden and not before its source\'s since', () => {
+    const pulled = [
+      { feed: 'user:a', since: ids[3], entries: [{ id: ids[5], origin: null }, { id: ids[2], origin: null }, { id: ids[6], origin: 'user:x' }] },
+      { feed: 'user:b', since: null, entries: [{ id: ids[5], origin: null }, { id: ids[1], origin: null }, { id: ids[7], origin: null }] },
+    ];
+    assert.deepEqual(pulledShown(pulled, new Set([ids[7]])), [
+      { id: ids[5], origin: 'user:a' },
+      { id: ids[1], origin: 'user:b' },
+    ]);
+    assert.deepEqual(pulledShown([], new Set()), []);
   });
 
   it('equals the plain rule for any feeds, hides, floors, bounds and max lengths', () => {

@@ -167,3 +167,24 @@ export function oldestKept(own: readonly MergeEntry[], pulled: readonly PulledSo
   const merged = mergeSources(own, pulled, view, maxLength + 1);
   return merged.length > maxLength ? merged[maxLength - 1].id : null;
 }
+
+/**
+ * Which of the given entries of pulled sources a reader's merge shows, with the pulled feed as
+ * origin, each id once (the first source listing it): entries written directly into their source
+ * (origin null), at or after the source's `since`, and not hidden by the reader. The entries are
+ * what a lookup by ids or by foreign id found in each source; the floor is not looked at (a
+ * removal below it changes nothing). Used to remove or hide what a reader sees only through the
+ * merge.
+ */
+export function pulledShown(pulled: readonly PulledSource<MergeEntry>[], hidden: ReadonlySet<string>): MergeEntry[] {
+  const out = new Map<string, MergeEntry>();
+  for (const p of pulled) {
+    const since = p.since === null ? null : idOrderKey(p.since);
+    for (const e of p.entries) {
+      if (e.origin !== null || hidden.has(e.id) || out.has(e.id)) continue;
+      if (since !== null && idOrderKey(e.id) < since) continue;
+      out.set(e.id, { id: e.id, origin: p.feed });
+    }
+  }
+  return [...out.values()];
+}

@@ -15,6 +15,7 @@ import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { Services } from '../context.js';
 import { plainRenderer, type Renderer } from '../enrich.js';
 import { withoutFlagged } from '../moderation.js';
+import { readTimeline } from '../read-feed.js';
 import { rankingNow } from '../read-ranked.js';
 import { settingsOf } from '../signals/signal-context.js';
 import { PersonalizationRuntime } from './runtime.js';
@@ -210,7 +211,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   const selectors = p.enabled ? p.selectors : p.selectors.filter((x) => x.type === 'following');
   const following = selectors.find((x) => x.type === 'following');
   const fromFeed = following
-    ? await s.store.readTimelinePage(appId, `${q.group.name}:${q.user}`, { limit: following.max, offset: 0, maxLength: q.group.maxLength })
+    ? await readTimeline(s, appId, `${q.group.name}:${q.user}`, { limit: following.max, offset: 0, maxLength: q.group.maxLength })
     : [];
   const reader = state !== null || p.enabled ? await s.store.signals.profilesOf(appId, [q.user]) : new Map();
   const view = readerView(reader.get(q.user) ?? [], nowUs, settingsOf(s, appId));

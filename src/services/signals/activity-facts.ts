@@ -16,7 +16,7 @@ export async function factsOf(s: Services, appId: string, candidates: readonly s
   // Reactions may name any string as their activity; only ids can be activities.
   const ids = candidates.filter((id) => isUuid(id));
   if (ids.length === 0) return out;
-  const [acts, tags] = await Promise.all([s.store.getActivities(appId, ids), s.store.signals.tagsOf(appId, ids)]);
+  const [acts, tags] = await Promise.all([s.ports.activities.getActivities(appId, ids), s.store.signals.tagsOf(appId, ids)]);
   for (const [id, a] of acts) out.set(id, { author: authorKey(parseBody(a.body).actor), tags: tags.get(id) ?? [] });
   return out;
 }
@@ -32,7 +32,7 @@ export type ContentRef = { readonly id: string } | { readonly foreignId: string 
 export async function resolveContent(s: Services, appId: string, refs: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const uuids = [...new Set(refs.filter((r) => isUuid(r)))];
-  const found = uuids.length > 0 ? await s.store.getActivities(appId, uuids) : new Map();
+  const found = uuids.length > 0 ? await s.ports.activities.getActivities(appId, uuids) : new Map();
   for (const id of found.keys()) out.set(id, id);
   const foreign = [...new Set(refs.filter((r) => !out.has(r)))];
   if (foreign.length > 0) for (const [fid, id] of await s.store.signals.newestByForeignId(appId, foreign)) out.set(fid, id);

@@ -3,6 +3,7 @@ import type { HiddenPlacement } from '../../ports/seen-store.js';
 import type { HideWrite } from '../../ports/signal-writes.js';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { Services } from '../context.js';
+import { pulledEntriesOf } from '../pulled-view.js';
 import { applyFeedWork, FeedWork, planActivities, publish } from '../write-step.js';
 
 /** An entry a hide takes out of (or puts back into) a feed, with its origin. */
@@ -48,7 +49,7 @@ export async function planHide(s: Services, app: App, user: string, activityId: 
         plan.removals.push({ feed, id: activityId, origin: e.origin });
       }
       if (own.length === 0 && app.groups.get(feed.slice(0, feed.indexOf(':')))?.type === 'flat') {
-        const pulled = await s.store.pulledEntriesOf(app.appId, feed, { ids: [activityId] });
+        const pulled = await pulledEntriesOf(s, app.appId, feed, { ids: [activityId] });
         for (const e of pulled) {
           placements.push({ feed, origin: e.origin, pulled: true });
           plan.pullHides.push({ feed, ids: [activityId] });

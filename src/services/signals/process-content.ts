@@ -38,7 +38,7 @@ export async function processContentJobs(s: Services, labelerOf: (appId: string)
     const settings = settingsOf(s, appId).content;
     const labeler = labelerOf(appId);
     const ids = [...new Set(list.map((j) => j.activityId))];
-    const acts = await s.store.getActivities(appId, ids);
+    const acts = await s.ports.activities.getActivities(appId, ids);
     const writes: { tags: { activityId: string; tags: ContentTag[] }[]; contentDone: number[]; contentRetry: { jobId: number; notBeforeUs: number }[] } = {
       tags: [],
       contentDone: [],
