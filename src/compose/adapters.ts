@@ -12,6 +12,8 @@ import { SharpImages } from '../adapters/sharp/sharp-images.js';
 import type { SqliteDatabase } from '../adapters/sqlite/database.js';
 import { sqliteRecords } from '../adapters/sqlite/sqlite-records.js';
 import { SqliteModelStore } from '../adapters/sqlite/sqlite-model-store.js';
+import { SqliteDataListing } from '../adapters/sqlite/sqlite-data-listing.js';
+import type { DataListing } from '../ports/data-listing.js';
 import { MemoryModelStore } from '../adapters/memory/memory-model-store.js';
 import type { ModelStore } from '../ports/model-store.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
@@ -83,6 +85,15 @@ export function modelStore(store: object): ModelStore {
   if (own) return own;
   const database = (store as { database?: SqliteDatabase }).database;
   return database ? new SqliteModelStore(database) : new MemoryModelStore();
+}
+
+/** Every record of an app, page by page (data export): the store's own listing when it carries one (Redis), else on its SQLite database. */
+export function openListing(store: object): DataListing {
+  const own = (store as { listing?: DataListing }).listing;
+  if (own) return own;
+  const database = (store as { database?: SqliteDatabase }).database;
+  if (!database) throw new Error('this store has no data listing');
+  return new SqliteDataListing(database);
 }
 
 /** The blob store the config names: a directory, or an S3-compatible bucket (its SDK loaded only then). */

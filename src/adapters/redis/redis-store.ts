@@ -17,6 +17,7 @@ import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisReactionStore } from './redis-reaction-store.js';
 import { RedisAuditLog, RedisFileIndex, RedisFlagStore } from './redis-records.js';
 import { RedisSignalStore } from './redis-signal-store.js';
+import { RedisDataListing } from './redis-data-listing.js';
 import { RedisModelStore } from './redis-model-store.js';
 import { RedisTimelineStore } from './redis-timeline-store.js';
 import { RedisUserData } from './redis-user-data.js';
@@ -69,6 +70,8 @@ export class RedisStore {
   readonly records: { readonly files: RedisFileIndex; readonly flags: RedisFlagStore; readonly audit: RedisAuditLog; readonly userData: RedisUserData };
   /** Personalization model snapshots, shared by every node. */
   readonly models: RedisModelStore;
+  /** Every record of an app, page by page (data export; scans the keyspace). */
+  readonly listing: RedisDataListing;
   readonly rateLimiter: RedisRateLimiter;
   /** The unmarked adapters (tests and tools). */
   readonly raw: {
@@ -96,6 +99,7 @@ export class RedisStore {
     this.signals = new RedisSignalStore(r);
     this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit, userData: new RedisUserData(r, intents, users) };
     this.models = new RedisModelStore(r);
+    this.listing = new RedisDataListing(r, intents, users);
     this.rateLimiter = new RedisRateLimiter(r);
     const marks = this.changes;
     const mark = async (keys: readonly string[]) => {
