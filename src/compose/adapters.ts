@@ -9,6 +9,8 @@ import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { childMetrics, primaryMetrics } from '../adapters/prometheus/cluster-metrics.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
 import { SharpImages } from '../adapters/sharp/sharp-images.js';
+import { redisServerStore } from '../adapters/redis/redis-server-store.js';
+import { RedisStore } from '../adapters/redis/redis-store.js';
 import type { SqliteDatabase } from '../adapters/sqlite/database.js';
 import { sqliteRecords } from '../adapters/sqlite/sqlite-records.js';
 import { SqliteModelStore } from '../adapters/sqlite/sqlite-model-store.js';
@@ -49,16 +51,21 @@ export async function openStore(config: Pick<Config, 'storage'>): Promise<Store>
       await store.ready();
       return store;
     }
-    case 'redis':
-      // Every storage port has a Redis Cluster adapter (RedisStore, docs/scaling.md), but some
-      // services still read and write through the combined store port, which only SQLite serves.
-      throw new ConfigError(
-        'storage.backend: "redis": the storage ports run on Redis Cluster, but this version still serves some requests through the combined store, which only the sqlite backend provides (known: sqlite)',
-      );
+    case 'redis': {
+      // Checks the cluster's persistence against storage.durability and refuses to start, saying
+      // what to change, when they do not match.
+      let redis: RedisStore;
+      try {
+        redis = await RedisStore.open({ nodes: storage.nodes, durability: storage.durability, keyPrefix: storage.keyPrefix });
+      } catch (err) {
+        throw new ConfigError(`storage (redis): ${(err as Error).message}`);
+      }
+      return redisServerStore(redis);
+    }
     default: {
       // Configs are validated against the known backends; this catches one built in code.
       const unknown: { backend: string } = storage;
-      throw new ConfigError(`storage.backend: "${unknown.backend}" is not a storage backend of this version of Rivulet (known: sqlite)`);
+      throw new ConfigError(`storage.backend: "${unknown.backend}" is not a storage backend of this version of Rivulet (known: sqlite, redis)`);
     }
   }
 }
@@ -106,6 +113,15 @@ export async function openBlobStore(c: FileStorageConfig): Promise<BlobStore> {
 /** Realtime events within this process only. */
 export const localPubSub = (): PubSub => new MemoryPubSub();
 
+/**
+ * The pubsub of a store shared by many processes when it carries one (Redis: every node hears
+ * every node's events), else null.
+ */
+export async function storePubSub(store: object): Promise<PubSub | null> {
+  const own = (store as { pubsub?: () => Promise<PubSub> }).pubsub;
+  return own ? own.call(store) : null;
+}
+
 /** The pubsub of `serve --workers`: the primary relays between its HTTP processes; each of them holds a child. */
 export const clusterPubSub = { primary: (): PubSub => new ClusterPrimaryPubSub(), child: (): PubSub => new ClusterChildPubSub() };
 
@@ -121,7 +137,11 @@ export const clusterMetrics = {
   child: (own: PrometheusMetrics, send: (m: unknown) => void): Metrics & { onMessage(m: unknown): boolean } => childMetrics(own, send),
 };
 
-export const rateLimiter = (): RateLimiter => new MemoryRateLimiter();
+/** Rate-limit counters: the store's own when it carries them (Redis: shared by every node), else this process's. */
+export function rateLimiter(store?: object): RateLimiter {
+  const own = (store as { rateLimiter?: () => RateLimiter } | undefined)?.rateLimiter;
+  return own ? own.call(store) : new MemoryRateLimiter();
+}
 export const pageFetcher = (og: OgSettings): PageFetcher => new SafeFetcher(og);
 export const imageProcessor = (): ImageProcessor => new SharpImages();
 export const clock: Clock = systemClock;

@@ -74,7 +74,7 @@ describe('a fan-out job that keeps failing', () => {
     let [job] = await t.rivulet.store.pendingJobs(10);
     assert.equal(job.attempts, 1, 'the failure was recorded against the job');
     assert.equal(job.source, `user:${bad}`);
-    assert.equal(await t.rivulet.store.pendingCount(), 1);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 1);
 
     // Not due yet: a drain leaves it alone and delivers newer jobs.
     const second = await c.feed('user', good[1]).addActivity({ actor: good[1], verb: 'post', object: 'o:2' });
@@ -91,9 +91,9 @@ describe('a fan-out job that keeps failing', () => {
       nowUs += 1000;
       await t.rivulet.worker!.drainAll();
     }
-    assert.equal(await t.rivulet.store.pendingCount(), 0);
-    assert.equal(await t.rivulet.store.deadLetterCount(), 1);
-    const [dead] = await t.rivulet.store.deadLetters(10);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.deadLetterCount(), 1);
+    const [dead] = await t.rivulet.store.ports.intents.deadLetters(10);
     assert.equal(dead.source, `user:${bad}`);
     assert.deepEqual(dead.ids, [poison.id]);
     assert.equal(dead.attempts, DEFAULT_RETRY.maxAttempts);
@@ -116,11 +116,11 @@ describe('a fan-out job that keeps failing', () => {
 
     // Once the cause is gone, the operator puts it back and it is delivered.
     poisoned.clear();
-    assert.equal(await t.rivulet.store.requeueDeadLetters(), 1);
-    assert.equal(await t.rivulet.store.deadLetterCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.requeueDeadLetters(), 1);
+    assert.equal(await t.rivulet.store.ports.intents.deadLetterCount(), 0);
     await t.rivulet.worker!.drainAll();
     assert.deepEqual(await timelineIds(readers.bad), [poison.id]);
-    assert.equal(await t.rivulet.store.pendingCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
   });
 
   it('is not charged for a transient store failure: the round is retried, the job keeps its attempts', async () => {
@@ -136,6 +136,6 @@ describe('a fan-out job that keeps failing', () => {
     poisoned.clear();
     await t.rivulet.worker!.drainAll();
     assert.deepEqual(await timelineIds(reader), [post.id]);
-    assert.equal(await t.rivulet.store.deadLetterCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.deadLetterCount(), 0);
   });
 });

@@ -591,7 +591,7 @@ describe('follows: queued fan-out', () => {
     const fans = await followersOf(star, 40);
     const act = (await star.addActivity({ actor: 'SU:star', verb: 'post', object: 'o:big', foreign_id: 'big:1' })) as unknown as Act;
     await t.rivulet.worker!.drainAll();
-    assert.equal(await t.rivulet.store.pendingCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
     for (const f of fans) {
       const got = (await f.get()).results as unknown as Act[];
       assert.deepEqual(got.map((a) => [a.id, a.origin]), [[act.id, star.id]], f.id);
@@ -673,9 +673,9 @@ describe('follows: queued fan-out jobs run in order', () => {
       const gone = (await star.addActivity({ actor: 'SU:s', verb: 'post', object: 'gone' })) as unknown as Act;
       await star.removeActivity(gone.id);
       const keep = (await star.addActivity({ actor: 'SU:s', verb: 'post', object: 'keep' })) as unknown as Act;
-      assert.equal(await t.rivulet.store.pendingCount(), 3);
+      assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 3);
       await worker.drainAll();
-      assert.equal(await t.rivulet.store.pendingCount(), 0);
+      assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
       for (const f of fans) assert.deepEqual((await f.get()).results.map((a) => a.id), [keep.id], f.id);
     });
   }
@@ -685,7 +685,7 @@ describe('follows: queued fan-out jobs run in order', () => {
     const fans = Array.from({ length: 7 }, () => client.feed('timeline', uid('fan')));
     await client.followMany!(fans.map((f) => ({ source: f.id, target: star.id })));
     const gone = (await star.addActivity({ actor: 'SU:s', verb: 'post', object: 'gone' })) as unknown as Act;
-    assert.equal(await t.rivulet.store.pendingCount(), 1);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 1);
     await client.unfollowMany!(fans.slice(0, 3).map((f) => ({ source: f.id, target: star.id })));
     // 4 followers left: this removal is applied inline, before the queued add has run.
     await star.removeActivity(gone.id);

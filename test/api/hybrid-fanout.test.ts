@@ -109,12 +109,12 @@ async function read(feed: StreamFeed, query: Record<string, unknown> = {}): Prom
 
 /** Whether the server serves `fid` by pull (a peek at the store: proves the tests test pull). */
 async function pullServed(t: TestServer, fid: string): Promise<boolean> {
-  return (await t.rivulet.store.pullServed(t.appId, [fid])).has(fid);
+  return (await t.rivulet.store.ports.follows.pullServed(t.appId, [fid])).has(fid);
 }
 
 /** The ids stored in `fid` itself (no merge): pulled activities must not be among them. */
 async function storedIds(t: TestServer, fid: string): Promise<Set<string>> {
-  return new Set((await t.rivulet.store.readFeed(t.appId, fid, { limit: 10_000, offset: 0 })).map((e) => e.id));
+  return new Set((await t.rivulet.store.ports.timelines.scan(t.appId, { feed: fid, limit: 10_000 })).map((e) => e.id));
 }
 
 /** A `user` feed followed by `n` timeline feeds (one follow_many), so pull-served when n > 3. */
@@ -852,15 +852,15 @@ describe('hybrid fan-out: grouped followers and the queue', () => {
 
   it('a write to a pull-served feed with 50 flat followers enqueues nothing, and all 50 see it at once', async () => {
     const { star, fans } = await celebrity(t, client, 50);
-    assert.equal(await t.rivulet.store.pendingCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
     const a = await add(star);
     const b = (await star.addActivities([{ actor: 'SU:x', verb: 'post', object: 'o:1' }, { actor: 'SU:x', verb: 'post', object: 'o:2' }])) as any;
-    assert.equal(await t.rivulet.store.pendingCount(), 0, 'no fan-out job for flat followers of a pull-served feed');
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0, 'no fan-out job for flat followers of a pull-served feed');
     const expected = newestFirst(as([a, ...b.activities], star.id));
     for (const f of fans) assert.deepEqual(await read(f), expected);
     // A `to` write into it does not queue either.
     const c = await add(client.feed('user', uid('poster')), { to: [star.id] });
-    assert.equal(await t.rivulet.store.pendingCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
     assert.equal((await read(fans[49]))[0].id, c.id);
   });
 
@@ -873,7 +873,7 @@ describe('hybrid fan-out: grouped followers and the queue', () => {
     const l1 = await add(star, { verb: 'like', time: time(1) });
     const p1 = await add(star, { verb: 'post', time: time(2) });
     const l2 = await add(star, { verb: 'like', time: time(3) });
-    assert.equal(await t.rivulet.store.pendingCount(), 0, 'two grouped followers: inline');
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0, 'two grouped followers: inline');
     const expected: [string, string[], (string | null)[]][] = [
       [`like_${day}`, [l2.id, l1.id], [star.id, star.id]],
       [`post_${day}`, [p1.id], [star.id]],
@@ -892,7 +892,7 @@ describe('hybrid fan-out: grouped followers and the queue', () => {
     await star.removeActivity(l2.id);
     // Seven followers in all: the removal (which also reaches flat followers, for copies pushed
     // before the flip) is queued.
-    assert.equal(await t.rivulet.store.pendingCount(), 1);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 1);
     for (const f of fans) assert.deepEqual(await read(f), newestFirst(as([l1, p1], star.id)), 'gone from flat followers at once');
     await t.rivulet.worker!.drainAll();
     const after: [string, string[], (string | null)[]][] = [
@@ -910,12 +910,12 @@ describe('hybrid fan-out: grouped followers and the queue', () => {
     await client.followMany!([...aggs, ...notes].map((f) => ({ source: f.id, target: star.id })));
     const l1 = await add(star, { verb: 'like', time: time(11) });
     const l2 = await add(star, { verb: 'like', time: time(12) });
-    assert.equal(await t.rivulet.store.pendingCount(), 2, 'seven grouped followers: queued');
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 2, 'seven grouped followers: queued');
     // Flat followers see the activities before the worker ran.
     for (const f of fans) assert.deepEqual(await read(f), newestFirst(as([l1, l2], star.id)));
     for (const g of [...aggs, ...notes]) assert.deepEqual(await groupsOf(g), [], 'not delivered yet');
     await t.rivulet.worker!.drainAll();
-    assert.equal(await t.rivulet.store.pendingCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
     for (const g of [...aggs, ...notes]) {
       assert.deepEqual(await groupsOf(g), [[`like_${day}`, [l2.id, l1.id], [star.id, star.id]]], g.id);
     }
@@ -939,7 +939,7 @@ describe('hybrid fan-out: grouped followers and the queue', () => {
     await client.followMany!(late.map((f) => ({ source: f.id, target: star.id })));
     assert.ok(await pullServed(t, star.id));
     const fresh = await add(star);
-    assert.equal(await t.rivulet.store.pendingCount(), 0);
+    assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 0);
     for (const f of [...early, ...late]) assert.deepEqual(await read(f), newestFirst(as([old, fresh], star.id)));
     await star.removeActivity(old.id);
     await star.removeActivity(fresh.id);

@@ -894,13 +894,17 @@ describe('concurrency', () => {
     const store = t.rivulet.store;
     const record = (await store.getReactions(t.appId, [r.id])).get(r.id)!;
     const feedBefore = await feedIds(t, 'user', alice.id);
+    const pendingBefore = await store.ports.intents.pendingCount();
     await assert.rejects(
-      store.commit(t.appId, {
-        entries: [{ feed: `flat:${alice.id}`, id: act.id, origin: null, maxLength: 100 }],
-        reactions: { add: [{ ...record, kind: 'clap', createdUs: record.createdUs + 1 }] },
-      }),
+      store.ports.intents.commit(t.appId, [
+        {
+          reactions: { add: [{ ...record, kind: 'clap', createdUs: record.createdUs + 1 }] },
+          intents: [{ mode: 'inline', kind: 'fanout.add', source: `flat:${alice.id}`, ids: [act.id] }],
+        },
+      ]),
       (err: Error) => err.name === 'ConflictError',
     );
+    assert.equal(await store.ports.intents.pendingCount(), pendingBefore, 'the intent of the refused step was not written');
     assert.deepEqual(await countsOf(t, act.id), { like: 1 });
     assert.deepEqual(await feedIds(t, 'user', alice.id), feedBefore);
     assert.deepEqual(await feedIds(t, 'flat', alice.id), []);

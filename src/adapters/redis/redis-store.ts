@@ -4,6 +4,7 @@ import type { CollectionStore, EntryRecord, EntryRef, EntryWriteOutcome } from '
 import type { FollowStore } from '../../ports/follow-store.js';
 import type { GroupStore, GroupWrite } from '../../ports/group-store.js';
 import type { CommittedStep, IntentQueue, WriteStep } from '../../ports/intent-queue.js';
+import type { SignalWrites } from '../../ports/signal-writes.js';
 import type { StoragePorts } from '../../ports/storage.js';
 import type { FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
@@ -96,15 +97,26 @@ export class RedisStore {
     const users = new RedisUsersCollections(r);
     this.raw = { intents, timelines, groups, follows, reactions, users };
     this.changes = new RedisChangeMarks(r, marksKept);
-    this.signals = new RedisSignalStore(r);
-    this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit, userData: new RedisUserData(r, intents, users) };
-    this.models = new RedisModelStore(r);
-    this.listing = new RedisDataListing(r, intents, users);
-    this.rateLimiter = new RedisRateLimiter(r);
     const marks = this.changes;
     const mark = async (keys: readonly string[]) => {
       if (keys.length > 0) await marks.record(keys);
     };
+    const signals = new RedisSignalStore(r);
+    // Personalization data that ranked reads score with (as on SQLite); the content job queue is not.
+    this.signals = delegate(signals, {
+      async recordSignals(app: string, w: SignalWrites): Promise<void> {
+        try {
+          await signals.recordSignals(app, w);
+        } finally {
+          // Also after a failed call: parts of it may have landed.
+          if ((w.events?.length ?? 0) > 0 || (w.profile?.length ?? 0) > 0 || (w.tags?.length ?? 0) > 0 || (w.hides?.length ?? 0) > 0) await mark([changeKey.signals(app)]);
+        }
+      },
+    });
+    this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit, userData: new RedisUserData(r, intents, users) };
+    this.models = new RedisModelStore(r);
+    this.listing = new RedisDataListing(r, intents, users);
+    this.rateLimiter = new RedisRateLimiter(r);
     const markedIntents: IntentQueue = delegate(intents, {
       async commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
         try {
