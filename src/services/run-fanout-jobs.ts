@@ -51,25 +51,42 @@ export async function runFanoutJobs(
   let batchAppId: string | null = null;
   let activities = new Map<string, ActivityRecord>();
 
+  // One chunk may be on its way to the store while the next is planned (follower pages read,
+  // operations built): with the store's writes on another thread (SQLite's writer thread, a
+  // networked store) planning and applying overlap. Cursors and completions are still recorded
+  // in chunk order, each after its chunk's operations were applied.
+  let inflight: Promise<void> = Promise.resolve();
   const flush = async () => {
     if (batchAppId === null) return;
     if (work.empty && progress.length === 0 && complete.length === 0) return;
-    const changes = batchApp && !work.empty ? await applyFeedWork(s, batchApp, work) : new Changes();
-    const now = Date.now();
-    await Promise.all([
-      progress.length > 0 ? s.ports.intents.progress(progress, now + LEASE_MS) : undefined,
-      complete.length > 0 ? s.ports.intents.complete(complete.map((i) => i.id)) : undefined,
-      batchApp ? publish(s, batchApp, changes, [...activities.values()]) : undefined,
-    ]);
-    for (const i of complete) if (i.queuedAt !== null) onApplied?.(i.kind, Math.max(0, now - i.queuedAt) / 1000);
-    for (const p of progress) open?.set(p.id, p.cursor);
-    for (const i of complete) open?.delete(i.id);
-    finished += complete.length;
+    const chunk = { app: batchApp, work, progress, complete, activities };
     work = new FeedWork();
     progress = [];
     complete = [];
     activities = new Map();
     followersInBatch = 0;
+    const applied = chunk.app && !chunk.work.empty ? applyFeedWork(s, chunk.app, chunk.work) : Promise.resolve(new Changes());
+    // Settled at once so that a failure is not reported as unhandled before its turn comes.
+    applied.catch(() => undefined);
+    const before = inflight;
+    const recorded = (async () => {
+      await before;
+      const changes = await applied;
+      const now = Date.now();
+      await Promise.all([
+        chunk.progress.length > 0 ? s.ports.intents.progress(chunk.progress, now + LEASE_MS) : undefined,
+        chunk.complete.length > 0 ? s.ports.intents.complete(chunk.complete.map((i) => i.id)) : undefined,
+        chunk.app ? publish(s, chunk.app, changes, [...chunk.activities.values()]) : undefined,
+      ]);
+      for (const i of chunk.complete) if (i.queuedAt !== null) onApplied?.(i.kind, Math.max(0, now - i.queuedAt) / 1000);
+      for (const p of chunk.progress) open?.set(p.id, p.cursor);
+      for (const i of chunk.complete) open?.delete(i.id);
+      finished += chunk.complete.length;
+    })();
+    recorded.catch(() => undefined);
+    inflight = recorded;
+    // At most this chunk in flight while the next one is planned.
+    await before;
   };
 
   for (const intent of intents) {
@@ -83,10 +100,12 @@ export async function runFanoutJobs(
       complete.push(intent);
       continue;
     }
-    if (intent.kind === 'fanout.remove' && !work.empty) {
+    if (intent.kind === 'fanout.remove') {
       // Operations on grouped feeds merge removals before adds: a removal must not share a
-      // batch with an earlier intent's adds of the same activity.
+      // batch with an earlier intent's adds of the same activity, nor overtake them (a group
+      // merge that meets a conflict is read and written again, after later ones).
       await flush();
+      await inflight;
     }
     await runIntent(s, app, intent, {
       add(w, followers, cursor, acts) {
@@ -102,6 +121,7 @@ export async function runFanoutJobs(
     });
   }
   await flush();
+  await inflight;
   return finished;
 }
 

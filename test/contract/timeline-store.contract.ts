@@ -27,6 +27,28 @@ export function timelineStoreContract(adapter: string, makePorts: PortsFactory, 
       assert.equal((await p.timelines.readerState(app, feed)).count, 3);
     });
 
+    test('one call over many feeds keeps each feed\'s operations in order (an add after a removal, a trim over several adds)', async (p, app) => {
+      const add = (feed: string, s: number, maxLength = 2) => ({ kind: 'add' as const, feed, entries: [{ id: idAt(s), origin: 'user:u' }], maxLength });
+      await p.timelines.apply(app, [
+        add('timeline:a', 1),
+        add('timeline:b', 1),
+        add('timeline:c', 1),
+        { kind: 'remove', feed: 'timeline:a', ids: [idAt(1)], origin: 'user:u' },
+        // The same add as the first ones, after the removal: the entry is back.
+        add('timeline:a', 1),
+        add('timeline:b', 2),
+        add('timeline:b', 3),
+        { kind: 'remove', feed: 'timeline:c', ids: [idAt(1)] },
+      ]);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed: 'timeline:a', limit: 10 })), [idAt(1)]);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed: 'timeline:b', limit: 10 })), [idAt(3), idAt(2)]);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed: 'timeline:c', limit: 10 })), []);
+      assert.deepEqual(
+        await Promise.all(['timeline:a', 'timeline:b', 'timeline:c'].map(async (f) => (await p.timelines.readerState(app, f)).count)),
+        [1, 2, 0],
+      );
+    });
+
     test('scans by id bounds, offset and limit, direct entries only, with bodies', async (p, app) => {
       const feed = 'user:a';
       const acts = [1, 2, 3, 4, 5].map((s) => activityAt(s, feed));

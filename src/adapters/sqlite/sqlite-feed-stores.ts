@@ -69,14 +69,14 @@ export class SqliteTimelines implements TimelineStore {
   readonly #unhide: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
-  readonly #apply: (args: [string, readonly FeedOp[]], rows?: number) => Promise<FeedChange[]>;
+  readonly #apply: (args: [string, PackedOps], rows?: number) => Promise<PackedChanges>;
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#writes = writes;
     this.#legacy = legacy;
     this.#marks = marks;
-    this.#apply = writes.define('timelines.apply', (app: string, ops: readonly FeedOp[]) => this.applyNow(app, ops));
+    this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps) => packChanges(this.applyNow(app, unpackOps(ops))));
     const db = d.db;
     this.#reader = db.prepare('SELECT n, floor FROM feeds WHERE id = ?');
     this.#hidden = db.prepare('SELECT sk FROM hidden WHERE feed = ? ORDER BY sk DESC').pluck();
@@ -180,27 +180,30 @@ export class SqliteTimelines implements TimelineStore {
     });
   }
 
-  apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+  async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
     const rows = ops.reduce((n, op) => n + ('entries' in op ? op.entries.length : 'ids' in op ? op.ids.length : 1), 0);
-    return this.#apply([app, ops], rows);
+    return unpackChanges(await this.#apply([app, packOps(ops)], rows));
   }
 
-  /** {@link apply} inside the write transaction (a named write operation, also run by the writer thread). */
-  private applyNow(app: string, ops: readonly FeedOp[]): FeedChange[] {
-    const changes = new Map<string, { added: Map<string, TimelineEntry>; removed: Set<string> }>();
-    const changeOf = (feed: string) => {
-      let c = changes.get(feed);
-      if (!c) changes.set(feed, (c = { added: new Map(), removed: new Set() }));
-      return c;
-    };
-    for (const op of ops) this.applyOne(app, op, changeOf);
+  /**
+   * {@link apply} inside the write transaction (a named write operation, also run by the writer
+   * thread). A fan-out chunk names a few activities and a few origins across thousands of feeds,
+   * often the same feed several times: sort keys and origin integers are converted once per call,
+   * and a feed's count and trim are touched once per run of adds on it (see {@link Pending}).
+   */
+  private applyNow(app: string, ops: readonly FeedOp[]): Map<string, CallChange> {
+    const ctx: ApplyCall = { app, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map() };
+    for (const op of ops) this.applyOne(ctx, op);
+    for (const [f, p] of ctx.pending) this.countAndTrim(f, p);
     this.mark(app, ops);
-    const out: FeedChange[] = [];
-    for (const [feed, c] of changes) {
-      if (c.added.size === 0 && c.removed.size === 0) continue;
-      out.push({ feed, added: [...c.added.values()], removed: [...c.removed] });
-    }
-    return out;
+    return ctx.changes;
+  }
+
+  /** The change record of `feed` in this call. */
+  private changeOf(ctx: ApplyCall, feed: string): CallChange {
+    let c = ctx.changes.get(feed);
+    if (!c) ctx.changes.set(feed, (c = { added: new Map(), removed: new Set() }));
+    return c;
   }
 
   /**
@@ -225,43 +228,72 @@ export class SqliteTimelines implements TimelineStore {
     if (keys.size > 0) this.#marks.write(keys);
   }
 
-  private applyOne(
-    app: string,
-    op: FeedOp,
-    changeOf: (feed: string) => { added: Map<string, TimelineEntry>; removed: Set<string> },
-  ): void {
+  /** Adds a feed's pending count and trims it to its newest `maxLength` entries when over. */
+  private countAndTrim(f: number, p: Pending): void {
+    const n = this.#count.get(p.added, f) as number;
+    if (n <= p.maxLength) return;
+    const trimmed = this.#trim.all({ feed: f, excess: n - p.maxLength }) as Buffer[];
+    this.#count.get(-trimmed.length, f);
+    for (const sk of trimmed) {
+      const id = sortKeyToId(sk);
+      if (!p.change.added.delete(id)) p.change.removed.add(id);
+    }
+  }
+
+  private applyOne(ctx: ApplyCall, op: FeedOp): void {
     const d = this.#d;
-    switch (op.kind) {
-      case 'add': {
-        const f = d.feedInt(app, op.feed);
-        const c = changeOf(op.feed);
-        let added = 0;
-        for (const e of op.entries) {
-          const origin = e.origin === null ? null : d.feedInt(app, e.origin);
-          if (this.#insert.run(f, idToSortKey(e.id), origin).changes > 0) {
-            added++;
-            // Back in after an earlier operation of this call took it out: no change overall.
-            if (!c.removed.delete(e.id)) c.added.set(e.id, { id: e.id, origin: e.origin });
-          }
+    const app = ctx.app;
+    if (op.kind === 'add') {
+      const f = d.feedInt(app, op.feed);
+      const c = this.changeOf(ctx, op.feed);
+      let added = 0;
+      for (const e of op.entries) {
+        let origin: number | null = null;
+        if (e.origin !== null) {
+          origin = ctx.origins.get(e.origin) ?? null;
+          if (origin === null) ctx.origins.set(e.origin, (origin = d.feedInt(app, e.origin)));
         }
-        if (added === 0) return;
-        const n = this.#count.get(added, f) as number;
-        if (n > op.maxLength) {
-          const trimmed = this.#trim.all({ feed: f, excess: n - op.maxLength }) as Buffer[];
-          this.#count.get(-trimmed.length, f);
-          for (const sk of trimmed) {
-            const id = sortKeyToId(sk);
-            if (!c.added.delete(id)) c.removed.add(id);
-          }
+        let sk = ctx.keys.get(e.id);
+        if (sk === undefined) ctx.keys.set(e.id, (sk = idToSortKey(e.id)));
+        if (this.#insert.run(f, sk, origin).changes > 0) {
+          added++;
+          // Back in after an earlier operation of this call took it out: no change overall.
+          if (!c.removed.delete(e.id)) c.added.set(e.id, { id: e.id, origin: e.origin });
         }
-        return;
       }
+      if (added === 0) return;
+      // "Set union, then newest N" over several adds equals doing each in turn (an entry a trim
+      // drops has N newer ones, which stay), so the count and trim wait for the feed's last add
+      // or its next other operation.
+      const p = ctx.pending.get(f);
+      if (p === undefined) ctx.pending.set(f, { added, maxLength: op.maxLength, change: c });
+      else {
+        p.added += added;
+        if (op.maxLength !== p.maxLength) {
+          // Another length (never within one feed group): settle at once with the smaller one.
+          p.maxLength = Math.min(p.maxLength, op.maxLength);
+          ctx.pending.delete(f);
+          this.countAndTrim(f, p);
+        }
+      }
+      return;
+    }
+    // Any other operation sees the feed counted and trimmed as the adds before it left it.
+    const known = d.findFeed(app, op.feed);
+    if (known !== undefined) {
+      const p = ctx.pending.get(known);
+      if (p !== undefined) {
+        ctx.pending.delete(known);
+        this.countAndTrim(known, p);
+      }
+    }
+    switch (op.kind) {
       case 'remove': {
-        const f = d.findFeed(app, op.feed);
+        const f = known;
         if (f === undefined) return;
         const origin = op.origin === undefined ? undefined : op.origin === null ? null : d.findFeed(app, op.origin);
         if (origin === undefined && op.origin !== undefined) return; // that origin never existed: nothing came from it
-        const c = changeOf(op.feed);
+        const c = this.changeOf(ctx, op.feed);
         let n = 0;
         for (const id of op.ids) {
           const sk = idToSortKey(id);
@@ -275,13 +307,13 @@ export class SqliteTimelines implements TimelineStore {
         return;
       }
       case 'removeOrigin': {
-        const f = d.findFeed(app, op.feed);
+        const f = known;
         const o = d.findFeed(app, op.origin);
         if (f === undefined || o === undefined) return;
         const gone = this.#removeOrigin.all(f, o) as Buffer[];
         if (gone.length === 0) return;
         this.#count.get(-gone.length, f);
-        const c = changeOf(op.feed);
+        const c = this.changeOf(ctx, op.feed);
         for (const sk of gone) {
           const id = sortKeyToId(sk);
           if (!c.added.delete(id)) c.removed.add(id);
@@ -295,13 +327,106 @@ export class SqliteTimelines implements TimelineStore {
         return;
       }
       case 'unhide': {
-        const f = d.findFeed(app, op.feed);
+        const f = known;
         if (f === undefined) return;
         for (const id of op.ids) this.#unhide.run(f, idToSortKey(id));
         return;
       }
     }
   }
+}
+
+/**
+ * Per-feed operations as they cross to the writer thread: a fan-out chunk puts the same entries
+ * into thousands of feeds, so adds with the same entries and length travel as one item with a list
+ * of feed ids (structured cloning copies a list of strings far faster than thousands of objects).
+ * Other operations travel as they are. Items run in order; an add joins an earlier item only when
+ * no other operation on its feed comes between them, so each feed's operations keep their order.
+ */
+type PackedOps = readonly ({ readonly feeds: string[]; readonly entries: readonly TimelineEntry[]; readonly maxLength: number } | { readonly op: FeedOp })[];
+
+export function packOps(ops: readonly FeedOp[]): PackedOps {
+  const out: ({ feeds: string[]; entries: readonly TimelineEntry[]; maxLength: number } | { op: FeedOp })[] = [];
+  /** Index of the add item of each (entries, length), and the last item each feed is in. */
+  const bySig = new Map<string, number>();
+  const lastOf = new Map<string, number>();
+  for (const op of ops) {
+    if (op.kind !== 'add') {
+      lastOf.set(op.feed, out.length);
+      out.push({ op });
+      continue;
+    }
+    let sig = String(op.maxLength);
+    for (const e of op.entries) sig += '\u0001' + e.id + '\u0002' + (e.origin ?? '');
+    const at = bySig.get(sig);
+    const last = lastOf.get(op.feed);
+    if (at !== undefined && (last === undefined || last <= at)) {
+      (out[at] as { feeds: string[] }).feeds.push(op.feed);
+      lastOf.set(op.feed, at);
+    } else {
+      bySig.set(sig, out.length);
+      lastOf.set(op.feed, out.length);
+      out.push({ feeds: [op.feed], entries: op.entries, maxLength: op.maxLength });
+    }
+  }
+  return out;
+}
+
+export function unpackOps(packed: PackedOps): FeedOp[] {
+  const ops: FeedOp[] = [];
+  for (const item of packed) {
+    if ('op' in item) ops.push(item.op);
+    else for (const feed of item.feeds) ops.push({ kind: 'add', feed, entries: item.entries, maxLength: item.maxLength });
+  }
+  return ops;
+}
+
+/** {@link FeedChange}s on their way back: feeds with the same change share one item (see {@link PackedOps}). */
+type PackedChanges = readonly { readonly feeds: string[]; readonly added: readonly TimelineEntry[]; readonly removed: readonly string[] }[];
+
+function packChanges(changes: ReadonlyMap<string, CallChange>): PackedChanges {
+  const out = new Map<string, { feeds: string[]; added: TimelineEntry[]; removed: string[] }>();
+  for (const [feed, c] of changes) {
+    if (c.added.size === 0 && c.removed.size === 0) continue;
+    let sig = '';
+    for (const e of c.added.values()) sig += e.id + '\u0002' + (e.origin ?? '') + '\u0001';
+    sig += '\u0003';
+    for (const id of c.removed) sig += id + '\u0001';
+    const item = out.get(sig);
+    if (item) item.feeds.push(feed);
+    else out.set(sig, { feeds: [feed], added: [...c.added.values()], removed: [...c.removed] });
+  }
+  return [...out.values()];
+}
+
+function unpackChanges(packed: PackedChanges): FeedChange[] {
+  const out: FeedChange[] = [];
+  for (const item of packed) for (const feed of item.feeds) out.push({ feed, added: item.added, removed: item.removed });
+  return out;
+}
+
+/** What one feed changed in an {@link SqliteTimelines.apply} call. */
+interface CallChange {
+  readonly added: Map<string, TimelineEntry>;
+  readonly removed: Set<string>;
+}
+
+/** Entries a run of adds put into one feed, not counted and trimmed yet. */
+interface Pending {
+  added: number;
+  maxLength: number;
+  readonly change: CallChange;
+}
+
+/** The state of one {@link SqliteTimelines.apply} call. */
+interface ApplyCall {
+  readonly app: string;
+  readonly changes: Map<string, CallChange>;
+  /** Sort keys of the ids met, and integers of the origins met. */
+  readonly keys: Map<string, Buffer>;
+  readonly origins: Map<string, number>;
+  /** By feed integer. */
+  readonly pending: Map<number, Pending>;
 }
 
 /** A group row with the newest activity its limit dropped (see the core's group rules). */
@@ -509,12 +634,12 @@ export class SqliteFollowGraph implements FollowStore {
       if (changed > 0) this.#marks.write([changeKey.pulled(app), ...feeds.map((f) => changeKey.feed(app, f))]);
     });
     const db = d.db;
-    this.#page = db.prepare(
-      'SELECT f.source, s.fid, f.grouped FROM follows f JOIN feeds s ON s.id = f.source WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?',
-    ).raw();
+    // Followers by integer: their names come from the database's cache of feed names (feeds are
+    // never renumbered), which spares a probe of the feeds table per follower.
+    this.#page = db.prepare('SELECT source, grouped FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT ?').raw();
     this.#pageGrouped = db.prepare(
-      `SELECT f.source, s.fid, f.grouped FROM follows f INDEXED BY follows_grouped JOIN feeds s ON s.id = f.source
-       WHERE f.target = ? AND f.grouped = 1 AND f.source > ? ORDER BY f.source LIMIT ?`,
+      `SELECT source, grouped FROM follows INDEXED BY follows_grouped
+       WHERE target = ? AND grouped = 1 AND source > ? ORDER BY source LIMIT ?`,
     ).raw();
     this.#total = db.prepare('SELECT followers FROM feeds WHERE id = ?').pluck();
     this.#markPull = db.prepare('UPDATE feeds SET pull = 1 WHERE id = ? AND pull = 0');
@@ -527,8 +652,10 @@ export class SqliteFollowGraph implements FollowStore {
         const t = this.#d.findFeed(app, target);
         if (t === undefined) return { followers: [], cursor: null, total: 0 };
         const after = cursor === null ? 0 : Number(cursor);
-        const rows = (groupedOnly ? this.#pageGrouped : this.#page).all(t, after, limit) as [number, string, number][];
-        const followers: Follower[] = rows.map(([, fid, grouped]) => ({ feed: fid, grouped: grouped === 1 }));
+        const rows = (groupedOnly ? this.#pageGrouped : this.#page).all(t, after, limit) as [number, number][];
+        const d = this.#d;
+        const followers: Follower[] = new Array(rows.length);
+        for (let i = 0; i < rows.length; i++) followers[i] = { feed: d.feedName(rows[i][0]), grouped: rows[i][1] === 1 };
         return { followers, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]), total: this.#total.get(t) as number };
       },
       true,
