@@ -13,6 +13,8 @@ import { LuaScript } from './scripts.js';
  *   entry's origin feed (nothing for a direct entry). Ranges by id are `ZREVRANGEBYLEX` bounds,
  *   the entry count is `ZCARD`, and an id is found by its 32-digit prefix.
  * - `hid`: the ids the feed hid from its merged reads (a set); `fl`: its floor (order key + id).
+ * - An aggregated or notification feed keeps its activities in its groups instead
+ *   (`redis-group-store.ts`); `entriesOf` (and so removals) finds them there too.
  *
  * `apply` runs each feed's operations as one Lua script on the feed's slot; the scripts of many
  * feeds are sent in one tick, so the client pipelines them per node (a fan-out page is one round
@@ -257,6 +259,27 @@ export class RedisTimelineStore implements TimelineStore {
       if (m === undefined || seen.has(m)) continue;
       seen.add(m);
       out.push(entryOf(m));
+    }
+    // An aggregated or notification feed holds its activities in its groups (redis-group-store.ts:
+    // `ge` names the group retaining an id, `g` holds the group with its entries), not in `tl`.
+    const have = new Set(out.map((e) => e.id));
+    const missing = [...new Set(ids)].filter((id) => !have.has(id));
+    if (missing.length > 0) {
+      const groupIds = await this.#r.cluster.hmget(this.#r.keys.feed(app, feed, 'ge'), ...missing);
+      const wanted = [...new Set(groupIds.filter((g): g is string => g !== null))];
+      if (wanted.length > 0) {
+        const groups = await this.#r.cluster.hmget(this.#r.keys.feed(app, feed, 'g'), ...wanted);
+        const ask = new Set(missing);
+        for (const json of groups) {
+          if (json === null) continue;
+          for (const e of (JSON.parse(json) as { entries: TimelineEntry[] }).entries) {
+            if (ask.has(e.id) && !have.has(e.id)) {
+              have.add(e.id);
+              out.push({ id: e.id, origin: e.origin });
+            }
+          }
+        }
+      }
     }
     return out;
   }
