@@ -120,7 +120,10 @@ export class RedisStore {
     const markedIntents: IntentQueue = delegate(intents, {
       async commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
         try {
-          return await intents.commit(app, steps);
+          const out = await intents.commit(app, steps);
+          // A follow shows the target's direct entries again that the follower had removed (hidden).
+          await Promise.all(steps.flatMap((s) => (s.follow ? [timelines.unhideFollowed(app, s.follow.source, s.follow.target, s.follow.since)] : [])));
+          return out;
         } finally {
           // Also after a failed call: earlier steps of it may have landed.
           await mark(steps.flatMap((s) => stepChanges(app, s)));

@@ -1,5 +1,6 @@
-import { idOrderKey, isUuid } from '../../core/activities/activity-id.js';
+import { idAtTime, idOrderKey, isUuid } from '../../core/activities/activity-id.js';
 import type { ActivityStore } from '../../ports/activity-store.js';
+import type { FollowWrite } from '../../ports/intent-queue.js';
 import type { FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { RedisConnection } from './connection.js';
 import { LuaScript } from './scripts.js';
@@ -287,6 +288,23 @@ export class RedisTimelineStore implements TimelineStore {
   async entriesByForeignId(app: string, feed: string, foreignId: string): Promise<TimelineEntry[]> {
     const ids = await this.#activities.idsByForeignId(app, foreignId);
     return ids.length === 0 ? [] : this.entriesOf(app, feed, ids);
+  }
+
+  /**
+   * A follow of `target` by `source` shows the target's direct entries from `since` on again: the
+   * source's hides of them go (as on SQLite, in its follow step). Reads the source's hides and
+   * looks them up among the target's direct entries (two slots), then removes the matching hides
+   * with the source's feed script. Called after the follow step landed.
+   */
+  async unhideFollowed(app: string, source: string, target: string, since: FollowWrite['since']): Promise<void> {
+    const hidden = await this.#r.cluster.smembers(this.#r.keys.feed(app, source, 'hid'));
+    const bound = since === null ? '' : idOrderKey('id' in since ? since.id : idAtTime(since.timeUs));
+    const candidates = hidden.filter((id) => isUuid(id) && idOrderKey(id) >= bound);
+    if (candidates.length === 0) return;
+    const tl = this.#r.keys.feed(app, target, 'tl');
+    const scores = await Promise.all(candidates.map((id) => this.#r.cluster.zscore(tl, idOrderKey(id))));
+    const ids = candidates.filter((_, i) => scores[i] !== null);
+    if (ids.length > 0) await this.apply(app, [{ kind: 'unhide', feed: source, ids }]);
   }
 
   async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
