@@ -110,6 +110,26 @@ describe('two API nodes and two workers on one Redis Cluster', { skip: REDIS_SKI
     assert.equal((await a.client.user(author).get()).data?.name, 'Ann B');
   });
 
+  it('pages each node caches stay exact: after every write on either node, both nodes answer what the write left', async () => {
+    // The read cache is on (the default): each node keeps the pages it built and must drop them
+    // when the other node writes.
+    const feedId = uid('cached');
+    const expected: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      const writer = nodes[round % 2];
+      const act = await writer.client.feed('user', feedId).addActivity({ actor: 'SU:x', verb: 'post', object: `o:${round}` });
+      expected.unshift(act.id);
+      if (round === 5) {
+        // A removal through the other node.
+        await nodes[(round + 1) % 2].client.feed('user', feedId).removeActivity(expected[1]);
+        expected.splice(1, 1);
+      }
+      for (let read = 0; read < 2; read++) {
+        for (const n of nodes) assert.deepEqual(await ids(n.client.feed('user', feedId)), expected, `round ${round}, ${n.base}`);
+      }
+    }
+  });
+
   it('fan-out above the inline limit is done by the worker processes; every follower gets the activity once', async () => {
     const [a, b] = nodes;
     const star = uid('star');
