@@ -42,6 +42,8 @@ export interface ServerOptions {
   worker?: boolean | 'manual';
   /** Read cache size (MiB); the default when absent, 0 turns it off. */
   readCacheMb?: number;
+  /** Shared read parts (MiB, `read_cache.parts_mb`); the default when absent, 0 turns them off. */
+  partsMb?: number;
   /** Prometheus metrics (default on, as in a default config). */
   metrics?: boolean;
 }
@@ -90,8 +92,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
  * A second Rivulet over the same data as `s` (its own connection to the same database file, no
  * fan-out worker), with its read cache set to `readCacheMb` (0: off). Closing it leaves `s` running.
  */
-export async function secondServer(s: Server, readCacheMb: number, opts: { metrics?: boolean } = {}): Promise<{ base: string; rivulet: Rivulet; close: () => Promise<void> }> {
-  const config = suiteConfig(s.dir, s.secret, { readCacheMb, metrics: opts.metrics });
+export async function secondServer(s: Server, readCacheMb: number, opts: { metrics?: boolean; partsMb?: number } = {}): Promise<{ base: string; rivulet: Rivulet; close: () => Promise<void> }> {
+  const config = suiteConfig(s.dir, s.secret, { readCacheMb, metrics: opts.metrics, partsMb: opts.partsMb });
   const rivulet = await createRivulet({ config, logger: pino({ level: 'warn' }), worker: false });
   const base = await rivulet.listen(0, '127.0.0.1');
   return { base, rivulet, close: () => rivulet.close() };
@@ -113,7 +115,7 @@ function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
         },
       ],
       fanout: opts.fanout,
-      read_cache: opts.readCacheMb === undefined ? undefined : { max_mb: opts.readCacheMb },
+      read_cache: opts.readCacheMb === undefined && opts.partsMb === undefined ? undefined : { max_mb: opts.readCacheMb, parts_mb: opts.partsMb },
       metrics: opts.metrics === undefined ? undefined : { enabled: opts.metrics },
     },
     dir,

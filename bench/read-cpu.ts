@@ -3,10 +3,12 @@
  * suite is loaded (wiki-Vote by default) into a server with the read cache off; the timelines of
  * readers drawn as in `mixed` (Zipf over all users ranked by feeds followed) are read one at a
  * time through Fastify's `inject` (no sockets), flat and enriched as `react-activity-feed` asks,
- * and the process CPU time per read is reported: with the read cache off; with it on but every
- * page a miss (a throwaway query parameter makes each URL new, as when a write changed the page:
- * what is shared between pages, e.g. enriched activities, may be reused); and answered from the
- * read cache; beside `/healthz`, which shows what the request itself costs around the page build.
+ * and the process CPU time per read is reported: with the page cache off (the parts pages share,
+ * `read_cache.parts_mb`, still kept: activity bodies, enriched activities, own reactions); with
+ * nothing kept at all (`parts_mb: 0` too); with the page cache on but every page a miss (a
+ * throwaway query parameter makes each URL new, as when a write changed the page); and answered
+ * from the read cache; beside `/healthz`, which shows what the request itself costs around the
+ * page build.
  * With `--profile DIR` each measured loop is profiled.
  */
 import { api, intOption, log, profiled, round, secondServer } from './harness.js';
@@ -60,12 +62,15 @@ export async function readCpu(): Promise<void> {
     };
     const healthz: HttpReq[] = [{ method: 'GET', path: '/healthz', headers: {} }];
     const cachedServer = await secondServer(s, 64);
+    const bareServer = await secondServer(s, 0, { partsMb: 0 });
     const out: Record<string, unknown> = {};
     try {
       out.healthz = await measure(s.rivulet.http, healthz, reads);
       for (const [kind, reqs] of Object.entries(kinds)) {
         await measure(s.rivulet.http, reqs, Math.min(reads, 1_000)); // JIT warm
         const uncached = await profiled(`read-cpu-${kind}`, () => measure(s.rivulet.http, reqs, reads));
+        await measure(bareServer.rivulet.http, reqs, Math.min(reads, 1_000)); // JIT warm
+        const bare = await profiled(`read-cpu-${kind}-nothing-kept`, () => measure(bareServer.rivulet.http, reqs, reads));
         // Every URL new: the page is built, from shared parts the cache may hold.
         let n = 0;
         const fresh = reqs.map((r) => ({ ...r, path: `${r.path}&_=${n++}` }));
@@ -76,17 +81,19 @@ export async function readCpu(): Promise<void> {
         const cached = await measure(cachedServer.rivulet.http, reqs, reads);
         const build = round(uncached.cpu_us_per_read - cached.cpu_us_per_read, 1);
         const missBuild = round(pageMiss.cpu_us_per_read - cached.cpu_us_per_read, 1);
-        out[kind] = { uncached, page_miss: pageMiss, cached, page_build_cpu_us: build, page_miss_build_cpu_us: missBuild };
+        const bareBuild = round(bare.cpu_us_per_read - cached.cpu_us_per_read, 1);
+        out[kind] = { uncached, nothing_kept: bare, page_miss: pageMiss, cached, page_build_cpu_us: build, nothing_kept_build_cpu_us: bareBuild, page_miss_build_cpu_us: missBuild };
         log(
-          `  ${kind}: cache off ${uncached.cpu_us_per_read} µs CPU per read (${uncached.mean_bytes} B), page miss ${pageMiss.cpu_us_per_read} µs, ` +
-            `cached ${cached.cpu_us_per_read} µs; the page build ${build} µs (cache off), ${missBuild} µs (page miss)`,
+          `  ${kind}: cache off ${uncached.cpu_us_per_read} µs CPU per read (${uncached.mean_bytes} B), nothing kept ${bare.cpu_us_per_read} µs, page miss ${pageMiss.cpu_us_per_read} µs, ` +
+            `cached ${cached.cpu_us_per_read} µs; the page build ${build} µs (cache off), ${bareBuild} µs (nothing kept), ${missBuild} µs (page miss)`,
         );
       }
     } finally {
+      await bareServer.close();
       await cachedServer.close();
     }
     writeResult('read-cpu', {
-      what: `CPU per feed read in-process (Fastify inject, one at a time): read cache off, read cache on with every page a miss, and cached: timelines of Zipf-drawn readers, 25 items, flat and enriched (${ENRICH_FLAGS}); beside /healthz`,
+      what: `CPU per feed read in-process (Fastify inject, one at a time): page cache off (shared parts kept), nothing kept, read cache on with every page a miss, and cached: timelines of Zipf-drawn readers, 25 items, flat and enriched (${ENRICH_FLAGS}); beside /healthz`,
       graph: graphInfo(g),
       activities: n,
       seed,

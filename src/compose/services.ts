@@ -53,13 +53,13 @@ export interface CoreOptions {
 }
 
 /**
- * The cache of the parts enriched reads share (see `Services.enriched`): half the read cache's
- * budget beside it, and only over a store with change marks (off with the read cache).
+ * The cache of the parts many reads share (see `Services.parts`), with its own budget
+ * (`read_cache.parts_mb`), only over a store with change marks.
  */
-function sharedPartsCache(store: Store, readCacheBytes: number): ChangeCache<string> | undefined {
-  if (!store.changes || readCacheBytes <= 0) return undefined;
+function sharedPartsCache(store: Store, bytes: number): ChangeCache<string | Buffer> | undefined {
+  if (!store.changes || bytes <= 0) return undefined;
   // Without a local mark (a store shared by many nodes) every look reads the change marks.
-  return new ChangeCache<string>(readCacheBytes / 2, store.changeMark?.bind(store) ?? null, store.changes, (text) => 2 * text.length);
+  return new ChangeCache<string | Buffer>(bytes, store.changeMark?.bind(store) ?? null, store.changes, (part) => (typeof part === 'string' ? 2 * part.length : part.length));
 }
 
 /** Opens the store the config names and builds the services over it. */
@@ -90,7 +90,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     flags: records.flags,
     userData: records.userData,
     hideFlagged: o.config.moderation.hideFlagged,
-    enriched: sharedPartsCache(store, o.config.readCacheBytes),
+    parts: sharedPartsCache(store, o.config.readPartsBytes),
     onJobsEnqueued: () => wake.jobsEnqueued(),
   };
   return { config: o.config, apps, base, store, realtime, records, services, wake, metrics };

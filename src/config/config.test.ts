@@ -201,6 +201,12 @@ describe('config: read cache', () => {
     assert.match(rejected({ ...(file(flat) as object), read_cache: { max_mb: 'big' } }), /^read_cache\.max_mb/);
     assert.match(rejected({ ...(file(flat) as object), read_cache: { size: 1 } }), /^read_cache/);
   });
+  it('keeps shared parts in 32 MiB by default whatever max_mb says; parts_mb 0 turns them off', () => {
+    assert.equal(parseConfig(file(flat), '/tmp').readPartsBytes, 32 * 1024 * 1024);
+    assert.equal(parseConfig({ ...(file(flat) as object), read_cache: { max_mb: 0 } }, '/tmp').readPartsBytes, 32 * 1024 * 1024);
+    assert.equal(parseConfig({ ...(file(flat) as object), read_cache: { parts_mb: 0 } }, '/tmp').readPartsBytes, 0);
+    assert.match(rejected({ ...(file(flat) as object), read_cache: { parts_mb: -1 } }), /^read_cache\.parts_mb/);
+  });
 });
 
 describe('config: limits, realtime caps, shutdown, integrity check, rate limits', () => {

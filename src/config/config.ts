@@ -78,6 +78,7 @@ const fileSchema = z.strictObject({
   read_cache: z
     .strictObject({
       max_mb: z.int().min(0).max(65_536).optional(),
+      parts_mb: z.int().min(0).max(65_536).optional(),
     })
     .optional(),
   limits: z
@@ -162,6 +163,12 @@ export interface Config {
   readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
+  /**
+   * Bytes of the parts many reads share (activity bodies, enriched activities, a reader's own
+   * reactions on an activity), kept until the data changes whether or not whole responses are
+   * cached; 0 turns them off.
+   */
+  readonly readPartsBytes: number;
   /** How long a client may take to send a request's headers, and the whole request (ms). */
   readonly limits: { readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
   /** Realtime clients handshaken but not yet subscribed with a valid token: per address, in total. */
@@ -243,6 +250,7 @@ export const DEFAULT_INTEGRITY_CHECK_MS = 30_000;
 export const DEFAULT_RATE_WINDOW_S = 60;
 
 const DEFAULT_READ_CACHE_MB = 64;
+const DEFAULT_READ_PARTS_MB = 32;
 
 export class ConfigError extends Error {}
 
@@ -358,6 +366,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
     },
     readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
+    readPartsBytes: (f.read_cache?.parts_mb ?? DEFAULT_READ_PARTS_MB) * 1024 * 1024,
     limits,
     realtime: {
       maxUnauthenticatedPerAddress: f.realtime?.max_unauthenticated_per_address ?? DEFAULT_REALTIME_LIMITS.maxUnauthenticatedPerAddress,

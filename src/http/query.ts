@@ -53,6 +53,15 @@ export function list(q: Query, name: string): string[] | undefined {
  * `rankingVars[name]=value`. Anything else is 400/4, even on unranked feeds.
  */
 export function rankingVars(q: Query): Record<string, unknown> | undefined {
+  // Most reads carry none: one pass over the parameter names decides.
+  let any = false;
+  for (const key in q) {
+    if (key.startsWith('ranking')) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return undefined;
   let out: Record<string, unknown> | undefined;
   for (const base of ['rankingVars', 'ranking_vars']) {
     const v = q[base];

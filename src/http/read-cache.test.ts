@@ -29,7 +29,7 @@ test('a write drops exactly the bodies built from what it changed', async () => 
   await c.read('bob', ['f|bob', 'a|2'], 'bob-page');
   await c.read('cat', ['f|cat', 'a|1'], 'cat-page');
   assert.equal(c.cache.size, 3);
-  await c.write('a|1'); // e.g. a like on activity 1, shown in ann's and cat's feeds
+  await c.write('a|1'); // e.g. an update of activity 1, shown in ann's and cat's feeds
   assert.deepEqual(await c.read('bob', ['f|bob', 'a|2'], 'x'), { hit: true, body: 'bob-page' });
   assert.equal((await c.read('ann', ['f|ann', 'a|1'], 'ann-2')).hit, false);
   assert.equal((await c.read('cat', ['f|cat', 'a|1'], 'cat-2')).hit, false);

@@ -47,7 +47,10 @@ export interface ChangesSince {
  * app never collide with another's.
  * - `feed`: a feed's entries, groups, seen/read marks and hides, and the feeds it follows (its
  *   merged reads).
- * - `activity`: an activity's stored body and its reactions (counts, latest, own, children).
+ * - `activity`: an activity's stored body (and its existence).
+ * - `reactions`: an activity's reactions (counts, latest, own, children): a like leaves the pages
+ *   that show the activity without its reactions (plain flat reads) as they were. Reads of
+ *   reactions depend on the activity's key too.
  * - `reaction`: one reaction and its children.
  * - `user`, `object`: a user, a collection entry.
  * - `pulled`: the direct entries of the app's pull-served feeds (merged into their followers' reads).
@@ -57,6 +60,7 @@ export interface ChangesSince {
 export const changeKey = {
   feed: (app: string, fid: string) => `f|${app}|${fid}`,
   activity: (app: string, id: string) => `a|${app}|${id}`,
+  reactions: (app: string, activityId: string) => `n|${app}|${activityId}`,
   reaction: (app: string, id: string) => `r|${app}|${id}`,
   user: (app: string, id: string) => `u|${app}|${id}`,
   object: (app: string, collection: string, id: string) => `o|${app}|${collection}|${id}`,
@@ -86,7 +90,7 @@ export function batchChanges(app: string, b: WriteBatch & { readonly signals?: S
   const r = b.reactions;
   if (r) {
     const reaction = (x: { id: string; activityId: string; parent: string }) => {
-      activity(x.activityId);
+      keys.add(changeKey.reactions(app, x.activityId));
       keys.add(changeKey.reaction(app, x.id));
       if (x.parent) keys.add(changeKey.reaction(app, x.parent));
     };

@@ -37,13 +37,17 @@ import type { ChangeMarks } from '../ports/change-marks.js';
  * write after that position changed one of the body's dependencies, the body is not kept (it may
  * predate the write). So a cached body is always what a fresh build would return.
  *
- * Entries are evicted least recently used first once their total size passes the byte budget.
+ * Entries are evicted about least recently used first once their total size passes the byte
+ * budget (an entry used since eviction last passed over it gets a second chance).
  */
 export class ChangeCache<V> {
   readonly #maxBytes: number;
   readonly #mark: (() => string) | null;
   readonly #changes: ChangeMarks | null;
-  readonly #entries = new Map<string, Entry<V>>();
+  /** Entries by space (see {@link peekIn}) and key. */
+  readonly #spaces = new Map<string, Map<string, Entry<V>>>();
+  /** Every entry, oldest first (the order eviction passes over them). */
+  readonly #order = new Set<Entry<V>>();
   readonly #sizeOf: (value: V) => number;
   /** Dependency key → the newest mark position that changed it (since {@link #floor}). */
   readonly #changedAt = new Map<string, number>();
@@ -167,19 +171,27 @@ export class ChangeCache<V> {
 
   /** The cached value for `key` as of the last {@link sync}. */
   peek(key: string): V | undefined {
-    const e = this.#entries.get(key);
+    return this.peekIn('', key);
+  }
+
+  /**
+   * {@link peek} of `key` in `space`: values of one kind (an activity's body, say) keyed by a
+   * string the caller already holds (the activity id), which is cheaper to look up than a key
+   * made by joining strings for each look-up.
+   */
+  peekIn(space: string, key: string): V | undefined {
+    const e = this.#spaces.get(space)?.get(key);
     if (e === undefined || (e.builtAt < this.#lastChange && this.stale(e))) {
       if (e !== undefined) {
-        this.remove(key);
+        this.drop(e);
         this.#invalidated++;
       }
       this.#misses++;
       return undefined;
     }
     this.#hits++;
-    // Most recently used last: re-inserting moves it to the end of the Map's order.
-    this.#entries.delete(key);
-    this.#entries.set(key, e);
+    // Marked used: eviction gives it a second chance (see `put`) instead of moving it on every hit.
+    e.used = true;
     return e.value;
   }
 
@@ -195,9 +207,9 @@ export class ChangeCache<V> {
    * every other body as built at `position` (they are current there).
    */
   private compact(position: number): void {
-    for (const [key, e] of this.#entries) {
+    for (const e of this.#order) {
       if (this.stale(e)) {
-        this.remove(key);
+        this.drop(e);
         this.#invalidated++;
       } else {
         e.builtAt = position;
@@ -218,11 +230,21 @@ export class ChangeCache<V> {
 
   /** The dependencies of the value kept for `key` (none when there is none). */
   depsOf(key: string): readonly string[] {
-    return this.#entries.get(key)?.deps ?? [];
+    return this.depsIn('', key);
+  }
+
+  /** {@link depsOf} in `space`. */
+  depsIn(space: string, key: string): readonly string[] {
+    return this.#spaces.get(space)?.get(key)?.deps ?? [];
   }
 
   /** {@link set} as of the last {@link sync}: for several values built together, after one sync. */
   put(key: string, builtAt: number, deps: Iterable<string>, value: V): boolean {
+    return this.putIn('', key, builtAt, deps, value);
+  }
+
+  /** {@link put} of `key` in `space` (see {@link peekIn}). */
+  putIn(space: string, key: string, builtAt: number, deps: Iterable<string>, value: V): boolean {
     const depList = Array.isArray(deps) ? (deps as string[]) : [...deps];
     const size = entrySize(key, this.#sizeOf(value), depList.length);
     if (size > this.#maxBytes / 4) return false; // one huge page must not flush everything else
@@ -230,12 +252,25 @@ export class ChangeCache<V> {
     if (this.#changes !== null && builtAt < this.#lastChange) {
       for (const d of depList) if ((this.#changedAt.get(d) ?? -1) > builtAt) return this.refuse();
     }
-    this.remove(key);
-    this.#entries.set(key, { value, deps: depList, size, builtAt });
+    let entries = this.#spaces.get(space);
+    if (entries === undefined) this.#spaces.set(space, (entries = new Map()));
+    const old = entries.get(key);
+    if (old !== undefined) this.drop(old);
+    const e: Entry<V> = { value, deps: depList, size, builtAt, used: false, space, key };
+    entries.set(key, e);
+    this.#order.add(e);
     this.#bytes += size;
-    for (const k of this.#entries.keys()) {
+    // Least recently used first, approximately ("second chance"): the oldest entries go unless
+    // they were used since they were last passed over, which moves them to the end.
+    for (const o of this.#order) {
       if (this.#bytes <= this.#maxBytes) break;
-      this.remove(k);
+      if (o.used) {
+        o.used = false;
+        this.#order.delete(o);
+        this.#order.add(o);
+      } else {
+        this.drop(o);
+      }
     }
     return true;
   }
@@ -245,16 +280,18 @@ export class ChangeCache<V> {
     return false;
   }
 
-  private remove(key: string): void {
-    const e = this.#entries.get(key);
-    if (e === undefined) return;
-    this.#entries.delete(key);
+  private drop(e: Entry<V>): void {
+    if (!this.#order.delete(e)) return;
+    const entries = this.#spaces.get(e.space)!;
+    entries.delete(e.key);
+    if (entries.size === 0) this.#spaces.delete(e.space);
     this.#bytes -= e.size;
   }
 
   private clear(): void {
-    this.#invalidated += this.#entries.size;
-    this.#entries.clear();
+    this.#invalidated += this.#order.size;
+    this.#spaces.clear();
+    this.#order.clear();
     this.#bytes = 0;
   }
 
@@ -267,7 +304,7 @@ export class ChangeCache<V> {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#order.size;
   }
 
   get bytes(): number {
@@ -281,6 +318,10 @@ interface Entry<V> {
   readonly size: number;
   /** The position the cache had reached when the value's build began (moved on by {@link ChangeCache.compact}). */
   builtAt: number;
+  /** Looked up since it was last passed over by eviction. */
+  used: boolean;
+  readonly space: string;
+  readonly key: string;
 }
 
 /**

@@ -51,10 +51,12 @@ export interface Services {
   /** Leave flagged activities, reactions and flagged users' content out of reads. */
   readonly hideFlagged?: boolean;
   /**
-   * The parts of enriched reads that every reader shares (an activity with its references
-   * resolved, latest reactions and counts), kept until a write changes them; absent: built each time.
+   * The parts many reads share, kept as text or bytes until a write changes what they show (see
+   * `read-parts.ts`): activity bodies, enriched activities as every reader sees them (references
+   * resolved, latest reactions and counts), a reader's own reactions on an activity; absent:
+   * built each time.
    */
-  readonly enriched?: ChangeCache<string>;
+  readonly parts?: ChangeCache<string | Buffer>;
   /** A read being built for the read cache: the change keys of what it shows (see `recordingServices`). */
   readonly readDeps?: Set<string>;
   /** Personalized reads and the learner's models (absent: personalized reads fall back to formulas). */

@@ -261,15 +261,22 @@ function depsOf(app: string): Deps {
   return d;
 }
 
-/** Turns a page's activities into JSON texts: plain (origin spliced in) or enriched. */
-export type Renderer = (items: readonly EnrichItem[]) => Promise<string[]>;
+/**
+ * Turns a page's activities into JSON texts: plain (origin spliced in) or enriched. `bytes`, when
+ * present, gives the same as bytes joined by commas, in pieces to concatenate once (null when it
+ * cannot).
+ */
+export type Renderer = ((items: readonly EnrichItem[]) => Promise<string[]>) & {
+  readonly bytes?: (items: readonly EnrichItem[]) => Promise<Buffer[] | null>;
+};
 
 /** The renderer of plain reads: stored JSON with `origin`, nothing parsed. */
 export const plainRenderer: Renderer = async (items) => items.map((i) => withOrigin(i.body, i.origin));
 
 /** A renderer that enriches with `o` (or the plain one when `o` asks for nothing). */
 export function enrichRenderer(s: Services, app: App, o: EnrichOptions): Renderer {
-  return wantsEnrichment(o) ? (items) => enrichActivities(s, app, items, o) : plainRenderer;
+  if (!wantsEnrichment(o)) return plainRenderer;
+  return Object.assign((items: readonly EnrichItem[]) => enrichActivities(s, app, items, o), { bytes: (items: readonly EnrichItem[]) => enrichActivityBytes(s, app, items, o) });
 }
 
 function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limit: number, deps?: Deps): { byKind: Record<string, Json[]>; more: Record<string, string> } {
@@ -294,30 +301,76 @@ function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limi
  */
 export async function enrichActivities(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
   if (!wantsEnrichment(o) || items.length === 0) return plainRenderer(items);
-  // Own children differ per reader all through the reaction tree: nothing to share.
-  if (s.enriched && !o.ownChildren && items.every((i) => i.id !== undefined)) return enrichShared(s, s.enriched, app, items, o);
+  const shared = await enrichedChunks(s, app, items, o);
+  if (shared !== null) return shared.map((chunks) => Buffer.concat(chunks).toString());
   return buildEnriched(s, app, items, o);
 }
 
 /**
- * Enriches with the shared parts cached: each activity's enrichment without the reader's own
- * reactions (resolved references, latest reactions, counts) is kept as text, keyed by activity
- * and options, until a write changes anything it shows; the reader's own reactions are then read
- * for the whole page in one batch and spliced in. An activity referencing another activity shows
- * the reader's own reactions on it too, so with own reactions asked for it is built whole.
+ * {@link enrichActivities} as bytes, the activities joined by commas (`a1,a2,…`) in pieces to be
+ * concatenated once, straight from the parts cache: null where the shared parts do not apply
+ * (no parts cache, own children asked for, items without ids).
  */
-async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
+export async function enrichActivityBytes(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[] | null> {
+  if (!wantsEnrichment(o) || items.length === 0) return null;
+  const shared = await enrichedChunks(s, app, items, o);
+  if (shared === null) return null;
+  const out: Buffer[] = [];
+  for (let k = 0; k < shared.length; k++) {
+    if (k > 0) out.push(COMMA);
+    for (const c of shared[k]) out.push(c);
+  }
+  return out;
+}
+
+function enrichedChunks(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[][]> | null {
+  // Own children differ per reader all through the reaction tree: nothing to share.
+  if (!s.parts || o.ownChildren || !items.every((i) => i.id !== undefined)) return null;
+  return enrichShared(s, s.parts, app, items, o);
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from('}');
+const NULL_ORIGIN = '{"origin":null,';
+const NO_OWN_REACTIONS = Buffer.from(',"own_reactions":{}}');
+/** Kept shared parts that show another activity (which carries the reader's own reactions too). */
+const SHOWS_ACTIVITY = new WeakSet<Buffer>();
+
+/** `{"origin":…,` as bytes, kept per origin (few: the feeds a reader follows). */
+const originHeads = new Map<string | null, Buffer>([[null, Buffer.from(NULL_ORIGIN)]]);
+function originHead(origin: string | null): Buffer {
+  let b = originHeads.get(origin);
+  if (b === undefined) {
+    if (originHeads.size >= 10_000) originHeads.clear();
+    b = Buffer.from('{"origin":' + JSON.stringify(origin) + ',');
+    originHeads.set(origin, b);
+  }
+  return b;
+}
+
+/**
+ * Enriches with the shared parts cached: each activity's enrichment without the reader's own
+ * reactions (resolved references, latest reactions, counts) is kept as bytes (without its origin
+ * and closing brace), keyed by activity and options, until a write changes anything it shows;
+ * the reader's own reactions on each activity are kept the same way (see `ownReactionTails`).
+ * Each activity comes out as pieces: its origin, the shared part, its own reactions and the
+ * closing brace. An activity referencing another activity shows the reader's own reactions on it
+ * too, so with own reactions asked for it is built whole.
+ */
+async function enrichShared(s: Services, cache: ChangeCache<string | Buffer>, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[][]> {
   const shared: EnrichOptions = { ...o, ownReactions: false, userId: undefined };
-  const opts = `${o.references ? 'r' : ''}${o.recentReactions ? 'l' : ''}${o.reactionCounts ? 'c' : ''}|${o.recentLimit}|${o.kinds?.join(',') ?? ''}|${o.apiBase}`;
-  const keyOf = (id: string) => `${app.appId}|${id}|${opts}`;
+  const opts = JSON.stringify([o.references, o.recentReactions, o.reactionCounts, o.recentLimit, o.kinds ?? null, o.apiBase]);
+  // Kept per activity id in a space of the app and options.
+  const space = 'e' + JSON.stringify(app.appId) + opts;
   const at = await cache.sync();
-  const texts: (string | undefined)[] = items.map((i) => cache.peek(keyOf(i.id!)));
+  const parts: (Buffer | undefined)[] = items.map((i) => cache.peekIn(space, i.id!) as Buffer | undefined);
   // A page read for the read cache depends on what the reused parts were built from.
   if (s.readDeps) {
-    for (let k = 0; k < items.length; k++) if (texts[k] !== undefined) for (const d of cache.depsOf(keyOf(items[k].id!))) s.readDeps.add(d);
+    for (let k = 0; k < items.length; k++) if (parts[k] !== undefined) for (const d of cache.depsIn(space, items[k].id!)) s.readDeps.add(d);
   }
-  const missing = items.flatMap((_, k) => (texts[k] === undefined ? [k] : []));
-  const whole = new Set<number>();
+  const missing = items.flatMap((_, k) => (parts[k] === undefined ? [k] : []));
+  const whole = new Map<number, Buffer>();
+  if (o.ownReactions) for (let k = 0; k < parts.length; k++) if (parts[k] !== undefined && SHOWS_ACTIVITY.has(parts[k]!)) whole.set(k, CLOSE);
   if (missing.length > 0) {
     const deps = missing.map(() => depsOf(app.appId));
     const nested: boolean[] = [];
@@ -325,42 +378,75 @@ async function enrichShared(s: Services, cache: ChangeCache<string>, app: App, i
     await cache.sync();
     for (let j = 0; j < missing.length; j++) {
       const k = missing[j];
-      texts[k] = built[j];
-      cache.put(keyOf(items[k].id!), at, deps[j], built[j]);
-      if (nested[j] && o.ownReactions) whole.add(k);
+      // Built with origin null: the text after `{"origin":null,`, without its closing brace.
+      parts[k] = Buffer.from(built[j].slice(NULL_ORIGIN.length, -1));
+      cache.putIn(space, items[k].id!, at, deps[j], parts[k]!);
+      if (nested[j]) {
+        SHOWS_ACTIVITY.add(parts[k]!);
+        if (o.ownReactions) whole.set(k, CLOSE);
+      }
     }
   }
-  const out = texts.map((t, k) => withOriginOf(t!, items[k].origin));
   if (whole.size > 0) {
-    const list = [...whole];
+    const list = [...whole.keys()];
     const rebuilt = await buildEnriched(s, app, list.map((k) => items[k]), o);
-    list.forEach((k, j) => (out[k] = rebuilt[j]));
+    list.forEach((k, j) => whole.set(k, Buffer.from(rebuilt[j])));
   }
-  if (!o.ownReactions) return out;
-  // The reader's own reactions: one batch for the page (and their children and users).
-  const own = o.userId
-    ? await s.ports.reactions.latestReactions(app.appId, { owners: items.map((i) => i.id!), of: 'activity', kinds: o.kinds, userId: o.userId, perKind: OWN_PER_KIND })
-    : [];
-  const graph = new ReactionGraph(false, o.userId);
+  const tails = o.ownReactions ? await ownReactionTails(s, cache, app, items.map((i) => i.id!), o, whole) : null;
+  return items.map((item, k) => {
+    const w = whole.get(k);
+    if (w !== undefined) return [w];
+    return [originHead(item.origin), parts[k]!, tails === null ? CLOSE : tails[k]];
+  });
+}
+
+/**
+ * The reader's `own_reactions` of each activity as the bytes that end it
+ * (`,"own_reactions":{…}}`; `{}` when none; entries of `skip` are left out), kept per reader and
+ * activity in the parts cache until a write changes what they show: the ones not kept are read in
+ * one batch for the page (with their children and users).
+ */
+async function ownReactionTails(s: Services, cache: ChangeCache<string | Buffer>, app: App, ids: readonly string[], o: EnrichOptions, skip: ReadonlyMap<number, unknown>): Promise<Buffer[]> {
+  const out: Buffer[] = new Array(ids.length).fill(NO_OWN_REACTIONS);
+  const userId = o.userId;
+  if (!userId) return out;
+  // Kept per activity id in a space of the app, reader and kinds.
+  const space = 'o' + JSON.stringify([app.appId, o.kinds ?? null, userId]);
+  const at = await cache.sync();
+  const missing: number[] = [];
+  for (let k = 0; k < ids.length; k++) {
+    if (skip.has(k)) continue;
+    const tail = cache.peekIn(space, ids[k]) as Buffer | undefined;
+    if (tail === undefined) {
+      missing.push(k);
+      continue;
+    }
+    out[k] = tail;
+    if (s.readDeps) for (const d of cache.depsIn(space, ids[k])) s.readDeps.add(d);
+  }
+  if (missing.length === 0) return out;
+  const owners = [...new Set(missing.map((k) => ids[k]))];
+  const own = await s.ports.reactions.latestReactions(app.appId, { owners, of: 'activity', kinds: o.kinds, userId, perKind: OWN_PER_KIND });
+  const graph = new ReactionGraph(false, userId);
   if (own.length > 0) {
     await graph.load(s, app, own);
     await graph.loadUsers(s, app, graph.all(own));
   }
   const ownBy = new Map<string, ReactionRecord[]>();
   for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
-  return out.map((t, k) => {
-    if (whole.has(k)) return t;
-    const mine = ownBy.get(items[k].id!);
-    const json = mine ? JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND).byKind) : '{}';
-    return t.slice(0, -1) + ',"own_reactions":' + json + '}';
-  });
+  await cache.sync();
+  for (const k of missing) {
+    const id = ids[k];
+    const deps = depsOf(app.appId);
+    deps.add(changeKey.activity(app.appId, id));
+    deps.add(changeKey.reactions(app.appId, id));
+    const mine = ownBy.get(id);
+    out[k] = mine ? Buffer.from(',"own_reactions":' + JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) + '}') : NO_OWN_REACTIONS;
+    cache.putIn(space, id, at, deps, out[k]);
+  }
+  return out;
 }
 
-/** An enriched text built with origin null, with the entry's origin instead. */
-function withOriginOf(text: string, origin: string | null): string {
-  return origin === null ? text : '{"origin":' + JSON.stringify(origin) + text.slice(NULL_ORIGIN.length - 1);
-}
-const NULL_ORIGIN = '{"origin":null,';
 
 /**
  * Builds enriched texts. With `deps`, each item's set receives the change keys of what its text
@@ -471,6 +557,7 @@ async function buildEnriched(
     for (const [k, v] of Object.entries(a)) out[k] = o.references ? resolve(v, depth, deps) : v;
     const id = String(a.id);
     deps?.add(changeKey.activity(app.appId, id));
+    deps?.add(changeKey.reactions(app.appId, id));
     if (o.recentReactions) {
       const { byKind, more } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
       out.latest_reactions = byKind;

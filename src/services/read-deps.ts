@@ -19,8 +19,16 @@ function activities(app: string, ids: readonly string[], deps: Set<string>): voi
   for (const id of ids) deps.add(changeKey.activity(app, id));
 }
 
+/** Reactions of activities (their reactions' key and the activity's) or of reactions (children). */
 function owners(app: string, ids: readonly string[], of: 'activity' | 'reaction', deps: Set<string>): void {
-  for (const id of ids) deps.add(of === 'activity' ? changeKey.activity(app, id) : changeKey.reaction(app, id));
+  for (const id of ids) {
+    if (of === 'activity') {
+      deps.add(changeKey.activity(app, id));
+      deps.add(changeKey.reactions(app, id));
+    } else {
+      deps.add(changeKey.reaction(app, id));
+    }
+  }
 }
 
 /** A scan shows the feed's entries and, with bodies, the activities it returns. */
@@ -48,7 +56,7 @@ const reactions = {
   reactionCounts: (app, [ids, of], deps) => owners(app, ids, of, deps),
   listReactions: (app, [q], deps) => {
     const l = (q as ReactionPageQuery).lookup;
-    if (l.by === 'activity_id') deps.add(changeKey.activity(app, l.value));
+    if (l.by === 'activity_id') owners(app, [l.value], 'activity', deps);
     else if (l.by === 'reaction_id') deps.add(changeKey.reaction(app, l.value));
     else deps.add(changeKey.app(app));
   },

@@ -8,6 +8,7 @@ import type { PullSource } from '../ports/follow-store.js';
 import { countMerged, mergeTimeline, planMergeScans, type ReaderView } from '../core/feeds/merge-timeline.js';
 import type { Services } from './context.js';
 import { withoutFlagged } from './moderation.js';
+import { activityBodies } from './read-parts.js';
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
@@ -63,8 +64,10 @@ export function parsePage(q: PageQuery): TimelineRange {
 }
 
 export interface FeedPage {
-  /** Each activity as JSON text (stored form with origin). */
+  /** Each activity as JSON text (stored form with origin); empty when `bytes` has them. */
   readonly results: string[];
+  /** The activities as bytes joined by commas, in pieces, when the renderer made them so. */
+  readonly bytes: Buffer[] | null;
   /** Id of the last activity when more follow it, else null. */
   readonly lastId: string | null;
 }
@@ -89,8 +92,10 @@ export async function readFeed(
   const entries = await readTimeline(s, app.appId, feed.fid, { ...range, limit: range.limit + 1, maxLength: group.maxLength });
   const more = entries.length > range.limit;
   if (more) entries.length = range.limit;
-  const results = await render(await withoutFlagged(s, app, entries));
-  return { results, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
+  const shown = await withoutFlagged(s, app, entries);
+  const bytes = render.bytes ? await render.bytes(shown) : null;
+  const results = bytes === null ? await render(shown) : [];
+  return { results, bytes, lastId: more && entries.length > 0 ? entries[entries.length - 1].id : null };
 }
 
 /**
@@ -106,14 +111,30 @@ export async function readFeed(
  *    feed longer than max_length, the count of merged entries above the page.
  */
 export async function readTimeline(s: Services, app: string, fid: string, range: TimelineRange): Promise<BodyEntry[]> {
+  // The ids first (a scan of the feed's index only), then the bodies, mostly from the parts cache.
+  const entries = await timelineEntries(s, app, fid, range, false);
+  const bodies = await activityBodies(s, app, entries.map((e) => e.id));
+  const out: BodyEntry[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const body = bodies[i];
+    // An entry whose activity is not stored (a removal racing a fan-out): the scans that join the
+    // activities skip it and read on, so the page stays full.
+    if (body === undefined) return (await timelineEntries(s, app, fid, range, true)) as BodyEntry[];
+    out[i] = { id: entries[i].id, origin: entries[i].origin, body };
+  }
+  return out;
+}
+
+/** {@link readTimeline}'s entries, with their bodies read by the scans (`bodies`) or without. */
+async function timelineEntries(s: Services, app: string, fid: string, range: TimelineRange, bodies: boolean): Promise<TimelineEntry[]> {
   const t = s.ports.timelines;
   const bounds = { idLt: range.idLt, idLte: range.idLte, idGt: range.idGt, idGte: range.idGte };
   const [sources, own] = await Promise.all([
     s.ports.follows.pullSources(app, fid),
-    t.scan(app, { feed: fid, ...bounds, limit: range.limit, offset: range.offset, bodies: true }),
+    t.scan(app, { feed: fid, ...bounds, limit: range.limit, offset: range.offset, bodies }),
   ]);
   // Without pulled feeds the stored entries are the whole feed, trimmed to max_length on write.
-  if (sources.length === 0) return own as BodyEntry[];
+  if (sources.length === 0) return own;
 
   // Each source is read only as deep as the page needs (offset + limit, capped by max_length).
   const depth = planMergeScans(range, 0, 0).depth;
@@ -124,12 +145,12 @@ export async function readTimeline(s: Services, app: string, fid: string, range:
     idGte: later(range.idGte, p.since),
     limit,
     directOnly: true,
-    bodies: true,
+    bodies,
   });
-  const ownScan = range.offset > 0 ? [{ feed: fid, ...bounds, limit: depth, bodies: true }] : [];
+  const ownScan = range.offset > 0 ? [{ feed: fid, ...bounds, limit: depth, bodies }] : [];
   const [state, scanned] = await Promise.all([t.readerState(app, fid), t.scanMany(app, [...ownScan, ...sources.map((p) => sourceScan(p, depth))])]);
-  const ownEntries = (range.offset > 0 ? scanned[0] : own) as BodyEntry[];
-  const lists = (range.offset > 0 ? scanned.slice(1) : scanned) as BodyEntry[][];
+  const ownEntries = range.offset > 0 ? scanned[0] : own;
+  const lists = range.offset > 0 ? scanned.slice(1) : scanned;
   const view: ReaderView = { floor: state.floor, hidden: new Set(state.hidden) };
   const plan = planMergeScans(range, state.count + sources.reduce((n, p) => n + p.count, 0), view.hidden.size);
 
@@ -147,7 +168,7 @@ export async function readTimeline(s: Services, app: string, fid: string, range:
       scans.push(above(null), ...sources.map(above));
     }
     const more = await t.scanMany(app, scans);
-    deeper.forEach((i, k) => (lists[i] = more[k] as BodyEntry[]));
+    deeper.forEach((i, k) => (lists[i] = more[k]));
     if (counting !== null) {
       const tail = more.slice(deeper.length);
       const pulled = sources.map((p, i) => ({ feed: p.feed, since: p.since, entries: tail[i + 1] }));

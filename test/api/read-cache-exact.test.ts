@@ -1,10 +1,11 @@
 // A cached read is exactly a fresh build: every kind of write is followed by reading a set of
 // pages (flat, merged timeline, enriched with reactions per reader, aggregated, notification,
-// ranked) from a server with the read cache and from a second server over the same database
-// without it, which builds every answer anew. The cached server has answered every page before
-// each write, so a body a write made stale would show as a difference. Some writes go through the
-// second server: the cached one must learn of them from the store's change marks alone, as it
-// would of another process's writes.
+// ranked) from a server with the read cache, from one that caches only the parts pages share
+// (activity bodies, enriched activities, own reactions), and from a third over the same database
+// without any cache, which builds every answer anew. The caching servers have answered every page
+// before each write, so a body or part a write made stale would show as a difference. Some writes
+// go through the third server: the caching ones must learn of them from the store's change marks
+// alone, as they would of another process's writes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest, startServer, TEST_GROUPS, uid, type TestServer } from '../support/server.js';
@@ -12,20 +13,19 @@ import { rawRequest, startServer, TEST_GROUPS, uid, type TestServer } from '../s
 const GROUPS = [...TEST_GROUPS, { name: 'ranked', type: 'flat' as const, ranking: { popular: { score: 'popularity' } } }];
 
 let cached: TestServer;
+let parts: TestServer;
 let fresh: TestServer;
 
 before(async () => {
   const config = { moderation: { hide_flagged: true } };
   cached = await startServer({ groups: GROUPS, config });
-  fresh = await startServer({
-    groups: GROUPS,
-    dataDir: cached.dataDir,
-    app: { appId: cached.appId, apiKey: cached.apiKey, apiSecret: cached.apiSecret },
-    config: { ...config, read_cache: { max_mb: 0 } },
-  });
+  const same = { groups: GROUPS, dataDir: cached.dataDir, app: { appId: cached.appId, apiKey: cached.apiKey, apiSecret: cached.apiSecret } };
+  parts = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0 } } });
+  fresh = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0, parts_mb: 0 } } });
 });
 after(async () => {
   await fresh?.close();
+  await parts?.close();
   await cached?.close();
 });
 
@@ -44,13 +44,17 @@ async function body(t: TestServer, p: Page): Promise<Json> {
   return r.body;
 }
 
-/** Every page read from both servers must be the same, and a second cached read too. */
+/** Every page read from the three servers must be the same, and a second cached read too. */
 async function same(pages: readonly Page[], step: string): Promise<void> {
   for (const p of pages) {
     const fromCache = await body(cached, p);
+    const fromParts = await body(parts, p);
     const built = await body(fresh, p);
-    assert.deepEqual(fromCache, built, `after ${step}: ${p.path} ${JSON.stringify(p.query ?? {})} as ${p.as ?? 'server'}`);
-    assert.deepEqual(await body(cached, p), built, `after ${step}, read again: ${p.path}`);
+    const what = `${p.path} ${JSON.stringify(p.query ?? {})} as ${p.as ?? 'server'}`;
+    assert.deepEqual(fromCache, built, `after ${step}: ${what}`);
+    assert.deepEqual(fromParts, built, `after ${step}, from kept parts: ${what}`);
+    assert.deepEqual(await body(cached, p), built, `after ${step}, read again: ${what}`);
+    assert.deepEqual(await body(parts, p), built, `after ${step}, from kept parts again: ${what}`);
   }
 }
 
@@ -108,6 +112,9 @@ describe('read cache against fresh builds', () => {
     // Reactions, children, their updates and deletes.
     const like = await c.reactions.add('like', a1.id, {}, { userId: cat });
     await check('a like');
+    // An activity showing another one shows the reader's own reactions on that one too.
+    await annFeed.addActivity({ actor: `SU:${ann}`, verb: 'quote', object: `SA:${a1.id}` } as any);
+    await check('a post referencing a liked activity');
     const comment = await c.reactions.add('comment', a2.id, { text: 'yum' }, { userId: bob });
     await check('a comment');
     const reply = await c.reactions.addChild('comment', comment, { text: 'thanks' }, { userId: ann });
@@ -185,10 +192,10 @@ describe('read cache against fresh builds', () => {
     await same(pages, 'the first posts');
     // Writes of every kind through both servers, with reads of every page from the cached server
     // in between: a body built while a write landed must not be kept.
-    const writers = [cached.client(), fresh.client()];
+    const writers = [cached.client(), fresh.client(), parts.client()];
     const jobs: Promise<unknown>[] = [];
     for (let i = 0; i < 30; i++) {
-      const w = writers[i % 2];
+      const w = writers[i % writers.length];
       const u = users[i % users.length];
       const act = posted[(i * 7) % posted.length];
       switch (i % 5) {
@@ -208,7 +215,7 @@ describe('read cache against fresh builds', () => {
           jobs.push(w.reactions.add('like', act, {}, { userId: reader }));
           break;
       }
-      if (i % 2 === 0) for (const p of pages) jobs.push(body(cached, p));
+      if (i % 2 === 0) for (const p of pages) jobs.push(body(cached, p), body(parts, p));
     }
     await Promise.all(jobs);
     await same(pages, 'concurrent writes');

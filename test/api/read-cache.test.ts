@@ -54,6 +54,24 @@ describe('read cache', () => {
     assert.deepEqual(ids(await read(`feed/user/${feed.userId}/`)), ids(first));
   });
 
+  it('a reaction leaves plain pages of its activity cached and rebuilds the enriched ones', async () => {
+    const c = t.client();
+    const feed = c.feed('user', uid());
+    const a = await feed.addActivity({ actor: 'a', verb: 'post', object: 'o' });
+    const plain = `feed/user/${feed.userId}/`;
+    const enriched = `enrich/feed/user/${feed.userId}/`;
+    const flags = { withRecentReactions: 'true', withReactionCounts: 'true' };
+    const first = await read(plain);
+    assert.deepEqual((await read(enriched, flags)).results[0].reaction_counts, {});
+    await c.reactions.add('like', a.id, {}, { userId: 'liker' });
+    const counts = () => t.rivulet.http.readCache!.counts;
+    const { hits, misses } = counts();
+    assert.deepEqual((await read(plain)).results, first.results);
+    assert.deepEqual({ hits: counts().hits - hits, misses: counts().misses - misses }, { hits: 1, misses: 0 }, 'the plain page shows no reactions');
+    assert.deepEqual((await read(enriched, flags)).results[0].reaction_counts, { like: 1 });
+    assert.equal(counts().misses - misses, 1, 'the enriched page was rebuilt');
+  });
+
   it('fan-out, follows and updates of activity bodies show on the next read', async () => {
     const c = t.client();
     const author = c.feed('user', uid());

@@ -33,7 +33,7 @@ function stepChanges(app: string, s: WriteStep): string[] {
   if (r) {
     const all = [...(r.add ?? []), ...(r.update ?? []), ...(r.remove ?? []), ...(r.softDelete ?? []).map((x) => x.reaction), ...(r.restore ?? [])];
     for (const x of all) {
-      keys.add(changeKey.activity(app, x.activityId));
+      keys.add(changeKey.reactions(app, x.activityId));
       keys.add(changeKey.reaction(app, x.id));
       if (x.parent) keys.add(changeKey.reaction(app, x.parent));
     }

@@ -51,6 +51,22 @@ describe('sqlite change marks of store writes', () => {
     }
   });
 
+  it('a reaction marks its activity\'s reactions, itself and its parent, not the activity', async () => {
+    const s = new SqliteStore(':memory:');
+    try {
+      const act = { id: '00000000-0000-1000-8000-000000000003', foreignId: '', timeUs: 3, home: 'user:ann', to: [], body: '{}' };
+      await s.commit('1', { activities: [act], entries: [{ feed: 'user:ann', id: act.id, origin: null, maxLength: 10 }] });
+      const start = await s.changes.position();
+      const r = { id: 'r1', kind: 'comment', activityId: act.id, userId: 'bob', parent: '', depth: 1, data: '{}', targetFeeds: [], createdUs: 4, updatedUs: 4, deletedUs: null };
+      const child = { ...r, id: 'r2', parent: 'r1', depth: 2, createdUs: 5, updatedUs: 5 };
+      await s.commit('1', { reactions: { add: [r, child] } });
+      const got = await s.changes.changesSince(start);
+      assert.deepEqual(new Set(got.keys), new Set([changeKey.reactions('1', act.id), changeKey.reaction('1', 'r1'), changeKey.reaction('1', 'r2')]));
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a direct entry of a pull-served feed marks the app\'s merged reads', async () => {
     const s = new SqliteStore(':memory:');
     try {

@@ -34,6 +34,7 @@ interface EventRow {
 export class SqliteSignalStore implements SignalStore {
   readonly #d: SqliteDatabase;
   readonly #commit: (app: string, writes: SignalWrites) => Promise<void>;
+  readonly #sweep: ((app: string, beforeUs: number, nowUs: number, limit: number) => Promise<number>) | null;
   readonly #readEvents: Database.Statement;
   readonly #orphans: Database.Statement;
   readonly #sweepEvents: Database.Statement;
@@ -44,9 +45,15 @@ export class SqliteSignalStore implements SignalStore {
   readonly #hidden: Database.Statement;
   readonly #byForeignId: Database.Statement;
 
-  constructor(d: SqliteDatabase, commit: (app: string, writes: SignalWrites) => Promise<void>) {
+  /**
+   * `sweep`, when given, hands the retention sweep to the write store's group commit too (which
+   * calls {@link sweepNow}, on the writer thread where there is one); without it each sweep step
+   * is its own transaction on `d`.
+   */
+  constructor(d: SqliteDatabase, commit: (app: string, writes: SignalWrites) => Promise<void>, sweep?: (app: string, beforeUs: number, nowUs: number, limit: number) => Promise<number>) {
     this.#d = d;
     this.#commit = commit;
+    this.#sweep = sweep ?? null;
     const db = d.db;
     ensureSignalSchema(db);
     this.#readEvents = db.prepare('SELECT * FROM p_events WHERE app = ? AND seq > ? ORDER BY seq LIMIT ?');
@@ -104,13 +111,15 @@ export class SqliteSignalStore implements SignalStore {
   }
 
   async sweepEvents(app: string, beforeUs: number, nowUs: number, limit: number): Promise<number> {
-    return this.#d.read('sweepEvents', () =>
-      this.#d.db.transaction(() => {
-        const a = this.#d.appInt(app);
-        this.#sweepKeys.run(a, nowUs);
-        return this.#sweepEvents.run({ app: a, before: beforeUs, limit }).changes;
-      }).immediate(),
-    );
+    if (this.#sweep !== null) return this.#sweep(app, beforeUs, nowUs, limit);
+    return this.#d.read('sweepEvents', () => this.#d.db.transaction(() => this.sweepNow(app, beforeUs, nowUs, limit)).immediate());
+  }
+
+  /** One step of {@link sweepEvents} inside the caller's transaction. */
+  sweepNow(app: string, beforeUs: number, nowUs: number, limit: number): number {
+    const a = this.#d.appInt(app);
+    this.#sweepKeys.run(a, nowUs);
+    return this.#sweepEvents.run({ app: a, before: beforeUs, limit }).changes;
   }
 
   async profilesOf(app: string, users: readonly string[], sources?: readonly ProfileSource[]): Promise<Map<string, ProfileWeight[]>> {

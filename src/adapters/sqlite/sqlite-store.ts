@@ -27,6 +27,8 @@ import type { StoragePorts } from '../../ports/storage.js';
 import { SqliteIntentQueue } from './sqlite-intent-queue.js';
 import { SqliteActivities, SqliteFollowGraph, SqliteGroupStore, SqliteTimelines } from './sqlite-feed-stores.js';
 import { WriterThread } from './sqlite-writer-thread.js';
+import { SqliteModelStore } from './sqlite-model-store.js';
+import type { NewModelSnapshot } from '../../ports/model-store.js';
 
 /** How a {@link SqliteStore} writes. */
 export interface SqliteStoreOptions {
@@ -48,6 +50,8 @@ export class SqliteStore implements Store {
   /** The storage ports (docs/storage-ports.md) over the same database and group commit. */
   readonly ports: StoragePorts;
   readonly changes: SqliteChangeMarks;
+  /** Personalization model snapshots, saved through the group commit. */
+  readonly models: SqliteModelStore;
   readonly #activities: SqliteActivityStore;
   readonly #timelines: SqliteTimelineStore;
   readonly #follows: SqliteFollowStore;
@@ -78,7 +82,13 @@ export class SqliteStore implements Store {
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
     this.#reactions = new SqliteReactionStore(this.database);
-    this.signals = new SqliteSignalStore(this.database, (app, w) => this.#writes.commitSignals(app, w));
+    // Signal writes and the retention sweep go through the group commit (the writer thread's when
+    // there is one), never a transaction of the connection that answers reads.
+    this.signals = new SqliteSignalStore(
+      this.database,
+      (app, w) => this.#writes.commitSignals(app, w),
+      (app, beforeUs, nowUs, limit) => this.#ops.sweepEvents([app, beforeUs, nowUs, limit]),
+    );
     // After the signal store, which creates the personalization tables the sweep looks at.
     this.#sweep = new SqliteActivitySweep(this.database, this.changes);
     this.ports = {
@@ -102,6 +112,9 @@ export class SqliteStore implements Store {
         deleteEntries: (app, refs, ifOwner) => this.deleteEntries(app, refs, ifOwner),
       },
     };
+    // Model snapshots (personalization) are saved through the group commit: on the writer thread
+    // where there is one, so a large snapshot's commit does not stall reads.
+    this.models = new SqliteModelStore(this.database, (app, snapshot, keep) => this.#ops.saveModel([app, snapshot, keep]));
     this.#ops = this.defineOps();
     const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'inline' ? 'inline' : 'thread');
     if (inThread === undefined && path !== ':memory:' && writer === 'thread') {
@@ -140,6 +153,8 @@ export class SqliteStore implements Store {
       sweep: w.define('activities.sweep', (app: string, after: string | null, limit: number, nowMs: number, retentionMs: number) =>
         this.#sweep.sweep(app, after, limit, nowMs, retentionMs),
       ),
+      sweepEvents: w.define('signals.sweep', (app: string, beforeUs: number, nowUs: number, limit: number) => this.signals.sweepNow(app, beforeUs, nowUs, limit)),
+      saveModel: w.define('models.save', (app: string, snapshot: NewModelSnapshot, keep: number) => this.models.saveNow(app, snapshot, keep)),
     };
   }
 

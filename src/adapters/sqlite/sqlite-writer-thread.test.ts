@@ -97,6 +97,35 @@ describe('SQLite writer thread', () => {
     assert.equal((await store.getUsers(APP, ['u1'])).get('u1')?.data, '{"name":"x"}');
   });
 
+  it('saves model snapshots there, not on the connection that answers reads', async () => {
+    const { store, other } = threaded();
+    const own = () => store.database.db.prepare('SELECT total_changes()').pluck().get() as number;
+    const before = own();
+    const snapshot = { seq: 7, updates: 1.5, createdUs: 1, model: new Uint8Array([1, 2, 3]), state: new Uint8Array([4]) };
+    assert.equal(await store.models.saveSnapshot(APP, snapshot, 2), 1);
+    assert.equal(await store.models.saveSnapshot(APP, { ...snapshot, seq: 8 }, 2), 2);
+    assert.equal(await store.models.saveSnapshot(APP, { ...snapshot, seq: 9 }, 2), 3);
+    assert.equal(own(), before, 'no row written by the main connection');
+    assert.equal(count(other, 'SELECT count(*) FROM p_models'), 2, 'the newest two kept');
+    const latest = await store.models.latestSnapshot(APP);
+    assert.deepEqual({ version: latest?.version, seq: latest?.seq, model: [...(latest?.model ?? [])] }, { version: 3, seq: 9, model: [1, 2, 3] });
+  });
+
+  it('sweeps expired signal events there too', async () => {
+    const { store, other } = threaded();
+    const event = (i: number, receivedUs: number) => ({
+      event: { id: `e${i}`, source: 'analytics' as const, user: 'u', kind: 'engage' as const, label: 'click', activity: null, foreignId: null, weight: 1, feedId: null, location: null, position: null, features: [], trackedUs: receivedUs, receivedUs },
+      dedupeKey: `k${i}`,
+      dedupeUntilUs: receivedUs + 1,
+    });
+    await store.signals.recordSignals(APP, { events: [event(1, 100), event(2, 200), event(3, 5000)] });
+    const own = () => store.database.db.prepare('SELECT total_changes()').pluck().get() as number;
+    const before = own();
+    assert.equal(await store.signals.sweepEvents(APP, 1000, 6000, 100), 2);
+    assert.equal(own(), before, 'no row deleted by the main connection');
+    assert.equal(count(other, 'SELECT count(*) FROM p_events'), 1);
+  });
+
   it('fails a bad write alone with its own error class; the others of its transaction commit', async () => {
     const { store } = threaded();
     const a = act(3000);

@@ -50,6 +50,13 @@ function nextLink(prefix: string, feed: FeedId, q: Query, at: { idLt?: string; o
   return `/api/v1.0/${prefix}feed/${feed.slug}/${feed.uid}/?${params.toString()}`;
 }
 
+const RESULTS_OPEN = Buffer.from('{"results":[');
+
+/** A built page as bytes without its closing brace. */
+function opened(page: string | Buffer): Buffer {
+  return typeof page === 'string' ? openBytes(page) : page;
+}
+
 /** Flat feed reads, writes and removals (§6.1–§6.4, §6.8). */
 export async function feedRoutes(server: FastifyInstance, opts: { services: Services; readCache?: ReadCache | null }): Promise<void> {
   const s = opts.services;
@@ -79,7 +86,7 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // mark notifications write, so those are always built.
     // Personalized rankings change with the model, which no change mark follows: always built.
     if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined || isPersonalized(app, feed, q)) {
-      return send(reply, raw(await build(s, req, prefix, feed, app, principal, q)));
+      return sendOpen(reply, opened(await build(s, req, prefix, feed, app, principal, q)));
     }
     let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
     // Ranked reads score with "now" in whole steps: the step is part of the key, and the page
@@ -92,12 +99,13 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // The build notes everything it reads: the body is dropped when a write changes any of it.
     const deps = new Set([changeKey.app(app.appId)]);
     if (now !== undefined) deps.add(changeKey.signals(app.appId));
-    const body = openBytes(await build(recordingServices(s, deps), req, prefix, feed, app, principal, q, now));
+    const body = opened(await build(recordingServices(s, deps), req, prefix, feed, app, principal, q, now));
     await cache.set(key, at.position, deps, body);
     return sendOpen(reply, body);
   };
 
-  const build = async (s: Services, req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query, nowSeconds?: number): Promise<string> => {
+  /** The page as JSON text, or as bytes without the closing brace (see `sendOpen`). */
+  const build = async (s: Services, req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query, nowSeconds?: number): Promise<string | Buffer> => {
     const group = groupOf(app, feed);
     const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
     const range = parsePage(q);
@@ -135,6 +143,7 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     }
     const page = await readFeed(s, app, feed, group, range, render);
     const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
+    if (page.bytes !== null) return Buffer.concat([RESULTS_OPEN, ...page.bytes, Buffer.from(`],"next":${JSON.stringify(next)}`)]);
     return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;
   };
   server.get('/feed/:slug/:uid/', read(''));
