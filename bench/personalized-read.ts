@@ -8,12 +8,15 @@
  *   others (analytics over HTTP); the learner takes the log in, so reads use the model.
  * - T8: `GET enrich/personalization/feed/?limit=25` for many readers, first pages (each computed:
  *   candidates, filters, batched features, scores, guardrails, enrichment), 8 in flight, warm.
- * - T9: a reader likes a post of a topic they never clicked; the time until the reader's ranking
- *   (through `explain/`, which ranks afresh) scores another post of that topic higher (the profile
- *   changes in the like's commit), and until the model stepped (`version` changed: the learner,
- *   woken by the event, learned it).
+ * - T9: a reader likes a post of a topic they never clicked; the time until the reader's next
+ *   read (the whole ranked list, computed afresh) puts that topic's other candidates higher on
+ *   average among the candidates of both reads (the profile changes in the like's commit, the
+ *   model when the learner, woken by the event, has learned it), and until the model stepped
+ *   (`version` changed); for 20 readers through the process that learns and 10 through a second
+ *   process on the same database that only serves reads.
  *
- * Options: --authors=N, --readers=N (default 200), --requests=N (default 3000).
+ * Options: --authors=N, --readers=N (default 200), --requests=N (default 3000), --t9-polls=N (reads per
+ * T9 sample at most, default 100).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +35,7 @@ export async function personalizedRead(): Promise<void> {
   const authors = intOption('authors', 200);
   const readers = intOption('readers', 200);
   const requestCount = intOption('requests', 3000);
+  const t9Polls = intOption('t9-polls', 100);
   const dir = mkdtempSync(join(tmpdir(), 'rivulet-personal-'));
   const apiKey = 'benchkey';
   const secret = randomBytes(24).toString('base64url');
@@ -57,8 +61,8 @@ export async function personalizedRead(): Promise<void> {
   const analyticsToken = jwt(secret, { resource: 'analytics', action: '*', user_id: '*' });
   const load = new Load();
   try {
-    const call = async (method: string, path: string, body?: unknown, root = '/api/v1.0/', token = server) => {
-      const res = await fetch(`${base}${root}${path}${path.includes('?') ? '&' : '?'}api_key=${apiKey}`, {
+    const call = async (method: string, path: string, body?: unknown, root = '/api/v1.0/', token = server, origin = base) => {
+      const res = await fetch(`${origin}${root}${path}${path.includes('?') ? '&' : '?'}api_key=${apiKey}`, {
         method,
         headers: { authorization: token, 'content-type': 'application/json', 'stream-auth-type': 'jwt' },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -109,49 +113,105 @@ export async function personalizedRead(): Promise<void> {
     const pct = (p: number) => round(ms[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]);
     const t8 = { reads_per_s: round(requests.length / ((r.t1 - r.t0) / 1000)), latency_ms: { p50: pct(50), p90: pct(90), p99: pct(99), max: pct(100) } };
 
-    // T9: like → a same-topic post scores higher; like → the model stepped.
+    // T9: like → the reader's next read ranks the liked topic's posts higher; like → the model stepped.
     log('personalized-read: T9, like → next read');
-    const delays: { ack_ms: number; score_visible_ms: number; model_stepped_ms: number; first_read_shows_it: boolean }[] = [];
-    const explain = async (reader: string, id: string) =>
-      (await call('GET', `explain/?user_id=${reader}&activity_id=${id}`, undefined, '/personalization/v1.0/', server)) as { results: { score?: number }[]; version: string };
-    for (let k = 0; k < 20; k++) {
+    const delays: { ack_ms: number; read_changed_ms: number; model_stepped_ms: number; first_read_shows_it: boolean; topic_posts: number; mean_position_before: number; mean_position_after: number }[] = [];
+    // The reader's whole ranked list (ids), computed afresh: pages of one session.
+    let sessions = 0;
+    const rankedList = async (reader: string, origin: string) => {
+      const session = `t9-${sessions++}`;
+      const ids: string[] = [];
+      let version = '';
+      for (let offset = 0; offset < 2000; offset += 100) {
+        const page = await call('GET', `personalized_feed/?feed_slug=timeline&user_id=${reader}&limit=100&offset=${offset}&session=${session}`, undefined, '/personalization/v1.0/', server, origin);
+        version = page.version;
+        for (const r of page.results as { activity_id: string }[]) ids.push(r.activity_id);
+        if (page.results.length < 100) break;
+      }
+      return { ids, version };
+    };
+    const meanPosition = (ids: readonly string[], of: ReadonlySet<string>) => {
+      let sum = 0;
+      let n = 0;
+      ids.forEach((id, i) => {
+        if (of.has(id)) {
+          sum += i;
+          n++;
+        }
+      });
+      return n === 0 ? NaN : sum / n;
+    };
+    // Readers 0-19 read from the process that learns; readers 20-29 from a second process on the
+    // same database that only serves reads (it loads the learner's snapshot and learns the log after it).
+    await rivulet.signalWorker!.snapshot();
+    const serving = await createRivulet({ config, logger: pino({ level: 'warn' }), worker: false });
+    const servingBase = await serving.listen(0, '127.0.0.1');
+    const via: string[] = [];
+    for (let k = 0; k < 30; k++) {
       const reader = `reader${k}`;
-      // Two posts of a topic the reader never clicked, by an author the reader follows.
+      const origin = k < 20 ? base : servingBase;
+      via.push(k < 20 ? 'learning process' : 'serving process');
+      // A post of a topic the reader never clicked, by an author the reader follows; the topic's
+      // other posts among the reader's candidates are the ones watched.
       const followed = Array.from({ length: 70 }, (_, j) => (k * 7 + j * 3) % authors);
       const a = followed.find((x) => topicOf(x) !== TOPICS[k % TOPICS.length] && topicOf(x) !== TOPICS[(k + 3) % TOPICS.length])!;
-      const b = followed.find((x) => x !== a && topicOf(x) === topicOf(a)) ?? a;
-      const liked = posts.find((p) => p.author === a)!;
-      const other = posts.filter((p) => p.author === b && p.id !== liked.id).at(-1)!;
-      const before = await explain(reader, other.id);
+      const liked = posts.filter((p) => p.author === a).at(-1)!;
+      const before = await rankedList(reader, origin);
+      const topic = new Set(posts.filter((p) => topicOf(p.author) === topicOf(a) && p.id !== liked.id && before.ids.includes(p.id)).map((p) => p.id));
+      let mBefore = meanPosition(before.ids, topic);
+      const inBefore = new Set(before.ids);
       const s0 = performance.now();
       await call('POST', 'engagement/', { content_list: [{ user_data: reader, label: 'like', content: liked.id, feed_id: `timeline:${reader}` }] }, '/analytics/v1.0/', analyticsToken);
       const ack = performance.now() - s0;
-      let scoreSeen = -1;
+      let changed = -1;
       let stepped = -1;
       let first = true;
-      for (let i = 0; i < 400 && (scoreSeen < 0 || stepped < 0); i++) {
-        const now = await explain(reader, other.id);
+      let mAfter = NaN;
+      for (let i = 0; i < t9Polls && (changed < 0 || stepped < 0); i++) {
+        const now = await rankedList(reader, origin);
         const t = performance.now() - s0;
-        if (scoreSeen < 0 && (now.results[0].score ?? -Infinity) > (before.results[0].score ?? -Infinity)) scoreSeen = t;
-        else if (scoreSeen < 0) first = false;
+        // Places among the candidates of both reads only: candidates that came or went (the
+        // selectors follow the profile too) do not move the others.
+        const common = new Set(now.ids.filter((id) => inBefore.has(id)));
+        const mB = meanPosition(before.ids.filter((id) => common.has(id)), topic);
+        mAfter = meanPosition(now.ids.filter((id) => common.has(id)), topic);
+        mBefore = mB;
+        if (changed < 0 && mAfter < mB) changed = t;
+        else if (changed < 0) first = false;
         if (stepped < 0 && now.version !== before.version) stepped = t;
-        if (scoreSeen < 0 || stepped < 0) await new Promise((res) => setTimeout(res, 10));
+        if (changed < 0 || stepped < 0) await new Promise((res) => setTimeout(res, 10));
       }
-      delays.push({ ack_ms: round(ack), score_visible_ms: round(scoreSeen), model_stepped_ms: round(stepped), first_read_shows_it: first && scoreSeen >= 0 });
+      delays.push({
+        ack_ms: round(ack),
+        read_changed_ms: round(changed),
+        model_stepped_ms: round(stepped),
+        first_read_shows_it: first && changed >= 0,
+        topic_posts: topic.size,
+        mean_position_before: round(mBefore),
+        mean_position_after: round(mAfter),
+      });
     }
-    const sorted = (f: (d: (typeof delays)[number]) => number) => delays.map(f).sort((x, y) => x - y);
+    await serving.close();
     const median = (xs: number[]) => xs[Math.floor(xs.length / 2)];
+    const summary = (ds: typeof delays) => {
+      const sorted = (f: (d: (typeof delays)[number]) => number) => ds.map(f).sort((x, y) => x - y);
+      return {
+        samples: ds.length,
+        read_changed: ds.filter((d) => d.read_changed_ms >= 0).length,
+        read_changed_ms: { median: median(sorted((d) => d.read_changed_ms)), max: Math.max(...sorted((d) => d.read_changed_ms)) },
+        model_stepped_ms: { median: median(sorted((d) => d.model_stepped_ms)), max: Math.max(...sorted((d) => d.model_stepped_ms)) },
+        first_read_shows_it: ds.filter((d) => d.first_read_shows_it).length,
+      };
+    };
     const result = {
       what: 'personalized reads over HTTP: enrich/personalization/feed/ first pages (SQLite, one process, 8 in flight); like → next read',
       world: { authors, posts: posts.length, readers, follows_per_reader: 70, candidates_per_read: candidates, model_version: probe.version },
       t8: { ...t8, target: 'p99 ≤ 50 ms at 8 connections' },
       t9: {
-        samples: delays.length,
-        score_visible_ms: { median: median(sorted((d) => d.score_visible_ms)), max: Math.max(...sorted((d) => d.score_visible_ms)) },
-        model_stepped_ms: { median: median(sorted((d) => d.model_stepped_ms)), max: Math.max(...sorted((d) => d.model_stepped_ms)) },
-        first_read_shows_it: delays.filter((d) => d.first_read_shows_it).length,
+        learning_process: summary(delays.filter((_, i) => via[i] === 'learning process')),
+        serving_process: summary(delays.filter((_, i) => via[i] === 'serving process')),
         target: 'an engagement changes the next read within 1 s',
-        delays,
+        delays: delays.map((d, i) => ({ via: via[i], ...d })),
       },
     };
     const file = writeResult('personalized-read', result);

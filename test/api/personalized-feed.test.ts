@@ -227,3 +227,66 @@ describe('personalized feed switched off', () => {
     assert.deepEqual(res.results.map((r: any) => r.id), [a.id]);
   });
 });
+
+/**
+ * Two processes on one database: one runs the learner (its worker stepped by hand here, so it
+ * learns nothing on its own), the other only serves reads from the learner's snapshot.
+ */
+describe('a process that serves reads without the learner', () => {
+  let learning: TestServer;
+  let serving: TestServer;
+  const reader = uid('reader');
+  const skier = uid('skier');
+  const chef = uid('chef');
+  const ski: string[] = [];
+  const cooking: string[] = [];
+
+  async function analytics(path: 'impression' | 'engagement', body: unknown) {
+    const res = await fetch(`${new URL(learning.baseUrl).origin}/analytics/v1.0/${path}/?api_key=${learning.apiKey}`, {
+      method: 'POST',
+      headers: { Authorization: learning.client().getAnalyticsToken(), 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 201, await res.text());
+  }
+  const read = () => serving.client().personalizedFeed({ feed_slug: 'timeline', user_id: reader, limit: 25 } as any) as Promise<any>;
+
+  before(async () => {
+    learning = await startServer({ worker: 'manual', groups: GROUPS, personalization: PERSONALIZATION as any });
+    for (const [author, tag, into] of [[skier, '#ski', ski], [chef, '#cooking', cooking]] as const) {
+      for (let i = 0; i < 5; i++) {
+        const a = await learning.client().feed('user', author).addActivity({ actor: `SU:${author}`, verb: 'post', object: `note:${uid()}`, text: `${tag} number ${i}` });
+        into.push(a.id);
+      }
+      await learning.client().feed('timeline', reader).follow('user', author);
+    }
+    for (let p = 0; p < 10; p++) {
+      const u = `${reader}-peer${p}`;
+      await analytics('impression', [{ user_data: u, content_list: [...ski, ...cooking], feed_id: `timeline:${u}` }]);
+      await analytics('engagement', { content_list: ski.map((id) => ({ user_data: u, label: 'click', content: id, feed_id: `timeline:${u}` })) });
+    }
+    await learning.rivulet.signalWorker!.drainAll();
+    await learning.rivulet.signalWorker!.snapshot();
+    serving = await startServer({ worker: false, groups: GROUPS, personalization: PERSONALIZATION as any, dataDir: learning.dataDir, app: { appId: learning.appId, apiKey: learning.apiKey, apiSecret: learning.apiSecret } });
+  });
+  after(async () => {
+    await serving?.close();
+    await learning?.close();
+  });
+
+  it('learns the log after the snapshot, so an engagement reaches its reads before the next snapshot', async () => {
+    const first = await read();
+    assert.match(first.version, /^lr-\d+-\d+$/, 'the learner\'s snapshot');
+    const scoreOf = (res: any, id: string) => res.results.find((r: any) => r.id === id)?.score as number;
+    await analytics('engagement', { content_list: [{ user_data: reader, label: 'like', content: cooking[0], feed_id: `timeline:${reader}` }] });
+    // The learning process is not stepped and saves no snapshot: only the serving process's own
+    // rounds over the log (started by its reads) can change the model it ranks with.
+    let next = await read();
+    for (let i = 0; i < 100 && next.version === first.version; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      next = await read();
+    }
+    assert.notEqual(next.version, first.version, 'the serving process learned the like');
+    assert.ok(scoreOf(next, cooking[1]) > scoreOf(first, cooking[1]), `another #cooking post scores higher: ${scoreOf(first, cooking[1])} → ${scoreOf(next, cooking[1])}`);
+  });
+});

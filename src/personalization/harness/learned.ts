@@ -102,6 +102,8 @@ export class LearnedPolicy implements Policy {
       popularity: state.engagements[post],
       interestScore: interestScore(reader.interests, p.tags),
       authorAffinity: reader.affinity.get(author) ?? 0,
+      negatives: (this.shared ?? this).negatives![post],
+      impressions: (this.shared ?? this).impressions![post],
     };
   }
 

@@ -2,8 +2,8 @@
  * Feature set v1 of the personalization model (personalization.md §6.1), hashed into a head's
  * buckets: bias; the activity's tags (hashtags, image labels, mentions, keywords) and its author;
  * user×tag and user×author crosses; follows-author; selector source; age bucket (log2 hours);
- * popularity bucket (log2 engagements); interest-score bucket and its cross with popularity;
- * context features from analytics (`location`, `group:value`); and the dense inputs
+ * popularity bucket (log2 engagements); the activity's negative-rate bucket (hides and show-less
+ * per impression so far, smoothed); interest-score bucket and its cross with popularity; context features from analytics (`location`, `group:value`); and the dense inputs
  * `interest_score` and `author_affinity`. Features are computed as of one moment — the impression
  * for learning, the request for scoring — from inputs the caller reads as of then.
  */
@@ -27,6 +27,9 @@ export interface PairSignals {
   readonly interestScore: number;
   /** Decayed user→author engagement, the user's top author = 1; [−1, 1]. */
   readonly authorAffinity: number;
+  /** The item's negative feedback and impressions so far (its negative rate's bucket is a feature). */
+  readonly negatives?: number;
+  readonly impressions?: number;
   /** Which candidate selector brought the item (`following`, `popular`, `interest`, …). */
   readonly source?: string;
   /** Context features (`loc:profile_page`, `group:value`). */
@@ -66,6 +69,7 @@ const NS = {
   interest: fnv('interest'),
   interestPop: fnv('interest×popularity'),
   followsAge: fnv('follows×age'),
+  negRate: fnv('negative_rate'),
   untagged: fnv('untagged'),
   source: fnv('source'),
   context: fnv('context'),
@@ -94,6 +98,11 @@ export function ageBucket(ageHours: number): number {
 export function popularityBucket(popularity: number): number {
   return Math.floor(Math.log2(1 + Math.max(0, popularity)));
 }
+/** The item's negative rate so far, smoothed towards 5% over its first 20 impressions, in steps of 2.5% (0..8). */
+export function negativeRateBucket(negatives: number, impressions: number): number {
+  const rate = (negatives + 1) / (impressions + 20);
+  return Math.min(8, Math.floor(rate * 40));
+}
 export function interestBucket(interest: number): number {
   return Math.round(Math.max(-1, Math.min(1, interest)) * 10);
 }
@@ -111,32 +120,70 @@ export interface NamedFeature {
  */
 export function encodeFeatures(out: FeatureVector, userHash: number, user: string, item: ItemFacts, s: PairSignals, nowS: number, names?: NamedFeature[]): void {
   out.clear();
-  const add = (bucket: number, value: number, name?: () => string) => {
-    out.push(bucket, value);
-    if (names !== undefined && name !== undefined) names.push({ name: name(), bucket, value });
-  };
-  add(NS.bias, 1, () => 'bias');
-  if (item.tags.length === 0) add(NS.untagged, 1, () => 'untagged');
+  // Names are built only for explanations (`names` given); scoring pushes buckets alone.
+  const named = names !== undefined;
+  out.push(NS.bias, 1);
+  if (named) names.push({ name: 'bias', bucket: NS.bias, value: 1 });
+  if (item.tags.length === 0) {
+    out.push(NS.untagged, 1);
+    if (named) names.push({ name: 'untagged', bucket: NS.untagged, value: 1 });
+  }
   for (const t of item.tags) {
     const th = hashOf(t.tag);
-    add(mix(NS.tag, th), t.weight, () => `tag:${t.tag}`);
-    add(mix(mix(NS.userTag, userHash), th), t.weight, () => `user×tag:${user}|${t.tag}`);
+    out.push(mix(NS.tag, th), t.weight);
+    out.push(mix(mix(NS.userTag, userHash), th), t.weight);
+    if (named) {
+      names.push({ name: `tag:${t.tag}`, bucket: out.idx[out.n - 2] >>> 0, value: t.weight });
+      names.push({ name: `user×tag:${user}|${t.tag}`, bucket: out.idx[out.n - 1] >>> 0, value: t.weight });
+    }
   }
   const ah = hashOf(item.author);
-  add(mix(NS.author, ah), 1, () => `author:${item.author}`);
-  add(mix(mix(NS.userAuthor, userHash), ah), 1, () => `user×author:${user}|${item.author}`);
   const f = s.following ? 1 : 0;
-  add(mix(NS.follows, f), 1, () => `follows:${f}`);
   const age = ageBucket((nowS - item.timeS) / 3600);
-  add(mix(NS.age, age), 1, () => `age_bucket:${age}`);
-  add(mix(mix(NS.followsAge, f), age), 1, () => `follows×age:${f}|${age}`);
   const pop = popularityBucket(s.popularity);
-  add(mix(NS.pop, pop), 1, () => `popularity_bucket:${pop}`);
   const ib = interestBucket(s.interestScore);
-  add(mix(NS.interest, ib + 16), 1, () => `interest_bucket:${ib}`);
-  add(mix(mix(NS.interestPop, ib + 16), pop), 1, () => `interest×popularity:${ib}|${pop}`);
-  if (s.source !== undefined) add(mix(NS.source, hashOf(s.source)), 1, () => `source:${s.source}`);
-  if (s.context !== undefined) for (const c of s.context) add(mix(NS.context, hashOf(c)), 1, () => `context:${c}`);
-  if (s.interestScore !== 0) add(NS.denseInterest, s.interestScore, () => 'interest_score');
-  if (s.authorAffinity !== 0) add(NS.denseAffinity, s.authorAffinity, () => 'author_affinity');
+  out.push(mix(NS.author, ah), 1);
+  out.push(mix(mix(NS.userAuthor, userHash), ah), 1);
+  out.push(mix(NS.follows, f), 1);
+  out.push(mix(NS.age, age), 1);
+  out.push(mix(mix(NS.followsAge, f), age), 1);
+  out.push(mix(NS.pop, pop), 1);
+  out.push(mix(NS.interest, ib + 16), 1);
+  out.push(mix(mix(NS.interestPop, ib + 16), pop), 1);
+  if (named) {
+    const labels = [
+      `author:${item.author}`,
+      `user×author:${user}|${item.author}`,
+      `follows:${f}`,
+      `age_bucket:${age}`,
+      `follows×age:${f}|${age}`,
+      `popularity_bucket:${pop}`,
+      `interest_bucket:${ib}`,
+      `interest×popularity:${ib}|${pop}`,
+    ];
+    for (let k = 0; k < labels.length; k++) names.push({ name: labels[k], bucket: out.idx[out.n - labels.length + k] >>> 0, value: 1 });
+  }
+  if (s.negatives !== undefined && s.impressions !== undefined) {
+    const nb = negativeRateBucket(s.negatives, s.impressions);
+    out.push(mix(NS.negRate, nb), 1);
+    if (named) names.push({ name: `negative_rate_bucket:${nb}`, bucket: out.idx[out.n - 1] >>> 0, value: 1 });
+  }
+  if (s.source !== undefined) {
+    out.push(mix(NS.source, hashOf(s.source)), 1);
+    if (named) names.push({ name: `source:${s.source}`, bucket: out.idx[out.n - 1] >>> 0, value: 1 });
+  }
+  if (s.context !== undefined) {
+    for (const c of s.context) {
+      out.push(mix(NS.context, hashOf(c)), 1);
+      if (named) names.push({ name: `context:${c}`, bucket: out.idx[out.n - 1] >>> 0, value: 1 });
+    }
+  }
+  if (s.interestScore !== 0) {
+    out.push(NS.denseInterest, s.interestScore);
+    if (named) names.push({ name: 'interest_score', bucket: NS.denseInterest, value: s.interestScore });
+  }
+  if (s.authorAffinity !== 0) {
+    out.push(NS.denseAffinity, s.authorAffinity);
+    if (named) names.push({ name: 'author_affinity', bucket: NS.denseAffinity, value: s.authorAffinity });
+  }
 }

@@ -73,10 +73,17 @@ describe('features', () => {
     encodeFeatures(b, hashOf('alice'), 'alice', item, sig, 1000 + 7200);
     assert.deepEqual(a.idx.subarray(0, a.n), b.idx.subarray(0, b.n));
     assert.equal(names.length, a.n);
+    assert.deepEqual(names.map((n) => n.bucket | 0), [...a.idx.subarray(0, a.n)], 'each name is the bucket at its place');
+    assert.deepEqual(names.map((n) => Math.fround(n.value)), [...a.val.subarray(0, a.n)]);
     const byName = new Map(names.map((n) => [n.name, n]));
     assert.ok(byName.has('tag:#ski') && byName.has('user×tag:alice|#ski') && byName.has('follows:1') && byName.has('age_bucket:1'));
     assert.equal(byName.get('interest_score')?.value, 0.5);
     assert.notEqual(byName.get('tag:#ski')?.bucket, byName.get('author:bob')?.bucket);
+    assert.ok(!names.some((n) => n.name.startsWith('negative_rate_bucket:')), 'no exposure given: no negative-rate feature');
+    const exposed: NamedFeature[] = [];
+    encodeFeatures(new FeatureVector(), hashOf('alice'), 'alice', item, { ...sig, negatives: 0, impressions: 0 }, 1000 + 7200, exposed);
+    encodeFeatures(new FeatureVector(), hashOf('alice'), 'alice', item, { ...sig, negatives: 30, impressions: 100 }, 1000 + 7200, exposed);
+    assert.deepEqual(exposed.filter((n) => n.name.startsWith('negative_rate_bucket:')).map((n) => n.name), ['negative_rate_bucket:2', 'negative_rate_bucket:8']);
     const c = new FeatureVector();
     encodeFeatures(c, hashOf('carol'), 'carol', item, sig, 1000 + 7200);
     assert.notDeepEqual(c.idx.subarray(0, c.n), a.idx.subarray(0, a.n));
@@ -132,5 +139,53 @@ describe('guardrails', () => {
       assert.ok(out.order.slice(0, 25).includes(k));
     }
     assert.deepEqual(rerank(items, ALL_GUARDRAILS, seededRandom(7), 25).order, rerank(items, ALL_GUARDRAILS, seededRandom(7), 25).order);
+  });
+
+  it('the greedy pass picks what a full scan of every remaining item picks (ties, negative scores, caps, divisive share)', () => {
+    // Reference: at each position, the best adjusted score among all remaining items (ties: the earlier item).
+    const reference = (items: RankItem[], g: typeof off, depth: number) => {
+      const taken = new Set<number>();
+      const order: number[] = [];
+      let counts = new Map<string, number>();
+      let divisive = 0;
+      const scaled = (x: number, f: number) => (x >= 0 ? x * f : x / f);
+      for (let pos = 0; pos < Math.min(depth, items.length); pos++) {
+        if (pos % g.pageSize === 0) {
+          counts = new Map();
+          divisive = 0;
+        }
+        let best = -1;
+        let bestScore = -Infinity;
+        let fallback = -1;
+        let fallbackScore = -Infinity;
+        items.forEach((it, i) => {
+          if (taken.has(i)) return;
+          const base = Number.isFinite(it.score) ? it.score : -Infinity;
+          const c = counts.get(it.author) ?? 0;
+          const s = c === 0 ? base : scaled(base, Math.max(g.authorFloor, g.authorDecay ** c));
+          const div = it.divisiveness > g.divisiveThreshold;
+          if (c >= g.authorCap || (div && divisive >= Math.floor(g.divisiveShareMax * g.pageSize))) {
+            if (fallback < 0 || s > fallbackScore) [fallback, fallbackScore] = [i, s];
+          } else if (best < 0 || s > bestScore) [best, bestScore] = [i, s];
+        });
+        const pick = best >= 0 ? best : fallback;
+        taken.add(pick);
+        counts.set(items[pick].author, (counts.get(items[pick].author) ?? 0) + 1);
+        if (items[pick].divisiveness > g.divisiveThreshold) divisive++;
+        order.push(pick);
+      }
+      return order;
+    };
+    const r = seededRandom(3);
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(r() * 120);
+      const authors = 1 + Math.floor(r() * 12);
+      const items = Array.from({ length: n }, (_, i) =>
+        item(i, `a${Math.floor(r() * authors)}`, r() < 0.05 ? Number.NaN : r() < 0.4 ? Math.round(r() * 4) / 4 - 0.5 : r() * 2 - 1, { divisiveness: r() }),
+      );
+      const g = { ...off, authorCap: 1 + Math.floor(r() * 4), authorDecay: r(), authorFloor: r() * 0.8, divisiveThreshold: 0.7, divisiveShareMax: 0.1, pageSize: 5 + Math.floor(r() * 20) };
+      const depth = Math.floor(r() * 60);
+      assert.deepEqual(rerank(items, g, seededRandom(1), depth).order.slice(0, Math.min(depth, n)), reference(items, g, depth));
+    }
   });
 });

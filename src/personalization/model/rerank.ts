@@ -174,47 +174,69 @@ export function rerank(items: readonly RankItem[], g: Guardrails, rand: () => nu
     base[i] = Number.isFinite(s) ? s : -Infinity;
   }
   const limit = Math.min(depth, n);
+  // Authors as small integers, so the page's per-author counts are an array.
+  const authorOf = new Int32Array(n);
+  const authorIds = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    let a = authorIds.get(items[i].author);
+    if (a === undefined) authorIds.set(items[i].author, (a = authorIds.size));
+    authorOf[i] = a;
+  }
+  const pageCounts = new Int32Array(authorIds.size);
+  const touched: number[] = [];
+  // Candidates by adjusted score (ties: the earlier item). A guardrail only lowers a score
+  // (decay, floor), so a scan down this order can stop at the first item whose unadjusted score
+  // is below the best adjusted score found: no later item can beat it.
+  const sorted = Array.from({ length: n }, (_, i) => i).sort((a, b) => (base[b] > base[a] ? 1 : base[b] < base[a] ? -1 : a - b));
+  const decay: number[] = [1];
+  const factorOf = (count: number) => {
+    while (decay.length <= count) decay.push(Math.max(g.authorFloor, g.authorDecay ** decay.length));
+    return decay[count];
+  };
+  const canStop = g.authorDecay <= 1 && g.authorFloor <= 1;
   const taken = new Uint8Array(n);
   const order: number[] = [];
-  const pageCounts = new Map<string, number>();
   let pageDivisive = 0;
   const maxDivisive = Math.floor(g.divisiveShareMax * g.pageSize);
+  let head = 0;
   for (let pos = 0; pos < limit; pos++) {
     if (pos % g.pageSize === 0) {
-      pageCounts.clear();
+      for (const a of touched) pageCounts[a] = 0;
+      touched.length = 0;
       pageDivisive = 0;
     }
+    while (taken[sorted[head]] === 1) head++;
     let best = -1;
     let bestScore = -Infinity;
     let fallback = -1;
     let fallbackScore = -Infinity;
-    for (let i = 0; i < n; i++) {
+    for (let k = head; k < n; k++) {
+      const i = sorted[k];
       if (taken[i] === 1) continue;
-      const count = pageCounts.get(items[i].author) ?? 0;
-      const s = count === 0 ? base[i] : scaled(base[i], Math.max(g.authorFloor, g.authorDecay ** count));
+      if (canStop && best >= 0 && base[i] < bestScore) break;
+      const count = pageCounts[authorOf[i]];
+      const s = count === 0 ? base[i] : scaled(base[i], factorOf(count));
       const blocked = count >= g.authorCap || (divisive[i] === 1 && pageDivisive >= maxDivisive);
       if (blocked) {
-        if (s > fallbackScore || fallback < 0) {
+        if (fallback < 0 || s > fallbackScore || (s === fallbackScore && i < fallback)) {
           fallback = i;
           fallbackScore = s;
         }
-      } else if (s > bestScore || best < 0) {
+      } else if (best < 0 || s > bestScore || (s === bestScore && i < best)) {
         best = i;
         bestScore = s;
       }
     }
     const pick = best >= 0 ? best : fallback;
     taken[pick] = 1;
-    const count = pageCounts.get(items[pick].author) ?? 0;
-    if (count > 0 && g.authorDecay < 1) note(items[pick].key, { guardrail: 'author_decay', factor: Math.max(g.authorFloor, g.authorDecay ** count) });
-    pageCounts.set(items[pick].author, count + 1);
+    const count = pageCounts[authorOf[pick]];
+    if (count > 0 && g.authorDecay < 1) note(items[pick].key, { guardrail: 'author_decay', factor: factorOf(count) });
+    if (count === 0) touched.push(authorOf[pick]);
+    pageCounts[authorOf[pick]] = count + 1;
     if (divisive[pick] === 1) pageDivisive++;
     order.push(pick);
   }
-  const rest: number[] = [];
-  for (let i = 0; i < n; i++) if (taken[i] === 0) rest.push(i);
-  rest.sort((a, b) => base[b] - base[a] || a - b);
-  for (const i of rest) order.push(i);
+  for (let k = head; k < n; k++) if (taken[sorted[k]] === 0) order.push(sorted[k]);
   // Floors and exploration, page by page within the decided depth.
   const explore = new Map<number, { draw: number; pool: number }>();
   for (let start = 0; start < limit; start += g.pageSize) {

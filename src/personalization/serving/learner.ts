@@ -76,9 +76,13 @@ export class Learner {
       const key = `${e.user}\u0000${e.activity}`;
       switch (e.kind) {
         case 'impression': {
-          this.state.impression(e.user, e.activity);
-          if (this.#pending.has(key)) break;
+          if (this.#pending.has(key)) {
+            this.state.impression(e.user, e.activity);
+            break;
+          }
+          // Features as of the impression: the item's exposure before it.
           encodeFeatures(this.#fv, hashOf(e.user), e.user, f, signals(e.user, e.activity), e.trackedUs / 1e6);
+          this.state.impression(e.user, e.activity);
           this.#pending.set(key, {
             idx: Array.from(this.#fv.idx.subarray(0, this.#fv.n)),
             val: Array.from(this.#fv.val.subarray(0, this.#fv.n)),

@@ -32,9 +32,25 @@ export function readerView(weights: readonly ProfileWeight[], nowUs: number, s: 
   return { interests, affinity, preferences: preferencesOf(weights, nowUs, s.preferenceHalfLifeUs) };
 }
 
+/** The item's exposure so far, as the learner's index keeps it. */
+export interface ItemExposure {
+  readonly engagements: number;
+  readonly negatives: number;
+  readonly impressions: number;
+}
+const UNSEEN: ItemExposure = { engagements: 0, negatives: 0, impressions: 0 };
+
 /** The model's pair inputs for one candidate. */
-export function pairSignals(r: ReaderView, tags: readonly ContentTag[], author: string, following: boolean, popularity: number, source?: string): PairSignals {
-  return { following, popularity, interestScore: interestScore(r.interests, tags), authorAffinity: r.affinity.get(author) ?? 0, source };
+export function pairSignals(r: ReaderView, tags: readonly ContentTag[], author: string, following: boolean, item: ItemExposure = UNSEEN, source?: string): PairSignals {
+  return {
+    following,
+    popularity: item.engagements,
+    negatives: item.negatives,
+    impressions: item.impressions,
+    interestScore: interestScore(r.interests, tags),
+    authorAffinity: r.affinity.get(author) ?? 0,
+    source,
+  };
 }
 
 /** `preference_score` of one candidate. */

@@ -194,7 +194,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   let version = '';
   if (!p.enabled) reason = 'disabled';
   else {
-    const m = await runtime.modelOf(appId);
+    const m = await runtime.modelOf(appId, s);
     if (m === null) reason = 'no_model';
     else {
       learner = m.learner;
@@ -222,7 +222,9 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
       const cutoff = nowUs - sel.windowS * 1e6;
       for (const e of fromFeed) {
         if (!room()) break;
-        if (seen.has(e.id) || (uuidTimeUs(e.id) ?? 0) < cutoff) continue;
+        if (seen.has(e.id)) continue;
+        const known = state?.items.get(e.id);
+        if ((known !== undefined ? known.timeS * 1e6 : (uuidTimeUs(e.id) ?? 0)) < cutoff) continue;
         seen.add(e.id);
         candidates.push({ id: e.id, source: 'following', body: e.body, origin: e.origin, author: '', timeUs: 0 });
       }
@@ -302,6 +304,11 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   const scores = new Float64Array(pool.length);
   const allVars: (Record<string, number> | undefined)[] = [];
   let explanation: Omit<Explanation, 'position' | 'guardrails'> | undefined;
+  // `rand()` in a formula draws from a source seeded per (session, user, activity), made only
+  // when the formula draws.
+  let randId = '';
+  let draw: (() => number) | null = null;
+  const scoreCtx = { nowSeconds: rankingNowS, rand: () => (draw ??= seededRandom(seedOf(`${q.session ?? ''}\u0000${q.user}\u0000${randId}`)))() };
   for (let i = 0; i < pool.length; i++) {
     const c = pool[i];
     const obj: Record<string, unknown> = parsed.get(c.id) ?? {};
@@ -309,7 +316,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
     const item = state?.items.get(c.id);
     const popularity = item?.engagements ?? 0;
     const follows = followSet.has(c.author) || c.source === 'following';
-    const sig = pairSignals(view, t, c.author, follows, popularity);
+    const sig = pairSignals(view, t, c.author, follows, item);
     const c0 = counts?.get(c.id);
     if (c0) {
       const total = Object.values(c0).reduce((x, y) => x + y, 0);
@@ -332,8 +339,9 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
       obj.value_score = valueScore(p.objective, heads);
     }
     const vars: Record<string, number> | undefined = q.withScoreVars || q.explain === c.id ? {} : undefined;
-    const rand = seededRandom(seedOf(`${q.session ?? ''}\u0000${q.user}\u0000${c.id}`));
-    const score = scoreMethod.evaluate(obj, { nowSeconds: rankingNowS, rand }, vars);
+    randId = c.id;
+    draw = null;
+    const score = scoreMethod.evaluate(obj, scoreCtx, vars);
     scores[i] = score;
     allVars.push(q.withScoreVars ? vars : undefined);
     items.push({

@@ -14,6 +14,8 @@ import { PageCache } from './read-personalized.js';
 const EVENT_BATCH = 2000;
 /** A process that does not learn looks for a newer snapshot this often (ms). */
 const POLL_MS = 3000;
+/** A process that does not learn reads the log after its model at most this often (ms). */
+const FOLLOW_MS = 200;
 /** Items older than the horizon are pruned this often (µs). */
 const PRUNE_EVERY_US = 60_000_000;
 
@@ -24,6 +26,9 @@ interface AppModel {
   snapshot: number | null;
   loading: Promise<void> | null;
   checkedMs: number;
+  /** Reading process only: its model is learning the log after the snapshot (see {@link PersonalizationRuntime.modelOf}). */
+  following: Promise<void> | null;
+  followedMs: number;
   /** Learning process only: updates and time at the last snapshot. */
   savedUpdates: number;
   savedSeq: number;
@@ -44,8 +49,9 @@ export interface TaggedItem {
  * process that runs the signal worker it is the learner itself, stepped by {@link step} off the
  * request path, reading the event log in `seq` order, with snapshots saved through the
  * {@link ModelStore} every N updates or T seconds; a restart loads the newest snapshot and replays
- * the log after it. Processes that only serve reads load the newest snapshot and look for a newer
- * one every few seconds.
+ * the log after it. Processes that only serve reads load the newest snapshot, look for a newer one
+ * every few seconds, and in between learn the log after it themselves (as the learner does, without
+ * saving), so an engagement reaches their reads before the next snapshot does.
  */
 export class PersonalizationRuntime {
   readonly #apps = new Map<string, AppModel>();
@@ -83,7 +89,7 @@ export class PersonalizationRuntime {
   #app(appId: string): AppModel {
     let a = this.#apps.get(appId);
     if (a === undefined) {
-      a = { learner: null, snapshot: null, loading: null, checkedMs: -Infinity, savedUpdates: 0, savedSeq: 0, savedUs: 0, prunedUs: 0 };
+      a = { learner: null, snapshot: null, loading: null, checkedMs: -Infinity, following: null, followedMs: -Infinity, savedUpdates: 0, savedSeq: 0, savedUs: 0, prunedUs: 0 };
       this.#apps.set(appId, a);
     }
     return a;
@@ -91,9 +97,11 @@ export class PersonalizationRuntime {
 
   /**
    * The app's learner as reads use it, or null when there is no model yet. A reading process
-   * loads the newest snapshot on first use and looks for newer ones now and then (without waiting).
+   * loads the newest snapshot on first use and looks for newer ones now and then (without waiting);
+   * given `s`, it also starts learning the log after its model when it has not for a moment
+   * (without waiting: this read uses the model as it is, the next ones the model that learned).
    */
-  async modelOf(appId: string): Promise<{ learner: Learner; version: string } | null> {
+  async modelOf(appId: string, s?: Services): Promise<{ learner: Learner; version: string } | null> {
     const a = this.#app(appId);
     if (this.#learning) {
       if (a.learner === null && a.loading === null) a.loading = this.#load(appId, a);
@@ -107,8 +115,38 @@ export class PersonalizationRuntime {
       a.loading = this.#poll(appId, a);
     }
     if (a.learner === null) return null;
+    if (!this.#learning && s !== undefined && a.loading === null && a.following === null && this.#now() - a.followedMs >= FOLLOW_MS) {
+      a.following = this.#follow(s, appId, a);
+    }
     return { learner: a.learner, version: `lr-${a.learner.seq}-${a.learner.model.updates}` };
   }
+
+  /**
+   * A reading process's model learns the events logged after it as the learning process's does
+   * (join windows close by this process's clock and features read the profiles as of this round,
+   * so the two may differ slightly); a newer snapshot replaces it when one appears. A failed round
+   * leaves the model as it was; a later read starts another.
+   */
+  async #follow(s: Services, appId: string, a: AppModel): Promise<void> {
+    a.followedMs = this.#now();
+    const l = a.learner;
+    try {
+      if (l === null) return;
+      const events = await s.store.signals.readEvents(appId, l.seq, EVENT_BATCH);
+      // A snapshot loaded meanwhile replaces this model; its own rounds start from the snapshot.
+      if (a.learner !== l) return;
+      if (events.length > 0) await this.#learn(s, appId, l, events);
+      if (a.learner !== l) return;
+      l.expire(s.clock.now());
+      // A full batch leaves more to learn: the next read starts another round at once.
+      if (events.length === EVENT_BATCH) a.followedMs = -Infinity;
+    } catch {
+      // Reads go on with the model as it is; a later read tries again.
+    } finally {
+      a.following = null;
+    }
+  }
+
 
   async #poll(appId: string, a: AppModel): Promise<void> {
     try {
@@ -232,7 +270,7 @@ export class PersonalizationRuntime {
       let v = views.get(user);
       if (v === undefined) views.set(user, (v = readerView(profiles.get(user) ?? [], nowUs, signalSettings)));
       const f = facts.get(activity)!;
-      return pairSignals(v, f.tags, f.author, follows.get(user)?.has(f.author) ?? false, l.state.items.get(activity)?.engagements ?? 0);
+      return pairSignals(v, f.tags, f.author, follows.get(user)?.has(f.author) ?? false, l.state.items.get(activity));
     };
     l.observe(events, facts, signals);
   }
