@@ -3,7 +3,7 @@
  * SQLite store, HTTP on loopback), tokens, API request builders, the graph loaded through
  * `follow_many`, activities posted through the API, and looks at the database file from a second
  * connection (checkpoint, sizes). Only public entry points of `src/` are used: `parseConfig`,
- * `createRivulet`, `rivulet.store.pendingCount()`, and the HTTP API.
+ * `createRivulet`, `rivulet.store.ports.intents.pendingCount()`, and the HTTP API.
  */
 import Database from 'better-sqlite3';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -201,7 +201,7 @@ export function postRequests(s: Server, g: Graph, authors: Int32Array, rng: Rng)
 export async function outboxEmpty(s: Server, timeoutMs = 900_000): Promise<number> {
   const start = performance.now();
   for (;;) {
-    if ((await s.rivulet.store.pendingCount()) === 0) return performance.timeOrigin + performance.now();
+    if ((await s.rivulet.store.ports.intents.pendingCount()) === 0) return performance.timeOrigin + performance.now();
     if (performance.now() - start > timeoutMs) throw new Error('fan-out did not finish in time');
     await new Promise((r) => setTimeout(r, 1));
   }

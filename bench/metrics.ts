@@ -95,7 +95,7 @@ export async function metrics(): Promise<void> {
       api('POST', `feed/user/a${i % authors}/`, s.serverToken, { actor: `SU:a${i % authors}`, verb: 'post', object: `post:${i}`, foreign_id: `post:${i}`, text: `post number ${i} about rivers and feeds`, popularity: i % 100 }),
     );
     await load.batch(s.base, writes, { concurrency: 8 });
-    while ((await s.rivulet.store.pendingCount()) > 0) await new Promise((r) => setTimeout(r, 10));
+    while ((await s.rivulet.store.ports.intents.pendingCount()) > 0) await new Promise((r) => setTimeout(r, 10));
     const requests = Array.from({ length: readers }, (_, r) => api('GET', `feed/timeline/r${r}/?limit=25`, s.userToken(`r${r}`)));
 
     const servers = {

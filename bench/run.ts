@@ -90,7 +90,7 @@ async function fanout(): Promise<void> {
       const start = performance.now();
       await env.client.feed('user', 'star').addActivity({ actor: 'SU:star', verb: 'post', object: `o:${r}` });
       const ackMs = performance.now() - start;
-      while ((await env.rivulet.store.pendingCount()) > 0) await new Promise((res) => setImmediate(res));
+      while ((await env.rivulet.store.ports.intents.pendingCount()) > 0) await new Promise((res) => setImmediate(res));
       runs.push({ ackMs, doneMs: performance.now() - start });
     }
     const best = [...runs].sort((a, b) => a.doneMs - b.doneMs)[Math.floor(runs.length / 2)];

@@ -6,7 +6,7 @@
  * and `bench/results/chart.svg`. See bench/README.md for what every figure means.
  *
  * Scenarios only use Rivulet's HTTP API, its config (`parseConfig`), `createRivulet` and
- * `rivulet.store.pendingCount()`, plus reads of the database file from a second connection, so they
+ * `rivulet.store.ports.intents.pendingCount()`, plus reads of the database file from a second connection, so they
  * keep measuring the same things when the fan-out strategy changes (hybrid push/pull): "visible"
  * is what a reader's HTTP read returns, "applied" is an empty outbox.
  */
@@ -242,7 +242,7 @@ async function fanoutThroughput(): Promise<void> {
     const held = worker !== null && typeof worker.drainAll === 'function';
     if (held) await worker.stop();
     const posted = await postWorkload(s, load, g, w, seed);
-    const queuedJobs = await s.rivulet.store.pendingCount();
+    const queuedJobs = await s.rivulet.store.ports.intents.pendingCount();
     const t0 = performance.now();
     await profiled('fanout-queued-drain', async () => {
       if (held) await worker.drainAll();
@@ -252,7 +252,7 @@ async function fanoutThroughput(): Promise<void> {
       }
     });
     const ms = performance.now() - t0;
-    if ((await s.rivulet.store.pendingCount()) !== 0) throw new Error('queue not drained');
+    if ((await s.rivulet.store.ports.intents.pendingCount()) !== 0) throw new Error('queue not drained');
     log(`  queued drain: ${Math.round(w.deliveries / (ms / 1000))} inserts/s`);
     return {
       posts_ms: round(posted.t1 - posted.t0),

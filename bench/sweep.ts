@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activityId } from '../src/core/activities/activity-id.js';
 import { SqliteStore } from '../src/adapters/sqlite/sqlite-store.js';
-import type { EntryWrite } from '../src/ports/write-store.js';
+import type { FeedOp } from '../src/ports/timeline-store.js';
 import { SWEEP_STEP } from '../src/workers/activity-sweeper.js';
 import { option } from './harness.js';
 import { writeResult } from './report.js';
@@ -60,9 +60,10 @@ export async function sweep(): Promise<void> {
       const t0 = performance.now();
       for (let i = from; i < to; i++) {
         const a = activity(i, 'user:author');
-        const entries: EntryWrite[] = [{ feed: a.home, id: a.id, origin: null, maxLength: 200 }];
-        for (const f of followers) entries.push({ feed: f, id: a.id, origin: a.home, maxLength: 200 });
-        await store.commit(APP, { activities: [a], entries });
+        const ops: FeedOp[] = [{ kind: 'add', feed: a.home, entries: [{ id: a.id, origin: null }], maxLength: 200 }];
+        for (const f of followers) ops.push({ kind: 'add', feed: f, entries: [{ id: a.id, origin: a.home }], maxLength: 200 });
+        await store.ports.intents.commit(APP, [{ activity: a }]);
+        await store.ports.timelines.apply(APP, ops);
       }
       return performance.now() - t0;
     };
@@ -96,7 +97,12 @@ export async function sweep(): Promise<void> {
     const count = () => trimmedStore.database.db.prepare('SELECT count(*) FROM activities').pluck().get() as number;
     for (let from = 0; from < 40_000; from += 1000) {
       const batch = Array.from({ length: 1000 }, (_, k) => activity(1_000_000 + from + k, 'user:busy'));
-      await Promise.all(batch.map((a) => trimmedStore.commit(APP, { activities: [a], entries: [{ feed: a.home, id: a.id, origin: null, maxLength: 50 }] })));
+      await Promise.all(
+        batch.map(async (a) => {
+          await trimmedStore.ports.intents.commit(APP, [{ activity: a }]);
+          await trimmedStore.ports.timelines.apply(APP, [{ kind: 'add', feed: a.home, entries: [{ id: a.id, origin: null }], maxLength: 50 }]);
+        }),
+      );
     }
     const before = count();
     const trimmedPass = await pass(trimmedStore);

@@ -6,8 +6,7 @@ import { DEFAULT_MAX_GROUP_ACTIVITIES, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LENGTH, t
 import { DEFAULT_FANOUT } from '../services/context.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../services/files.js';
 import { DEFAULT_OG, type OgSettings } from '../services/open-graph.js';
-import { AddressPolicy } from '../adapters/http/address-policy.js';
-import type { S3BlobSettings } from '../adapters/s3/s3-blob-store.js';
+import { AddressPolicy } from '../core/net/address-policy.js';
 import { AggregationFormatError, compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT } from '../core/aggregation/compile.js';
 import { compileRankingMethod, RankingConfigError, type RankingMethod } from '../core/ranking/compile.js';
 import { isPlainObject } from '../core/activities/activity.js';
@@ -231,6 +230,20 @@ export function sqlitePath(config: Pick<Config, 'storage'>): string {
 }
 
 /** Where file bytes are kept: a directory (default `<data>/files`) or an S3-compatible bucket. */
+/** Where an S3-compatible store keeps Rivulet's files. */
+export interface S3BlobSettings {
+  readonly bucket: string;
+  /** Prepended to every key, e.g. `rivulet/` (default none). */
+  readonly prefix?: string;
+  readonly region?: string;
+  /** An S3-compatible endpoint (MinIO, Ceph, R2…); absent means AWS. */
+  readonly endpoint?: string;
+  /** Path-style addressing (`<endpoint>/<bucket>/<key>`), which most S3-compatible servers need. */
+  readonly forcePathStyle?: boolean;
+  /** Absent: the SDK's default chain (environment, shared config, instance role). */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
 export type FileStorageConfig = { readonly backend: 'local'; readonly path: string } | ({ readonly backend: 's3' } & S3BlobSettings);
 
 export interface FileConfig {

@@ -1,4 +1,4 @@
-import type { WriteBatch } from './write-store.js';
+import type { WriteStep } from './intent-queue.js';
 import type { SignalWrites } from './signal-writes.js';
 
 /**
@@ -70,44 +70,35 @@ export const changeKey = {
 } as const;
 
 /**
- * The keys a write batch changes (see {@link changeKey}); stores record them with the batch.
- * Direct entries of pull-served feeds ({@link changeKey.pulled}) are the store's to add: only it
- * knows which feeds are served by pull.
+ * The keys a write's atomic step changes (see {@link changeKey}); stores record them with the
+ * step. The per-feed operations after it leave their own marks (see docs/storage-ports.md).
  */
-export function batchChanges(app: string, b: WriteBatch & { readonly signals?: SignalWrites }): Set<string> {
+export function stepChanges(app: string, step: WriteStep): Set<string> {
   const keys = new Set<string>();
-  const feed = (fid: string) => keys.add(changeKey.feed(app, fid));
-  const activity = (id: string) => keys.add(changeKey.activity(app, id));
-  for (const a of b.activities ?? []) activity(a.id);
-  for (const e of b.entries ?? []) feed(e.feed);
-  for (const r of b.removals ?? []) {
-    feed(r.feed);
-    for (const id of r.ids) activity(id);
-  }
-  for (const r of b.removeByOrigin ?? []) feed(r.feed);
-  for (const f of b.follows ?? []) feed(f.source);
-  for (const f of b.unfollows ?? []) feed(f.source);
-  const r = b.reactions;
+  if (step.activity) keys.add(changeKey.activity(app, step.activity.id));
+  for (const id of step.erase ?? []) keys.add(changeKey.activity(app, id));
+  const r = step.reactions;
   if (r) {
-    const reaction = (x: { id: string; activityId: string; parent: string }) => {
+    const all = [...(r.add ?? []), ...(r.update ?? []), ...(r.remove ?? []), ...(r.softDelete ?? []).map((x) => x.reaction), ...(r.restore ?? [])];
+    for (const x of all) {
       keys.add(changeKey.reactions(app, x.activityId));
       keys.add(changeKey.reaction(app, x.id));
       if (x.parent) keys.add(changeKey.reaction(app, x.parent));
-    };
-    for (const x of r.add ?? []) reaction(x);
-    for (const x of r.update ?? []) reaction(x);
-    for (const x of r.remove ?? []) reaction(x);
-    for (const x of r.softDelete ?? []) reaction(x.reaction);
-    for (const x of r.restore ?? []) reaction(x);
+    }
   }
-  for (const m of b.marks ?? []) feed(m.feed);
-  for (const h of b.hides ?? []) feed(h.feed);
-  // Which feeds hid an activity is not in the batch: every read may show it again.
-  if ((b.unhides?.length ?? 0) > 0) keys.add(changeKey.app(app));
-  for (const id of b.erase ?? []) activity(id);
-  const s = b.signals;
-  // Personalization data that ranked reads score with; the job queue of content processing is not.
-  if (s && ((s.events?.length ?? 0) > 0 || (s.profile?.length ?? 0) > 0 || (s.tags?.length ?? 0) > 0 || (s.hides?.length ?? 0) > 0)) {
+  if (step.follow) keys.add(changeKey.feed(app, step.follow.source));
+  if (step.unfollow) keys.add(changeKey.feed(app, step.unfollow.source));
+  return keys;
+}
+
+/**
+ * The keys personalization writes change: the app's signals key when they change data that
+ * ranked reads score with (events, profiles, tags, hides); the job queue of content processing
+ * is not.
+ */
+export function signalChanges(app: string, s: SignalWrites): Set<string> {
+  const keys = new Set<string>();
+  if ((s.events?.length ?? 0) > 0 || (s.profile?.length ?? 0) > 0 || (s.tags?.length ?? 0) > 0 || (s.hides?.length ?? 0) > 0) {
     keys.add(changeKey.signals(app));
   }
   return keys;

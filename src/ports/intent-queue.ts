@@ -158,8 +158,9 @@ export interface IntentQueue {
   pendingCount(): Promise<number>;
 
   /**
-   * When the oldest waiting intent (claimed or not, inline ones included; not dead letters) was
-   * written, in ms since the epoch: the fan-out queue's age for metrics. Null when none waits.
+   * The waiting intents (claimed or not, inline ones included; not dead letters), oldest first, at
+   * most `limit`, with their cursor and attempts; takes no lease. For the queue-age metric (the
+   * oldest one's `queuedAt`), tools and tests.
    */
-  oldestPendingAt(): Promise<number | null>;
+  pending(limit: number): Promise<QueuedIntent[]>;
 }

@@ -16,7 +16,7 @@
 export interface Metrics {
   /** The recorder of one HTTP route (`url` as registered, with its parameters). */
   route(method: string, url: string): RouteRecorder;
-  /** The recorder of one store method (`name` as on the port, e.g. `readTimelinePage`). */
+  /** The recorder of one store method (`<port>.<method>` for the storage ports, e.g. `timelines.scan`). */
   storeMethod(name: string): DurationRecorder;
   /**
    * A queued fan-out job reached its last follower `lagSeconds` after it was queued (the write

@@ -1,18 +1,14 @@
 import type { ChangeMarks } from './change-marks.js';
-import type { LegacyActivityStore } from './legacy/activity-store.js';
-import type { CollectionStore } from './collection-store.js';
-import type { LegacyFollowStore } from './legacy/follow-store.js';
-import type { Outbox } from './outbox.js';
-import type { ReactionStore } from './reaction-store.js';
 import type { SignalStore } from './signal-store.js';
-import type { LegacyTimelineStore } from './legacy/timeline-store.js';
-import type { UserStore } from './user-store.js';
-import type { WriteStore } from './write-store.js';
 import type { StoragePorts } from './storage.js';
 
-/** Everything a storage backend provides; each role is its own port. */
-export interface Store extends LegacyActivityStore, LegacyTimelineStore, LegacyFollowStore, Outbox, WriteStore, UserStore, CollectionStore, ReactionStore {
-  /** The storage ports of docs/storage-ports.md over the same data: what services move onto. */
+/**
+ * A storage backend as a process opens it: its storage ports (what services read and write
+ * through, docs/storage-ports.md), the personalization stores, the change marks of read caches,
+ * and its lifecycle and maintenance.
+ */
+export interface Store {
+  /** The storage ports of docs/storage-ports.md. */
   readonly ports: StoragePorts;
   /** The personalization stores (event log, profiles, content tags, hides) over the same data. */
   readonly signals: SignalStore;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { AuditChange, AuditEntityType, AuditEntry, AuditQuery } from '../ports/audit-log.js';
-import type { WriteBatch } from '../ports/write-store.js';
+import type { WriteStep } from '../ports/intent-queue.js';
 import type { Services } from './context.js';
 
 /**
@@ -14,10 +14,10 @@ export async function audit(s: Pick<Services, 'audit' | 'clock'>, app: App, chan
 }
 
 /**
- * Audit entries to commit with a write batch (recorded in the same atomic step, see
- * {@link WriteBatch.audit}); nothing where no log is kept.
+ * Audit entries to commit with a write's step (recorded in the same atomic step, see
+ * {@link WriteStep.audit}); nothing where no log is kept.
  */
-export function auditBatch(s: Pick<Services, 'audit' | 'clock'>, changes: readonly AuditChange[]): WriteBatch['audit'] {
+export function auditBatch(s: Pick<Services, 'audit' | 'clock'>, changes: readonly AuditChange[]): WriteStep['audit'] {
   return s.audit && changes.length > 0 ? { atUs: s.clock.now(), changes } : undefined;
 }
 

@@ -36,10 +36,6 @@ export interface ChangeSet {
   readonly marks?: readonly MarkChange[];
 }
 
-type EntryWrite = ChangedEntry;
-type GroupMarks = MarkChange;
-type WriteBatch = ChangeSet;
-
 export interface PublishChangesOptions {
   readonly pubsub: PubSub;
   readonly apps: ReadonlyMap<string, App>;
@@ -51,7 +47,7 @@ export interface PublishChangesOptions {
 /** What one commit did to one listened feed. */
 interface FeedChange {
   readonly notification: boolean;
-  readonly added: EntryWrite[];
+  readonly added: ChangedEntry[];
   readonly removed: string[];
   seen?: 'all' | readonly string[];
   read?: 'all' | readonly string[];
@@ -99,7 +95,7 @@ export class RealtimePublisher {
   }
 
   /** Publishes the changes of `batch`, which was just committed for `app`. Never throws. */
-  async committed(app: string, batch: WriteBatch): Promise<void> {
+  async committed(app: string, batch: ChangeSet): Promise<void> {
     const opts = this.#opts;
     if (!opts.pubsub.hasWatchers(app)) return;
     let events: Promise<FeedEvent[]>;
@@ -130,7 +126,7 @@ export class RealtimePublisher {
 }
 
 /** The changes of a batch to feeds that are listened to and have realtime on; null when none. */
-function collectChanges(opts: PublishChangesOptions, app: string, batch: WriteBatch): Map<string, FeedChange> | null {
+function collectChanges(opts: PublishChangesOptions, app: string, batch: ChangeSet): Map<string, FeedChange> | null {
   const config = opts.apps.get(app);
   if (!config) return null;
   const changes = new Map<string, FeedChange>();
@@ -171,12 +167,12 @@ async function addPulledChanges(
   store: RealtimeReads,
   opts: PublishChangesOptions,
   app: string,
-  batch: WriteBatch,
+  batch: ChangeSet,
   changes: Map<string, FeedChange> | null,
 ): Promise<Map<string, FeedChange> | null> {
   const config = opts.apps.get(app);
   if (!config) return changes;
-  const added = new Map<string, EntryWrite[]>();
+  const added = new Map<string, ChangedEntry[]>();
   const removed = new Map<string, string[]>();
   for (const e of batch.entries ?? []) if (e.origin === null) (added.get(e.feed) ?? added.set(e.feed, []).get(e.feed)!).push(e);
   for (const r of batch.removals ?? []) if (r.origin === null || r.origin === undefined) (removed.get(r.feed) ?? removed.set(r.feed, []).get(r.feed)!).push(...r.ids);
@@ -200,7 +196,7 @@ async function addPulledChanges(
   return out.size > 0 ? out : null;
 }
 
-function mergeMarks(a: GroupMarks['seen'], b: GroupMarks['seen']): GroupMarks['seen'] {
+function mergeMarks(a: MarkChange['seen'], b: MarkChange['seen']): MarkChange['seen'] {
   if (b === undefined) return a;
   if (a === undefined) return b;
   if (a === 'all' || b === 'all') return 'all';
@@ -211,7 +207,7 @@ async function buildEvents(
   store: RealtimeReads,
   opts: PublishChangesOptions,
   app: string,
-  batch: WriteBatch,
+  batch: ChangeSet,
   changes: Map<string, FeedChange>,
 ): Promise<FeedEvent[]> {
   const facts = new Map<string, ActivityFacts>();

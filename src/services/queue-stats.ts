@@ -6,12 +6,13 @@ import type { IntentQueue } from '../ports/intent-queue.js';
  * oldest pending one (three small reads of the intent queue).
  */
 export async function queueStats(
-  store: { readonly ports: { readonly intents: Pick<IntentQueue, 'pendingCount' | 'deadLetterCount' | 'oldestPendingAt'> } },
+  store: { readonly ports: { readonly intents: Pick<IntentQueue, 'pendingCount' | 'deadLetterCount' | 'pending'> } },
   now = Date.now(),
 ): Promise<QueueStats> {
   const q = store.ports.intents;
   const [pending, deadLettered] = await Promise.all([q.pendingCount(), q.deadLetterCount()]);
   if (pending === 0) return { pending, oldestAgeSeconds: null, deadLettered };
-  const queuedAt = await q.oldestPendingAt();
+  const [oldest] = await q.pending(1);
+  const queuedAt = oldest?.queuedAt ?? null;
   return { pending, oldestAgeSeconds: queuedAt === null ? null : Math.max(0, (now - queuedAt) / 1000), deadLettered };
 }

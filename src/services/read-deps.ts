@@ -92,22 +92,11 @@ const PORT_READS: { readonly [P in keyof StoragePorts]?: Readonly<Record<string,
   collections: { getEntries: entries },
 };
 
-/** Reads of the combined store that reads still make, with their dependencies. */
-const STORE_READS: Record<string, ReadDeps> = {
-  getActivities: (app, [ids], deps) => activities(app, ids, deps),
-  getUsers: users,
-  getEntries: entries,
-  ...reactions,
-};
-
-/** Store calls that read nothing a page shows, or are not reads. */
-const PASS = new Set(['changeMark', 'changes', 'ready', 'migrations', 'close', 'checkIntegrity', 'commit']);
-
 /**
  * `target` with each call recorded in `deps` as `reads` says; a call it does not name adds the
  * app's key (any change of the app makes the page stale).
  */
-function recording<T extends object>(target: T, reads: Readonly<Record<string, ReadDeps>>, deps: Set<string>, pass?: ReadonlySet<string>): T {
+function recording<T extends object>(target: T, reads: Readonly<Record<string, ReadDeps>>, deps: Set<string>): T {
   const wrapped = new Map<string | symbol, unknown>();
   return new Proxy(target, {
     get(t, prop) {
@@ -116,7 +105,7 @@ function recording<T extends object>(target: T, reads: Readonly<Record<string, R
       const value = Reflect.get(t, prop, t) as unknown;
       if (typeof value !== 'function') return value;
       let out: unknown;
-      if (typeof prop !== 'string' || pass?.has(prop)) {
+      if (typeof prop !== 'string') {
         out = value.bind(t);
       } else {
         const read = Object.hasOwn(reads, prop) ? reads[prop] : undefined;
@@ -171,13 +160,14 @@ export function recordingServices(s: Services, deps: Set<string>): Services {
       return p;
     },
   });
+  // The combined store itself holds no reads (lifecycle and change marks only).
   const store = new Proxy(s.store, {
     get(t, prop) {
       if (prop === 'signals') return keyed(t.signals, changeKey.signals, deps);
       if (prop === 'ports') return ports;
-      return Reflect.get(recorded, prop, recorded);
+      const value = Reflect.get(t, prop, t) as unknown;
+      return typeof value === 'function' ? value.bind(t) : value;
     },
   });
-  const recorded = recording(s.store, STORE_READS, deps, PASS);
   return { ...s, store: store as Store, ports, readDeps: deps };
 }

@@ -4,7 +4,7 @@ import { InputError } from '../core/errors.js';
 import type { App, FeedGroup } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import { formatActivityTime } from '../core/time.js';
-import type { GroupMarks } from '../ports/write-store.js';
+import type { MarkChange as GroupMarks } from './publish-changes.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
 import { commit, type Services } from './context.js';
 import { withoutFlagged } from './moderation.js';

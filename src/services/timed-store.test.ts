@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DurationRecorder, Metrics } from '../ports/metrics.js';
-import type { QueuedJob } from '../ports/outbox.js';
 import type { Store } from '../ports/store.js';
 import { timeStore } from './timed-store.js';
 
@@ -22,24 +21,19 @@ function recordingMetrics() {
 
 /** A store-shaped class with private state, like the real adapters. */
 class FakeStore {
-  #jobs: QueuedJob[] = [];
-  #committed: unknown[] = [];
-  queue(job: QueuedJob) {
-    this.#jobs.push(job);
+  #marks = 0;
+  #swept = 0;
+  async sweepActivities(_app: string, _after: string | null, limit: number) {
+    if (limit < 0) throw new Error('disk full');
+    this.#swept += limit;
+    this.#marks++;
+    return { next: null, examined: limit, deleted: this.#swept };
   }
-  async pendingJobs(limit: number) {
-    return this.#jobs.slice(0, limit);
-  }
-  async pendingCount() {
-    return this.#jobs.length;
-  }
-  async commit(_app: string, batch: { complete?: number[] }) {
-    if ((batch as { fail?: boolean }).fail) throw new Error('disk full');
-    this.#committed.push(batch);
-    this.#jobs = this.#jobs.filter((j) => !batch.complete?.includes(j.jobId));
+  async migrations() {
+    return { applied: 1, latest: 1 };
   }
   changeMark() {
-    return String(this.#committed.length);
+    return String(this.#marks);
   }
   async close() {}
 }
@@ -56,22 +50,21 @@ describe('timeStore', () => {
     const { m, calls, resolved } = recordingMetrics();
     const raw = new FakeStore();
     const store = timeStore(raw as unknown as Store, m);
-    assert.equal(await store.pendingCount(), 0);
-    await store.commit('a', {});
-    await assert.rejects(store.commit('a', { fail: true } as never), /disk full/);
+    assert.deepEqual(await store.migrations!(), { applied: 1, latest: 1 });
+    assert.equal((await store.sweepActivities!('a', null, 2, 0, 0)).deleted, 2);
+    await assert.rejects(store.sweepActivities!('a', null, -1, 0, 0), /disk full/);
     assert.deepEqual(
       calls.map((c) => [c.method, c.failed]),
       [
-        ['pendingCount', false],
-        ['commit', false],
-        ['commit', true],
+        ['sweepActivities', false],
+        ['sweepActivities', true],
       ],
     );
     assert.ok(calls.every((c) => c.seconds >= 0));
     // Resolved once per method, at wrapping time; the read cache's check and lifecycle are not timed.
-    assert.ok(!resolved.includes('changeMark') && !resolved.includes('close'));
+    assert.ok(!resolved.includes('changeMark') && !resolved.includes('close') && !resolved.includes('migrations'));
     assert.equal(store.changeMark!(), '1');
-    assert.equal(calls.length, 3);
+    assert.equal(calls.length, 2);
   });
 
   it('times the storage ports\' calls as <port>.<method>', async () => {

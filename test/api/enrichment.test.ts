@@ -465,7 +465,7 @@ describe('store calls of an enriched page', () => {
   before(async () => {
     // A server whose store and storage ports count every call made while `counting` is on.
     // Calls the server makes on its own meanwhile (queue and readiness polls) are not the page's.
-    const background = new Set(['close', 'changeMark', 'pendingCount', 'deadLetterCount', 'pendingJobs', 'migrations', 'ready']);
+    const background = new Set(['close', 'changeMark', 'pendingCount', 'deadLetterCount', 'pending', 'migrations', 'ready']);
     const counted = <T extends object>(real: T, prefix: string): T =>
       new Proxy(real, {
         get(target, prop) {

@@ -71,7 +71,7 @@ describe('a fan-out job that keeps failing', () => {
     await t.rivulet.worker!.drainAll();
     assert.deepEqual(await timelineIds(readers.good[0]), [first.id]);
     assert.deepEqual(await timelineIds(readers.bad), []);
-    let [job] = await t.rivulet.store.pendingJobs(10);
+    let [job] = await t.rivulet.store.ports.intents.pending(10);
     assert.equal(job.attempts, 1, 'the failure was recorded against the job');
     assert.equal(job.source, `user:${bad}`);
     assert.equal(await t.rivulet.store.ports.intents.pendingCount(), 1);
@@ -80,14 +80,14 @@ describe('a fan-out job that keeps failing', () => {
     const second = await c.feed('user', good[1]).addActivity({ actor: good[1], verb: 'post', object: 'o:2' });
     await t.rivulet.worker!.drainAll();
     assert.deepEqual(await timelineIds(readers.good[1]), [second.id]);
-    [job] = await t.rivulet.store.pendingJobs(10);
+    [job] = await t.rivulet.store.ports.intents.pending(10);
     assert.equal(job.attempts, 1, 'a job waiting for its retry is not run early');
 
     // Each retry waits twice as long as the one before; the last failure dead-letters it.
     for (let attempt = 1; attempt < DEFAULT_RETRY.maxAttempts; attempt++) {
       nowUs += DEFAULT_RETRY.baseMs * 2 ** (attempt - 1) * 1000 - 1000;
       await t.rivulet.worker!.drainAll();
-      assert.equal((await t.rivulet.store.pendingJobs(10))[0]?.attempts, attempt, `attempt ${attempt + 1} waits for its time`);
+      assert.equal((await t.rivulet.store.ports.intents.pending(10))[0]?.attempts, attempt, `attempt ${attempt + 1} waits for its time`);
       nowUs += 1000;
       await t.rivulet.worker!.drainAll();
     }
@@ -131,7 +131,7 @@ describe('a fan-out job that keeps failing', () => {
     poisoned.set(`user:${star}`, () => new StoreError('store failure during entriesOf', Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }), { transient: true }));
     const post = await c.feed('user', star).addActivity({ actor: star, verb: 'post', object: 'o:1' });
     await assert.rejects(t.rivulet.worker!.drainAll(), /store failure/);
-    const [job] = await t.rivulet.store.pendingJobs(10);
+    const [job] = await t.rivulet.store.ports.intents.pending(10);
     assert.equal(job.attempts, 0);
     poisoned.clear();
     await t.rivulet.worker!.drainAll();

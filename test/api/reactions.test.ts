@@ -886,28 +886,25 @@ describe('concurrency', () => {
     assert.equal((counts.like ?? 0) + (counts.clap ?? 0), 5);
   });
 
-  it('the store itself refuses a reaction id that exists, rolling the whole commit back', async () => {
+  it('the store itself refuses a reaction id that exists, writing nothing of that step', async () => {
     // What a concurrent add that passed the existence check would commit.
     const [alice] = await people(t, 'alice');
     const act = await post(alice);
     const r = (await alice.client.reactions.add('like', act.id, {}, { targetFeeds: [`user:${alice.id}`] })) as Json;
-    const store = t.rivulet.store;
-    const record = (await store.getReactions(t.appId, [r.id])).get(r.id)!;
-    const feedBefore = await feedIds(t, 'user', alice.id);
-    const pendingBefore = await store.ports.intents.pendingCount();
+    const ports = t.rivulet.store.ports;
+    const record = (await ports.reactions.getReactions(t.appId, [r.id])).get(r.id)!;
+    const pendingBefore = await ports.intents.pendingCount();
     await assert.rejects(
-      store.ports.intents.commit(t.appId, [
+      ports.intents.commit(t.appId, [
         {
           reactions: { add: [{ ...record, kind: 'clap', createdUs: record.createdUs + 1 }] },
-          intents: [{ mode: 'inline', kind: 'fanout.add', source: `flat:${alice.id}`, ids: [act.id] }],
+          intents: [{ kind: 'fanout.add', source: `flat:${alice.id}`, ids: [act.id], mode: 'queued' }],
         },
       ]),
       (err: Error) => err.name === 'ConflictError',
     );
-    assert.equal(await store.ports.intents.pendingCount(), pendingBefore, 'the intent of the refused step was not written');
     assert.deepEqual(await countsOf(t, act.id), { like: 1 });
-    assert.deepEqual(await feedIds(t, 'user', alice.id), feedBefore);
-    assert.deepEqual(await feedIds(t, 'flat', alice.id), []);
+    assert.equal(await ports.intents.pendingCount(), pendingBefore, 'its intent was not written');
     assert.equal(((await alice.client.reactions.get(r.id)) as Json).kind, 'like');
   });
 });

@@ -181,8 +181,17 @@ describe('security: connections', () => {
   });
 
   describe('bodies over the limit', () => {
+    // Its own server with the default timeouts: on a loaded machine the writes a millisecond apart
+    // can take longer than the short request timeout of the server above, which then answers 408.
+    let big: TestServer;
+    before(async () => {
+      big = await startServer();
+    });
+    after(async () => big.close());
+
     /** Sends `size` bytes in 64 KiB writes a millisecond apart, on a fresh connection. */
     function postSlowly(size: number, chunked = false): Promise<{ status: number; body: string } | { error: string }> {
+      const t = big;
       const url = new URL(`${t.baseUrl}v1.0/feed/user/big/?api_key=${t.apiKey}`);
       const body = Buffer.alloc(size, 'a');
       return new Promise((resolve) => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ChangeMarks } from '../../src/ports/change-marks.js';
+import { changeKey, type ChangeMarks } from '../../src/ports/change-marks.js';
+import type { StoragePorts } from '../../src/ports/storage.js';
+import { activityAt } from './ports-support.js';
 
 /**
  * Two handles on the same data, as two processes (or two nodes) would hold them, and how many
@@ -62,6 +64,71 @@ export function changeMarksContract(name: string, open: () => Promise<ChangeMark
       const recent = await p.b.changesSince(last - 2);
       assert.deepEqual(recent, { position: last, keys: [`f|1|user:${2 * p.keep + 8}`, `f|1|user:${2 * p.keep + 9}`], complete: true });
       assert.ok(first > start);
+    });
+  });
+}
+
+/** A store's storage ports with the change marks their writes leave. */
+export interface MarkedPorts {
+  readonly ports: StoragePorts;
+  readonly changes: ChangeMarks;
+  close(): Promise<void>;
+}
+
+/**
+ * The marks the storage ports' writes leave, which read caches invalidate from: each write marks
+ * what it changed (docs/storage-ports.md, "Change marks"), reads mark nothing.
+ */
+export function portWriteMarksContract(name: string, open: () => Promise<MarkedPorts>): void {
+  describe(`change marks of port writes: ${name}`, () => {
+    it('a step, per-feed operations, a group write, a user and an entry write each leave the mark of what they changed', async () => {
+      const store = await open();
+      try {
+        const p = store.ports;
+        const start = await store.changes.position();
+        const act = activityAt(1, 'user:ann');
+        await p.intents.commit('1', [{ activity: act }, { follow: { source: 'timeline:bob', target: 'user:ann', createdUs: 1, grouped: false, since: null } }]);
+        await p.timelines.apply('1', [{ kind: 'add', feed: 'user:ann', entries: [{ id: act.id, origin: null }], maxLength: 10 }]);
+        const [g] = await p.groups.readForMerge('1', [{ feed: 'notification:ann' }]);
+        await p.groups.writeGroups('1', [{ feed: 'notification:ann', version: g.version, put: [], drop: [], counts: g.counts }]);
+        await p.users.putUsers('1', [{ id: 'ann', data: '{}', createdUs: 1, updatedUs: 1 }], 'replace');
+        await p.collections.putEntries('1', [{ collection: 'food', id: 'soup', userId: null, data: '{}', createdUs: 1, updatedUs: 1 }], 'replace');
+        const got = await store.changes.changesSince(start);
+        assert.equal(got.complete, true);
+        assert.deepEqual(new Set(got.keys), new Set([
+          changeKey.activity('1', act.id),
+          changeKey.feed('1', 'timeline:bob'),
+          changeKey.feed('1', 'user:ann'),
+          changeKey.feed('1', 'notification:ann'),
+          changeKey.user('1', 'ann'),
+          changeKey.object('1', 'food', 'soup'),
+        ]));
+        // Reads leave no mark; a direct entry of a pull-served feed marks the app's merged reads.
+        await p.users.getUsers('1', ['ann']);
+        assert.equal(await store.changes.position(), got.position);
+        await p.follows.markPullServed('1', ['user:ann']);
+        const before = await store.changes.position();
+        await p.timelines.apply('1', [{ kind: 'add', feed: 'user:ann', entries: [{ id: activityAt(2, 'user:ann').id, origin: null }], maxLength: 10 }]);
+        assert.ok((await store.changes.changesSince(before)).keys.includes(changeKey.pulled('1')));
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a reaction marks its activity\'s reactions, itself and its parent, not the activity', async () => {
+      const store = await open();
+      try {
+        const act = activityAt(3, 'user:ann');
+        await store.ports.intents.commit('2', [{ activity: act }]);
+        const start = await store.changes.position();
+        const r = { id: 'r1', kind: 'comment', activityId: act.id, userId: 'bob', parent: '', depth: 1, data: '{}', targetFeeds: [], createdUs: 4, updatedUs: 4, deletedUs: null };
+        const child = { ...r, id: 'r2', parent: 'r1', depth: 2, createdUs: 5, updatedUs: 5 };
+        await store.ports.intents.commit('2', [{ reactions: { add: [r, child] } }]);
+        const got = await store.changes.changesSince(start);
+        assert.deepEqual(new Set(got.keys), new Set([changeKey.reactions('2', act.id), changeKey.reaction('2', 'r1'), changeKey.reaction('2', 'r2')]));
+      } finally {
+        await store.close();
+      }
     });
   });
 }

@@ -37,12 +37,10 @@ export function contentTagStoreContract(name: string, makeStore: () => Promise<S
     test('finds the newest activity of each foreign id', async () => {
       const old = activityId(1_000_000, 'x1');
       const newer = activityId(2_000_000, 'x2');
-      await store().commit(app(), {
-        activities: [
-          { id: old, timeUs: 1_000_000, foreignId: 'post:1', to: [], body: '{}', home: 'user:a' },
-          { id: newer, timeUs: 2_000_000, foreignId: 'post:1', to: [], body: '{}', home: 'user:a' },
-        ],
-      });
+      await store().ports.intents.commit(app(), [
+        { activity: { id: old, timeUs: 1_000_000, foreignId: 'post:1', to: [], body: '{}', home: 'user:a' } },
+        { activity: { id: newer, timeUs: 2_000_000, foreignId: 'post:1', to: [], body: '{}', home: 'user:a' } },
+      ]);
       const got = await store().signals.newestByForeignId(app(), ['post:1', 'post:2']);
       assert.deepEqual([...got], [['post:1', newer]]);
     });

@@ -74,28 +74,36 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       await p.intents.complete([id]);
     });
 
-    test('the oldest waiting intent dates the queue; completed and dead-lettered ones do not', async (p, app) => {
-      // Intents other cases left waiting are older still: then the answer stays theirs.
-      const earlier = await p.intents.oldestPendingAt();
-      const within = (at: number | null, lo: number, hi: number) => {
-        if (earlier !== null) assert.equal(at, earlier);
-        else assert.ok(at !== null && at >= lo && at <= hi, `${at} within ${lo}..${hi}`);
-      };
+    test('pending lists the waiting intents oldest first, with cursor and attempts, and takes no lease', async (p, app) => {
+      // Intents other cases left waiting are older still: only this app's are looked at.
+      const mine = async () => (await p.intents.pending(1000)).filter((i) => i.app === app);
       const [a, b] = [activityAt(6, 'user:a'), activityAt(7, 'user:a')];
       const t0 = Date.now();
       const [first] = await p.intents.commit(app, [{ activity: a, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'queued' }] }]);
       await new Promise((r) => setTimeout(r, 5));
       const t1 = Date.now();
-      const [second] = await p.intents.commit(app, [{ activity: b, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [b.id], mode: 'inline' }] }]);
-      const t2 = Date.now();
-      within(await p.intents.oldestPendingAt(), t0, t1);
-      // A claim (a lease on the queued one) changes nothing.
-      await p.intents.claim(100, 30_000, Date.now());
-      within(await p.intents.oldestPendingAt(), t0, t1);
-      await p.intents.complete([first.intents[0].id]);
-      within(await p.intents.oldestPendingAt(), t1, t2);
-      await p.intents.failed(second.intents[0].id, 'boom', null, Date.now());
-      assert.equal(await p.intents.oldestPendingAt(), earlier);
+      const [second] = await p.intents.commit(app, [{ activity: b, intents: [{ kind: 'fanout.remove', source: 'user:a', ids: [b.id], mode: 'inline' }] }]);
+      const ids = [first.intents[0].id, second.intents[0].id];
+      let list = await mine();
+      assert.deepEqual(list.map((i) => [i.id, i.kind, i.mode, i.cursor, i.attempts]), [
+        [ids[0], 'fanout.add', 'queued', null, 0],
+        [ids[1], 'fanout.remove', 'inline', null, 0],
+      ]);
+      assert.ok(list[0].queuedAt !== null && list[0].queuedAt >= t0 && list[0].queuedAt <= t1, `queued at ${list[0].queuedAt}`);
+      assert.ok(list[1].queuedAt !== null && list[1].queuedAt >= t1);
+      assert.equal((await p.intents.pending(1)).length, 1);
+      // Listing took no lease: a claim still gets the queued one; its progress and failures show.
+      const now = Date.now();
+      assert.ok((await p.intents.claim(100, 30_000, now)).some((i) => i.id === ids[0]));
+      await p.intents.progress([{ id: ids[0], cursor: 'c9' }], now);
+      await p.intents.failed(ids[0], 'boom', now + 60_000, now);
+      list = await mine();
+      assert.deepEqual(list.map((i) => [i.id, i.cursor, i.attempts]), [[ids[0], 'c9', 1], [ids[1], null, 0]]);
+      // Completed and dead-lettered intents are not waiting.
+      await p.intents.complete([ids[0]]);
+      assert.deepEqual((await mine()).map((i) => i.id), [ids[1]]);
+      await p.intents.failed(ids[1], 'boom', null, Date.now());
+      assert.deepEqual(await mine(), []);
     });
 
     test('a step that adds an existing reaction fails with a conflict and writes nothing of itself', async (p, app) => {

@@ -1,9 +1,10 @@
 import { after, before, it } from 'node:test';
 import type { NewEvent } from '../../src/ports/event-log.js';
+import type { IntentQueue } from '../../src/ports/intent-queue.js';
 import type { Store } from '../../src/ports/store.js';
 
-/** What the personalization contract suites need of a backend: its commit and its signal stores. */
-export type SignalBackend = Pick<Store, 'commit' | 'signals' | 'close'>;
+/** What the personalization contract suites need of a backend: its signal stores, and steps to store activities. */
+export type SignalBackend = Pick<Store, 'signals' | 'close'> & { readonly ports: { readonly intents: Pick<IntentQueue, 'commit'> } };
 
 /** Opens one backend for a suite and gives each test its own app id; `skip` entries state a reason. */
 export function suite(makeStore: () => Promise<SignalBackend>, skip: Record<string, string>) {

@@ -119,19 +119,19 @@ describe('command line', () => {
     try {
       await store.ready();
       const appId = config.apps[0].appId;
-      await store.commit(appId, { enqueue: [{ kind: 'fanout.add', app: appId, source: 'user:star', ids: ['a1', 'a2'] }] });
-      const [job] = await store.pendingJobs(10);
-      await store.jobFailed(job.jobId, 'Error: the follower page cannot be read', null, Date.UTC(2026, 0, 2, 3, 4, 5));
+      const q = store.ports.intents;
+      const [[job]] = (await q.commit(appId, [{ intents: [{ kind: 'fanout.add', source: 'user:star', ids: ['a1', 'a2'], mode: 'queued' }] }])).map((c) => c.intents);
+      await q.failed(job.id, 'Error: the follower page cannot be read', null, Date.UTC(2026, 0, 2, 3, 4, 5));
       const listed = cli(['dead-letters', '--data', data]);
       assert.equal(listed.status, 0, listed.stderr);
       assert.match(listed.stdout, /1 dead-lettered fan-out job:/);
-      assert.match(listed.stdout, new RegExp(`job ${job.jobId}: fanout.add of 2 activities from user:star \\(app ${appId}\\)`));
+      assert.match(listed.stdout, new RegExp(`job ${job.id}: fanout.add of 2 activities from user:star \\(app ${appId}\\)`));
       assert.match(listed.stdout, /1 attempts, the last at 2026-01-02T03:04:05.000Z/);
       assert.match(listed.stdout, /error: Error: the follower page cannot be read/);
-      const requeued = cli(['dead-letters', '--data', data, '--requeue', '--job', String(job.jobId)]);
+      const requeued = cli(['dead-letters', '--data', data, '--requeue', '--job', job.id]);
       assert.equal(requeued.status, 0, requeued.stderr);
       assert.match(requeued.stdout, /Put 1 fan-out job back in the queue/);
-      assert.deepEqual((await store.pendingJobs(10)).map((j) => [j.jobId, j.attempts]), [[job.jobId, 0]]);
+      assert.deepEqual((await q.pending(10)).map((j) => [j.id, j.attempts]), [[job.id, 0]]);
       assert.match(cli(['dead-letters', '--data', data]).stdout, /No dead-lettered fan-out jobs/);
     } finally {
       await store.close();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import type { S3BlobSettings } from '../../src/adapters/s3/s3-blob-store.js';
+import type { S3BlobSettings } from '../../src/config/config.js';
 
 /**
  * A local S3-compatible server (s3rver) on a free loopback port with one empty bucket, its data in

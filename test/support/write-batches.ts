@@ -1,6 +1,7 @@
 import { activityId } from '../../src/core/activities/activity-id.js';
 import type { ActivityRecord } from '../../src/ports/activity-store.js';
-import type { WriteBatch } from '../../src/ports/write-store.js';
+import type { StoragePorts } from '../../src/ports/storage.js';
+import type { FeedOp } from '../../src/ports/timeline-store.js';
 
 /** A minimal stored activity at time `t` (µs), first written to `home`. */
 export const act = (t: number, home = 'user:a'): ActivityRecord => {
@@ -8,8 +9,9 @@ export const act = (t: number, home = 'user:a'): ActivityRecord => {
   return { id, timeUs: t, foreignId: '', to: [], body: JSON.stringify({ id }), home };
 };
 
-/** A write batch storing `a` and putting it directly into `feeds` (default: its home feed). */
-export const post = (a: ActivityRecord, feeds: readonly string[] = [a.home]): WriteBatch => ({
-  activities: [a],
-  entries: feeds.map((feed) => ({ feed, id: a.id, origin: null, maxLength: 100 })),
-});
+/** Stores `a` in one atomic step (one write handed to the group commit). */
+export const post = (store: { readonly ports: StoragePorts }, app: string, a: ActivityRecord) => store.ports.intents.commit(app, [{ activity: a }]);
+
+/** The per-feed operations that put `a` directly into `feeds` (default: its home feed). */
+export const placed = (a: ActivityRecord, feeds: readonly string[] = [a.home], maxLength = 100): FeedOp[] =>
+  feeds.map((feed) => ({ kind: 'add', feed, entries: [{ id: a.id, origin: null }], maxLength }));

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { FetchError, type FetchedPage, type PageFetcher } from '../../ports/page-fetcher.js';
-import { AddressPolicy } from './address-policy.js';
+import { AddressPolicy } from '../../core/net/address-policy.js';
 
 export interface SafeFetchSettings {
   /** Operator allow-list (see {@link AddressPolicy}). */

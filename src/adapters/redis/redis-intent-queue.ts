@@ -258,19 +258,22 @@ end
 return n
 `;
 
-// The oldest waiting intent of one partition: intent numbers grow with time, so the smallest one
-// waiting (queued or inline). Walks the queued set, whose scores are lease times, not ages.
-const OLDEST_LUA = `
+// The oldest waiting intents of one partition (queued or inline), at most ARGV[1]: intent numbers
+// grow with time, so the smallest ones. Walks the queued set, whose scores are lease times, not ages.
+const PENDING_LUA = `
 local b = KEYS[1]
-local best = nil
+local limit = tonumber(ARGV[1])
+local all = {}
 for _, k in ipairs({'q', 'il'}) do
-  for _, iid in ipairs(redis.call('ZRANGE', b .. k, 0, -1)) do
-    local n = tonumber(iid)
-    if best == nil or n < best then best = n end
-  end
+  for _, iid in ipairs(redis.call('ZRANGE', b .. k, 0, -1)) do all[#all + 1] = tonumber(iid) end
 end
-if best == nil then return '' end
-return redis.call('HGET', b .. 'i', tostring(best)) or ''
+table.sort(all)
+local out = {}
+for k = 1, math.min(limit, #all) do
+  local iid = tostring(all[k])
+  out[#out + 1] = {iid, redis.call('HGET', b .. 'i', iid) or '', redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'cur', iid) or ''}
+end
+return out
 `;
 
 /** A follow-up operation of a step (see the class comment). */
@@ -323,7 +326,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #failed: LuaScript;
   readonly #dead: LuaScript;
   readonly #requeue: LuaScript;
-  readonly #oldest: LuaScript;
+  readonly #pending: LuaScript;
 
   constructor(r: RedisConnection, audit: RedisAuditLog, follows: RedisFollowStore) {
     this.#r = r;
@@ -337,7 +340,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     this.#failed = new LuaScript(r.cluster, 'intent_failed', FAILED_LUA);
     this.#dead = new LuaScript(r.cluster, 'intent_dead', DEAD_LUA);
     this.#requeue = new LuaScript(r.cluster, 'intent_requeue', REQUEUE_LUA);
-    this.#oldest = new LuaScript(r.cluster, 'intent_oldest', OLDEST_LUA);
+    this.#pending = new LuaScript(r.cluster, 'intent_pending', PENDING_LUA);
   }
 
   #part(n: number): string {
@@ -561,10 +564,12 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     return counts.reduce((sum, [q, il]) => sum + q + il, 0);
   }
 
-  async oldestPendingAt(): Promise<number | null> {
-    const found = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#oldest.run<string>(this.#r.cluster, [this.#part(n)], [])));
-    const times = found.filter((json) => json !== '').map((json) => (JSON.parse(json) as StoredIntent).queuedAt);
-    return times.length === 0 ? null : Math.min(...times);
+  async pending(limit: number): Promise<QueuedIntent[]> {
+    if (limit <= 0) return [];
+    const rows = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#pending.run<string[][]>(this.#r.cluster, [this.#part(n)], [limit])));
+    const all = rows.flatMap((list, n) => list.filter((r) => r[1] !== '').map(([iid, json, attempts, cursor]) => queued(n, iid, json, attempts, cursor)));
+    all.sort((x, y) => (x.queuedAt ?? 0) - (y.queuedAt ?? 0) || (x.id < y.id ? -1 : 1));
+    return all.slice(0, limit);
   }
 
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {

@@ -13,15 +13,7 @@ import { RedisSignalStore } from './redis-signal-store.js';
 async function open(): Promise<SignalBackend> {
   const r = new RedisConnection({ ...(await sharedCluster()), durability: 'fast' });
   const queue = new RedisIntentQueue(r, new RedisAuditLog(r), new RedisFollowStore(r));
-  return {
-    signals: new RedisSignalStore(r),
-    // The suites write activities only (foreign-id lookups): one step per activity.
-    async commit(app, batch) {
-      if (Object.keys(batch).some((k) => k !== 'activities')) throw new Error('only activities are written on Redis here');
-      await queue.commit(app, (batch.activities ?? []).map((activity) => ({ activity })));
-    },
-    close: () => r.close(),
-  };
+  return { signals: new RedisSignalStore(r), ports: { intents: queue }, close: () => r.close() };
 }
 
 onRedisCluster('signal stores', () => {

@@ -1,4 +1,4 @@
-import { changeKey } from '../../ports/change-marks.js';
+import { changeKey, stepChanges } from '../../ports/change-marks.js';
 import type { ActivityStore } from '../../ports/activity-store.js';
 import type { CollectionStore, EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { FollowStore } from '../../ports/follow-store.js';
@@ -23,25 +23,6 @@ import { RedisModelStore } from './redis-model-store.js';
 import { RedisTimelineStore } from './redis-timeline-store.js';
 import { RedisUserData } from './redis-user-data.js';
 import { RedisUsersCollections } from './redis-users-collections.js';
-
-/** The keys a step changes (see {@link changeKey}). */
-function stepChanges(app: string, s: WriteStep): string[] {
-  const keys = new Set<string>();
-  if (s.activity) keys.add(changeKey.activity(app, s.activity.id));
-  for (const id of s.erase ?? []) keys.add(changeKey.activity(app, id));
-  const r = s.reactions;
-  if (r) {
-    const all = [...(r.add ?? []), ...(r.update ?? []), ...(r.remove ?? []), ...(r.softDelete ?? []).map((x) => x.reaction), ...(r.restore ?? [])];
-    for (const x of all) {
-      keys.add(changeKey.reactions(app, x.activityId));
-      keys.add(changeKey.reaction(app, x.id));
-      if (x.parent) keys.add(changeKey.reaction(app, x.parent));
-    }
-  }
-  if (s.follow) keys.add(changeKey.feed(app, s.follow.source));
-  if (s.unfollow) keys.add(changeKey.feed(app, s.unfollow.source));
-  return [...keys];
-}
 
 /** An object with every method of `target` (bound to it), some replaced by `overrides`. */
 function delegate<T extends object, O extends object>(target: T, overrides: O): T {
@@ -126,7 +107,7 @@ export class RedisStore {
           return out;
         } finally {
           // Also after a failed call: earlier steps of it may have landed.
-          await mark(steps.flatMap((s) => stepChanges(app, s)));
+          await mark(steps.flatMap((s) => [...stepChanges(app, s)]));
         }
       },
     });

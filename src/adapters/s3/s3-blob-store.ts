@@ -9,20 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { BlobStore, OpenBlob } from '../../ports/blob-store.js';
 import { checkKey } from '../local/local-blob-store.js';
-
-/** Where an S3-compatible store keeps Rivulet's files. */
-export interface S3BlobSettings {
-  readonly bucket: string;
-  /** Prepended to every key, e.g. `rivulet/` (default none). */
-  readonly prefix?: string;
-  readonly region?: string;
-  /** An S3-compatible endpoint (MinIO, Ceph, R2…); absent means AWS. */
-  readonly endpoint?: string;
-  /** Path-style addressing (`<endpoint>/<bucket>/<key>`), which most S3-compatible servers need. */
-  readonly forcePathStyle?: boolean;
-  /** Absent: the SDK's default chain (environment, shared config, instance role). */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
+import type { S3BlobSettings } from '../../config/config.js';
 
 /** S3 deletes at most this many keys per request. */
 const DELETE_BATCH = 1000;

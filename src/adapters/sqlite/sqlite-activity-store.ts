@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey } from '../../core/activities/activity-id.js';
 import type { ActivityRecord } from '../../ports/activity-store.js';
-import type { LegacyActivityStore as ActivityStore } from '../../ports/legacy/activity-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {
@@ -13,11 +12,10 @@ interface Row {
   body: string;
 }
 
-/** {@link ActivityStore} on SQLite: one query per batch through `json_each`. */
-export class SqliteActivityStore implements ActivityStore {
+/** Activity records by id on SQLite (see `SqliteActivities`): one query per batch through `json_each`. */
+export class SqliteActivityStore {
   readonly #d: SqliteDatabase;
   readonly #byIds: Database.Statement;
-  readonly #byForeignId: Database.Statement;
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
@@ -25,12 +23,6 @@ export class SqliteActivityStore implements ActivityStore {
       `SELECT id, foreign_id, time, home, to_feeds, body FROM activities
        WHERE app = ? AND sk IN (SELECT unhex(value) FROM json_each(?))`,
     );
-    this.#byForeignId = d.db
-      .prepare(
-        `SELECT a.id FROM activities a JOIN entries e ON e.feed = ? AND e.sk = a.sk
-         WHERE a.app = ? AND a.foreign_id = ?`,
-      )
-      .pluck();
   }
 
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
@@ -50,13 +42,5 @@ export class SqliteActivityStore implements ActivityStore {
       }
       return out;
     }, 'content');
-  }
-
-  async findInFeedByForeignId(app: string, feed: string, foreignId: string): Promise<string[]> {
-    return this.#d.read('findInFeedByForeignId', () => {
-      const f = this.#d.findFeed(app, feed);
-      if (f === undefined) return [];
-      return this.#byForeignId.all(f, this.#d.appInt(app), foreignId) as string[];
-    });
   }
 }

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { activityId } from '../../core/activities/activity-id.js';
-import type { ActivityRecord } from '../../ports/activity-store.js';
-import type { WriteBatch } from '../../ports/write-store.js';
+import { act, placed, post as storeActivity } from '../../../test/support/write-batches.js';
 import { SqliteStore } from './sqlite-store.js';
 
-// The sweep of activities no feed holds, through the store's methods.
+// The sweep of activities no feed holds, through the store's ports and its sweep.
 
 let store: SqliteStore;
 beforeEach(() => {
@@ -14,22 +12,18 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 const APP = 'app';
-const act = (t: number, home = 'user:a'): ActivityRecord => {
-  const id = activityId(t, `c${t}`);
-  return { id, timeUs: t, foreignId: '', to: [], body: JSON.stringify({ id }), home };
-};
 /** Writes `n` activities into `feed`, which keeps its `max` newest. */
 async function post(n: number, feed = 'user:a', max = 3, from = 1000): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const a = act(from + i, feed);
-    const batch: WriteBatch = { activities: [a], entries: [{ feed, id: a.id, origin: null, maxLength: max }] };
-    await store.commit(APP, batch);
+    await storeActivity(store, APP, a);
+    await store.ports.timelines.apply(APP, placed(a, [feed], max));
     ids.push(a.id);
   }
   return ids;
 }
-const present = async (ids: string[]) => [...(await store.getActivities(APP, ids)).keys()].sort();
+const present = async (ids: string[]) => [...(await store.ports.activities.getActivities(APP, ids)).keys()].sort();
 /** A whole pass in steps of `limit`; returns the deleted count and the number of steps. */
 async function pass(now: number, retention: number, limit = 2): Promise<{ deleted: number; steps: number }> {
   let after: string | null = null;
@@ -54,12 +48,12 @@ describe('SQLite activity sweep', () => {
 
   it('keeps an activity still held by another feed, a queued or dead-lettered fan-out job or a personalization hide', async () => {
     const ids = await post(7);
-    await store.commit(APP, { entries: [{ feed: 'timeline:b', id: ids[0], origin: 'user:a', maxLength: 100 }] });
-    await store.commit(APP, { enqueue: [{ kind: 'fanout.add', app: APP, source: 'user:a', ids: [ids[1]] }] });
-    await store.commit(APP, { enqueue: [{ kind: 'fanout.add', app: APP, source: 'user:a', ids: [ids[3]] }] });
-    const [dead] = (await store.pendingJobs(10)).filter((j) => j.ids[0] === ids[3]);
-    await store.jobFailed(dead.jobId, 'failed for good', null, 0);
-    assert.equal(await store.deadLetterCount(), 1);
+    const p = store.ports;
+    await p.timelines.apply(APP, [{ kind: 'add', feed: 'timeline:b', entries: [{ id: ids[0], origin: 'user:a' }], maxLength: 100 }]);
+    await p.intents.commit(APP, [{ intents: [{ kind: 'fanout.add', source: 'user:a', ids: [ids[1]], mode: 'queued' }] }]);
+    const [[dead]] = (await p.intents.commit(APP, [{ intents: [{ kind: 'fanout.add', source: 'user:a', ids: [ids[3]], mode: 'queued' }] }])).map((c) => c.intents);
+    await p.intents.failed(dead.id, 'failed for good', null, 0);
+    assert.equal(await p.intents.deadLetterCount(), 1);
     await store.signals.recordSignals(APP, { hides: [{ user: 'u', activityId: ids[2], hidden: true, atUs: 1, placements: [] }] });
     await pass(0, 0);
     assert.deepEqual(await present(ids), ids.sort());
@@ -77,9 +71,9 @@ describe('SQLite activity sweep', () => {
   it('forgets when an activity was found unheld once a feed holds it again', async () => {
     const [first] = await post(4);
     await pass(1_000, 60_000);
-    await store.commit(APP, { entries: [{ feed: 'timeline:b', id: first, origin: null, maxLength: 100 }] });
+    await store.ports.timelines.apply(APP, [{ kind: 'add', feed: 'timeline:b', entries: [{ id: first, origin: null }], maxLength: 100 }]);
     await pass(2_000, 60_000);
-    await store.commit(APP, { removals: [{ feed: 'timeline:b', ids: [first] }] });
+    await store.ports.timelines.apply(APP, [{ kind: 'remove', feed: 'timeline:b', ids: [first] }]);
     // Unheld again since 70,000: the mark from 1,000 no longer counts.
     await pass(70_000, 60_000);
     assert.deepEqual(await present([first]), [first]);

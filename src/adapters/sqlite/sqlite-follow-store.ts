@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FollowEdge, FollowPage, LegacyFollowStore as FollowStore } from '../../ports/legacy/follow-store.js';
+import type { FollowEdge } from '../../ports/follow-store.js';
 import type { SqliteDatabase } from './database.js';
 
 interface EdgeRow {
@@ -9,14 +9,12 @@ interface EdgeRow {
 }
 
 /**
- * {@link FollowStore} on SQLite. Follower pages walk the (target, source) primary key. Reads here
+ * Follow-graph reads on SQLite (see `SqliteFollowGraph`, the `FollowStore` port). Reads here
  * see only follow edges and pull flags, which only follows and unfollows change, so they let
  * group-commit batches without either wait (the `graphRead` of {@link SqliteDatabase.guard}).
  */
-export class SqliteFollowStore implements FollowStore {
+export class SqliteFollowStore {
   readonly #d: SqliteDatabase;
-  readonly #page: Database.Statement;
-  readonly #pageGrouped: Database.Statement;
   readonly #syncGrouped: Database.Statement;
   readonly #pullServed: Database.Statement;
   readonly #followersAmong: Database.Statement;
@@ -31,15 +29,6 @@ export class SqliteFollowStore implements FollowStore {
   constructor(d: SqliteDatabase) {
     this.#d = d;
     const db = d.db;
-    this.#page = db.prepare(
-      `SELECT f.source AS n, s.fid AS fid FROM follows f JOIN feeds s ON s.id = f.source
-       WHERE f.target = ? AND f.source > ? ORDER BY f.source LIMIT ?`,
-    );
-    // The partial index on grouped edges makes this a range read, however many flat followers exist.
-    this.#pageGrouped = db.prepare(
-      `SELECT f.source AS n, s.fid AS fid FROM follows f INDEXED BY follows_grouped JOIN feeds s ON s.id = f.source
-       WHERE f.target = ? AND f.grouped = 1 AND f.source > ? ORDER BY f.source LIMIT ?`,
-    );
     this.#syncGrouped = db.prepare(
       `UPDATE follows SET grouped = g.want FROM (
          SELECT id, (slug IN (SELECT value FROM json_each(@slugs))) AS want FROM feeds WHERE app = @app) AS g
@@ -81,22 +70,6 @@ export class SqliteFollowStore implements FollowStore {
          WHERE f.source = ? AND t.slug IN (SELECT value FROM json_each(?))`,
       )
       .pluck();
-  }
-
-  async followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage> {
-    return this.#d.read('followerPage', () => {
-      const t = this.#d.findFeed(app, target);
-      if (t === undefined) return { feeds: [], cursor: null };
-      const after = cursor === null ? 0 : Number(cursor);
-      const rows = (groupedOnly ? this.#pageGrouped.all(t, after, limit) : this.#page.all(t, after, limit)) as {
-        n: number;
-        fid: string;
-      }[];
-      return {
-        feeds: rows.map((r) => r.fid),
-        cursor: rows.length < limit ? null : String(rows[rows.length - 1].n),
-      };
-    }, true);
   }
 
   async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import type { CommittedStep, IntentQueue, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
-import type { WriteBatch } from '../../ports/write-store.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteWriteStore } from './sqlite-write-store.js';
 
@@ -32,18 +31,6 @@ function intent(r: IntentRow): QueuedIntent {
   };
 }
 
-/** A step in the write store's batch shape (the same statements apply it, in one transaction). */
-function batchOf(step: WriteStep): WriteBatch {
-  return {
-    ...(step.activity ? { activities: [step.activity] } : {}),
-    ...(step.erase ? { erase: step.erase } : {}),
-    ...(step.reactions ? { reactions: step.reactions } : {}),
-    ...(step.follow ? { follows: [{ ...step.follow }] } : {}),
-    ...(step.unfollow ? { unfollows: [step.unfollow] } : {}),
-    ...(step.audit ? { audit: step.audit } : {}),
-  };
-}
-
 /**
  * {@link IntentQueue} on SQLite: intents are rows of the `outbox` table, written in the same
  * transaction as their step (through the write store's group commit), so a step and its intents
@@ -59,7 +46,7 @@ export class SqliteIntentQueue implements IntentQueue {
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
   readonly #count: Database.Statement;
-  readonly #oldest: Database.Statement;
+  readonly #pending: Database.Statement;
   readonly #retry: Database.Statement;
   readonly #bury: Database.Statement;
   readonly #deadCount: Database.Statement;
@@ -87,8 +74,8 @@ export class SqliteIntentQueue implements IntentQueue {
     this.#progress = db.prepare('UPDATE outbox SET cursor = ?, lease = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.#count = db.prepare('SELECT count(*) FROM outbox').pluck();
-    // Ids grow with time, so the first row is the oldest (a requeued dead letter keeps its id and time).
-    this.#oldest = db.prepare('SELECT queued_at FROM outbox ORDER BY id LIMIT 1').pluck();
+    // Ids grow with time, so the first rows are the oldest (a requeued dead letter keeps its id and time).
+    this.#pending = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app ORDER BY o.id LIMIT ?`);
     this.#retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, retry_at = ?, lease = NULL WHERE id = ?');
     this.#bury = db.prepare(
       `INSERT INTO outbox_dead (id, app, kind, source, ids, cursor, queued_at, attempts, error, failed_at)
@@ -137,8 +124,8 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#d.read('pendingCount', () => this.#count.get() as number);
   }
 
-  async oldestPendingAt(): Promise<number | null> {
-    return this.#d.read('oldestPendingAt', () => (this.#oldest.get() as number | null | undefined) ?? null);
+  async pending(limit: number): Promise<QueuedIntent[]> {
+    return this.#d.read('pendingIntents', () => (this.#pending.all(limit) as IntentRow[]).map(intent));
   }
 
   async deadLetterCount(): Promise<number> {
@@ -165,7 +152,7 @@ export class SqliteIntentQueue implements IntentQueue {
         const a = this.#d.appInt(app);
         const now = Date.now();
         return steps.map((step) => {
-          writes.applyInTransaction(app, batchOf(step));
+          writes.applyStep(app, step);
           const intents = (step.intents ?? []).map((i) => {
             const id = this.#insert.get(a, i.kind, i.source, i.ids.join(','), now, i.mode) as number;
             return intent(this.#select.get(id) as IntentRow);

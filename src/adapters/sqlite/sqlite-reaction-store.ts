@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ConflictError } from '../../core/errors.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } from '../../ports/reaction-store.js';
-import type { ReactionWrites } from '../../ports/write-store.js';
+import type { ReactionWrites } from '../../ports/intent-queue.js';
 import type { SqliteDatabase } from './database.js';
 
 export interface Row {

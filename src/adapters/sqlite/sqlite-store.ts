@@ -1,23 +1,15 @@
-import type { ActivityRecord } from '../../ports/activity-store.js';
-import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
-import type { FollowEdge, FollowPage } from '../../ports/legacy/follow-store.js';
-import type { DeadLetter, QueuedJob } from '../../ports/outbox.js';
+import type { CollectionStore, EntryRecord, EntryRef } from '../../ports/collection-store.js';
 import type { ActivitySweepStep, IntegrityReport, Store } from '../../ports/store.js';
 import { checkSqliteIntegrity } from './integrity.js';
-import type { GroupRange, GroupRecord } from '../../ports/group-store.js';
-import type { PageEntry, TimelineEntry, TimelineRange } from '../../ports/timeline-store.js';
-import type { PutMode, PutResult, UserRecord } from '../../ports/user-store.js';
-import type { WriteBatch } from '../../ports/write-store.js';
+import type { PutMode, UserRecord, UserStore } from '../../ports/user-store.js';
 import { SqliteDatabase } from './database.js';
 import { SqliteGroups } from './sqlite-groups.js';
 import { SqliteActivityStore } from './sqlite-activity-store.js';
 import { SqliteCollectionStore } from './sqlite-collection-store.js';
 import { SqliteFollowStore } from './sqlite-follow-store.js';
-import { SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteTimelineStore } from './sqlite-timeline-store.js';
 import { SqliteUserStore } from './sqlite-user-store.js';
 import { SqliteReactionStore } from './sqlite-reaction-store.js';
-import type { LatestQuery, ReactionPageQuery, ReactionRecord } from '../../ports/reaction-store.js';
 import { SqliteWriteStore } from './sqlite-write-store.js';
 import { SqliteSignalStore } from './sqlite-signal-store.js';
 import { SqliteChangeMarks } from './sqlite-change-marks.js';
@@ -55,7 +47,6 @@ export class SqliteStore implements Store {
   readonly #activities: SqliteActivityStore;
   readonly #timelines: SqliteTimelineStore;
   readonly #follows: SqliteFollowStore;
-  readonly #outbox: SqliteOutbox;
   /** The write store (group commit); the writer thread applies what it receives through it. */
   readonly writes: SqliteWriteStore;
   readonly #writes: SqliteWriteStore;
@@ -75,9 +66,8 @@ export class SqliteStore implements Store {
     const groups = new SqliteGroups(this.database);
     this.#timelines = new SqliteTimelineStore(this.database, groups);
     this.#follows = new SqliteFollowStore(this.database);
-    this.#outbox = new SqliteOutbox(this.database);
     this.changes = new SqliteChangeMarks(this.database);
-    this.#writes = new SqliteWriteStore(this.database, groups, this.changes, inThread ? () => Atomics.add(inThread, 0, 1) : null);
+    this.#writes = new SqliteWriteStore(this.database, this.changes, inThread ? () => Atomics.add(inThread, 0, 1) : null);
     this.writes = this.#writes;
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
@@ -99,18 +89,8 @@ export class SqliteStore implements Store {
       follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines, this.changes),
       reactions: this.#reactions,
       // The writes go through the group commit with their change marks (see defineOps).
-      users: {
-        getUsers: (app, ids) => this.getUsers(app, ids),
-        putUsers: (app, users, mode) => this.putUsers(app, users, mode),
-        updateUser: (app, id, data, updatedUs) => this.updateUser(app, id, data, updatedUs),
-        deleteUsers: (app, ids) => this.deleteUsers(app, ids),
-      },
-      collections: {
-        getEntries: (app, refs) => this.getEntries(app, refs),
-        putEntries: (app, entries, mode) => this.putEntries(app, entries, mode),
-        updateEntry: (app, ref, data, updatedUs, ifOwner) => this.updateEntry(app, ref, data, updatedUs, ifOwner),
-        deleteEntries: (app, refs, ifOwner) => this.deleteEntries(app, refs, ifOwner),
-      },
+      users: this.userPort(),
+      collections: this.collectionPort(),
     };
     // Model snapshots (personalization) are saved through the group commit: on the writer thread
     // where there is one, so a large snapshot's commit does not stall reads.
@@ -126,7 +106,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The writes of this class that do not go through write batches, as named operations of the
+   * The writes of the user and collection ports and the activity sweep, as named operations of the
    * write store: each runs with its change mark inside the group commit (on this connection or
    * by the writer thread).
    */
@@ -158,6 +138,30 @@ export class SqliteStore implements Store {
     };
   }
 
+  /** The users port: reads on this connection, writes as named operations with their change marks. */
+  private userPort(): UserStore {
+    const users = this.#users;
+    return {
+      getUsers: (app, ids) => users.getUsers(app, ids),
+      putUsers: (app, list, mode) => this.#ops.putUsers([list.map((u) => changeKey.user(app, u.id)), app, list, mode], list.length),
+      updateUser: (app, id, data, updatedUs) => this.#ops.updateUser([[changeKey.user(app, id)], app, id, data, updatedUs]),
+      deleteUsers: (app, ids) => this.#ops.deleteUsers([ids.map((id) => changeKey.user(app, id)), app, ids], ids.length),
+    };
+  }
+
+  /** The collections port: reads on this connection, writes as named operations with their change marks. */
+  private collectionPort(): CollectionStore {
+    const collections = this.#collections;
+    return {
+      getEntries: (app, refs) => collections.getEntries(app, refs),
+      putEntries: (app, entries, mode) =>
+        this.#ops.putEntries([entries.map((e) => changeKey.object(app, e.collection, e.id)), app, entries, mode], entries.length),
+      updateEntry: (app, ref, data, updatedUs, ifOwner) =>
+        this.#ops.updateEntry([[changeKey.object(app, ref.collection, ref.id)], app, ref, data, updatedUs, ifOwner]),
+      deleteEntries: (app, refs, ifOwner) => this.#ops.deleteEntries([refs.map((r) => changeKey.object(app, r.collection, r.id)), app, refs, ifOwner], refs.length),
+    };
+  }
+
   changeMark(): string {
     return this.database.changeMark();
   }
@@ -175,117 +179,6 @@ export class SqliteStore implements Store {
   }
   async migrations(): Promise<{ applied: number; latest: number }> {
     return this.database.guard('migrations', () => this.database.migrations());
-  }
-  getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
-    return this.#activities.getActivities(app, ids);
-  }
-  findInFeedByForeignId(app: string, feed: string, foreignId: string): Promise<string[]> {
-    return this.#activities.findInFeedByForeignId(app, feed, foreignId);
-  }
-  readFeed(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
-    return this.#timelines.readFeed(app, feed, range);
-  }
-  readGroups(app: string, feed: string, range: GroupRange): Promise<GroupRecord[]> {
-    return this.#timelines.readGroups(app, feed, range);
-  }
-  groupCounts(app: string, feed: string): Promise<{ unseen: number; unread: number }> {
-    return this.#timelines.groupCounts(app, feed);
-  }
-  readTimelinePage(app: string, feed: string, range: TimelineRange): Promise<PageEntry[]> {
-    return this.#timelines.readTimelinePage(app, feed, range);
-  }
-  readTimeline(app: string, feed: string, range: TimelineRange): Promise<TimelineEntry[]> {
-    return this.#timelines.readTimeline(app, feed, range);
-  }
-  pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
-    return this.#follows.pullServed(app, feeds);
-  }
-  syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
-    return this.#follows.syncGroupedEdges(app, groupedSlugs);
-  }
-  followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]> {
-    return this.#follows.followersAmong(app, target, candidates);
-  }
-  entriesOf(app: string, feed: string, ids: readonly string[]): Promise<TimelineEntry[]> {
-    return this.#timelines.entriesOf(app, feed, ids);
-  }
-  pulledEntriesOf(app: string, feed: string, key: { readonly ids: readonly string[] } | { readonly foreignId: string }): Promise<TimelineEntry[]> {
-    return this.#timelines.pulledEntriesOf(app, feed, key);
-  }
-  oldestKept(app: string, feed: string, maxLength: number): Promise<string | null> {
-    return this.#timelines.oldestKept(app, feed, maxLength);
-  }
-  followerPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly?: boolean): Promise<FollowPage> {
-    return this.#follows.followerPage(app, target, cursor, limit, groupedOnly);
-  }
-  followers(app: string, target: string, limit: number, offset: number): Promise<FollowEdge[]> {
-    return this.#follows.followers(app, target, limit, offset);
-  }
-  following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]> {
-    return this.#follows.following(app, source, limit, offset, filter);
-  }
-  followCounts(app: string, feed: string, a?: readonly string[], b?: readonly string[]): Promise<{ followers: number; following: number }> {
-    return this.#follows.followCounts(app, feed, a, b);
-  }
-  pendingJobs(limit: number, now?: number): Promise<QueuedJob[]> {
-    return this.#outbox.pendingJobs(limit, now);
-  }
-  pendingCount(): Promise<number> {
-    return this.#outbox.pendingCount();
-  }
-  jobFailed(jobId: number, error: string, retryAt: number | null, now: number): Promise<void> {
-    return this.#outbox.jobFailed(jobId, error, retryAt, now);
-  }
-  deadLetterCount(): Promise<number> {
-    return this.#outbox.deadLetterCount();
-  }
-  deadLetters(limit: number): Promise<DeadLetter[]> {
-    return this.#outbox.deadLetters(limit);
-  }
-  requeueDeadLetters(jobIds?: readonly number[]): Promise<number> {
-    return this.#outbox.requeueDeadLetters(jobIds);
-  }
-  commit(app: string, batch: WriteBatch): Promise<void> {
-    return this.#writes.commit(app, batch);
-  }
-  getUsers(app: string, ids: readonly string[]): Promise<Map<string, UserRecord>> {
-    return this.#users.getUsers(app, ids);
-  }
-  putUsers(app: string, users: readonly UserRecord[], mode: PutMode): Promise<PutResult<UserRecord>[]> {
-    return this.#ops.putUsers([users.map((u) => changeKey.user(app, u.id)), app, users, mode], users.length);
-  }
-  updateUser(app: string, id: string, data: string, updatedUs: number): Promise<UserRecord | null> {
-    return this.#ops.updateUser([[changeKey.user(app, id)], app, id, data, updatedUs]);
-  }
-  deleteUsers(app: string, ids: readonly string[]): Promise<string[]> {
-    return this.#ops.deleteUsers([ids.map((id) => changeKey.user(app, id)), app, ids], ids.length);
-  }
-  getEntries(app: string, refs: readonly EntryRef[]): Promise<Map<string, EntryRecord>> {
-    return this.#collections.getEntries(app, refs);
-  }
-  putEntries(app: string, entries: readonly EntryRecord[], mode: PutMode): Promise<PutResult<EntryRecord>[]> {
-    return this.#ops.putEntries([entries.map((e) => changeKey.object(app, e.collection, e.id)), app, entries, mode], entries.length);
-  }
-  updateEntry(app: string, ref: EntryRef, data: string, updatedUs: number, ifOwner?: string): Promise<EntryWriteOutcome<EntryRecord>> {
-    return this.#ops.updateEntry([[changeKey.object(app, ref.collection, ref.id)], app, ref, data, updatedUs, ifOwner]);
-  }
-  deleteEntries(app: string, refs: readonly EntryRef[], ifOwner?: string): Promise<EntryWriteOutcome<null>[]> {
-    return this.#ops.deleteEntries([refs.map((r) => changeKey.object(app, r.collection, r.id)), app, refs, ifOwner], refs.length);
-  }
-  getReactions(app: string, ids: readonly string[], includeDeleted?: boolean): Promise<Map<string, ReactionRecord>> {
-    return this.#reactions.getReactions(app, ids, includeDeleted);
-  }
-  listReactions(app: string, q: ReactionPageQuery): Promise<ReactionRecord[]> {
-    return this.#reactions.listReactions(app, q);
-  }
-  latestReactions(app: string, q: LatestQuery): Promise<ReactionRecord[]> {
-    return this.#reactions.latestReactions(app, q);
-  }
-  reactionCounts(app: string, owners: readonly string[], of: 'activity' | 'reaction'): Promise<Map<string, Record<string, number>>> {
-    return this.#reactions.reactionCounts(app, owners, of);
-  }
-  descendants(app: string, ids: readonly string[]): Promise<ReactionRecord[]> {
-    return this.#reactions.descendants(app, ids);
   }
   async sweepActivities(app: string, after: string | null, limit: number, nowMs: number, retentionMs: number): Promise<ActivitySweepStep> {
     return this.#ops.sweep([app, after, limit, nowMs, retentionMs], limit);

@@ -30,7 +30,7 @@ port.on('message', (m: ToWriter) => {
     return;
   }
   const done = m.items.map((item) =>
-    item.op === undefined ? writes.commit(item.app, item.batch ?? {}) : writes.transactOp(item.op, item.args ?? [], item.rows, item.graph),
+    item.op === undefined ? writes.commitSignals(item.app, item.signals ?? {}) : writes.transactOp(item.op, item.args ?? [], item.rows, item.graph),
   );
   void Promise.allSettled(done).then((settled) => {
     const results = settled.map((r, i) =>

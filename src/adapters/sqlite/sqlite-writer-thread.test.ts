@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ConflictError, StoreError } from '../../core/errors.js';
-import type { WriteBatch } from '../../ports/write-store.js';
 import { changeKey } from '../../ports/change-marks.js';
-import { act, post } from '../../../test/support/write-batches.js';
+import { act, placed, post } from '../../../test/support/write-batches.js';
 import { SqliteStore } from './sqlite-store.js';
 
 // The SQLite writer thread: every write of a store over a file applied by a dedicated thread, seen
-// from the store's methods on the main thread and from a second connection to the same file.
+// through the storage ports on the main thread and from a second connection to the same file.
 
 const dir = mkdtempSync(join(tmpdir(), 'rivulet-writer-thread-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,14 +44,15 @@ describe('SQLite writer thread', () => {
     const { store, other } = threaded();
     const a = act(1000);
     const before = store.changeMark();
-    const done = store.commit(APP, post(a));
+    const done = post(store, APP, a);
+    const entry = store.ports.timelines.apply(APP, placed(a));
     // Handed over, not yet committed: another connection sees nothing.
     assert.equal(count(other, 'SELECT count(*) FROM activities'), 0);
-    await done;
+    await Promise.all([done, entry]);
     assert.equal(count(other, 'SELECT count(*) FROM activities'), 1, 'committed when acknowledged');
     assert.notEqual(store.changeMark(), before);
-    assert.deepEqual([...(await store.getActivities(APP, [a.id])).keys()], [a.id]);
-    assert.deepEqual((await store.readFeed(APP, 'user:a', { limit: 10, offset: 0 })).map((e) => e.id), [a.id]);
+    assert.deepEqual([...(await store.ports.activities.getActivities(APP, [a.id])).keys()], [a.id]);
+    assert.deepEqual((await store.ports.timelines.scan(APP, { feed: 'user:a', limit: 10 })).map((e) => e.id), [a.id]);
     const marks = await store.changes.changesSince(0);
     assert.ok(marks.keys.includes(changeKey.feed(APP, 'user:a')), 'the change mark written by the thread is read here');
   });
@@ -61,23 +61,24 @@ describe('SQLite writer thread', () => {
     const { store, path } = threaded();
     const other = new SqliteStore(path, { writer: 'thread' });
     open.push(other);
-    await store.commit(APP, post(act(1500)));
+    await post(store, APP, act(1500));
     const before = other.changeMark();
     const a = act(1501);
-    await store.commit(APP, post(a));
+    await post(store, APP, a);
     assert.notEqual(other.changeMark(), before);
-    assert.ok((await other.getActivities(APP, [a.id])).has(a.id));
+    assert.ok((await other.ports.activities.getActivities(APP, [a.id])).has(a.id));
   });
 
   it('commits the writes handed over together in one transaction, in order', async () => {
-    const { store, other } = threaded();
-    await store.commit(APP, post(act(999)));
-    const marksBefore = count(other, 'SELECT count(*) FROM changes');
+    const { store } = threaded();
+    await post(store, APP, act(999));
+    const commits = () => Atomics.load(store.writerThread!.commits, 0);
+    const before = commits();
     const acts = Array.from({ length: 20 }, (_, i) => act(1000 + i));
     const settled: string[] = [];
-    await Promise.all(acts.map((a) => store.commit(APP, post(a)).then(() => settled.push(a.id))));
+    await Promise.all(acts.map((a) => post(store, APP, a).then(() => settled.push(a.id))));
     assert.deepEqual(settled, acts.map((a) => a.id), 'promises settle in the order the writes were handed over');
-    assert.equal(count(other, 'SELECT count(*) FROM changes') - marksBefore, 1, 'one transaction (one change mark) for the 20 writes');
+    assert.equal(commits() - before, 1, 'one transaction for the 20 writes');
   });
 
   it('runs named operations of the ports there and returns their results', async () => {
@@ -92,9 +93,9 @@ describe('SQLite writer thread', () => {
     assert.deepEqual(claimed.map((i) => i.id), [step.intents[0].id]);
     await store.ports.intents.complete([step.intents[0].id]);
     assert.equal(await store.ports.intents.pendingCount(), 0);
-    const [put] = await store.putUsers(APP, [{ id: 'u1', data: '{"name":"x"}', createdUs: 1, updatedUs: 1 }], 'replace');
+    const [put] = await store.ports.users.putUsers(APP, [{ id: 'u1', data: '{"name":"x"}', createdUs: 1, updatedUs: 1 }], 'replace');
     assert.equal(put.record.id, 'u1');
-    assert.equal((await store.getUsers(APP, ['u1'])).get('u1')?.data, '{"name":"x"}');
+    assert.equal((await store.ports.users.getUsers(APP, ['u1'])).get('u1')?.data, '{"name":"x"}');
   });
 
   it('saves model snapshots there, not on the connection that answers reads', async () => {
@@ -129,33 +130,33 @@ describe('SQLite writer thread', () => {
   it('fails a bad write alone with its own error class; the others of its transaction commit', async () => {
     const { store } = threaded();
     const a = act(3000);
-    await store.commit(APP, post(a));
+    await post(store, APP, a);
     const like = { id: 'r1', kind: 'like', activityId: a.id, userId: 'u', parent: '', depth: 1, data: '{}', targetFeeds: [], createdUs: 1, updatedUs: 1, deletedUs: null };
     await store.ports.intents.commit(APP, [{ reactions: { add: [like] } }]);
     const b = act(3001);
-    const [dup, ok] = await Promise.allSettled([store.ports.intents.commit(APP, [{ reactions: { add: [like] } }]), store.commit(APP, post(b))]);
+    const [dup, ok] = await Promise.allSettled([store.ports.intents.commit(APP, [{ reactions: { add: [like] } }]), post(store, APP, b)]);
     assert.equal(dup.status, 'rejected');
     assert.ok((dup as PromiseRejectedResult).reason instanceof ConflictError, String((dup as PromiseRejectedResult).reason));
     assert.equal(ok.status, 'fulfilled');
-    assert.ok((await store.getActivities(APP, [b.id])).has(b.id));
+    assert.ok((await store.ports.activities.getActivities(APP, [b.id])).has(b.id));
   });
 
   it('commits what it holds when the store closes, and ends the thread', async () => {
     const path = join(dir, `db${++n}.sqlite`);
     const store = new SqliteStore(path, { writer: 'thread' });
     const acts = Array.from({ length: 5 }, (_, i) => act(4000 + i));
-    const writes = acts.map((a) => store.commit(APP, post(a)));
+    const writes = acts.map((a) => post(store, APP, a));
     await store.close();
     await Promise.all(writes);
     const again = new SqliteStore(path, { writer: 'inline' });
     open.push(again);
-    assert.equal((await again.getActivities(APP, acts.map((a) => a.id))).size, 5);
+    assert.equal((await again.ports.activities.getActivities(APP, acts.map((a) => a.id))).size, 5);
   });
 
   it('fails the writes a crashed thread held with a store error, never hangs, and starts a new thread for later writes', async () => {
     const { store, other } = threaded();
-    await store.commit(APP, post(act(5000)));
-    const held = Array.from({ length: 50 }, (_, i) => store.commit(APP, post(act(5001 + i))));
+    await post(store, APP, act(5000));
+    const held = Array.from({ length: 50 }, (_, i) => post(store, APP, act(5001 + i)));
     // The writes go at the end of this turn; the thread ends right after.
     await new Promise((r) => setImmediate(r));
     await store.writerThread!.stop();
@@ -165,7 +166,7 @@ describe('SQLite writer thread', () => {
     const acknowledged = outcomes.filter((o) => o.status === 'fulfilled').length;
     assert.ok(count(other, 'SELECT count(*) FROM activities') >= 1 + acknowledged);
     const later = act(6000);
-    await store.commit(APP, post(later));
-    assert.ok((await store.getActivities(APP, [later.id])).has(later.id));
+    await post(store, APP, later);
+    assert.ok((await store.ports.activities.getActivities(APP, [later.id])).has(later.id));
   });
 });

@@ -93,8 +93,8 @@ interface Pending {
  * write store's own code and group commit (see sqlite-writer-entry.ts), so that commits, their
  * fsync and fan-out never run on the event loop that answers requests.
  *
- * Writes travel as plain data (a batch, or a named operation with its arguments): the ones handed
- * over during one event-loop turn go as one message, and the thread commits whatever has arrived
+ * Writes travel as plain data (a named operation with its arguments, or signal writes): the ones
+ * handed over during one event-loop turn go as one message, and the thread commits whatever has arrived
  * together in one transaction. A write's promise settles when the thread reports its transaction
  * committed (so an acknowledged write is on disk) or failed. Writes are applied in the order they
  * were handed over. Reads on the main thread's connection see every acknowledged write (WAL: each
