@@ -31,4 +31,21 @@ const r = spawnSync(
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-force-exit', ...files],
   { stdio: 'inherit' },
 );
-process.exit(r.status ?? 1);
+// The API suite on Redis Cluster: a quick subset of test/api/ runs again with the store switch set
+// to Redis (each test file starts its own cluster; test/support/store.ts), on a full run only. The
+// whole API suite on Redis: `RIVULET_TEST_STORE=redis npm test -- test/api/` (docs/scaling.md).
+const REDIS_SUBSET = ['smoke', 'activities', 'follows', 'reactions', 'users', 'collections', 'enrichment'].map((n) => join('test', 'api', `${n}.test.ts`));
+let redisStatus = 0;
+if (filter.length === 0 && process.env.RIVULET_TEST_STORE === undefined) {
+  if (spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli'], { stdio: 'ignore' }).status !== 0) {
+    process.stderr.write('\nAPI TESTS ON REDIS CLUSTER SKIPPED: redis-server is not installed (install it with: apt-get install -y redis-server)\n\n');
+  } else {
+    process.stderr.write(`\nAPI tests on Redis Cluster (RIVULET_TEST_STORE=redis): ${REDIS_SUBSET.join(' ')}\n`);
+    const redis = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-force-exit', ...REDIS_SUBSET], {
+      stdio: 'inherit',
+      env: { ...process.env, RIVULET_TEST_STORE: 'redis' },
+    });
+    redisStatus = redis.status ?? 1;
+  }
+}
+process.exit((r.status ?? 1) || redisStatus);

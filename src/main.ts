@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { imageProcessor, localPubSub, openBlobStore, pageFetcher, processMetrics, rateLimiter } from './compose/adapters.js';
+import { imageProcessor, localPubSub, openBlobStore, openStore, pageFetcher, processMetrics, rateLimiter, storePubSub } from './compose/adapters.js';
 import { createLogger } from './compose/environment.js';
 import { buildWorkers, openCore, syncGroupedEdges } from './compose/services.js';
 import type { PageFetcher } from './ports/page-fetcher.js';
@@ -102,10 +102,12 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
  */
 export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const logger = opts.logger ?? createLogger();
-  const pubsub: PubSub = opts.pubsub ?? localPubSub();
+  const base = opts.store ?? (await openStore(opts.config));
+  // A store shared by many nodes carries the pubsub that reaches them all (Redis).
+  const pubsub: PubSub = opts.pubsub ?? (await storePubSub(base)) ?? localPubSub();
   const realtimeLog = logger.child({ component: 'realtime' });
   const metrics = opts.metrics ?? processMetrics(opts.config, true) ?? noMetrics;
-  const core = await openCore({ config: opts.config, logger, pubsub, metrics, clock: opts.clock, store: opts.store, records: opts.records });
+  const core = await openCore({ config: opts.config, logger, pubsub, metrics, clock: opts.clock, store: base, records: opts.records });
   const { apps, store, records, services } = core;
   const blobs = await openBlobStore(opts.config.files.storage);
   const integrity = new Integrity(logger.child({ component: 'integrity' }));
@@ -157,7 +159,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     readCacheBytes: opts.config.readCacheBytes,
     limits: opts.config.limits,
     integrity,
-    rateLimiter: opts.config.apps.some((a) => a.rateLimits) ? rateLimiter() : undefined,
+    rateLimiter: opts.config.apps.some((a) => a.rateLimits) ? rateLimiter(base) : undefined,
     readiness: checks,
     metrics: metrics === noMetrics ? undefined : metrics,
     serveMetrics: metrics !== noMetrics && !separateMetrics ? { token: opts.config.metrics.token } : null,

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { clusterMetrics, clusterPubSub, processMetrics } from '../compose/adapters.js';
+import { clusterMetrics, clusterPubSub, openStore, processMetrics, storePubSub } from '../compose/adapters.js';
 import { createLogger, loadConfig, resolveServeOptions, type ServeOptions } from '../compose/environment.js';
 import { buildWorkers, openCore, syncGroupedEdges } from '../compose/services.js';
 import { parseConfigText } from '../config/config.js';
@@ -43,12 +43,14 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   // The text parsed here is the text every HTTP process gets: one read, one config.
   const { config, created, file, text: configText } = loadConfig(dataDir, configFile);
   const logger = createLogger();
-  const pubsub = clusterPubSub.primary();
+  // Opening the store here, before any HTTP process starts, runs the migrations once.
+  const base = await openStore(config);
+  // On Redis every process (and every other node) shares the store's pubsub; else the primary relays.
+  const pubsub = (await storePubSub(base)) ?? clusterPubSub.primary();
   // The primary's own metrics (its fan-out worker's store calls and lag), merged into every scrape.
   const metrics = processMetrics(config, false);
   const relay = metrics ? clusterMetrics.primary(metrics, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined)) : null;
-  // Opening the store here, before any HTTP process starts, runs the migrations once.
-  const core = await openCore({ config, logger, pubsub, metrics: metrics ?? undefined });
+  const core = await openCore({ config, logger, pubsub, metrics: metrics ?? undefined, store: base });
   const store = core.store;
   await syncGroupedEdges(config, store);
   metrics?.sources({ queue: () => queueStats(store) });
@@ -165,7 +167,7 @@ export async function serveHttpProcess(o: ServeOptions): Promise<void> {
     logger,
     metrics,
     worker: false,
-    pubsub: clusterPubSub.child(),
+    pubsub: config.storage.backend === 'redis' ? undefined : clusterPubSub.child(),
     onJobsEnqueued: () => send({ rivulet: 'wake' }),
     realtime: { portableClients: true },
     syncGroupedEdges: false, // the primary did, before forking

@@ -1,4 +1,4 @@
-import { localPubSub } from '../compose/adapters.js';
+import { localPubSub, openStore, storePubSub } from '../compose/adapters.js';
 import { createLogger, loadConfig, resolveServeOptions, type ServeOptions } from '../compose/environment.js';
 import { buildWorkers, openCore, syncGroupedEdges } from '../compose/services.js';
 import { onSignals, shutdownOnce } from './process.js';
@@ -7,16 +7,18 @@ import { onSignals, shutdownOnce } from './process.js';
  * `rivulet worker`: runs only the fan-out and signal workers, against the same data as
  * `rivulet serve --no-worker` processes (SQLite in WAL mode lets several processes share the
  * file). It polls the queues, so jobs written by any process are picked up within the poll
- * interval. Its commits are published through the pubsub port as in `serve`; the in-process
- * pubsub reaches only this process's listeners, so API processes hear of them once the pubsub
- * spans processes.
+ * interval. Its commits are published through the pubsub port as in `serve`: on Redis that
+ * pubsub reaches every API node's subscribers; over SQLite it is this process's own, so API
+ * processes do not hear of them.
  */
 export async function worker(o: ServeOptions): Promise<void> {
   const { dataDir, configFile } = resolveServeOptions(o);
   const { config } = loadConfig(dataDir, configFile);
   const logger = createLogger();
-  const pubsub = localPubSub();
-  const core = await openCore({ config, logger, pubsub });
+  const store = await openStore(config);
+  // On Redis, the pubsub every API node listens to: subscribers hear what this worker's fan-out wrote.
+  const pubsub = (await storePubSub(store)) ?? localPubSub();
+  const core = await openCore({ config, logger, pubsub, store });
   const workers = buildWorkers(core, logger, { fanoutPollMs: 250, signalPollMs: 1000 });
   await syncGroupedEdges(config, core.store);
   workers.start();

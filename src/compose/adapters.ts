@@ -9,9 +9,13 @@ import { MemoryRateLimiter } from '../adapters/memory/memory-rate-limiter.js';
 import { childMetrics, primaryMetrics } from '../adapters/prometheus/cluster-metrics.js';
 import { PrometheusMetrics } from '../adapters/prometheus/prometheus-metrics.js';
 import { SharpImages } from '../adapters/sharp/sharp-images.js';
+import { redisServerStore } from '../adapters/redis/redis-server-store.js';
+import { RedisStore } from '../adapters/redis/redis-store.js';
 import type { SqliteDatabase } from '../adapters/sqlite/database.js';
 import { sqliteRecords } from '../adapters/sqlite/sqlite-records.js';
 import { SqliteModelStore } from '../adapters/sqlite/sqlite-model-store.js';
+import { SqliteDataListing } from '../adapters/sqlite/sqlite-data-listing.js';
+import type { DataListing } from '../ports/data-listing.js';
 import { MemoryModelStore } from '../adapters/memory/memory-model-store.js';
 import type { ModelStore } from '../ports/model-store.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
@@ -47,16 +51,21 @@ export async function openStore(config: Pick<Config, 'storage'>): Promise<Store>
       await store.ready();
       return store;
     }
-    case 'redis':
-      // Every storage port has a Redis Cluster adapter (RedisStore, docs/scaling.md), but some
-      // services still read and write through the combined store port, which only SQLite serves.
-      throw new ConfigError(
-        'storage.backend: "redis": the storage ports run on Redis Cluster, but this version still serves some requests through the combined store, which only the sqlite backend provides (known: sqlite)',
-      );
+    case 'redis': {
+      // Checks the cluster's persistence against storage.durability and refuses to start, saying
+      // what to change, when they do not match.
+      let redis: RedisStore;
+      try {
+        redis = await RedisStore.open({ nodes: storage.nodes, durability: storage.durability, keyPrefix: storage.keyPrefix });
+      } catch (err) {
+        throw new ConfigError(`storage (redis): ${(err as Error).message}`);
+      }
+      return redisServerStore(redis);
+    }
     default: {
       // Configs are validated against the known backends; this catches one built in code.
       const unknown: { backend: string } = storage;
-      throw new ConfigError(`storage.backend: "${unknown.backend}" is not a storage backend of this version of Rivulet (known: sqlite)`);
+      throw new ConfigError(`storage.backend: "${unknown.backend}" is not a storage backend of this version of Rivulet (known: sqlite, redis)`);
     }
   }
 }
@@ -85,6 +94,15 @@ export function modelStore(store: object): ModelStore {
   return database ? new SqliteModelStore(database) : new MemoryModelStore();
 }
 
+/** Every record of an app, page by page (data export): the store's own listing when it carries one (Redis), else on its SQLite database. */
+export function openListing(store: object): DataListing {
+  const own = (store as { listing?: DataListing }).listing;
+  if (own) return own;
+  const database = (store as { database?: SqliteDatabase }).database;
+  if (!database) throw new Error('this store has no data listing');
+  return new SqliteDataListing(database);
+}
+
 /** The blob store the config names: a directory, or an S3-compatible bucket (its SDK loaded only then). */
 export async function openBlobStore(c: FileStorageConfig): Promise<BlobStore> {
   if (c.backend === 'local') return new LocalBlobStore(c.path);
@@ -94,6 +112,15 @@ export async function openBlobStore(c: FileStorageConfig): Promise<BlobStore> {
 
 /** Realtime events within this process only. */
 export const localPubSub = (): PubSub => new MemoryPubSub();
+
+/**
+ * The pubsub of a store shared by many processes when it carries one (Redis: every node hears
+ * every node's events), else null.
+ */
+export async function storePubSub(store: object): Promise<PubSub | null> {
+  const own = (store as { pubsub?: () => Promise<PubSub> }).pubsub;
+  return own ? own.call(store) : null;
+}
 
 /** The pubsub of `serve --workers`: the primary relays between its HTTP processes; each of them holds a child. */
 export const clusterPubSub = { primary: (): PubSub => new ClusterPrimaryPubSub(), child: (): PubSub => new ClusterChildPubSub() };
@@ -110,7 +137,11 @@ export const clusterMetrics = {
   child: (own: PrometheusMetrics, send: (m: unknown) => void): Metrics & { onMessage(m: unknown): boolean } => childMetrics(own, send),
 };
 
-export const rateLimiter = (): RateLimiter => new MemoryRateLimiter();
+/** Rate-limit counters: the store's own when it carries them (Redis: shared by every node), else this process's. */
+export function rateLimiter(store?: object): RateLimiter {
+  const own = (store as { rateLimiter?: () => RateLimiter } | undefined)?.rateLimiter;
+  return own ? own.call(store) : new MemoryRateLimiter();
+}
 export const pageFetcher = (og: OgSettings): PageFetcher => new SafeFetcher(og);
 export const imageProcessor = (): ImageProcessor => new SharpImages();
 export const clock: Clock = systemClock;

@@ -57,9 +57,9 @@ export interface CoreOptions {
  * (`read_cache.parts_mb`), only over a store with change marks.
  */
 function sharedPartsCache(store: Store, bytes: number): ChangeCache<string | Buffer> | undefined {
-  const mark = store.changeMark?.bind(store);
-  if (!mark || !store.changes || bytes <= 0) return undefined;
-  return new ChangeCache<string | Buffer>(bytes, mark, store.changes, (part) => (typeof part === 'string' ? 2 * part.length : part.length));
+  if (!store.changes || bytes <= 0) return undefined;
+  // Without a local mark (a store shared by many nodes) every look reads the change marks.
+  return new ChangeCache<string | Buffer>(bytes, store.changeMark?.bind(store) ?? null, store.changes, (part) => (typeof part === 'string' ? 2 * part.length : part.length));
 }
 
 /** Opens the store the config names and builds the services over it. */

@@ -143,8 +143,10 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   await server.register(authPlugin, { apps: opts.apps });
   await server.register(healthRoutes, { ready: opts.ready, checks: opts.readiness ?? [] });
   if (opts.metrics && opts.serveMetrics) await server.register(metricsRoute, { metrics: opts.metrics, token: opts.serveMetrics.token });
+  // A store shared by many nodes has change marks but no local mark: the cache reads the marks on every look.
   const mark = changeMarkOf(opts.services);
-  const readCache = mark && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark, changesOf(opts.services)) : null;
+  const changes = changesOf(opts.services);
+  const readCache = (mark || changes) && opts.readCacheBytes ? new ReadCache(opts.readCacheBytes, mark, changes) : null;
   if (readCache) {
     opts.metrics?.sources({ readCache: () => ({ ...readCache.counts, entries: readCache.size, bytes: readCache.bytes }) });
   }

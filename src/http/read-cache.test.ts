@@ -127,3 +127,40 @@ test('past its limit of remembered changes the cache drops what they made stale 
   assert.equal((await c.read('bob', ['f|bob', 'a|2'], 'bob-2')).hit, false, 'a change after the compaction still counts');
   assert.deepEqual(await c.read('ann', ['f|ann', 'a|1'], 'x'), { hit: true, body: 'ann-2' });
 });
+
+test('without a local mark every look reads the marks: exact, and reads in flight share the next look', async () => {
+  const marks = new MemoryChangeMarks(new MemoryChangeLog());
+  let gate: (() => void) | null = null;
+  let looks = 0;
+  const slow = {
+    position: () => marks.position(),
+    record: (keys: readonly string[]) => marks.record(keys),
+    async changesSince(after: number) {
+      looks++;
+      // The first look of the burst below waits until the test lets it go, as a round trip would.
+      if (gate === null) await new Promise<void>((resolve) => (gate = resolve));
+      return marks.changesSince(after);
+    },
+  };
+  const cache = new ReadCache(1 << 20, null, slow);
+  const at = { position: 0 };
+  await cache.get('ann', at); // the first look takes the position
+  gate = () => {};
+  await cache.set('ann', at.position, ['f|ann'], Buffer.from('old'));
+  assert.equal((await cache.get('ann', at))?.toString(), 'old', 'no write since: a hit');
+  gate = null;
+  looks = 0;
+  const first = cache.get('ann', { position: 0 }); // its look begins now and waits
+  await new Promise((r) => setImmediate(r));
+  await marks.record(['f|ann']); // a write acknowledged after the first look began…
+  const later = Array.from({ length: 5 }, () => cache.get('ann', { position: 0 })); // …and before these reads
+  await new Promise((r) => setImmediate(r));
+  (gate as unknown as () => void)();
+  assert.ok([undefined, 'old'].includes((await first)?.toString()), 'the read that came before the write may see the page before it');
+  for (const r of later) assert.equal(await r, undefined, 'every read after the write misses');
+  assert.equal(looks, 2, 'the five later reads shared one look');
+});
+
+test('a change cache needs a change mark or change marks', () => {
+  assert.throws(() => new ReadCache(1 << 20, null, null), /change mark/);
+});

@@ -6,7 +6,7 @@ import { ChangeCache } from '../services/change-cache.js';
  * data they show changes: see {@link ChangeCache}.
  */
 export class ReadCache extends ChangeCache<Buffer> {
-  constructor(maxBytes: number, mark: () => string, changes?: ChangeMarks | null) {
+  constructor(maxBytes: number, mark: (() => string) | null, changes?: ChangeMarks | null) {
     super(maxBytes, mark, changes, (body) => body.length);
   }
 }

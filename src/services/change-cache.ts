@@ -22,6 +22,16 @@ import type { ChangeMarks } from '../ports/change-marks.js';
  * read) tells whether any write landed since the last look, and only then are the marks read.
  * Over a store without change marks, any write drops everything.
  *
+ * A store shared by many nodes (Redis Cluster) has no local value that moves when another node
+ * writes, so it gives no `changeMark`: every look then reads the marks after the cache's position
+ * (one round trip to the marks' slot, which answers at once when there are none). A call never
+ * answers from a look that began before the call: a write acknowledged to a client on another
+ * node recorded its mark before the acknowledgement, so the client's next read, on any node,
+ * misses the bodies it made stale. Calls arriving while a look is under way share the next one,
+ * so the marks are read at most once per round trip, whatever the number of reads in flight. (A
+ * local mark bumped by a pub/sub invalidation message would not be exact: the message may reach
+ * this node after the client's next read.)
+ *
  * Exactness: a body is built after the cache caught up to some position of the mark log, from data
  * that includes at least the writes up to it. When it is stored, the cache catches up again; if a
  * write after that position changed one of the body's dependencies, the body is not kept (it may
@@ -32,7 +42,7 @@ import type { ChangeMarks } from '../ports/change-marks.js';
  */
 export class ChangeCache<V> {
   readonly #maxBytes: number;
-  readonly #mark: () => string;
+  readonly #mark: (() => string) | null;
   readonly #changes: ChangeMarks | null;
   /** Entries by space (see {@link peekIn}) and key. */
   readonly #spaces = new Map<string, Map<string, Entry<V>>>();
@@ -52,6 +62,10 @@ export class ChangeCache<V> {
   #started = false;
   /** The look in progress, if any. */
   #syncing: Promise<void> | null = null;
+  /** Without a local mark: the look queued behind the one in progress, not begun yet (calls join it). */
+  #queued: Promise<number> | null = null;
+  /** Without a local mark: settles when the last look begun or queued has ended. */
+  #tail: Promise<void> = Promise.resolve();
   #bytes = 0;
   /** Look-ups answered from the cache, and those that were not (the page was built). */
   #hits = 0;
@@ -61,14 +75,16 @@ export class ChangeCache<V> {
   #refused = 0;
 
   /**
-   * `mark` returns a value that differs whenever the stored data may have changed; `changes` are
-   * the store's change marks (without them, any change drops everything).
+   * `mark` returns a value that differs whenever the stored data may have changed (null: there is
+   * none, every look reads the marks); `changes` are the store's change marks (without them, any
+   * change drops everything, and a `mark` is needed).
    */
-  constructor(maxBytes: number, mark: () => string, changes: ChangeMarks | null | undefined, sizeOf: (value: V) => number) {
+  constructor(maxBytes: number, mark: (() => string) | null, changes: ChangeMarks | null | undefined, sizeOf: (value: V) => number) {
     this.#maxBytes = maxBytes;
     this.#sizeOf = sizeOf;
     this.#mark = mark;
     this.#changes = changes ?? null;
+    if (mark === null && this.#changes === null) throw new Error('a change cache needs a change mark or change marks');
   }
 
   /**
@@ -76,6 +92,7 @@ export class ChangeCache<V> {
    * the position reached, which a caller building a body passes to {@link set}.
    */
   async sync(): Promise<number> {
+    if (this.#mark === null) return this.lookAfterNow();
     for (;;) {
       // One look at a time: a request arriving while the marks are read waits for them, so it
       // never answers from a body that a write it follows has made stale.
@@ -91,7 +108,26 @@ export class ChangeCache<V> {
     }
   }
 
-  private async catchUp(m: string): Promise<void> {
+  /**
+   * Without a local mark: a look at the marks that begins after this call (joining the queued one
+   * if there is one), one look at a time, so positions and changed keys are taken in order.
+   */
+  private lookAfterNow(): Promise<number> {
+    if (this.#queued !== null) return this.#queued;
+    const look = this.#tail.then(async () => {
+      this.#queued = null;
+      await this.catchUp(null);
+      return this.#position;
+    });
+    this.#queued = look;
+    this.#tail = look.then(
+      () => undefined,
+      () => undefined,
+    );
+    return look;
+  }
+
+  private async catchUp(m: string | null): Promise<void> {
     // Taken before the marks are read: a write landing meanwhile moves the mark again and is read
     // at the next look (or is already among the marks read now; reading it twice is harmless).
     this.#at = m;

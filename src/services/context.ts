@@ -129,7 +129,7 @@ export function maxLengthOf(app: App, fid: string): number {
 /**
  * What caches of finished reads check before answering: a function whose value changes whenever
  * stored data may have changed, by any writer (see `Store.changeMark`); null when the store cannot
- * tell, and then nothing may be cached.
+ * tell, and then only a store with change marks is cached (every look reads them).
  */
 export function changeMarkOf(s: Services): (() => string) | null {
   return s.store.changeMark?.bind(s.store) ?? null;

@@ -4,10 +4,10 @@
 // connection to the same database — must show on the next read.
 import assert from 'node:assert/strict';
 import { get as httpGet } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SqliteStore } from '../../src/adapters/sqlite/sqlite-store.js';
-import { rawRequest, startServer, uid, type TestServer } from '../support/server.js';
+import { parseConfig } from '../../src/config/config.js';
+import { rawRequest, startServer, TEST_GROUPS, uid, type TestServer } from '../support/server.js';
+import { openTestStore } from '../support/store.js';
 
 let t: TestServer;
 before(async () => {
@@ -198,11 +198,11 @@ describe('read cache', () => {
     const feed = t.client().feed('user', uid());
     const mine = await feed.addActivity({ actor: 'a', verb: 'post', object: 'o' });
     assert.deepEqual(ids(await read(`feed/user/${feed.userId}/`)), [mine.id]);
-    // A second store over the same file stands for another process (a `rivulet worker`, another
-    // `--workers` process): this process's connection did not make the change.
-    const other = new SqliteStore(join(t.dataDir, 'rivulet.db'));
+    // A second store over the same data stands for another process (a `rivulet worker`, another
+    // `--workers` process, another API node): this process's connection did not make the change.
+    const other = await openTestStore(parseConfig({ apps: [{ app_id: t.appId, api_key: t.apiKey, api_secret: t.apiSecret, feed_groups: TEST_GROUPS }] }, t.dataDir));
     try {
-      await other.ready(); // a process opening the data beside a running one waits to be noticed
+      await other.ready?.(); // a process opening the data beside a running one waits to be noticed
       await other.ports.timelines.apply(t.appId, [{ kind: 'remove', feed: `user:${feed.userId}`, ids: [mine.id] }]);
     } finally {
       await other.close();

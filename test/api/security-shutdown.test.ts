@@ -63,7 +63,7 @@ describe('security: shutdown', () => {
       await t.rivulet.close();
       const took = Date.now() - started;
       // The round was left, not waited for: its job is still queued.
-      const store = openTestStore(parseConfig({ apps: [{ app_id: t.appId, api_key: t.apiKey, api_secret: t.apiSecret, feed_groups: TEST_GROUPS }] }, t.dataDir));
+      const store = await openTestStore(parseConfig({ apps: [{ app_id: t.appId, api_key: t.apiKey, api_secret: t.apiSecret, feed_groups: TEST_GROUPS }] }, t.dataDir));
       const left = await store.ports.intents.pending(10);
       await store.close();
       assert.equal(left.length, 1, 'the rest of the round stays queued');

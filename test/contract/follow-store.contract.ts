@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { idAt, portContract, type PortsFactory } from './ports-support.js';
+import { activityAt, idAt, portContract, type PortsFactory } from './ports-support.js';
 
 /** The contract of {@link FollowStore} (docs/storage-ports.md): follower pages, pull-served sources, listings. */
 export function followStoreContract(adapter: string, makePorts: PortsFactory, skip: Readonly<Record<string, string>> = {}): void {
@@ -39,6 +39,19 @@ export function followStoreContract(adapter: string, makePorts: PortsFactory, sk
       const sources = (await p.follows.pullSources(app, 'timeline:b')).sort((x, y) => x.feed.localeCompare(y.feed));
       assert.deepEqual(sources.map((s) => [s.feed, s.since]), [['user:other', null], ['user:star', idAt(5)]]);
       assert.deepEqual(await p.follows.pullSources(app, 'timeline:nobody'), []);
+    });
+
+    test('a follow shows again the target’s direct entries from its bound on that the follower had hidden', async (p, app) => {
+      const [old, kept, fresh, copy] = [activityAt(1, 'user:h'), activityAt(2, 'user:h'), activityAt(3, 'user:h'), activityAt(4, 'user:other')];
+      await p.intents.commit(app, [old, kept, fresh, copy].map((activity) => ({ activity })));
+      await p.timelines.apply(app, [
+        { kind: 'add', feed: 'user:h', entries: [old, kept, fresh].map((a) => ({ id: a.id, origin: null })), maxLength: 100 },
+        { kind: 'add', feed: 'user:h', entries: [{ id: copy.id, origin: 'user:other' }], maxLength: 100 },
+        { kind: 'hide', feed: 'timeline:f', ids: [old.id, kept.id, fresh.id, copy.id] },
+      ]);
+      await p.intents.commit(app, [{ follow: { source: 'timeline:f', target: 'user:h', createdUs: 1, grouped: false, since: { id: kept.id } } }]);
+      // Hides of entries older than the bound, or not direct entries of the target, stay.
+      assert.deepEqual(new Set((await p.timelines.readerState(app, 'timeline:f')).hidden), new Set([old.id, copy.id]));
     });
 
     test('listings and counts follow the edges', async (p, app) => {

@@ -65,6 +65,20 @@ export function groupStoreContract(adapter: string, makePorts: PortsFactory, ski
       assert.deepEqual(byEntry.groups.map((g) => g.key), ['share']);
     });
 
+    test('the timeline store finds the activities a grouped feed retains in its groups (removals look there)', async (p, app) => {
+      const feed = 'notification:held';
+      const acts = [activityAt(1, 'user:a', { verb: 'like', actor: 'x' }), activityAt(2, 'user:b', { verb: 'follow', actor: 'y' })];
+      await place(p, app, feed, acts);
+      const found = await p.timelines.entriesOf(app, feed, [acts[0].id, acts[1].id, activityAt(9, 'user:z').id]);
+      assert.deepEqual(
+        found.map((e) => [e.id, e.origin]).sort(),
+        [
+          [acts[0].id, 'user:a'],
+          [acts[1].id, 'user:b'],
+        ].sort(),
+      );
+    });
+
     test('a write computed from a stale read changes nothing and names the feed', async (p, app) => {
       const feed = 'notification:b';
       await place(p, app, feed, [activityAt(1, 'user:a', { verb: 'like' })]);

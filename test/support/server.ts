@@ -84,7 +84,7 @@ export async function startServer(
       : pino({ level: process.env.TEST_LOG ?? 'silent' }),
     worker: opts.worker,
     clock: opts.clock,
-    store: (opts.wrapStore ?? ((store: Store) => store))(openTestStore(config)),
+    store: (opts.wrapStore ?? ((store: Store) => store))(await openTestStore(config)),
     readinessChecks: opts.readinessChecks,
   });
   const address = await rivulet.listen(0, '127.0.0.1');

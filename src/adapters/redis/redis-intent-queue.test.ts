@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import { activityId } from '../../core/activities/activity-id.js';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
-import { PARTITIONS, partitionBase } from './partitions.js';
+import { PARTITIONS, partitionBase, partitionOf } from './partitions.js';
 import { RedisStore } from './redis-store.js';
 
 onRedisCluster('activities and the intent queue', () => {
@@ -18,6 +18,25 @@ onRedisCluster('activities and the intent queue', () => {
     store = await RedisStore.open({ ...(await sharedCluster()), durability: 'fast' });
   });
   after(() => store?.close());
+
+  it('a step with a reaction and the activity of its target feeds, in two partitions, lands both; a conflicting reaction id lands neither', async () => {
+    const a = app();
+    const target = act(900);
+    await store.ports.intents.commit(a, [{ activity: target }]);
+    // The reaction's own activity (for its target feeds) in a partition other than the target's.
+    let own = act(901);
+    for (let i = 902; partitionOf(own.id) === partitionOf(target.id); i++) own = act(i);
+    const reaction = { id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, kind: 'like', activityId: target.id, userId: 'u', parent: '', depth: 1, data: '{}', targetFeeds: ['user:u'], createdUs: 5, updatedUs: 5, deletedUs: null };
+    const step = { activity: own, reactions: { add: [reaction] }, intents: [{ kind: 'fanout.add' as const, source: 'user:u', ids: [own.id], mode: 'queued' as const }] };
+    const [done] = await store.ports.intents.commit(a, [step]);
+    assert.equal(done.intents.length, 1);
+    await store.ports.intents.complete(done.intents.map((i) => i.id)); // the other tests count the queue
+    assert.equal((await store.ports.activities.getActivities(a, [own.id])).size, 1);
+    assert.equal((await store.ports.reactions.getReactions(a, [reaction.id])).size, 1);
+    const other = act(1900);
+    await assert.rejects(store.ports.intents.commit(a, [{ ...step, activity: other, intents: [] }]), (err: Error) => err.name === 'ConflictError');
+    assert.equal((await store.ports.activities.getActivities(a, [other.id])).size, 0, 'the activity of a refused reaction is not written');
+  });
 
   it('spreads activities and intents over the partitions; workers in three processes claim each intent once', async () => {
     const a = app();

@@ -352,6 +352,21 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   }
 
   async #step(app: string, s: WriteStep): Promise<CommittedStep> {
+    // A reaction with target feeds comes with an activity of its own, which lives in the partition
+    // of its id, not in that of the reacted activity: the reaction (with its audit entry) is
+    // written first, in its own step (a conflict stops everything there), then the activity with
+    // its intents. The two are not one atomic step: a writer dying in between leaves the reaction
+    // without its activity in the target feeds.
+    if (s.activity && s.reactions) {
+      const r = s.reactions;
+      const all = [...(r.add ?? []), ...(r.update ?? []), ...(r.remove ?? []), ...(r.softDelete ?? []).map((x) => x.reaction), ...(r.restore ?? [])];
+      const home = partitionOf(s.activity.id);
+      if (all.some((x) => partitionOf(x.activityId) !== home)) {
+        const { reactions, audit, ...rest } = s;
+        await this.#step(app, { reactions, ...(audit ? { audit } : {}) });
+        return this.#step(app, rest);
+      }
+    }
     const now = Date.now();
     const n = partitionOf(ownerOf(s));
     const args: (string | number)[] = [app, now];

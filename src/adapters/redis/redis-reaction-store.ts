@@ -31,7 +31,8 @@ export function reactionKeys(x: ReactionRecord): { owner: string; member: string
   };
 }
 
-function record(core: string, payload: string, deleted: string): ReactionRecord {
+/** A reaction from its stored parts (`deleted` is '' when visible). */
+export function reactionRecord(core: string, payload: string, deleted: string): ReactionRecord {
   const c = JSON.parse(core) as Omit<ReactionRecord, 'data' | 'targetFeeds' | 'updatedUs' | 'deletedUs'>;
   const p = JSON.parse(payload) as Pick<ReactionRecord, 'data' | 'targetFeeds' | 'updatedUs'>;
   return { ...c, data: p.data, targetFeeds: p.targetFeeds, updatedUs: p.updatedUs, deletedUs: deleted === '' ? null : Number(deleted) };
@@ -231,7 +232,7 @@ export class RedisReactionStore implements ReactionStore {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return out;
     for (const [core, payload, del] of await this.#everywhere(this.#get, [app, includeDeleted ? '1' : '0', ...unique])) {
-      const rec = record(core, payload, del);
+      const rec = reactionRecord(core, payload, del);
       out.set(rec.id, rec);
     }
     return out;
@@ -250,10 +251,10 @@ export class RedisReactionStore implements ReactionStore {
     const args = [app, q.lookup.by === 'activity_id' ? `a:${q.lookup.value}` : `r:${q.lookup.value}`, lo, hi, rev ? '1' : '0', limit, q.kind ?? '', q.userId ?? '', q.includeDeleted ? '1' : '0'];
     if (q.lookup.by === 'activity_id') {
       const rows = await this.#list.run<string[][]>(this.#r.cluster, [this.#part(partitionOf(q.lookup.value))], args);
-      return rows.map(([c, p, d]) => record(c, p, d));
+      return rows.map(([c, p, d]) => reactionRecord(c, p, d));
     }
     // Children of a reaction: the partition is its activity's, which the id does not tell.
-    return sorted((await this.#everywhere(this.#list, args)).map(([c, p, d]) => record(c, p, d)));
+    return sorted((await this.#everywhere(this.#list, args)).map(([c, p, d]) => reactionRecord(c, p, d)));
   }
 
   async #listByUser(app: string, q: ReactionPageQuery, lo: string, hi: string, rev: boolean, limit: number): Promise<ReactionRecord[]> {
@@ -295,7 +296,7 @@ export class RedisReactionStore implements ReactionStore {
     } else {
       rows = await this.#everywhere(this.#latest, head(owners));
     }
-    return rows.map(([c, p, d]) => record(c, p, d)).sort(newestFirst);
+    return rows.map(([c, p, d]) => reactionRecord(c, p, d)).sort(newestFirst);
   }
 
   async reactionCounts(app: string, owners: readonly string[], of: 'activity' | 'reaction'): Promise<Map<string, Record<string, number>>> {
@@ -320,6 +321,6 @@ export class RedisReactionStore implements ReactionStore {
   async descendants(app: string, ids: readonly string[]): Promise<ReactionRecord[]> {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return [];
-    return (await this.#everywhere(this.#descendants, [app, ...unique])).map(([c, p, d]) => record(c, p, d));
+    return (await this.#everywhere(this.#descendants, [app, ...unique])).map(([c, p, d]) => reactionRecord(c, p, d));
   }
 }

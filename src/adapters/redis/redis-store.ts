@@ -4,6 +4,7 @@ import type { CollectionStore, EntryRecord, EntryRef, EntryWriteOutcome } from '
 import type { FollowStore } from '../../ports/follow-store.js';
 import type { GroupStore, GroupWrite } from '../../ports/group-store.js';
 import type { CommittedStep, IntentQueue, WriteStep } from '../../ports/intent-queue.js';
+import type { SignalWrites } from '../../ports/signal-writes.js';
 import type { StoragePorts } from '../../ports/storage.js';
 import type { FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
@@ -17,6 +18,7 @@ import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisReactionStore } from './redis-reaction-store.js';
 import { RedisAuditLog, RedisFileIndex, RedisFlagStore } from './redis-records.js';
 import { RedisSignalStore } from './redis-signal-store.js';
+import { RedisDataListing } from './redis-data-listing.js';
 import { RedisModelStore } from './redis-model-store.js';
 import { RedisTimelineStore } from './redis-timeline-store.js';
 import { RedisUserData } from './redis-user-data.js';
@@ -50,6 +52,8 @@ export class RedisStore {
   readonly records: { readonly files: RedisFileIndex; readonly flags: RedisFlagStore; readonly audit: RedisAuditLog; readonly userData: RedisUserData };
   /** Personalization model snapshots, shared by every node. */
   readonly models: RedisModelStore;
+  /** Every record of an app, page by page (data export; scans the keyspace). */
+  readonly listing: RedisDataListing;
   readonly rateLimiter: RedisRateLimiter;
   /** The unmarked adapters (tests and tools). */
   readonly raw: {
@@ -74,18 +78,33 @@ export class RedisStore {
     const users = new RedisUsersCollections(r);
     this.raw = { intents, timelines, groups, follows, reactions, users };
     this.changes = new RedisChangeMarks(r, marksKept);
-    this.signals = new RedisSignalStore(r);
-    this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit, userData: new RedisUserData(r, intents, users) };
-    this.models = new RedisModelStore(r);
-    this.rateLimiter = new RedisRateLimiter(r);
     const marks = this.changes;
     const mark = async (keys: readonly string[]) => {
       if (keys.length > 0) await marks.record(keys);
     };
+    const signals = new RedisSignalStore(r);
+    // Personalization data that ranked reads score with (as on SQLite); the content job queue is not.
+    this.signals = delegate(signals, {
+      async recordSignals(app: string, w: SignalWrites): Promise<void> {
+        try {
+          await signals.recordSignals(app, w);
+        } finally {
+          // Also after a failed call: parts of it may have landed.
+          if ((w.events?.length ?? 0) > 0 || (w.profile?.length ?? 0) > 0 || (w.tags?.length ?? 0) > 0 || (w.hides?.length ?? 0) > 0) await mark([changeKey.signals(app)]);
+        }
+      },
+    });
+    this.records = { files: new RedisFileIndex(r), flags: new RedisFlagStore(r), audit, userData: new RedisUserData(r, intents, users) };
+    this.models = new RedisModelStore(r);
+    this.listing = new RedisDataListing(r, intents, users);
+    this.rateLimiter = new RedisRateLimiter(r);
     const markedIntents: IntentQueue = delegate(intents, {
       async commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
         try {
-          return await intents.commit(app, steps);
+          const out = await intents.commit(app, steps);
+          // A follow shows the target's direct entries again that the follower had removed (hidden).
+          await Promise.all(steps.flatMap((s) => (s.follow ? [timelines.unhideFollowed(app, s.follow.source, s.follow.target, s.follow.since)] : [])));
+          return out;
         } finally {
           // Also after a failed call: earlier steps of it may have landed.
           await mark(steps.flatMap((s) => [...stepChanges(app, s)]));

@@ -1,5 +1,6 @@
-import { idOrderKey, isUuid } from '../../core/activities/activity-id.js';
+import { idAtTime, idOrderKey, isUuid } from '../../core/activities/activity-id.js';
 import type { ActivityStore } from '../../ports/activity-store.js';
+import type { FollowWrite } from '../../ports/intent-queue.js';
 import type { FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { RedisConnection } from './connection.js';
 import { LuaScript } from './scripts.js';
@@ -13,6 +14,8 @@ import { LuaScript } from './scripts.js';
  *   entry's origin feed (nothing for a direct entry). Ranges by id are `ZREVRANGEBYLEX` bounds,
  *   the entry count is `ZCARD`, and an id is found by its 32-digit prefix.
  * - `hid`: the ids the feed hid from its merged reads (a set); `fl`: its floor (order key + id).
+ * - An aggregated or notification feed keeps its activities in its groups instead
+ *   (`redis-group-store.ts`); `entriesOf` (and so removals) finds them there too.
  *
  * `apply` runs each feed's operations as one Lua script on the feed's slot; the scripts of many
  * feeds are sent in one tick, so the client pipelines them per node (a fan-out page is one round
@@ -258,12 +261,50 @@ export class RedisTimelineStore implements TimelineStore {
       seen.add(m);
       out.push(entryOf(m));
     }
+    // An aggregated or notification feed holds its activities in its groups (redis-group-store.ts:
+    // `ge` names the group retaining an id, `g` holds the group with its entries), not in `tl`.
+    const have = new Set(out.map((e) => e.id));
+    const missing = [...new Set(ids)].filter((id) => !have.has(id));
+    if (missing.length > 0) {
+      const groupIds = await this.#r.cluster.hmget(this.#r.keys.feed(app, feed, 'ge'), ...missing);
+      const wanted = [...new Set(groupIds.filter((g): g is string => g !== null))];
+      if (wanted.length > 0) {
+        const groups = await this.#r.cluster.hmget(this.#r.keys.feed(app, feed, 'g'), ...wanted);
+        const ask = new Set(missing);
+        for (const json of groups) {
+          if (json === null) continue;
+          for (const e of (JSON.parse(json) as { entries: TimelineEntry[] }).entries) {
+            if (ask.has(e.id) && !have.has(e.id)) {
+              have.add(e.id);
+              out.push({ id: e.id, origin: e.origin });
+            }
+          }
+        }
+      }
+    }
     return out;
   }
 
   async entriesByForeignId(app: string, feed: string, foreignId: string): Promise<TimelineEntry[]> {
     const ids = await this.#activities.idsByForeignId(app, foreignId);
     return ids.length === 0 ? [] : this.entriesOf(app, feed, ids);
+  }
+
+  /**
+   * A follow of `target` by `source` shows the target's direct entries from `since` on again: the
+   * source's hides of them go (as on SQLite, in its follow step). Reads the source's hides and
+   * looks them up among the target's direct entries (two slots), then removes the matching hides
+   * with the source's feed script. Called after the follow step landed.
+   */
+  async unhideFollowed(app: string, source: string, target: string, since: FollowWrite['since']): Promise<void> {
+    const hidden = await this.#r.cluster.smembers(this.#r.keys.feed(app, source, 'hid'));
+    const bound = since === null ? '' : idOrderKey('id' in since ? since.id : idAtTime(since.timeUs));
+    const candidates = hidden.filter((id) => isUuid(id) && idOrderKey(id) >= bound);
+    if (candidates.length === 0) return;
+    const tl = this.#r.keys.feed(app, target, 'tl');
+    const scores = await Promise.all(candidates.map((id) => this.#r.cluster.zscore(tl, idOrderKey(id))));
+    const ids = candidates.filter((_, i) => scores[i] !== null);
+    if (ids.length > 0) await this.apply(app, [{ kind: 'unhide', feed: source, ids }]);
   }
 
   async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {

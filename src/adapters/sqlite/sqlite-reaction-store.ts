@@ -4,7 +4,7 @@ import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } fr
 import type { ReactionWrites } from '../../ports/intent-queue.js';
 import type { SqliteDatabase } from './database.js';
 
-interface Row {
+export interface Row {
   id: string;
   kind: string;
   activity_id: string;
@@ -39,7 +39,8 @@ function fromRaw(r: RawRow): ReactionRecord {
   };
 }
 
-function toRecord(r: Row): ReactionRecord {
+/** A reactions row as a record. */
+export function toRecord(r: Row): ReactionRecord {
   return {
     id: r.id,
     kind: r.kind,

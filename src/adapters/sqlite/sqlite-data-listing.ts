@@ -1,0 +1,100 @@
+import type Database from 'better-sqlite3';
+import { sortKeyToId } from '../../core/activities/activity-id.js';
+import type { ActivityRecord } from '../../ports/activity-store.js';
+import type { EntryRecord } from '../../ports/collection-store.js';
+import type { DataListing, FollowEdge, ListPage } from '../../ports/data-listing.js';
+import type { ReactionRecord } from '../../ports/reaction-store.js';
+import type { UserRecord } from '../../ports/user-store.js';
+import type { SqliteDatabase } from './database.js';
+import { toRecord, type Row as ReactionRow } from './sqlite-reaction-store.js';
+
+/**
+ * {@link DataListing} on SQLite: each page is one range read on a table's primary key (follow
+ * edges on their `(source, target)` index, joined to the source feed's app), after the key the
+ * cursor holds, so pages never repeat a record.
+ */
+export class SqliteDataListing implements DataListing {
+  readonly #d: SqliteDatabase;
+  readonly #activities: Database.Statement;
+  readonly #follows: Database.Statement;
+  readonly #reactions: Database.Statement;
+  readonly #users: Database.Statement;
+  readonly #entries: Database.Statement;
+
+  constructor(d: SqliteDatabase) {
+    this.#d = d;
+    const db = d.db;
+    this.#activities = db.prepare('SELECT sk, id, foreign_id, time, home, to_feeds, body FROM activities WHERE app = ? AND sk > ? ORDER BY sk LIMIT ?');
+    this.#follows = db.prepare(
+      `SELECT f.source, f.target, f.created, f.grouped, f.since FROM follows f INDEXED BY follows_source_target JOIN feeds s ON s.id = f.source
+       WHERE (f.source, f.target) > (?, ?) AND s.app = ? ORDER BY f.source, f.target LIMIT ?`,
+    );
+    this.#reactions = db.prepare(
+      'SELECT id, kind, activity_id, user_id, parent, depth, data, target_feeds, created, updated, deleted FROM reactions WHERE app = ? AND id > ? ORDER BY id LIMIT ?',
+    );
+    this.#users = db.prepare('SELECT id, data, created, updated FROM users WHERE app = ? AND id > ? ORDER BY id LIMIT ?');
+    this.#entries = db.prepare(
+      'SELECT collection, id, user_id, data, created, updated FROM collection_entries WHERE app = ? AND (collection, id) > (?, ?) ORDER BY collection, id LIMIT ?',
+    );
+  }
+
+  async activities(app: string, cursor: string | null, limit: number): Promise<ListPage<ActivityRecord>> {
+    return this.#d.read('listActivities', () => {
+      type Row = { sk: Buffer; id: string; foreign_id: string; time: number; home: number; to_feeds: string; body: string };
+      const rows = this.#activities.all(this.#d.appInt(app), cursor === null ? Buffer.alloc(0) : Buffer.from(cursor, 'hex'), limit) as Row[];
+      const items = rows.map((r) => ({
+        id: r.id,
+        timeUs: r.time,
+        foreignId: r.foreign_id,
+        to: r.to_feeds === '' ? [] : r.to_feeds.split(','),
+        body: r.body,
+        home: this.#d.feedName(r.home),
+      }));
+      return { items, next: rows.length < limit ? null : rows[rows.length - 1].sk.toString('hex') };
+    });
+  }
+
+  async follows(app: string, cursor: string | null, limit: number): Promise<ListPage<FollowEdge>> {
+    return this.#d.read('listFollows', () => {
+      type Row = { source: number; target: number; created: number; grouped: number; since: Buffer | null };
+      const [source, target] = cursor === null ? [0, 0] : cursor.split(':').map(Number);
+      const rows = this.#follows.all(source, target, this.#d.appInt(app), limit) as Row[];
+      const items = rows.map((r) => ({
+        source: this.#d.feedName(r.source),
+        target: this.#d.feedName(r.target),
+        createdUs: r.created,
+        grouped: r.grouped === 1,
+        since: r.since === null ? null : { id: sortKeyToId(r.since) },
+      }));
+      const last = rows[rows.length - 1];
+      return { items, next: rows.length < limit ? null : `${last.source}:${last.target}` };
+    });
+  }
+
+  async reactions(app: string, cursor: string | null, limit: number): Promise<ListPage<ReactionRecord>> {
+    return this.#d.read('listReactions', () => {
+      const rows = this.#reactions.all(this.#d.appInt(app), cursor ?? '', limit) as ReactionRow[];
+      return { items: rows.map(toRecord), next: rows.length < limit ? null : rows[rows.length - 1].id };
+    });
+  }
+
+  async users(app: string, cursor: string | null, limit: number): Promise<ListPage<UserRecord>> {
+    return this.#d.read('listUsers', () => {
+      type Row = { id: string; data: string; created: number; updated: number };
+      const rows = this.#users.all(this.#d.appInt(app), cursor ?? '', limit) as Row[];
+      const items = rows.map((r) => ({ id: r.id, data: r.data, createdUs: r.created, updatedUs: r.updated }));
+      return { items, next: rows.length < limit ? null : rows[rows.length - 1].id };
+    });
+  }
+
+  async entries(app: string, cursor: string | null, limit: number): Promise<ListPage<EntryRecord>> {
+    return this.#d.read('listEntries', () => {
+      type Row = { collection: string; id: string; user_id: string | null; data: string; created: number; updated: number };
+      const [collection, id] = cursor === null ? ['', ''] : (JSON.parse(cursor) as [string, string]);
+      const rows = this.#entries.all(this.#d.appInt(app), collection, id, limit) as Row[];
+      const items = rows.map((r) => ({ collection: r.collection, id: r.id, userId: r.user_id, data: r.data, createdUs: r.created, updatedUs: r.updated }));
+      const last = rows[rows.length - 1];
+      return { items, next: rows.length < limit ? null : JSON.stringify([last.collection, last.id]) };
+    });
+  }
+}
