@@ -10,6 +10,7 @@ import type { Services } from './context.js';
 import { reactionsWithoutFlagged } from './moderation.js';
 import { changeKey } from '../ports/change-marks.js';
 import type { ChangeCache } from './change-cache.js';
+import { isKeptBody } from './read-parts.js';
 
 /** Reactions listed per kind in `latest_reactions` by default, and the most one may ask for (§9.2). */
 export const DEFAULT_RECENT_LIMIT = 5;
@@ -380,7 +381,8 @@ async function enrichShared(s: Services, cache: ChangeCache<string | Buffer>, ap
       const k = missing[j];
       // Built with origin null: the text after `{"origin":null,`, without its closing brace.
       parts[k] = Buffer.from(built[j].slice(NULL_ORIGIN.length, -1));
-      cache.putIn(space, items[k].id!, at, deps[j], parts[k]!);
+      // Kept only when built from the body current at `at` (the caller may have read it before).
+      if (isKeptBody(cache, app.appId, items[k].id!, items[k].body)) cache.putIn(space, items[k].id!, at, deps[j], parts[k]!);
       if (nested[j]) {
         SHOWS_ACTIVITY.add(parts[k]!);
         if (o.ownReactions) whole.set(k, CLOSE);

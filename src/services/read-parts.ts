@@ -1,4 +1,5 @@
 import { changeKey } from '../ports/change-marks.js';
+import type { ChangeCache } from './change-cache.js';
 import type { Services } from './context.js';
 
 /**
@@ -43,6 +44,17 @@ export async function activityBodies(s: Services, app: string, ids: readonly str
     cache.putIn(space, ids[i], at, [changeKey.activity(app, ids[i])], a.body);
   }
   return out;
+}
+
+/**
+ * Whether `body` is the body of activity `id` that the parts cache keeps as current (as of its
+ * last look at the change marks). A part built from a body the caller read earlier may only be
+ * kept when it is: a body read before an update whose mark the cache has already seen would
+ * otherwise be kept as if built after that update, and served stale until the next change.
+ */
+export function isKeptBody(cache: ChangeCache<string | Buffer>, app: string, id: string, body: string): boolean {
+  const kept = cache.peekIn(bodies(app), id);
+  return kept !== undefined && (kept === body || kept.toString() === body);
 }
 
 /** The parts-cache space of an app's activity bodies, keyed by activity id. */
