@@ -3,13 +3,26 @@ import { idToSortKey } from '../../core/activities/activity-id.js';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import type { SqliteDatabase } from './database.js';
 
-interface Row {
+/** A row of the `activities` table, as the activity readers select it. */
+export interface ActivityRow {
   id: string;
   foreign_id: string;
   time: number;
   home: number;
   to_feeds: string;
   body: string;
+}
+
+/** The activity record of a row (its home feed's name resolved through `d`'s feed cache). */
+export function activityFromRow(d: SqliteDatabase, r: ActivityRow): ActivityRecord {
+  return {
+    id: r.id,
+    timeUs: r.time,
+    foreignId: r.foreign_id,
+    to: r.to_feeds === '' ? [] : r.to_feeds.split(','),
+    body: r.body,
+    home: d.feedName(r.home),
+  };
 }
 
 /** Activity records by id on SQLite (see `SqliteActivities`): one query per batch through `json_each`. */
@@ -30,16 +43,7 @@ export class SqliteActivityStore {
     if (ids.length === 0) return out;
     return this.#d.read('getActivities', () => {
       const keys = JSON.stringify(ids.map((id) => idToSortKey(id).toString('hex')));
-      for (const r of this.#byIds.all(this.#d.appInt(app), keys) as Row[]) {
-        out.set(r.id, {
-          id: r.id,
-          timeUs: r.time,
-          foreignId: r.foreign_id,
-          to: r.to_feeds === '' ? [] : r.to_feeds.split(','),
-          body: r.body,
-          home: this.#d.feedName(r.home),
-        });
-      }
+      for (const r of this.#byIds.all(this.#d.appInt(app), keys) as ActivityRow[]) out.set(r.id, activityFromRow(this.#d, r));
       return out;
     }, 'content');
   }

@@ -6,6 +6,7 @@ import type { DataListing, FollowEdge, ListPage } from '../../ports/data-listing
 import type { ReactionRecord } from '../../ports/reaction-store.js';
 import type { UserRecord } from '../../ports/user-store.js';
 import type { SqliteDatabase } from './database.js';
+import { activityFromRow, type ActivityRow } from './sqlite-activity-store.js';
 import { toRecord, type Row as ReactionRow } from './sqlite-reaction-store.js';
 
 /**
@@ -40,16 +41,8 @@ export class SqliteDataListing implements DataListing {
 
   async activities(app: string, cursor: string | null, limit: number): Promise<ListPage<ActivityRecord>> {
     return this.#d.read('listActivities', () => {
-      type Row = { sk: Buffer; id: string; foreign_id: string; time: number; home: number; to_feeds: string; body: string };
-      const rows = this.#activities.all(this.#d.appInt(app), cursor === null ? Buffer.alloc(0) : Buffer.from(cursor, 'hex'), limit) as Row[];
-      const items = rows.map((r) => ({
-        id: r.id,
-        timeUs: r.time,
-        foreignId: r.foreign_id,
-        to: r.to_feeds === '' ? [] : r.to_feeds.split(','),
-        body: r.body,
-        home: this.#d.feedName(r.home),
-      }));
+      const rows = this.#activities.all(this.#d.appInt(app), cursor === null ? Buffer.alloc(0) : Buffer.from(cursor, 'hex'), limit) as (ActivityRow & { sk: Buffer })[];
+      const items = rows.map((r) => activityFromRow(this.#d, r));
       return { items, next: rows.length < limit ? null : rows[rows.length - 1].sk.toString('hex') };
     });
   }
