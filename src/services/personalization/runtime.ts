@@ -8,7 +8,7 @@ import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { ModelStore } from '../../ports/model-store.js';
 import type { Services, Uses } from '../context.js';
 import { settingsOf } from '../signals/signal-context.js';
-import { PageCache } from './read-personalized.js';
+import { PageCache } from './page-cache.js';
 
 /** What the learner uses (events, profiles and tags from the signal store; activities; follows). */
 export type LearnerDeps = Uses<'activities' | 'follows', 'clock' | 'signalStore' | 'signals'>;
