@@ -46,9 +46,9 @@ interface ScanRow {
 }
 
 /** Recent entries (see {@link SqliteTimelines}) after which the writer merges them into `entries`. */
-export const MERGE_AT_ROWS = 4_000;
+export const MERGE_AT_ROWS = 16_000;
 /** Recent entries one merge transaction moves at most (whole feeds: the last feed may add a few). */
-export const MERGE_STEP_ROWS = 1_000;
+export const MERGE_STEP_ROWS = 2_000;
 
 /**
  * {@link TimelineStore} on SQLite: range scans of the (feed, sort key) primary key, and per-feed
