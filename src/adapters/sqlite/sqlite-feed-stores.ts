@@ -49,6 +49,12 @@ interface ScanRow {
 export const MERGE_AT_ROWS = 16_000;
 /** Recent entries one merge transaction moves at most (whole feeds: the last feed may add a few). */
 export const MERGE_STEP_ROWS = 2_000;
+/**
+ * Calls adding at least this many entries (a fan-out worker's chunk) write into `entries`
+ * directly: they already rewrite each page once for many entries, and going through the recent
+ * table would write every entry twice.
+ */
+export const DIRECT_ADD_ROWS = 2_000;
 
 /**
  * {@link TimelineStore} on SQLite: range scans of the (feed, sort key) primary key, and per-feed
@@ -65,7 +71,9 @@ export const MERGE_STEP_ROWS = 2_000;
  * got meanwhile. Reads merge both tables' ranges in one statement (one snapshot, so a merge
  * committing meanwhile is never seen half done); `feeds.n` counts the entries of `entries`, and
  * the count of a feed is that plus its recent entries. Trims and removals take entries out of
- * whichever table holds them, at once, so every operation keeps its contract.
+ * whichever table holds them, at once, so every operation keeps its contract. A call adding
+ * {@link DIRECT_ADD_ROWS} entries or more (a fan-out worker's chunk) writes into `entries`
+ * directly, as it rewrites each page once for many entries already.
  */
 export class SqliteTimelines implements TimelineStore {
   readonly #d: SqliteDatabase;
@@ -76,6 +84,7 @@ export class SqliteTimelines implements TimelineStore {
   readonly #hidden: Database.Statement;
   readonly #byForeignId: Database.Statement;
   readonly #insert: Database.Statement;
+  readonly #insertMain: Database.Statement;
   readonly #count: Database.Statement;
   readonly #total: Database.Statement;
   readonly #oldest: Database.Statement;
@@ -123,6 +132,10 @@ export class SqliteTimelines implements TimelineStore {
     this.#insert = db.prepare(
       `INSERT INTO recent_entries (feed, sk, origin) SELECT @feed, @sk, @origin
        WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = @feed AND sk = @sk) ON CONFLICT DO NOTHING`,
+    );
+    this.#insertMain = db.prepare(
+      `INSERT INTO entries (feed, sk, origin) SELECT @feed, @sk, @origin
+       WHERE NOT EXISTS (SELECT 1 FROM recent_entries WHERE feed = @feed AND sk = @sk) ON CONFLICT DO NOTHING`,
     );
     this.#count = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ?');
     this.#total = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) FROM feeds WHERE id = @f').pluck();
@@ -265,9 +278,12 @@ export class SqliteTimelines implements TimelineStore {
    * and a feed's count and trim are touched once per run of adds on it (see {@link Pending}).
    */
   private applyNow(app: string, ops: readonly FeedOp[]): Map<string, CallChange> {
-    const ctx: ApplyCall = { app, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map() };
+    let rows = 0;
+    for (const op of ops) if (op.kind === 'add') rows += op.entries.length;
+    const direct = rows >= DIRECT_ADD_ROWS;
+    const ctx: ApplyCall = { app, direct, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map() };
     for (const op of ops) this.applyOne(ctx, op);
-    for (const [f, p] of ctx.pending) this.countAndTrim(f, p);
+    for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
     this.mark(app, ops);
     return ctx.changes;
   }
@@ -305,7 +321,9 @@ export class SqliteTimelines implements TimelineStore {
    * Trims a feed that got adds to its newest `maxLength` entries when over, taking the oldest out
    * of whichever table holds each (adds went to the recent entries and left `feeds.n` alone).
    */
-  private countAndTrim(f: number, p: Pending): void {
+  private countAndTrim(ctx: ApplyCall, f: number, p: Pending): void {
+    // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
+    if (ctx.direct) this.#count.run(p.added, f);
     const n = this.#total.get({ f }) as number;
     if (n <= p.maxLength) return;
     const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
@@ -377,9 +395,9 @@ export class SqliteTimelines implements TimelineStore {
         }
         let sk = ctx.keys.get(e.id);
         if (sk === undefined) ctx.keys.set(e.id, (sk = idToSortKey(e.id)));
-        if (this.#insert.run({ feed: f, sk, origin }).changes > 0) {
+        if ((ctx.direct ? this.#insertMain : this.#insert).run({ feed: f, sk, origin }).changes > 0) {
           added++;
-          this.#recentRows++;
+          if (!ctx.direct) this.#recentRows++;
           // Back in after an earlier operation of this call took it out: no change overall.
           if (!c.removed.delete(e.id)) c.added.set(e.id, { id: e.id, origin: e.origin });
         }
@@ -396,7 +414,7 @@ export class SqliteTimelines implements TimelineStore {
           // Another length (never within one feed group): settle at once with the smaller one.
           p.maxLength = Math.min(p.maxLength, op.maxLength);
           ctx.pending.delete(f);
-          this.countAndTrim(f, p);
+          this.countAndTrim(ctx, f, p);
         }
       }
       return;
@@ -407,7 +425,7 @@ export class SqliteTimelines implements TimelineStore {
       const p = ctx.pending.get(known);
       if (p !== undefined) {
         ctx.pending.delete(known);
-        this.countAndTrim(known, p);
+        this.countAndTrim(ctx, known, p);
       }
     }
     switch (op.kind) {
@@ -549,6 +567,8 @@ interface Pending {
 /** The state of one {@link SqliteTimelines.apply} call. */
 interface ApplyCall {
   readonly app: string;
+  /** Adds go into `entries` directly (a large call, see DIRECT_ADD_ROWS), not the recent entries. */
+  readonly direct: boolean;
   readonly changes: Map<string, CallChange>;
   /** Sort keys of the ids met, and integers of the origins met. */
   readonly keys: Map<string, Buffer>;

@@ -9,7 +9,7 @@ import { timelineStoreContract } from '../../../test/contract/timeline-store.con
 import { groupStoreContract } from '../../../test/contract/group-store.contract.js';
 import type { PortsFactory } from '../../../test/contract/ports-support.js';
 import type { TimelineStore } from '../../ports/timeline-store.js';
-import { MERGE_AT_ROWS, type SqliteTimelines } from './sqlite-feed-stores.js';
+import { DIRECT_ADD_ROWS, MERGE_AT_ROWS, type SqliteTimelines } from './sqlite-feed-stores.js';
 import { SqliteStore } from './sqlite-store.js';
 
 // Flat entries live in two tables (SqliteTimelines): adds land in `recent_entries`, the writer
@@ -98,6 +98,28 @@ describe('SQLite recent entries', () => {
     assert.deepEqual(await t.scan(APP, { feed: other, limit: 10 }), [{ id: a[7], origin: 'user:c' }]);
     assert.equal((await t.readerState(APP, other)).count, 1);
     assert.equal(rowsIn(store, 'recent_entries'), 0);
+    await store.close();
+  });
+
+  it('a large call writes into the main table, never twice what the recent table holds', async () => {
+    const store = new SqliteStore(':memory:');
+    const t = store.ports.timelines as SqliteTimelines;
+    const feeds = Array.from({ length: DIRECT_ADD_ROWS }, (_, i) => `timeline:d${i}`);
+    await t.apply(APP, [{ kind: 'add', feed: 'timeline:d0', entries: [{ id: idAt(1), origin: 'user:first' }, { id: idAt(3), origin: null }], maxLength: 100 }]);
+    assert.equal(rowsIn(store, 'recent_entries'), 2);
+    const changes = await t.apply(APP, feeds.map((feed) => ({ kind: 'add' as const, feed, entries: [{ id: idAt(1), origin: 'user:a' }, { id: idAt(2), origin: 'user:a' }], maxLength: 2 })));
+    assert.equal(rowsIn(store, 'recent_entries'), 1, 'the trim took idAt(1) out of the recent table');
+    assert.equal(rowsIn(store, 'entries'), 2 * DIRECT_ADD_ROWS - 1);
+    const d0 = changes.find((c) => c.feed === 'timeline:d0')!;
+    assert.deepEqual([ids([...d0.added]), d0.removed], [[idAt(2)], [idAt(1)]]);
+    assert.deepEqual(await t.scan(APP, { feed: 'timeline:d0', limit: 10 }), [{ id: idAt(3), origin: null }, { id: idAt(2), origin: 'user:a' }]);
+    assert.deepEqual(ids(await t.scan(APP, { feed: 'timeline:d7', limit: 10 })), [idAt(2), idAt(1)]);
+    assert.deepEqual(
+      await Promise.all(['timeline:d0', 'timeline:d7'].map(async (f) => (await t.readerState(APP, f)).count)),
+      [2, 2],
+    );
+    t.mergeAll();
+    assert.equal((await t.readerState(APP, 'timeline:d0')).count, 2);
     await store.close();
   });
 
