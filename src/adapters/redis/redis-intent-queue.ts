@@ -77,6 +77,8 @@ while i <= #ARGV do
     i = i + 4
   elseif tag == 'E' then
     redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 1] .. '/h')
+    redis.call('HDEL', b .. 'ho:' .. app, ARGV[i + 1])
+    redis.call('ZREM', b .. 'hz:' .. app, ARGV[i + 1])
     i = i + 2
   elseif tag == 'RA' then
     local id, owner, member, kind, core, payload, deleted = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
@@ -570,6 +572,19 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     const all = rows.flatMap((list, n) => list.filter((r) => r[1] !== '').map(([iid, json, attempts, cursor]) => queued(n, iid, json, attempts, cursor)));
     all.sort((x, y) => (x.queuedAt ?? 0) - (y.queuedAt ?? 0) || (x.id < y.id ? -1 : 1));
     return all.slice(0, limit);
+  }
+
+  /** The activity ids of `app` that a queued or dead-lettered intent names (every partition; the activity sweep keeps them). */
+  async namedActivities(app: string): Promise<Set<string>> {
+    const rows = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => Promise.all([this.#r.cluster.hvals(`${this.#part(n)}i`), this.#r.cluster.hvals(`${this.#part(n)}dl`)])));
+    const out = new Set<string>();
+    for (const [live, dead] of rows) {
+      for (const json of [...live, ...dead]) {
+        const s = JSON.parse(json) as StoredIntent;
+        if (s.app === app) for (const id of s.ids ?? []) out.add(id);
+      }
+    }
+    return out;
   }
 
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {
