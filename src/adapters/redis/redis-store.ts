@@ -103,13 +103,13 @@ export class RedisStore {
     this.models = new RedisModelStore(r);
     this.listing = new RedisDataListing(r, intents, users);
     this.rateLimiter = new RedisRateLimiter(r);
+    // A follow's follow-up operations lift the follower's hides of the target's entries; a claim
+    // that applies those of a writer that died records their change marks.
+    intents.useOthers({ unhideFollowed: (app, source, target, since) => timelines.unhideFollowed(app, source, target, since), mark });
     const markedIntents: IntentQueue = delegate(intents, {
       async commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
         try {
-          const out = await intents.commit(app, steps);
-          // A follow shows the target's direct entries again that the follower had removed (hidden).
-          await Promise.all(steps.flatMap((s) => (s.follow ? [timelines.unhideFollowed(app, s.follow.source, s.follow.target, s.follow.since)] : [])));
-          return out;
+          return await intents.commit(app, steps);
         } finally {
           // Also after a failed call: earlier steps of it may have landed.
           await mark(steps.flatMap((s) => [...stepChanges(app, s)]));
