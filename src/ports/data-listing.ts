@@ -1,7 +1,11 @@
 import type { ActivityRecord } from './activity-store.js';
+import type { AuditEntry } from './audit-log.js';
 import type { EntryRecord } from './collection-store.js';
+import type { FileRecord } from './file-index.js';
+import type { FlagRecord } from './flag-store.js';
 import type { FollowWrite } from './intent-queue.js';
 import type { ReactionRecord } from './reaction-store.js';
+import type { HiddenActivity } from './seen-store.js';
 import type { UserRecord } from './user-store.js';
 
 /** One page of a listing: its records and the cursor of the next page (null after the last). */
@@ -26,8 +30,12 @@ export interface FollowEdge extends FollowWrite {
  * resized between two pages) may list a record twice: readers that count records count distinct
  * ids.
  *
- * Covers activities, follow edges, reactions, users and collection entries. The other stored data
- * (feed entries, groups, hides, personalization data, records) has no listing yet.
+ * Records with an id of their own are listed whole. Data kept per feed or per user is listed by
+ * owner ({@link feeds}, {@link profileUsers}), and read through the ports (a feed's entries with
+ * `TimelineStore.scan`, its hidden ids and floor with `readerState`, its groups with
+ * `GroupStore.readForMerge`, a user's weights with `ProfileStore.profilesOf`). The event log is
+ * read with `EventLog.readEvents`, content tags with `ContentTagStore.tagsOf` of each listed
+ * activity, model snapshots with `ModelStore.latestSnapshot`.
  *
  * @example
  *   for (let c: string | null = null, first = true; first || c !== null; first = false) {
@@ -46,4 +54,20 @@ export interface DataListing {
   users(app: string, cursor: string | null, limit: number): Promise<ListPage<UserRecord>>;
   /** The app's collection entries, with their owners. */
   entries(app: string, cursor: string | null, limit: number): Promise<ListPage<EntryRecord>>;
+  /**
+   * The app's feeds that hold something of their own: flat entries, groups, hidden ids or a floor,
+   * or the pull-served flag (feeds that only follow others are not listed). A backend may list a
+   * feed more than once (readers dedupe).
+   */
+  feeds(app: string, cursor: string | null, limit: number): Promise<ListPage<string>>;
+  /** The activities each user hid from their feeds (personalization hides), with where they were. */
+  hiddenActivities(app: string, cursor: string | null, limit: number): Promise<ListPage<HiddenActivity & { readonly user: string }>>;
+  /** The users with at least one personalization profile weight (the weights: `ProfileStore.profilesOf`). */
+  profileUsers(app: string, cursor: string | null, limit: number): Promise<ListPage<string>>;
+  /** The app's file index (uploads and their variants). */
+  files(app: string, cursor: string | null, limit: number): Promise<ListPage<FileRecord>>;
+  /** The app's audit log, oldest first (in append order; a page never repeats an entry). */
+  audit(app: string, cursor: string | null, limit: number): Promise<ListPage<AuditEntry>>;
+  /** The app's moderation flags, oldest first (in the order they were stored). */
+  flags(app: string, cursor: string | null, limit: number): Promise<ListPage<FlagRecord>>;
 }

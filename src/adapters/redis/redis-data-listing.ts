@@ -1,5 +1,9 @@
 import type { ActivityRecord } from '../../ports/activity-store.js';
+import type { AuditEntry } from '../../ports/audit-log.js';
 import type { EntryRecord } from '../../ports/collection-store.js';
+import type { FileRecord } from '../../ports/file-index.js';
+import type { FlagRecord } from '../../ports/flag-store.js';
+import type { HiddenActivity, HiddenPlacement } from '../../ports/seen-store.js';
 import type { DataListing, FollowEdge, ListPage } from '../../ports/data-listing.js';
 import type { ReactionRecord } from '../../ports/reaction-store.js';
 import type { UserRecord } from '../../ports/user-store.js';
@@ -24,6 +28,14 @@ function escapeGlob(s: string): string {
  *   them: the listing walks every master's keyspace with `SCAN … MATCH <prefix>{<app>|u|*}:usr`
  *   (or `…|o|*}:obj`); the cursor is `<master>:<SCAN cursor>`, masters in `host:port` order. The
  *   masters must stay the same during a listing (no failover or resharding meanwhile).
+ *
+ * - Feeds: `SCAN … MATCH <prefix>{<app>|f|*}:*` over every master, keeping the keys of what a
+ *   feed holds of its own (`tl` entries, `g…` groups, `hid` hidden ids, `fl` floor, `pf` the
+ *   pull-served flag); a feed with several such keys is listed once per key. Users' hides
+ *   (`{<app>|u|*}:hid`, one hash per user) the same way.
+ * - The app's own records sit in its slot: profiles (`{<app>}:prof:<user>`, found with `SCAN`),
+ *   the file index (`files:e`, `HSCAN`), the audit log and flags (`audit:all` and `flags:all`,
+ *   sorted by their sequence: range reads after the cursor's sequence).
  *
  * `HSCAN` and `SCAN` may return an element twice when the hash or keyspace is resized between two
  * pages (see {@link DataListing}). Reads only: never used on a request path.
@@ -125,5 +137,65 @@ export class RedisDataListing implements DataListing {
     });
     const found = await this.#users.getEntries(app, refs);
     return { items: refs.flatMap((r) => found.get(`${r.collection}:${r.id}`) ?? []), next };
+  }
+
+  async feeds(app: string, cursor: string | null, limit: number): Promise<ListPage<string>> {
+    const head = this.#r.keys.feed(app, '', '').slice(0, -2); // '<prefix>{<app>|f|'
+    const { keys, next } = await this.#scan(`${escapeGlob(head)}*`, cursor, limit);
+    const feeds = new Set<string>();
+    for (const k of keys) {
+      const rest = k.slice(head.length);
+      const cut = rest.lastIndexOf('}:');
+      if (cut < 0) continue;
+      const what = rest.slice(cut + 2);
+      if (what === 'tl' || what === 'hid' || what === 'fl' || what === 'pf' || what.startsWith('g')) feeds.add(rest.slice(0, cut));
+    }
+    return { items: [...feeds], next };
+  }
+
+  async hiddenActivities(app: string, cursor: string | null, limit: number): Promise<ListPage<HiddenActivity & { readonly user: string }>> {
+    const head = this.#r.keys.user(app, '', '').slice(0, -2); // '<prefix>{<app>|u|'
+    const { keys, next } = await this.#scan(`${escapeGlob(head)}*}:hid`, cursor, limit);
+    const all = await Promise.all(keys.map((k) => this.#r.cluster.hgetall(k)));
+    const items = keys.flatMap((k, i) =>
+      Object.entries(all[i]).map(([activityId, json]) => {
+        const h = JSON.parse(json) as { hiddenUs: number; placements: HiddenPlacement[] };
+        return { user: k.slice(head.length, -'}:hid'.length), activityId, hiddenUs: h.hiddenUs, placements: h.placements };
+      }),
+    );
+    return { items, next };
+  }
+
+  async profileUsers(app: string, cursor: string | null, limit: number): Promise<ListPage<string>> {
+    const head = this.#r.keys.app(app, 'prof:');
+    const { keys, next } = await this.#scan(`${escapeGlob(head)}*`, cursor, limit);
+    return { items: keys.map((k) => k.slice(head.length)), next };
+  }
+
+  async files(app: string, cursor: string | null, limit: number): Promise<ListPage<FileRecord>> {
+    const at = cursor ?? '0';
+    const [next, flat] = await this.#r.cluster.hscan(this.#r.keys.app(app, 'files:e'), at, 'COUNT', Math.max(10, limit));
+    const items: FileRecord[] = [];
+    for (let i = 1; i < flat.length; i += 2) items.push(JSON.parse(flat[i]) as FileRecord);
+    return { items, next: next === '0' ? null : next };
+  }
+
+  /** `<what>:all` (members by sequence) after the cursor's sequence, with their records from `<what>:e`. */
+  async #sequence(app: string, what: string, cursor: string | null, limit: number): Promise<{ records: string[]; next: string | null }> {
+    const rows = await this.#r.cluster.zrangebyscore(this.#r.keys.app(app, `${what}:all`), `(${Number(cursor ?? 0)}`, '+inf', 'WITHSCORES', 'LIMIT', 0, limit);
+    const members: string[] = [];
+    for (let i = 0; i < rows.length; i += 2) members.push(rows[i]);
+    const records = members.length === 0 ? [] : await this.#r.cluster.hmget(this.#r.keys.app(app, `${what}:e`), ...members);
+    return { records: records.flatMap((r) => (r === null ? [] : [r])), next: members.length < limit ? null : rows[rows.length - 1] };
+  }
+
+  async audit(app: string, cursor: string | null, limit: number): Promise<ListPage<AuditEntry>> {
+    const { records, next } = await this.#sequence(app, 'audit', cursor, limit);
+    return { items: records.map((r) => JSON.parse(r) as AuditEntry), next };
+  }
+
+  async flags(app: string, cursor: string | null, limit: number): Promise<ListPage<FlagRecord>> {
+    const { records, next } = await this.#sequence(app, 'flags', cursor, limit);
+    return { items: records.map((r) => JSON.parse(r) as FlagRecord), next };
   }
 }

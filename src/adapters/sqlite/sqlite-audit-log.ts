@@ -3,7 +3,7 @@ import type { AuditChange, AuditEntityType, AuditEntry, AuditLog, AuditQuery } f
 import type { IntentQueue } from '../../ports/intent-queue.js';
 import type { SqliteDatabase } from './database.js';
 
-interface AuditRow {
+export interface AuditRow {
   seq: number;
   entity_type: AuditEntityType;
   entity_id: string;
@@ -13,7 +13,7 @@ interface AuditRow {
   created: number;
 }
 
-const COLUMNS = 'seq, entity_type, entity_id, action, user_id, custom, created';
+export const COLUMNS = 'seq, entity_type, entity_id, action, user_id, custom, created';
 
 /**
  * {@link AuditLog} on SQLite. Entry ids are the table's AUTOINCREMENT sequence, so they only grow.
@@ -71,7 +71,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 }
 
-function toEntry(r: AuditRow): AuditEntry {
+export function toEntry(r: AuditRow): AuditEntry {
   return {
     id: String(r.seq),
     entityType: r.entity_type,

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { FileIndex, FileRecord } from '../../ports/file-index.js';
 import type { SqliteDatabase } from './database.js';
 
-interface FileRow {
+export interface FileRow {
   id: string;
   name: string;
   kind: 'file' | 'image';
@@ -14,7 +14,7 @@ interface FileRow {
   created: number;
 }
 
-const COLUMNS = 'id, name, kind, content_type, size, owner, parent, variant, created';
+export const COLUMNS = 'id, name, kind, content_type, size, owner, parent, variant, created';
 
 /** {@link FileIndex} on SQLite: one row per (app, file id); variants are unique per (parent, variant). */
 export class SqliteFileIndex implements FileIndex {
@@ -92,7 +92,7 @@ export class SqliteFileIndex implements FileIndex {
   }
 }
 
-function toRecord(r: FileRow): FileRecord {
+export function toRecord(r: FileRow): FileRecord {
   return {
     id: r.id,
     name: r.name,

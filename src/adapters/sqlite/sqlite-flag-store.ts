@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { FlagEntityType, FlagQuery, FlagRecord, FlagStore } from '../../ports/flag-store.js';
 import type { SqliteDatabase } from './database.js';
 
-interface FlagRow {
+export interface FlagRow {
   seq: number;
   id: string;
   entity_type: FlagEntityType;
@@ -13,7 +13,7 @@ interface FlagRow {
   created: number;
 }
 
-const COLUMNS = 'seq, id, entity_type, entity_id, target_user, flagged_by, reason, created';
+export const COLUMNS = 'seq, id, entity_type, entity_id, target_user, flagged_by, reason, created';
 
 /** {@link FlagStore} on SQLite: rows in insertion order (`seq`), so newest first is a reverse index scan. */
 export class SqliteFlagStore implements FlagStore {
@@ -80,7 +80,7 @@ export class SqliteFlagStore implements FlagStore {
   }
 }
 
-function toRecord(r: FlagRow): FlagRecord {
+export function toRecord(r: FlagRow): FlagRecord {
   return {
     id: r.id,
     entityType: r.entity_type,
