@@ -130,6 +130,7 @@ export async function importCommand(file: string, o: ImportOptions): Promise<Cou
   if (!existsSync(file)) throw new UsageError(`no file ${file}`);
   const config = readConfig(o);
   const stream = o.stream ?? process.stderr;
+  const t0 = performance.now();
   let checked: Awaited<ReturnType<typeof checkFile>>;
   try {
     checked = await checkFile(lines(file));
@@ -151,6 +152,7 @@ export async function importCommand(file: string, o: ImportOptions): Promise<Cou
   const store = await openStore(config);
   try {
     const s = transferStores(store);
+    const t1 = performance.now();
     const total = KINDS.reduce((n, k) => n + checked.counts[k], 0);
     const bar: Progress = progressBar(`import into app ${app}`, { unit: 'records', stream });
     bar.start(total);
@@ -164,8 +166,10 @@ export async function importCommand(file: string, o: ImportOptions): Promise<Cou
       },
     });
     bar.stop();
+    const t2 = performance.now();
     // The check: the app as the target store now lists it, against the file.
     const found = await walkApp(s, app, () => undefined);
+    const t3 = performance.now();
     const wrong = KINDS.filter((k) => found[k] !== checked.counts[k]);
     if (wrong.length > 0) {
       throw new Error(
@@ -174,7 +178,10 @@ export async function importCommand(file: string, o: ImportOptions): Promise<Cou
       );
     }
     rmSync(checkpointFile, { force: true });
-    stream.write(`imported ${file} into app ${app} on ${config.storage.backend}; counts checked: ${describeCounts(found)}\n`);
+    const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    stream.write(
+      `imported ${file} into app ${app} on ${config.storage.backend} (file checked in ${sec(t1 - t0)}, written in ${sec(t2 - t1)}, counts checked in ${sec(t3 - t2)}): ${describeCounts(found)}\n`,
+    );
     return found;
   } finally {
     await store.close();

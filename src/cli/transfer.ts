@@ -405,7 +405,7 @@ const BATCH = PAGE;
  * Writes the records of the (already checked) file into `app` through the ports. Each kind's
  * writes are idempotent: upserts by id (activities, users, collection entries, feed entries,
  * groups, hides, profile weights, tags, files), or skipped when the target holds them already
- * (reactions by id, follow edges by their pair, flags by id, events by a de-duplication key,
+ * (reactions, files and flags by id, follow edges by their pair, events by a de-duplication key,
  * audit entries by their content and time, the model snapshot by its seq and time).
  */
 export async function importApp(s: TransferStores, app: string, lines: AsyncIterable<string>, o: ImportOptions): Promise<void> {
@@ -504,9 +504,13 @@ class Applier {
         return;
       case 'model':
         return this.#model(batch[batch.length - 1] as Of<'model'>);
-      case 'file':
-        for (const l of batch as Of<'file'>[]) await s.records.files.addFile(app, l.record);
+      case 'file': {
+        // Variants after their originals (a variant names its parent); ids the target holds are skipped.
+        const list = (batch as Of<'file'>[]).map((l) => l.record).sort((x, y) => (x.parent === null ? 0 : 1) - (y.parent === null ? 0 : 1));
+        const held = await s.records.files.getFiles(app, list.map((f) => f.id));
+        for (const f of list) if (!held.has(f.id)) await s.records.files.addFile(app, f);
         return;
+      }
       case 'audit':
         return this.#auditEntries((batch as Of<'audit'>[]).map((l) => l.record));
       case 'flag': {
