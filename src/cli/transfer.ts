@@ -1,3 +1,4 @@
+import { isUuid } from '../core/activities/activity-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { AuditEntry } from '../ports/audit-log.js';
 import type { EntryRecord } from '../ports/collection-store.js';
@@ -281,6 +282,11 @@ export function parseLine(text: string): Line {
   const need = (ok: boolean, what: string) => {
     if (!ok) throw new Error(`a "${String(kind)}" line needs ${what}`);
   };
+  // Activity ids are keys of every store: one that is not an id would fail the write it is in.
+  const ids = (list: unknown[], where: string) => {
+    const bad = list.find((id) => !isString(id) || !isUuid(id));
+    if (bad !== undefined) throw new Error(`${where}: ${JSON.stringify(bad)?.slice(0, 60)} is not an activity id`);
+  };
   switch (kind) {
     case 'header':
       need(x.format === FORMAT, `"format": "${FORMAT}"`);
@@ -292,15 +298,18 @@ export function parseLine(text: string): Line {
       break;
     case 'activity':
       need(isObject(x.record) && isString(x.record.id) && isString(x.record.body) && isString(x.record.home) && Number.isFinite(x.record.timeUs), 'a "record" with id, timeUs, home and body');
+      ids([(x.record as Record<string, unknown>).id], 'record.id');
       break;
     case 'tags':
       need(isString(x.activityId) && Array.isArray(x.tags), '"activityId" and "tags"');
+      ids([x.activityId], 'activityId');
       break;
     case 'follow':
       need(isObject(x.record) && isString(x.record.source) && isString(x.record.target) && Number.isFinite(x.record.createdUs), 'a "record" with source, target and createdUs');
       break;
     case 'reaction':
       need(isObject(x.record) && isString(x.record.id) && isString(x.record.activityId) && isString(x.record.kind), 'a "record" with id, kind and activityId');
+      ids([(x.record as Record<string, unknown>).activityId], 'record.activityId');
       break;
     case 'user':
       need(isObject(x.record) && isString(x.record.id) && isString(x.record.data), 'a "record" with id and data');
@@ -310,15 +319,18 @@ export function parseLine(text: string): Line {
       break;
     case 'feed':
       need(isString(x.feed) && Array.isArray(x.hidden) && x.hidden.every(isString) && (x.floor === null || isString(x.floor)) && typeof x.pull === 'boolean', '"feed", "hidden", "floor" and "pull"');
+      ids(x.floor === null ? (x.hidden as unknown[]) : [...(x.hidden as unknown[]), x.floor], 'hidden');
       break;
     case 'timeline':
       need(
         isString(x.feed) && Array.isArray(x.entries) && x.entries.every((e) => Array.isArray(e) && e.length === 2 && isString(e[0]) && (e[1] === null || isString(e[1]))),
         '"feed" and "entries" as [id, origin] pairs',
       );
+      ids((x.entries as unknown[][]).map((e) => e[0]), 'entries');
       break;
     case 'groups':
       need(isString(x.feed) && isObject(x.counts) && Array.isArray(x.groups) && x.groups.every((g) => isObject(g) && isString(g.id) && Array.isArray(g.entries)), '"feed", "counts" and "groups"');
+      for (const g of x.groups as Record<string, unknown>[]) ids([g.id, ...(g.entries as Record<string, unknown>[]).map((e) => (isObject(e) ? e.id : e))], 'groups');
       break;
     case 'hidden':
       need(isObject(x.record) && isString(x.record.user) && isString(x.record.activityId) && Array.isArray(x.record.placements), 'a "record" with user, activityId and placements');
@@ -411,13 +423,21 @@ const BATCH = PAGE;
 export async function importApp(s: TransferStores, app: string, lines: AsyncIterable<string>, o: ImportOptions): Promise<void> {
   const applier = new Applier(s, app, o);
   let batch: Line[] = [];
+  // The numbers of the batch's first and last lines.
+  let first = 0;
+  let last = 0;
   let n = 0;
   const flush = async () => {
     if (batch.length === 0) return;
     const records = batch.reduce((x, l) => x + lineCount(l), 0);
-    await applier.apply(batch);
+    try {
+      await applier.apply(batch);
+    } catch (err) {
+      // The lines before this batch are applied (the checkpoint says so); this batch may be in part.
+      throw new Error(`lines ${first} to ${last} (${batch[0].kind}): ${(err as Error).message}`, { cause: err });
+    }
     batch = [];
-    await o.onBatch?.(n, records);
+    await o.onBatch?.(last, records);
   };
   for await (const text of lines) {
     n++;
@@ -425,7 +445,9 @@ export async function importApp(s: TransferStores, app: string, lines: AsyncIter
     const l = parseLine(text);
     if (l.kind === 'header' || l.kind === 'trailer') continue;
     if (batch.length > 0 && (batch[0].kind !== l.kind || batch.length >= BATCH)) await flush();
+    if (batch.length === 0) first = n;
     batch.push(l);
+    last = n;
   }
   await flush();
 }
