@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { activityId } from '../core/activities/activity-id.js';
-import { transferStores } from './export-import.js';
+import { UsageError } from './apps.js';
+import { exportCommand, transferStores } from './export-import.js';
 import { checkFile, FORMAT, FORMAT_VERSION, ImportFileError, importApp, walkApp, type Counts, type Line } from './transfer.js';
 
 const APP = 'a1';
@@ -77,5 +81,28 @@ describe('export and import (transfer)', () => {
     await fails([lines[0], '{"kind":"rocket"}', ...lines.slice(1)], /^line 2: unknown kind "rocket"$/);
     await fails(lines.slice(1), /^line 1: the file must start with a "header" line/);
     await fails([lines[0].replace('"version":1', '"version":9'), ...lines.slice(1)], /^line 1: a "header" line needs "version": 1 \(this file has 9\)$/);
+  });
+
+  it('export refuses while fan-out jobs are pending, unless --allow-pending', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-export-'));
+    try {
+      const config = join(dir, 'config.json');
+      writeFileSync(config, JSON.stringify({ apps: [{ app_id: APP, api_key: 'exportkey', api_secret: 'secret-of-sixteen-chars', feed_groups: [{ name: 'user', type: 'flat' }] }] }));
+      const store = new SqliteStore(join(dir, 'rivulet.db'));
+      const id = activityId(1_700_000_000_000_000, 'p');
+      const activity = { id, timeUs: 1_700_000_000_000_000, foreignId: '', to: [], body: JSON.stringify({ id, actor: 'a', verb: 'post', object: 'o' }), home: 'user:a' };
+      await store.ports.intents.commit(APP, [{ activity, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [id], mode: 'queued' }] }]);
+      await store.close();
+      const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
+      const out = join(dir, 'out.jsonl');
+      await assert.rejects(exportCommand({ data: dir, config, out, stream: quiet }), (err: Error) => err instanceof UsageError && /1 fan-out job is still pending/.test(err.message));
+      assert.equal(existsSync(out), false);
+      const counts = await exportCommand({ data: dir, config, out, allowPending: true, stream: quiet });
+      assert.equal(counts.activity, 1);
+      assert.equal(existsSync(out), true);
+      assert.equal(existsSync(`${out}.partial`), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
