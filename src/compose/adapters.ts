@@ -21,6 +21,7 @@ import type { ModelStore } from '../ports/model-store.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { ConfigError, type Config, type FileStorageConfig } from '../config/config.js';
+import { sqliteWriter } from './environment.js';
 import type { LabelerSettings } from '../personalization/signals/settings.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
@@ -47,7 +48,7 @@ export async function openStore(config: Pick<Config, 'storage'>): Promise<Store>
   const storage = config.storage;
   switch (storage.backend) {
     case 'sqlite': {
-      const store = new SqliteStore(storage.path);
+      const store = new SqliteStore(storage.path, { writer: sqliteWriter() });
       await store.ready();
       return store;
     }

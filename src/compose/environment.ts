@@ -54,3 +54,11 @@ export function createLogger(bindings?: Record<string, unknown>, env: NodeJS.Pro
   const logger = pino({ level: env.RIVULET_LOG_LEVEL ?? 'info' });
   return bindings ? logger.child(bindings) : logger;
 }
+
+/**
+ * How a SQLite store applies its writes: env RIVULET_SQLITE_WRITER, `thread` (the default: a
+ * writer thread) or `inline` (on the event loop; for comparisons).
+ */
+export function sqliteWriter(env: NodeJS.ProcessEnv = process.env): 'thread' | 'inline' {
+  return env.RIVULET_SQLITE_WRITER === 'inline' ? 'inline' : 'thread';
+}

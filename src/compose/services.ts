@@ -79,8 +79,10 @@ export async function openCore(o: CoreOptions): Promise<Core> {
   const records = o.records ?? openRecords(base);
   const wake = { jobsEnqueued: () => {}, contentQueued: () => {} };
   const services: Services = {
-    store,
     ports: store.ports,
+    signalStore: store.signals,
+    changes: store.changes,
+    changeMark: store.changeMark?.bind(store),
     realtime,
     clock: new TimeSource(clock),
     fanout: o.config.fanout,

@@ -51,9 +51,10 @@ export interface FeedEvent {
  */
 export interface PubSub {
   /**
-   * Sends events to every subscriber (on every node). Events of one call are delivered in order,
-   * and calls from one process in the order they were made. Nothing is stored: an event published
-   * while nobody listens is gone.
+   * Sends events to every subscriber of this node and of every node that watches the event's feed
+   * (a node that watches nothing of a feed may not hear its events). Events of one call are
+   * delivered in order, and calls from one process in the order they were made. Nothing is stored:
+   * an event published while nobody listens is gone.
    */
   publish(events: readonly FeedEvent[]): Promise<void>;
 

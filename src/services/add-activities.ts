@@ -4,12 +4,15 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { WriteStep } from '../ports/intent-queue.js';
-import { groupOf, type Services } from './context.js';
+import { groupOf, type Services, type Uses } from './context.js';
 import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
 import { checkReplacements, type AddPolicy } from './user-policy.js';
+
+/** What adding activities uses (the write path, replaced activities, audit, content jobs). */
+export type AddActivityDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime' | 'signalStore' | 'signals'>;
 
 export const MAX_BATCH_ACTIVITIES = 100;
 
@@ -32,7 +35,7 @@ export function atIndex<T>(index: number, batch: boolean, fn: () => T): T {
  * answer still lines up with its request; duplicates share the winning object.
  */
 export function prepareActivities(
-  s: Services,
+  s: Pick<Services, 'clock'>,
   app: App,
   inputs: readonly unknown[],
   batch: boolean,
@@ -58,7 +61,7 @@ export function prepareActivities(
  * (as JSON with `origin: null`). `policy` limits what a user token may write (see user-policy.ts).
  */
 export async function addActivities(
-  s: Services,
+  s: AddActivityDeps,
   app: App,
   feed: FeedId,
   inputs: readonly unknown[],
@@ -95,7 +98,7 @@ export async function addActivities(
     spreads,
     intents,
     activities: records,
-    beside: () => s.store.signals.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
+    beside: () => s.signalStore.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
   });
   contentQueued(s);
   // Answer with the stored form; when an existing activity was updated in place its body is the
@@ -107,7 +110,7 @@ export async function addActivities(
  * Adds one activity to many feeds with the same id and origin null (§6.8). No fan-out to their
  * followers. Activities with `to` are refused.
  */
-export async function addToMany(s: Services, app: App, input: unknown, feeds: unknown): Promise<void> {
+export async function addToMany(s: AddActivityDeps, app: App, input: unknown, feeds: unknown): Promise<void> {
   if (!Array.isArray(feeds)) throw new InputError('feeds must be an array of feed ids');
   if (feeds.length > 5000) throw new InputError('at most 5000 feeds per add_to_many');
   const targets = [...new Set(feeds.map((f) => bodyTarget(app, f, 'feeds').fid))];
@@ -126,7 +129,7 @@ export async function addToMany(s: Services, app: App, input: unknown, feeds: un
     spreads: [],
     intents: [],
     activities: [record],
-    beside: () => s.store.signals.recordSignals(app.appId, { contentJobs: [act.id] }),
+    beside: () => s.signalStore.recordSignals(app.appId, { contentJobs: [act.id] }),
   });
   contentQueued(s);
 }

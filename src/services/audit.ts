@@ -5,11 +5,14 @@ import type { AuditChange, AuditEntityType, AuditEntry, AuditQuery } from '../po
 import type { WriteStep } from '../ports/intent-queue.js';
 import type { Services } from './context.js';
 
+/** What recording changes in the audit log uses. */
+export type AuditDeps = Pick<Services, 'audit' | 'clock'>;
+
 /**
  * Records changes in the app's audit log (stream-v2-api.md §18.2) after the change itself
  * committed. Absent log (the fan-out worker): nothing is recorded.
  */
-export async function audit(s: Pick<Services, 'audit' | 'clock'>, app: App, changes: readonly AuditChange[]): Promise<void> {
+export async function audit(s: AuditDeps, app: App, changes: readonly AuditChange[]): Promise<void> {
   if (s.audit && changes.length > 0) await s.audit.append(app.appId, changes, s.clock.now());
 }
 
@@ -17,7 +20,7 @@ export async function audit(s: Pick<Services, 'audit' | 'clock'>, app: App, chan
  * Audit entries to commit with a write's step (recorded in the same atomic step, see
  * {@link WriteStep.audit}); nothing where no log is kept.
  */
-export function auditBatch(s: Pick<Services, 'audit' | 'clock'>, changes: readonly AuditChange[]): WriteStep['audit'] {
+export function auditBatch(s: AuditDeps, changes: readonly AuditChange[]): WriteStep['audit'] {
   return s.audit && changes.length > 0 ? { atUs: s.clock.now(), changes } : undefined;
 }
 
@@ -84,7 +87,7 @@ export interface AuditFilter {
  * `limit` 1-100 (default 25). `next` pages to older entries and is `""` on the last page; `prev`
  * pages back to newer ones and is `""` on the first.
  */
-export async function listAudit(s: Services, app: App, f: AuditFilter): Promise<{ entries: AuditEntry[]; next: string; prev: string }> {
+export async function listAudit(s: Pick<Services, 'audit'>, app: App, f: AuditFilter): Promise<{ entries: AuditEntry[]; next: string; prev: string }> {
   if (!s.audit) return { entries: [], next: '', prev: '' };
   if ((f.entity_type === undefined) !== (f.entity_id === undefined)) {
     throw new InputError('entity_type and entity_id go together', { fields: { entity_type: ['goes with entity_id'] } });
@@ -162,7 +165,7 @@ function configSummary(app: App): { groups: Record<string, unknown>; key: string
  * changed, and whether the key or secret changed. Config changes take a restart, so this runs once
  * per start, in the process that owns the data.
  */
-export async function recordConfig(s: Pick<Services, 'audit' | 'clock'>, app: App): Promise<void> {
+export async function recordConfig(s: AuditDeps, app: App): Promise<void> {
   if (!s.audit) return;
   const now = configSummary(app);
   const last = await s.audit.latest(app.appId, 'config', app.appId);

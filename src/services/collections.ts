@@ -4,9 +4,14 @@ import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../co
 import type { App } from '../core/feeds/feed-group.js';
 import { formatTimestamp } from '../core/time.js';
 import type { EntryRecord, EntryRef, EntryWriteOutcome } from '../ports/collection-store.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { dataText, parseUserId } from './users.js';
 import { audit, change } from './audit.js';
+
+/** What writing collection entries uses. */
+export type CollectionDeps = Uses<'collections', 'audit' | 'clock'>;
+/** What reading collection entries uses. */
+export type CollectionReadDeps = Uses<'collections'>;
 
 /** Entries per batch call (upsert, select, delete many), as Stream documents for its batch endpoints. */
 export const MAX_ENTRIES_PER_BATCH = 1000;
@@ -56,7 +61,7 @@ function check<T>(ref: EntryRef, outcome: EntryWriteOutcome<T>): T {
  * user token), or on server calls the body's `user_id` (none when absent). A user token naming
  * another user as `user_id` is refused (403/17).
  */
-export async function addEntry(s: Services, app: App, collection: string, body: unknown, asUser: string | null): Promise<EntryRecord> {
+export async function addEntry(s: CollectionDeps, app: App, collection: string, body: unknown, asUser: string | null): Promise<EntryRecord> {
   if (!isPlainObject(body)) throw new InputError('body must be a JSON object {"id": "...", "data": {...}}');
   const id = body.id === undefined || body.id === null ? randomUUID() : parseEntryId(body.id, 'id');
   const data = entryData(body.data, 'data');
@@ -74,7 +79,7 @@ export async function addEntry(s: Services, app: App, collection: string, body: 
 }
 
 /** Reads one entry (§11.1); any caller may read any entry. 404/16 when it does not exist. */
-export async function getEntry(s: Services, app: App, ref: EntryRef): Promise<EntryRecord> {
+export async function getEntry(s: CollectionReadDeps, app: App, ref: EntryRef): Promise<EntryRecord> {
   const e = (await s.ports.collections.getEntries(app.appId, [ref])).get(`${ref.collection}:${ref.id}`);
   if (!e) throw new NotFoundError(`collection entry "${ref.collection}:${ref.id}" does not exist`);
   return e;
@@ -84,7 +89,7 @@ export async function getEntry(s: Services, app: App, ref: EntryRef): Promise<En
  * Replaces an entry's data (§11.1): body `{"data": {...}}`. An `id` or `user_id` key is refused
  * (neither can change). With `asUser` (a user token) only that user's entries may change (403/17).
  */
-export async function updateEntry(s: Services, app: App, ref: EntryRef, body: unknown, asUser: string | null): Promise<EntryRecord> {
+export async function updateEntry(s: CollectionDeps, app: App, ref: EntryRef, body: unknown, asUser: string | null): Promise<EntryRecord> {
   if (!isPlainObject(body)) throw new InputError('body must be a JSON object {"data": {...}}');
   if (body.id !== undefined) throw new InputError('id cannot be changed by an update', { fields: { id: ['cannot be changed'] } });
   if (body.user_id !== undefined) throw new InputError('user_id cannot be changed by an update', { fields: { user_id: ['cannot be changed'] } });
@@ -95,7 +100,7 @@ export async function updateEntry(s: Services, app: App, ref: EntryRef, body: un
 }
 
 /** Deletes one entry (§11.1); 404/16 when missing; with `asUser` only that user's entries (403/17). */
-export async function deleteEntry(s: Services, app: App, ref: EntryRef, asUser: string | null): Promise<void> {
+export async function deleteEntry(s: CollectionDeps, app: App, ref: EntryRef, asUser: string | null): Promise<void> {
   const [outcome] = await s.ports.collections.deleteEntries(app.appId, [ref], asUser ?? undefined);
   check(ref, outcome);
   await audit(s, app, [entryChange({ ...ref, userId: asUser }, 'deleted')]);
@@ -143,7 +148,7 @@ export function parseUpsert(body: unknown): UpsertItem[] {
  * Creates or replaces entries in one atomic step (§11.2). A replaced entry keeps its created_at,
  * and its owner unless the item names one. Returns the items grouped by collection, as stored.
  */
-export async function upsertEntries(s: Services, app: App, items: readonly UpsertItem[]): Promise<Record<string, Record<string, unknown>[]>> {
+export async function upsertEntries(s: CollectionDeps, app: App, items: readonly UpsertItem[]): Promise<Record<string, Record<string, unknown>[]>> {
   const out: Record<string, Record<string, unknown>[]> = {};
   if (items.length === 0) return out;
   const now = s.clock.next();
@@ -171,7 +176,7 @@ export function parseForeignIds(list: readonly string[] | undefined): EntryRef[]
 }
 
 /** The entries asked for, in the order asked, each once; unknown ones are skipped (§11.2). */
-export async function selectEntries(s: Services, app: App, refs: readonly EntryRef[]): Promise<EntryRecord[]> {
+export async function selectEntries(s: CollectionReadDeps, app: App, refs: readonly EntryRef[]): Promise<EntryRecord[]> {
   if (refs.length === 0) return [];
   const found = await s.ports.collections.getEntries(app.appId, refs);
   const out: EntryRecord[] = [];
@@ -192,7 +197,7 @@ export function parseDeleteMany(collection: string | undefined, ids: readonly st
 }
 
 /** Deletes entries in one atomic step; missing ones are no error (§11.2). */
-export async function deleteEntries(s: Services, app: App, refs: readonly EntryRef[]): Promise<void> {
+export async function deleteEntries(s: CollectionDeps, app: App, refs: readonly EntryRef[]): Promise<void> {
   if (refs.length === 0) return;
   const outcomes = await s.ports.collections.deleteEntries(app.appId, refs);
   await audit(s, app, refs.filter((_, i) => outcomes[i]?.kind === 'done').map((r) => entryChange({ ...r, userId: null }, 'deleted')));

@@ -8,7 +8,7 @@ import type { ChangeMarks } from '../ports/change-marks.js';
 import type { Clock } from '../ports/clock.js';
 import type { FlagStore } from '../ports/flag-store.js';
 import type { UserDataIndex } from '../ports/user-data.js';
-import type { Store } from '../ports/store.js';
+import type { SignalStore } from '../ports/signal-store.js';
 import type { StoragePorts } from '../ports/storage.js';
 import type { SignalContext } from './signals/signal-context.js';
 import type { ChangeCache } from './change-cache.js';
@@ -31,11 +31,23 @@ export interface FanoutSettings {
 
 export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 10_000, pullMinFollowers: 10_000 };
 
-/** What every use case needs: the store, the clock and settings. No HTTP. */
+/**
+ * Everything a use case may be given: the storage ports, the personalization stores, the clock
+ * and settings. No HTTP. Each service module takes only the part it uses (its `…Deps` type, built
+ * with {@link Uses}), so its signature names the ports it touches.
+ */
 export interface Services {
-  readonly store: Store;
-  /** The storage ports (docs/storage-ports.md); the same data as `store`. */
+  /** The storage ports (docs/storage-ports.md). */
   readonly ports: StoragePorts;
+  /** The personalization stores (event log, profiles, content tags, hides) over the same data. */
+  readonly signalStore: SignalStore;
+  /**
+   * The marks every write leaves naming what it changed (see `Store.changes`): read caches drop
+   * only the answers a write made stale. Absent: the backend keeps none.
+   */
+  readonly changes?: ChangeMarks;
+  /** A value that differs whenever stored data may have changed, by any writer (see `Store.changeMark`). */
+  readonly changeMark?: () => string;
   readonly clock: TimeSource;
   readonly fanout: FanoutSettings;
   /** Called after a commit that enqueued fan-out jobs, so the worker wakes up. */
@@ -65,6 +77,16 @@ export interface Services {
   readonly realtime?: CommitListener;
 }
 
+/**
+ * The part of {@link Services} a use case takes: the storage ports `P` and the other fields `K`.
+ * Each service module exports its own (e.g. `FollowDeps`), so its signature says which ports it
+ * touches and the type checker keeps it to them.
+ * @example Uses<'follows' | 'timelines', 'clock'> // { ports: { follows, timelines }, clock }
+ */
+export type Uses<P extends keyof StoragePorts = never, K extends Exclude<keyof Services, 'ports'> = never> = {
+  readonly ports: Pick<StoragePorts, P>;
+} & Pick<Services, K>;
+
 /** Told of every commit once it is durable (see publish-changes.ts). Never throws. */
 export interface CommitListener {
   committed(app: string, changes: ChangeSet): Promise<void>;
@@ -74,7 +96,7 @@ export interface CommitListener {
  * Sets seen/read marks on notification feeds and publishes them (see `markFeeds` in
  * write-step.ts): the one write a read makes (`mark_seen`, `mark_read` on a feed read).
  */
-export async function commit(s: Pick<Services, 'ports' | 'realtime'>, app: string, batch: { readonly marks: readonly MarkChange[] }): Promise<void> {
+export async function commit(s: Uses<'groups', 'realtime'>, app: string, batch: { readonly marks: readonly MarkChange[] }): Promise<void> {
   await markFeeds(s, app, batch.marks);
 }
 
@@ -131,11 +153,11 @@ export function maxLengthOf(app: App, fid: string): number {
  * stored data may have changed, by any writer (see `Store.changeMark`); null when the store cannot
  * tell, and then only a store with change marks is cached (every look reads them).
  */
-export function changeMarkOf(s: Services): (() => string) | null {
-  return s.store.changeMark?.bind(s.store) ?? null;
+export function changeMarkOf(s: Pick<Services, 'changeMark'>): (() => string) | null {
+  return s.changeMark ?? null;
 }
 
 /** The store's change marks (what each write changed, see `ChangeMarks`), for caches of reads; null when it keeps none. */
-export function changesOf(s: Services): ChangeMarks | null {
-  return s.store.changes ?? null;
+export function changesOf(s: Pick<Services, 'changes'>): ChangeMarks | null {
+  return s.changes ?? null;
 }

@@ -6,20 +6,26 @@ import { parseFeedId } from '../core/feeds/feed-id.js';
 import type { ReactionRecord } from '../ports/reaction-store.js';
 import { audit, auditBatch, change } from './audit.js';
 import { entryJson } from './collections.js';
-import type { Services } from './context.js';
+import type { Services, Uses } from './context.js';
+import type { StoragePorts } from '../ports/storage.js';
 import { changeKey } from '../ports/change-marks.js';
 import { deleteFiles, type FileServices } from './files.js';
 import { unfollow } from './follows.js';
-import { deleteReaction } from './reactions.js';
-import { removeActivity } from './remove-activity.js';
+import { deleteReaction, type ReactionChangeDeps } from './reactions.js';
+import { removeActivity, type RemoveActivityDeps } from './remove-activity.js';
 import { parseUserId, userJson } from './users.js';
+
+/** What a user's data export uses: what the user wrote, found through the per-user index. */
+export type DataExportDeps = Uses<'activities' | 'collections' | 'follows' | 'reactions' | 'users', 'userData'>;
+/** What erasing a user uses: every storage port, the per-user index, audit and flags. */
+export type DataErasureDeps = Uses<keyof StoragePorts, 'audit' | 'changes' | 'clock' | 'fanout' | 'flags' | 'onJobsEnqueued' | 'realtime' | 'userData'>;
 
 /** Items per data-privacy delete request, as for other batch endpoints (§23.2). */
 export const MAX_PRIVACY_BATCH = 100;
 /** Store page while walking one user's data. */
 const PAGE = 1000;
 
-function userDataOf(s: Services) {
+function userDataOf(s: Pick<Services, 'userData'>) {
   if (!s.userData) throw new Error('data privacy needs the user-data index');
   return s.userData;
 }
@@ -30,7 +36,7 @@ function userDataOf(s: Services) {
  * them by id finds nothing. Unknown ids are skipped. Each step is idempotent: a request cut short
  * is finished by sending it again.
  */
-export async function deleteActivitiesEverywhere(s: Services, app: App, body: unknown): Promise<void> {
+export async function deleteActivitiesEverywhere(s: RemoveActivityDeps, app: App, body: unknown): Promise<void> {
   if (!isPlainObject(body) || !Array.isArray(body.activities)) throw new InputError('body must be {"activities": [{"id": "...", "remove_from_feeds": [...]}]}');
   if (body.activities.length > MAX_PRIVACY_BATCH) throw new InputError(`at most ${MAX_PRIVACY_BATCH} activities per request`);
   const items = body.activities.map((it, i) => {
@@ -42,7 +48,7 @@ export async function deleteActivitiesEverywhere(s: Services, app: App, body: un
   await eraseActivities(s, app, items);
 }
 
-async function eraseActivities(s: Services, app: App, items: readonly { id: string; feeds: readonly ReturnType<typeof parseFeedId>[] }[]): Promise<number> {
+async function eraseActivities(s: RemoveActivityDeps, app: App, items: readonly { id: string; feeds: readonly ReturnType<typeof parseFeedId>[] }[]): Promise<number> {
   if (items.length === 0) return 0;
   const found = await s.ports.activities.getActivities(app.appId, items.map((i) => i.id));
   const erased: string[] = [];
@@ -63,7 +69,7 @@ async function eraseActivities(s: Services, app: App, items: readonly { id: stri
 }
 
 /** Deletes reactions for good (§18.1), with their children and target-feed activities; unknown ids are skipped. */
-export async function deleteReactionsEverywhere(s: Services, app: App, body: unknown): Promise<void> {
+export async function deleteReactionsEverywhere(s: ReactionChangeDeps, app: App, body: unknown): Promise<void> {
   if (!isPlainObject(body) || !Array.isArray(body.ids)) throw new InputError('body must be {"ids": ["<reaction id>", ...]}');
   if (body.ids.length > MAX_PRIVACY_BATCH) throw new InputError(`at most ${MAX_PRIVACY_BATCH} reactions per request`);
   const ids = body.ids.map((id, i) => {
@@ -73,7 +79,7 @@ export async function deleteReactionsEverywhere(s: Services, app: App, body: unk
   for (const id of ids) await deleteQuietly(s, app, id);
 }
 
-async function deleteQuietly(s: Services, app: App, id: string): Promise<void> {
+async function deleteQuietly(s: ReactionChangeDeps, app: App, id: string): Promise<void> {
   try {
     await deleteReaction(s, app, { kind: 'server' }, id, false);
   } catch (err) {
@@ -83,7 +89,7 @@ async function deleteQuietly(s: Services, app: App, id: string): Promise<void> {
 }
 
 /** Ids of the activities whose actor is the user (`alice` or `SU:alice`), oldest first. */
-async function activityIdsOf(s: Services, app: App, userId: string): Promise<string[]> {
+async function activityIdsOf(s: Pick<Services, 'userData'>, app: App, userId: string): Promise<string[]> {
   const ids: string[] = [];
   for (const actor of [userId, `SU:${userId}`]) {
     let after: string | null = null;
@@ -98,7 +104,7 @@ async function activityIdsOf(s: Services, app: App, userId: string): Promise<str
 }
 
 /** The user's reactions (soft-deleted ones too), oldest first. */
-async function reactionsOf(s: Services, app: App, userId: string): Promise<ReactionRecord[]> {
+async function reactionsOf(s: Uses<'reactions'>, app: App, userId: string): Promise<ReactionRecord[]> {
   const out: ReactionRecord[] = [];
   let gt = { createdUs: -1, id: '' };
   for (;;) {
@@ -114,7 +120,7 @@ async function reactionsOf(s: Services, app: App, userId: string): Promise<React
  * The ids of everything a user wrote (§18.1): activities whose actor is the user and reactions by
  * the user, each oldest first.
  */
-export async function exportIds(s: Services, app: App, rawUserId: string): Promise<Record<string, unknown>> {
+export async function exportIds(s: Uses<'reactions', 'userData'>, app: App, rawUserId: string): Promise<Record<string, unknown>> {
   const userId = parseUserId(rawUserId, 'user_id');
   const [activityIds, reactions] = await Promise.all([activityIdsOf(s, app, userId), reactionsOf(s, app, userId)]);
   return {
@@ -132,7 +138,7 @@ function feedsOf(app: App, userId: string): string[] {
 }
 
 /** Every follow edge from or to one of the user's feeds. */
-async function followsOf(s: Services, app: App, userId: string): Promise<{ source: string; target: string; created_at: number }[]> {
+async function followsOf(s: Uses<'follows'>, app: App, userId: string): Promise<{ source: string; target: string; created_at: number }[]> {
   const out: { source: string; target: string; created_at: number }[] = [];
   const seen = new Set<string>();
   for (const fid of feedsOf(app, userId)) {
@@ -158,7 +164,7 @@ async function followsOf(s: Services, app: App, userId: string): Promise<{ sourc
  * actor the user is, the user's reactions, the follows of the user's feeds in both directions,
  * the collection entries and files the user owns.
  */
-export async function exportUser(s: Services, files: FileServices | undefined, app: App, rawUserId: string): Promise<string> {
+export async function exportUser(s: DataExportDeps, files: FileServices | undefined, app: App, rawUserId: string): Promise<string> {
   const userId = parseUserId(rawUserId, 'user_id');
   const user = (await s.ports.users.getUsers(app.appId, [userId])).get(userId);
   const activityIds = await activityIdsOf(s, app, userId);
@@ -214,7 +220,7 @@ export interface Erasure {
  * moderation flags by or about the user, and the profile. The audit log keeps that it happened.
  * Idempotent: run again, it finds nothing more to delete.
  */
-export async function deleteUser(s: Services, files: FileServices | undefined, app: App, rawUserId: string): Promise<Erasure> {
+export async function deleteUser(s: DataErasureDeps, files: FileServices | undefined, app: App, rawUserId: string): Promise<Erasure> {
   const userId = parseUserId(rawUserId, 'user_id');
   const activityIds = await activityIdsOf(s, app, userId);
   let activities = 0;
@@ -239,7 +245,7 @@ export async function deleteUser(s: Services, files: FileServices | undefined, a
     fileCount = (await deleteFiles(files, app, owned.map((f) => f.id))).length;
   }
   await s.flags?.forgetUser(app.appId, userId);
-  await s.store.changes?.record([changeKey.app(app.appId)]);
+  await s.changes?.record([changeKey.app(app.appId)]);
   const user = (await s.ports.users.deleteUsers(app.appId, [userId])).length > 0;
   const erasure: Erasure = { activities, reactions: reactions.length, follows: follows.length, collections: refs.length, files: fileCount, user };
   await audit(s, app, [change('user', userId, 'erased', userId, { ...erasure })]);

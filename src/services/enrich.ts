@@ -6,11 +6,14 @@ import type { ActivityRecord } from '../ports/activity-store.js';
 import type { EntryRecord } from '../ports/collection-store.js';
 import type { ReactionRecord } from '../ports/reaction-store.js';
 import type { UserRecord } from '../ports/user-store.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { reactionsWithoutFlagged } from './moderation.js';
 import { changeKey } from '../ports/change-marks.js';
 import type { ChangeCache } from './change-cache.js';
 import { isKeptBody } from './read-parts.js';
+
+/** What enrichment uses: activities, referenced users and collection entries, reactions, flags. */
+export type EnrichDeps = Uses<'activities' | 'collections' | 'reactions' | 'users', 'flags' | 'hideFlagged' | 'parts' | 'readDeps'>;
 
 /** Reactions listed per kind in `latest_reactions` by default, and the most one may ask for (§9.2). */
 export const DEFAULT_RECENT_LIMIT = 5;
@@ -154,7 +157,7 @@ export class ReactionGraph {
    * Loads children, child counts (and own children) below `roots`, level by level down to the
    * deepest possible level: at most three batches per level.
    */
-  async load(s: Services, app: App, roots: readonly ReactionRecord[]): Promise<void> {
+  async load(s: Uses<'reactions'>, app: App, roots: readonly ReactionRecord[]): Promise<void> {
     // Asked-for `own_children` shows on every rendered reaction, `{}` on leaves (level 3) too.
     let level = roots.filter((r) => r.depth < MAX_REACTION_DEPTH);
     const seen = new Set<string>();
@@ -188,7 +191,7 @@ export class ReactionGraph {
     return out;
   }
 
-  async loadUsers(s: Services, app: App, reactions: readonly ReactionRecord[], extra: Iterable<string> = []): Promise<void> {
+  async loadUsers(s: Uses<'users'>, app: App, reactions: readonly ReactionRecord[], extra: Iterable<string> = []): Promise<void> {
     const ids = new Set<string>(extra);
     for (const r of reactions) ids.add(r.userId);
     for (const id of this.users.keys()) ids.delete(id);
@@ -275,7 +278,7 @@ export type Renderer = ((items: readonly EnrichItem[]) => Promise<string[]>) & {
 export const plainRenderer: Renderer = async (items) => items.map((i) => withOrigin(i.body, i.origin));
 
 /** A renderer that enriches with `o` (or the plain one when `o` asks for nothing). */
-export function enrichRenderer(s: Services, app: App, o: EnrichOptions): Renderer {
+export function enrichRenderer(s: EnrichDeps, app: App, o: EnrichOptions): Renderer {
   if (!wantsEnrichment(o)) return plainRenderer;
   return Object.assign((items: readonly EnrichItem[]) => enrichActivities(s, app, items, o), { bytes: (items: readonly EnrichItem[]) => enrichActivityBytes(s, app, items, o) });
 }
@@ -300,7 +303,7 @@ function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limi
  * data, in a fixed number of batched store calls whatever the number of activities, references
  * or reactions. Returns the activities as JSON texts, in order.
  */
-export async function enrichActivities(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
+export async function enrichActivities(s: EnrichDeps, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<string[]> {
   if (!wantsEnrichment(o) || items.length === 0) return plainRenderer(items);
   const shared = await enrichedChunks(s, app, items, o);
   if (shared !== null) return shared.map((chunks) => Buffer.concat(chunks).toString());
@@ -312,7 +315,7 @@ export async function enrichActivities(s: Services, app: App, items: readonly En
  * concatenated once, straight from the parts cache: null where the shared parts do not apply
  * (no parts cache, own children asked for, items without ids).
  */
-export async function enrichActivityBytes(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[] | null> {
+export async function enrichActivityBytes(s: EnrichDeps, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[] | null> {
   if (!wantsEnrichment(o) || items.length === 0) return null;
   const shared = await enrichedChunks(s, app, items, o);
   if (shared === null) return null;
@@ -324,7 +327,7 @@ export async function enrichActivityBytes(s: Services, app: App, items: readonly
   return out;
 }
 
-function enrichedChunks(s: Services, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[][]> | null {
+function enrichedChunks(s: EnrichDeps, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[][]> | null {
   // Own children differ per reader all through the reaction tree: nothing to share.
   if (!s.parts || o.ownChildren || !items.every((i) => i.id !== undefined)) return null;
   return enrichShared(s, s.parts, app, items, o);
@@ -358,7 +361,7 @@ function originHead(origin: string | null): Buffer {
  * closing brace. An activity referencing another activity shows the reader's own reactions on it
  * too, so with own reactions asked for it is built whole.
  */
-async function enrichShared(s: Services, cache: ChangeCache<string | Buffer>, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[][]> {
+async function enrichShared(s: EnrichDeps, cache: ChangeCache<string | Buffer>, app: App, items: readonly EnrichItem[], o: EnrichOptions): Promise<Buffer[][]> {
   const shared: EnrichOptions = { ...o, ownReactions: false, userId: undefined };
   const opts = JSON.stringify([o.references, o.recentReactions, o.reactionCounts, o.recentLimit, o.kinds ?? null, o.apiBase]);
   // Kept per activity id in a space of the app and options.
@@ -408,7 +411,7 @@ async function enrichShared(s: Services, cache: ChangeCache<string | Buffer>, ap
  * activity in the parts cache until a write changes what they show: the ones not kept are read in
  * one batch for the page (with their children and users).
  */
-async function ownReactionTails(s: Services, cache: ChangeCache<string | Buffer>, app: App, ids: readonly string[], o: EnrichOptions, skip: ReadonlyMap<number, unknown>): Promise<Buffer[]> {
+async function ownReactionTails(s: EnrichDeps, cache: ChangeCache<string | Buffer>, app: App, ids: readonly string[], o: EnrichOptions, skip: ReadonlyMap<number, unknown>): Promise<Buffer[]> {
   const out: Buffer[] = new Array(ids.length).fill(NO_OWN_REACTIONS);
   const userId = o.userId;
   if (!userId) return out;
@@ -455,7 +458,7 @@ async function ownReactionTails(s: Services, cache: ChangeCache<string | Buffer>
  * shows, and `nested[i]` tells whether it shows another activity (which carries own reactions).
  */
 async function buildEnriched(
-  s: Services,
+  s: EnrichDeps,
   app: App,
   items: readonly EnrichItem[],
   o: EnrichOptions,

@@ -1,8 +1,11 @@
 import type { App } from '../core/feeds/feed-group.js';
 import { StoreError } from '../core/errors.js';
 import type { QueuedIntent } from '../ports/intent-queue.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { LEASE_MS, runFanoutJobs, type AppliedListener } from './run-fanout-jobs.js';
+
+/** What a round of the fan-out worker uses. */
+export type FanoutRoundDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'clock' | 'fanout' | 'realtime'>;
 
 /** How failed fan-out jobs are retried. */
 export interface RetryPolicy {
@@ -67,7 +70,7 @@ export function describeFailure(err: unknown): string {
  * Returns the number of jobs the round dealt with (finished, or failed and put off); 0 when nothing
  * was due.
  */
-export async function runFanoutRound(s: Services, apps: ReadonlyMap<string, App>, opts: RoundOptions = {}): Promise<number> {
+export async function runFanoutRound(s: FanoutRoundDeps, apps: ReadonlyMap<string, App>, opts: RoundOptions = {}): Promise<number> {
   const retry = opts.retry ?? DEFAULT_RETRY;
   const stopping = opts.stopping ?? (() => false);
   const limit = opts.maxJobs ?? MAX_JOBS_PER_ROUND;
@@ -91,7 +94,7 @@ export async function runFanoutRound(s: Services, apps: ReadonlyMap<string, App>
 }
 
 async function runClaimed(
-  s: Services,
+  s: FanoutRoundDeps,
   apps: ReadonlyMap<string, App>,
   jobs: readonly QueuedIntent[],
   retry: RetryPolicy,

@@ -4,11 +4,16 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import { becomesPullServed } from '../core/feeds/pull-switch.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { FollowEdge } from '../ports/follow-store.js';
-import { bodyFeed, groupOf, type Services } from './context.js';
+import { bodyFeed, groupOf, type Uses } from './context.js';
 import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
 import { applyFeedWork, Changes, FeedWork, planActivities, publish, runWrite } from './write-step.js';
 import { auditBatch, followChange } from './audit.js';
 import { pulledEntriesOf } from './pulled-view.js';
+
+/** What following and unfollowing use (the write path, the copied entries, audit). */
+export type FollowDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime'>;
+/** What listing follows and counting them use. */
+export type FollowReadDeps = Uses<'follows'>;
 
 export const DEFAULT_COPY_LIMIT = 100;
 export const MAX_COPY_LIMIT = 1000;
@@ -49,7 +54,7 @@ export function checkFollow(app: App, source: FeedId, target: FeedId): void {
  * target whose follower count passes `pullMinFollowers` becomes served by pull (see
  * `src/core/feeds/pull-switch.ts`).
  */
-export async function follow(s: Services, app: App, requests: readonly FollowRequest[]): Promise<void> {
+export async function follow(s: FollowDeps, app: App, requests: readonly FollowRequest[]): Promise<void> {
   if (requests.length > MAX_FOLLOW_MANY) throw new InputError(`at most ${MAX_FOLLOW_MANY} follows per request`);
   for (const r of requests) checkFollow(app, r.source, r.target);
   if (requests.length === 0) return;
@@ -102,7 +107,7 @@ export async function follow(s: Services, app: App, requests: readonly FollowReq
  * at their origin only reaches that origin's followers, so a copy made from them would never be
  * cleaned up.
  */
-async function directEntries(s: Services, app: App, requests: readonly { target: FeedId; copyLimit: number }[]): Promise<string[][]> {
+async function directEntries(s: Uses<'timelines'>, app: App, requests: readonly { target: FeedId; copyLimit: number }[]): Promise<string[][]> {
   const scans = requests.flatMap((r) => (r.copyLimit > 0 ? [{ feed: r.target.fid, limit: r.copyLimit, directOnly: true }] : []));
   const found = scans.length > 0 ? await s.ports.timelines.scanMany(app.appId, scans) : [];
   let k = 0;
@@ -119,7 +124,7 @@ export interface UnfollowRequest {
  * Removes follow edges (§8.2, §8.5); unless `keepHistory`, every entry of the source feed that
  * came from the target is removed too. Unfollowing a non-edge is not an error.
  */
-export async function unfollow(s: Services, app: App, requests: readonly UnfollowRequest[]): Promise<void> {
+export async function unfollow(s: FollowDeps, app: App, requests: readonly UnfollowRequest[]): Promise<void> {
   if (requests.length > MAX_FOLLOW_MANY) throw new InputError(`at most ${MAX_FOLLOW_MANY} unfollows per request`);
   for (const r of requests) groupOf(app, r.source);
   if (requests.length === 0) return;
@@ -180,7 +185,7 @@ export function parseUnfollowMany(app: App, body: unknown): UnfollowRequest[] {
 
 /** Followers or following of a feed, newest edge first (§8.3). */
 export async function listFollows(
-  s: Services,
+  s: FollowReadDeps,
   app: App,
   feed: FeedId,
   direction: 'followers' | 'following',
@@ -200,7 +205,7 @@ export async function listFollows(
  * `followingSlugs`). Each side is one store call; both run together.
  */
 export async function followStats(
-  s: Services,
+  s: FollowReadDeps,
   app: App,
   q: { readonly followersOf?: FeedId; readonly followersSlugs?: readonly string[]; readonly followingOf?: FeedId; readonly followingSlugs?: readonly string[] },
 ): Promise<{ followers?: number; following?: number }> {

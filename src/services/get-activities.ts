@@ -2,15 +2,18 @@ import { isUuid } from '../core/activities/activity-id.js';
 import { InputError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { idOfForeign } from './update-activities.js';
+
+/** What getting activities by id uses. */
+export type GetActivitiesDeps = Uses<'activities'>;
 
 /**
  * Gets activities by `ids`, or by pairs of `foreign_ids` and `timestamps` (§6.7, lists as the
  * query's `list()` reads them), in request order; unknown ones are skipped. Returns the stored JSON texts (without origin).
  */
 export async function getActivities(
-  s: Services,
+  s: GetActivitiesDeps,
   app: App,
   q: { ids?: readonly string[]; foreign_ids?: readonly string[]; timestamps?: readonly string[] },
 ): Promise<string[]> {

@@ -28,7 +28,7 @@ export class Integrity {
   }
 
   /** Runs the start check (`budgetMs` 0 or a store that cannot check: skipped). Resolves when it answered. */
-  async checkAtStart(store: Store, budgetMs: number): Promise<IntegrityReport | null> {
+  async checkAtStart(store: Pick<Store, 'checkIntegrity'>, budgetMs: number): Promise<IntegrityReport | null> {
     if (budgetMs <= 0 || !store.checkIntegrity) {
       if (this.#status === 'checking') this.#status = 'off';
       return null;

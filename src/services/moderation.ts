@@ -6,16 +6,21 @@ import type { App } from '../core/feeds/feed-group.js';
 import { formatTimestamp } from '../core/time.js';
 import type { FlagEntityType, FlagRecord } from '../ports/flag-store.js';
 import { actorUser, audit, change } from './audit.js';
-import type { Services } from './context.js';
+import type { Services, Uses } from './context.js';
 import { changeKey } from '../ports/change-marks.js';
 import { parseUserId } from './users.js';
+
+/** What flagging uses (the flagged thing must exist; flags change what reads show). */
+export type ModerationDeps = Uses<'activities' | 'reactions', 'audit' | 'changes' | 'clock' | 'flags'>;
+/** What leaving flagged content out of reads uses. */
+export type FlaggedFilterDeps = Pick<Services, 'flags' | 'hideFlagged'>;
 
 const ENTITY_TYPES: readonly FlagEntityType[] = ['stream:user', 'stream:feeds:v2:activity', 'stream:feeds:v2:reaction'];
 const MAX_REASON = 1000;
 export const DEFAULT_FLAG_PAGE = 25;
 export const MAX_FLAG_PAGE = 100;
 
-function flagsOf(s: Services) {
+function flagsOf(s: Pick<Services, 'flags'>) {
   if (!s.flags) throw new Error('moderation flags are not configured');
   return s.flags;
 }
@@ -25,7 +30,7 @@ function flagsOf(s: Services) {
  * user_id (the reporter), reason}`. The flag names the user the content belongs to; a flagged
  * activity or reaction must exist (404/16).
  */
-export async function flagEntity(s: Services, app: App, body: unknown): Promise<FlagRecord> {
+export async function flagEntity(s: ModerationDeps, app: App, body: unknown): Promise<FlagRecord> {
   if (!isPlainObject(body)) throw new InputError('body must be a JSON object {"entity_type", "entity_id", "user_id", "reason"}');
   const type = (body.entity_type ?? 'stream:user') as FlagEntityType;
   if (!ENTITY_TYPES.includes(type)) throw new InputError(`entity_type must be one of ${ENTITY_TYPES.join(', ')}`, { fields: { entity_type: ['invalid'] } });
@@ -62,7 +67,7 @@ export async function flagEntity(s: Services, app: App, body: unknown): Promise<
   };
   await flagsOf(s).addFlag(app.appId, flag);
   // What reads hide (moderation.hide_flagged) changed: every cached read of the app is stale.
-  await s.store.changes?.record([changeKey.app(app.appId)]);
+  await s.changes?.record([changeKey.app(app.appId)]);
   await audit(s, app, [change('user', target, 'flagged', flaggedBy ?? '', { flag_id: flag.id, entity_type: type, entity_id: flag.entityId, reason })]);
   return flag;
 }
@@ -85,7 +90,7 @@ export function flagJson(f: FlagRecord): Record<string, unknown> {
  * `next` is the id of the last flag of the previous page; `""` when there are no more.
  */
 export async function listFlags(
-  s: Services,
+  s: Pick<Services, 'flags'>,
   app: App,
   q: { entity_type?: string; entity_id?: string; limit?: string; next?: string },
 ): Promise<{ flags: FlagRecord[]; next: string }> {
@@ -113,7 +118,7 @@ export async function listFlags(
  * a flagged user: two batched look-ups per page, nothing when the setting is off (the default).
  * A page may then hold fewer activities than its limit; `next` still pages on from where it was.
  */
-export async function withoutFlagged<T extends { readonly id: string; readonly body: string }>(s: Services, app: App, entries: T[]): Promise<T[]> {
+export async function withoutFlagged<T extends { readonly id: string; readonly body: string }>(s: FlaggedFilterDeps, app: App, entries: T[]): Promise<T[]> {
   if (!s.hideFlagged || !s.flags || entries.length === 0) return entries;
   const actors = entries.map((e) => {
     try {
@@ -131,7 +136,7 @@ export async function withoutFlagged<T extends { readonly id: string; readonly b
 }
 
 /** With `moderation.hide_flagged` on, leaves out flagged reactions and reactions of flagged users. */
-export async function reactionsWithoutFlagged<T extends { readonly id: string; readonly userId: string }>(s: Services, app: App, reactions: T[]): Promise<T[]> {
+export async function reactionsWithoutFlagged<T extends { readonly id: string; readonly userId: string }>(s: FlaggedFilterDeps, app: App, reactions: T[]): Promise<T[]> {
   if (!s.hideFlagged || !s.flags || reactions.length === 0) return reactions;
   const [flagged, users] = await Promise.all([
     s.flags.flagged(app.appId, 'stream:feeds:v2:reaction', reactions.map((r) => r.id)),

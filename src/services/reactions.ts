@@ -6,7 +6,7 @@ import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
 import type { ReactionLookup, ReactionRecord } from '../ports/reaction-store.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
-import { bodyFeed, type Services } from './context.js';
+import { bodyFeed, type Uses } from './context.js';
 import { MAX_REACTION_DEPTH } from './enrich.js';
 import { dataText } from './users.js';
 import { checkReplacements, userMayTarget } from './user-policy.js';
@@ -15,6 +15,13 @@ import { reactionEvent } from './signals/reaction-events.js';
 import { eventsRecorded } from './signals/signal-context.js';
 import { auditBatch, change } from './audit.js';
 import { reactionsWithoutFlagged } from './moderation.js';
+
+/** What adding a reaction uses (the reaction with its intent, the feeds its `target_feeds` reach, audit, its event). */
+export type AddReactionDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'reactions' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime' | 'signalStore' | 'signals'>;
+/** What updating, deleting and restoring a reaction use. */
+export type ReactionChangeDeps = Uses<'follows' | 'groups' | 'intents' | 'reactions' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime'>;
+/** What reading reactions uses. */
+export type ReactionReadDeps = Uses<'activities' | 'reactions', 'flags' | 'hideFlagged'>;
 
 export const MAX_TARGET_FEEDS = 20;
 export const DEFAULT_FILTER_LIMIT = 10;
@@ -84,7 +91,7 @@ export interface AddedReaction {
  * Adds a reaction or a child reaction (§10.1, §10.2): validates, assigns id and time, and in one
  * commit stores it (counts included) and writes its activity into every target feed.
  */
-export async function addReaction(s: Services, app: App, actor: Actor, body: unknown): Promise<AddedReaction> {
+export async function addReaction(s: AddReactionDeps, app: App, actor: Actor, body: unknown): Promise<AddedReaction> {
   if (!isPlainObject(body)) throw new InputError('body must be a reaction object');
   const kind = body.kind;
   if (typeof kind !== 'string' || !KIND_RE.test(kind)) throw new InputError('kind is required: 1-64 letters, digits, _ or -');
@@ -149,7 +156,7 @@ export async function addReaction(s: Services, app: App, actor: Actor, body: unk
     work,
     spreads,
     activities: activity ? [activity] : undefined,
-    beside: () => s.store.signals.recordSignals(app.appId, { events: [event] }),
+    beside: () => s.signalStore.recordSignals(app.appId, { events: [event] }),
   });
   eventsRecorded(s);
   return { reaction, extraData: extra };
@@ -163,7 +170,7 @@ function withHome(act: StoredActivity, home: string) {
   return { ...act, home };
 }
 
-async function loadOwn(s: Services, app: App, actor: Actor, id: string, includeDeleted: boolean): Promise<ReactionRecord> {
+async function loadOwn(s: Uses<'reactions'>, app: App, actor: Actor, id: string, includeDeleted: boolean): Promise<ReactionRecord> {
   const r = (await s.ports.reactions.getReactions(app.appId, [id], includeDeleted)).get(id);
   if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
   if (actor.kind === 'user' && r.userId !== actor.userId) throw new NotAllowedError(`reaction ${id.slice(0, 64)} belongs to another user`);
@@ -171,7 +178,7 @@ async function loadOwn(s: Services, app: App, actor: Actor, id: string, includeD
 }
 
 /** Gets a reaction, soft-deleted ones included (§10.3). */
-export async function getReaction(s: Services, app: App, id: string): Promise<ReactionRecord> {
+export async function getReaction(s: Uses<'reactions'>, app: App, id: string): Promise<ReactionRecord> {
   const r = (await s.ports.reactions.getReactions(app.appId, [id], true)).get(id);
   if (!r) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
   return r;
@@ -185,7 +192,7 @@ export const MAX_GET_MANY = 100;
  * request order; ids that name no reaction are left out. Soft-deleted ones only with
  * `includeDeleted`.
  */
-export async function getReactions(s: Services, app: App, ids: readonly string[], includeDeleted: boolean): Promise<ReactionRecord[]> {
+export async function getReactions(s: Uses<'reactions'>, app: App, ids: readonly string[], includeDeleted: boolean): Promise<ReactionRecord[]> {
   if (ids.length === 0) throw new InputError('ids is required');
   if (ids.length > MAX_GET_MANY) throw new InputError(`at most ${MAX_GET_MANY} ids per request`);
   for (const id of ids) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
@@ -198,7 +205,7 @@ export async function getReactions(s: Services, app: App, ids: readonly string[]
  * Updates a reaction's data and target feeds (§10.4). Target feeds are checked against the user
  * policy before the reaction is looked up; dropped feeds lose its activity, added feeds gain it.
  */
-export async function updateReaction(s: Services, app: App, actor: Actor, id: string, body: unknown): Promise<AddedReaction> {
+export async function updateReaction(s: ReactionChangeDeps, app: App, actor: Actor, id: string, body: unknown): Promise<AddedReaction> {
   if (!isPlainObject(body)) throw new InputError('body must be an object');
   const targetFeeds = parseTargetFeeds(app, actor, body.target_feeds);
   const data = body.data === undefined ? undefined : reactionData(body.data, 'data');
@@ -226,7 +233,7 @@ export async function updateReaction(s: Services, app: App, actor: Actor, id: st
  * Deletes a reaction (§10.5): for good, with its children and every target-feed activity; or
  * softly (`deleted_at` set, hidden from listings and counts, restorable).
  */
-export async function deleteReaction(s: Services, app: App, actor: Actor, id: string, soft: boolean): Promise<void> {
+export async function deleteReaction(s: ReactionChangeDeps, app: App, actor: Actor, id: string, soft: boolean): Promise<void> {
   const r = await loadOwn(s, app, actor, id, true);
   if (soft) {
     if (r.deletedUs !== null) return;
@@ -248,7 +255,7 @@ export async function deleteReaction(s: Services, app: App, actor: Actor, id: st
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
-export async function restoreReaction(s: Services, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
+export async function restoreReaction(s: ReactionChangeDeps, app: App, actor: Actor, id: string): Promise<ReactionRecord> {
   const r = await loadOwn(s, app, actor, id, true);
   if (r.deletedUs === null) throw new NotFoundError(`reaction ${id.slice(0, 64)} is not deleted`);
   const audit = auditBatch(s, [reactionChange(r, 'restored')]);
@@ -273,7 +280,7 @@ export interface FilterQuery {
  * an error: a time-based (version-1 UUID) id orders by its time, as the reaction would have; any
  * other id gives no position, so the page is empty.
  */
-export async function filterReactions(s: Services, app: App, q: FilterQuery): Promise<{ results: ReactionRecord[]; more: boolean }> {
+export async function filterReactions(s: ReactionReadDeps, app: App, q: FilterQuery): Promise<{ results: ReactionRecord[]; more: boolean }> {
   if (q.kind !== undefined && !KIND_RE.test(q.kind)) throw new InputError('kind may hold 1-64 letters, digits, _ or -');
   const boundIds = [q.idLt, q.idLte, q.idGt, q.idGte].filter((x): x is string => x !== undefined);
   for (const id of boundIds) if (!REACTION_ID_RE.test(id)) throw new InputError(`${id.slice(0, 64)} is not a reaction id`);
@@ -302,6 +309,6 @@ export async function filterReactions(s: Services, app: App, q: FilterQuery): Pr
 }
 
 /** The stored JSON of activity `id` (a reaction filter's `with_activity_data`), or null when there is none. */
-export async function activityOfReactions(s: Services, app: App, id: string): Promise<string | null> {
+export async function activityOfReactions(s: Uses<'activities'>, app: App, id: string): Promise<string | null> {
   return (await s.ports.activities.getActivities(app.appId, [id])).get(id)?.body ?? null;
 }

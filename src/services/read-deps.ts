@@ -2,7 +2,6 @@ import { changeKey } from '../ports/change-marks.js';
 import type { EntryRef } from '../ports/collection-store.js';
 import type { LatestQuery, ReactionPageQuery } from '../ports/reaction-store.js';
 import type { StoragePorts } from '../ports/storage.js';
-import type { Store } from '../ports/store.js';
 import type { FeedScan } from '../ports/timeline-store.js';
 import type { Services } from './context.js';
 
@@ -160,14 +159,5 @@ export function recordingServices(s: Services, deps: Set<string>): Services {
       return p;
     },
   });
-  // The combined store itself holds no reads (lifecycle and change marks only).
-  const store = new Proxy(s.store, {
-    get(t, prop) {
-      if (prop === 'signals') return keyed(t.signals, changeKey.signals, deps);
-      if (prop === 'ports') return ports;
-      const value = Reflect.get(t, prop, t) as unknown;
-      return typeof value === 'function' ? value.bind(t) : value;
-    },
-  });
-  return { ...s, store: store as Store, ports, readDeps: deps };
+  return { ...s, ports, signalStore: keyed(s.signalStore, changeKey.signals, deps), readDeps: deps };
 }

@@ -6,9 +6,12 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import type { FeedScan, TimelineEntry, TimelineRange } from '../ports/timeline-store.js';
 import type { PullSource } from '../ports/follow-store.js';
 import { countMerged, mergeTimeline, planMergeScans, type ReaderView } from '../core/feeds/merge-timeline.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { withoutFlagged } from './moderation.js';
 import { activityBodies } from './read-parts.js';
+
+/** What reading a flat feed uses (the feed, the pull-served feeds it merges, bodies, flags). */
+export type ReadFeedDeps = Uses<'activities' | 'follows' | 'timelines', 'flags' | 'hideFlagged' | 'parts' | 'readDeps'>;
 
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
@@ -82,7 +85,7 @@ export type BodyEntry = TimelineEntry & { readonly body: string };
  * on plain reads.
  */
 export async function readFeed(
-  s: Services,
+  s: ReadFeedDeps,
   app: App,
   feed: FeedId,
   group: FeedGroup,
@@ -110,7 +113,7 @@ export async function readFeed(
  * 3. rarely: deeper scans of sources whose hidden ids left a page short, and, for a page deep in a
  *    feed longer than max_length, the count of merged entries above the page.
  */
-export async function readTimeline(s: Services, app: string, fid: string, range: TimelineRange): Promise<BodyEntry[]> {
+export async function readTimeline(s: ReadFeedDeps, app: string, fid: string, range: TimelineRange): Promise<BodyEntry[]> {
   // Without the parts cache the scans read the bodies (one join), as every body would be read.
   if (s.parts === undefined) return (await timelineEntries(s, app, fid, range, true)) as BodyEntry[];
   // The ids first (a scan of the feed's index only), then the bodies, mostly from the parts cache.
@@ -128,7 +131,7 @@ export async function readTimeline(s: Services, app: string, fid: string, range:
 }
 
 /** {@link readTimeline}'s entries, with their bodies read by the scans (`bodies`) or without. */
-async function timelineEntries(s: Services, app: string, fid: string, range: TimelineRange, bodies: boolean): Promise<TimelineEntry[]> {
+async function timelineEntries(s: Uses<'follows' | 'timelines'>, app: string, fid: string, range: TimelineRange, bodies: boolean): Promise<TimelineEntry[]> {
   const t = s.ports.timelines;
   const bounds = { idLt: range.idLt, idLte: range.idLte, idGt: range.idGt, idGte: range.idGte };
   const [sources, own] = await Promise.all([

@@ -6,8 +6,11 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import { formatActivityTime } from '../core/time.js';
 import type { MarkChange as GroupMarks } from './publish-changes.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
-import { commit, type Services } from './context.js';
+import { commit, type Uses } from './context.js';
 import { withoutFlagged } from './moderation.js';
+
+/** What reading an aggregated or notification feed uses (its groups, bodies, flags, seen/read marks). */
+export type ReadGroupsDeps = Uses<'activities' | 'groups', 'flags' | 'hideFlagged' | 'realtime'>;
 
 /** Activities listed per group in a read (§23.2); `activity_count` still counts all. */
 export const ACTIVITIES_PER_GROUP = 15;
@@ -45,7 +48,7 @@ export interface GroupPage {
  * state before them.
  */
 export async function readGroups(
-  s: Services,
+  s: ReadGroupsDeps,
   app: App,
   feed: FeedId,
   group: FeedGroup,

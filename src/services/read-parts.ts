@@ -1,6 +1,9 @@
 import { changeKey } from '../ports/change-marks.js';
 import type { ChangeCache } from './change-cache.js';
-import type { Services } from './context.js';
+import type { Services, Uses } from './context.js';
+
+/** What reading activity bodies uses (the shared parts cache, else the activity store). */
+export type ReadPartsDeps = Uses<'activities', 'parts' | 'readDeps'>;
 
 /**
  * Activity bodies for reads, from the shared parts cache (`Services.parts`) where kept. A body
@@ -12,7 +15,7 @@ import type { Services } from './context.js';
  * Returns the bodies in the order of `ids`; undefined for an activity that is not stored. A read
  * recorded for the read cache depends on each activity whose body it got.
  */
-export async function activityBodies(s: Services, app: string, ids: readonly string[]): Promise<(string | undefined)[]> {
+export async function activityBodies(s: ReadPartsDeps, app: string, ids: readonly string[]): Promise<(string | undefined)[]> {
   const out: (string | undefined)[] = new Array(ids.length);
   const cache = s.parts;
   if (cache === undefined) {

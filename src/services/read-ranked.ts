@@ -6,10 +6,13 @@ import type { FeedId } from '../core/feeds/feed-id.js';
 import { seededRandom, seedOf } from '../core/ranking/seeded-random.js';
 import { compareScored, type RankingMethod } from '../core/ranking/compile.js';
 import type { TimelineRange } from '../ports/timeline-store.js';
-import type { Services, TimeSource } from './context.js';
+import type { TimeSource, Uses } from './context.js';
 import { personalFields } from './signals/personal-variables.js';
 import { withoutFlagged } from './moderation.js';
 import { readTimeline } from './read-feed.js';
+
+/** What a ranked read uses (the flat read, reaction counts, personal ranking variables). */
+export type ReadRankedDeps = Uses<'activities' | 'follows' | 'reactions' | 'timelines', 'clock' | 'flags' | 'hideFlagged' | 'parts' | 'readDeps' | 'signalStore' | 'signals'>;
 
 /**
  * "Now" for decay functions is rounded down to this many seconds, so that the order of a ranked
@@ -41,7 +44,7 @@ function scoreJson(x: number): string {
  * while the feed does not change.
  */
 export async function readRanked(
-  s: Services,
+  s: ReadRankedDeps,
   app: App,
   feed: FeedId,
   group: FeedGroup,

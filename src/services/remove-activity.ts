@@ -3,11 +3,14 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { WriteStep } from '../ports/intent-queue.js';
-import { groupOf, maxLengthOf, type Services } from './context.js';
+import { groupOf, maxLengthOf, type Uses } from './context.js';
 import { isGroupedFeed as isGrouped } from '../core/fanout/plan.js';
 import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { activityChange, auditBatch } from './audit.js';
 import { oldestKept, pulledEntriesOf } from './pulled-view.js';
+
+/** What removing an activity from a feed uses. */
+export type RemoveActivityDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime'>;
 
 /**
  * Removes an activity (by id, or every activity with a foreign id) from `feed` (§6.4). Removing
@@ -20,7 +23,7 @@ import { oldestKept, pulledEntriesOf } from './pulled-view.js';
  * holding more than its max_length also sets its floor to the oldest activity it keeps, so that
  * nothing older moves up into the gap (push had trimmed those already).
  */
-export async function removeActivity(s: Services, app: App, feed: FeedId, key: string, byForeignId: boolean): Promise<void> {
+export async function removeActivity(s: RemoveActivityDeps, app: App, feed: FeedId, key: string, byForeignId: boolean): Promise<void> {
   groupOf(app, feed);
   const flat = !isGrouped(app, feed.fid);
   const [present, pulled] = await Promise.all([

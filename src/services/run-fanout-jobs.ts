@@ -3,8 +3,11 @@ import { PlanActivities as Acts } from '../core/fanout/plan.js';
 import type { App } from '../core/feeds/feed-group.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { QueuedIntent } from '../ports/intent-queue.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { applyFeedWork, Changes, FeedWork, followerWork, mergeWork, planActivities, publish } from './write-step.js';
+
+/** What running claimed fan-out jobs uses. */
+export type FanoutJobDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'fanout' | 'realtime'>;
 
 /**
  * How long a claimed intent is held by its worker before another may take it (ms), and how long an
@@ -33,7 +36,7 @@ export type AppliedListener = (kind: QueuedIntent['kind'], lagSeconds: number) =
  * it stay (they are idempotent), the rest of the intents stay queued.
  */
 export async function runFanoutJobs(
-  s: Services,
+  s: FanoutJobDeps,
   apps: ReadonlyMap<string, App>,
   intents: readonly QueuedIntent[],
   stopping: () => boolean = () => false,
@@ -141,12 +144,12 @@ interface ChunkSink {
  * activity removed by a later write, or added again after its removal was queued — and replaying
  * it as it was would bring back or take away an activity for good.
  */
-async function liveIds(s: Services, app: App, intent: QueuedIntent): Promise<readonly string[]> {
+async function liveIds(s: Uses<'timelines'>, app: App, intent: QueuedIntent): Promise<readonly string[]> {
   const direct = new Set((await s.ports.timelines.entriesOf(app.appId, intent.source, intent.ids)).filter((e) => e.origin === null).map((e) => e.id));
   return intent.ids.filter((id) => direct.has(id) === (intent.kind === 'fanout.add'));
 }
 
-async function runIntent(s: Services, app: App, intent: QueuedIntent, sink: ChunkSink): Promise<void> {
+async function runIntent(s: FanoutJobDeps, app: App, intent: QueuedIntent, sink: ChunkSink): Promise<void> {
   let cursor = intent.cursor;
   const loaded: { records: Map<string, ActivityRecord> | null } = { records: null };
   const load = async () => (loaded.records ??= await s.ports.activities.getActivities(app.appId, intent.ids));

@@ -8,11 +8,14 @@ import type { ActivityRecord } from '../ports/activity-store.js';
 import { MAX_BATCH_ACTIVITIES } from './add-activities.js';
 import type { AuditChange } from '../ports/audit-log.js';
 import type { WriteStep } from '../ports/intent-queue.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { FeedWork, runWrite } from './write-step.js';
 import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
+
+/** What updating activities uses (the write path, the stored activities, audit, content jobs). */
+export type UpdateActivityDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime' | 'signalStore' | 'signals'>;
 
 /** The id of the activity identified by foreign_id + time (ids are derived from that pair). */
 export function idOfForeign(foreignId: unknown, time: unknown, what: string): string {
@@ -31,7 +34,7 @@ function sameTargets(a: readonly string[], b: readonly string[]): boolean {
   return b.every((x) => set.has(x));
 }
 
-async function loadAll(s: Services, app: App, ids: string[]): Promise<Map<string, ActivityRecord>> {
+async function loadAll(s: Uses<'activities'>, app: App, ids: string[]): Promise<Map<string, ActivityRecord>> {
   const found = await s.ports.activities.getActivities(app.appId, ids);
   for (const id of ids) if (!found.has(id)) throw new NotFoundError(`activity ${id} does not exist`);
   return found;
@@ -45,7 +48,7 @@ async function loadAll(s: Services, app: App, ids: string[]): Promise<Map<string
  * (as Stream's clients expect: `docs/api-decisions.md`): a later add of the same foreign_id + time
  * places it, and it can be read by id or by foreign_id + time meanwhile.
  */
-export async function updateActivities(s: Services, app: App, items: unknown): Promise<void> {
+export async function updateActivities(s: UpdateActivityDeps, app: App, items: unknown): Promise<void> {
   if (!Array.isArray(items)) throw new InputError('activities must be an array');
   if (items.length === 0) return;
   if (items.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} activities per update`);
@@ -82,7 +85,7 @@ export async function updateActivities(s: Services, app: App, items: unknown): P
  * in the same turn (one transaction on the embedded store). Feeds hold references, so no feed
  * changes.
  */
-async function writeActivities(s: Services, app: App, records: readonly ActivityRecord[], change: (a: ActivityRecord) => AuditChange): Promise<void> {
+async function writeActivities(s: UpdateActivityDeps, app: App, records: readonly ActivityRecord[], change: (a: ActivityRecord) => AuditChange): Promise<void> {
   const steps: WriteStep[] = records.map((a) => {
     const audit = auditBatch(s, [change(a)]);
     return { activity: a, ...(audit ? { audit } : {}) };
@@ -92,7 +95,7 @@ async function writeActivities(s: Services, app: App, records: readonly Activity
     spreads: [],
     intents: [],
     activities: records,
-    beside: () => s.store.signals.recordSignals(app.appId, { contentJobs: [...new Set(records.map((a) => a.id))] }),
+    beside: () => s.signalStore.recordSignals(app.appId, { contentJobs: [...new Set(records.map((a) => a.id))] }),
   });
 }
 
@@ -111,7 +114,7 @@ function created(id: string, it: Record<string, unknown>, to: readonly string[],
  * `set` (dotted paths) and `unset`. All changes are validated before anything is written.
  * Returns the updated activities in request order.
  */
-export async function partialUpdateActivities(s: Services, app: App, changes: unknown): Promise<StoredActivity[]> {
+export async function partialUpdateActivities(s: UpdateActivityDeps, app: App, changes: unknown): Promise<StoredActivity[]> {
   if (!Array.isArray(changes)) throw new InputError('changes must be an array');
   if (changes.length > MAX_BATCH_ACTIVITIES) throw new InputError(`at most ${MAX_BATCH_ACTIVITIES} changes per request`);
   const parsed = changes.map((c, i) => {

@@ -4,11 +4,14 @@ import type { App } from '../core/feeds/feed-group.js';
 import type { FeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { WriteStep } from '../ports/intent-queue.js';
-import { groupOf, type Services } from './context.js';
+import { groupOf, type Uses } from './context.js';
 import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { bodyTarget } from './signed-targets.js';
 import { idOfForeign } from './update-activities.js';
 import { activityChange, auditBatch } from './audit.js';
+
+/** What changing an activity's `to` targets uses. */
+export type UpdateToTargetsDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime'>;
 
 export interface ToTargetsResult {
   readonly activity: StoredActivity;
@@ -27,7 +30,7 @@ function targetList(app: App, value: unknown, what: string): string[] | undefine
  * `removed_targets` edit it. Newly targeted feeds (and their followers) receive the activity;
  * dropped ones lose it. Each item of a batch is applied in order, in one commit.
  */
-export async function updateToTargets(s: Services, app: App, feed: FeedId, body: unknown): Promise<ToTargetsResult[]> {
+export async function updateToTargets(s: UpdateToTargetsDeps, app: App, feed: FeedId, body: unknown): Promise<ToTargetsResult[]> {
   groupOf(app, feed);
   const items = Array.isArray(body) ? body : [body];
   if (items.length === 0) throw new InputError('no to-target updates given');

@@ -3,7 +3,7 @@ import { parseBody } from '../core/activities/activity.js';
 import { actorIsUser } from '../core/auth/principal.js';
 import { NotAllowedError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 
 /**
  * What a user token may write with an add (stream-v2-api.md §2.3): activities whose actor is the
@@ -44,7 +44,7 @@ export function userAddPolicy(app: App, userId: string): AddPolicy {
  * with the same id is replaced. Its id must then be known before it exists (a foreign_id and a
  * microsecond time chosen by its writer), so this is not a way to reach an existing activity.
  */
-export async function checkReplacements(s: Services, app: App, ids: readonly string[], userId: string): Promise<void> {
+export async function checkReplacements(s: Uses<'activities'>, app: App, ids: readonly string[], userId: string): Promise<void> {
   const existing = await s.ports.activities.getActivities(app.appId, ids);
   for (const rec of existing.values()) {
     if (!actorIsUser(parseBody(rec.body).actor, userId)) {

@@ -4,8 +4,13 @@ import type { App } from '../core/feeds/feed-group.js';
 import { isValidUserId } from '../core/feeds/feed-id.js';
 import { formatTimestamp } from '../core/time.js';
 import type { UserRecord } from '../ports/user-store.js';
-import type { Services } from './context.js';
+import type { Uses } from './context.js';
 import { audit, change } from './audit.js';
+
+/** What writing users uses. */
+export type UserDeps = Uses<'users', 'audit' | 'clock'>;
+/** What reading users uses (follow counts come with a user when asked). */
+export type UserReadDeps = Uses<'follows' | 'users'>;
 
 /** Largest `data` object of a user or collection entry, as JSON (Stream's documented 10 kB). */
 export const MAX_DATA_BYTES = 10_240;
@@ -69,7 +74,7 @@ export function parseNewUser(body: unknown): NewUser {
  * Creates a user (§12.1). An existing id is 409/22, unless `getOrCreate`: then the stored user is
  * returned unchanged (its data, created_at and updated_at; the new data is ignored).
  */
-export async function createUser(s: Services, app: App, user: NewUser, getOrCreate: boolean): Promise<{ user: UserRecord; created: boolean }> {
+export async function createUser(s: UserDeps, app: App, user: NewUser, getOrCreate: boolean): Promise<{ user: UserRecord; created: boolean }> {
   const now = s.clock.next();
   const [r] = await s.ports.users.putUsers(app.appId, [{ id: user.id, data: user.data, createdUs: now, updatedUs: now }], 'keep');
   if (!r.created && !getOrCreate) throw new ConflictError(`user "${user.id}" already exists`);
@@ -85,7 +90,7 @@ export interface ProfileCounts {
 
 /** Reads a user (§12.1), with profile follow counts when asked; 404/16 when there is none. */
 export async function getUser(
-  s: Services,
+  s: UserReadDeps,
   app: App,
   id: string,
   withFollowCounts: boolean,
@@ -104,7 +109,7 @@ export async function getUser(
  * Replaces a user's data wholesale (§12.1); 404/16 when the user does not exist. `data` is required
  * (400/4 without it): a body that forgot it must not wipe the profile. `{"data": {}}` empties it.
  */
-export async function updateUser(s: Services, app: App, id: string, body: unknown): Promise<UserRecord> {
+export async function updateUser(s: UserDeps, app: App, id: string, body: unknown): Promise<UserRecord> {
   if (!isPlainObject(body)) throw new InputError('body must be a JSON object {"data": {...}}');
   if (body.id !== undefined && body.id !== id) throw new InputError('id cannot be changed', { fields: { id: ['cannot be changed'] } });
   const data = dataText(body.data, 'data', { absent: 'error', nonEmpty: false });
@@ -115,7 +120,7 @@ export async function updateUser(s: Services, app: App, id: string, body: unknow
 }
 
 /** Deletes a user (§12.1); 404/16 when there is none. Activities and follows are untouched. */
-export async function deleteUser(s: Services, app: App, id: string): Promise<void> {
+export async function deleteUser(s: UserDeps, app: App, id: string): Promise<void> {
   const deleted = await s.ports.users.deleteUsers(app.appId, [id]);
   if (deleted.length === 0) throw new NotFoundError(`user "${id}" does not exist`);
   await audit(s, app, [change('user', id, 'deleted', id)]);
@@ -148,7 +153,7 @@ export function parseAddUsers(body: unknown): { users: NewUser[]; override: bool
  * `override`, kept otherwise. Returns every named user as stored afterwards, each once, in the
  * order of first mention.
  */
-export async function addUsers(s: Services, app: App, users: readonly NewUser[], override: boolean): Promise<UserRecord[]> {
+export async function addUsers(s: UserDeps, app: App, users: readonly NewUser[], override: boolean): Promise<UserRecord[]> {
   if (users.length === 0) return [];
   const now = s.clock.next();
   const results = await s.ports.users.putUsers(
@@ -174,7 +179,7 @@ export function parseUserIds(ids: readonly string[] | undefined): string[] {
 }
 
 /** The users with these ids, in the order asked, each once; unknown ids are skipped (§12.2). */
-export async function getUsers(s: Services, app: App, ids: readonly string[]): Promise<UserRecord[]> {
+export async function getUsers(s: UserReadDeps, app: App, ids: readonly string[]): Promise<UserRecord[]> {
   const found = await s.ports.users.getUsers(app.appId, ids);
   const out: UserRecord[] = [];
   for (const id of new Set(ids)) {
@@ -185,7 +190,7 @@ export async function getUsers(s: Services, app: App, ids: readonly string[]): P
 }
 
 /** Deletes users in one atomic step; returns the ids that existed (§12.2, §22 item 4). */
-export async function deleteUsers(s: Services, app: App, ids: readonly string[]): Promise<string[]> {
+export async function deleteUsers(s: UserDeps, app: App, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const deleted = await s.ports.users.deleteUsers(app.appId, ids);
   await audit(s, app, deleted.map((id) => change('user', id, 'deleted', id)));

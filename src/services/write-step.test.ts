@@ -19,8 +19,8 @@ function setup() {
   const clock = { aheadMs: 0, nowUs: () => (Date.now() + clock.aheadMs) * 1000 };
   let woken = 0;
   const s: Services = {
-    store,
     ports: store.ports,
+    signalStore: store.signals,
     clock: new TimeSource(clock),
     fanout: { inlineMaxFollowers: 1000, chunkSize: 2, pullMinFollowers: 10_000 },
     onJobsEnqueued: () => woken++,

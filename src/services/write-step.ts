@@ -7,8 +7,13 @@ import type { ActivityRecord } from '../ports/activity-store.js';
 import type { FeedGroups, GroupAsk, GroupWrite, StoredGroup } from '../ports/group-store.js';
 import type { CommittedStep, Intent, QueuedIntent, WriteStep } from '../ports/intent-queue.js';
 import type { ApplyOptions, FeedOp } from '../ports/timeline-store.js';
-import type { Services } from './context.js';
+import type { Services, Uses } from './context.js';
 import type { ChangeSet, ChangedEntry, ChangedRemoval, MarkChange } from './publish-changes.js';
+
+/** What the write path uses: the intent queue (the atomic step), then the per-feed operations. */
+export type WriteDeps = Uses<'follows' | 'groups' | 'intents' | 'timelines', 'fanout' | 'onJobsEnqueued' | 'realtime'>;
+/** What applying per-feed operations uses. */
+export type FeedWorkDeps = Uses<'groups' | 'timelines'>;
 
 /**
  * The write path (docs/storage-ports.md): one atomic step per written thing with its durable
@@ -93,7 +98,7 @@ interface GroupTask {
  * idempotent, so applying the same work twice leaves the feeds as once. `opts.covered`: a
  * durable intent redoes this work after a crash (see {@link ApplyOptions}).
  */
-export async function applyFeedWork(s: Pick<Services, 'ports'>, app: App, work: FeedWork, opts: ApplyOptions = {}): Promise<Changes> {
+export async function applyFeedWork(s: FeedWorkDeps, app: App, work: FeedWork, opts: ApplyOptions = {}): Promise<Changes> {
   const flat: FeedOp[] = [];
   const groups = new Map<string, GroupTask>();
   const taskOf = (feed: string): GroupTask => {
@@ -204,7 +209,7 @@ function computeGroups(read: FeedGroups, t: GroupTask): { write: GroupWrite | nu
   };
 }
 
-async function mergeGroups(s: Pick<Services, 'ports'>, app: App, tasks: Map<string, GroupTask>, out: Changes, opts: ApplyOptions): Promise<void> {
+async function mergeGroups(s: Uses<'groups'>, app: App, tasks: Map<string, GroupTask>, out: Changes, opts: ApplyOptions): Promise<void> {
   let left = [...tasks.keys()];
   for (let round = 0; left.length > 0; round++) {
     if (round === MAX_GROUP_ROUNDS) throw new StoreError(`groups of ${left[0]} kept changing during a merge`, null, { transient: true });
@@ -240,7 +245,7 @@ function reachOf(app: App, kind: Intent['kind'], pulled: boolean): 'all' | 'grou
  * looks for followers after its direct entries, see {@link runWrite}). One intent per spread, in
  * order (null where none). One pull-flag read and one follower read per source, issued together.
  */
-export async function planIntents(s: Services, app: App, spreads: readonly Spread[]): Promise<(Intent | null)[]> {
+export async function planIntents(s: Uses<'follows', 'fanout'>, app: App, spreads: readonly Spread[]): Promise<(Intent | null)[]> {
   if (spreads.length === 0) return [];
   const max = s.fanout.inlineMaxFollowers;
   const pulled = await s.ports.follows.pullServed(app.appId, [...new Set(spreads.map((x) => x.source))]);
@@ -278,7 +283,7 @@ export async function planIntents(s: Services, app: App, spreads: readonly Sprea
  * from `source`, and followers of a pull-served source forget their hides of it.
  */
 export async function followerWork(
-  s: Pick<Services, 'ports'>,
+  s: Uses<'follows'>,
   app: App,
   x: Spread,
   pulled: boolean,
@@ -319,7 +324,7 @@ export interface WriteParts {
  * queued ones and publishes the changes. Resolves once every follower of a small fan-out holds
  * the change (a read after the response sees it). Returns the committed steps.
  */
-export async function runWrite(s: Services, app: App, steps: readonly WriteStep[], parts: WriteParts): Promise<CommittedStep[]> {
+export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep[], parts: WriteParts): Promise<CommittedStep[]> {
   // Large fan-outs are committed `inline` first, so that no worker takes them before this write
   // applied its own feeds' operations (a worker checks them to tell a stale intent); they are
   // handed over as `queued` intents right after. A crash in between leaves the inline intent,
@@ -432,7 +437,7 @@ export function takeDirect(work: FeedWork, spreads: Spread[], ids: readonly stri
  * here.
  */
 export async function writeOne(
-  s: Services,
+  s: WriteDeps,
   app: App,
   step: Omit<WriteStep, 'intents'>,
   parts: Omit<WriteParts, 'intents'>,
@@ -447,7 +452,7 @@ export async function writeOne(
  * marks, and a compare-and-set write of the groups (again when the feed changed meanwhile); then
  * the realtime events. Marking again changes nothing.
  */
-export async function markFeeds(s: Pick<Services, 'ports' | 'realtime'>, appId: string, marks: readonly MarkChange[]): Promise<void> {
+export async function markFeeds(s: Uses<'groups', 'realtime'>, appId: string, marks: readonly MarkChange[]): Promise<void> {
   let left = [...marks];
   for (let round = 0; left.length > 0; round++) {
     if (round === MAX_GROUP_ROUNDS) throw new StoreError(`groups of ${left[0].feed} kept changing during a mark`, null, { transient: true });

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { App } from '../core/feeds/feed-group.js';
-import type { Services } from '../services/context.js';
-import { runFanoutRound, type JobFailure, type RetryPolicy } from '../services/fanout-round.js';
+import { runFanoutRound, type FanoutRoundDeps, type JobFailure, type RetryPolicy } from '../services/fanout-round.js';
 
 export interface FanoutWorkerOptions {
   /** How often the queue is looked at when nothing woke the worker (ms; default 1000). */
@@ -25,7 +24,7 @@ export interface FanoutWorkerOptions {
  * full) charges no job: the worker waits, doubling up to 30 seconds, and tries the round again.
  */
 export class FanoutWorker {
-  readonly #services: () => Services;
+  readonly #services: () => FanoutRoundDeps;
   readonly #apps: ReadonlyMap<string, App>;
   readonly #log: Logger;
   readonly #pollMs: number;
@@ -43,7 +42,7 @@ export class FanoutWorker {
   readonly #retry: RetryPolicy | undefined;
   readonly #onApplied: ((kind: string, lagSeconds: number) => void) | undefined;
 
-  constructor(services: () => Services, apps: ReadonlyMap<string, App>, log: Logger, opts: FanoutWorkerOptions = {}) {
+  constructor(services: () => FanoutRoundDeps, apps: ReadonlyMap<string, App>, log: Logger, opts: FanoutWorkerOptions = {}) {
     this.#onFailure = opts.onFailure ?? (() => {});
     this.#services = services;
     this.#apps = apps;

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import type { LabelerSettings } from '../personalization/signals/settings.js';
 import type { ImageLabeler } from '../ports/image-labeler.js';
-import type { Services } from '../services/context.js';
+import type { Uses } from '../services/context.js';
 import { processContentJobs } from '../services/signals/process-content.js';
 import { settingsOf } from '../services/signals/signal-context.js';
+
+/** What the signal worker uses: content jobs, the learner's steps and the event log's retention. */
+export type SignalWorkerDeps = Uses<'activities' | 'follows', 'clock' | 'personalization' | 'signalStore' | 'signals'>;
 
 /**
  * How long a wake-up waits before the round starts (ms): activity writes arriving meanwhile share
@@ -22,7 +25,7 @@ const SWEEP_STEP = 5000;
  * each app's event retention once an hour. Image labelers are built once per app from its settings.
  */
 export class SignalWorker {
-  readonly #services: () => Services;
+  readonly #services: () => SignalWorkerDeps;
   readonly #apps: readonly string[];
   readonly #log: Logger;
   readonly #pollMs: number;
@@ -39,7 +42,7 @@ export class SignalWorker {
   readonly #labeler: (settings: LabelerSettings) => ImageLabeler;
 
   /** `labeler` builds the image labeler an app's settings name (see compose/adapters.ts). */
-  constructor(services: () => Services, apps: readonly string[], log: Logger, opts: { pollMs?: number; labeler: (settings: LabelerSettings) => ImageLabeler }) {
+  constructor(services: () => SignalWorkerDeps, apps: readonly string[], log: Logger, opts: { pollMs?: number; labeler: (settings: LabelerSettings) => ImageLabeler }) {
     this.#services = services;
     this.#apps = apps;
     this.#log = log;
@@ -132,7 +135,7 @@ export class SignalWorker {
     for (const app of this.#apps) {
       const before = now - settingsOf(s, app).retentionUs;
       for (;;) {
-        const n = await s.store.signals.sweepEvents(app, before, now, SWEEP_STEP);
+        const n = await s.signalStore.sweepEvents(app, before, now, SWEEP_STEP);
         total += n;
         if (n < SWEEP_STEP) break;
       }

@@ -6,7 +6,8 @@ import { intentQueueContract } from '../../../test/contract/intent-queue.contrac
 import type { PortsFactory } from '../../../test/contract/ports-support.js';
 import { reactionStoreContract } from '../../../test/contract/reaction-store.contract.js';
 import { timelineStoreContract } from '../../../test/contract/timeline-store.contract.js';
-import { usersCollectionsContract } from '../../../test/contract/users-collections.contract.js';
+import { userStoreContract } from '../../../test/contract/user-store.contract.js';
+import { collectionStoreContract } from '../../../test/contract/collection-store.contract.js';
 import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
 import { RedisStore } from './redis-store.js';
 
@@ -23,20 +24,8 @@ onRedisCluster('storage ports', () => {
   groupStoreContract('redis', redis);
   followStoreContract('redis', redis);
   reactionStoreContract('redis', redis);
-  usersCollectionsContract('redis', async () => {
-    const store = await RedisStore.open({ ...(await sharedCluster()), durability: 'fast' });
-    return Object.assign(Object.create(null) as object, {
-      getUsers: store.ports.users.getUsers,
-      putUsers: store.ports.users.putUsers,
-      updateUser: store.ports.users.updateUser,
-      deleteUsers: store.ports.users.deleteUsers,
-      getEntries: store.ports.collections.getEntries,
-      putEntries: store.ports.collections.putEntries,
-      updateEntry: store.ports.collections.updateEntry,
-      deleteEntries: store.ports.collections.deleteEntries,
-      close: () => store.close(),
-    });
-  });
+  userStoreContract('redis', redis);
+  collectionStoreContract('redis', redis);
   // Two stores on one key prefix stand for two API nodes.
   changeMarksContract('redis', async () => {
     const where = await sharedCluster();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { FeedEvent } from '../../ports/pubsub.js';
+import { pubsubContract } from '../../../test/contract/pubsub.contract.js';
+import { rateLimiterContract } from '../../../test/contract/rate-limiter.contract.js';
 import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
 import { RedisConnection } from './connection.js';
 import { RedisPubSub } from './redis-pubsub.js';
@@ -123,5 +125,35 @@ onRedisCluster('pubsub and rate limits across nodes', () => {
       await a.close();
       await b.close();
     }
+  });
+});
+
+onRedisCluster('pubsub and rate limiter contracts', () => {
+  // Two nodes on one key prefix.
+  pubsubContract('redis', async () => {
+    const shared = await sharedCluster();
+    const a = await node(shared);
+    const b = await node(shared);
+    return {
+      a: a.pubsub,
+      b: b.pubsub,
+      close: async () => {
+        await a.close();
+        await b.close();
+      },
+    };
+  });
+  rateLimiterContract('redis', async () => {
+    const shared = await sharedCluster();
+    const a = new RedisConnection({ ...shared, durability: 'fast' });
+    const b = new RedisConnection({ ...shared, durability: 'fast' });
+    return {
+      a: new RedisRateLimiter(a),
+      b: new RedisRateLimiter(b),
+      close: async () => {
+        await a.close();
+        await b.close();
+      },
+    };
   });
 });

@@ -15,6 +15,7 @@ export function redisServerStore(redis: RedisStore): Store & RedisExtras {
     ports: redis.ports,
     signals: redis.signals,
     changes: redis.changes,
+    sweepActivities: (app, after, limit, nowMs, retentionMs) => redis.sweepActivities(app, after, limit, nowMs, retentionMs),
     records: redis.records,
     models: redis.models,
     listing: redis.listing,

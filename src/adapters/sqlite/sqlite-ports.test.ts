@@ -4,6 +4,8 @@ import { groupStoreContract } from '../../../test/contract/group-store.contract.
 import { intentQueueContract } from '../../../test/contract/intent-queue.contract.js';
 import { reactionStoreContract } from '../../../test/contract/reaction-store.contract.js';
 import { timelineStoreContract } from '../../../test/contract/timeline-store.contract.js';
+import { userStoreContract } from '../../../test/contract/user-store.contract.js';
+import { collectionStoreContract } from '../../../test/contract/collection-store.contract.js';
 import type { PortsFactory } from '../../../test/contract/ports-support.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -19,3 +21,5 @@ timelineStoreContract('sqlite', sqlite);
 groupStoreContract('sqlite', sqlite);
 followStoreContract('sqlite', sqlite);
 reactionStoreContract('sqlite', sqlite);
+userStoreContract('sqlite', sqlite);
+collectionStoreContract('sqlite', sqlite);

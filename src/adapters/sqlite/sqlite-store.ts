@@ -27,8 +27,8 @@ export interface SqliteStoreOptions {
   /**
    * `thread` (the default for a database file): a dedicated writer thread owns the writing
    * connection and applies every write, keeping commits and their fsync off this thread;
-   * `inline` (always so for `:memory:`): writes are applied on this thread's connection. The
-   * environment variable `RIVULET_SQLITE_WRITER` (`thread` or `inline`) sets the default.
+   * `inline` (always so for `:memory:`): writes are applied on this thread's connection. A
+   * server takes it from the environment variable `RIVULET_SQLITE_WRITER` (compose/environment.ts).
    */
   readonly writer?: 'thread' | 'inline';
   /** Set by the writer thread itself: its commit counter, shared with the main thread. */
@@ -96,7 +96,7 @@ export class SqliteStore implements Store {
     // where there is one, so a large snapshot's commit does not stall reads.
     this.models = new SqliteModelStore(this.database, (app, snapshot, keep) => this.#ops.saveModel([app, snapshot, keep]));
     this.#ops = this.defineOps();
-    const writer = options.writer ?? (process.env.RIVULET_SQLITE_WRITER === 'inline' ? 'inline' : 'thread');
+    const writer = options.writer ?? 'thread';
     if (inThread === undefined && path !== ':memory:' && writer === 'thread') {
       const thread = new WriterThread(path);
       this.writerThread = thread;

@@ -1,6 +1,6 @@
 import type { App } from '../../core/feeds/feed-group.js';
 import { readerView } from '../../personalization/serving/reader.js';
-import type { Services } from '../context.js';
+import type { Uses } from '../context.js';
 import { settingsOf } from '../signals/signal-context.js';
 import type { PersonalizationRuntime } from './runtime.js';
 
@@ -24,12 +24,12 @@ export interface FollowRecommendation {
  * blocked or muted ones. One read of the reader's follows, one per followed author (at most
  * {@link TWO_HOP_SOURCES}, in parallel), one profile read.
  */
-export async function followRecommendations(s: Services, runtime: PersonalizationRuntime, app: App, user: string, limit: number): Promise<FollowRecommendation[]> {
+export async function followRecommendations(s: Uses<'follows', 'clock' | 'signalStore' | 'signals'>, runtime: PersonalizationRuntime, app: App, user: string, limit: number): Promise<FollowRecommendation[]> {
   const p = runtime.settingsOf(app.appId);
   const prefix = `${p.authorFeed}:`;
   const [mine, profiles, model] = await Promise.all([
     s.ports.follows.following(app.appId, `${p.followingFeed}:${user}`, 1000, 0),
-    s.store.signals.profilesOf(app.appId, [user], ['preference']),
+    s.signalStore.profilesOf(app.appId, [user], ['preference']),
     runtime.modelOf(app.appId),
   ]);
   const followed = new Set(mine.filter((e) => e.target.startsWith(prefix)).map((e) => e.target.slice(prefix.length)));

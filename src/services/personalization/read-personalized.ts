@@ -12,7 +12,7 @@ import { fatigueOf, pairSignals, preferenceOf, readerView } from '../../personal
 import type { PersonalizedSettings, SelectorType } from '../../personalization/serving/settings.js';
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
-import type { Services } from '../context.js';
+import type { Uses } from '../context.js';
 import { plainRenderer, type Renderer } from '../enrich.js';
 import { withoutFlagged } from '../moderation.js';
 import { readTimeline } from '../read-feed.js';
@@ -21,6 +21,9 @@ import { settingsOf } from '../signals/signal-context.js';
 import { PersonalizationRuntime } from './runtime.js';
 import type { FeedId } from '../../core/feeds/feed-id.js';
 import type { TimelineRange } from '../../ports/timeline-store.js';
+
+/** What personalized reads use (candidates from feeds and follows, bodies, reactions, signals). */
+export type PersonalizedReadDeps = Uses<'activities' | 'follows' | 'reactions' | 'timelines', 'clock' | 'flags' | 'hideFlagged' | 'parts' | 'personalization' | 'readDeps' | 'signalStore' | 'signals'>;
 
 /** Positions decided item by item by the guardrails (two pages of 25); the rest follow by score. */
 const RERANK_DEPTH = 50;
@@ -112,39 +115,13 @@ export function fallbackMethod(group: FeedGroup, settings: PersonalizedSettings)
 const scoreJson = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
 
 /**
- * Stable pages: the ranked list of a read is kept per (app, user, feed, endpoint, session) for
- * the session's lifetime, so `offset` pages come from one list. A first page (offset 0) without a
- * `session` is always computed afresh, so feedback shows on the next read; later pages reuse it.
- */
-export class PageCache {
-  readonly #lists = new Map<string, { list: RankedList; untilMs: number }>();
-  constructor(private readonly max = 5000) {}
-
-  get(key: string, nowMs: number): RankedList | undefined {
-    const hit = this.#lists.get(key);
-    if (hit === undefined) return undefined;
-    if (hit.untilMs < nowMs) {
-      this.#lists.delete(key);
-      return undefined;
-    }
-    return hit.list;
-  }
-
-  set(key: string, list: RankedList, untilMs: number): void {
-    this.#lists.delete(key);
-    this.#lists.set(key, { list, untilMs });
-    if (this.#lists.size > this.max) this.#lists.delete(this.#lists.keys().next().value!);
-  }
-}
-
-/**
  * A personalized read (personalization.md §3.1, §6.4): one page of the reader's ranked list,
  * enriched like a feed read. Each result carries `score`, `extra_context` (`selector_source`,
  * `explore`) and with `withScoreVars` the formula's inputs. `version` names the model, or
  * `fallback:<reason>` when the group's formula ranked instead.
  */
 export async function readPersonalized(
-  s: Services,
+  s: PersonalizedReadDeps,
   runtime: PersonalizationRuntime,
   app: App,
   q: PersonalizedQuery,
@@ -184,7 +161,7 @@ export async function readPersonalized(
  * Computes the reader's ranked list: candidates from the selectors, the hard filters, one batch
  * read per kind of feature, the model's scores (or the fallback formula), the guardrails.
  */
-export async function rankFor(s: Services, runtime: PersonalizationRuntime, app: App, q: PersonalizedQuery): Promise<RankedList> {
+export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationRuntime, app: App, q: PersonalizedQuery): Promise<RankedList> {
   const appId = app.appId;
   const p = q.settings;
   const nowUs = s.clock.now();
@@ -213,7 +190,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   const fromFeed = following
     ? await readTimeline(s, appId, `${q.group.name}:${q.user}`, { limit: following.max, offset: 0, maxLength: q.group.maxLength })
     : [];
-  const reader = state !== null || p.enabled ? await s.store.signals.profilesOf(appId, [q.user]) : new Map();
+  const reader = state !== null || p.enabled ? await s.signalStore.profilesOf(appId, [q.user]) : new Map();
   const view = readerView(reader.get(q.user) ?? [], nowUs, settingsOf(s, appId));
   for (const sel of selectors) {
     if (candidates.length >= p.maxCandidates) break;
@@ -263,8 +240,8 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
   const ids = pool.map((c) => c.id);
   const unknown = state === null ? ids : ids.filter((id) => !state.items.has(id));
   const [hidden, fetchedTags] = await Promise.all([
-    ids.length > 0 ? s.store.signals.hiddenOf(appId, q.user, ids) : new Map(),
-    unknown.length > 0 ? s.store.signals.tagsOf(appId, unknown) : new Map<string, ContentTag[]>(),
+    ids.length > 0 ? s.signalStore.hiddenOf(appId, q.user, ids) : new Map(),
+    unknown.length > 0 ? s.signalStore.tagsOf(appId, unknown) : new Map<string, ContentTag[]>(),
   ]);
   const tagsOf = (id: string): readonly ContentTag[] => state?.items.get(id)?.tags ?? fetchedTags.get(id) ?? [];
   // The stored activity is parsed only when the formula reads its own fields (or its author is unknown).
@@ -419,7 +396,7 @@ export async function rankFor(s: Services, runtime: PersonalizationRuntime, app:
 }
 
 /** Which candidates' authors the reader's feed follows (their `authorFeed` feeds): one read. */
-async function followsAmong(s: Services, appId: string, feedGroup: string, authorFeed: string, user: string, pool: readonly Candidate[]): Promise<Set<string>> {
+async function followsAmong(s: Uses<'follows'>, appId: string, feedGroup: string, authorFeed: string, user: string, pool: readonly Candidate[]): Promise<Set<string>> {
   const feeds = [...new Set(pool.map((c) => c.author).filter((a) => a !== ''))].map((a) => `${authorFeed}:${a}`);
   if (feeds.length === 0) return new Set();
   const edges = await s.ports.follows.following(appId, `${feedGroup}:${user}`, feeds.length, 0, feeds);
@@ -431,7 +408,7 @@ async function followsAmong(s: Services, appId: string, feedGroup: string, autho
  * user's ranked list (as `enrich/personalization/feed/` would give it), paged by offset.
  */
 export async function readPersonalizedRanking(
-  s: Services,
+  s: PersonalizedReadDeps,
   app: App,
   feed: FeedId,
   group: FeedGroup,
@@ -456,7 +433,7 @@ export async function readPersonalizedRanking(
 }
 
 /** Reads the stored form of the entries without one (one batch); entries of deleted activities keep ''. */
-async function loadBodies(s: Services, appId: string, entries: { readonly id: string; body: string; origin: string | null }[]): Promise<void> {
+async function loadBodies(s: Uses<'activities'>, appId: string, entries: { readonly id: string; body: string; origin: string | null }[]): Promise<void> {
   const missing = entries.filter((c) => c.body === '').map((c) => c.id);
   if (missing.length === 0) return;
   const acts = await s.ports.activities.getActivities(appId, missing);

@@ -6,9 +6,12 @@ import { DEFAULT_PERSONALIZED, type PersonalizedSettings } from '../../personali
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { ModelStore } from '../../ports/model-store.js';
-import type { Services } from '../context.js';
+import type { Services, Uses } from '../context.js';
 import { settingsOf } from '../signals/signal-context.js';
-import { PageCache } from './read-personalized.js';
+import { PageCache } from './page-cache.js';
+
+/** What the learner uses (events, profiles and tags from the signal store; activities; follows). */
+export type LearnerDeps = Uses<'activities' | 'follows', 'clock' | 'signalStore' | 'signals'>;
 
 /** Events read per learner round and app. */
 const EVENT_BATCH = 2000;
@@ -101,7 +104,7 @@ export class PersonalizationRuntime {
    * given `s`, it also starts learning the log after its model when it has not for a moment
    * (without waiting: this read uses the model as it is, the next ones the model that learned).
    */
-  async modelOf(appId: string, s?: Services): Promise<{ learner: Learner; version: string } | null> {
+  async modelOf(appId: string, s?: LearnerDeps): Promise<{ learner: Learner; version: string } | null> {
     const a = this.#app(appId);
     if (this.#learning) {
       if (a.learner === null && a.loading === null) a.loading = this.#load(appId, a);
@@ -127,12 +130,12 @@ export class PersonalizationRuntime {
    * so the two may differ slightly); a newer snapshot replaces it when one appears. A failed round
    * leaves the model as it was; a later read starts another.
    */
-  async #follow(s: Services, appId: string, a: AppModel): Promise<void> {
+  async #follow(s: LearnerDeps, appId: string, a: AppModel): Promise<void> {
     a.followedMs = this.#now();
     const l = a.learner;
     try {
       if (l === null) return;
-      const events = await s.store.signals.readEvents(appId, l.seq, EVENT_BATCH);
+      const events = await s.signalStore.readEvents(appId, l.seq, EVENT_BATCH);
       // A snapshot loaded meanwhile replaces this model; its own rounds start from the snapshot.
       if (a.learner !== l) return;
       if (events.length > 0) await this.#learn(s, appId, l, events);
@@ -192,7 +195,7 @@ export class PersonalizationRuntime {
    * One learner round over every app: the next events of each app's log, learned in order; join
    * windows closed; snapshots when due. Returns the number of events read (0: caught up).
    */
-  async step(s: Services, apps: readonly string[], opts: { snapshot?: 'due' | 'now' } = {}): Promise<number> {
+  async step(s: LearnerDeps, apps: readonly string[], opts: { snapshot?: 'due' | 'now' } = {}): Promise<number> {
     if (!this.#learning) return 0;
     let total = 0;
     for (const appId of apps) {
@@ -200,7 +203,7 @@ export class PersonalizationRuntime {
       if (m === null) continue;
       const a = this.#app(appId);
       const l = m.learner;
-      const events = await s.store.signals.readEvents(appId, l.seq, EVENT_BATCH);
+      const events = await s.signalStore.readEvents(appId, l.seq, EVENT_BATCH);
       total += events.length;
       if (events.length > 0) await this.#learn(s, appId, l, events);
       const nowUs = s.clock.now();
@@ -228,11 +231,11 @@ export class PersonalizationRuntime {
     a.savedUs = nowUs;
   }
 
-  async #learn(s: Services, appId: string, l: Learner, events: Awaited<ReturnType<Services['store']['signals']['readEvents']>>): Promise<void> {
+  async #learn(s: LearnerDeps, appId: string, l: Learner, events: Awaited<ReturnType<Services['signalStore']['readEvents']>>): Promise<void> {
     const ids = [...new Set(events.map((e) => e.activity).filter((x): x is string => x !== null))];
     // Two batch reads for the activities (their author and time) and their current tags.
     const unknown = ids.filter((id) => !l.state.items.has(id));
-    const [acts, tags] = await Promise.all([unknown.length > 0 ? s.ports.activities.getActivities(appId, unknown) : new Map(), s.store.signals.tagsOf(appId, ids)]);
+    const [acts, tags] = await Promise.all([unknown.length > 0 ? s.ports.activities.getActivities(appId, unknown) : new Map(), s.signalStore.tagsOf(appId, ids)]);
     const facts = new Map<string, ItemFacts>();
     for (const id of ids) {
       const known = l.state.items.get(id);
@@ -262,7 +265,7 @@ export class PersonalizationRuntime {
     const users = [...byUser.keys()];
     const nowUs = s.clock.now();
     const [profiles, follows] = await Promise.all([
-      users.length > 0 ? s.store.signals.profilesOf(appId, users, ['computed', 'manual', 'preference']) : new Map(),
+      users.length > 0 ? s.signalStore.profilesOf(appId, users, ['computed', 'manual', 'preference']) : new Map(),
       followedAuthors(s, appId, settings, byUser),
     ]);
     const views = new Map<string, ReaderView>();
@@ -280,7 +283,7 @@ export class PersonalizationRuntime {
  * For each reader, which of the given authors they follow: the reader's following feed (the
  * personalized group, `timeline` by default) following the author's `user` feed. One call per reader.
  */
-export async function followedAuthors(s: Services, appId: string, p: PersonalizedSettings, byUser: ReadonlyMap<string, ReadonlySet<string>>): Promise<Map<string, Set<string>>> {
+export async function followedAuthors(s: Uses<'follows'>, appId: string, p: PersonalizedSettings, byUser: ReadonlyMap<string, ReadonlySet<string>>): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   await Promise.all(
     [...byUser].map(async ([user, authors]) => {

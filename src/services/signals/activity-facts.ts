@@ -2,7 +2,10 @@ import { parseBody } from '../../core/activities/activity.js';
 import { isUuid } from '../../core/activities/activity-id.js';
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
-import type { Services } from '../context.js';
+import type { Uses } from '../context.js';
+
+/** What looking up activity facts uses. */
+export type ActivityFactsDeps = Uses<'activities', 'signalStore'>;
 
 /** What an event's profile effects need of its activity. */
 export interface ActivityFacts {
@@ -11,12 +14,12 @@ export interface ActivityFacts {
 }
 
 /** Author and tags of each existing activity among `ids` (other strings are skipped): two batch reads. */
-export async function factsOf(s: Services, appId: string, candidates: readonly string[]): Promise<Map<string, ActivityFacts>> {
+export async function factsOf(s: ActivityFactsDeps, appId: string, candidates: readonly string[]): Promise<Map<string, ActivityFacts>> {
   const out = new Map<string, ActivityFacts>();
   // Reactions may name any string as their activity; only ids can be activities.
   const ids = candidates.filter((id) => isUuid(id));
   if (ids.length === 0) return out;
-  const [acts, tags] = await Promise.all([s.ports.activities.getActivities(appId, ids), s.store.signals.tagsOf(appId, ids)]);
+  const [acts, tags] = await Promise.all([s.ports.activities.getActivities(appId, ids), s.signalStore.tagsOf(appId, ids)]);
   for (const [id, a] of acts) out.set(id, { author: authorKey(parseBody(a.body).actor), tags: tags.get(id) ?? [] });
   return out;
 }
@@ -29,12 +32,12 @@ export type ContentRef = { readonly id: string } | { readonly foreignId: string 
  * an activity id and exists is that activity; any other string, or `{foreign_id}`, is the newest
  * activity of the app with that foreign id. Unresolved references are absent. Two batch reads.
  */
-export async function resolveContent(s: Services, appId: string, refs: readonly string[]): Promise<Map<string, string>> {
+export async function resolveContent(s: ActivityFactsDeps, appId: string, refs: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const uuids = [...new Set(refs.filter((r) => isUuid(r)))];
   const found = uuids.length > 0 ? await s.ports.activities.getActivities(appId, uuids) : new Map();
   for (const id of found.keys()) out.set(id, id);
   const foreign = [...new Set(refs.filter((r) => !out.has(r)))];
-  if (foreign.length > 0) for (const [fid, id] of await s.store.signals.newestByForeignId(appId, foreign)) out.set(fid, id);
+  if (foreign.length > 0) for (const [fid, id] of await s.signalStore.newestByForeignId(appId, foreign)) out.set(fid, id);
   return out;
 }

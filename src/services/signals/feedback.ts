@@ -8,12 +8,15 @@ import { eventWeight, ruleOf } from '../../personalization/signals/importance.js
 import { normaliseConfiguredTag } from '../../personalization/signals/tags.js';
 import type { ProfileChange, ProfileSource } from '../../ports/profile-store.js';
 import type { EventWrite } from '../../ports/signal-writes.js';
-import type { Services } from '../context.js';
+import type { Services, Uses } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
 import type { EventCaller } from './ingest-events.js';
 import { RETRY_WINDOW_US } from './ingest-events.js';
 import { planHide, writeHides } from './hide-activity.js';
 import { eventsRecorded, settingsOf } from './signal-context.js';
+
+/** What feedback and interests use (hides change feeds; events and profiles go to the signal store). */
+export type FeedbackDeps = Uses<'activities' | 'follows' | 'groups' | 'timelines', 'clock' | 'realtime' | 'signalStore' | 'signals'>;
 
 const USER_RE = /^[\w-]{1,255}$/;
 
@@ -50,7 +53,7 @@ export interface FeedbackResult {
  * event (source `feedback`, labels `hide`, `show_more`, `show_less`) with its profile changes, in
  * one commit with the feed changes.
  */
-export async function giveFeedback(s: Services, app: App, caller: EventCaller, body: unknown): Promise<FeedbackResult> {
+export async function giveFeedback(s: FeedbackDeps, app: App, caller: EventCaller, body: unknown): Promise<FeedbackResult> {
   if (!isPlainObject(body)) throw new InputError('body must be an object like {"user_id": "...", "activity_id": "...", "hide": true}');
   const user = subjectUser(caller, body.user_id);
   const hide = flag(body, 'hide');
@@ -99,7 +102,7 @@ export async function giveFeedback(s: Services, app: App, caller: EventCaller, b
   });
   const plans = hide === undefined ? [] : [await planHide(s, app, user, activity, hide, nowUs)];
   // Feed changes and the signals, handed over in one turn (one transaction on the embedded store).
-  await writeHides(s, app, plans, (records) => s.store.signals.recordSignals(app.appId, { events, hides: records }));
+  await writeHides(s, app, plans, (records) => s.signalStore.recordSignals(app.appId, { events, hides: records }));
   eventsRecorded(s);
   return { user_id: user, activity_id: activity, ...(hide !== undefined ? { hidden: hide } : {}), ...(more ? { show_more: true } : {}), ...(less ? { show_less: true } : {}) };
 }
@@ -112,10 +115,10 @@ export interface InterestView {
 }
 
 /** A user's interests (§2.3, v3's sources): manual ones and computed ones, strongest first. */
-export async function readInterests(s: Services, app: App, caller: EventCaller, userValue: unknown, limit: number): Promise<InterestView[]> {
+export async function readInterests(s: Pick<Services, 'clock' | 'signalStore' | 'signals'>, app: App, caller: EventCaller, userValue: unknown, limit: number): Promise<InterestView[]> {
   const user = subjectUser(caller, userValue);
   const settings = settingsOf(s, app.appId);
-  const weights = (await s.store.signals.profilesOf(app.appId, [user], ['computed', 'manual'])).get(user) ?? [];
+  const weights = (await s.signalStore.profilesOf(app.appId, [user], ['computed', 'manual'])).get(user) ?? [];
   const all = interestsOf(weights, s.clock.now(), settings.interestHalfLifeUs, Number.MAX_SAFE_INTEGER);
   const manual = new Set(weights.filter((w) => w.source === 'manual' && w.dimension === 'tag').map((w) => w.key));
   return [...all]
@@ -131,7 +134,7 @@ export const MAX_INTERESTS_PER_CALL = 100;
  * Sets manual interests (onboarding), `{user_id, interests: [{tag, weight}]}` or `{user_id, tag,
  * weight}`; weights −1..1. Manual interests take the place of computed ones of the same tag.
  */
-export async function setInterests(s: Services, app: App, caller: EventCaller, body: unknown): Promise<{ user: string; set: { tag: string; weight: number }[] }> {
+export async function setInterests(s: Pick<Services, 'clock' | 'signalStore'>, app: App, caller: EventCaller, body: unknown): Promise<{ user: string; set: { tag: string; weight: number }[] }> {
   if (!isPlainObject(body)) throw new InputError('body must be an object like {"user_id": "...", "interests": [{"tag": "ski", "weight": 1}]}');
   const user = subjectUser(caller, body.user_id);
   const items = Array.isArray(body.interests) ? body.interests : body.tag !== undefined ? [{ tag: body.tag, weight: body.weight }] : null;
@@ -148,12 +151,12 @@ export async function setInterests(s: Services, app: App, caller: EventCaller, b
   });
   const atUs = s.clock.now();
   const profile: ProfileChange[] = set.map((x) => ({ op: 'set', user, dimension: 'tag', key: x.tag, source: 'manual', weight: x.weight, atUs }));
-  await s.store.signals.recordSignals(app.appId, { profile });
+  await s.signalStore.recordSignals(app.appId, { profile });
   return { user, set };
 }
 
 /** Deletes one interest (`tag`) or all, of the given sources (default manual and computed). */
-export async function deleteInterests(s: Services, app: App, caller: EventCaller, userValue: unknown, tagValue: unknown, sourceValue: unknown): Promise<string> {
+export async function deleteInterests(s: Pick<Services, 'signalStore'>, app: App, caller: EventCaller, userValue: unknown, tagValue: unknown, sourceValue: unknown): Promise<string> {
   const user = subjectUser(caller, userValue);
   let tag: string | undefined;
   if (tagValue !== undefined && tagValue !== '') {
@@ -166,6 +169,6 @@ export async function deleteInterests(s: Services, app: App, caller: EventCaller
     sources = [sourceValue];
   }
   const profile: ProfileChange[] = sources.map((source) => ({ op: 'remove', user, dimension: 'tag', source, key: tag }));
-  await s.store.signals.recordSignals(app.appId, { profile });
+  await s.signalStore.recordSignals(app.appId, { profile });
   return user;
 }

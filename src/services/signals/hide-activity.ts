@@ -2,9 +2,14 @@ import type { App } from '../../core/feeds/feed-group.js';
 import type { HiddenPlacement } from '../../ports/seen-store.js';
 import type { HideWrite } from '../../ports/signal-writes.js';
 import type { ActivityRecord } from '../../ports/activity-store.js';
-import type { Services } from '../context.js';
+import type { Uses } from '../context.js';
 import { pulledEntriesOf } from '../pulled-view.js';
 import { applyFeedWork, FeedWork, planActivities, publish } from '../write-step.js';
+
+/** What planning a hide uses. */
+export type PlanHideDeps = Uses<'activities' | 'follows' | 'timelines', 'signalStore'>;
+/** What writing hides uses (per-feed removals, published). */
+export type WriteHidesDeps = Uses<'groups' | 'timelines', 'realtime'>;
 
 /** An entry a hide takes out of (or puts back into) a feed, with its origin. */
 interface HideEntry {
@@ -36,9 +41,9 @@ function feedsOf(app: App, user: string): string[] {
  * origins (a pulled one as an entry from its pulled feed). Hiding twice, or showing what is not
  * hidden, plans nothing. An activity not in the user's feeds is still recorded as hidden.
  */
-export async function planHide(s: Services, app: App, user: string, activityId: string, hidden: boolean, nowUs: number): Promise<HidePlan> {
+export async function planHide(s: PlanHideDeps, app: App, user: string, activityId: string, hidden: boolean, nowUs: number): Promise<HidePlan> {
   const plan: HidePlan = { removals: [], entries: [], activities: [], pullHides: [], hide: null };
-  const already = (await s.store.signals.hiddenOf(app.appId, user, [activityId])).get(activityId);
+  const already = (await s.signalStore.hiddenOf(app.appId, user, [activityId])).get(activityId);
   if (hidden) {
     if (already) return plan;
     const placements: HiddenPlacement[] = [];
@@ -74,7 +79,7 @@ export async function planHide(s: Services, app: App, user: string, activityId: 
  * handed over in the same turn, the signal writes with their hide records (one transaction on the
  * embedded store); then the realtime events of what changed.
  */
-export async function writeHides(s: Services, app: App, plans: readonly HidePlan[], signals: (records: HideWrite[]) => Promise<unknown>): Promise<void> {
+export async function writeHides(s: WriteHidesDeps, app: App, plans: readonly HidePlan[], signals: (records: HideWrite[]) => Promise<unknown>): Promise<void> {
   const work = new FeedWork(planActivities(plans.flatMap((p) => p.activities)));
   const records: HideWrite[] = [];
   for (const p of plans) {

@@ -7,10 +7,13 @@ import { effectsOf } from '../../personalization/signals/effects.js';
 import { eventWeight, ruleOf } from '../../personalization/signals/importance.js';
 import type { NewEvent } from '../../ports/event-log.js';
 import type { EventWrite } from '../../ports/signal-writes.js';
-import type { Services } from '../context.js';
+import type { Uses } from '../context.js';
 import { factsOf, resolveContent } from './activity-facts.js';
 import { planHide, writeHides, type HidePlan } from './hide-activity.js';
 import { eventsRecorded, settingsOf } from './signal-context.js';
+
+/** What ingesting analytics events uses (hides change feeds; events go to the signal store). */
+export type IngestDeps = Uses<'activities' | 'follows' | 'groups' | 'timelines', 'clock' | 'realtime' | 'signalStore' | 'signals'>;
 
 /** Most events in one analytics request (the body limit of 1 MiB applies too). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -192,7 +195,7 @@ export interface IngestResult {
  * profile effects and, for the label `hide`, the hide of the activity from the user's feeds — all
  * in one commit, so a retried request changes nothing twice.
  */
-export async function ingestAnalytics(s: Services, app: App, caller: EventCaller, resource: AnalyticsResource, body: unknown): Promise<IngestResult> {
+export async function ingestAnalytics(s: IngestDeps, app: App, caller: EventCaller, resource: AnalyticsResource, body: unknown): Promise<IngestResult> {
   const nowUs = s.clock.now();
   return { events: await recordEvents(s, app, parseEvents(caller, resource, body, nowUs), nowUs) };
 }
@@ -214,7 +217,7 @@ export function parseEvents(caller: EventCaller, resource: AnalyticsResource, bo
 }
 
 /** Resolves and commits validated events in one commit; returns how many event rows it handed over. */
-export async function recordEvents(s: Services, app: App, events: readonly ParsedEvent[], nowUs: number): Promise<number> {
+export async function recordEvents(s: IngestDeps, app: App, events: readonly ParsedEvent[], nowUs: number): Promise<number> {
   const settings = settingsOf(s, app.appId);
   const resolved = await resolveContent(s, app.appId, events.flatMap((e) => e.contents.map((c) => c.ref)));
   const needFacts = new Set<string>();
@@ -257,7 +260,7 @@ export async function recordEvents(s: Services, app: App, events: readonly Parse
       if (e.label === 'hide' && activity !== null) hidePlans.push(await planHide(s, app, e.user, activity, true, nowUs));
     }
   }
-  await writeHides(s, app, hidePlans, (records) => s.store.signals.recordSignals(app.appId, { events: writes, hides: records.length > 0 ? records : undefined }));
+  await writeHides(s, app, hidePlans, (records) => s.signalStore.recordSignals(app.appId, { events: writes, hides: records.length > 0 ? records : undefined }));
   eventsRecorded(s);
   return writes.length;
 }

@@ -16,7 +16,7 @@ export type PersonalFields = (id: string, activity: Record<string, unknown>) => 
  * and nothing is read. Computed values replace activity fields of the same names, so a post
  * cannot claim its own interest score.
  */
-export async function personalFields(s: Services, appId: string, reader: string, variables: readonly string[], ids: readonly string[]): Promise<PersonalFields | null> {
+export async function personalFields(s: Pick<Services, 'clock' | 'signalStore' | 'signals'>, appId: string, reader: string, variables: readonly string[], ids: readonly string[]): Promise<PersonalFields | null> {
   const wantInterest = variables.includes('interest_score');
   const wantPreference = variables.includes('preference_score');
   if (!wantInterest && !wantPreference) return null;
@@ -24,7 +24,7 @@ export async function personalFields(s: Services, appId: string, reader: string,
   const sources: ProfileSource[] = [];
   if (wantInterest) sources.push('computed', 'manual');
   if (wantPreference) sources.push('preference');
-  const [profiles, tags] = await Promise.all([s.store.signals.profilesOf(appId, [reader], sources), s.store.signals.tagsOf(appId, ids)]);
+  const [profiles, tags] = await Promise.all([s.signalStore.profilesOf(appId, [reader], sources), s.signalStore.tagsOf(appId, ids)]);
   const weights = profiles.get(reader) ?? [];
   const nowUs = s.clock.now();
   const interests = wantInterest ? interestsOf(weights, nowUs, settings.interestHalfLifeUs, settings.interestTopN) : null;

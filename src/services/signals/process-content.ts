@@ -4,10 +4,13 @@ import { buildTags, type RawTag } from '../../personalization/signals/tags.js';
 import type { ContentJob, ContentTag } from '../../ports/content-tag-store.js';
 import type { ImageLabeler } from '../../ports/image-labeler.js';
 import type { SignalWrites } from '../../ports/signal-writes.js';
-import type { Services } from '../context.js';
+import type { Uses } from '../context.js';
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { TaggedItem } from '../personalization/runtime.js';
 import { settingsOf } from './signal-context.js';
+
+/** What the content worker uses. */
+export type ContentJobDeps = Uses<'activities', 'clock' | 'personalization' | 'signalStore' | 'signals'>;
 
 /** Content jobs taken per round. */
 export const CONTENT_BATCH = 200;
@@ -24,9 +27,9 @@ const RETRY_BASE_US = 10_000_000;
  * unavailable the other tags are stored now and the job is tried again later (backing off), up to
  * {@link MAX_CONTENT_ATTEMPTS} times. Returns the number of jobs handled.
  */
-export async function processContentJobs(s: Services, labelerOf: (appId: string) => ImageLabeler, limit = CONTENT_BATCH): Promise<number> {
+export async function processContentJobs(s: ContentJobDeps, labelerOf: (appId: string) => ImageLabeler, limit = CONTENT_BATCH): Promise<number> {
   const nowUs = s.clock.now();
-  const jobs = await s.store.signals.pendingContentJobs(nowUs, limit);
+  const jobs = await s.signalStore.pendingContentJobs(nowUs, limit);
   if (jobs.length === 0) return 0;
   const byApp = new Map<string, ContentJob[]>();
   for (const j of jobs) {
@@ -77,7 +80,7 @@ export async function processContentJobs(s: Services, labelerOf: (appId: string)
       else writes.contentDone.push(j.jobId);
     }
     const signals: SignalWrites = writes;
-    await s.store.signals.recordSignals(appId, signals);
+    await s.signalStore.recordSignals(appId, signals);
     // The learner's item index takes new activities in here: the interest and explore selectors find them before anyone engaged.
     await s.personalization?.noteTagged(appId, tagged);
   }

@@ -4,7 +4,7 @@ import { effectsOf } from '../../personalization/signals/effects.js';
 import { eventWeight, ruleOf } from '../../personalization/signals/importance.js';
 import type { ReactionRecord } from '../../ports/reaction-store.js';
 import type { EventWrite } from '../../ports/signal-writes.js';
-import type { Services } from '../context.js';
+import type { Uses } from '../context.js';
 import { factsOf } from './activity-facts.js';
 import { RETRY_WINDOW_US } from './ingest-events.js';
 import { settingsOf } from './signal-context.js';
@@ -15,7 +15,7 @@ import { settingsOf } from './signal-context.js';
  * with weight 1), with the profile changes it causes, to be committed with the reaction itself.
  * Child reactions count on the activity they belong to. Two batch reads (the activity, its tags).
  */
-export async function reactionEvent(s: Services, app: App, r: ReactionRecord): Promise<EventWrite> {
+export async function reactionEvent(s: Uses<'activities', 'signalStore' | 'signals'>, app: App, r: ReactionRecord): Promise<EventWrite> {
   const settings = settingsOf(s, app.appId);
   const rule = ruleOf(settings, r.kind);
   const weight = eventWeight(rule, undefined, undefined);

@@ -1,8 +1,8 @@
 import { isPlainObject } from '../../core/activities/activity.js';
 import { InputError } from '../../core/errors.js';
 import type { App } from '../../core/feeds/feed-group.js';
-import type { Services } from '../context.js';
-import { parseEvents, recordEvents, type EventCaller } from './ingest-events.js';
+
+import { parseEvents, recordEvents, type EventCaller, type IngestDeps } from './ingest-events.js';
 
 /** Longest accepted redirect target. */
 const MAX_URL = 4096;
@@ -13,7 +13,7 @@ const MAX_URL = 4096;
  * (those with a `label`; `content` or `foreign_id`), `user_id` standing for `user_data` — and
  * returns the target to redirect to. Bad events are refused like any analytics request (400).
  */
-export async function ingestRedirect(s: Services, app: App, caller: EventCaller, url: string, eventsText: string | undefined): Promise<string> {
+export async function ingestRedirect(s: IngestDeps, app: App, caller: EventCaller, url: string, eventsText: string | undefined): Promise<string> {
   let target: URL;
   try {
     target = new URL(url);

@@ -11,16 +11,16 @@ export interface SignalContext {
 }
 
 /** The signal settings of an app (the defaults when none were configured). */
-export function settingsOf(s: Services, appId: string): SignalSettings {
+export function settingsOf(s: Pick<Services, 'signals'>, appId: string): SignalSettings {
   return s.signals?.settings.get(appId) ?? DEFAULT_SIGNALS;
 }
 
 /** Tells the content worker that jobs were queued, if one listens. */
-export function contentQueued(s: Services): void {
+export function contentQueued(s: Pick<Services, 'signals'>): void {
   s.signals?.onContentQueued();
 }
 
 /** Tells the learner that events were appended, if one listens. */
-export function eventsRecorded(s: Services): void {
+export function eventsRecorded(s: Pick<Services, 'signals'>): void {
   s.signals?.onEventsRecorded?.();
 }

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FeedEvent, PubSub } from '../../src/ports/pubsub.js';
+
+/**
+ * Two handles on one pubsub: `a` and `b` stand for two processes (nodes) of one deployment. An
+ * adapter that lives in one process gives the same object twice.
+ */
+export interface PubSubUnderTest {
+  readonly a: PubSub;
+  readonly b: PubSub;
+  close(): Promise<void>;
+}
+
+const event = (app: string, feed: string): FeedEvent => ({
+  app,
+  feed,
+  message: { feed, app_id: app, new: [], deleted: [], deleted_foreign_ids: [], published_at: '2024-05-01T10:00:00.000000Z' },
+});
+
+/** Resolves once `cond` holds (delivery over a network takes a moment); fails after `ms`. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * The contract of {@link PubSub} (src/ports/pubsub.ts), run unchanged against each adapter:
+ * listener counts per feed and app, seen from every node once synced; delivery in order to every
+ * subscriber of a node that watches the event's feed, until it stops. `skip` names cases an adapter cannot run, each with its reason.
+ */
+export function pubsubContract(adapter: string, make: () => Promise<PubSubUnderTest>, skip: Readonly<Record<string, string>> = {}): void {
+  describe(`pubsub contract: ${adapter}`, () => {
+    let h: PubSubUnderTest;
+    let n = 0;
+    before(async () => {
+      h = await make();
+    });
+    after(async () => h.close());
+    const titles = new Set<string>();
+    const test = (title: string, fn: (a: PubSub, b: PubSub, app: string) => Promise<void>) => {
+      titles.add(title);
+      if (skip[title]) it(title, { skip: skip[title] }, () => {});
+      else it(title, async () => fn(h.a, h.b, `app${++n}`));
+    };
+    const synced = async (p: PubSub) => p.synced?.();
+
+    test('counts listeners per feed and per app, on every node once synced', async (a, b, app) => {
+      assert.equal(a.hasWatchers(app), false);
+      a.watch(app, 'user:a');
+      a.watch(app, 'user:a');
+      await synced(a);
+      await until(() => b.isWatched(app, 'user:a'));
+      assert.equal(a.isWatched(app, 'user:a'), true);
+      assert.equal(b.hasWatchers(app), true);
+      assert.deepEqual(b.watchedFeeds(app), ['user:a']);
+      assert.equal(b.isWatched(`${app}x`, 'user:a'), false, 'apps are apart');
+      a.unwatch(app, 'user:a');
+      await synced(a);
+      assert.equal(a.isWatched(app, 'user:a'), true, 'one listener is left');
+      a.unwatch(app, 'user:a');
+      a.unwatch(app, 'user:a'); // one too many: ignored
+      await synced(a);
+      await until(() => !b.isWatched(app, 'user:a'));
+      assert.equal(a.isWatched(app, 'user:a'), false);
+      assert.equal(a.hasWatchers(app), false);
+      assert.deepEqual(a.watchedFeeds(app), []);
+      a.watch(app, 'user:a');
+      await synced(a);
+      await until(() => b.isWatched(app, 'user:a'));
+      assert.equal(a.isWatched(app, 'user:a'), true, 'counting restarts from zero');
+      a.unwatch(app, 'user:a');
+      await synced(a);
+    });
+
+    test('delivers the events of one node in order to every subscriber of a node that watches their feed, until it stops', async (a, b, app) => {
+      const feeds = ['user:1', 'user:2', 'user:3', 'user:4'];
+      // A networked adapter carries an event only to the nodes that watch its feed.
+      for (const f of feeds) b.watch(app, f);
+      await synced(b);
+      await until(() => feeds.every((f) => a.isWatched(app, f)));
+      const got: string[] = [];
+      const mine = (e: FeedEvent) => e.app === app;
+      const stop = a.subscribe((e) => mine(e) && got.push(`a:${e.feed}`));
+      const stopB = b.subscribe((e) => mine(e) && got.push(`b:${e.feed}`));
+      try {
+        await a.publish([event(app, 'user:1'), event(app, 'user:2')]);
+        await a.publish([event(app, 'user:3')]);
+        await until(() => got.length === 6);
+        const seen = (who: string) => got.filter((x) => x.startsWith(who));
+        assert.deepEqual(seen('a:'), ['a:user:1', 'a:user:2', 'a:user:3']);
+        assert.deepEqual(seen('b:'), ['b:user:1', 'b:user:2', 'b:user:3']);
+        stop();
+        await a.publish([event(app, 'user:4')]);
+        await until(() => got.length === 7);
+        assert.deepEqual(got.slice(6), ['b:user:4'], 'a stopped subscriber hears nothing more');
+      } finally {
+        stop();
+        stopB();
+        for (const f of feeds) b.unwatch(app, f);
+        await synced(b);
+      }
+    });
+
+    test('a subscriber that throws does not keep the event from the others', async (a, _b, app) => {
+      a.watch(app, 'user:1');
+      await synced(a);
+      const got: string[] = [];
+      const stop1 = a.subscribe(() => {
+        throw new Error('broken listener');
+      });
+      const stop2 = a.subscribe((e) => e.app === app && got.push(e.feed));
+      try {
+        await a.publish([event(app, 'user:1')]).catch(() => {});
+        await until(() => got.length === 1);
+        assert.deepEqual(got, ['user:1']);
+      } finally {
+        stop1();
+        stop2();
+        a.unwatch(app, 'user:1');
+        await synced(a);
+      }
+    });
+
+    for (const title of Object.keys(skip)) {
+      if (!titles.has(title)) throw new Error(`pubsub contract: the skip list names an unknown case "${title}"`);
+    }
+  });
+}
