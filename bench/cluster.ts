@@ -17,6 +17,7 @@ import { activityId } from '../src/core/activities/activity-id.js';
 import type { ActivityStore } from '../src/ports/activity-store.js';
 import { RedisConnection } from '../src/adapters/redis/connection.js';
 import { RedisStore } from '../src/adapters/redis/redis-store.js';
+import { RedisActivityHolds } from '../src/adapters/redis/redis-activity-holds.js';
 import { RedisTimelineStore } from '../src/adapters/redis/redis-timeline-store.js';
 import { REDIS_SKIP, startRedisCluster } from '../test/support/redis-cluster.js';
 import { writeResult } from './report.js';
@@ -101,7 +102,7 @@ async function onCluster(masters: number) {
   const c = await startRedisCluster({ masters, replicas: 0, persistence: 'none' });
   const r = new RedisConnection({ nodes: c.nodes, durability: 'fast', keyPrefix: 'b:' });
   try {
-    const store = new RedisTimelineStore(r, noBodies);
+    const store = new RedisTimelineStore(r, noBodies, new RedisActivityHolds(r));
     const id = activityId(1_700_000_000_000_000, 'bench');
     const member = `${id.slice(14, 18)}${id.slice(9, 13)}${id.slice(0, 8)}${id.slice(19, 23)}${id.slice(24, 36)}user:star`;
     // Warm both paths (connections, script load) on keys not measured.

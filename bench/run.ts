@@ -1,5 +1,5 @@
 /**
- * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, workers, audit, signals, sweep, cluster, and
+ * Benchmarks, run on demand: `npm run bench [-- <scenario> ...]` (scenarios: fanout, read, realtime, workers, audit, signals, sweep, cluster, transfer, and
  * the suite of bench/suite.ts; default or `all`: every one). Each run writes
  * `bench/results/<scenario>-<timestamp>.json` and prints a summary. Figures are only comparable
  * within one run on one machine; nothing here is asserted.
@@ -25,6 +25,7 @@ import { personalization } from './personalization.js';
 import { personalizedRead } from './personalized-read.js';
 import { sweep } from './sweep.js';
 import { cluster } from './cluster.js';
+import { transfer } from './transfer.js';
 import { writeResult } from './report.js';
 
 
@@ -173,7 +174,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, 'personalized-read': personalizedRead, cluster, ...suite, mixed, 'read-cpu': readCpu };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, 'personalized-read': personalizedRead, cluster, transfer, ...suite, mixed, 'read-cpu': readCpu };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

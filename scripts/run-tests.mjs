@@ -34,7 +34,7 @@ const r = spawnSync(
 // The API suite on Redis Cluster: a quick subset of test/api/ runs again with the store switch set
 // to Redis (each test file starts its own cluster; test/support/store.ts), on a full run only. The
 // whole API suite on Redis: `RIVULET_TEST_STORE=redis npm test -- test/api/` (docs/scaling.md).
-const REDIS_SUBSET = ['smoke', 'activities', 'follows', 'reactions', 'users', 'collections', 'enrichment', 'read-cache-exact'].map((n) => join('test', 'api', `${n}.test.ts`));
+const REDIS_SUBSET = ['smoke', 'activities', 'follows', 'reactions', 'users', 'collections', 'enrichment', 'read-cache-exact', 'activity-retention', 'security-shutdown'].map((n) => join('test', 'api', `${n}.test.ts`));
 let redisStatus = 0;
 if (filter.length === 0 && process.env.RIVULET_TEST_STORE === undefined) {
   if (spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli'], { stdio: 'ignore' }).status !== 0) {

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/config.js';
 import { existsSync } from 'node:fs';
 import { addApp, configPath, listApps, rotateSecret, UsageError, userToken } from './apps.js';
 import { deadLetters } from './dead-letters.js';
+import { exportCommand, importCommand } from './export-import.js';
 import { init } from './init.js';
 import { loadConfig, resolveServeOptions } from '../compose/environment.js';
 import { serve } from './serve.js';
@@ -46,6 +47,20 @@ export async function run(argv: string[]): Promise<void> {
     .option('--requeue', 'put them back in the queue (all, or those named by --job)')
     .option('--job <id...>', 'with --requeue: only these jobs')
     .action(async (o: { data?: string; config?: string; requeue?: boolean; job?: string[] }) => deadLetters(o));
+  data(program.command('export').description("write all data of an app, from the store the config names, to a JSON-lines file"))
+    .option('--app <app_id>', 'the app (needed when the config has several)')
+    .requiredOption('--out <file>', 'the file to write ("-": stdout); written as <file>.partial and renamed when complete')
+    .option('--allow-pending', 'export even while fan-out jobs are pending (their feed entries are then missing)')
+    .action(async (o: { data?: string; config?: string; app?: string; out: string; allowPending?: boolean }) => {
+      await exportCommand(o);
+    });
+  data(program.command('import').description('write the data of an export file into an app of the store the config names, then check the counts'))
+    .argument('<file>', 'a file written by `rivulet export`')
+    .option('--app <app_id>', "the app to import into (default: the file's app; it must be in the config)")
+    .option('--resume', 'skip the lines an interrupted import of the same file already applied (its <file>.import-checkpoint)')
+    .action(async (file: string, o: { data?: string; config?: string; app?: string; resume?: boolean }) => {
+      await importCommand(file, o);
+    });
   const apps = program.command('apps').description('list the apps of the config, add one, or rotate a secret');
   data(apps.command('list', { isDefault: true }).description('list apps with their keys and feed groups'))
     .option('--show-secrets', 'print the secrets too')

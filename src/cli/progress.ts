@@ -4,6 +4,8 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** Sets the total (when it is only known once the work started). */
   start(total: number): void;
+  /** Changes the total while running (work whose size is found as it goes). */
+  setTotal(total: number): void;
   /** `n` more units done (default 1). */
   tick(n?: number): void;
   /** Ends the bar; prints a last line with the count, the time taken and the rate. */
@@ -74,6 +76,11 @@ export function progressBar(label: string, opts: ProgressOptions = {}): Progress
       startedAt = performance.now();
       running = true;
       bar.start(total, 0, payload());
+    },
+    setTotal(n) {
+      if (!running) return;
+      total = n;
+      bar.setTotal(n);
     },
     tick(n = 1) {
       if (!running) return;

@@ -71,7 +71,8 @@ describe('security: shutdown', () => {
 
       // The next start finishes the job: every follower has the activity.
       const config = parseConfig({ apps: [{ app_id: t.appId, api_key: t.apiKey, api_secret: t.apiSecret, feed_groups: TEST_GROUPS }] }, t.dataDir);
-      const again = await createRivulet({ config, logger: pino({ level: 'silent' }) });
+      // On the test backend (test/support/store.ts), over the same data as before.
+      const again = await createRivulet({ config, logger: pino({ level: 'silent' }), store: await openTestStore(config) });
       const address = await again.listen(0, '127.0.0.1');
       try {
         const deadline = Date.now() + 30_000;

@@ -2,6 +2,7 @@ import { idOrderKey } from '../../core/activities/activity-id.js';
 import type { FeedGroups, GroupAsk, GroupCounts, GroupRange, GroupRecord, GroupStore, GroupWrite, StoredGroup } from '../../ports/group-store.js';
 import type { RedisConnection } from './connection.js';
 import { hex16 } from './partitions.js';
+import type { RedisActivityHolds } from './redis-activity-holds.js';
 import { LuaScript } from './scripts.js';
 
 /**
@@ -46,6 +47,7 @@ local c = redis.call('HMGET', b .. 'gc', 'groups', 'unseen', 'unread')
 return {redis.call('GET', b .. 'gv') or '0', c[1] or '0', c[2] or '0', c[3] or '0', groups}
 `;
 
+// Returns 0 when the version moved, else {1, activities the feed retains now and did not before, those it no longer retains}.
 const WRITE_LUA = `
 local b = KEYS[1]
 if (redis.call('GET', b .. 'gv') or '0') ~= ARGV[1] then return 0 end
@@ -76,8 +78,22 @@ local function drop(id)
   redis.call('HDEL', b .. 'gn', id)
   redis.call('HDEL', b .. 'gm', id)
 end
+-- Which activities the feed retains before and after (the activity sweep counts them).
+local touched, order = {}, {}
+local function touch(e)
+  if touched[e] == nil then touched[e] = redis.call('HEXISTS', b .. 'ge', e); order[#order + 1] = e end
+end
+local function touchGroup(id)
+  local entries = redis.call('HGET', b .. 'gn', id)
+  if entries then for e in string.gmatch(entries, '[^,]+') do touch(e) end end
+end
 local k = 6
 local ndrop = tonumber(ARGV[k])
+for j = k + 1, k + ndrop do touchGroup(ARGV[j]) end
+for j = k + ndrop + 1, #ARGV, 6 do
+  touchGroup(ARGV[j])
+  for e in string.gmatch(ARGV[j + 5], '[^,]+') do touch(e) end
+end
 k = k + 1
 for _ = 1, ndrop do drop(ARGV[k]); k = k + 1 end
 while k <= #ARGV do
@@ -95,7 +111,12 @@ while k <= #ARGV do
 end
 redis.call('HSET', b .. 'gc', 'groups', ARGV[3], 'unseen', ARGV[4], 'unread', ARGV[5])
 redis.call('INCR', b .. 'gv')
-return 1
+local gained, lost = {}, {}
+for _, e in ipairs(order) do
+  local has = redis.call('HEXISTS', b .. 'ge', e)
+  if has > touched[e] then gained[#gained + 1] = e elseif has < touched[e] then lost[#lost + 1] = e end
+end
+return {1, gained, lost}
 `;
 
 // A page of groups, newest first; bounds name groups ('' for none); a bound naming a missing group selects nothing.
@@ -145,9 +166,11 @@ export class RedisGroupStore implements GroupStore {
   readonly #read: LuaScript;
   readonly #write: LuaScript;
   readonly #page: LuaScript;
+  readonly #holds: RedisActivityHolds;
 
-  constructor(r: RedisConnection) {
+  constructor(r: RedisConnection, holds: RedisActivityHolds) {
     this.#r = r;
+    this.#holds = holds;
     this.#read = new LuaScript(r.cluster, 'groups_read', READ_LUA);
     this.#write = new LuaScript(r.cluster, 'groups_write', WRITE_LUA);
     this.#page = new LuaScript(r.cluster, 'groups_page', PAGE_LUA);
@@ -213,6 +236,11 @@ export class RedisGroupStore implements GroupStore {
   }
 
   async writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]> {
+    // The activities the groups put may retain are counted as held before they are written (see
+    // RedisActivityHolds); what the writes did not retain is taken back after.
+    const tried = new Map<string, number>();
+    for (const w of writes) for (const g of w.put) for (const e of g.entries) tried.set(e.id, (tried.get(e.id) ?? 0) + 1);
+    await this.#holds.adjust(app, tried);
     const results = await Promise.all(
       writes.map((w) => {
         const args: (string | number)[] = [
@@ -228,9 +256,16 @@ export class RedisGroupStore implements GroupStore {
           const { seen, read, ...rest } = g;
           args.push(g.id, g.key, member(g), `${seen || read ? '1' : '0'}${read ? '1' : '0'}`, JSON.stringify(rest), g.entries.map((e) => e.id).join(','));
         }
-        return this.#write.run<number>(this.#r.cluster, [this.#feed(app, w.feed)], args);
+        return this.#write.run<0 | [1, string[], string[]]>(this.#r.cluster, [this.#feed(app, w.feed)], args);
       }),
     );
-    return writes.filter((_, i) => results[i] !== 1).map((w) => w.feed);
+    const held = new Map([...tried].map(([id, n]) => [id, -n]));
+    for (const r of results) {
+      if (r === 0) continue;
+      for (const id of r[1]) held.set(id, (held.get(id) ?? 0) + 1);
+      for (const id of r[2]) held.set(id, (held.get(id) ?? 0) - 1);
+    }
+    await this.#holds.adjust(app, held);
+    return writes.filter((_, i) => results[i] === 0).map((w) => w.feed);
   }
 }

@@ -130,4 +130,72 @@ onRedisCluster('activities and the intent queue', () => {
     assert.deepEqual([...(await follows.pullServed(a, ['user:star']))], ['user:star']);
     assert.ok(partitionBase(r.keys, 0).length > 0);
   });
+  it('a reaction with target feeds whose writer died between its two steps: the next claim commits its activity with the intents, once', async () => {
+    const a = app();
+    const q = store.ports.intents;
+    const target = act(3000);
+    await q.commit(a, [{ activity: target }]);
+    let own = act(3001);
+    for (let i = 3002; partitionOf(own.id) === partitionOf(target.id); i++) own = act(i);
+    const reaction = (k: number) => ({ id: `00000000-0000-4000-9000-${String(n * 10 + k).padStart(12, '0')}`, kind: 'like', activityId: target.id, userId: 'u', parent: '', depth: 1, data: '{}', targetFeeds: ['user:u'], createdUs: 5, updatedUs: 5, deletedUs: null });
+    const step = (r: ReturnType<typeof reaction>, x: ActivityRecord) => ({ activity: x, reactions: { add: [r] }, intents: [{ kind: 'fanout.add' as const, source: 'user:u', ids: [x.id], mode: 'inline' as const }] });
+    // The writer dies right after the reaction's step landed.
+    store.raw.intents.beforeFollowUps = async () => {
+      throw new Error('the writer died');
+    };
+    try {
+      await assert.rejects(q.commit(a, [step(reaction(1), own)]), /the writer died/);
+    } finally {
+      store.raw.intents.beforeFollowUps = null;
+    }
+    assert.equal((await store.ports.reactions.getReactions(a, [reaction(1).id])).size, 1, 'the reaction landed');
+    assert.equal((await store.ports.activities.getActivities(a, [own.id])).size, 0, 'its activity did not, yet');
+    const mine = async (now: number) => (await q.claim(100, 60_000, now)).filter((i) => i.app === a);
+    assert.deepEqual(await mine(Date.now()), [], 'a writer still within its lease is left alone');
+    assert.equal((await store.ports.activities.getActivities(a, [own.id])).size, 0);
+    const claimed = await mine(Date.now() + 120_000);
+    assert.equal((await store.ports.activities.getActivities(a, [own.id])).size, 1, 'the claim committed the second step');
+    assert.deepEqual(claimed.map((i) => i.ids), [[own.id]], 'with its fan-out intent, claimable like any inline intent its writer left');
+    await q.complete(claimed.map((i) => i.id));
+
+    // A writer dying after the second step landed and before it forgot the operation: applying it
+    // again commits nothing twice.
+    let other = act(4001);
+    for (let i = 4002; partitionOf(other.id) === partitionOf(target.id); i++) other = act(i);
+    let calls = 0;
+    store.raw.intents.beforeFollowUps = async () => {
+      if (++calls === 2) throw new Error('the writer died');
+    };
+    try {
+      await assert.rejects(q.commit(a, [step(reaction(2), other)]), /the writer died/);
+    } finally {
+      store.raw.intents.beforeFollowUps = null;
+    }
+    assert.equal((await store.ports.activities.getActivities(a, [other.id])).size, 1);
+    const again = await mine(Date.now() + 240_000);
+    assert.deepEqual(again.map((i) => i.ids), [[other.id]], 'one intent, not one per application');
+    await q.complete(again.map((i) => i.id));
+    assert.deepEqual(await mine(Date.now() + 360_000), []);
+  });
+
+  it("a follow whose writer died after its step lifts the follower's hides of the target's entries at the next claim", async () => {
+    const a = app();
+    const p = store.ports;
+    const x = act(5000, { home: 'user:hider-target' });
+    await p.intents.commit(a, [{ activity: x }]);
+    await p.timelines.apply(a, [{ kind: 'add', feed: 'user:hider-target', entries: [{ id: x.id, origin: null }], maxLength: 100 }]);
+    await p.timelines.apply(a, [{ kind: 'hide', feed: 'timeline:hider', ids: [x.id] }]);
+    store.raw.intents.beforeFollowUps = async () => {
+      throw new Error('the writer died');
+    };
+    try {
+      await assert.rejects(p.intents.commit(a, [{ follow: { source: 'timeline:hider', target: 'user:hider-target', createdUs: 1, grouped: false, since: null } }]), /the writer died/);
+    } finally {
+      store.raw.intents.beforeFollowUps = null;
+    }
+    assert.deepEqual((await p.timelines.readerState(a, 'timeline:hider')).hidden, [x.id], 'the follow step landed, its hides are not lifted yet');
+    await p.intents.claim(10, 60_000, Date.now() + 120_000);
+    assert.deepEqual((await p.timelines.readerState(a, 'timeline:hider')).hidden, [], 'the claim lifted them');
+    assert.deepEqual(await store.raw.follows.followers(a, 'user:hider-target', 10, 0), [{ source: 'timeline:hider', target: 'user:hider-target', createdUs: 1 }]);
+  });
 });

@@ -2,7 +2,8 @@ import { idOrderKey } from '../../core/activities/activity-id.js';
 import { ConflictError } from '../../core/errors.js';
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
 import type { AuditChange } from '../../ports/audit-log.js';
-import type { CommittedStep, Intent, IntentQueue, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
+import { changeKey, stepChanges } from '../../ports/change-marks.js';
+import type { CommittedStep, FollowWrite, Intent, IntentQueue, QueuedIntent, WriteStep } from '../../ports/intent-queue.js';
 import type { RedisConnection } from './connection.js';
 import { byPartition, partitionBase, PARTITIONS, partitionOf } from './partitions.js';
 import type { RedisAuditLog } from './redis-records.js';
@@ -51,6 +52,10 @@ while i <= #ARGV do
   if tag == 'RA' then
     if redis.call('HEXISTS', b .. R, ARGV[i + 1]) == 1 then return redis.error_reply('CONFLICT reaction ' .. ARGV[i + 1] .. ' already exists') end
     i = i + 8
+  elseif tag == 'G' then
+    -- A step carried by another step's follow-up operation lands once, however often it is applied.
+    if redis.call('ZSCORE', b .. 'gd', ARGV[i + 1]) then return {{}, {}, 1} end
+    i = i + 2
   elseif tag == 'A' then i = i + 4
   elseif tag == 'E' or tag == 'RR' or tag == 'RX' or tag == 'P' then i = i + 2
   elseif tag == 'RU' or tag == 'RS' or tag == 'U' or tag == 'I' then i = i + 3
@@ -71,12 +76,18 @@ local intents, ops = {}, {}
 i = 3
 while i <= #ARGV do
   local tag = ARGV[i]
-  if tag == 'A' then
+  if tag == 'G' then
+    redis.call('ZADD', b .. 'gd', now, ARGV[i + 1])
+    redis.call('ZREMRANGEBYSCORE', b .. 'gd', '-inf', tonumber(now) - 7 * 86400000)
+    i = i + 2
+  elseif tag == 'A' then
     redis.call('HSET', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 2])
     redis.call('HSETNX', b .. 'a:' .. app, ARGV[i + 1] .. '/h', ARGV[i + 3])
     i = i + 4
   elseif tag == 'E' then
     redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 1] .. '/h')
+    redis.call('HDEL', b .. 'ho:' .. app, ARGV[i + 1])
+    redis.call('ZREM', b .. 'hz:' .. app, ARGV[i + 1])
     i = i + 2
   elseif tag == 'RA' then
     local id, owner, member, kind, core, payload, deleted = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
@@ -136,7 +147,7 @@ while i <= #ARGV do
     i = i + 3
   end
 end
-return {intents, ops}
+return {intents, ops, 0}
 `;
 
 // Candidates of a claim in one partition: due queued intents, and inline ones past their lease.
@@ -283,7 +294,11 @@ type FollowUp =
   | { readonly t: 'actor'; readonly app: string; readonly actor: string; readonly id: string }
   | { readonly t: 'ruser'; readonly app: string; readonly user: string; readonly id: string; readonly member: string; readonly part: number }
   | { readonly t: 'audit'; readonly app: string; readonly atUs: number; readonly changes: readonly AuditChange[] }
-  | { readonly t: 'pull'; readonly app: string; readonly feed: string };
+  | { readonly t: 'pull'; readonly app: string; readonly feed: string }
+  /** A follow lifts the follower's hides of the target's direct entries (from `since` on). */
+  | { readonly t: 'unhide'; readonly app: string; readonly source: string; readonly target: string; readonly since: FollowWrite['since'] }
+  /** The second step of a write that spans two partitions (a reaction's own activity with its intents). */
+  | { readonly t: 'then'; readonly app: string; readonly step: WriteStep };
 
 /** Intent ids are `<partition>-<n>`; null for anything else. */
 function parseIntentId(id: string): { part: number; iid: string } | null {
@@ -351,26 +366,32 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     return Promise.all(steps.map((s) => this.#step(app, s)));
   }
 
-  async #step(app: string, s: WriteStep): Promise<CommittedStep> {
+  /**
+   * Commits one step in its partition. `guard`: the step is carried by another step's follow-up
+   * operation, named so; it lands once however often it is applied (a second time resolves with
+   * no intents). `then`: a second step this one carries as a follow-up operation.
+   */
+  async #step(app: string, s: WriteStep, guard?: string, then?: WriteStep): Promise<CommittedStep> {
+    const ops: FollowUp[] = [];
     // A reaction with target feeds comes with an activity of its own, which lives in the partition
     // of its id, not in that of the reacted activity: the reaction (with its audit entry) is
-    // written first, in its own step (a conflict stops everything there), then the activity with
-    // its intents. The two are not one atomic step: a writer dying in between leaves the reaction
-    // without its activity in the target feeds.
+    // written first, in its own step (a conflict stops everything there), carrying the activity
+    // with its intents as a follow-up operation, which is applied next (the second step). A writer
+    // dying in between leaves the operation to the next claim, which commits the second step.
     if (s.activity && s.reactions) {
       const r = s.reactions;
       const all = [...(r.add ?? []), ...(r.update ?? []), ...(r.remove ?? []), ...(r.softDelete ?? []).map((x) => x.reaction), ...(r.restore ?? [])];
       const home = partitionOf(s.activity.id);
       if (all.some((x) => partitionOf(x.activityId) !== home)) {
         const { reactions, audit, ...rest } = s;
-        await this.#step(app, { reactions, ...(audit ? { audit } : {}) });
-        return this.#step(app, rest);
+        return this.#step(app, { reactions, ...(audit ? { audit } : {}) }, guard, rest);
       }
     }
+    if (then) ops.push({ t: 'then', app, step: then });
     const now = Date.now();
     const n = partitionOf(ownerOf(s));
     const args: (string | number)[] = [app, now];
-    const ops: FollowUp[] = [];
+    if (guard !== undefined) args.push('G', guard);
     const a = s.activity;
     if (a) {
       args.push('A', a.id, JSON.stringify({ id: a.id, timeUs: a.timeUs, foreignId: a.foreignId, to: a.to, body: a.body }), a.home);
@@ -406,6 +427,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       edgePart(s.follow.source);
       args.push('F', s.follow.source, s.follow.target, edgeJson(s.follow));
       ops.push({ t: 'edge', app, source: s.follow.source, target: s.follow.target });
+      ops.push({ t: 'unhide', app, source: s.follow.source, target: s.follow.target, since: s.follow.since });
     }
     if (s.unfollow) {
       edgePart(s.unfollow.source);
@@ -421,32 +443,73 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     }
     let ids: string[];
     let opIds: string[];
+    let dup: number;
     try {
-      [[ids, opIds]] = (await this.#r.write((p) => this.#commit.run(p, [this.#part(n)], args))) as [[string[], string[]]];
+      [[ids, opIds, dup]] = (await this.#r.write((p) => this.#commit.run(p, [this.#part(n)], args))) as [[string[], string[], number]];
     } catch (err) {
       const msg = (err as Error).message ?? '';
       if (msg.includes('CONFLICT ')) throw new ConflictError(msg.slice(msg.indexOf('CONFLICT ') + 9));
       throw err;
     }
+    if (dup === 1) return { intents: [] };
     const intents: QueuedIntent[] = (s.intents ?? []).map((intent, i) => ({ ...intent, id: `${n}-${ids[i]}`, app, cursor: null, queuedAt: now, attempts: 0 }));
+    if (this.beforeFollowUps) await this.beforeFollowUps();
     const after: Promise<unknown>[] = [];
     for (const [p, list] of erase) after.push(this.#r.write((pl) => this.#commit.run(pl, [this.#part(p)], [app, now, ...list.flatMap((id) => ['E', id])])));
-    after.push(this.#settle(n, ops.map((op, i) => [opIds[i], op])));
+    const pending = ops.map((op, i) => [opIds[i], op] as const);
+    // The second step's intents are this write's intents.
+    const second = pending.find(([, op]) => op.t === 'then');
+    if (second) {
+      const [id, op] = second as readonly [string, Extract<FollowUp, { t: 'then' }>];
+      const done = await this.#step(op.app, op.step, `${n}-${id}`);
+      await this.#forget(n, [id]);
+      intents.push(...done.intents);
+    }
+    after.push(this.#settle(n, pending.filter(([, op]) => op.t !== 'then')));
     await Promise.all(after);
     return { intents };
   }
 
+  /**
+   * Fault injection for tests: runs after a step landed and before its follow-up operations are
+   * applied; a test stands in for a writer that dies there by making it throw.
+   */
+  beforeFollowUps: (() => Promise<void>) | null = null;
+
+  /**
+   * What follow-up operations need beyond this queue: the follower's hides a follow lifts
+   * (`RedisTimelineStore.unhideFollowed`), and where a claim that applies the operations of a
+   * writer that died records what they changed (the read cache's change marks).
+   */
+  useOthers(others: {
+    readonly unhideFollowed: (app: string, source: string, target: string, since: FollowWrite['since']) => Promise<void>;
+    readonly mark: (keys: readonly string[]) => Promise<void>;
+  }): void {
+    this.#others = others;
+  }
+
+  #others: Parameters<RedisIntentQueue['useOthers']>[0] | null = null;
+
   /** Applies follow-up operations of partition `n`, then forgets them. */
   async #settle(n: number, ops: readonly (readonly [string, FollowUp])[]): Promise<void> {
     if (ops.length === 0) return;
-    await Promise.all(ops.map(([, op]) => this.#apply(op)));
+    await Promise.all(ops.map(([id, op]) => (op.t === 'then' ? this.#step(op.app, op.step, `${n}-${id}`) : this.#apply(op))));
+    await this.#forget(
+      n,
+      ops.map(([id]) => id),
+    );
+  }
+
+  async #forget(n: number, ids: readonly string[]): Promise<void> {
     const base = this.#part(n);
-    const ids = ops.map(([id]) => id);
     await Promise.all([this.#r.cluster.hdel(`${base}px`, ...ids), this.#r.cluster.zrem(`${base}pz`, ...ids)]);
   }
 
-  async #apply(op: FollowUp): Promise<void> {
+  async #apply(op: Exclude<FollowUp, { t: 'then' }>): Promise<void> {
     switch (op.t) {
+      case 'unhide':
+        if (!this.#others) throw new Error('the intent queue has no timeline store to lift hides with');
+        return this.#others.unhideFollowed(op.app, op.source, op.target, op.since);
       case 'edge':
         return this.#follows.syncEdge(op.app, op.source, op.target);
       case 'fid': {
@@ -480,7 +543,15 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
         const ids = await this.#r.cluster.zrangebyscore(`${base}pz`, '-inf', olderThan, 'LIMIT', 0, 100);
         if (ids.length === 0) return;
         const ops = await this.#r.cluster.hmget(`${base}px`, ...ids);
-        await this.#settle(n, ids.flatMap((id, i) => (ops[i] === null ? [] : [[id, JSON.parse(ops[i]!) as FollowUp] as const])));
+        const found = ids.flatMap((id, i) => (ops[i] === null ? [] : [[id, JSON.parse(ops[i]!) as FollowUp] as const]));
+        await this.#settle(n, found);
+        // What the writer would have marked after these operations, for the read caches of every node.
+        const keys = new Set<string>();
+        for (const [, op] of found) {
+          if (op.t === 'unhide') keys.add(changeKey.feed(op.app, op.source));
+          if (op.t === 'then') for (const k of stepChanges(op.app, op.step)) keys.add(k);
+        }
+        if (keys.size > 0) await this.#others?.mark([...keys]);
         const gone = ids.filter((_, i) => ops[i] === null);
         if (gone.length > 0) await this.#r.cluster.zrem(`${base}pz`, ...gone);
       }),
@@ -570,6 +641,19 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     const all = rows.flatMap((list, n) => list.filter((r) => r[1] !== '').map(([iid, json, attempts, cursor]) => queued(n, iid, json, attempts, cursor)));
     all.sort((x, y) => (x.queuedAt ?? 0) - (y.queuedAt ?? 0) || (x.id < y.id ? -1 : 1));
     return all.slice(0, limit);
+  }
+
+  /** The activity ids of `app` that a queued or dead-lettered intent names (every partition; the activity sweep keeps them). */
+  async namedActivities(app: string): Promise<Set<string>> {
+    const rows = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => Promise.all([this.#r.cluster.hvals(`${this.#part(n)}i`), this.#r.cluster.hvals(`${this.#part(n)}dl`)])));
+    const out = new Set<string>();
+    for (const [live, dead] of rows) {
+      for (const json of [...live, ...dead]) {
+        const s = JSON.parse(json) as StoredIntent;
+        if (s.app === app) for (const id of s.ids ?? []) out.add(id);
+      }
+    }
+    return out;
   }
 
   async getActivities(app: string, ids: readonly string[]): Promise<Map<string, ActivityRecord>> {

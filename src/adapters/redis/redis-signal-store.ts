@@ -15,7 +15,8 @@ import { LuaScript } from './scripts.js';
  *   causes are one Lua script: a retried event and its effects are dropped together, and effects
  *   never apply without their event.
  * - Content tags live with their activity (`rv:{<app>|a|<id>}:tags`), hides with their user
- *   (`rv:{<app>|u|<user>}:hid`), the content job queue of every app in one shared slot.
+ *   (`rv:{<app>|u|<user>}:hid`; the users hiding an activity also beside it, `…|a|<id>}:hb`, which
+ *   the activity sweep reads), the content job queue of every app in one shared slot.
  *
  * `recordSignals` checks every part before it writes any, then writes each part in its own step
  * (parts of one call may touch several slots); each step is idempotent except queuing a content
@@ -228,15 +229,22 @@ export class RedisSignalStore implements SignalStore {
       if (!list) byUser.set(h.user, (list = []));
       list.push(h);
     }
+    // A hidden activity is kept by the activity sweep: its users are also named beside it
+    // (`hb`, in the activity's slot), before the hide is written and after the unhide is.
+    const hiders = (h: NonNullable<SignalWrites['hides']>[number]) => this.#r.keys.activity(app, h.activityId, 'hb');
     for (const [user, hides] of byUser) {
       const key = this.#r.keys.user(app, user, 'hid');
       steps.push(
-        this.#r.write((p) => {
-          for (const h of hides) {
-            if (h.hidden) p.hset(key, h.activityId, JSON.stringify({ hiddenUs: h.atUs, placements: h.placements ?? [] }));
-            else p.hdel(key, h.activityId);
-          }
-        }),
+        (async () => {
+          await Promise.all(hides.filter((h) => h.hidden).map((h) => this.#r.write((p) => p.sadd(hiders(h), user))));
+          await this.#r.write((p) => {
+            for (const h of hides) {
+              if (h.hidden) p.hset(key, h.activityId, JSON.stringify({ hiddenUs: h.atUs, placements: h.placements ?? [] }));
+              else p.hdel(key, h.activityId);
+            }
+          });
+          await Promise.all(hides.filter((h) => !h.hidden).map((h) => this.#r.write((p) => p.srem(hiders(h), user))));
+        })(),
       );
     }
     await Promise.all(steps);

@@ -6,9 +6,11 @@ import type { GroupStore, GroupWrite } from '../../ports/group-store.js';
 import type { CommittedStep, IntentQueue, WriteStep } from '../../ports/intent-queue.js';
 import type { SignalWrites } from '../../ports/signal-writes.js';
 import type { StoragePorts } from '../../ports/storage.js';
+import type { ActivitySweepStep } from '../../ports/store.js';
 import type { FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
 import { RedisConnection, type RedisSettings } from './connection.js';
+import { RedisActivityHolds } from './redis-activity-holds.js';
 import { RedisChangeMarks } from './redis-change-marks.js';
 import { RedisFollowStore } from './redis-follow-store.js';
 import { RedisGroupStore } from './redis-group-store.js';
@@ -65,6 +67,7 @@ export class RedisStore {
     readonly users: RedisUsersCollections;
   };
   #pubsub: RedisPubSub | null = null;
+  readonly #holds: RedisActivityHolds;
 
   private constructor(connection: RedisConnection, marksKept?: number) {
     this.connection = connection;
@@ -72,8 +75,10 @@ export class RedisStore {
     const audit = new RedisAuditLog(r);
     const follows = new RedisFollowStore(r);
     const intents = new RedisIntentQueue(r, audit, follows);
-    const timelines = new RedisTimelineStore(r, intents);
-    const groups = new RedisGroupStore(r);
+    const holds = new RedisActivityHolds(r);
+    this.#holds = holds;
+    const timelines = new RedisTimelineStore(r, intents, holds);
+    const groups = new RedisGroupStore(r, holds);
     const reactions = new RedisReactionStore(r);
     const users = new RedisUsersCollections(r);
     this.raw = { intents, timelines, groups, follows, reactions, users };
@@ -98,13 +103,13 @@ export class RedisStore {
     this.models = new RedisModelStore(r);
     this.listing = new RedisDataListing(r, intents, users);
     this.rateLimiter = new RedisRateLimiter(r);
+    // A follow's follow-up operations lift the follower's hides of the target's entries; a claim
+    // that applies those of a writer that died records their change marks.
+    intents.useOthers({ unhideFollowed: (app, source, target, since) => timelines.unhideFollowed(app, source, target, since), mark });
     const markedIntents: IntentQueue = delegate(intents, {
       async commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
         try {
-          const out = await intents.commit(app, steps);
-          // A follow shows the target's direct entries again that the follower had removed (hidden).
-          await Promise.all(steps.flatMap((s) => (s.follow ? [timelines.unhideFollowed(app, s.follow.source, s.follow.target, s.follow.since)] : [])));
-          return out;
+          return await intents.commit(app, steps);
         } finally {
           // Also after a failed call: earlier steps of it may have landed.
           await mark(steps.flatMap((s) => [...stepChanges(app, s)]));
@@ -199,6 +204,28 @@ export class RedisStore {
       throw err;
     }
     return new RedisStore(connection, opts.marksKept);
+  }
+
+  /**
+   * One step of the sweep that deletes activities no feed holds any more ({@link Store.sweepActivities}):
+   * the candidates are those whose count of holding entries fell to 0 ({@link RedisActivityHolds}),
+   * so a step reads only them, never the keyspace. An activity a queued or dead-lettered fan-out
+   * job names, or a user hid (personalization), is kept. Deleting one also deletes its content
+   * tags and records its change mark.
+   */
+  async sweepActivities(app: string, after: string | null, limit: number, nowMs: number, retentionMs: number): Promise<ActivitySweepStep> {
+    const step = await this.#holds.step(app, after, limit, nowMs, retentionMs, async (ids) => {
+      const [queued, hidden] = await Promise.all([
+        this.raw.intents.namedActivities(app),
+        Promise.all(ids.map((id) => this.connection.cluster.exists(this.connection.keys.activity(app, id, 'hb')))),
+      ]);
+      return new Set(ids.filter((id, i) => queued.has(id) || hidden[i] > 0));
+    });
+    if (step.gone.length > 0) {
+      await Promise.all(step.gone.map((id) => this.connection.write((p) => p.del(this.connection.keys.activity(app, id, 'tags')))));
+      await this.changes.record(step.gone.map((id) => changeKey.activity(app, id)));
+    }
+    return { next: step.next, examined: step.examined, deleted: step.deleted };
   }
 
   /** Realtime across nodes over Redis pub/sub, opened on first use (its own subscriber connections). */

@@ -4,6 +4,7 @@ import { activityId } from '../../core/activities/activity-id.js';
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
 import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
 import { RedisConnection } from './connection.js';
+import { RedisActivityHolds } from './redis-activity-holds.js';
 import { RedisTimelineStore } from './redis-timeline-store.js';
 
 /** Activity bodies for scans with `bodies` (the records themselves are not this store's). */
@@ -27,7 +28,7 @@ onRedisCluster('timeline store', () => {
   before(async () => {
     bodies = new Bodies();
     r = new RedisConnection({ ...(await sharedCluster()), durability: 'fast' });
-    store = new RedisTimelineStore(r, bodies);
+    store = new RedisTimelineStore(r, bodies, new RedisActivityHolds(r));
   });
   after(() => r?.close());
 

@@ -3,6 +3,7 @@ import type { ActivityStore } from '../../ports/activity-store.js';
 import type { FollowWrite } from '../../ports/intent-queue.js';
 import type { FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { RedisConnection } from './connection.js';
+import type { RedisActivityHolds } from './redis-activity-holds.js';
 import { LuaScript } from './scripts.js';
 
 /**
@@ -168,9 +169,11 @@ export class RedisTimelineStore implements TimelineStore {
   readonly #activities: ActivityStore;
   readonly #apply: LuaScript;
   readonly #scanDirect: LuaScript;
+  readonly #holds: RedisActivityHolds;
 
-  constructor(r: RedisConnection, activities: ActivityStore) {
+  constructor(r: RedisConnection, activities: ActivityStore, holds: RedisActivityHolds) {
     this.#r = r;
+    this.#holds = holds;
     this.#activities = activities;
     this.#apply = new LuaScript(r.cluster, 'feed_apply', APPLY_LUA);
     this.#scanDirect = new LuaScript(r.cluster, 'feed_scan_direct', SCAN_DIRECT_LUA);
@@ -333,13 +336,30 @@ export class RedisTimelineStore implements TimelineStore {
           break;
       }
     }
+    // The entries an add may put in are counted as holding their activity before they are written
+    // (see RedisActivityHolds); the adds that did not land, and removed or trimmed entries, are
+    // taken back after.
+    const tried = new Map<string, number>();
+    for (const op of ops) {
+      if (op.kind !== 'add') continue;
+      for (const e of op.entries) {
+        const id = entryOf(orderKey(e.id)).id;
+        tried.set(id, (tried.get(id) ?? 0) + 1);
+      }
+    }
+    await this.#holds.adjust(app, tried);
     const feeds = [...byFeed.keys()];
     const results = await Promise.all(feeds.map((feed) => this.#apply.run<[string[], string[]]>(this.#r.cluster, [this.#r.keys.feed(app, feed, '')], byFeed.get(feed)!)));
     const changes: FeedChange[] = [];
+    const held = new Map([...tried].map(([id, n]) => [id, -n]));
     results.forEach(([added, removed], i) => {
       if (added.length === 0 && removed.length === 0) return;
-      changes.push({ feed: feeds[i], added: added.map(entryOf), removed: removed.map((hex) => entryOf(hex).id) });
+      const change = { feed: feeds[i], added: added.map(entryOf), removed: removed.map((hex) => entryOf(hex).id) };
+      for (const e of change.added) held.set(e.id, (held.get(e.id) ?? 0) + 1);
+      for (const id of change.removed) held.set(id, (held.get(id) ?? 0) - 1);
+      changes.push(change);
     });
+    await this.#holds.adjust(app, held);
     return changes;
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { act, placed, post as storeActivity } from '../../../test/support/write-batches.js';
+import { activitySweepContract } from '../../../test/contract/activity-sweep.contract.js';
 import { SqliteStore } from './sqlite-store.js';
 
 // The sweep of activities no feed holds, through the store's ports and its sweep.
@@ -87,3 +88,5 @@ describe('SQLite activity sweep', () => {
     assert.deepEqual(await present(ids), ids.sort());
   });
 });
+
+activitySweepContract('sqlite', async () => new SqliteStore(':memory:'));

@@ -1,0 +1,129 @@
+import type { ActivitySweepStep } from '../../ports/store.js';
+import type { RedisConnection } from './connection.js';
+import { byPartition, partitionBase, PARTITIONS, partitionOf } from './partitions.js';
+import { LuaScript } from './scripts.js';
+
+/**
+ * How many feed entries hold each activity, and the activities no feed holds any more: what the
+ * activity sweep ({@link Store.sweepActivities}) deletes, found without walking the keyspace.
+ *
+ * In the activity's write partition (`redis-intent-queue.ts`): `ho:<app>` (activity id → the
+ * number of feed entries and retained group activities naming it) and `hz:<app>` (the candidates
+ * of the sweep: activities whose count fell to 0, scored -1 until a sweep pass first finds them so,
+ * then by that time). The feed scripts run in the feeds' slots, so a count cannot change in the
+ * same script as the entries: a write counts the entries it may add BEFORE adding them and takes
+ * back what it did not add (and what it removed or trimmed) after. A writer that dies in between
+ * leaves a count too high, never too low: an activity may stay longer than it should, but one a
+ * feed holds is never deleted.
+ */
+
+// Adds each delta to its activity's count; a count reaching 0 makes the activity a candidate
+// (unless it already is), a count above 0 takes it out of the candidates.
+const ADJUST_LUA = `
+local b = KEYS[1]
+local ho, hz = b .. 'ho:' .. ARGV[1], b .. 'hz:' .. ARGV[1]
+for i = 2, #ARGV, 2 do
+  local id, d = ARGV[i], tonumber(ARGV[i + 1])
+  local v = redis.call('HINCRBY', ho, id, d)
+  if v > 0 then
+    redis.call('ZREM', hz, id)
+  else
+    redis.call('HDEL', ho, id)
+    if d < 0 then redis.call('ZADD', hz, 'NX', -1, id) end
+  end
+end
+return 0
+`;
+
+// Candidates a sweep step looks at: unmarked ones (-1) and those unheld since at most ARGV[2].
+const PEEK_LUA = `
+local b = KEYS[1]
+return redis.call('ZRANGEBYSCORE', b .. 'hz:' .. ARGV[1], '-inf', ARGV[2], 'LIMIT', tonumber(ARGV[3]), tonumber(ARGV[4]))
+`;
+
+// Marks or deletes the given candidates, each checked again here: one a feed holds again is no
+// candidate; an unmarked one is marked with the pass's time (ARGV[2]) when there is a retention
+// (ARGV[4] = '1'), and one unheld since at most ARGV[3] is deleted. Returns the deleted ids.
+const SWEEP_LUA = `
+local b = KEYS[1]
+local app, now, cutoff, retain = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local ho, hz, a = b .. 'ho:' .. app, b .. 'hz:' .. app, b .. 'a:' .. app
+local gone = {}
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local since = redis.call('ZSCORE', hz, id)
+  if since then
+    since = tonumber(since)
+    if tonumber(redis.call('HGET', ho, id) or '0') > 0 then
+      redis.call('ZREM', hz, id)
+    elseif since < 0 and retain then
+      redis.call('ZADD', hz, now, id)
+    elseif since <= cutoff then
+      redis.call('ZREM', hz, id)
+      if redis.call('HDEL', a, id, id .. '/h') > 0 then gone[#gone + 1] = id end
+    end
+  end
+end
+return gone
+`;
+
+export class RedisActivityHolds {
+  readonly #r: RedisConnection;
+  readonly #adjust: LuaScript;
+  readonly #peek: LuaScript;
+  readonly #sweep: LuaScript;
+
+  constructor(r: RedisConnection) {
+    this.#r = r;
+    this.#adjust = new LuaScript(r.cluster, 'holds_adjust', ADJUST_LUA);
+    this.#peek = new LuaScript(r.cluster, 'holds_peek', PEEK_LUA);
+    this.#sweep = new LuaScript(r.cluster, 'holds_sweep', SWEEP_LUA);
+  }
+
+  /**
+   * Adds `delta` to each activity's count of holding entries (one script per partition, all sent
+   * in this tick). Zero deltas are skipped.
+   */
+  async adjust(app: string, deltas: ReadonlyMap<string, number>): Promise<void> {
+    const list = [...deltas].filter(([, d]) => d !== 0);
+    if (list.length === 0) return;
+    const by = byPartition(list, ([id]) => partitionOf(id));
+    await Promise.all(
+      [...by].map(([p, items]) => this.#r.write((pl) => this.#adjust.run(pl, [partitionBase(this.#r.keys, p)], [app, ...items.flatMap(([id, d]) => [id, d])]))),
+    );
+  }
+
+  /**
+   * One step of the sweep over one partition's candidates at a time. The cursor is
+   * `<partition>:<offset>` (candidates kept because something still needs them are skipped by the
+   * offset). `needed(ids)` returns those of `ids` that something other than a feed entry still
+   * needs (queued fan-out jobs, personalization hides).
+   */
+  async step(
+    app: string,
+    after: string | null,
+    limit: number,
+    nowMs: number,
+    retentionMs: number,
+    needed: (ids: readonly string[]) => Promise<Set<string>>,
+  ): Promise<ActivitySweepStep & { readonly gone: readonly string[] }> {
+    let [part, offset] = after === null ? [0, 0] : after.split(':').map(Number);
+    if (!Number.isInteger(part) || !Number.isInteger(offset) || part < 0 || offset < 0) [part, offset] = [0, 0];
+    const max = Math.max(1, Math.trunc(limit));
+    const now = Math.trunc(nowMs);
+    const cutoff = retentionMs > 0 ? now - Math.trunc(retentionMs) : now;
+    for (; part < PARTITIONS; part++, offset = 0) {
+      const base = partitionBase(this.#r.keys, part);
+      // Unmarked candidates (-1) are looked at whatever the cutoff.
+      const ids = await this.#peek.run<string[]>(this.#r.cluster, [base], [app, Math.max(cutoff, -1), offset, max]);
+      if (ids.length === 0) continue;
+      const keep = await needed(ids);
+      const act = ids.filter((id) => !keep.has(id));
+      const gone = act.length === 0 ? [] : ((await this.#r.write((pl) => this.#sweep.run(pl, [base], [app, now, cutoff, retentionMs > 0 ? '1' : '0', ...act])))[0] as string[]);
+      const full = ids.length >= max;
+      const next = full ? `${part}:${offset + keep.size}` : part + 1 < PARTITIONS ? `${part + 1}:0` : null;
+      return { next, examined: ids.length, deleted: gone.length, gone };
+    }
+    return { next: null, examined: 0, deleted: 0, gone: [] };
+  }
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
+import { activityId } from '../core/activities/activity-id.js';
+import { UsageError } from './apps.js';
+import { exportCommand, transferStores } from './export-import.js';
+import { checkFile, FORMAT, FORMAT_VERSION, ImportFileError, importApp, walkApp, type Counts, type Line } from './transfer.js';
+
+const APP = 'a1';
+
+/** A SQLite store in memory with activities, follow edges, users and feed entries of APP. */
+async function source(): Promise<SqliteStore> {
+  const store = new SqliteStore(':memory:');
+  const p = store.ports;
+  const acts = Array.from({ length: 1200 }, (_, i) => {
+    const t = 1_700_000_000_000_000 + i * 1000;
+    const id = activityId(t, `t${i}`);
+    return { id, timeUs: t, foreignId: '', to: [], body: JSON.stringify({ id, actor: `SU:u${i % 7}`, verb: 'post', object: `o${i}` }), home: `user:u${i % 7}` };
+  });
+  await p.intents.commit(APP, acts.map((activity) => ({ activity })));
+  await p.intents.commit(APP, Array.from({ length: 30 }, (_, i) => ({ follow: { source: `timeline:r${i}`, target: `user:u${i % 7}`, createdUs: i, grouped: false, since: null } })));
+  await p.users.putUsers(APP, Array.from({ length: 700 }, (_, i) => ({ id: `u${i}`, data: '{}', createdUs: 1, updatedUs: 1 })), 'replace');
+  await p.timelines.apply(APP, Array.from({ length: 7 }, (_, u) => ({ kind: 'add' as const, feed: `user:u${u}`, entries: acts.filter((_, i) => i % 7 === u).map((a) => ({ id: a.id, origin: null })), maxLength: 10_000 })));
+  return store;
+}
+
+/** The file an export of `store` writes, as lines. */
+async function exported(store: SqliteStore): Promise<string[]> {
+  const lines: string[] = [JSON.stringify({ kind: 'header', format: FORMAT, version: FORMAT_VERSION, app: APP, source: 'sqlite', createdAt: '' })];
+  const counts = await walkApp(transferStores(store), APP, (l: Line) => void lines.push(JSON.stringify(l)));
+  lines.push(JSON.stringify({ kind: 'trailer', counts }));
+  return lines;
+}
+
+async function* iterate(lines: readonly string[]): AsyncGenerator<string> {
+  yield* lines;
+}
+
+describe('export and import (transfer)', () => {
+  it('an import stopped right after a checkpoint and resumed from it ends with every record; so does a second run', async () => {
+    const from = await source();
+    const lines = await exported(from);
+    const want: Counts = (await checkFile(iterate(lines))).counts;
+    assert.equal(want.activity, 1200);
+    const to = new SqliteStore(':memory:');
+    const s = transferStores(to);
+    let checkpoint = 0;
+    let batches = 0;
+    // Stops after the third batch, as a crash right after writing the checkpoint would.
+    await assert.rejects(
+      importApp(s, APP, iterate(lines), {
+        eventRetentionUs: 1,
+        onBatch: (line) => {
+          checkpoint = line;
+          if (++batches === 3) throw new Error('stopped');
+        },
+      }),
+      /stopped/,
+    );
+    assert.ok(checkpoint > 1 && checkpoint < lines.length - 1, `checkpoint ${checkpoint}`);
+    assert.notDeepEqual(await walkApp(s, APP, () => undefined), want);
+    await importApp(s, APP, iterate(lines), { eventRetentionUs: 1, skipLines: checkpoint });
+    assert.deepEqual(await walkApp(s, APP, () => undefined), want);
+    await importApp(s, APP, iterate(lines), { eventRetentionUs: 1 });
+    assert.deepEqual(await walkApp(s, APP, () => undefined), want);
+    await Promise.all([from.close(), to.close()]);
+  });
+
+  it('the file check names the line of a bad record, a missing trailer, and counts that do not add up', async () => {
+    const from = await source();
+    const lines = await exported(from);
+    await from.close();
+    const fails = async (list: string[], re: RegExp) => assert.rejects(checkFile(iterate(list)), (err: Error) => err instanceof ImportFileError && re.test(err.message));
+    await fails(lines.slice(0, -1), /ends at line \d+ without its trailer line/);
+    await fails([...lines.slice(0, 5), lines[6], ...lines.slice(7)], /do not add up to the trailer's counts \(activity: 1199 in the file, 1200 in the trailer\)/);
+    await fails([lines[0], '{"kind":"timeline","feed":"user:x","entries":[["nope",null]]}', ...lines.slice(1)], /^line 2: entries: "nope" is not an activity id$/);
+    await fails([lines[0], 'not json', ...lines.slice(1)], /^line 2: not valid JSON/);
+    await fails([lines[0], '{"kind":"rocket"}', ...lines.slice(1)], /^line 2: unknown kind "rocket"$/);
+    await fails(lines.slice(1), /^line 1: the file must start with a "header" line/);
+    await fails([lines[0].replace('"version":1', '"version":9'), ...lines.slice(1)], /^line 1: a "header" line needs "version": 1 \(this file has 9\)$/);
+  });
+
+  it('export refuses while fan-out jobs are pending, unless --allow-pending', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-export-'));
+    try {
+      const config = join(dir, 'config.json');
+      writeFileSync(config, JSON.stringify({ apps: [{ app_id: APP, api_key: 'exportkey', api_secret: 'secret-of-sixteen-chars', feed_groups: [{ name: 'user', type: 'flat' }] }] }));
+      const store = new SqliteStore(join(dir, 'rivulet.db'));
+      const id = activityId(1_700_000_000_000_000, 'p');
+      const activity = { id, timeUs: 1_700_000_000_000_000, foreignId: '', to: [], body: JSON.stringify({ id, actor: 'a', verb: 'post', object: 'o' }), home: 'user:a' };
+      await store.ports.intents.commit(APP, [{ activity, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [id], mode: 'queued' }] }]);
+      await store.close();
+      const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
+      const out = join(dir, 'out.jsonl');
+      await assert.rejects(exportCommand({ data: dir, config, out, stream: quiet }), (err: Error) => err instanceof UsageError && /1 fan-out job is still pending/.test(err.message));
+      assert.equal(existsSync(out), false);
+      const counts = await exportCommand({ data: dir, config, out, allowPending: true, stream: quiet });
+      assert.equal(counts.activity, 1);
+      assert.equal(existsSync(out), true);
+      assert.equal(existsSync(`${out}.partial`), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
