@@ -217,7 +217,7 @@ export function openDb(path: string): Database.Database {
 export interface DbSize {
   /** Main file bytes after a TRUNCATE checkpoint (the WAL is then empty). */
   file_bytes: number;
-  /** Bytes of the `entries` table and its index (dbstat). */
+  /** Bytes of the `entries` table and its index, and of `recent_entries` (dbstat). */
   entries_bytes: number;
   entries_rows: number;
   /** Bytes of the `activities` table and its index (dbstat). */
@@ -232,8 +232,10 @@ export function measureDb(path: string): DbSize {
       const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       if (r.busy === 0) break;
     }
-    const entries = db.prepare(`SELECT sum(pgsize) FROM dbstat WHERE name IN ('entries', 'entries_group')`).pluck().get() as number;
-    const rows = db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
+    // Flat entries not merged yet are in `recent_entries` (a tree without that table has none).
+    const recent = db.prepare(`SELECT count(*) FROM sqlite_schema WHERE name = 'recent_entries'`).pluck().get() === 1;
+    const entries = db.prepare(`SELECT sum(pgsize) FROM dbstat WHERE name IN ('entries', 'entries_group', 'recent_entries')`).pluck().get() as number;
+    const rows = db.prepare(recent ? 'SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM recent_entries)' : 'SELECT count(*) FROM entries').pluck().get() as number;
     const activities = db.prepare(`SELECT sum(pgsize) FROM dbstat WHERE name IN ('activities', 'activities_foreign_id')`).pluck().get() as number;
     return { file_bytes: statSync(path).size, entries_bytes: entries, entries_rows: rows, activities_bytes: activities };
   } finally {

@@ -12,10 +12,11 @@ export interface PubSubUnderTest {
   close(): Promise<void>;
 }
 
-const event = (app: string, feed: string): FeedEvent => ({
+/** An event of `feed`; `n` (1–9) tells events of one feed apart, in the time it was published. */
+const event = (app: string, feed: string, n = 0): FeedEvent => ({
   app,
   feed,
-  message: { feed, app_id: app, new: [], deleted: [], deleted_foreign_ids: [], published_at: '2024-05-01T10:00:00.000000Z' },
+  message: { feed, app_id: app, new: [], deleted: [], deleted_foreign_ids: [], published_at: `2024-05-01T10:00:00.00000${n}Z` },
 });
 
 /** Resolves once `cond` holds (delivery over a network takes a moment); fails after `ms`. */
@@ -76,27 +77,36 @@ export function pubsubContract(adapter: string, make: () => Promise<PubSubUnderT
       await synced(a);
     });
 
-    test('delivers the events of one node in order to every subscriber of a node that watches their feed, until it stops', async (a, b, app) => {
+    test('delivers the events of one node to every subscriber of a node that watches their feed, in order within a feed, until it stops', async (a, b, app) => {
       const feeds = ['user:1', 'user:2', 'user:3', 'user:4'];
-      // A networked adapter carries an event only to the nodes that watch its feed.
+      // A networked adapter carries an event only to the nodes that watch its feed. Events of
+      // different feeds may travel on different channels (sharded pub/sub), so only the events of
+      // one feed have an order.
       for (const f of feeds) b.watch(app, f);
       await synced(b);
       await until(() => feeds.every((f) => a.isWatched(app, f)));
       const got: string[] = [];
       const mine = (e: FeedEvent) => e.app === app;
-      const stop = a.subscribe((e) => mine(e) && got.push(`a:${e.feed}`));
-      const stopB = b.subscribe((e) => mine(e) && got.push(`b:${e.feed}`));
+      const name = (who: string, e: FeedEvent) => `${who}:${e.feed}:${e.message.published_at.slice(-2, -1)}`;
+      const stop = a.subscribe((e) => mine(e) && got.push(name('a', e)));
+      const stopB = b.subscribe((e) => mine(e) && got.push(name('b', e)));
       try {
-        await a.publish([event(app, 'user:1'), event(app, 'user:2')]);
-        await a.publish([event(app, 'user:3')]);
-        await until(() => got.length === 6);
-        const seen = (who: string) => got.filter((x) => x.startsWith(who));
-        assert.deepEqual(seen('a:'), ['a:user:1', 'a:user:2', 'a:user:3']);
-        assert.deepEqual(seen('b:'), ['b:user:1', 'b:user:2', 'b:user:3']);
+        await a.publish([event(app, 'user:1', 1), event(app, 'user:2', 1)]);
+        await a.publish([event(app, 'user:1', 2), event(app, 'user:3', 1)]);
+        await until(() => got.length === 8);
+        for (const who of ['a', 'b']) {
+          const seen = got.filter((x) => x.startsWith(`${who}:`));
+          assert.deepEqual([...seen].sort(), [`${who}:user:1:1`, `${who}:user:1:2`, `${who}:user:2:1`, `${who}:user:3:1`]);
+          assert.deepEqual(
+            seen.filter((x) => x.startsWith(`${who}:user:1:`)),
+            [`${who}:user:1:1`, `${who}:user:1:2`],
+            'the events of one feed arrive in the order they were published',
+          );
+        }
         stop();
-        await a.publish([event(app, 'user:4')]);
-        await until(() => got.length === 7);
-        assert.deepEqual(got.slice(6), ['b:user:4'], 'a stopped subscriber hears nothing more');
+        await a.publish([event(app, 'user:4', 1)]);
+        await until(() => got.length === 9);
+        assert.deepEqual(got.slice(8), ['b:user:4:1'], 'a stopped subscriber hears nothing more');
       } finally {
         stop();
         stopB();

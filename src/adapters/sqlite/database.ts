@@ -8,7 +8,7 @@ import { StoreError } from '../../core/errors.js';
 /**
  * The embedded store's database: one SQLite file in WAL mode. Apps and feeds are interned to
  * integers so that timeline entries and follow edges stay small (`entries` is clustered on
- * (feed, sort key) WITHOUT ROWID).
+ * (feed, sort key) WITHOUT ROWID; new flat entries first go to `recent_entries`, see SqliteTimelines).
  *
  * Several processes may share the file (`serve --workers N`, `serve --no-worker` beside `worker`).
  * The interned integers are cached per process, which stays right across processes: rows of
@@ -278,6 +278,20 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER groups_version_insert AFTER INSERT ON groups BEGIN UPDATE feeds SET gver = gver + 1 WHERE id = NEW.feed; END;
   CREATE TRIGGER groups_version_update AFTER UPDATE ON groups BEGIN UPDATE feeds SET gver = gver + 1 WHERE id = NEW.feed; END;
   CREATE TRIGGER groups_version_delete AFTER DELETE ON groups BEGIN UPDATE feeds SET gver = gver + 1 WHERE id = OLD.feed; END;
+  `,
+  // Recent flat entries (see SqliteTimelines): adds land in this small table, whose few pages a
+  // commit rewrites whatever feeds it touches, and a background merge moves them into `entries`
+  // in feed order, each feed's page rewritten once for many entries. An entry is in exactly one
+  // of the two tables; `feeds.n` counts the flat entries of `entries` only. By sort key for the
+  // activity sweep (new activities' keys are the newest: those inserts land at the index's end).
+  `
+  CREATE TABLE recent_entries (
+    feed INTEGER NOT NULL,
+    sk BLOB NOT NULL,
+    origin INTEGER,
+    PRIMARY KEY (feed, sk)
+  ) WITHOUT ROWID;
+  CREATE INDEX recent_entries_sk ON recent_entries (sk);
   `,
 ];
 

@@ -46,21 +46,23 @@ export class SqliteActivitySweep {
            (SELECT sk FROM activities WHERE app = ? AND sk > ? ORDER BY sk LIMIT ?)`,
       )
       .raw();
-    // `entries_sk` answers whether any feed holds the sort key; the feed's app tells it is this
+    // `entries_sk` (and `recent_entries_sk` for the recent entries) answers whether any feed holds the sort key; the feed's app tells it is this
     // app's activity (ids are not unique across apps). The app is looked up per entry found, so
     // that SQLite never walks the app's feeds instead.
     this.#unheld = db.prepare(
       `SELECT a.sk, a.id, o.since FROM activities a
          LEFT JOIN orphans o ON o.app = a.app AND o.sk = a.sk
        WHERE a.app = @app AND a.sk > @after AND a.sk <= @last
-         AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.sk = a.sk AND (SELECT app FROM feeds WHERE id = e.feed) = a.app)`,
+         AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.sk = a.sk AND (SELECT app FROM feeds WHERE id = e.feed) = a.app)
+         AND NOT EXISTS (SELECT 1 FROM recent_entries r WHERE r.sk = a.sk AND (SELECT app FROM feeds WHERE id = r.feed) = a.app)`,
     );
     // Dead-lettered jobs too: an operator may queue them again.
     this.#queued = db.prepare('SELECT ids FROM outbox WHERE app = @app UNION ALL SELECT ids FROM outbox_dead WHERE app = @app').pluck();
     this.#hiddenByUser = db.prepare('SELECT activity FROM p_hidden WHERE app = ?').pluck();
     this.#unmark = db.prepare(
       `DELETE FROM orphans WHERE app = @app AND sk > @after AND sk <= @last
-         AND EXISTS (SELECT 1 FROM entries e WHERE e.sk = orphans.sk AND (SELECT app FROM feeds WHERE id = e.feed) = orphans.app)`,
+         AND (EXISTS (SELECT 1 FROM entries e WHERE e.sk = orphans.sk AND (SELECT app FROM feeds WHERE id = e.feed) = orphans.app)
+           OR EXISTS (SELECT 1 FROM recent_entries r WHERE r.sk = orphans.sk AND (SELECT app FROM feeds WHERE id = r.feed) = orphans.app))`,
     );
     this.#mark = db.prepare('INSERT OR IGNORE INTO orphans (app, sk, since) VALUES (?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM activities WHERE app = ? AND sk = ?');

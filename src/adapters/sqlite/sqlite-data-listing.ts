@@ -44,6 +44,7 @@ export class SqliteDataListing implements DataListing {
     this.#feeds = db.prepare(
       `SELECT fid FROM feeds f WHERE app = ? AND fid > ?
          AND (pull = 1 OR floor IS NOT NULL OR EXISTS (SELECT 1 FROM entries e WHERE e.feed = f.id)
+              OR EXISTS (SELECT 1 FROM recent_entries r WHERE r.feed = f.id)
               OR EXISTS (SELECT 1 FROM groups g WHERE g.feed = f.id) OR EXISTS (SELECT 1 FROM hidden h WHERE h.feed = f.id))
        ORDER BY fid LIMIT ?`,
     ).pluck();

@@ -45,10 +45,35 @@ interface ScanRow {
   body?: string;
 }
 
+/** Recent entries (see {@link SqliteTimelines}) after which the writer merges them into `entries`. */
+export const MERGE_AT_ROWS = 16_000;
+/** Recent entries one merge transaction moves at most (whole feeds: the last feed may add a few). */
+export const MERGE_STEP_ROWS = 2_000;
+/**
+ * Calls adding at least this many entries (a fan-out worker's chunk) write into `entries`
+ * directly: they already rewrite each page once for many entries, and going through the recent
+ * table would write every entry twice.
+ */
+export const DIRECT_ADD_ROWS = 2_000;
+
 /**
  * {@link TimelineStore} on SQLite: range scans of the (feed, sort key) primary key, and per-feed
  * operations applied in the write store's group commit. Only flat entries (no group) are touched
  * by the operations; grouped feeds change through {@link SqliteGroupStore}.
+ *
+ * Two tables hold a feed's flat entries, each entry in exactly one of them: `entries`, clustered
+ * on (feed, sort key), and the small `recent_entries` of the same shape, where adds land. A
+ * fan-out commit puts one entry into each of hundreds of feeds: into `entries` that rewrites one
+ * B-tree page per feed (and the WAL carries every one of them), into the small table only its few
+ * pages. The writer then merges recent entries into `entries` in feed order
+ * ({@link mergeStep}), in steps of about {@link MERGE_STEP_ROWS} rows once
+ * {@link MERGE_AT_ROWS} are waiting, so each feed's page is rewritten once for all the entries it
+ * got meanwhile. Reads merge both tables' ranges in one statement (one snapshot, so a merge
+ * committing meanwhile is never seen half done); `feeds.n` counts the entries of `entries`, and
+ * the count of a feed is that plus its recent entries. Trims and removals take entries out of
+ * whichever table holds them, at once, so every operation keeps its contract. A call adding
+ * {@link DIRECT_ADD_ROWS} entries or more (a fan-out worker's chunk) writes into `entries`
+ * directly, as it rewrites each page once for many entries already.
  */
 export class SqliteTimelines implements TimelineStore {
   readonly #d: SqliteDatabase;
@@ -59,11 +84,25 @@ export class SqliteTimelines implements TimelineStore {
   readonly #hidden: Database.Statement;
   readonly #byForeignId: Database.Statement;
   readonly #insert: Database.Statement;
+  readonly #insertMain: Database.Statement;
   readonly #count: Database.Statement;
-  readonly #trim: Database.Statement;
+  readonly #total: Database.Statement;
+  readonly #oldest: Database.Statement;
+  readonly #trimMain: Database.Statement;
+  readonly #trimRecent: Database.Statement;
   readonly #remove: Database.Statement;
+  readonly #removeRecent: Database.Statement;
   readonly #removeFrom: Database.Statement;
+  readonly #removeFromRecent: Database.Statement;
   readonly #removeOrigin: Database.Statement;
+  readonly #removeOriginRecent: Database.Statement;
+  readonly #mergeBound: Database.Statement;
+  readonly #mergeFirst: Database.Statement;
+  readonly #mergeTx: Database.Transaction<(after: number, upto: number | null) => number>;
+  /** Recent entries this connection knows of (its own adds since it counted), for {@link mergeDue}. */
+  #recentRows = -1;
+  /** The merge's position: it goes on after this feed integer (0: from the start). */
+  #mergeAfter = 0;
   readonly #hide: Database.Statement;
   readonly #raiseFloor: Database.Statement;
   readonly #unhide: Database.Statement;
@@ -78,23 +117,62 @@ export class SqliteTimelines implements TimelineStore {
     this.#marks = marks;
     this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps) => packChanges(this.applyNow(app, unpackOps(ops))));
     const db = d.db;
-    this.#reader = db.prepare('SELECT n, floor FROM feeds WHERE id = ?');
+    // One statement: a merge committing between two would move entries from one count to the other.
+    this.#reader = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) AS n, floor FROM feeds WHERE id = @f');
     this.#hidden = db.prepare('SELECT sk FROM hidden WHERE feed = ? ORDER BY sk DESC').pluck();
     this.#byForeignId = db.prepare(
       `SELECT e.sk, o.fid AS origin FROM activities a JOIN entries e ON e.feed = @feed AND e.sk = a.sk LEFT JOIN feeds o ON o.id = e.origin
-       WHERE a.app = @app AND a.foreign_id = @foreignId AND a.foreign_id <> '' ORDER BY e.sk DESC`,
+       WHERE a.app = @app AND a.foreign_id = @foreignId AND a.foreign_id <> ''
+       UNION ALL
+       SELECT r.sk, o.fid AS origin FROM activities a JOIN recent_entries r ON r.feed = @feed AND r.sk = a.sk LEFT JOIN feeds o ON o.id = r.origin
+       WHERE a.app = @app AND a.foreign_id = @foreignId AND a.foreign_id <> ''
+       ORDER BY 1 DESC`,
     );
-    this.#insert = db.prepare('INSERT OR IGNORE INTO entries (feed, sk, origin) VALUES (?, ?, ?)');
-    this.#count = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ? RETURNING n').pluck();
-    this.#trim = db
+    // Unless either table holds it (a grouped entry with that key counts, as the primary key did).
+    this.#insert = db.prepare(
+      `INSERT INTO recent_entries (feed, sk, origin) SELECT @feed, @sk, @origin
+       WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = @feed AND sk = @sk) ON CONFLICT DO NOTHING`,
+    );
+    this.#insertMain = db.prepare(
+      `INSERT INTO entries (feed, sk, origin) SELECT @feed, @sk, @origin
+       WHERE NOT EXISTS (SELECT 1 FROM recent_entries WHERE feed = @feed AND sk = @sk) ON CONFLICT DO NOTHING`,
+    );
+    this.#count = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ?');
+    this.#total = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) FROM feeds WHERE id = @f').pluck();
+    // The oldest flat entries of both tables, with the table each is in (1: recent).
+    this.#oldest = db
       .prepare(
-        `DELETE FROM entries WHERE feed = @feed AND sk IN
-         (SELECT sk FROM entries WHERE feed = @feed AND grp IS NULL ORDER BY sk LIMIT @excess) RETURNING sk`,
+        `SELECT sk, 0 FROM entries WHERE feed = @feed AND grp IS NULL UNION ALL SELECT sk, 1 FROM recent_entries WHERE feed = @feed
+         ORDER BY 1 LIMIT @excess`,
       )
-      .pluck();
-    this.#remove = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND grp IS NULL');
+      .raw();
+    this.#trimMain = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND grp IS NULL');
+    this.#trimRecent = db.prepare('DELETE FROM recent_entries WHERE feed = ? AND sk = ?');
+    this.#remove = this.#trimMain;
+    this.#removeRecent = this.#trimRecent;
     this.#removeFrom = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND origin IS ? AND grp IS NULL');
+    this.#removeFromRecent = db.prepare('DELETE FROM recent_entries WHERE feed = ? AND sk = ? AND origin IS ?');
     this.#removeOrigin = db.prepare('DELETE FROM entries WHERE feed = ? AND origin = ? AND grp IS NULL RETURNING sk').pluck();
+    this.#removeOriginRecent = db.prepare('DELETE FROM recent_entries WHERE feed = ? AND origin = ? RETURNING sk').pluck();
+    // Merge steps: whole feeds, in feed order, from the feed after @after up to (not including) @upto.
+    this.#mergeBound = db.prepare('SELECT feed FROM recent_entries WHERE feed > ? ORDER BY feed, sk LIMIT 1 OFFSET ?').pluck();
+    this.#mergeFirst = db.prepare('SELECT min(feed) FROM recent_entries WHERE feed > ?').pluck();
+    const mergeRows = db.prepare(
+      `INSERT INTO entries (feed, sk, origin) SELECT feed, sk, origin FROM recent_entries
+       WHERE feed > @after AND feed < @upto ORDER BY feed, sk ON CONFLICT DO NOTHING`,
+    );
+    const mergeCounts = db.prepare(
+      `UPDATE feeds SET n = n + c.k FROM
+       (SELECT feed, count(*) AS k FROM recent_entries WHERE feed > @after AND feed < @upto GROUP BY feed) AS c
+       WHERE feeds.id = c.feed`,
+    );
+    const mergeDelete = db.prepare('DELETE FROM recent_entries WHERE feed > @after AND feed < @upto');
+    this.#mergeTx = db.transaction((after: number, upto: number | null) => {
+      const range = { after, upto: upto ?? Number.MAX_SAFE_INTEGER };
+      mergeRows.run(range);
+      mergeCounts.run(range);
+      return mergeDelete.run(range).changes;
+    });
     this.#hide = db.prepare('INSERT OR IGNORE INTO hidden (feed, sk) VALUES (?, ?)');
     this.#raiseFloor = db.prepare("UPDATE feeds SET floor = max(coalesce(floor, x''), @floor) WHERE id = @feed");
     this.#unhide = db.prepare('DELETE FROM hidden WHERE feed = ? AND sk = ?');
@@ -110,18 +188,25 @@ export class SqliteTimelines implements TimelineStore {
     const shape = `${s.idLt ? 1 : 0}${s.idLte ? 1 : 0}${s.idGt ? 1 : 0}${s.idGte ? 1 : 0}${s.directOnly ? 'd' : ''}${s.bodies ? 'b' : ''}`;
     let st = this.#scans.get(shape);
     if (!st) {
-      const conds = ['e.feed = ?', 'e.grp IS NULL'];
-      if (s.directOnly) conds.push('e.origin IS NULL');
-      if (s.idLt) conds.push('e.sk < ?');
-      if (s.idLte) conds.push('e.sk <= ?');
-      if (s.idGt) conds.push('e.sk > ?');
-      if (s.idGte) conds.push('e.sk >= ?');
+      const conds = ['feed = @feed'];
+      if (s.directOnly) conds.push('origin IS NULL');
+      if (s.idLt) conds.push('sk < @lt');
+      if (s.idLte) conds.push('sk <= @lte');
+      if (s.idGt) conds.push('sk > @gt');
+      if (s.idGte) conds.push('sk >= @gte');
+      const where = conds.join(' AND ');
+      // Both tables' ranges merged newest first (SQLite's MERGE of two ordered index walks, no
+      // sort). With bodies, the join walks that merged order: the subquery's LIMIT keeps its ORDER
+      // BY (SQLite drops it from a subquery without one), CROSS JOIN keeps it the outer loop, and
+      // the outer ORDER BY is then met without sorting.
+      const merged = `SELECT sk, origin FROM entries WHERE ${where} AND grp IS NULL UNION ALL SELECT sk, origin FROM recent_entries WHERE ${where}
+                      ORDER BY sk DESC`;
       st = this.#d.db
         .prepare(
           s.bodies
-            ? `SELECT a.id, e.origin, a.body FROM entries e JOIN activities a ON a.app = ? AND a.sk = e.sk
-               WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT ? OFFSET ?`
-            : `SELECT lower(hex(e.sk)), e.origin FROM entries e WHERE ${conds.join(' AND ')} ORDER BY e.sk DESC LIMIT ? OFFSET ?`,
+            ? `SELECT a.id, e.origin, a.body FROM (${merged} LIMIT -1) e CROSS JOIN activities a ON a.app = @app AND a.sk = e.sk
+               ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`
+            : `SELECT lower(hex(e.sk)), e.origin FROM (${merged} LIMIT @limit OFFSET @offset) e ORDER BY e.sk DESC`,
         )
         .raw();
       this.#scans.set(shape, st);
@@ -133,13 +218,13 @@ export class SqliteTimelines implements TimelineStore {
     const d = this.#d;
     const f = d.findFeed(app, s.feed);
     if (f === undefined || s.limit <= 0) return [];
-    const params: unknown[] = s.bodies ? [d.appInt(app), f] : [f];
-    if (s.idLt) params.push(idToSortKey(s.idLt));
-    if (s.idLte) params.push(idToSortKey(s.idLte));
-    if (s.idGt) params.push(idToSortKey(s.idGt));
-    if (s.idGte) params.push(idToSortKey(s.idGte));
-    params.push(s.limit, s.offset ?? 0);
-    const rows = this.statement(s).all(...params) as [string, number | null, string?][];
+    const params: Record<string, unknown> = { feed: f, limit: s.limit, offset: s.offset ?? 0 };
+    if (s.bodies) params.app = d.appInt(app);
+    if (s.idLt) params.lt = idToSortKey(s.idLt);
+    if (s.idLte) params.lte = idToSortKey(s.idLte);
+    if (s.idGt) params.gt = idToSortKey(s.idGt);
+    if (s.idGte) params.gte = idToSortKey(s.idGte);
+    const rows = this.statement(s).all(params) as [string, number | null, string?][];
     const out: (TimelineEntry & { body?: string })[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const [id, origin, body] = rows[i];
@@ -161,7 +246,7 @@ export class SqliteTimelines implements TimelineStore {
     return this.#d.read('readerState', () => {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return { count: 0, floor: null, hidden: [] };
-      const r = this.#reader.get(f) as { n: number; floor: Buffer | null };
+      const r = this.#reader.get({ f }) as { n: number; floor: Buffer | null };
       const floor = r.floor === null || r.floor.length === 0 ? null : sortKeyToId(r.floor);
       return { count: r.n, floor, hidden: (this.#hidden.all(f) as Buffer[]).map(sortKeyToId) };
     });
@@ -193,9 +278,12 @@ export class SqliteTimelines implements TimelineStore {
    * and a feed's count and trim are touched once per run of adds on it (see {@link Pending}).
    */
   private applyNow(app: string, ops: readonly FeedOp[]): Map<string, CallChange> {
-    const ctx: ApplyCall = { app, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map() };
+    let rows = 0;
+    for (const op of ops) if (op.kind === 'add') rows += op.entries.length;
+    const direct = rows >= DIRECT_ADD_ROWS;
+    const ctx: ApplyCall = { app, direct, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map() };
     for (const op of ops) this.applyOne(ctx, op);
-    for (const [f, p] of ctx.pending) this.countAndTrim(f, p);
+    for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
     this.mark(app, ops);
     return ctx.changes;
   }
@@ -229,16 +317,67 @@ export class SqliteTimelines implements TimelineStore {
     if (keys.size > 0) this.#marks.write(keys);
   }
 
-  /** Adds a feed's pending count and trims it to its newest `maxLength` entries when over. */
-  private countAndTrim(f: number, p: Pending): void {
-    const n = this.#count.get(p.added, f) as number;
+  /**
+   * Trims a feed that got adds to its newest `maxLength` entries when over, taking the oldest out
+   * of whichever table holds each (adds went to the recent entries and left `feeds.n` alone).
+   */
+  private countAndTrim(ctx: ApplyCall, f: number, p: Pending): void {
+    // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
+    if (ctx.direct) this.#count.run(p.added, f);
+    const n = this.#total.get({ f }) as number;
     if (n <= p.maxLength) return;
-    const trimmed = this.#trim.all({ feed: f, excess: n - p.maxLength }) as Buffer[];
-    this.#count.get(-trimmed.length, f);
-    for (const sk of trimmed) {
+    const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
+    let main = 0;
+    for (const [sk, recent] of oldest) {
+      if (recent === 1) {
+        this.#trimRecent.run(f, sk);
+        this.#recentRows--;
+      } else {
+        this.#trimMain.run(f, sk);
+        main++;
+      }
       const id = sortKeyToId(sk);
       if (!p.change.added.delete(id)) p.change.removed.add(id);
     }
+    if (main > 0) this.#count.run(-main, f);
+  }
+
+  /**
+   * Whether enough recent entries wait for the writer to merge some ({@link mergeStep}); counted
+   * by this connection from its own adds (another process's writer merges its own).
+   */
+  mergeDue(): boolean {
+    if (this.#recentRows < 0) this.#recentRows = this.#d.db.prepare('SELECT count(*) FROM recent_entries').pluck().get() as number;
+    return this.#recentRows >= MERGE_AT_ROWS || (this.#mergeAfter > 0 && this.#recentRows > 0);
+  }
+
+  /**
+   * Moves the recent entries of the next feeds (in feed order, whole feeds, about
+   * {@link MERGE_STEP_ROWS} rows, going on from the last step) into `entries` with their counts,
+   * in its own transaction: readers see each entry in one table or the other, never both or
+   * neither. Once a pass reaches the last feed, the next starts from the first. Returns the rows
+   * moved. Called by the writer between group commits (see SqliteWriteStore), and by `mergeAll`.
+   */
+  mergeStep(rows = MERGE_STEP_ROWS): number {
+    const after = this.#mergeAfter;
+    const bound = (this.#mergeBound.get(after, rows) as number | undefined) ?? null;
+    // Up to the feed of the row `rows` places on, or past it when that is the first feed (a feed
+    // with more recent rows than a step moves in one step).
+    const upto = bound !== null && bound === this.#mergeFirst.get(after) ? bound + 1 : bound;
+    const moved = this.#d.guard('merge', () => this.#mergeTx.immediate(after, upto));
+    // The range was (after, upto): the next step starts at `upto`.
+    this.#mergeAfter = upto === null ? 0 : upto - 1;
+    this.#recentRows = Math.max(0, this.#recentRows - moved);
+    // Feeds past the last step's bound may still hold rows added meanwhile: the next pass has them.
+    return moved;
+  }
+
+  /** Merges every recent entry into `entries` (tests, and the writer when it closes). */
+  mergeAll(): void {
+    this.#mergeAfter = 0;
+    do this.mergeStep(Number.MAX_SAFE_INTEGER);
+    while ((this.#d.db.prepare('SELECT count(*) FROM recent_entries').pluck().get() as number) > 0);
+    this.#recentRows = 0;
   }
 
   private applyOne(ctx: ApplyCall, op: FeedOp): void {
@@ -256,8 +395,9 @@ export class SqliteTimelines implements TimelineStore {
         }
         let sk = ctx.keys.get(e.id);
         if (sk === undefined) ctx.keys.set(e.id, (sk = idToSortKey(e.id)));
-        if (this.#insert.run(f, sk, origin).changes > 0) {
+        if ((ctx.direct ? this.#insertMain : this.#insert).run({ feed: f, sk, origin }).changes > 0) {
           added++;
+          if (!ctx.direct) this.#recentRows++;
           // Back in after an earlier operation of this call took it out: no change overall.
           if (!c.removed.delete(e.id)) c.added.set(e.id, { id: e.id, origin: e.origin });
         }
@@ -274,7 +414,7 @@ export class SqliteTimelines implements TimelineStore {
           // Another length (never within one feed group): settle at once with the smaller one.
           p.maxLength = Math.min(p.maxLength, op.maxLength);
           ctx.pending.delete(f);
-          this.countAndTrim(f, p);
+          this.countAndTrim(ctx, f, p);
         }
       }
       return;
@@ -285,7 +425,7 @@ export class SqliteTimelines implements TimelineStore {
       const p = ctx.pending.get(known);
       if (p !== undefined) {
         ctx.pending.delete(known);
-        this.countAndTrim(known, p);
+        this.countAndTrim(ctx, known, p);
       }
     }
     switch (op.kind) {
@@ -298,24 +438,29 @@ export class SqliteTimelines implements TimelineStore {
         let n = 0;
         for (const id of op.ids) {
           const sk = idToSortKey(id);
-          const gone = (origin === undefined ? this.#remove.run(f, sk) : this.#removeFrom.run(f, sk, origin)).changes;
-          if (gone > 0) {
-            n += gone;
+          // In one table or the other: `feeds.n` counts only the entries of `entries`.
+          const main = (origin === undefined ? this.#remove.run(f, sk) : this.#removeFrom.run(f, sk, origin)).changes;
+          const recent = main > 0 ? 0 : (origin === undefined ? this.#removeRecent.run(f, sk) : this.#removeFromRecent.run(f, sk, origin)).changes;
+          if (recent > 0) this.#recentRows--;
+          if (main + recent > 0) {
+            n += main;
             if (!c.added.delete(id)) c.removed.add(id);
           }
         }
-        if (n > 0) this.#count.get(-n, f);
+        if (n > 0) this.#count.run(-n, f);
         return;
       }
       case 'removeOrigin': {
         const f = known;
         const o = d.findFeed(app, op.origin);
         if (f === undefined || o === undefined) return;
-        const gone = this.#removeOrigin.all(f, o) as Buffer[];
-        if (gone.length === 0) return;
-        this.#count.get(-gone.length, f);
+        const main = this.#removeOrigin.all(f, o) as Buffer[];
+        const recent = this.#removeOriginRecent.all(f, o) as Buffer[];
+        if (main.length > 0) this.#count.run(-main.length, f);
+        this.#recentRows -= recent.length;
+        if (main.length + recent.length === 0) return;
         const c = this.changeOf(ctx, op.feed);
-        for (const sk of gone) {
+        for (const sk of [...main, ...recent]) {
           const id = sortKeyToId(sk);
           if (!c.added.delete(id)) c.removed.add(id);
         }
@@ -422,6 +567,8 @@ interface Pending {
 /** The state of one {@link SqliteTimelines.apply} call. */
 interface ApplyCall {
   readonly app: string;
+  /** Adds go into `entries` directly (a large call, see DIRECT_ADD_ROWS), not the recent entries. */
+  readonly direct: boolean;
   readonly changes: Map<string, CallChange>;
   /** Sort keys of the ids met, and integers of the origins met. */
   readonly keys: Map<string, Buffer>;
@@ -458,6 +605,7 @@ export class SqliteGroupStore implements GroupStore {
   readonly #groupEntryKeys: Database.Statement;
   readonly #deleteEntry: Database.Statement;
   readonly #putEntry: Database.Statement;
+  readonly #unputRecent: Database.Statement;
   readonly #setCounts: Database.Statement;
   readonly #markAllSeen: Database.Statement;
   readonly #markAllRead: Database.Statement;
@@ -498,6 +646,8 @@ export class SqliteGroupStore implements GroupStore {
     this.#groupEntryKeys = db.prepare('SELECT sk FROM entries INDEXED BY entries_group WHERE feed = ? AND grp = ?').pluck();
     this.#deleteEntry = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ?');
     this.#putEntry = db.prepare('INSERT OR REPLACE INTO entries (feed, sk, origin, grp) VALUES (?, ?, ?, ?)');
+    // A grouped entry replaces a flat one of the same key, wherever that one is (see SqliteTimelines).
+    this.#unputRecent = db.prepare('DELETE FROM recent_entries WHERE feed = ? AND sk = ?');
     this.#setCounts = db.prepare('UPDATE feeds SET ngroups = ?, unseen = ?, unread = ? WHERE id = ?');
     this.#markAllSeen = db.prepare('UPDATE groups SET seen = 1 WHERE feed = ? AND seen = 0');
     this.#markAllRead = db.prepare('UPDATE groups SET seen = 1, read = 1 WHERE feed = ? AND (read = 0 OR seen = 0)');
@@ -598,7 +748,11 @@ export class SqliteGroupStore implements GroupStore {
         if (want.has(hex)) want.delete(hex);
         else this.#deleteEntry.run(f, sk);
       }
-      for (const [hex, e] of want) this.#putEntry.run(f, Buffer.from(hex, 'hex'), e.origin === null ? null : d.feedInt(app, e.origin), gid);
+      for (const [hex, e] of want) {
+        const sk = Buffer.from(hex, 'hex');
+        this.#unputRecent.run(f, sk);
+        this.#putEntry.run(f, sk, e.origin === null ? null : d.feedInt(app, e.origin), gid);
+      }
     }
     this.#setCounts.run(w.counts.groups, w.counts.unseen, w.counts.unread, f);
     return true;

@@ -15,7 +15,8 @@ export class SqliteHideWrites {
   constructor(d: SqliteDatabase) {
     this.#unhideFollowed = d.db.prepare(
       `DELETE FROM hidden WHERE feed = @source AND sk >= @since
-       AND EXISTS (SELECT 1 FROM entries e WHERE e.feed = @target AND e.sk = hidden.sk AND e.origin IS NULL)`,
+       AND (EXISTS (SELECT 1 FROM entries e WHERE e.feed = @target AND e.sk = hidden.sk AND e.origin IS NULL)
+         OR EXISTS (SELECT 1 FROM recent_entries r WHERE r.feed = @target AND r.sk = hidden.sk AND r.origin IS NULL))`,
     );
   }
 

@@ -81,10 +81,13 @@ export class SqliteStore implements Store {
     );
     // After the signal store, which creates the personalization tables the sweep looks at.
     this.#sweep = new SqliteActivitySweep(this.database, this.changes);
+    const timelines = new SqliteTimelines(this.database, this.#writes, this.#timelines, this.changes);
+    // The writing connection merges recent timeline entries into the main table between commits.
+    this.#writes.runBetweenCommits({ due: () => timelines.mergeDue(), step: () => void timelines.mergeStep() });
     this.ports = {
       intents: new SqliteIntentQueue(this.database, this.#writes),
       activities: new SqliteActivities(this.database, this.#activities),
-      timelines: new SqliteTimelines(this.database, this.#writes, this.#timelines, this.changes),
+      timelines,
       groups: new SqliteGroupStore(this.database, this.#writes, this.#timelines, this.changes),
       follows: new SqliteFollowGraph(this.database, this.#writes, this.#follows, this.#timelines, this.changes),
       reactions: this.#reactions,

@@ -42,21 +42,26 @@ export class SqliteTimelineStore {
   constructor(d: SqliteDatabase, groups: SqliteGroups = new SqliteGroups(d)) {
     this.#d = d;
     this.#groups = groups;
+    // A feed's count is `n` plus its recent entries (see SqliteTimelines).
     // Two plans for "the pull-served feeds this feed follows": walking the reader's follows costs
     // one lookup per followed feed (a reader following 5,000 feeds: ~0.5 ms on every read);
     // walking the pull-served feeds costs one probe per such feed, and there are few of them.
     this.#pulledByFollows = d.db.prepare(
-      'SELECT t.id, t.fid, t.n, f.since FROM follows f JOIN feeds t ON t.id = f.target WHERE f.source = ? AND t.pull = 1',
+      'SELECT t.id, t.fid, t.n + (SELECT count(*) FROM recent_entries r WHERE r.feed = t.id) AS n, f.since FROM follows f JOIN feeds t ON t.id = f.target WHERE f.source = ? AND t.pull = 1',
     );
     // CROSS JOIN fixes the loop order: without it SQLite walks the reader's follows instead.
     this.#pulledByFlags = d.db.prepare(
-      `SELECT t.id, t.fid, t.n, f.since FROM feeds t INDEXED BY feeds_pull CROSS JOIN follows f ON f.source = ? AND f.target = t.id
+      `SELECT t.id, t.fid, t.n + (SELECT count(*) FROM recent_entries r WHERE r.feed = t.id) AS n, f.since FROM feeds t INDEXED BY feeds_pull CROSS JOIN follows f ON f.source = ? AND f.target = t.id
        WHERE t.pull = 1`,
     );
     this.#pullCount = d.db.prepare('SELECT count(*) FROM feeds INDEXED BY feeds_pull WHERE pull = 1').pluck();
+    // Flat entries are in `entries` or in `recent_entries` (see SqliteTimelines).
     this.#entriesOf = d.db.prepare(
       `SELECT e.sk, o.fid AS origin FROM entries e LEFT JOIN feeds o ON o.id = e.origin
-       WHERE e.feed = ? AND e.sk IN (SELECT unhex(value) FROM json_each(?))`,
+       WHERE e.feed = @feed AND e.sk IN (SELECT unhex(value) FROM json_each(@keys))
+       UNION ALL
+       SELECT r.sk, o.fid AS origin FROM recent_entries r LEFT JOIN feeds o ON o.id = r.origin
+       WHERE r.feed = @feed AND r.sk IN (SELECT unhex(value) FROM json_each(@keys))`,
     );
   }
 
@@ -92,7 +97,7 @@ export class SqliteTimelineStore {
       const f = this.#d.findFeed(app, feed);
       if (f === undefined) return [];
       const keys = JSON.stringify(ids.map((id) => idToSortKey(id).toString('hex')));
-      const rows = this.#entriesOf.all(f, keys) as Row[];
+      const rows = this.#entriesOf.all({ feed: f, keys }) as Row[];
       return rows.map((r) => ({ id: sortKeyToId(r.sk), origin: r.origin }));
     });
   }

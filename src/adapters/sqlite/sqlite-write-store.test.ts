@@ -31,7 +31,13 @@ const APP = 'app';
 /** Activity ids committed so far, as another connection sees them. */
 const committedActivities = () => (other.prepare('SELECT id FROM activities ORDER BY id').pluck().all() as string[]).sort();
 const committedEntries = (fid: string) =>
-  other.prepare('SELECT count(*) FROM entries e JOIN feeds f ON f.id = e.feed WHERE f.fid = ?').pluck().get(fid) as number;
+  other
+    .prepare(
+      `SELECT (SELECT count(*) FROM entries e WHERE e.feed = f.id) + (SELECT count(*) FROM recent_entries r WHERE r.feed = f.id)
+       FROM feeds f WHERE f.fid = ?`,
+    )
+    .pluck()
+    .get(fid) as number;
 
 describe('SQLite group commit', () => {
   it('commits the writes of one turn together, and each promise resolves only once its write is committed', async () => {

@@ -102,6 +102,9 @@ export class SqliteWriteStore {
   readonly #signals: SqliteSignalWrites;
   readonly #eraseActivity: Database.Statement;
   readonly #audit: Database.Statement;
+  /** Work done between group commits on the writing connection (see {@link runBetweenCommits}). */
+  #background: BackgroundWork | null = null;
+  #backgroundScheduled = false;
 
   /** Every transaction writes one change mark in `marks` naming what its writes changed. */
   constructor(d: SqliteDatabase, marks: SqliteChangeMarks = new SqliteChangeMarks(d), onCommit: (() => void) | null = null) {
@@ -156,6 +159,47 @@ export class SqliteWriteStore {
   useRemote(remote: RemoteWriter): void {
     this.#remote = remote;
   }
+
+  /**
+   * Work the writing connection does between group commits, one `step` (its own transaction) at a
+   * time while `due()` says so: the merge of recent timeline entries (SqliteTimelines). Only where
+   * this store commits itself (the writer thread, or the inline writer); each step waits for the
+   * writes handed over before it, and writes arriving during a step wait at most for that step.
+   */
+  runBetweenCommits(work: BackgroundWork): void {
+    this.#background = work;
+  }
+
+  private scheduleBackground(): void {
+    const work = this.#background;
+    if (work === null || this.#remote !== null || this.#backgroundScheduled || !work.due()) return;
+    this.#backgroundScheduled = true;
+    setImmediate(this.#runBackground);
+  }
+
+  readonly #runBackground = (): void => {
+    this.#backgroundScheduled = false;
+    const work = this.#background;
+    if (work === null || !this.#d.db.open) return;
+    // Writes first: a step moves committed data and can wait, an acknowledgement cannot.
+    if (this.#waiting.length > 0) {
+      this.flush();
+      return;
+    }
+    // The step only moves committed data between tables in one transaction: losing it to a power
+    // cut loses nothing, so it does not wait for fsync (see transactOp's relaxed writes).
+    const relaxed = this.#d.path !== ':memory:';
+    if (relaxed) this.#d.db.pragma('synchronous = NORMAL');
+    try {
+      work.step();
+    } catch {
+      // Busy (another process writing) or failing: tried again after the next commit.
+      return;
+    } finally {
+      if (relaxed) this.#d.db.pragma('synchronous = FULL');
+    }
+    this.scheduleBackground();
+  };
 
   /** Whether writes go to another thread. */
   get remote(): boolean {
@@ -228,6 +272,7 @@ export class SqliteWriteStore {
       for (const w of group) this.run(() => this.#oneTx.immediate(w), [w], true);
     } finally {
       if (relaxed) this.#d.db.pragma('synchronous = FULL');
+      this.scheduleBackground();
     }
   }
 
@@ -296,6 +341,14 @@ export class SqliteWriteStore {
     const keys = stepChanges(app, step);
     if (keys.size > 0) this.#marks.write(keys);
   }
+}
+
+/** Work between group commits (see {@link SqliteWriteStore.runBetweenCommits}). */
+export interface BackgroundWork {
+  /** Whether a step is due now. */
+  due(): boolean;
+  /** One step, in its own transaction. */
+  step(): void;
 }
 
 /** Whether a write may write activities or replace content tags; a function may write anything but follow edges (those it declares). */

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { activityAt, idAt } from '../../../test/contract/ports-support.js';
+import { timelineStoreContract } from '../../../test/contract/timeline-store.contract.js';
+import { groupStoreContract } from '../../../test/contract/group-store.contract.js';
+import type { PortsFactory } from '../../../test/contract/ports-support.js';
+import type { TimelineStore } from '../../ports/timeline-store.js';
+import { DIRECT_ADD_ROWS, MERGE_AT_ROWS, type SqliteTimelines } from './sqlite-feed-stores.js';
+import { SqliteStore } from './sqlite-store.js';
+
+// Flat entries live in two tables (SqliteTimelines): adds land in `recent_entries`, the writer
+// merges them into `entries`. Every answer must be the same wherever the entries are.
+
+/** The timeline and group contracts again, with every recent entry merged after each write. */
+const mergedAfterEveryWrite: PortsFactory = async () => {
+  const store = new SqliteStore(':memory:');
+  const t = store.ports.timelines as SqliteTimelines;
+  const timelines: TimelineStore = {
+    scan: (app, s) => t.scan(app, s),
+    scanMany: (app, s) => t.scanMany(app, s),
+    readerState: (app, f) => t.readerState(app, f),
+    entriesOf: (app, f, ids) => t.entriesOf(app, f, ids),
+    entriesByForeignId: (app, f, id) => t.entriesByForeignId(app, f, id),
+    apply: async (app, ops, opts) => {
+      const changes = await t.apply(app, ops, opts);
+      t.mergeAll();
+      return changes;
+    },
+  };
+  return { ports: { ...store.ports, timelines }, close: () => store.close() };
+};
+timelineStoreContract('sqlite, recent entries merged after every write', mergedAfterEveryWrite);
+groupStoreContract('sqlite, recent entries merged after every write', mergedAfterEveryWrite);
+
+const APP = 'app';
+const ids = (list: { id: string }[]) => list.map((e) => e.id);
+const rowsIn = (store: SqliteStore, table: 'entries' | 'recent_entries') => store.database.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+
+describe('SQLite recent entries', () => {
+  it('answers the same with a feed split between both tables: scans, counts, trims, removals, idempotent adds', async () => {
+    const store = new SqliteStore(':memory:');
+    const t = store.ports.timelines as SqliteTimelines;
+    const feed = 'timeline:r';
+    const acts = Array.from({ length: 10 }, (_, i) => activityAt(i + 1, 'user:a', { foreignId: i === 2 ? 'fid:3' : i === 7 ? 'fid:8' : '' }));
+    await store.ports.intents.commit(APP, acts.map((activity) => ({ activity })));
+    const a = acts.map((x) => x.id);
+    // 1..5 merged into the main table, 6..8 recent.
+    await t.apply(APP, [{ kind: 'add', feed, entries: a.slice(0, 5).map((id) => ({ id, origin: 'user:a' })), maxLength: 100 }]);
+    t.mergeAll();
+    await t.apply(APP, [{ kind: 'add', feed, entries: a.slice(5, 8).map((id) => ({ id, origin: 'user:b' })), maxLength: 100 }]);
+    assert.equal(rowsIn(store, 'entries'), 5);
+    assert.equal(rowsIn(store, 'recent_entries'), 3);
+
+    assert.deepEqual(ids(await t.scan(APP, { feed, limit: 4 })), [a[7], a[6], a[5], a[4]]);
+    assert.deepEqual(ids(await t.scan(APP, { feed, limit: 3, offset: 2, idLt: a[7] })), [a[4], a[3], a[2]]);
+    assert.deepEqual(ids(await t.scan(APP, { feed, idGt: a[3], idLte: a[6], limit: 10 })), [a[6], a[5], a[4]]);
+    const bodies = await t.scan(APP, { feed, bodies: true, limit: 4, offset: 1 });
+    assert.deepEqual(bodies, [6, 5, 4, 3].map((i) => ({ id: a[i], origin: i >= 5 ? 'user:b' : 'user:a', body: acts[i].body })));
+    assert.equal((await t.readerState(APP, feed)).count, 8);
+    assert.deepEqual(
+      (await t.entriesOf(APP, feed, [a[0], a[6], a[9]])).sort((x, y) => (x.id < y.id ? -1 : 1)),
+      [{ id: a[0], origin: 'user:a' }, { id: a[6], origin: 'user:b' }],
+    );
+    assert.deepEqual(await t.entriesByForeignId(APP, feed, 'fid:3'), [{ id: a[2], origin: 'user:a' }]);
+    assert.deepEqual(await t.entriesByForeignId(APP, feed, 'fid:8'), [{ id: a[7], origin: 'user:b' }]);
+
+    // Adding what either table holds changes nothing and keeps the first origin.
+    assert.deepEqual(await t.apply(APP, [{ kind: 'add', feed, entries: [{ id: a[1], origin: 'user:z' }, { id: a[6], origin: 'user:z' }], maxLength: 100 }]), []);
+    assert.deepEqual(await t.entriesOf(APP, feed, [a[1]]), [{ id: a[1], origin: 'user:a' }]);
+
+    // A trim takes the oldest out of the main table first, then out of the recent one.
+    const trim = await t.apply(APP, [{ kind: 'add', feed, entries: [{ id: a[8], origin: null }], maxLength: 7 }]);
+    assert.deepEqual(trim.map((c) => [ids([...c.added]), [...c.removed].sort()]), [[[a[8]], [a[0], a[1]].sort()]]);
+    const deep = await t.apply(APP, [{ kind: 'add', feed, entries: [{ id: a[9], origin: null }], maxLength: 2 }]);
+    assert.deepEqual([...deep[0].removed].sort(), [a[2], a[3], a[4], a[5], a[6], a[7]].sort());
+    assert.deepEqual(ids(await t.scan(APP, { feed, limit: 10 })), [a[9], a[8]]);
+    assert.equal((await t.readerState(APP, feed)).count, 2);
+    assert.equal(rowsIn(store, 'entries'), 0);
+
+    // Removals find an entry in either table; counts stay exact through merges.
+    const other = 'timeline:o';
+    await t.apply(APP, [{ kind: 'add', feed: other, entries: a.slice(0, 4).map((id) => ({ id, origin: 'user:a' })), maxLength: 100 }]);
+    t.mergeAll();
+    await t.apply(APP, [{ kind: 'add', feed: other, entries: a.slice(4, 8).map((id) => ({ id, origin: id === a[7] ? 'user:c' : 'user:a' })), maxLength: 100 }]);
+    const removed = await t.apply(APP, [
+      { kind: 'remove', feed: other, ids: [a[0], a[5]] },
+      { kind: 'remove', feed: other, ids: [a[7]], origin: 'user:a' },
+    ]);
+    assert.deepEqual([...removed[0].removed].sort(), [a[0], a[5]].sort());
+    assert.equal((await t.readerState(APP, other)).count, 6);
+    const byOrigin = await t.apply(APP, [{ kind: 'removeOrigin', feed: other, origin: 'user:a' }]);
+    assert.deepEqual([...byOrigin[0].removed].sort(), [a[1], a[2], a[3], a[4], a[6]].sort());
+    t.mergeAll();
+    assert.deepEqual(await t.scan(APP, { feed: other, limit: 10 }), [{ id: a[7], origin: 'user:c' }]);
+    assert.equal((await t.readerState(APP, other)).count, 1);
+    assert.equal(rowsIn(store, 'recent_entries'), 0);
+    await store.close();
+  });
+
+  it('a large call writes into the main table, never twice what the recent table holds', async () => {
+    const store = new SqliteStore(':memory:');
+    const t = store.ports.timelines as SqliteTimelines;
+    const feeds = Array.from({ length: DIRECT_ADD_ROWS }, (_, i) => `timeline:d${i}`);
+    await t.apply(APP, [{ kind: 'add', feed: 'timeline:d0', entries: [{ id: idAt(1), origin: 'user:first' }, { id: idAt(3), origin: null }], maxLength: 100 }]);
+    assert.equal(rowsIn(store, 'recent_entries'), 2);
+    const changes = await t.apply(APP, feeds.map((feed) => ({ kind: 'add' as const, feed, entries: [{ id: idAt(1), origin: 'user:a' }, { id: idAt(2), origin: 'user:a' }], maxLength: 2 })));
+    assert.equal(rowsIn(store, 'recent_entries'), 1, 'the trim took idAt(1) out of the recent table');
+    assert.equal(rowsIn(store, 'entries'), 2 * DIRECT_ADD_ROWS - 1);
+    const d0 = changes.find((c) => c.feed === 'timeline:d0')!;
+    assert.deepEqual([ids([...d0.added]), d0.removed], [[idAt(2)], [idAt(1)]]);
+    assert.deepEqual(await t.scan(APP, { feed: 'timeline:d0', limit: 10 }), [{ id: idAt(3), origin: null }, { id: idAt(2), origin: 'user:a' }]);
+    assert.deepEqual(ids(await t.scan(APP, { feed: 'timeline:d7', limit: 10 })), [idAt(2), idAt(1)]);
+    assert.deepEqual(
+      await Promise.all(['timeline:d0', 'timeline:d7'].map(async (f) => (await t.readerState(APP, f)).count)),
+      [2, 2],
+    );
+    t.mergeAll();
+    assert.equal((await t.readerState(APP, 'timeline:d0')).count, 2);
+    await store.close();
+  });
+
+  it('merges in steps of whole feeds, a feed with more recent entries than a step included', async () => {
+    const store = new SqliteStore(':memory:');
+    const t = store.ports.timelines as SqliteTimelines;
+    const entries = Array.from({ length: 30 }, (_, i) => ({ id: idAt(i + 1), origin: 'user:a' }));
+    await t.apply(APP, ['timeline:1', 'timeline:2', 'timeline:3'].map((feed, k) => ({ kind: 'add' as const, feed, entries: entries.slice(0, 10 * (k + 1)), maxLength: 100 })));
+    const before = await t.scanMany(APP, ['timeline:1', 'timeline:2', 'timeline:3'].map((feed) => ({ feed, limit: 100 })));
+    const moved: number[] = [];
+    for (let i = 0; i < 5 && rowsIn(store, 'recent_entries') > 0; i++) moved.push(t.mergeStep(5));
+    assert.deepEqual(moved, [10, 20, 30], 'one whole feed per step of 5 rows');
+    assert.deepEqual(await t.scanMany(APP, ['timeline:1', 'timeline:2', 'timeline:3'].map((feed) => ({ feed, limit: 100 }))), before);
+    assert.deepEqual(
+      await Promise.all(['timeline:1', 'timeline:2', 'timeline:3'].map(async (f) => (await t.readerState(APP, f)).count)),
+      [10, 20, 30],
+    );
+    await store.close();
+  });
+
+  it('the writer merges on its own once enough recent entries wait, between commits', async () => {
+    const store = new SqliteStore(':memory:');
+    const t = store.ports.timelines;
+    const feeds = Array.from({ length: 100 }, (_, i) => `timeline:f${i}`);
+    const per = Math.ceil((MERGE_AT_ROWS + 500) / feeds.length);
+    const entries = Array.from({ length: per }, (_, i) => ({ id: idAt(i + 1), origin: 'user:a' }));
+    await t.apply(APP, feeds.map((feed) => ({ kind: 'add' as const, feed, entries, maxLength: 1000 })));
+    for (let i = 0; i < 50 && rowsIn(store, 'recent_entries') > 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(rowsIn(store, 'recent_entries'), 0);
+    assert.equal(rowsIn(store, 'entries'), per * feeds.length);
+    assert.equal((await t.readerState(APP, 'timeline:f42')).count, per);
+    assert.deepEqual(ids(await t.scan(APP, { feed: 'timeline:f7', limit: 2 })), [idAt(per), idAt(per - 1)]);
+    await store.close();
+  });
+
+  it('a database from before the recent table gets it, and its entries read as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-recent-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'old.db');
+    let store = new SqliteStore(path, { writer: 'inline' });
+    const latest = store.database.migrations().latest;
+    await store.ports.timelines.apply(APP, [{ kind: 'add', feed: 'timeline:x', entries: [1, 2, 3].map((s) => ({ id: idAt(s), origin: null })), maxLength: 100 }]);
+    (store.ports.timelines as SqliteTimelines).mergeAll();
+    await store.close();
+    // Back to the schema before this step: the entries are all in the main table.
+    const raw = new Database(path);
+    raw.exec('DROP TABLE recent_entries');
+    raw.pragma(`user_version = ${latest - 1}`);
+    raw.close();
+    store = new SqliteStore(path, { writer: 'inline' });
+    assert.deepEqual(store.database.migrations(), { applied: latest, latest });
+    const t = store.ports.timelines;
+    assert.deepEqual(ids(await t.scan(APP, { feed: 'timeline:x', limit: 10 })), [idAt(3), idAt(2), idAt(1)]);
+    await t.apply(APP, [{ kind: 'add', feed: 'timeline:x', entries: [{ id: idAt(4), origin: null }], maxLength: 3 }]);
+    assert.deepEqual(ids(await t.scan(APP, { feed: 'timeline:x', limit: 10 })), [idAt(4), idAt(3), idAt(2)]);
+    assert.equal((await t.readerState(APP, 'timeline:x')).count, 3);
+    await store.close();
+  });
+});
