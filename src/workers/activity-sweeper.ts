@@ -5,10 +5,23 @@ import type { Store } from '../ports/store.js';
 export const SWEEP_STEP = 500;
 /** Pause between two steps of a pass (ms), so that requests and fan-out get the store in between. */
 const STEP_PAUSE_MS = 20;
+/**
+ * The least time (ms) an activity found unheld is kept, whatever the retention. A write commits
+ * its activity first and its own feeds' entries right after (see runWrite): a pass that looks in
+ * between finds the new activity held by nothing, and with no retention it would delete an
+ * activity whose write is about to be acknowledged. Found unheld, it is only marked; a later pass
+ * deletes it if it is still unheld this long after.
+ */
+export const MIN_UNHELD_MS = 5_000;
 
 export interface ActivitySweeperOptions {
-  /** How long an activity no feed holds is kept before it is deleted (ms; 0: at the next pass). */
+  /**
+   * How long an activity no feed holds is kept before it is deleted (ms; 0: at the first pass at
+   * least {@link MIN_UNHELD_MS} after a pass found it unheld).
+   */
   readonly retentionMs: number;
+  /** Overrides {@link MIN_UNHELD_MS} (tests). */
+  readonly minUnheldMs?: number;
   /** Time between the start of two passes over every activity (ms). */
   readonly everyMs: number;
 }
@@ -72,7 +85,7 @@ export class ActivitySweeper {
       let after: string | null = null;
       do {
         if (this.#stopping) return deleted;
-        const step = await sweep(app, after, SWEEP_STEP, Date.now(), this.#opts.retentionMs);
+        const step = await sweep(app, after, SWEEP_STEP, Date.now(), Math.max(this.#opts.retentionMs, this.#opts.minUnheldMs ?? MIN_UNHELD_MS));
         deleted += step.deleted;
         after = step.next;
         if (after !== null) await new Promise((r) => setTimeout(r, STEP_PAUSE_MS));

@@ -156,6 +156,23 @@ onRedisCluster('export and import between SQLite and Redis', () => {
     }
   }
 
+  /** One whole pass of the activity sweep with no retention over the app in the store `configFile` names: the activities deleted. */
+  async function sweep(configFile: string): Promise<number> {
+    const store = await openStore(parseConfig(JSON.parse(readFileSync(configFile, 'utf8')), dir));
+    try {
+      let deleted = 0;
+      let after: string | null = null;
+      do {
+        const step: { next: string | null; deleted: number } = await store.sweepActivities!(app.app_id, after, 500, Date.now(), 0);
+        deleted += step.deleted;
+        after = step.next;
+      } while (after !== null);
+      return deleted;
+    } finally {
+      await store.close();
+    }
+  }
+
   let expected: unknown;
 
   it('moves an app from SQLite to Redis and back: every read answers the same; a second import changes nothing', async () => {
@@ -168,6 +185,10 @@ onRedisCluster('export and import between SQLite and Redis', () => {
     assert.ok(counts.activity >= 7 && counts.reaction === 3 && counts.timeline > 0 && counts.groups > 0 && counts.feed > 0 && counts.hidden === 1 && counts.profile > 0 && counts.event > 0 && counts.flag === 1 && counts.file === 1, JSON.stringify(counts));
 
     assert.deepEqual(await importCommand(fromSqlite, { config: files.redis, data: dir, stream: quiet }), counts);
+    // A sweep with no retention right after an import deletes nothing (on SQLite it examines every
+    // activity against the entries holding it; on Redis only activities whose count of holding
+    // entries fell to 0 are looked at).
+    assert.equal(await sweep(files.redis), 0);
     const onRedis = await stored(files.redis);
     const gotRedis = await serving(files.redis, reads);
     if (process.env.TRANSFER_DEBUG) {
@@ -182,6 +203,7 @@ onRedisCluster('export and import between SQLite and Redis', () => {
     const fromRedis = join(dir, 'from-redis.jsonl');
     assert.deepEqual(await exportCommand({ config: files.redis, data: dir, out: fromRedis, stream: quiet }), counts);
     assert.deepEqual(await importCommand(fromRedis, { config: files.back, data: dir, stream: quiet }), counts);
+    assert.equal(await sweep(files.back), 0);
     assert.deepEqual(await serving(files.back, reads), expected);
     assert.deepEqual(await stored(files.back), await stored(files.sqlite));
   });

@@ -12,20 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type StreamClient, type StreamFeed } from 'getstream';
-import { freePort, kill9, spawnRivulet } from '../support/process.js';
+import { freePort, kill9, spawnRivulet, until } from '../support/process.js';
 import { REDIS_SKIP, startRedisCluster, type TestCluster } from '../support/redis-cluster.js';
 import { TEST_GROUPS, uid } from '../support/server.js';
 
-/** Polls `check` until it returns a value; fails after 60 s with `what`. */
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('two API nodes and two workers on one Redis Cluster', { skip: REDIS_SKIP ?? undefined }, () => {
   let cluster: TestCluster;

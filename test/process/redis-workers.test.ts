@@ -19,20 +19,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type StreamClient } from 'getstream';
 import { RedisStore } from '../../src/adapters/redis/redis-store.js';
-import { freePort, kill9, spawnRivulet } from '../support/process.js';
+import { freePort, kill9, spawnRivulet, until } from '../support/process.js';
 import { REDIS_SKIP, startRedisCluster, type TestCluster } from '../support/redis-cluster.js';
 import { TEST_GROUPS, uid } from '../support/server.js';
-
-/** Polls `check` until it returns a value; fails after `timeoutMs` with `what`. */
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** One API request on a new connection, so that successive requests reach the HTTP processes in turn. */
 function call(base: string, method: string, path: string, token: string, apiKey: string, body?: object): Promise<{ status: number; worker: string; body: any }> {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type StreamClient } from 'getstream';
-import { freePort, kill9 } from '../support/process.js';
+import { freePort, kill9, until } from '../support/process.js';
 import { find, parseExposition, total } from '../support/prometheus.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -20,17 +20,6 @@ function cli(args: string[], env: Record<string, string> = {}) {
     encoding: 'utf8',
     env: { ...process.env, RIVULET_LOG_LEVEL: 'warn', ...env },
   });
-}
-
-/** Polls `check` until it returns a value; fails after 60 s with `what`. */
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface Answer {

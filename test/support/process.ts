@@ -47,3 +47,14 @@ export function kill9(child: ChildProcess): Promise<void> {
     child.kill('SIGKILL');
   });
 }
+
+/** Polls `check` until it returns a value; fails after `timeoutMs` with `what`. */
+export async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
