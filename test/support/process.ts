@@ -13,21 +13,28 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `rivulet <args>` from the sources in a child process; resolves once /healthz answers. */
+/**
+ * Starts `rivulet serve …` from the sources in a child process; resolves once it printed its own
+ * address and /healthz answers. The address check matters: tests run in parallel, and a port
+ * found free may be taken by another test's server before this one binds it, whose /healthz
+ * would answer instead (this child then exits, unable to listen).
+ */
 export async function spawnRivulet(args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args, '--port', String(port), '--host', '127.0.0.1'], {
     env: { ...process.env, RIVULET_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  child.stdout!.resume();
+  child.stdout!.on('data', (d) => (stdout += d));
+  const own = `127.0.0.1:${port}/`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`rivulet exited with ${child.exitCode}: ${stderr}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (res.status === 200) return child;
+      if (res.status === 200 && stdout.includes(own)) return child;
     } catch {
       /* not listening yet */
     }
