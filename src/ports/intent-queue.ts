@@ -118,8 +118,13 @@ export interface IntentQueue {
    * per step, in order. Adding a reaction whose id exists fails with a `ConflictError` and writes
    * nothing of that step.
    * @example commit('1', [{ activity, intents: [{ kind: 'fanout.add', source: 'user:alice', ids: [activity.id], mode: 'inline' }] }])
+   *
+   * `opts.covered`: every step only hands over work that a durable inline intent already names
+   * (see runWrite), so it need not be on disk when the call resolves: lost in a power loss, the
+   * inline intent comes back after its lease and a worker redoes the work. An adapter may then
+   * skip waiting for the disk; it must still keep the order of its writes.
    */
-  commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]>;
+  commit(app: string, steps: readonly WriteStep[], opts?: { readonly covered?: boolean }): Promise<CommittedStep[]>;
 
   /**
    * Up to `limit` intents to apply: queued intents not claimed within `leaseMs`, and inline intents

@@ -341,7 +341,8 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
   const changes = parts.work.empty ? new Changes() : await applyFeedWork(s, app, parts.work);
   const twins: string[] = [];
   if (handover.length > 0) {
-    await s.ports.intents.commit(app.appId, [{ intents: handover }]);
+    // Covered by the inline intents of the first step: it need not wait for the disk.
+    await s.ports.intents.commit(app.appId, [{ intents: handover }], { covered: true });
     for (const c of committed) for (const i of c.intents) if (handover.some((h) => h.kind === i.kind && h.source === i.source && h.ids.join(',') === i.ids.join(','))) twins.push(i.id);
   }
   const stored = new Map<string, QueuedIntent[]>();

@@ -98,10 +98,12 @@ export class SqliteIntentQueue implements IntentQueue {
     this.#deleteAllDead = db.prepare('DELETE FROM outbox_dead');
   }
 
-  commit(app: string, steps: readonly WriteStep[]): Promise<CommittedStep[]> {
+  commit(app: string, steps: readonly WriteStep[], opts: { readonly covered?: boolean } = {}): Promise<CommittedStep[]> {
     const rows = steps.reduce((n, s) => n + 1 + (s.intents?.length ?? 0), 0);
     const graph = steps.some((s) => s.follow !== undefined || s.unfollow !== undefined);
-    return this.#ops.commit([app, steps], rows, graph);
+    // A hand-over of intents an inline intent covers commits without waiting for fsync (see
+    // transactOp's `relaxed`); every other step waits for the disk.
+    return this.#ops.commit([app, steps], rows, graph, opts.covered === true);
   }
 
   // Leases, cursors and completions need not reach the disk before they are acknowledged (they

@@ -50,4 +50,19 @@ describe('SQLite relaxed commits', () => {
     assert.deepEqual((await p.timelines.scan('app', { feed: 'timeline:a', limit: 5 })).map((e) => e.id), [idAt(1)]);
     assert.equal(store.database.db.pragma('synchronous', { simple: true }), FULL);
   });
+
+  it('commits a hand-over of intents an inline intent covers relaxed, and any other step with fsync', async () => {
+    const w = store.writes;
+    const run = w.transactOp.bind(w);
+    const relaxed: boolean[] = [];
+    w.transactOp = (name, args, rows, graph, r) => {
+      if (name === 'intents.commit') relaxed.push(r === true);
+      return run(name, args, rows, graph, r);
+    };
+    const intents = [{ kind: 'fanout.add' as const, source: 'user:b', ids: [idAt(2)], mode: 'queued' as const }];
+    await store.ports.intents.commit('app', [{ intents }]);
+    await store.ports.intents.commit('app', [{ intents }], { covered: true });
+    assert.deepEqual(relaxed, [false, true]);
+    assert.equal(await store.ports.intents.pendingCount(), 2, 'both steps are stored');
+  });
 });
