@@ -4,7 +4,7 @@ import { oldestNeeded, placeInGroups, type Placement } from '../../src/core/aggr
 import type { SignalStore } from '../../src/ports/signal-store.js';
 import type { StoragePorts } from '../../src/ports/storage.js';
 import type { Store } from '../../src/ports/store.js';
-import { act, placed, post as storeActivity } from '../support/write-batches.js';
+import { placed, postInto } from '../support/write-batches.js';
 
 /** A store under test for the activity sweep: its ports, personalization stores and sweep. */
 export interface SweepUnderTest {
@@ -35,17 +35,8 @@ export function activitySweepContract(adapter: string, open: () => Promise<Sweep
         await fn();
       });
 
-    /** Writes `n` activities into `feed`, which keeps its `max` newest. */
-    async function post(count: number, feed = 'user:a', max = 3, from = 1000): Promise<string[]> {
-      const ids: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const a = act(from + i, feed);
-        await storeActivity(store, APP, a);
-        await store.ports.timelines.apply(APP, placed(a, [feed], max));
-        ids.push(a.id);
-      }
-      return ids;
-    }
+    /** Writes `count` activities into `feed`, which keeps its `max` newest. */
+    const post = (count: number, feed?: string, max?: number, from?: number) => postInto(store, APP, count, feed, max, from);
     const present = async (ids: string[]) => [...(await store.ports.activities.getActivities(APP, ids)).keys()].sort();
     /** A whole pass in steps of `limit`; returns the deleted count. */
     async function pass(now: number, retention: number, limit = 2): Promise<number> {

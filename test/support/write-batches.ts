@@ -15,3 +15,15 @@ export const post = (store: { readonly ports: StoragePorts }, app: string, a: Ac
 /** The per-feed operations that put `a` directly into `feeds` (default: its home feed). */
 export const placed = (a: ActivityRecord, feeds: readonly string[] = [a.home], maxLength = 100): FeedOp[] =>
   feeds.map((feed) => ({ kind: 'add', feed, entries: [{ id: a.id, origin: null }], maxLength }));
+
+/** Stores `count` activities, each with its entry in `feed`, which keeps its `max` newest; returns their ids. */
+export async function postInto(store: { readonly ports: StoragePorts }, app: string, count: number, feed = 'user:a', max = 3, from = 1000): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const a = act(from + i, feed);
+    await post(store, app, a);
+    await store.ports.timelines.apply(app, placed(a, [feed], max));
+    ids.push(a.id);
+  }
+  return ids;
+}

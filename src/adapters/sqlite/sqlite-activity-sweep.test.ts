@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { act, placed, post as storeActivity } from '../../../test/support/write-batches.js';
+import { postInto } from '../../../test/support/write-batches.js';
 import { activitySweepContract } from '../../../test/contract/activity-sweep.contract.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -13,17 +13,6 @@ beforeEach(() => {
 afterEach(() => store.close());
 
 const APP = 'app';
-/** Writes `n` activities into `feed`, which keeps its `max` newest. */
-async function post(n: number, feed = 'user:a', max = 3, from = 1000): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = act(from + i, feed);
-    await storeActivity(store, APP, a);
-    await store.ports.timelines.apply(APP, placed(a, [feed], max));
-    ids.push(a.id);
-  }
-  return ids;
-}
 const present = async (ids: string[]) => [...(await store.ports.activities.getActivities(APP, ids)).keys()].sort();
 /** A whole pass in steps of `limit`; returns the deleted count and the number of steps. */
 async function pass(now: number, retention: number, limit = 2): Promise<{ deleted: number; steps: number }> {
@@ -42,7 +31,7 @@ async function pass(now: number, retention: number, limit = 2): Promise<{ delete
 // What a feed, a job or a hide keeps, and the retention, are the contract's (below); here, the steps.
 describe('SQLite activity sweep', () => {
   it('takes one step per `limit` activities, the last one short', async () => {
-    const ids = await post(7);
+    const ids = await postInto(store, APP, 7);
     assert.deepEqual(await pass(0, 0), { deleted: 4, steps: 4 });
     assert.deepEqual(await present(ids), ids.slice(4).sort());
     assert.deepEqual(await pass(0, 0), { deleted: 0, steps: 2 });
