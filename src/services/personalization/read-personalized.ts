@@ -8,7 +8,7 @@ import { FeatureVector } from '../../personalization/model/logistic.js';
 import { valueScore } from '../../personalization/model/model.js';
 import { rerank, type GuardrailEffect, type RankItem } from '../../personalization/model/rerank.js';
 import type { Learner } from '../../personalization/serving/learner.js';
-import { fatigueOf, pairSignals, preferenceOf, readerView } from '../../personalization/serving/reader.js';
+import { fatigueOf, pairSignalsInto, preferenceOf, readerView, type MutablePairSignals } from '../../personalization/serving/reader.js';
 import type { PersonalizedSettings, SelectorType } from '../../personalization/serving/settings.js';
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
@@ -23,7 +23,7 @@ import { changeKey } from '../../ports/change-marks.js';
 import { activityBodies } from '../read-parts.js';
 import { recordingServices } from '../read-deps.js';
 import type { Services } from '../context.js';
-import type { ItemEntry } from '../../personalization/serving/signal-state.js';
+import { divisivenessOf, type ItemEntry } from '../../personalization/serving/signal-state.js';
 import type { FeedId } from '../../core/feeds/feed-id.js';
 import type { TimelineRange } from '../../ports/timeline-store.js';
 
@@ -304,6 +304,8 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   // The formula's variables: one object reused for every candidate when the formula reads only
   // the variables set here (the default), else each candidate's parsed activity.
   const scratch: Record<string, unknown> = {};
+  const sig: MutablePairSignals = { following: false, popularity: 0, negatives: 0, impressions: 0, interestScore: 0, authorAffinity: 0 };
+  const facts = { author: '', tags: [] as readonly ContentTag[], timeS: 0 };
   const model = reason === null ? (learner?.model ?? null) : null;
   for (let i = 0; i < pool.length; i++) {
     const c = pool[i];
@@ -317,7 +319,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
     const t = item?.tags ?? fetchedTags.get(c.id) ?? [];
     const popularity = item?.engagements ?? 0;
     const follows = c.source === 'following' || followSet.has(c.author);
-    const sig = pairSignals(view, t, c.author, follows, item);
+    pairSignalsInto(sig, view, t, c.author, follows, item);
     const c0 = counts?.get(c.id);
     if (c0) {
       let total = 0;
@@ -326,7 +328,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
       if (obj.popularity === undefined && total > 0) obj.popularity = total;
     } else if (obj.popularity === undefined && popularity > 0) obj.popularity = popularity;
     // Computed variables replace activity fields of the same names: a post cannot claim its own.
-    const divisiveness = state?.divisiveness(c.id, p.minRaters) ?? 0;
+    const divisiveness = divisivenessOf(item, p.minRaters);
     obj.interest_score = sig.interestScore;
     obj.preference_score = preferenceOf(view, t, c.author);
     obj.author_affinity = sig.authorAffinity;
@@ -335,7 +337,10 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
     let names: NamedFeature[] | undefined;
     if (model !== null) {
       if (q.explain === c.id) names = [];
-      encodeFeatures(fv, userHash, q.user, { author: c.author, tags: t, timeS: c.timeUs / 1e6 }, sig, nowS, names);
+      facts.author = c.author;
+      facts.tags = t;
+      facts.timeS = c.timeUs / 1e6;
+      encodeFeatures(fv, userHash, q.user, facts, sig, nowS, names);
       const heads = model.score(fv);
       obj.p_engage = heads.pEngage;
       obj.p_negative = heads.pNegative;
