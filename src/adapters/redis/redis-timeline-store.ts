@@ -387,7 +387,8 @@ export class RedisTimelineStore implements TimelineStore {
           break;
       }
     }
-    await this.#holds.adjust(app, tried);
+    const hides = ops.filter((op) => op.kind === 'hide');
+    await Promise.all([this.#holds.adjust(app, tried), hides.length > 0 ? this.#holds.hiding(app, hides) : undefined]);
     const feeds = [...byFeed.keys()];
     const results = await Promise.all(feeds.map((feed) => this.#apply.run<[string[], string[]]>(this.#r.cluster, [this.#r.keys.feed(app, feed, '')], byFeed.get(feed)!)));
     const changes: FeedChange[] = [];
