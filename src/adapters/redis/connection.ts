@@ -89,6 +89,30 @@ export class RedisConnection {
   }
 
   /**
+   * In `durable` mode, waits until at least one replica of every master holding one of `keys`
+   * has the writes this process sent it so far (`WAIT 1` on each), and rejects when one did not
+   * in time; in `fast` mode resolves at once. For writes sent as scripts of many slots (per-feed
+   * operations), whose pipelines cannot carry the `WAIT` themselves.
+   */
+  async waitReplicated(keys: readonly string[]): Promise<void> {
+    if (this.settings.durability !== 'durable' || keys.length === 0) return;
+    const masters = new Set<string>();
+    for (const k of keys) {
+      const node = this.cluster.slots[calculateSlot(k)]?.[0];
+      if (node !== undefined) masters.add(node);
+    }
+    const byName = new Map(this.cluster.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    const acked = await Promise.all(
+      [...masters].map((m) => {
+        const node = byName.get(m);
+        if (!node) throw new Error(`the write's master ${m} is not connected: cannot confirm that a replica has it`);
+        return node.call('WAIT', '1', String(this.settings.waitTimeoutMs ?? 2000)) as Promise<number>;
+      }),
+    );
+    if (acked.some((n) => n < 1)) throw new Error('the write reached no replica in time (durability: durable)');
+  }
+
+  /**
    * Sends one command per key, grouped into one explicit pipeline per master (what automatic
    * pipelining does, without a promise and a callback per command): the hot path of a fan-out
    * page. `add` queues the command of `keys[i]` on the pipeline given; resolves with the replies

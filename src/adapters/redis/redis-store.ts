@@ -7,7 +7,7 @@ import type { CommittedStep, IntentQueue, WriteStep } from '../../ports/intent-q
 import type { SignalWrites } from '../../ports/signal-writes.js';
 import type { StoragePorts } from '../../ports/storage.js';
 import type { ActivitySweepStep } from '../../ports/store.js';
-import type { FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
+import type { ApplyOptions, FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
 import { RedisConnection, type RedisSettings } from './connection.js';
 import { RedisActivityHolds } from './redis-activity-holds.js';
@@ -117,9 +117,9 @@ export class RedisStore {
       },
     });
     const markedTimelines: TimelineStore = delegate(timelines, {
-      async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+      async apply(app: string, ops: readonly FeedOp[], opts?: ApplyOptions): Promise<FeedChange[]> {
         try {
-          return await timelines.apply(app, ops);
+          return await timelines.apply(app, ops, opts);
         } finally {
           const keys = new Set(ops.map((op) => changeKey.feed(app, op.feed)));
           for (const op of ops) if (op.kind === 'remove') for (const id of op.ids) keys.add(changeKey.activity(app, id));
@@ -132,8 +132,8 @@ export class RedisStore {
       },
     });
     const markedGroups: GroupStore = delegate(groups, {
-      async writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]> {
-        const stale = await groups.writeGroups(app, writes);
+      async writeGroups(app: string, writes: readonly GroupWrite[], opts?: ApplyOptions): Promise<string[]> {
+        const stale = await groups.writeGroups(app, writes, opts);
         const moved = new Set(stale);
         await mark([...new Set(writes.filter((w) => !moved.has(w.feed)).map((w) => changeKey.feed(app, w.feed)))]);
         return stale;

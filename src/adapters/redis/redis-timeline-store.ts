@@ -1,7 +1,7 @@
 import { idAtTime, idOrderKey, isUuid } from '../../core/activities/activity-id.js';
 import type { ActivityStore } from '../../ports/activity-store.js';
 import type { FollowWrite } from '../../ports/intent-queue.js';
-import type { FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
+import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { RedisConnection } from './connection.js';
 import type { RedisActivityHolds } from './redis-activity-holds.js';
 import { LuaScript } from './scripts.js';
@@ -344,8 +344,15 @@ export class RedisTimelineStore implements TimelineStore {
     if (ids.length > 0) await this.apply(app, [{ kind: 'unhide', feed: source, ids }]);
   }
 
-  async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
-    if (isFanoutPage(ops)) return this.#fanoutPage(app, ops);
+  async apply(app: string, ops: readonly FeedOp[], opts: ApplyOptions = {}): Promise<FeedChange[]> {
+    const changes = isFanoutPage(ops) ? await this.#fanoutPage(app, ops) : await this.#applyOps(app, ops);
+    // Operations no durable intent redoes are as durable as a write step when the call resolves
+    // (durable mode: on a replica of each master they went to).
+    if (!opts.covered) await this.#r.waitReplicated([...new Set(ops.map((op) => this.#r.keys.feed(app, op.feed, '')))]);
+    return changes;
+  }
+
+  async #applyOps(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
     // Order keys are worked out once per id (a fan-out page names one id in every feed).
     const hexOf = new Map<string, string>();
     const hex = (id: string): string => {
