@@ -11,6 +11,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { CONFIGS } from '../src/personalization/harness/generator.js';
 import { evaluate, markdownOf } from '../src/personalization/harness/evaluate.js';
@@ -34,17 +35,28 @@ export async function personalization(): Promise<void> {
   for (const seed of seeds) {
     const t0 = performance.now();
     const learned = learnedPolicies();
+    // Garbage-collection pauses, to tell which slow T7 calls one of them fell into.
+    const gcs: { start: number; end: number }[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration });
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
     const result = evaluate(config, seed, [...harnessPolicies(), ...learned]);
     const seconds = (performance.now() - t0) / 1000;
+    await new Promise((res) => setTimeout(res, 50));
+    gcObserver.disconnect();
     const ms = learned[0].rankMs.slice().sort((a, b) => a - b);
     const pct = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))];
+    const slow = learned[0].rankMs.flatMap((d, i) => (d > 5 ? [{ start: learned[0].rankAt[i], end: learned[0].rankAt[i] + d }] : []));
+    const inGc = slow.filter((c) => gcs.some((g) => g.start < c.end && g.end > c.start)).length;
     const file = join(RESULTS, `personalization-${config.name}-seed${seed}.json`);
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
     const health = learned[0].model.health();
     const md =
       markdownOf(result) +
       `\nT7, scoring and re-ranking one request's ${config.candidates} candidates in memory (features, both heads, value score, guardrails), over the ${ms.length} requests of this run: ` +
-      `p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms (target p50 <= 2, p99 <= 5).\n` +
+      `p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms (target p50 <= 2, p99 <= 5); ` +
+      `${slow.length} calls took over 5 ms, ${inGc} of them overlapping one of the run's ${gcs.length} garbage-collection pauses (the others were held up by the machine's other processes or by the call itself).\n` +
       `\nModel after the run: ${learned[0].model.updates} updates; progressive log-loss engage ${health.engage.log_loss.toFixed(4)} (recent ${health.engage.recent_log_loss.toFixed(4)} vs base rate ${health.engage.recent_base_log_loss.toFixed(4)}), ` +
       `negative ${health.negative.log_loss.toFixed(4)} (recent ${health.negative.recent_log_loss.toFixed(4)} vs ${health.negative.recent_base_log_loss.toFixed(4)}).\n` +
       `\nT10 wall time: ${seconds.toFixed(1)} s (generation, replay, learning and ranking by every policy; one process; load average ${loadavg()[0].toFixed(1)} at the end).\n`;

@@ -119,6 +119,11 @@ export interface IntentQueue {
    * nothing of that step.
    * @example commit('1', [{ activity, intents: [{ kind: 'fanout.add', source: 'user:alice', ids: [activity.id], mode: 'inline' }] }])
    *
+   * The per-feed operations of a write may be handed to their ports while `commit` is still on its
+   * way, when the step cannot be refused (see `WriteParts.workWithStep`): the write is acknowledged
+   * once both resolved, and an embedded store that takes writes of one turn together commits them
+   * in the step's transaction. Entries whose activity's step failed are skipped by reads.
+   *
    * `opts.covered`: every step only hands over work that a durable inline intent already names
    * (see runWrite), so it need not be on disk when the call resolves: lost in a power loss, the
    * inline intent comes back after its lease and a worker redoes the work. An adapter may then

@@ -129,7 +129,9 @@ export interface TimelineStore {
    * Applies per-feed operations (see {@link FeedOp}), in the order given within each feed; feeds
    * may be applied in any order and in parallel. Resolves once every operation is applied (they
    * are visible to reads). Returns one change per feed that changed. With `covered` (see
-   * {@link ApplyOptions}) an adapter need not wait for them to reach the disk.
+   * {@link ApplyOptions}) an adapter need not wait for them to reach the disk. A post's own entries
+   * may be applied while its step is still on its way (see `IntentQueue.commit`): an entry
+   * may so name an activity not stored yet, or never (a failed step); reads skip such entries.
    */
   apply(app: string, ops: readonly FeedOp[], opts?: ApplyOptions): Promise<FeedChange[]>;
 }

@@ -99,6 +99,7 @@ export async function addActivities(
     intents,
     activities: records,
     beside: () => s.signalStore.recordSignals(app.appId, { contentJobs: unique.map((a) => a.id) }),
+    workWithStep: true,
   });
   contentQueued(s);
   // Answer with the stored form; when an existing activity was updated in place its body is the
@@ -130,6 +131,7 @@ export async function addToMany(s: AddActivityDeps, app: App, input: unknown, fe
     intents: [],
     activities: [record],
     beside: () => s.signalStore.recordSignals(app.appId, { contentJobs: [act.id] }),
+    workWithStep: true,
   });
   contentQueued(s);
 }

@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { finishActivity, parseActivity } from '../core/activities/activity.js';
 import { newAppConfig, parseConfig } from '../config/config.js';
 import type { App } from '../core/feeds/feed-group.js';
+import { parseFeedId } from '../core/feeds/feed-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { QueuedIntent } from '../ports/intent-queue.js';
 import { TimeSource, type Services } from './context.js';
+import { addActivities } from './add-activities.js';
 import { runFanoutRound } from './fanout-round.js';
 import { LEASE_MS, runFanoutJobs } from './run-fanout-jobs.js';
 import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
@@ -117,5 +122,55 @@ describe('the write path (write-step.ts)', () => {
     const removed = await feeds(t.s, t.app);
     await runFanoutJobs(t.s, t.apps, [{ id: 'stale', app: t.app.appId, kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'queued', cursor: null, queuedAt: null, attempts: 0 }]);
     assert.deepEqual(await feeds(t.s, t.app), removed);
+  });
+});
+
+describe('disk waits of a post (SQLite, writer thread)', () => {
+  // A post waits for one fsync before it is acknowledged: its step (activity and intents) and its
+  // own feeds' entries share a transaction; the follower pages of a small fan-out and the hand-over
+  // of a large one are covered by the step's durable intents and commit without waiting.
+  const dir = mkdtempSync(join(tmpdir(), 'rivulet-write-step-'));
+  let store: SqliteStore;
+  let app: App;
+  const services = (inlineMaxFollowers: number): Services => ({
+    ports: store.ports,
+    signalStore: store.signals,
+    clock: new TimeSource({ nowUs: () => Date.now() * 1000 }),
+    fanout: { inlineMaxFollowers, chunkSize: 100, pullMinFollowers: 10_000 },
+    onJobsEnqueued: () => undefined,
+  });
+  before(async () => {
+    store = new SqliteStore(join(dir, 'db.sqlite'));
+    app = parseConfig(newAppConfig(), dir).apps[0];
+    const follow = (source: string) => ({ follow: { source, target: 'user:a', createdUs: 1, grouped: false, since: null } });
+    await store.ports.intents.commit(app.appId, ['timeline:f1', 'timeline:f2', 'timeline:f3'].map(follow));
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Posts one activity to user:a; returns the fsync-waiting commits it made before it resolved. */
+  async function post(s: Services, object: string): Promise<number> {
+    const before = store.durableCommits();
+    await addActivities(s, app, parseFeedId('user:a'), [{ actor: 'SU:a', verb: 'post', object }], false);
+    return store.durableCommits() - before;
+  }
+
+  it('a post fanned out before its answer waits for one fsync', async () => {
+    const s = services(1000);
+    assert.equal(await post(s, 'o:1'), 1);
+    assert.equal(await store.ports.intents.pendingCount(), 0);
+    const [mine] = await store.ports.timelines.scan(app.appId, { feed: 'user:a', limit: 1 });
+    assert.deepEqual(await store.ports.timelines.scan(app.appId, { feed: 'timeline:f3', limit: 1 }), [{ id: mine.id, origin: 'user:a' }]);
+  });
+
+  it('a post whose fan-out is queued waits for one fsync, and its own feed holds it once answered', async () => {
+    const s = services(1);
+    assert.equal(await post(s, 'o:2'), 1);
+    const [mine] = await store.ports.timelines.scan(app.appId, { feed: 'user:a', limit: 1, bodies: true });
+    assert.equal(JSON.parse(mine.body!).object, 'o:2');
+    const queued = await store.ports.intents.pending(10);
+    assert.deepEqual(queued.map((i) => [i.mode, i.ids]), [['queued', [mine.id]]], 'the queued intent, its inline twin completed');
   });
 });

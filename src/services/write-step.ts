@@ -316,6 +316,15 @@ export interface WriteParts {
   readonly activities?: readonly ActivityRecord[];
   /** Other writes handed over with the step (same turn: one transaction on the embedded store). */
   readonly beside?: () => Promise<unknown>;
+  /**
+   * `work` is handed over together with the step instead of after it: set by writes whose step
+   * cannot be refused (an activity upsert, no reaction id to conflict) and whose direct operations
+   * read nothing the step writes. The embedded store then commits both in one transaction with one
+   * fsync (its group commit takes the writes of one turn together); elsewhere the two may land in
+   * either order, and the write is acknowledged once both did. A failed step leaves at most entries
+   * of an activity that does not exist, which reads skip.
+   */
+  readonly workWithStep?: boolean;
 }
 
 /**
@@ -334,11 +343,15 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
     if (!st.intents?.some((i) => i.mode === 'queued')) return st;
     return { ...st, intents: st.intents.map((i) => (i.mode === 'queued' ? (handover.push(i), { ...i, mode: 'inline' as const }) : i)) };
   });
+  // The direct operations go with the step when the caller allows it (one transaction and one
+  // fsync on the embedded store), else right after it.
+  const own = parts.work.empty ? Promise.resolve(new Changes()) : parts.workWithStep === true ? applyFeedWork(s, app, parts.work) : null;
   const [committed] = await Promise.all([
     first.length > 0 ? s.ports.intents.commit(app.appId, first) : Promise.resolve([] as CommittedStep[]),
     parts.beside?.(),
+    own,
   ]);
-  const changes = parts.work.empty ? new Changes() : await applyFeedWork(s, app, parts.work);
+  const changes = await (own ?? applyFeedWork(s, app, parts.work));
   const twins: string[] = [];
   if (handover.length > 0) {
     // Covered by the inline intents of the first step: it need not wait for the disk.

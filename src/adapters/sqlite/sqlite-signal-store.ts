@@ -43,6 +43,7 @@ export class SqliteSignalStore implements SignalStore {
   readonly #tags: Database.Statement;
   readonly #jobs: Database.Statement;
   readonly #hidden: Database.Statement;
+  readonly #hiddenAll: Database.Statement;
   readonly #byForeignId: Database.Statement;
 
   /**
@@ -73,6 +74,7 @@ export class SqliteSignalStore implements SignalStore {
     this.#hidden = db.prepare(
       'SELECT activity, hidden_at, placements FROM p_hidden WHERE app = ? AND user = ? AND activity IN (SELECT value FROM json_each(?))',
     );
+    this.#hiddenAll = db.prepare('SELECT activity, hidden_at, placements FROM p_hidden WHERE app = ? AND user = ? LIMIT ?');
     // The bare `id` column takes the row of max(sk): the newest activity per foreign id. The
     // `<> ''` lets SQLite use the partial foreign-id index (without it, it scanned the app's activities).
     this.#byForeignId = db
@@ -169,11 +171,19 @@ export class SqliteSignalStore implements SignalStore {
   async hiddenOf(app: string, user: string, activityIds: readonly string[]): Promise<Map<string, HiddenActivity>> {
     const out = new Map<string, HiddenActivity>();
     if (activityIds.length === 0) return out;
-    const rows = await this.#d.read(
-      'hiddenOf',
-      () => this.#hidden.all(this.#d.appInt(app), user, JSON.stringify(activityIds)) as { activity: string; hidden_at: number; placements: string }[],
-    );
+    type Row = { activity: string; hidden_at: number; placements: string };
+    // A reader hides few activities: all of theirs (one range of the key) when they are at most as
+    // many as the ids asked about, else a look-up per id.
+    const [rows, all] = await this.#d.read('hiddenOf', () => {
+      const app0 = this.#d.appInt(app);
+      const few = this.#hiddenAll.all(app0, user, activityIds.length + 1) as Row[];
+      if (few.length <= activityIds.length) return [few, true] as const;
+      return [this.#hidden.all(app0, user, JSON.stringify(activityIds)) as Row[], false] as const;
+    });
+    if (rows.length === 0) return out;
+    const asked = all ? new Set(activityIds) : null;
     for (const r of rows) {
+      if (asked !== null && !asked.has(r.activity)) continue;
       out.set(r.activity, { activityId: r.activity, hiddenUs: r.hidden_at, placements: JSON.parse(r.placements) as HiddenPlacement[] });
     }
     return out;

@@ -67,7 +67,14 @@ export class SqliteStore implements Store {
     this.#timelines = new SqliteTimelineStore(this.database, groups);
     this.#follows = new SqliteFollowStore(this.database);
     this.changes = new SqliteChangeMarks(this.database);
-    this.#writes = new SqliteWriteStore(this.database, this.changes, inThread ? () => Atomics.add(inThread, 0, 1) : null);
+    // The writer thread counts its commits, and those that waited for fsync, where this side reads them.
+    const counted = inThread
+      ? (durable: boolean) => {
+          if (durable) Atomics.add(inThread, 1, 1);
+          Atomics.add(inThread, 0, 1);
+        }
+      : null;
+    this.#writes = new SqliteWriteStore(this.database, this.changes, counted);
     this.writes = this.#writes;
     this.#users = new SqliteUserStore(this.database);
     this.#collections = new SqliteCollectionStore(this.database);
@@ -167,6 +174,14 @@ export class SqliteStore implements Store {
 
   changeMark(): string {
     return this.database.changeMark();
+  }
+
+  /**
+   * Transactions of this store's writing connection (the writer thread's, when there is one) that
+   * waited for fsync since it opened: what writes cost in disk waits (tests, diagnostics).
+   */
+  durableCommits(): number {
+    return this.writerThread !== null ? Atomics.load(this.writerThread.commits, 1) : this.#writes.durableCommits;
   }
   ready(): Promise<void> {
     return this.database.ready();

@@ -92,8 +92,9 @@ export class SqliteWriteStore {
   readonly #ops = new Map<string, (...args: never[]) => unknown>();
   /** The writer thread, when writes are applied there instead of on this connection. */
   #remote: RemoteWriter | null = null;
-  /** Called after each transaction committed. */
-  readonly #onCommit: (() => void) | null;
+  /** Called after each transaction committed; `durable`: it waited for fsync (see {@link durableCommits}). */
+  readonly #onCommit: ((durable: boolean) => void) | null;
+  #durableCommits = 0;
   readonly #upsertActivity: Database.Statement;
   readonly #follow: Database.Statement;
   readonly #unfollow: Database.Statement;
@@ -107,7 +108,7 @@ export class SqliteWriteStore {
   #backgroundScheduled = false;
 
   /** Every transaction writes one change mark in `marks` naming what its writes changed. */
-  constructor(d: SqliteDatabase, marks: SqliteChangeMarks = new SqliteChangeMarks(d), onCommit: (() => void) | null = null) {
+  constructor(d: SqliteDatabase, marks: SqliteChangeMarks = new SqliteChangeMarks(d), onCommit: ((durable: boolean) => void) | null = null) {
     this.#d = d;
     this.#onCommit = onCommit;
     this.#marks = marks;
@@ -267,17 +268,26 @@ export class SqliteWriteStore {
     const relaxed = this.#d.path !== ':memory:' && group.every((w) => w.batch.relaxed === true);
     if (relaxed) this.#d.db.pragma('synchronous = NORMAL');
     try {
-      if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false)) return;
+      if (group.length > 1 && this.run(() => this.#groupTx.immediate(group), group, false, !relaxed)) return;
       // Alone, or the group failed: each batch in its own transaction, so only a bad one fails.
-      for (const w of group) this.run(() => this.#oneTx.immediate(w), [w], true);
+      for (const w of group) this.run(() => this.#oneTx.immediate(w), [w], true, !relaxed);
     } finally {
       if (relaxed) this.#d.db.pragma('synchronous = FULL');
       this.scheduleBackground();
     }
   }
 
+  /**
+   * Transactions committed on this connection that waited for fsync (every one but those of
+   * relaxed writes alone, see {@link transactOp}): what a write costs in disk waits, for tests and
+   * diagnostics. With a writer thread, see `SqliteStore.durableCommits`.
+   */
+  get durableCommits(): number {
+    return this.#durableCommits;
+  }
+
   /** Runs one transaction; resolves `settles` once it committed, or rejects them (when asked) and returns false. */
-  private run(tx: () => void, settles: readonly Waiting[], reject: boolean): boolean {
+  private run(tx: () => void, settles: readonly Waiting[], reject: boolean, durable: boolean): boolean {
     try {
       this.#d.guard('commit', tx);
     } catch (err) {
@@ -287,7 +297,8 @@ export class SqliteWriteStore {
       if (reject) for (const w of settles) w.reject(err);
       return false;
     }
-    this.#onCommit?.();
+    if (durable) this.#durableCommits++;
+    this.#onCommit?.(durable);
     for (const w of settles) w.resolve(this.#results.get(w));
     this.#results.clear();
     return true;

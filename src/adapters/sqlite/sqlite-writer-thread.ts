@@ -16,7 +16,7 @@ import type { RemoteWriter, WriteItem } from './sqlite-write-store.js';
 /** What the writer thread is started with. */
 export interface WriterThreadData {
   readonly path: string;
-  /** One Int32 over shared memory: commits made by the thread. */
+  /** Two Int32s over shared memory: commits made by the thread, and those of them that waited for fsync. */
   readonly commits: SharedArrayBuffer;
 }
 
@@ -107,8 +107,11 @@ interface Pending {
  */
 export class WriterThread implements RemoteWriter {
   readonly #path: string;
-  readonly #commitsBuffer = new SharedArrayBuffer(4);
-  /** Commits made by the thread, incremented there after each commit and before its acknowledgements. */
+  readonly #commitsBuffer = new SharedArrayBuffer(8);
+  /**
+   * `[0]`: commits made by the thread, incremented there after each commit and before its
+   * acknowledgements; `[1]`: those of them that waited for fsync (incremented before `[0]`).
+   */
   readonly commits = new Int32Array(this.#commitsBuffer);
   #worker: Worker | null = null;
   /** While the thread starts: the writes wait in {@link outgoing}. */

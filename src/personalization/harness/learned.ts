@@ -76,6 +76,8 @@ export class LearnedPolicy implements Policy {
   private facts: ItemFacts[] | null = null;
   /** Milliseconds each `rank` call took (scoring and re-ranking the candidates in memory). */
   readonly rankMs: number[] = [];
+  /** When each `rank` call began (`performance.now()`), beside {@link rankMs}. */
+  readonly rankAt: number[] = [];
 
   constructor(
     readonly name: string,
@@ -160,6 +162,7 @@ export class LearnedPolicy implements Policy {
     }
     const out = rerank(items, s.guardrails, seededRandom(request.user * 31 + request.day), 25);
     const ranked = out.order.map((k) => request.candidates[k]);
+    this.rankAt.push(t0);
     this.rankMs.push(performance.now() - t0);
     return ranked;
   }

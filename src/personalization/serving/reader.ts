@@ -42,16 +42,21 @@ const UNSEEN: ItemExposure = { engagements: 0, negatives: 0, impressions: 0 };
 
 /** The model's pair inputs for one candidate. */
 export function pairSignals(r: ReaderView, tags: readonly ContentTag[], author: string, following: boolean, item: ItemExposure = UNSEEN, source?: string): PairSignals {
-  return {
-    following,
-    popularity: item.engagements,
-    negatives: item.negatives,
-    impressions: item.impressions,
-    interestScore: interestScore(r.interests, tags),
-    authorAffinity: r.affinity.get(author) ?? 0,
-    source,
-  };
+  return pairSignalsInto({ following, popularity: 0, negatives: 0, impressions: 0, interestScore: 0, authorAffinity: 0, source }, r, tags, author, following, item);
 }
+
+/** {@link pairSignals} written into `out` (one object reused over many candidates); returns `out`. */
+export function pairSignalsInto(out: MutablePairSignals, r: ReaderView, tags: readonly ContentTag[], author: string, following: boolean, item: ItemExposure = UNSEEN): MutablePairSignals {
+  out.following = following;
+  out.popularity = item.engagements;
+  out.negatives = item.negatives;
+  out.impressions = item.impressions;
+  out.interestScore = interestScore(r.interests, tags);
+  out.authorAffinity = r.affinity.get(author) ?? 0;
+  return out;
+}
+
+export type MutablePairSignals = { -readonly [K in keyof PairSignals]: PairSignals[K] };
 
 /** `preference_score` of one candidate. */
 export function preferenceOf(r: ReaderView, tags: readonly ContentTag[], author: string): number {

@@ -136,10 +136,7 @@ export class SignalState {
 
   /** Divisiveness of an item: its smoothed negative share once it has `minRaters` raters, else 0. */
   divisiveness(id: string, minRaters: number): number {
-    const e = this.items.get(id);
-    if (e === undefined) return 0;
-    const raters = e.engagements + e.negatives;
-    return raters >= minRaters ? e.negatives / (raters + 2) : 0;
+    return divisivenessOf(this.items.get(id), minRaters);
   }
 
   /** Forgets activities older than `horizonS` at `nowS`, and what refers to them. */
@@ -289,6 +286,13 @@ export interface SignalStateData {
   readonly recent: [string, { id: string; tS: number }[]][];
   readonly seen: [string, [string, number][]][];
   readonly blocked: [string, string[]][];
+}
+
+/** {@link SignalState.divisiveness} of an item's entry (0 for none). */
+export function divisivenessOf(e: ItemEntry | undefined, minRaters: number): number {
+  if (e === undefined) return 0;
+  const raters = e.engagements + e.negatives;
+  return raters >= minRaters ? e.negatives / (raters + 2) : 0;
 }
 
 function sameTags(a: readonly ContentTag[], b: readonly ContentTag[]): boolean {

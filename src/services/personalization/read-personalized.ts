@@ -8,7 +8,7 @@ import { FeatureVector } from '../../personalization/model/logistic.js';
 import { valueScore } from '../../personalization/model/model.js';
 import { rerank, type GuardrailEffect, type RankItem } from '../../personalization/model/rerank.js';
 import type { Learner } from '../../personalization/serving/learner.js';
-import { fatigueOf, pairSignals, preferenceOf, readerView } from '../../personalization/serving/reader.js';
+import { fatigueOf, pairSignalsInto, preferenceOf, readerView, type MutablePairSignals } from '../../personalization/serving/reader.js';
 import type { PersonalizedSettings, SelectorType } from '../../personalization/serving/settings.js';
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
@@ -18,12 +18,20 @@ import { withoutFlagged } from '../moderation.js';
 import { readTimeline } from '../read-feed.js';
 import { rankingNow } from '../read-ranked.js';
 import { settingsOf } from '../signals/signal-context.js';
-import { PersonalizationRuntime } from './runtime.js';
+import { PersonalizationRuntime, type ReaderFeed } from './runtime.js';
+import { changeKey } from '../../ports/change-marks.js';
+import { activityBodies } from '../read-parts.js';
+import { recordingServices } from '../read-deps.js';
+import type { Services } from '../context.js';
+import { divisivenessOf, type ItemEntry } from '../../personalization/serving/signal-state.js';
 import type { FeedId } from '../../core/feeds/feed-id.js';
 import type { TimelineRange } from '../../ports/timeline-store.js';
 
 /** What personalized reads use (candidates from feeds and follows, bodies, reactions, signals). */
-export type PersonalizedReadDeps = Uses<'activities' | 'follows' | 'reactions' | 'timelines', 'clock' | 'flags' | 'hideFlagged' | 'parts' | 'personalization' | 'readDeps' | 'signalStore' | 'signals'>;
+export type PersonalizedReadDeps = Uses<
+  'activities' | 'follows' | 'reactions' | 'timelines',
+  'changeMark' | 'changes' | 'clock' | 'flags' | 'hideFlagged' | 'parts' | 'personalization' | 'readDeps' | 'signalStore' | 'signals'
+>;
 
 /** Positions decided item by item by the guardrails (two pages of 25); the rest follow by score. */
 const RERANK_DEPTH = 50;
@@ -85,8 +93,11 @@ export interface RankedList {
 interface Candidate {
   readonly id: string;
   readonly source: SelectorType;
+  /** The stored activity; '' until read (only when something needs it, see {@link rankFor}). */
   body: string;
   origin: string | null;
+  /** What the learner's index knows of it (author, time, tags, exposure). */
+  readonly item: ItemEntry | undefined;
   author: string;
   timeUs: number;
 }
@@ -187,23 +198,23 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   const seen = new Set<string>();
   const selectors = p.enabled ? p.selectors : p.selectors.filter((x) => x.type === 'following');
   const following = selectors.find((x) => x.type === 'following');
-  const fromFeed = following
-    ? await readTimeline(s, appId, `${q.group.name}:${q.user}`, { limit: following.max, offset: 0, maxLength: q.group.maxLength })
-    : [];
-  const reader = state !== null || p.enabled ? await s.signalStore.profilesOf(appId, [q.user]) : new Map();
+  const readerFeedId = `${q.group.name}:${q.user}`;
+  const [fromFeed, reader] = await Promise.all([
+    following ? readerFeed(s, runtime, appId, readerFeedId, following.max, q.group.maxLength) : null,
+    state !== null || p.enabled ? s.signalStore.profilesOf(appId, [q.user]) : new Map(),
+  ]);
   const view = readerView(reader.get(q.user) ?? [], nowUs, settingsOf(s, appId));
   for (const sel of selectors) {
     if (candidates.length >= p.maxCandidates) break;
-    const room = () => candidates.length < p.maxCandidates;
     if (sel.type === 'following') {
       const cutoff = nowUs - sel.windowS * 1e6;
-      for (const e of fromFeed) {
-        if (!room()) break;
+      for (const e of fromFeed?.entries ?? []) {
+        if (candidates.length >= p.maxCandidates) break;
         if (seen.has(e.id)) continue;
         const known = state?.items.get(e.id);
         if ((known !== undefined ? known.timeS * 1e6 : (uuidTimeUs(e.id) ?? 0)) < cutoff) continue;
         seen.add(e.id);
-        candidates.push({ id: e.id, source: 'following', body: e.body, origin: e.origin, author: '', timeUs: 0 });
+        candidates.push({ id: e.id, source: 'following', body: '', origin: e.origin, item: known, author: '', timeUs: 0 });
       }
       continue;
     }
@@ -217,39 +228,41 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
             ? state.similar(q.user, nowS, sel.windowS, sel.max)
             : state.explore(nowS, sel.windowS, sel.max);
     for (const x of picked) {
-      if (!room()) break;
+      if (candidates.length >= p.maxCandidates) break;
       if (seen.has(x.id)) continue;
       seen.add(x.id);
-      candidates.push({ id: x.id, source: sel.type, body: '', origin: null, author: '', timeUs: 0 });
+      candidates.push({ id: x.id, source: sel.type, body: '', origin: null, item: state.items.get(x.id), author: '', timeUs: 0 });
     }
   }
   // Activities found in the learner's indexes are known to it (author, time, tags): their stored
   // form is read only for the page served, unless the formula reads their fields or flagged
-  // content must be recognised now.
+  // content must be recognised now. The others (in the reader's feed, not known to the learner
+  // yet) are read in one batch, for their author.
   const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
   const needsBody = scoreMethod.variables.some((v) => !PROVIDED.has(v) && !v.startsWith('reaction_counts.'));
-  if (needsBody || s.hideFlagged) await loadBodies(s, appId, candidates);
+  await loadBodies(s, appId, needsBody || s.hideFlagged ? candidates : candidates.filter((c) => c.item === undefined));
   let pool = await withoutFlagged(
     s,
     app,
-    candidates.filter((c) => c.body !== '' || state?.items.has(c.id)),
+    candidates.filter((c) => c.body !== '' || c.item !== undefined),
   );
 
   // 2. Hard filters: hidden, own, blocked or muted authors, seen too often. Tags, authors and
   // times of activities the learner knows come from its index; the rest from one batch read.
   const ids = pool.map((c) => c.id);
-  const unknown = state === null ? ids : ids.filter((id) => !state.items.has(id));
+  const unknown = pool.filter((c) => c.item === undefined).map((c) => c.id);
   const [hidden, fetchedTags] = await Promise.all([
     ids.length > 0 ? s.signalStore.hiddenOf(appId, q.user, ids) : new Map(),
     unknown.length > 0 ? s.signalStore.tagsOf(appId, unknown) : new Map<string, ContentTag[]>(),
   ]);
-  const tagsOf = (id: string): readonly ContentTag[] => state?.items.get(id)?.tags ?? fetchedTags.get(id) ?? [];
   // The stored activity is parsed only when the formula reads its own fields (or its author is unknown).
   const parsed = new Map<string, Record<string, unknown>>();
   const filteredWhy = new Map<string, string>();
   const blocked = state?.blocked.get(q.user);
-  pool = pool.filter((c) => {
-    const item = state?.items.get(c.id);
+  const seenByUser = state !== null && p.filterSeenAfter > 0 ? state.seen.get(q.user) : undefined;
+  const kept: Candidate[] = [];
+  for (const c of pool) {
+    const item = c.item;
     if (item !== undefined && !needsBody) {
       c.author = item.author;
       c.timeUs = item.timeS * 1e6;
@@ -260,16 +273,18 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
       c.timeUs = uuidTimeUs(c.id) ?? 0;
     }
     let why: string | null = null;
-    if (hidden.has(c.id)) why = 'hidden';
+    if (hidden.size > 0 && hidden.has(c.id)) why = 'hidden';
     else if (p.hideOwnActivities && c.author === q.user) why = 'own_activity';
     else if (blocked?.has(c.author) || (view.preferences.authors.get(c.author) ?? 0) <= p.blockBelow) why = 'blocked_author';
-    else if (state !== null && p.filterSeenAfter > 0 && state.seenCount(q.user, c.id) > p.filterSeenAfter) why = 'seen';
+    else if (seenByUser !== undefined && (seenByUser.get(c.id) ?? 0) > p.filterSeenAfter) why = 'seen';
     if (why !== null) filteredWhy.set(c.id, why);
-    return why === null;
-  });
+    else kept.push(c);
+  }
+  pool = kept;
 
-  // 3. Features: which authors the reader follows (one read), reaction counts when a formula reads them.
-  const followSet = await followsAmong(s, appId, q.group.name, p.authorFeed, q.user, pool);
+  // 3. Features: which authors the reader follows (one read, for authors not asked about before),
+  // reaction counts when a formula reads them.
+  const followSet = await followsAmong(s, appId, p.authorFeed, readerFeedId, pool, fromFeed?.follows);
   const wantsCounts = scoreMethod.variables.some((v) => v === 'popularity' || v === 'reaction_counts' || v.startsWith('reaction_counts.'));
   const counts = wantsCounts && pool.length > 0 ? await s.ports.reactions.reactionCounts(appId, pool.map((c) => c.id), 'activity') : null;
 
@@ -277,7 +292,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   const rankingNowS = rankingNow(s.clock);
   const fv = new FeatureVector();
   const userHash = hashOf(q.user);
-  const items: RankItem[] = [];
+  const items: RankItem[] = new Array(pool.length);
   const scores = new Float64Array(pool.length);
   const allVars: (Record<string, number> | undefined)[] = [];
   let explanation: Omit<Explanation, 'position' | 'guardrails'> | undefined;
@@ -286,31 +301,47 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   let randId = '';
   let draw: (() => number) | null = null;
   const scoreCtx = { nowSeconds: rankingNowS, rand: () => (draw ??= seededRandom(seedOf(`${q.session ?? ''}\u0000${q.user}\u0000${randId}`)))() };
+  // The formula's variables: one object reused for every candidate when the formula reads only
+  // the variables set here (the default), else each candidate's parsed activity.
+  const scratch: Record<string, unknown> = {};
+  const sig: MutablePairSignals = { following: false, popularity: 0, negatives: 0, impressions: 0, interestScore: 0, authorAffinity: 0 };
+  const facts = { author: '', tags: [] as readonly ContentTag[], timeS: 0 };
+  const model = reason === null ? (learner?.model ?? null) : null;
   for (let i = 0; i < pool.length; i++) {
     const c = pool[i];
-    const obj: Record<string, unknown> = parsed.get(c.id) ?? {};
-    const t = tagsOf(c.id);
-    const item = state?.items.get(c.id);
+    const item = c.item;
+    let obj = parsed.get(c.id);
+    if (obj === undefined) {
+      obj = scratch;
+      obj.reaction_counts = undefined;
+      obj.popularity = undefined;
+    }
+    const t = item?.tags ?? fetchedTags.get(c.id) ?? [];
     const popularity = item?.engagements ?? 0;
-    const follows = followSet.has(c.author) || c.source === 'following';
-    const sig = pairSignals(view, t, c.author, follows, item);
+    const follows = c.source === 'following' || followSet.has(c.author);
+    pairSignalsInto(sig, view, t, c.author, follows, item);
     const c0 = counts?.get(c.id);
     if (c0) {
-      const total = Object.values(c0).reduce((x, y) => x + y, 0);
+      let total = 0;
+      for (const k in c0) total += c0[k];
       if (obj.reaction_counts === undefined) obj.reaction_counts = c0;
       if (obj.popularity === undefined && total > 0) obj.popularity = total;
     } else if (obj.popularity === undefined && popularity > 0) obj.popularity = popularity;
     // Computed variables replace activity fields of the same names: a post cannot claim its own.
+    const divisiveness = divisivenessOf(item, p.minRaters);
     obj.interest_score = sig.interestScore;
     obj.preference_score = preferenceOf(view, t, c.author);
     obj.author_affinity = sig.authorAffinity;
     obj.is_following = follows ? 1 : 0;
-    obj.divisiveness = state?.divisiveness(c.id, p.minRaters) ?? 0;
+    obj.divisiveness = divisiveness;
     let names: NamedFeature[] | undefined;
-    if (learner !== null && reason === null) {
+    if (model !== null) {
       if (q.explain === c.id) names = [];
-      encodeFeatures(fv, userHash, q.user, { author: c.author, tags: t, timeS: c.timeUs / 1e6 }, sig, nowS, names);
-      const heads = learner.model.score(fv);
+      facts.author = c.author;
+      facts.tags = t;
+      facts.timeS = c.timeUs / 1e6;
+      encodeFeatures(fv, userHash, q.user, facts, sig, nowS, names);
+      const heads = model.score(fv);
       obj.p_engage = heads.pEngage;
       obj.p_negative = heads.pNegative;
       obj.value_score = valueScore(p.objective, heads);
@@ -320,18 +351,18 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
     draw = null;
     const score = scoreMethod.evaluate(obj, scoreCtx, vars);
     scores[i] = score;
-    allVars.push(q.withScoreVars ? vars : undefined);
-    items.push({
+    if (q.withScoreVars) allVars[i] = vars;
+    items[i] = {
       key: i,
       author: c.author,
       score,
       following: follows,
       ageHours: (nowUs - c.timeUs) / 3.6e9,
-      divisiveness: obj.divisiveness as number,
+      divisiveness,
       fatigue: fatigueOf(view, c.author),
       impressions: item?.impressions ?? 0,
       engagements: popularity,
-    });
+    };
     if (q.explain === c.id) {
       const head = learner?.model.heads;
       explanation = {
@@ -381,7 +412,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
     score: scores[i],
     source: pool[i].source,
     explore: explore.get(i),
-    vars: allVars[i],
+    vars: q.withScoreVars ? allVars[i] : undefined,
   }));
   let full: Explanation | undefined;
   if (q.explain !== undefined) {
@@ -395,12 +426,63 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   return { version: reason === null ? version : `fallback:${reason}`, entries, explanation: full };
 }
 
-/** Which candidates' authors the reader's feed follows (their `authorFeed` feeds): one read. */
-async function followsAmong(s: Uses<'follows'>, appId: string, feedGroup: string, authorFeed: string, user: string, pool: readonly Candidate[]): Promise<Set<string>> {
-  const feeds = [...new Set(pool.map((c) => c.author).filter((a) => a !== ''))].map((a) => `${authorFeed}:${a}`);
-  if (feeds.length === 0) return new Set();
-  const edges = await s.ports.follows.following(appId, `${feedGroup}:${user}`, feeds.length, 0, feeds);
-  return new Set(edges.map((e) => e.target.slice(authorFeed.length + 1)));
+/**
+ * Which authors of candidates from other selectors than `following` the reader's feed follows
+ * (their `authorFeed` feeds): one read for the authors not in `known` (the reader's kept answers,
+ * see {@link ReaderFeed}), whose answers are added to it. Candidates of the reader's own feed
+ * count as followed whatever their author.
+ */
+async function followsAmong(
+  s: Uses<'follows'>,
+  appId: string,
+  authorFeed: string,
+  readerFeedId: string,
+  pool: readonly Candidate[],
+  known: Map<string, boolean> = new Map(),
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  const ask = new Set<string>();
+  for (const c of pool) {
+    if (c.source === 'following' || c.author === '') continue;
+    const k = known.get(c.author);
+    if (k === undefined) ask.add(c.author);
+    else if (k) out.add(c.author);
+  }
+  if (ask.size === 0) return out;
+  const feeds = [...ask].map((a) => `${authorFeed}:${a}`);
+  const edges = await s.ports.follows.following(appId, readerFeedId, feeds.length, 0, feeds);
+  const followed = new Set(edges.map((e) => e.target.slice(authorFeed.length + 1)));
+  for (const a of ask) {
+    const f = followed.has(a);
+    known.set(a, f);
+    if (f) out.add(a);
+  }
+  return out;
+}
+
+/**
+ * The reader's feed as candidates come from it (its newest `limit` entries, merged as a feed read
+ * merges), kept in the runtime's cache of readers' feeds until a write changes the feed, what it
+ * follows or merges, or one of its activities; read afresh over a store without change marks.
+ */
+async function readerFeed(s: PersonalizedReadDeps, runtime: PersonalizationRuntime, appId: string, fid: string, limit: number, maxLength: number | undefined): Promise<ReaderFeed> {
+  const range = { limit, offset: 0, maxLength };
+  const cache = runtime.readerFeeds(s);
+  if (cache === null) return { entries: await readTimeline(s, appId, fid, range), follows: new Map() };
+  const key = `${appId}\u0000${fid}\u0000${limit}\u0000${maxLength ?? ''}`;
+  const at = await cache.sync();
+  const hit = cache.peek(key);
+  if (hit !== undefined) {
+    if (s.readDeps) for (const d of cache.depsOf(key)) s.readDeps.add(d);
+    return hit;
+  }
+  // What the read depends on, as the read cache records it (the feed, the feeds merged into it, the activities).
+  const deps = new Set<string>([changeKey.feed(appId, fid)]);
+  const read = await readTimeline(recordingServices(s as Services, deps), appId, fid, range);
+  if (s.readDeps) for (const d of deps) s.readDeps.add(d);
+  const feed: ReaderFeed = { entries: read.map((e) => ({ id: e.id, origin: e.origin })), follows: new Map() };
+  await cache.set(key, at, deps, feed);
+  return feed;
 }
 
 /**
@@ -432,13 +514,20 @@ export async function readPersonalizedRanking(
   return { results: page.results.slice(0, limit), version: page.version, nextOffset: more ? range.offset + limit : null };
 }
 
-/** Reads the stored form of the entries without one (one batch); entries of deleted activities keep ''. */
-async function loadBodies(s: Uses<'activities'>, appId: string, entries: { readonly id: string; body: string; origin: string | null }[]): Promise<void> {
-  const missing = entries.filter((c) => c.body === '').map((c) => c.id);
-  if (missing.length === 0) return;
-  const acts = await s.ports.activities.getActivities(appId, missing);
-  for (const c of entries) {
-    if (c.body !== '') continue;
+/**
+ * Reads the stored form of the entries without one (one batch each way); entries of deleted
+ * activities keep ''. Entries of the reader's feed have their origin: their bodies come from the
+ * parts cache; the others' origin is the activity's home feed, read with it.
+ */
+async function loadBodies(s: Uses<'activities', 'parts' | 'readDeps'>, appId: string, entries: readonly { readonly id: string; readonly source?: SelectorType; body: string; origin: string | null }[]): Promise<void> {
+  const fromFeed = entries.filter((c) => c.body === '' && c.source === 'following');
+  const others = entries.filter((c) => c.body === '' && c.source !== 'following');
+  const [bodies, acts] = await Promise.all([
+    fromFeed.length > 0 ? activityBodies(s, appId, fromFeed.map((c) => c.id)) : [],
+    others.length > 0 ? s.ports.activities.getActivities(appId, others.map((c) => c.id)) : new Map(),
+  ]);
+  for (let i = 0; i < fromFeed.length; i++) fromFeed[i].body = bodies[i] ?? '';
+  for (const c of others) {
     const a = acts.get(c.id);
     if (a !== undefined) {
       c.body = a.body;

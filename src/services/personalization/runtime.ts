@@ -8,6 +8,7 @@ import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { ModelStore } from '../../ports/model-store.js';
 import type { Services, Uses } from '../context.js';
 import { settingsOf } from '../signals/signal-context.js';
+import { ChangeCache } from '../change-cache.js';
 import { PageCache } from './page-cache.js';
 
 /** What the learner uses (events, profiles and tags from the signal store; activities; follows). */
@@ -21,6 +22,27 @@ const POLL_MS = 3000;
 const FOLLOW_MS = 200;
 /** Items older than the horizon are pruned this often (µs). */
 const PRUNE_EVERY_US = 60_000_000;
+
+/** Budget of the readers' feeds kept between reads (ids, origins and follow answers; about 40 kB per reader of 300 entries). */
+const READER_FEEDS_BYTES = 32 << 20;
+
+/**
+ * What a personalized read takes from the reader's feed, kept per reader until a write changes
+ * it: the feed's newest entries (ids and origins; bodies come from the parts cache when a page
+ * shows them) and, filled in as reads ask, whether the reader follows a candidate's author. Its
+ * change keys are the feed's (entries, hides and the feeds it follows), those of the feeds merged
+ * into it and of the entries' activities.
+ */
+export interface ReaderFeed {
+  readonly entries: readonly { readonly id: string; readonly origin: string | null }[];
+  /** Author → whether the reader's feed follows the author's feed. */
+  readonly follows: Map<string, boolean>;
+}
+
+/** Roughly: an entry's id, origin and object, and an author's answer. */
+function readerFeedSize(f: ReaderFeed): number {
+  return f.entries.length * 120 + f.follows.size * 80 + 64;
+}
 
 /** One app's model as reads see it. */
 interface AppModel {
@@ -60,6 +82,8 @@ export class PersonalizationRuntime {
   readonly #apps = new Map<string, AppModel>();
   /** Ranked lists of recent reads, for stable pages. */
   readonly pages = new PageCache();
+  /** Readers' feeds as candidates come from them (see `readerFeed`), kept until a write changes them; made on first use. */
+  #readerFeeds: ChangeCache<ReaderFeed> | null | undefined;
   readonly #settings: ReadonlyMap<string, PersonalizedSettings>;
   readonly #now: () => number;
   /** True in the process that learns (see {@link becomeLearner}). */
@@ -78,6 +102,17 @@ export class PersonalizationRuntime {
 
   settingsOf(appId: string): PersonalizedSettings {
     return this.#settings.get(appId) ?? DEFAULT_PERSONALIZED;
+  }
+
+  /**
+   * The cache of readers' feeds (see {@link ReaderFeed}) over the store's change marks; null over a
+   * store without them (each read then reads the feed).
+   */
+  readerFeeds(s: Pick<Services, 'changes' | 'changeMark'>): ChangeCache<ReaderFeed> | null {
+    if (this.#readerFeeds === undefined) {
+      this.#readerFeeds = s.changes === undefined ? null : new ChangeCache<ReaderFeed>(READER_FEEDS_BYTES, s.changeMark ?? null, s.changes, readerFeedSize);
+    }
+    return this.#readerFeeds;
   }
 
   /** This process learns: it builds models from the log instead of loading others' snapshots. */
