@@ -117,6 +117,9 @@ function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
       fanout: opts.fanout,
       read_cache: opts.readCacheMb === undefined && opts.partsMb === undefined ? undefined : { max_mb: opts.readCacheMb, parts_mb: opts.partsMb },
       metrics: opts.metrics === undefined ? undefined : { enabled: opts.metrics },
+      // No integrity check at start: on a second server over loaded data it reads the whole file
+      // in a thread of this process for a minute or more, which the CPU figures would count.
+      integrity_check: { timeout_ms: 0 },
     },
     dir,
   );

@@ -345,6 +345,11 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
   return out;
 }
 
+/** The server's event loop during a mixed run (older results have none). */
+function loopFigures(e: { delay_ms: { p99: number; max: number }; utilization: number } | undefined): string {
+  return e ? `; event loop delay p99 ${ms(e.delay_ms.p99)}, max ${ms(e.delay_ms.max)}, busy ${pct(e.utilization)}` : '';
+}
+
 /** Rows of the mixed scenario: each write rate's reads against the mix's ceiling, then saturation. */
 function mixedRows(m: Doc): Row[] {
   const list: Row[] = [];
@@ -377,7 +382,7 @@ function mixedRows(m: Doc): Row[] {
     }
     list.push({
       figure: `${rate} writes/s: read cache, writes, /healthz`,
-      value: `hit rate ${run.read_cache.hit_rate === null ? 'n/a' : pct(run.read_cache.hit_rate)}${w}; /healthz p50 ${ms(run.healthz.latency_ms.p50)}, p99 ${ms(run.healthz.latency_ms.p99)}`,
+      value: `hit rate ${run.read_cache.hit_rate === null ? 'n/a' : pct(run.read_cache.hit_rate)}${w}; /healthz p50 ${ms(run.healthz.latency_ms.p50)}, p99 ${ms(run.healthz.latency_ms.p99)}${loopFigures(run.event_loop)}`,
       baseline: rate > 0 ? `target rate ${rate}/s` : '',
       ratio: run.writes ? pct(run.writes.achieved_per_s / rate) : '',
       target: rate > 0 ? '/healthz p99 ≤ 5 ms' : '',
@@ -396,7 +401,7 @@ function mixedRows(m: Doc): Row[] {
     });
     list.push({
       figure: 'Saturation: /healthz (a lone client)',
-      value: `p50 ${ms(sat.healthz.latency_ms.p50)}, p99 ${ms(sat.healthz.latency_ms.p99)}, max ${ms(sat.healthz.latency_ms.max)}`,
+      value: `p50 ${ms(sat.healthz.latency_ms.p50)}, p99 ${ms(sat.healthz.latency_ms.p99)}, max ${ms(sat.healthz.latency_ms.max)}${loopFigures(sat.event_loop)}`,
       baseline: '',
       ratio: '',
       target: 'p99 ≤ 5 ms',
