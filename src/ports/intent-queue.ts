@@ -110,7 +110,8 @@ export interface CommittedStep {
  *   redoing pages after a stale cursor is harmless (the per-feed operations are idempotent).
  * - `complete`: idempotent (a completed or unknown id is ignored).
  * - `release`: idempotent (an intent already queued, claimed, completed or unknown is left alone);
- *   it need not be durable when it resolves (the inline intent is, and comes back after its lease).
+ *   it need not be durable when it resolves (the inline intent is, and comes back after its lease);
+ *   a claim made by the same process after the call sees it.
  * - `failed`: an intent no longer pending (completed, dead-lettered) is left alone, so recording
  *   one failure twice moves nothing twice; a retried attempt counts again.
  * - `requeueDeadLetters`: ids not in the dead-letter list are ignored.
@@ -156,7 +157,9 @@ export interface IntentQueue {
    * claimable from the next {@link claim} (a large fan-out, committed inline with its step so that
    * no worker takes it before the write applied its own feeds' operations). Others are left alone.
    * An adapter need not wait for the disk: if the release is lost, the durable inline intent goes
-   * to a worker once its lease ran out.
+   * to a worker once its lease ran out. A {@link claim} this process makes after calling `release`
+   * (not only after it resolved) sees the release, so a writer need not wait for it before it
+   * answers.
    */
   release(ids: readonly string[]): Promise<void>;
 

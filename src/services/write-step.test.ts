@@ -170,6 +170,8 @@ describe('disk waits of a post (SQLite, writer thread)', () => {
     assert.equal(await post(s, 'o:2'), 1);
     const [mine] = await store.ports.timelines.scan(app.appId, { feed: 'user:a', limit: 1, bodies: true });
     assert.equal(JSON.parse(mine.body!).object, 'o:2');
+    // The release does not hold up the answer; a claim made after it sees it (taking nothing here).
+    assert.deepEqual(await store.ports.intents.claim(0, LEASE_MS, Date.now()), []);
     const queued = await store.ports.intents.pending(10);
     assert.deepEqual(queued.map((i) => [i.mode, i.ids]), [['queued', [mine.id]]], 'its inline intent, released to the workers');
   });

@@ -367,8 +367,15 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
       (stored.get(key) ?? stored.set(key, []).get(key)!).push(i);
     });
   });
-  // Not waited for by the disk (the inline intents are durable): see IntentQueue.release.
-  if (release.length > 0) await s.ports.intents.release(release);
+  // The release holds up neither the disk nor the answer: the step's inline intents are durable,
+  // a claim made after this call sees it, and a lost or failed release only leaves them to a
+  // worker once their lease ran out. The worker is woken once it landed.
+  if (release.length > 0) {
+    void s.ports.intents
+      .release(release)
+      .catch(() => undefined)
+      .then(() => s.onJobsEnqueued());
+  }
   const inline: string[] = [];
   // Spreads without a queued intent are applied here; merged per source and kind. When every one
   // of them has its inline intent committed, the follower pages are covered by those intents.
@@ -402,7 +409,7 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
     inline.length > 0 ? s.ports.intents.complete(inline) : undefined,
     publish(s, app, changes, parts.activities),
   ]);
-  if (queued) s.onJobsEnqueued();
+  if (queued && release.length === 0) s.onJobsEnqueued();
   return committed;
 }
 

@@ -356,6 +356,8 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #progress: LuaScript;
   readonly #complete: LuaScript;
   readonly #release: LuaScript;
+  /** Releases of this process still on their way (a claim waits for them). */
+  readonly #releasing = new Set<Promise<void>>();
   readonly #failed: LuaScript;
   readonly #dead: LuaScript;
   readonly #requeue: LuaScript;
@@ -580,6 +582,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   async claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]> {
     const lease = Math.max(1, Math.trunc(leaseMs));
     const at = Math.trunc(now);
+    if (this.#releasing.size > 0) await Promise.all(this.#releasing);
     await this.#repair(at - lease);
     if (limit <= 0) return [];
     const peeks = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#peek.run<[string, string, string][]>(this.#r.cluster, [this.#part(n)], [at, lease, limit])));
@@ -619,7 +622,12 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   async release(ids: readonly string[]): Promise<void> {
     // Not waited for (`WAIT`): the inline intents are durable and come back after their lease.
     const by = byPartition(ids.map(parseIntentId).filter((x) => x !== null), (x) => x.part);
-    await Promise.all([...by].map(([p, list]) => this.#release.run(this.#r.cluster, [this.#part(p)], list.map((x) => x.iid))));
+    const done = Promise.all([...by].map(([p, list]) => this.#release.run(this.#r.cluster, [this.#part(p)], list.map((x) => x.iid)))).then(() => undefined);
+    // A later claim of this process waits for it (see the port: a claim sees the releases before it).
+    const settled = done.catch(() => undefined);
+    this.#releasing.add(settled);
+    void settled.then(() => this.#releasing.delete(settled));
+    await done;
   }
 
   async failed(id: string, error: string, retryAt: number | null, now: number): Promise<void> {

@@ -125,6 +125,7 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#ops.complete([ids], ids.length, false, true);
   }
 
+  /** Relaxed (see above); a later claim is a write of the same group commit, applied after it. */
   release(ids: readonly string[]): Promise<void> {
     return this.#ops.release([ids], ids.length, false, true);
   }
