@@ -5,14 +5,27 @@
  * For 1, 2 and 3 masters (no replicas, durability `fast`):
  * - fan-out: one activity into N follower feeds, in pages of 1,000 feeds, through
  *   `RedisTimelineStore.apply` (one Lua script per feed: idempotent add, trim to max length),
- *   against the ceiling of raw pipelined `ZADD`s of the same members into fresh keys;
+ *   against the ceiling of raw pipelined `ZADD`s of the same members into fresh keys: the faster
+ *   of the client's automatic pipelining and one explicit pipeline per master, each round. Rounds
+ *   alternate the three; each records wall time and the CPU time of this process and of every
+ *   Redis master per insert;
  * - reads: 25-entry scans of one feed each, 50 at a time, latency percentiles (store level, no HTTP);
+ * - HTTP reads: a Rivulet server on the cluster, flat 25-item pages of 100 readers' timelines over
+ *   HTTP at 50 connections (autocannon), with the read cache off and on, beside the HTTP ceiling
+ *   (a bare Fastify route serving a real page of the same size) in the same run;
  * - memory: `used_memory` growth over every master per timeline entry, for feeds of 500 entries,
  *   with Redis's default sorted-set encoding and with `zset-max-listpack-entries 1024`.
  * - capacity (3 masters, through `RedisStore`): memory per activity and per follow edge, and
  *   commands per activity write, per follow and per flat 25-entry read with bodies (from
  *   `INFO commandstats`: every command, those run inside scripts included, and the scripts).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { parseConfig } from '../src/config/config.js';
+import { createRivulet, type Rivulet } from '../src/main.js';
 import { activityId } from '../src/core/activities/activity-id.js';
 import type { ActivityStore } from '../src/ports/activity-store.js';
 import { RedisConnection } from '../src/adapters/redis/connection.js';
@@ -21,9 +34,16 @@ import { RedisActivityHolds } from '../src/adapters/redis/redis-activity-holds.j
 import { RedisTimelineStore } from '../src/adapters/redis/redis-timeline-store.js';
 import { REDIS_SKIP, startRedisCluster } from '../test/support/redis-cluster.js';
 import { writeResult } from './report.js';
+import { httpCeiling } from './baselines.js';
+import { api, jwt, option } from './harness.js';
+import { Load } from './load.js';
+import { roundCannon } from './suite.js';
 
 const FEEDS = 20_000;
 const PAGE = 1_000;
+const ROUNDS = Number(option('rounds') ?? 4);
+const DURATION_S = Number(option('duration') ?? 10);
+const CONNECTIONS = Number(option('connections') ?? 50);
 
 const noBodies: ActivityStore = { getActivities: async () => new Map(), idsByForeignId: async () => [] };
 
@@ -35,6 +55,81 @@ async function usedMemory(r: RedisConnection): Promise<number> {
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** CPU seconds (user + system) used so far by every master. */
+async function redisCpu(r: RedisConnection): Promise<number> {
+  let total = 0;
+  for (const node of r.cluster.nodes('master')) {
+    const info = await node.info('cpu');
+    total += Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
+  }
+  return total;
+}
+
+/**
+ * Flat 25-item reads over HTTP from a Rivulet server on the cluster: 100 readers whose timelines
+ * follow 10 of 50 authors who posted 20 activities each (every timeline holds 200 entries), read
+ * at `CONNECTIONS` connections with the read cache off and on (two servers on the same data),
+ * beside the HTTP ceiling serving a page of the mean size, in the order off, ceiling, on.
+ */
+async function httpReads(nodes: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'rivulet-cluster-bench-'));
+  const secret = randomBytes(24).toString('base64url');
+  const keyPrefix = `http${randomBytes(3).toString('hex')}:`;
+  const config = (cacheMb: number) =>
+    parseConfig(
+      {
+        apps: [{ app_id: '1', api_key: 'benchkey', api_secret: secret, feed_groups: [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }] }],
+        storage: { backend: 'redis', nodes, durability: 'fast', key_prefix: keyPrefix },
+        read_cache: { max_mb: cacheMb },
+      },
+      dir,
+    );
+  const servers: Rivulet[] = [];
+  const load = new Load();
+  try {
+    const open = async (cacheMb: number) => {
+      const rivulet = await createRivulet({ config: config(cacheMb), logger: pino({ level: 'warn' }) });
+      servers.push(rivulet);
+      return rivulet.listen(0, '127.0.0.1');
+    };
+    const uncached = await open(0);
+    const server = jwt(secret, { resource: '*', action: '*', feed_id: '*' });
+    const follows = [];
+    for (let u = 0; u < 100; u++) for (let k = 0; k < 10; k++) follows.push(`{"source":"timeline:r${u}","target":"user:a${(u * 7 + k * 5) % 50}"}`);
+    await load.batch(uncached, [api('POST', 'follow_many/?activity_copy_limit=0', server, `[${follows.join(',')}]`)]);
+    const posts = [];
+    for (let i = 0; i < 1000; i++) {
+      posts.push(api('POST', `feed/user/a${i % 50}/`, server, JSON.stringify({ actor: `SU:a${i % 50}`, verb: 'post', object: `SO:post:p${i}`, foreign_id: `post:p${i}`, text: 'a short post of about eighty characters, as a feed item in a timeline often is' })));
+    }
+    await load.batch(uncached, posts, { concurrency: 8 });
+    const reads = Array.from({ length: 100 }, (_, u) => api('GET', `feed/timeline/r${u}/?limit=25`, jwt(secret, { user_id: `r${u}` })));
+    const probe = await load.batch(uncached, reads, { concurrency: 4, keepBodies: true });
+    const sizes = probe.bodies!.map((b) => Buffer.byteLength(b));
+    const items = probe.bodies!.map((b) => (JSON.parse(b) as { results: unknown[] }).results.length);
+    const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+    const nearest = sizes.reduce((best, sz, i) => (Math.abs(sz - mean) < Math.abs(sizes[best] - mean) ? i : best), 0);
+    const cached = await open(64);
+    await load.cannon(uncached, reads, CONNECTIONS, 1); // warm-up, not measured
+    await load.cannon(cached, reads, CONNECTIONS, 1);
+    const off = roundCannon(await load.cannon(uncached, reads, CONNECTIONS, DURATION_S));
+    const ceiling = roundCannon(await httpCeiling(load, probe.bodies![nearest], CONNECTIONS, DURATION_S));
+    const on = roundCannon(await load.cannon(cached, reads, CONNECTIONS, DURATION_S));
+    console.log(`  http reads: cache off ${off.requests_per_s} req/s p99 ${off.latency_ms.p99} ms; ceiling ${ceiling.requests_per_s}; cache on ${on.requests_per_s} req/s p99 ${on.latency_ms.p99} ms`);
+    return {
+      what: `flat 25-item pages of 100 readers' timelines (200 entries each), user tokens, ${CONNECTIONS} connections, ${DURATION_S} s per run; the server, the load generator and every Redis master on this machine`,
+      mean_body_bytes: Math.round(mean),
+      items_per_page: { min: Math.min(...items), max: Math.max(...items) },
+      cache_off: { ...off, vs_ceiling: +(off.requests_per_s / ceiling.requests_per_s).toFixed(3) },
+      cache_on: { ...on, vs_ceiling: +(on.requests_per_s / ceiling.requests_per_s).toFixed(3) },
+      ceiling,
+    };
+  } finally {
+    for (const s of servers) await s.close();
+    await load.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Calls of every command on every master, and of the script commands alone. */
@@ -109,27 +204,53 @@ async function onCluster(masters: number) {
     await store.apply('w', [{ kind: 'add', feed: 'timeline:w', entries: [{ id, origin: 'user:star' }], maxLength: 10 }]);
     await r.cluster.zadd('b:{w}:x', 0, member);
 
-    // Alternate rounds so both see the same machine load.
-    let rawMs = 0;
-    let storeMs = 0;
-    for (let round = 0; round < 2; round++) {
-      let t = performance.now();
-      for (let i = 0; i < FEEDS; i += PAGE) {
-        const page: Promise<unknown>[] = [];
-        for (let j = i; j < i + PAGE; j++) page.push(r.cluster.zadd(r.keys.feed(`raw${round}`, `timeline:f${j}`, 'tl'), 0, member));
-        await Promise.all(page);
+    // Rounds alternate the two raw ways and the store, so all three see the same machine load.
+    const keysOf = (app: string, i: number) => Array.from({ length: PAGE }, (_, k) => r.keys.feed(app, `timeline:f${i + k}`, 'tl'));
+    const ways = {
+      raw_auto: async (round: number) => {
+        for (let i = 0; i < FEEDS; i += PAGE) await Promise.all(keysOf(`auto${round}`, i).map((k) => r.cluster.zadd(k, 0, member)));
+      },
+      raw_per_master: async (round: number) => {
+        for (let i = 0; i < FEEDS; i += PAGE) {
+          const keys = keysOf(`pipe${round}`, i);
+          await r.perNode(keys, (p, k) => p.zadd(keys[k], 0, member));
+        }
+      },
+      store: async (round: number) => {
+        for (let i = 0; i < FEEDS; i += PAGE) {
+          const ops = [];
+          for (let j = i; j < i + PAGE; j++) ops.push({ kind: 'add' as const, feed: `timeline:f${j}`, entries: [{ id, origin: 'user:star' }], maxLength: 1000 });
+          await store.apply(`app${round}`, ops);
+        }
+      },
+    };
+    const totals = Object.fromEntries(Object.keys(ways).map((w) => [w, { ms: 0, node_cpu_us: 0, redis_cpu_us: 0 }])) as Record<keyof typeof ways, { ms: number; node_cpu_us: number; redis_cpu_us: number }>;
+    const rounds: Record<string, number>[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const perS: Record<string, number> = {};
+      for (const [name, run] of Object.entries(ways) as [keyof typeof ways, (n: number) => Promise<void>][]) {
+        const redis0 = await redisCpu(r);
+        const cpu0 = process.cpuUsage();
+        const t = performance.now();
+        await run(round);
+        const ms = performance.now() - t;
+        const cpu = process.cpuUsage(cpu0);
+        totals[name].ms += ms;
+        totals[name].node_cpu_us += cpu.user + cpu.system;
+        totals[name].redis_cpu_us += ((await redisCpu(r)) - redis0) * 1e6;
+        perS[name] = Math.round(FEEDS / (ms / 1000));
       }
-      rawMs += performance.now() - t;
-      t = performance.now();
-      for (let i = 0; i < FEEDS; i += PAGE) {
-        const ops = [];
-        for (let j = i; j < i + PAGE; j++) ops.push({ kind: 'add' as const, feed: `timeline:f${j}`, entries: [{ id, origin: 'user:star' }], maxLength: 1000 });
-        await store.apply(`app${round}`, ops);
-      }
-      storeMs += performance.now() - t;
+      const ceiling = Math.max(perS.raw_auto, perS.raw_per_master);
+      rounds.push({ ...perS, share_of_ceiling: +(perS.store / ceiling).toFixed(2) });
     }
-    const rawPerS = Math.round((2 * FEEDS) / (rawMs / 1000));
-    const storePerS = Math.round((2 * FEEDS) / (storeMs / 1000));
+    const inserts = ROUNDS * FEEDS;
+    const perSOf = (w: keyof typeof ways) => Math.round(inserts / (totals[w].ms / 1000));
+    const rawPerS = Math.max(perSOf('raw_auto'), perSOf('raw_per_master'));
+    const storePerS = perSOf('store');
+    const cpuPerInsert = Object.fromEntries(
+      Object.entries(totals).map(([w, t]) => [w, { node_us: +(t.node_cpu_us / inserts).toFixed(1), redis_us: +(t.redis_cpu_us / inserts).toFixed(1) }]),
+    );
+    const shares = rounds.map((x) => x.share_of_ceiling).sort((a, b) => a - b);
 
     // Reads: 25-entry scans of 200 feeds of 100 entries, 50 in flight.
     const ids = Array.from({ length: 100 }, (_, i) => activityId(1_700_000_000_000_000 + i, `r${i}`));
@@ -170,7 +291,19 @@ async function onCluster(masters: number) {
     return {
       masters,
       ...(masters === 3 ? { capacity: await capacity(c.nodes) } : {}),
-      fanout: { feeds_per_round: FEEDS, raw_zadd_per_s: rawPerS, store_apply_per_s: storePerS, share_of_ceiling: Math.round((storePerS / rawPerS) * 100) / 100 },
+      fanout: {
+        feeds_per_round: FEEDS,
+        rounds: ROUNDS,
+        raw_zadd_auto_per_s: perSOf('raw_auto'),
+        raw_zadd_per_master_per_s: perSOf('raw_per_master'),
+        raw_zadd_per_s: rawPerS,
+        store_apply_per_s: storePerS,
+        share_of_ceiling: Math.round((storePerS / rawPerS) * 100) / 100,
+        share_of_ceiling_median_round: shares[Math.floor(shares.length / 2)],
+        per_round: rounds,
+        cpu_per_insert: cpuPerInsert,
+      },
+      http: await httpReads(c.nodes),
       reads: { scans: READS, per_s: Math.round(READS / readS), p50_ms: +pct(lat, 50).toFixed(2), p99_ms: +pct(lat, 99).toFixed(2) },
       memory_bytes_per_entry: memory,
     };
@@ -186,10 +319,11 @@ export async function cluster(): Promise<void> {
     return;
   }
   const runs = [];
-  for (const masters of [1, 2, 3]) {
+  const loadBefore = loadavg().map((x) => +x.toFixed(2));
+  for (const masters of (option('masters') ?? '1,2,3').split(',').map(Number)) {
     const res = await onCluster(masters);
-    console.log(JSON.stringify(res));
+    console.log(JSON.stringify({ masters: res.masters, fanout: { ...res.fanout, per_round: undefined }, reads: res.reads, http: { off: res.http.cache_off.requests_per_s, p99_off: res.http.cache_off.latency_ms.p99, on: res.http.cache_on.requests_per_s, p99_on: res.http.cache_on.latency_ms.p99, ceiling: res.http.ceiling.requests_per_s } }));
     runs.push(res);
   }
-  writeResult('cluster', { runs });
+  writeResult('cluster', { load_average_before: loadBefore, load_average_after: loadavg().map((x) => +x.toFixed(2)), runs });
 }

@@ -117,6 +117,9 @@ function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
       fanout: opts.fanout,
       read_cache: opts.readCacheMb === undefined && opts.partsMb === undefined ? undefined : { max_mb: opts.readCacheMb, parts_mb: opts.partsMb },
       metrics: opts.metrics === undefined ? undefined : { enabled: opts.metrics },
+      // No integrity check at start: on a second server over loaded data it reads the whole file
+      // in a thread of this process for a minute or more, which the CPU figures would count.
+      integrity_check: { timeout_ms: 0 },
     },
     dir,
   );
@@ -267,7 +270,7 @@ export function intOption(name: string, dflt: number): number {
 }
 
 /** Options that take a value, so their value is not taken for a scenario name. */
-export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows'];
+export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows', 'masters'];
 
 export function log(msg: string): void {
   console.log(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);

@@ -9,6 +9,7 @@
  * rate reached, and a lone `/healthz` client's latency. A saturation probe follows: 50 connections
  * sending 80% flat reads and 20% posts, beside the same reads alone and the flat ceiling.
  */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { httpCeiling, httpCeilingMix } from './baselines.js';
 import { AuthorSampler, drawWorkload, loadGraph, Rng, ZipfSampler, type Graph } from './graph.js';
 import { api, intOption, log, openDb, option, outboxEmpty, profiled, round, type Server } from './harness.js';
@@ -94,6 +95,32 @@ interface MixedRun {
   read_cache: { hits: number; misses: number; hit_rate: number | null };
   writes: ReturnType<typeof roundPaced> | null;
   healthz: ReturnType<typeof roundProbe> | null;
+  event_loop: EventLoopFigures;
+}
+
+/** The server's event loop during a run: its delay (how late a 1 ms timer fired) and how busy it was. */
+interface EventLoopFigures {
+  delay_ms: { p50: number; p99: number; max: number };
+  utilization: number;
+}
+
+/**
+ * Watches the event loop of this process's main thread (the server's; the load generator runs in
+ * a worker thread) from now until the returned function is called: a late timer means requests
+ * waited behind work on the loop, a /healthz wait beyond it is queueing or the OS scheduler.
+ */
+function watchEventLoop(): () => EventLoopFigures {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const elu = performance.eventLoopUtilization();
+  delay.enable();
+  return () => {
+    delay.disable();
+    const ms = (ns: number) => round(ns / 1e6, 3);
+    return {
+      delay_ms: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      utilization: round(performance.eventLoopUtilization(elu).utilization, 3),
+    };
+  };
 }
 
 interface WriteContext {
@@ -193,6 +220,7 @@ export async function mixed(): Promise<void> {
       await load.mix(s.base, WARM_UP_S, { cannons }); // JIT and caches warm, not measured
       const before = cacheCounts(s);
       const writes = rate > 0 ? writeRequests(s, g, ctx, Math.ceil(rate * duration * 1.5) + 10) : [];
+      const loop = watchEventLoop();
       const r = await profiled(`mixed-${rate}`, () =>
         load.mix(s.base, duration, {
           cannons,
@@ -200,6 +228,7 @@ export async function mixed(): Promise<void> {
           probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS },
         }),
       );
+      const eventLoop = loop();
       const after = cacheCounts(s);
       await outboxEmpty(s);
       const hits = after.hits - before.hits;
@@ -214,11 +243,13 @@ export async function mixed(): Promise<void> {
         read_cache: { hits, misses, hit_rate: hits + misses > 0 ? round(hits / (hits + misses), 3) : null },
         writes: r.paced ? roundPaced(r.paced) : null,
         healthz: r.probe ? roundProbe(r.probe) : null,
+        event_loop: eventLoop,
       };
       log(
         `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
-          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms`,
+          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms, ` +
+          `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}`,
       );
       runs.push(run);
     }
@@ -257,9 +288,11 @@ export async function mixed(): Promise<void> {
     await load.cannon(s.base, satReads, satConnections, WARM_UP_S);
     const readsAlone = roundCannon(await load.cannon(s.base, satReads, satConnections, duration));
     const activitiesBefore = countActivities(s);
+    const satLoop = watchEventLoop();
     const sat = await profiled('mixed-saturation', () =>
       load.mix(s.base, duration, { cannons: [{ name: 'mixed', requests: satReqs, connections: satConnections }], probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS } }),
     );
+    const satEventLoop = satLoop();
     await outboxEmpty(s);
     const postsDone = countActivities(s) - activitiesBefore;
     const satCannon = roundCannon(sat.cannons.mixed);
@@ -277,10 +310,12 @@ export async function mixed(): Promise<void> {
       flat_ceiling: flatCeiling,
       total_vs_flat_ceiling: round(satCannon.requests_per_s / flatCeiling.requests_per_s, 3),
       healthz: sat.probe ? roundProbe(sat.probe) : null,
+      event_loop: satEventLoop,
     };
     log(
       `  saturation: ${satCannon.requests_per_s} req/s in all, p50 ${satCannon.latency_ms.p50} p99 ${satCannon.latency_ms.p99} ms, ` +
-        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms`,
+        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms, ` +
+        `event loop delay p99 ${satEventLoop.delay_ms.p99} ms (max ${satEventLoop.delay_ms.max}), busy ${satEventLoop.utilization}`,
     );
 
     writeResult('mixed', {

@@ -345,6 +345,11 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
   return out;
 }
 
+/** The server's event loop during a mixed run (older results have none). */
+function loopFigures(e: { delay_ms: { p99: number; max: number }; utilization: number } | undefined): string {
+  return e ? `; event loop delay p99 ${ms(e.delay_ms.p99)}, max ${ms(e.delay_ms.max)}, busy ${pct(e.utilization)}` : '';
+}
+
 /** Rows of the mixed scenario: each write rate's reads against the mix's ceiling, then saturation. */
 function mixedRows(m: Doc): Row[] {
   const list: Row[] = [];
@@ -377,7 +382,7 @@ function mixedRows(m: Doc): Row[] {
     }
     list.push({
       figure: `${rate} writes/s: read cache, writes, /healthz`,
-      value: `hit rate ${run.read_cache.hit_rate === null ? 'n/a' : pct(run.read_cache.hit_rate)}${w}; /healthz p50 ${ms(run.healthz.latency_ms.p50)}, p99 ${ms(run.healthz.latency_ms.p99)}`,
+      value: `hit rate ${run.read_cache.hit_rate === null ? 'n/a' : pct(run.read_cache.hit_rate)}${w}; /healthz p50 ${ms(run.healthz.latency_ms.p50)}, p99 ${ms(run.healthz.latency_ms.p99)}${loopFigures(run.event_loop)}`,
       baseline: rate > 0 ? `target rate ${rate}/s` : '',
       ratio: run.writes ? pct(run.writes.achieved_per_s / rate) : '',
       target: rate > 0 ? '/healthz p99 ≤ 5 ms' : '',
@@ -396,7 +401,7 @@ function mixedRows(m: Doc): Row[] {
     });
     list.push({
       figure: 'Saturation: /healthz (a lone client)',
-      value: `p50 ${ms(sat.healthz.latency_ms.p50)}, p99 ${ms(sat.healthz.latency_ms.p99)}, max ${ms(sat.healthz.latency_ms.max)}`,
+      value: `p50 ${ms(sat.healthz.latency_ms.p50)}, p99 ${ms(sat.healthz.latency_ms.p99)}, max ${ms(sat.healthz.latency_ms.max)}${loopFigures(sat.event_loop)}`,
       baseline: '',
       ratio: '',
       target: 'p99 ≤ 5 ms',
@@ -437,6 +442,12 @@ export function writeSummary(): void {
     }
     lines.push('');
   }
+  const cluster = clusterSection();
+  if (cluster) {
+    lines.push(...cluster.lines);
+    met += cluster.met;
+    missed += cluster.missed;
+  }
   if (other.size > 0) {
     lines.push('## Other graphs', '', 'Newest run of each scenario with `--graph` other than wiki-Vote (the targets above are on wiki-Vote).', '');
     lines.push('| scenario | figures | file |', '| --- | --- | --- |', ...otherGraphRows(other), '');
@@ -444,6 +455,58 @@ export function writeSummary(): void {
   lines.splice(8, 0, `Targets: **${met} met, ${missed} not met** (of the rows that carry one).`, '');
   writeFileSync(join(RESULTS, 'SUMMARY.md'), lines.join('\n'));
   writeFileSync(join(RESULTS, 'chart.svg'), chart(r));
+}
+
+/**
+ * The Redis Cluster section, from the newest `cluster-*.json` that has HTTP reads: per number of
+ * masters, fan-out through the store against the raw `ZADD` ceiling, flat HTTP reads with the read
+ * cache off and on against the HTTP ceiling, memory per timeline entry; per activity and follow
+ * and commands per write and read on 3 masters.
+ */
+function clusterSection(): { lines: string[]; met: number; missed: number } | null {
+  let names: string[] = [];
+  try {
+    names = readdirSync(RESULTS).filter((f) => f.startsWith('cluster-') && f.endsWith('.json')).sort();
+  } catch {
+    return null;
+  }
+  let d: Doc | null = null;
+  for (const f of names.reverse()) {
+    const doc = JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as Doc;
+    if (Array.isArray(doc.runs) && doc.runs.every((r: any) => r.http)) {
+      d = { ...doc, file: f };
+      break;
+    }
+  }
+  if (d === null) return null;
+  let met = 0;
+  let missed = 0;
+  const mark = (ok: boolean) => {
+    if (ok) met++;
+    else missed++;
+    return ok ? '✅ met' : '❌ not met';
+  };
+  const lines = ['## Redis Cluster (`npm run bench -- cluster`)', '', '| figure | value | baseline (same run) | ratio | target | |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const r of d.runs as any[]) {
+    const m = `${r.masters} master${r.masters === 1 ? '' : 's'}`;
+    const f = r.fanout;
+    lines.push(`| ${m}: fan-out inserts through the store | ${int(f.store_apply_per_s)}/s (median round ${pct(f.share_of_ceiling_median_round)}) | raw pipelined \`ZADD\` ${int(f.raw_zadd_per_s)}/s | ${pct(f.share_of_ceiling)} | ≥ 80% | ${mark(f.share_of_ceiling >= 0.8)} |`);
+    const h = r.http;
+    lines.push(`| ${m}: flat 25-item read, read cache off, ${h.cache_off.connections} connections | ${int(h.cache_off.requests_per_s)} req/s; p50 ${ms(h.cache_off.latency_ms.p50)}, p99 ${ms(h.cache_off.latency_ms.p99)} | HTTP ceiling ${int(h.ceiling.requests_per_s)} req/s, p99 ${ms(h.ceiling.latency_ms.p99)} | ${pct(h.cache_off.vs_ceiling)} | p99 ≤ 5 ms | ${mark(h.cache_off.latency_ms.p99 <= 5)} |`);
+    lines.push(`| ${m}: the same, read cache on | ${int(h.cache_on.requests_per_s)} req/s; p50 ${ms(h.cache_on.latency_ms.p50)}, p99 ${ms(h.cache_on.latency_ms.p99)} | HTTP ceiling ${int(h.ceiling.requests_per_s)} req/s | ${pct(h.cache_on.vs_ceiling)} |  |  |`);
+    const mem = r.memory_bytes_per_entry;
+    lines.push(`| ${m}: memory per timeline entry | ${mem['listpack-1024']} B with \`zset-max-listpack-entries 1024\`; ${mem.default} B with Redis's default |  |  | ≤ 100 B | ${mark(mem['listpack-1024'] <= 100)} |`);
+    const c = r.capacity;
+    if (c) {
+      const a = c.memory_bytes.per_activity;
+      lines.push(`| ${m}: memory per activity beyond its body | ${int(a.bytes - a.body_bytes)} B (${int(a.bytes)} B with its ${a.body_bytes} B body) |  |  | ≤ 100 B | ${mark(a.bytes - a.body_bytes <= 100)} |`);
+      lines.push(`| ${m}: memory per follow | ${int(c.memory_bytes.per_follow)} B |  |  | ≤ 100 B | ${mark(c.memory_bytes.per_follow <= 100)} |`);
+      lines.push(`| ${m}: commands per activity write / follow / flat 25-item read | ${c.commands.per_activity_write.all} / ${c.commands.per_follow.all} / ${c.commands.per_flat_read_25.all} |  |  |  |  |`);
+    }
+  }
+  const load = d.load_average_before ? `, load average ${d.load_average_before.join(' ')} before, ${d.load_average_after.join(' ')} after` : '';
+  lines.push('', `<sub>${d.file} — ${d.at}, Node ${d.node}, ${d.cpus} CPUs${load}; the benchmark, the server, the load generator and every Redis process share these CPUs</sub>`, '');
+  return { lines, met, missed };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { DEFAULT_SIGNALS } from '../personalization/signals/settings.js';
 import type { Store } from '../ports/store.js';
 import { configPath, UsageError } from './apps.js';
 import { progressBar, type Progress } from './progress.js';
-import { checkFile, FORMAT, FORMAT_VERSION, ImportFileError, importApp, KINDS, walkApp, type Counts, type Line, type TransferStores } from './transfer.js';
+import { checkFile, feedGroupMismatch, FORMAT, FORMAT_VERSION, ImportFileError, importApp, KINDS, walkApp, type Counts, type Line, type TransferStores } from './transfer.js';
 
 /**
  * `rivulet export` and `rivulet import`: one app's data as JSON lines (src/cli/transfer.ts), from
@@ -83,7 +83,8 @@ export async function exportCommand(o: ExportOptions): Promise<Counts> {
     };
     const bar = progressBar(`export of app ${app}`, { unit: 'records', stream });
     bar.start(0);
-    await write({ kind: 'header', format: FORMAT, version: FORMAT_VERSION, app, source: config.storage.backend, createdAt: new Date().toISOString() });
+    const feedGroups = [...config.apps.find((a) => a.appId === app)!.groups.values()].map((g) => ({ name: g.name, type: g.type }));
+    await write({ kind: 'header', format: FORMAT, version: FORMAT_VERSION, app, source: config.storage.backend, createdAt: new Date().toISOString(), feedGroups });
     let done = 0;
     const counts = await walkApp(transferStores(store), app, async (l) => {
       await write(l);
@@ -139,6 +140,8 @@ export async function importCommand(file: string, o: ImportOptions): Promise<Cou
     throw err;
   }
   const app = chooseApp(config, o.app ?? checked.header.app);
+  const mismatch = feedGroupMismatch(checked.header, checked.slugs, config.apps.find((a) => a.appId === app)!.groups);
+  if (mismatch !== null) throw new UsageError(`${file}: ${mismatch}: list the same feed groups in the target config's app; nothing was imported`);
   const st = statSync(file);
   const checkpointFile = `${file}.import-checkpoint`;
   let skipLines = 0;

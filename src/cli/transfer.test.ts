@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { activityId } from '../core/activities/activity-id.js';
 import { UsageError } from './apps.js';
-import { exportCommand, transferStores } from './export-import.js';
+import { exportCommand, importCommand, transferStores } from './export-import.js';
 import { checkFile, FORMAT, FORMAT_VERSION, ImportFileError, importApp, walkApp, type Counts, type Line } from './transfer.js';
 
 const APP = 'a1';
@@ -101,6 +101,44 @@ describe('export and import (transfer)', () => {
       assert.equal(counts.activity, 1);
       assert.equal(existsSync(out), true);
       assert.equal(existsSync(`${out}.partial`), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('import refuses a file whose feed groups the target app lacks or has with another type, before writing anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-import-groups-'));
+    try {
+      const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
+      const conf = (name: string, groups: object[]) => {
+        const file = join(dir, `${name}.json`);
+        writeFileSync(file, JSON.stringify({ apps: [{ app_id: APP, api_key: 'exportkey', api_secret: 'secret-of-sixteen-chars', feed_groups: groups }], storage: { backend: 'sqlite', path: join(dir, `${name}.db`) } }));
+        return file;
+      };
+      const from = conf('from', [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }, { name: 'notify', type: 'notification' }]);
+      const store = new SqliteStore(join(dir, 'from.db'));
+      const id = activityId(1_700_000_000_000_000, 'g');
+      await store.ports.intents.commit(APP, [{ activity: { id, timeUs: 1_700_000_000_000_000, foreignId: '', to: [], body: JSON.stringify({ id, actor: 'a', verb: 'post', object: 'o' }), home: 'user:a' } }]);
+      await store.ports.intents.commit(APP, [{ follow: { source: 'timeline:b', target: 'user:a', createdUs: 1, grouped: false, since: null } }]);
+      await store.ports.timelines.apply(APP, [{ kind: 'add', feed: 'user:a', entries: [{ id, origin: null }], maxLength: 10 }]);
+      await store.close();
+      const out = join(dir, 'out.jsonl');
+      await exportCommand({ data: dir, config: from, out, stream: quiet });
+      // No timeline group in the target: the follow names timeline:b.
+      const lacking = conf('lacking', [{ name: 'user', type: 'flat' }, { name: 'notify', type: 'notification' }]);
+      await assert.rejects(importCommand(out, { data: dir, config: lacking, stream: quiet }), (err: Error) => err instanceof UsageError && /feeds of group "timeline", which the target app does not have/.test(err.message));
+      // The notify group is aggregated there, a notification group in the file.
+      const retyped = conf('retyped', [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }, { name: 'notify', type: 'aggregated' }]);
+      await assert.rejects(importCommand(out, { data: dir, config: retyped, stream: quiet }), (err: Error) => err instanceof UsageError && /feed group "notify" is notification in the file and aggregated in the target app/.test(err.message));
+      for (const name of ['lacking', 'retyped']) {
+        const target = new SqliteStore(join(dir, `${name}.db`));
+        assert.equal((await walkApp(transferStores(target), APP, () => undefined)).activity, 0, `nothing was written into ${name}`);
+        await target.close();
+      }
+      const same = conf('same', [{ name: 'user', type: 'flat' }, { name: 'timeline', type: 'flat' }, { name: 'notify', type: 'notification' }]);
+      const counts = await importCommand(out, { data: dir, config: same, stream: quiet });
+      assert.equal(counts.activity, 1);
+      assert.equal(counts.follow, 1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

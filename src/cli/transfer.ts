@@ -66,6 +66,22 @@ export const KINDS = [
 export type Kind = (typeof KINDS)[number];
 export type Counts = Record<Kind, number>;
 
+/**
+ * Why the target app's feed groups cannot hold the file's data, or null when they can: every
+ * feed group the records name must exist in the target, and each group the header lists (with its
+ * type: flat, aggregated, notification) must have the same type there.
+ */
+export function feedGroupMismatch(header: Header, slugs: ReadonlySet<string>, target: ReadonlyMap<string, { readonly type: string }>): string | null {
+  const problems: string[] = [];
+  const missing = [...slugs].filter((s) => !target.has(s)).sort();
+  if (missing.length > 0) problems.push(`the file has feeds of group${missing.length === 1 ? '' : 's'} ${missing.map((s) => `"${s}"`).join(', ')}, which the target app does not have`);
+  for (const g of header.feedGroups ?? []) {
+    const t = target.get(g.name);
+    if (t !== undefined && t.type !== g.type) problems.push(`feed group "${g.name}" is ${g.type} in the file and ${t.type} in the target app`);
+  }
+  return problems.length === 0 ? null : problems.join('; ');
+}
+
 export const emptyCounts = (): Counts => Object.fromEntries(KINDS.map((k) => [k, 0])) as Counts;
 
 export interface Header {
@@ -75,6 +91,8 @@ export interface Header {
   readonly app: string;
   readonly source: string;
   readonly createdAt: string;
+  /** The app's feed groups in the source config (files of older exports have none). */
+  readonly feedGroups?: readonly { readonly name: string; readonly type: string }[];
 }
 
 /** One line of the file. */
@@ -292,6 +310,7 @@ export function parseLine(text: string): Line {
       need(x.format === FORMAT, `"format": "${FORMAT}"`);
       need(x.version === FORMAT_VERSION, `"version": ${FORMAT_VERSION} (this file has ${JSON.stringify(x.version)})`);
       need(isString(x.app) && /^[\w-]{1,64}$/.test(x.app), 'an "app" id');
+      need(x.feedGroups === undefined || (Array.isArray(x.feedGroups) && x.feedGroups.every((g) => isObject(g) && isString(g.name) && isString(g.type))), '"feedGroups" as a list of {name, type}');
       break;
     case 'trailer':
       need(isObject(x.counts) && KINDS.every((k) => Number.isSafeInteger((x.counts as Record<string, unknown>)[k])), 'a "counts" object with a number per kind');
@@ -359,12 +378,33 @@ export function parseLine(text: string): Line {
   return x as unknown as Line;
 }
 
+/** The feed group (slug) of a feed id `slug:user`. */
+const slugOf = (feed: string): string => feed.slice(0, Math.max(0, feed.indexOf(':')));
+
+/** The feeds a line names (their groups must exist in the target app). */
+function feedsOf(l: Line): string[] {
+  switch (l.kind) {
+    case 'activity':
+      return [l.record.home];
+    case 'follow':
+      return [l.record.source, l.record.target];
+    case 'feed':
+    case 'timeline':
+    case 'groups':
+      return [l.feed];
+    default:
+      return [];
+  }
+}
+
 /**
  * Reads the whole file once before anything is written: every line parses, the header comes first
  * and the trailer last, and the records of each kind add up to the trailer's counts (a truncated or
- * edited file fails here, naming the line). Returns the header and the counts.
+ * edited file fails here, naming the line). Returns the header, the counts and the feed groups
+ * (slugs) the records name.
  */
-export async function checkFile(lines: AsyncIterable<string>): Promise<{ header: Header; counts: Counts; lines: number }> {
+export async function checkFile(lines: AsyncIterable<string>): Promise<{ header: Header; counts: Counts; lines: number; slugs: Set<string> }> {
+  const slugs = new Set<string>();
   let header: Header | null = null;
   let trailer: Counts | null = null;
   const counts = emptyCounts();
@@ -390,6 +430,7 @@ export async function checkFile(lines: AsyncIterable<string>): Promise<{ header:
       continue;
     }
     counts[l.kind] += lineCount(l);
+    for (const f of feedsOf(l)) slugs.add(slugOf(f));
   }
   if (header === null) throw new ImportFileError('the file is empty');
   if (trailer === null) throw new ImportFileError(`the file ends at line ${n} without its trailer line: it is incomplete (an export cut short, or a truncated copy)`);
@@ -397,7 +438,7 @@ export async function checkFile(lines: AsyncIterable<string>): Promise<{ header:
   if (wrong.length > 0) {
     throw new ImportFileError(`the records do not add up to the trailer's counts (${wrong.map((k) => `${k}: ${counts[k]} in the file, ${trailer![k]} in the trailer`).join('; ')})`);
   }
-  return { header, counts, lines: n };
+  return { header, counts, lines: n, slugs };
 }
 
 /** Options of {@link importApp}. */

@@ -41,6 +41,22 @@ test('a write drops exactly the bodies built from what it changed', async () => 
   assert.deepEqual({ hits, misses, invalidated, refused }, { hits: 3, misses: 6, invalidated: 3, refused: 0 });
 });
 
+test('a body found current after other writes is still dropped by a later write of its own data', async () => {
+  const c = setup();
+  await c.read('ann', ['f|ann', 'a|1', 'a|2'], 'ann-page');
+  await c.write('a|9');
+  // Checked against the change of a|9 and found current: served, and taken as current there.
+  assert.deepEqual(await c.read('ann', ['f|ann', 'a|1', 'a|2'], 'x'), { hit: true, body: 'ann-page' });
+  assert.deepEqual(await c.read('ann', ['f|ann', 'a|1', 'a|2'], 'x'), { hit: true, body: 'ann-page' });
+  await c.write('f|bob');
+  await c.write('a|2');
+  assert.equal((await c.read('ann', ['f|ann', 'a|1', 'a|2'], 'ann-2')).hit, false, 'the later change of a|2 drops it');
+  assert.deepEqual(await c.read('ann', ['f|ann', 'a|1', 'a|2'], 'x'), { hit: true, body: 'ann-2' });
+  // A write of a key it depends on, with the same position as writes it was checked against.
+  await c.write('a|8', 'a|1');
+  assert.equal((await c.read('ann', ['f|ann', 'a|1', 'a|2'], 'ann-3')).hit, false);
+});
+
 test('a body built while a write changed one of its dependencies is not kept; others are', async () => {
   const c = setup();
   await c.read('ann', ['f|ann'], 'old', () => c.write('f|ann'));

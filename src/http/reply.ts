@@ -15,25 +15,62 @@ export function duration(reply: FastifyReply): string {
 }
 
 /**
- * Sends a JSON object held as bytes without its closing brace (`{"results":[…],"next":""`), with
- * `duration` and the brace appended: the bytes are copied once, not re-encoded.
+ * Sends a JSON object held without its closing brace (`{"results":[…],"next":""`), with
+ * `duration` and the brace appended. Bytes (a kept page) are sent as they are, not copied or
+ * re-encoded; text (a page built for this response only) is encoded by the socket's write, not
+ * into a buffer of its own first (a page over 4 KB would get a new memory block each time).
  */
-export function sendOpen(reply: FastifyReply, open: Buffer, status = 200): FastifyReply {
-  const tail = Buffer.from(`${open.length > 1 ? ',' : ''}"duration":"${duration(reply)}"}`, 'latin1');
-  // Written as two chunks in one corked write, so a cached body is sent without being copied into
-  // a new buffer per response (for a 30 KB page that copy cost more than the rest of the request).
+export function sendOpen(reply: FastifyReply, open: Buffer | string, status = 200): FastifyReply {
+  const tail = `${open.length > 1 ? ',' : ''}"duration":"${duration(reply)}"}`;
   // The headers set so far (CORS) go out as Fastify would send them.
   const headers = reply.getHeaders();
   headers['content-type'] = 'application/json; charset=utf-8';
-  headers['content-length'] = open.length + tail.length;
   reply.hijack();
   const res = reply.raw;
+  if (typeof open === 'string') {
+    const body = open + tail;
+    headers['content-length'] = Buffer.byteLength(body);
+    res.writeHead(status, headers as import('node:http').OutgoingHttpHeaders);
+    res.end(body);
+    return reply;
+  }
+  // Written as two chunks in one corked write, so a cached body is sent without being copied into
+  // a new buffer per response (for a 30 KB page that copy cost more than the rest of the request).
+  const end = Buffer.from(tail, 'latin1');
+  headers['content-length'] = open.length + end.length;
   res.writeHead(status, headers as import('node:http').OutgoingHttpHeaders);
   res.cork();
   res.write(open);
-  res.end(tail);
+  res.end(end);
   res.uncork();
   return reply;
+}
+
+/** Pages joined for one response are copied into blocks of this size, taken in turn. */
+const SEND_BLOCK = 256 * 1024;
+let block = Buffer.allocUnsafeSlow(0);
+let blockUsed = 0;
+
+/**
+ * `pieces` joined into one buffer for a response that is sent and dropped (not kept): a page
+ * over 4 KB joined by `Buffer.concat` gets a memory block of its own each time, whose allocation
+ * and collection cost more than the copy. Small pages are instead copied into a shared block taken
+ * in turn (as Node's own buffer pool does for small buffers): a block is never written twice and
+ * is freed once every response cut from it is gone.
+ */
+export function joinForSend(pieces: readonly Buffer[]): Buffer {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  if (n > SEND_BLOCK / 4) return Buffer.concat(pieces, n);
+  if (blockUsed + n > block.length) {
+    block = Buffer.allocUnsafeSlow(SEND_BLOCK);
+    blockUsed = 0;
+  }
+  const out = block.subarray(blockUsed, blockUsed + n);
+  let at = 0;
+  for (const p of pieces) at += p.copy(out, at);
+  blockUsed += (n + 7) & ~7;
+  return out;
 }
 
 /** `text` (a JSON object) as bytes without its closing brace, for {@link sendOpen}. */

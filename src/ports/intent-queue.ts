@@ -19,8 +19,9 @@ export interface Intent {
   readonly ids: readonly string[];
   /**
    * `inline`: the writing request applies the intent itself before it responds (small fan-out);
-   * the queue hands it to a worker only once its lease ran out (the writer crashed). `queued`:
-   * a worker applies it (large fan-out), from the first {@link IntentQueue.claim}.
+   * the queue hands it to a worker only once its lease ran out (the writer crashed), or once the
+   * writer released it ({@link IntentQueue.release}). `queued`: a worker applies it (large
+   * fan-out), from the first {@link IntentQueue.claim}.
    */
   readonly mode: 'inline' | 'queued';
 }
@@ -108,6 +109,8 @@ export interface CommittedStep {
  * - `progress`: last-writer-wins per intent; a cursor is a position in the follower order, so
  *   redoing pages after a stale cursor is harmless (the per-feed operations are idempotent).
  * - `complete`: idempotent (a completed or unknown id is ignored).
+ * - `release`: idempotent (an intent already queued, claimed, completed or unknown is left alone);
+ *   it need not be durable when it resolves (the inline intent is, and comes back after its lease).
  * - `failed`: an intent no longer pending (completed, dead-lettered) is left alone, so recording
  *   one failure twice moves nothing twice; a retried attempt counts again.
  * - `requeueDeadLetters`: ids not in the dead-letter list are ignored.
@@ -147,6 +150,15 @@ export interface IntentQueue {
 
   /** Removes finished intents from the queue. */
   complete(ids: readonly string[]): Promise<void>;
+
+  /**
+   * Hands inline intents to the workers: each still inline and not claimed becomes `queued`,
+   * claimable from the next {@link claim} (a large fan-out, committed inline with its step so that
+   * no worker takes it before the write applied its own feeds' operations). Others are left alone.
+   * An adapter need not wait for the disk: if the release is lost, the durable inline intent goes
+   * to a worker once its lease ran out.
+   */
+  release(ids: readonly string[]): Promise<void>;
 
   /**
    * Records a failed attempt: `attempts` grows by one, the lease ends and the intent is due again

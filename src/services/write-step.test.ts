@@ -171,6 +171,6 @@ describe('disk waits of a post (SQLite, writer thread)', () => {
     const [mine] = await store.ports.timelines.scan(app.appId, { feed: 'user:a', limit: 1, bodies: true });
     assert.equal(JSON.parse(mine.body!).object, 'o:2');
     const queued = await store.ports.intents.pending(10);
-    assert.deepEqual(queued.map((i) => [i.mode, i.ids]), [['queued', [mine.id]]], 'the queued intent, its inline twin completed');
+    assert.deepEqual(queued.map((i) => [i.mode, i.ids]), [['queued', [mine.id]]], 'its inline intent, released to the workers');
   });
 });

@@ -336,12 +336,13 @@ export interface WriteParts {
 export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep[], parts: WriteParts): Promise<CommittedStep[]> {
   // Large fan-outs are committed `inline` first, so that no worker takes them before this write
   // applied its own feeds' operations (a worker checks them to tell a stale intent); they are
-  // handed over as `queued` intents right after. A crash in between leaves the inline intent,
-  // which a worker repairs whole after its lease.
-  const handover: Intent[] = [];
+  // released to the workers right after (IntentQueue.release). A crash in between leaves the
+  // inline intent, which a worker repairs whole after its lease.
+  let queued = false;
   const first = steps.map((st) => {
     if (!st.intents?.some((i) => i.mode === 'queued')) return st;
-    return { ...st, intents: st.intents.map((i) => (i.mode === 'queued' ? (handover.push(i), { ...i, mode: 'inline' as const }) : i)) };
+    queued = true;
+    return { ...st, intents: st.intents.map((i) => (i.mode === 'queued' ? { ...i, mode: 'inline' as const } : i)) };
   });
   // The direct operations go with the step when the caller allows it (one transaction and one
   // fsync on the embedded store), else right after it.
@@ -352,21 +353,23 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
     own,
   ]);
   const changes = await (own ?? applyFeedWork(s, app, parts.work));
-  const twins: string[] = [];
-  if (handover.length > 0) {
-    // Covered by the inline intents of the first step: it need not wait for the disk.
-    await s.ports.intents.commit(app.appId, [{ intents: handover }], { covered: true });
-    for (const c of committed) for (const i of c.intents) if (handover.some((h) => h.kind === i.kind && h.source === i.source && h.ids.join(',') === i.ids.join(','))) twins.push(i.id);
-  }
+  // Stored intents in the order of the steps' intents (commit keeps it): those planned queued are
+  // released, the others are this write's to apply.
+  const release: string[] = [];
   const stored = new Map<string, QueuedIntent[]>();
-  for (const c of committed) {
-    for (const i of c.intents) {
-      const k = `${i.kind}\u0000${i.source}\u0000${i.ids.join(',')}`;
-      (stored.get(k) ?? stored.set(k, []).get(k)!).push(i);
-    }
-  }
-  const inline: string[] = twins;
-  const queued = handover.length > 0;
+  committed.forEach((c, k) => {
+    c.intents.forEach((i, j) => {
+      if (steps[k].intents?.[j]?.mode === 'queued') {
+        release.push(i.id);
+        return;
+      }
+      const key = `${i.kind}\u0000${i.source}\u0000${i.ids.join(',')}`;
+      (stored.get(key) ?? stored.set(key, []).get(key)!).push(i);
+    });
+  });
+  // Not waited for by the disk (the inline intents are durable): see IntentQueue.release.
+  if (release.length > 0) await s.ports.intents.release(release);
+  const inline: string[] = [];
   // Spreads without a queued intent are applied here; merged per source and kind. When every one
   // of them has its inline intent committed, the follower pages are covered by those intents.
   const here = new Map<string, { x: Spread; ids: string[] }>();

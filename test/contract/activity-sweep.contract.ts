@@ -60,6 +60,19 @@ export function activitySweepContract(adapter: string, open: () => Promise<Sweep
       assert.equal(await pass(0, 0), 0);
     });
 
+    test('a deleted activity takes the feeds\' hides of its id with it: the same id written again is not hidden', async () => {
+      const [a, b] = await post(2, 'user:h', 10);
+      await store.ports.timelines.apply(APP, [
+        { kind: 'hide', feed: 'timeline:h1', ids: [a, b] },
+        { kind: 'hide', feed: 'timeline:h2', ids: [a] },
+        { kind: 'remove', feed: 'user:h', ids: [a] },
+      ]);
+      assert.equal(await pass(0, 0), 1);
+      assert.deepEqual(await present([a, b]), [b]);
+      assert.deepEqual((await store.ports.timelines.readerState(APP, 'timeline:h1')).hidden, [b]);
+      assert.deepEqual((await store.ports.timelines.readerState(APP, 'timeline:h2')).hidden, []);
+    });
+
     test('deletes an activity removed from its only feed; an entry added twice and removed once holds nothing', async () => {
       const [a, b] = await post(2, 'user:r', 10);
       await store.ports.timelines.apply(APP, placed((await store.ports.activities.getActivities(APP, [a])).get(a)!, ['user:r'], 10));

@@ -37,6 +37,24 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       await p.intents.complete([id]);
     });
 
+    test('a released inline intent is queued at once; releasing it again, once claimed, or an unknown id changes nothing', async (p, app) => {
+      const act = activityAt(9, 'user:a');
+      const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [act.id], mode: 'inline' }] }]);
+      const id = step.intents[0].id;
+      const before = await p.intents.pendingCount();
+      await p.intents.release([id]);
+      await p.intents.release([id, 'no-such-intent']);
+      assert.equal(await p.intents.pendingCount(), before, 'still one intent');
+      const now = Date.now();
+      const claimed = (await p.intents.claim(100, 60_000, now)).filter((i) => i.id === id);
+      assert.deepEqual(claimed.map((i) => [i.mode, i.ids, i.cursor]), [['queued', [act.id], null]], 'claimable at once, as queued');
+      await p.intents.release([id]);
+      assert.ok(!(await p.intents.claim(100, 60_000, now + 1)).some((i) => i.id === id), 'the claim still holds its lease');
+      await p.intents.complete([id]);
+      await p.intents.release([id]);
+      assert.equal(await p.intents.pendingCount(), before - 1);
+    });
+
     test('a claim holds a lease: the intent is not handed out again until it ends; progress renews it', async (p, app) => {
       const act = activityAt(3, 'user:a');
       const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.remove', source: 'user:a', ids: [act.id], mode: 'queued' }] }]);

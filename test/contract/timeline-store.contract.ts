@@ -27,6 +27,31 @@ export function timelineStoreContract(adapter: string, makePorts: PortsFactory, 
       assert.equal((await p.timelines.readerState(app, feed)).count, 3);
     });
 
+    test('a one-entry add per feed (a fan-out page) reports what it added and what its trim removed', async (p, app) => {
+      const one = (feed: string, s: number, maxLength: number, origin: string | null = 'user:s') => ({ kind: 'add' as const, feed, entries: [{ id: idAt(s), origin }], maxLength });
+      await p.timelines.apply(app, [one('timeline:f1', 1, 2), one('timeline:f2', 1, 2), one('timeline:f3', 5, 2)]);
+      await p.timelines.apply(app, [one('timeline:f1', 2, 2), one('timeline:f3', 6, 2)]);
+      const summary = (changes: Awaited<ReturnType<typeof p.timelines.apply>>) =>
+        changes.map((c) => [c.feed, c.added.map((e) => [e.id, e.origin]), [...c.removed].sort()]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      // f1 is full: a newer entry pushes the oldest out; f2 takes it; f3 is full of newer entries,
+      // so an older one is trimmed at once (neither added nor removed).
+      const changes = await p.timelines.apply(app, [one('timeline:f1', 3, 2), one('timeline:f2', 3, 2, null), one('timeline:f3', 4, 2)]);
+      assert.deepEqual(summary(changes), [
+        ['timeline:f1', [[idAt(3), 'user:s']], [idAt(1)]],
+        ['timeline:f2', [[idAt(3), null]], []],
+      ]);
+      // The same page again changes nothing, whatever the origin.
+      assert.deepEqual(await p.timelines.apply(app, [one('timeline:f1', 3, 2, 'user:x'), one('timeline:f2', 3, 2)]), []);
+      assert.deepEqual(await p.timelines.scan(app, { feed: 'timeline:f1', limit: 10 }), [
+        { id: idAt(3), origin: 'user:s' },
+        { id: idAt(2), origin: 'user:s' },
+      ]);
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed: 'timeline:f3', limit: 10 })), [idAt(6), idAt(5)]);
+      // A smaller max length trims the older entries along with the add.
+      assert.deepEqual(summary(await p.timelines.apply(app, [one('timeline:f1', 7, 1)])), [['timeline:f1', [[idAt(7), 'user:s']], [idAt(2), idAt(3)].sort()]]);
+      assert.equal((await p.timelines.readerState(app, 'timeline:f1')).count, 1);
+    });
+
     test('one call over many feeds keeps each feed\'s operations in order (an add after a removal, a trim over several adds)', async (p, app) => {
       const add = (feed: string, s: number, maxLength = 2) => ({ kind: 'add' as const, feed, entries: [{ id: idAt(s), origin: 'user:u' }], maxLength });
       await p.timelines.apply(app, [

@@ -15,6 +15,11 @@ import { LuaScript } from './scripts.js';
  * back what it did not add (and what it removed or trimmed) after. A writer that dies in between
  * leaves a count too high, never too low: an activity may stay longer than it should, but one a
  * feed holds is never deleted.
+ *
+ * Deleting an activity leaves work in other slots (its content tags, the feeds' hides of its id,
+ * change marks): the script that deletes it also lists it in `hc:<app>`, and the id leaves that
+ * list only once the clean-up is done, so a sweeper that dies in between leaves the clean-up to
+ * the next step over the partition.
  */
 
 // Adds each delta to its activity's count; a count reaching 0 makes the activity a candidate
@@ -35,15 +40,20 @@ end
 return 0
 `;
 
-// Candidates a sweep step looks at: unmarked ones (-1) and those unheld since at most ARGV[2].
+// Candidates a sweep step looks at: unmarked ones (-1) and those unheld since at most ARGV[2];
+// and the deleted activities whose clean-up is not done yet (\`hc\`).
 const PEEK_LUA = `
 local b = KEYS[1]
-return redis.call('ZRANGEBYSCORE', b .. 'hz:' .. ARGV[1], '-inf', ARGV[2], 'LIMIT', tonumber(ARGV[3]), tonumber(ARGV[4]))
+return {
+  redis.call('ZRANGEBYSCORE', b .. 'hz:' .. ARGV[1], '-inf', ARGV[2], 'LIMIT', tonumber(ARGV[3]), tonumber(ARGV[4])),
+  redis.call('SRANDMEMBER', b .. 'hc:' .. ARGV[1], tonumber(ARGV[4]))
+}
 `;
 
 // Marks or deletes the given candidates, each checked again here: one a feed holds again is no
 // candidate; an unmarked one is marked with the pass's time (ARGV[2]) when there is a retention
-// (ARGV[4] = '1'), and one unheld since at most ARGV[3] is deleted. Returns the deleted ids.
+// (ARGV[4] = '1'), and one unheld since at most ARGV[3] is deleted and listed in \`hc\` (its
+// clean-up elsewhere is to do). Returns the deleted ids.
 const SWEEP_LUA = `
 local b = KEYS[1]
 local app, now, cutoff, retain = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
@@ -60,7 +70,10 @@ for i = 5, #ARGV do
       redis.call('ZADD', hz, now, id)
     elseif since <= cutoff then
       redis.call('ZREM', hz, id)
-      if redis.call('HDEL', a, id, id .. '/h') > 0 then gone[#gone + 1] = id end
+      if redis.call('HDEL', a, id, id .. '/h') > 0 then
+        gone[#gone + 1] = id
+        redis.call('SADD', b .. 'hc:' .. app, id)
+      end
     end
   end
 end
@@ -106,7 +119,8 @@ export class RedisActivityHolds {
     nowMs: number,
     retentionMs: number,
     needed: (ids: readonly string[]) => Promise<Set<string>>,
-  ): Promise<ActivitySweepStep & { readonly gone: readonly string[] }> {
+    cleanUp: (ids: readonly string[]) => Promise<void>,
+  ): Promise<ActivitySweepStep> {
     let [part, offset] = after === null ? [0, 0] : after.split(':').map(Number);
     if (!Number.isInteger(part) || !Number.isInteger(offset) || part < 0 || offset < 0) [part, offset] = [0, 0];
     const max = Math.max(1, Math.trunc(limit));
@@ -115,15 +129,39 @@ export class RedisActivityHolds {
     for (; part < PARTITIONS; part++, offset = 0) {
       const base = partitionBase(this.#r.keys, part);
       // Unmarked candidates (-1) are looked at whatever the cutoff.
-      const ids = await this.#peek.run<string[]>(this.#r.cluster, [base], [app, Math.max(cutoff, -1), offset, max]);
+      const [ids, unfinished] = await this.#peek.run<[string[], string[]]>(this.#r.cluster, [base], [app, Math.max(cutoff, -1), offset, max]);
+      // Clean-ups a sweeper that died left undone (one step's worth at a time).
+      if (unfinished.length > 0) await this.#cleanUp(app, base, unfinished, cleanUp);
       if (ids.length === 0) continue;
       const keep = await needed(ids);
       const act = ids.filter((id) => !keep.has(id));
       const gone = act.length === 0 ? [] : ((await this.#r.write((pl) => this.#sweep.run(pl, [base], [app, now, cutoff, retentionMs > 0 ? '1' : '0', ...act])))[0] as string[]);
+      if (gone.length > 0) await this.#cleanUp(app, base, gone, cleanUp);
       const full = ids.length >= max;
       const next = full ? `${part}:${offset + keep.size}` : part + 1 < PARTITIONS ? `${part + 1}:0` : null;
-      return { next, examined: ids.length, deleted: gone.length, gone };
+      return { next, examined: ids.length, deleted: gone.length };
     }
-    return { next: null, examined: 0, deleted: 0, gone: [] };
+    return { next: null, examined: 0, deleted: 0 };
+  }
+
+  async #cleanUp(app: string, base: string, ids: readonly string[], cleanUp: (ids: readonly string[]) => Promise<void>): Promise<void> {
+    await cleanUp(ids);
+    await this.#r.write((pl) => pl.srem(`${base}hc:${app}`, ...ids));
+  }
+
+  /**
+   * Lists `feed` as hiding each of `ids` (\`{<app>|a|<id>}:hf\`), before the feed's hide is
+   * written: the sweep that deletes an activity removes its hides from the feeds listed. A feed
+   * listed that hides nothing (a hide that failed, an unhide) costs an idle removal.
+   */
+  async hiding(app: string, hides: readonly { readonly feed: string; readonly ids: readonly string[] }[]): Promise<void> {
+    const by = new Map<string, Set<string>>();
+    for (const h of hides) for (const id of h.ids) (by.get(id) ?? by.set(id, new Set()).get(id)!).add(h.feed);
+    await Promise.all([...by].map(([id, feeds]) => this.#r.write((pl) => pl.sadd(this.#r.keys.activity(app, id, 'hf'), ...feeds))));
+  }
+
+  /** The feeds listed as hiding `id` (see {@link hiding}). */
+  hidingFeeds(app: string, id: string): Promise<string[]> {
+    return this.#r.cluster.smembers(this.#r.keys.activity(app, id, 'hf'));
   }
 }

@@ -1,4 +1,5 @@
 import { idOrderKey } from '../../core/activities/activity-id.js';
+import type { ApplyOptions } from '../../ports/timeline-store.js';
 import type { FeedGroups, GroupAsk, GroupCounts, GroupRange, GroupRecord, GroupStore, GroupWrite, StoredGroup } from '../../ports/group-store.js';
 import type { RedisConnection } from './connection.js';
 import { hex16 } from './partitions.js';
@@ -235,7 +236,7 @@ export class RedisGroupStore implements GroupStore {
     );
   }
 
-  async writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]> {
+  async writeGroups(app: string, writes: readonly GroupWrite[], opts: ApplyOptions = {}): Promise<string[]> {
     // The activities the groups put may retain are counted as held before they are written (see
     // RedisActivityHolds); what the writes did not retain is taken back after.
     const tried = new Map<string, number>();
@@ -266,6 +267,8 @@ export class RedisGroupStore implements GroupStore {
       for (const id of r[2]) held.set(id, (held.get(id) ?? 0) - 1);
     }
     await this.#holds.adjust(app, held);
+    // Writes no durable intent redoes are as durable as a write step when the call resolves.
+    if (!opts.covered) await this.#r.waitReplicated(writes.filter((_, i) => results[i] !== 0).map((w) => this.#feed(app, w.feed)));
     return writes.filter((_, i) => results[i] === 0).map((w) => w.feed);
   }
 }

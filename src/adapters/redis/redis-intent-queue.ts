@@ -26,7 +26,7 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * `i` (id → JSON), `at`/`cur` (attempts, cursor), `q` (claimable intents by the time they are due:
  * 0 for queued ones never claimed, a lease's end, a retry time), `il` (inline intents by the time
  * they were written: a worker takes one only once the lease ran out and its writer did not
- * complete it), dead letters `dl`/`dle`/`dlt`/`dlz`.
+ * complete it, or once its writer released it to `q`), dead letters `dl`/`dle`/`dlt`/`dlz`.
  *
  * Follow-up operations (`px`/`pz`): what a step changes outside its slot (the two feeds' follow
  * indexes, the foreign-id index, the per-actor index of activities, a user's reaction index, the
@@ -215,6 +215,23 @@ end
 return 0
 `;
 
+// Inline intents not claimed yet become queued (due at once); others are left alone.
+const RELEASE_LUA = `
+local b = KEYS[1]
+for i = 1, #ARGV do
+  local iid = ARGV[i]
+  local json = redis.call('HGET', b .. 'i', iid)
+  if json and redis.call('ZSCORE', b .. 'il', iid) then
+    -- "mode" is the first field of the stored JSON.
+    json = string.gsub(json, '"mode":"inline"', '"mode":"queued"', 1)
+    redis.call('HSET', b .. 'i', iid, json)
+    redis.call('ZREM', b .. 'il', iid)
+    redis.call('ZADD', b .. 'q', 0, iid)
+  end
+end
+return 0
+`;
+
 const FAILED_LUA = `
 local b = KEYS[1]
 local iid, err, retry, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -338,6 +355,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #take: LuaScript;
   readonly #progress: LuaScript;
   readonly #complete: LuaScript;
+  readonly #release: LuaScript;
   readonly #failed: LuaScript;
   readonly #dead: LuaScript;
   readonly #requeue: LuaScript;
@@ -352,6 +370,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     this.#take = new LuaScript(r.cluster, 'intent_take', TAKE_LUA);
     this.#progress = new LuaScript(r.cluster, 'intent_progress2', PROGRESS_LUA);
     this.#complete = new LuaScript(r.cluster, 'intent_complete', COMPLETE_LUA);
+    this.#release = new LuaScript(r.cluster, 'intent_release', RELEASE_LUA);
     this.#failed = new LuaScript(r.cluster, 'intent_failed', FAILED_LUA);
     this.#dead = new LuaScript(r.cluster, 'intent_dead', DEAD_LUA);
     this.#requeue = new LuaScript(r.cluster, 'intent_requeue', REQUEUE_LUA);
@@ -595,6 +614,12 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     const parsed = ids.map(parseIntentId).filter((x) => x !== null);
     const by = byPartition(parsed, (x) => x.part);
     await Promise.all([...by].map(([p, list]) => this.#complete.run(this.#r.cluster, [this.#part(p)], list.map((x) => x.iid))));
+  }
+
+  async release(ids: readonly string[]): Promise<void> {
+    // Not waited for (`WAIT`): the inline intents are durable and come back after their lease.
+    const by = byPartition(ids.map(parseIntentId).filter((x) => x !== null), (x) => x.part);
+    await Promise.all([...by].map(([p, list]) => this.#release.run(this.#r.cluster, [this.#part(p)], list.map((x) => x.iid))));
   }
 
   async failed(id: string, error: string, retryAt: number | null, now: number): Promise<void> {

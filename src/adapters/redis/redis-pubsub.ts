@@ -17,7 +17,9 @@ import type { Keys } from './keys.js';
  * So `isWatched` is a memory lookup on every node, and writers publish only events that some node
  * listens for. `synced()` is a barrier: it resolves once every other live node has answered a
  * message sent after this node's announcements, so a write anywhere after it reaches the new
- * listener.
+ * listener. It waits for as many answers as `SPUBLISH` of the barrier says it reached other
+ * subscribers, not only for the nodes this one has heard of yet: a node that just started may not
+ * have heard the others' replies to its hello.
  *
  * Events published here reach this node's own listeners directly (as the in-process pubsub
  * does); events from other nodes arrive for the feeds watched here.
@@ -26,6 +28,14 @@ import type { Keys } from './keys.js';
 const ALIVE_EVERY_MS = 5_000;
 const DEAD_AFTER_MS = 15_000;
 const BARRIER_TIMEOUT_MS = 2_000;
+
+/** A `synced()` in flight: the nodes it waits for by name, those that answered, how many it reached. */
+interface Barrier {
+  readonly waiting: Set<string>;
+  readonly answered: Set<string>;
+  others: number | null;
+  readonly done: () => void;
+}
 
 type Control =
   | { op: 'hello'; node: string }
@@ -55,7 +65,7 @@ export class RedisPubSub extends LocalListeners implements PubSub {
   readonly #total = new WatchCounts();
   /** Channel subscriptions in flight (a barrier waits for them). */
   readonly #pending = new Set<Promise<unknown>>();
-  readonly #barriers = new Map<number, { waiting: Set<string>; done: () => void }>();
+  readonly #barriers = new Map<number, Barrier>();
   readonly #started: Promise<void>;
   readonly #timer: NodeJS.Timeout;
   #nextBarrier = 1;
@@ -139,7 +149,6 @@ export class RedisPubSub extends LocalListeners implements PubSub {
     await this.#started;
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
     this.#forgetDead();
-    if (this.#remote.size === 0) return;
     const id = this.#nextBarrier++;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => finish(), BARRIER_TIMEOUT_MS);
@@ -148,8 +157,16 @@ export class RedisPubSub extends LocalListeners implements PubSub {
         this.#barriers.delete(id);
         resolve();
       };
-      this.#barriers.set(id, { waiting: new Set(this.#remote.keys()), done: finish });
-      this.#send({ op: 'barrier', node: this.#node, id }).catch(finish);
+      const b: Barrier = { waiting: new Set(this.#remote.keys()), answered: new Set(), others: null, done: finish };
+      this.#barriers.set(id, b);
+      // SPUBLISH answers how many subscribers of the control channel got the barrier, this node's
+      // own among them: that many answers less one are awaited.
+      this.#send({ op: 'barrier', node: this.#node, id })
+        .then((reached) => {
+          b.others = Math.max(0, Number(reached) - 1);
+          this.#settle(b);
+        })
+        .catch(finish);
     });
   }
 
@@ -190,9 +207,15 @@ export class RedisPubSub extends LocalListeners implements PubSub {
     for (const b of this.#barriers.values()) this.#ack(b, node);
   }
 
-  #ack(b: { waiting: Set<string>; done: () => void }, node: string): void {
+  #ack(b: Barrier, node: string): void {
     b.waiting.delete(node);
-    if (b.waiting.size === 0) b.done();
+    b.answered.add(node);
+    this.#settle(b);
+  }
+
+  /** A barrier is done once every node known when it began answered (or was forgotten), and as many as it reached. */
+  #settle(b: Barrier): void {
+    if (b.others !== null && b.waiting.size === 0 && b.answered.size >= b.others) b.done();
   }
 
   #peer(node: string): { feeds: WatchCounts; seen: number } {

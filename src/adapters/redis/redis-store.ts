@@ -7,7 +7,7 @@ import type { CommittedStep, IntentQueue, WriteStep } from '../../ports/intent-q
 import type { SignalWrites } from '../../ports/signal-writes.js';
 import type { StoragePorts } from '../../ports/storage.js';
 import type { ActivitySweepStep } from '../../ports/store.js';
-import type { FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
+import type { ApplyOptions, FeedChange, FeedOp, TimelineStore } from '../../ports/timeline-store.js';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
 import { RedisConnection, type RedisSettings } from './connection.js';
 import { RedisActivityHolds } from './redis-activity-holds.js';
@@ -117,9 +117,9 @@ export class RedisStore {
       },
     });
     const markedTimelines: TimelineStore = delegate(timelines, {
-      async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+      async apply(app: string, ops: readonly FeedOp[], opts?: ApplyOptions): Promise<FeedChange[]> {
         try {
-          return await timelines.apply(app, ops);
+          return await timelines.apply(app, ops, opts);
         } finally {
           const keys = new Set(ops.map((op) => changeKey.feed(app, op.feed)));
           for (const op of ops) if (op.kind === 'remove') for (const id of op.ids) keys.add(changeKey.activity(app, id));
@@ -132,8 +132,8 @@ export class RedisStore {
       },
     });
     const markedGroups: GroupStore = delegate(groups, {
-      async writeGroups(app: string, writes: readonly GroupWrite[]): Promise<string[]> {
-        const stale = await groups.writeGroups(app, writes);
+      async writeGroups(app: string, writes: readonly GroupWrite[], opts?: ApplyOptions): Promise<string[]> {
+        const stale = await groups.writeGroups(app, writes, opts);
         const moved = new Set(stale);
         await mark([...new Set(writes.filter((w) => !moved.has(w.feed)).map((w) => changeKey.feed(app, w.feed)))]);
         return stale;
@@ -211,21 +211,28 @@ export class RedisStore {
    * the candidates are those whose count of holding entries fell to 0 ({@link RedisActivityHolds}),
    * so a step reads only them, never the keyspace. An activity a queued or dead-lettered fan-out
    * job names, or a user hid (personalization), is kept. Deleting one also deletes its content
-   * tags and records its change mark.
+   * tags and the feeds' hides of its id, and records its change mark (a clean-up a sweeper that
+   * died left undone is done by the next step over the partition).
    */
   async sweepActivities(app: string, after: string | null, limit: number, nowMs: number, retentionMs: number): Promise<ActivitySweepStep> {
-    const step = await this.#holds.step(app, after, limit, nowMs, retentionMs, async (ids) => {
+    const needed = async (ids: readonly string[]) => {
       const [queued, hidden] = await Promise.all([
         this.raw.intents.namedActivities(app),
         Promise.all(ids.map((id) => this.connection.cluster.exists(this.connection.keys.activity(app, id, 'hb')))),
       ]);
       return new Set(ids.filter((id, i) => queued.has(id) || hidden[i] > 0));
-    });
-    if (step.gone.length > 0) {
-      await Promise.all(step.gone.map((id) => this.connection.write((p) => p.del(this.connection.keys.activity(app, id, 'tags')))));
-      await this.changes.record(step.gone.map((id) => changeKey.activity(app, id)));
-    }
-    return { next: step.next, examined: step.examined, deleted: step.deleted };
+    };
+    // A deleted activity's hides in feeds go (as on SQLite: an activity written again later with
+    // the same id is not hidden), then its tags and the list of feeds hiding it; last its mark.
+    const cleanUp = async (ids: readonly string[]) => {
+      const feeds = await Promise.all(ids.map((id) => this.#holds.hidingFeeds(app, id)));
+      const unhides: FeedOp[] = ids.flatMap((id, i) => feeds[i].map((feed) => ({ kind: 'unhide' as const, feed, ids: [id] })));
+      if (unhides.length > 0) await this.ports.timelines.apply(app, unhides);
+      const k = this.connection.keys;
+      await Promise.all(ids.map((id) => this.connection.write((p) => p.del(k.activity(app, id, 'tags'), k.activity(app, id, 'hf')))));
+      await this.changes.record(ids.map((id) => changeKey.activity(app, id)));
+    };
+    return this.#holds.step(app, after, limit, nowMs, retentionMs, needed, cleanUp);
   }
 
   /** Realtime across nodes over Redis pub/sub, opened on first use (its own subscriber connections). */

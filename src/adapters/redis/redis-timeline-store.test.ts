@@ -32,6 +32,20 @@ onRedisCluster('timeline store', () => {
   });
   after(() => r?.close());
 
+  it('in durable mode an operation no intent covers resolves only once a replica has it; a covered one does not wait', async () => {
+    // This cluster has no replicas: WAIT 1 never gets one.
+    const durable = new RedisConnection({ ...(await sharedCluster()), durability: 'durable', waitTimeoutMs: 50 });
+    try {
+      const s = new RedisTimelineStore(durable, bodies, new RedisActivityHolds(durable));
+      const a = app();
+      const unhide = [{ kind: 'unhide' as const, feed: 'timeline:d', ids: [ids[0]] }];
+      await assert.rejects(s.apply(a, unhide), /reached no replica/);
+      assert.deepEqual(await s.apply(a, unhide, { covered: true }), []);
+    } finally {
+      await durable.close();
+    }
+  });
+
   it('adds idempotently, keeps the first origin and the newest maxLength, and reports what changed', async () => {
     const a = app();
     const first = await store.apply(a, [{ kind: 'add', feed: 'timeline:u', entries: [{ id: ids[1], origin: 'user:x' }, { id: ids[0], origin: null }], maxLength: 3 }]);

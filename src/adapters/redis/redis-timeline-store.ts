@@ -1,7 +1,7 @@
 import { idAtTime, idOrderKey, isUuid } from '../../core/activities/activity-id.js';
 import type { ActivityStore } from '../../ports/activity-store.js';
 import type { FollowWrite } from '../../ports/intent-queue.js';
-import type { FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
+import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { RedisConnection } from './connection.js';
 import type { RedisActivityHolds } from './redis-activity-holds.js';
 import { LuaScript } from './scripts.js';
@@ -109,6 +109,22 @@ end
 return {added, removed}
 `;
 
+// The one-entry add of a fan-out page (the hot path, see \`#fanoutPage\`): the general script's
+// work for this case with no tables built. Returns 0 when the id was there (nothing changed), 1 when the entry was added
+// and nothing trimmed, else the members the trim removed (the new one among them when it was
+// trimmed at once).
+const ADD_ONE_LUA = `
+local tl = KEYS[1] .. 'tl'
+local hex = ARGV[1]
+if redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 1)[1] then return 0 end
+redis.call('ZADD', tl, 0, hex .. ARGV[2])
+local over = redis.call('ZCARD', tl) - tonumber(ARGV[3])
+if over <= 0 then return 1 end
+local gone = redis.call('ZRANGE', tl, 0, over - 1)
+redis.call('ZREMRANGEBYRANK', tl, 0, over - 1)
+return gone
+`;
+
 // A scan that keeps direct entries only (members of exactly 32 digits), skipping \`offset\` of them.
 const SCAN_DIRECT_LUA = `
 local hi, lo, offset, limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -130,11 +146,14 @@ return out
 
 const FF = Buffer.from([0xff]);
 
+/** The activity id of an order key (or of a member: its first 32 digits). */
+function idOfHex(hex: string): string {
+  return `${hex.slice(8, 16)}-${hex.slice(4, 8)}-${hex.slice(0, 4)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** Converts a member back to its entry. */
 function entryOf(member: string): TimelineEntry {
-  const hex = member.slice(0, HEX);
-  const id = `${hex.slice(8, 16)}-${hex.slice(4, 8)}-${hex.slice(0, 4)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-  return { id, origin: member.length > HEX ? member.slice(HEX) : null };
+  return { id: idOfHex(member), origin: member.length > HEX ? member.slice(HEX) : null };
 }
 
 function orderKey(id: string): string {
@@ -164,10 +183,24 @@ function bounds(s: FeedScan): { hi: Buffer | string; lo: Buffer | string } {
   };
 }
 
+type AddOp = Extract<FeedOp, { kind: 'add' }>;
+
+/** Whether every operation adds one entry to a feed no other operation of the call names (a fan-out page). */
+function isFanoutPage(ops: readonly FeedOp[]): ops is readonly AddOp[] {
+  if (ops.length === 0) return false;
+  const feeds = new Set<string>();
+  for (const op of ops) {
+    if (op.kind !== 'add' || op.entries.length !== 1 || feeds.has(op.feed)) return false;
+    feeds.add(op.feed);
+  }
+  return true;
+}
+
 export class RedisTimelineStore implements TimelineStore {
   readonly #r: RedisConnection;
   readonly #activities: ActivityStore;
   readonly #apply: LuaScript;
+  readonly #addOne: LuaScript;
   readonly #scanDirect: LuaScript;
   readonly #holds: RedisActivityHolds;
 
@@ -176,6 +209,7 @@ export class RedisTimelineStore implements TimelineStore {
     this.#holds = holds;
     this.#activities = activities;
     this.#apply = new LuaScript(r.cluster, 'feed_apply', APPLY_LUA);
+    this.#addOne = new LuaScript(r.cluster, 'feed_add_one', ADD_ONE_LUA);
     this.#scanDirect = new LuaScript(r.cluster, 'feed_scan_direct', SCAN_DIRECT_LUA);
   }
 
@@ -310,55 +344,116 @@ export class RedisTimelineStore implements TimelineStore {
     if (ids.length > 0) await this.apply(app, [{ kind: 'unhide', feed: source, ids }]);
   }
 
-  async apply(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+  async apply(app: string, ops: readonly FeedOp[], opts: ApplyOptions = {}): Promise<FeedChange[]> {
+    const changes = isFanoutPage(ops) ? await this.#fanoutPage(app, ops) : await this.#applyOps(app, ops);
+    // Operations no durable intent redoes are as durable as a write step when the call resolves
+    // (durable mode: on a replica of each master they went to).
+    if (!opts.covered) await this.#r.waitReplicated([...new Set(ops.map((op) => this.#r.keys.feed(app, op.feed, '')))]);
+    return changes;
+  }
+
+  async #applyOps(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+    // Order keys are worked out once per id (a fan-out page names one id in every feed).
+    const hexOf = new Map<string, string>();
+    const hex = (id: string): string => {
+      let h = hexOf.get(id);
+      if (h === undefined) hexOf.set(id, (h = orderKey(id)));
+      return h;
+    };
     // One script per feed, its operations in the order given.
     const byFeed = new Map<string, (string | number)[]>();
+    // The entries an add may put in are counted as holding their activity before they are written
+    // (see RedisActivityHolds); the adds that did not land, and removed or trimmed entries, are
+    // taken back after.
+    const tried = new Map<string, number>();
     for (const op of ops) {
       let args = byFeed.get(op.feed);
       if (!args) byFeed.set(op.feed, (args = []));
       switch (op.kind) {
         case 'add':
           args.push('add', op.entries.length, Math.max(0, Math.trunc(op.maxLength)));
-          for (const e of op.entries) args.push(orderKey(e.id), e.origin ?? '');
+          for (const e of op.entries) {
+            const h = hex(e.id);
+            args.push(h, e.origin ?? '');
+            const id = idOfHex(h);
+            tried.set(id, (tried.get(id) ?? 0) + 1);
+          }
           break;
         case 'remove':
           args.push('remove', op.ids.length, op.origin === undefined ? '0' : '1', op.origin ?? '');
-          for (const id of op.ids) args.push(orderKey(id));
+          for (const id of op.ids) args.push(hex(id));
           break;
         case 'removeOrigin':
           args.push('removeOrigin', op.origin);
           break;
         case 'hide':
-          args.push('hide', op.ids.length, op.floor === undefined ? '' : `${orderKey(op.floor)}${op.floor}`, ...op.ids);
+          args.push('hide', op.ids.length, op.floor === undefined ? '' : `${hex(op.floor)}${op.floor}`, ...op.ids);
           break;
         case 'unhide':
           args.push('unhide', op.ids.length, ...op.ids);
           break;
       }
     }
-    // The entries an add may put in are counted as holding their activity before they are written
-    // (see RedisActivityHolds); the adds that did not land, and removed or trimmed entries, are
-    // taken back after.
-    const tried = new Map<string, number>();
-    for (const op of ops) {
-      if (op.kind !== 'add') continue;
-      for (const e of op.entries) {
-        const id = entryOf(orderKey(e.id)).id;
-        tried.set(id, (tried.get(id) ?? 0) + 1);
-      }
-    }
-    await this.#holds.adjust(app, tried);
+    const hides = ops.filter((op) => op.kind === 'hide');
+    await Promise.all([this.#holds.adjust(app, tried), hides.length > 0 ? this.#holds.hiding(app, hides) : undefined]);
     const feeds = [...byFeed.keys()];
     const results = await Promise.all(feeds.map((feed) => this.#apply.run<[string[], string[]]>(this.#r.cluster, [this.#r.keys.feed(app, feed, '')], byFeed.get(feed)!)));
     const changes: FeedChange[] = [];
     const held = new Map([...tried].map(([id, n]) => [id, -n]));
     results.forEach(([added, removed], i) => {
       if (added.length === 0 && removed.length === 0) return;
-      const change = { feed: feeds[i], added: added.map(entryOf), removed: removed.map((hex) => entryOf(hex).id) };
+      const change = { feed: feeds[i], added: added.map(entryOf), removed: removed.map(idOfHex) };
       for (const e of change.added) held.set(e.id, (held.get(e.id) ?? 0) + 1);
       for (const id of change.removed) held.set(id, (held.get(id) ?? 0) - 1);
       changes.push(change);
     });
+    await this.#holds.adjust(app, held);
+    return changes;
+  }
+
+  /**
+   * A fan-out page ({@link isFanoutPage}): one lean script per feed ({@link ADD_ONE_LUA}), sent in
+   * one explicit pipeline per master, with no per-feed argument lists or tables built.
+   */
+  async #fanoutPage(app: string, ops: readonly AddOp[]): Promise<FeedChange[]> {
+    const hexOf = new Map<string, { hex: string; id: string; n: number }>();
+    const info = ops.map((op) => {
+      const e = op.entries[0];
+      let h = hexOf.get(e.id);
+      if (h === undefined) {
+        const hex = orderKey(e.id);
+        hexOf.set(e.id, (h = { hex, id: idOfHex(hex), n: 0 }));
+      }
+      h.n++;
+      return h;
+    });
+    const tried = new Map<string, number>();
+    for (const h of hexOf.values()) tried.set(h.id, (tried.get(h.id) ?? 0) + h.n);
+    await this.#holds.adjust(app, tried);
+    const keys = ops.map((op) => this.#r.keys.feed(app, op.feed, ''));
+    const results = (await this.#r.perNode(keys, (p, i) =>
+      this.#addOne.run(p, [keys[i]], [info[i].hex, ops[i].entries[0].origin ?? '', Math.max(0, Math.trunc(ops[i].maxLength))]),
+    )) as (0 | 1 | string[])[];
+    const changes: FeedChange[] = [];
+    const held = new Map([...tried].map(([id, n]) => [id, -n]));
+    for (let i = 0; i < ops.length; i++) {
+      const res = results[i];
+      if (res === 0) continue;
+      const { id } = info[i];
+      const entry = { id, origin: ops[i].entries[0].origin ?? null };
+      if (res === 1) {
+        held.set(id, held.get(id)! + 1);
+        changes.push({ feed: ops[i].feed, added: [entry], removed: [] });
+        continue;
+      }
+      // The trim's members: the new entry among them was trimmed at once (neither added nor removed).
+      const member = `${info[i].hex}${entry.origin ?? ''}`;
+      const removed = res.filter((m) => m !== member).map(idOfHex);
+      const added = removed.length === res.length ? [entry] : [];
+      for (const e of added) held.set(e.id, held.get(e.id)! + 1);
+      for (const x of removed) held.set(x, (held.get(x) ?? 0) - 1);
+      if (added.length > 0 || removed.length > 0) changes.push({ feed: ops[i].feed, added, removed });
+    }
     await this.#holds.adjust(app, held);
     return changes;
   }

@@ -85,7 +85,9 @@ export class SqliteTimelines implements TimelineStore {
   readonly #byForeignId: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #insertMain: Database.Statement;
+  readonly #recentOf: Database.Statement;
   readonly #count: Database.Statement;
+  readonly #countTotal: Database.Statement;
   readonly #total: Database.Statement;
   readonly #oldest: Database.Statement;
   readonly #trimMain: Database.Statement;
@@ -115,7 +117,7 @@ export class SqliteTimelines implements TimelineStore {
     this.#writes = writes;
     this.#legacy = legacy;
     this.#marks = marks;
-    this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps) => packChanges(this.applyNow(app, unpackOps(ops))));
+    this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps) => packChanges(this.applyNow(app, ops)));
     const db = d.db;
     // One statement: a merge committing between two would move entries from one count to the other.
     this.#reader = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) AS n, floor FROM feeds WHERE id = @f');
@@ -129,15 +131,17 @@ export class SqliteTimelines implements TimelineStore {
        ORDER BY 1 DESC`,
     );
     // Unless either table holds it (a grouped entry with that key counts, as the primary key did).
+    // Parameters (feed, sk, origin, feed, sk): positional binding costs less than named per row.
     this.#insert = db.prepare(
-      `INSERT INTO recent_entries (feed, sk, origin) SELECT @feed, @sk, @origin
-       WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = @feed AND sk = @sk) ON CONFLICT DO NOTHING`,
+      `INSERT INTO recent_entries (feed, sk, origin) SELECT ?, ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = ? AND sk = ?) ON CONFLICT DO NOTHING`,
     );
-    this.#insertMain = db.prepare(
-      `INSERT INTO entries (feed, sk, origin) SELECT @feed, @sk, @origin
-       WHERE NOT EXISTS (SELECT 1 FROM recent_entries WHERE feed = @feed AND sk = @sk) ON CONFLICT DO NOTHING`,
-    );
+    // A large call checks the recent entries once per activity (see applyNow), not per row.
+    this.#insertMain = db.prepare('INSERT INTO entries (feed, sk, origin) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+    this.#recentOf = db.prepare('SELECT feed FROM recent_entries WHERE sk = ?').pluck();
     this.#count = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ?');
+    // Counts a large call's adds and returns the feed's total in one statement.
+    this.#countTotal = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ? RETURNING n + (SELECT count(*) FROM recent_entries WHERE feed = feeds.id)').pluck();
     this.#total = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) FROM feeds WHERE id = @f').pluck();
     // The oldest flat entries of both tables, with the table each is in (1: recent).
     this.#oldest = db
@@ -277,36 +281,71 @@ export class SqliteTimelines implements TimelineStore {
    * often the same feed several times: sort keys and origin integers are converted once per call,
    * and a feed's count and trim are touched once per run of adds on it (see {@link Pending}).
    */
-  private applyNow(app: string, ops: readonly FeedOp[]): Map<string, CallChange> {
+  private applyNow(app: string, packed: PackedOps): Map<string, CallChange> {
     let rows = 0;
-    for (const op of ops) if (op.kind === 'add') rows += op.entries.length;
+    for (const item of packed) if ('feeds' in item) rows += item.entries.length * item.feeds.length;
     const direct = rows >= DIRECT_ADD_ROWS;
-    const ctx: ApplyCall = { app, direct, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map() };
-    for (const op of ops) this.applyOne(ctx, op);
+    const ctx: ApplyCall = { app, direct, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
+    if (direct) {
+      // Each entry lives in one table: the feeds that hold one of this call's activities among the
+      // recent entries (its own feed, a small fan-out's followers) keep it there.
+      const inRecent = new Map<string, Set<number>>();
+      for (const item of packed) {
+        if (!('feeds' in item)) continue;
+        for (const e of item.entries) {
+          if (ctx.keys.has(e.id)) continue;
+          const sk = idToSortKey(e.id);
+          ctx.keys.set(e.id, sk);
+          const feeds = this.#recentOf.all(sk) as number[];
+          if (feeds.length > 0) inRecent.set(e.id, new Set(feeds));
+        }
+      }
+      if (inRecent.size > 0) ctx.inRecent = inRecent;
+    }
+    for (const item of packed) {
+      if ('op' in item) this.applyOne(ctx, item.op);
+      else for (const feed of item.feeds) this.addOne(ctx, feed, item.entries, item.maxLength);
+    }
     for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
-    this.mark(app, ops);
+    this.mark(app, packed);
     return ctx.changes;
   }
 
-  /** The change record of `feed` in this call. */
-  private changeOf(ctx: ApplyCall, feed: string): CallChange {
+  /**
+   * The change record of `feed` in this call, as a set of added entries and removed ids (a record
+   * that only holds one add's entries becomes one).
+   */
+  private changeOf(ctx: ApplyCall, feed: string): CallChange & { added: Map<string, TimelineEntry> } {
     let c = ctx.changes.get(feed);
     if (!c) ctx.changes.set(feed, (c = { added: new Map(), removed: new Set() }));
-    return c;
+    else if (c.whole) {
+      c.added = new Map(c.whole.map((e) => [e.id, e]));
+      c.whole = null;
+    }
+    return c as CallChange & { added: Map<string, TimelineEntry> };
   }
 
   /**
    * The change mark of operations just applied (in their transaction): each feed, the activities
    * removals name, and the app's pull key when a direct entry of a pull-served feed came or went.
    */
-  private mark(app: string, ops: readonly FeedOp[]): void {
+  private mark(app: string, packed: PackedOps): void {
     const keys = new Set<string>();
     let pulled = false;
     const isPull = (fid: string) => {
       const f = this.#d.findFeed(app, fid);
       return f !== undefined && this.#marks.isPull(f);
     };
-    for (const op of ops) {
+    for (const item of packed) {
+      if ('feeds' in item) {
+        const direct = item.entries.some((e) => e.origin === null);
+        for (const feed of item.feeds) {
+          keys.add(changeKey.feed(app, feed));
+          if (direct && !pulled && isPull(feed)) pulled = true;
+        }
+        continue;
+      }
+      const op = item.op;
       keys.add(changeKey.feed(app, op.feed));
       if (op.kind === 'remove') {
         for (const id of op.ids) keys.add(changeKey.activity(app, id));
@@ -323,9 +362,9 @@ export class SqliteTimelines implements TimelineStore {
    */
   private countAndTrim(ctx: ApplyCall, f: number, p: Pending): void {
     // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
-    if (ctx.direct) this.#count.run(p.added, f);
-    const n = this.#total.get({ f }) as number;
+    const n = (ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number;
     if (n <= p.maxLength) return;
+    const change = this.changeOf(ctx, p.feed);
     const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
     let main = 0;
     for (const [sk, recent] of oldest) {
@@ -337,7 +376,7 @@ export class SqliteTimelines implements TimelineStore {
         main++;
       }
       const id = sortKeyToId(sk);
-      if (!p.change.added.delete(id)) p.change.removed.add(id);
+      if (!change.added.delete(id)) change.removed.add(id);
     }
     if (main > 0) this.#count.run(-main, f);
   }
@@ -380,43 +419,68 @@ export class SqliteTimelines implements TimelineStore {
     this.#recentRows = 0;
   }
 
+  /** An `add` operation (see {@link FeedOp}). */
+  private addOne(ctx: ApplyCall, feed: string, entries: readonly TimelineEntry[], maxLength: number): void {
+    const d = this.#d;
+    const app = ctx.app;
+    const f = d.feedInt(app, feed);
+    const inRecent = ctx.inRecent;
+    // A feed met for the first time in this call whose entries all go in (a fan-out chunk's
+    // common case) records them as the operation's own list, shared by every such feed.
+    const c = ctx.changes.get(feed);
+    let fresh: TimelineEntry[] | null = null;
+    let added = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      let origin: number | null = null;
+      if (e.origin !== null) {
+        origin = ctx.origins.get(e.origin) ?? null;
+        if (origin === null) ctx.origins.set(e.origin, (origin = d.feedInt(app, e.origin)));
+      }
+      let sk = ctx.keys.get(e.id);
+      if (sk === undefined) ctx.keys.set(e.id, (sk = idToSortKey(e.id)));
+      const changes = ctx.direct
+        ? inRecent !== null && inRecent.get(e.id)?.has(f) === true
+          ? 0
+          : this.#insertMain.run(f, sk, origin).changes
+        : this.#insert.run(f, sk, origin, f, sk).changes;
+      if (changes === 0) {
+        if (c === undefined && fresh === null) fresh = entries.slice(0, i);
+        continue;
+      }
+      added++;
+      if (!ctx.direct) this.#recentRows++;
+      if (c !== undefined) {
+        // Back in after an earlier operation of this call took it out: no change overall.
+        const m = this.changeOf(ctx, feed);
+        if (!m.removed.delete(e.id)) m.added.set(e.id, { id: e.id, origin: e.origin });
+      } else if (fresh !== null) fresh.push(e);
+    }
+    if (added === 0) return;
+    if (c === undefined) {
+      ctx.changes.set(feed, fresh === null ? { whole: entries, added: null, removed: new Set() } : { added: new Map(fresh.map((e) => [e.id, e])), removed: new Set() });
+    }
+    // "Set union, then newest N" over several adds equals doing each in turn (an entry a trim
+    // drops has N newer ones, which stay), so the count and trim wait for the feed's last add
+    // or its next other operation.
+    const p = ctx.pending.get(f);
+    if (p === undefined) ctx.pending.set(f, { added, maxLength, feed });
+    else {
+      p.added += added;
+      if (maxLength !== p.maxLength) {
+        // Another length (never within one feed group): settle at once with the smaller one.
+        p.maxLength = Math.min(p.maxLength, maxLength);
+        ctx.pending.delete(f);
+        this.countAndTrim(ctx, f, p);
+      }
+    }
+  }
+
   private applyOne(ctx: ApplyCall, op: FeedOp): void {
     const d = this.#d;
     const app = ctx.app;
     if (op.kind === 'add') {
-      const f = d.feedInt(app, op.feed);
-      const c = this.changeOf(ctx, op.feed);
-      let added = 0;
-      for (const e of op.entries) {
-        let origin: number | null = null;
-        if (e.origin !== null) {
-          origin = ctx.origins.get(e.origin) ?? null;
-          if (origin === null) ctx.origins.set(e.origin, (origin = d.feedInt(app, e.origin)));
-        }
-        let sk = ctx.keys.get(e.id);
-        if (sk === undefined) ctx.keys.set(e.id, (sk = idToSortKey(e.id)));
-        if ((ctx.direct ? this.#insertMain : this.#insert).run({ feed: f, sk, origin }).changes > 0) {
-          added++;
-          if (!ctx.direct) this.#recentRows++;
-          // Back in after an earlier operation of this call took it out: no change overall.
-          if (!c.removed.delete(e.id)) c.added.set(e.id, { id: e.id, origin: e.origin });
-        }
-      }
-      if (added === 0) return;
-      // "Set union, then newest N" over several adds equals doing each in turn (an entry a trim
-      // drops has N newer ones, which stay), so the count and trim wait for the feed's last add
-      // or its next other operation.
-      const p = ctx.pending.get(f);
-      if (p === undefined) ctx.pending.set(f, { added, maxLength: op.maxLength, change: c });
-      else {
-        p.added += added;
-        if (op.maxLength !== p.maxLength) {
-          // Another length (never within one feed group): settle at once with the smaller one.
-          p.maxLength = Math.min(p.maxLength, op.maxLength);
-          ctx.pending.delete(f);
-          this.countAndTrim(ctx, f, p);
-        }
-      }
+      this.addOne(ctx, op.feed, op.entries, op.maxLength);
       return;
     }
     // Any other operation sees the feed counted and trimmed as the adds before it left it.
@@ -532,8 +596,16 @@ type PackedChanges = readonly { readonly feeds: string[]; readonly added: readon
 
 function packChanges(changes: ReadonlyMap<string, CallChange>): PackedChanges {
   const out = new Map<string, { feeds: string[]; added: TimelineEntry[]; removed: string[] }>();
+  // Feeds that took all of one add's entries share that list: grouped by it, no key to build.
+  const wholes = new Map<readonly TimelineEntry[], { feeds: string[]; added: TimelineEntry[]; removed: string[] }>();
   for (const [feed, c] of changes) {
-    if (c.added.size === 0 && c.removed.size === 0) continue;
+    if (c.whole) {
+      const item = wholes.get(c.whole);
+      if (item) item.feeds.push(feed);
+      else wholes.set(c.whole, { feeds: [feed], added: [...c.whole], removed: [] });
+      continue;
+    }
+    if (c.added === null || (c.added.size === 0 && c.removed.size === 0)) continue;
     let sig = '';
     for (const e of c.added.values()) sig += e.id + '\u0002' + (e.origin ?? '') + '\u0001';
     sig += '\u0003';
@@ -542,7 +614,7 @@ function packChanges(changes: ReadonlyMap<string, CallChange>): PackedChanges {
     if (item) item.feeds.push(feed);
     else out.set(sig, { feeds: [feed], added: [...c.added.values()], removed: [...c.removed] });
   }
-  return [...out.values()];
+  return [...wholes.values(), ...out.values()];
 }
 
 function unpackChanges(packed: PackedChanges): FeedChange[] {
@@ -551,9 +623,14 @@ function unpackChanges(packed: PackedChanges): FeedChange[] {
   return out;
 }
 
-/** What one feed changed in an {@link SqliteTimelines.apply} call. */
+/**
+ * What one feed changed in an {@link SqliteTimelines.apply} call: the entries added, either as one
+ * add operation's whole list (`whole`, shared with every feed that took all of it) or as a map,
+ * and the ids removed.
+ */
 interface CallChange {
-  readonly added: Map<string, TimelineEntry>;
+  whole?: readonly TimelineEntry[] | null;
+  added: Map<string, TimelineEntry> | null;
   readonly removed: Set<string>;
 }
 
@@ -561,7 +638,7 @@ interface CallChange {
 interface Pending {
   added: number;
   maxLength: number;
-  readonly change: CallChange;
+  readonly feed: string;
 }
 
 /** The state of one {@link SqliteTimelines.apply} call. */
@@ -575,6 +652,8 @@ interface ApplyCall {
   readonly origins: Map<string, number>;
   /** By feed integer. */
   readonly pending: Map<number, Pending>;
+  /** A large call: the feeds whose recent entries hold each of its activities (null: none). */
+  inRecent: Map<string, Set<number>> | null;
 }
 
 /** A group row with the newest activity its limit dropped (see the core's group rules). */

@@ -45,6 +45,7 @@ export class SqliteIntentQueue implements IntentQueue {
   readonly #lease: Database.Statement;
   readonly #progress: Database.Statement;
   readonly #complete: Database.Statement;
+  readonly #release: Database.Statement;
   readonly #count: Database.Statement;
   readonly #pending: Database.Statement;
   readonly #retry: Database.Statement;
@@ -73,6 +74,7 @@ export class SqliteIntentQueue implements IntentQueue {
     this.#lease = db.prepare('UPDATE outbox SET lease = ? WHERE id = ?');
     this.#progress = db.prepare('UPDATE outbox SET cursor = ?, lease = ? WHERE id = ?');
     this.#complete = db.prepare('DELETE FROM outbox WHERE id = ?');
+    this.#release = db.prepare("UPDATE outbox SET mode = 'queued' WHERE id = ? AND mode = 'inline' AND lease IS NULL");
     this.#count = db.prepare('SELECT count(*) FROM outbox').pluck();
     // Ids grow with time, so the first rows are the oldest (a requeued dead letter keeps its id and time).
     this.#pending = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app ORDER BY o.id LIMIT ?`);
@@ -121,6 +123,10 @@ export class SqliteIntentQueue implements IntentQueue {
 
   complete(ids: readonly string[]): Promise<void> {
     return this.#ops.complete([ids], ids.length, false, true);
+  }
+
+  release(ids: readonly string[]): Promise<void> {
+    return this.#ops.release([ids], ids.length, false, true);
   }
 
   failed(id: string, error: string, retryAt: number | null, now: number): Promise<void> {
@@ -177,6 +183,9 @@ export class SqliteIntentQueue implements IntentQueue {
       }),
       complete: writes.define('intents.complete', (ids: readonly string[]): void => {
         for (const id of ids) this.#complete.run(Number(id));
+      }),
+      release: writes.define('intents.release', (ids: readonly string[]): void => {
+        for (const id of ids) this.#release.run(Number(id));
       }),
       failed: writes.define('intents.failed', (id: string, error: string, retryAt: number | null, now: number): void => {
         if (retryAt !== null) this.#retry.run(retryAt, Number(id));

@@ -16,7 +16,7 @@ import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, carried, query, rankingVars, str, type Query } from '../../query.js';
-import { openBytes, raw, send, sendOpen } from '../../reply.js';
+import { joinForSend, openBytes, raw, send, sendOpen } from '../../reply.js';
 import type { ReadCache } from '../../read-cache.js';
 import { recordingServices } from '../../../services/read-deps.js';
 import { changeKey } from '../../../ports/change-marks.js';
@@ -52,11 +52,6 @@ function nextLink(prefix: string, feed: FeedId, q: Query, at: { idLt?: string; o
 
 const RESULTS_OPEN = Buffer.from('{"results":[');
 
-/** A built page as bytes without its closing brace. */
-function opened(page: string | Buffer): Buffer {
-  return typeof page === 'string' ? openBytes(page) : page;
-}
-
 /** Flat feed reads, writes and removals (§6.1–§6.4, §6.8). */
 export async function feedRoutes(server: FastifyInstance, opts: { services: Services; readCache?: ReadCache | null }): Promise<void> {
   const s = opts.services;
@@ -86,7 +81,9 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // mark notifications write, so those are always built.
     // Personalized rankings change with the model, which no change mark follows: always built.
     if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined || isPersonalized(app, feed, q)) {
-      return sendOpen(reply, opened(await build(s, req, prefix, feed, app, principal, q)));
+      // Sent once and dropped: text is sent as it is, pieces joined in a shared block (see `sendOpen`).
+      const page = await build(s, req, prefix, feed, app, principal, q);
+      return sendOpen(reply, typeof page === 'string' ? page.slice(0, -1) : joinForSend(page));
     }
     let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
     // Ranked reads score with "now" in whole steps: the step is part of the key, and the page
@@ -99,13 +96,14 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // The build notes everything it reads: the body is dropped when a write changes any of it.
     const deps = new Set([changeKey.app(app.appId)]);
     if (now !== undefined) deps.add(changeKey.signals(app.appId));
-    const body = opened(await build(recordingServices(s, deps), req, prefix, feed, app, principal, q, now));
+    const page = await build(recordingServices(s, deps), req, prefix, feed, app, principal, q, now);
+    const body = typeof page === 'string' ? openBytes(page) : Buffer.concat(page);
     await cache.set(key, at.position, deps, body);
     return sendOpen(reply, body);
   };
 
-  /** The page as JSON text, or as bytes without the closing brace (see `sendOpen`). */
-  const build = async (s: Services, req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query, nowSeconds?: number): Promise<string | Buffer> => {
+  /** The page as JSON text, or as pieces of bytes to join, without the closing brace (see `sendOpen`). */
+  const build = async (s: Services, req: FastifyRequest, prefix: string, feed: FeedId, app: App, principal: Principal, q: Query, nowSeconds?: number): Promise<string | Buffer[]> => {
     const group = groupOf(app, feed);
     const vars = rankingVars(q); // validated on every read (§6.3), even unranked ones
     const range = parsePage(q);
@@ -143,7 +141,7 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     }
     const page = await readFeed(s, app, feed, group, range, render);
     const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
-    if (page.bytes !== null) return Buffer.concat([RESULTS_OPEN, ...page.bytes, Buffer.from(`],"next":${JSON.stringify(next)}`)]);
+    if (page.bytes !== null) return [RESULTS_OPEN, ...page.bytes, Buffer.from(`],"next":${JSON.stringify(next)}`)];
     return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;
   };
   server.get('/feed/:slug/:uid/', read(''));

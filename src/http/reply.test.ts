@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { joinForSend } from './reply.js';
+
+test('pages joined for sending keep their bytes while later pages are joined', () => {
+  const made: { out: Buffer; want: Buffer }[] = [];
+  // Sizes from a few bytes to past the shared block's limit, so joins cross block ends and some
+  // pages get a buffer of their own.
+  for (let i = 0; i < 400; i++) {
+    const size = [3, 700, 7_000, 40_000, 70_000][i % 5] + i;
+    const pieces = [Buffer.from('{"results":['), Buffer.alloc(size, 97 + (i % 26)), Buffer.from(`],"next":"${i}"`)];
+    made.push({ out: joinForSend(pieces), want: Buffer.concat(pieces) });
+  }
+  for (const { out, want } of made) assert.ok(out.equals(want));
+  assert.equal(joinForSend([]).length, 0);
+});
