@@ -156,6 +156,23 @@ describe('personalized feed', () => {
     assert.ok(res.results.every((r: any) => (r.actor.id ?? r.actor) !== reader && r.actor !== `SU:${reader}`), 'own posts left out');
   });
 
+  it("a post, an unfollow and a follow show in the reader's next read", async () => {
+    // What a read keeps of the reader's feed (its entries, whom it follows) must follow each write.
+    const sourceOf = (res: any, id: string) => res.results.find((r: any) => r.id === id)?.extra_context.selector_source;
+    await read({ limit: 100 });
+    const fresh: string[] = [];
+    await post(chef, '#cooking', 1, fresh);
+    await drain();
+    let res = await read({ limit: 100 });
+    assert.equal(sourceOf(res, fresh[0]), 'following', "a followed author's new post is a candidate from the reader's feed at once");
+    await t.client().feed('timeline', reader).unfollow('user', chef);
+    res = await read({ limit: 100 });
+    for (const id of [...cooking, ...fresh]) assert.notEqual(sourceOf(res, id), 'following', "an unfollowed author's posts leave the reader's feed");
+    await t.client().feed('timeline', reader).follow('user', chef);
+    res = await read({ limit: 100 });
+    assert.equal(sourceOf(res, fresh[0]), 'following', 'and come back with the follow');
+  });
+
   it('a personalized ranking method of the group and the discovery endpoint', async () => {
     const picks = await read({ endpoint: 'picks', limit: 3 });
     assert.match(picks.version, /^lr-/);
