@@ -156,16 +156,25 @@ async function* pages<T>(list: (cursor: string | null, limit: number) => Promise
   } while (cursor !== null);
 }
 
-/** Items not seen before (a Redis scan may list one twice). */
-function fresh<T>(seen: Set<string>, items: readonly T[], key: (x: T) => string): T[] {
-  const out: T[] = [];
-  for (const x of items) {
-    const k = key(x);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    out.push(x);
+/**
+ * The pages of one listing with the records already seen dropped (a Redis scan may list a record
+ * twice).
+ */
+async function* freshPages<T>(
+  list: (cursor: string | null, limit: number) => Promise<ListPage<T>>,
+  key: (x: T) => string,
+): AsyncGenerator<T[]> {
+  const seen = new Set<string>();
+  for await (const page of pages(list)) {
+    const out: T[] = [];
+    for (const x of page) {
+      const k = key(x);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(x);
+    }
+    yield out;
   }
-  return out;
 }
 
 /**
@@ -180,34 +189,25 @@ export async function walkApp(s: TransferStores, app: string, emit: (line: Line)
     await emit(l);
   };
   const L = s.listing;
-
-  let seen = new Set<string>();
-  for await (const page of pages((c, n) => L.activities(app, c, n))) {
-    const items = fresh(seen, page, (a) => a.id);
-    for (const record of items) await out({ kind: 'activity', record });
-    const tags = await s.signals.tagsOf(app, items.map((a) => a.id));
+  for await (const page of freshPages((c, n) => L.activities(app, c, n), (a) => a.id)) {
+    for (const record of page) await out({ kind: 'activity', record });
+    const tags = await s.signals.tagsOf(app, page.map((a) => a.id));
     for (const [activityId, t] of tags) await out({ kind: 'tags', activityId, tags: t });
   }
-  seen = new Set();
-  for await (const page of pages((c, n) => L.follows(app, c, n))) {
-    for (const record of fresh(seen, page, (e) => `${e.source}\n${e.target}`)) await out({ kind: 'follow', record });
+  for await (const page of freshPages((c, n) => L.follows(app, c, n), (e) => `${e.source}\n${e.target}`)) {
+    for (const record of page) await out({ kind: 'follow', record });
   }
-  seen = new Set();
-  for await (const page of pages((c, n) => L.reactions(app, c, n))) {
-    for (const record of fresh(seen, page, (r) => r.id)) await out({ kind: 'reaction', record });
+  for await (const page of freshPages((c, n) => L.reactions(app, c, n), (r) => r.id)) {
+    for (const record of page) await out({ kind: 'reaction', record });
   }
-  seen = new Set();
-  for await (const page of pages((c, n) => L.users(app, c, n))) {
-    for (const record of fresh(seen, page, (u) => u.id)) await out({ kind: 'user', record });
+  for await (const page of freshPages((c, n) => L.users(app, c, n), (u) => u.id)) {
+    for (const record of page) await out({ kind: 'user', record });
   }
-  seen = new Set();
-  for await (const page of pages((c, n) => L.entries(app, c, n))) {
-    for (const record of fresh(seen, page, (e) => `${e.collection}\n${e.id}`)) await out({ kind: 'entry', record });
+  for await (const page of freshPages((c, n) => L.entries(app, c, n), (e) => `${e.collection}\n${e.id}`)) {
+    for (const record of page) await out({ kind: 'entry', record });
   }
-
-  seen = new Set();
-  for await (const page of pages((c, n) => L.feeds(app, c, n))) {
-    const feeds = fresh(seen, page, (f) => f);
+  for await (const page of freshPages((c, n) => L.feeds(app, c, n), (f) => f)) {
+    const feeds = page;
     const [states, pulled, grouped] = await Promise.all([
       Promise.all(feeds.map((f) => s.ports.timelines.readerState(app, f))),
       s.ports.follows.pullServed(app, feeds),
@@ -233,21 +233,16 @@ export async function walkApp(s: TransferStores, app: string, emit: (line: Line)
       }
     }
   }
-
-  seen = new Set();
-  for await (const page of pages((c, n) => L.hiddenActivities(app, c, n))) {
-    for (const record of fresh(seen, page, (h) => `${h.user}\n${h.activityId}`)) await out({ kind: 'hidden', record });
+  for await (const page of freshPages((c, n) => L.hiddenActivities(app, c, n), (h) => `${h.user}\n${h.activityId}`)) {
+    for (const record of page) await out({ kind: 'hidden', record });
   }
-  seen = new Set();
-  for await (const page of pages((c, n) => L.profileUsers(app, c, n))) {
-    const users = fresh(seen, page, (u) => u);
-    const profiles = await s.signals.profilesOf(app, users);
-    for (const user of users) {
+  for await (const page of freshPages((c, n) => L.profileUsers(app, c, n), (u) => u)) {
+    const profiles = await s.signals.profilesOf(app, page);
+    for (const user of page) {
       const weights = profiles.get(user);
       if (weights && weights.length > 0) await out({ kind: 'profile', user, weights });
     }
   }
-  seen = new Set();
 
   // The event log in seq order; the model snapshot after it names the newest event it includes.
   const snapshot = await s.models.latestSnapshot(app);
@@ -273,8 +268,8 @@ export async function walkApp(s: TransferStores, app: string, emit: (line: Line)
     });
   }
 
-  for await (const page of pages((c, n) => L.files(app, c, n))) {
-    for (const record of fresh(seen, page, (f) => f.id)) await out({ kind: 'file', record });
+  for await (const page of freshPages((c, n) => L.files(app, c, n), (f) => f.id)) {
+    for (const record of page) await out({ kind: 'file', record });
   }
   for await (const page of pages((c, n) => L.audit(app, c, n))) for (const record of page) await out({ kind: 'audit', record });
   for await (const page of pages((c, n) => L.flags(app, c, n))) for (const record of page) await out({ kind: 'flag', record });
