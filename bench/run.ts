@@ -23,6 +23,7 @@ import { metrics } from './metrics.js';
 import { audit } from './audit.js';
 import { personalization } from './personalization.js';
 import { personalizedRead } from './personalized-read.js';
+import { personalizationT7 } from './personalization-t7.js';
 import { sweep } from './sweep.js';
 import { cluster } from './cluster.js';
 import { transfer } from './transfer.js';
@@ -174,7 +175,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, 'personalized-read': personalizedRead, cluster, transfer, ...suite, mixed, 'read-cpu': readCpu };
+const scenarios: Record<string, () => Promise<void>> = { fanout, read, realtime, workers, metrics, audit, signals, sweep, personalization, 'personalization-t7': personalizationT7, 'personalized-read': personalizedRead, cluster, transfer, ...suite, mixed, 'read-cpu': readCpu };
 const wanted = scenarioArgs(process.argv.slice(2));
 for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
   const fn = scenarios[name];

@@ -70,6 +70,8 @@ function factsOf(p: Post): ItemFacts {
 export class LearnedPolicy implements Policy {
   readonly model: PersonalizationModel;
   private readonly fv = new FeatureVector();
+  private readonly sig: { -readonly [K in keyof PairSignals]: PairSignals[K] } = { following: false, popularity: 0, interestScore: 0, authorAffinity: 0, negatives: 0, impressions: 0 };
+  private readonly heads = { pEngage: 0, pNegative: 0 };
   private readers: Readers | null = null;
   private impressions: Float64Array | null = null;
   private negatives: Float64Array | null = null;
@@ -96,17 +98,17 @@ export class LearnedPolicy implements Policy {
     this.facts = state.world.posts.map(factsOf);
   }
 
+  /** The pair's signals, written into one object reused for every pair. */
   private signals(w: World, state: SharedState, reader: Reader, user: number, post: number): PairSignals {
     const p = w.posts[post];
-    const author = this.facts![post].author;
-    return {
-      following: w.users[user].followSet.has(p.author),
-      popularity: state.engagements[post],
-      interestScore: interestScore(reader.interests, p.tags),
-      authorAffinity: reader.affinity.get(author) ?? 0,
-      negatives: (this.shared ?? this).negatives![post],
-      impressions: (this.shared ?? this).impressions![post],
-    };
+    const out = this.sig;
+    out.following = w.users[user].followSet.has(p.author);
+    out.popularity = state.engagements[post];
+    out.interestScore = interestScore(reader.interests, p.tags);
+    out.authorAffinity = reader.affinity.get(this.facts![post].author) ?? 0;
+    out.negatives = (this.shared ?? this).negatives![post];
+    out.impressions = (this.shared ?? this).impressions![post];
+    return out;
   }
 
   observe(from: number, to: number, state: SharedState): void {
@@ -117,9 +119,10 @@ export class LearnedPolicy implements Policy {
     const user = log.user[from];
     const nowS = log.time[from];
     const reader = this.readers!.of(user, nowS * 1e6);
+    const userId = `u${user}`;
     for (let i = from; i < to; i++) {
       const post = log.post[i];
-      encodeFeatures(this.fv, reader.hash, `u${user}`, this.facts![post], this.signals(w, state, reader, user, post), nowS);
+      encodeFeatures(this.fv, reader.hash, userId, this.facts![post], this.signals(w, state, reader, user, post), nowS);
       this.model.learn(this.fv, log.engaged[i], log.negative[i]);
     }
     for (let i = from; i < to; i++) {
@@ -136,12 +139,14 @@ export class LearnedPolicy implements Policy {
     const reader = this.readers!.of(request.user, request.time * 1e6);
     const items: RankItem[] = [];
     const source = this.shared ?? this;
+    const userId = `u${request.user}`;
+    const heads = this.heads;
     for (let k = 0; k < request.candidates.length; k++) {
       const post = request.candidates[k];
       const p = w.posts[post];
       const sig = this.signals(w, state, reader, request.user, post);
-      encodeFeatures(this.fv, reader.hash, `u${request.user}`, this.facts![post], sig, request.time);
-      const heads = this.model.score(this.fv);
+      encodeFeatures(this.fv, reader.hash, userId, this.facts![post], sig, request.time);
+      this.model.scoreInto(this.fv, heads);
       const ageHours = (request.time - p.time) / 3600;
       let score = valueScore(s.objective, heads);
       if (s.decayHalfLifeHours !== null) score *= Math.pow(0.5, ageHours / s.decayHalfLifeHours);

@@ -92,6 +92,21 @@ export function hashOf(s: string): number {
   return h;
 }
 
+/**
+ * The hashes of a tag list's tags, in order, kept per list object (an item's tags are one array
+ * for as long as they do not change), so scoring many candidates hashes each item's tags once.
+ */
+const tagHashCache = new WeakMap<readonly ContentTag[], Uint32Array>();
+export function tagHashes(tags: readonly ContentTag[]): Uint32Array {
+  let h = tagHashCache.get(tags);
+  if (h === undefined) {
+    h = new Uint32Array(tags.length);
+    for (let k = 0; k < tags.length; k++) h[k] = hashOf(tags[k].tag);
+    tagHashCache.set(tags, h);
+  }
+  return h;
+}
+
 export function ageBucket(ageHours: number): number {
   return Math.floor(Math.log2(1 + Math.max(0, ageHours)));
 }
@@ -128,10 +143,14 @@ export function encodeFeatures(out: FeatureVector, userHash: number, user: strin
     out.push(NS.untagged, 1);
     if (named) names.push({ name: 'untagged', bucket: NS.untagged, value: 1 });
   }
-  for (const t of item.tags) {
-    const th = hashOf(t.tag);
+  const tags = item.tags;
+  const ths = tagHashes(tags);
+  const userTag = tags.length > 0 ? mix(NS.userTag, userHash) : 0;
+  for (let k = 0; k < tags.length; k++) {
+    const t = tags[k];
+    const th = ths[k];
     out.push(mix(NS.tag, th), t.weight);
-    out.push(mix(mix(NS.userTag, userHash), th), t.weight);
+    out.push(mix(userTag, th), t.weight);
     if (named) {
       names.push({ name: `tag:${t.tag}`, bucket: out.idx[out.n - 2] >>> 0, value: t.weight });
       names.push({ name: `user×tag:${user}|${t.tag}`, bucket: out.idx[out.n - 1] >>> 0, value: t.weight });

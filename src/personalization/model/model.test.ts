@@ -189,3 +189,36 @@ describe('guardrails', () => {
     }
   });
 });
+
+describe('scoring many candidates', () => {
+  it('scoreInto gives each head exactly what its own predict gives, into one reused object', () => {
+    const model = new PersonalizationModel(SMALL);
+    const rand = seededRandom(3);
+    for (let i = 0; i < 2000; i++) model.learn(vec(0, 1 + Math.floor(rand() * 20)), rand() < 0.3, rand() < 0.1);
+    const out = { pEngage: 0, pNegative: 0 };
+    const f = new FeatureVector();
+    for (let i = 0; i < 50; i++) {
+      f.clear();
+      for (let k = 0; k < 1 + (i % 7); k++) f.push(Math.floor(rand() * 2 ** 31), rand());
+      assert.equal(model.scoreInto(f, out), out);
+      assert.equal(out.pEngage, model.heads.engage.predict(f));
+      assert.equal(out.pNegative, model.heads.negative.predict(f));
+      assert.deepEqual(model.score(f), { pEngage: out.pEngage, pNegative: out.pNegative });
+    }
+  });
+
+  it('encodes the same features for an item whether its tag hashes were kept or not', () => {
+    const tags = [{ tag: '#ski', source: 'hashtag' as const, weight: 1 }, { tag: 'img:snow', source: 'image' as const, weight: 0.8 }];
+    const sig = { following: true, popularity: 3, interestScore: 0.5, authorAffinity: 0.2, negatives: 1, impressions: 9 };
+    const a = new FeatureVector();
+    const b = new FeatureVector();
+    encodeFeatures(a, hashOf('bob'), 'bob', { author: 'ann', tags, timeS: 1000 }, sig, 5000);
+    encodeFeatures(a, hashOf('bob'), 'bob', { author: 'ann', tags, timeS: 1000 }, sig, 5000);
+    // A fresh array of the same tags, and the feature names' buckets, agree.
+    const names: NamedFeature[] = [];
+    encodeFeatures(b, hashOf('bob'), 'bob', { author: 'ann', tags: tags.map((t) => ({ ...t })), timeS: 1000 }, sig, 5000, names);
+    assert.deepEqual([...a.idx.subarray(0, a.n)], [...b.idx.subarray(0, b.n)]);
+    assert.deepEqual([...a.val.subarray(0, a.n)], [...b.val.subarray(0, b.n)]);
+    assert.deepEqual(names.map((n) => n.bucket), [...b.idx.subarray(0, b.n)].map((x) => x >>> 0));
+  });
+});

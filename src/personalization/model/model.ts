@@ -4,7 +4,7 @@
  * objective that combines them into `value_score`. Snapshots are plain bytes (header, then each
  * head's weights and accumulators), so any store can keep them.
  */
-import { DEFAULT_HEAD, FeatureVector, LogisticHead, type HeadSettings } from './logistic.js';
+import { DEFAULT_HEAD, FeatureVector, LogisticHead, sigmoid, type HeadSettings } from './logistic.js';
 import { ProgressiveValidation, type ValidationSummary } from './validation.js';
 
 export type HeadName = 'engage' | 'negative';
@@ -51,7 +51,33 @@ export class PersonalizationModel {
   }
 
   score(f: FeatureVector): HeadScores {
-    return { pEngage: this.heads.engage.predict(f), pNegative: this.heads.negative.predict(f) };
+    return this.scoreInto(f, { pEngage: 0, pNegative: 0 });
+  }
+
+  /**
+   * {@link score} written into `out` (one object reused over many candidates): both heads' logits
+   * in one pass over the features, each summed in feature order as {@link LogisticHead.logit} does.
+   */
+  scoreInto<T extends { pEngage: number; pNegative: number }>(f: FeatureVector, out: T): T {
+    const e = this.heads.engage;
+    const n = this.heads.negative;
+    const we = e.weights;
+    const wn = n.weights;
+    const me = e.mask;
+    const mn = n.mask;
+    const idx = f.idx;
+    const val = f.val;
+    let ze = 0;
+    let zn = 0;
+    for (let k = 0; k < f.n; k++) {
+      const i = idx[k];
+      const v = val[k];
+      ze += we[i & me] * v;
+      zn += wn[i & mn] * v;
+    }
+    out.pEngage = sigmoid(ze);
+    out.pNegative = sigmoid(zn);
+    return out;
   }
 
   /** Whether reads may use it: both heads beat a constant base-rate predictor lately. */

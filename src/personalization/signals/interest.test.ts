@@ -92,3 +92,21 @@ describe('event effects', () => {
     assert.deepEqual(effectsOf({ ...at, kind: 'impression', label: 'impression', weight: 1 }, DEFAULT_SIGNALS), []);
   });
 });
+
+describe('interest_score over many candidates', () => {
+  it('matches a plain lookup of each tag among the interests, for any tags and interests', () => {
+    const rand = (() => {
+      let x = 7;
+      return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    })();
+    const pool = Array.from({ length: 40 }, (_, i) => `#t${i}`);
+    for (let round = 0; round < 200; round++) {
+      const interests = new Map<string, number>();
+      for (let k = 0; k < 1 + (round % 6); k++) interests.set(pool[Math.floor(rand() * pool.length)], Math.round((rand() * 2 - 1) * 100) / 100);
+      const list = tags(...Array.from({ length: round % 5 }, () => pool[Math.floor(rand() * pool.length)]));
+      let sum = 0;
+      for (const t of list) sum += (interests.get(t.tag) ?? 0) / 2;
+      assert.equal(interestScore(interests, list), Math.max(-1, Math.min(1, sum)));
+    }
+  });
+});
