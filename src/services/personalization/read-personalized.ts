@@ -307,6 +307,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   const sig: MutablePairSignals = { following: false, popularity: 0, negatives: 0, impressions: 0, interestScore: 0, authorAffinity: 0 };
   const facts = { author: '', tags: [] as readonly ContentTag[], timeS: 0 };
   const model = reason === null ? (learner?.model ?? null) : null;
+  const heads = { pEngage: 0, pNegative: 0 };
   for (let i = 0; i < pool.length; i++) {
     const c = pool[i];
     const item = c.item;
@@ -341,7 +342,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
       facts.tags = t;
       facts.timeS = c.timeUs / 1e6;
       encodeFeatures(fv, userHash, q.user, facts, sig, nowS, names);
-      const heads = model.score(fv);
+      model.scoreInto(fv, heads);
       obj.p_engage = heads.pEngage;
       obj.p_negative = heads.pNegative;
       obj.value_score = valueScore(p.objective, heads);
