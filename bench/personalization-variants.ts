@@ -7,14 +7,50 @@
  */
 import { CONFIGS } from '../src/personalization/harness/generator.js';
 import { evaluate } from '../src/personalization/harness/evaluate.js';
-import { harnessPolicies } from '../src/personalization/harness/policies.js';
+import { harnessPolicies, type Policy, type RequestView } from '../src/personalization/harness/policies.js';
+import { plantedEngage, plantedSatisfaction, type TestRequest, type World } from '../src/personalization/harness/generator.js';
+import { rerank } from '../src/personalization/model/rerank.js';
+import { seededRandom } from '../src/core/ranking/seeded-random.js';
 import { DEFAULT_LEARNED, LearnedPolicy, learnedPolicies, type LearnedSettings } from '../src/personalization/harness/learned.js';
 import { DEFAULT_GUARDRAILS } from '../src/personalization/model/rerank.js';
+
+/**
+ * An oracle re-ranked under the default guardrails (author cap and decay, floors): the best a
+ * ranker can do while it keeps to them, where T5's author share bound binds (the `hard` world's
+ * readers like particular authors, and the plain oracles put a third of a page on one).
+ */
+class CappedOracle implements Policy {
+  constructor(
+    readonly name: string,
+    private readonly truth: (w: World, r: TestRequest, post: number) => number,
+  ) {}
+  rank({ request, state }: RequestView): number[] {
+    const w = state.world;
+    const items = request.candidates.map((post, key) => ({
+      key,
+      author: `a${w.posts[post].author}`,
+      score: this.truth(w, request, post),
+      following: w.users[request.user].followSet.has(w.posts[post].author),
+      ageHours: (request.time - w.posts[post].time) / 3600,
+      divisiveness: 0,
+      fatigue: 1,
+      impressions: 0,
+      engagements: 0,
+    }));
+    return rerank(items, DEFAULT_GUARDRAILS, seededRandom(request.user), 25).order.map((k) => request.candidates[k]);
+  }
+}
+const cappedOracles = (): Policy[] => [
+  new CappedOracle('oracle_engage_capped', (w, r, i) => plantedEngage(w, w.users[r.user], w.posts[i], r.time)),
+  new CappedOracle('oracle_value_capped', (w, r, i) => plantedSatisfaction(w, w.users[r.user], w.posts[i], r.time)),
+];
 import { option } from './harness.js';
 
 const G = DEFAULT_GUARDRAILS;
 /** Name → settings over the defaults. */
 const VARIANTS: Record<string, Partial<LearnedSettings>> = {
+  neg2: { objective: { engage: 1, negative: -2 } },
+  neg3: { objective: { engage: 1, negative: -3 } },
   neg4: { objective: { engage: 1, negative: -4 } },
   neg8: { objective: { engage: 1, negative: -8 } },
   neg10: { objective: { engage: 1, negative: -10 } },
@@ -38,7 +74,7 @@ async function main(): Promise<void> {
       .filter(([name]) => only === undefined || only.includes(name))
       .map(([name, v]) => new LearnedPolicy(name, { ...DEFAULT_LEARNED, ...v }, base));
     const t0 = performance.now();
-    const r = evaluate(config, seed, [...harnessPolicies(), ...learned.slice(0, 2), ...variants]);
+    const r = evaluate(config, seed, [...harnessPolicies(), ...learned.slice(0, 2), ...variants, ...(only === undefined || only.includes('capped') ? cappedOracles() : [])]);
     const chrono = r.policies.chronological;
     const eng = r.policies.engagement_only;
     const oracleV = r.policies.oracle_value;
