@@ -174,24 +174,41 @@ async function capacity(nodes: string[]) {
     await store.ports.intents.commit('w', [{ activity: act(-1) }]);
     await store.ports.intents.commit('w', [{ follow: { source: 'timeline:w', target: 'user:w', createdUs: 1, grouped: false, since: null } }]);
     const acts = Array.from({ length: N }, (_, i) => act(i));
+    // The change-mark log keeps the newest 100,000 marks of the deployment (one per write): a
+    // bounded cost, counted apart from what each record keeps.
+    const logKey = `${r.keys.shared('marks', '')}log`;
+    const logBytes = async () => Number((await r.cluster.call('MEMORY', 'USAGE', logKey, 'SAMPLES', '0')) ?? 0);
+    let log = await logBytes();
     let mem = await usedMemory(r);
     let calls = await commandCalls(r);
     for (let i = 0; i < N; i += 100) {
       await Promise.all(acts.slice(i, i + 100).map((a) => store.ports.intents.commit('cap', [{ activity: a, intents: [{ kind: 'fanout.add', source: a.home, ids: [a.id], mode: 'inline' }] }]).then(([s]) => store.ports.intents.complete(s.intents.map((x) => x.id)))));
     }
-    const perActivity = { bytes: Math.round(((await usedMemory(r)) - mem) / N), body_bytes: acts[0].body.length };
+    const activityLog = ((await logBytes()) - log) / N;
+    const perActivity = { bytes: Math.round(((await usedMemory(r)) - mem) / N - activityLog), body_bytes: acts[0].body.length, change_log_bytes: Math.round(activityLog) };
     let after = await commandCalls(r);
     const activityCmds = { all: +((after.all - calls.all) / N).toFixed(1), scripts: +((after.scripts - calls.scripts) / N).toFixed(1) };
     mem = await usedMemory(r);
+    log = await logBytes();
     calls = after;
     for (let i = 0; i < N; i += 100) {
       await Promise.all(
         Array.from({ length: 100 }, (_, k) => store.ports.intents.commit('cap', [{ follow: { source: `timeline:f${i + k}`, target: `user:u${(i + k) % 50}`, createdUs: i + k, grouped: false, since: null } }])),
       );
     }
-    const perFollow = Math.round(((await usedMemory(r)) - mem) / N);
+    const followLog = ((await logBytes()) - log) / N;
+    const perFollow = Math.round(((await usedMemory(r)) - mem) / N - followLog);
     after = await commandCalls(r);
     const followCmds = { all: +((after.all - calls.all) / N).toFixed(1), scripts: +((after.scripts - calls.scripts) / N).toFixed(1) };
+    // The same number of follows by 100 feeds of 50 each (each feed's keys shared by its follows).
+    mem = await usedMemory(r);
+    log = await logBytes();
+    for (let i = 0; i < N; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, k) => store.ports.intents.commit('cap', [{ follow: { source: `timeline:m${(i + k) % 100}`, target: `user:t${Math.floor((i + k) / 100)}`, createdUs: i + k, grouped: false, since: null } }])),
+      );
+    }
+    const perFollowOf50 = Math.round(((await usedMemory(r)) - mem) / N - ((await logBytes()) - log) / N);
     // Flat reads with bodies: 25 entries of a feed of 100.
     await store.ports.timelines.apply('cap', Array.from({ length: 50 }, (_, f) => ({ kind: 'add' as const, feed: `timeline:r${f}`, entries: acts.slice(f * 100, f * 100 + 100).map((a) => ({ id: a.id, origin: a.home })), maxLength: 1000 })));
     calls = await commandCalls(r);
@@ -199,7 +216,7 @@ async function capacity(nodes: string[]) {
     for (let i = 0; i < READS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => store.ports.timelines.scan('cap', { feed: `timeline:r${(i + k) % 50}`, limit: 25, bodies: true })));
     after = await commandCalls(r);
     const readCmds = { all: +((after.all - calls.all) / READS).toFixed(1), scripts: +((after.scripts - calls.scripts) / READS).toFixed(1) };
-    return { memory_bytes: { per_activity: perActivity, per_follow: perFollow }, commands: { per_activity_write: activityCmds, per_follow: followCmds, per_flat_read_25: readCmds } };
+    return { memory_bytes: { per_activity: perActivity, per_follow: perFollow, per_follow_of_feeds_following_50: perFollowOf50, change_log_bytes_per_follow: Math.round(followLog) }, commands: { per_activity_write: activityCmds, per_follow: followCmds, per_flat_read_25: readCmds } };
   } finally {
     await store.close();
   }
