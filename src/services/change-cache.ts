@@ -35,8 +35,7 @@ import type { ChangeMarks } from '../ports/change-marks.js';
  * Exactness: a body is built after the cache caught up to some position of the mark log, from data
  * that includes at least the writes up to it. When it is stored, the cache catches up again; if a
  * write after that position changed one of the body's dependencies, the body is not kept (it may
- * predate the write); once kept, the first change of one of its dependencies that the cache
- * reads drops it. So a cached body is always what a fresh build would return.
+ * predate the write). So a cached body is always what a fresh build would return.
  *
  * Entries are evicted about least recently used first once their total size passes the byte
  * budget (an entry used since eviction last passed over it gets a second chance).
@@ -50,17 +49,9 @@ export class ChangeCache<V> {
   /** Every entry, oldest first (the order eviction passes over them). */
   readonly #order = new Set<Entry<V>>();
   readonly #sizeOf: (value: V) => number;
-  /**
-   * Dependency key → the entries that depend on it (one entry, or a set of several): what a
-   * change of the key drops.
-   */
-  readonly #byDep = new Map<string, Entry<V> | Set<Entry<V>>>();
-  /**
-   * Dependency key → the newest mark position that changed it (since {@link #floor}): judges
-   * values offered by {@link put} whose build began before that change.
-   */
+  /** Dependency key → the newest mark position that changed it (since {@link #floor}). */
   readonly #changedAt = new Map<string, number>();
-  /** The newest position in {@link #changedAt}: a value built at or after it is current. */
+  /** The newest position in {@link #changedAt}: a body built at or after it is current. */
   #lastChange = 0;
   /** Bodies built before this position are not kept: {@link #changedAt} was reset there. */
   #floor = 0;
@@ -158,10 +149,7 @@ export class ChangeCache<V> {
         this.#changedAt.clear();
         this.#floor = Math.max(this.#floor, c.position);
       } else if (c.keys.length > 0) {
-        for (const k of c.keys) {
-          this.#changedAt.set(k, c.position);
-          this.dropDependents(k);
-        }
+        for (const k of c.keys) this.#changedAt.set(k, c.position);
         this.#lastChange = Math.max(this.#lastChange, c.position);
         if (this.#changedAt.size > MAX_CHANGED_KEYS) this.compact(c.position);
       }
@@ -192,12 +180,22 @@ export class ChangeCache<V> {
    * made by joining strings for each look-up.
    */
   peekIn(space: string, key: string): V | undefined {
-    // Every kept value is current as of the last look: the changes read so far dropped the
-    // values they made stale (see `catchUp`).
     const e = this.#spaces.get(space)?.get(key);
     if (e === undefined) {
       this.#misses++;
       return undefined;
+    }
+    if (e.builtAt < this.#lastChange) {
+      if (this.stale(e)) {
+        this.drop(e);
+        this.#invalidated++;
+        this.#misses++;
+        return undefined;
+      }
+      // No dependency changed up to the newest change read: the value is what a build there would
+      // give, so later looks check only the changes after it (an entry with hundreds of
+      // dependencies, hit between writes, is checked once per change instead of once per hit).
+      e.builtAt = this.#lastChange;
     }
     this.#hits++;
     // Marked used: eviction gives it a second chance (see `put`) instead of moving it on every hit.
@@ -205,27 +203,26 @@ export class ChangeCache<V> {
     return e.value;
   }
 
-  /** Drops every value that depends on `key` (a change of it was read). */
-  private dropDependents(key: string): void {
-    const on = this.#byDep.get(key);
-    if (on === undefined) return;
-    if (on instanceof Set) {
-      for (const e of [...on]) {
-        this.drop(e);
-        this.#invalidated++;
-      }
-    } else {
-      this.drop(on);
-      this.#invalidated++;
-    }
+  /** Whether a write after `e` was built changed one of its dependencies. */
+  private stale(e: Entry<V>): boolean {
+    if (e.builtAt < this.#floor) return true;
+    for (const d of e.deps) if ((this.#changedAt.get(d) ?? -1) > e.builtAt) return true;
+    return false;
   }
 
   /**
-   * Forgets the changed keys once there are too many: the kept values are current (the changes
-   * dropped the ones they made stale), and values whose build began before `position` are no
-   * longer kept (they cannot be judged).
+   * Forgets the changed keys once there are too many: drops the bodies they made stale and takes
+   * every other body as built at `position` (they are current there).
    */
   private compact(position: number): void {
+    for (const e of this.#order) {
+      if (this.stale(e)) {
+        this.drop(e);
+        this.#invalidated++;
+      } else {
+        e.builtAt = position;
+      }
+    }
     this.#changedAt.clear();
     this.#floor = Math.max(this.#floor, position);
   }
@@ -267,14 +264,8 @@ export class ChangeCache<V> {
     if (entries === undefined) this.#spaces.set(space, (entries = new Map()));
     const old = entries.get(key);
     if (old !== undefined) this.drop(old);
-    const e: Entry<V> = { value, deps: depList, size, used: false, space, key };
+    const e: Entry<V> = { value, deps: depList, size, builtAt, used: false, space, key };
     entries.set(key, e);
-    for (const d of depList) {
-      const on = this.#byDep.get(d);
-      if (on === undefined) this.#byDep.set(d, e);
-      else if (on instanceof Set) on.add(e);
-      else if (on !== e) this.#byDep.set(d, new Set([on, e]));
-    }
     this.#order.add(e);
     this.#bytes += size;
     // Least recently used first, approximately ("second chance"): the oldest entries go unless
@@ -303,21 +294,12 @@ export class ChangeCache<V> {
     entries.delete(e.key);
     if (entries.size === 0) this.#spaces.delete(e.space);
     this.#bytes -= e.size;
-    for (const d of e.deps) {
-      const on = this.#byDep.get(d);
-      if (on === e) this.#byDep.delete(d);
-      else if (on instanceof Set) {
-        on.delete(e);
-        if (on.size === 1) this.#byDep.set(d, on.values().next().value!);
-      }
-    }
   }
 
   private clear(): void {
     this.#invalidated += this.#order.size;
     this.#spaces.clear();
     this.#order.clear();
-    this.#byDep.clear();
     this.#bytes = 0;
   }
 
@@ -342,6 +324,8 @@ interface Entry<V> {
   readonly value: V;
   readonly deps: readonly string[];
   readonly size: number;
+  /** The position the cache had reached when the value's build began (moved on by {@link ChangeCache.compact}). */
+  builtAt: number;
   /** Looked up since it was last passed over by eviction. */
   used: boolean;
   readonly space: string;
@@ -349,12 +333,12 @@ interface Entry<V> {
 }
 
 /**
- * Changed keys remembered to judge bodies offered for keeping; past this they are forgotten (see
- * `compact`), and bodies whose build began earlier are not kept.
+ * Changed keys remembered to judge cached bodies; past this, the bodies they made stale are dropped
+ * and the rest taken as current (see `compact`), and bodies whose build began earlier are not kept.
  */
 const MAX_CHANGED_KEYS = 200_000;
 
-/** Bytes an entry holds: the value, the key (up to 2 bytes per character), its dependencies (listed and indexed) and Map overhead. */
+/** Bytes an entry holds: the value, the key (up to 2 bytes per character), its dependencies and Map overhead. */
 function entrySize(key: string, value: number, deps: number): number {
   return value + 2 * key.length + 96 + 80 * deps;
 }
