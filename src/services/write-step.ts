@@ -12,8 +12,8 @@ import type { ChangeSet, ChangedEntry, ChangedRemoval, MarkChange } from './publ
 
 /** What the write path uses: the intent queue (the atomic step), then the per-feed operations. */
 export type WriteDeps = Uses<'follows' | 'groups' | 'intents' | 'timelines', 'fanout' | 'onJobsEnqueued' | 'realtime'>;
-/** What applying per-feed operations uses. */
-export type FeedWorkDeps = Uses<'groups' | 'timelines'>;
+/** What applying per-feed operations uses (`realtime`: whether anyone listens to what changed). */
+export type FeedWorkDeps = Uses<'groups' | 'timelines', 'realtime'>;
 
 /**
  * The write path (docs/storage-ports.md): one atomic step per written thing with its durable
@@ -128,8 +128,11 @@ export async function applyFeedWork(s: FeedWorkDeps, app: App, work: FeedWork, o
   for (const m of work.marks) taskOf(m.feed).marks = { seen: m.seen, read: m.read };
 
   const out = new Changes();
+  // The flat feeds' change records only serve realtime events: without a listener the store
+  // need not build them (a fan-out chunk's are one record per follower).
+  const changes = opts.changes ?? (s.realtime !== undefined && (s.realtime.listening?.(app.appId) ?? true));
   const [flatChanges] = await Promise.all([
-    flat.length > 0 ? s.ports.timelines.apply(app.appId, flat, opts) : [],
+    flat.length > 0 ? s.ports.timelines.apply(app.appId, flat, changes ? opts : { ...opts, changes: false }) : [],
     groups.size > 0 ? mergeGroups(s, app, groups, out, opts) : undefined,
   ]);
   // Realtime shows what the operations asked for and did: entries really added, and the removed

@@ -110,14 +110,17 @@ export class SqliteTimelines implements TimelineStore {
   readonly #unhide: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
-  readonly #apply: (args: [string, PackedOps], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<PackedChanges>;
+  readonly #apply: (args: [string, PackedOps, boolean], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<PackedChanges>;
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#writes = writes;
     this.#legacy = legacy;
     this.#marks = marks;
-    this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps) => packChanges(this.applyNow(app, ops)));
+    this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps, report: boolean) => {
+      const changes = this.applyNow(app, ops, report);
+      return report ? packChanges(changes) : [];
+    });
     const db = d.db;
     // One statement: a merge committing between two would move entries from one count to the other.
     this.#reader = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) AS n, floor FROM feeds WHERE id = @f');
@@ -272,7 +275,7 @@ export class SqliteTimelines implements TimelineStore {
   async apply(app: string, ops: readonly FeedOp[], opts: ApplyOptions = {}): Promise<FeedChange[]> {
     const rows = ops.reduce((n, op) => n + ('entries' in op ? op.entries.length : 'ids' in op ? op.ids.length : 1), 0);
     // Covered by an intent: committed without waiting for fsync (see SqliteWriteStore.transactOp).
-    return unpackChanges(await this.#apply([app, packOps(ops)], rows, false, opts.covered === true));
+    return unpackChanges(await this.#apply([app, packOps(ops), opts.changes !== false], rows, false, opts.covered === true));
   }
 
   /**
@@ -280,12 +283,13 @@ export class SqliteTimelines implements TimelineStore {
    * thread). A fan-out chunk names a few activities and a few origins across thousands of feeds,
    * often the same feed several times: sort keys and origin integers are converted once per call,
    * and a feed's count and trim are touched once per run of adds on it (see {@link Pending}).
+   * `report`: build the change records (false: the caller does not use them, see ApplyOptions).
    */
-  private applyNow(app: string, packed: PackedOps): Map<string, CallChange> {
+  private applyNow(app: string, packed: PackedOps, report = true): Map<string, CallChange> {
     let rows = 0;
     for (const item of packed) if ('feeds' in item) rows += item.entries.length * item.feeds.length;
     const direct = rows >= DIRECT_ADD_ROWS;
-    const ctx: ApplyCall = { app, direct, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
+    const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
     if (direct) {
       // Each entry lives in one table: the feeds that hold one of this call's activities among the
       // recent entries (its own feed, a small fan-out's followers) keep it there.
@@ -364,7 +368,7 @@ export class SqliteTimelines implements TimelineStore {
     // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
     const n = (ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number;
     if (n <= p.maxLength) return;
-    const change = this.changeOf(ctx, p.feed);
+    const change = ctx.report ? this.changeOf(ctx, p.feed) : null;
     const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
     let main = 0;
     for (const [sk, recent] of oldest) {
@@ -375,6 +379,7 @@ export class SqliteTimelines implements TimelineStore {
         this.#trimMain.run(f, sk);
         main++;
       }
+      if (change === null) continue;
       const id = sortKeyToId(sk);
       if (!change.added.delete(id)) change.removed.add(id);
     }
@@ -427,7 +432,8 @@ export class SqliteTimelines implements TimelineStore {
     const inRecent = ctx.inRecent;
     // A feed met for the first time in this call whose entries all go in (a fan-out chunk's
     // common case) records them as the operation's own list, shared by every such feed.
-    const c = ctx.changes.get(feed);
+    const report = ctx.report;
+    const c = report ? ctx.changes.get(feed) : undefined;
     let fresh: TimelineEntry[] | null = null;
     let added = 0;
     for (let i = 0; i < entries.length; i++) {
@@ -445,11 +451,12 @@ export class SqliteTimelines implements TimelineStore {
           : this.#insertMain.run(f, sk, origin).changes
         : this.#insert.run(f, sk, origin, f, sk).changes;
       if (changes === 0) {
-        if (c === undefined && fresh === null) fresh = entries.slice(0, i);
+        if (report && c === undefined && fresh === null) fresh = entries.slice(0, i);
         continue;
       }
       added++;
       if (!ctx.direct) this.#recentRows++;
+      if (!report) continue;
       if (c !== undefined) {
         // Back in after an earlier operation of this call took it out: no change overall.
         const m = this.changeOf(ctx, feed);
@@ -457,7 +464,7 @@ export class SqliteTimelines implements TimelineStore {
       } else if (fresh !== null) fresh.push(e);
     }
     if (added === 0) return;
-    if (c === undefined) {
+    if (report && c === undefined) {
       ctx.changes.set(feed, fresh === null ? { whole: entries, added: null, removed: new Set() } : { added: new Map(fresh.map((e) => [e.id, e])), removed: new Set() });
     }
     // "Set union, then newest N" over several adds equals doing each in turn (an entry a trim
@@ -498,7 +505,7 @@ export class SqliteTimelines implements TimelineStore {
         if (f === undefined) return;
         const origin = op.origin === undefined ? undefined : op.origin === null ? null : d.findFeed(app, op.origin);
         if (origin === undefined && op.origin !== undefined) return; // that origin never existed: nothing came from it
-        const c = this.changeOf(ctx, op.feed);
+        const c = ctx.report ? this.changeOf(ctx, op.feed) : null;
         let n = 0;
         for (const id of op.ids) {
           const sk = idToSortKey(id);
@@ -508,7 +515,7 @@ export class SqliteTimelines implements TimelineStore {
           if (recent > 0) this.#recentRows--;
           if (main + recent > 0) {
             n += main;
-            if (!c.added.delete(id)) c.removed.add(id);
+            if (c !== null && !c.added.delete(id)) c.removed.add(id);
           }
         }
         if (n > 0) this.#count.run(-n, f);
@@ -522,7 +529,7 @@ export class SqliteTimelines implements TimelineStore {
         const recent = this.#removeOriginRecent.all(f, o) as Buffer[];
         if (main.length > 0) this.#count.run(-main.length, f);
         this.#recentRows -= recent.length;
-        if (main.length + recent.length === 0) return;
+        if (main.length + recent.length === 0 || !ctx.report) return;
         const c = this.changeOf(ctx, op.feed);
         for (const sk of [...main, ...recent]) {
           const id = sortKeyToId(sk);
@@ -558,23 +565,31 @@ type PackedOps = readonly ({ readonly feeds: string[]; readonly entries: readonl
 export function packOps(ops: readonly FeedOp[]): PackedOps {
   const out: ({ feeds: string[]; entries: readonly TimelineEntry[]; maxLength: number } | { op: FeedOp })[] = [];
   /** Index of the add item of each (entries, length), and the last item each feed is in. */
-  const bySig = new Map<string, number>();
+  const bySig = new Map<string, Map<number, number>>();
   const lastOf = new Map<string, number>();
+  // Adds often share one entries list (a follower page's): its signature is built once.
+  const sigOf = new Map<readonly TimelineEntry[], string>();
   for (const op of ops) {
     if (op.kind !== 'add') {
       lastOf.set(op.feed, out.length);
       out.push({ op });
       continue;
     }
-    let sig = String(op.maxLength);
-    for (const e of op.entries) sig += '\u0001' + e.id + '\u0002' + (e.origin ?? '');
-    const at = bySig.get(sig);
+    let sig = sigOf.get(op.entries);
+    if (sig === undefined) {
+      sig = '';
+      for (const e of op.entries) sig += '\u0001' + e.id + '\u0002' + (e.origin ?? '');
+      sigOf.set(op.entries, sig);
+    }
+    let byLength = bySig.get(sig);
+    if (byLength === undefined) bySig.set(sig, (byLength = new Map()));
+    const at = byLength.get(op.maxLength);
     const last = lastOf.get(op.feed);
     if (at !== undefined && (last === undefined || last <= at)) {
       (out[at] as { feeds: string[] }).feeds.push(op.feed);
       lastOf.set(op.feed, at);
     } else {
-      bySig.set(sig, out.length);
+      byLength.set(op.maxLength, out.length);
       lastOf.set(op.feed, out.length);
       out.push({ feeds: [op.feed], entries: op.entries, maxLength: op.maxLength });
     }
@@ -646,6 +661,8 @@ interface ApplyCall {
   readonly app: string;
   /** Adds go into `entries` directly (a large call, see DIRECT_ADD_ROWS), not the recent entries. */
   readonly direct: boolean;
+  /** Whether to record what changed in {@link changes} (see ApplyOptions.changes). */
+  readonly report: boolean;
   readonly changes: Map<string, CallChange>;
   /** Sort keys of the ids met, and integers of the origins met. */
   readonly keys: Map<string, Buffer>;
