@@ -274,8 +274,36 @@ export class SqliteTimelines implements TimelineStore {
 
   async apply(app: string, ops: readonly FeedOp[], opts: ApplyOptions = {}): Promise<FeedChange[]> {
     const rows = ops.reduce((n, op) => n + ('entries' in op ? op.entries.length : 'ids' in op ? op.ids.length : 1), 0);
+    let packed = packOps(ops);
+    // To the writer thread, the feeds of large adds go as the integers this connection knows (see
+    // PackedOps). Only with a writer thread: this connection then never writes, so every integer
+    // it knows is of a committed feed row, and feed rows are never deleted.
+    if (this.#writes.remote) {
+      const d = this.#d;
+      packed = d.guard('apply', () => packed.map((item) => ('feeds' in item && item.feeds.length >= NUMBERED_FEEDS ? numbered(d, app, item) : item)), true);
+    }
     // Covered by an intent: committed without waiting for fsync (see SqliteWriteStore.transactOp).
-    return unpackChanges(await this.#apply([app, packOps(ops), opts.changes !== false], rows, false, opts.covered === true));
+    return unpackChanges(await this.#apply([app, packed, opts.changes !== false], rows, false, opts.covered === true));
+  }
+
+  /** The feeds of a packed add as names and integers, each feed's row made when new (in the write transaction). */
+  private feedsOf(app: string, item: PackedAdd): { names: readonly string[]; ints: ArrayLike<number> } {
+    const d = this.#d;
+    const ints = item.ints;
+    if (ints === undefined) return { names: item.feeds, ints: item.feeds.map((f) => d.feedInt(app, f)) };
+    const names: string[] = new Array(ints.length);
+    const out = new Int32Array(ints.length);
+    let k = 0;
+    for (let i = 0; i < ints.length; i++) {
+      if (ints[i] === 0) {
+        names[i] = item.feeds[k++];
+        out[i] = d.feedInt(app, names[i]);
+      } else {
+        names[i] = d.feedName(ints[i]);
+        out[i] = ints[i];
+      }
+    }
+    return { names, ints: out };
   }
 
   /**
@@ -286,8 +314,12 @@ export class SqliteTimelines implements TimelineStore {
    * `report`: build the change records (false: the caller does not use them, see ApplyOptions).
    */
   private applyNow(app: string, packed: PackedOps, report = true): Map<string, CallChange> {
+    const feeds = packed.map((item) => ('feeds' in item ? this.feedsOf(app, item) : null));
     let rows = 0;
-    for (const item of packed) if ('feeds' in item) rows += item.entries.length * item.feeds.length;
+    for (let i = 0; i < packed.length; i++) {
+      const item = packed[i];
+      if ('feeds' in item) rows += item.entries.length * feeds[i]!.names.length;
+    }
     const direct = rows >= DIRECT_ADD_ROWS;
     const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
     if (direct) {
@@ -306,12 +338,16 @@ export class SqliteTimelines implements TimelineStore {
       }
       if (inRecent.size > 0) ctx.inRecent = inRecent;
     }
-    for (const item of packed) {
+    for (let i = 0; i < packed.length; i++) {
+      const item = packed[i];
       if ('op' in item) this.applyOne(ctx, item.op);
-      else for (const feed of item.feeds) this.addOne(ctx, feed, item.entries, item.maxLength);
+      else {
+        const { names, ints } = feeds[i]!;
+        for (let j = 0; j < names.length; j++) this.addOne(ctx, names[j], ints[j], item.entries, item.maxLength);
+      }
     }
     for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
-    this.mark(app, packed);
+    this.mark(app, packed, feeds);
     return ctx.changes;
   }
 
@@ -333,19 +369,21 @@ export class SqliteTimelines implements TimelineStore {
    * The change mark of operations just applied (in their transaction): each feed, the activities
    * removals name, and the app's pull key when a direct entry of a pull-served feed came or went.
    */
-  private mark(app: string, packed: PackedOps): void {
+  private mark(app: string, packed: PackedOps, feeds: readonly ({ names: readonly string[]; ints: ArrayLike<number> } | null)[]): void {
     const keys = new Set<string>();
     let pulled = false;
     const isPull = (fid: string) => {
       const f = this.#d.findFeed(app, fid);
       return f !== undefined && this.#marks.isPull(f);
     };
-    for (const item of packed) {
+    for (let i = 0; i < packed.length; i++) {
+      const item = packed[i];
       if ('feeds' in item) {
         const direct = item.entries.some((e) => e.origin === null);
-        for (const feed of item.feeds) {
-          keys.add(changeKey.feed(app, feed));
-          if (direct && !pulled && isPull(feed)) pulled = true;
+        const { names, ints } = feeds[i]!;
+        for (let j = 0; j < names.length; j++) {
+          keys.add(changeKey.feed(app, names[j]));
+          if (direct && !pulled && this.#marks.isPull(ints[j])) pulled = true;
         }
         continue;
       }
@@ -425,10 +463,9 @@ export class SqliteTimelines implements TimelineStore {
   }
 
   /** An `add` operation (see {@link FeedOp}). */
-  private addOne(ctx: ApplyCall, feed: string, entries: readonly TimelineEntry[], maxLength: number): void {
+  private addOne(ctx: ApplyCall, feed: string, f: number, entries: readonly TimelineEntry[], maxLength: number): void {
     const d = this.#d;
     const app = ctx.app;
-    const f = d.feedInt(app, feed);
     const inRecent = ctx.inRecent;
     // A feed met for the first time in this call whose entries all go in (a fan-out chunk's
     // common case) records them as the operation's own list, shared by every such feed.
@@ -487,7 +524,7 @@ export class SqliteTimelines implements TimelineStore {
     const d = this.#d;
     const app = ctx.app;
     if (op.kind === 'add') {
-      this.addOne(ctx, op.feed, op.entries, op.maxLength);
+      this.addOne(ctx, op.feed, d.feedInt(app, op.feed), op.entries, op.maxLength);
       return;
     }
     // Any other operation sees the feed counted and trimmed as the adds before it left it.
@@ -560,7 +597,35 @@ export class SqliteTimelines implements TimelineStore {
  * Other operations travel as they are. Items run in order; an add joins an earlier item only when
  * no other operation on its feed comes between them, so each feed's operations keep their order.
  */
-type PackedOps = readonly ({ readonly feeds: string[]; readonly entries: readonly TimelineEntry[]; readonly maxLength: number } | { readonly op: FeedOp })[];
+type PackedOps = readonly (PackedAdd | { readonly op: FeedOp })[];
+
+/**
+ * Adds of the same entries to many feeds. With `ints` (a large add on its way to the writer
+ * thread, see {@link numbered}): the feeds in order as integers, 0 for a feed sent by name, and
+ * `feeds` holds only those names, in order (an array of integers crosses threads as one block of
+ * bytes, and the writer looks integers up without hashing names).
+ */
+interface PackedAdd {
+  readonly feeds: string[];
+  readonly ints?: Int32Array;
+  readonly entries: readonly TimelineEntry[];
+  readonly maxLength: number;
+}
+
+/** Adds to at least this many feeds go to the writer thread as feed integers. */
+const NUMBERED_FEEDS = 64;
+
+/** `item` with its feeds as the integers `d` knows (a feed it does not know goes by name). */
+function numbered(d: SqliteDatabase, app: string, item: PackedAdd): PackedAdd {
+  const ints = new Int32Array(item.feeds.length);
+  const names: string[] = [];
+  for (let i = 0; i < item.feeds.length; i++) {
+    const f = d.findFeed(app, item.feeds[i]);
+    if (f === undefined) names.push(item.feeds[i]);
+    else ints[i] = f;
+  }
+  return { feeds: names, ints, entries: item.entries, maxLength: item.maxLength };
+}
 
 export function packOps(ops: readonly FeedOp[]): PackedOps {
   const out: ({ feeds: string[]; entries: readonly TimelineEntry[]; maxLength: number } | { op: FeedOp })[] = [];
@@ -595,15 +660,6 @@ export function packOps(ops: readonly FeedOp[]): PackedOps {
     }
   }
   return out;
-}
-
-export function unpackOps(packed: PackedOps): FeedOp[] {
-  const ops: FeedOp[] = [];
-  for (const item of packed) {
-    if ('op' in item) ops.push(item.op);
-    else for (const feed of item.feeds) ops.push({ kind: 'add', feed, entries: item.entries, maxLength: item.maxLength });
-  }
-  return ops;
 }
 
 /** {@link FeedChange}s on their way back: feeds with the same change share one item (see {@link PackedOps}). */

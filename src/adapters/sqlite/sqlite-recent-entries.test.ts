@@ -127,6 +127,35 @@ describe('SQLite recent entries', () => {
     await store.close();
   });
 
+  it('a large add sent to the writer thread by feed integers: known and new feeds, in order, with their changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-numbered-'));
+    const store = new SqliteStore(join(dir, 'db.sqlite'), { writer: 'thread' });
+    try {
+      const t = store.ports.timelines;
+      // Every other feed exists before (and this connection learns its integer by reading it).
+      const feeds = Array.from({ length: 200 }, (_, i) => `timeline:n${i}`);
+      const known = feeds.filter((_, i) => i % 2 === 0);
+      await t.apply(APP, known.map((feed) => ({ kind: 'add' as const, feed, entries: [{ id: idAt(1), origin: 'user:a' }], maxLength: 2 })));
+      for (const feed of known) assert.equal((await t.readerState(APP, feed)).count, 1);
+      const entries = [{ id: idAt(2), origin: 'user:a' }, { id: idAt(3), origin: 'user:a' }];
+      const changes = await t.apply(APP, [
+        ...feeds.map((feed) => ({ kind: 'add' as const, feed, entries, maxLength: 2 })),
+        { kind: 'remove' as const, feed: 'timeline:n1', ids: [idAt(3)] },
+      ]);
+      const byFeed = new Map(changes.map((c) => [c.feed, c]));
+      assert.equal(byFeed.size, feeds.length);
+      assert.deepEqual([ids([...byFeed.get('timeline:n0')!.added]).sort(), byFeed.get('timeline:n0')!.removed], [[idAt(2), idAt(3)].sort(), [idAt(1)]]);
+      assert.deepEqual([ids([...byFeed.get('timeline:n1')!.added]), byFeed.get('timeline:n1')!.removed], [[idAt(2)], []]);
+      for (const [i, feed] of feeds.entries()) {
+        assert.deepEqual(ids(await t.scan(APP, { feed, limit: 10 })), i === 1 ? [idAt(2)] : [idAt(3), idAt(2)], feed);
+        assert.equal((await t.readerState(APP, feed)).count, i === 1 ? 1 : 2, feed);
+      }
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('merges in steps of whole feeds, a feed with more recent entries than a step included', async () => {
     const store = new SqliteStore(':memory:');
     const t = store.ports.timelines as SqliteTimelines;
