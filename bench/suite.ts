@@ -245,6 +245,7 @@ async function fanoutThroughput(): Promise<void> {
     if (held) await worker.stop();
     const posted = await postWorkload(s, load, g, w, seed);
     const queuedJobs = await s.rivulet.store.ports.intents.pendingCount();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await profiled('fanout-queued-drain', async () => {
       if (held) await worker.drainAll();
@@ -254,20 +255,24 @@ async function fanoutThroughput(): Promise<void> {
       }
     });
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    // Every thread of the process (a writer thread's too): what the drain costs, whatever else runs on the machine.
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     if ((await s.rivulet.store.ports.intents.pendingCount()) !== 0) throw new Error('queue not drained');
-    log(`  queued drain: ${Math.round(w.deliveries / (ms / 1000))} inserts/s`);
+    log(`  queued drain: ${Math.round(w.deliveries / (ms / 1000))} inserts/s, ${Math.round(cpuMs)} ms of CPU`);
     return {
       rows: onlyQueued ? fanoutRows(g, w, posted.ids, feedIntegers(s)) : null,
       posts_ms: round(posted.t1 - posted.t0),
       ack_ms: stats(posted.ackMs),
       jobs_queued: queuedJobs,
       drain_ms: round(ms),
+      drain_cpu_ms: round(cpuMs),
       inserts_per_s: Math.round(w.deliveries / (ms / 1000)),
     };
   });
 
   const ceiling = storeCeiling(endToEnd?.rows ?? queued.rows!);
-  log(`  store ceiling: ${ceiling.inserts_per_s} inserts/s (commit ${ceiling.commit_ms} ms of ${ceiling.ms})`);
+  log(`  store ceiling: ${ceiling.inserts_per_s} inserts/s (commit ${ceiling.commit_ms} ms of ${ceiling.ms}, ${ceiling.cpu_ms} ms of CPU)`);
   const { rows: _rows, ...queuedResult } = queued;
   writeResult(onlyQueued ? 'fanout-queued' : 'fanout-throughput', {
     what: 'activities by authors drawn ∝ followers (seeded), posted to user:<author>; every follower timeline gets each one',

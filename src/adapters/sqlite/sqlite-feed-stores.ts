@@ -89,6 +89,7 @@ export class SqliteTimelines implements TimelineStore {
   readonly #count: Database.Statement;
   readonly #countTotal: Database.Statement;
   readonly #total: Database.Statement;
+  readonly #countMany: Database.Statement;
   readonly #oldest: Database.Statement;
   readonly #trimMain: Database.Statement;
   readonly #trimRecent: Database.Statement;
@@ -146,6 +147,10 @@ export class SqliteTimelines implements TimelineStore {
     // Counts a large call's adds and returns the feed's total in one statement.
     this.#countTotal = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ? RETURNING n + (SELECT count(*) FROM recent_entries WHERE feed = feeds.id)').pluck();
     this.#total = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) FROM feeds WHERE id = @f').pluck();
+    // #countTotal for many feeds with the same number of adds (a JSON array of feed integers).
+    this.#countMany = db
+      .prepare('UPDATE feeds SET n = n + ? WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, n + (SELECT count(*) FROM recent_entries WHERE feed = feeds.id)')
+      .raw();
     // The oldest flat entries of both tables, with the table each is in (1: recent).
     this.#oldest = db
       .prepare(
@@ -346,7 +351,8 @@ export class SqliteTimelines implements TimelineStore {
         for (let j = 0; j < names.length; j++) this.addOne(ctx, names[j], ints[j], item.entries, item.maxLength);
       }
     }
-    for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
+    if (ctx.direct) this.countAndTrimAll(ctx);
+    else for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
     this.mark(app, packed, feeds);
     return ctx.changes;
   }
@@ -402,9 +408,9 @@ export class SqliteTimelines implements TimelineStore {
    * Trims a feed that got adds to its newest `maxLength` entries when over, taking the oldest out
    * of whichever table holds each (adds went to the recent entries and left `feeds.n` alone).
    */
-  private countAndTrim(ctx: ApplyCall, f: number, p: Pending): void {
+  private countAndTrim(ctx: ApplyCall, f: number, p: Pending, total?: number): void {
     // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
-    const n = (ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number;
+    const n = total ?? ((ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number);
     if (n <= p.maxLength) return;
     const change = ctx.report ? this.changeOf(ctx, p.feed) : null;
     const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
@@ -422,6 +428,28 @@ export class SqliteTimelines implements TimelineStore {
       if (!change.added.delete(id)) change.removed.add(id);
     }
     if (main > 0) this.#count.run(-main, f);
+  }
+
+  /**
+   * {@link countAndTrim} for every feed still pending in a large call: the counts of the feeds
+   * that got the same number of entries move in one statement (a fan-out chunk: thousands of
+   * feeds, one entry each), which returns their totals; only feeds over their length are trimmed.
+   */
+  private countAndTrimAll(ctx: ApplyCall): void {
+    const byAdded = new Map<number, number[]>();
+    for (const [f, p] of ctx.pending) {
+      const list = byAdded.get(p.added);
+      if (list === undefined) byAdded.set(p.added, [f]);
+      else list.push(f);
+    }
+    for (const [added, feeds] of byAdded) {
+      if (feeds.length === 1) {
+        this.countAndTrim(ctx, feeds[0], ctx.pending.get(feeds[0])!);
+        continue;
+      }
+      const totals = this.#countMany.all(added, JSON.stringify(feeds)) as [number, number][];
+      for (const [f, n] of totals) this.countAndTrim(ctx, f, ctx.pending.get(f)!, n);
+    }
   }
 
   /**
