@@ -6,8 +6,13 @@
  * gives the same bytes) and one Markdown file per config, `personalization-<config>.md`, with
  * every seed's table, sanity checks and wall time.
  *
- * Options: --config default|hard|smoke (default `default`), --seeds 42,1,2,7 (the default).
+ * Options: --config default|hard|smoke|tiny (default `default`), --seeds 42,1,2,7 (the default).
  * Exits non-zero when a sanity check fails.
+ *
+ * `--http`: the same protocol against a live server over HTTP (bench/personalization-http.ts):
+ * the world written with the `getstream` client, the log sent with `stream-analytics`, each test
+ * request a personalized read; config `smoke` and seed 42 unless given. Writes
+ * `personalization-http-<config>-seed<N>.json` (metrics only) and `.md` (with the run's figures).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,9 +26,11 @@ import { FeatureVector } from '../src/personalization/model/logistic.js';
 import { PersonalizationModel } from '../src/personalization/model/model.js';
 import { seededRandom } from '../src/core/ranking/seeded-random.js';
 import { option } from './harness.js';
+import { runHttpHarness } from './personalization-http.js';
 import { RESULTS } from './report.js';
 
 export async function personalization(): Promise<void> {
+  if (process.argv.includes('--http')) return personalizationHttp();
   const configName = option('config') ?? 'default';
   const config = CONFIGS[configName];
   if (config === undefined) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
@@ -85,6 +92,33 @@ export async function personalization(): Promise<void> {
   if (failed > 0) {
     process.exitCode = 1;
     console.error(`${failed} sanity check(s) failed`);
+  }
+}
+
+/** `--http`: each seed's world through a live server (see bench/personalization-http.ts). */
+async function personalizationHttp(): Promise<void> {
+  const configName = option('config') ?? 'smoke';
+  const config = CONFIGS[configName];
+  if (config === undefined) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}`);
+  const seeds = (option('seeds') ?? '42').split(',').map((s) => Number(s.trim()));
+  if (seeds.some((s) => !Number.isInteger(s))) throw new Error('--seeds must be a comma-separated list of integers');
+  mkdirSync(RESULTS, { recursive: true });
+  for (const seed of seeds) {
+    const { result, http } = await runHttpHarness(config, seed, { log: (line) => process.stdout.write(line + '\n') });
+    const file = join(RESULTS, `personalization-http-${config.name}-seed${seed}.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    const md =
+      `# Personalization harness over HTTP, config \`${config.name}\`, seed ${seed}\n\n` +
+      'Written by `npm run bench -- personalization --http --config <name> --seeds <list>`: a live server in this process (SQLite, simulated clock), ' +
+      'the world written with the `getstream` client, the training log sent with the `stream-analytics` client, every test request a personalized read over HTTP. ' +
+      '`learned` is what the server served; `learned_in_memory` the same model run in memory on the same log; `engagement_only` that in-memory model ranked by `p_engage` alone.\n\n' +
+      markdownOf(result) +
+      `\nThe run: ${http.getstream_calls} getstream calls, ${http.analytics_calls} stream-analytics calls (${http.impressions_sent} impressions, ${http.engagements_sent} engagement events), ` +
+      `${http.reads} personalized reads (${http.reads_by_model} ranked by the model${Object.keys(http.fallback_versions).length > 0 ? `, fallbacks ${JSON.stringify(http.fallback_versions)}` : ''}), ` +
+      `${http.mean_results.toFixed(1)} results per read, ${http.results_outside_pool} results outside the request's offline pool. ` +
+      `Replay ${http.replay_s} s, whole run ${http.total_s} s (load average ${loadavg()[0].toFixed(1)} at the end).\n`;
+    writeFileSync(join(RESULTS, `personalization-http-${config.name}-seed${seed}.md`), md);
+    process.stdout.write(`\n${md}→ ${file}\n`);
   }
 }
 

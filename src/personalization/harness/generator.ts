@@ -68,7 +68,12 @@ export const SMOKE_CONFIG: GeneratorConfig = { ...DEFAULT_CONFIG, name: 'smoke',
   sanity: { minTopDecileFollowShare: 0.2, engagementRate: [0.04, 0.18], negativeRate: [0.03, 0.1] },
 };
 
-export const CONFIGS: Readonly<Record<string, GeneratorConfig>> = { default: DEFAULT_CONFIG, hard: HARD_CONFIG, smoke: SMOKE_CONFIG };
+/** A tiny world for the HTTP mode's test: 40 users, 15 authors, 3 days (the last one a test day). */
+export const TINY_CONFIG: GeneratorConfig = { ...SMOKE_CONFIG, name: 'tiny', users: 40, authors: 15, days: 3, testDays: 1, candidates: 200, followMedian: 4,
+  sanity: { minTopDecileFollowShare: 0.15, engagementRate: [0.03, 0.2], negativeRate: [0.02, 0.12] },
+};
+
+export const CONFIGS: Readonly<Record<string, GeneratorConfig>> = { default: DEFAULT_CONFIG, hard: HARD_CONFIG, smoke: SMOKE_CONFIG, tiny: TINY_CONFIG };
 
 /** Seconds since the epoch of the world's day 0 (2026-01-05T00:00:00Z). */
 export const EPOCH_S = 1_767_571_200;
