@@ -272,7 +272,7 @@ async function fanoutThroughput(): Promise<void> {
   });
 
   const ceiling = storeCeiling(endToEnd?.rows ?? queued.rows!);
-  log(`  store ceiling: ${ceiling.inserts_per_s} inserts/s (commit ${ceiling.commit_ms} ms of ${ceiling.ms}, ${ceiling.cpu_ms} ms of CPU)`);
+  log(`  store ceiling: ${ceiling.inserts_per_s} inserts/s (commit ${ceiling.commit_ms} ms of ${ceiling.ms}, ${ceiling.cpu_ms} ms of CPU, ${ceiling.gc_ms} ms of GC)`);
   const { rows: _rows, ...queuedResult } = queued;
   writeResult(onlyQueued ? 'fanout-queued' : 'fanout-throughput', {
     what: 'activities by authors drawn ∝ followers (seeded), posted to user:<author>; every follower timeline gets each one',
