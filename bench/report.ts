@@ -346,8 +346,10 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
 }
 
 /** The server's event loop during a mixed run (older results have none). */
-function loopFigures(e: { delay_ms: { p99: number; max: number }; utilization: number } | undefined): string {
-  return e ? `; event loop delay p99 ${ms(e.delay_ms.p99)}, max ${ms(e.delay_ms.max)}, busy ${pct(e.utilization)}` : '';
+function loopFigures(e: { delay_ms: { p99: number; max: number }; utilization: number; main_thread_cpu_us_per_response?: number | null } | undefined): string {
+  if (!e) return '';
+  const cpu = e.main_thread_cpu_us_per_response == null ? '' : `; main thread ${e.main_thread_cpu_us_per_response} µs CPU per response`;
+  return `; event loop delay p99 ${ms(e.delay_ms.p99)}, max ${ms(e.delay_ms.max)}, busy ${pct(e.utilization)}${cpu}`;
 }
 
 /** Rows of the mixed scenario: each write rate's reads against the mix's ceiling, then saturation. */

@@ -159,13 +159,38 @@ describe('SQLite writer thread', () => {
     const held = Array.from({ length: 50 }, (_, i) => post(store, APP, act(5001 + i)));
     // The writes go at the end of this turn; the thread ends right after.
     await new Promise((r) => setImmediate(r));
+    const settled = Promise.allSettled(held);
     await store.writerThread!.stop();
-    const outcomes = await Promise.allSettled(held);
+    const outcomes = await settled;
     for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof StoreError, String(o.reason));
     // Whatever was acknowledged is committed.
     const acknowledged = outcomes.filter((o) => o.status === 'fulfilled').length;
     assert.ok(count(other, 'SELECT count(*) FROM activities') >= 1 + acknowledged);
     const later = act(6000);
+    await post(store, APP, later);
+    assert.ok((await store.ports.activities.getActivities(APP, [later.id])).has(later.id));
+  });
+
+  it('ends a thread whose acknowledgement is on its way without hanging, and fails those writes', async () => {
+    const { store } = threaded();
+    await post(store, APP, act(7000));
+    const thread = store.writerThread!;
+    const before = Atomics.load(thread.commits, 0);
+    const held = Array.from({ length: 20 }, (_, i) => post(store, APP, act(7001 + i)));
+    await new Promise((r) => setImmediate(r)); // the writes went to the thread
+    // Wait, without giving the event loop a turn, until the thread has committed them and sent its
+    // acknowledgement: it arrives only after the thread was told to end.
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(thread.commits, 0) === before) assert.ok(Date.now() < deadline, 'the thread commits the held writes');
+    const settle = Date.now() + 50;
+    while (Date.now() < settle);
+    const settled = Promise.allSettled(held);
+    await thread.stop();
+    for (const o of await settled) {
+      assert.equal(o.status, 'rejected', 'a write whose acknowledgement had not arrived when the thread ended fails');
+      assert.ok(o.reason instanceof StoreError, String(o.reason));
+    }
+    const later = act(7100);
     await post(store, APP, later);
     assert.ok((await store.ports.activities.getActivities(APP, [later.id])).has(later.id));
   });

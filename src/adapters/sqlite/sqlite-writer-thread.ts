@@ -179,7 +179,7 @@ export class WriterThread implements RemoteWriter {
     startWorker(data).then(
       (w) => {
         this.#starting = false;
-        w.on('message', (m: FromWriter) => this.onMessage(m));
+        w.on('message', (m: FromWriter) => this.onMessage(w, m));
         w.on('error', (err) => this.onExit(w, err));
         w.on('exit', (code) => this.onExit(w, new Error(`the SQLite writer thread exited (code ${code})`)));
         this.#worker = w;
@@ -196,12 +196,13 @@ export class WriterThread implements RemoteWriter {
     );
   }
 
-  private onMessage(m: FromWriter): void {
+  private onMessage(w: Worker, m: FromWriter): void {
     if (m.type === 'done') {
       for (const r of m.results) this.settle(r.seq, r.ok, r.ok ? r.value : fromWire(r.error!));
       this.wake();
     } else if (m.type === 'failed') {
-      this.onExit(this.#worker, fromWire(m.error));
+      // Only the thread that failed: a report from an earlier thread must not end its successor.
+      this.onExit(w, fromWire(m.error));
     }
   }
 
@@ -225,11 +226,17 @@ export class WriterThread implements RemoteWriter {
     this.#waiters = still;
   }
 
-  /** The thread stopped: the writes it held fail (it may have committed some), later ones start a new thread. */
-  private onExit(w: Worker | null, err: Error): void {
-    if (w === null || this.#worker !== w) return;
+  /**
+   * The thread stopped: the writes it held fail (it may have committed some), later ones start a new thread.
+   * It is detached before anything else, so that a report it sent before ending (which may still arrive)
+   * cannot touch its successor, and it stays referenced until it has exited: a worker unreferenced while
+   * it terminates never reports its exit if nothing else keeps the process running.
+   */
+  private onExit(w: Worker | null, err: Error): Promise<unknown> | undefined {
+    if (w === null || this.#worker !== w) return undefined;
     this.#worker = null;
-    void w.terminate();
+    w.ref();
+    const exited = w.terminate();
     const failure = err instanceof StoreError ? err : new StoreError(`the SQLite writer thread stopped: ${err.message}`, err, { transient: true });
     for (const [seq, p] of [...this.#pending]) if (p.sent) this.settle(seq, false, failure);
     this.wake();
@@ -238,15 +245,15 @@ export class WriterThread implements RemoteWriter {
       this.#scheduled = true;
       setImmediate(this.#post);
     }
+    return exited;
   }
 
   /**
-   * Ends the thread at once, as a crash would: the writes it had not acknowledged fail, and the
-   * next write starts a new thread.
+   * Ends the thread at once, as a crash would: the writes it had not acknowledged fail (even if it
+   * committed them just before ending), and the next write starts a new thread.
    */
   async stop(): Promise<void> {
-    const w = this.#worker;
-    if (w !== null) await w.terminate();
+    await this.onExit(this.#worker, new Error('the SQLite writer thread was stopped'));
   }
 
   /**
