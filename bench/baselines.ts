@@ -104,6 +104,8 @@ export interface StoreCeiling {
   commit_ms: number;
   /** CPU time of the process meanwhile (all its threads). */
   cpu_ms: number;
+  /** Of `cpu_ms`, in the kernel (page faults, writes). */
+  cpu_system_ms: number;
   /** Garbage collection meanwhile (the process's heap, whatever ran before left in it). */
   gc_ms: number;
   inserts_per_s: number;
@@ -141,7 +143,7 @@ export function storeCeiling(rows: EntryRows): StoreCeiling {
     db.pragma('wal_checkpoint(TRUNCATE)');
     const bytes = statSync(path).size - empty;
     db.close();
-    return { rows: n, ms: round(ms), commit_ms: round(commitMs), cpu_ms: round((cpu.user + cpu.system) / 1000), gc_ms: round(gcMs), inserts_per_s: Math.round(n / (ms / 1000)), bytes_per_row: round(bytes / n) };
+    return { rows: n, ms: round(ms), commit_ms: round(commitMs), cpu_ms: round((cpu.user + cpu.system) / 1000), cpu_system_ms: round(cpu.system / 1000), gc_ms: round(gcMs), inserts_per_s: Math.round(n / (ms / 1000)), bytes_per_row: round(bytes / n) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

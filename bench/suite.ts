@@ -259,7 +259,7 @@ async function fanoutThroughput(): Promise<void> {
     // Every thread of the process (a writer thread's too): what the drain costs, whatever else runs on the machine.
     const cpuMs = (cpu.user + cpu.system) / 1000;
     if ((await s.rivulet.store.ports.intents.pendingCount()) !== 0) throw new Error('queue not drained');
-    log(`  queued drain: ${Math.round(w.deliveries / (ms / 1000))} inserts/s, ${Math.round(cpuMs)} ms of CPU`);
+    log(`  queued drain: ${Math.round(w.deliveries / (ms / 1000))} inserts/s, ${Math.round(cpuMs)} ms of CPU (${Math.round(cpu.system / 1000)} system)`);
     return {
       rows: onlyQueued ? fanoutRows(g, w, posted.ids, feedIntegers(s)) : null,
       posts_ms: round(posted.t1 - posted.t0),
@@ -272,7 +272,7 @@ async function fanoutThroughput(): Promise<void> {
   });
 
   const ceiling = storeCeiling(endToEnd?.rows ?? queued.rows!);
-  log(`  store ceiling: ${ceiling.inserts_per_s} inserts/s (commit ${ceiling.commit_ms} ms of ${ceiling.ms}, ${ceiling.cpu_ms} ms of CPU, ${ceiling.gc_ms} ms of GC)`);
+  log(`  store ceiling: ${ceiling.inserts_per_s} inserts/s (commit ${ceiling.commit_ms} ms of ${ceiling.ms}, ${ceiling.cpu_ms} ms of CPU (${ceiling.cpu_system_ms} system), ${ceiling.gc_ms} ms of GC)`);
   const { rows: _rows, ...queuedResult } = queued;
   writeResult(onlyQueued ? 'fanout-queued' : 'fanout-throughput', {
     what: 'activities by authors drawn ∝ followers (seeded), posted to user:<author>; every follower timeline gets each one',
