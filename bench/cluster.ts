@@ -4,11 +4,12 @@
  *
  * For 1, 2 and 3 masters (no replicas, durability `fast`):
  * - fan-out: one activity into N follower feeds, in pages of 1,000 feeds, through
- *   `RedisTimelineStore.apply` (one Lua script per feed: idempotent add, trim to max length),
- *   against the ceiling of raw pipelined `ZADD`s of the same members into fresh keys: the faster
- *   of the client's automatic pipelining and one explicit pipeline per master, each round. Rounds
- *   alternate the three; each records wall time and the CPU time of this process and of every
- *   Redis master per insert;
+ *   `RedisTimelineStore.apply` (one Lua function call per feed: idempotent add, trim to max
+ *   length), against the ceiling of raw pipelined `ZADD`s of the same members into the same keys
+ *   of fresh feeds: the fastest of the client's automatic pipelining, one explicit pipeline per
+ *   master and pipelines of the store's chunk size per master, each round (`SAME_DATA`). Rounds
+ *   alternate the four; each records wall time and the CPU time of this process and of every
+ *   Redis master per insert (`--parts fanout`: this part alone);
  * - reads: 25-entry scans of one feed each, 50 at a time, latency percentiles (store level, no HTTP);
  * - HTTP reads: a Rivulet server on the cluster, flat 25-item pages of 100 readers' timelines over
  *   HTTP at 50 connections (autocannon), with the read cache off and on, beside the HTTP ceiling
@@ -28,7 +29,7 @@ import { parseConfig } from '../src/config/config.js';
 import { createRivulet, type Rivulet } from '../src/main.js';
 import { activityId } from '../src/core/activities/activity-id.js';
 import type { ActivityStore } from '../src/ports/activity-store.js';
-import { RedisConnection } from '../src/adapters/redis/connection.js';
+import { PIPELINE_CHUNK, RedisConnection } from '../src/adapters/redis/connection.js';
 import { RedisStore } from '../src/adapters/redis/redis-store.js';
 import { RedisActivityHolds } from '../src/adapters/redis/redis-activity-holds.js';
 import { RedisTimelineStore } from '../src/adapters/redis/redis-timeline-store.js';
@@ -44,6 +45,17 @@ const PAGE = 1_000;
 const ROUNDS = Number(option('rounds') ?? 4);
 const DURATION_S = Number(option('duration') ?? 10);
 const CONNECTIONS = Number(option('connections') ?? 50);
+/** `--parts fanout`: the fan-out rounds alone (quick back-to-back pairs); default: everything. */
+const PARTS = new Set((option('parts') ?? 'fanout,reads').split(','));
+
+/** What the fan-out ceiling and the store each send, so that the share compares like with like. */
+const SAME_DATA =
+  'each way puts the same member (the 32-digit order key of one activity id followed by its origin feed, 41 bytes) ' +
+  'into the same sorted-set key of each of the same 20,000 feeds (the feed\'s `tl` key), in pages of 1,000 feeds sent in ' +
+  'pipelines per master; the raw ways send ZADD (automatic pipelining; one pipeline per master; pipelines of ' +
+  `${PIPELINE_CHUNK} per master, as the store), the store sends one FCALL of its one-entry add per feed (which also ` +
+  'checks that the id is not in the feed under another origin and trims the feed to its maximum length) plus one ' +
+  'script per page that counts the entries holding the activity';
 
 const noBodies: ActivityStore = { getActivities: async () => new Map(), idsByForeignId: async () => [] };
 
@@ -162,24 +174,41 @@ async function capacity(nodes: string[]) {
     await store.ports.intents.commit('w', [{ activity: act(-1) }]);
     await store.ports.intents.commit('w', [{ follow: { source: 'timeline:w', target: 'user:w', createdUs: 1, grouped: false, since: null } }]);
     const acts = Array.from({ length: N }, (_, i) => act(i));
+    // The change-mark log keeps the newest 100,000 marks of the deployment (one per write): a
+    // bounded cost, counted apart from what each record keeps.
+    const logKey = `${r.keys.shared('marks', '')}log`;
+    const logBytes = async () => Number((await r.cluster.call('MEMORY', 'USAGE', logKey, 'SAMPLES', '0')) ?? 0);
+    let log = await logBytes();
     let mem = await usedMemory(r);
     let calls = await commandCalls(r);
     for (let i = 0; i < N; i += 100) {
       await Promise.all(acts.slice(i, i + 100).map((a) => store.ports.intents.commit('cap', [{ activity: a, intents: [{ kind: 'fanout.add', source: a.home, ids: [a.id], mode: 'inline' }] }]).then(([s]) => store.ports.intents.complete(s.intents.map((x) => x.id)))));
     }
-    const perActivity = { bytes: Math.round(((await usedMemory(r)) - mem) / N), body_bytes: acts[0].body.length };
+    const activityLog = ((await logBytes()) - log) / N;
+    const perActivity = { bytes: Math.round(((await usedMemory(r)) - mem) / N - activityLog), body_bytes: acts[0].body.length, change_log_bytes: Math.round(activityLog) };
     let after = await commandCalls(r);
     const activityCmds = { all: +((after.all - calls.all) / N).toFixed(1), scripts: +((after.scripts - calls.scripts) / N).toFixed(1) };
     mem = await usedMemory(r);
+    log = await logBytes();
     calls = after;
     for (let i = 0; i < N; i += 100) {
       await Promise.all(
         Array.from({ length: 100 }, (_, k) => store.ports.intents.commit('cap', [{ follow: { source: `timeline:f${i + k}`, target: `user:u${(i + k) % 50}`, createdUs: i + k, grouped: false, since: null } }])),
       );
     }
-    const perFollow = Math.round(((await usedMemory(r)) - mem) / N);
+    const followLog = ((await logBytes()) - log) / N;
+    const perFollow = Math.round(((await usedMemory(r)) - mem) / N - followLog);
     after = await commandCalls(r);
     const followCmds = { all: +((after.all - calls.all) / N).toFixed(1), scripts: +((after.scripts - calls.scripts) / N).toFixed(1) };
+    // The same number of follows by 100 feeds of 50 each (each feed's keys shared by its follows).
+    mem = await usedMemory(r);
+    log = await logBytes();
+    for (let i = 0; i < N; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, k) => store.ports.intents.commit('cap', [{ follow: { source: `timeline:m${(i + k) % 100}`, target: `user:t${Math.floor((i + k) / 100)}`, createdUs: i + k, grouped: false, since: null } }])),
+      );
+    }
+    const perFollowOf50 = Math.round(((await usedMemory(r)) - mem) / N - ((await logBytes()) - log) / N);
     // Flat reads with bodies: 25 entries of a feed of 100.
     await store.ports.timelines.apply('cap', Array.from({ length: 50 }, (_, f) => ({ kind: 'add' as const, feed: `timeline:r${f}`, entries: acts.slice(f * 100, f * 100 + 100).map((a) => ({ id: a.id, origin: a.home })), maxLength: 1000 })));
     calls = await commandCalls(r);
@@ -187,7 +216,7 @@ async function capacity(nodes: string[]) {
     for (let i = 0; i < READS; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => store.ports.timelines.scan('cap', { feed: `timeline:r${(i + k) % 50}`, limit: 25, bodies: true })));
     after = await commandCalls(r);
     const readCmds = { all: +((after.all - calls.all) / READS).toFixed(1), scripts: +((after.scripts - calls.scripts) / READS).toFixed(1) };
-    return { memory_bytes: { per_activity: perActivity, per_follow: perFollow }, commands: { per_activity_write: activityCmds, per_follow: followCmds, per_flat_read_25: readCmds } };
+    return { memory_bytes: { per_activity: perActivity, per_follow: perFollow, per_follow_of_feeds_following_50: perFollowOf50, change_log_bytes_per_follow: Math.round(followLog) }, commands: { per_activity_write: activityCmds, per_follow: followCmds, per_flat_read_25: readCmds } };
   } finally {
     await store.close();
   }
@@ -213,7 +242,13 @@ async function onCluster(masters: number) {
       raw_per_master: async (round: number) => {
         for (let i = 0; i < FEEDS; i += PAGE) {
           const keys = keysOf(`pipe${round}`, i);
-          await r.perNode(keys, (p, k) => p.zadd(keys[k], 0, member));
+          await r.perNode(keys, (p, k) => p.zadd(keys[k], 0, member), Infinity);
+        }
+      },
+      raw_per_master_chunked: async (round: number) => {
+        for (let i = 0; i < FEEDS; i += PAGE) {
+          const keys = keysOf(`chunk${round}`, i);
+          await r.perNode(keys, (p, k) => p.zadd(keys[k], 0, member), PIPELINE_CHUNK);
         }
       },
       store: async (round: number) => {
@@ -240,17 +275,32 @@ async function onCluster(masters: number) {
         totals[name].redis_cpu_us += ((await redisCpu(r)) - redis0) * 1e6;
         perS[name] = Math.round(FEEDS / (ms / 1000));
       }
-      const ceiling = Math.max(perS.raw_auto, perS.raw_per_master);
+      const ceiling = Math.max(perS.raw_auto, perS.raw_per_master, perS.raw_per_master_chunked);
       rounds.push({ ...perS, share_of_ceiling: +(perS.store / ceiling).toFixed(2) });
     }
     const inserts = ROUNDS * FEEDS;
     const perSOf = (w: keyof typeof ways) => Math.round(inserts / (totals[w].ms / 1000));
-    const rawPerS = Math.max(perSOf('raw_auto'), perSOf('raw_per_master'));
+    const rawPerS = Math.max(perSOf('raw_auto'), perSOf('raw_per_master'), perSOf('raw_per_master_chunked'));
     const storePerS = perSOf('store');
     const cpuPerInsert = Object.fromEntries(
       Object.entries(totals).map(([w, t]) => [w, { node_us: +(t.node_cpu_us / inserts).toFixed(1), redis_us: +(t.redis_cpu_us / inserts).toFixed(1) }]),
     );
     const shares = rounds.map((x) => x.share_of_ceiling).sort((a, b) => a - b);
+    const fanout = {
+      feeds_per_round: FEEDS,
+      rounds: ROUNDS,
+      same_data: SAME_DATA,
+      raw_zadd_auto_per_s: perSOf('raw_auto'),
+      raw_zadd_per_master_per_s: perSOf('raw_per_master'),
+      raw_zadd_per_master_chunked_per_s: perSOf('raw_per_master_chunked'),
+      raw_zadd_per_s: rawPerS,
+      store_apply_per_s: storePerS,
+      share_of_ceiling: Math.round((storePerS / rawPerS) * 100) / 100,
+      share_of_ceiling_median_round: shares[Math.floor(shares.length / 2)],
+      per_round: rounds,
+      cpu_per_insert: cpuPerInsert,
+    };
+    if (!PARTS.has('reads')) return { masters, fanout };
 
     // Reads: 25-entry scans of 200 feeds of 100 entries, 50 in flight.
     const ids = Array.from({ length: 100 }, (_, i) => activityId(1_700_000_000_000_000 + i, `r${i}`));
@@ -291,18 +341,7 @@ async function onCluster(masters: number) {
     return {
       masters,
       ...(masters === 3 ? { capacity: await capacity(c.nodes) } : {}),
-      fanout: {
-        feeds_per_round: FEEDS,
-        rounds: ROUNDS,
-        raw_zadd_auto_per_s: perSOf('raw_auto'),
-        raw_zadd_per_master_per_s: perSOf('raw_per_master'),
-        raw_zadd_per_s: rawPerS,
-        store_apply_per_s: storePerS,
-        share_of_ceiling: Math.round((storePerS / rawPerS) * 100) / 100,
-        share_of_ceiling_median_round: shares[Math.floor(shares.length / 2)],
-        per_round: rounds,
-        cpu_per_insert: cpuPerInsert,
-      },
+      fanout,
       http: await httpReads(c.nodes),
       reads: { scans: READS, per_s: Math.round(READS / readS), p50_ms: +pct(lat, 50).toFixed(2), p99_ms: +pct(lat, 99).toFixed(2) },
       memory_bytes_per_entry: memory,
@@ -319,10 +358,19 @@ export async function cluster(): Promise<void> {
     return;
   }
   const runs = [];
+  console.log(`  fan-out ceiling and store: ${SAME_DATA}`);
   const loadBefore = loadavg().map((x) => +x.toFixed(2));
   for (const masters of (option('masters') ?? '1,2,3').split(',').map(Number)) {
     const res = await onCluster(masters);
-    console.log(JSON.stringify({ masters: res.masters, fanout: { ...res.fanout, per_round: undefined }, reads: res.reads, http: { off: res.http.cache_off.requests_per_s, p99_off: res.http.cache_off.latency_ms.p99, on: res.http.cache_on.requests_per_s, p99_on: res.http.cache_on.latency_ms.p99, ceiling: res.http.ceiling.requests_per_s } }));
+    const h = 'http' in res ? res.http : undefined;
+    console.log(
+      JSON.stringify({
+        masters: res.masters,
+        fanout: { ...res.fanout, same_data: undefined, per_round: undefined },
+        ...('reads' in res ? { reads: res.reads } : {}),
+        ...(h ? { http: { off: h.cache_off.requests_per_s, p99_off: h.cache_off.latency_ms.p99, on: h.cache_on.requests_per_s, p99_on: h.cache_on.latency_ms.p99, ceiling: h.ceiling.requests_per_s } } : {}),
+      }),
+    );
     runs.push(res);
   }
   writeResult('cluster', { load_average_before: loadBefore, load_average_after: loadavg().map((x) => +x.toFixed(2)), runs });

@@ -270,7 +270,7 @@ export function intOption(name: string, dflt: number): number {
 }
 
 /** Options that take a value, so their value is not taken for a scenario name. */
-export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows', 'masters'];
+export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows', 'masters', 'only'];
 
 export function log(msg: string): void {
   console.log(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);

@@ -15,6 +15,7 @@ import { AuthorSampler, drawWorkload, loadGraph, Rng, ZipfSampler, type Graph } 
 import { api, intOption, log, openDb, option, outboxEmpty, profiled, round, type Server } from './harness.js';
 import type { CannonResult, HttpReq, Load, PacedResult, ProbeResult } from './load.js';
 import { writeResult } from './report.js';
+import { mainThreadCpuMs } from './metrics.js';
 import {
   ACTIVITIES,
   buildReadWorkload,
@@ -98,10 +99,17 @@ interface MixedRun {
   event_loop: EventLoopFigures;
 }
 
-/** The server's event loop during a run: its delay (how late a 1 ms timer fired) and how busy it was. */
+/**
+ * The server's event loop during a run: its delay (how late a 1 ms timer fired), how busy it was,
+ * and the CPU time the main thread used (Linux's per-thread counters, 10 ms ticks; null elsewhere)
+ * per response it sent (reads, writes and /healthz): the server's own cost of a request, which
+ * moves far less than requests per second when other processes take the cores.
+ */
 interface EventLoopFigures {
   delay_ms: { p50: number; p99: number; max: number };
   utilization: number;
+  main_thread_cpu_ms: number | null;
+  main_thread_cpu_us_per_response: number | null;
 }
 
 /**
@@ -109,18 +117,32 @@ interface EventLoopFigures {
  * a worker thread) from now until the returned function is called: a late timer means requests
  * waited behind work on the loop, a /healthz wait beyond it is queueing or the OS scheduler.
  */
-function watchEventLoop(): () => EventLoopFigures {
+function watchEventLoop(): (responses: number) => EventLoopFigures {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   const elu = performance.eventLoopUtilization();
+  const cpu0 = mainThreadCpuMs();
   delay.enable();
-  return () => {
+  return (responses) => {
     delay.disable();
+    const cpu1 = mainThreadCpuMs();
+    const cpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
     const ms = (ns: number) => round(ns / 1e6, 3);
     return {
       delay_ms: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
       utilization: round(performance.eventLoopUtilization(elu).utilization, 3),
+      main_thread_cpu_ms: cpu,
+      main_thread_cpu_us_per_response: cpu === null || responses === 0 ? null : round((cpu * 1000) / responses, 1),
     };
   };
+}
+
+/** Responses the server sent in a `load.mix` run (any status). */
+function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult }): number {
+  let n = 0;
+  for (const c of Object.values(r.cannons)) n += c.responses_2xx + c.non2xx;
+  if (r.paced) n += r.paced.responses_2xx + r.paced.non2xx;
+  if (r.probe) n += r.probe.count;
+  return n;
 }
 
 interface WriteContext {
@@ -228,7 +250,7 @@ export async function mixed(): Promise<void> {
           probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS },
         }),
       );
-      const eventLoop = loop();
+      const eventLoop = loop(responsesOf(r));
       const after = cacheCounts(s);
       await outboxEmpty(s);
       const hits = after.hits - before.hits;
@@ -249,7 +271,7 @@ export async function mixed(): Promise<void> {
         `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
           `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms, ` +
-          `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}`,
+          `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
       );
       runs.push(run);
     }
@@ -292,7 +314,7 @@ export async function mixed(): Promise<void> {
     const sat = await profiled('mixed-saturation', () =>
       load.mix(s.base, duration, { cannons: [{ name: 'mixed', requests: satReqs, connections: satConnections }], probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS } }),
     );
-    const satEventLoop = satLoop();
+    const satEventLoop = satLoop(responsesOf(sat));
     await outboxEmpty(s);
     const postsDone = countActivities(s) - activitiesBefore;
     const satCannon = roundCannon(sat.cannons.mixed);
@@ -315,7 +337,7 @@ export async function mixed(): Promise<void> {
     log(
       `  saturation: ${satCannon.requests_per_s} req/s in all, p50 ${satCannon.latency_ms.p50} p99 ${satCannon.latency_ms.p99} ms, ` +
         `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms, ` +
-        `event loop delay p99 ${satEventLoop.delay_ms.p99} ms (max ${satEventLoop.delay_ms.max}), busy ${satEventLoop.utilization}`,
+        `event loop delay p99 ${satEventLoop.delay_ms.p99} ms (max ${satEventLoop.delay_ms.max}), busy ${satEventLoop.utilization}, main thread ${satEventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
     );
 
     writeResult('mixed', {

@@ -72,7 +72,7 @@ export async function exportCommand(o: ExportOptions): Promise<Counts> {
     if (pending > 0 && !o.allowPending) {
       throw new UsageError(
         `${pending} fan-out job${pending === 1 ? ' is' : 's are'} still pending in this store: run \`rivulet worker\` (or \`serve\`) until they are done, then export again ` +
-          '(--allow-pending exports anyway; the feed entries those jobs would add are then missing from the file)',
+          '(--allow-pending exports anyway: the file then holds those jobs, and import queues them again in the target)',
       );
     }
     const toStdout = o.out === '-';

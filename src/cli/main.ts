@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<void> {
   data(program.command('export').description("write all data of an app, from the store the config names, to a JSON-lines file"))
     .option('--app <app_id>', 'the app (needed when the config has several)')
     .requiredOption('--out <file>', 'the file to write ("-": stdout); written as <file>.partial and renamed when complete')
-    .option('--allow-pending', 'export even while fan-out jobs are pending (their feed entries are then missing)')
+    .option('--allow-pending', 'export even while fan-out jobs are pending (the file holds them; import queues them again)')
     .action(async (o: { data?: string; config?: string; app?: string; out: string; allowPending?: boolean }) => {
       await exportCommand(o);
     });

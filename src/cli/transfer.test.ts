@@ -99,8 +99,56 @@ describe('export and import (transfer)', () => {
       assert.equal(existsSync(out), false);
       const counts = await exportCommand({ data: dir, config, out, allowPending: true, stream: quiet });
       assert.equal(counts.activity, 1);
+      assert.equal(counts.job, 1);
       assert.equal(existsSync(out), true);
       assert.equal(existsSync(`${out}.partial`), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('pending and dead-lettered fan-out jobs of the app go into the file; import queues them again and keeps the dead letters with their error, once however often it runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-export-jobs-'));
+    try {
+      const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
+      const conf = (name: string) => {
+        const file = join(dir, `${name}.json`);
+        writeFileSync(file, JSON.stringify({ apps: [{ app_id: APP, api_key: 'exportkey', api_secret: 'secret-of-sixteen-chars', feed_groups: [{ name: 'user', type: 'flat' }] }, { app_id: 'other', api_key: 'otherkey', api_secret: 'secret-of-sixteen-chars', feed_groups: [{ name: 'user', type: 'flat' }] }], storage: { backend: 'sqlite', path: join(dir, `${name}.db`) } }));
+        return file;
+      };
+      const from = conf('from');
+      const store = new SqliteStore(join(dir, 'from.db'));
+      const q = store.ports.intents;
+      const ids = [1, 2, 3].map((i) => activityId(1_700_000_000_000_000 + i, `j${i}`));
+      const act = (id: string, home: string) => ({ id, timeUs: 1_700_000_000_000_000, foreignId: '', to: [], body: JSON.stringify({ id, actor: 'a', verb: 'post', object: 'o' }), home });
+      await q.commit(APP, [{ activity: act(ids[0], 'user:a'), intents: [{ kind: 'fanout.add', source: 'user:a', ids: [ids[0]], mode: 'queued' }] }]);
+      await q.commit(APP, [{ activity: act(ids[1], 'user:b'), intents: [{ kind: 'fanout.remove', source: 'user:b', ids: [ids[1]], mode: 'inline' }] }]);
+      const [dead] = await q.commit(APP, [{ activity: act(ids[2], 'user:c'), intents: [{ kind: 'fanout.add', source: 'user:c', ids: [ids[2]], mode: 'queued' }] }]);
+      await q.failed(dead.intents[0].id, 'the follower page failed', null, 1_700_000_000_123);
+      // Another app's job stays out of this app's file.
+      await q.commit('other', [{ intents: [{ kind: 'fanout.add', source: 'user:z', ids: [ids[0]], mode: 'queued' }] }]);
+      await store.close();
+      const out = join(dir, 'out.jsonl');
+      const counts = await exportCommand({ data: dir, config: from, app: APP, out, allowPending: true, stream: quiet });
+      assert.equal(counts.job, 2);
+      assert.equal(counts.dead, 1);
+      const to = conf('to');
+      for (let run = 0; run < 2; run++) assert.deepEqual(await importCommand(out, { data: dir, config: to, app: APP, stream: quiet }), counts);
+      const target = new SqliteStore(join(dir, 'to.db'));
+      try {
+        const pending = (await target.ports.intents.pending(10)).map((j) => ({ app: j.app, kind: j.kind, source: j.source, ids: j.ids, mode: j.mode, cursor: j.cursor }));
+        assert.deepEqual(pending.sort((x, y) => x.source.localeCompare(y.source)), [
+          { app: APP, kind: 'fanout.add', source: 'user:a', ids: [ids[0]], mode: 'queued', cursor: null },
+          { app: APP, kind: 'fanout.remove', source: 'user:b', ids: [ids[1]], mode: 'queued', cursor: null },
+        ]);
+        const letters = await target.ports.intents.deadLetters(10);
+        assert.deepEqual(
+          letters.map((d) => ({ app: d.app, kind: d.kind, source: d.source, ids: d.ids, error: d.error, failedAt: d.failedAt })),
+          [{ app: APP, kind: 'fanout.add', source: 'user:c', ids: [ids[2]], error: 'the follower page failed', failedAt: 1_700_000_000_123 }],
+        );
+      } finally {
+        await target.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

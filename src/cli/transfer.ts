@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isUuid } from '../core/activities/activity-id.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
 import type { AuditEntry } from '../ports/audit-log.js';
@@ -12,6 +13,7 @@ import type { ModelStore } from '../ports/model-store.js';
 import type { ProfileWeight } from '../ports/profile-store.js';
 import type { ReactionRecord } from '../ports/reaction-store.js';
 import type { RecordStores } from '../ports/record-stores.js';
+import type { Intent, QueuedIntent } from '../ports/intent-queue.js';
 import type { HiddenActivity } from '../ports/seen-store.js';
 import type { SignalStore } from '../ports/signal-store.js';
 import type { StoragePorts } from '../ports/storage.js';
@@ -50,6 +52,7 @@ export const KINDS = [
   'tags', // the content tags of one activity
   'follow', // a follow edge
   'reaction', // a reaction (soft-deleted ones too)
+  'zero', // a reaction count of 0 (a kind whose every reaction was removed), per owner and kind
   'user',
   'entry', // a collection entry
   'feed', // a feed's hidden ids, floor and pull-served flag (one per feed that holds anything)
@@ -62,8 +65,12 @@ export const KINDS = [
   'file', // a file index record
   'audit', // an audit log entry
   'flag', // a moderation flag
+  'job', // a pending fan-out job (queued again by import)
+  'dead', // a dead-lettered fan-out job, with its last error
 ] as const;
 export type Kind = (typeof KINDS)[number];
+/** Kinds added to the format since its first files (whose trailers do not count them). */
+const LATER_KINDS: readonly Kind[] = ['zero', 'job', 'dead'];
 export type Counts = Record<Kind, number>;
 
 /**
@@ -102,6 +109,16 @@ export type Line =
   | { readonly kind: 'tags'; readonly activityId: string; readonly tags: readonly ContentTag[] }
   | { readonly kind: 'follow'; readonly record: FollowEdge }
   | { readonly kind: 'reaction'; readonly record: ReactionRecord }
+  | {
+      readonly kind: 'zero';
+      /** An activity id (top-level reactions) or a reaction id (its children), per `of`. */
+      readonly owner: string;
+      readonly of: 'activity' | 'reaction';
+      /** The activity the owner is or belongs to. */
+      readonly activityId: string;
+      /** The kinds counted 0. */
+      readonly kinds: readonly string[];
+    }
   | { readonly kind: 'user'; readonly record: UserRecord }
   | { readonly kind: 'entry'; readonly record: EntryRecord }
   | { readonly kind: 'feed'; readonly feed: string; readonly hidden: readonly string[]; readonly floor: string | null; readonly pull: boolean }
@@ -123,7 +140,16 @@ export type Line =
   | { readonly kind: 'file'; readonly record: FileRecord }
   | { readonly kind: 'audit'; readonly record: AuditEntry }
   | { readonly kind: 'flag'; readonly record: FlagRecord }
+  | { readonly kind: 'job'; readonly job: JobRecord }
+  | { readonly kind: 'dead'; readonly job: JobRecord; readonly error: string; readonly failedAt: number }
   | { readonly kind: 'trailer'; readonly counts: Counts };
+
+/** A fan-out job as the file holds it: what it does (its queue id, lease, cursor and attempts are the source store's). */
+export interface JobRecord {
+  readonly kind: Intent['kind'];
+  readonly source: string;
+  readonly ids: readonly string[];
+}
 
 /** How many records one line stands for in the counts. */
 export function lineCount(l: Line): number {
@@ -134,6 +160,8 @@ export function lineCount(l: Line): number {
       return l.groups.length;
     case 'profile':
       return l.weights.length;
+    case 'zero':
+      return l.kinds.length;
     default:
       return 1;
   }
@@ -189,17 +217,31 @@ export async function walkApp(s: TransferStores, app: string, emit: (line: Line)
     await emit(l);
   };
   const L = s.listing;
+  // Counts of 0 come from reactions no longer there (removed for good): written after the reactions.
+  const zeros: Line[] = [];
+  const zeroCounts = async (owners: readonly { readonly id: string; readonly activityId: string }[], of: 'activity' | 'reaction') => {
+    if (owners.length === 0) return;
+    const counts = await s.ports.reactions.reactionCounts(app, owners.map((o) => o.id), of);
+    for (const o of owners) {
+      const c = counts.get(o.id) ?? {};
+      const kinds = Object.keys(c).filter((k) => c[k] === 0).sort();
+      if (kinds.length > 0) zeros.push({ kind: 'zero', owner: o.id, of, activityId: o.activityId, kinds });
+    }
+  };
   for await (const page of freshPages((c, n) => L.activities(app, c, n), (a) => a.id)) {
     for (const record of page) await out({ kind: 'activity', record });
     const tags = await s.signals.tagsOf(app, page.map((a) => a.id));
     for (const [activityId, t] of tags) await out({ kind: 'tags', activityId, tags: t });
+    await zeroCounts(page.map((a) => ({ id: a.id, activityId: a.id })), 'activity');
   }
   for await (const page of freshPages((c, n) => L.follows(app, c, n), (e) => `${e.source}\n${e.target}`)) {
     for (const record of page) await out({ kind: 'follow', record });
   }
   for await (const page of freshPages((c, n) => L.reactions(app, c, n), (r) => r.id)) {
     for (const record of page) await out({ kind: 'reaction', record });
+    await zeroCounts(page, 'reaction');
   }
+  for (const z of zeros) await out(z);
   for await (const page of freshPages((c, n) => L.users(app, c, n), (u) => u.id)) {
     for (const record of page) await out({ kind: 'user', record });
   }
@@ -273,7 +315,33 @@ export async function walkApp(s: TransferStores, app: string, emit: (line: Line)
   }
   for await (const page of pages((c, n) => L.audit(app, c, n))) for (const record of page) await out({ kind: 'audit', record });
   for await (const page of pages((c, n) => L.flags(app, c, n))) for (const record of page) await out({ kind: 'flag', record });
+  // Fan-out jobs last: importing one queues it again, and a worker applies it over the follow
+  // edges and activities written before it. The queue is shared by every app: listed whole.
+  const [pending, dead] = await Promise.all([appJobs(s, app), appDeadLetters(s, app)]);
+  for (const j of pending) await out({ kind: 'job', job: jobRecord(j) });
+  for (const d of dead) await out({ kind: 'dead', job: jobRecord(d), error: d.error, failedAt: d.failedAt });
   return counts;
+}
+
+const jobRecord = (j: Intent): JobRecord => ({ kind: j.kind, source: j.source, ids: j.ids });
+/** A job's identity for import's de-duplication (what it does, not where it is queued). */
+const jobKey = (j: JobRecord, error?: string): string => JSON.stringify([j.kind, j.source, j.ids, error ?? null]);
+
+/** The app's pending fan-out jobs (claimed or not, inline ones included), oldest first. */
+async function appJobs(s: TransferStores, app: string): Promise<QueuedIntent[]> {
+  const q = s.ports.intents;
+  const n = await q.pendingCount();
+  if (n === 0) return [];
+  // Jobs queued between the count and the listing may be left out (as any write during an export).
+  return (await q.pending(n)).filter((j) => j.app === app);
+}
+
+/** The app's dead-lettered fan-out jobs, oldest first. */
+async function appDeadLetters(s: TransferStores, app: string): Promise<(QueuedIntent & { readonly error: string; readonly failedAt: number })[]> {
+  const q = s.ports.intents;
+  const n = await q.deadLetterCount();
+  if (n === 0) return [];
+  return (await q.deadLetters(n)).filter((j) => j.app === app);
 }
 
 /** A problem with the file being imported, naming its line: nothing was written when it is found. */
@@ -308,6 +376,8 @@ export function parseLine(text: string): Line {
       need(x.feedGroups === undefined || (Array.isArray(x.feedGroups) && x.feedGroups.every((g) => isObject(g) && isString(g.name) && isString(g.type))), '"feedGroups" as a list of {name, type}');
       break;
     case 'trailer':
+      // Files written before fan-out jobs were exported count none.
+      if (isObject(x.counts)) for (const k of LATER_KINDS) (x.counts as Record<string, unknown>)[k] ??= 0;
       need(isObject(x.counts) && KINDS.every((k) => Number.isSafeInteger((x.counts as Record<string, unknown>)[k])), 'a "counts" object with a number per kind');
       break;
     case 'activity':
@@ -324,6 +394,10 @@ export function parseLine(text: string): Line {
     case 'reaction':
       need(isObject(x.record) && isString(x.record.id) && isString(x.record.activityId) && isString(x.record.kind), 'a "record" with id, kind and activityId');
       ids([(x.record as Record<string, unknown>).activityId], 'record.activityId');
+      break;
+    case 'zero':
+      need(isString(x.owner) && (x.of === 'activity' || x.of === 'reaction') && isString(x.activityId) && Array.isArray(x.kinds) && x.kinds.every(isString), '"owner", "of" (activity or reaction), "activityId" and "kinds"');
+      ids([x.activityId], 'activityId');
       break;
     case 'user':
       need(isObject(x.record) && isString(x.record.id) && isString(x.record.data), 'a "record" with id and data');
@@ -367,6 +441,16 @@ export function parseLine(text: string): Line {
     case 'flag':
       need(isObject(x.record) && isString(x.record.id), 'a "record" with id');
       break;
+    case 'job':
+    case 'dead': {
+      const j = x.job;
+      need(
+        isObject(j) && (j.kind === 'fanout.add' || j.kind === 'fanout.remove') && isString(j.source) && Array.isArray(j.ids) && (kind === 'job' || (isString(x.error) && Number.isFinite(x.failedAt))),
+        `a "job" with kind (fanout.add or fanout.remove), source and ids${kind === 'dead' ? ', an "error" and "failedAt"' : ''}`,
+      );
+      ids((j as Record<string, unknown>).ids as unknown[], 'job.ids');
+      break;
+    }
     default:
       throw new Error(`unknown kind ${JSON.stringify(kind)}`);
   }
@@ -387,6 +471,9 @@ function feedsOf(l: Line): string[] {
     case 'timeline':
     case 'groups':
       return [l.feed];
+    case 'job':
+    case 'dead':
+      return [l.job.source];
     default:
       return [];
   }
@@ -490,10 +577,27 @@ export async function importApp(s: TransferStores, app: string, lines: AsyncIter
 
 type Of<K extends Line['kind']> = Extract<Line, { kind: K }>;
 
+/** How many times each key occurs. */
+function countKeys(keys: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
+  return m;
+}
+
+/** Takes one occurrence of `key` from `held`: whether there was one. */
+function take(held: Map<string, number>, key: string): boolean {
+  const n = held.get(key) ?? 0;
+  if (n === 0) return false;
+  held.set(key, n - 1);
+  return true;
+}
+
 /** Applies batches of lines of one kind. */
 class Applier {
   #audit: Map<string, number> | null = null;
   #flags: Set<string> | null = null;
+  #pending: Map<string, number> | null = null;
+  #dead: Map<string, number> | null = null;
 
   constructor(
     readonly s: TransferStores,
@@ -517,6 +621,8 @@ class Applier {
         return;
       case 'reaction':
         return this.#reactions((batch as Of<'reaction'>[]).map((l) => l.record));
+      case 'zero':
+        return this.#zeros(batch as Of<'zero'>[]);
       case 'user':
         await p.users.putUsers(app, (batch as Of<'user'>[]).map((l) => l.record), 'replace');
         return;
@@ -583,9 +689,73 @@ class Applier {
         }
         return;
       }
+      case 'job':
+        return this.#jobs(batch as Of<'job'>[]);
+      case 'dead':
+        return this.#deadLetters(batch as Of<'dead'>[]);
       default:
         return;
     }
+  }
+
+  /**
+   * Pending jobs are queued again (for a worker from its next claim; their progress starts over,
+   * which redoes nothing since a job's per-feed operations are idempotent). A job the target holds
+   * pending already (the same kind, source and ids) is skipped, as many times as it is held.
+   */
+  async #jobs(lines: Of<'job'>[]): Promise<void> {
+    const { s, app } = this;
+    if (this.#pending === null) this.#pending = countKeys((await appJobs(s, app)).map((j) => jobKey(j)));
+    const todo = lines.filter((l) => !take(this.#pending!, jobKey(l.job)));
+    if (todo.length > 0) await s.ports.intents.commit(app, todo.map((l) => ({ intents: [{ ...l.job, mode: 'queued' as const }] })));
+  }
+
+  /**
+   * Dead letters are written as jobs no worker takes yet (inline, within their lease) and moved to
+   * the dead-letter list at once with their error and time (their count of attempts starts again
+   * at one). One the target holds already (the same job and error) is skipped.
+   */
+  async #deadLetters(lines: Of<'dead'>[]): Promise<void> {
+    const { s, app } = this;
+    const q = s.ports.intents;
+    if (this.#dead === null) this.#dead = countKeys((await appDeadLetters(s, app)).map((d) => jobKey(d, d.error)));
+    const todo = lines.filter((l) => !take(this.#dead!, jobKey(l.job, l.error)));
+    if (todo.length === 0) return;
+    const steps = await q.commit(app, todo.map((l) => ({ intents: [{ ...l.job, mode: 'inline' as const }] })));
+    await Promise.all(steps.map((st, i) => q.failed(st.intents[0].id, todo[i].error, null, todo[i].failedAt)));
+  }
+
+  /**
+   * A count of 0 the target does not have (a kind with no reaction left of the owner) is made the
+   * way it came about: a reaction of that kind added and removed for good, in two steps. Counts the
+   * target has already (a soft-deleted reaction's, or an earlier import's) are left alone.
+   */
+  async #zeros(lines: Of<'zero'>[]): Promise<void> {
+    const { s, app } = this;
+    const r = s.ports.reactions;
+    const [onActivities, onReactions, parents] = await Promise.all([
+      r.reactionCounts(app, lines.filter((l) => l.of === 'activity').map((l) => l.owner), 'activity'),
+      r.reactionCounts(app, lines.filter((l) => l.of === 'reaction').map((l) => l.owner), 'reaction'),
+      r.getReactions(app, lines.filter((l) => l.of === 'reaction').map((l) => l.owner), true),
+    ]);
+    const nowUs = Date.now() * 1000;
+    const byActivity = new Map<string, ReactionRecord[]>();
+    for (const l of lines) {
+      const have = (l.of === 'activity' ? onActivities : onReactions).get(l.owner) ?? {};
+      const parent = l.of === 'reaction' ? parents.get(l.owner) : undefined;
+      // A count of a reaction the target does not hold has nothing to be kept on.
+      if (l.of === 'reaction' && parent === undefined) continue;
+      for (const kind of l.kinds) {
+        if (have[kind] !== undefined) continue;
+        let list = byActivity.get(l.activityId);
+        if (!list) byActivity.set(l.activityId, (list = []));
+        list.push({ id: randomUUID(), kind, activityId: l.activityId, userId: '', parent: parent?.id ?? '', depth: parent === undefined ? 1 : parent.depth + 1, data: '{}', targetFeeds: [], createdUs: nowUs, updatedUs: nowUs, deletedUs: null });
+      }
+    }
+    if (byActivity.size === 0) return;
+    const steps = [...byActivity.values()];
+    await s.ports.intents.commit(app, steps.map((add) => ({ reactions: { add } })));
+    await s.ports.intents.commit(app, steps.map((remove) => ({ reactions: { remove } })));
   }
 
   /** Reactions the target does not hold yet, added per activity (one step each), then soft-deleted when they were. */

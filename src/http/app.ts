@@ -24,7 +24,7 @@ import { collectionRoutes } from './routes/collections/collection-routes.js';
 import { dashboardRoutes, type DashboardOptions } from './routes/dashboard/dashboard-routes.js';
 import { feedRoutes } from './routes/feeds/feed-routes.js';
 import { followRoutes } from './routes/follows/follow-routes.js';
-import { healthRoutes } from './routes/health/health-routes.js';
+import { answerHealthFirst, healthRoutes } from './routes/health/health-routes.js';
 import { reactionRoutes } from './routes/reactions/reaction-routes.js';
 import { userRoutes } from './routes/users/user-routes.js';
 import { downloadRoutes, fileRoutes } from './routes/files/file-routes.js';
@@ -120,6 +120,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   // answered 503 in Stream's shape (and the connection closed); an OPTIONS request that is not a
   // CORS preflight (no Origin or no Access-Control-Request-Method) is 400.
   const closing = opts.closing ?? (() => false);
+  answerHealthFirst(server, opts.ready, closing);
   server.addHook('onRequest', async (req, reply) => {
     if (closing()) {
       void reply.header('connection', 'close');

@@ -180,3 +180,56 @@ test('without a local mark every look reads the marks: exact, and reads in fligh
 test('a change cache needs a change mark or change marks', () => {
   assert.throws(() => new ReadCache(1 << 20, null, null), /change mark/);
 });
+
+test('bodies sharing dependencies, evicted, replaced and rebuilt across writes: every hit equals a fresh build', async () => {
+  // A small model of stored data: each dependency has a version that a write moves on; a "build"
+  // of a key shows the versions of its dependencies, so a stale body differs from a fresh one.
+  const version = new Map<string, number>();
+  const fresh = (key: string, deps: string[]) => `${key}:${deps.map((d) => `${d}=${version.get(d) ?? 0}`).join(',')}`;
+  let seed = 7;
+  // A seeded generator (mulberry32): the same sequence on every run.
+  const rnd = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+  // Room for about six bodies: eviction runs all along.
+  const c = setup(6 * 800);
+  const depsOf = (key: string) => {
+    const k = Number(key.slice(1));
+    // Duplicates on purpose: a body may list a key twice.
+    return [`f|${k}`, `a|${k % 4}`, `a|${(k * 3) % 5}`, `u|${k % 2}`, `a|${k % 4}`];
+  };
+  let hits = 0;
+  for (let step = 0; step < 3000; step++) {
+    const op = rnd(10);
+    if (op < 3) {
+      const keys = Array.from({ length: 1 + rnd(2) }, () => [`f|${rnd(12)}`, `a|${rnd(5)}`, `u|${rnd(2)}`][rnd(3)]);
+      for (const k of keys) version.set(k, (version.get(k) ?? 0) + 1);
+      await c.write(...keys);
+      continue;
+    }
+    const key = `k${rnd(12)}`;
+    const deps = depsOf(key);
+    const hit = await c.cache.get(key, { position: 0 });
+    if (hit !== undefined) {
+      hits++;
+      assert.equal(hit.toString().trimEnd(), fresh(key, deps), `step ${step}: a kept body equals a fresh build`);
+      continue;
+    }
+    const at = { position: 0 };
+    await c.cache.get(key, at);
+    const body = fresh(key, deps);
+    if (op === 9) {
+      // A write of one of its dependencies lands during the build: the body must not be kept.
+      const d = deps[rnd(deps.length)];
+      version.set(d, (version.get(d) ?? 0) + 1);
+      await c.write(d);
+    }
+    await c.cache.set(key, at.position, deps, Buffer.from(body.padEnd(200)));
+  }
+  assert.ok(hits > 300, `the cache served hits (${hits})`);
+  assert.ok(c.cache.counts.refused > 0 && c.cache.counts.invalidated > 0);
+  assert.ok(c.cache.bytes <= 6 * 800);
+});

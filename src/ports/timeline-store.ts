@@ -87,6 +87,12 @@ export interface ApplyOptions {
    * intent: a source without followers gets none).
    */
   readonly covered?: boolean;
+  /**
+   * False: the caller will not use what changed (nobody listens for realtime events), so the
+   * adapter may skip building the change records and return an empty list. The operations are
+   * applied the same way either way.
+   */
+  readonly changes?: boolean;
 }
 
 /** What an operation changed in its feed, for realtime events: entries really added and ids really removed. */

@@ -90,6 +90,12 @@ export type Uses<P extends keyof StoragePorts = never, K extends Exclude<keyof S
 /** Told of every commit once it is durable (see publish-changes.ts). Never throws. */
 export interface CommitListener {
   committed(app: string, changes: ChangeSet): Promise<void>;
+  /**
+   * Whether a commit of `app` would be published now (someone listens to one of its feeds).
+   * False lets a writer skip building the per-feed change records of what it applies; absent:
+   * always build them.
+   */
+  listening?(app: string): boolean;
 }
 
 /**

@@ -94,6 +94,11 @@ export class RealtimePublisher {
     this.#opts = opts;
   }
 
+  /** Whether anyone listens to a feed of `app` (one memory lookup): if not, a commit publishes nothing. */
+  listening(app: string): boolean {
+    return this.#opts.pubsub.hasWatchers(app);
+  }
+
   /** Publishes the changes of `batch`, which was just committed for `app`. Never throws. */
   async committed(app: string, batch: ChangeSet): Promise<void> {
     const opts = this.#opts;

@@ -62,14 +62,17 @@ export async function runFanoutJobs(
   const flush = async () => {
     if (batchAppId === null) return;
     if (work.empty && progress.length === 0 && complete.length === 0) return;
-    const chunk = { app: batchApp, work, progress, complete, activities };
+    // The chunk's operations are not kept past their handing over (a chunk holds an object per
+    // follower): the record below keeps only its intents and activities.
+    const chunk = { app: batchApp, progress, complete, activities };
+    const chunkWork = work;
     work = new FeedWork();
     progress = [];
     complete = [];
     activities = new Map();
     followersInBatch = 0;
     // The chunk's intents are claimed and stay queued until it is recorded: they cover it.
-    const applied = chunk.app && !chunk.work.empty ? applyFeedWork(s, chunk.app, chunk.work, { covered: true }) : Promise.resolve(new Changes());
+    const applied = chunk.app && !chunkWork.empty ? applyFeedWork(s, chunk.app, chunkWork, { covered: true }) : Promise.resolve(new Changes());
     // Settled at once so that a failure is not reported as unhandled before its turn comes.
     applied.catch(() => undefined);
     const before = inflight;

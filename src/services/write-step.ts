@@ -12,8 +12,8 @@ import type { ChangeSet, ChangedEntry, ChangedRemoval, MarkChange } from './publ
 
 /** What the write path uses: the intent queue (the atomic step), then the per-feed operations. */
 export type WriteDeps = Uses<'follows' | 'groups' | 'intents' | 'timelines', 'fanout' | 'onJobsEnqueued' | 'realtime'>;
-/** What applying per-feed operations uses. */
-export type FeedWorkDeps = Uses<'groups' | 'timelines'>;
+/** What applying per-feed operations uses (`realtime`: whether anyone listens to what changed). */
+export type FeedWorkDeps = Uses<'groups' | 'timelines', 'realtime'>;
 
 /**
  * The write path (docs/storage-ports.md): one atomic step per written thing with its durable
@@ -128,18 +128,23 @@ export async function applyFeedWork(s: FeedWorkDeps, app: App, work: FeedWork, o
   for (const m of work.marks) taskOf(m.feed).marks = { seen: m.seen, read: m.read };
 
   const out = new Changes();
-  const [flatChanges] = await Promise.all([
-    flat.length > 0 ? s.ports.timelines.apply(app.appId, flat, opts) : [],
-    groups.size > 0 ? mergeGroups(s, app, groups, out, opts) : undefined,
-  ]);
+  // The flat feeds' change records only serve realtime events: without a listener the store
+  // need not build them (a fan-out chunk's are one record per follower).
+  const changes = opts.changes ?? (s.realtime !== undefined && (s.realtime.listening?.(app.appId) ?? true));
   // Realtime shows what the operations asked for and did: entries really added, and the removed
-  // ids a removal named (not the trims an add made).
+  // ids a removal named (not the trims an add made). Taken before the operations are handed over,
+  // so that neither they nor `work` are kept while the store applies them.
   const asked = new Map<string, { ids: Set<string>; origin?: string | null }[]>();
   for (const op of flat) {
     if (op.kind !== 'remove') continue;
     const list = asked.get(op.feed) ?? asked.set(op.feed, []).get(op.feed)!;
     list.push({ ids: new Set(op.ids), origin: op.origin });
   }
+  const { announced, marks } = work;
+  const [flatChanges] = await Promise.all([
+    flat.length > 0 ? s.ports.timelines.apply(app.appId, flat, changes ? opts : { ...opts, changes: false }) : [],
+    groups.size > 0 ? mergeGroups(s, app, groups, out, opts) : undefined,
+  ]);
   for (const c of flatChanges) {
     for (const e of c.added) out.entries.push({ feed: c.feed, id: e.id, origin: e.origin });
     if (c.removed.length === 0) continue;
@@ -148,8 +153,8 @@ export async function applyFeedWork(s: FeedWorkDeps, app: App, work: FeedWork, o
       if (ids.length > 0) out.removals.push({ feed: c.feed, ids, origin: r.origin });
     }
   }
-  out.removals.push(...work.announced);
-  out.marks.push(...work.marks);
+  out.removals.push(...announced);
+  out.marks.push(...marks);
   return out;
 }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { connect, type StreamClient, type StreamFeed } from 'getstream';
 import { startServer, TEST_GROUPS, uid, type TestServer } from '../support/server.js';
+import { TEST_STORE } from '../support/store.js';
 
 type Act = Record<string, any> & { id: string; time: string; origin: string | null };
 interface Entry {
@@ -1057,5 +1058,43 @@ describe('hybrid fan-out: realtime', () => {
     assert.deepEqual(messages[0].new.map((x: Act) => [x.id, x.origin]), [[a.id, star.id]]);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(messages.length, 1);
+  });
+});
+
+describe('hybrid fan-out: the first pull-served feed', () => {
+  // Two processes over one SQLite file, caches off: a reader's process has read while no feed was
+  // pull-served; another process turns the first feed to pull and posts to it; the reader's next
+  // read in its own process must merge it (the store's readers learn of it by the change mark).
+  it('a read right after another process turned the first feed to pull shows its activities', { skip: TEST_STORE !== 'sqlite' && 'two processes over one SQLite file' }, async () => {
+    const cachesOff = { read_cache: { max_mb: 0, parts_mb: 0 } };
+    const a = await startServer({ fanout: { pull_min_followers: THRESHOLD }, config: cachesOff });
+    const b = await startServer({
+      fanout: { pull_min_followers: THRESHOLD },
+      config: cachesOff,
+      dataDir: a.dataDir,
+      app: { appId: a.appId, apiKey: a.apiKey, apiSecret: a.apiSecret },
+    });
+    try {
+      const ca = a.client();
+      const cb = b.client();
+      const star = uid('star');
+      const fan = uid('fan');
+      const pushed = await add(ca.feed('user', star), { object: 'pushed' });
+      await ca.feed('timeline', fan).follow('user', star);
+      // Read in both processes while nothing is pull-served.
+      assert.deepEqual(await read(ca.feed('timeline', fan)), [{ id: pushed.id, origin: `user:${star}` }]);
+      assert.deepEqual(await read(cb.feed('timeline', fan)), [{ id: pushed.id, origin: `user:${star}` }]);
+      // The other process: three more followers turn the star to pull, then it posts.
+      await cb.followMany!(Array.from({ length: THRESHOLD }, () => ({ source: `timeline:${uid('fan')}`, target: `user:${star}` })));
+      assert.equal(await pullServed(b, `user:${star}`), true);
+      const pulled = await add(cb.feed('user', star), { object: 'pulled' });
+      assert.ok(!(await storedIds(b, `timeline:${fan}`)).has(pulled.id), 'pulled, not copied');
+      const expected = newestFirst([{ id: pushed.id, origin: `user:${star}` }, { id: pulled.id, origin: `user:${star}` }]);
+      assert.deepEqual(await read(ca.feed('timeline', fan)), expected, 'the process that only read');
+      assert.deepEqual(await read(cb.feed('timeline', fan)), expected, 'the process that wrote');
+    } finally {
+      await b.close();
+      await a.close();
+    }
   });
 });

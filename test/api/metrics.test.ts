@@ -225,3 +225,29 @@ describe('GET /readyz', () => {
     }
   });
 });
+
+describe('GET /healthz', () => {
+  it('answers 200 {"status":"ok"} as JSON, the same whether taken before routing or through the route', async () => {
+    const t = await startServer();
+    try {
+      const answers = [];
+      // Plain (answered before routing), with a query string and with an Origin (both routed).
+      for (const [path, headers] of [
+        ['/healthz', {}],
+        ['/healthz?probe=1', {}],
+        ['/healthz', { origin: 'http://example.test' }],
+      ] as const) {
+        const res = await fetch(`${origin(t)}${path}`, { headers });
+        assert.equal(res.status, 200, path);
+        assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+        answers.push(await res.json());
+      }
+      assert.deepEqual(answers, [{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }]);
+      // Other methods and paths are not taken by the early answer.
+      assert.equal((await fetch(`${origin(t)}/healthz`, { method: 'POST' })).status, 405);
+      assert.equal((await fetch(`${origin(t)}/healthzz`)).status, 404);
+    } finally {
+      await t.close();
+    }
+  });
+});

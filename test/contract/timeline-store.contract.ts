@@ -74,6 +74,28 @@ export function timelineStoreContract(adapter: string, makePorts: PortsFactory, 
       );
     });
 
+    test('operations applied without change records (changes: false) leave the feeds as with them', async (p, app) => {
+      const ops = (x: string) => [
+        { kind: 'add' as const, feed: `timeline:${x}1`, entries: [1, 2, 3].map((s) => ({ id: idAt(s), origin: 'user:s' })), maxLength: 2 },
+        { kind: 'add' as const, feed: `timeline:${x}2`, entries: [{ id: idAt(1), origin: 'user:s' }], maxLength: 2 },
+        { kind: 'add' as const, feed: `timeline:${x}1`, entries: [{ id: idAt(4), origin: null }], maxLength: 2 },
+        { kind: 'remove' as const, feed: `timeline:${x}2`, ids: [idAt(1)], origin: 'user:s' },
+        { kind: 'add' as const, feed: `timeline:${x}3`, entries: [5, 6].map((s) => ({ id: idAt(s), origin: 'user:t' })), maxLength: 2 },
+        { kind: 'removeOrigin' as const, feed: `timeline:${x}3`, origin: 'user:t' },
+      ];
+      const reported = await p.timelines.apply(app, ops('r'));
+      assert.ok(reported.length > 0);
+      const quiet = await p.timelines.apply(app, ops('q'), { changes: false });
+      // An adapter may report anyway; when it does, the same as without the option.
+      if (quiet.length > 0) assert.deepEqual(quiet.map((c) => c.feed.replace(':q', ':r')), reported.map((c) => c.feed));
+      for (const n of [1, 2, 3]) {
+        const [r, q] = await Promise.all([p.timelines.scan(app, { feed: `timeline:r${n}`, limit: 10 }), p.timelines.scan(app, { feed: `timeline:q${n}`, limit: 10 })]);
+        assert.deepEqual(q, r);
+        assert.equal((await p.timelines.readerState(app, `timeline:q${n}`)).count, r.length);
+      }
+      assert.deepEqual(ids(await p.timelines.scan(app, { feed: 'timeline:q1', limit: 10 })), [idAt(4), idAt(3)]);
+    });
+
     test('scans by id bounds, offset and limit, direct entries only, with bodies', async (p, app) => {
       const feed = 'user:a';
       const acts = [1, 2, 3, 4, 5].map((s) => activityAt(s, feed));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type StreamClient } from 'getstream';
-import { freePort, kill9, until } from '../support/process.js';
+import { disconnectRealtime, freePort, kill9, until } from '../support/process.js';
 import { find, parseExposition, total } from '../support/prometheus.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
@@ -121,8 +121,11 @@ describe('serve --workers', () => {
     });
 
     after(async () => {
-      for (const c of opened) c.fayeClient?.disconnect();
+      await disconnectRealtime(opened);
       if (primary.exitCode === null && primary.signalCode === null) await kill9(primary);
+      // Pipes a process forked by the primary may still hold would keep this process up.
+      primary.stdout?.destroy();
+      primary.stderr?.destroy();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -241,6 +244,8 @@ describe('serve --workers', () => {
 
     it('stops every process on SIGTERM to the primary', async () => {
       const pids = logs('HTTP process is listening').map((l) => l.child_pid as number);
+      // Realtime clients leave first: a client whose server went away retries for ever.
+      await disconnectRealtime(opened);
       const exited = new Promise<number | null>((resolve) => primary.once('exit', (code) => resolve(code)));
       primary.kill('SIGTERM');
       assert.equal(await exited, 0);

@@ -65,3 +65,22 @@ export async function until<T>(what: string, check: () => T | undefined | Promis
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Disconnects the realtime (Faye) clients of `clients` and waits until their server confirmed it
+ * (at most `timeoutMs`): a Faye client closes its connection only on that answer, and one whose
+ * server went away first keeps retrying for ever, which keeps the test process up. Call it before
+ * stopping the servers.
+ */
+export async function disconnectRealtime(clients: readonly { readonly fayeClient?: unknown }[], timeoutMs = 5000): Promise<void> {
+  await Promise.all(
+    clients.map(async (c) => {
+      const faye = c.fayeClient as { disconnect(): PromiseLike<unknown> | undefined } | null | undefined;
+      const done = faye?.disconnect();
+      if (!done) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.resolve(done).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }),
+  );
+}

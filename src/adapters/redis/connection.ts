@@ -21,6 +21,12 @@ export interface RedisSettings {
   readonly waitTimeoutMs?: number;
 }
 
+/**
+ * Commands per pipeline of {@link RedisConnection.perNode}: a master's share of a page goes out in
+ * pipelines of this many commands, sent one after the other without waiting for replies.
+ */
+export const PIPELINE_CHUNK = 250;
+
 /** Splits `host:port`; IPv6 hosts are written `[::1]:7000`. */
 export function parseNode(node: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(node);
@@ -113,13 +119,27 @@ export class RedisConnection {
   }
 
   /**
-   * Sends one command per key, grouped into one explicit pipeline per master (what automatic
-   * pipelining does, without a promise and a callback per command): the hot path of a fan-out
-   * page. `add` queues the command of `keys[i]` on the pipeline given; resolves with the replies
-   * in the order of `keys`, or rejects with the first error. Keys of slots the client has no node
-   * for yet go in pipelines of their own (the client finds their node).
+   * Sends one command per key, grouped into explicit pipelines per master of `chunk` commands each
+   * (what automatic pipelining does, without a promise and a callback per command): the hot path of
+   * a fan-out page. The pipelines go out one after the other without waiting for replies, so the
+   * masters work on one while the client builds the next. `add` queues the command of `keys[i]` on
+   * the pipeline given; resolves with the replies in the order of `keys`, or rejects with the first
+   * error. Keys of slots the client has no node for yet go in pipelines of their own (the client
+   * finds their node).
    */
-  async perNode(keys: readonly string[], add: (p: ChainableCommander, i: number) => void): Promise<unknown[]> {
+  async perNode(keys: readonly string[], add: (p: ChainableCommander, i: number) => void, chunk = PIPELINE_CHUNK): Promise<unknown[]> {
+    const res = await this.perNodeSettled(keys, add, chunk);
+    const out: unknown[] = new Array(keys.length);
+    for (let i = 0; i < res.length; i++) {
+      const [err, value] = res[i];
+      if (err) throw err;
+      out[i] = value;
+    }
+    return out;
+  }
+
+  /** {@link perNode}, with each command's own outcome (`[error, null]` or `[null, reply]`) instead of the first error. */
+  async perNodeSettled(keys: readonly string[], add: (p: ChainableCommander, i: number) => void, chunk = PIPELINE_CHUNK): Promise<[Error | null, unknown][]> {
     await waitReady(this.cluster);
     const groups = new Map<string, number[]>();
     for (let i = 0; i < keys.length; i++) {
@@ -130,19 +150,26 @@ export class RedisConnection {
       if (!list) groups.set(group, (list = []));
       list.push(i);
     }
-    const out: unknown[] = new Array(keys.length);
-    await Promise.all(
-      [...groups.values()].map(async (list) => {
-        const p = this.cluster.pipeline();
-        for (const i of list) add(p, i);
-        const res = (await p.exec()) ?? [];
-        for (let k = 0; k < list.length; k++) {
-          const [err, value] = res[k];
-          if (err) throw err;
-          out[list[k]] = value;
-        }
-      }),
-    );
+    const out: [Error | null, unknown][] = new Array(keys.length);
+    const sent: Promise<void>[] = [];
+    // Each pipeline is written to its socket when it is sent, so while a master runs one chunk
+    // the client builds the next: the client's work and the masters' overlap.
+    const send = async (list: number[]) => {
+      const p = this.cluster.pipeline();
+      for (const i of list) add(p, i);
+      let res: [Error | null, unknown][];
+      try {
+        res = (await p.exec()) ?? [];
+      } catch (err) {
+        res = list.map(() => [err as Error, null]);
+      }
+      for (let k = 0; k < list.length; k++) out[list[k]] = res[k] ?? [new Error('no reply from the pipeline'), null];
+    };
+    const groupList = [...groups.values()];
+    for (let from = 0; groupList.some((list) => from < list.length); from += chunk) {
+      for (const list of groupList) if (from < list.length) sent.push(send(list.length <= chunk ? list : list.slice(from, from + chunk)));
+    }
+    await Promise.all(sent);
     return out;
   }
 

@@ -4,11 +4,26 @@ import { activityId } from '../../core/activities/activity-id.js';
 import type { ActivityRecord } from '../../ports/activity-store.js';
 import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
 import { PARTITIONS, partitionBase, partitionOf } from './partitions.js';
+import { decodeActivity, encodeActivity } from './redis-intent-queue.js';
 import { RedisStore } from './redis-store.js';
 
 onRedisCluster('activities and the intent queue', () => {
   let store: RedisStore;
   let n = 0;
+  it('reads back every activity record as written: bodies and foreign ids with line breaks, and records of the earlier JSON form', async () => {
+    const a = app();
+    const odd = act(1, { foreignId: 'post:\n1', to: ['user:b', 'timeline:\nc'], body: '{"id":"x","text":"two\nlines\n"}' });
+    const old = act(2, { timeUs: -5, foreignId: 'f', to: ['user:z'] });
+    await store.ports.intents.commit(a, [{ activity: odd }, { activity: old }]);
+    // A record as versions before the compact form wrote it (one JSON object).
+    const p = partitionBase(store.connection.keys, partitionOf(old.id));
+    await store.connection.cluster.hset(`${p}a:${a}`, old.id, JSON.stringify({ id: old.id, timeUs: old.timeUs, foreignId: old.foreignId, to: old.to, body: old.body }));
+    const got = await store.ports.activities.getActivities(a, [odd.id, old.id]);
+    assert.deepEqual(got.get(odd.id), odd);
+    assert.deepEqual(got.get(old.id), old);
+    assert.deepEqual(decodeActivity(odd.id, encodeActivity(odd), odd.home), odd);
+  });
+
   const app = () => `iq${++n}`;
   const act = (t: number, extra: Partial<ActivityRecord> = {}): ActivityRecord => {
     const id = activityId(1_700_000_000_000_000 + t, `x${t}-${n}`);

@@ -21,7 +21,7 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * its follow edge): the written thing, its intents and its follow-up operations are one Lua script
  * on one slot, acknowledged (in `durable` mode) after `WAIT 1`.
  *
- * Per partition: `a:<app>` (id → record JSON, and `<id>/h` → its home feed, set once), the reactions
+ * Per partition: `a:<app>` (id → record, see {@link encodeActivity}, and `<id>/h` → its home feed, set once), the reactions
  * (see `redis-reaction-store.ts`), follow edges `e:<app>` (see `redis-follow-store.ts`), intents
  * `i` (id → JSON), `at`/`cur` (attempts, cursor), `q` (claimable intents by the time they are due:
  * 0 for queued ones never claimed, a lease's end, a retry time), `il` (inline intents by the time
@@ -335,6 +335,25 @@ function queued(part: number, iid: string, json: string, attempts: string, curso
   return { kind: s.kind, source: s.source, ids: s.ids, mode: s.mode, id: `${part}-${iid}`, app: s.app, cursor: cursor === '' ? null : cursor, queuedAt: s.queuedAt, attempts: Number(attempts) };
 }
 
+/**
+ * An activity's record as its partition's hash keeps it (the id is the field, the home feed the
+ * field `<id>/h`): its time, its foreign id and `to` list as JSON, and its body as it is, one per
+ * line (the body last: it may hold line breaks). Records written before this encoding are a JSON
+ * object of all five (which starts with `{`, as this encoding never does).
+ */
+export function encodeActivity(a: Omit<ActivityRecord, 'home'>): string {
+  return `${a.timeUs}\n${JSON.stringify(a.foreignId)}\n${JSON.stringify(a.to)}\n${a.body}`;
+}
+
+/** Reads a record {@link encodeActivity} wrote (or a record of the earlier JSON form). */
+export function decodeActivity(id: string, rec: string, home: string): ActivityRecord {
+  if (rec.startsWith('{')) return { ...(JSON.parse(rec) as Omit<ActivityRecord, 'home'>), home };
+  const a = rec.indexOf('\n');
+  const b = rec.indexOf('\n', a + 1);
+  const c = rec.indexOf('\n', b + 1);
+  return { id, timeUs: Number(rec.slice(0, a)), foreignId: JSON.parse(rec.slice(a + 1, b)) as string, to: JSON.parse(rec.slice(b + 1, c)) as string[], body: rec.slice(c + 1), home };
+}
+
 /** The partition a step lives in. */
 function ownerOf(s: WriteStep): string {
   if (s.activity) return s.activity.id;
@@ -415,7 +434,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     if (guard !== undefined) args.push('G', guard);
     const a = s.activity;
     if (a) {
-      args.push('A', a.id, JSON.stringify({ id: a.id, timeUs: a.timeUs, foreignId: a.foreignId, to: a.to, body: a.body }), a.home);
+      args.push('A', a.id, encodeActivity(a), a.home);
       if (a.foreignId !== '') ops.push({ t: 'fid', app, foreignId: a.foreignId, id: a.id });
       const actor = actorOf(a.body);
       if (actor !== null) ops.push({ t: 'actor', app, actor, id: a.id });
@@ -700,7 +719,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       const fields = got[k];
       list.forEach((id, i) => {
         const rec = fields[2 * i];
-        if (rec !== null) out.set(id, { ...(JSON.parse(rec) as Omit<ActivityRecord, 'home'>), home: fields[2 * i + 1] ?? '' });
+        if (rec !== null) out.set(id, decodeActivity(id, rec, fields[2 * i + 1] ?? ''));
       });
     });
     return out;

@@ -46,6 +46,28 @@ onRedisCluster('timeline store', () => {
     }
   });
 
+  it('a fan-out page larger than one pipeline, and one sent after the masters lost the fan-out function, adds to every feed once', async () => {
+    const a = app();
+    const page = (id: string, from: number, n: number) =>
+      Array.from({ length: n }, (_, k) => ({ kind: 'add' as const, feed: `timeline:p${from + k}`, entries: [{ id, origin: 'user:star' }], maxLength: 2 }));
+    const first = await store.apply(a, page(ids[0], 0, 700));
+    assert.equal(first.length, 700);
+    assert.deepEqual(first[699], { feed: 'timeline:p699', added: [{ id: ids[0], origin: 'user:star' }], removed: [] });
+    // A master restarted without its data (or a new one) has no functions.
+    for (const node of r.cluster.nodes('master')) await node.call('FUNCTION', 'FLUSH');
+    const second = await store.apply(a, page(ids[1], 0, 700));
+    assert.deepEqual(second.map((c) => c.feed), first.map((c) => c.feed));
+    assert.ok(second.every((c) => c.added.length === 1 && c.added[0].id === ids[1] && c.removed.length === 0));
+    assert.deepEqual(await store.apply(a, page(ids[1], 0, 700)), [], 'twice = once');
+    const trimmed = await store.apply(a, page(ids[2], 0, 3));
+    assert.deepEqual(trimmed[2], { feed: 'timeline:p2', added: [{ id: ids[2], origin: 'user:star' }], removed: [ids[0]] });
+    assert.deepEqual(await store.scan(a, { feed: 'timeline:p2', limit: 5 }), [
+      { id: ids[2], origin: 'user:star' },
+      { id: ids[1], origin: 'user:star' },
+    ]);
+    assert.equal((await store.scan(a, { feed: 'timeline:p650', limit: 5 })).length, 2);
+  });
+
   it('adds idempotently, keeps the first origin and the newest maxLength, and reports what changed', async () => {
     const a = app();
     const first = await store.apply(a, [{ kind: 'add', feed: 'timeline:u', entries: [{ id: ids[1], origin: 'user:x' }, { id: ids[0], origin: null }], maxLength: 3 }]);

@@ -4,7 +4,7 @@ import type { FollowWrite } from '../../ports/intent-queue.js';
 import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { RedisConnection } from './connection.js';
 import type { RedisActivityHolds } from './redis-activity-holds.js';
-import { LuaScript } from './scripts.js';
+import { isMissingFunction, LuaFunctions, LuaScript } from './scripts.js';
 
 /**
  * {@link TimelineStore} on Redis. Every key of a feed shares the feed's hash tag
@@ -109,16 +109,17 @@ end
 return {added, removed}
 `;
 
-// The one-entry add of a fan-out page (the hot path, see \`#fanoutPage\`): the general script's
-// work for this case with no tables built. Returns 0 when the id was there (nothing changed), 1 when the entry was added
-// and nothing trimmed, else the members the trim removed (the new one among them when it was
-// trimmed at once).
+// The one-entry add of a fan-out page (the hot path, see \`#fanoutPage\`), a function of
+// the store's function library: the general script's work for this case with no tables built. KEYS[1]
+// is the feed's \`tl\`, ARGV the member (order key and origin) and the feed's maximum length.
+// Returns 0 when the id was there (nothing changed), 1 when the entry was added and nothing
+// trimmed, else the members the trim removed (the new one among them when it was trimmed at once).
 const ADD_ONE_LUA = `
-local tl = KEYS[1] .. 'tl'
-local hex = ARGV[1]
+local tl, m = KEYS[1], ARGV[1]
+local hex = string.sub(m, 1, ${HEX})
 if redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 1)[1] then return 0 end
-redis.call('ZADD', tl, 0, hex .. ARGV[2])
-local over = redis.call('ZCARD', tl) - tonumber(ARGV[3])
+redis.call('ZADD', tl, 0, m)
+local over = redis.call('ZCARD', tl) - tonumber(ARGV[2])
 if over <= 0 then return 1 end
 local gone = redis.call('ZRANGE', tl, 0, over - 1)
 redis.call('ZREMRANGEBYRANK', tl, 0, over - 1)
@@ -200,16 +201,15 @@ export class RedisTimelineStore implements TimelineStore {
   readonly #r: RedisConnection;
   readonly #activities: ActivityStore;
   readonly #apply: LuaScript;
-  readonly #addOne: LuaScript;
   readonly #scanDirect: LuaScript;
   readonly #holds: RedisActivityHolds;
+  readonly #fns = new LuaFunctions('timeline', { add1: ADD_ONE_LUA });
 
   constructor(r: RedisConnection, activities: ActivityStore, holds: RedisActivityHolds) {
     this.#r = r;
     this.#holds = holds;
     this.#activities = activities;
     this.#apply = new LuaScript(r.cluster, 'feed_apply', APPLY_LUA);
-    this.#addOne = new LuaScript(r.cluster, 'feed_add_one', ADD_ONE_LUA);
     this.#scanDirect = new LuaScript(r.cluster, 'feed_scan_direct', SCAN_DIRECT_LUA);
   }
 
@@ -348,7 +348,7 @@ export class RedisTimelineStore implements TimelineStore {
     const changes = isFanoutPage(ops) ? await this.#fanoutPage(app, ops) : await this.#applyOps(app, ops);
     // Operations no durable intent redoes are as durable as a write step when the call resolves
     // (durable mode: on a replica of each master they went to).
-    if (!opts.covered) await this.#r.waitReplicated([...new Set(ops.map((op) => this.#r.keys.feed(app, op.feed, '')))]);
+    if (!opts.covered && this.#r.settings.durability === 'durable') await this.#r.waitReplicated([...new Set(ops.map((op) => this.#r.keys.feed(app, op.feed, '')))]);
     return changes;
   }
 
@@ -412,8 +412,8 @@ export class RedisTimelineStore implements TimelineStore {
   }
 
   /**
-   * A fan-out page ({@link isFanoutPage}): one lean script per feed ({@link ADD_ONE_LUA}), sent in
-   * one explicit pipeline per master, with no per-feed argument lists or tables built.
+   * A fan-out page ({@link isFanoutPage}): one call of a lean function per feed ({@link ADD_ONE_LUA}),
+   * sent in one explicit pipeline per master, with no per-feed argument lists or tables built.
    */
   async #fanoutPage(app: string, ops: readonly AddOp[]): Promise<FeedChange[]> {
     const hexOf = new Map<string, { hex: string; id: string; n: number }>();
@@ -429,11 +429,32 @@ export class RedisTimelineStore implements TimelineStore {
     });
     const tried = new Map<string, number>();
     for (const h of hexOf.values()) tried.set(h.id, (tried.get(h.id) ?? 0) + h.n);
-    await this.#holds.adjust(app, tried);
-    const keys = ops.map((op) => this.#r.keys.feed(app, op.feed, ''));
-    const results = (await this.#r.perNode(keys, (p, i) =>
-      this.#addOne.run(p, [keys[i]], [info[i].hex, ops[i].entries[0].origin ?? '', Math.max(0, Math.trunc(ops[i].maxLength))]),
-    )) as (0 | 1 | string[])[];
+    const cluster = this.#r.cluster;
+    await Promise.all([this.#holds.adjust(app, tried), this.#fns.ready(cluster)]);
+    const fn = this.#fns.name('add1');
+    const keys = ops.map((op) => this.#r.keys.feed(app, op.feed, 'tl'));
+    const members = ops.map((op, i) => `${info[i].hex}${op.entries[0].origin ?? ''}`);
+    const max = ops.map((op) => String(Math.max(0, Math.trunc(op.maxLength))));
+    const settled = await this.#r.perNodeSettled(keys, (p, i) => p.call('fcall', fn, 1, keys[i], members[i], max[i]));
+    // A master without the function did not run the call: load it again and send those calls again.
+    const missing: number[] = [];
+    for (let i = 0; i < settled.length; i++) if (settled[i][0] !== null && isMissingFunction(settled[i][0])) missing.push(i);
+    if (missing.length > 0) {
+      await this.#fns.reload(cluster);
+      const again = await this.#r.perNodeSettled(
+        missing.map((i) => keys[i]),
+        (p, k) => p.call('fcall', fn, 1, keys[missing[k]], members[missing[k]], max[missing[k]]),
+      );
+      again.forEach((res, k) => {
+        settled[missing[k]] = res;
+      });
+    }
+    const results: (0 | 1 | string[])[] = new Array(ops.length);
+    for (let i = 0; i < settled.length; i++) {
+      const [err, value] = settled[i];
+      if (err) throw err;
+      results[i] = value as 0 | 1 | string[];
+    }
     const changes: FeedChange[] = [];
     const held = new Map([...tried].map(([id, n]) => [id, -n]));
     for (let i = 0; i < ops.length; i++) {
@@ -447,7 +468,7 @@ export class RedisTimelineStore implements TimelineStore {
         continue;
       }
       // The trim's members: the new entry among them was trimmed at once (neither added nor removed).
-      const member = `${info[i].hex}${entry.origin ?? ''}`;
+      const member = members[i];
       const removed = res.filter((m) => m !== member).map(idOfHex);
       const added = removed.length === res.length ? [entry] : [];
       for (const e of added) held.set(e.id, held.get(e.id)! + 1);

@@ -89,6 +89,7 @@ export class SqliteTimelines implements TimelineStore {
   readonly #count: Database.Statement;
   readonly #countTotal: Database.Statement;
   readonly #total: Database.Statement;
+  readonly #countMany: Database.Statement;
   readonly #oldest: Database.Statement;
   readonly #trimMain: Database.Statement;
   readonly #trimRecent: Database.Statement;
@@ -110,14 +111,17 @@ export class SqliteTimelines implements TimelineStore {
   readonly #unhide: Database.Statement;
   readonly #marks: SqliteChangeMarks;
 
-  readonly #apply: (args: [string, PackedOps], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<PackedChanges>;
+  readonly #apply: (args: [string, PackedOps, boolean], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<PackedChanges>;
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
     this.#writes = writes;
     this.#legacy = legacy;
     this.#marks = marks;
-    this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps) => packChanges(this.applyNow(app, ops)));
+    this.#apply = writes.define('timelines.apply', (app: string, ops: PackedOps, report: boolean) => {
+      const changes = this.applyNow(app, ops, report);
+      return report ? packChanges(changes) : [];
+    });
     const db = d.db;
     // One statement: a merge committing between two would move entries from one count to the other.
     this.#reader = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) AS n, floor FROM feeds WHERE id = @f');
@@ -143,6 +147,10 @@ export class SqliteTimelines implements TimelineStore {
     // Counts a large call's adds and returns the feed's total in one statement.
     this.#countTotal = db.prepare('UPDATE feeds SET n = n + ? WHERE id = ? RETURNING n + (SELECT count(*) FROM recent_entries WHERE feed = feeds.id)').pluck();
     this.#total = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) FROM feeds WHERE id = @f').pluck();
+    // #countTotal for many feeds with the same number of adds (a JSON array of feed integers).
+    this.#countMany = db
+      .prepare('UPDATE feeds SET n = n + ? WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, n + (SELECT count(*) FROM recent_entries WHERE feed = feeds.id)')
+      .raw();
     // The oldest flat entries of both tables, with the table each is in (1: recent).
     this.#oldest = db
       .prepare(
@@ -271,8 +279,36 @@ export class SqliteTimelines implements TimelineStore {
 
   async apply(app: string, ops: readonly FeedOp[], opts: ApplyOptions = {}): Promise<FeedChange[]> {
     const rows = ops.reduce((n, op) => n + ('entries' in op ? op.entries.length : 'ids' in op ? op.ids.length : 1), 0);
+    let packed = packOps(ops);
+    // To the writer thread, the feeds of large adds go as the integers this connection knows (see
+    // PackedOps). Only with a writer thread: this connection then never writes, so every integer
+    // it knows is of a committed feed row, and feed rows are never deleted.
+    if (this.#writes.remote) {
+      const d = this.#d;
+      packed = d.guard('apply', () => packed.map((item) => ('feeds' in item && item.feeds.length >= NUMBERED_FEEDS ? numbered(d, app, item) : item)), true);
+    }
     // Covered by an intent: committed without waiting for fsync (see SqliteWriteStore.transactOp).
-    return unpackChanges(await this.#apply([app, packOps(ops)], rows, false, opts.covered === true));
+    return unpackChanges(await this.#apply([app, packed, opts.changes !== false], rows, false, opts.covered === true));
+  }
+
+  /** The feeds of a packed add as names and integers, each feed's row made when new (in the write transaction). */
+  private feedsOf(app: string, item: PackedAdd): { names: readonly string[]; ints: ArrayLike<number> } {
+    const d = this.#d;
+    const ints = item.ints;
+    if (ints === undefined) return { names: item.feeds, ints: item.feeds.map((f) => d.feedInt(app, f)) };
+    const names: string[] = new Array(ints.length);
+    const out = new Int32Array(ints.length);
+    let k = 0;
+    for (let i = 0; i < ints.length; i++) {
+      if (ints[i] === 0) {
+        names[i] = item.feeds[k++];
+        out[i] = d.feedInt(app, names[i]);
+      } else {
+        names[i] = d.feedName(ints[i]);
+        out[i] = ints[i];
+      }
+    }
+    return { names, ints: out };
   }
 
   /**
@@ -280,12 +316,17 @@ export class SqliteTimelines implements TimelineStore {
    * thread). A fan-out chunk names a few activities and a few origins across thousands of feeds,
    * often the same feed several times: sort keys and origin integers are converted once per call,
    * and a feed's count and trim are touched once per run of adds on it (see {@link Pending}).
+   * `report`: build the change records (false: the caller does not use them, see ApplyOptions).
    */
-  private applyNow(app: string, packed: PackedOps): Map<string, CallChange> {
+  private applyNow(app: string, packed: PackedOps, report = true): Map<string, CallChange> {
+    const feeds = packed.map((item) => ('feeds' in item ? this.feedsOf(app, item) : null));
     let rows = 0;
-    for (const item of packed) if ('feeds' in item) rows += item.entries.length * item.feeds.length;
+    for (let i = 0; i < packed.length; i++) {
+      const item = packed[i];
+      if ('feeds' in item) rows += item.entries.length * feeds[i]!.names.length;
+    }
     const direct = rows >= DIRECT_ADD_ROWS;
-    const ctx: ApplyCall = { app, direct, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
+    const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
     if (direct) {
       // Each entry lives in one table: the feeds that hold one of this call's activities among the
       // recent entries (its own feed, a small fan-out's followers) keep it there.
@@ -302,12 +343,17 @@ export class SqliteTimelines implements TimelineStore {
       }
       if (inRecent.size > 0) ctx.inRecent = inRecent;
     }
-    for (const item of packed) {
+    for (let i = 0; i < packed.length; i++) {
+      const item = packed[i];
       if ('op' in item) this.applyOne(ctx, item.op);
-      else for (const feed of item.feeds) this.addOne(ctx, feed, item.entries, item.maxLength);
+      else {
+        const { names, ints } = feeds[i]!;
+        for (let j = 0; j < names.length; j++) this.addOne(ctx, names[j], ints[j], item.entries, item.maxLength);
+      }
     }
-    for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
-    this.mark(app, packed);
+    if (ctx.direct) this.countAndTrimAll(ctx);
+    else for (const [f, p] of ctx.pending) this.countAndTrim(ctx, f, p);
+    this.mark(app, packed, feeds);
     return ctx.changes;
   }
 
@@ -329,19 +375,21 @@ export class SqliteTimelines implements TimelineStore {
    * The change mark of operations just applied (in their transaction): each feed, the activities
    * removals name, and the app's pull key when a direct entry of a pull-served feed came or went.
    */
-  private mark(app: string, packed: PackedOps): void {
+  private mark(app: string, packed: PackedOps, feeds: readonly ({ names: readonly string[]; ints: ArrayLike<number> } | null)[]): void {
     const keys = new Set<string>();
     let pulled = false;
     const isPull = (fid: string) => {
       const f = this.#d.findFeed(app, fid);
       return f !== undefined && this.#marks.isPull(f);
     };
-    for (const item of packed) {
+    for (let i = 0; i < packed.length; i++) {
+      const item = packed[i];
       if ('feeds' in item) {
         const direct = item.entries.some((e) => e.origin === null);
-        for (const feed of item.feeds) {
-          keys.add(changeKey.feed(app, feed));
-          if (direct && !pulled && isPull(feed)) pulled = true;
+        const { names, ints } = feeds[i]!;
+        for (let j = 0; j < names.length; j++) {
+          keys.add(changeKey.feed(app, names[j]));
+          if (direct && !pulled && this.#marks.isPull(ints[j])) pulled = true;
         }
         continue;
       }
@@ -360,11 +408,11 @@ export class SqliteTimelines implements TimelineStore {
    * Trims a feed that got adds to its newest `maxLength` entries when over, taking the oldest out
    * of whichever table holds each (adds went to the recent entries and left `feeds.n` alone).
    */
-  private countAndTrim(ctx: ApplyCall, f: number, p: Pending): void {
+  private countAndTrim(ctx: ApplyCall, f: number, p: Pending, total?: number): void {
     // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
-    const n = (ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number;
+    const n = total ?? ((ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number);
     if (n <= p.maxLength) return;
-    const change = this.changeOf(ctx, p.feed);
+    const change = ctx.report ? this.changeOf(ctx, p.feed) : null;
     const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
     let main = 0;
     for (const [sk, recent] of oldest) {
@@ -375,10 +423,33 @@ export class SqliteTimelines implements TimelineStore {
         this.#trimMain.run(f, sk);
         main++;
       }
+      if (change === null) continue;
       const id = sortKeyToId(sk);
       if (!change.added.delete(id)) change.removed.add(id);
     }
     if (main > 0) this.#count.run(-main, f);
+  }
+
+  /**
+   * {@link countAndTrim} for every feed still pending in a large call: the counts of the feeds
+   * that got the same number of entries move in one statement (a fan-out chunk: thousands of
+   * feeds, one entry each), which returns their totals; only feeds over their length are trimmed.
+   */
+  private countAndTrimAll(ctx: ApplyCall): void {
+    const byAdded = new Map<number, number[]>();
+    for (const [f, p] of ctx.pending) {
+      const list = byAdded.get(p.added);
+      if (list === undefined) byAdded.set(p.added, [f]);
+      else list.push(f);
+    }
+    for (const [added, feeds] of byAdded) {
+      if (feeds.length === 1) {
+        this.countAndTrim(ctx, feeds[0], ctx.pending.get(feeds[0])!);
+        continue;
+      }
+      const totals = this.#countMany.all(added, JSON.stringify(feeds)) as [number, number][];
+      for (const [f, n] of totals) this.countAndTrim(ctx, f, ctx.pending.get(f)!, n);
+    }
   }
 
   /**
@@ -420,14 +491,14 @@ export class SqliteTimelines implements TimelineStore {
   }
 
   /** An `add` operation (see {@link FeedOp}). */
-  private addOne(ctx: ApplyCall, feed: string, entries: readonly TimelineEntry[], maxLength: number): void {
+  private addOne(ctx: ApplyCall, feed: string, f: number, entries: readonly TimelineEntry[], maxLength: number): void {
     const d = this.#d;
     const app = ctx.app;
-    const f = d.feedInt(app, feed);
     const inRecent = ctx.inRecent;
     // A feed met for the first time in this call whose entries all go in (a fan-out chunk's
     // common case) records them as the operation's own list, shared by every such feed.
-    const c = ctx.changes.get(feed);
+    const report = ctx.report;
+    const c = report ? ctx.changes.get(feed) : undefined;
     let fresh: TimelineEntry[] | null = null;
     let added = 0;
     for (let i = 0; i < entries.length; i++) {
@@ -445,11 +516,12 @@ export class SqliteTimelines implements TimelineStore {
           : this.#insertMain.run(f, sk, origin).changes
         : this.#insert.run(f, sk, origin, f, sk).changes;
       if (changes === 0) {
-        if (c === undefined && fresh === null) fresh = entries.slice(0, i);
+        if (report && c === undefined && fresh === null) fresh = entries.slice(0, i);
         continue;
       }
       added++;
       if (!ctx.direct) this.#recentRows++;
+      if (!report) continue;
       if (c !== undefined) {
         // Back in after an earlier operation of this call took it out: no change overall.
         const m = this.changeOf(ctx, feed);
@@ -457,7 +529,7 @@ export class SqliteTimelines implements TimelineStore {
       } else if (fresh !== null) fresh.push(e);
     }
     if (added === 0) return;
-    if (c === undefined) {
+    if (report && c === undefined) {
       ctx.changes.set(feed, fresh === null ? { whole: entries, added: null, removed: new Set() } : { added: new Map(fresh.map((e) => [e.id, e])), removed: new Set() });
     }
     // "Set union, then newest N" over several adds equals doing each in turn (an entry a trim
@@ -480,7 +552,7 @@ export class SqliteTimelines implements TimelineStore {
     const d = this.#d;
     const app = ctx.app;
     if (op.kind === 'add') {
-      this.addOne(ctx, op.feed, op.entries, op.maxLength);
+      this.addOne(ctx, op.feed, d.feedInt(app, op.feed), op.entries, op.maxLength);
       return;
     }
     // Any other operation sees the feed counted and trimmed as the adds before it left it.
@@ -498,7 +570,7 @@ export class SqliteTimelines implements TimelineStore {
         if (f === undefined) return;
         const origin = op.origin === undefined ? undefined : op.origin === null ? null : d.findFeed(app, op.origin);
         if (origin === undefined && op.origin !== undefined) return; // that origin never existed: nothing came from it
-        const c = this.changeOf(ctx, op.feed);
+        const c = ctx.report ? this.changeOf(ctx, op.feed) : null;
         let n = 0;
         for (const id of op.ids) {
           const sk = idToSortKey(id);
@@ -508,7 +580,7 @@ export class SqliteTimelines implements TimelineStore {
           if (recent > 0) this.#recentRows--;
           if (main + recent > 0) {
             n += main;
-            if (!c.added.delete(id)) c.removed.add(id);
+            if (c !== null && !c.added.delete(id)) c.removed.add(id);
           }
         }
         if (n > 0) this.#count.run(-n, f);
@@ -522,7 +594,7 @@ export class SqliteTimelines implements TimelineStore {
         const recent = this.#removeOriginRecent.all(f, o) as Buffer[];
         if (main.length > 0) this.#count.run(-main.length, f);
         this.#recentRows -= recent.length;
-        if (main.length + recent.length === 0) return;
+        if (main.length + recent.length === 0 || !ctx.report) return;
         const c = this.changeOf(ctx, op.feed);
         for (const sk of [...main, ...recent]) {
           const id = sortKeyToId(sk);
@@ -553,42 +625,69 @@ export class SqliteTimelines implements TimelineStore {
  * Other operations travel as they are. Items run in order; an add joins an earlier item only when
  * no other operation on its feed comes between them, so each feed's operations keep their order.
  */
-type PackedOps = readonly ({ readonly feeds: string[]; readonly entries: readonly TimelineEntry[]; readonly maxLength: number } | { readonly op: FeedOp })[];
+type PackedOps = readonly (PackedAdd | { readonly op: FeedOp })[];
+
+/**
+ * Adds of the same entries to many feeds. With `ints` (a large add on its way to the writer
+ * thread, see {@link numbered}): the feeds in order as integers, 0 for a feed sent by name, and
+ * `feeds` holds only those names, in order (an array of integers crosses threads as one block of
+ * bytes, and the writer looks integers up without hashing names).
+ */
+interface PackedAdd {
+  readonly feeds: string[];
+  readonly ints?: Int32Array;
+  readonly entries: readonly TimelineEntry[];
+  readonly maxLength: number;
+}
+
+/** Adds to at least this many feeds go to the writer thread as feed integers. */
+const NUMBERED_FEEDS = 64;
+
+/** `item` with its feeds as the integers `d` knows (a feed it does not know goes by name). */
+function numbered(d: SqliteDatabase, app: string, item: PackedAdd): PackedAdd {
+  const ints = new Int32Array(item.feeds.length);
+  const names: string[] = [];
+  for (let i = 0; i < item.feeds.length; i++) {
+    const f = d.findFeed(app, item.feeds[i]);
+    if (f === undefined) names.push(item.feeds[i]);
+    else ints[i] = f;
+  }
+  return { feeds: names, ints, entries: item.entries, maxLength: item.maxLength };
+}
 
 export function packOps(ops: readonly FeedOp[]): PackedOps {
   const out: ({ feeds: string[]; entries: readonly TimelineEntry[]; maxLength: number } | { op: FeedOp })[] = [];
   /** Index of the add item of each (entries, length), and the last item each feed is in. */
-  const bySig = new Map<string, number>();
+  const bySig = new Map<string, Map<number, number>>();
   const lastOf = new Map<string, number>();
+  // Adds often share one entries list (a follower page's): its signature is built once.
+  const sigOf = new Map<readonly TimelineEntry[], string>();
   for (const op of ops) {
     if (op.kind !== 'add') {
       lastOf.set(op.feed, out.length);
       out.push({ op });
       continue;
     }
-    let sig = String(op.maxLength);
-    for (const e of op.entries) sig += '\u0001' + e.id + '\u0002' + (e.origin ?? '');
-    const at = bySig.get(sig);
+    let sig = sigOf.get(op.entries);
+    if (sig === undefined) {
+      sig = '';
+      for (const e of op.entries) sig += '\u0001' + e.id + '\u0002' + (e.origin ?? '');
+      sigOf.set(op.entries, sig);
+    }
+    let byLength = bySig.get(sig);
+    if (byLength === undefined) bySig.set(sig, (byLength = new Map()));
+    const at = byLength.get(op.maxLength);
     const last = lastOf.get(op.feed);
     if (at !== undefined && (last === undefined || last <= at)) {
       (out[at] as { feeds: string[] }).feeds.push(op.feed);
       lastOf.set(op.feed, at);
     } else {
-      bySig.set(sig, out.length);
+      byLength.set(op.maxLength, out.length);
       lastOf.set(op.feed, out.length);
       out.push({ feeds: [op.feed], entries: op.entries, maxLength: op.maxLength });
     }
   }
   return out;
-}
-
-export function unpackOps(packed: PackedOps): FeedOp[] {
-  const ops: FeedOp[] = [];
-  for (const item of packed) {
-    if ('op' in item) ops.push(item.op);
-    else for (const feed of item.feeds) ops.push({ kind: 'add', feed, entries: item.entries, maxLength: item.maxLength });
-  }
-  return ops;
 }
 
 /** {@link FeedChange}s on their way back: feeds with the same change share one item (see {@link PackedOps}). */
@@ -646,6 +745,8 @@ interface ApplyCall {
   readonly app: string;
   /** Adds go into `entries` directly (a large call, see DIRECT_ADD_ROWS), not the recent entries. */
   readonly direct: boolean;
+  /** Whether to record what changed in {@link changes} (see ApplyOptions.changes). */
+  readonly report: boolean;
   readonly changes: Map<string, CallChange>;
   /** Sort keys of the ids met, and integers of the origins met. */
   readonly keys: Map<string, Buffer>;

@@ -36,6 +36,8 @@ export class SqliteTimelineStore {
   readonly #pullCount: Database.Statement;
   /** How many feeds are pull-served (all apps), and when that was counted (ms). */
   #pullServed = { count: 0, at: -Infinity };
+  /** The store's change mark at which no feed was pull-served (null: not known). */
+  #nonePulledAt: string | null = null;
   readonly #groups: SqliteGroups;
 
   /** `groups` is shared with the other stores of the same database (one set of statements). */
@@ -68,11 +70,23 @@ export class SqliteTimelineStore {
   /**
    * The pull-served feeds `feed` follows. Both plans give the same answer; the count that picks
    * one may be a second old (another process may have flagged a feed since), which only costs
-   * speed. Flags never clear, so the count only grows.
+   * speed. Flags never clear, so the count only grows. A count of none is trusted only until the
+   * store's change mark moves (see below), since it decides the answer.
    */
   pulledOf(feed: number): Pulled[] {
+    // While no feed is pull-served (every feed below the pull threshold, the usual case) a read
+    // needs no statement to know it follows none: a feed only becomes pull-served by a write, and
+    // any write, by any process, moves the store's change mark. The mark is read before the count,
+    // so a write landing in between moves it again and is counted at the next read.
+    const mark = this.#d.changeMark();
+    if (mark === this.#nonePulledAt) return [];
     const now = Date.now();
-    if (now - this.#pullServed.at > PULL_COUNT_TTL_MS) this.#pullServed = { count: this.#pullCount.get() as number, at: now };
+    if (now - this.#pullServed.at > PULL_COUNT_TTL_MS || this.#pullServed.count === 0) this.#pullServed = { count: this.#pullCount.get() as number, at: now };
+    if (this.#pullServed.count === 0) {
+      this.#nonePulledAt = mark;
+      return [];
+    }
+    this.#nonePulledAt = null;
     const st = this.#pullServed.count <= SCAN_FLAGS_MAX ? this.#pulledByFlags : this.#pulledByFollows;
     return st.all(feed) as Pulled[];
   }

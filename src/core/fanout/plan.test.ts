@@ -47,6 +47,33 @@ describe('fan-out plan', () => {
     assert.equal(planSize(plan), 3);
   });
 
+  it('gives a page of flat followers one shared entries list that a later add to one of them does not change for the others', () => {
+    const plan = emptyPlan();
+    const id2 = activityId(T + 1, 'post:2');
+    const id3 = activityId(T + 2, 'post:3');
+    planFollowers(plan, app, 'fanout.add', 'user:a', [id, id2], ['timeline:b', 'timeline:c', 'notification:c', 'timeline:d'], acts);
+    const [b, c, d] = plan.adds;
+    assert.equal(b.entries, c.entries);
+    assert.equal(c.entries, d.entries);
+    // The same feed next: planAdd appends to its own copy.
+    planAdd(plan, app, 'timeline:d', id3, null, acts);
+    planFollowers(plan, app, 'fanout.add', 'user:z', [id3], ['timeline:d', 'timeline:e'], acts);
+    const two = [
+      { id, origin: 'user:a' },
+      { id: id2, origin: 'user:a' },
+    ];
+    assert.deepEqual(
+      plan.adds.map((a) => [a.feed, a.entries]),
+      [
+        ['timeline:b', two],
+        ['timeline:c', two],
+        ['timeline:d', [...two, { id: id3, origin: null }, { id: id3, origin: 'user:z' }]],
+        ['timeline:e', [{ id: id3, origin: 'user:z' }]],
+      ],
+    );
+    assert.equal(plan.placements.get('notification:c')?.length, 1);
+  });
+
   it('places nothing into a grouped feed when the activity is gone', () => {
     const plan = emptyPlan();
     planAdd(plan, app, 'notification:c', id, null, new PlanActivities([]));

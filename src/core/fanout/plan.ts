@@ -20,7 +20,11 @@ export interface PlanActivity {
 /** The flat entry adds of a plan, per feed. */
 export interface FlatAdd {
   readonly feed: string;
-  readonly entries: { readonly id: string; readonly origin: string | null }[];
+  /**
+   * The entries, in order. A frozen list is shared with other adds (a follower page's followers
+   * all get the same entries): {@link planAdd} copies it before adding to it.
+   */
+  entries: { readonly id: string; readonly origin: string | null }[];
   readonly maxLength: number;
 }
 
@@ -85,7 +89,10 @@ export function planAdd(plan: FanoutPlan, app: App, fid: string, id: string, ori
   const group = app.groups.get(fid.slice(0, i));
   if (!group || group.type === 'flat' || !group.groupKey) {
     const last = plan.adds[plan.adds.length - 1];
-    if (last !== undefined && last.feed === fid) last.entries.push({ id, origin });
+    if (last !== undefined && last.feed === fid) {
+      if (Object.isFrozen(last.entries)) last.entries = [...last.entries];
+      last.entries.push({ id, origin });
+    }
     else plan.adds.push({ feed: fid, entries: [{ id, origin }], maxLength: group?.maxLength ?? DEFAULT_MAX_LENGTH });
     return;
   }
@@ -117,7 +124,18 @@ export function planFollowers(
 ): void {
   if (ids.length === 0) return;
   if (kind === 'fanout.add') {
-    for (const feed of followers) for (const id of ids) planAdd(plan, app, feed, id, source, acts);
+    // What planAdd does for each (feed, id), with one entries list shared by the flat followers.
+    let shared: FlatAdd['entries'] | null = null;
+    for (const feed of followers) {
+      const group = groupOf(app, feed);
+      const last = plan.adds[plan.adds.length - 1];
+      if ((group !== undefined && group.type !== 'flat' && group.groupKey) || (last !== undefined && last.feed === feed)) {
+        for (const id of ids) planAdd(plan, app, feed, id, source, acts);
+        continue;
+      }
+      shared ??= Object.freeze(ids.map((id) => ({ id, origin: source }))) as FlatAdd['entries'];
+      plan.adds.push({ feed, entries: shared, maxLength: group?.maxLength ?? DEFAULT_MAX_LENGTH });
+    }
   } else {
     for (const feed of followers) plan.removals.push({ feed, ids, origin: source, grouped: isGroupedFeed(app, feed) });
   }
