@@ -93,6 +93,16 @@ describe('dashboard: page and sessions', () => {
     assert.equal(typeof res.body.csrf, 'string');
   });
 
+  it('gives the cookie the whole session even when the clock crosses a second during the sign-in', async (c) => {
+    // Every reading of the clock is one second later than the one before (the server runs in this process).
+    let at = Date.now();
+    c.mock.method(Date, 'now', () => (at += 1000));
+    const res = await request(t, 'POST', '/dashboard/api/session', { body: { api_key: t.apiKey, api_secret: t.apiSecret }, headers: { 'x-rivulet-csrf': 'sign-in' } });
+    c.mock.restoreAll();
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('set-cookie') ?? '', /; Max-Age=28800$/);
+  });
+
   it('refuses wrong credentials, a sign-in without the CSRF header, and a forged or missing cookie', async () => {
     const wrong = await request(t, 'POST', '/dashboard/api/session', { body: { api_key: t.apiKey, api_secret: 'x'.repeat(30) }, headers: { 'x-rivulet-csrf': 'sign-in' } });
     assert.equal(wrong.status, 401);

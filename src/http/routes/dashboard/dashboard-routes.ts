@@ -135,8 +135,10 @@ export async function dashboardRoutes(server: FastifyInstance, opts: DashboardOp
         return sessionView(readCookie(req, COOKIE)!, sess);
       });
       api.post('/session', async (req, reply) => {
-        const { cookie, session: sess } = sessions.signIn(req.body, now());
-        setSessionCookie(req, reply, cookie, sess.expires - now());
+        // One reading of the clock: two could straddle a second and give the cookie one second less.
+        const t = now();
+        const { cookie, session: sess } = sessions.signIn(req.body, t);
+        setSessionCookie(req, reply, cookie, sess.expires - t);
         return sessionView(cookie, sess);
       });
       api.delete('/session', async (req, reply) => {
