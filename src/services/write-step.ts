@@ -343,10 +343,8 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
   // applied its own feeds' operations (a worker checks them to tell a stale intent); they are
   // released to the workers right after (IntentQueue.release). A crash in between leaves the
   // inline intent, which a worker repairs whole after its lease.
-  let queued = false;
   const first = steps.map((st) => {
     if (!st.intents?.some((i) => i.mode === 'queued')) return st;
-    queued = true;
     return { ...st, intents: st.intents.map((i) => (i.mode === 'queued' ? { ...i, mode: 'inline' as const } : i)) };
   });
   // The direct operations go with the step when the caller allows it (one transaction and one
@@ -414,7 +412,6 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
     inline.length > 0 ? s.ports.intents.complete(inline) : undefined,
     publish(s, app, changes, parts.activities),
   ]);
-  if (queued && release.length === 0) s.onJobsEnqueued();
   return committed;
 }
 
