@@ -215,9 +215,10 @@ describe('personalized feed', () => {
       const features = ((await res.json()) as any).results[0].features as { name: string; value: number }[];
       return (name: string) => features.find((f) => f.name === name)?.value ?? 0;
     };
-    // Two reads: the second is served from the profile kept after the first.
+    // Two reads: the second is served from the profile kept after the first (each read decays the
+    // weights to its own time, so the last digits may differ).
     const before = await explain();
-    assert.equal((await explain())('interest_score'), before('interest_score'));
+    assert.ok(Math.abs((await explain())('interest_score') - before('interest_score')) < 1e-6);
     assert.equal(before('author_affinity'), 0, 'no engagement with the baker yet');
     await analytics('engagement', { content_list: [{ user_data: reader, label: 'like', content: baking[0], feed_id: `timeline:${reader}` }] });
     await drain();
