@@ -817,8 +817,9 @@ class Applier {
   }
 
   /**
-   * Audit entries are appended (the target numbers them anew); an entry the target already holds
-   * (same entity, action, user, details and time) is skipped, as many times as it is held.
+   * Audit entries are appended; a target that can (Redis: `AuditLog.restore`) keeps their ids
+   * when they are above every id it holds, others number them anew. An entry the target already
+   * holds (same entity, action, user, details and time) is skipped, as many times as it is held.
    */
   async #auditEntries(list: AuditEntry[]): Promise<void> {
     const { s, app } = this;
@@ -827,6 +828,7 @@ class Applier {
       this.#audit = new Map();
       for await (const page of pages((c, n) => s.listing.audit(app, c, n))) for (const e of page) this.#audit.set(key(e), (this.#audit.get(key(e)) ?? 0) + 1);
     }
+    const write: AuditEntry[] = [];
     for (const e of list) {
       const k = key(e);
       const held = this.#audit.get(k) ?? 0;
@@ -834,7 +836,13 @@ class Applier {
         this.#audit.set(k, held - 1);
         continue;
       }
-      await s.records.audit.append(app, [{ entityType: e.entityType, entityId: e.entityId, action: e.action, userId: e.userId, custom: e.custom }], e.createdUs);
+      write.push(e);
     }
+    const audit = s.records.audit;
+    if (audit.restore) {
+      await audit.restore(app, write);
+      return;
+    }
+    for (const e of write) await audit.append(app, [{ entityType: e.entityType, entityId: e.entityId, action: e.action, userId: e.userId, custom: e.custom }], e.createdUs);
   }
 }

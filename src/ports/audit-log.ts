@@ -45,4 +45,12 @@ export interface AuditLog {
 
   /** The newest entry of an entity, or null (e.g. the last recorded config of an app). */
   latest(app: string, entityType: AuditEntityType, entityId: string): Promise<AuditEntry | null>;
+
+  /**
+   * Appends entries another store recorded (an import), in order, with their times, keeping each
+   * one's id when it is greater than every id the log holds and numbering the others anew, in one
+   * step. Optional: a backend whose ids are shared by every app (SQLite numbers the entries of
+   * all apps in one sequence) leaves it out, and imports append instead.
+   */
+  restore?(app: string, entries: readonly AuditEntry[]): Promise<void>;
 }

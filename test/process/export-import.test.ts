@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import pino from 'pino';
 import { connect, type StreamClient } from 'getstream';
-import { openListing, openStore } from '../../src/compose/adapters.js';
+import { openListing, openRecords, openStore } from '../../src/compose/adapters.js';
 import { UsageError } from '../../src/cli/apps.js';
 import { exportCommand, importCommand } from '../../src/cli/export-import.js';
 import { parseConfig } from '../../src/config/config.js';
@@ -157,6 +157,23 @@ onRedisCluster('export and import between SQLite and Redis', () => {
     }
   }
 
+  /** The ids of the app's audit entries in the store `configFile` names, oldest first. */
+  async function auditIds(configFile: string): Promise<string[]> {
+    const store = await openStore(parseConfig(JSON.parse(readFileSync(configFile, 'utf8')), dir));
+    try {
+      const out: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: readonly { id: string }[]; next: string | null } = await openListing(store).audit(app.app_id, cursor, 100);
+        out.push(...page.items.map((e) => e.id));
+        cursor = page.next;
+      } while (cursor !== null);
+      return out;
+    } finally {
+      await store.close();
+    }
+  }
+
   /** One whole pass of the activity sweep with no retention over the app in the store `configFile` names: the activities deleted. */
   async function sweep(configFile: string): Promise<number> {
     const store = await openStore(parseConfig(JSON.parse(readFileSync(configFile, 'utf8')), dir));
@@ -177,6 +194,16 @@ onRedisCluster('export and import between SQLite and Redis', () => {
   let expected: unknown;
 
   it('moves an app from SQLite to Redis and back: every read answers the same; a second import changes nothing', async () => {
+    // SQLite numbers the audit entries of every app in one sequence: another app's entry first,
+    // so that this app's ids do not start at 1.
+    {
+      const store = await openStore(parseConfig(JSON.parse(readFileSync(files.sqlite, 'utf8')), dir));
+      try {
+        await openRecords(store).audit.append('another', [{ entityType: 'user', entityId: 'x', action: 'created', userId: 'x', custom: '{}' }], 1);
+      } finally {
+        await store.close();
+      }
+    }
     expected = await serving(files.sqlite, async (c) => {
       await fill(c);
       return reads(c);
@@ -200,6 +227,10 @@ onRedisCluster('export and import between SQLite and Redis', () => {
     assert.ok(counts.activity >= 7 && counts.reaction === 3 && counts.zero === 1 && counts.timeline > 0 && counts.groups > 0 && counts.feed > 0 && counts.hidden === 1 && counts.profile > 0 && counts.event > 0 && counts.flag === 1 && counts.file === 1 && counts.job === 1 && counts.dead === 1, JSON.stringify(counts));
 
     assert.deepEqual(await importCommand(fromSqlite, { config: files.redis, data: dir, stream: quiet }), counts);
+    // Audit entries keep their ids on Redis (each app numbers its own there).
+    const ids = await auditIds(files.sqlite);
+    assert.ok(ids.length > 0 && ids[0] !== '1', ids.join());
+    assert.deepEqual(await auditIds(files.redis), ids);
     // A sweep with no retention right after an import deletes nothing (on SQLite it examines every
     // activity against the entries holding it; on Redis only activities whose count of holding
     // entries fell to 0 are looked at).

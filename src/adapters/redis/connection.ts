@@ -138,8 +138,14 @@ export class RedisConnection {
     return out;
   }
 
-  /** {@link perNode}, with each command's own outcome (`[error, null]` or `[null, reply]`) instead of the first error. */
-  async perNodeSettled(keys: readonly string[], add: (p: ChainableCommander, i: number) => void, chunk = PIPELINE_CHUNK): Promise<[Error | null, unknown][]> {
+  /**
+   * {@link perNode}, with each command's own outcome (`[error, null]` or `[null, reply]`) instead of the first error.
+   * `after`: nothing is sent before it resolves (a write that must land first), but the first
+   * pipelines are built while it is on its way; when it rejects, so does this, with nothing sent.
+   */
+  async perNodeSettled(keys: readonly string[], add: (p: ChainableCommander, i: number) => void, chunk = PIPELINE_CHUNK, after?: Promise<unknown>): Promise<[Error | null, unknown][]> {
+    // Handled here at once (it is awaited below), so that it failing early is no unhandled rejection.
+    after?.catch(() => {});
     await waitReady(this.cluster);
     const groups = new Map<string, number[]>();
     for (let i = 0; i < keys.length; i++) {
@@ -154,9 +160,12 @@ export class RedisConnection {
     const sent: Promise<void>[] = [];
     // Each pipeline is written to its socket when it is sent, so while a master runs one chunk
     // the client builds the next: the client's work and the masters' overlap.
-    const send = async (list: number[]) => {
+    const build = (list: number[]) => {
       const p = this.cluster.pipeline();
       for (const i of list) add(p, i);
+      return p;
+    };
+    const send = async (list: number[], p: ChainableCommander) => {
       let res: [Error | null, unknown][];
       try {
         res = (await p.exec()) ?? [];
@@ -166,8 +175,22 @@ export class RedisConnection {
       for (let k = 0; k < list.length; k++) out[list[k]] = res[k] ?? [new Error('no reply from the pipeline'), null];
     };
     const groupList = [...groups.values()];
-    for (let from = 0; groupList.some((list) => from < list.length); from += chunk) {
-      for (const list of groupList) if (from < list.length) sent.push(send(list.length <= chunk ? list : list.slice(from, from + chunk)));
+    const part = (list: number[], from: number) => (list.length <= chunk ? list : list.slice(from, from + chunk));
+    let from = 0;
+    if (after) {
+      // The first chunk of each master is built while `after` is on its way, sent once it landed.
+      const first = groupList.map((list) => part(list, 0));
+      const pipes = first.map(build);
+      await after;
+      first.forEach((list, k) => sent.push(send(list, pipes[k])));
+      from = chunk;
+    }
+    for (; groupList.some((list) => from < list.length); from += chunk) {
+      for (const list of groupList) {
+        if (from >= list.length) continue;
+        const l = part(list, from);
+        sent.push(send(l, build(l)));
+      }
     }
     await Promise.all(sent);
     return out;

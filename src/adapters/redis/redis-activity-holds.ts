@@ -10,11 +10,12 @@ import { LuaScript } from './scripts.js';
  * In the activity's write partition (`redis-intent-queue.ts`): `ho:<app>` (activity id → the
  * number of feed entries and retained group activities naming it) and `hz:<app>` (the candidates
  * of the sweep: activities whose count fell to 0, scored -1 until a sweep pass first finds them so,
- * then by that time). The feed scripts run in the feeds' slots, so a count cannot change in the
- * same script as the entries: a write counts the entries it may add BEFORE adding them and takes
- * back what it did not add (and what it removed or trimmed) after. A writer that dies in between
- * leaves a count too high, never too low: an activity may stay longer than it should, but one a
- * feed holds is never deleted.
+ * then by that time; -2 when the activity was written again meanwhile: a re-post of its id, whose
+ * fan-out job the step's check may have missed). The feed scripts run in the feeds' slots, so a
+ * count cannot change in the same script as the entries: a write counts the entries it may add
+ * BEFORE adding them and takes back what it did not add (and what it removed or trimmed) after. A
+ * writer that dies in between leaves a count too high, never too low: an activity may stay longer
+ * than it should, but one a feed holds is never deleted.
  *
  * Deleting an activity leaves work in other slots (its content tags, the feeds' hides of its id,
  * change marks): the script that deletes it also lists it in `hc:<app>`, and the id leaves that
@@ -51,9 +52,10 @@ return {
 `;
 
 // Marks or deletes the given candidates, each checked again here: one a feed holds again is no
-// candidate; an unmarked one is marked with the pass's time (ARGV[2]) when there is a retention
-// (ARGV[4] = '1'), and one unheld since at most ARGV[3] is deleted and listed in \`hc\` (its
-// clean-up elsewhere is to do). Returns the deleted ids.
+// candidate; one written again since the caller's check (-2, see COMMIT_LUA in
+// redis-intent-queue.ts) is not deleted in this step; an unmarked one is marked with the pass's
+// time (ARGV[2]) when there is a retention (ARGV[4] = '1'), and one unheld since at most ARGV[3]
+// is deleted and listed in \`hc\` (its clean-up elsewhere is to do). Returns the deleted ids.
 const SWEEP_LUA = `
 local b = KEYS[1]
 local app, now, cutoff, retain = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
@@ -66,6 +68,10 @@ for i = 5, #ARGV do
     since = tonumber(since)
     if tonumber(redis.call('HGET', ho, id) or '0') > 0 then
       redis.call('ZREM', hz, id)
+    elseif since == -2 then
+      -- Written again since this step's check of what needs it: not deleted now; marked with the
+      -- pass's time (or unmarked without a retention) for a later step to look at again.
+      if retain then redis.call('ZADD', hz, now, id) else redis.call('ZADD', hz, -1, id) end
     elseif since < 0 and retain then
       redis.call('ZADD', hz, now, id)
     elseif since <= cutoff then

@@ -83,6 +83,10 @@ while i <= #ARGV do
   elseif tag == 'A' then
     redis.call('HSET', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 2])
     redis.call('HSETNX', b .. 'a:' .. app, ARGV[i + 1] .. '/h', ARGV[i + 3])
+    -- An activity written again (a re-post of its id, an update) while the sweep counts it as
+    -- held by no feed is marked so (-2): a sweep step that checked its fan-out jobs before this
+    -- write does not delete it (see redis-activity-holds.ts).
+    redis.call('ZADD', b .. 'hz:' .. app, 'XX', -2, ARGV[i + 1])
     i = i + 4
   elseif tag == 'E' then
     redis.call('HDEL', b .. 'a:' .. app, ARGV[i + 1], ARGV[i + 1] .. '/h')

@@ -54,6 +54,27 @@ end
 return first + n
 `;
 
+// Entries of another store (an import): each keeps its id (ARGV[2 + (i - 1) * 6]) when it is above
+// every id of the log, else it is numbered anew; each has its own time.
+const AUDIT_RESTORE = `
+local b = KEYS[1]
+local n = tonumber(ARGV[1])
+local seq = tonumber(redis.call('GET', b .. 'audit:seq') or '0')
+for i = 1, n do
+  local o = 1 + (i - 1) * 6
+  local want, at, t, e, u, rest = tonumber(ARGV[o + 1]), ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5], ARGV[o + 6]
+  if want and want > seq and want == math.floor(want) then seq = want else seq = seq + 1 end
+  local id = string.format('%d', seq)
+  redis.call('HSET', b .. 'audit:e', id, '{"id":"' .. id .. '","createdUs":' .. at .. ',' .. rest)
+  redis.call('ZADD', b .. 'audit:all', seq, id)
+  redis.call('ZADD', b .. 'audit:t:' .. t, seq, id)
+  redis.call('ZADD', b .. 'audit:te:' .. t .. ':' .. e, seq, id)
+  redis.call('ZADD', b .. 'audit:us:' .. u, seq, id)
+end
+redis.call('SET', b .. 'audit:seq', string.format('%d', seq))
+return seq
+`;
+
 const AUDIT_LIST =
   SCAN +
   `
@@ -71,27 +92,38 @@ if after ~= '' and before == '' then return scan(b .. index, b .. 'audit:e', lo,
 return scan(b .. index, b .. 'audit:e', hi, lo, true, limit, keep)
 `;
 
+/** An audit record's JSON less its head (id, createdUs), which the scripts write. */
+function restOf(c: AuditChange): string {
+  return JSON.stringify({ entityType: c.entityType, entityId: c.entityId, action: c.action, userId: c.userId, custom: c.custom }).slice(1);
+}
+
 /** Audit log entries, numbered per app in append order; indexed by type, entity and user. */
 export class RedisAuditLog implements AuditLog {
   readonly #r: RedisConnection;
   readonly #append: LuaScript;
+  readonly #restore: LuaScript;
   readonly #list: LuaScript;
 
   constructor(r: RedisConnection) {
     this.#r = r;
     this.#append = new LuaScript(r.cluster, 'audit_append', AUDIT_APPEND);
+    this.#restore = new LuaScript(r.cluster, 'audit_restore', AUDIT_RESTORE);
     this.#list = new LuaScript(r.cluster, 'audit_list', AUDIT_LIST);
   }
 
   async append(app: string, changes: readonly AuditChange[], atUs: number): Promise<void> {
     if (changes.length === 0) return;
     const args: (string | number)[] = [changes.length, String(Math.trunc(atUs))];
-    for (const c of changes) {
-      // The record's JSON less its head (id, createdUs), which the script writes.
-      const rest = JSON.stringify({ entityType: c.entityType, entityId: c.entityId, action: c.action, userId: c.userId, custom: c.custom }).slice(1);
-      args.push(c.entityType, c.entityId, c.userId, rest);
-    }
+    for (const c of changes) args.push(c.entityType, c.entityId, c.userId, restOf(c));
     await this.#r.write((p) => this.#append.run(p, [this.#r.keys.app(app, '')], args));
+  }
+
+  /** Ids are numbers per app here, so an import into an app whose log is empty keeps every id. */
+  async restore(app: string, entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const args: (string | number)[] = [entries.length];
+    for (const e of entries) args.push(/^\d{1,15}$/.test(e.id) ? e.id : '', String(Math.trunc(e.createdUs)), e.entityType, e.entityId, e.userId, restOf(e));
+    await this.#r.write((p) => this.#restore.run(p, [this.#r.keys.app(app, '')], args));
   }
 
   async list(app: string, q: AuditQuery): Promise<AuditEntry[]> {

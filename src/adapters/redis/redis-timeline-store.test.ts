@@ -6,6 +6,7 @@ import { onRedisCluster, sharedCluster } from '../../../test/support/redis-clust
 import { RedisConnection } from './connection.js';
 import { RedisActivityHolds } from './redis-activity-holds.js';
 import { RedisTimelineStore } from './redis-timeline-store.js';
+import { partitionBase, partitionOf } from './partitions.js';
 
 /** Activity bodies for scans with `bodies` (the records themselves are not this store's). */
 class Bodies implements ActivityStore {
@@ -66,6 +67,36 @@ onRedisCluster('timeline store', () => {
       { id: ids[1], origin: 'user:star' },
     ]);
     assert.equal((await store.scan(a, { feed: 'timeline:p650', limit: 5 })).length, 2);
+  });
+
+  it('a fan-out page into full feeds trims their oldest entries, reports them unless asked not to, and keeps the counts of holding entries', async () => {
+    const a = app();
+    const held = async (id: string) => Number((await r.cluster.hget(`${partitionBase(r.keys, partitionOf(id))}ho:${a}`, id)) ?? 0);
+    const page = (id: string, origin: string) => Array.from({ length: 4 }, (_, k) => ({ kind: 'add' as const, feed: `timeline:t${k}`, entries: [{ id, origin }], maxLength: 2 }));
+    await store.apply(a, page(ids[2], 'user:s'));
+    await store.apply(a, page(ids[4], 'user:s'));
+    assert.deepEqual([await held(ids[2]), await held(ids[4])], [4, 4]);
+    // Every feed is full: each add trims the oldest entry; an entry older than all is trimmed at once.
+    const changes = await store.apply(a, page(ids[6], 'user:s'));
+    assert.deepEqual(changes[3], { feed: 'timeline:t3', added: [{ id: ids[6], origin: 'user:s' }], removed: [ids[2]] });
+    assert.deepEqual([await held(ids[2]), await held(ids[6])], [0, 4]);
+    assert.deepEqual(await store.apply(a, page(ids[1], 'user:s')), [], 'older than every entry: neither added nor removed');
+    assert.equal(await held(ids[1]), 0);
+    // Without change records: the same effect, and an empty list.
+    assert.deepEqual(await store.apply(a, page(ids[8], 'user:t'), { changes: false }), []);
+    assert.deepEqual(await store.scan(a, { feed: 'timeline:t0', limit: 5 }), [
+      { id: ids[8], origin: 'user:t' },
+      { id: ids[6], origin: 'user:s' },
+    ]);
+    assert.deepEqual([await held(ids[4]), await held(ids[6]), await held(ids[8])], [0, 4, 4]);
+    // The same id under another origin is not added again (the first origin is kept).
+    assert.deepEqual(await store.apply(a, page(ids[8], 'user:s'), { changes: false }), []);
+    assert.deepEqual(await store.apply(a, page(ids[8], 'user:s')), []);
+    assert.equal(await held(ids[8]), 4);
+    // A general call (two entries in one feed) without change records.
+    assert.deepEqual(await store.apply(a, [{ kind: 'add', feed: 'timeline:t0', entries: [{ id: ids[9], origin: null }, { id: ids[7], origin: null }], maxLength: 2 }], { changes: false }), []);
+    assert.deepEqual((await store.scan(a, { feed: 'timeline:t0', limit: 5 })).map((e) => e.id), [ids[9], ids[8]]);
+    assert.deepEqual([await held(ids[6]), await held(ids[7]), await held(ids[9])], [3, 0, 1]);
   });
 
   it('adds idempotently, keeps the first origin and the newest maxLength, and reports what changed', async () => {

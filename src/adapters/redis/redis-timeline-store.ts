@@ -2,7 +2,8 @@ import { idAtTime, idOrderKey, isUuid } from '../../core/activities/activity-id.
 import type { ActivityStore } from '../../ports/activity-store.js';
 import type { FollowWrite } from '../../ports/intent-queue.js';
 import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
-import type { RedisConnection } from './connection.js';
+import { PIPELINE_CHUNK, type RedisConnection } from './connection.js';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisActivityHolds } from './redis-activity-holds.js';
 import { isMissingFunction, LuaFunctions, LuaScript } from './scripts.js';
 
@@ -48,11 +49,12 @@ while i <= #ARGV do
         fresh[#fresh + 1] = hex .. origin
       end
     end
-    local card = redis.call('ZCARD', tl)
+    local over = redis.call('ZCARD', tl) - max
     local gone = {}
-    if card > max then
-      for _, m in ipairs(redis.call('ZRANGE', tl, 0, card - max - 1)) do gone[m] = true end
-      redis.call('ZREMRANGEBYRANK', tl, 0, card - max - 1)
+    if over > 0 then
+      -- Every member scores 0, so the lowest are the first in member order: the oldest.
+      local popped = redis.call('ZPOPMIN', tl, over)
+      for j = 1, #popped, 2 do gone[popped[j]] = true end
     end
     local isFresh = {}
     for _, m in ipairs(fresh) do
@@ -113,7 +115,9 @@ return {added, removed}
 // the store's function library: the general script's work for this case with no tables built. KEYS[1]
 // is the feed's \`tl\`, ARGV the member (order key and origin) and the feed's maximum length.
 // Returns 0 when the id was there (nothing changed), 1 when the entry was added and nothing
-// trimmed, else the members the trim removed (the new one among them when it was trimmed at once).
+// trimmed, else what the trim removed as ZPOPMIN answers it, member and score (0) in turn (the new
+// entry among them when it was trimmed at once). Three commands when nothing is trimmed, four when
+// the feed was full.
 const ADD_ONE_LUA = `
 local tl, m = KEYS[1], ARGV[1]
 local hex = string.sub(m, 1, ${HEX})
@@ -121,9 +125,7 @@ if redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 
 redis.call('ZADD', tl, 0, m)
 local over = redis.call('ZCARD', tl) - tonumber(ARGV[2])
 if over <= 0 then return 1 end
-local gone = redis.call('ZRANGE', tl, 0, over - 1)
-redis.call('ZREMRANGEBYRANK', tl, 0, over - 1)
-return gone
+return redis.call('ZPOPMIN', tl, over)
 `;
 
 // A scan that keeps direct entries only (members of exactly 32 digits), skipping \`offset\` of them.
@@ -345,14 +347,15 @@ export class RedisTimelineStore implements TimelineStore {
   }
 
   async apply(app: string, ops: readonly FeedOp[], opts: ApplyOptions = {}): Promise<FeedChange[]> {
-    const changes = isFanoutPage(ops) ? await this.#fanoutPage(app, ops) : await this.#applyOps(app, ops);
+    const report = opts.changes !== false;
+    const changes = isFanoutPage(ops) ? await this.#fanoutPage(app, ops, report) : await this.#applyOps(app, ops, report);
     // Operations no durable intent redoes are as durable as a write step when the call resolves
     // (durable mode: on a replica of each master they went to).
     if (!opts.covered && this.#r.settings.durability === 'durable') await this.#r.waitReplicated([...new Set(ops.map((op) => this.#r.keys.feed(app, op.feed, '')))]);
     return changes;
   }
 
-  async #applyOps(app: string, ops: readonly FeedOp[]): Promise<FeedChange[]> {
+  async #applyOps(app: string, ops: readonly FeedOp[], report: boolean): Promise<FeedChange[]> {
     // Order keys are worked out once per id (a fan-out page names one id in every feed).
     const hexOf = new Map<string, string>();
     const hex = (id: string): string => {
@@ -405,7 +408,7 @@ export class RedisTimelineStore implements TimelineStore {
       const change = { feed: feeds[i], added: added.map(entryOf), removed: removed.map(idOfHex) };
       for (const e of change.added) held.set(e.id, (held.get(e.id) ?? 0) + 1);
       for (const id of change.removed) held.set(id, (held.get(id) ?? 0) - 1);
-      changes.push(change);
+      if (report) changes.push(change);
     });
     await this.#holds.adjust(app, held);
     return changes;
@@ -413,29 +416,44 @@ export class RedisTimelineStore implements TimelineStore {
 
   /**
    * A fan-out page ({@link isFanoutPage}): one call of a lean function per feed ({@link ADD_ONE_LUA}),
-   * sent in one explicit pipeline per master, with no per-feed argument lists or tables built.
+   * sent in pipelines of {@link PIPELINE_CHUNK} per master, with no per-feed argument lists or
+   * tables built. The count of entries holding the page's activities goes up before any call is
+   * sent (the first pipelines are built meanwhile) and is taken back after for the entries that
+   * did not land or were trimmed. `report` false: no change records are built (nobody listens).
    */
-  async #fanoutPage(app: string, ops: readonly AddOp[]): Promise<FeedChange[]> {
-    const hexOf = new Map<string, { hex: string; id: string; n: number }>();
-    const info = ops.map((op) => {
+  async #fanoutPage(app: string, ops: readonly AddOp[], report: boolean): Promise<FeedChange[]> {
+    // A page names one activity in every feed, seldom a few: one record per distinct id.
+    const byId = new Map<string, PageId>();
+    const info: PageId[] = new Array(ops.length);
+    const members: string[] = new Array(ops.length);
+    const keys: string[] = new Array(ops.length);
+    const max: string[] = new Array(ops.length);
+    let lastMax = -1;
+    let lastMaxArg = '';
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
       const e = op.entries[0];
-      let h = hexOf.get(e.id);
+      let h = byId.get(e.id);
       if (h === undefined) {
         const hex = orderKey(e.id);
-        hexOf.set(e.id, (h = { hex, id: idOfHex(hex), n: 0 }));
+        byId.set(e.id, (h = { hex, id: idOfHex(hex), tried: 0, held: 0 }));
       }
-      h.n++;
-      return h;
-    });
+      h.tried++;
+      info[i] = h;
+      members[i] = e.origin === null ? h.hex : h.hex + e.origin;
+      keys[i] = this.#r.keys.feed(app, op.feed, 'tl');
+      if (op.maxLength !== lastMax) {
+        lastMax = op.maxLength;
+        lastMaxArg = String(Math.max(0, Math.trunc(op.maxLength)));
+      }
+      max[i] = lastMaxArg;
+    }
     const tried = new Map<string, number>();
-    for (const h of hexOf.values()) tried.set(h.id, (tried.get(h.id) ?? 0) + h.n);
+    for (const h of byId.values()) tried.set(h.id, (tried.get(h.id) ?? 0) + h.tried);
     const cluster = this.#r.cluster;
-    await Promise.all([this.#holds.adjust(app, tried), this.#fns.ready(cluster)]);
     const fn = this.#fns.name('add1');
-    const keys = ops.map((op) => this.#r.keys.feed(app, op.feed, 'tl'));
-    const members = ops.map((op, i) => `${info[i].hex}${op.entries[0].origin ?? ''}`);
-    const max = ops.map((op) => String(Math.max(0, Math.trunc(op.maxLength))));
-    const settled = await this.#r.perNodeSettled(keys, (p, i) => p.call('fcall', fn, 1, keys[i], members[i], max[i]));
+    const call = (p: ChainableCommander, i: number) => p.call('fcall', fn, '1', keys[i], members[i], max[i]);
+    const settled = await this.#r.perNodeSettled(keys, call, PIPELINE_CHUNK, Promise.all([this.#holds.adjust(app, tried), this.#fns.ready(cluster)]));
     // A master without the function did not run the call: load it again and send those calls again.
     const missing: number[] = [];
     for (let i = 0; i < settled.length; i++) if (settled[i][0] !== null && isMissingFunction(settled[i][0])) missing.push(i);
@@ -443,39 +461,48 @@ export class RedisTimelineStore implements TimelineStore {
       await this.#fns.reload(cluster);
       const again = await this.#r.perNodeSettled(
         missing.map((i) => keys[i]),
-        (p, k) => p.call('fcall', fn, 1, keys[missing[k]], members[missing[k]], max[missing[k]]),
+        (p, k) => call(p, missing[k]),
       );
       again.forEach((res, k) => {
         settled[missing[k]] = res;
       });
     }
-    const results: (0 | 1 | string[])[] = new Array(ops.length);
-    for (let i = 0; i < settled.length; i++) {
-      const [err, value] = settled[i];
-      if (err) throw err;
-      results[i] = value as 0 | 1 | string[];
-    }
+    for (let i = 0; i < settled.length; i++) if (settled[i][0]) throw settled[i][0];
     const changes: FeedChange[] = [];
-    const held = new Map([...tried].map(([id, n]) => [id, -n]));
+    // Entries the trims removed, by activity id (rare: only feeds at their maximum length trim).
+    let trimmed: Map<string, number> | null = null;
     for (let i = 0; i < ops.length; i++) {
-      const res = results[i];
+      const res = settled[i][1] as 0 | 1 | string[];
       if (res === 0) continue;
-      const { id } = info[i];
-      const entry = { id, origin: ops[i].entries[0].origin ?? null };
+      const h = info[i];
       if (res === 1) {
-        held.set(id, held.get(id)! + 1);
-        changes.push({ feed: ops[i].feed, added: [entry], removed: [] });
+        h.held++;
+        if (report) changes.push({ feed: ops[i].feed, added: [{ id: h.id, origin: ops[i].entries[0].origin ?? null }], removed: [] });
         continue;
       }
-      // The trim's members: the new entry among them was trimmed at once (neither added nor removed).
+      // The trim's members (every other element; the others are their scores): the new entry
+      // among them was trimmed at once (neither added nor removed).
       const member = members[i];
-      const removed = res.filter((m) => m !== member).map(idOfHex);
-      const added = removed.length === res.length ? [entry] : [];
-      for (const e of added) held.set(e.id, held.get(e.id)! + 1);
-      for (const x of removed) held.set(x, (held.get(x) ?? 0) - 1);
-      if (added.length > 0 || removed.length > 0) changes.push({ feed: ops[i].feed, added, removed });
+      const removed: string[] = [];
+      for (let j = 0; j < res.length; j += 2) if (res[j] !== member) removed.push(idOfHex(res[j]));
+      const added = removed.length === res.length / 2;
+      if (added) h.held++;
+      trimmed ??= new Map();
+      for (const x of removed) trimmed.set(x, (trimmed.get(x) ?? 0) + 1);
+      if (report && (added || removed.length > 0)) changes.push({ feed: ops[i].feed, added: added ? [{ id: h.id, origin: ops[i].entries[0].origin ?? null }] : [], removed });
     }
+    const held = new Map<string, number>();
+    for (const h of byId.values()) held.set(h.id, (held.get(h.id) ?? 0) + h.held - h.tried);
+    if (trimmed) for (const [id, n] of trimmed) held.set(id, (held.get(id) ?? 0) - n);
     await this.#holds.adjust(app, held);
     return changes;
   }
+}
+
+/** One activity id of a fan-out page: its order key, how many feeds were tried and how many took it. */
+interface PageId {
+  readonly hex: string;
+  readonly id: string;
+  tried: number;
+  held: number;
 }
