@@ -91,12 +91,38 @@ export async function startServer(opts: ServerOptions = {}): Promise<Server> {
 /**
  * A second Rivulet over the same data as `s` (its own connection to the same database file, no
  * fan-out worker), with its read cache set to `readCacheMb` (0: off). Closing it leaves `s` running.
+ * With `copy`, it runs over a copy of the database file instead (`VACUUM INTO` a temp directory,
+ * removed at close): processes sharing one file each ask SQLite on every change-mark look whether
+ * another committed, which a server alone on its file does not, so per-read CPU figures of a server
+ * sharing the file are not those of a lone server.
  */
-export async function secondServer(s: Server, readCacheMb: number, opts: { metrics?: boolean; partsMb?: number } = {}): Promise<{ base: string; rivulet: Rivulet; close: () => Promise<void> }> {
-  const config = suiteConfig(s.dir, s.secret, { readCacheMb, metrics: opts.metrics, partsMb: opts.partsMb });
+export async function secondServer(
+  s: Server,
+  readCacheMb: number,
+  opts: { metrics?: boolean; partsMb?: number; copy?: boolean } = {},
+): Promise<{ base: string; rivulet: Rivulet; close: () => Promise<void> }> {
+  let dir = s.dir;
+  if (opts.copy === true) {
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-suite-copy-'));
+    const target = sqlitePath(suiteConfig(dir, s.secret, {}));
+    const db = new Database(s.dbPath, { readonly: true });
+    try {
+      db.prepare('VACUUM INTO ?').run(target);
+    } finally {
+      db.close();
+    }
+  }
+  const config = suiteConfig(dir, s.secret, { readCacheMb, metrics: opts.metrics, partsMb: opts.partsMb });
   const rivulet = await createRivulet({ config, logger: pino({ level: 'warn' }), worker: false });
   const base = await rivulet.listen(0, '127.0.0.1');
-  return { base, rivulet, close: () => rivulet.close() };
+  return {
+    base,
+    rivulet,
+    close: async () => {
+      await rivulet.close();
+      if (dir !== s.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
@@ -270,7 +296,7 @@ export function intOption(name: string, dflt: number): number {
 }
 
 /** Options that take a value, so their value is not taken for a scenario name. */
-export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows', 'masters', 'only'];
+export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows', 'masters', 'only', 'writes', 'write-rate'];
 
 export function log(msg: string): void {
   console.log(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);

@@ -56,7 +56,7 @@ export function readerOrder(g: Graph, rng: Rng): number[] {
  * out to the author's followers), about collection objects made beforehand; likes and comments by
  * followers of the author on the newest posts of the workload (the ones on first pages).
  */
-function writeRequests(s: Server, g: Graph, ctx: WriteContext, count: number): HttpReq[] {
+export function writeRequests(s: Server, g: Graph, ctx: WriteContext, count: number): HttpReq[] {
   const out: HttpReq[] = [];
   for (let i = 0; i < count; i++) {
     const step = i % 4;
@@ -145,7 +145,7 @@ function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedRe
   return n;
 }
 
-interface WriteContext {
+export interface WriteContext {
   rng: Rng;
   sampler: AuthorSampler;
   nextPost: number;

@@ -15,8 +15,11 @@
  *   (`version` changed); for 20 readers through the process that learns and 10 through a second
  *   process on the same database that only serves reads.
  *
+ * - After T8, the same reads one at a time through Fastify's inject, 5 rounds of 400: the process's
+ *   CPU time per read with nothing else in flight (`serial_in_process`: the rounds' median and least).
+ *
  * Options: --authors=N, --readers=N (default 200), --requests=N (default 3000), --t9-polls=N (reads per
- * T9 sample at most, default 100).
+ * T9 sample at most, default 100), --profile DIR (CPU profiles of the T8 and the one-at-a-time reads).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +28,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { parseConfig } from '../src/config/config.js';
 import { createRivulet } from '../src/main.js';
-import { intOption, jwt, log, round } from './harness.js';
+import { intOption, jwt, log, profiled, round } from './harness.js';
 import { Load, type HttpReq } from './load.js';
 import { writeResult } from './report.js';
 
@@ -109,7 +112,7 @@ export async function personalizedRead(): Promise<void> {
     await load.batch(base, requests.slice(0, Math.min(400, requests.length)), { concurrency: 8 });
     log(`personalized-read: T8, ${requestCount} reads, 8 in flight`);
     const cpu0 = process.cpuUsage();
-    const r = await load.batch(base, requests, { concurrency: 8 });
+    const r = await profiled('personalized-read-t8', () => load.batch(base, requests, { concurrency: 8 }));
     const cpu = process.cpuUsage(cpu0);
     const ms = [...r.ms].sort((x, y) => x - y);
     const pct = (p: number) => round(ms[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]);
@@ -120,6 +123,33 @@ export async function personalizedRead(): Promise<void> {
       latency_ms: { p50: pct(50), p90: pct(90), p99: pct(99), max: pct(100) },
       process_cpu_ms_per_read: round((cpu.user + cpu.system) / 1000 / requests.length),
     };
+    // The same reads one at a time through Fastify's inject (no sockets, nothing else in flight),
+    // in rounds: the server's own CPU time per read, which depends far less on other processes
+    // than latency; the least and the median of the rounds.
+    const serialCount = Math.min(requestCount, 400);
+    const serial = await profiled('personalized-read-serial', async () => {
+      const rounds: number[] = [];
+      const w0 = performance.now();
+      for (let round = 0; round < 5; round++) {
+        const c0 = process.cpuUsage();
+        for (let i = 0; i < serialCount; i++) {
+          const q = requests[(round * serialCount + i) % requests.length];
+          const res = await rivulet.http.inject({ method: 'GET', url: q.path, headers: q.headers });
+          if (res.statusCode !== 200) throw new Error(`${q.path}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+        }
+        const c = process.cpuUsage(c0);
+        rounds.push((c.user + c.system) / 1000 / serialCount);
+      }
+      const sorted = [...rounds].sort((x, y) => x - y);
+      return {
+        reads: 5 * serialCount,
+        cpu_ms_per_read: round(sorted[2], 3),
+        cpu_ms_per_read_least: round(sorted[0], 3),
+        rounds_cpu_ms_per_read: rounds.map((x) => round(x, 3)),
+        wall_ms_per_read: round((performance.now() - w0) / (5 * serialCount), 3),
+      };
+    });
+    log(`personalized-read: one at a time in process, ${serial.cpu_ms_per_read} ms CPU per read`);
 
     // T9: like → the reader's next read ranks the liked topic's posts higher; like → the model stepped.
     log('personalized-read: T9, like → next read');
@@ -215,6 +245,7 @@ export async function personalizedRead(): Promise<void> {
       what: 'personalized reads over HTTP: enrich/personalization/feed/ first pages (SQLite, one process, 8 in flight); like → next read',
       world: { authors, posts: posts.length, readers, follows_per_reader: 70, candidates_per_read: candidates, model_version: probe.version },
       t8: { ...t8, target: 'p99 ≤ 50 ms at 8 connections' },
+      serial_in_process: serial,
       t9: {
         learning_process: summary(delays.filter((_, i) => via[i] === 'learning process')),
         serving_process: summary(delays.filter((_, i) => via[i] === 'serving process')),
@@ -223,7 +254,7 @@ export async function personalizedRead(): Promise<void> {
       },
     };
     const file = writeResult('personalized-read', result);
-    console.log(JSON.stringify({ world: result.world, t8: result.t8, t9: { ...result.t9, delays: undefined } }, null, 2));
+    console.log(JSON.stringify({ world: result.world, t8: result.t8, serial_in_process: serial, t9: { ...result.t9, delays: undefined } }, null, 2));
     log(`personalized-read: written ${file}`);
   } finally {
     await load.close();

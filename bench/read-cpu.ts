@@ -11,9 +11,11 @@
  * page build.
  * With `--profile DIR` each measured loop is profiled.
  */
-import { api, intOption, log, profiled, round, secondServer } from './harness.js';
+import { api, intOption, log, option, outboxEmpty, profiled, round, secondServer } from './harness.js';
 import { loadGraph, Rng, ZipfSampler } from './graph.js';
-import { readerOrder } from './mixed.js';
+import { readerOrder, writeRequests, type WriteContext } from './mixed.js';
+import { mainThreadCpuMs } from './metrics.js';
+import { AuthorSampler, drawWorkload } from './graph.js';
 import type { HttpReq } from './load.js';
 import { writeResult } from './report.js';
 import { ACTIVITIES, buildReadWorkload, ENRICH_FLAGS, graphInfo, graphOption, SEED, withServer } from './suite.js';
@@ -44,6 +46,66 @@ async function measure(http: FastifyInstance, reqs: readonly HttpReq[], count: n
   return { reads: count, cpu_us_per_read: round((c.user + c.system) / count, 1), wall_us_per_read: round((wall * 1000) / count, 1), mean_bytes: Math.round(bytes / count) };
 }
 
+/** Writes per kind in the write loop. */
+const WRITES = 1_000;
+/** Writes per second in the write loop (`mixed` at 200 writes/s makes 150 reactions/s). */
+const WRITE_RATE = 150;
+
+/**
+ * The server main thread's CPU per write (Linux per-thread counters): posts (fan-out to the
+ * author's followers, a content job) and reactions (likes and comments, each an engagement event
+ * the learner takes in), as `mixed` writes them, sent one at a time through `inject` at `--write-rate` per second; then the
+ * background work they leave on the main thread (content jobs, the learner's rounds, queued
+ * fan-out) is waited for, and counted. `request_us` is the main thread's CPU until the last answer
+ * (background rounds that ran meanwhile included), `total_us` until the work left behind is done too.
+ */
+async function writeCpu(s: Parameters<Parameters<typeof withServer>[1]>[0], g: Parameters<typeof graphInfo>[0], n: number, seed: number, ids: readonly string[], count: number, rate: number) {
+  const w = drawWorkload(g, n, seed);
+  const ctx: WriteContext = {
+    rng: new Rng(seed + 5),
+    sampler: new AuthorSampler(g),
+    nextPost: 1_000_000,
+    recent: ids.slice(-1500).map((id, k) => ({ id, author: w.authors[ids.length - 1500 + k] })),
+  };
+  const all = writeRequests(s, g, ctx, count * 4);
+  const byKind = { post: all.filter((r) => r.path.includes('/feed/')), reaction: all.filter((r) => r.path.includes('/reaction/')).slice(0, count) };
+  const out: Record<string, { writes: number; per_s: number; request_us: number | null; total_us: number | null }> = {};
+  // One write at a time, so nothing queues up behind the measured loop.
+  const settle = async () => {
+    await s.rivulet.signalWorker?.drainAll();
+    await outboxEmpty(s);
+    await new Promise((r) => setTimeout(r, 300));
+    await s.rivulet.signalWorker?.drainAll();
+  };
+  for (const [kind, reqs] of Object.entries(byKind)) {
+    await settle();
+    const c0 = mainThreadCpuMs();
+    let c1: number | null = null;
+    await profiled(`read-cpu-${kind}-writes`, async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < reqs.length; i++) {
+        const r = reqs[i];
+        const res = await s.rivulet.http.inject({ method: r.method, url: r.path, headers: r.headers, payload: r.body });
+        if (res.statusCode >= 300) throw new Error(`${r.path}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+        // Paced: the next write is due at i / rate seconds from the start (background rounds then see as many writes each as under `mixed`).
+        const wait = t0 + ((i + 1) * 1000) / rate - performance.now();
+        if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+      }
+      c1 = mainThreadCpuMs();
+      await settle();
+    });
+    const c2 = mainThreadCpuMs();
+    out[kind] = {
+      writes: reqs.length,
+      per_s: rate,
+      request_us: c0 === null || c1 === null ? null : round(((c1 - c0) * 1000) / reqs.length, 1),
+      total_us: c0 === null || c2 === null ? null : round(((c2 - c0) * 1000) / reqs.length, 1),
+    };
+    log(`  ${kind} writes: ${JSON.stringify(out[kind])}`);
+  }
+  return out;
+}
+
 export async function readCpu(): Promise<void> {
   const g = loadGraph(graphOption());
   const n = ACTIVITIES();
@@ -51,7 +113,7 @@ export async function readCpu(): Promise<void> {
   const reads = intOption('reads', READS);
   log(`read-cpu: ${g.title}, ${n} activities, ${reads} reads per loop`);
   await withServer({ readCacheMb: 0 }, async (s, load) => {
-    await buildReadWorkload(s, load, g, n, seed, 0);
+    const { posted } = await buildReadWorkload(s, load, g, n, seed, 0);
     const rng = new Rng(seed + 3);
     const order = readerOrder(g, rng);
     const zipf = new ZipfSampler(order.length, 1);
@@ -61,12 +123,15 @@ export async function readCpu(): Promise<void> {
       enriched: draw().map((u) => api('GET', `enrich/feed/timeline/${u}/?limit=25&${ENRICH_FLAGS}`, s.userToken(u))),
     };
     const healthz: HttpReq[] = [{ method: 'GET', path: '/healthz', headers: {} }];
-    const cachedServer = await secondServer(s, 64);
-    const bareServer = await secondServer(s, 0, { partsMb: 0 });
+    // Each server alone on its own copy of the file (see `secondServer`).
+    const cachedServer = await secondServer(s, 64, { copy: true });
+    const bareServer = await secondServer(s, 0, { partsMb: 0, copy: true });
     const out: Record<string, unknown> = {};
     try {
       out.healthz = await measure(s.rivulet.http, healthz, reads);
-      for (const [kind, reqs] of Object.entries(kinds)) {
+      // `--only writes` skips the reads, `--only reads` the writes.
+      const only = option('only');
+      for (const [kind, reqs] of only === 'writes' ? [] : Object.entries(kinds)) {
         await measure(s.rivulet.http, reqs, Math.min(reads, 1_000)); // JIT warm
         const uncached = await profiled(`read-cpu-${kind}`, () => measure(s.rivulet.http, reqs, reads));
         await measure(bareServer.rivulet.http, reqs, Math.min(reads, 1_000)); // JIT warm
@@ -88,6 +153,7 @@ export async function readCpu(): Promise<void> {
             `cached ${cached.cpu_us_per_read} µs; the page build ${build} µs (cache off), ${bareBuild} µs (nothing kept), ${missBuild} µs (page miss)`,
         );
       }
+      if (only !== 'reads') out.writes = await writeCpu(s, g, n, seed, posted.ids, intOption('writes', WRITES), intOption('write-rate', WRITE_RATE));
     } finally {
       await bareServer.close();
       await cachedServer.close();

@@ -187,7 +187,10 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
     out.push({ section: 'Reads over HTTP', docs: [reads], rows: list });
   }
   const mixed = r.get('mixed');
-  if (mixed) out.push({ section: 'Reads while the data changes (`mixed`, issue 12)', docs: [mixed], rows: mixedRows(mixed) });
+  if (mixed) {
+    const view = mixedRuns(mixed);
+    out.push({ section: 'Reads while the data changes (`mixed`, issue 12)', docs: view.docs, rows: mixedRows(mixed, view.runs) });
+  }
   const fan = r.get('fanout-throughput');
   if (fan) {
     const c = fan.store_ceiling;
@@ -352,13 +355,33 @@ function loopFigures(e: { delay_ms: { p99: number; max: number }; utilization: n
   return `; event loop delay p99 ${ms(e.delay_ms.p99)}, max ${ms(e.delay_ms.max)}, busy ${pct(e.utilization)}${cpu}`;
 }
 
+/**
+ * The runs the mixed section shows: for each write rate, the run of the newest `mixed` result on
+ * the same graph that measured that rate (a run with `--rates 200` alone leaves the 0 and 20
+ * writes/s rows to the newest file that has them), lowest rate first, each with its file; and the
+ * files they come from, newest first. Ratios inside a run (`vs_ceiling`, `vs_no_writes`) stay those
+ * of its own file.
+ */
+function mixedRuns(newest: Doc): { runs: { run: any; doc: Doc }[]; docs: Doc[] } {
+  const graph = newest.graph?.name;
+  const byRate = new Map<number, { run: any; doc: Doc }>();
+  for (const doc of allResults()) {
+    if (doc.scenario !== 'mixed' || doc.graph?.name !== graph || doc.at > newest.at) continue;
+    for (const run of (doc.runs ?? []) as any[]) byRate.set(run.writes_per_s, { run, doc });
+  }
+  const runs = [...byRate.values()].sort((a, b) => a.run.writes_per_s - b.run.writes_per_s);
+  const docs = [newest];
+  for (const { doc } of runs) if (!docs.some((d) => d.file === doc.file)) docs.push(doc);
+  return { runs, docs };
+}
+
 /** Rows of the mixed scenario: each write rate's reads against the mix's ceiling, then saturation. */
-function mixedRows(m: Doc): Row[] {
+function mixedRows(m: Doc, runs: readonly { run: any; doc: Doc }[]): Row[] {
   const list: Row[] = [];
-  const runs = m.runs as any[];
-  const half = Math.floor(m.connections / 2);
-  for (const run of runs) {
+  for (const { run, doc } of runs) {
+    const half = Math.floor(doc.connections / 2);
     const rate = run.writes_per_s;
+    const from = doc.file === m.file ? '' : ` (${doc.file})`;
     const w = run.writes ? `; writes reached ${run.writes.achieved_per_s}/s (ack p50 ${ms(run.writes.latency_ms.p50)}, p99 ${ms(run.writes.latency_ms.p99)})` : '';
     for (const [k, name, goal] of [['flat', 'flat', 0.4], ['enriched', 'enriched', 0.25]] as const) {
       const x = run[k];
@@ -374,7 +397,7 @@ function mixedRows(m: Doc): Row[] {
         status = ok(vsNone >= 0.9);
       }
       list.push({
-        figure: `${rate} writes/s: ${name} reads, ${half} connections`,
+        figure: `${rate} writes/s: ${name} reads, ${half} connections${from}`,
         value: `${int(x.read.requests_per_s)} req/s; p50 ${ms(l.p50)}, p99 ${ms(l.p99)}${rate > 0 && vsNone !== undefined ? `; ${pct(vsNone)} of no writes` : ''}`,
         baseline: `ceiling of the mix ${int(run.ceiling[k].requests_per_s)} req/s (${int(run.ceiling[k].body_bytes)} B body)`,
         ratio: pct(x.vs_ceiling),
@@ -383,7 +406,7 @@ function mixedRows(m: Doc): Row[] {
       });
     }
     list.push({
-      figure: `${rate} writes/s: read cache, writes, /healthz`,
+      figure: `${rate} writes/s: read cache, writes, /healthz${from}`,
       value: `hit rate ${run.read_cache.hit_rate === null ? 'n/a' : pct(run.read_cache.hit_rate)}${w}; /healthz p50 ${ms(run.healthz.latency_ms.p50)}, p99 ${ms(run.healthz.latency_ms.p99)}${loopFigures(run.event_loop)}`,
       baseline: rate > 0 ? `target rate ${rate}/s` : '',
       ratio: run.writes ? pct(run.writes.achieved_per_s / rate) : '',
@@ -638,8 +661,9 @@ export function chart(r: Map<string, Doc>): string {
   const mixed = r.get('mixed');
   if (mixed) {
     const bars: Bar[] = [];
+    const runs = mixedRuns(mixed).runs.map((x) => x.run);
     for (const [k, goal] of [['flat', 0.4], ['enriched', 0.25]] as const) {
-      for (const run of mixed.runs as any[]) {
+      for (const run of runs) {
         const x = run[k];
         bars.push({ label: `${k}: ceiling before the ${run.writes_per_s} writes/s run`, value: run.ceiling[k].requests_per_s, color: C.ceiling });
         bars.push({

@@ -55,6 +55,8 @@ export interface ChangesSince {
  * - `user`, `object`: a user, a collection entry.
  * - `pulled`: the direct entries of the app's pull-served feeds (merged into their followers' reads).
  * - `signals`: personalization data (profiles, events, tags) that ranked reads score with.
+ * - `profile`: one user's personalization profile (interests, author affinities, preferences),
+ *   which personalized reads keep per reader; a write that changes it marks `signals` too.
  * - `app`: anything else that changes what reads show (moderation flags); every read depends on it.
  */
 export const changeKey = {
@@ -66,6 +68,7 @@ export const changeKey = {
   object: (app: string, collection: string, id: string) => `o|${app}|${collection}|${id}`,
   pulled: (app: string) => `p|${app}`,
   signals: (app: string) => `s|${app}`,
+  profile: (app: string, user: string) => `w|${app}|${user}`,
   app: (app: string) => `*|${app}`,
 } as const;
 
@@ -93,7 +96,8 @@ export function stepChanges(app: string, step: WriteStep): Set<string> {
 
 /**
  * The keys personalization writes change: the app's signals key when they change data that
- * ranked reads score with (events, profiles, tags, hides); the job queue of content processing
+ * ranked reads score with (events, profiles, tags, hides), and the profile key of each user whose
+ * profile they change (an event's effects, manual interests); the job queue of content processing
  * is not.
  */
 export function signalChanges(app: string, s: SignalWrites): Set<string> {
@@ -101,5 +105,7 @@ export function signalChanges(app: string, s: SignalWrites): Set<string> {
   if ((s.events?.length ?? 0) > 0 || (s.profile?.length ?? 0) > 0 || (s.tags?.length ?? 0) > 0 || (s.hides?.length ?? 0) > 0) {
     keys.add(changeKey.signals(app));
   }
+  for (const e of s.events ?? []) for (const c of e.effects ?? []) keys.add(changeKey.profile(app, c.user));
+  for (const c of s.profile ?? []) keys.add(changeKey.profile(app, c.user));
   return keys;
 }

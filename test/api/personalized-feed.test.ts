@@ -202,6 +202,31 @@ describe('personalized feed', () => {
     assert.equal(asUser.status, 403);
   });
 
+  it("a reader's profile change reaches their next personalized read (the profile kept between reads is dropped)", async () => {
+    const baker = uid('baker');
+    const baking: string[] = [];
+    await post(baker, '#baking', 2, baking);
+    await t.client().feed('timeline', reader).follow('user', baker);
+    await drain();
+    const explain = async () => {
+      const url = `${origin}/personalization/v1.0/explain/?api_key=${t.apiKey}&user_id=${reader}&activity_id=${baking[1]}`;
+      const res = await fetch(url, { headers: { Authorization: t.client().getPersonalizationToken(), 'stream-auth-type': 'jwt' } });
+      assert.equal(res.status, 200);
+      const features = ((await res.json()) as any).results[0].features as { name: string; value: number }[];
+      return (name: string) => features.find((f) => f.name === name)?.value ?? 0;
+    };
+    // Two reads: the second is served from the profile kept after the first (each read decays the
+    // weights to its own time, so the last digits may differ).
+    const before = await explain();
+    assert.ok(Math.abs((await explain())('interest_score') - before('interest_score')) < 1e-6);
+    assert.equal(before('author_affinity'), 0, 'no engagement with the baker yet');
+    await analytics('engagement', { content_list: [{ user_data: reader, label: 'like', content: baking[0], feed_id: `timeline:${reader}` }] });
+    await drain();
+    const after = await explain();
+    assert.ok(after('interest_score') > before('interest_score'), `the like gave the reader a #baking interest: ${before('interest_score')} → ${after('interest_score')}`);
+    assert.ok(after('author_affinity') > 0, `and an affinity with the baker: ${after('author_affinity')}`);
+  });
+
   it('recommends authors followed by the authors the reader follows', async () => {
     const newcomer = uid('newcomer');
     await t.client().feed('timeline', skier).follow('user', newcomer);

@@ -1,4 +1,4 @@
-import { changeKey, stepChanges } from '../../ports/change-marks.js';
+import { changeKey, signalChanges, stepChanges } from '../../ports/change-marks.js';
 import type { ActivityStore } from '../../ports/activity-store.js';
 import type { CollectionStore, EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { FollowStore } from '../../ports/follow-store.js';
@@ -95,7 +95,7 @@ export class RedisStore {
           await signals.recordSignals(app, w);
         } finally {
           // Also after a failed call: parts of it may have landed.
-          if ((w.events?.length ?? 0) > 0 || (w.profile?.length ?? 0) > 0 || (w.tags?.length ?? 0) > 0 || (w.hides?.length ?? 0) > 0) await mark([changeKey.signals(app)]);
+          await mark([...signalChanges(app, w)]);
         }
       },
     });

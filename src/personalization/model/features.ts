@@ -46,14 +46,18 @@ function fnv(s: string): number {
   return h >>> 0;
 }
 
-/** Combines two 32-bit values into one (murmur3's mixing). */
+/**
+ * Combines two 32-bit values into one (murmur3's mixing), as a signed 32-bit integer: the bits a
+ * bucket index is taken from, in a form that is a small integer to V8 (an unsigned result above
+ * 2^31 would be a heap-allocated number, several per scored candidate).
+ */
 export function mix(a: number, b: number): number {
   let h = Math.imul(a ^ 0x9e3779b9, 0xcc9e2d51);
   h = (h << 15) | (h >>> 17);
   h = Math.imul(h, 0x1b873593) ^ b;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
 // Namespaces keep equal values of different kinds in different buckets.

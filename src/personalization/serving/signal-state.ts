@@ -299,10 +299,27 @@ function sameTags(a: readonly ContentTag[], b: readonly ContentTag[]): boolean {
   return a.length === b.length && a.every((t, i) => t.tag === b[i].tag && t.weight === b[i].weight);
 }
 
-/** The `max` best of `score`, newest first among equals. */
+/**
+ * The `max` best of `score`, newest first among equals. Sorted as positions into parallel arrays
+ * of ids, scores and times (each item's time looked up once, not in every comparison); only the
+ * `max` returned become objects.
+ */
 function top(score: Map<string, number>, max: number, items: ReadonlyMap<string, ItemEntry>): Scored[] {
-  return [...score]
-    .map(([id, s]) => ({ id, score: s }))
-    .sort((a, b) => b.score - a.score || items.get(b.id)!.timeS - items.get(a.id)!.timeS || (a.id < b.id ? -1 : 1))
-    .slice(0, max);
+  const n = score.size;
+  const ids: string[] = new Array(n);
+  const scores = new Float64Array(n);
+  const times = new Float64Array(n);
+  const order: number[] = new Array(n);
+  let k = 0;
+  for (const [id, s] of score) {
+    ids[k] = id;
+    scores[k] = s;
+    times[k] = items.get(id)!.timeS;
+    order[k] = k;
+    k++;
+  }
+  order.sort((a, b) => scores[b] - scores[a] || times[b] - times[a] || (ids[a] < ids[b] ? -1 : 1));
+  const out: Scored[] = new Array(Math.max(0, Math.min(max, n)));
+  for (let i = 0; i < out.length; i++) out[i] = { id: ids[order[i]], score: scores[order[i]] };
+  return out;
 }

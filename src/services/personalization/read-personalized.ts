@@ -18,7 +18,8 @@ import { withoutFlagged } from '../moderation.js';
 import { readTimeline } from '../read-feed.js';
 import { rankingNow } from '../read-ranked.js';
 import { settingsOf } from '../signals/signal-context.js';
-import { PersonalizationRuntime, type ReaderFeed } from './runtime.js';
+import { PersonalizationRuntime, type ActivityHomes, type ReaderFeed, type ReaderProfile } from './runtime.js';
+import type { ProfileWeight } from '../../ports/profile-store.js';
 import { changeKey } from '../../ports/change-marks.js';
 import { activityBodies } from '../read-parts.js';
 import { recordingServices } from '../read-deps.js';
@@ -86,20 +87,105 @@ export interface Explanation {
 export interface RankedList {
   readonly version: string;
   /** In ranked order; entries whose activity is gone are taken out when a page finds them. */
-  readonly entries: RankedEntry[];
+  readonly entries: RankedEntries;
   readonly explanation?: Explanation;
 }
 
-interface Candidate {
-  readonly id: string;
-  readonly source: SelectorType;
-  /** The stored activity; '' until read (only when something needs it, see {@link rankFor}). */
-  body: string;
-  origin: string | null;
-  /** What the learner's index knows of it (author, time, tags, exposure). */
-  readonly item: ItemEntry | undefined;
-  author: string;
-  timeUs: number;
+/**
+ * A ranked list's entries as parallel arrays, one slot per entry, in ranked order. The page cache
+ * keeps a list for the reader's later pages: a handful of arrays outlive the read rather than an
+ * object per candidate (500 objects kept per read would each be copied by the garbage collector
+ * before they die). A page's entries are made as objects when it is served ({@link slice}).
+ */
+export class RankedEntries {
+  ids: string[];
+  /** The stored activity; '' until the page that shows it is served. */
+  bodies: string[];
+  origins: (string | null)[];
+  scores: number[];
+  sources: SelectorType[];
+  /** With `withScoreVars`: each entry's formula inputs. */
+  vars: (Record<string, number> | undefined)[] | null;
+  /** Exploration picks by activity id (few, and none by default). */
+  readonly explore = new Map<string, { readonly draw: number; readonly pool: number }>();
+
+  constructor(n: number, withVars: boolean) {
+    this.ids = new Array(n);
+    this.bodies = new Array(n);
+    this.origins = new Array(n);
+    this.scores = new Array(n);
+    this.sources = new Array(n);
+    this.vars = withVars ? new Array(n) : null;
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  /** Entries [from, to) as objects; {@link keep} writes back what a page read into them. */
+  slice(from: number, to: number): PageEntry[] {
+    const out: PageEntry[] = [];
+    for (let i = Math.max(0, from); i < Math.min(to, this.ids.length); i++) {
+      const id = this.ids[i];
+      out.push({ at: i, id, body: this.bodies[i], origin: this.origins[i], score: this.scores[i], source: this.sources[i], explore: this.explore.get(id), vars: this.vars?.[i] });
+    }
+    return out;
+  }
+
+  /** Keeps the bodies and origins read into a page's entries for the list's later pages. */
+  keep(page: readonly PageEntry[]): void {
+    for (const e of page) {
+      this.bodies[e.at] = e.body;
+      this.origins[e.at] = e.origin;
+    }
+  }
+
+  /** Takes out the entries of `gone` activities. */
+  remove(gone: ReadonlySet<string>): void {
+    const keep: number[] = [];
+    for (let i = 0; i < this.ids.length; i++) if (!gone.has(this.ids[i])) keep.push(i);
+    const pick = <T>(xs: T[]) => keep.map((i) => xs[i]);
+    this.ids = pick(this.ids);
+    this.bodies = pick(this.bodies);
+    this.origins = pick(this.origins);
+    this.scores = pick(this.scores);
+    this.sources = pick(this.sources);
+    if (this.vars !== null) this.vars = pick(this.vars);
+  }
+}
+
+/** One entry of a page being served, and its place in the list. */
+interface PageEntry extends RankedEntry {
+  readonly at: number;
+}
+
+/**
+ * One candidate of a read, from selection to the ranked list: one object per candidate serves as
+ * the guardrails' input too ({@link RankItem}, keyed by its place among the scored candidates), so
+ * scoring 500 candidates makes 500 objects, not twice as many. They die with the read: the list
+ * kept for later pages is {@link RankedEntries}.
+ */
+class Candidate implements RankItem {
+  key = 0;
+  author = '';
+  timeUs = 0;
+  score = 0;
+  following = false;
+  ageHours = 0;
+  divisiveness = 0;
+  fatigue = 1;
+  impressions = 0;
+  engagements = 0;
+  vars: Record<string, number> | undefined = undefined;
+  constructor(
+    readonly id: string,
+    readonly source: SelectorType,
+    /** The stored activity; '' until read (only when something needs it, see {@link rankFor}). */
+    public body: string,
+    public origin: string | null,
+    /** What the learner's index knows of it (author, time, tags, exposure). */
+    readonly item: ItemEntry | undefined,
+  ) {}
 }
 
 /** Variables a personalized read sets itself: a formula reading only these needs no activity parsed. */
@@ -146,17 +232,16 @@ export async function readPersonalized(
     list = await rankFor(s, runtime, app, q);
     pages.set(key, list, nowMs + q.settings.sessionTtlS * 1000);
   }
-  let page = list.entries.slice(q.offset, q.offset + q.limit);
+  const entries = list.entries;
+  let page = entries.slice(q.offset, q.offset + q.limit);
   // The page's activities not read yet: one batch read; ones deleted meanwhile leave the list.
   for (let round = 0; round < 3 && page.some((e) => e.body === ''); round++) {
     const lazy = page.filter((e) => e.body === '');
-    await loadBodies(s, app.appId, lazy);
+    await loadBodies(s, runtime.homes, app.appId, lazy);
+    entries.keep(lazy);
     if (lazy.every((e) => e.body !== '')) break;
-    const gone = new Set(lazy.filter((e) => e.body === '').map((e) => e.id));
-    const kept = list.entries.filter((e) => !gone.has(e.id));
-    list.entries.length = 0;
-    list.entries.push(...kept);
-    page = list.entries.slice(q.offset, q.offset + q.limit);
+    entries.remove(new Set(lazy.filter((e) => e.body === '').map((e) => e.id)));
+    page = entries.slice(q.offset, q.offset + q.limit);
   }
   page = page.filter((e) => e.body !== '');
   const texts = await render(page.map((e) => ({ body: e.body, origin: e.origin, id: e.id })));
@@ -201,9 +286,9 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   const readerFeedId = `${q.group.name}:${q.user}`;
   const [fromFeed, reader] = await Promise.all([
     following ? readerFeed(s, runtime, appId, readerFeedId, following.max, q.group.maxLength) : null,
-    state !== null || p.enabled ? s.signalStore.profilesOf(appId, [q.user]) : new Map(),
+    state !== null || p.enabled ? readerProfile(s, runtime, appId, q.user) : [],
   ]);
-  const view = readerView(reader.get(q.user) ?? [], nowUs, settingsOf(s, appId));
+  const view = readerView(reader, nowUs, settingsOf(s, appId));
   for (const sel of selectors) {
     if (candidates.length >= p.maxCandidates) break;
     if (sel.type === 'following') {
@@ -214,7 +299,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
         const known = state?.items.get(e.id);
         if ((known !== undefined ? known.timeS * 1e6 : (uuidTimeUs(e.id) ?? 0)) < cutoff) continue;
         seen.add(e.id);
-        candidates.push({ id: e.id, source: 'following', body: '', origin: e.origin, item: known, author: '', timeUs: 0 });
+        candidates.push(new Candidate(e.id, 'following', '', e.origin, known));
       }
       continue;
     }
@@ -231,7 +316,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
       if (candidates.length >= p.maxCandidates) break;
       if (seen.has(x.id)) continue;
       seen.add(x.id);
-      candidates.push({ id: x.id, source: sel.type, body: '', origin: null, item: state.items.get(x.id), author: '', timeUs: 0 });
+      candidates.push(new Candidate(x.id, sel.type, '', null, state.items.get(x.id)));
     }
   }
   // Activities found in the learner's indexes are known to it (author, time, tags): their stored
@@ -240,7 +325,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   // yet) are read in one batch, for their author.
   const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
   const needsBody = scoreMethod.variables.some((v) => !PROVIDED.has(v) && !v.startsWith('reaction_counts.'));
-  await loadBodies(s, appId, needsBody || s.hideFlagged ? candidates : candidates.filter((c) => c.item === undefined));
+  await loadBodies(s, runtime.homes, appId, needsBody || s.hideFlagged ? candidates : candidates.filter((c) => c.item === undefined));
   let pool = await withoutFlagged(
     s,
     app,
@@ -292,9 +377,6 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   const rankingNowS = rankingNow(s.clock);
   const fv = new FeatureVector();
   const userHash = hashOf(q.user);
-  const items: RankItem[] = new Array(pool.length);
-  const scores = new Float64Array(pool.length);
-  const allVars: (Record<string, number> | undefined)[] = [];
   let explanation: Omit<Explanation, 'position' | 'guardrails'> | undefined;
   // `rand()` in a formula draws from a source seeded per (session, user, activity), made only
   // when the formula draws.
@@ -351,19 +433,15 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
     randId = c.id;
     draw = null;
     const score = scoreMethod.evaluate(obj, scoreCtx, vars);
-    scores[i] = score;
-    if (q.withScoreVars) allVars[i] = vars;
-    items[i] = {
-      key: i,
-      author: c.author,
-      score,
-      following: follows,
-      ageHours: (nowUs - c.timeUs) / 3.6e9,
-      divisiveness,
-      fatigue: fatigueOf(view, c.author),
-      impressions: item?.impressions ?? 0,
-      engagements: popularity,
-    };
+    if (q.withScoreVars) c.vars = vars;
+    c.key = i;
+    c.score = score;
+    c.following = follows;
+    c.ageHours = (nowUs - c.timeUs) / 3.6e9;
+    c.divisiveness = divisiveness;
+    c.fatigue = fatigueOf(view, c.author);
+    c.impressions = item?.impressions ?? 0;
+    c.engagements = popularity;
     if (q.explain === c.id) {
       const head = learner?.model.heads;
       explanation = {
@@ -397,27 +475,29 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   let explore = new Map<number, { draw: number; pool: number }>();
   if (reason === null) {
     const g = { ...p.guardrails, pageSize: Math.max(1, p.guardrails.pageSize) };
-    const out = rerank(items, g, seededRandom(seedOf(`${q.user}\u0000${q.session ?? ''}\u0000${version}`)), RERANK_DEPTH);
+    const out = rerank(pool, g, seededRandom(seedOf(`${q.user}\u0000${q.session ?? ''}\u0000${version}`)), RERANK_DEPTH);
     order = out.order;
     effects = out.effects;
     explore = out.explore;
   } else {
-    const keyed = pool.map((c, i) => ({ i, score: scores[i], id: idToSortKey(c.id).toString('hex') }));
+    const keyed = pool.map((c, i) => ({ i, score: c.score, id: idToSortKey(c.id).toString('hex') }));
     keyed.sort(compareScored);
     order = keyed.map((k) => k.i);
   }
-  const entries: RankedEntry[] = order.map((i) => ({
-    id: pool[i].id,
-    body: pool[i].body,
-    origin: pool[i].origin,
-    score: scores[i],
-    source: pool[i].source,
-    explore: explore.get(i),
-    vars: q.withScoreVars ? allVars[i] : undefined,
-  }));
+  const entries = new RankedEntries(order.length, q.withScoreVars);
+  for (let k = 0; k < order.length; k++) {
+    const c = pool[order[k]];
+    entries.ids[k] = c.id;
+    entries.bodies[k] = c.body;
+    entries.origins[k] = c.origin;
+    entries.scores[k] = c.score;
+    entries.sources[k] = c.source;
+    if (entries.vars !== null) entries.vars[k] = c.vars;
+  }
+  for (const [i, x] of explore) entries.explore.set(pool[i].id, x);
   let full: Explanation | undefined;
   if (q.explain !== undefined) {
-    const position = entries.findIndex((e) => e.id === q.explain);
+    const position = entries.ids.indexOf(q.explain);
     const idx = pool.findIndex((c) => c.id === q.explain);
     full =
       explanation !== undefined
@@ -472,7 +552,7 @@ async function readerFeed(s: PersonalizedReadDeps, runtime: PersonalizationRunti
   if (cache === null) return { entries: await readTimeline(s, appId, fid, range), follows: new Map() };
   const key = `${appId}\u0000${fid}\u0000${limit}\u0000${maxLength ?? ''}`;
   const at = await cache.sync();
-  const hit = cache.peek(key);
+  const hit = cache.peek(key) as ReaderFeed | undefined;
   if (hit !== undefined) {
     if (s.readDeps) for (const d of cache.depsOf(key)) s.readDeps.add(d);
     return hit;
@@ -484,6 +564,30 @@ async function readerFeed(s: PersonalizedReadDeps, runtime: PersonalizationRunti
   const feed: ReaderFeed = { entries: read.map((e) => ({ id: e.id, origin: e.origin })), follows: new Map() };
   await cache.set(key, at, deps, feed);
   return feed;
+}
+
+/** The cache space of readers' profiles (see {@link readerProfile}). */
+const PROFILES = 'profile';
+
+/**
+ * The reader's stored profile weights, kept in the runtime's cache of readers' state until a write
+ * changes that reader's profile (its `profile` change key); read afresh over a store without change
+ * marks. A read recorded for the read cache depends on the app's signals, as when it reads them.
+ */
+async function readerProfile(s: PersonalizedReadDeps, runtime: PersonalizationRuntime, appId: string, user: string): Promise<readonly ProfileWeight[]> {
+  const cache = runtime.readerFeeds(s);
+  if (cache === null) return (await s.signalStore.profilesOf(appId, [user])).get(user) ?? [];
+  const key = `${appId}\u0000${user}`;
+  const at = await cache.sync();
+  const hit = cache.peekIn(PROFILES, key) as ReaderProfile | undefined;
+  if (hit !== undefined) {
+    s.readDeps?.add(changeKey.signals(appId));
+    return hit.weights;
+  }
+  const weights = (await s.signalStore.profilesOf(appId, [user])).get(user) ?? [];
+  await cache.sync();
+  cache.putIn(PROFILES, key, at, [changeKey.profile(appId, user)], { weights });
+  return weights;
 }
 
 /**
@@ -517,22 +621,41 @@ export async function readPersonalizedRanking(
 
 /**
  * Reads the stored form of the entries without one (one batch each way); entries of deleted
- * activities keep ''. Entries of the reader's feed have their origin: their bodies come from the
- * parts cache; the others' origin is the activity's home feed, read with it.
+ * activities keep ''. Entries of the reader's feed have their origin, and so do activities whose
+ * home feed `homes` knows (a home never changes): their bodies come from the parts cache. The
+ * others' origin is the activity's home feed, read with it and noted in `homes`.
  */
-async function loadBodies(s: Uses<'activities', 'parts' | 'readDeps'>, appId: string, entries: readonly { readonly id: string; readonly source?: SelectorType; body: string; origin: string | null }[]): Promise<void> {
-  const fromFeed = entries.filter((c) => c.body === '' && c.source === 'following');
-  const others = entries.filter((c) => c.body === '' && c.source !== 'following');
+async function loadBodies(
+  s: Uses<'activities', 'parts' | 'readDeps'>,
+  homes: ActivityHomes,
+  appId: string,
+  entries: readonly { readonly id: string; readonly source?: SelectorType; body: string; origin: string | null }[],
+): Promise<void> {
+  const cached: (typeof entries)[number][] = [];
+  const others: (typeof entries)[number][] = [];
+  for (const c of entries) {
+    if (c.body !== '') continue;
+    if (c.source === 'following') cached.push(c);
+    else {
+      const home = homes.get(appId, c.id);
+      if (home === undefined) others.push(c);
+      else {
+        c.origin = home;
+        cached.push(c);
+      }
+    }
+  }
   const [bodies, acts] = await Promise.all([
-    fromFeed.length > 0 ? activityBodies(s, appId, fromFeed.map((c) => c.id)) : [],
+    cached.length > 0 ? activityBodies(s, appId, cached.map((c) => c.id)) : [],
     others.length > 0 ? s.ports.activities.getActivities(appId, others.map((c) => c.id)) : new Map(),
   ]);
-  for (let i = 0; i < fromFeed.length; i++) fromFeed[i].body = bodies[i] ?? '';
+  for (let i = 0; i < cached.length; i++) cached[i].body = bodies[i] ?? '';
   for (const c of others) {
     const a = acts.get(c.id);
     if (a !== undefined) {
       c.body = a.body;
       c.origin = a.home;
+      homes.set(appId, c.id, a.home);
     }
   }
 }

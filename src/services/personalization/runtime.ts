@@ -6,6 +6,7 @@ import { DEFAULT_PERSONALIZED, type PersonalizedSettings } from '../../personali
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { ModelStore } from '../../ports/model-store.js';
+import type { ProfileWeight } from '../../ports/profile-store.js';
 import type { Services, Uses } from '../context.js';
 import { settingsOf } from '../signals/signal-context.js';
 import { ChangeCache } from '../change-cache.js';
@@ -23,7 +24,7 @@ const FOLLOW_MS = 200;
 /** Items older than the horizon are pruned this often (µs). */
 const PRUNE_EVERY_US = 60_000_000;
 
-/** Budget of the readers' feeds kept between reads (ids, origins and follow answers; about 40 kB per reader of 300 entries). */
+/** Budget of the readers' feeds and profiles kept between reads (ids, origins and follow answers; about 40 kB per reader of 300 entries). */
 const READER_FEEDS_BYTES = 32 << 20;
 
 /**
@@ -39,9 +40,39 @@ export interface ReaderFeed {
   readonly follows: Map<string, boolean>;
 }
 
-/** Roughly: an entry's id, origin and object, and an author's answer. */
-function readerFeedSize(f: ReaderFeed): number {
-  return f.entries.length * 120 + f.follows.size * 80 + 64;
+/**
+ * A reader's stored profile weights as personalized reads take them (decayed to the read's time
+ * by each read), kept until a write changes that reader's profile (its `profile` change key).
+ */
+export interface ReaderProfile {
+  readonly weights: readonly ProfileWeight[];
+}
+
+/** What the cache of readers' state keeps: feeds and profiles, in spaces of their own. */
+export type ReaderState = ReaderFeed | ReaderProfile;
+
+/** Roughly: an entry's id, origin and object, and an author's answer; a profile weight's fields. */
+function readerStateSize(f: ReaderState): number {
+  return 'weights' in f ? f.weights.length * 120 + 64 : f.entries.length * 120 + f.follows.size * 80 + 64;
+}
+
+/** Activities' home feeds remembered (a few MB at most); forgotten all at once beyond this many. */
+const HOMES_MAX = 100_000;
+
+/**
+ * The home feed of activities personalized reads have shown (an activity's home is the feed it
+ * was first written to and never changes), so a page's candidates from outside the reader's feed
+ * take their bodies from the parts cache like the others instead of a read of the activities.
+ */
+export class ActivityHomes {
+  readonly #homes = new Map<string, string>();
+  get(appId: string, id: string): string | undefined {
+    return this.#homes.get(`${appId}\u0000${id}`);
+  }
+  set(appId: string, id: string, home: string): void {
+    if (this.#homes.size >= HOMES_MAX) this.#homes.clear();
+    this.#homes.set(`${appId}\u0000${id}`, home);
+  }
 }
 
 /** One app's model as reads see it. */
@@ -82,8 +113,10 @@ export class PersonalizationRuntime {
   readonly #apps = new Map<string, AppModel>();
   /** Ranked lists of recent reads, for stable pages. */
   readonly pages = new PageCache();
-  /** Readers' feeds as candidates come from them (see `readerFeed`), kept until a write changes them; made on first use. */
-  #readerFeeds: ChangeCache<ReaderFeed> | null | undefined;
+  /** Home feeds of the activities pages have shown. */
+  readonly homes = new ActivityHomes();
+  /** Readers' feeds as candidates come from them and readers' profiles (see `readerFeed`, `readerProfile`), kept until a write changes them; made on first use. */
+  #readerFeeds: ChangeCache<ReaderState> | null | undefined;
   readonly #settings: ReadonlyMap<string, PersonalizedSettings>;
   readonly #now: () => number;
   /** True in the process that learns (see {@link becomeLearner}). */
@@ -105,12 +138,12 @@ export class PersonalizationRuntime {
   }
 
   /**
-   * The cache of readers' feeds (see {@link ReaderFeed}) over the store's change marks; null over a
-   * store without them (each read then reads the feed).
+   * The cache of readers' feeds and profiles (see {@link ReaderFeed}, {@link ReaderProfile}) over
+   * the store's change marks; null over a store without them (each read then reads both).
    */
-  readerFeeds(s: Pick<Services, 'changes' | 'changeMark'>): ChangeCache<ReaderFeed> | null {
+  readerFeeds(s: Pick<Services, 'changes' | 'changeMark'>): ChangeCache<ReaderState> | null {
     if (this.#readerFeeds === undefined) {
-      this.#readerFeeds = s.changes === undefined ? null : new ChangeCache<ReaderFeed>(READER_FEEDS_BYTES, s.changeMark ?? null, s.changes, readerFeedSize);
+      this.#readerFeeds = s.changes === undefined ? null : new ChangeCache<ReaderState>(READER_FEEDS_BYTES, s.changeMark ?? null, s.changes, readerStateSize);
     }
     return this.#readerFeeds;
   }

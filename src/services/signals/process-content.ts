@@ -1,5 +1,6 @@
 import { parseBody } from '../../core/activities/activity.js';
-import { imageUrlsOf, rawTagsOf } from '../../personalization/signals/content.js';
+import { imageUrlsOf, rawTagsOf, textOf } from '../../personalization/signals/content.js';
+import { extractTermsOffThread } from '../../personalization/signals/keyword-thread.js';
 import { buildTags, type RawTag } from '../../personalization/signals/tags.js';
 import type { ContentJob, ContentTag } from '../../ports/content-tag-store.js';
 import type { ImageLabeler } from '../../ports/image-labeler.js';
@@ -49,15 +50,27 @@ export async function processContentJobs(s: ContentJobDeps, labelerOf: (appId: s
     };
     const outcome = new Map<string, 'done' | 'retry'>();
     const tagged: TaggedItem[] = [];
+    // The keywords of the round's texts, extracted together on the keyword thread, off the event loop.
+    const bodies = new Map<string, Record<string, unknown>>();
+    for (const [id, act] of acts) bodies.set(id, parseBody(act.body));
+    const texts = new Map<string, string>();
+    if (settings.keywords) {
+      for (const [id, obj] of bodies) {
+        const text = textOf(obj, settings);
+        if (text !== '') texts.set(id, text);
+      }
+    }
+    const extracted = await extractTermsOffThread([...texts.values()]);
+    const termsOf = new Map([...texts.keys()].map((id, i) => [id, extracted[i]]));
     for (const id of ids) {
-      const act = acts.get(id);
-      if (!act) {
+      const obj = bodies.get(id);
+      if (obj === undefined) {
         writes.tags.push({ activityId: id, tags: [] });
         outcome.set(id, 'done');
         continue;
       }
-      const obj = parseBody(act.body);
-      const raw: RawTag[] = rawTagsOf(obj, settings);
+      const act = acts.get(id)!;
+      const raw: RawTag[] = rawTagsOf(obj, settings, termsOf.get(id));
       const urls = settings.labeler.type === 'http' ? imageUrlsOf(obj, settings) : [];
       let labelerFailed = false;
       if (urls.length > 0 && settings.labeler.type === 'http') {

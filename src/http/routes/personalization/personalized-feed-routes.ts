@@ -13,7 +13,7 @@ import { intParam, MAX_LIMIT, MAX_OFFSET } from '../../../services/read-feed.js'
 import { enrichOptions } from '../../enrich-options.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, query, str, type Query } from '../../query.js';
-import { raw, send } from '../../reply.js';
+import { send, sendOpen } from '../../reply.js';
 
 const USER_RE = /^[\w-]{1,255}$/;
 
@@ -73,7 +73,8 @@ export async function personalizedFeedRoutes(server: FastifyInstance, opts: { se
   server.get('/enrich/personalization/feed/', async (req, reply) => {
     const { app, principal } = authorize(req, 'personalization', null, () => true);
     const page = await personalizedPage(s, req, app, principal, enrichRenderer(s, app, enrichOptions(req, principal, true)));
-    return send(reply, raw(`{"results":[${page.results.join(',')}],"limit":${page.limit},"offset":${page.offset},"version":${JSON.stringify(page.version)}}`));
+    // Built once as the text sent (without its closing brace, see `sendOpen`), not copied again.
+    return sendOpen(reply, `{"results":[${page.results.join(',')}],"limit":${page.limit},"offset":${page.offset},"version":${JSON.stringify(page.version)}`);
   });
 }
 
@@ -92,10 +93,7 @@ export function personalizationModelRoutes(server: FastifyInstance, s: Services)
     server.get(`/${resource}/`, async (req, reply) => {
       const { app, principal } = authorize(req, 'personalization', null, () => true);
       const page = await personalizedPage(s, req, app, principal, idsOnly, resource);
-      return send(
-        reply,
-        raw(`{"app_id":${JSON.stringify(app.appId)},"results":[${page.results.join(',')}],"next":"","limit":${page.limit},"offset":${page.offset},"version":${JSON.stringify(page.version)}}`),
-      );
+      return sendOpen(reply, `{"app_id":${JSON.stringify(app.appId)},"results":[${page.results.join(',')}],"next":"","limit":${page.limit},"offset":${page.offset},"version":${JSON.stringify(page.version)}`);
     });
   }
 

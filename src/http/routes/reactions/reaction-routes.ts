@@ -36,10 +36,11 @@ async function render(
   s: Services,
   app: App,
   reactions: readonly ReactionRecord[],
-  opts: { ownChildren?: boolean; userId?: string; extraData?: unknown } = {},
+  opts: { ownChildren?: boolean; userId?: string; extraData?: unknown; created?: boolean } = {},
 ): Promise<string[]> {
   const graph = new ReactionGraph(opts.ownChildren === true, opts.userId);
-  await graph.load(s, app, reactions);
+  // A reaction just created has no children yet (its id was new): nothing to look up below it.
+  if (opts.created !== true) await graph.load(s, app, reactions);
   await graph.loadUsers(s, app, graph.all(reactions));
   return reactions.map((r) => JSON.stringify(graph.render(r, { extraData: opts.extraData })));
 }
@@ -53,7 +54,7 @@ export async function reactionRoutes(server: FastifyInstance, opts: { services: 
   server.post('/reaction/', async (req, reply) => {
     const { app, principal } = authorize(req, 'reactions', null, () => true);
     const added = await addReaction(s, app, actorOf(principal), req.body);
-    const [text] = await render(s, app, [added.reaction], { extraData: added.extraData });
+    const [text] = await render(s, app, [added.reaction], { extraData: added.extraData, created: true });
     return send(reply, raw(text), 201);
   });
 
