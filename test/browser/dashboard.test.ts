@@ -109,8 +109,14 @@ describe('the dashboard in a browser', { skip: setup.skip }, () => {
     const actorFeed = (await actorLink.textContent())!;
     await actorLink.click();
     await page.waitForFunction((f) => window.location.hash.includes(encodeURIComponent(f)), actorFeed);
+    // The picker takes the feed from the new address after the address changes: wait for it (the
+    // old feed's rows can still be on the page at that moment).
+    await page.waitForFunction(
+      (u) => (document.querySelector('input[aria-label="feed user id"]') as HTMLInputElement | null)?.value === u,
+      actorFeed.slice('user:'.length),
+      { timeout: 10_000 },
+    );
     await rows.first().waitFor();
-    assert.equal(await page.getByLabel('feed user id').inputValue(), actorFeed.slice('user:'.length));
     // Who follows that user feed: timelines, linked.
     await page.getByTestId('followers').locator('a', { hasText: 'timeline:' }).first().waitFor();
     assert.deepEqual(h.log(page).errors, []);

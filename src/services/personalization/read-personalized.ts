@@ -87,16 +87,85 @@ export interface Explanation {
 export interface RankedList {
   readonly version: string;
   /** In ranked order; entries whose activity is gone are taken out when a page finds them. */
-  readonly entries: RankedEntry[];
+  readonly entries: RankedEntries;
   readonly explanation?: Explanation;
 }
 
 /**
- * One candidate of a read, from selection to the ranked list: one object per candidate serves as
- * the guardrails' input ({@link RankItem}, keyed by its place among the scored candidates) and as
- * the list's entry, so scoring 500 candidates makes 500 objects, not three times as many.
+ * A ranked list's entries as parallel arrays, one slot per entry, in ranked order. The page cache
+ * keeps a list for the reader's later pages: a handful of arrays outlive the read rather than an
+ * object per candidate (500 objects kept per read would each be copied by the garbage collector
+ * before they die). A page's entries are made as objects when it is served ({@link slice}).
  */
-class Candidate implements RankItem, RankedEntry {
+export class RankedEntries {
+  ids: string[];
+  /** The stored activity; '' until the page that shows it is served. */
+  bodies: string[];
+  origins: (string | null)[];
+  scores: number[];
+  sources: SelectorType[];
+  /** With `withScoreVars`: each entry's formula inputs. */
+  vars: (Record<string, number> | undefined)[] | null;
+  /** Exploration picks by activity id (few, and none by default). */
+  readonly explore = new Map<string, { readonly draw: number; readonly pool: number }>();
+
+  constructor(n: number, withVars: boolean) {
+    this.ids = new Array(n);
+    this.bodies = new Array(n);
+    this.origins = new Array(n);
+    this.scores = new Array(n);
+    this.sources = new Array(n);
+    this.vars = withVars ? new Array(n) : null;
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  /** Entries [from, to) as objects; {@link keep} writes back what a page read into them. */
+  slice(from: number, to: number): PageEntry[] {
+    const out: PageEntry[] = [];
+    for (let i = Math.max(0, from); i < Math.min(to, this.ids.length); i++) {
+      const id = this.ids[i];
+      out.push({ at: i, id, body: this.bodies[i], origin: this.origins[i], score: this.scores[i], source: this.sources[i], explore: this.explore.get(id), vars: this.vars?.[i] });
+    }
+    return out;
+  }
+
+  /** Keeps the bodies and origins read into a page's entries for the list's later pages. */
+  keep(page: readonly PageEntry[]): void {
+    for (const e of page) {
+      this.bodies[e.at] = e.body;
+      this.origins[e.at] = e.origin;
+    }
+  }
+
+  /** Takes out the entries of `gone` activities. */
+  remove(gone: ReadonlySet<string>): void {
+    const keep: number[] = [];
+    for (let i = 0; i < this.ids.length; i++) if (!gone.has(this.ids[i])) keep.push(i);
+    const pick = <T>(xs: T[]) => keep.map((i) => xs[i]);
+    this.ids = pick(this.ids);
+    this.bodies = pick(this.bodies);
+    this.origins = pick(this.origins);
+    this.scores = pick(this.scores);
+    this.sources = pick(this.sources);
+    if (this.vars !== null) this.vars = pick(this.vars);
+  }
+}
+
+/** One entry of a page being served, and its place in the list. */
+interface PageEntry extends RankedEntry {
+  readonly at: number;
+}
+
+/**
+ * One candidate of a read, from selection to the ranked list: one object per candidate serves as
+ * the guardrails' input too ({@link RankItem}, keyed by its place among the scored candidates), so
+ * scoring 500 candidates makes 500 objects, not twice as many. They die with the read: the list
+ * kept for later pages is {@link RankedEntries}.
+ */
+class Candidate implements RankItem {
   key = 0;
   author = '';
   timeUs = 0;
@@ -107,7 +176,6 @@ class Candidate implements RankItem, RankedEntry {
   fatigue = 1;
   impressions = 0;
   engagements = 0;
-  explore: { readonly draw: number; readonly pool: number } | undefined = undefined;
   vars: Record<string, number> | undefined = undefined;
   constructor(
     readonly id: string,
@@ -164,17 +232,16 @@ export async function readPersonalized(
     list = await rankFor(s, runtime, app, q);
     pages.set(key, list, nowMs + q.settings.sessionTtlS * 1000);
   }
-  let page = list.entries.slice(q.offset, q.offset + q.limit);
+  const entries = list.entries;
+  let page = entries.slice(q.offset, q.offset + q.limit);
   // The page's activities not read yet: one batch read; ones deleted meanwhile leave the list.
   for (let round = 0; round < 3 && page.some((e) => e.body === ''); round++) {
     const lazy = page.filter((e) => e.body === '');
     await loadBodies(s, runtime.homes, app.appId, lazy);
+    entries.keep(lazy);
     if (lazy.every((e) => e.body !== '')) break;
-    const gone = new Set(lazy.filter((e) => e.body === '').map((e) => e.id));
-    const kept = list.entries.filter((e) => !gone.has(e.id));
-    list.entries.length = 0;
-    list.entries.push(...kept);
-    page = list.entries.slice(q.offset, q.offset + q.limit);
+    entries.remove(new Set(lazy.filter((e) => e.body === '').map((e) => e.id)));
+    page = entries.slice(q.offset, q.offset + q.limit);
   }
   page = page.filter((e) => e.body !== '');
   const texts = await render(page.map((e) => ({ body: e.body, origin: e.origin, id: e.id })));
@@ -405,22 +472,32 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   // 5. Order: the guardrails over the model's scores; the formula's order on fallback.
   let order: number[];
   let effects = new Map<number, GuardrailEffect[]>();
+  let explore = new Map<number, { draw: number; pool: number }>();
   if (reason === null) {
     const g = { ...p.guardrails, pageSize: Math.max(1, p.guardrails.pageSize) };
     const out = rerank(pool, g, seededRandom(seedOf(`${q.user}\u0000${q.session ?? ''}\u0000${version}`)), RERANK_DEPTH);
     order = out.order;
     effects = out.effects;
-    for (const [i, x] of out.explore) pool[i].explore = x;
+    explore = out.explore;
   } else {
     const keyed = pool.map((c, i) => ({ i, score: c.score, id: idToSortKey(c.id).toString('hex') }));
     keyed.sort(compareScored);
     order = keyed.map((k) => k.i);
   }
-  const entries: RankedEntry[] = new Array(order.length);
-  for (let k = 0; k < order.length; k++) entries[k] = pool[order[k]];
+  const entries = new RankedEntries(order.length, q.withScoreVars);
+  for (let k = 0; k < order.length; k++) {
+    const c = pool[order[k]];
+    entries.ids[k] = c.id;
+    entries.bodies[k] = c.body;
+    entries.origins[k] = c.origin;
+    entries.scores[k] = c.score;
+    entries.sources[k] = c.source;
+    if (entries.vars !== null) entries.vars[k] = c.vars;
+  }
+  for (const [i, x] of explore) entries.explore.set(pool[i].id, x);
   let full: Explanation | undefined;
   if (q.explain !== undefined) {
-    const position = entries.findIndex((e) => e.id === q.explain);
+    const position = entries.ids.indexOf(q.explain);
     const idx = pool.findIndex((c) => c.id === q.explain);
     full =
       explanation !== undefined
