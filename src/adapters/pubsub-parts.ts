@@ -1,5 +1,5 @@
 /** Building blocks of the pubsub adapters (in-process and across cluster processes). */
-import type { FeedEvent } from '../ports/pubsub.js';
+import type { ControlLink, FeedEvent } from '../ports/pubsub.js';
 
 /** Listener counts per app and feed; entries at zero are deleted, so `has` is a plain lookup. */
 export class WatchCounts {
@@ -69,5 +69,49 @@ export abstract class LocalListeners {
     return () => {
       this.listeners.delete(entry);
     };
+  }
+}
+
+/**
+ * The control links open in this process (see PubSub.openControl). A message sent on one reaches
+ * the others here on a later microtask (never inside the sender's call), in order, and is handed
+ * to `remote` to carry to the other processes; messages from other processes go to every link.
+ */
+export class LocalControl {
+  readonly #links = new Set<(message: unknown) => void>();
+
+  constructor(private readonly remote: (message: unknown) => void) {}
+
+  open(receive: (message: unknown) => void): ControlLink {
+    const entry = (message: unknown) => receive(message);
+    this.#links.add(entry);
+    return {
+      send: (message) => {
+        for (const link of this.#links) if (link !== entry) queueMicrotask(() => this.#call(link, message));
+        this.remote(message);
+      },
+      close: () => {
+        this.#links.delete(entry);
+      },
+    };
+  }
+
+  /** A message from another process: every link here gets it. */
+  receive(message: unknown): void {
+    for (const link of this.#links) this.#call(link, message);
+  }
+
+  clear(): void {
+    this.#links.clear();
+  }
+
+  #call(link: (message: unknown) => void, message: unknown): void {
+    // A link closed meanwhile hears nothing more; a failing receiver does not stop the others.
+    if (!this.#links.has(link)) return;
+    try {
+      link(message);
+    } catch {
+      /* the receiver's own fault; the others still get the message */
+    }
   }
 }

@@ -83,6 +83,24 @@ export interface PubSub {
    */
   synced?(): Promise<void>;
 
+  /**
+   * Opens a link for small control messages between the realtime endpoints of all processes
+   * (plain JSON values, a few hundred bytes to a few KB). A message sent on one link reaches every
+   * other open link, in this process and in every other one, and never its own; messages from one
+   * link arrive in the order they were sent. Nothing is stored: a process that is not listening
+   * misses them. Adapters serving one process may leave it out (links within one process are then
+   * not needed).
+   */
+  openControl?(receive: (message: unknown) => void): ControlLink;
+
   /** Stops delivery and releases connections. */
   close(): Promise<void>;
+}
+
+/** One end of the control messages between processes (see {@link PubSub.openControl}). */
+export interface ControlLink {
+  /** Sends `message` to every other link. */
+  send(message: unknown): void;
+  /** Stops receiving. */
+  close(): void;
 }

@@ -86,7 +86,7 @@ export class FayeServer {
     this.#adapter = new faye.NodeAdapter({
       mount: FAYE_MOUNT,
       timeout: opts.timeoutSeconds ?? DEFAULT_FAYE_TIMEOUT_S,
-      ...(opts.portableClients ? { engine: portableClientsEngine } : {}),
+      ...(opts.portableClients ? { engine: portableClientsEngine(opts.pubsub) } : {}),
     });
     this.#adapter.addExtension({
       incoming: (message, request, callback) => callback(this.#check(message, request)),

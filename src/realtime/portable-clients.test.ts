@@ -41,9 +41,9 @@ async function until<T>(what: string, check: () => T | undefined, timeoutMs = 10
 }
 
 /** One HTTP process: a server with the realtime endpoint on the shared pubsub. */
-async function httpProcess(pubsub: MemoryPubSub): Promise<{ server: Server; realtime: FayeServer; url: string }> {
+async function httpProcess(pubsub: MemoryPubSub, timeoutSeconds?: number): Promise<{ server: Server; realtime: FayeServer; url: string }> {
   const server = createServer((_req, res) => res.writeHead(404).end());
-  const realtime = new FayeServer({ apps: [app], pubsub, logger: pino({ level: 'silent' }), portableClients: true });
+  const realtime = new FayeServer({ apps: [app], pubsub, logger: pino({ level: 'silent' }), portableClients: true, timeoutSeconds });
   realtime.attach(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, realtime, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/faye` };
@@ -84,6 +84,40 @@ describe('portable realtime clients across processes', () => {
     for (const c of cleanup.reverse()) await c();
   });
 
+  /**
+   * Two processes and a client that subscribed to bob's feed over HTTP on the first and then moved
+   * to its WebSocket on the second, having heard a first event `e1`.
+   */
+  async function moved(timeoutSeconds?: number) {
+    const pubsub = new MemoryPubSub();
+    const one = await httpProcess(pubsub, timeoutSeconds);
+    const two = await httpProcess(pubsub, timeoutSeconds);
+    cleanup.push(
+      () => new Promise((r) => one.server.close(r)),
+      () => new Promise((r) => two.server.close(r)),
+      () => one.realtime.close(),
+      () => two.realtime.close(),
+    );
+    const release = holdUpgrades(two.server);
+    const feed = 'user:bob';
+    const channel = channelOf(app.appId, 'user', 'bob');
+    const { faye: c, connects } = client(one.url, two.url, sign({ resource: '*', action: '*', feed_id: 'userbob' }));
+    cleanup.unshift(() => {
+      c.disconnect();
+      one.server.closeAllConnections();
+      two.server.closeAllConnections();
+    });
+    const heard: string[] = [];
+    const subscription = c.subscribe(channel, (data: RealtimeMessage) => heard.push(...data.new.map((a) => String(a.id))));
+    await subscription;
+    release();
+    await pubsub.publish([{ app: app.appId, feed, message: message(feed, 'e1') }]);
+    await until('the first event', () => (heard.includes('e1') ? true : undefined));
+    await until('a connect over the WebSocket, to the other process', () => (connects.includes('websocket') ? true : undefined));
+    const publish = (id: string) => pubsub.publish([{ app: app.appId, feed, message: message(feed, id) }]);
+    return { pubsub, one, two, c, channel, heard, subscription, publish };
+  }
+
   it('a client that subscribed over HTTP on one process and then connects over its WebSocket to another hears every later event', async () => {
     const pubsub = new MemoryPubSub();
     const one = await httpProcess(pubsub);
@@ -117,5 +151,62 @@ describe('portable realtime clients across processes', () => {
     for (let i = 2; i <= 5; i++) await pubsub.publish([{ app: app.appId, feed, message: message(feed, `e${i}`) }]);
     await until('every later event', () => (['e2', 'e3', 'e4', 'e5'].every((id) => heard.includes(id)) ? true : undefined));
     assert.deepEqual(heard, ['e1', 'e2', 'e3', 'e4', 'e5'], 'each event once, in order');
+  });
+
+  it('an unsubscribe sent to the process the client moved to ends the subscription held by the first', async () => {
+    const { pubsub, one, two, channel, subscription } = await moved();
+    assert.equal(two.realtime.subscriberCount(channel), 0, 'the second process holds no subscription');
+    subscription.cancel();
+    await until('the first process lets go of the subscription', () => (one.realtime.subscriberCount(channel) === 0 ? true : undefined));
+    assert.equal(pubsub.isWatched(app.appId, 'user:bob'), false, 'nobody watches the feed any more');
+  });
+
+  it('a client that disconnects at the process it moved to is dropped, with its subscriptions, by the first', async () => {
+    const { pubsub, one, c, channel } = await moved();
+    assert.equal(one.realtime.subscriberCount(channel), 1);
+    c.disconnect();
+    await until('the first process drops the client', () => (one.realtime.subscriberCount(channel) === 0 ? true : undefined));
+    assert.equal(pubsub.isWatched(app.appId, 'user:bob'), false);
+  });
+
+  it('a client that keeps connecting at the process it moved to is kept by the first beyond its timeout', async () => {
+    // Faye drops a client that has not connected for twice its timeout (here 2 s).
+    const { one, channel, heard, publish } = await moved(1);
+    await new Promise((r) => setTimeout(r, 3_500));
+    assert.equal(one.realtime.subscriberCount(channel), 1, 'the subscription is still held');
+    await publish('e2');
+    await until('a later event', () => (heard.includes('e2') ? true : undefined));
+    assert.deepEqual(heard, ['e1', 'e2']);
+  });
+
+  it('a subscribe that reaches another process than the client\'s long-polls is heard on the long-polls', async () => {
+    const pubsub = new MemoryPubSub();
+    const one = await httpProcess(pubsub, 2);
+    const two = await httpProcess(pubsub, 2);
+    cleanup.push(
+      () => new Promise((r) => one.server.close(r)),
+      () => new Promise((r) => two.server.close(r)),
+      () => one.realtime.close(),
+      () => two.realtime.close(),
+    );
+    const bayeux = async (url: string, messages: object[]): Promise<FayeMessage[]> => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(messages) });
+      return (await res.json()) as FayeMessage[];
+    };
+    const [hello] = await bayeux(one.url, [{ channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }]);
+    const clientId = String(hello.clientId);
+    const connect = (advice?: object) => bayeux(one.url, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', ...(advice ? { advice } : {}) }]);
+    await connect({ timeout: 0 });
+    const channel = channelOf(app.appId, 'user', 'bob');
+    const ext = { user_id: 'userbob', api_key: app.apiKey, signature: sign({ resource: '*', action: '*', feed_id: 'userbob' }) };
+    // The subscribe goes to the second process, as on a second connection while a long-poll holds the first.
+    const [subscribed] = await bayeux(two.url, [{ channel: '/meta/subscribe', clientId, subscription: channel, ext }]);
+    assert.equal(subscribed.successful, true, JSON.stringify(subscribed));
+    assert.equal(two.realtime.subscriberCount(channel), 1);
+    const poll = connect();
+    await pubsub.publish([{ app: app.appId, feed: 'user:bob', message: message('user:bob', 'e1') }]);
+    const answer = await poll;
+    const events = answer.filter((m) => m.channel === channel).map((m) => (m.data as RealtimeMessage).new.map((a) => a.id));
+    assert.deepEqual(events, [['e1']], JSON.stringify(answer));
   });
 });

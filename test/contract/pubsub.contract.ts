@@ -135,6 +135,28 @@ export function pubsubContract(adapter: string, make: () => Promise<PubSubUnderT
       }
     });
 
+    test('control links: a message reaches every other link, in order, and not its sender', async (a, b, app) => {
+      if (!a.openControl || !b.openControl) return;
+      const onA: unknown[] = [];
+      const onB: unknown[] = [];
+      const linkA = a.openControl((m) => (m as { app?: string }).app === app && onA.push(m));
+      const linkB = b.openControl((m) => (m as { app?: string }).app === app && onB.push(m));
+      try {
+        for (let i = 1; i <= 3; i++) linkA.send({ app, i });
+        linkB.send({ app, i: 'b' });
+        await until(() => onB.length === 3 && onA.length === 1);
+        assert.deepEqual(onB, [1, 2, 3].map((i) => ({ app, i })));
+        assert.deepEqual(onA, [{ app, i: 'b' }]);
+        linkB.close();
+        linkA.send({ app, i: 4 });
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(onB.length, 3, 'a closed link hears nothing more');
+      } finally {
+        linkA.close();
+        linkB.close();
+      }
+    });
+
     for (const title of Object.keys(skip)) {
       if (!titles.has(title)) throw new Error(`pubsub contract: the skip list names an unknown case "${title}"`);
     }

@@ -8,12 +8,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect as tcpConnect, createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type StreamClient } from 'getstream';
 import { disconnectRealtime, freePort, kill9, until } from '../support/process.js';
 import { find, parseExposition, total } from '../support/prometheus.js';
+import { faye, type FayeClient, type FayeMessage } from '../../src/realtime/faye.js';
 
 function cli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...args], {
@@ -190,6 +192,79 @@ describe('serve --workers', () => {
       // Direct writes from both processes, and the fan-out worker's copies from the primary.
       for (const feed of ['user:dave', 'timeline:erin']) {
         await until(`events on ${feed}`, () => (written.every((id) => seen.get(feed)?.includes(id)) ? true : undefined));
+      }
+    });
+
+    it('delivers every later event to clients that subscribed over HTTP and opened their WebSocket late, on whichever process', async () => {
+      // Each client's WebSocket goes through a local relay that holds new connections until the
+      // client has subscribed (over HTTP long-polling), as a slow upgrade under load does; the
+      // socket then opens on a new connection, which the primary may hand to the other process.
+      const held: Socket[] = [];
+      const piped = new Set<Socket>();
+      let open = false;
+      const port = Number(new URL(base).port);
+      const relay = createTcpServer((socket) => {
+        const pipe = () => {
+          const upstream = tcpConnect(port, '127.0.0.1');
+          piped.add(socket).add(upstream);
+          socket.pipe(upstream).pipe(socket);
+          const end = () => {
+            socket.destroy();
+            upstream.destroy();
+          };
+          socket.on('error', end).on('close', end);
+          upstream.on('error', end).on('close', end);
+        };
+        if (open) pipe();
+        else held.push(Object.assign(socket, { pipe_: pipe }));
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+      const relayUrl = `http://127.0.0.1:${(relay.address() as { port: number }).port}/faye`;
+      const Client = faye.Client as unknown as new (url: string, options: object) => FayeClient;
+      const users = ['fay0', 'fay1', 'fay2', 'fay3'];
+      const heard = new Map<string, string[]>();
+      const connects = new Map<string, string[]>();
+      const clients: FayeClient[] = [];
+      try {
+        for (const user of users) {
+          const c = new Client(`${base}/faye`, { timeout: 10, endpoints: { websocket: relayUrl } });
+          clients.push(c);
+          const token = client.feed('user', user).token;
+          connects.set(user, []);
+          c.addExtension({
+            outgoing(m: FayeMessage, callback: (m: FayeMessage) => void) {
+              if (m.channel === '/meta/subscribe') m.ext = { user_id: `user${user}`, api_key: apiKey, signature: token };
+              if (m.channel === '/meta/connect') connects.get(user)!.push(String(m.connectionType));
+              callback(m);
+            },
+          });
+          heard.set(user, []);
+          await c.subscribe(`/site-${appId}-feed-user${user}`, (data: { new: { id: string }[] }) => heard.get(user)!.push(...data.new.map((a) => a.id)));
+        }
+        open = true;
+        for (const s of held.splice(0)) (s as Socket & { pipe_: () => void }).pipe_();
+        await until('every client connects over its WebSocket', () => (users.every((u) => connects.get(u)!.includes('websocket')) ? true : undefined));
+        const written = new Map<string, string[]>();
+        const writers = new Set<string>();
+        for (const user of users) {
+          const token = client.feed('user', user).token;
+          written.set(user, []);
+          for (let i = 0; i < 4; i++) {
+            const r = await call(base, 'POST', `feed/user/${user}/`, token, apiKey, { actor: `SU:${user}`, verb: 'post', object: `o:${i}` });
+            assert.equal(r.status, 201);
+            writers.add(r.worker);
+            written.get(user)!.push(r.body.id);
+          }
+        }
+        assert.deepEqual([...writers].sort(), ['1', '2']);
+        for (const user of users) {
+          await until(`every event on user:${user}`, () => (written.get(user)!.every((id) => heard.get(user)!.includes(id)) ? true : undefined));
+          assert.equal(new Set(heard.get(user)).size, heard.get(user)!.length, 'each event once');
+        }
+      } finally {
+        for (const c of clients) c.disconnect();
+        for (const s of [...held, ...piped]) s.destroy();
+        await new Promise((r) => relay.close(r));
       }
     });
 

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { FeedEvent, PubSub } from '../../ports/pubsub.js';
-import { deliver, LocalListeners, WatchCounts } from '../pubsub-parts.js';
+import type { ControlLink, FeedEvent, PubSub } from '../../ports/pubsub.js';
+import { deliver, LocalControl, LocalListeners, WatchCounts } from '../pubsub-parts.js';
 
 /**
  * {@link PubSub} across the processes of `rivulet serve --workers N`, over the IPC channel that
@@ -13,6 +13,8 @@ import { deliver, LocalListeners, WatchCounts } from '../pubsub-parts.js';
  * lookup everywhere and writers build events only for feeds that some process listens to. The
  * primary holds each child's counts; when a child exits, its counts are taken away on every other
  * process. A new child asks for a snapshot of the others' counts when it starts.
+ *
+ * Control messages (`openControl`) go to the primary, which passes them on to every other child.
  *
  * `synced()` is a barrier: it resolves once every other process has applied the counts sent
  * before it. The realtime endpoint waits for it before confirming a subscription, so a write sent
@@ -27,7 +29,8 @@ type PubSubMessage =
   | { rivulet: 'pubsub'; op: 'publish'; events: FeedEvent[] }
   | { rivulet: 'pubsub'; op: 'barrier'; id: number }
   | { rivulet: 'pubsub'; op: 'barrier-ack'; id: number }
-  | { rivulet: 'pubsub'; op: 'barrier-done'; id: number };
+  | { rivulet: 'pubsub'; op: 'barrier-done'; id: number }
+  | { rivulet: 'pubsub'; op: 'control'; body: unknown };
 
 function isPubSubMessage(m: unknown): m is PubSubMessage {
   return typeof m === 'object' && m !== null && (m as { rivulet?: unknown }).rivulet === 'pubsub';
@@ -46,6 +49,7 @@ export class ClusterPrimaryPubSub extends LocalListeners implements PubSub {
   readonly #total = new WatchCounts();
   /** Open barriers: who asked (a child and its id, or a local resolver) and which children must still answer. */
   readonly #barriers = new Map<number, { origin: { worker: Worker; id: number } | (() => void); waiting: Set<number> }>();
+  readonly #links = new LocalControl((body) => this.#control(body, null));
   #nextBarrier = 1;
   #closed = false;
 
@@ -86,12 +90,17 @@ export class ClusterPrimaryPubSub extends LocalListeners implements PubSub {
     return new Promise((resolve) => this.#barrier(resolve, null));
   }
 
+  openControl(receive: (message: unknown) => void): ControlLink {
+    return this.#links.open(receive);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     cluster.off('message', this.#onMessage);
     cluster.off('exit', this.#onExit);
     for (const b of this.#barriers.values()) if (typeof b.origin === 'function') b.origin();
     this.#barriers.clear();
+    this.#links.clear();
     this.listeners.clear();
     this.#children.clear();
     this.#own.clear();
@@ -105,6 +114,12 @@ export class ClusterPrimaryPubSub extends LocalListeners implements PubSub {
       const wanted = events.filter((e) => child.counts.has(e.app, e.feed));
       if (wanted.length > 0) send(child.worker, { rivulet: 'pubsub', op: 'publish', events: wanted });
     }
+  }
+
+  /** A control message from a child (or from a link of the primary, `from` null) goes to every other child. */
+  #control(body: unknown, from: number | null): void {
+    if (this.#closed) return;
+    for (const [id, child] of this.#children) if (id !== from) send(child.worker, { rivulet: 'pubsub', op: 'control', body });
   }
 
   /** Applies a count change of a child (or of the primary, `from` null) and passes it on to the other children. */
@@ -159,6 +174,10 @@ export class ClusterPrimaryPubSub extends LocalListeners implements PubSub {
       case 'barrier':
         this.#barrier({ worker, id: message.id }, id);
         return;
+      case 'control':
+        this.#control(message.body, id);
+        this.#links.receive(message.body);
+        return;
       case 'barrier-ack': {
         const b = this.#barriers.get(message.id);
         if (b) {
@@ -195,6 +214,9 @@ export class ClusterChildPubSub extends LocalListeners implements PubSub {
   /** Every other process's listeners, as last heard from the primary. */
   readonly #others = new WatchCounts();
   readonly #barriers = new Map<number, () => void>();
+  readonly #links = new LocalControl((body) => {
+    if (!this.#closed) sendToPrimary({ rivulet: 'pubsub', op: 'control', body });
+  });
   #nextBarrier = 1;
   #closed = false;
 
@@ -237,6 +259,10 @@ export class ClusterChildPubSub extends LocalListeners implements PubSub {
     return this.#own.hasApp(app) || this.#others.hasApp(app);
   }
 
+  openControl(receive: (message: unknown) => void): ControlLink {
+    return this.#links.open(receive);
+  }
+
   synced(): Promise<void> {
     if (this.#closed || !process.connected) return Promise.resolve();
     return new Promise((resolve) => {
@@ -251,6 +277,7 @@ export class ClusterChildPubSub extends LocalListeners implements PubSub {
     process.off('message', this.#onMessage);
     process.off('disconnect', this.#onDisconnect);
     this.#onDisconnect();
+    this.#links.clear();
     this.listeners.clear();
     this.#own.clear();
     this.#others.clear();
@@ -268,6 +295,9 @@ export class ClusterChildPubSub extends LocalListeners implements PubSub {
         return;
       case 'publish':
         deliver(this.listeners, message.events);
+        return;
+      case 'control':
+        this.#links.receive(message.body);
         return;
       case 'barrier':
         // Every count sent to this process before the barrier has been applied (the channel keeps order).

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-import type { FeedEvent, PubSub } from '../../ports/pubsub.js';
-import { deliver, LocalListeners, WatchCounts } from '../pubsub-parts.js';
+import type { ControlLink, FeedEvent, PubSub } from '../../ports/pubsub.js';
+import { deliver, LocalControl, LocalListeners, WatchCounts } from '../pubsub-parts.js';
 import { openCluster, waitReady } from './connection.js';
 import type { Keys } from './keys.js';
 
@@ -20,6 +20,9 @@ import type { Keys } from './keys.js';
  * listener. It waits for as many answers as `SPUBLISH` of the barrier says it reached other
  * subscribers, not only for the nodes this one has heard of yet: a node that just started may not
  * have heard the others' replies to its hello.
+ *
+ * Control links (`openControl`) travel on the control channel too, as `rt` messages that every
+ * other node hands to its links.
  *
  * Events published here reach this node's own listeners directly (as the in-process pubsub
  * does); events from other nodes arrive for the feeds watched here.
@@ -44,7 +47,8 @@ type Control =
   | { op: 'alive'; node: string }
   | { op: 'bye'; node: string }
   | { op: 'barrier'; node: string; id: number }
-  | { op: 'ack'; node: string; to: string; id: number };
+  | { op: 'ack'; node: string; to: string; id: number }
+  | { op: 'rt'; node: string; body: unknown };
 
 interface FeedMessage {
   node: string;
@@ -66,6 +70,9 @@ export class RedisPubSub extends LocalListeners implements PubSub {
   /** Channel subscriptions in flight (a barrier waits for them). */
   readonly #pending = new Set<Promise<unknown>>();
   readonly #barriers = new Map<number, Barrier>();
+  readonly #links = new LocalControl((body) => {
+    if (!this.#closed) this.#send({ op: 'rt', node: this.#node, body }).catch(() => {});
+  });
   readonly #started: Promise<void>;
   readonly #timer: NodeJS.Timeout;
   #nextBarrier = 1;
@@ -145,6 +152,10 @@ export class RedisPubSub extends LocalListeners implements PubSub {
     return this.#total.hasApp(app);
   }
 
+  openControl(receive: (message: unknown) => void): ControlLink {
+    return this.#links.open(receive);
+  }
+
   async synced(): Promise<void> {
     await this.#started;
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
@@ -176,6 +187,7 @@ export class RedisPubSub extends LocalListeners implements PubSub {
     clearInterval(this.#timer);
     await this.#send({ op: 'bye', node: this.#node }).catch(() => {});
     this.listeners.clear();
+    this.#links.clear();
     for (const b of this.#barriers.values()) b.done();
     await this.#sub.quit().catch(() => this.#sub.disconnect());
   }
@@ -264,6 +276,9 @@ export class RedisPubSub extends LocalListeners implements PubSub {
         break;
       case 'alive':
         this.#peer(c.node);
+        break;
+      case 'rt':
+        this.#links.receive(c.body);
         break;
       case 'bye':
         this.#forget(c.node);
