@@ -111,6 +111,14 @@ export async function secondServer(
     } finally {
       db.close();
     }
+    // The copy holds the registration of `s`'s connection (a live process): dropped, so the copy's
+    // server finds itself alone on its file.
+    const copy = new Database(target);
+    try {
+      copy.exec('DELETE FROM writers');
+    } finally {
+      copy.close();
+    }
   }
   const config = suiteConfig(dir, s.secret, { readCacheMb, metrics: opts.metrics, partsMb: opts.partsMb });
   const rivulet = await createRivulet({ config, logger: pino({ level: 'warn' }), worker: false });

@@ -21,6 +21,21 @@ try {
 }
 const writes = store.writes;
 
+type Result = Extract<FromWriter, { type: 'done' }>['results'][number];
+
+/**
+ * Results of writes settled together, reported in one message: the messages that arrived while a
+ * commit was on disk share the next transaction, and their results settle in the same turn, so
+ * the main thread is woken once per commit rather than once per message it sent.
+ */
+let results: Result[] = [];
+
+function report(): void {
+  const r = results;
+  results = [];
+  port.postMessage({ type: 'done', results: r } satisfies FromWriter);
+}
+
 port.on('message', (m: ToWriter) => {
   if (m.type === 'close') {
     void store.close().then(() => {
@@ -33,9 +48,9 @@ port.on('message', (m: ToWriter) => {
     item.op === undefined ? writes.commitSignals(item.app, item.signals ?? {}) : writes.transactOp(item.op, item.args ?? [], item.rows, item.graph, item.relaxed === true),
   );
   void Promise.allSettled(done).then((settled) => {
-    const results = settled.map((r, i) =>
-      r.status === 'fulfilled' ? { seq: m.items[i].seq, ok: true, value: r.value } : { seq: m.items[i].seq, ok: false, error: toWire(r.reason) },
+    if (results.length === 0) process.nextTick(report);
+    settled.forEach((r, i) =>
+      results.push(r.status === 'fulfilled' ? { seq: m.items[i].seq, ok: true, value: r.value } : { seq: m.items[i].seq, ok: false, error: toWire(r.reason) }),
     );
-    port.postMessage({ type: 'done', results } satisfies FromWriter);
   });
 });

@@ -135,9 +135,10 @@ export interface NamedFeature {
 
 /**
  * Writes the features of (user, item) at `nowS` into `out` (cleared first). With `names`, also
- * lists each feature's readable name (slower; for `explain/`).
+ * lists each feature's readable name (slower; for `explain/`). `hashes`: the item's tag hashes
+ * ({@link tagHashes}) when the caller holds them.
  */
-export function encodeFeatures(out: FeatureVector, userHash: number, user: string, item: ItemFacts, s: PairSignals, nowS: number, names?: NamedFeature[]): void {
+export function encodeFeatures(out: FeatureVector, userHash: number, user: string, item: ItemFacts, s: PairSignals, nowS: number, names?: NamedFeature[], hashes?: Uint32Array): void {
   out.clear();
   // Names are built only for explanations (`names` given); scoring pushes buckets alone.
   const named = names !== undefined;
@@ -148,7 +149,7 @@ export function encodeFeatures(out: FeatureVector, userHash: number, user: strin
     if (named) names.push({ name: 'untagged', bucket: NS.untagged, value: 1 });
   }
   const tags = item.tags;
-  const ths = tagHashes(tags);
+  const ths = hashes ?? tagHashes(tags);
   const userTag = tags.length > 0 ? mix(NS.userTag, userHash) : 0;
   for (let k = 0; k < tags.length; k++) {
     const t = tags[k];

@@ -17,18 +17,21 @@ export class FeatureVector {
   clear(): void {
     this.n = 0;
   }
+  /** Small enough to be inlined where features are encoded (growing is apart). */
   push(bucket: number, value: number): void {
-    if (this.n === this.idx.length) {
-      const idx = new Int32Array(this.n * 2);
-      idx.set(this.idx);
-      const val = new Float32Array(this.n * 2);
-      val.set(this.val);
-      this.idx = idx;
-      this.val = val;
-    }
-    this.idx[this.n] = bucket;
-    this.val[this.n] = value;
-    this.n++;
+    const n = this.n;
+    if (n === this.idx.length) this.#grow();
+    this.idx[n] = bucket;
+    this.val[n] = value;
+    this.n = n + 1;
+  }
+  #grow(): void {
+    const idx = new Int32Array(this.n * 2);
+    idx.set(this.idx);
+    const val = new Float32Array(this.n * 2);
+    val.set(this.val);
+    this.idx = idx;
+    this.val = val;
   }
   copy(): FeatureVector {
     const f = new FeatureVector(Math.max(1, this.n));

@@ -4,7 +4,7 @@ import { seededRandom } from '../../core/ranking/seeded-random.js';
 import { encodeFeatures, hashOf, type NamedFeature } from './features.js';
 import { FeatureVector, LogisticHead } from './logistic.js';
 import { DEFAULT_OBJECTIVE, PersonalizationModel, valueScore } from './model.js';
-import { ALL_GUARDRAILS, NO_GUARDRAILS, rerank, type RankItem } from './rerank.js';
+import { ALL_GUARDRAILS, byScore, NO_GUARDRAILS, rerank, type RankItem } from './rerank.js';
 import { ProgressiveValidation } from './validation.js';
 
 const SMALL = { dims: 1 << 10, learningRate: 0.1, l2: 0 };
@@ -187,6 +187,25 @@ describe('guardrails', () => {
       const depth = Math.floor(r() * 60);
       assert.deepEqual(rerank(items, g, seededRandom(1), depth).order.slice(0, Math.min(depth, n)), reference(items, g, depth));
     }
+  });
+});
+
+describe('score order', () => {
+  it('byScore orders as the comparison does: highest first, equal scores (0 and -0 too) in position order, -Infinity last', () => {
+    const rand = seededRandom(7);
+    for (let round = 0; round < 200; round++) {
+      const n = Math.floor(rand() * 60);
+      const base = new Float64Array(n);
+      // Few distinct values, so many ties; some zeros of both signs and some -Infinity.
+      for (let i = 0; i < n; i++) {
+        const r = rand();
+        base[i] = r < 0.1 ? -Infinity : r < 0.2 ? 0 : r < 0.3 ? -0 : Math.round((rand() - 0.5) * 8) / 4;
+      }
+      const expected = Array.from({ length: n }, (_, i) => i).sort((a, b) => (base[b] > base[a] ? 1 : base[b] < base[a] ? -1 : a - b));
+      assert.deepEqual(byScore(base), expected);
+    }
+    assert.deepEqual(byScore(new Float64Array([0, -0, 1, -Infinity, 1, 0])), [2, 4, 0, 1, 5, 3]);
+    assert.deepEqual(byScore(new Float64Array(0)), []);
   });
 });
 

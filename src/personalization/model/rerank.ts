@@ -190,7 +190,7 @@ export function rerank(items: readonly RankItem[], g: Guardrails, rand: () => nu
   // Candidates by adjusted score (ties: the earlier item). A guardrail only lowers a score
   // (decay, floor), so a scan down this order can stop at the first item whose unadjusted score
   // is below the best adjusted score found: no later item can beat it.
-  const sorted = Array.from({ length: n }, (_, i) => i).sort((a, b) => (base[b] > base[a] ? 1 : base[b] < base[a] ? -1 : a - b));
+  const sorted = byScore(base);
   const decay: number[] = [1];
   const factorOf = (count: number) => {
     while (decay.length <= count) decay.push(Math.max(g.authorFloor, g.authorDecay ** decay.length));
@@ -249,6 +249,34 @@ export function rerank(items: readonly RankItem[], g: Guardrails, rand: () => nu
     exploreSlots(order, start, end, items, base, g, rand, explore, note);
   }
   return { order: order.map((i) => items[i].key), explore, effects };
+}
+
+/**
+ * Positions 0..n-1 ordered by `base` from highest to lowest, equal scores in position order: the
+ * order of `(a, b) => base[b] > base[a] ? 1 : base[b] < base[a] ? -1 : a - b`, found without a
+ * comparison callback. The scores are sorted as numbers (natively); each position's place is the
+ * number of scores above its own (a binary search) plus the number of earlier positions with an
+ * equal score. Scores are numbers or −Infinity, never NaN; 0 and −0 count as equal.
+ */
+export function byScore(base: Float64Array): number[] {
+  const n = base.length;
+  const asc = Float64Array.from(base).sort();
+  const used = new Int32Array(n);
+  const out: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = base[i];
+    // The first index of `asc` holding a score above v.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (asc[mid] > v) hi = mid;
+      else lo = mid + 1;
+    }
+    const start = n - lo;
+    out[start + used[start]++] = i;
+  }
+  return out;
 }
 
 /**

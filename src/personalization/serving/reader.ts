@@ -7,7 +7,7 @@
 import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { ProfileWeight } from '../../ports/profile-store.js';
 import { decayedWeight } from '../signals/decay.js';
-import { interestScore, interestsOf, preferenceScore, preferencesOf, type Interests, type Preferences } from '../signals/interest.js';
+import { interestScore, interestScoreIn, interestsOf, preferenceScore, preferencesOf, type Interests, type InterestTable, type Preferences } from '../signals/interest.js';
 import type { SignalSettings } from '../signals/settings.js';
 import type { PairSignals } from '../model/features.js';
 
@@ -45,13 +45,26 @@ export function pairSignals(r: ReaderView, tags: readonly ContentTag[], author: 
   return pairSignalsInto({ following, popularity: 0, negatives: 0, impressions: 0, interestScore: 0, authorAffinity: 0, source }, r, tags, author, following, item);
 }
 
-/** {@link pairSignals} written into `out` (one object reused over many candidates); returns `out`. */
-export function pairSignalsInto(out: MutablePairSignals, r: ReaderView, tags: readonly ContentTag[], author: string, following: boolean, item: ItemExposure = UNSEEN): MutablePairSignals {
+/**
+ * {@link pairSignals} written into `out` (one object reused over many candidates); returns `out`.
+ * A caller scoring many candidates for one reader passes the reader's interests as a table
+ * ({@link interestTable}, made once) and each item's tag hashes ({@link tagHashes}) it holds.
+ */
+export function pairSignalsInto(
+  out: MutablePairSignals,
+  r: ReaderView,
+  tags: readonly ContentTag[],
+  author: string,
+  following: boolean,
+  item: ItemExposure = UNSEEN,
+  table?: InterestTable,
+  hashes?: Uint32Array,
+): MutablePairSignals {
   out.following = following;
   out.popularity = item.engagements;
   out.negatives = item.negatives;
   out.impressions = item.impressions;
-  out.interestScore = interestScore(r.interests, tags);
+  out.interestScore = table !== undefined && hashes !== undefined ? interestScoreIn(table, tags, hashes) : interestScore(r.interests, tags);
   out.authorAffinity = r.affinity.get(author) ?? 0;
   return out;
 }

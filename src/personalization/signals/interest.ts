@@ -84,10 +84,17 @@ export function preferencesOf(weights: readonly ProfileWeight[], nowUs: number, 
  */
 export function interestScore(interests: Interests, tags: readonly ContentTag[] | undefined): number {
   if (tags === undefined || interests.size === 0) return 0;
+  return interestScoreIn(interestTable(interests), tags, tagHashes(tags));
+}
+
+/**
+ * {@link interestScore} from the interests' table ({@link interestTable}) and the tags' hashes
+ * ({@link tagHashes}), for a caller that scores many activities for one reader and holds both.
+ */
+export function interestScoreIn(table: InterestTable, tags: readonly ContentTag[], hashes: Uint32Array): number {
+  if (table.keys.length === 0) return 0;
   // A user's top interests are few: each tag's hash is looked up among theirs (the tag itself
   // confirms a match), which is what scoring hundreds of candidates for one reader spends least on.
-  const table = tableOf(interests);
-  const hashes = tagHashes(tags);
   let sum = 0;
   for (let k = 0; k < tags.length; k++) {
     const h = hashes[k];
@@ -101,7 +108,7 @@ export function interestScore(interests: Interests, tags: readonly ContentTag[] 
   return clamp1(sum);
 }
 
-interface InterestTable {
+export interface InterestTable {
   readonly keys: readonly string[];
   readonly hashes: Uint32Array;
   readonly weights: Float64Array;
@@ -109,7 +116,7 @@ interface InterestTable {
 
 /** Interests as parallel arrays (tag, its hash, weight), kept per interests map. */
 const tables = new WeakMap<Interests, InterestTable>();
-function tableOf(interests: Interests): InterestTable {
+export function interestTable(interests: Interests): InterestTable {
   let t = tables.get(interests);
   if (t === undefined) {
     const keys = [...interests.keys()];

@@ -3,14 +3,14 @@ import { idToSortKey, uuidTimeUs } from '../../core/activities/activity-id.js';
 import type { App, FeedGroup } from '../../core/feeds/feed-group.js';
 import { compareScored, compileRankingMethod, type RankingMethod } from '../../core/ranking/compile.js';
 import { seededRandom, seedOf } from '../../core/ranking/seeded-random.js';
-import { encodeFeatures, hashOf, type NamedFeature } from '../../personalization/model/features.js';
+import { encodeFeatures, hashOf, tagHashes, type NamedFeature } from '../../personalization/model/features.js';
 import { FeatureVector } from '../../personalization/model/logistic.js';
 import { valueScore } from '../../personalization/model/model.js';
 import { rerank, type GuardrailEffect, type RankItem } from '../../personalization/model/rerank.js';
 import type { Learner } from '../../personalization/serving/learner.js';
 import { fatigueOf, pairSignalsInto, preferenceOf, readerView, type MutablePairSignals } from '../../personalization/serving/reader.js';
 import type { PersonalizedSettings, SelectorType } from '../../personalization/serving/settings.js';
-import { authorKey } from '../../personalization/signals/interest.js';
+import { authorKey, interestTable } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { Uses } from '../context.js';
 import { plainRenderer, type Renderer } from '../enrich.js';
@@ -187,6 +187,9 @@ class Candidate implements RankItem {
     readonly item: ItemEntry | undefined,
   ) {}
 }
+
+/** The tags of an activity nobody tagged (one array, so its tag hashes are kept once). */
+const NO_TAGS: readonly ContentTag[] = [];
 
 /** Variables a personalized read sets itself: a formula reading only these needs no activity parsed. */
 const PROVIDED = new Set(['value_score', 'p_engage', 'p_negative', 'interest_score', 'preference_score', 'author_affinity', 'is_following', 'divisiveness', 'popularity', 'reaction_counts']);
@@ -390,19 +393,22 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   const facts = { author: '', tags: [] as readonly ContentTag[], timeS: 0 };
   const model = reason === null ? (learner?.model ?? null) : null;
   const heads = { pEngage: 0, pNegative: 0 };
+  // The reader's interests as one table for every candidate, each item's tag hashes found once.
+  const interests = interestTable(view.interests);
   for (let i = 0; i < pool.length; i++) {
     const c = pool[i];
     const item = c.item;
-    let obj = parsed.get(c.id);
+    let obj = parsed.size > 0 ? parsed.get(c.id) : undefined;
     if (obj === undefined) {
       obj = scratch;
       obj.reaction_counts = undefined;
       obj.popularity = undefined;
     }
-    const t = item?.tags ?? fetchedTags.get(c.id) ?? [];
+    const t = item?.tags ?? fetchedTags.get(c.id) ?? NO_TAGS;
     const popularity = item?.engagements ?? 0;
     const follows = c.source === 'following' || followSet.has(c.author);
-    pairSignalsInto(sig, view, t, c.author, follows, item);
+    const hashes = tagHashes(t);
+    pairSignalsInto(sig, view, t, c.author, follows, item, interests, hashes);
     const c0 = counts?.get(c.id);
     if (c0) {
       let total = 0;
@@ -423,7 +429,7 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
       facts.author = c.author;
       facts.tags = t;
       facts.timeS = c.timeUs / 1e6;
-      encodeFeatures(fv, userHash, q.user, facts, sig, nowS, names);
+      encodeFeatures(fv, userHash, q.user, facts, sig, nowS, names, hashes);
       model.scoreInto(fv, heads);
       obj.p_engage = heads.pEngage;
       obj.p_negative = heads.pNegative;
