@@ -7,7 +7,8 @@
  * `read_cache.parts_mb`, still kept: activity bodies, enriched activities, own reactions); with
  * nothing kept at all (`parts_mb: 0` too); with the page cache on but every page a miss (a
  * throwaway query parameter makes each URL new, as when a write changed the page); and answered
- * from the read cache; beside `/healthz`, which shows what the request itself costs around the
+ * from the read cache; then, with the page cache off, on a server sharing the database file of the
+ * loading server (as under `serve --workers`, each read also looks at the other's commits); beside `/healthz`, which shows what the request itself costs around the
  * page build.
  * With `--profile DIR` each measured loop is profiled.
  */
@@ -152,6 +153,24 @@ export async function readCpu(): Promise<void> {
           `  ${kind}: cache off ${uncached.cpu_us_per_read} µs CPU per read (${uncached.mean_bytes} B), nothing kept ${bare.cpu_us_per_read} µs, page miss ${pageMiss.cpu_us_per_read} µs, ` +
             `cached ${cached.cpu_us_per_read} µs; the page build ${build} µs (cache off), ${bareBuild} µs (nothing kept), ${missBuild} µs (page miss)`,
         );
+      }
+      // Cache off beside another registered connection on its file (as under `serve --workers`):
+      // each read also looks at the other's commits. Started after the loops above, which measure
+      // servers alone on their files.
+      if (only !== 'writes') {
+        const sharedServer = await secondServer(s, 0);
+        try {
+          for (const [kind, reqs] of Object.entries(kinds)) {
+            await measure(sharedServer.rivulet.http, reqs, Math.min(reads, 1_000)); // JIT warm
+            const shared = await profiled(`read-cpu-${kind}-shared-file`, () => measure(sharedServer.rivulet.http, reqs, reads));
+            const o = out[kind] as { cached: CpuResult };
+            const sharedBuild = round(shared.cpu_us_per_read - o.cached.cpu_us_per_read, 1);
+            Object.assign(o, { shared_file: shared, shared_file_build_cpu_us: sharedBuild });
+            log(`  ${kind}: cache off beside another connection on the file ${shared.cpu_us_per_read} µs CPU per read; the page build ${sharedBuild} µs`);
+          }
+        } finally {
+          await sharedServer.close();
+        }
       }
       if (only !== 'reads') out.writes = await writeCpu(s, g, n, seed, posted.ids, intOption('writes', WRITES), intOption('write-rate', WRITE_RATE));
     } finally {

@@ -34,6 +34,7 @@ import { auditRoutes } from './routes/audit/audit-routes.js';
 import { privacyRoutes } from './routes/privacy/privacy-routes.js';
 import type { FileServices } from '../services/files.js';
 import type { OpenGraph } from '../services/open-graph.js';
+import { noteArrival } from '../ports/change-marks.js';
 
 export interface HttpOptions {
   readonly apps: readonly App[];
@@ -122,6 +123,9 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   const closing = opts.closing ?? (() => false);
   answerHealthFirst(server, opts.ready, closing);
   server.addHook('onRequest', async (req, reply) => {
+    // Counted before the request reads anything: the store's change mark relies on it (see
+    // `noteArrival`).
+    noteArrival();
     if (closing()) {
       void reply.header('connection', 'close');
       sendError(reply, CATALOGUE.unavailable, 'the server is shutting down; retry on another node or in a moment');

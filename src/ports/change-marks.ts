@@ -109,3 +109,21 @@ export function signalChanges(app: string, s: SignalWrites): Set<string> {
   for (const c of s.profile ?? []) keys.add(changeKey.profile(app, c.user));
   return keys;
 }
+
+/**
+ * Requests this process has received (HTTP, counted before any of their work). A store may reuse
+ * what it learned about other processes' commits while no request arrived since (see the SQLite
+ * change mark): a request received before a look was sent before it, so every write acknowledged
+ * to its client before it was sent had committed before the look, and the look saw it.
+ */
+let arrivals = 0;
+
+/** Counts a request received; called first for every request, before it reads anything. */
+export function noteArrival(): void {
+  arrivals++;
+}
+
+/** Requests received so far (see {@link noteArrival}). */
+export function arrivalCount(): number {
+  return arrivals;
+}

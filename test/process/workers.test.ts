@@ -160,6 +160,35 @@ describe('serve --workers', () => {
       assert.equal(viaClient.results.length, written.length);
     });
 
+    it('answers a read on one process with a write the other acknowledged just before (read cache and shared parts on)', async () => {
+      // Each process checks the other's commits once per request received (see the SQLite change
+      // mark): a write acknowledged before a read was sent is in that read, cached pages and kept
+      // activity bodies included.
+      const token = client.feed('user', 'dave').token;
+      const server = client.getOrCreateToken();
+      const written: string[] = [];
+      const crossed = new Set<string>();
+      const ids = (a: Answer) => a.body.results.map((x: { id: string }) => x.id);
+      for (let i = 0; i < 6; i++) {
+        const w = await call(base, 'POST', 'feed/user/dave/', token, apiKey, { actor: 'SU:dave', verb: 'post', object: `o:${i}`, n: -1 });
+        assert.equal(w.status, 201, JSON.stringify(w.body));
+        written.unshift(w.body.id);
+        const r = await call(base, 'GET', 'feed/user/dave/?limit=25', token, apiKey);
+        assert.equal(r.status, 200);
+        assert.deepEqual(ids(r), written);
+        if (r.worker !== w.worker) crossed.add('post');
+        // Read again (a cached page or kept bodies), then update through one process and read.
+        const again = await call(base, 'GET', 'feed/user/dave/?limit=25', token, apiKey);
+        assert.deepEqual(ids(again), written);
+        const u = await call(base, 'POST', 'activity/', server, apiKey, { changes: [{ id: written[written.length - 1], set: { n: i } }] });
+        assert.equal(u.status, 201, JSON.stringify(u.body));
+        const seen = await call(base, 'GET', 'feed/user/dave/?limit=25', token, apiKey);
+        assert.equal(seen.body.results[written.length - 1].n, i, `the update made through process ${u.worker} is read by process ${seen.worker}`);
+        if (seen.worker !== u.worker) crossed.add('update');
+      }
+      assert.deepEqual([...crossed].sort(), ['post', 'update'], 'writes were read through the other process');
+    });
+
     it('fans out through the one fan-out worker in the primary', async () => {
       const tl = client.feed('timeline', 'bob');
       await tl.follow('user', 'carol', { limit: 0 });

@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { StoreError } from '../../core/errors.js';
+import { arrivalCount } from '../../ports/change-marks.js';
 
 /**
  * The embedded store's database: one SQLite file in WAL mode. Apps and feeds are interned to
@@ -340,6 +341,14 @@ export class SqliteDatabase {
   /** When this process may write (performance.now()); see {@link ready}. */
   #writableAt = 0;
   #settle: ((reads: StoreReads) => void) | null = null;
+  /**
+   * Beside other processes: the `data_version` of the last look at their commits, and the request
+   * count ({@link arrivalCount}) when it was taken; null when it must be looked at again (see
+   * {@link changeMark}).
+   */
+  #othersVersion: number | null = null;
+  #othersVersionAt = 0;
+  #forgetScheduled = false;
   /** Commits of this process made through another connection (the writer thread), counted there. */
   #commits: Int32Array | null = null;
   readonly #registered: boolean;
@@ -428,23 +437,45 @@ export class SqliteDatabase {
   }
 
   /**
-   * Differs whenever any connection may have changed the data since the last call. Alone, a
-   * process only needs its own change count (a counter read); beside other processes it also asks
-   * SQLite whether another connection committed, which costs a lock round trip on the shared WAL
-   * index. A process that opens the database beside others waits until they have seen it before it
-   * writes ({@link ready}), so a process that believes itself alone is never wrong about it.
+   * Differs whenever any connection may have changed the data since the last call (other
+   * processes: see below). Alone, a process only needs its own change count (a counter read);
+   * beside other processes it also asks SQLite whether another connection committed
+   * (`data_version`), which costs a statement and a lock round trip on the shared WAL index. A
+   * process that opens the database beside others waits until they have seen it before it writes
+   * ({@link ready}), so a process that believes itself alone is never wrong about it.
+   *
+   * Beside others, their commits are looked at once per request received and event-loop turn, not
+   * on every call (a read checks the mark several times: the read cache, the pull-served feeds,
+   * the parts cache). The answer of a look is reused until a request arrives after it
+   * ({@link arrivalCount}, counted before the request does anything) or the event loop turns. That
+   * is exact for every client: a request that uses a reused look was received before the look was
+   * taken, hence sent before it, so a write acknowledged to its client before it was sent (by any
+   * process) had committed before the look and moved `data_version` for it. A write that commits
+   * after the look is concurrent with such a request, and answering without it is answering as of
+   * the look, after the request arrived. This process's own commits are never taken from a look:
+   * its connection's change count and the writer thread's commit counter are read on every call.
+   * Work that is not a request (background jobs) sees other processes' commits one turn late at most.
    */
   changeMark(): string {
-    // Alone: own changes, and the registration counter, in case a process came, wrote and left
-    // between two looks.
     // The writer thread's commits are counted in shared memory, incremented after each commit and
     // before its writes are acknowledged.
-    if (!this.othersPresent()) {
-      const own = this.#ownChanges.get() as number;
-      return this.#commits === null ? `${own}:${this.#registrations}` : `${own}:${this.#registrations}:${Atomics.load(this.#commits, 0)}`;
-    }
+    const thread = this.#commits === null ? '' : `:${Atomics.load(this.#commits, 0)}`;
+    // Alone: own changes, and the registration counter, in case a process came, wrote and left
+    // between two looks.
+    if (!this.othersPresent()) return `${this.#ownChanges.get() as number}:${this.#registrations}${thread}`;
+    const arrived = arrivalCount();
+    if (this.#othersVersion !== null && this.#othersVersionAt === arrived) return `${this.#ownChanges.get() as number}.${this.#othersVersion}${thread}`;
     const [own, others] = this.#changeMark.get() as [number, number];
-    return `${own}.${others}`;
+    this.#othersVersion = others;
+    this.#othersVersionAt = arrived;
+    if (!this.#forgetScheduled) {
+      this.#forgetScheduled = true;
+      setImmediate(() => {
+        this.#forgetScheduled = false;
+        this.#othersVersion = null;
+      });
+    }
+    return `${own}.${others}${thread}`;
   }
 
   /** Schema steps applied to this file, and the steps this version of Rivulet knows. */

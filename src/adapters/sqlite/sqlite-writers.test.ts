@@ -1,12 +1,13 @@
 // The writers table and the change mark (database.ts): a process alone reads its own change
-// count; beside others it also asks SQLite about their commits; one that opens beside others waits
-// until they have seen it before it writes.
+// count; beside others it also asks SQLite about their commits, once per request received and
+// event-loop turn; one that opens beside others waits until they have seen it before it writes.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SqliteDatabase, WRITER_GRACE_MS, WRITERS_CHECK_MS } from './database.js';
+import { noteArrival } from '../../ports/change-marks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rivulet-writers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,12 +39,39 @@ describe('writers and the change mark', () => {
       assert.ok(performance.now() - t0 >= WRITER_GRACE_MS - 5, 'b waited for a to notice it');
       const before = a.changeMark();
       b.appInt('app-from-b');
+      noteArrival(); // a request arrives after b's commit
       assert.notEqual(a.changeMark(), before, 'a sees b\'s commit');
       const mid = a.changeMark();
       b.appInt('another-app-from-b');
       b.close();
       await sleep(WRITERS_CHECK_MS + 20);
       assert.notEqual(a.changeMark(), mid, 'a sees the commit of a process that has since closed');
+    } finally {
+      b.close();
+      a.close();
+    }
+  });
+
+  it('beside others: a look at their commits serves until a request arrives or the event loop turns; own commits show at once', async () => {
+    const path = join(dir, 'reuse.db');
+    const a = new SqliteDatabase(path);
+    const b = new SqliteDatabase(path);
+    try {
+      await b.ready();
+      const first = a.changeMark();
+      b.appInt('committed-after-the-look');
+      // No request arrived since the look: any request being served was sent before b committed.
+      assert.equal(a.changeMark(), first, 'the look is reused within the turn');
+      a.appInt('own-write');
+      const own = a.changeMark();
+      assert.notEqual(own, first, 'a\'s own commit moves the mark at once');
+      noteArrival();
+      const afterArrival = a.changeMark();
+      assert.notEqual(afterArrival, own, 'a request received after b\'s commit sees it');
+      b.appInt('committed-before-the-next-turn');
+      assert.equal(a.changeMark(), afterArrival);
+      await new Promise((r) => setImmediate(r));
+      assert.notEqual(a.changeMark(), afterArrival, 'the next event-loop turn looks again');
     } finally {
       b.close();
       a.close();

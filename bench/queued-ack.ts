@@ -1,0 +1,62 @@
+/**
+ * The queued post alone, several runs on one server: wiki-Vote loaded through the API, the worker
+ * held, every fan-out queued (`inline_max_followers` 0), then `--reps` (default 3) runs of the
+ * same 5,000 posts (8 in flight, seed 42 authors, a new seed of bodies per run). Prints, per run,
+ * the acknowledgement p50/p90/p99, the posting time, the process's CPU time (every thread), and
+ * where the store has a writer thread the commits it made. The first run starts on a fresh server
+ * (and a fresh writer thread), the later ones on a warm one: `fanout-throughput` measures only the
+ * first kind, on the third server of its process.
+ *
+ * It reaches the measured tree only through its bench harness, so one copy of this script
+ * measures an older tree too:
+ *
+ *   node --import tsx bench/queued-ack.ts [--tree <dir>] [--reps 3]   (run from inside <dir>)
+ *
+ * Nothing is written; take the figures of back-to-back runs only.
+ */
+import { resolve } from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const tree = resolve(opt('tree') ?? resolve(import.meta.dirname, '..'));
+const reps = Number(opt('reps') ?? 3);
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const h: any = await import(`${tree}/bench/harness.ts`);
+const gr: any = await import(`${tree}/bench/graph.ts`);
+const { Load }: any = await import(`${tree}/bench/load.ts`);
+
+const g = gr.loadGraph('wiki-vote');
+const w = gr.drawWorkload(g, 5000, 42);
+const s = await h.startServer({ fanout: { inline_max_followers: 0 }, worker: 'manual' });
+const load = new Load();
+try {
+  await h.loadGraphThroughApi(s, load, g);
+  await s.rivulet.worker.stop();
+  // The writer thread's commit counters, where the store has one (shared memory, see WriterThread.commits).
+  const writer: { commits: Int32Array } | null = (s.rivulet.store as any).writerThread ?? null;
+  for (let r = 0; r < reps; r++) {
+    const c0 = writer ? [Atomics.load(writer.commits, 0), Atomics.load(writer.commits, 1)] : null;
+    const cpu0 = process.cpuUsage();
+    const res = await load.batch(s.base, h.postRequests(s, g, w.authors, new gr.Rng(43 + r)), { concurrency: 8 });
+    const cpu = process.cpuUsage(cpu0);
+    const v = [...(res.ms as number[])].sort((a, b) => a - b);
+    const p = (q: number) => Math.round(v[Math.min(v.length - 1, Math.floor((q / 100) * v.length))] * 100) / 100;
+    console.log(
+      JSON.stringify({
+        tree: tree.split('/').pop(),
+        run: r + 1,
+        ack_ms: { p50: p(50), p90: p(90), p99: p(99) },
+        posts_ms: Math.round(res.t1 - res.t0),
+        cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+        ...(writer && c0 ? { commits: Atomics.load(writer.commits, 0) - c0[0], durable_commits: Atomics.load(writer.commits, 1) - c0[1] } : {}),
+      }),
+    );
+  }
+} finally {
+  await load.close();
+  await s.close();
+}
