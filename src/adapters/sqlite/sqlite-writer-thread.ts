@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../workers/start-thread.js';
 import {
   ConflictError,
   FeedConfigError,
@@ -176,7 +177,7 @@ export class WriterThread implements RemoteWriter {
     if (this.#starting) return;
     this.#starting = true;
     const data: WriterThreadData = { path: this.#path, commits: this.#commitsBuffer };
-    startWorker(data).then(
+    startThread(import.meta.url, 'sqlite-writer-entry', { workerData: data }).then(
       (w) => {
         this.#starting = false;
         w.on('message', (m: FromWriter) => this.onMessage(w, m));
@@ -275,43 +276,4 @@ export class WriterThread implements RemoteWriter {
     })();
     return this.#closing;
   }
-}
-
-/**
- * Starts the thread: the compiled module directly, or, when running from TypeScript sources (tests,
- * benchmarks), a bundle of its sources built once per process (threads do not inherit the main
- * thread's TypeScript loader, and loading one in each thread costs about a second).
- */
-async function startWorker(data: WriterThreadData): Promise<Worker> {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) return new Worker(new URL('./sqlite-writer-entry.js', here), { workerData: data });
-  bundled ??= bundleEntry(here);
-  return new Worker(await bundled, { workerData: data });
-}
-
-let bundled: Promise<URL> | null = null;
-
-async function bundleEntry(here: string): Promise<URL> {
-  const { build } = await import('esbuild');
-  const { createHash } = await import('node:crypto');
-  const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  const out = await build({
-    entryPoints: [fileURLToPath(new URL('./sqlite-writer-entry.ts', here))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    target: 'node20',
-    write: false,
-  });
-  const text = out.outputFiles[0].text;
-  // Inside the project, so that the bundle's package imports resolve from its node_modules.
-  const dir = new URL('../../../node_modules/.cache/rivulet-writer-thread/', here);
-  const file = new URL(`${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`, dir);
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, text);
-  }
-  return file;
 }

@@ -9,7 +9,8 @@
  * same. If the thread cannot be started or stops, the texts it held and every later call are
  * extracted on the calling thread instead: extraction never fails because of the thread.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../workers/start-thread.js';
 import { extractTerms, type Terms } from './keywords.js';
 
 /** Messages to the thread. */
@@ -77,7 +78,7 @@ function thread(): Promise<Worker | null> {
 
 async function start(): Promise<Worker | null> {
   try {
-    const w = await startWorker();
+    const w = await startThread(import.meta.url, 'keyword-entry');
     w.unref();
     w.on('message', (m: FromKeywords) => {
       const p = pending.get(m.id);
@@ -106,43 +107,4 @@ function fail(w: Worker): void {
     pending.delete(id);
     p.resolve(p.texts.map(extractTerms));
   }
-}
-
-/**
- * Starts the thread: the compiled module directly, or, when running from TypeScript sources
- * (tests, benchmarks), a bundle of its sources built once per process (threads do not inherit the
- * main thread's TypeScript loader).
- */
-async function startWorker(): Promise<Worker> {
-  const here = import.meta.url;
-  if (here.endsWith('.js')) return new Worker(new URL('./keyword-entry.js', here));
-  bundled ??= bundleEntry(here);
-  return new Worker(await bundled);
-}
-
-let bundled: Promise<URL> | null = null;
-
-async function bundleEntry(here: string): Promise<URL> {
-  const { build } = await import('esbuild');
-  const { createHash } = await import('node:crypto');
-  const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  const out = await build({
-    entryPoints: [fileURLToPath(new URL('./keyword-entry.ts', here))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    target: 'node20',
-    write: false,
-  });
-  const text = out.outputFiles[0].text;
-  // Inside the project, so that the bundle's package imports resolve from its node_modules.
-  const dir = new URL('../../../node_modules/.cache/rivulet-keyword-thread/', here);
-  const file = new URL(`${createHash('sha256').update(text).digest('hex').slice(0, 16)}.mjs`, dir);
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, text);
-  }
-  return file;
 }
