@@ -85,10 +85,10 @@ describe('portable realtime clients across processes', () => {
   });
 
   /**
-   * Two processes and a client that subscribed to bob's feed over HTTP on the first and then moved
-   * to its WebSocket on the second, having heard a first event `e1`.
+   * Two processes and a client that subscribed to bob's feed over HTTP on the first, its WebSocket
+   * upgrade to the second held back (as under load) until `release` is called.
    */
-  async function moved(timeoutSeconds?: number) {
+  async function split(timeoutSeconds?: number) {
     const pubsub = new MemoryPubSub();
     const one = await httpProcess(pubsub, timeoutSeconds);
     const two = await httpProcess(pubsub, timeoutSeconds);
@@ -110,47 +110,33 @@ describe('portable realtime clients across processes', () => {
     const heard: string[] = [];
     const subscription = c.subscribe(channel, (data: RealtimeMessage) => heard.push(...data.new.map((a) => String(a.id))));
     await subscription;
-    release();
-    await pubsub.publish([{ app: app.appId, feed, message: message(feed, 'e1') }]);
-    await until('the first event', () => (heard.includes('e1') ? true : undefined));
-    await until('a connect over the WebSocket, to the other process', () => (connects.includes('websocket') ? true : undefined));
     const publish = (id: string) => pubsub.publish([{ app: app.appId, feed, message: message(feed, id) }]);
-    return { pubsub, one, two, c, channel, heard, subscription, publish };
+    return { pubsub, one, two, c, channel, heard, subscription, publish, release, connects };
+  }
+
+  /** The socket opens; after a first event `e1` answers the long-poll on the first process, the client connects over it. */
+  async function moveOver(s: Awaited<ReturnType<typeof split>>): Promise<void> {
+    s.release();
+    await s.publish('e1');
+    await until('the first event, answering the long-poll on the first process', () => (s.heard.includes('e1') ? true : undefined));
+    await until('a connect over the WebSocket, to the other process', () => (s.connects.includes('websocket') ? true : undefined));
+  }
+
+  /** Two processes and a client that subscribed over HTTP on the first and then moved to its WebSocket on the second, having heard `e1`. */
+  async function moved(timeoutSeconds?: number) {
+    const s = await split(timeoutSeconds);
+    await moveOver(s);
+    return s;
   }
 
   it('a client that subscribed over HTTP on one process and then connects over its WebSocket to another hears every later event', async () => {
-    const pubsub = new MemoryPubSub();
-    const one = await httpProcess(pubsub);
-    const two = await httpProcess(pubsub);
-    cleanup.push(
-      () => new Promise((r) => one.server.close(r)),
-      () => new Promise((r) => two.server.close(r)),
-      () => one.realtime.close(),
-      () => two.realtime.close(),
-    );
-    // The WebSocket opens late (as under load): the handshake and the subscription go over HTTP.
-    const release = holdUpgrades(two.server);
-    const feed = 'user:bob';
-    const channel = channelOf(app.appId, 'user', 'bob');
-    const { faye: c, connects } = client(one.url, two.url, sign({ resource: '*', action: '*', feed_id: 'userbob' }));
-    cleanup.unshift(() => {
-      c.disconnect();
-      one.server.closeAllConnections();
-      two.server.closeAllConnections();
-    });
-    const heard: string[] = [];
-    await c.subscribe(channel, (data: RealtimeMessage) => heard.push(...data.new.map((a) => String(a.id))));
-    assert.equal(one.realtime.subscriberCount(channel), 1, 'subscribed on the process its HTTP requests reach');
-    assert.equal(two.realtime.subscriberCount(channel), 0);
-
-    // The socket opens; the client's next connect goes over it once its pending long-poll returns.
-    release();
-    await pubsub.publish([{ app: app.appId, feed, message: message(feed, 'e1') }]);
-    await until('the first event, answering the long-poll on the first process', () => (heard.includes('e1') ? true : undefined));
-    await until('a connect over the WebSocket, to the other process', () => (connects.includes('websocket') ? true : undefined));
-    for (let i = 2; i <= 5; i++) await pubsub.publish([{ app: app.appId, feed, message: message(feed, `e${i}`) }]);
-    await until('every later event', () => (['e2', 'e3', 'e4', 'e5'].every((id) => heard.includes(id)) ? true : undefined));
-    assert.deepEqual(heard, ['e1', 'e2', 'e3', 'e4', 'e5'], 'each event once, in order');
+    const s = await split();
+    assert.equal(s.one.realtime.subscriberCount(s.channel), 1, 'subscribed on the process its HTTP requests reach');
+    assert.equal(s.two.realtime.subscriberCount(s.channel), 0);
+    await moveOver(s);
+    for (let i = 2; i <= 5; i++) await s.publish(`e${i}`);
+    await until('every later event', () => (['e2', 'e3', 'e4', 'e5'].every((id) => s.heard.includes(id)) ? true : undefined));
+    assert.deepEqual(s.heard, ['e1', 'e2', 'e3', 'e4', 'e5'], 'each event once, in order');
   });
 
   it('an unsubscribe sent to the process the client moved to ends the subscription held by the first', async () => {
