@@ -6,7 +6,7 @@
  * background writer posts activities with fan-out and adds likes and comments at a fixed rate, open
  * loop: 0, 20 and 200 writes per second. Each run reports read req/s and latency per kind beside
  * the HTTP ceiling of the same mix measured in the same run, the read cache's hit rate, the write
- * rate reached, and a lone `/healthz` client's latency. A saturation probe follows: 50 connections
+ * rate reached, and the latency of a lone `/healthz` client in a process of its own. A saturation probe follows: 50 connections
  * sending 80% flat reads and 20% posts, beside the same reads alone and the flat ceiling.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -95,7 +95,10 @@ interface MixedRun {
   enriched: { read: CannonResult; vs_ceiling: number };
   read_cache: { hits: number; misses: number; hit_rate: number | null };
   writes: ReturnType<typeof roundPaced> | null;
+  /** The lone /healthz client, in a process of its own. */
   healthz: ReturnType<typeof roundProbe> | null;
+  /** The same client run in the load generator's thread (its latencies include that thread's lag). */
+  healthz_in_load_thread: ReturnType<typeof roundProbe> | null;
   event_loop: EventLoopFigures;
 }
 
@@ -137,11 +140,12 @@ function watchEventLoop(): (responses: number) => EventLoopFigures {
 }
 
 /** Responses the server sent in a `load.mix` run (any status). */
-function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult }): number {
+function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult; probeInLoadThread?: ProbeResult }): number {
   let n = 0;
   for (const c of Object.values(r.cannons)) n += c.responses_2xx + c.non2xx;
   if (r.paced) n += r.paced.responses_2xx + r.paced.non2xx;
   if (r.probe) n += r.probe.count;
+  if (r.probeInLoadThread) n += r.probeInLoadThread.count;
   return n;
 }
 
@@ -265,12 +269,13 @@ export async function mixed(): Promise<void> {
         read_cache: { hits, misses, hit_rate: hits + misses > 0 ? round(hits / (hits + misses), 3) : null },
         writes: r.paced ? roundPaced(r.paced) : null,
         healthz: r.probe ? roundProbe(r.probe) : null,
+        healthz_in_load_thread: r.probeInLoadThread ? roundProbe(r.probeInLoadThread) : null,
         event_loop: eventLoop,
       };
       log(
         `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
-          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms, ` +
+          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms), ` +
           `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
       );
       runs.push(run);
@@ -332,16 +337,18 @@ export async function mixed(): Promise<void> {
       flat_ceiling: flatCeiling,
       total_vs_flat_ceiling: round(satCannon.requests_per_s / flatCeiling.requests_per_s, 3),
       healthz: sat.probe ? roundProbe(sat.probe) : null,
+      healthz_in_load_thread: sat.probeInLoadThread ? roundProbe(sat.probeInLoadThread) : null,
       event_loop: satEventLoop,
     };
     log(
       `  saturation: ${satCannon.requests_per_s} req/s in all, p50 ${satCannon.latency_ms.p50} p99 ${satCannon.latency_ms.p99} ms, ` +
-        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms, ` +
+        `reads p99 ${satCannon.by_method?.GET?.latency_ms.p99} ms, posts p50 ${satCannon.by_method?.POST?.latency_ms.p50} p99 ${satCannon.by_method?.POST?.latency_ms.p99} ms, ` +
+        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms (in the load thread ${saturation.healthz_in_load_thread?.latency_ms.p99} ms), ` +
         `event loop delay p99 ${satEventLoop.delay_ms.p99} ms (max ${satEventLoop.delay_ms.max}), busy ${satEventLoop.utilization}, main thread ${satEventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
     );
 
     writeResult('mixed', {
-      what: `timeline reads while the data changes: ${half} connections reading flat and ${half} reading enriched timelines (${ENRICH_FLAGS}) of readers drawn by a Zipf law (s = ${ZIPF_S}) over all ${g.nodes} users ranked by feeds followed, user tokens, while a writer posts (fan-out to the author's followers), likes and comments (1:2:1) at a fixed rate, open loop; ${duration} s per run; a lone client reads /healthz every ${PROBE_GAP_MS} ms throughout`,
+      what: `timeline reads while the data changes: ${half} connections reading flat and ${half} reading enriched timelines (${ENRICH_FLAGS}) of readers drawn by a Zipf law (s = ${ZIPF_S}) over all ${g.nodes} users ranked by feeds followed, user tokens, while a writer posts (fan-out to the author's followers), likes and comments (1:2:1) at a fixed rate, open loop; ${duration} s per run; a lone client in a process of its own reads /healthz every ${PROBE_GAP_MS} ms throughout (healthz_in_load_thread: the same client in the load generator's thread)`,
       graph: graphInfo(g),
       activities: n,
       seed,
