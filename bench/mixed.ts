@@ -5,7 +5,7 @@
  * own reactions, recent reactions, counts) of readers drawn by a Zipf law over all users, while a
  * background writer posts activities with fan-out and adds likes and comments at a fixed rate, open
  * loop: 0, 20 and 200 writes per second. Each run reports read req/s and latency per kind beside
- * the HTTP ceiling of the same mix measured in the same run, the read cache's hit rate, the write
+ * the HTTP ceiling of the same mix measured right before and right after it, the read cache's hit rate, the write
  * rate reached, and the latency of a lone `/healthz` client in a process of its own. A saturation probe follows: 50 connections
  * sending 80% flat reads and 20% posts, beside the same reads alone and the flat ceiling.
  */
@@ -91,8 +91,15 @@ interface MixedRun {
   writes_per_s: number;
   /** The bare-server ceiling of the same mix, measured right before this run. */
   ceiling: { flat: CannonResult; enriched: CannonResult };
-  flat: { read: CannonResult; vs_ceiling: number };
-  enriched: { read: CannonResult; vs_ceiling: number };
+  /** The same ceiling measured right after this run (the next run's `ceiling`). */
+  ceiling_after: { flat: CannonResult; enriched: CannonResult };
+  /**
+   * `vs_ceiling`: req/s ÷ the mean of the ceilings measured right before and right after the run
+   * (on a shared machine the ceiling moves by half between neighbouring measurements);
+   * `vs_ceiling_before`: ÷ the one before only.
+   */
+  flat: { read: CannonResult; vs_ceiling: number; vs_ceiling_before: number };
+  enriched: { read: CannonResult; vs_ceiling: number; vs_ceiling_before: number };
   read_cache: { hits: number; misses: number; hit_rate: number | null };
   writes: ReturnType<typeof roundPaced> | null;
   /** The lone /healthz client, in a process of its own. */
@@ -227,7 +234,8 @@ export async function mixed(): Promise<void> {
     };
 
     // The ceiling of the same mix (typical flat and enriched bodies of the Zipf readers), measured
-    // right before each run: on a shared machine the ceiling moves, and each ratio takes its neighbour.
+    // before the first run and after each run: on a shared machine the ceiling moves, and each
+    // ratio takes the mean of its two neighbours.
     const sample = async (reqs: HttpReq[]) => (await load.batch(s.base, reqs.slice(0, 400), { concurrency: 4, keepBodies: true })).bodies!;
     const flatBody = typicalBody(await sample(flatReqs));
     const enrichedBody = typicalBody(await sample(enrichedReqs));
@@ -241,8 +249,8 @@ export async function mixed(): Promise<void> {
       { name: 'enriched', requests: enrichedReqs, connections: half },
     ];
     const runs: MixedRun[] = [];
+    let ceiling = await mixCeiling();
     for (const rate of rates) {
-      const ceiling = await mixCeiling();
       await load.mix(s.base, WARM_UP_S, { cannons }); // JIT and caches warm, not measured
       const before = cacheCounts(s);
       const writes = rate > 0 ? writeRequests(s, g, ctx, Math.ceil(rate * duration * 1.5) + 10) : [];
@@ -257,15 +265,22 @@ export async function mixed(): Promise<void> {
       const eventLoop = loop(responsesOf(r));
       const after = cacheCounts(s);
       await outboxEmpty(s);
+      const ceilingAfter = await mixCeiling();
       const hits = after.hits - before.hits;
       const misses = after.misses - before.misses;
       const flat = roundCannon(r.cannons.flat);
       const enriched = roundCannon(r.cannons.enriched);
+      const vs = (kind: 'flat' | 'enriched', read: CannonResult) => ({
+        read,
+        vs_ceiling: round(read.requests_per_s / ((ceiling[kind].requests_per_s + ceilingAfter[kind].requests_per_s) / 2), 3),
+        vs_ceiling_before: round(read.requests_per_s / ceiling[kind].requests_per_s, 3),
+      });
       const run: MixedRun = {
         writes_per_s: rate,
         ceiling,
-        flat: { read: flat, vs_ceiling: round(flat.requests_per_s / ceiling.flat.requests_per_s, 3) },
-        enriched: { read: enriched, vs_ceiling: round(enriched.requests_per_s / ceiling.enriched.requests_per_s, 3) },
+        ceiling_after: ceilingAfter,
+        flat: vs('flat', flat),
+        enriched: vs('enriched', enriched),
         read_cache: { hits, misses, hit_rate: hits + misses > 0 ? round(hits / (hits + misses), 3) : null },
         writes: r.paced ? roundPaced(r.paced) : null,
         healthz: r.probe ? roundProbe(r.probe) : null,
@@ -273,12 +288,13 @@ export async function mixed(): Promise<void> {
         event_loop: eventLoop,
       };
       log(
-        `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
+        `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s} → ${ceilingAfter.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} → ${ceilingAfter.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
           `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms), ` +
           `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
       );
       runs.push(run);
+      ceiling = ceilingAfter;
     }
     const noWrites = runs.find((x) => x.writes_per_s === 0);
     const vsNoWrites = (x: MixedRun) =>
