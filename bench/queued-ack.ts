@@ -41,8 +41,10 @@ try {
   for (let r = 0; r < reps; r++) {
     const c0 = writer ? [Atomics.load(writer.commits, 0), Atomics.load(writer.commits, 1)] : null;
     const cpu0 = process.cpuUsage();
+    const from = process.hrtime.bigint() / 1000n;
     const res = await load.batch(s.base, h.postRequests(s, g, w.authors, new gr.Rng(43 + r)), { concurrency: 8 });
     const cpu = process.cpuUsage(cpu0);
+    const to = process.hrtime.bigint() / 1000n;
     const v = [...(res.ms as number[])].sort((a, b) => a - b);
     const p = (q: number) => Math.round(v[Math.min(v.length - 1, Math.floor((q / 100) * v.length))] * 100) / 100;
     console.log(
@@ -52,6 +54,8 @@ try {
         ack_ms: { p50: p(50), p90: p(90), p99: p(99) },
         posts_ms: Math.round(res.t1 - res.t0),
         cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+        // For bench/profile-summary.ts --window, with `node --cpu-prof`.
+        window_us: `${from},${to}`,
         ...(writer && c0 ? { commits: Atomics.load(writer.commits, 0) - c0[0], durable_commits: Atomics.load(writer.commits, 1) - c0[1] } : {}),
       }),
     );
