@@ -80,7 +80,7 @@ export async function runFanoutRound(s: FanoutRoundDeps, apps: ReadonlyMap<strin
   // The claimed intents not finished yet, with the cursor each reached: handed back at once when
   // the round ends early (shutdown) or on a transient failure, instead of waiting for their lease.
   const open = new Map(jobs.map((j) => [j.id, j.cursor]));
-  const release = () => s.ports.intents.progress([...open].map(([id, cursor]) => ({ id, cursor })), nowMs()).catch(() => undefined);
+  const release = () => s.ports.intents.progress([...open].map(([id, cursor]) => ({ id, cursor })), true).catch(() => undefined);
   try {
     const dealt = await runClaimed(s, apps, jobs, retry, stopping, { ...opts, open });
     if (stopping() && open.size > 0) await release();

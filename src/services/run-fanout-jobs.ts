@@ -81,7 +81,7 @@ export async function runFanoutJobs(
       const changes = await applied;
       const now = Date.now();
       await Promise.all([
-        chunk.progress.length > 0 ? s.ports.intents.progress(chunk.progress, now + LEASE_MS) : undefined,
+        chunk.progress.length > 0 ? s.ports.intents.progress(chunk.progress) : undefined,
         chunk.complete.length > 0 ? s.ports.intents.complete(chunk.complete.map((i) => i.id)) : undefined,
         chunk.app ? publish(s, chunk.app, changes, [...chunk.activities.values()]) : undefined,
       ]);
