@@ -78,6 +78,33 @@ onRedisCluster('activities and the intent queue', () => {
     assert.ok(new Set(seen.map((id) => id.split('-')[0])).size > PARTITIONS / 2, 'intents sit in many partitions');
   });
 
+  it('jobs are entries of a stream per partition, read by one consumer group; consumers of gone workers that hold no job are pruned', async () => {
+    const a = app();
+    const x = act(8000);
+    const q = store.ports.intents;
+    const [step] = await q.commit(a, [{ activity: x, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [x.id], mode: 'queued' }] }]);
+    const stream = `${partitionBase(store.connection.keys, partitionOf(x.id))}s`;
+    const entries = async () => (await store.connection.cluster.xrange(stream, '-', '+')).length;
+    assert.equal(await entries(), 1, 'XADDed with its step');
+    // Another worker process claims the job and stops; this one's claims find it leased to that consumer.
+    const other = await RedisStore.open({ nodes: store.connection.settings.nodes, keyPrefix: store.connection.settings.keyPrefix, durability: 'fast' });
+    assert.deepEqual((await other.ports.intents.claim(10, 60_000, Date.now())).filter((i) => i.app === a).map((i) => i.id), [step.intents[0].id]);
+    const holder = other.raw.intents.consumer;
+    await other.close();
+    const consumers = async () => ((await store.connection.cluster.call('XINFO', 'CONSUMERS', stream, 'w')) as string[][]).map((c) => c[1]);
+    const pending = (await store.connection.cluster.call('XPENDING', stream, 'w')) as [number, string, string, [string, string][]];
+    assert.deepEqual(pending[3], [[holder, '1']], 'XPENDING names the worker holding the job');
+    await store.raw.intents.pruneConsumers(0);
+    assert.ok((await consumers()).includes(holder), 'a consumer holding a job stays');
+    await new Promise((r) => setTimeout(r, 40));
+    const [taken] = (await q.claim(10, 20, Date.now())).filter((i) => i.app === a);
+    assert.equal(taken.id, step.intents[0].id, 'taken over (XAUTOCLAIM) once idle for the lease');
+    await q.complete([taken.id]);
+    assert.equal(await entries(), 0, 'acknowledged and deleted when complete');
+    await store.raw.intents.pruneConsumers(0);
+    assert.ok(!(await consumers()).includes(holder), 'the gone worker holds nothing now: pruned');
+  });
+
   it('a worker killed in the middle of a fan-out: another takes the intent over at its cursor, and every follower gets the activity exactly once', async () => {
     const a = app();
     const p = store.ports;

@@ -231,6 +231,25 @@ end
 return out
 `;
 
+// Consumers of workers gone for ARGV[1] ms that hold no job (every worker process joins under a
+// name of its own, so restarts would pile them up in the group); returns how many went.
+const PRUNE_LUA = `
+local s = KEYS[1] .. 's'
+if redis.call('EXISTS', s) == 0 then return 0 end
+local ok, list = pcall(redis.call, 'XINFO', 'CONSUMERS', s, 'w')
+if not ok then return 0 end
+local n = 0
+for _, c in ipairs(list) do
+  local f = {}
+  for k = 1, #c, 2 do f[c[k]] = c[k + 1] end
+  if f['pending'] == 0 and f['idle'] >= tonumber(ARGV[1]) then
+    redis.call('XGROUP', 'DELCONSUMER', s, 'w', f['name'])
+    n = n + 1
+  end
+end
+return n
+`;
+
 // ARGV: consumer, '1' to hand the intents back (else their lease is renewed), then number and
 // cursor pairs. XCLAIM of an entry nobody holds (finished, waiting for a retry) does nothing.
 const PROGRESS_LUA = `
@@ -361,6 +380,10 @@ end
 return out
 `;
 
+/** How often a process prunes the consumers of gone workers, and how long a consumer with no job must have been idle for that. */
+const PRUNE_EVERY_MS = 10 * 60_000;
+const CONSUMER_GONE_MS = 60 * 60_000;
+
 /** A follow-up operation of a step (see the class comment). */
 type FollowUp =
   | { readonly t: 'edge'; readonly app: string; readonly source: string; readonly target: string }
@@ -428,6 +451,9 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #follows: RedisFollowStore;
   readonly #commit: LuaScript;
   readonly #claim: LuaScript;
+  readonly #prune: LuaScript;
+  /** When this process last pruned the groups' consumers (ms). */
+  #pruned = 0;
   /** This process's consumer in every partition's group (see the class comment). */
   readonly consumer = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   readonly #progress: LuaScript;
@@ -446,6 +472,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     this.#follows = follows;
     this.#commit = new LuaScript(r.cluster, 'step_commit', COMMIT_LUA);
     this.#claim = new LuaScript(r.cluster, 'intent_claim_stream', CLAIM_LUA);
+    this.#prune = new LuaScript(r.cluster, 'intent_prune_consumers', PRUNE_LUA);
     this.#progress = new LuaScript(r.cluster, 'intent_progress_stream', PROGRESS_LUA);
     this.#complete = new LuaScript(r.cluster, 'intent_complete_stream', COMPLETE_LUA);
     this.#release = new LuaScript(r.cluster, 'intent_release_stream', RELEASE_LUA);
@@ -661,6 +688,10 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     if (this.#releasing.size > 0) await Promise.all(this.#releasing);
     await this.#repair(at - lease);
     if (limit <= 0) return [];
+    if (Date.now() - this.#pruned > PRUNE_EVERY_MS) {
+      this.#pruned = Date.now();
+      await this.pruneConsumers(CONSUMER_GONE_MS);
+    }
     // Each partition's share of the limit, read in one script per partition (all sent in this
     // tick: one pipeline per master). A partition holding more than its share keeps the rest for
     // the next claim (a round of the worker claims again at once while it finds jobs).
@@ -675,6 +706,16 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     // go back at once, with their cursors, for the next claim.
     if (got.length > limit) await this.progress(got.slice(limit).map((g) => ({ id: g.intent.id, cursor: g.intent.cursor })), true);
     return got.slice(0, limit).map((g) => g.intent);
+  }
+
+  /**
+   * Removes from every partition's group the consumers that hold no job and were idle for
+   * `goneMs` (workers that stopped or died, their jobs taken over); returns how many. Claims run
+   * it every 10 minutes with an hour.
+   */
+  async pruneConsumers(goneMs: number): Promise<number> {
+    const removed = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#prune.run<number>(this.#r.cluster, [this.#part(n)], [Math.trunc(goneMs)])));
+    return removed.reduce((a, b) => a + Number(b), 0);
   }
 
   async progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], handBack = false): Promise<void> {
