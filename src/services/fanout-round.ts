@@ -36,7 +36,7 @@ export interface JobFailure {
 export interface RoundOptions {
   readonly retry?: RetryPolicy;
   readonly maxJobs?: number;
-  /** How long a claim made no progress before another round takes it over (ms, the store's clock; default LEASE_MS). */
+  /** How long a claim made no progress before another round takes it over (ms, the store's clock; default the `fanout.leaseMs` setting, else LEASE_MS). */
   readonly leaseMs?: number;
   /** Asked after every committed chunk; once true the round ends there (shutdown). */
   readonly stopping?: () => boolean;
@@ -77,7 +77,7 @@ export async function runFanoutRound(s: FanoutRoundDeps, apps: ReadonlyMap<strin
   const stopping = opts.stopping ?? (() => false);
   const limit = opts.maxJobs ?? MAX_JOBS_PER_ROUND;
   const nowMs = () => Math.floor(s.clock.now() / 1000);
-  const jobs = await s.ports.intents.claim(limit, opts.leaseMs ?? LEASE_MS, nowMs());
+  const jobs = await s.ports.intents.claim(limit, opts.leaseMs ?? s.fanout.leaseMs ?? LEASE_MS, nowMs());
   if (jobs.length === 0) return 0;
   // The claimed intents not finished yet, with the cursor each reached: handed back at once when
   // the round ends early (shutdown) or on a transient failure, instead of waiting for their lease.
