@@ -77,6 +77,7 @@ async function cannon(cmd: Extract<LoadCommand, { op: 'cannon' }>): Promise<Repl
 
 async function runCannon(cmd: { base: string; requests: HttpReq[]; connections: number; durationS: number }): Promise<CannonResult> {
   const lat: number[] = [];
+  const byMethod = new Map<string, number[]>();
   let bytes = 0;
   const opts: autocannon.Options = {
     url: cmd.base,
@@ -88,10 +89,15 @@ async function runCannon(cmd: { base: string; requests: HttpReq[]; connections: 
   const aggregate = (autocannon as unknown as { aggregateResult(r: unknown, o: unknown): autocannon.Result }).aggregateResult;
   const res = await new Promise<autocannon.Result>((resolve, reject) => {
     const inst = autocannon(opts, (err, raw) => (err ? reject(err) : resolve(aggregate([raw], opts))));
-    inst.on('response', (_client: unknown, statusCode: number, resBytes: number, responseTime: number) => {
+    inst.on('response', (client: unknown, statusCode: number, resBytes: number, responseTime: number) => {
       if (statusCode >= 200 && statusCode < 300) {
         lat.push(responseTime);
         bytes += resBytes;
+        // The request answered is still the client's current one (it moves on after this event).
+        const method = (client as { requestIterator?: { currentRequest?: { method?: string } } }).requestIterator?.currentRequest?.method ?? '?';
+        let l = byMethod.get(method);
+        if (l === undefined) byMethod.set(method, (l = []));
+        l.push(responseTime);
       }
     });
   });
@@ -116,6 +122,13 @@ async function runCannon(cmd: { base: string; requests: HttpReq[]; connections: 
     timeouts: res.timeouts,
     non2xx: res.non2xx,
   };
+  if (byMethod.size > 1) {
+    result.by_method = {};
+    for (const [method, l] of byMethod) {
+      l.sort((a, b) => a - b);
+      result.by_method[method] = { responses_2xx: l.length, latency_ms: { p50: pctOf(l, 50), p90: pctOf(l, 90), p99: pctOf(l, 99), max: l[l.length - 1] } };
+    }
+  }
   return result;
 }
 

@@ -2,6 +2,8 @@
  * The main thread's handle on the load generator (load-worker.ts), which runs in its own worker
  * thread. One command at a time.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { progressBar } from '../src/cli/progress.js';
 
@@ -26,6 +28,8 @@ export interface CannonResult {
   /** Of `errors`, those that timed out (autocannon's 10 s). */
   timeouts?: number;
   non2xx: number;
+  /** Latencies by request method (a cannon mixing reads and writes: each kind's own percentiles). */
+  by_method?: Record<string, { responses_2xx: number; latency_ms: { p50: number; p90: number; p99: number; max: number } }>;
 }
 
 /** Requests sent at a fixed rate, whatever the answers take (open loop). */
@@ -73,7 +77,7 @@ export type Reply =
   | { op: 'batch'; t0: number; t1: number; status: number[]; ms: number[]; bodies?: string[]; errors: string[] }
   | { op: 'cannon'; result: CannonResult }
   | { op: 'watch'; id: string; start: number; ack: number; seen: (number | null)[]; reads: number[]; polls: number }
-  | { op: 'mix'; cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult };
+  | { op: 'mix'; cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult; probeInLoadThread?: ProbeResult };
 
 /** Absolute time in ms, comparable with the worker's. */
 export const now = () => performance.timeOrigin + performance.now();
@@ -153,17 +157,21 @@ export class Load {
 
   /**
    * Runs at once, for `durationS`: one autocannon per entry of `cannons` (each with its own
-   * connections and latencies), an open-loop `paced` sender, and a lone `probe` client. Throws when
-   * a cannon got a non-2xx answer; timeouts and the paced sender's failures are counted in the result.
+   * connections and latencies), an open-loop `paced` sender, and a lone `probe` client. The probe
+   * runs in a process of its own (`probe-process.mjs`), so its latencies are the server's and not
+   * the wait behind the load generator's busy thread; the same probe run inside the load
+   * generator's thread, as before, is `probeInLoadThread` (for comparison). Throws when a cannon
+   * got a non-2xx answer; timeouts and the paced sender's failures are counted in the result.
    */
   async mix(base: string, durationS: number, parts: { cannons: { name: string; requests: HttpReq[]; connections: number }[]; paced?: PacedSpec; probe?: { request: HttpReq; gapMs: number } }) {
-    const r = await this.#run({ op: 'mix', base, durationS, ...parts });
+    const probe = parts.probe ? await startProbe(base, parts.probe.request, parts.probe.gapMs, durationS) : null;
+    const [r, probed] = await Promise.all([this.#run({ op: 'mix', base, durationS, ...parts }), probe?.result]);
     for (const [name, c] of Object.entries(r.cannons)) {
       if (c.non2xx > 0) throw new Error(`load run ${name} got ${c.non2xx} non-2xx answers`);
       // Requests cut off when the run ends (or timed out on an overloaded machine) are counted, not fatal.
       if (c.errors > 0) console.warn(`  load run ${name}: ${c.errors} requests errored or timed out (kept in the result)`);
     }
-    return r;
+    return { ...r, probe: probed, probeInLoadThread: r.probe };
   }
 
   watch(base: string, post: HttpReq, readers: HttpReq[], gapMs = 2, timeoutMs = 600_000) {
@@ -173,4 +181,42 @@ export class Load {
   async close(): Promise<void> {
     await this.#worker.terminate();
   }
+}
+
+/**
+ * Starts `probe-process.mjs` and waits until it has its connection open; `result` starts the
+ * measuring (at once) and settles with what it measured.
+ */
+async function startProbe(base: string, request: HttpReq, gapMs: number, durationS: number): Promise<{ result: Promise<ProbeResult> }> {
+  const script = fileURLToPath(new URL('./probe-process.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, base, JSON.stringify(request), String(gapMs), String(durationS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: string) => {
+      out += chunk;
+      if (out.includes('ready\n')) {
+        out = out.slice(out.indexOf('ready\n') + 6);
+        child.stdout.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the probe process ended before it was ready (${code})`)));
+  });
+  const result = new Promise<ProbeResult>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => (out += chunk));
+    child.removeAllListeners('exit');
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`the probe process failed (${code})`));
+      try {
+        resolve(JSON.parse(out.trim()) as ProbeResult);
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
+  child.stdin.end('go\n');
+  return { result };
 }

@@ -5,8 +5,8 @@
  * own reactions, recent reactions, counts) of readers drawn by a Zipf law over all users, while a
  * background writer posts activities with fan-out and adds likes and comments at a fixed rate, open
  * loop: 0, 20 and 200 writes per second. Each run reports read req/s and latency per kind beside
- * the HTTP ceiling of the same mix measured in the same run, the read cache's hit rate, the write
- * rate reached, and a lone `/healthz` client's latency. A saturation probe follows: 50 connections
+ * the HTTP ceiling of the same mix measured right before and right after it, the read cache's hit rate, the write
+ * rate reached, and the latency of a lone `/healthz` client in a process of its own. A saturation probe follows: 50 connections
  * sending 80% flat reads and 20% posts, beside the same reads alone and the flat ceiling.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -91,11 +91,21 @@ interface MixedRun {
   writes_per_s: number;
   /** The bare-server ceiling of the same mix, measured right before this run. */
   ceiling: { flat: CannonResult; enriched: CannonResult };
-  flat: { read: CannonResult; vs_ceiling: number };
-  enriched: { read: CannonResult; vs_ceiling: number };
+  /** The same ceiling measured right after this run (the next run's `ceiling`). */
+  ceiling_after: { flat: CannonResult; enriched: CannonResult };
+  /**
+   * `vs_ceiling`: req/s ÷ the mean of the ceilings measured right before and right after the run
+   * (on a shared machine the ceiling moves by half between neighbouring measurements);
+   * `vs_ceiling_before`: ÷ the one before only.
+   */
+  flat: { read: CannonResult; vs_ceiling: number; vs_ceiling_before: number };
+  enriched: { read: CannonResult; vs_ceiling: number; vs_ceiling_before: number };
   read_cache: { hits: number; misses: number; hit_rate: number | null };
   writes: ReturnType<typeof roundPaced> | null;
+  /** The lone /healthz client, in a process of its own. */
   healthz: ReturnType<typeof roundProbe> | null;
+  /** The same client run in the load generator's thread (its latencies include that thread's lag). */
+  healthz_in_load_thread: ReturnType<typeof roundProbe> | null;
   event_loop: EventLoopFigures;
 }
 
@@ -137,11 +147,12 @@ function watchEventLoop(): (responses: number) => EventLoopFigures {
 }
 
 /** Responses the server sent in a `load.mix` run (any status). */
-function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult }): number {
+function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult; probeInLoadThread?: ProbeResult }): number {
   let n = 0;
   for (const c of Object.values(r.cannons)) n += c.responses_2xx + c.non2xx;
   if (r.paced) n += r.paced.responses_2xx + r.paced.non2xx;
   if (r.probe) n += r.probe.count;
+  if (r.probeInLoadThread) n += r.probeInLoadThread.count;
   return n;
 }
 
@@ -223,7 +234,8 @@ export async function mixed(): Promise<void> {
     };
 
     // The ceiling of the same mix (typical flat and enriched bodies of the Zipf readers), measured
-    // right before each run: on a shared machine the ceiling moves, and each ratio takes its neighbour.
+    // before the first run and after each run: on a shared machine the ceiling moves, and each
+    // ratio takes the mean of its two neighbours.
     const sample = async (reqs: HttpReq[]) => (await load.batch(s.base, reqs.slice(0, 400), { concurrency: 4, keepBodies: true })).bodies!;
     const flatBody = typicalBody(await sample(flatReqs));
     const enrichedBody = typicalBody(await sample(enrichedReqs));
@@ -237,8 +249,8 @@ export async function mixed(): Promise<void> {
       { name: 'enriched', requests: enrichedReqs, connections: half },
     ];
     const runs: MixedRun[] = [];
+    let ceiling = await mixCeiling();
     for (const rate of rates) {
-      const ceiling = await mixCeiling();
       await load.mix(s.base, WARM_UP_S, { cannons }); // JIT and caches warm, not measured
       const before = cacheCounts(s);
       const writes = rate > 0 ? writeRequests(s, g, ctx, Math.ceil(rate * duration * 1.5) + 10) : [];
@@ -253,27 +265,36 @@ export async function mixed(): Promise<void> {
       const eventLoop = loop(responsesOf(r));
       const after = cacheCounts(s);
       await outboxEmpty(s);
+      const ceilingAfter = await mixCeiling();
       const hits = after.hits - before.hits;
       const misses = after.misses - before.misses;
       const flat = roundCannon(r.cannons.flat);
       const enriched = roundCannon(r.cannons.enriched);
+      const vs = (kind: 'flat' | 'enriched', read: CannonResult) => ({
+        read,
+        vs_ceiling: round(read.requests_per_s / ((ceiling[kind].requests_per_s + ceilingAfter[kind].requests_per_s) / 2), 3),
+        vs_ceiling_before: round(read.requests_per_s / ceiling[kind].requests_per_s, 3),
+      });
       const run: MixedRun = {
         writes_per_s: rate,
         ceiling,
-        flat: { read: flat, vs_ceiling: round(flat.requests_per_s / ceiling.flat.requests_per_s, 3) },
-        enriched: { read: enriched, vs_ceiling: round(enriched.requests_per_s / ceiling.enriched.requests_per_s, 3) },
+        ceiling_after: ceilingAfter,
+        flat: vs('flat', flat),
+        enriched: vs('enriched', enriched),
         read_cache: { hits, misses, hit_rate: hits + misses > 0 ? round(hits / (hits + misses), 3) : null },
         writes: r.paced ? roundPaced(r.paced) : null,
         healthz: r.probe ? roundProbe(r.probe) : null,
+        healthz_in_load_thread: r.probeInLoadThread ? roundProbe(r.probeInLoadThread) : null,
         event_loop: eventLoop,
       };
       log(
-        `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
+        `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s} → ${ceilingAfter.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} → ${ceilingAfter.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
-          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms, ` +
+          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms), ` +
           `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
       );
       runs.push(run);
+      ceiling = ceilingAfter;
     }
     const noWrites = runs.find((x) => x.writes_per_s === 0);
     const vsNoWrites = (x: MixedRun) =>
@@ -332,16 +353,18 @@ export async function mixed(): Promise<void> {
       flat_ceiling: flatCeiling,
       total_vs_flat_ceiling: round(satCannon.requests_per_s / flatCeiling.requests_per_s, 3),
       healthz: sat.probe ? roundProbe(sat.probe) : null,
+      healthz_in_load_thread: sat.probeInLoadThread ? roundProbe(sat.probeInLoadThread) : null,
       event_loop: satEventLoop,
     };
     log(
       `  saturation: ${satCannon.requests_per_s} req/s in all, p50 ${satCannon.latency_ms.p50} p99 ${satCannon.latency_ms.p99} ms, ` +
-        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms, ` +
+        `reads p99 ${satCannon.by_method?.GET?.latency_ms.p99} ms, posts p50 ${satCannon.by_method?.POST?.latency_ms.p50} p99 ${satCannon.by_method?.POST?.latency_ms.p99} ms, ` +
+        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms (in the load thread ${saturation.healthz_in_load_thread?.latency_ms.p99} ms), ` +
         `event loop delay p99 ${satEventLoop.delay_ms.p99} ms (max ${satEventLoop.delay_ms.max}), busy ${satEventLoop.utilization}, main thread ${satEventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
     );
 
     writeResult('mixed', {
-      what: `timeline reads while the data changes: ${half} connections reading flat and ${half} reading enriched timelines (${ENRICH_FLAGS}) of readers drawn by a Zipf law (s = ${ZIPF_S}) over all ${g.nodes} users ranked by feeds followed, user tokens, while a writer posts (fan-out to the author's followers), likes and comments (1:2:1) at a fixed rate, open loop; ${duration} s per run; a lone client reads /healthz every ${PROBE_GAP_MS} ms throughout`,
+      what: `timeline reads while the data changes: ${half} connections reading flat and ${half} reading enriched timelines (${ENRICH_FLAGS}) of readers drawn by a Zipf law (s = ${ZIPF_S}) over all ${g.nodes} users ranked by feeds followed, user tokens, while a writer posts (fan-out to the author's followers), likes and comments (1:2:1) at a fixed rate, open loop; ${duration} s per run; a lone client in a process of its own reads /healthz every ${PROBE_GAP_MS} ms throughout (healthz_in_load_thread: the same client in the load generator's thread)`,
       graph: graphInfo(g),
       activities: n,
       seed,

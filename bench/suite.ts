@@ -106,6 +106,16 @@ export function roundCannon(c: CannonResult): CannonResult {
     requests_per_s: Math.round(c.requests_per_s),
     latency_ms: { p50: round(l.p50, 3), p90: round(l.p90, 3), p99: round(l.p99, 3), p999: round(l.p999, 3), max: round(l.max, 3), mean: round(l.mean, 3) },
     bytes_per_response: Math.round(c.bytes_per_response),
+    ...(c.by_method
+      ? {
+          by_method: Object.fromEntries(
+            Object.entries(c.by_method).map(([m, b]) => [
+              m,
+              { responses_2xx: b.responses_2xx, latency_ms: { p50: round(b.latency_ms.p50, 3), p90: round(b.latency_ms.p90, 3), p99: round(b.latency_ms.p99, 3), max: round(b.latency_ms.max, 3) } },
+            ]),
+          ),
+        }
+      : {}),
   };
 }
 
