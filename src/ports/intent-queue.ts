@@ -21,7 +21,9 @@ export interface Intent {
    * `inline`: the writing request applies the intent itself before it responds (small fan-out);
    * the queue hands it to a worker only once its lease ran out (the writer crashed), or once the
    * writer released it ({@link IntentQueue.release}). `queued`: a worker applies it (large
-   * fan-out), from the first {@link IntentQueue.claim}.
+   * fan-out), from the first {@link IntentQueue.claim}. A worker spreads only the ids it still
+   * finds written directly in `source`, so a write commits a queued intent only once its own
+   * feed's entries are visible with it or before it (see {@link IntentQueue.ordered}).
    */
   readonly mode: 'inline' | 'queued';
 }
@@ -118,6 +120,23 @@ export interface CommittedStep {
  * - `requeueDeadLetters`: ids not in the dead-letter list are ignored.
  */
 export interface IntentQueue {
+  /**
+   * `true` when the store applies the writes handed to its ports — this queue's and the per-feed
+   * operations of the timeline and group stores — in the order their methods were called, so that
+   * nobody (another process included) sees a write without every write handed over before it: an
+   * embedded store with one writing connection. A write hands a method call over when it calls
+   * it, before the returned promise settles.
+   *
+   * A write whose own feeds' operations are handed over before its `commit` may then commit a
+   * large fan-out's intent `queued` at once: a worker that claims it finds the written feed's
+   * entries. Absent or false (a cluster, where the operations and the step land on different
+   * nodes in any order), the write commits it `inline` and {@link release}s it once its own
+   * operations landed, so that no worker takes it before. If the operations fail while the step
+   * commits (the write then fails), a queued intent finds nothing written to spread and is
+   * completed empty; the activity is left to the orphan sweep.
+   */
+  readonly ordered?: boolean;
+
   /**
    * Applies each step atomically (see {@link WriteStep}) and returns its stored intents, one entry
    * per step, in order. Adding a reaction whose id exists fails with a `ConflictError` and writes

@@ -42,10 +42,14 @@ function intent(r: IntentRow): QueuedIntent {
  * the caller's clock and compared with the `now` it passes to `claim`.
  */
 export class SqliteIntentQueue implements IntentQueue {
+  /**
+   * One writing connection applies every write of the ports in the order handed over (the group
+   * commit's queue, on this thread or the writer thread): see {@link IntentQueue.ordered}.
+   */
+  readonly ordered = true;
   readonly #d: SqliteDatabase;
   readonly #ops: ReturnType<SqliteIntentQueue['defineOps']>;
   readonly #insert: Database.Statement;
-  readonly #select: Database.Statement;
   readonly #claimable: Database.Statement;
   readonly #lease: Database.Statement;
   readonly #progress: Database.Statement;
@@ -67,7 +71,6 @@ export class SqliteIntentQueue implements IntentQueue {
     this.#ops = this.defineOps(writes);
     const db = d.db;
     this.#insert = db.prepare('INSERT INTO outbox (app, kind, source, ids, queued_at, mode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id').pluck();
-    this.#select = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app WHERE o.id = ?`);
     this.#claimable = db.prepare(
       `SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app
        WHERE (o.retry_at IS NULL OR o.retry_at <= @now)
@@ -172,9 +175,10 @@ export class SqliteIntentQueue implements IntentQueue {
         const now = Date.now();
         return steps.map((step) => {
           writes.applyStep(app, step);
-          const intents = (step.intents ?? []).map((i) => {
+          // The stored intent is what was inserted: no read back.
+          const intents = (step.intents ?? []).map((i): QueuedIntent => {
             const id = this.#insert.get(a, i.kind, i.source, i.ids.join(','), now, i.mode) as number;
-            return intent(this.#select.get(id) as IntentRow);
+            return { id: String(id), app, kind: i.kind, source: i.source, ids: [...i.ids], mode: i.mode, cursor: null, queuedAt: now, attempts: 0 };
           });
           return { intents };
         });
