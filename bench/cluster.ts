@@ -10,6 +10,8 @@
  *   master and pipelines of the store's chunk size per master, each round (`SAME_DATA`). Rounds
  *   alternate the four; each records wall time and the CPU time of this process and of every
  *   Redis master per insert (`--parts fanout`: this part alone);
+ * - jobs: the fan-out job queue through `RedisStore`: queued intents committed with their
+ *   activities, then claimed and completed by two stores standing for two workers (see {@link jobs});
  * - reads: 25-entry scans of one feed each, 50 at a time, latency percentiles (store level, no HTTP);
  * - HTTP reads: a Rivulet server on the cluster, flat 25-item pages of 100 readers' timelines over
  *   HTTP at 50 connections (autocannon), with the read cache off and on, beside the HTTP ceiling
@@ -45,8 +47,8 @@ const PAGE = 1_000;
 const ROUNDS = Number(option('rounds') ?? 4);
 const DURATION_S = Number(option('duration') ?? 10);
 const CONNECTIONS = Number(option('connections') ?? 50);
-/** `--parts fanout`: the fan-out rounds alone (quick back-to-back pairs); default: everything. */
-const PARTS = new Set((option('parts') ?? 'fanout,reads').split(','));
+/** `--parts fanout` (or `fanout,jobs`): the fan-out rounds alone (quick back-to-back pairs); default: everything. */
+const PARTS = new Set((option('parts') ?? 'fanout,jobs,reads').split(','));
 
 /** What the fan-out ceiling and the store each send, so that the share compares like with like. */
 const SAME_DATA =
@@ -222,6 +224,59 @@ async function capacity(nodes: string[]) {
   }
 }
 
+/**
+ * The fan-out job queue through `RedisStore` (`--parts jobs`): JOBS queued intents committed with
+ * their activities (steps of 100 per call, 4 calls in flight), then drained by two worker
+ * processes' stores on the same keys, each claiming up to 1,000 jobs (the worker's round) and
+ * completing them, until none is left. Jobs per second for each phase; every job handed out once.
+ */
+async function jobs(nodes: string[]) {
+  const JOBS = 20_000;
+  const stores = await Promise.all([0, 1].map(() => RedisStore.open({ nodes, durability: 'fast', keyPrefix: 'jobs:' })));
+  try {
+    const body = (id: string) => JSON.stringify({ id, actor: 'SU:a', verb: 'post', object: 'o:1' });
+    const act = (i: number) => {
+      const id = activityId(1_700_000_000_000_000 + i * 1000, `job${i}`);
+      return { id, timeUs: 1_700_000_000_000_000 + i * 1000, foreignId: '', to: [], body: body(id), home: `user:u${i % 500}` };
+    };
+    const step = (i: number) => {
+      const a = act(i);
+      return { activity: a, intents: [{ kind: 'fanout.add' as const, source: a.home, ids: [a.id], mode: 'queued' as const }] };
+    };
+    // Warm up (scripts loaded everywhere), not measured.
+    const [w] = await stores[0].ports.intents.commit('w', [step(-1)]);
+    for (const s of stores) await s.ports.intents.claim(1000, 30_000, Date.now());
+    await stores[0].ports.intents.complete(w.intents.map((x) => x.id));
+    let t = performance.now();
+    for (let i = 0; i < JOBS; i += 400) {
+      await Promise.all([0, 100, 200, 300].map((k) => stores[0].ports.intents.commit('jobs', Array.from({ length: 100 }, (_, j) => step(i + k + j)))));
+    }
+    const commitS = (performance.now() - t) / 1000;
+    const seen = new Set<string>();
+    let twice = 0;
+    t = performance.now();
+    let rounds = 0;
+    await Promise.all(
+      stores.map(async (s) => {
+        for (;;) {
+          const got = await s.ports.intents.claim(1000, 30_000, Date.now());
+          if (got.length === 0) break;
+          rounds++;
+          for (const j of got) {
+            if (seen.has(j.id)) twice++;
+            seen.add(j.id);
+          }
+          await s.ports.intents.complete(got.map((j) => j.id));
+        }
+      }),
+    );
+    const drainS = (performance.now() - t) / 1000;
+    return { jobs: JOBS, commit_per_s: Math.round(JOBS / commitS), claim_complete_per_s: Math.round(JOBS / drainS), claims: rounds, handed_out: seen.size, handed_out_twice: twice };
+  } finally {
+    await Promise.all(stores.map((s) => s.close()));
+  }
+}
+
 async function onCluster(masters: number) {
   const c = await startRedisCluster({ masters, replicas: 0, persistence: 'none' });
   const r = new RedisConnection({ nodes: c.nodes, durability: 'fast', keyPrefix: 'b:' });
@@ -300,7 +355,8 @@ async function onCluster(masters: number) {
       per_round: rounds,
       cpu_per_insert: cpuPerInsert,
     };
-    if (!PARTS.has('reads')) return { masters, fanout };
+    const queue = PARTS.has('jobs') ? await jobs(c.nodes) : undefined;
+    if (!PARTS.has('reads')) return { masters, fanout, ...(queue ? { jobs: queue } : {}) };
 
     // Reads: 25-entry scans of 200 feeds of 100 entries, 50 in flight.
     const ids = Array.from({ length: 100 }, (_, i) => activityId(1_700_000_000_000_000 + i, `r${i}`));
@@ -342,6 +398,7 @@ async function onCluster(masters: number) {
       masters,
       ...(masters === 3 ? { capacity: await capacity(c.nodes) } : {}),
       fanout,
+      ...(queue ? { jobs: queue } : {}),
       http: await httpReads(c.nodes),
       reads: { scans: READS, per_s: Math.round(READS / readS), p50_ms: +pct(lat, 50).toFixed(2), p99_ms: +pct(lat, 99).toFixed(2) },
       memory_bytes_per_entry: memory,
@@ -367,6 +424,7 @@ export async function cluster(): Promise<void> {
       JSON.stringify({
         masters: res.masters,
         fanout: { ...res.fanout, same_data: undefined, per_round: undefined },
+        ...('jobs' in res ? { jobs: res.jobs } : {}),
         ...('reads' in res ? { reads: res.reads } : {}),
         ...(h ? { http: { off: h.cache_off.requests_per_s, p99_off: h.cache_off.latency_ms.p99, on: h.cache_on.requests_per_s, p99_on: h.cache_on.latency_ms.p99, ceiling: h.ceiling.requests_per_s } } : {}),
       }),

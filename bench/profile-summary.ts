@@ -3,7 +3,10 @@
  * inclusive time of the project's own functions. Usage:
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/run.ts reads
- *   node --import tsx bench/profile-summary.ts /tmp/prof/<file>.cpuprofile [top]
+ *   node --import tsx bench/profile-summary.ts /tmp/prof/<file>.cpuprofile [top] [--window fromUs,toUs]
+ *
+ * `--window`: only the samples between two times of the monotonic clock in µs
+ * (`process.hrtime.bigint() / 1000n` in the profiled process; bench/queued-ack.ts prints each run's).
  *
  * The server runs on the main thread; the load generator's worker thread writes its own profile
  * (the smaller file), which can be ignored.
@@ -29,7 +32,7 @@ function where(n: Node): string {
   return url === '' ? '(native)' : url;
 }
 
-export function summarize(path: string, top = 25): string {
+export function summarize(path: string, top = 25, window?: { fromUs: number; toUs: number }): string {
   const p = JSON.parse(readFileSync(path, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -38,7 +41,14 @@ export function summarize(path: string, top = 25): string {
   const self = new Map<number, number>();
   const samples = p.samples ?? [];
   const deltas = p.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) self.set(samples[i], (self.get(samples[i]) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
+  // Sample times are on the monotonic clock of process.hrtime (µs), so a window printed by the
+  // profiled process selects its samples.
+  let at = p.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    at += deltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
+    self.set(samples[i], (self.get(samples[i]) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
+  }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const idle = [...self.entries()].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
   const busy = total - idle;
@@ -56,7 +66,8 @@ export function summarize(path: string, top = 25): string {
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const c = byId.get(cur)!;
       const w = where(c);
-      if (!w.startsWith('src/')) continue;
+      // Worker threads run a bundle of src/ (src/workers/start-thread.ts): its functions count too.
+      if (!w.startsWith('src/') && !w.includes('.cache/rivulet-threads/')) continue;
       const key = `${c.callFrame.functionName || '(anonymous)'} ${w}:${c.callFrame.lineNumber + 1}`;
       if (counted.has(key)) continue;
       counted.add(key);
@@ -79,10 +90,13 @@ export function summarize(path: string, top = 25): string {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
-  const [file, top] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const w = args.indexOf('--window');
+  const window = w >= 0 ? args.splice(w, 2)[1].split(',').map(Number) : null;
+  const [file, top] = args;
   if (!file) {
-    console.error('usage: node --import tsx bench/profile-summary.ts <file.cpuprofile> [top]');
+    console.error('usage: node --import tsx bench/profile-summary.ts <file.cpuprofile> [top] [--window fromUs,toUs]');
     process.exit(2);
   }
-  console.log(summarize(file, top ? Number(top) : 25));
+  console.log(summarize(file, top ? Number(top) : 25, window ? { fromUs: window[0], toUs: window[1] } : undefined));
 }

@@ -14,7 +14,24 @@
  *
  * Nothing is written; take the figures of back-to-back runs only.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
+/** CPU ms (user + system) of each thread of this process by thread id, with its name (Linux; empty elsewhere). */
+function threadCpu(): Map<string, { name: string; ms: number }> {
+  const out = new Map<string, { name: string; ms: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 });
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -41,8 +58,19 @@ try {
   for (let r = 0; r < reps; r++) {
     const c0 = writer ? [Atomics.load(writer.commits, 0), Atomics.load(writer.commits, 1)] : null;
     const cpu0 = process.cpuUsage();
+    const threads0 = threadCpu();
+    const from = process.hrtime.bigint() / 1000n;
+    const fromMs = Date.now();
     const res = await load.batch(s.base, h.postRequests(s, g, w.authors, new gr.Rng(43 + r)), { concurrency: 8 });
     const cpu = process.cpuUsage(cpu0);
+    // The busiest threads' CPU in this run (ms, 10 ms ticks): the main thread, then the others by thread id
+    // (the load generator starts before the writer thread, which starts at the first write).
+    const threads = [...threadCpu()]
+      .map(([tid, t]) => ({ tid, name: tid === String(process.pid) ? 'main' : `${t.name}#${tid}`, ms: t.ms - (threads0.get(tid)?.ms ?? 0) }))
+      .filter((t) => t.ms >= 50)
+      .sort((a, b) => b.ms - a.ms)
+      .map((t) => `${t.name}:${Math.round(t.ms)}`);
+    const to = process.hrtime.bigint() / 1000n;
     const v = [...(res.ms as number[])].sort((a, b) => a - b);
     const p = (q: number) => Math.round(v[Math.min(v.length - 1, Math.floor((q / 100) * v.length))] * 100) / 100;
     console.log(
@@ -52,6 +80,11 @@ try {
         ack_ms: { p50: p(50), p90: p(90), p99: p(99) },
         posts_ms: Math.round(res.t1 - res.t0),
         cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+        threads_cpu_ms: threads.join(' '),
+        // For bench/profile-summary.ts --window, with `node --cpu-prof`.
+        window_us: `${from},${to}`,
+        // Wall-clock (ms since the epoch), e.g. for `strace -ttt` of the fsync calls.
+        wall_ms: `${fromMs},${Date.now()}`,
         ...(writer && c0 ? { commits: Atomics.load(writer.commits, 0) - c0[0], durable_commits: Atomics.load(writer.commits, 1) - c0[1] } : {}),
       }),
     );

@@ -321,6 +321,12 @@ describe('config: storage backends', () => {
     assert.fail('accepted');
   };
 
+  it('takes the fan-out lease in seconds (default: none set, 30 s in the worker), and refuses one out of range', () => {
+    assert.equal(parseConfig(base, '/data').fanout.leaseMs, undefined);
+    assert.equal(parseConfig({ ...base, fanout: { lease_s: 90 } }, '/data').fanout.leaseMs, 90_000);
+    for (const lease_s of [0, 1.5, 86_401]) assert.throws(() => parseConfig({ ...base, fanout: { lease_s } }, '/data'), /fanout\.lease_s/);
+  });
+
   it('defaults to SQLite under the data directory', () => {
     assert.deepEqual(parseConfig(base, '/data').storage, { backend: 'sqlite', path: '/data/rivulet.db', activityRetentionMs: 3_600_000, activitySweepIntervalMs: 300_000 });
     assert.equal(sqlitePath(parseConfig(base, '/data')), '/data/rivulet.db');

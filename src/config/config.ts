@@ -72,6 +72,7 @@ const fileSchema = z.strictObject({
       inline_max_followers: z.int().min(0).max(1_000_000).optional(),
       chunk_size: z.int().min(1).max(100_000).optional(),
       pull_min_followers: z.int().min(1).max(1_000_000_000).optional(),
+      lease_s: z.int().min(1).max(86_400).optional(),
     })
     .optional(),
   read_cache: z
@@ -159,7 +160,7 @@ type AppConfig = z.infer<typeof appSchema>;
 export interface Config {
   readonly apps: App[];
   readonly storage: StorageConfig;
-  readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number };
+  readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number; leaseMs?: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
   /**
@@ -377,6 +378,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       inlineMaxFollowers: f.fanout?.inline_max_followers ?? DEFAULT_FANOUT.inlineMaxFollowers,
       chunkSize: f.fanout?.chunk_size ?? DEFAULT_FANOUT.chunkSize,
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
+      ...(f.fanout?.lease_s !== undefined ? { leaseMs: f.fanout.lease_s * 1000 } : {}),
     },
     readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
     readPartsBytes: (f.read_cache?.parts_mb ?? DEFAULT_READ_PARTS_MB) * 1024 * 1024,

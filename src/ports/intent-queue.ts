@@ -21,7 +21,9 @@ export interface Intent {
    * `inline`: the writing request applies the intent itself before it responds (small fan-out);
    * the queue hands it to a worker only once its lease ran out (the writer crashed), or once the
    * writer released it ({@link IntentQueue.release}). `queued`: a worker applies it (large
-   * fan-out), from the first {@link IntentQueue.claim}.
+   * fan-out), from the first {@link IntentQueue.claim}. A worker spreads only the ids it still
+   * finds written directly in `source`, so a write commits a queued intent only once its own
+   * feed's entries are visible with it or before it (see {@link IntentQueue.ordered}).
    */
   readonly mode: 'inline' | 'queued';
 }
@@ -104,8 +106,9 @@ export interface CommittedStep {
  * - `commit`: NOT idempotent as a whole (each call writes new intents); each step is atomic on its
  *   own (steps of one call are independent; a failed step fails the call, earlier steps of the
  *   call may be durable). Acknowledge a write only after `commit` resolved.
- * - `claim`: hands out an intent at most once per lease; an unfinished claimed intent (worker died)
- *   or an inline intent whose writer did not complete it comes back after `leaseMs`.
+ * - `claim`: hands out an intent at most once per lease; an unfinished claimed intent (worker died:
+ *   no progress for `leaseMs`) or an inline intent whose writer did not complete it comes back
+ *   after `leaseMs`, measured by the store's clock.
  * - `progress`: last-writer-wins per intent; a cursor is a position in the follower order, so
  *   redoing pages after a stale cursor is harmless (the per-feed operations are idempotent).
  * - `complete`: idempotent (a completed or unknown id is ignored).
@@ -117,6 +120,28 @@ export interface CommittedStep {
  * - `requeueDeadLetters`: ids not in the dead-letter list are ignored.
  */
 export interface IntentQueue {
+  /**
+   * `true` when the store applies the writes handed to its ports — this queue's and the per-feed
+   * operations of the timeline and group stores — in the order their methods were called, so that
+   * nobody (another process included) sees a write without every write handed over before it: an
+   * embedded store with one writing connection. A write hands a method call over when it calls
+   * it, before the returned promise settles.
+   *
+   * A write whose own feeds' operations are handed over before its `commit` may then commit a
+   * large fan-out's intent `queued` at once: a worker that claims it finds the written feed's
+   * entries. Absent or false (a cluster, where the operations and the step land on different
+   * nodes in any order), the write commits it `inline` and {@link release}s it once its own
+   * operations landed, so that no worker takes it before. If the operations fail while the step
+   * commits (the write then fails), a queued intent finds nothing written to spread and is
+   * completed empty; the activity is left to the orphan sweep.
+   *
+   * Such a store's {@link pendingCount} and {@link pending} also see every write of the queue
+   * handed over before them, so a writer need not wait for its {@link complete} before it
+   * answers: a completion lost in a crash leaves the inline intent, which a worker redoes after
+   * its lease (idempotent operations).
+   */
+  readonly ordered?: boolean;
+
   /**
    * Applies each step atomically (see {@link WriteStep}) and returns its stored intents, one entry
    * per step, in order. Adding a reaction whose id exists fails with a `ConflictError` and writes
@@ -136,18 +161,27 @@ export interface IntentQueue {
   commit(app: string, steps: readonly WriteStep[], opts?: { readonly covered?: boolean }): Promise<CommittedStep[]>;
 
   /**
-   * Up to `limit` intents to apply: queued intents not claimed within `leaseMs`, and inline intents
+   * Up to `limit` intents to apply: queued intents nobody holds a lease on, and inline intents
    * older than `leaseMs` (their writer died before completing them), leaving out intents waiting
    * for a retry (see {@link failed}) until `now`. A claim takes a lease of `leaseMs`. Oldest first,
-   * except that an intent with more attempts yields to fresher ones.
+   * except that an intent with more attempts yields to fresher ones (a distributed store may
+   * order within each of its partitions only).
+   *
+   * Two clocks: leases and the age of inline intents are measured by the store's own clock, as a
+   * time since the claim, the last {@link progress} or the commit (on Redis the idle time of a
+   * stream entry, which `XAUTOCLAIM` compares with `leaseMs` on the server), so a lease held by a
+   * worker on another machine ends the same for every claimer; `now` is the caller's clock (ms),
+   * against which the retry times given to {@link failed} are compared.
    */
   claim(limit: number, leaseMs: number, now: number): Promise<QueuedIntent[]>;
 
   /**
-   * Records how far intents got (a follower cursor each; null: not started) and sets their lease
-   * to `leaseUntil` (ms): later to renew it, now or earlier to hand them back at once.
+   * Records how far intents got (a follower cursor each; null: not started) and renews their
+   * lease: the time a claim compares with its `leaseMs` starts again, by the store's clock. With `handBack`
+   * the lease ends instead and the intents can be claimed again at once (shutdown, a transient
+   * failure).
    */
-  progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void>;
+  progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], handBack?: boolean): Promise<void>;
 
   /** Removes finished intents from the queue. */
   complete(ids: readonly string[]): Promise<void>;
@@ -165,7 +199,7 @@ export interface IntentQueue {
 
   /**
    * Records a failed attempt: `attempts` grows by one, the lease ends and the intent is due again
-   * at `retryAt` (ms since the epoch); with `retryAt` null it leaves the queue for the dead-letter
+   * at `retryAt` (ms since the epoch, the caller's clock: see {@link claim}); with `retryAt` null it leaves the queue for the dead-letter
    * list with `error` and the time `now`. Its cursor is kept either way.
    */
   failed(id: string, error: string, retryAt: number | null, now: number): Promise<void>;

@@ -27,6 +27,12 @@ export interface FanoutSettings {
    * flat follower feeds; their reads merge them in (hybrid fan-out).
    */
   readonly pullMinFollowers: number;
+  /**
+   * How long a fan-out job may go without recorded progress before another worker takes it over,
+   * and how long an inline intent is left to its writer (ms, measured by the store's clock; on
+   * Redis the min-idle time of `XAUTOCLAIM`). Default `LEASE_MS` (run-fanout-jobs.ts).
+   */
+  readonly leaseMs?: number;
 }
 
 export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 10_000, pullMinFollowers: 10_000 };

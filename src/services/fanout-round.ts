@@ -36,6 +36,8 @@ export interface JobFailure {
 export interface RoundOptions {
   readonly retry?: RetryPolicy;
   readonly maxJobs?: number;
+  /** How long a claim made no progress before another round takes it over (ms, the store's clock; default the `fanout.leaseMs` setting, else LEASE_MS). */
+  readonly leaseMs?: number;
   /** Asked after every committed chunk; once true the round ends there (shutdown). */
   readonly stopping?: () => boolean;
   /** Told of each failed attempt after it is recorded (to log it, to notice corrupt data). */
@@ -75,12 +77,12 @@ export async function runFanoutRound(s: FanoutRoundDeps, apps: ReadonlyMap<strin
   const stopping = opts.stopping ?? (() => false);
   const limit = opts.maxJobs ?? MAX_JOBS_PER_ROUND;
   const nowMs = () => Math.floor(s.clock.now() / 1000);
-  const jobs = await s.ports.intents.claim(limit, LEASE_MS, nowMs());
+  const jobs = await s.ports.intents.claim(limit, opts.leaseMs ?? s.fanout.leaseMs ?? LEASE_MS, nowMs());
   if (jobs.length === 0) return 0;
   // The claimed intents not finished yet, with the cursor each reached: handed back at once when
   // the round ends early (shutdown) or on a transient failure, instead of waiting for their lease.
   const open = new Map(jobs.map((j) => [j.id, j.cursor]));
-  const release = () => s.ports.intents.progress([...open].map(([id, cursor]) => ({ id, cursor })), nowMs()).catch(() => undefined);
+  const release = () => s.ports.intents.progress([...open].map(([id, cursor]) => ({ id, cursor })), true).catch(() => undefined);
   try {
     const dealt = await runClaimed(s, apps, jobs, retry, stopping, { ...opts, open });
     if (stopping() && open.size > 0) await release();

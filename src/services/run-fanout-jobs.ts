@@ -10,9 +10,10 @@ import { applyFeedWork, Changes, FeedWork, followerWork, mergeWork, planActiviti
 export type FanoutJobDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'fanout' | 'realtime'>;
 
 /**
- * How long a claimed intent is held by its worker before another may take it (ms), and how long an
- * inline intent is left to the writer that committed it before a worker repairs it. Every applied
- * chunk renews the lease of the intents it advanced.
+ * How long a claimed intent is held by its worker without progress before another may take it
+ * (ms, the store's clock), and how long an inline intent is left to the writer that committed it
+ * before a worker repairs it; the default of `fanout.lease_s`. Every applied chunk renews the lease
+ * of the intents it advanced.
  */
 export const LEASE_MS = 30_000;
 
@@ -81,7 +82,7 @@ export async function runFanoutJobs(
       const changes = await applied;
       const now = Date.now();
       await Promise.all([
-        chunk.progress.length > 0 ? s.ports.intents.progress(chunk.progress, now + LEASE_MS) : undefined,
+        chunk.progress.length > 0 ? s.ports.intents.progress(chunk.progress) : undefined,
         chunk.complete.length > 0 ? s.ports.intents.complete(chunk.complete.map((i) => i.id)) : undefined,
         chunk.app ? publish(s, chunk.app, changes, [...chunk.activities.values()]) : undefined,
       ]);

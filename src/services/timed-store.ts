@@ -80,6 +80,10 @@ function timed(target: object, metrics: Metrics, prefix: string): Record<string,
       return result;
     };
   }
-
+  // Plain properties (a port's declared traits, e.g. IntentQueue.ordered) pass through.
+  for (const name of Object.keys(target)) {
+    const v = (target as Record<string, unknown>)[name];
+    if (typeof v !== 'function' && !(name in out)) out[name] = v;
+  }
   return out;
 }

@@ -339,16 +339,22 @@ export interface WriteParts {
  * the change (a read after the response sees it). Returns the committed steps.
  */
 export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep[], parts: WriteParts): Promise<CommittedStep[]> {
-  // Large fan-outs are committed `inline` first, so that no worker takes them before this write
-  // applied its own feeds' operations (a worker checks them to tell a stale intent); they are
-  // released to the workers right after (IntentQueue.release). A crash in between leaves the
-  // inline intent, which a worker repairs whole after its lease.
+  // A worker spreads only what it finds written directly in an intent's source (that is how it
+  // tells a stale intent), so a large fan-out's intent must not be claimable before this write's
+  // own entries in its source are visible. Where the store keeps the order of the writes handed
+  // to it (IntentQueue.ordered) and those entries are flat adds handed over with the step (below,
+  // before it), the intent is committed `queued` at once. Otherwise it is committed `inline`
+  // first and released to the workers once the own operations landed (IntentQueue.release); a
+  // crash in between leaves the inline intent, which a worker repairs whole after its lease.
+  const direct = parts.workWithStep === true && s.ports.intents.ordered === true ? directAdds(parts.work) : null;
+  const held = (i: Intent) => i.mode === 'queued' && !(i.kind === 'fanout.add' && direct !== null && i.ids.every((id) => direct.has(`${i.source}\u0000${id}`)));
   const first = steps.map((st) => {
-    if (!st.intents?.some((i) => i.mode === 'queued')) return st;
-    return { ...st, intents: st.intents.map((i) => (i.mode === 'queued' ? { ...i, mode: 'inline' as const } : i)) };
+    if (!st.intents?.some(held)) return st;
+    return { ...st, intents: st.intents.map((i) => (held(i) ? { ...i, mode: 'inline' as const } : i)) };
   });
   // The direct operations go with the step when the caller allows it (one transaction and one
-  // fsync on the embedded store), else right after it.
+  // fsync on the embedded store), else right after it. Handed over first: an ordered store then
+  // never shows the step without them.
   const own = parts.work.empty ? Promise.resolve(new Changes()) : parts.workWithStep === true ? applyFeedWork(s, app, parts.work) : null;
   const [committed] = await Promise.all([
     first.length > 0 ? s.ports.intents.commit(app.appId, first) : Promise.resolve([] as CommittedStep[]),
@@ -356,14 +362,17 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
     own,
   ]);
   const changes = await (own ?? applyFeedWork(s, app, parts.work));
-  // Stored intents in the order of the steps' intents (commit keeps it): those planned queued are
-  // released, the others are this write's to apply.
+  // Stored intents in the order of the steps' intents (commit keeps it): those committed inline
+  // but planned queued are released, those committed queued are the workers' already, the others
+  // are this write's to apply.
   const release: string[] = [];
+  let queued = false;
   const stored = new Map<string, QueuedIntent[]>();
   committed.forEach((c, k) => {
     c.intents.forEach((i, j) => {
       if (steps[k].intents?.[j]?.mode === 'queued') {
-        release.push(i.id);
+        if (first[k].intents?.[j]?.mode === 'queued') queued = true;
+        else release.push(i.id);
         return;
       }
       const key = `${i.kind}\u0000${i.source}\u0000${i.ids.join(',')}`;
@@ -378,7 +387,7 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
       .release(release)
       .catch(() => undefined)
       .then(() => s.onJobsEnqueued());
-  }
+  } else if (queued) s.onJobsEnqueued();
   const inline: string[] = [];
   // Spreads without a queued intent are applied here; merged per source and kind. When every one
   // of them has its inline intent committed, the follower pages are covered by those intents.
@@ -408,11 +417,23 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
       pending = pending.flatMap((p, i) => (pages[i].next === null ? [] : [{ x: p.x, cursor: pages[i].next }]));
     }
   }
-  await Promise.all([
-    inline.length > 0 ? s.ports.intents.complete(inline) : undefined,
-    publish(s, app, changes, parts.activities),
-  ]);
+  // The completion is bookkeeping: once the pages landed, a lost completion only makes a worker
+  // redo idempotent operations after the intent's lease. Where the queue's reads see the writes
+  // handed over before them (IntentQueue.ordered), the answer does not wait for it.
+  const completed = inline.length > 0 ? s.ports.intents.complete(inline) : undefined;
+  if (s.ports.intents.ordered === true) completed?.catch(() => undefined);
+  await Promise.all([s.ports.intents.ordered === true ? undefined : completed, publish(s, app, changes, parts.activities)]);
   return committed;
+}
+
+/**
+ * The direct flat entries `work` adds (`feed` NUL `id`, origin null): applied by the store's
+ * timeline operation, which {@link applyFeedWork} hands over before it first waits.
+ */
+function directAdds(work: FeedWork): Set<string> {
+  const out = new Set<string>();
+  for (const a of work.plan.adds) for (const e of a.entries) if (e.origin === null) out.add(`${a.feed}\u0000${e.id}`);
+  return out;
 }
 
 /** Adds `from`'s planned operations to `into` (in order). */

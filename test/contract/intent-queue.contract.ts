@@ -4,6 +4,9 @@ import type { ReactionRecord } from '../../src/ports/reaction-store.js';
 import { activityAt, portContract, T0, type PortsFactory } from './ports-support.js';
 
 /** The contract of {@link IntentQueue} (docs/storage-ports.md): atomic steps and the intents they queue. */
+/** Waits `ms` of real time: leases are measured by the store's clock, which a test cannot move. */
+const pass = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export function intentQueueContract(adapter: string, makePorts: PortsFactory, skip: Readonly<Record<string, string>> = {}): void {
   portContract('intent queue', adapter, makePorts, skip, (test) => {
     test('a step writes the activity together with its intent; a claimed intent leaves the queue once completed', async (p, app) => {
@@ -29,9 +32,10 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       const act = activityAt(2, 'user:a');
       const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [act.id], mode: 'inline' }] }]);
       const id = step.intents[0].id;
-      const now = Date.now();
-      assert.ok(!(await p.intents.claim(100, 60_000, now)).some((i) => i.id === id));
-      const late = (await p.intents.claim(100, 60_000, now + 120_000)).filter((i) => i.id === id);
+      assert.ok(!(await p.intents.claim(100, 60_000, Date.now())).some((i) => i.id === id));
+      // Leases are measured by the store's clock: a claim with a lease of 20 ms, 40 ms later.
+      await pass(40);
+      const late = (await p.intents.claim(100, 20, Date.now())).filter((i) => i.id === id);
       assert.equal(late.length, 1);
       assert.equal(late[0].mode, 'inline');
       await p.intents.complete([id]);
@@ -55,18 +59,41 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       assert.equal(await p.intents.pendingCount(), before - 1);
     });
 
-    test('a claim holds a lease: the intent is not handed out again until it ends; progress renews it', async (p, app) => {
+    test('a claim holds a lease: the intent is not handed out again until it ends; progress renews it or hands it back', async (p, app) => {
       const act = activityAt(3, 'user:a');
       const [step] = await p.intents.commit(app, [{ activity: act, intents: [{ kind: 'fanout.remove', source: 'user:a', ids: [act.id], mode: 'queued' }] }]);
       const id = step.intents[0].id;
-      const now = Date.now();
-      assert.ok((await p.intents.claim(100, 10_000, now)).some((i) => i.id === id));
-      assert.ok(!(await p.intents.claim(100, 10_000, now + 1)).some((i) => i.id === id));
-      await p.intents.progress([{ id, cursor: 'c1' }], now + 50_000);
-      assert.ok(!(await p.intents.claim(100, 10_000, now + 20_000)).some((i) => i.id === id));
-      const again = (await p.intents.claim(100, 10_000, now + 60_000)).find((i) => i.id === id);
+      assert.ok((await p.intents.claim(100, 60_000, Date.now())).some((i) => i.id === id));
+      assert.ok(!(await p.intents.claim(100, 60_000, Date.now())).some((i) => i.id === id));
+      // A lease ends when the claim made no progress for the claimer's `leaseMs` (store's clock).
+      await pass(1200);
+      await p.intents.progress([{ id, cursor: 'c1' }]);
+      assert.ok(!(await p.intents.claim(100, 1000, Date.now())).some((i) => i.id === id), 'renewed by the progress');
+      await pass(40);
+      const again = (await p.intents.claim(100, 20, Date.now())).find((i) => i.id === id);
       assert.equal(again?.cursor, 'c1');
+      // Handed back (shutdown): claimable at once, whatever the lease, with its cursor.
+      await p.intents.progress([{ id, cursor: 'c2' }], true);
+      const back = (await p.intents.claim(100, 60_000, Date.now())).find((i) => i.id === id);
+      assert.equal(back?.cursor, 'c2');
+      assert.ok(!(await p.intents.claim(100, 60_000, Date.now())).some((i) => i.id === id), 'the new claim holds its lease');
       await p.intents.complete([id]);
+    });
+
+    test('a claim returns at most `limit` intents; those left over are handed out by the next claims, each once', async (p, app) => {
+      const acts = Array.from({ length: 40 }, (_, i) => activityAt(100 + i, 'user:a'));
+      const steps = await p.intents.commit(app, acts.map((act) => ({ activity: act, intents: [{ kind: 'fanout.add' as const, source: 'user:a', ids: [act.id], mode: 'queued' as const }] })));
+      const ids = new Set(steps.map((s) => s.intents[0].id));
+      const seen: string[] = [];
+      for (let round = 0; round < 100 && seen.length < ids.size; round++) {
+        const got = await p.intents.claim(3, 60_000, Date.now());
+        assert.ok(got.length <= 3, `${got.length} intents for a limit of 3`);
+        const mine = got.filter((i) => ids.has(i.id));
+        seen.push(...mine.map((i) => i.id));
+        await p.intents.complete(mine.map((i) => i.id));
+      }
+      assert.equal(seen.length, ids.size);
+      assert.equal(new Set(seen).size, ids.size, 'none twice');
     });
 
     test('a failed intent is retried later, then dead-lettered with its error, and can be put back', async (p, app) => {
@@ -113,7 +140,7 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       // Listing took no lease: a claim still gets the queued one; its progress and failures show.
       const now = Date.now();
       assert.ok((await p.intents.claim(100, 30_000, now)).some((i) => i.id === ids[0]));
-      await p.intents.progress([{ id: ids[0], cursor: 'c9' }], now);
+      await p.intents.progress([{ id: ids[0], cursor: 'c9' }]);
       await p.intents.failed(ids[0], 'boom', now + 60_000, now);
       list = await mine();
       assert.deepEqual(list.map((i) => [i.id, i.cursor, i.attempts]), [[ids[0], 'c9', 1], [ids[1], null, 0]]);

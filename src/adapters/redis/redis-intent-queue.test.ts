@@ -78,6 +78,33 @@ onRedisCluster('activities and the intent queue', () => {
     assert.ok(new Set(seen.map((id) => id.split('-')[0])).size > PARTITIONS / 2, 'intents sit in many partitions');
   });
 
+  it('jobs are entries of a stream per partition, read by one consumer group; consumers of gone workers that hold no job are pruned', async () => {
+    const a = app();
+    const x = act(8000);
+    const q = store.ports.intents;
+    const [step] = await q.commit(a, [{ activity: x, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [x.id], mode: 'queued' }] }]);
+    const stream = `${partitionBase(store.connection.keys, partitionOf(x.id))}s`;
+    const entries = async () => (await store.connection.cluster.xrange(stream, '-', '+')).length;
+    assert.equal(await entries(), 1, 'XADDed with its step');
+    // Another worker process claims the job and stops; this one's claims find it leased to that consumer.
+    const other = await RedisStore.open({ nodes: store.connection.settings.nodes, keyPrefix: store.connection.settings.keyPrefix, durability: 'fast' });
+    assert.deepEqual((await other.ports.intents.claim(10, 60_000, Date.now())).filter((i) => i.app === a).map((i) => i.id), [step.intents[0].id]);
+    const holder = other.raw.intents.consumer;
+    await other.close();
+    const consumers = async () => ((await store.connection.cluster.call('XINFO', 'CONSUMERS', stream, 'w')) as string[][]).map((c) => c[1]);
+    const pending = (await store.connection.cluster.call('XPENDING', stream, 'w')) as [number, string, string, [string, string][]];
+    assert.deepEqual(pending[3], [[holder, '1']], 'XPENDING names the worker holding the job');
+    await store.raw.intents.pruneConsumers(0);
+    assert.ok((await consumers()).includes(holder), 'a consumer holding a job stays');
+    await new Promise((r) => setTimeout(r, 40));
+    const [taken] = (await q.claim(10, 20, Date.now())).filter((i) => i.app === a);
+    assert.equal(taken.id, step.intents[0].id, 'taken over (XAUTOCLAIM) once idle for the lease');
+    await q.complete([taken.id]);
+    assert.equal(await entries(), 0, 'acknowledged and deleted when complete');
+    await store.raw.intents.pruneConsumers(0);
+    assert.ok(!(await consumers()).includes(holder), 'the gone worker holds nothing now: pruned');
+  });
+
   it('a worker killed in the middle of a fan-out: another takes the intent over at its cursor, and every follower gets the activity exactly once', async () => {
     const a = app();
     const p = store.ports;
@@ -88,10 +115,11 @@ onRedisCluster('activities and the intent queue', () => {
     }
     const x = act(7, { home: 'user:star' });
     await p.intents.commit(a, [{ activity: x, intents: [{ kind: 'fanout.add', source: 'user:star', ids: [x.id], mode: 'queued' }] }]);
-    const LEASE = 30_000;
+    // A second store on the same keys stands for the second worker process (a consumer of its own).
+    const other = await RedisStore.open({ nodes: store.connection.settings.nodes, keyPrefix: store.connection.settings.keyPrefix, durability: 'fast' });
     /** One worker's run over an intent: pages of followers from its cursor; `pages` limits it (a crash after that many). */
-    const work = async (now: number, pages: number) => {
-      const [intent] = (await p.intents.claim(10, LEASE, now)).filter((i) => i.app === a);
+    const work = async (q: typeof p.intents, lease: number, pages: number) => {
+      const [intent] = (await q.claim(10, lease, Date.now())).filter((i) => i.app === a);
       assert.ok(intent, 'the intent is handed out');
       let cursor = intent.cursor;
       for (let n = 0; n < pages; n++) {
@@ -101,22 +129,26 @@ onRedisCluster('activities and the intent queue', () => {
         if (n === pages - 1 && page.cursor !== null) return intent;
         cursor = page.cursor;
         if (cursor === null) {
-          await p.intents.complete([intent.id]);
+          await q.complete([intent.id]);
           return intent;
         }
-        await p.intents.progress([{ id: intent.id, cursor }], now + LEASE);
+        await q.progress([{ id: intent.id, cursor }]);
       }
       return intent;
     };
-    const t = Date.now();
-    const first = await work(t, 3);
-    assert.deepEqual((await p.intents.claim(10, LEASE, t + 1000)).filter((i) => i.app === a), [], 'leased: nobody else takes it');
-    const second = await work(t + 2 * LEASE, 1000);
+    const first = await work(p.intents, 60_000, 3);
+    assert.deepEqual((await other.ports.intents.claim(10, 60_000, Date.now())).filter((i) => i.app === a), [], 'leased: nobody else takes it');
+    // The lease is the stream entry's idle time on the server: the other worker's claim with a
+    // lease of 20 ms takes it over (XAUTOCLAIM) once the first worker made no progress for that long.
+    await new Promise((r) => setTimeout(r, 40));
+    const second = await work(other.ports.intents, 20, 1000);
+    await other.close();
     assert.equal(second.id, first.id);
     assert.notEqual(second.cursor, null, 'the second worker starts at the cursor the first one recorded');
     const scans = await p.timelines.scanMany(a, Array.from({ length: FOLLOWERS }, (_, i) => ({ feed: `timeline:f${i}`, limit: 10 })));
     assert.equal(scans.filter((l) => l.length === 1 && l[0].id === x.id).length, FOLLOWERS, 'every follower holds the activity once');
-    assert.equal((await p.intents.claim(10, LEASE, t + 10 * LEASE)).filter((i) => i.app === a).length, 0, 'the intent is done');
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal((await p.intents.claim(10, 20, Date.now())).filter((i) => i.app === a).length, 0, 'the intent is done');
   });
 
   it('a follow whose writer died after its step reaches the follower indexes at the next claim', async () => {
@@ -165,11 +197,15 @@ onRedisCluster('activities and the intent queue', () => {
     }
     assert.equal((await store.ports.reactions.getReactions(a, [reaction(1).id])).size, 1, 'the reaction landed');
     assert.equal((await store.ports.activities.getActivities(a, [own.id])).size, 0, 'its activity did not, yet');
-    const mine = async (now: number) => (await q.claim(100, 60_000, now)).filter((i) => i.app === a);
+    const mine = async (now: number, lease = 60_000) => (await q.claim(100, lease, now)).filter((i) => i.app === a);
     assert.deepEqual(await mine(Date.now()), [], 'a writer still within its lease is left alone');
     assert.equal((await store.ports.activities.getActivities(a, [own.id])).size, 0);
-    const claimed = await mine(Date.now() + 120_000);
+    // Follow-up operations age by the writer's clock against the claim's `now`; the second step's
+    // inline intent by the server's clock from the claim that committed it.
+    assert.deepEqual(await mine(Date.now() + 120_000), [], 'the inline intent of the step the claim just committed is within its lease');
     assert.equal((await store.ports.activities.getActivities(a, [own.id])).size, 1, 'the claim committed the second step');
+    await new Promise((r) => setTimeout(r, 40));
+    const claimed = await mine(Date.now(), 20);
     assert.deepEqual(claimed.map((i) => i.ids), [[own.id]], 'with its fan-out intent, claimable like any inline intent its writer left');
     await q.complete(claimed.map((i) => i.id));
 
@@ -187,10 +223,11 @@ onRedisCluster('activities and the intent queue', () => {
       store.raw.intents.beforeFollowUps = null;
     }
     assert.equal((await store.ports.activities.getActivities(a, [other.id])).size, 1);
-    const again = await mine(Date.now() + 240_000);
+    await new Promise((r) => setTimeout(r, 40));
+    const again = await mine(Date.now() + 240_000, 20);
     assert.deepEqual(again.map((i) => i.ids), [[other.id]], 'one intent, not one per application');
     await q.complete(again.map((i) => i.id));
-    assert.deepEqual(await mine(Date.now() + 360_000), []);
+    assert.deepEqual(await mine(Date.now() + 360_000, 20), []);
   });
 
   it("a follow whose writer died after its step lifts the follower's hides of the target's entries at the next claim", async () => {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { idOrderKey } from '../../core/activities/activity-id.js';
 import { ConflictError } from '../../core/errors.js';
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
@@ -22,11 +24,8 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * on one slot, acknowledged (in `durable` mode) after `WAIT 1`.
  *
  * Per partition: `a:<app>` (id → record, see {@link encodeActivity}, and `<id>/h` → its home feed, set once), the reactions
- * (see `redis-reaction-store.ts`), follow edges `e:<app>` (see `redis-follow-store.ts`), intents
- * `i` (id → JSON), `at`/`cur` (attempts, cursor), `q` (claimable intents by the time they are due:
- * 0 for queued ones never claimed, a lease's end, a retry time), `il` (inline intents by the time
- * they were written: a worker takes one only once the lease ran out and its writer did not
- * complete it, or once its writer released it to `q`), dead letters `dl`/`dle`/`dlt`/`dlz`.
+ * (see `redis-reaction-store.ts`), follow edges `e:<app>` (see `redis-follow-store.ts`), and the
+ * fan-out intents (below).
  *
  * Follow-up operations (`px`/`pz`): what a step changes outside its slot (the two feeds' follow
  * indexes, the foreign-id index, the per-actor index of activities, a user's reaction index, the
@@ -34,11 +33,29 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * a feed turned pull-served to its followers' pulled sources) is recorded in the step
  * as an operation, applied right after it, and removed once applied. Each is idempotent (it makes
  * an index agree with the partition's truth); a claim by any worker applies those older than its
- * lease again, so a writer that died after the step leaves nothing missing.
+ * lease again (by the writer's clock against the claim's `now`), so a writer that died after the
+ * step leaves nothing missing.
  *
- * Fan-out intents stay sorted sets rather than Redis Streams: the port's `claim` takes the caller's
- * clock (`now`, leases and retry times in it), which `XAUTOCLAIM`'s server-side idle times cannot
- * honour; a lease is a score in `q`, so a worker that died loses its claim when the lease ends.
+ * Fan-out intents are jobs of a Redis Stream per partition, `s`, read by one consumer group `w`
+ * that every worker process joins (a consumer each, named by host, process and a random part):
+ * - an intent's data is `i` (id → JSON), `at`/`cur` (attempts, cursor); `se` maps it to its
+ *   current stream entry (field `i`: the intent's number);
+ * - a queued intent is `XADD`ed by the script that commits its step, so the step and its job are
+ *   one atomic write; an inline intent is not in the stream but in `il` (by the server's time of
+ *   its commit) until its writer completes it (gone), releases it (`XADD`ed then) or dies (a claim
+ *   `XADD`s the inline intents older than its lease, by the server's clock);
+ * - a claim reads each partition in one script: `XAUTOCLAIM` with min-idle = the lease (jobs whose
+ *   worker recorded no progress for that long: it died), then `XREADGROUP >` (new jobs); the
+ *   entry stays in the group's pending list (`XPENDING`) under the worker's consumer until it is
+ *   acknowledged;
+ * - progress renews the lease (`XCLAIM … JUSTID` by the same consumer resets the idle time);
+ *   handing back sets the idle time past any lease (`XCLAIM … TIME 0`);
+ * - complete: `XACK` and `XDEL` of the entry, the intent's data deleted;
+ * - a failed attempt acknowledges the entry; the intent waits in `r` (by its retry time, the
+ *   caller's clock) until a claim whose `now` reached it `XADD`s it again, or goes to the dead
+ *   letters `dl`/`dle`/`dlt`/`dlz`; a requeued dead letter is `XADD`ed again.
+ * Leases are the server's idle times, not the caller's clock: that is why the port measures leases
+ * by the store's clock and takes `now` for retry times only.
  */
 
 const COMMIT_LUA = `
@@ -73,6 +90,7 @@ local function meta(id)
   return string.sub(m, 1, a - 1), string.sub(m, a + 1, c - 1), string.sub(m, c + 1)
 end
 local intents, ops = {}, {}
+local serverMs = nil
 i = 3
 while i <= #ARGV do
   local tag = ARGV[i]
@@ -146,7 +164,15 @@ while i <= #ARGV do
   elseif tag == 'I' then
     local iid = tostring(redis.call('INCR', b .. 'seq'))
     redis.call('HSET', b .. 'i', iid, ARGV[i + 2])
-    if ARGV[i + 1] == 'queued' then redis.call('ZADD', b .. 'q', 0, iid) else redis.call('ZADD', b .. 'il', now, iid) end
+    if ARGV[i + 1] == 'queued' then
+      redis.call('HSET', b .. 'se', iid, redis.call('XADD', b .. 's', '*', 'i', iid))
+    else
+      if not serverMs then
+        local t = redis.call('TIME')
+        serverMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      end
+      redis.call('ZADD', b .. 'il', serverMs, iid)
+    end
     intents[#intents + 1] = iid
     i = i + 3
   end
@@ -154,53 +180,90 @@ end
 return {intents, ops, 0}
 `;
 
-// Candidates of a claim in one partition: due queued intents, and inline ones past their lease.
-const PEEK_LUA = `
+// A claim in one partition (see the class comment). ARGV: consumer, lease (ms), the caller's now
+// (ms), count. Due retries and inline intents past their lease join the stream first; then the
+// jobs of workers idle for a lease (XAUTOCLAIM, resuming its scan of the pending list where the
+// last claim left it), then new jobs (XREADGROUP). Returns {number, JSON, attempts, cursor}s.
+const CLAIM_LUA = `
 local b = KEYS[1]
-local now, lease, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local out = {}
-for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'q', '-inf', now, 'LIMIT', 0, limit)) do
-  out[#out + 1] = {iid, redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'i', iid) or ''}
+local consumer, lease, now, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local s = b .. 's'
+-- The group starts at the stream's first entry: jobs added before any worker came are read too.
+redis.pcall('XGROUP', 'CREATE', s, 'w', '0', 'MKSTREAM')
+local function push(iid)
+  if redis.call('HEXISTS', b .. 'i', iid) == 1 then redis.call('HSET', b .. 'se', iid, redis.call('XADD', s, '*', 'i', iid)) end
 end
-for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'il', '-inf', now - lease, 'LIMIT', 0, limit)) do
-  out[#out + 1] = {iid, redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'i', iid) or ''}
+for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'r', '-inf', now, 'LIMIT', 0, count)) do
+  redis.call('ZREM', b .. 'r', iid)
+  push(iid)
+end
+local t = redis.call('TIME')
+local serverMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'il', '-inf', serverMs - lease, 'LIMIT', 0, count)) do
+  redis.call('ZREM', b .. 'il', iid)
+  push(iid)
+end
+-- Intents queued by versions that kept them in a sorted set join the stream.
+for _, iid in ipairs(redis.call('ZRANGE', b .. 'q', 0, count - 1)) do
+  redis.call('ZREM', b .. 'q', iid)
+  push(iid)
+end
+local out = {}
+local function take(eid, fields)
+  local iid = fields and fields[2]
+  local json = iid and redis.call('HGET', b .. 'i', iid)
+  if not json or redis.call('HGET', b .. 'se', iid) ~= eid then
+    -- A leftover entry (its intent finished or moved on): nothing to apply.
+    redis.call('XACK', s, 'w', eid)
+    redis.call('XDEL', s, eid)
+    return
+  end
+  out[#out + 1] = {iid, json, redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'cur', iid) or ''}
+end
+local from = redis.call('GET', b .. 'ac') or '0-0'
+local idle = redis.call('XAUTOCLAIM', s, 'w', consumer, lease, from, 'COUNT', count)
+redis.call('SET', b .. 'ac', idle[1])
+for _, e in ipairs(idle[2]) do take(e[1], e[2]) end
+if #out < count then
+  local fresh = redis.call('XREADGROUP', 'GROUP', 'w', consumer, 'COUNT', count - #out, 'STREAMS', s, '>')
+  if fresh then for _, e in ipairs(fresh[1][2]) do take(e[1], e[2]) end end
 end
 return out
 `;
 
-// Leases the chosen intents that are still due; returns them with cursor and attempts.
-const TAKE_LUA = `
-local b = KEYS[1]
-local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {}
-for k = 3, #ARGV do
-  local iid = ARGV[k]
-  local json = redis.call('HGET', b .. 'i', iid)
-  local due = false
-  if json then
-    local q = redis.call('ZSCORE', b .. 'q', iid)
-    if q and tonumber(q) <= now then due = true end
-    local il = redis.call('ZSCORE', b .. 'il', iid)
-    if il and tonumber(il) + lease <= now then due = true end
-  end
-  if due then
-    redis.call('ZREM', b .. 'il', iid)
-    redis.call('ZADD', b .. 'q', now + lease, iid)
-    out[#out + 1] = {iid, json, redis.call('HGET', b .. 'at', iid) or '0', redis.call('HGET', b .. 'cur', iid) or ''}
+// Consumers of workers gone for ARGV[1] ms that hold no job (every worker process joins under a
+// name of its own, so restarts would pile them up in the group); returns how many went.
+const PRUNE_LUA = `
+local s = KEYS[1] .. 's'
+if redis.call('EXISTS', s) == 0 then return 0 end
+local ok, list = pcall(redis.call, 'XINFO', 'CONSUMERS', s, 'w')
+if not ok then return 0 end
+local n = 0
+for _, c in ipairs(list) do
+  local f = {}
+  for k = 1, #c, 2 do f[c[k]] = c[k + 1] end
+  if f['pending'] == 0 and f['idle'] >= tonumber(ARGV[1]) then
+    redis.call('XGROUP', 'DELCONSUMER', s, 'w', f['name'])
+    n = n + 1
   end
 end
-return out
+return n
 `;
 
+// ARGV: consumer, '1' to hand the intents back (else their lease is renewed), then number and
+// cursor pairs. XCLAIM of an entry nobody holds (finished, waiting for a retry) does nothing.
 const PROGRESS_LUA = `
 local b = KEYS[1]
-local untilMs = ARGV[1]
-for i = 2, #ARGV, 2 do
+local consumer, back = ARGV[1], ARGV[2] == '1'
+for i = 3, #ARGV, 2 do
   local iid = ARGV[i]
   if redis.call('HEXISTS', b .. 'i', iid) == 1 then
     redis.call('HSET', b .. 'cur', iid, ARGV[i + 1])
-    redis.call('ZREM', b .. 'il', iid)
-    redis.call('ZADD', b .. 'q', untilMs, iid)
+    local eid = redis.call('HGET', b .. 'se', iid)
+    if eid then
+      if back then redis.call('XCLAIM', b .. 's', 'w', consumer, 0, eid, 'TIME', 0, 'JUSTID')
+      else redis.call('XCLAIM', b .. 's', 'w', consumer, 0, eid, 'JUSTID') end
+    end
   end
 end
 return 0
@@ -210,16 +273,22 @@ const COMPLETE_LUA = `
 local b = KEYS[1]
 for i = 1, #ARGV do
   local iid = ARGV[i]
+  local eid = redis.call('HGET', b .. 'se', iid)
+  if eid then
+    redis.call('XACK', b .. 's', 'w', eid)
+    redis.call('XDEL', b .. 's', eid)
+  end
   redis.call('HDEL', b .. 'i', iid)
   redis.call('HDEL', b .. 'at', iid)
   redis.call('HDEL', b .. 'cur', iid)
-  redis.call('ZREM', b .. 'q', iid)
+  redis.call('HDEL', b .. 'se', iid)
   redis.call('ZREM', b .. 'il', iid)
+  redis.call('ZREM', b .. 'r', iid)
 end
 return 0
 `;
 
-// Inline intents not claimed yet become queued (due at once); others are left alone.
+// Inline intents not claimed yet become queued jobs of the stream; others are left alone.
 const RELEASE_LUA = `
 local b = KEYS[1]
 for i = 1, #ARGV do
@@ -230,7 +299,7 @@ for i = 1, #ARGV do
     json = string.gsub(json, '"mode":"inline"', '"mode":"queued"', 1)
     redis.call('HSET', b .. 'i', iid, json)
     redis.call('ZREM', b .. 'il', iid)
-    redis.call('ZADD', b .. 'q', 0, iid)
+    redis.call('HSET', b .. 'se', iid, redis.call('XADD', b .. 's', '*', 'i', iid))
   end
 end
 return 0
@@ -241,10 +310,16 @@ local b = KEYS[1]
 local iid, err, retry, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local json = redis.call('HGET', b .. 'i', iid)
 if not json then return 0 end
-local attempts = redis.call('HINCRBY', b .. 'at', iid, 1)
+redis.call('HINCRBY', b .. 'at', iid, 1)
+local eid = redis.call('HGET', b .. 'se', iid)
+if eid then
+  redis.call('XACK', b .. 's', 'w', eid)
+  redis.call('XDEL', b .. 's', eid)
+  redis.call('HDEL', b .. 'se', iid)
+end
+redis.call('ZREM', b .. 'il', iid)
 if retry ~= '' then
-  redis.call('ZREM', b .. 'il', iid)
-  redis.call('ZADD', b .. 'q', retry, iid)
+  redis.call('ZADD', b .. 'r', retry, iid)
   return 1
 end
 redis.call('HSET', b .. 'dl', iid, json)
@@ -252,8 +327,7 @@ redis.call('HSET', b .. 'dle', iid, err)
 redis.call('HSET', b .. 'dlt', iid, now)
 redis.call('ZADD', b .. 'dlz', tonumber(iid), iid)
 redis.call('HDEL', b .. 'i', iid)
-redis.call('ZREM', b .. 'q', iid)
-redis.call('ZREM', b .. 'il', iid)
+redis.call('ZREM', b .. 'r', iid)
 return 2
 `;
 
@@ -279,7 +353,7 @@ for _, iid in ipairs(ids) do
     json = string.gsub(json, '"mode":"inline"', '"mode":"queued"', 1)
     redis.call('HSET', b .. 'i', iid, json)
     redis.call('HDEL', b .. 'at', iid)
-    redis.call('ZADD', b .. 'q', 0, iid)
+    redis.call('HSET', b .. 'se', iid, redis.call('XADD', b .. 's', '*', 'i', iid))
     redis.call('HDEL', b .. 'dl', iid)
     redis.call('HDEL', b .. 'dle', iid)
     redis.call('HDEL', b .. 'dlt', iid)
@@ -290,15 +364,13 @@ end
 return n
 `;
 
-// The oldest waiting intents of one partition (queued or inline), at most ARGV[1]: intent numbers
-// grow with time, so the smallest ones. Walks the queued set, whose scores are lease times, not ages.
+// The oldest waiting intents of one partition (queued, claimed, waiting for a retry or inline), at
+// most ARGV[1]: intent numbers grow with time, so the smallest ones.
 const PENDING_LUA = `
 local b = KEYS[1]
 local limit = tonumber(ARGV[1])
 local all = {}
-for _, k in ipairs({'q', 'il'}) do
-  for _, iid in ipairs(redis.call('ZRANGE', b .. k, 0, -1)) do all[#all + 1] = tonumber(iid) end
-end
+for _, iid in ipairs(redis.call('HKEYS', b .. 'i')) do all[#all + 1] = tonumber(iid) end
 table.sort(all)
 local out = {}
 for k = 1, math.min(limit, #all) do
@@ -307,6 +379,10 @@ for k = 1, math.min(limit, #all) do
 end
 return out
 `;
+
+/** How often a process prunes the consumers of gone workers, and how long a consumer with no job must have been idle for that. */
+const PRUNE_EVERY_MS = 10 * 60_000;
+const CONSUMER_GONE_MS = 60 * 60_000;
 
 /** A follow-up operation of a step (see the class comment). */
 type FollowUp =
@@ -374,8 +450,12 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   readonly #audit: RedisAuditLog;
   readonly #follows: RedisFollowStore;
   readonly #commit: LuaScript;
-  readonly #peek: LuaScript;
-  readonly #take: LuaScript;
+  readonly #claim: LuaScript;
+  readonly #prune: LuaScript;
+  /** When this process last pruned the groups' consumers (ms). */
+  #pruned = 0;
+  /** This process's consumer in every partition's group (see the class comment). */
+  readonly consumer = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   readonly #progress: LuaScript;
   readonly #complete: LuaScript;
   readonly #release: LuaScript;
@@ -391,15 +471,15 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     this.#audit = audit;
     this.#follows = follows;
     this.#commit = new LuaScript(r.cluster, 'step_commit', COMMIT_LUA);
-    this.#peek = new LuaScript(r.cluster, 'intent_peek', PEEK_LUA);
-    this.#take = new LuaScript(r.cluster, 'intent_take', TAKE_LUA);
-    this.#progress = new LuaScript(r.cluster, 'intent_progress2', PROGRESS_LUA);
-    this.#complete = new LuaScript(r.cluster, 'intent_complete', COMPLETE_LUA);
-    this.#release = new LuaScript(r.cluster, 'intent_release', RELEASE_LUA);
-    this.#failed = new LuaScript(r.cluster, 'intent_failed', FAILED_LUA);
+    this.#claim = new LuaScript(r.cluster, 'intent_claim_stream', CLAIM_LUA);
+    this.#prune = new LuaScript(r.cluster, 'intent_prune_consumers', PRUNE_LUA);
+    this.#progress = new LuaScript(r.cluster, 'intent_progress_stream', PROGRESS_LUA);
+    this.#complete = new LuaScript(r.cluster, 'intent_complete_stream', COMPLETE_LUA);
+    this.#release = new LuaScript(r.cluster, 'intent_release_stream', RELEASE_LUA);
+    this.#failed = new LuaScript(r.cluster, 'intent_failed_stream', FAILED_LUA);
     this.#dead = new LuaScript(r.cluster, 'intent_dead', DEAD_LUA);
-    this.#requeue = new LuaScript(r.cluster, 'intent_requeue', REQUEUE_LUA);
-    this.#pending = new LuaScript(r.cluster, 'intent_pending', PENDING_LUA);
+    this.#requeue = new LuaScript(r.cluster, 'intent_requeue_stream', REQUEUE_LUA);
+    this.#pending = new LuaScript(r.cluster, 'intent_pending_stream', PENDING_LUA);
   }
 
   #part(n: number): string {
@@ -608,23 +688,37 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     if (this.#releasing.size > 0) await Promise.all(this.#releasing);
     await this.#repair(at - lease);
     if (limit <= 0) return [];
-    const peeks = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#peek.run<[string, string, string][]>(this.#r.cluster, [this.#part(n)], [at, lease, limit])));
-    const candidates = peeks.flatMap((rows, n) =>
-      rows.filter(([, , json]) => json !== '').map(([iid, attempts, json]) => ({ n, iid, attempts: Number(attempts), queuedAt: (JSON.parse(json) as StoredIntent).queuedAt })),
+    if (Date.now() - this.#pruned > PRUNE_EVERY_MS) {
+      this.#pruned = Date.now();
+      await this.pruneConsumers(CONSUMER_GONE_MS);
+    }
+    // Each partition's share of the limit, read in one script per partition (all sent in this
+    // tick: one pipeline per master). A partition holding more than its share keeps the rest for
+    // the next claim (a round of the worker claims again at once while it finds jobs).
+    const share = Math.ceil(limit / PARTITIONS);
+    const rows = await Promise.all(
+      Array.from({ length: PARTITIONS }, (_, n) => this.#claim.run<[string, string, string, string][]>(this.#r.cluster, [this.#part(n)], [this.consumer, lease, at, share])),
     );
+    const got = rows.flatMap((list, n) => list.map(([iid, json, attempts, cursor]) => ({ n, iid, intent: queued(n, iid, json, attempts, cursor) })));
     // Oldest first; intents tried more often yield to fresher ones.
-    candidates.sort((x, y) => x.attempts - y.attempts || x.queuedAt - y.queuedAt || x.n - y.n || Number(x.iid) - Number(y.iid));
-    const chosen = byPartition(candidates.slice(0, limit), (c) => c.n);
-    const taken = await Promise.all(
-      [...chosen].map(async ([n, list]) => {
-        const rows = await this.#take.run<[string, string, string, string][]>(this.#r.cluster, [this.#part(n)], [at, lease, ...list.map((c) => c.iid)]);
-        return rows.map(([iid, json, attempts, cursor]) => queued(n, iid, json, attempts, cursor));
-      }),
-    );
-    return taken.flat().sort((x, y) => x.attempts - y.attempts || (x.queuedAt ?? 0) - (y.queuedAt ?? 0));
+    got.sort((x, y) => x.intent.attempts - y.intent.attempts || (x.intent.queuedAt ?? 0) - (y.intent.queuedAt ?? 0) || x.n - y.n || Number(x.iid) - Number(y.iid));
+    // Shares add up to more than a limit below the number of partitions: the jobs past the limit
+    // go back at once, with their cursors, for the next claim.
+    if (got.length > limit) await this.progress(got.slice(limit).map((g) => ({ id: g.intent.id, cursor: g.intent.cursor })), true);
+    return got.slice(0, limit).map((g) => g.intent);
   }
 
-  async progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
+  /**
+   * Removes from every partition's group the consumers that hold no job and were idle for
+   * `goneMs` (workers that stopped or died, their jobs taken over); returns how many. Claims run
+   * it every 10 minutes with an hour.
+   */
+  async pruneConsumers(goneMs: number): Promise<number> {
+    const removed = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#prune.run<number>(this.#r.cluster, [this.#part(n)], [Math.trunc(goneMs)])));
+    return removed.reduce((a, b) => a + Number(b), 0);
+  }
+
+  async progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], handBack = false): Promise<void> {
     const by = new Map<number, string[]>();
     for (const u of updates) {
       const id = parseIntentId(u.id);
@@ -633,7 +727,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       if (!list) by.set(id.part, (list = []));
       list.push(id.iid, u.cursor ?? '');
     }
-    await Promise.all([...by].map(([p, args]) => this.#progress.run(this.#r.cluster, [this.#part(p)], [Math.trunc(leaseUntil), ...args])));
+    await Promise.all([...by].map(([p, args]) => this.#progress.run(this.#r.cluster, [this.#part(p)], [this.consumer, handBack ? '1' : '0', ...args])));
   }
 
   async complete(ids: readonly string[]): Promise<void> {
@@ -685,10 +779,8 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
   }
 
   async pendingCount(): Promise<number> {
-    const counts = await Promise.all(
-      Array.from({ length: PARTITIONS }, (_, n) => Promise.all([this.#r.cluster.zcard(`${this.#part(n)}q`), this.#r.cluster.zcard(`${this.#part(n)}il`)])),
-    );
-    return counts.reduce((sum, [q, il]) => sum + q + il, 0);
+    const counts = await Promise.all(Array.from({ length: PARTITIONS }, (_, n) => this.#r.cluster.hlen(`${this.#part(n)}i`)));
+    return counts.reduce((sum, c) => sum + c, 0);
   }
 
   async pending(limit: number): Promise<QueuedIntent[]> {

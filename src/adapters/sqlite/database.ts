@@ -268,7 +268,7 @@ const MIGRATIONS: string[] = [
   CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, keys TEXT NOT NULL);
   `,
   // Intents (the storage ports' shape of fan-out jobs): `inline` intents are applied by their
-  // writer and handed to a worker only after a crash; a claim holds a lease until `lease` (ms).
+  // writer and handed to a worker only after a crash; `lease`: when a claim or its progress was last recorded (ms, see SqliteIntentQueue).
   // Groups keep the newest activity id their per-group limit dropped, and each feed a version of
   // its groups that every change of a group row moves (compare-and-set writes of whole groups).
   `

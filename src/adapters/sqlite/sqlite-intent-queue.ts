@@ -35,12 +35,22 @@ function intent(r: IntentRow): QueuedIntent {
  * {@link IntentQueue} on SQLite: intents are rows of the `outbox` table, written in the same
  * transaction as their step (through the write store's group commit), so a step and its intents
  * are durable together.
+ *
+ * Leases by the store's clock (this machine's, `Date.now()` where the write runs): `lease` holds
+ * when the intent was last claimed or its progress recorded (0: handed back), and a claim takes it
+ * once that is `leaseMs` ago; inline intents age from `queued_at`. Retry times (`retry_at`) are in
+ * the caller's clock and compared with the `now` it passes to `claim`.
  */
 export class SqliteIntentQueue implements IntentQueue {
+  /**
+   * One writing connection applies every write of the ports in the order handed over (the group
+   * commit's queue, on this thread or the writer thread): see {@link IntentQueue.ordered}.
+   */
+  readonly ordered = true;
   readonly #d: SqliteDatabase;
+  readonly #writes: SqliteWriteStore;
   readonly #ops: ReturnType<SqliteIntentQueue['defineOps']>;
   readonly #insert: Database.Statement;
-  readonly #select: Database.Statement;
   readonly #claimable: Database.Statement;
   readonly #lease: Database.Statement;
   readonly #progress: Database.Statement;
@@ -59,15 +69,15 @@ export class SqliteIntentQueue implements IntentQueue {
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore) {
     this.#d = d;
+    this.#writes = writes;
     this.#ops = this.defineOps(writes);
     const db = d.db;
     this.#insert = db.prepare('INSERT INTO outbox (app, kind, source, ids, queued_at, mode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id').pluck();
-    this.#select = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app WHERE o.id = ?`);
     this.#claimable = db.prepare(
       `SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app
        WHERE (o.retry_at IS NULL OR o.retry_at <= @now)
-         AND (CASE WHEN o.lease IS NOT NULL THEN o.lease <= @now
-                   WHEN o.mode = 'inline' THEN coalesce(o.queued_at, 0) + @leaseMs <= @now
+         AND (CASE WHEN o.lease IS NOT NULL THEN o.lease + @leaseMs <= @clock
+                   WHEN o.mode = 'inline' THEN coalesce(o.queued_at, 0) + @leaseMs <= @clock
                    ELSE 1 END)
        ORDER BY o.attempts, o.id LIMIT @limit`,
     );
@@ -117,8 +127,8 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#ops.claim([limit, leaseMs, now], 1, false, true);
   }
 
-  progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): Promise<void> {
-    return this.#ops.progress([updates, leaseUntil], updates.length, false, true);
+  progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], handBack = false): Promise<void> {
+    return this.#ops.progress([updates, handBack], updates.length, false, true);
   }
 
   complete(ids: readonly string[]): Promise<void> {
@@ -134,11 +144,16 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#ops.failed([id, error, retryAt, now]);
   }
 
+  // The queue's own reads see every write handed over before them (see IntentQueue.ordered): a
+  // writer need not wait for its completions.
+
   async pendingCount(): Promise<number> {
+    await this.#writes.handedOver();
     return this.#d.read('pendingCount', () => this.#count.get() as number);
   }
 
   async pending(limit: number): Promise<QueuedIntent[]> {
+    await this.#writes.handedOver();
     return this.#d.read('pendingIntents', () => (this.#pending.all(limit) as IntentRow[]).map(intent));
   }
 
@@ -167,20 +182,23 @@ export class SqliteIntentQueue implements IntentQueue {
         const now = Date.now();
         return steps.map((step) => {
           writes.applyStep(app, step);
-          const intents = (step.intents ?? []).map((i) => {
+          // The stored intent is what was inserted: no read back.
+          const intents = (step.intents ?? []).map((i): QueuedIntent => {
             const id = this.#insert.get(a, i.kind, i.source, i.ids.join(','), now, i.mode) as number;
-            return intent(this.#select.get(id) as IntentRow);
+            return { id: String(id), app, kind: i.kind, source: i.source, ids: [...i.ids], mode: i.mode, cursor: null, queuedAt: now, attempts: 0 };
           });
           return { intents };
         });
       }),
       claim: writes.define('intents.claim', (limit: number, leaseMs: number, now: number): QueuedIntent[] => {
-        const rows = this.#claimable.all({ now, leaseMs, limit }) as IntentRow[];
-        for (const r of rows) this.#lease.run(now + leaseMs, r.id);
+        const clock = Date.now();
+        const rows = this.#claimable.all({ now, clock, leaseMs, limit }) as IntentRow[];
+        for (const r of rows) this.#lease.run(clock, r.id);
         return rows.map(intent);
       }),
-      progress: writes.define('intents.progress', (updates: readonly { readonly id: string; readonly cursor: string | null }[], leaseUntil: number): void => {
-        for (const u of updates) this.#progress.run(u.cursor, leaseUntil, Number(u.id));
+      progress: writes.define('intents.progress', (updates: readonly { readonly id: string; readonly cursor: string | null }[], handBack: boolean): void => {
+        const lease = handBack ? 0 : Date.now();
+        for (const u of updates) this.#progress.run(u.cursor, lease, Number(u.id));
       }),
       complete: writes.define('intents.complete', (ids: readonly string[]): void => {
         for (const id of ids) this.#complete.run(Number(id));

@@ -44,7 +44,7 @@ describe('SQLite relaxed commits', () => {
     const changes = await p.timelines.apply('app', [{ kind: 'add', feed: 'timeline:a', entries: [{ id: idAt(1), origin: 'user:b' }], maxLength: 10 }], { covered: true });
     assert.deepEqual(changes, [{ feed: 'timeline:a', added: [{ id: idAt(1), origin: 'user:b' }], removed: [] }]);
     const [step] = await p.intents.commit('app', [{ intents: [{ kind: 'fanout.add', source: 'user:b', ids: [idAt(1)], mode: 'queued' }] }]);
-    await p.intents.progress([{ id: step.intents[0].id, cursor: '5' }], Date.now());
+    await p.intents.progress([{ id: step.intents[0].id, cursor: '5' }]);
     await p.intents.complete([step.intents[0].id]);
     assert.equal(await p.intents.pendingCount(), 0);
     assert.deepEqual((await p.timelines.scan('app', { feed: 'timeline:a', limit: 5 })).map((e) => e.id), [idAt(1)]);
