@@ -134,6 +134,11 @@ export interface IntentQueue {
    * operations landed, so that no worker takes it before. If the operations fail while the step
    * commits (the write then fails), a queued intent finds nothing written to spread and is
    * completed empty; the activity is left to the orphan sweep.
+   *
+   * Such a store's {@link pendingCount} and {@link pending} also see every write of the queue
+   * handed over before them, so a writer need not wait for its {@link complete} before it
+   * answers: a completion lost in a crash leaves the inline intent, which a worker redoes after
+   * its lease (idempotent operations).
    */
   readonly ordered?: boolean;
 

@@ -213,6 +213,63 @@ describe('a large fan-out\'s intent (write-step.ts)', () => {
   });
 });
 
+describe('the completion of a small fan-out\'s intent (write-step.ts)', () => {
+  /** A post to user:a (three followers, fanned out inline) whose completion is held until `let()`. */
+  async function heldPost(ordered: boolean) {
+    const t = setup();
+    const intents = t.s.ports.intents;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const complete: typeof intents.complete = async (ids) => {
+      await gate;
+      return intents.complete(ids);
+    };
+    const held = new Proxy(intents, {
+      get(target, prop) {
+        if (prop === 'ordered') return ordered && target.ordered;
+        if (prop === 'complete') return complete;
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const s: Services = { ...t.s, ports: { ...t.s.ports, intents: held } };
+    const follow = (source: string) => ({ follow: { source, target: 'user:a', createdUs: 1, grouped: false, since: null } });
+    await intents.commit(t.app.appId, ['timeline:f1', 'timeline:f2', 'timeline:f3'].map(follow));
+    let answered = false;
+    const written = addActivities(s, t.app, parseFeedId('user:a'), [{ actor: 'SU:a', verb: 'post', object: 'o:c' }], false).then(([a]) => {
+      answered = true;
+      return a;
+    });
+    return { ...t, written, answered: () => answered, let: open };
+  }
+
+  it('is not waited for where the queue sees the writes handed over before its reads', async () => {
+    const t = await heldPost(true);
+    const a = await t.written;
+    for (const feed of ['timeline:f1', 'timeline:f2', 'timeline:f3']) {
+      assert.deepEqual(await t.s.ports.timelines.scan(t.app.appId, { feed, limit: 10 }), [{ id: a.id, origin: 'user:a' }], feed);
+    }
+    assert.equal(await t.s.ports.intents.pendingCount(), 1, 'the completion is still held');
+    t.let();
+    // Handed over once let through: the queue's next read sees it.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await t.s.ports.intents.pendingCount(), 0);
+    t.store.close();
+  });
+
+  it('is waited for where it is not', async () => {
+    const t = await heldPost(false);
+    // The pages land, then the write waits for its completion.
+    for (let i = 0; i < 20 && (await t.s.ports.timelines.scan(t.app.appId, { feed: 'timeline:f3', limit: 1 })).length === 0; i++) await new Promise((r) => setImmediate(r));
+    assert.equal((await t.s.ports.timelines.scan(t.app.appId, { feed: 'timeline:f3', limit: 1 })).length, 1);
+    assert.equal(t.answered(), false);
+    t.let();
+    await t.written;
+    assert.equal(await t.s.ports.intents.pendingCount(), 0);
+    t.store.close();
+  });
+});
+
 describe('disk waits of a post (SQLite, writer thread)', () => {
   // A post waits for one fsync before it is acknowledged: its step (activity and intents) and its
   // own feeds' entries share a transaction; the follower pages of a small fan-out and the hand-over
@@ -244,6 +301,15 @@ describe('disk waits of a post (SQLite, writer thread)', () => {
     await addActivities(s, app, parseFeedId('user:a'), [{ actor: 'SU:a', verb: 'post', object }], false);
     return store.durableCommits() - before;
   }
+
+  it('the queue\'s reads see its writes handed over before them, settled or not', async () => {
+    const [step] = await store.ports.intents.commit(app.appId, [{ intents: [{ kind: 'fanout.add', source: 'user:z', ids: ['x'], mode: 'inline' }] }]);
+    const before = await store.ports.intents.pendingCount();
+    const done = store.ports.intents.complete([step.intents[0].id]);
+    assert.equal(await store.ports.intents.pendingCount(), before - 1);
+    assert.ok(!(await store.ports.intents.pending(100)).some((i) => i.id === step.intents[0].id));
+    await done;
+  });
 
   it('a post fanned out before its answer waits for one fsync', async () => {
     const s = services(1000);

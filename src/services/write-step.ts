@@ -417,10 +417,12 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
       pending = pending.flatMap((p, i) => (pages[i].next === null ? [] : [{ x: p.x, cursor: pages[i].next }]));
     }
   }
-  await Promise.all([
-    inline.length > 0 ? s.ports.intents.complete(inline) : undefined,
-    publish(s, app, changes, parts.activities),
-  ]);
+  // The completion is bookkeeping: once the pages landed, a lost completion only makes a worker
+  // redo idempotent operations after the intent's lease. Where the queue's reads see the writes
+  // handed over before them (IntentQueue.ordered), the answer does not wait for it.
+  const completed = inline.length > 0 ? s.ports.intents.complete(inline) : undefined;
+  if (s.ports.intents.ordered === true) completed?.catch(() => undefined);
+  await Promise.all([s.ports.intents.ordered === true ? undefined : completed, publish(s, app, changes, parts.activities)]);
   return committed;
 }
 

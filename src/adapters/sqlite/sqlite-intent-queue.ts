@@ -48,6 +48,7 @@ export class SqliteIntentQueue implements IntentQueue {
    */
   readonly ordered = true;
   readonly #d: SqliteDatabase;
+  readonly #writes: SqliteWriteStore;
   readonly #ops: ReturnType<SqliteIntentQueue['defineOps']>;
   readonly #insert: Database.Statement;
   readonly #claimable: Database.Statement;
@@ -68,6 +69,7 @@ export class SqliteIntentQueue implements IntentQueue {
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore) {
     this.#d = d;
+    this.#writes = writes;
     this.#ops = this.defineOps(writes);
     const db = d.db;
     this.#insert = db.prepare('INSERT INTO outbox (app, kind, source, ids, queued_at, mode) VALUES (?, ?, ?, ?, ?, ?) RETURNING id').pluck();
@@ -142,11 +144,16 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#ops.failed([id, error, retryAt, now]);
   }
 
+  // The queue's own reads see every write handed over before them (see IntentQueue.ordered): a
+  // writer need not wait for its completions.
+
   async pendingCount(): Promise<number> {
+    await this.#writes.handedOver();
     return this.#d.read('pendingCount', () => this.#count.get() as number);
   }
 
   async pending(limit: number): Promise<QueuedIntent[]> {
+    await this.#writes.handedOver();
     return this.#d.read('pendingIntents', () => (this.#pending.all(limit) as IntentRow[]).map(intent));
   }
 

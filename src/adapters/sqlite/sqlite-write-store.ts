@@ -37,6 +37,8 @@ export interface WriteItem {
 /** Applies writes elsewhere (the writer thread): each promise settles once its write committed or failed. */
 export interface RemoteWriter {
   send(item: WriteItem): Promise<unknown>;
+  /** Resolves once every write sent before the call has settled. */
+  drained(): Promise<void>;
 }
 
 /** A batch waiting for its group commit, with the caller's promise. */
@@ -201,6 +203,15 @@ export class SqliteWriteStore {
     }
     this.scheduleBackground();
   };
+
+  /**
+   * Resolves once every write handed over before the call has committed or failed, so that a read
+   * made then sees them: with a writer thread, once the thread settled them; on this connection,
+   * at once (every store call commits the waiting writes first, see {@link SqliteDatabase.guard}).
+   */
+  handedOver(): Promise<void> {
+    return this.#remote ? this.#remote.drained() : Promise.resolve();
+  }
 
   /** Whether writes go to another thread. */
   get remote(): boolean {

@@ -124,7 +124,7 @@ export class WriterThread implements RemoteWriter {
   /** Writes of this turn, posted together at its end. */
   #outgoing: (WriteItem & { seq: number })[] = [];
   #scheduled = false;
-  /** Callers waiting for every write up to `seq` to settle (close). */
+  /** Callers waiting for every write up to `seq` to settle (close, drained). */
   #waiters: { seq: number; resolve: () => void }[] = [];
 
   constructor(path: string) {
@@ -142,6 +142,12 @@ export class WriterThread implements RemoteWriter {
         setImmediate(this.#post);
       }
     });
+  }
+
+  /** Resolves once every write handed over before this call has settled (committed or failed). */
+  drained(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#waiters.push({ seq: this.#seq, resolve }));
   }
 
   /** Every write up to this sequence number has settled. */
