@@ -200,8 +200,12 @@ async function fanoutThroughput(): Promise<void> {
   const seed = SEED();
   const w = drawWorkload(g, n, seed);
   log(`fanout-throughput: ${g.title}, ${n} activities, ${w.deliveries} follower-feed deliveries`);
-  // `--only queued`: the queued drain and the store ceiling alone (quick alternating pairs).
-  const onlyQueued = option('only') === 'queued';
+  // `--only queued`: the queued drain and the store ceiling alone (quick alternating pairs);
+  // `--only end-to-end`: the end-to-end run (8 posts in flight) and the store ceiling alone.
+  const only = option('only');
+  if (only !== undefined && only !== 'queued' && only !== 'end-to-end') throw new Error(`unknown --only ${only}; choose queued or end-to-end`);
+  const onlyQueued = only === 'queued';
+  const onlyEndToEnd = only === 'end-to-end';
 
   const endToEnd = onlyQueued ? null : await withServer({}, async (s, load) => {
     const graphLoad = await loadGraphThroughApi(s, load, g);
@@ -231,7 +235,7 @@ async function fanoutThroughput(): Promise<void> {
   });
 
   // The same posts with more writers at once: concurrent posts share a commit (group commit).
-  const wide = onlyQueued ? null : await withServer({}, async (s, load) => {
+  const wide = onlyQueued || onlyEndToEnd ? null : await withServer({}, async (s, load) => {
     await loadGraphThroughApi(s, load, g);
     const posted = await postWorkload(s, load, g, w, seed, WIDE_POST_CONCURRENCY);
     const done = await outboxEmpty(s);
@@ -246,7 +250,7 @@ async function fanoutThroughput(): Promise<void> {
     };
   });
 
-  const queued = await withServer({ fanout: { inline_max_followers: 0 }, worker: 'manual' }, async (s, load) => {
+  const queued = onlyEndToEnd ? null : await withServer({ fanout: { inline_max_followers: 0 }, worker: 'manual' }, async (s, load) => {
     await loadGraphThroughApi(s, load, g);
     // A 'manual' worker is still woken by every enqueue (services.onJobsEnqueued → wake()); a
     // stopped one is not, and drainAll() still drains. So: stop, post everything, then drain.
@@ -281,10 +285,10 @@ async function fanoutThroughput(): Promise<void> {
     };
   });
 
-  const ceiling = storeCeiling(endToEnd?.rows ?? queued.rows!);
+  const ceiling = storeCeiling(endToEnd?.rows ?? queued!.rows!);
   log(`  store ceiling: ${ceiling.inserts_per_s} inserts/s (commit ${ceiling.commit_ms} ms of ${ceiling.ms}, ${ceiling.cpu_ms} ms of CPU (${ceiling.cpu_system_ms} system), ${ceiling.gc_ms} ms of GC)`);
-  const { rows: _rows, ...queuedResult } = queued;
-  writeResult(onlyQueued ? 'fanout-queued' : 'fanout-throughput', {
+  const { rows: _rows, ...queuedResult } = queued ?? { rows: null };
+  writeResult(onlyQueued ? 'fanout-queued' : onlyEndToEnd ? 'fanout-end-to-end' : 'fanout-throughput', {
     what: 'activities by authors drawn ∝ followers (seeded), posted to user:<author>; every follower timeline gets each one',
     graph: graphInfo(g),
     ...(endToEnd ? { graph_load: endToEnd.graph_load } : {}),
@@ -294,7 +298,7 @@ async function fanoutThroughput(): Promise<void> {
     mean_followers_per_post: round(w.deliveries / n),
     ...(endToEnd ? { end_to_end: { ...endToEnd.result, vs_store_ceiling: round(endToEnd.result.inserts_per_s / ceiling.inserts_per_s, 3) } } : {}),
     ...(wide ? { end_to_end_wide: { ...wide, vs_store_ceiling: round(wide.inserts_per_s / ceiling.inserts_per_s, 3) } } : {}),
-    queued: { ...queuedResult, vs_store_ceiling: round(queued.inserts_per_s / ceiling.inserts_per_s, 3) },
+    ...(queued ? { queued: { ...queuedResult, vs_store_ceiling: round(queued.inserts_per_s / ceiling.inserts_per_s, 3) } } : {}),
     store_ceiling: ceiling,
     ...(endToEnd ? { storage: { ...endToEnd.storage, store_ceiling_bytes_per_row: ceiling.bytes_per_row } } : {}),
   });
