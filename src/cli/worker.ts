@@ -6,8 +6,9 @@ import { onSignals, shutdownOnce } from './process.js';
 /**
  * `rivulet worker`: runs only the fan-out and signal workers, against the same data as
  * `rivulet serve --no-worker` processes (SQLite in WAL mode lets several processes share the
- * file). It polls the queues, so jobs written by any process are picked up within the poll
- * interval. Its commits are published through the pubsub port as in `serve`: on Redis that
+ * file). On Redis, a process that commits fan-out jobs wakes it over the pubsub, so it claims
+ * them at once; it also polls the queues (every `fanout.poll_ms`, default 250 ms), which finds
+ * jobs whose wake-up was lost and, over SQLite, jobs other processes wrote. Its commits are published through the pubsub port as in `serve`: on Redis that
  * pubsub reaches every API node's subscribers; over SQLite it is this process's own, so API
  * processes do not hear of them.
  */

@@ -35,7 +35,13 @@ export interface Core {
   readonly services: Services;
   /** Where the fan-out lag of applied intents goes. */
   readonly metrics: Metrics;
-  /** Who to wake once a commit queued work; set once the workers (or another process's) exist. */
+  /** Carries realtime events, and fan-out wake-ups between processes (see ports/pubsub.ts). */
+  readonly pubsub: PubSub;
+  /**
+   * Who to wake in this process once a commit queued work; set once the workers (or another
+   * process's) exist. Fan-out jobs are also announced to every other process through
+   * `pubsub.jobsQueued` (on Redis), whose fan-out workers then claim at once.
+   */
   readonly wake: { jobsEnqueued: () => void; contentQueued: () => void };
 }
 
@@ -93,9 +99,12 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     userData: records.userData,
     hideFlagged: o.config.moderation.hideFlagged,
     parts: sharedPartsCache(store, o.config.readPartsBytes),
-    onJobsEnqueued: () => wake.jobsEnqueued(),
+    onJobsEnqueued: () => {
+      wake.jobsEnqueued();
+      o.pubsub.jobsQueued?.();
+    },
   };
-  return { config: o.config, apps, base, store, realtime, records, services, wake, metrics };
+  return { config: o.config, apps, base, store, realtime, records, services, wake, metrics, pubsub: o.pubsub };
 }
 
 export interface Workers {
@@ -109,7 +118,7 @@ export interface Workers {
 }
 
 export interface WorkerOptions {
-  /** How often each worker looks at its queue when not woken (ms). */
+  /** How often each worker looks at its queue when not woken (ms); `fanout.poll_ms` of the config wins. */
   readonly fanoutPollMs?: number;
   readonly signalPollMs?: number;
   /** Told of every failed fan-out round or job (after it is logged), e.g. to notice corrupt data. */
@@ -122,7 +131,7 @@ export interface WorkerOptions {
  */
 export function buildWorkers(core: Core, logger: Logger, o: WorkerOptions = {}): Workers {
   const fanout = new FanoutWorker(() => core.services, core.apps, logger.child({ component: 'fanout' }), {
-    pollMs: o.fanoutPollMs,
+    pollMs: core.config.fanout.pollMs ?? o.fanoutPollMs,
     onFailure: o.onFailure,
     onApplied: (kind, lag) => core.metrics.fanoutApplied(kind, lag),
   });
@@ -138,6 +147,12 @@ export function buildWorkers(core: Core, logger: Logger, o: WorkerOptions = {}):
   core.wake.contentQueued = () => signals.wake();
   // This process learns: the signal worker steps each app's model from the event log.
   core.services.personalization?.becomeLearner();
+  // Jobs committed by another process (an API node) are claimed as soon as it says so, while the
+  // worker runs (a worker created and not started, as tests drive it, stays put); the poll finds
+  // those whose wake-up was lost.
+  core.pubsub.onJobsQueued?.(() => {
+    if (fanout.status().running) fanout.wake();
+  });
   return {
     fanout,
     signals,

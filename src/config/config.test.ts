@@ -327,6 +327,12 @@ describe('config: storage backends', () => {
     for (const lease_s of [0, 1.5, 86_401]) assert.throws(() => parseConfig({ ...base, fanout: { lease_s } }, '/data'), /fanout\.lease_s/);
   });
 
+  it('takes the fan-out poll interval in ms (default: none set, each process its own), and refuses one out of range', () => {
+    assert.equal(parseConfig(base, '/data').fanout.pollMs, undefined);
+    assert.equal(parseConfig({ ...base, fanout: { poll_ms: 30_000 } }, '/data').fanout.pollMs, 30_000);
+    for (const poll_ms of [0, 9, 2.5, 3_600_001]) assert.throws(() => parseConfig({ ...base, fanout: { poll_ms } }, '/data'), /fanout\.poll_ms/);
+  });
+
   it('defaults to SQLite under the data directory', () => {
     assert.deepEqual(parseConfig(base, '/data').storage, { backend: 'sqlite', path: '/data/rivulet.db', activityRetentionMs: 3_600_000, activitySweepIntervalMs: 300_000 });
     assert.equal(sqlitePath(parseConfig(base, '/data')), '/data/rivulet.db');

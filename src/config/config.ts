@@ -73,6 +73,7 @@ const fileSchema = z.strictObject({
       chunk_size: z.int().min(1).max(100_000).optional(),
       pull_min_followers: z.int().min(1).max(1_000_000_000).optional(),
       lease_s: z.int().min(1).max(86_400).optional(),
+      poll_ms: z.int().min(10).max(3_600_000).optional(),
     })
     .optional(),
   read_cache: z
@@ -160,7 +161,7 @@ type AppConfig = z.infer<typeof appSchema>;
 export interface Config {
   readonly apps: App[];
   readonly storage: StorageConfig;
-  readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number; leaseMs?: number };
+  readonly fanout: { inlineMaxFollowers: number; chunkSize: number; pullMinFollowers: number; leaseMs?: number; pollMs?: number };
   /** Bytes of finished read responses kept until the data changes; 0 turns the cache off. */
   readonly readCacheBytes: number;
   /**
@@ -379,6 +380,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       chunkSize: f.fanout?.chunk_size ?? DEFAULT_FANOUT.chunkSize,
       pullMinFollowers: f.fanout?.pull_min_followers ?? DEFAULT_FANOUT.pullMinFollowers,
       ...(f.fanout?.lease_s !== undefined ? { leaseMs: f.fanout.lease_s * 1000 } : {}),
+      ...(f.fanout?.poll_ms !== undefined ? { pollMs: f.fanout.poll_ms } : {}),
     },
     readCacheBytes: (f.read_cache?.max_mb ?? DEFAULT_READ_CACHE_MB) * 1024 * 1024,
     readPartsBytes: (f.read_cache?.parts_mb ?? DEFAULT_READ_PARTS_MB) * 1024 * 1024,

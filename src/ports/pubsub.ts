@@ -93,6 +93,21 @@ export interface PubSub {
    */
   openControl?(receive: (message: unknown) => void): ControlLink;
 
+  /**
+   * Tells the fan-out workers of every other process that this one committed fan-out jobs (queued
+   * or released), so that they claim now instead of at their next poll. Calls close together send
+   * one small message (a few ms apart at most, never one per write). Nothing is stored: a worker
+   * that misses it finds the jobs at its next poll. Adapters serving one process may leave it out
+   * (the process wakes its own worker directly).
+   */
+  jobsQueued?(): void;
+
+  /**
+   * Calls `listener` whenever another process said it committed fan-out jobs (see
+   * {@link PubSub.jobsQueued}). Returns a function that stops it.
+   */
+  onJobsQueued?(listener: () => void): () => void;
+
   /** Stops delivery and releases connections. */
   close(): Promise<void>;
 }

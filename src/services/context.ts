@@ -33,6 +33,11 @@ export interface FanoutSettings {
    * Redis the min-idle time of `XAUTOCLAIM`). Default `LEASE_MS` (run-fanout-jobs.ts).
    */
   readonly leaseMs?: number;
+  /**
+   * How often a fan-out worker looks at the queue when nothing woke it (ms). Default: 1000 in
+   * `serve`, 250 in `rivulet worker`.
+   */
+  readonly pollMs?: number;
 }
 
 export const DEFAULT_FANOUT: FanoutSettings = { inlineMaxFollowers: 1000, chunkSize: 10_000, pullMinFollowers: 10_000 };

@@ -3,6 +3,8 @@
 //   Redis pubsub); writes through either process are read through the other, the primary's
 //   fan-out worker does the queued fan-out, and a realtime subscriber hears writes that reached
 //   either process.
+// - A `rivulet worker` whose poll is 30 s does a fan-out queued by a separate API node long
+//   before its poll would: the API node's commit wakes it over the Redis pubsub.
 // - A `rivulet worker` killed with SIGKILL in the middle of a 100,000-follower fan-out: another
 //   worker takes the job over once its lease ran out, and every follower gets the activity exactly
 //   once. The follow graph is written through the store's batch of follow steps (not HTTP) and
@@ -130,6 +132,45 @@ describe('Rivulet processes on one Redis Cluster', { skip: REDIS_SKIP ?? undefin
         return JSON.stringify(r.body.results?.map((a: { id: string }) => a.id)) === JSON.stringify(written) ? true : undefined;
       });
       await until('the subscriber heard every post, whichever process took it', () => (written.every((id) => heard.includes(id)) ? true : undefined), 30_000);
+    });
+  });
+
+  describe('a rivulet worker woken by an API node', () => {
+    const app = newApp();
+    let api: string;
+    before(async () => {
+      // Every fan-out queued; the worker looks at the queue on its own only every 30 s.
+      const args = configure('wake', app, { inline_max_followers: 0, poll_ms: 30_000 });
+      const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'worker', ...args], { env: { ...process.env, RIVULET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(worker);
+      let out = '';
+      worker.stdout!.on('data', (d) => (out += d));
+      worker.stderr!.on('data', (d) => (out += d));
+      // It logs that it runs once it listens on the pubsub and made its first claim.
+      await until('the worker runs', () => (out.includes('fan-out worker is running') ? true : worker.exitCode !== null ? assert.fail(`worker exited: ${out}`) : undefined), 60_000);
+      const port = await freePort();
+      children.push(await spawnRivulet(['serve', '--no-worker', ...args], port));
+      api = `http://127.0.0.1:${port}/api/`;
+    });
+
+    it('claims the jobs an API node queued when the API node says so, not at its next poll', async () => {
+      const client = connect(app.apiKey, app.apiSecret, app.appId, { urlOverride: { api } });
+      const author = uid('author');
+      const fans = [uid('fan'), uid('fan')];
+      for (const fan of fans) await client.feed('timeline', fan).follow('user', author);
+      // Two posts in turn: the second finds the worker back asleep after the first one's fan-out.
+      for (let i = 0; i < 2; i++) {
+        const act = await client.feed('user', author).addActivity({ actor: `SU:${author}`, verb: 'post', object: `o:${i}` });
+        // Well within the 30 s poll: only the wake-up can have started the fan-out.
+        await until(
+          `every follower holds post ${i}`,
+          async () => {
+            const feeds = await Promise.all(fans.map((fan) => client.feed('timeline', fan).get({ limit: 5 })));
+            return feeds.every((f) => f.results.some((a) => a.id === act.id)) ? true : undefined;
+          },
+          10_000,
+        );
+      }
     });
   });
 

@@ -118,6 +118,11 @@ describe('serve --workers', () => {
         if (primary.exitCode !== null) throw new Error(`rivulet exited: ${err}`);
         return /client: /.test(out) ? true : undefined;
       });
+      // The credentials are printed once the first process listens; the second may still be starting.
+      await until('both HTTP processes to listen', () => {
+        if (primary.exitCode !== null) throw new Error(`rivulet exited: ${err}`);
+        return logs('HTTP process is listening').length >= 2 ? true : undefined;
+      });
       client = connect(apiKey, apiSecret, appId, { urlOverride: { api: `${base}/api/` }, fayeUrl: `${base}/faye` });
       opened.push(client);
     });

@@ -136,4 +136,27 @@ onRedisCluster('pubsub and rate limiter contracts', () => {
       },
     };
   });
+
+  it('fan-out wake-ups reach every other node, not the sender, one message for a burst of calls', async () => {
+    const shared = await sharedCluster();
+    const a = await node(shared);
+    const b = await node(shared);
+    const c = await node(shared);
+    try {
+      const heard = { a: 0, b: 0, c1: 0, c2: 0 };
+      a.pubsub.onJobsQueued(() => heard.a++);
+      b.pubsub.onJobsQueued(() => heard.b++);
+      const stopC1 = c.pubsub.onJobsQueued(() => heard.c1++);
+      c.pubsub.onJobsQueued(() => heard.c2++);
+      for (let i = 0; i < 100; i++) a.pubsub.jobsQueued();
+      await until(() => heard.b >= 1 && heard.c2 >= 1);
+      stopC1();
+      // Messages of one node arrive in order: a second wake-up heard means the burst sent no more than one.
+      a.pubsub.jobsQueued();
+      await until(() => heard.b >= 2 && heard.c2 >= 2);
+      assert.deepEqual(heard, { a: 0, b: 2, c1: 1, c2: 2 });
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
 });

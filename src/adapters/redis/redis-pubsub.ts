@@ -22,7 +22,9 @@ import type { Keys } from './keys.js';
  * have heard the others' replies to its hello.
  *
  * Control links (`openControl`) travel on the control channel too, as `rt` messages that every
- * other node hands to its links.
+ * other node hands to its links, and so do the fan-out wake-ups (`jobsQueued`): a `jobs` message,
+ * at most one per {@link JOBS_COALESCE_MS} per node, on which every other node's fan-out worker
+ * claims at once (its poll stays the fallback for a lost message).
  *
  * Events published here reach this node's own listeners directly (as the in-process pubsub
  * does); events from other nodes arrive for the feeds watched here.
@@ -31,6 +33,8 @@ import type { Keys } from './keys.js';
 const ALIVE_EVERY_MS = 5_000;
 const DEAD_AFTER_MS = 15_000;
 const BARRIER_TIMEOUT_MS = 2_000;
+/** Wake-ups of the fan-out workers asked for within this many ms travel as one message. */
+const JOBS_COALESCE_MS = 2;
 
 /** A `synced()` in flight: the nodes it waits for by name, those that answered, how many it reached. */
 interface Barrier {
@@ -48,7 +52,8 @@ type Control =
   | { op: 'bye'; node: string }
   | { op: 'barrier'; node: string; id: number }
   | { op: 'ack'; node: string; to: string; id: number }
-  | { op: 'rt'; node: string; body: unknown };
+  | { op: 'rt'; node: string; body: unknown }
+  | { op: 'jobs'; node: string };
 
 interface FeedMessage {
   node: string;
@@ -75,6 +80,10 @@ export class RedisPubSub extends LocalListeners implements PubSub {
   });
   readonly #started: Promise<void>;
   readonly #timer: NodeJS.Timeout;
+  /** Who hears other nodes' fan-out wake-ups. */
+  readonly #jobListeners = new Set<() => void>();
+  /** A wake-up waiting to be sent (calls within {@link JOBS_COALESCE_MS} share it). */
+  #jobsTimer: NodeJS.Timeout | null = null;
   #nextBarrier = 1;
   #closed = false;
 
@@ -156,6 +165,20 @@ export class RedisPubSub extends LocalListeners implements PubSub {
     return this.#links.open(receive);
   }
 
+  jobsQueued(): void {
+    if (this.#closed || this.#jobsTimer !== null) return;
+    this.#jobsTimer = setTimeout(() => {
+      this.#jobsTimer = null;
+      if (!this.#closed) this.#send({ op: 'jobs', node: this.#node }).catch(() => {});
+    }, JOBS_COALESCE_MS);
+  }
+
+  onJobsQueued(listener: () => void): () => void {
+    const entry = () => listener();
+    this.#jobListeners.add(entry);
+    return () => this.#jobListeners.delete(entry);
+  }
+
   async synced(): Promise<void> {
     await this.#started;
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
@@ -185,6 +208,13 @@ export class RedisPubSub extends LocalListeners implements PubSub {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    if (this.#jobsTimer !== null) {
+      // A wake-up still waiting goes out now: the jobs it announces are committed.
+      clearTimeout(this.#jobsTimer);
+      this.#jobsTimer = null;
+      await this.#send({ op: 'jobs', node: this.#node }).catch(() => {});
+    }
+    this.#jobListeners.clear();
     await this.#send({ op: 'bye', node: this.#node }).catch(() => {});
     this.listeners.clear();
     this.#links.clear();
@@ -279,6 +309,15 @@ export class RedisPubSub extends LocalListeners implements PubSub {
         break;
       case 'rt':
         this.#links.receive(c.body);
+        break;
+      case 'jobs':
+        for (const listener of [...this.#jobListeners]) {
+          try {
+            listener();
+          } catch {
+            /* the listener's own fault; the others still hear it */
+          }
+        }
         break;
       case 'bye':
         this.#forget(c.node);
