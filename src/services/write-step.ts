@@ -346,10 +346,11 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
   // before it), the intent is committed `queued` at once. Otherwise it is committed `inline`
   // first and released to the workers once the own operations landed (IntentQueue.release); a
   // crash in between leaves the inline intent, which a worker repairs whole after its lease.
-  const direct = parts.workWithStep === true && s.ports.intents.ordered === true ? directAdds(parts.work) : null;
+  const queues = steps.some((st) => st.intents?.some((i) => i.mode === 'queued'));
+  const direct = queues && parts.workWithStep === true && s.ports.intents.ordered === true ? directAdds(parts.work) : null;
   const held = (i: Intent) => i.mode === 'queued' && !(i.kind === 'fanout.add' && direct !== null && i.ids.every((id) => direct.has(`${i.source}\u0000${id}`)));
   const first = steps.map((st) => {
-    if (!st.intents?.some(held)) return st;
+    if (!queues || !st.intents?.some(held)) return st;
     return { ...st, intents: st.intents.map((i) => (held(i) ? { ...i, mode: 'inline' as const } : i)) };
   });
   // The direct operations go with the step when the caller allows it (one transaction and one

@@ -58,7 +58,25 @@ export { PARTITIONS, partitionOf } from './partitions.js';
  * by the store's clock and takes `now` for retry times only.
  */
 
-const COMMIT_LUA = `
+// The stream side of an intent, shared by the scripts below: `enqueue` adds a job for intent
+// `iid` and records its entry in `se`; `dequeue` acknowledges and deletes its entry, if it has one.
+const JOB_FNS = `
+local function enqueue(b, iid)
+  redis.call('HSET', b .. 'se', iid, redis.call('XADD', b .. 's', '*', 'i', iid))
+end
+local function dequeue(b, iid)
+  local eid = redis.call('HGET', b .. 'se', iid)
+  if eid then
+    redis.call('XACK', b .. 's', 'w', eid)
+    redis.call('XDEL', b .. 's', eid)
+    redis.call('HDEL', b .. 'se', iid)
+  end
+end
+`;
+
+const COMMIT_LUA =
+  JOB_FNS +
+  `
 local b = KEYS[1]
 local app, now = ARGV[1], ARGV[2]
 local R = 'r:' .. app
@@ -165,7 +183,7 @@ while i <= #ARGV do
     local iid = tostring(redis.call('INCR', b .. 'seq'))
     redis.call('HSET', b .. 'i', iid, ARGV[i + 2])
     if ARGV[i + 1] == 'queued' then
-      redis.call('HSET', b .. 'se', iid, redis.call('XADD', b .. 's', '*', 'i', iid))
+      enqueue(b, iid)
     else
       if not serverMs then
         local t = redis.call('TIME')
@@ -184,14 +202,16 @@ return {intents, ops, 0}
 // (ms), count. Due retries and inline intents past their lease join the stream first; then the
 // jobs of workers idle for a lease (XAUTOCLAIM, resuming its scan of the pending list where the
 // last claim left it), then new jobs (XREADGROUP). Returns {number, JSON, attempts, cursor}s.
-const CLAIM_LUA = `
+const CLAIM_LUA =
+  JOB_FNS +
+  `
 local b = KEYS[1]
 local consumer, lease, now, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local s = b .. 's'
 -- The group starts at the stream's first entry: jobs added before any worker came are read too.
 redis.pcall('XGROUP', 'CREATE', s, 'w', '0', 'MKSTREAM')
 local function push(iid)
-  if redis.call('HEXISTS', b .. 'i', iid) == 1 then redis.call('HSET', b .. 'se', iid, redis.call('XADD', s, '*', 'i', iid)) end
+  if redis.call('HEXISTS', b .. 'i', iid) == 1 then enqueue(b, iid) end
 end
 for _, iid in ipairs(redis.call('ZRANGEBYSCORE', b .. 'r', '-inf', now, 'LIMIT', 0, count)) do
   redis.call('ZREM', b .. 'r', iid)
@@ -269,19 +289,16 @@ end
 return 0
 `;
 
-const COMPLETE_LUA = `
+const COMPLETE_LUA =
+  JOB_FNS +
+  `
 local b = KEYS[1]
 for i = 1, #ARGV do
   local iid = ARGV[i]
-  local eid = redis.call('HGET', b .. 'se', iid)
-  if eid then
-    redis.call('XACK', b .. 's', 'w', eid)
-    redis.call('XDEL', b .. 's', eid)
-  end
+  dequeue(b, iid)
   redis.call('HDEL', b .. 'i', iid)
   redis.call('HDEL', b .. 'at', iid)
   redis.call('HDEL', b .. 'cur', iid)
-  redis.call('HDEL', b .. 'se', iid)
   redis.call('ZREM', b .. 'il', iid)
   redis.call('ZREM', b .. 'r', iid)
 end
@@ -289,7 +306,9 @@ return 0
 `;
 
 // Inline intents not claimed yet become queued jobs of the stream; others are left alone.
-const RELEASE_LUA = `
+const RELEASE_LUA =
+  JOB_FNS +
+  `
 local b = KEYS[1]
 for i = 1, #ARGV do
   local iid = ARGV[i]
@@ -299,24 +318,21 @@ for i = 1, #ARGV do
     json = string.gsub(json, '"mode":"inline"', '"mode":"queued"', 1)
     redis.call('HSET', b .. 'i', iid, json)
     redis.call('ZREM', b .. 'il', iid)
-    redis.call('HSET', b .. 'se', iid, redis.call('XADD', b .. 's', '*', 'i', iid))
+    enqueue(b, iid)
   end
 end
 return 0
 `;
 
-const FAILED_LUA = `
+const FAILED_LUA =
+  JOB_FNS +
+  `
 local b = KEYS[1]
 local iid, err, retry, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local json = redis.call('HGET', b .. 'i', iid)
 if not json then return 0 end
 redis.call('HINCRBY', b .. 'at', iid, 1)
-local eid = redis.call('HGET', b .. 'se', iid)
-if eid then
-  redis.call('XACK', b .. 's', 'w', eid)
-  redis.call('XDEL', b .. 's', eid)
-  redis.call('HDEL', b .. 'se', iid)
-end
+dequeue(b, iid)
 redis.call('ZREM', b .. 'il', iid)
 if retry ~= '' then
   redis.call('ZADD', b .. 'r', retry, iid)
@@ -341,7 +357,9 @@ end
 return out
 `;
 
-const REQUEUE_LUA = `
+const REQUEUE_LUA =
+  JOB_FNS +
+  `
 local b = KEYS[1]
 local ids = {}
 if ARGV[1] == 'all' then ids = redis.call('ZRANGE', b .. 'dlz', 0, -1) else for k = 2, #ARGV do ids[#ids + 1] = ARGV[k] end end
@@ -353,7 +371,7 @@ for _, iid in ipairs(ids) do
     json = string.gsub(json, '"mode":"inline"', '"mode":"queued"', 1)
     redis.call('HSET', b .. 'i', iid, json)
     redis.call('HDEL', b .. 'at', iid)
-    redis.call('HSET', b .. 'se', iid, redis.call('XADD', b .. 's', '*', 'i', iid))
+    enqueue(b, iid)
     redis.call('HDEL', b .. 'dl', iid)
     redis.call('HDEL', b .. 'dle', iid)
     redis.call('HDEL', b .. 'dlt', iid)

@@ -37,39 +37,45 @@ local function scan(index, hash, from, to, rev, limit, keep)
 end
 `;
 
-const AUDIT_APPEND = `
-local b = KEYS[1]
-local n = tonumber(ARGV[1])
-local at = ARGV[2]
-local first = redis.call('INCRBY', b .. 'audit:seq', n) - n
-for i = 1, n do
-  local seq = first + i
-  local t, e, u, rest = ARGV[3 + (i - 1) * 4], ARGV[4 + (i - 1) * 4], ARGV[5 + (i - 1) * 4], ARGV[6 + (i - 1) * 4]
-  redis.call('HSET', b .. 'audit:e', seq, '{"id":"' .. seq .. '","createdUs":' .. at .. ',' .. rest)
-  redis.call('ZADD', b .. 'audit:all', seq, seq)
-  redis.call('ZADD', b .. 'audit:t:' .. t, seq, seq)
-  redis.call('ZADD', b .. 'audit:te:' .. t .. ':' .. e, seq, seq)
-  redis.call('ZADD', b .. 'audit:us:' .. u, seq, seq)
-end
-return first + n
-`;
-
-// Entries of another store (an import): each keeps its id (ARGV[2 + (i - 1) * 6]) when it is above
-// every id of the log, else it is numbered anew; each has its own time.
-const AUDIT_RESTORE = `
-local b = KEYS[1]
-local n = tonumber(ARGV[1])
-local seq = tonumber(redis.call('GET', b .. 'audit:seq') or '0')
-for i = 1, n do
-  local o = 1 + (i - 1) * 6
-  local want, at, t, e, u, rest = tonumber(ARGV[o + 1]), ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5], ARGV[o + 6]
-  if want and want > seq and want == math.floor(want) then seq = want else seq = seq + 1 end
+// Writes entry `seq` (its record and its four indexes); `rest` is the record's JSON less its head.
+const AUDIT_PUT = `
+local function put(b, seq, at, t, e, u, rest)
   local id = string.format('%d', seq)
   redis.call('HSET', b .. 'audit:e', id, '{"id":"' .. id .. '","createdUs":' .. at .. ',' .. rest)
   redis.call('ZADD', b .. 'audit:all', seq, id)
   redis.call('ZADD', b .. 'audit:t:' .. t, seq, id)
   redis.call('ZADD', b .. 'audit:te:' .. t .. ':' .. e, seq, id)
   redis.call('ZADD', b .. 'audit:us:' .. u, seq, id)
+end
+`;
+
+const AUDIT_APPEND =
+  AUDIT_PUT +
+  `
+local b = KEYS[1]
+local n = tonumber(ARGV[1])
+local at = ARGV[2]
+local first = redis.call('INCRBY', b .. 'audit:seq', n) - n
+for i = 1, n do
+  local o = 3 + (i - 1) * 4
+  put(b, first + i, at, ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3])
+end
+return first + n
+`;
+
+// Entries of another store (an import): each keeps its id (ARGV[2 + (i - 1) * 6]) when it is above
+// every id of the log, else it is numbered anew; each has its own time.
+const AUDIT_RESTORE =
+  AUDIT_PUT +
+  `
+local b = KEYS[1]
+local n = tonumber(ARGV[1])
+local seq = tonumber(redis.call('GET', b .. 'audit:seq') or '0')
+for i = 1, n do
+  local o = 1 + (i - 1) * 6
+  local want = tonumber(ARGV[o + 1])
+  if want and want > seq and want == math.floor(want) then seq = want else seq = seq + 1 end
+  put(b, seq, ARGV[o + 2], ARGV[o + 3], ARGV[o + 4], ARGV[o + 5], ARGV[o + 6])
 end
 redis.call('SET', b .. 'audit:seq', string.format('%d', seq))
 return seq
