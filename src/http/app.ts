@@ -154,9 +154,8 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   });
   server.addHook('onRequest', (req, reply, done) => {
     if (req.method !== 'OPTIONS') {
-      const vary = reply.getHeader('vary');
-      if (vary === undefined) void reply.header('vary', 'Origin');
-      else if (!/(^|,)\s*(origin|\*)\s*(,|$)/i.test(String(vary))) void reply.header('vary', `${String(vary)}, Origin`);
+      // The hooks before this one set no Vary header.
+      void reply.header('vary', 'Origin');
       const origin = req.headers.origin;
       if (origin) void reply.header('access-control-allow-origin', origin);
       void reply.header('access-control-expose-headers', EXPOSED_HEADERS);
