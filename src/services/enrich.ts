@@ -274,8 +274,52 @@ export type Renderer = ((items: readonly EnrichItem[]) => Promise<string[]>) & {
   readonly bytes?: (items: readonly EnrichItem[]) => Promise<Buffer[] | null>;
 };
 
-/** The renderer of plain reads: stored JSON with `origin`, nothing parsed. */
-export const plainRenderer: Renderer = async (items) => items.map((i) => withOrigin(i.body, i.origin));
+/**
+ * The renderer of plain reads: stored JSON with `origin`, nothing parsed. As bytes, each activity
+ * is its origin head and its stored body's bytes after the opening brace, both kept (see
+ * {@link bodyTail}), so a page is one copy of kept bytes instead of text joined and encoded.
+ */
+export const plainRenderer: Renderer = Object.assign(async (items: readonly EnrichItem[]) => items.map((i) => withOrigin(i.body, i.origin)), {
+  bytes: async (items: readonly EnrichItem[]): Promise<Buffer[] | null> => plainBytes(items),
+});
+
+/** {@link plainRenderer}'s bytes: `{"origin":…,` + the body after its brace, joined by commas. */
+export function plainBytes(items: readonly EnrichItem[]): Buffer[] | null {
+  if (items.length === 0) return null;
+  const out: Buffer[] = new Array(items.length * 2);
+  for (let k = 0; k < items.length; k++) {
+    const i = items[k];
+    out[2 * k] = k === 0 ? originHead(i.origin) : originHeadAfterComma(i.origin);
+    out[2 * k + 1] = bodyTail(i.body);
+  }
+  return out;
+}
+
+/**
+ * Stored bodies' bytes after the opening brace, by body text: the text is the key, so the bytes
+ * are always those of the body asked for (an updated activity has another text, and another
+ * entry). A body kept by the parts cache is the same string at every read, whose hash V8 keeps,
+ * so the look-up costs no pass over the text. Short bodies only; emptied when over its budget.
+ */
+const bodyTails = new Map<string, Buffer>();
+let bodyTailBytes = 0;
+const BODY_TAILS_MAX_BYTES = 16 * 1024 * 1024;
+const BODY_TAIL_MAX_TEXT = 8192;
+
+function bodyTail(body: string): Buffer {
+  let b = bodyTails.get(body);
+  if (b === undefined) {
+    b = Buffer.from(body.slice(1));
+    if (body.length > BODY_TAIL_MAX_TEXT) return b;
+    if (bodyTailBytes + b.length > BODY_TAILS_MAX_BYTES) {
+      bodyTails.clear();
+      bodyTailBytes = 0;
+    }
+    bodyTails.set(body, b);
+    bodyTailBytes += b.length + body.length;
+  }
+  return b;
+}
 
 /** A renderer that enriches with `o` (or the plain one when `o` asks for nothing). */
 export function enrichRenderer(s: EnrichDeps, app: App, o: EnrichOptions): Renderer {
@@ -341,13 +385,25 @@ const NO_OWN_REACTIONS = Buffer.from(',"own_reactions":{}}');
 const SHOWS_ACTIVITY = new WeakSet<Buffer>();
 
 /** `{"origin":…,` as bytes, kept per origin (few: the feeds a reader follows). */
-const originHeads = new Map<string | null, Buffer>([[null, Buffer.from(NULL_ORIGIN)]]);
+const originHeads = new Map<string | null, Buffer>();
 function originHead(origin: string | null): Buffer {
   let b = originHeads.get(origin);
   if (b === undefined) {
     if (originHeads.size >= 10_000) originHeads.clear();
-    b = Buffer.from('{"origin":' + JSON.stringify(origin) + ',');
+    b = Buffer.from(origin === null ? NULL_ORIGIN : '{"origin":' + JSON.stringify(origin) + ',');
     originHeads.set(origin, b);
+  }
+  return b;
+}
+
+/** `,{"origin":…,`: {@link originHead} after the comma that separates it from the activity before. */
+const originHeadsAfterComma = new Map<string | null, Buffer>();
+function originHeadAfterComma(origin: string | null): Buffer {
+  let b = originHeadsAfterComma.get(origin);
+  if (b === undefined) {
+    if (originHeadsAfterComma.size >= 10_000) originHeadsAfterComma.clear();
+    b = Buffer.concat([COMMA, originHead(origin)]);
+    originHeadsAfterComma.set(origin, b);
   }
   return b;
 }

@@ -39,6 +39,29 @@ function hexToId(hex: string): string {
   return hex.slice(8, 16) + '-' + hex.slice(4, 8) + '-' + hex.slice(0, 4) + '-' + hex.slice(16, 20) + '-' + hex.slice(20, 32);
 }
 
+/**
+ * The entries of an ids scan from its one text: per entry, the sort key as 32 lower-case hex
+ * digits followed by the origin feed's integer (nothing when direct), entries joined by commas,
+ * newest first. The hex digits order as the keys do, so the order is checked here: an aggregate
+ * without ORDER BY takes its rows in the order the subquery gives them, which SQLite does not
+ * promise (asking for the order makes it sort again).
+ */
+export function parseIds(text: string, d: { feedName(id: number): string }): TimelineEntry[] {
+  const parts = text.split(',');
+  const out: TimelineEntry[] = new Array(parts.length);
+  let ordered = true;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (i > 0 && p.slice(0, 32) > parts[i - 1].slice(0, 32)) ordered = false;
+    out[i] = { id: hexToId(p), origin: p.length > 32 ? d.feedName(Number(p.slice(32))) : null };
+  }
+  if (!ordered) {
+    const keys = new Map(out.map((e, i) => [e, parts[i].slice(0, 32)]));
+    out.sort((a, b) => (keys.get(a)! < keys.get(b)! ? 1 : -1));
+  }
+  return out;
+}
+
 interface ScanRow {
   sk: Buffer;
   origin: string | null;
@@ -218,7 +241,9 @@ export class SqliteTimelines implements TimelineStore {
           s.bodies
             ? `SELECT a.id, e.origin, a.body FROM (${merged} LIMIT -1) e CROSS JOIN activities a ON a.app = @app AND a.sk = e.sk
                ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`
-            : `SELECT lower(hex(e.sk)), e.origin FROM (${merged} LIMIT @limit OFFSET @offset) e ORDER BY e.sk DESC`,
+            : // Without bodies, the page comes back as one text (see \`parseIds\`): one row instead
+              // of one per entry, which costs about a third less than the same rows one by one.
+              `SELECT group_concat(lower(hex(e.sk)) || ifnull(e.origin, ''), ',') FROM (${merged} LIMIT @limit OFFSET @offset) e`,
         )
         .raw();
       this.#scans.set(shape, st);
@@ -236,6 +261,10 @@ export class SqliteTimelines implements TimelineStore {
     if (s.idLte) params.lte = idToSortKey(s.idLte);
     if (s.idGt) params.gt = idToSortKey(s.idGt);
     if (s.idGte) params.gte = idToSortKey(s.idGte);
+    if (!s.bodies) {
+      const text = (this.statement(s).get(params) as [string | null])[0];
+      return text === null ? [] : parseIds(text, d);
+    }
     const rows = this.statement(s).all(params) as [string, number | null, string?][];
     const out: (TimelineEntry & { body?: string })[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
