@@ -274,12 +274,15 @@ export type Renderer = ((items: readonly EnrichItem[]) => Promise<string[]>) & {
   readonly bytes?: (items: readonly EnrichItem[]) => Promise<Buffer[] | null>;
 };
 
+/** The renderer of plain reads: stored JSON with `origin`, nothing parsed. */
+export const plainRenderer: Renderer = async (items) => items.map((i) => withOrigin(i.body, i.origin));
+
 /**
- * The renderer of plain reads: stored JSON with `origin`, nothing parsed. As bytes, each activity
- * is its origin head and its stored body's bytes after the opening brace, both kept (see
+ * {@link plainRenderer} that also gives bytes, for a caller that sends the page as bytes: each
+ * activity is its origin head and its stored body's bytes after the opening brace, both kept (see
  * {@link bodyTail}), so a page is one copy of kept bytes instead of text joined and encoded.
  */
-export const plainRenderer: Renderer = Object.assign(async (items: readonly EnrichItem[]) => items.map((i) => withOrigin(i.body, i.origin)), {
+export const plainBytesRenderer: Renderer = Object.assign(async (items: readonly EnrichItem[]) => plainRenderer(items), {
   bytes: async (items: readonly EnrichItem[]): Promise<Buffer[] | null> => plainBytes(items),
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { withOrigin } from '../core/activities/activity.js';
-import { plainBytes, plainRenderer } from './enrich.js';
+import { plainBytes, plainBytesRenderer, plainRenderer } from './enrich.js';
 
 const items = [
   { body: '{"id":"a","actor":"SU:ann","verb":"post","text":"héllo ✓ 😀"}', origin: null, id: 'a' },
@@ -11,6 +11,8 @@ const items = [
 
 test('plain bytes are the plain texts joined by commas, byte for byte', async () => {
   const text = (await plainRenderer(items)).join(',');
+  assert.deepEqual(await plainBytesRenderer(items), await plainRenderer(items));
+  assert.equal(plainRenderer.bytes, undefined); // callers reading texts (the dashboard) get texts
   assert.equal(text, items.map((i) => withOrigin(i.body, i.origin)).join(','));
   assert.equal(Buffer.concat(plainBytes(items)!).toString(), text);
   assert.deepEqual(Buffer.concat(plainBytes(items)!), Buffer.from(text));

@@ -10,7 +10,7 @@ import { groupOf } from '../../../services/context.js';
 import { parsePage, readFeed } from '../../../services/read-feed.js';
 import { parseMark, readGroups } from '../../../services/read-groups.js';
 import { rankingNow, readRanked } from '../../../services/read-ranked.js';
-import { enrichRenderer } from '../../../services/enrich.js';
+import { enrichRenderer, plainBytesRenderer, plainRenderer } from '../../../services/enrich.js';
 import { readPersonalizedRanking } from '../../../services/personalization/read-personalized.js';
 import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
@@ -139,7 +139,8 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
       const counts = page.unseen !== undefined ? `,"unseen":${page.unseen},"unread":${page.unread}` : '';
       return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}${counts}}`;
     }
-    const page = await readFeed(s, app, feed, group, range, render);
+    // The page is sent as bytes: plain activities too come as kept bytes.
+    const page = await readFeed(s, app, feed, group, range, render === plainRenderer ? plainBytesRenderer : render);
     const next = page.lastId ? nextLink(prefix, feed, q, { idLt: page.lastId }, range.limit) : '';
     if (page.bytes !== null) return [RESULTS_OPEN, ...page.bytes, Buffer.from(`],"next":${JSON.stringify(next)}`)];
     return `{"results":[${page.results.join(',')}],"next":${JSON.stringify(next)}}`;
