@@ -485,23 +485,33 @@ export class RedisTimelineStore implements TimelineStore {
     const sources = new Map<string, AddSource>();
     let lastMax = -1;
     let lastMaxArg = '';
+    let last: PageId | null = null;
+    let lastOrigin: string | null = null;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       const e = op.entries[0];
-      let h = byId.get(e.id);
+      let h: PageId | undefined = last !== null && e.id === last.id ? last : byId.get(e.id);
       if (h === undefined) {
         const hex = orderKey(e.id);
         byId.set(e.id, (h = { hex, id: idOfHex(hex), salt: parseInt(hex.slice(24), 16) | 0, tried: 0, held: 0 }));
       }
       h.tried++;
       info[i] = h;
-      members[i] = e.origin === null ? h.hex : h.hex + e.origin;
       keys[i] = this.#r.keys.feed(app, op.feed, 'tl');
       if (op.maxLength !== lastMax) {
         lastMax = op.maxLength;
         lastMaxArg = String(Math.max(0, Math.trunc(op.maxLength)));
       }
       max[i] = lastMaxArg;
+      if (e.origin !== null && h === last && e.origin === lastOrigin) {
+        // The usual case: the same member and source as the feed before (one string each, not one per feed).
+        members[i] = members[i - 1];
+        sourceKeys[i] = sourceKeys[i - 1];
+        continue;
+      }
+      last = h;
+      lastOrigin = e.origin;
+      members[i] = e.origin === null ? h.hex : h.hex + e.origin;
       const source = sourceOf(op);
       const sk = `${h.id} ${source}`;
       sourceKeys[i] = sk;
