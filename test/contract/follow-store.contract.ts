@@ -26,6 +26,27 @@ export function followStoreContract(adapter: string, makePorts: PortsFactory, sk
       assert.deepEqual(await p.follows.followerPage(app, 'user:none', null, 10), { followers: [], cursor: null, total: 0 });
     });
 
+    test('a follower page and the pull flags read again see every follow, unfollow and pull mark acknowledged meanwhile', async (p, app) => {
+      const follow = (source: string, createdUs: number) => ({ follow: { source, target: 'user:c', createdUs, grouped: source.startsWith('notification'), since: null } });
+      const firstPage = async () => {
+        const [all, grouped] = await Promise.all([p.follows.followerPage(app, 'user:c', null, 1), p.follows.followerPage(app, 'user:c', null, 3, true)]);
+        return { total: all.total, grouped: grouped.followers.map((f) => f.feed).sort() };
+      };
+      // Read first (a store may keep what it read), then change the graph between reads.
+      assert.deepEqual(await firstPage(), { total: 0, grouped: [] });
+      assert.deepEqual([...(await p.follows.pullServed(app, ['user:c', 'user:d']))], []);
+      await p.intents.commit(app, [follow('timeline:x', 1), follow('notification:y', 2)]);
+      assert.deepEqual(await firstPage(), { total: 2, grouped: ['notification:y'] });
+      await p.intents.commit(app, [follow('notification:z', 3)]);
+      assert.deepEqual(await firstPage(), { total: 3, grouped: ['notification:y', 'notification:z'] });
+      await p.intents.commit(app, [{ unfollow: { source: 'notification:y', target: 'user:c' } }]);
+      assert.deepEqual(await firstPage(), { total: 2, grouped: ['notification:z'] });
+      await p.intents.commit(app, [{ unfollow: { source: 'timeline:x', target: 'user:c' } }]);
+      assert.deepEqual(await firstPage(), { total: 1, grouped: ['notification:z'] });
+      await p.follows.markPullServed(app, ['user:c']);
+      assert.deepEqual([...(await p.follows.pullServed(app, ['user:c', 'user:d']))], ['user:c']);
+    });
+
     test('pull-served feeds: the flag is sticky and idempotent; a reader gets its pulled sources with since bounds', async (p, app) => {
       await p.intents.commit(app, [
         { follow: { source: 'timeline:b', target: 'user:star', createdUs: 1, grouped: false, since: { id: idAt(5) } } },

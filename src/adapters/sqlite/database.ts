@@ -328,6 +328,7 @@ export class SqliteDatabase {
   readonly #selectFeedName: Database.Statement;
   readonly #ownChanges: Database.Statement;
   readonly #changeMark: Database.Statement;
+  readonly #dataVersion: Database.Statement;
   readonly #otherWriters: Database.Statement;
   /** This connection's row in the writers table. */
   readonly #writerId = randomUUID();
@@ -385,6 +386,7 @@ export class SqliteDatabase {
     // connection (another process, a separate worker) commits.
     this.#ownChanges = this.db.prepare('SELECT total_changes()').pluck();
     this.#changeMark = this.db.prepare('SELECT total_changes(), (SELECT data_version FROM pragma_data_version)').raw();
+    this.#dataVersion = this.db.prepare('SELECT data_version FROM pragma_data_version').pluck();
     this.#otherWriters = this.db
       .prepare("SELECT (SELECT count(*) FROM writers WHERE id <> ?), (SELECT seq FROM sqlite_sequence WHERE name = 'writers')")
       .raw();
@@ -466,6 +468,27 @@ export class SqliteDatabase {
     const arrived = arrivalCount();
     if (this.#othersVersion !== null && this.#othersVersionAt === arrived) return `${this.#ownChanges.get() as number}.${this.#othersVersion}${thread}`;
     const [own, others] = this.#changeMark.get() as [number, number];
+    this.tookOthersVersion(others, arrived);
+    return `${own}.${others}${thread}`;
+  }
+
+  /**
+   * Differs whenever another process may have committed since the last call, looked at as
+   * {@link changeMark} looks (the same reuse of one look per request and turn). Alone, it moves
+   * only when a process registers; beside others, with every commit of any other connection,
+   * this process's writer thread included. A cache of data that only this process's writes of
+   * a known kind change stays exact while this mark and its own count of those writes stand still.
+   */
+  othersMark(): string {
+    if (!this.othersPresent()) return `${this.#registrations}`;
+    const arrived = arrivalCount();
+    if (this.#othersVersion !== null && this.#othersVersionAt === arrived) return `.${this.#othersVersion}`;
+    const others = this.#dataVersion.get() as number;
+    this.tookOthersVersion(others, arrived);
+    return `.${others}`;
+  }
+
+  private tookOthersVersion(others: number, arrived: number): void {
     this.#othersVersion = others;
     this.#othersVersionAt = arrived;
     if (!this.#forgetScheduled) {
@@ -475,7 +498,6 @@ export class SqliteDatabase {
         this.#othersVersion = null;
       });
     }
-    return `${own}.${others}${thread}`;
   }
 
   /** Schema steps applied to this file, and the steps this version of Rivulet knows. */

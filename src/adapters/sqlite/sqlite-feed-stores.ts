@@ -939,6 +939,53 @@ export class SqliteGroupStore implements GroupStore {
   }
 }
 
+/** First follower pages up to this size are cached (a post's planning reads one of 1 or `inline_max_followers` + 1). */
+const GRAPH_CACHE_MAX_PAGE = 1024;
+/** Followers and flags held by the cache at most; past it, the cache starts again empty. */
+const GRAPH_CACHE_BUDGET = 200_000;
+
+/**
+ * First follower pages and pull flags of feeds, read on this thread's connection, kept while the
+ * follow graph stands still: a post plans its fan-out from its feeds' follower count and pull
+ * flag, and after each commit of the writer thread SQLite starts this connection's reads on an
+ * emptied page cache, so reading them again costs several times what they cost warm.
+ *
+ * Exact: only writes that create or remove follow edges or mark feeds pull-served change what it
+ * holds (the grouped marks' sync at start too), and the write store counts each one this process
+ * settles, before its caller hears of it ({@link SqliteWriteStore.graphWrites}). Any other
+ * process's commit empties it ({@link SqliteDatabase.othersMark}). A read between a graph write's
+ * commit and its acknowledgement may be answered as of before it: the write is then concurrent
+ * with the read.
+ */
+class GraphCache {
+  mark = '';
+  readonly pages = new Map<string, FollowerPage>();
+  readonly pulled = new Map<string, boolean>();
+  #held = 0;
+
+  reset(mark: string): void {
+    this.mark = mark;
+    this.pages.clear();
+    this.pulled.clear();
+    this.#held = 0;
+  }
+
+  keep(key: string, page: FollowerPage): void {
+    this.room(1 + page.followers.length);
+    this.pages.set(key, page);
+  }
+
+  keepPulled(key: string, pulled: boolean): void {
+    this.room(1);
+    this.pulled.set(key, pulled);
+  }
+
+  private room(n: number): void {
+    if (this.#held + n > GRAPH_CACHE_BUDGET) this.reset(this.mark);
+    this.#held += n;
+  }
+}
+
 /**
  * {@link FollowStore} on SQLite: follower pages walk the (target, source) primary key; the
  * pull-served feeds a reader follows come from the pull flags (few) or the reader's follows.
@@ -955,6 +1002,7 @@ export class SqliteFollowGraph implements FollowStore {
   readonly #marks: SqliteChangeMarks;
 
   readonly #markPullServed: (args: [string, readonly string[]], rows?: number, graph?: boolean) => Promise<void>;
+  readonly #cache = new GraphCache();
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteFollowStore, timelines: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
@@ -984,17 +1032,39 @@ export class SqliteFollowGraph implements FollowStore {
     return this.#d.read(
       'followerPage',
       () => {
-        const t = this.#d.findFeed(app, target);
-        if (t === undefined) return { followers: [], cursor: null, total: 0 };
-        const after = cursor === null ? 0 : Number(cursor);
-        const rows = (groupedOnly ? this.#pageGrouped : this.#page).all(t, after, limit) as [number, number][];
-        const d = this.#d;
-        const followers: Follower[] = new Array(rows.length);
-        for (let i = 0; i < rows.length; i++) followers[i] = { feed: d.feedName(rows[i][0]), grouped: rows[i][1] === 1 };
-        return { followers, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]), total: this.#total.get(t) as number };
+        if (cursor !== null || limit > GRAPH_CACHE_MAX_PAGE) return this.readPage(app, target, cursor, limit, groupedOnly === true);
+        const cache = this.graphCache();
+        const key = `${groupedOnly === true ? 'g' : 'a'}${limit}\u0000${app}\u0000${target}`;
+        let page = cache.pages.get(key);
+        if (page === undefined) {
+          page = this.readPage(app, target, null, limit, groupedOnly === true);
+          cache.keep(key, page);
+        }
+        return page;
       },
       true,
     );
+  }
+
+  private readPage(app: string, target: string, cursor: string | null, limit: number, groupedOnly: boolean): FollowerPage {
+    const t = this.#d.findFeed(app, target);
+    if (t === undefined) return { followers: [], cursor: null, total: 0 };
+    const after = cursor === null ? 0 : Number(cursor);
+    const rows = (groupedOnly ? this.#pageGrouped : this.#page).all(t, after, limit) as [number, number][];
+    const d = this.#d;
+    const followers: Follower[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) followers[i] = { feed: d.feedName(rows[i][0]), grouped: rows[i][1] === 1 };
+    return { followers, cursor: rows.length < limit ? null : String(rows[rows.length - 1][0]), total: this.#total.get(t) as number };
+  }
+
+  /**
+   * The cache of first follower pages and pull flags, emptied first when the graph may have
+   * changed since it was filled (see {@link GraphCache}).
+   */
+  private graphCache(): GraphCache {
+    const mark = `${this.#writes.graphWrites}:${this.#d.othersMark()}`;
+    if (this.#cache.mark !== mark) this.#cache.reset(mark);
+    return this.#cache;
   }
 
   async pullSources(app: string, reader: string): Promise<PullSource[]> {
@@ -1009,16 +1079,41 @@ export class SqliteFollowGraph implements FollowStore {
     );
   }
 
-  pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
-    return this.#legacy.pullServed(app, feeds);
+  async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
+    if (feeds.length === 0) return new Set();
+    return this.#d.read(
+      'pullServed',
+      () => {
+        const cache = this.graphCache();
+        const out = new Set<string>();
+        let unknown: string[] | null = null;
+        for (const f of feeds) {
+          const pulled = cache.pulled.get(`${app}\u0000${f}`);
+          if (pulled === undefined) (unknown ??= []).push(f);
+          else if (pulled) out.add(f);
+        }
+        if (unknown === null) return out;
+        const read = this.#legacy.pullServedNow(app, unknown);
+        for (const f of unknown) {
+          cache.keepPulled(`${app}\u0000${f}`, read.has(f));
+          if (read.has(f)) out.add(f);
+        }
+        return out;
+      },
+      true,
+    );
   }
 
   markPullServed(app: string, feeds: readonly string[]): Promise<void> {
     return this.#markPullServed([app, feeds], feeds.length, true);
   }
 
-  syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
-    return this.#legacy.syncGroupedEdges(app, groupedSlugs);
+  async syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {
+    try {
+      await this.#legacy.syncGroupedEdges(app, groupedSlugs);
+    } finally {
+      this.#writes.noteGraphWrite();
+    }
   }
 
   followersAmong(app: string, target: string, candidates: readonly string[]): Promise<string[]> {

@@ -74,7 +74,12 @@ export class SqliteFollowStore {
 
   async pullServed(app: string, feeds: readonly string[]): Promise<Set<string>> {
     if (feeds.length === 0) return new Set();
-    return this.#d.read('pullServed', () => new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]), true);
+    return this.#d.read('pullServed', () => this.pullServedNow(app, feeds), true);
+  }
+
+  /** Which of `feeds` are pull-served, read now (the caller holds the store's guard). */
+  pullServedNow(app: string, feeds: readonly string[]): Set<string> {
+    return new Set(this.#pullServed.all(this.#d.appInt(app), JSON.stringify(feeds)) as string[]);
   }
 
   async syncGroupedEdges(app: string, groupedSlugs: readonly string[]): Promise<void> {

@@ -7,6 +7,10 @@ import { timelineStoreContract } from '../../../test/contract/timeline-store.con
 import { userStoreContract } from '../../../test/contract/user-store.contract.js';
 import { collectionStoreContract } from '../../../test/contract/collection-store.contract.js';
 import type { PortsFactory } from '../../../test/contract/ports-support.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { SqliteStore } from './sqlite-store.js';
 
 /** The SQLite store runs every case of every storage port's contract (no skip list). */
@@ -20,6 +24,17 @@ activityStoreContract('sqlite', sqlite);
 timelineStoreContract('sqlite', sqlite);
 groupStoreContract('sqlite', sqlite);
 followStoreContract('sqlite', sqlite);
+
+// Over a file, every write goes through the writer thread while the reads stay here (what the
+// main thread keeps of the follow graph must follow the thread's writes).
+const dir = mkdtempSync(join(tmpdir(), 'rivulet-ports-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const threaded: PortsFactory = async () => {
+  const store = new SqliteStore(join(dir, `db${++files}.sqlite`), { writer: 'thread' });
+  return { ports: store.ports, close: () => store.close() };
+};
+followStoreContract('sqlite (writer thread)', threaded);
 reactionStoreContract('sqlite', sqlite);
 userStoreContract('sqlite', sqlite);
 collectionStoreContract('sqlite', sqlite);

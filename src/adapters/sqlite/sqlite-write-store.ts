@@ -97,6 +97,8 @@ export class SqliteWriteStore {
   /** Called after each transaction committed; `durable`: it waited for fsync (see {@link durableCommits}). */
   readonly #onCommit: ((durable: boolean) => void) | null;
   #durableCommits = 0;
+  /** Writes of the follow graph settled in this process (see {@link graphWrites}). */
+  #graphWrites = 0;
   readonly #upsertActivity: Database.Statement;
   readonly #follow: Database.Statement;
   readonly #unfollow: Database.Statement;
@@ -241,7 +243,21 @@ export class SqliteWriteStore {
    * commit that reached the disk had every commit before it reach the disk too.
    */
   transactOp(name: string, args: readonly unknown[], rows = 1, graph = false, relaxed = false): Promise<unknown> {
-    if (this.#remote) return this.#remote.send({ app: '', op: name, args, rows, graph, content: true, ...(relaxed ? { relaxed } : {}) });
+    if (this.#remote) {
+      const sent = this.#remote.send({ app: '', op: name, args, rows, graph, content: true, ...(relaxed ? { relaxed } : {}) });
+      if (!graph) return sent;
+      // Counted before the caller hears of it (committed, or failed and perhaps committed).
+      return sent.then(
+        (v) => {
+          this.#graphWrites++;
+          return v;
+        },
+        (err: unknown) => {
+          this.#graphWrites++;
+          throw err;
+        },
+      );
+    }
     const run = this.#ops.get(name);
     if (!run) return Promise.reject(new Error(`no write operation named ${name}`));
     return this.enqueue('', { run: () => (run as (...a: readonly unknown[]) => unknown)(...args), rows, graphChange: graph, relaxed });
@@ -297,17 +313,34 @@ export class SqliteWriteStore {
     return this.#durableCommits;
   }
 
+  /**
+   * How many writes that create or remove follow edges or mark feeds pull-served (`graph` writes,
+   * see {@link transactOp}) this process has settled: counted once each committed or failed,
+   * before its caller hears of it. Caches of the follow graph on this thread are exact while it
+   * stands still and no other process writes (see SqliteFollowGraph).
+   */
+  get graphWrites(): number {
+    return this.#graphWrites;
+  }
+
+  /** Counts a change of the follow graph made outside the group commit (the grouped marks' sync at start). */
+  noteGraphWrite(): void {
+    this.#graphWrites++;
+  }
+
   /** Runs one transaction; resolves `settles` once it committed, or rejects them (when asked) and returns false. */
   private run(tx: () => void, settles: readonly Waiting[], reject: boolean, durable: boolean): boolean {
     try {
       this.#d.guard('commit', tx);
     } catch (err) {
+      if (settles.some((w) => w.batch.graphChange === true)) this.#graphWrites++;
       this.#results.clear();
       // Feed integers interned inside the rolled-back transaction no longer exist.
       this.#d.forgetFeeds();
       if (reject) for (const w of settles) w.reject(err);
       return false;
     }
+    if (settles.some((w) => w.batch.graphChange === true)) this.#graphWrites++;
     if (durable) this.#durableCommits++;
     this.#onCommit?.(durable);
     for (const w of settles) w.resolve(this.#results.get(w));
