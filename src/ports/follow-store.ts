@@ -73,6 +73,13 @@ export interface FollowStore {
   /** Edges out of `source`, newest first; `filter` (feed ids) keeps only edges to those feeds. */
   following(app: string, source: string, limit: number, offset: number, filter?: readonly string[]): Promise<FollowEdge[]>;
 
+  /**
+   * Which of the (source, target) feed pairs are follow edges, in one call: `true` at the index of
+   * each pair that is one. Optional: without it, callers ask {@link following} with a filter, one
+   * call per source.
+   */
+  edgesAmong?(app: string, pairs: readonly (readonly [source: string, target: string])[]): Promise<boolean[]>;
+
   /** Counts edges into and out of `feed`; slug lists (when given) count only edges whose other end is in those groups. */
   followCounts(
     app: string,

@@ -111,7 +111,8 @@ export async function addReaction(s: AddReactionDeps, app: App, actor: Actor, bo
   const extra = parseExtraData(body.target_feeds_extra_data);
   const now = s.clock.next();
   let id: string;
-  if (body.id !== undefined && body.id !== null && body.id !== '') {
+  const ownId = body.id !== undefined && body.id !== null && body.id !== '';
+  if (ownId) {
     if (typeof body.id !== 'string' || !REACTION_ID_RE.test(body.id)) throw new InputError('id may hold letters, digits, _ and - only');
     id = body.id;
   } else {
@@ -135,7 +136,9 @@ export async function addReaction(s: AddReactionDeps, app: App, actor: Actor, bo
     if (body.activity_id.length > 255) throw new InputError('activity_id is too long');
     activityId = body.activity_id;
   }
-  if ((await s.ports.reactions.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
+  // Only an id the client chose can name an existing reaction: one made here carries this
+  // process's next clock tick and 62 random bits.
+  if (ownId && (await s.ports.reactions.getReactions(app.appId, [id], true)).size > 0) throw new ConflictError(`reaction ${id} already exists`);
   const reaction: ReactionRecord = { id, kind, activityId, userId, parent, depth, data, targetFeeds, createdUs: now, updatedUs: now, deletedUs: null };
   const spreads: Spread[] = [];
   let work = new FeedWork();

@@ -90,5 +90,26 @@ export function followStoreContract(adapter: string, makePorts: PortsFactory, sk
       assert.deepEqual(await p.follows.followCounts(app, 'user:a'), { followers: 1, following: 0 });
       assert.equal((await p.follows.followerPage(app, 'user:a', null, 10)).total, 1);
     });
+
+    test('edges among pairs answer each pair, feeds never written to included', async (p, app) => {
+      if (p.follows.edgesAmong === undefined) return;
+      await p.intents.commit(app, [
+        { follow: { source: 'timeline:b', target: 'user:a', createdUs: 10, grouped: false, since: null } },
+        { follow: { source: 'timeline:c', target: 'user:d', createdUs: 20, grouped: false, since: null } },
+      ]);
+      const pairs: [string, string][] = [
+        ['timeline:b', 'user:a'],
+        ['timeline:b', 'user:d'],
+        ['timeline:nobody', 'user:a'],
+        ['timeline:c', 'user:d'],
+        ['timeline:c', 'user:nobody'],
+        ['timeline:c', 'user:a'],
+        ['timeline:b', 'user:a'],
+      ];
+      assert.deepEqual(await p.follows.edgesAmong(app, pairs), [true, false, false, true, false, false, true]);
+      assert.deepEqual(await p.follows.edgesAmong(app, []), []);
+      await p.intents.commit(app, [{ unfollow: { source: 'timeline:b', target: 'user:a' } }]);
+      assert.deepEqual(await p.follows.edgesAmong(app, pairs.slice(0, 1)), [false]);
+    });
   });
 }

@@ -1128,6 +1128,10 @@ export class SqliteFollowGraph implements FollowStore {
     return this.#legacy.following(app, source, limit, offset, filter);
   }
 
+  edgesAmong(app: string, pairs: readonly (readonly [source: string, target: string])[]): Promise<boolean[]> {
+    return this.#legacy.edgesAmong(app, pairs);
+  }
+
   followCounts(app: string, feed: string, followersSlugs?: readonly string[], followingSlugs?: readonly string[]): Promise<{ followers: number; following: number }> {
     return this.#legacy.followCounts(app, feed, followersSlugs, followingSlugs);
   }

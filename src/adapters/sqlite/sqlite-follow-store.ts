@@ -21,6 +21,7 @@ export class SqliteFollowStore {
   readonly #followers: Database.Statement;
   readonly #following: Database.Statement;
   readonly #followingFiltered: Database.Statement;
+  readonly #edgesAmong: Database.Statement;
   readonly #countFollowers: Database.Statement;
   readonly #countFollowing: Database.Statement;
   readonly #countFollowersSlugs: Database.Statement;
@@ -56,6 +57,13 @@ export class SqliteFollowStore {
        WHERE f.source = ? AND t.app = ? AND t.fid IN (SELECT value FROM json_each(?))
        ORDER BY f.created DESC, f.target DESC LIMIT ? OFFSET ?`,
     );
+    // Pairs as one JSON array of [target, source] feed integers; answers the indexes of the edges.
+    this.#edgesAmong = db
+      .prepare(
+        `SELECT p.key FROM json_each(?) p
+         WHERE EXISTS (SELECT 1 FROM follows f WHERE f.target = json_extract(p.value, '$[0]') AND f.source = json_extract(p.value, '$[1]'))`,
+      )
+      .pluck();
     this.#countFollowers = db.prepare('SELECT count(*) FROM follows WHERE target = ?').pluck();
     this.#countFollowing = db.prepare('SELECT count(*) FROM follows WHERE source = ?').pluck();
     this.#countFollowersSlugs = db
@@ -113,6 +121,26 @@ export class SqliteFollowStore {
         ? this.#followingFiltered.all(source, s, this.#d.appInt(app), JSON.stringify(filter), limit, offset)
         : this.#following.all(source, s, limit, offset);
       return toEdges(rows as EdgeRow[]);
+    }, true);
+  }
+
+  async edgesAmong(app: string, pairs: readonly (readonly [source: string, target: string])[]): Promise<boolean[]> {
+    const out = new Array<boolean>(pairs.length).fill(false);
+    if (pairs.length === 0) return out;
+    return this.#d.read('edgesAmong', () => {
+      // Feeds never written to have no integer and no edges.
+      const ints: [number, number][] = [];
+      const at: number[] = [];
+      for (let i = 0; i < pairs.length; i++) {
+        const s = this.#d.findFeed(app, pairs[i][0]);
+        if (s === undefined) continue;
+        const t = this.#d.findFeed(app, pairs[i][1]);
+        if (t === undefined) continue;
+        ints.push([t, s]);
+        at.push(i);
+      }
+      if (ints.length > 0) for (const k of this.#edgesAmong.all(JSON.stringify(ints)) as number[]) out[at[k]] = true;
+      return out;
     }, true);
   }
 

@@ -349,15 +349,32 @@ export class PersonalizationRuntime {
 
 /**
  * For each reader, which of the given authors they follow: the reader's following feed (the
- * personalized group, `timeline` by default) following the author's `user` feed. One call per reader.
+ * personalized group, `timeline` by default) following the author's `user` feed. One call for
+ * every pair where the store answers pairs, else one call per reader.
  */
 export async function followedAuthors(s: Uses<'follows'>, appId: string, p: PersonalizedSettings, byUser: ReadonlyMap<string, ReadonlySet<string>>): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
+  const follows = s.ports.follows;
+  if (follows.edgesAmong !== undefined) {
+    const pairs: [string, string][] = [];
+    const of: [string, string][] = [];
+    for (const [user, authors] of byUser) {
+      for (const a of authors) {
+        pairs.push([`${p.followingFeed}:${user}`, `${p.authorFeed}:${a}`]);
+        of.push([user, a]);
+      }
+      if (authors.size > 0) out.set(user, new Set());
+    }
+    if (pairs.length === 0) return out;
+    const edges = await follows.edgesAmong(appId, pairs);
+    for (let i = 0; i < edges.length; i++) if (edges[i]) out.get(of[i][0])!.add(of[i][1]);
+    return out;
+  }
   await Promise.all(
     [...byUser].map(async ([user, authors]) => {
       if (authors.size === 0) return;
       const feeds = [...authors].map((a) => `${p.authorFeed}:${a}`);
-      const edges = await s.ports.follows.following(appId, `${p.followingFeed}:${user}`, feeds.length, 0, feeds);
+      const edges = await follows.following(appId, `${p.followingFeed}:${user}`, feeds.length, 0, feeds);
       out.set(user, new Set(edges.map((e) => e.target.slice(e.target.indexOf(':') + 1))));
     }),
   );

@@ -3,9 +3,10 @@ import { isUuid } from '../../core/activities/activity-id.js';
 import { authorKey } from '../../personalization/signals/interest.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { Uses } from '../context.js';
+import { activityBodies } from '../read-parts.js';
 
-/** What looking up activity facts uses. */
-export type ActivityFactsDeps = Uses<'activities', 'signalStore'>;
+/** What looking up activity facts uses (activity bodies from the shared parts cache where kept). */
+export type ActivityFactsDeps = Uses<'activities', 'signalStore' | 'parts'>;
 
 /** What an event's profile effects need of its activity. */
 export interface ActivityFacts {
@@ -13,14 +14,22 @@ export interface ActivityFacts {
   readonly tags: readonly ContentTag[];
 }
 
-/** Author and tags of each existing activity among `ids` (other strings are skipped): two batch reads. */
+/**
+ * Author and tags of each existing activity among `ids` (other strings are skipped): two batch
+ * reads, the bodies from the shared parts cache where it keeps them (a reaction's activity is
+ * most often one that pages show) and the tags from the signal store.
+ */
 export async function factsOf(s: ActivityFactsDeps, appId: string, candidates: readonly string[]): Promise<Map<string, ActivityFacts>> {
   const out = new Map<string, ActivityFacts>();
   // Reactions may name any string as their activity; only ids can be activities.
   const ids = candidates.filter((id) => isUuid(id));
   if (ids.length === 0) return out;
-  const [acts, tags] = await Promise.all([s.ports.activities.getActivities(appId, ids), s.signalStore.tagsOf(appId, ids)]);
-  for (const [id, a] of acts) out.set(id, { author: authorKey(parseBody(a.body).actor), tags: tags.get(id) ?? [] });
+  // Not recorded as a read's dependencies: no read cache entry is built from these.
+  const [bodies, tags] = await Promise.all([activityBodies({ ports: s.ports, parts: s.parts }, appId, ids), s.signalStore.tagsOf(appId, ids)]);
+  for (let i = 0; i < ids.length; i++) {
+    const body = bodies[i];
+    if (body !== undefined) out.set(ids[i], { author: authorKey(parseBody(body).actor), tags: tags.get(ids[i]) ?? [] });
+  }
   return out;
 }
 
