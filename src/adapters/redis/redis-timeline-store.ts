@@ -181,6 +181,9 @@ function sourceOf(op: AddOp): string {
 
 const FF = Buffer.from([0xff]);
 
+/** The removed ids of a change that removed nothing (shared, read only). */
+const NONE: readonly string[] = Object.freeze([]);
+
 /** The activity id of an order key (or of a member: its first 32 digits). */
 function idOfHex(hex: string): string {
   return `${hex.slice(8, 16)}-${hex.slice(4, 8)}-${hex.slice(0, 4)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -569,7 +572,13 @@ export class RedisTimelineStore implements TimelineStore {
       const h = info[i];
       if (res === 1) {
         h.held++;
-        if (report) changes.push({ feed: ops[i].feed, added: [{ id: h.id, origin: ops[i].entries[0].origin ?? null }], removed: [] });
+        if (report) {
+          // One list of the added entry per activity and origin, shared by the page's changes (read only).
+          const origin = ops[i].entries[0].origin ?? null;
+          let added = h.added?.get(origin);
+          if (added === undefined) (h.added ??= new Map()).set(origin, (added = Object.freeze([Object.freeze({ id: h.id, origin })])));
+          changes.push({ feed: ops[i].feed, added, removed: NONE });
+        }
         continue;
       }
       // The trim's members (every other element; the others are their scores): the new entry
@@ -625,6 +634,8 @@ interface PageId {
   readonly id: string;
   /** From the id's random digits: picks the adds that trim ({@link trimTurn}). */
   readonly salt: number;
+  /** The one-entry list of the changes of feeds that took it, by origin. */
+  added?: Map<string | null, readonly TimelineEntry[]>;
   tried: number;
   held: number;
 }
