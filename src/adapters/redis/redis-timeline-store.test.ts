@@ -188,6 +188,22 @@ onRedisCluster('timeline store', () => {
     assert.equal(await allHeld(a), 10);
   });
 
+  it('a page done again after one that stopped between its plain adds and its second look takes the duplicate it left out', async () => {
+    const a = app();
+    const id = ids[3];
+    await store.apply(a, [{ kind: 'add', feed: 'user:a', entries: [{ id, origin: null }], maxLength: 10 }]);
+    await store.apply(a, [{ kind: 'add', feed: 'user:b', entries: [{ id, origin: null }], maxLength: 10 }]);
+    await store.apply(a, [big(id, 'timeline:d0', 'user:b'), big(id, 'timeline:d1', 'user:b')]);
+    // What the stopped page left: its member in timeline:d0 beside the other source's, counted.
+    const hex = `${id.slice(14, 18)}${id.slice(9, 13)}${id.slice(0, 8)}${id.slice(19, 23)}${id.slice(24, 36)}`;
+    await r.cluster.zadd(r.keys.feed(a, 'timeline:d0', 'tl'), 0, `${hex}user:a`);
+    await r.cluster.hincrby(`${partitionBase(r.keys, partitionOf(id))}ho:${a}`, id, 1);
+    assert.equal((await store.readerState(a, 'timeline:d0')).count, 2);
+    assert.deepEqual(await store.apply(a, [big(id, 'timeline:d0', 'user:a'), big(id, 'timeline:d1', 'user:a')]), []);
+    assert.deepEqual(await store.scanMany(a, [{ feed: 'timeline:d0', limit: 5 }, { feed: 'timeline:d1', limit: 5 }]), [[{ id, origin: 'user:b' }], [{ id, origin: 'user:b' }]]);
+    assert.equal(await allHeld(a), 4);
+  });
+
   it('adds idempotently, keeps the first origin and the newest maxLength, and reports what changed', async () => {
     const a = app();
     const first = await store.apply(a, [{ kind: 'add', feed: 'timeline:u', entries: [{ id: ids[1], origin: 'user:x' }, { id: ids[0], origin: null }], maxLength: 3 }]);

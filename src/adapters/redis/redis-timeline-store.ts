@@ -114,14 +114,24 @@ return {added, removed}
 // The one-entry add of a fan-out page (the hot path, see \`#fanoutPage\`), a function of
 // the store's function library: the general script's work for this case with no tables built. KEYS[1]
 // is the feed's \`tl\`, ARGV the member (order key and origin) and the feed's maximum length.
-// Returns 0 when the id was there (nothing changed), 1 when the entry was added and nothing
+// Returns 0 when the id was there (nothing changed), -1 when it was there twice, once as this
+// member, which it took out (a duplicate left by a page that stopped), 1 when the entry was added and nothing
 // trimmed, else what the trim removed as ZPOPMIN answers it, member and score (0) in turn (the new
 // entry among them when it was trimmed at once). Three commands when nothing is trimmed, four when
 // the feed was full.
 const ADD_ONE_LUA = `
 local tl, m = KEYS[1], ARGV[1]
 local hex = string.sub(m, 1, ${HEX})
-if redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 1)[1] then return 0 end
+local found = redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 2)
+if found[1] then
+  -- The id twice, one of them this member: a page that added it with a plain ZADD stopped before
+  -- it could take it out again (see \`#fanoutPage\`); the other entry stays.
+  if found[2] and (found[1] == m or found[2] == m) then
+    redis.call('ZREM', tl, m)
+    return -1
+  end
+  return 0
+end
 redis.call('ZADD', tl, 0, m)
 local over = redis.call('ZCARD', tl) - tonumber(ARGV[2])
 if over <= 0 then return 1 end
@@ -567,9 +577,15 @@ export class RedisTimelineStore implements TimelineStore {
     // Entries the trims removed, by activity id (rare: only feeds at their maximum length trim).
     let trimmed: Map<string, number> | null = null;
     for (let i = 0; i < ops.length; i++) {
-      const res = settled[i] as 0 | 1 | string[];
+      const res = settled[i] as -1 | 0 | 1 | string[];
       if (res === 0) continue;
       const h = info[i];
+      if (res === -1) {
+        // A duplicate taken out: one entry fewer holds the activity; the feed still shows it.
+        trimmed ??= new Map();
+        trimmed.set(h.id, (trimmed.get(h.id) ?? 0) + 1);
+        continue;
+      }
       if (res === 1) {
         h.held++;
         if (report) {
