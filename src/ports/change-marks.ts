@@ -55,6 +55,7 @@ export interface ChangesSince {
  * - `user`, `object`: a user, a collection entry.
  * - `pulled`: the direct entries of the app's pull-served feeds (merged into their followers' reads).
  * - `signals`: personalization data (profiles, events, tags) that ranked reads score with.
+ * - `tags`: one activity's content tags (a write of them marks `signals` too).
  * - `profile`: one user's personalization profile (interests, author affinities, preferences),
  *   which personalized reads keep per reader; a write that changes it marks `signals` too.
  * - `app`: anything else that changes what reads show (moderation flags); every read depends on it.
@@ -68,6 +69,7 @@ export const changeKey = {
   object: (app: string, collection: string, id: string) => `o|${app}|${collection}|${id}`,
   pulled: (app: string) => `p|${app}`,
   signals: (app: string) => `s|${app}`,
+  tags: (app: string, activityId: string) => `t|${app}|${activityId}`,
   profile: (app: string, user: string) => `w|${app}|${user}`,
   app: (app: string) => `*|${app}`,
 } as const;
@@ -96,9 +98,9 @@ export function stepChanges(app: string, step: WriteStep): Set<string> {
 
 /**
  * The keys personalization writes change: the app's signals key when they change data that
- * ranked reads score with (events, profiles, tags, hides), and the profile key of each user whose
- * profile they change (an event's effects, manual interests); the job queue of content processing
- * is not.
+ * ranked reads score with (events, profiles, tags, hides), the profile key of each user whose
+ * profile they change (an event's effects, manual interests) and the tags key of each activity
+ * whose tags they write; the job queue of content processing is not.
  */
 export function signalChanges(app: string, s: SignalWrites): Set<string> {
   const keys = new Set<string>();
@@ -107,6 +109,7 @@ export function signalChanges(app: string, s: SignalWrites): Set<string> {
   }
   for (const e of s.events ?? []) for (const c of e.effects ?? []) keys.add(changeKey.profile(app, c.user));
   for (const c of s.profile ?? []) keys.add(changeKey.profile(app, c.user));
+  for (const t of s.tags ?? []) keys.add(changeKey.tags(app, t.activityId));
   return keys;
 }
 

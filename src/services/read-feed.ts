@@ -117,8 +117,12 @@ export async function readTimeline(s: ReadFeedDeps, app: string, fid: string, ra
   // Without the parts cache the scans read the bodies (one join), as every body would be read.
   if (s.parts === undefined) return (await timelineEntries(s, app, fid, range, true)) as BodyEntry[];
   // The ids first (a scan of the feed's index only), then the bodies, mostly from the parts cache.
+  // The cache's look at the change marks starts with the scans (a look that begins after the
+  // read did is all a read needs; on a networked store the look and the scans share one round trip).
+  const look = s.parts.sync();
+  look.catch(() => undefined);
   const entries = await timelineEntries(s, app, fid, range, false);
-  const bodies = await activityBodies(s, app, entries.map((e) => e.id));
+  const bodies = await activityBodies(s, app, entries.map((e) => e.id), look);
   const out: BodyEntry[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const body = bodies[i];

@@ -13,9 +13,10 @@ export type ReadPartsDeps = Uses<'activities', 'parts' | 'readDeps'>;
  * lack are read in one batch.
  *
  * Returns the bodies in the order of `ids`; undefined for an activity that is not stored. A read
- * recorded for the read cache depends on each activity whose body it got.
+ * recorded for the read cache depends on each activity whose body it got. `look`: the cache's look
+ * at the change marks (`sync()`) the caller started after its read began, used instead of a new one.
  */
-export async function activityBodies(s: ReadPartsDeps, app: string, ids: readonly string[]): Promise<(string | undefined)[]> {
+export async function activityBodies(s: ReadPartsDeps, app: string, ids: readonly string[], look?: Promise<number>): Promise<(string | undefined)[]> {
   const out: (string | undefined)[] = new Array(ids.length);
   const cache = s.parts;
   if (cache === undefined) {
@@ -23,7 +24,7 @@ export async function activityBodies(s: ReadPartsDeps, app: string, ids: readonl
     for (let i = 0; i < ids.length; i++) out[i] = found.get(ids[i])?.body;
     return out;
   }
-  const at = await cache.sync();
+  const at = await (look ?? cache.sync());
   const space = bodies(app);
   let missing: string[] | null = null;
   const deps = s.readDeps;

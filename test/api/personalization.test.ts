@@ -119,6 +119,27 @@ describe('personalization signals', () => {
     assert.equal(page.find((a) => a.id === liar.id).score_vars.interest_score, 0);
   });
 
+  it('a like counts the tags its activity has at the time of the like, tags written after an earlier like included', async () => {
+    const author = uid('author');
+    const [ann, ben, cat] = [uid('ann'), uid('ben'), uid('cat')];
+    // Liked before its content job ran: no tags yet, so no interest.
+    const a = await post(author, { text: 'First ascent', interest_tags: ['climbing'] });
+    await t.client().reactions.add('like', a.id, {}, { userId: ann });
+    const interests = async (user: string) =>
+      ((await t.rivulet.store.signals.profilesOf(t.appId, [user])).get(user) ?? []).filter((w) => w.dimension === 'tag').map((w) => w.key);
+    assert.deepEqual(await interests(ann), []);
+    // Tagged now: the next like takes the tags.
+    await drain();
+    await t.client().reactions.add('like', a.id, {}, { userId: ben });
+    assert.ok((await interests(ben)).includes('climbing'));
+    // Tagged again after an update: a like takes the new tags.
+    await t.client().activityPartialUpdate({ id: a.id, set: { interest_tags: ['bouldering'] } });
+    await drain();
+    await t.client().reactions.add('like', a.id, {}, { userId: cat });
+    const catTags = await interests(cat);
+    assert.ok(catTags.includes('bouldering') && !catTags.includes('climbing'), catTags.join(', '));
+  });
+
   it('impressions and clicks from stream-analytics move the ranking the same way', async () => {
     const author = uid('author');
     const carol = uid('carol');

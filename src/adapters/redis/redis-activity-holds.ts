@@ -41,8 +41,57 @@ end
 return 0
 `;
 
+// ADJUST_LUA's work for ARGV[3 .. 2 + 2 * ARGV[2]] (id, delta pairs), after it records the sources
+// that follow in triples (id, source, direct '1' or '0') in `hs` (id → its one source feed, or
+// '*' once it has had two). A direct add creates the record: with the source alone when no entry
+// was counted for the id before (a new activity), else '*' (entries from before the record, of
+// unknown sources). An add that is not direct never creates it. Returns, per triple, 1 when the
+// id's record names that source alone, else 0. Sources are recorded before the counts change.
+const SOURCES_LUA = `
+local b = KEYS[1]
+local app = ARGV[1]
+local ho, hz, hs = b .. 'ho:' .. app, b .. 'hz:' .. app, b .. 'hs:' .. app
+local np = tonumber(ARGV[2])
+local out = {}
+for i = 3 + 2 * np, #ARGV, 3 do
+  local id, src, direct = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
+  local cur = redis.call('HGET', hs, id)
+  if not cur then
+    if direct then
+      if redis.call('HEXISTS', ho, id) == 1 then
+        redis.call('HSET', hs, id, '*')
+        out[#out + 1] = 0
+      else
+        redis.call('HSET', hs, id, src)
+        out[#out + 1] = 1
+      end
+    else
+      out[#out + 1] = 0
+    end
+  elseif cur == src then
+    out[#out + 1] = 1
+  else
+    if cur ~= '*' then redis.call('HSET', hs, id, '*') end
+    out[#out + 1] = 0
+  end
+end
+for i = 3, 2 + 2 * np, 2 do
+  local id, d = ARGV[i], tonumber(ARGV[i + 1])
+  if d ~= 0 then
+    local v = redis.call('HINCRBY', ho, id, d)
+    if v > 0 then
+      redis.call('ZREM', hz, id)
+    else
+      redis.call('HDEL', ho, id)
+      if d < 0 then redis.call('ZADD', hz, 'NX', -1, id) end
+    end
+  end
+end
+return out
+`;
+
 // Candidates a sweep step looks at: unmarked ones (-1) and those unheld since at most ARGV[2];
-// and the deleted activities whose clean-up is not done yet (\`hc\`).
+// and the deleted activities whose clean-up is not done yet (`hc`).
 const PEEK_LUA = `
 local b = KEYS[1]
 return {
@@ -55,7 +104,7 @@ return {
 // candidate; one written again since the caller's check (-2, see COMMIT_LUA in
 // redis-intent-queue.ts) is not deleted in this step; an unmarked one is marked with the pass's
 // time (ARGV[2]) when there is a retention (ARGV[4] = '1'), and one unheld since at most ARGV[3]
-// is deleted and listed in \`hc\` (its clean-up elsewhere is to do). Returns the deleted ids.
+// is deleted and listed in `hc` (its clean-up elsewhere is to do). Returns the deleted ids.
 const SWEEP_LUA = `
 local b = KEYS[1]
 local app, now, cutoff, retain = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
@@ -76,6 +125,7 @@ for i = 5, #ARGV do
       redis.call('ZADD', hz, now, id)
     elseif since <= cutoff then
       redis.call('ZREM', hz, id)
+      redis.call('HDEL', b .. 'hs:' .. app, id)
       if redis.call('HDEL', a, id, id .. '/h') > 0 then
         gone[#gone + 1] = id
         redis.call('SADD', b .. 'hc:' .. app, id)
@@ -86,15 +136,26 @@ end
 return gone
 `;
 
+/** Where an added entry comes from (see {@link RedisActivityHolds.adjustWithSources}). */
+export interface AddSource {
+  readonly id: string;
+  /** The entry's origin feed, or the feed it is written in for a direct entry. */
+  readonly source: string;
+  /** A direct entry (origin null). */
+  readonly direct: boolean;
+}
+
 export class RedisActivityHolds {
   readonly #r: RedisConnection;
   readonly #adjust: LuaScript;
+  readonly #sources: LuaScript;
   readonly #peek: LuaScript;
   readonly #sweep: LuaScript;
 
   constructor(r: RedisConnection) {
     this.#r = r;
     this.#adjust = new LuaScript(r.cluster, 'holds_adjust', ADJUST_LUA);
+    this.#sources = new LuaScript(r.cluster, 'holds_sources', SOURCES_LUA);
     this.#peek = new LuaScript(r.cluster, 'holds_peek', PEEK_LUA);
     this.#sweep = new LuaScript(r.cluster, 'holds_sweep', SWEEP_LUA);
   }
@@ -110,6 +171,60 @@ export class RedisActivityHolds {
     await Promise.all(
       [...by].map(([p, items]) => this.#r.write((pl) => this.#adjust.run(pl, [partitionBase(this.#r.keys, p)], [app, ...items.flatMap(([id, d]) => [id, d])]))),
     );
+  }
+
+  /**
+   * {@link adjust}, after recording where each of `adds` comes from (its source: the origin feed of
+   * an entry, or for a direct entry the feed it is written in) in the activity's partition
+   * (`hs:<app>`, id → its one source, or `*` once it has had two). One script per partition,
+   * all sent in this tick. Resolves with the keys (`<id> <source>`) of the adds whose activity
+   * has had that source alone: an entry of such an add can be in a feed only under that one
+   * source's origin, so adding its member needs no look for the id under another origin.
+   *
+   * A record is created by a direct add (the write of the activity into its own feed), so that
+   * an activity whose entries were written before its record (by an earlier version, or by an
+   * add that is not direct) is never taken for one of a single source: a direct add finding
+   * entries counted already records `*`. A caller that relies on the answer must read the
+   * record again after its adds ({@link sourcesOf}): a second source recorded in between may
+   * have added its entry before them.
+   */
+  async adjustWithSources(app: string, deltas: ReadonlyMap<string, number>, adds: readonly AddSource[]): Promise<Set<string>> {
+    const by = new Map<number, { deltas: (string | number)[]; adds: string[]; keys: string[] }>();
+    const at = (id: string) => {
+      const p = partitionOf(id);
+      let g = by.get(p);
+      if (!g) by.set(p, (g = { deltas: [], adds: [], keys: [] }));
+      return g;
+    };
+    for (const [id, d] of deltas) if (d !== 0) at(id).deltas.push(id, d);
+    for (const a of adds) {
+      const g = at(a.id);
+      g.adds.push(a.id, a.source, a.direct ? '1' : '0');
+      g.keys.push(`${a.id} ${a.source}`);
+    }
+    const single = new Set<string>();
+    await Promise.all(
+      [...by].map(async ([p, g]) => {
+        const [flags] = (await this.#r.write((pl) => this.#sources.run(pl, [partitionBase(this.#r.keys, p)], [app, g.deltas.length / 2, ...g.deltas, ...g.adds]))) as [number[]];
+        flags.forEach((f, k) => {
+          if (f === 1) single.add(g.keys[k]);
+        });
+      }),
+    );
+    return single;
+  }
+
+  /** The source recorded for each of `ids` (`*`: more than one; null: none), see {@link adjustWithSources}. */
+  async sourcesOf(app: string, ids: readonly string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    const by = byPartition(ids, (id) => partitionOf(id));
+    await Promise.all(
+      [...by].map(async ([p, list]) => {
+        const got = await this.#r.cluster.hmget(`${partitionBase(this.#r.keys, p)}hs:${app}`, ...list);
+        list.forEach((id, k) => out.set(id, got[k]));
+      }),
+    );
+    return out;
   }
 
   /**

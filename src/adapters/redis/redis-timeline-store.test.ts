@@ -5,8 +5,8 @@ import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.j
 import { onRedisCluster, sharedCluster } from '../../../test/support/redis-cluster.js';
 import { RedisConnection } from './connection.js';
 import { RedisActivityHolds } from './redis-activity-holds.js';
-import { RedisTimelineStore } from './redis-timeline-store.js';
-import { partitionBase, partitionOf } from './partitions.js';
+import { LAZY_TRIM_MIN, RedisTimelineStore, TRIM_EVERY } from './redis-timeline-store.js';
+import { PARTITIONS, partitionBase, partitionOf } from './partitions.js';
 
 /** Activity bodies for scans with `bodies` (the records themselves are not this store's). */
 class Bodies implements ActivityStore {
@@ -97,6 +97,111 @@ onRedisCluster('timeline store', () => {
     assert.deepEqual(await store.apply(a, [{ kind: 'add', feed: 'timeline:t0', entries: [{ id: ids[9], origin: null }, { id: ids[7], origin: null }], maxLength: 2 }], { changes: false }), []);
     assert.deepEqual((await store.scan(a, { feed: 'timeline:t0', limit: 5 })).map((e) => e.id), [ids[9], ids[8]]);
     assert.deepEqual([await held(ids[6]), await held(ids[7]), await held(ids[9])], [3, 0, 1]);
+  });
+
+  /** Calls of the store's feed functions on every master so far. */
+  const fcalls = async () => {
+    let n = 0;
+    for (const node of r.cluster.nodes('master')) n += Number(/cmdstat_fcall:calls=(\d+)/.exec(await node.info('commandstats'))?.[1] ?? 0);
+    return n;
+  };
+  /** Every count of holding entries of the app, summed. */
+  const allHeld = async (a: string) => {
+    let n = 0;
+    for (let p = 0; p < PARTITIONS; p++) for (const v of await r.cluster.hvals(`${partitionBase(r.keys, p)}ho:${a}`)) n += Number(v);
+    return n;
+  };
+  const big = (id: string, feed: string, origin: string | null = 'user:s') => ({ kind: 'add' as const, feed, entries: [{ id, origin }], maxLength: LAZY_TRIM_MIN });
+
+  it('a page of an activity with one source puts plain members into long feeds: once each, counted, few function calls', async () => {
+    const a = app();
+    await store.apply(a, [{ kind: 'add', feed: 'user:s', entries: [{ id: ids[0], origin: null }], maxLength: 10 }]);
+    const calls = await fcalls();
+    const feeds = Array.from({ length: 2000 }, (_, k) => `timeline:q${k}`);
+    const changes = await store.apply(a, feeds.map((f) => big(ids[0], f)));
+    assert.equal(changes.length, 2000);
+    assert.ok(changes.every((c) => c.added.length === 1 && c.added[0].origin === 'user:s' && c.removed.length === 0));
+    // Only the adds whose turn it is to trim call the function (about one in TRIM_EVERY).
+    const called = (await fcalls()) - calls;
+    assert.ok(called > 0 && called < (2000 / TRIM_EVERY) * 2, `${called} function calls for 2,000 feeds`);
+    assert.deepEqual(await store.apply(a, feeds.map((f) => big(ids[0], f))), [], 'twice = once');
+    assert.equal(await allHeld(a), 2001);
+    assert.deepEqual(await store.scan(a, { feed: 'timeline:q1999', limit: 5 }), [{ id: ids[0], origin: 'user:s' }]);
+  });
+
+  it('a long feed filled by pages holds at most a few entries beyond its maximum, counted, and a trimming add brings it back to it', async () => {
+    const a = app();
+    const many = Array.from({ length: LAZY_TRIM_MIN + 300 }, (_, i) => activityId(1_700_000_000_000_000 + i * 1000, `z${i}`));
+    // Written into their own feed first (one source each), then spread into one follower feed, one page each.
+    await store.apply(a, [{ kind: 'add', feed: 'user:s', entries: many.map((id) => ({ id, origin: null })), maxLength: 100_000 }]);
+    for (let i = 0; i < many.length; i += 50) await Promise.all(many.slice(i, i + 50).map((id) => store.apply(a, [big(id, 'timeline:z')])));
+    const count = (await store.readerState(a, 'timeline:z')).count;
+    assert.ok(count >= LAZY_TRIM_MIN && count <= LAZY_TRIM_MIN + 10 * TRIM_EVERY, `${count} entries`);
+    assert.equal(await allHeld(a), many.length + count);
+    // What the feed holds is always its newest entries.
+    const newest = await store.scan(a, { feed: 'timeline:z', limit: LAZY_TRIM_MIN });
+    assert.deepEqual(newest.map((e) => e.id), many.slice(-LAZY_TRIM_MIN).reverse());
+    const late = activityId(1_800_000_000_000_000, 'late');
+    await store.apply(a, [{ kind: 'add', feed: 'timeline:z', entries: [{ id: late, origin: null }, { id: ids[0], origin: null }], maxLength: LAZY_TRIM_MIN }]);
+    assert.equal((await store.readerState(a, 'timeline:z')).count, LAZY_TRIM_MIN);
+    assert.equal(await allHeld(a), many.length + LAZY_TRIM_MIN);
+  });
+
+  it('a page of an activity that has had two sources looks for the id under the other origin and keeps the first', async () => {
+    const a = app();
+    await store.apply(a, [{ kind: 'add', feed: 'user:a', entries: [{ id: ids[1], origin: null }], maxLength: 10 }]);
+    await store.apply(a, [{ kind: 'add', feed: 'user:b', entries: [{ id: ids[1], origin: null }], maxLength: 10 }]);
+    const feeds = Array.from({ length: 40 }, (_, k) => `timeline:m${k}`);
+    await store.apply(a, feeds.map((f) => big(ids[1], f, 'user:b')));
+    assert.deepEqual(await store.apply(a, feeds.map((f) => big(ids[1], f, 'user:a'))), []);
+    const scans = await store.scanMany(a, feeds.map((feed) => ({ feed, limit: 5 })));
+    assert.ok(scans.every((l) => l.length === 1 && l[0].origin === 'user:b'));
+    // An entry whose origin is its own feed (a feed following itself) meets its direct entry.
+    assert.deepEqual(await store.apply(a, [big(ids[1], 'user:a', 'user:a'), big(ids[1], 'timeline:m0', 'user:b')]), []);
+    assert.equal(await allHeld(a), 42);
+  });
+
+  it('a second source that lands between a page\'s look at the sources and its adds keeps its entries; the page takes its own out', async () => {
+    const a = app();
+    await store.apply(a, [{ kind: 'add', feed: 'user:a', entries: [{ id: ids[2], origin: null }], maxLength: 10 }]);
+    const feeds = Array.from({ length: 8 }, (_, k) => `timeline:x${k}`);
+    const other = new RedisTimelineStore(r, bodies, new RedisActivityHolds(r));
+    let interloped = false;
+    class Interloping extends RedisActivityHolds {
+      override async adjustWithSources(...args: Parameters<RedisActivityHolds['adjustWithSources']>) {
+        const single = await super.adjustWithSources(...args);
+        if (!interloped) {
+          interloped = true;
+          // Another write puts the activity into user:b directly and spreads it to the same feeds.
+          await other.apply(a, [{ kind: 'add', feed: 'user:b', entries: [{ id: ids[2], origin: null }], maxLength: 10 }]);
+          await other.apply(a, feeds.map((f) => big(ids[2], f, 'user:b')));
+        }
+        return single;
+      }
+    }
+    const racing = new RedisTimelineStore(r, bodies, new Interloping(r));
+    const changes = await racing.apply(a, feeds.map((f) => big(ids[2], f, 'user:a')));
+    assert.ok(interloped);
+    assert.deepEqual(changes, []);
+    const scans = await store.scanMany(a, feeds.map((feed) => ({ feed, limit: 5 })));
+    assert.deepEqual(scans, feeds.map(() => [{ id: ids[2], origin: 'user:b' }]));
+    assert.equal(await allHeld(a), 10);
+  });
+
+  it('a page done again after one that stopped between its plain adds and its second look takes the duplicate it left out', async () => {
+    const a = app();
+    const id = ids[3];
+    await store.apply(a, [{ kind: 'add', feed: 'user:a', entries: [{ id, origin: null }], maxLength: 10 }]);
+    await store.apply(a, [{ kind: 'add', feed: 'user:b', entries: [{ id, origin: null }], maxLength: 10 }]);
+    await store.apply(a, [big(id, 'timeline:d0', 'user:b'), big(id, 'timeline:d1', 'user:b')]);
+    // What the stopped page left: its member in timeline:d0 beside the other source's, counted.
+    const hex = `${id.slice(14, 18)}${id.slice(9, 13)}${id.slice(0, 8)}${id.slice(19, 23)}${id.slice(24, 36)}`;
+    await r.cluster.zadd(r.keys.feed(a, 'timeline:d0', 'tl'), 0, `${hex}user:a`);
+    await r.cluster.hincrby(`${partitionBase(r.keys, partitionOf(id))}ho:${a}`, id, 1);
+    assert.equal((await store.readerState(a, 'timeline:d0')).count, 2);
+    assert.deepEqual(await store.apply(a, [big(id, 'timeline:d0', 'user:a'), big(id, 'timeline:d1', 'user:a')]), []);
+    assert.deepEqual(await store.scanMany(a, [{ feed: 'timeline:d0', limit: 5 }, { feed: 'timeline:d1', limit: 5 }]), [[{ id, origin: 'user:b' }], [{ id, origin: 'user:b' }]]);
+    assert.equal(await allHeld(a), 4);
   });
 
   it('adds idempotently, keeps the first origin and the newest maxLength, and reports what changed', async () => {

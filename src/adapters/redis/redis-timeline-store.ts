@@ -4,7 +4,7 @@ import type { FollowWrite } from '../../ports/intent-queue.js';
 import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import { PIPELINE_CHUNK, type RedisConnection } from './connection.js';
 import type { ChainableCommander } from 'ioredis';
-import type { RedisActivityHolds } from './redis-activity-holds.js';
+import type { AddSource, RedisActivityHolds } from './redis-activity-holds.js';
 import { isMissingFunction, LuaFunctions, LuaScript } from './scripts.js';
 
 /**
@@ -114,14 +114,24 @@ return {added, removed}
 // The one-entry add of a fan-out page (the hot path, see \`#fanoutPage\`), a function of
 // the store's function library: the general script's work for this case with no tables built. KEYS[1]
 // is the feed's \`tl\`, ARGV the member (order key and origin) and the feed's maximum length.
-// Returns 0 when the id was there (nothing changed), 1 when the entry was added and nothing
+// Returns 0 when the id was there (nothing changed), -1 when it was there twice, once as this
+// member, which it took out (a duplicate left by a page that stopped), 1 when the entry was added and nothing
 // trimmed, else what the trim removed as ZPOPMIN answers it, member and score (0) in turn (the new
 // entry among them when it was trimmed at once). Three commands when nothing is trimmed, four when
 // the feed was full.
 const ADD_ONE_LUA = `
 local tl, m = KEYS[1], ARGV[1]
 local hex = string.sub(m, 1, ${HEX})
-if redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 1)[1] then return 0 end
+local found = redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 2)
+if found[1] then
+  -- The id twice, one of them this member: a page that added it with a plain ZADD stopped before
+  -- it could take it out again (see \`#fanoutPage\`); the other entry stays.
+  if found[2] and (found[1] == m or found[2] == m) then
+    redis.call('ZREM', tl, m)
+    return -1
+  end
+  return 0
+end
 redis.call('ZADD', tl, 0, m)
 local over = redis.call('ZCARD', tl) - tonumber(ARGV[2])
 if over <= 0 then return 1 end
@@ -147,7 +157,42 @@ end
 return out
 `;
 
+// Takes the page's own entry (ARGV[1]) out of the feed when the feed holds its id under another
+// origin too (see \`#fanoutPage\`): 1 when it did, else 0.
+const DEDUPE_LUA = `
+local tl, m = KEYS[1], ARGV[1]
+local hex = string.sub(m, 1, ${HEX})
+for _, x in ipairs(redis.call('ZRANGEBYLEX', tl, '[' .. hex, '[' .. hex .. '\\255', 'LIMIT', 0, 2)) do
+  if x ~= m then return redis.call('ZREM', tl, m) end
+end
+return 0
+`;
+
+/**
+ * Feeds of at least this maximum length are trimmed by one fan-out add in {@link TRIM_EVERY}, not
+ * by every one (see \`#fanoutPage\`); shorter feeds are trimmed by every add.
+ */
+export const LAZY_TRIM_MIN = 1000;
+
+/** One fan-out add in this many trims a feed of {@link LAZY_TRIM_MIN} entries or more (a power of 2). */
+export const TRIM_EVERY = 16;
+
+/** Whether the add of an id (its `salt`) into `feed` is one that trims (about one in {@link TRIM_EVERY}, the same every time). */
+function trimTurn(feed: string, salt: number): boolean {
+  let h = (2166136261 ^ salt) | 0;
+  for (let i = 0; i < feed.length; i++) h = Math.imul(h ^ feed.charCodeAt(i), 16777619);
+  return ((h ^ (h >>> 16)) & (TRIM_EVERY - 1)) === 0;
+}
+
+/** Where an entry of a page comes from: its origin, or the feed itself for a direct entry. */
+function sourceOf(op: AddOp): string {
+  return op.entries[0].origin ?? op.feed;
+}
+
 const FF = Buffer.from([0xff]);
+
+/** The removed ids of a change that removed nothing (shared, read only). */
+const NONE: readonly string[] = Object.freeze([]);
 
 /** The activity id of an order key (or of a member: its first 32 digits). */
 function idOfHex(hex: string): string {
@@ -205,7 +250,7 @@ export class RedisTimelineStore implements TimelineStore {
   readonly #apply: LuaScript;
   readonly #scanDirect: LuaScript;
   readonly #holds: RedisActivityHolds;
-  readonly #fns = new LuaFunctions('timeline', { add1: ADD_ONE_LUA });
+  readonly #fns = new LuaFunctions('timeline', { add1: ADD_ONE_LUA, dedupe: DEDUPE_LUA });
 
   constructor(r: RedisConnection, activities: ActivityStore, holds: RedisActivityHolds) {
     this.#r = r;
@@ -369,6 +414,8 @@ export class RedisTimelineStore implements TimelineStore {
     // (see RedisActivityHolds); the adds that did not land, and removed or trimmed entries, are
     // taken back after.
     const tried = new Map<string, number>();
+    // Where each added entry comes from, recorded with the counts (see `#fanoutPage`).
+    const sources = new Map<string, AddSource>();
     for (const op of ops) {
       let args = byFeed.get(op.feed);
       if (!args) byFeed.set(op.feed, (args = []));
@@ -380,6 +427,8 @@ export class RedisTimelineStore implements TimelineStore {
             args.push(h, e.origin ?? '');
             const id = idOfHex(h);
             tried.set(id, (tried.get(id) ?? 0) + 1);
+            const source = e.origin ?? op.feed;
+            if (!sources.has(`${id} ${source}`)) sources.set(`${id} ${source}`, { id, source, direct: e.origin === null });
           }
           break;
         case 'remove':
@@ -398,7 +447,7 @@ export class RedisTimelineStore implements TimelineStore {
       }
     }
     const hides = ops.filter((op) => op.kind === 'hide');
-    await Promise.all([this.#holds.adjust(app, tried), hides.length > 0 ? this.#holds.hiding(app, hides) : undefined]);
+    await Promise.all([sources.size > 0 ? this.#holds.adjustWithSources(app, tried, [...sources.values()]) : undefined, hides.length > 0 ? this.#holds.hiding(app, hides) : undefined]);
     const feeds = [...byFeed.keys()];
     const results = await Promise.all(feeds.map((feed) => this.#apply.run<[string[], string[]]>(this.#r.cluster, [this.#r.keys.feed(app, feed, '')], byFeed.get(feed)!)));
     const changes: FeedChange[] = [];
@@ -415,11 +464,28 @@ export class RedisTimelineStore implements TimelineStore {
   }
 
   /**
-   * A fan-out page ({@link isFanoutPage}): one call of a lean function per feed ({@link ADD_ONE_LUA}),
-   * sent in pipelines of {@link PIPELINE_CHUNK} per master, with no per-feed argument lists or
-   * tables built. The count of entries holding the page's activities goes up before any call is
-   * sent (the first pipelines are built meanwhile) and is taken back after for the entries that
-   * did not land or were trimmed. `report` false: no change records are built (nobody listens).
+   * A fan-out page ({@link isFanoutPage}): one command per feed, sent in pipelines of
+   * {@link PIPELINE_CHUNK} per master, with no per-feed argument lists or tables built.
+   *
+   * Most feeds get a plain `ZADD` of the entry's member, which is what the operation comes to when
+   * two checks can be left out:
+   * - the look for the id under another origin: an activity that has had one source alone (the
+   *   feed it was written in, whose followers get it with that feed as their origin; recorded per
+   *   activity by {@link RedisActivityHolds.adjustWithSources}, in the same script that counts the
+   *   page's entries before they are written) can be in a feed only under that origin, so the
+   *   member is the same wherever it is and `ZADD` is idempotent on its own;
+   * - the trim: a feed whose maximum length is at least {@link LAZY_TRIM_MIN} is trimmed on one add
+   *   in {@link TRIM_EVERY} (chosen by feed and id), so it may hold a few entries beyond its
+   *   maximum, its oldest, until its next trim.
+   * The other feeds get the one-entry add function ({@link ADD_ONE_LUA}): look, add, trim. After the
+   * `ZADD`s the page reads the activities' records of sources again: a second source recorded in
+   * the meantime may have put its entry in a feed before the page's `ZADD`, and the page then
+   * takes its own entry out of each feed it added to that holds the id twice (the other entry was
+   * written first, or at the same time, and stays).
+   *
+   * The count of entries holding the page's activities goes up before any command is sent and is
+   * taken back after for the entries that did not land or were trimmed. `report` false: no change
+   * records are built (nobody listens).
    */
   async #fanoutPage(app: string, ops: readonly AddOp[], report: boolean): Promise<FeedChange[]> {
     // A page names one activity in every feed, seldom a few: one record per distinct id.
@@ -428,56 +494,107 @@ export class RedisTimelineStore implements TimelineStore {
     const members: string[] = new Array(ops.length);
     const keys: string[] = new Array(ops.length);
     const max: string[] = new Array(ops.length);
+    const sourceKeys: string[] = new Array(ops.length);
+    const sources = new Map<string, AddSource>();
     let lastMax = -1;
     let lastMaxArg = '';
+    let last: PageId | null = null;
+    let lastOrigin: string | null = null;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       const e = op.entries[0];
-      let h = byId.get(e.id);
+      let h: PageId | undefined = last !== null && e.id === last.id ? last : byId.get(e.id);
       if (h === undefined) {
         const hex = orderKey(e.id);
-        byId.set(e.id, (h = { hex, id: idOfHex(hex), tried: 0, held: 0 }));
+        byId.set(e.id, (h = { hex, id: idOfHex(hex), salt: parseInt(hex.slice(24), 16) | 0, tried: 0, held: 0 }));
       }
       h.tried++;
       info[i] = h;
-      members[i] = e.origin === null ? h.hex : h.hex + e.origin;
       keys[i] = this.#r.keys.feed(app, op.feed, 'tl');
       if (op.maxLength !== lastMax) {
         lastMax = op.maxLength;
         lastMaxArg = String(Math.max(0, Math.trunc(op.maxLength)));
       }
       max[i] = lastMaxArg;
+      if (e.origin !== null && h === last && e.origin === lastOrigin) {
+        // The usual case: the same member and source as the feed before (one string each, not one per feed).
+        members[i] = members[i - 1];
+        sourceKeys[i] = sourceKeys[i - 1];
+        continue;
+      }
+      last = h;
+      lastOrigin = e.origin;
+      members[i] = e.origin === null ? h.hex : h.hex + e.origin;
+      const source = sourceOf(op);
+      const sk = `${h.id} ${source}`;
+      sourceKeys[i] = sk;
+      if (!sources.has(sk)) sources.set(sk, { id: h.id, source, direct: e.origin === null });
     }
     const tried = new Map<string, number>();
     for (const h of byId.values()) tried.set(h.id, (tried.get(h.id) ?? 0) + h.tried);
     const cluster = this.#r.cluster;
-    const fn = this.#fns.name('add1');
-    const call = (p: ChainableCommander, i: number) => p.call('fcall', fn, '1', keys[i], members[i], max[i]);
-    const settled = await this.#r.perNodeSettled(keys, call, PIPELINE_CHUNK, Promise.all([this.#holds.adjust(app, tried), this.#fns.ready(cluster)]));
-    // A master without the function did not run the call: load it again and send those calls again.
-    const missing: number[] = [];
-    for (let i = 0; i < settled.length; i++) if (settled[i][0] !== null && isMissingFunction(settled[i][0])) missing.push(i);
-    if (missing.length > 0) {
-      await this.#fns.reload(cluster);
-      const again = await this.#r.perNodeSettled(
-        missing.map((i) => keys[i]),
-        (p, k) => call(p, missing[k]),
-      );
-      again.forEach((res, k) => {
-        settled[missing[k]] = res;
-      });
+    const [single] = await Promise.all([this.#holds.adjustWithSources(app, tried, [...sources.values()]), this.#fns.ready(cluster)]);
+    // Which feeds get a plain ZADD (see above); an entry whose origin is its own feed (a feed
+    // following itself) may meet the feed's direct entry of the id, so it is looked for.
+    const plain: boolean[] = new Array(ops.length);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      plain[i] = op.maxLength >= LAZY_TRIM_MIN && single.has(sourceKeys[i]) && op.entries[0].origin !== op.feed && !trimTurn(op.feed, info[i].salt);
     }
-    for (let i = 0; i < settled.length; i++) if (settled[i][0]) throw settled[i][0];
+    const fn = this.#fns.name('add1');
+    const call = (p: ChainableCommander, i: number) => (plain[i] ? p.zadd(keys[i], 0, members[i]) : p.call('fcall', fn, '1', keys[i], members[i], max[i]));
+    const settled = await this.#calls(keys, call);
+    // Entries the page added with a plain ZADD, by activity: their source is read again.
+    let plainAdded: Map<PageId, number[]> | null = null;
+    for (let i = 0; i < ops.length; i++) {
+      if (plain[i] && settled[i] === 1) {
+        plainAdded ??= new Map();
+        const list = plainAdded.get(info[i]);
+        if (list) list.push(i);
+        else plainAdded.set(info[i], [i]);
+      }
+    }
+    if (plainAdded) {
+      const now = await this.#holds.sourcesOf(app, [...plainAdded.keys()].map((h) => h.id));
+      const redo: number[] = [];
+      for (const [h, list] of plainAdded) {
+        // Every entry of the list has the source the record named alone when the page began.
+        if (now.get(h.id) !== sourceOf(ops[list[0]])) redo.push(...list);
+      }
+      if (redo.length > 0) {
+        const dedupe = this.#fns.name('dedupe');
+        const res = await this.#calls(
+          redo.map((i) => keys[i]),
+          (p, k) => p.call('fcall', dedupe, '1', keys[redo[k]], members[redo[k]]),
+        );
+        // Taken out again: neither added nor removed.
+        redo.forEach((i, k) => {
+          if (res[k] === 1) settled[i] = 0;
+        });
+      }
+    }
     const changes: FeedChange[] = [];
     // Entries the trims removed, by activity id (rare: only feeds at their maximum length trim).
     let trimmed: Map<string, number> | null = null;
     for (let i = 0; i < ops.length; i++) {
-      const res = settled[i][1] as 0 | 1 | string[];
+      const res = settled[i] as -1 | 0 | 1 | string[];
       if (res === 0) continue;
       const h = info[i];
+      if (res === -1) {
+        // A duplicate taken out: one entry fewer holds the activity; the feed still shows it.
+        trimmed ??= new Map();
+        trimmed.set(h.id, (trimmed.get(h.id) ?? 0) + 1);
+        continue;
+      }
       if (res === 1) {
         h.held++;
-        if (report) changes.push({ feed: ops[i].feed, added: [{ id: h.id, origin: ops[i].entries[0].origin ?? null }], removed: [] });
+        if (report) {
+          // One list of the added entry per activity and origin, shared by the page's changes (read only).
+          const origin = ops[i].entries[0].origin ?? null;
+          let added = h.added?.get(origin);
+          if (added === undefined) (h.added ??= new Map()).set(origin, (added = Object.freeze([Object.freeze({ id: h.id, origin })])));
+          changes.push({ feed: ops[i].feed, added, removed: NONE });
+        }
         continue;
       }
       // The trim's members (every other element; the others are their scores): the new entry
@@ -497,12 +614,44 @@ export class RedisTimelineStore implements TimelineStore {
     await this.#holds.adjust(app, held);
     return changes;
   }
+
+  /**
+   * One command per key in pipelines per master ({@link RedisConnection.perNodeSettled}); calls of
+   * the store's functions that a master did not have (it lost them, or was added since) are sent
+   * again once the library is loaded again. Resolves with the replies in order, or rejects with
+   * the first error.
+   */
+  async #calls(keys: readonly string[], call: (p: ChainableCommander, i: number) => unknown): Promise<unknown[]> {
+    const settled = await this.#r.perNodeSettled(keys, call, PIPELINE_CHUNK);
+    const missing: number[] = [];
+    for (let i = 0; i < settled.length; i++) if (settled[i][0] !== null && isMissingFunction(settled[i][0])) missing.push(i);
+    if (missing.length > 0) {
+      await this.#fns.reload(this.#r.cluster);
+      const again = await this.#r.perNodeSettled(
+        missing.map((i) => keys[i]),
+        (p, k) => call(p, missing[k]),
+      );
+      again.forEach((res, k) => {
+        settled[missing[k]] = res;
+      });
+    }
+    const out: unknown[] = new Array(settled.length);
+    for (let i = 0; i < settled.length; i++) {
+      if (settled[i][0]) throw settled[i][0];
+      out[i] = settled[i][1];
+    }
+    return out;
+  }
 }
 
 /** One activity id of a fan-out page: its order key, how many feeds were tried and how many took it. */
 interface PageId {
   readonly hex: string;
   readonly id: string;
+  /** From the id's random digits: picks the adds that trim ({@link trimTurn}). */
+  readonly salt: number;
+  /** The one-entry list of the changes of feeds that took it, by origin. */
+  added?: Map<string | null, readonly TimelineEntry[]>;
   tried: number;
   held: number;
 }

@@ -1,38 +1,74 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { ChainableCommander, Cluster } from 'ioredis';
 import { waitReady } from './connection.js';
+
+// ioredis's own script command (EVALSHA, sent as EVAL on a connection's first use and again after
+// NOSCRIPT), its pipeline class and its automatic pipelining, used without `defineCommand`: a
+// command defined that way is copied onto every pipeline the client makes (each tick's automatic
+// pipeline per node included), which with this store's fifty-odd scripts cost more than the
+// commands themselves on a read of a few commands.
+const ioredisInternal = createRequire(import.meta.url);
+type ScriptCommand = { execute(container: unknown, args: unknown[], options: { replyEncoding: 'utf8' | null }): unknown };
+const IoredisScript = ioredisInternal('ioredis/built/Script.js').default as new (lua: string, numberOfKeys: number, keyPrefix: string, readOnly: boolean) => ScriptCommand;
+const IoredisPipeline = ioredisInternal('ioredis/built/Pipeline.js').default as { prototype: Record<string, unknown> };
+const executeWithAutoPipelining = ioredisInternal('ioredis/built/autoPipelining.js').executeWithAutoPipelining as (client: Cluster, fn: string, command: string, args: unknown[], callback: undefined) => Promise<unknown>;
 
 /**
  * A Lua script run with EVALSHA (ioredis loads it on a node that does not know it yet, also
  * inside pipelines). Every script touches the keys of ONE hash slot: `KEYS[1]` names the owner
  * (e.g. `rv:{1}:` for an app, `rv:{1|f|user:42}:` for a feed) and the script builds the names of
  * the owner's keys from it, so it never reaches into another slot.
+ *
+ * Run on the cluster, a script goes into the tick's automatic pipeline of its key's node like any
+ * command; run on a pipeline, it is queued there. The script is a method of ioredis's pipeline
+ * class (`rv_<name>`, and `rv_<name>Buffer` for bulk replies as Buffers), defined once per process.
  */
 export class LuaScript {
   readonly #name: string;
+  readonly #script: ScriptCommand;
 
-  constructor(cluster: Cluster, name: string, lua: string) {
+  constructor(_cluster: Cluster, name: string, lua: string) {
     this.#name = `rv_${name}`;
-    // One declared key, so the client (and its automatic pipelining) routes by that key.
-    if (!(this.#name in cluster)) cluster.defineCommand(this.#name, { lua, numberOfKeys: 1 });
+    const known = scripts.get(this.#name);
+    if (known) {
+      this.#script = known;
+      return;
+    }
+    const script = new IoredisScript(lua, 1, '', false);
+    scripts.set(this.#name, script);
+    this.#script = script;
+    const method = (replyEncoding: 'utf8' | null) =>
+      function (this: unknown, ...args: unknown[]) {
+        return script.execute(this, args, { replyEncoding });
+      };
+    IoredisPipeline.prototype[this.#name] = method('utf8');
+    IoredisPipeline.prototype[`${this.#name}Buffer`] = method(null);
   }
 
   /** Runs the script on the node of its one key (directly, or queued in a pipeline). */
   run<T = unknown>(target: Cluster, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<T>;
   run(target: ChainableCommander, keys: readonly string[], args: readonly (string | number | Buffer)[]): ChainableCommander;
   run(target: Cluster | ChainableCommander, keys: readonly string[], args: readonly (string | number | Buffer)[]): unknown {
-    const fn = (target as unknown as Record<string, (...a: (string | number | Buffer)[]) => unknown>)[this.#name];
-    if (keys.length !== 1) throw new Error(`script ${this.#name} takes one key`);
-    return fn.call(target, keys[0], ...args);
+    return this.#send(target, keys, args, this.#name, 'utf8');
   }
 
   /** {@link run} on the cluster with bulk replies as Buffers (binary values). */
   runBuffer<T = unknown>(target: Cluster, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<T> {
-    const fn = (target as unknown as Record<string, (...a: (string | number | Buffer)[]) => Promise<T>>)[`${this.#name}Buffer`];
+    return this.#send(target, keys, args, `${this.#name}Buffer`, null) as Promise<T>;
+  }
+
+  #send(target: Cluster | ChainableCommander, keys: readonly string[], args: readonly (string | number | Buffer)[], fn: string, replyEncoding: 'utf8' | null): unknown {
     if (keys.length !== 1) throw new Error(`script ${this.#name} takes one key`);
-    return fn.call(target, keys[0], ...args);
+    const t = target as unknown as { isPipeline?: boolean; options: { enableAutoPipelining?: boolean } } & Record<string, (...a: unknown[]) => unknown>;
+    if (t.isPipeline) return t[fn](keys[0], ...args);
+    if (t.options.enableAutoPipelining) return executeWithAutoPipelining(target as Cluster, fn, this.#name, [keys[0], ...args], undefined);
+    return this.#script.execute(target, [keys[0], ...args], { replyEncoding });
   }
 }
+
+/** Every script of the process by name (one ioredis script command each). */
+const scripts = new Map<string, ScriptCommand>();
 
 /**
  * Lua functions of one library (`FUNCTION LOAD`), called with `FCALL <name> 1 <key> …`. A hot

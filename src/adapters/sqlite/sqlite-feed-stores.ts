@@ -968,7 +968,10 @@ export class SqliteGroupStore implements GroupStore {
   }
 }
 
-/** First follower pages up to this size are cached (a post's planning reads one of 1 or `inline_max_followers` + 1). */
+/**
+ * First follower pages of up to this many followers are cached: a post's plan reads one of 1 or
+ * `inline_max_followers` + 1, and a small fan-out then reads its followers in one page.
+ */
 const GRAPH_CACHE_MAX_PAGE = 1024;
 /** Followers and flags held by the cache at most; past it, the cache starts again empty. */
 const GRAPH_CACHE_BUDGET = 200_000;
@@ -1061,13 +1064,13 @@ export class SqliteFollowGraph implements FollowStore {
     return this.#d.read(
       'followerPage',
       () => {
-        if (cursor !== null || limit > GRAPH_CACHE_MAX_PAGE) return this.readPage(app, target, cursor, limit, groupedOnly === true);
+        if (cursor !== null) return this.readPage(app, target, cursor, limit, groupedOnly === true);
         const cache = this.graphCache();
         const key = `${groupedOnly === true ? 'g' : 'a'}${limit}\u0000${app}\u0000${target}`;
         let page = cache.pages.get(key);
         if (page === undefined) {
           page = this.readPage(app, target, null, limit, groupedOnly === true);
-          cache.keep(key, page);
+          if (page.followers.length <= GRAPH_CACHE_MAX_PAGE) cache.keep(key, page);
         }
         return page;
       },

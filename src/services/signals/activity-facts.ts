@@ -1,6 +1,7 @@
 import { parseBody } from '../../core/activities/activity.js';
 import { isUuid } from '../../core/activities/activity-id.js';
 import { authorKey } from '../../personalization/signals/interest.js';
+import { changeKey } from '../../ports/change-marks.js';
 import type { ContentTag } from '../../ports/content-tag-store.js';
 import type { Uses } from '../context.js';
 import { activityBodies } from '../read-parts.js';
@@ -16,8 +17,8 @@ export interface ActivityFacts {
 
 /**
  * Author and tags of each existing activity among `ids` (other strings are skipped): two batch
- * reads, the bodies from the shared parts cache where it keeps them (a reaction's activity is
- * most often one that pages show) and the tags from the signal store.
+ * reads, bodies and tags, each from the shared parts cache where it keeps them (a reaction's
+ * activity is most often one that pages show and others reacted to).
  */
 export async function factsOf(s: ActivityFactsDeps, appId: string, candidates: readonly string[]): Promise<Map<string, ActivityFacts>> {
   const out = new Map<string, ActivityFacts>();
@@ -25,10 +26,37 @@ export async function factsOf(s: ActivityFactsDeps, appId: string, candidates: r
   const ids = candidates.filter((id) => isUuid(id));
   if (ids.length === 0) return out;
   // Not recorded as a read's dependencies: no read cache entry is built from these.
-  const [bodies, tags] = await Promise.all([activityBodies({ ports: s.ports, parts: s.parts }, appId, ids), s.signalStore.tagsOf(appId, ids)]);
+  const [bodies, tags] = await Promise.all([activityBodies({ ports: s.ports, parts: s.parts }, appId, ids), tagsOf(s, appId, ids)]);
   for (let i = 0; i < ids.length; i++) {
     const body = bodies[i];
     if (body !== undefined) out.set(ids[i], { author: authorKey(parseBody(body).actor), tags: tags.get(ids[i]) ?? [] });
+  }
+  return out;
+}
+
+/**
+ * The content tags of `ids` (absent: none), kept in the shared parts cache as JSON until a write
+ * of the activity's tags or of the activity itself (an update, a removal) marks its keys.
+ */
+async function tagsOf(s: ActivityFactsDeps, appId: string, ids: readonly string[]): Promise<Map<string, readonly ContentTag[]>> {
+  const cache = s.parts;
+  if (cache === undefined) return s.signalStore.tagsOf(appId, ids);
+  const out = new Map<string, readonly ContentTag[]>();
+  const at = await cache.sync();
+  const space = `tags|${appId}`;
+  let missing: string[] | null = null;
+  for (const id of ids) {
+    const kept = cache.peekIn(space, id);
+    if (kept === undefined) (missing ??= []).push(id);
+    else out.set(id, JSON.parse(kept.toString()) as ContentTag[]);
+  }
+  if (missing === null) return out;
+  const found = await s.signalStore.tagsOf(appId, missing);
+  await cache.sync();
+  for (const id of missing) {
+    const t = found.get(id) ?? [];
+    out.set(id, t);
+    cache.putIn(space, id, at, [changeKey.tags(appId, id), changeKey.activity(appId, id)], JSON.stringify(t));
   }
   return out;
 }
