@@ -23,13 +23,10 @@ import { LuaScript } from './scripts.js';
  * the next step over the partition.
  */
 
-// Adds each delta to its activity's count; a count reaching 0 makes the activity a candidate
+// ADJUST_FN adds one delta to its activity's count; a count reaching 0 makes the activity a candidate
 // (unless it already is), a count above 0 takes it out of the candidates.
-const ADJUST_LUA = `
-local b = KEYS[1]
-local ho, hz = b .. 'ho:' .. ARGV[1], b .. 'hz:' .. ARGV[1]
-for i = 2, #ARGV, 2 do
-  local id, d = ARGV[i], tonumber(ARGV[i + 1])
+const ADJUST_FN = `
+local function adjust(ho, hz, id, d)
   local v = redis.call('HINCRBY', ho, id, d)
   if v > 0 then
     redis.call('ZREM', hz, id)
@@ -37,6 +34,14 @@ for i = 2, #ARGV, 2 do
     redis.call('HDEL', ho, id)
     if d < 0 then redis.call('ZADD', hz, 'NX', -1, id) end
   end
+end
+`;
+
+const ADJUST_LUA = `${ADJUST_FN}
+local b = KEYS[1]
+local ho, hz = b .. 'ho:' .. ARGV[1], b .. 'hz:' .. ARGV[1]
+for i = 2, #ARGV, 2 do
+  adjust(ho, hz, ARGV[i], tonumber(ARGV[i + 1]))
 end
 return 0
 `;
@@ -47,7 +52,7 @@ return 0
 // was counted for the id before (a new activity), else '*' (entries from before the record, of
 // unknown sources). An add that is not direct never creates it. Returns, per triple, 1 when the
 // id's record names that source alone, else 0. Sources are recorded before the counts change.
-const SOURCES_LUA = `
+const SOURCES_LUA = `${ADJUST_FN}
 local b = KEYS[1]
 local app = ARGV[1]
 local ho, hz, hs = b .. 'ho:' .. app, b .. 'hz:' .. app, b .. 'hs:' .. app
@@ -76,16 +81,8 @@ for i = 3 + 2 * np, #ARGV, 3 do
   end
 end
 for i = 3, 2 + 2 * np, 2 do
-  local id, d = ARGV[i], tonumber(ARGV[i + 1])
-  if d ~= 0 then
-    local v = redis.call('HINCRBY', ho, id, d)
-    if v > 0 then
-      redis.call('ZREM', hz, id)
-    else
-      redis.call('HDEL', ho, id)
-      if d < 0 then redis.call('ZADD', hz, 'NX', -1, id) end
-    end
-  end
+  local d = tonumber(ARGV[i + 1])
+  if d ~= 0 then adjust(ho, hz, ARGV[i], d) end
 end
 return out
 `;
