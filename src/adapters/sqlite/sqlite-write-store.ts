@@ -247,16 +247,9 @@ export class SqliteWriteStore {
       const sent = this.#remote.send({ app: '', op: name, args, rows, graph, content: true, ...(relaxed ? { relaxed } : {}) });
       if (!graph) return sent;
       // Counted before the caller hears of it (committed, or failed and perhaps committed).
-      return sent.then(
-        (v) => {
-          this.#graphWrites++;
-          return v;
-        },
-        (err: unknown) => {
-          this.#graphWrites++;
-          throw err;
-        },
-      );
+      return sent.finally(() => {
+        this.#graphWrites++;
+      });
     }
     const run = this.#ops.get(name);
     if (!run) return Promise.reject(new Error(`no write operation named ${name}`));
@@ -330,17 +323,18 @@ export class SqliteWriteStore {
 
   /** Runs one transaction; resolves `settles` once it committed, or rejects them (when asked) and returns false. */
   private run(tx: () => void, settles: readonly Waiting[], reject: boolean, durable: boolean): boolean {
+    const graph = settles.some((w) => w.batch.graphChange === true);
     try {
       this.#d.guard('commit', tx);
     } catch (err) {
-      if (settles.some((w) => w.batch.graphChange === true)) this.#graphWrites++;
+      if (graph) this.#graphWrites++;
       this.#results.clear();
       // Feed integers interned inside the rolled-back transaction no longer exist.
       this.#d.forgetFeeds();
       if (reject) for (const w of settles) w.reject(err);
       return false;
     }
-    if (settles.some((w) => w.batch.graphChange === true)) this.#graphWrites++;
+    if (graph) this.#graphWrites++;
     if (durable) this.#durableCommits++;
     this.#onCommit?.(durable);
     for (const w of settles) w.resolve(this.#results.get(w));
