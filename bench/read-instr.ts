@@ -132,13 +132,16 @@ try {
   bytes = 0;
   if (flag('callgrind')) await instrument(true);
   const c0 = process.cpuUsage();
+  const w0 = process.hrtime.bigint() / 1000n;
   const idleMs = Number(arg('idle-ms', '0'));
   if (idleMs > 0) await new Promise((done) => setTimeout(done, idleMs));
   else if (flag('http')) await overHttp(s.base, reqs, reads);
   else await loop(reads);
   const c = process.cpuUsage(c0);
+  // The measured window on the clock of \`--cpu-prof\` profiles (µs), for \`profile-summary.ts --window\`.
+  const window = `${w0},${process.hrtime.bigint() / 1000n}`;
   if (flag('callgrind')) await instrument(false);
-  console.log(JSON.stringify({ tree, kind, reads, warm, cpu_us_per_read: Math.round(((c.user + c.system) / reads) * 10) / 10, mean_bytes: Math.round(bytes / reads) }));
+  console.log(JSON.stringify({ tree, kind, reads, warm, cpu_us_per_read: Math.round(((c.user + c.system) / reads) * 10) / 10, mean_bytes: Math.round(bytes / reads), window }));
 } finally {
   await s.close();
 }

@@ -639,11 +639,13 @@ async function buildEnriched(
       }
       out.latest_reactions_extra = extra;
     }
-    if (o.ownReactions) out.own_reactions = groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind;
     if (o.reactionCounts) {
       const c = counts.get(id) ?? {};
       out.reaction_counts = kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c;
     }
+    // Last, as in pages joined from kept parts (the shared part, then the reader's own reactions):
+    // a page is the same bytes however it was built.
+    if (o.ownReactions) out.own_reactions = groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind;
     return out;
   };
 
