@@ -43,7 +43,7 @@ describe('enriched page bytes', () => {
     // An activity showing another one (built whole when own reactions are asked for).
     await annFeed.addActivity({ actor: `SU:${ann}`, verb: 'quote', object: `SA:${a1.id}` } as any);
     const path = `enrich/feed/timeline/${cat}/`;
-    const asks = [
+    const asks: Record<string, string>[] = [
       { withOwnReactions: 'true', withRecentReactions: 'true', withReactionCounts: 'true' },
       { withOwnReactions: 'true', withReactionCounts: 'true' },
       { withOwnReactions: 'true', withRecentReactions: 'true', withReactionCounts: 'true', withOwnChildren: 'true' },
