@@ -9,7 +9,8 @@
  * The data: 40 authors (`SU:` users with a profile) post 30 activities each about collection objects
  * (`SO:`), one at a time in a fixed order; 40 readers' timelines each follow 25 authors; the newest
  * 600 activities get 0–3 likes and sometimes a comment by readers (a fixed pattern, no randomness).
- * The read cache is off (`read_cache.max_mb: 0`; the parts pages share stay on unless `--parts-mb 0`).
+ * The read cache is off (`read_cache.max_mb: 0`, or `--cache-mb N`: cached reads, what a read costs
+ * around its page build); the parts pages share stay on unless `--parts-mb 0`.
  * Then `--warm` reads (default 2,000: the JIT settles) and `--reads` measured reads (default 2,000),
  * readers in turn, through Fastify's `inject`, the event loop turning between reads as in `read-cpu`.
  *
@@ -86,7 +87,7 @@ async function overHttp(base: string, reqs: readonly { path: string; headers: Re
   if (code !== 0) throw new Error(`HTTP client exited with ${code}`);
 }
 
-const s = await h.startServer({ readCacheMb: 0, partsMb: partsMb === '' ? undefined : Number(partsMb) });
+const s = await h.startServer({ readCacheMb: Number(arg('cache-mb', '0')), partsMb: partsMb === '' ? undefined : Number(partsMb) });
 try {
   const http = s.rivulet.http;
   const send = async (r: ReturnType<Harness['api']>) => {
