@@ -129,7 +129,11 @@ async function httpReads(nodes: string[]) {
     const cached = await open(64);
     await load.cannon(uncached, reads, CONNECTIONS, 1); // warm-up, not measured
     await load.cannon(cached, reads, CONNECTIONS, 1);
+    // The window of the uncached run in the monotonic clock (µs), for a CPU profile of this
+    // process (`node --cpu-prof`, then `bench/profile-summary.ts <file> --window from,to`).
+    const offFrom = process.hrtime.bigint() / 1000n;
     const off = roundCannon(await load.cannon(uncached, reads, CONNECTIONS, DURATION_S));
+    console.log(`  http reads, cache off: window ${offFrom},${process.hrtime.bigint() / 1000n} (µs, monotonic clock)`);
     const ceiling = roundCannon(await httpCeiling(load, probe.bodies![nearest], CONNECTIONS, DURATION_S));
     const on = roundCannon(await load.cannon(cached, reads, CONNECTIONS, DURATION_S));
     console.log(`  http reads: cache off ${off.requests_per_s} req/s p99 ${off.latency_ms.p99} ms; ceiling ${ceiling.requests_per_s}; cache on ${on.requests_per_s} req/s p99 ${on.latency_ms.p99} ms`);
