@@ -3,7 +3,7 @@ import { idToSortKey, sortKeyToId, timeOfId } from '../../core/activities/activi
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
 import type { Follower, FollowEdge, FollowerPage, FollowStore, PullSource } from '../../ports/follow-store.js';
 import type { FeedGroups, GroupAsk, GroupRange, GroupRecord, GroupStore, GroupWrite, StoredGroup } from '../../ports/group-store.js';
-import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
+import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, SpreadOptions, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteActivityStore } from './sqlite-activity-store.js';
 import type { SqliteFollowStore } from './sqlite-follow-store.js';
@@ -135,6 +135,9 @@ export class SqliteTimelines implements TimelineStore {
   readonly #marks: SqliteChangeMarks;
 
   readonly #apply: (args: [string, PackedOps, boolean], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<PackedChanges>;
+  readonly #spread: (args: [string, string, readonly string[], SpreadArgs, boolean], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<{ changes: PackedChanges; skipped: string[] }>;
+  /** A feed's followers as feed integers, with whether each edge is grouped (for {@link spread}). */
+  readonly #followersOf: Database.Statement;
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
@@ -145,7 +148,12 @@ export class SqliteTimelines implements TimelineStore {
       const changes = this.applyNow(app, ops, report);
       return report ? packChanges(changes) : [];
     });
+    this.#spread = writes.define('timelines.spread', (app: string, source: string, ids: readonly string[], how: SpreadArgs, report: boolean) => {
+      const { changes, skipped } = this.spreadNow(app, source, ids, how, report);
+      return { changes: report ? packChanges(changes) : [], skipped };
+    });
     const db = d.db;
+    this.#followersOf = db.prepare('SELECT source FROM follows WHERE target = ?').pluck();
     // One statement: a merge committing between two would move entries from one count to the other.
     this.#reader = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) AS n, floor FROM feeds WHERE id = @f');
     this.#hidden = db.prepare('SELECT sk FROM hidden WHERE feed = ? ORDER BY sk DESC').pluck();
@@ -318,6 +326,49 @@ export class SqliteTimelines implements TimelineStore {
     }
     // Covered by an intent: committed without waiting for fsync (see SqliteWriteStore.transactOp).
     return unpackChanges(await this.#apply([app, packed, opts.changes !== false], rows, false, opts.covered === true));
+  }
+
+  /**
+   * {@link TimelineStore.spread}: one named write operation, so the writer applies it in the
+   * transaction of the writes handed over with it (a post's step and own entries), reading the
+   * followers inside that transaction.
+   */
+  async spread(app: string, source: string, ids: readonly string[], opts: SpreadOptions): Promise<{ changes: FeedChange[]; skipped: readonly string[] }> {
+    const how: SpreadArgs = { maxLengths: opts.maxLengths, defaultMaxLength: opts.defaultMaxLength, skipGroups: opts.skipGroups };
+    const done = await this.#spread([app, source, ids, how, opts.changes !== false], ids.length * 100, false, opts.covered === true);
+    return { changes: unpackChanges(done.changes), skipped: done.skipped };
+  }
+
+  /**
+   * {@link spread} inside the write transaction: the followers of `source` read now (every edge
+   * committed before, or written earlier in this transaction, is seen), then one packed add per
+   * feed length through {@link applyNow}, as a fan-out page would be applied.
+   */
+  private spreadNow(app: string, source: string, ids: readonly string[], how: SpreadArgs, report: boolean): { changes: Map<string, CallChange>; skipped: string[] } {
+    const d = this.#d;
+    const t = d.findFeed(app, source);
+    const skipped: string[] = [];
+    if (t === undefined || ids.length === 0) return { changes: new Map(), skipped };
+    const followers = this.#followersOf.all(t) as number[];
+    if (followers.length === 0) return { changes: new Map(), skipped };
+    const skip = new Set(how.skipGroups);
+    const byLength = new Map<number, number[]>();
+    for (const f of followers) {
+      const name = d.feedName(f);
+      const group = name.slice(0, name.indexOf(':'));
+      if (skip.has(group)) {
+        skipped.push(name);
+        continue;
+      }
+      const max = Object.hasOwn(how.maxLengths, group) ? how.maxLengths[group] : how.defaultMaxLength;
+      const list = byLength.get(max);
+      if (list === undefined) byLength.set(max, [f]);
+      else list.push(f);
+    }
+    if (byLength.size === 0) return { changes: new Map(), skipped };
+    const entries: TimelineEntry[] = ids.map((id) => ({ id, origin: source }));
+    const packed: PackedAdd[] = [...byLength].map(([maxLength, ints]) => ({ feeds: [], ints: Int32Array.from(ints), entries, maxLength }));
+    return { changes: this.applyNow(app, packed, report), skipped };
   }
 
   /** The feeds of a packed add as names and integers, each feed's row made when new (in the write transaction). */
@@ -662,6 +713,13 @@ type PackedOps = readonly (PackedAdd | { readonly op: FeedOp })[];
  * `feeds` holds only those names, in order (an array of integers crosses threads as one block of
  * bytes, and the writer looks integers up without hashing names).
  */
+/** {@link SqliteTimelines.spread}'s options as they cross to the writer thread. */
+interface SpreadArgs {
+  readonly maxLengths: Readonly<Record<string, number>>;
+  readonly defaultMaxLength: number;
+  readonly skipGroups: readonly string[];
+}
+
 interface PackedAdd {
   readonly feeds: string[];
   readonly ints?: Int32Array;
