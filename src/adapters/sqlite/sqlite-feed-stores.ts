@@ -68,6 +68,9 @@ interface ScanRow {
   body?: string;
 }
 
+/** Feeds whose count bound the writer keeps at most (see SqliteTimelines' `#totals`). */
+const MAX_KNOWN_TOTALS = 1_000_000;
+
 /** Recent entries (see {@link SqliteTimelines}) after which the writer merges them into `entries`. */
 export const MERGE_AT_ROWS = 16_000;
 /** Recent entries one merge transaction moves at most (whole feeds: the last feed may add a few). */
@@ -125,6 +128,17 @@ export class SqliteTimelines implements TimelineStore {
   readonly #mergeBound: Database.Statement;
   readonly #mergeFirst: Database.Statement;
   readonly #mergeTx: Database.Transaction<(after: number, upto: number | null) => number>;
+  /**
+   * Upper bounds of flat feeds' entry counts (both tables), by feed integer, kept by the writing
+   * connection so that an add to a feed far below its length needs no count (see
+   * {@link countAndTrim}). A bound is an exact count read in a write transaction plus the adds
+   * made since; removals and trims leave it above the count, which is safe. It holds while only
+   * this connection writes: emptied when another connection committed (`data_version` moved, see
+   * {@link checkTotals}) and when a transaction rolled back.
+   */
+  readonly #totals = new Map<number, number>();
+  #totalsVersion = -1;
+  readonly #dataVersion: Database.Statement;
   /** Recent entries this connection knows of (its own adds since it counted), for {@link mergeDue}. */
   #recentRows = -1;
   /** The merge's position: it goes on after this feed integer (0: from the start). */
@@ -153,6 +167,8 @@ export class SqliteTimelines implements TimelineStore {
       return { changes: report ? packChanges(changes) : [], skipped };
     });
     const db = d.db;
+    writes.onRollback(() => this.#totals.clear());
+    this.#dataVersion = db.prepare('SELECT data_version FROM pragma_data_version').pluck();
     this.#followersOf = db.prepare('SELECT source FROM follows WHERE target = ?').pluck();
     // One statement: a merge committing between two would move entries from one count to the other.
     this.#reader = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) AS n, floor FROM feeds WHERE id = @f');
@@ -406,6 +422,7 @@ export class SqliteTimelines implements TimelineStore {
       if ('feeds' in item) rows += item.entries.length * feeds[i]!.names.length;
     }
     const direct = rows >= DIRECT_ADD_ROWS;
+    this.checkTotals();
     const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
     if (direct) {
       // Each entry lives in one table: the feeds that hold one of this call's activities among the
@@ -489,8 +506,19 @@ export class SqliteTimelines implements TimelineStore {
    * of whichever table holds each (adds went to the recent entries and left `feeds.n` alone).
    */
   private countAndTrim(ctx: ApplyCall, f: number, p: Pending, total?: number): void {
+    const totals = this.#totals;
+    if (!ctx.direct && total === undefined) {
+      // Far enough below its length by the bound: no count needed.
+      const bound = totals.get(f);
+      if (bound !== undefined && bound + p.added <= p.maxLength) {
+        totals.set(f, bound + p.added);
+        return;
+      }
+    }
     // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
     const n = total ?? ((ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number);
+    if (totals.size >= MAX_KNOWN_TOTALS) totals.clear();
+    totals.set(f, Math.min(n, p.maxLength));
     if (n <= p.maxLength) return;
     const change = ctx.report ? this.changeOf(ctx, p.feed) : null;
     const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
@@ -508,6 +536,14 @@ export class SqliteTimelines implements TimelineStore {
       if (!change.added.delete(id)) change.removed.add(id);
     }
     if (main > 0) this.#count.run(-main, f);
+  }
+
+  /** Forgets the count bounds when another connection committed since they were taken (inside the write transaction). */
+  private checkTotals(): void {
+    const v = this.#dataVersion.get() as number;
+    if (v === this.#totalsVersion) return;
+    this.#totals.clear();
+    this.#totalsVersion = v;
   }
 
   /**
