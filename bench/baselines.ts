@@ -18,7 +18,7 @@ import { GCProfiler } from 'node:v8';
 import pg from 'pg';
 import { percentile } from './graph.js';
 import { round } from './harness.js';
-import type { CannonResult, Load } from './load.js';
+import type { CannonResult, Load, ProbeResult } from './load.js';
 
 // ---------------------------------------------------------------------------------------------
 // (1) HTTP ceiling
@@ -46,18 +46,27 @@ export async function httpCeiling(load: Load, body: string, connections: number,
 /**
  * The ceiling of a mixed read load: one bare Fastify serving each of `bodies` at its own path,
  * loaded at once by one autocannon per body with `connections` each (as the measured mix is).
+ * With `probe`, the bare server also answers `GET /healthz` (`{"status":"ok"}`) and a lone client
+ * reads it every `gapMs` during the measured load, as the measured run's probe does: what a
+ * request waits behind the same connections on a server that does nothing else (`probe`).
  */
 export async function httpCeilingMix(
   load: Load,
   bodies: Record<string, string>,
   connections: number,
   durationS: number,
-): Promise<Record<string, CannonResult & { body_bytes: number }>> {
+  probe?: { gapMs: number },
+): Promise<{ cannons: Record<string, CannonResult & { body_bytes: number }>; probe: ProbeResult | null }> {
   const server = Fastify({ logger: false });
   const payloads = new Map(Object.entries(bodies).map(([name, body]) => [name, Buffer.from(body)]));
   server.get('/ceiling/:name', async (req, reply) => {
     reply.header('content-type', 'application/json; charset=utf-8');
     return payloads.get((req.params as { name: string }).name);
+  });
+  const healthy = Buffer.from('{"status":"ok"}');
+  server.get('/healthz', async (_req, reply) => {
+    reply.header('content-type', 'application/json; charset=utf-8');
+    return healthy;
   });
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   try {
@@ -67,8 +76,14 @@ export async function httpCeilingMix(
       requests: [{ method: 'GET' as const, path: `/ceiling/${name}?api_key=benchkey&limit=25`, headers: { authorization: 'x'.repeat(150), 'stream-auth-type': 'jwt' } }],
     }));
     await load.mix(base, 1, { cannons }); // warm-up, as for the measured reads
-    const r = await load.mix(base, durationS, { cannons });
-    return Object.fromEntries([...payloads].map(([name, p]) => [name, { ...r.cannons[name], body_bytes: p.length }]));
+    const r = await load.mix(base, durationS, {
+      cannons,
+      probe: probe ? { request: { method: 'GET', path: '/healthz', headers: {} }, gapMs: probe.gapMs } : undefined,
+    });
+    return {
+      cannons: Object.fromEntries([...payloads].map(([name, p]) => [name, { ...r.cannons[name], body_bytes: p.length }])),
+      probe: r.probe ?? null,
+    };
   } finally {
     await server.close();
   }

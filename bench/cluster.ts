@@ -5,7 +5,7 @@
  * For 1, 2 and 3 masters (no replicas, durability `fast`):
  * - fan-out: one activity into N follower feeds, in pages of 1,000 feeds, through
  *   `RedisTimelineStore.apply` (after the activity's own feed: a plain `ZADD` per feed, and on one
- *   add in 16 the Lua function that looks, adds and trims), against the ceiling of raw pipelined `ZADD`s of the same members into the same keys
+ *   add in 16 a `ZCARD` after it; the feeds are fresh, so none needs a trim), against the ceiling of raw pipelined `ZADD`s of the same members into the same keys
  *   of fresh feeds: the fastest of the client's automatic pipelining, one explicit pipeline per
  *   master and pipelines of the store's chunk size per master, each round (`SAME_DATA`). Rounds
  *   alternate the four; each records wall time and the CPU time of this process and of every
@@ -57,8 +57,8 @@ const SAME_DATA =
   'pipelines per master; the raw ways send ZADD (automatic pipelining; one pipeline per master; pipelines of ' +
   `${PIPELINE_CHUNK} per master, as the store); the store first adds the activity to its own feed (user:star, as a ` +
   'write does before its fan-out), then per feed sends a plain ZADD of the same member (an activity with one source, a ' +
-  `feed of max length ${LAZY_TRIM_MIN}) or, on the adds whose turn it is to trim (one in ${TRIM_EVERY}), one FCALL of its ` +
-  'one-entry add (look for the id under another origin, add, trim to the maximum length), plus per page one script ' +
+  `feed of max length ${LAZY_TRIM_MIN}), followed on the adds whose turn it is to trim (one in ${TRIM_EVERY}) by a ZCARD ` +
+  'of the feed (a feed found beyond its maximum would then get a trim function; these fresh feeds never are), plus per page one script ' +
   "that records the activity's source and counts the entries holding it and one HMGET that reads the source again";
 
 const noBodies: ActivityStore = { getActivities: async () => new Map(), idsByForeignId: async () => [] };
@@ -129,7 +129,11 @@ async function httpReads(nodes: string[]) {
     const cached = await open(64);
     await load.cannon(uncached, reads, CONNECTIONS, 1); // warm-up, not measured
     await load.cannon(cached, reads, CONNECTIONS, 1);
+    // The window of the uncached run in the monotonic clock (µs), for a CPU profile of this
+    // process (`node --cpu-prof`, then `bench/profile-summary.ts <file> --window from,to`).
+    const offFrom = process.hrtime.bigint() / 1000n;
     const off = roundCannon(await load.cannon(uncached, reads, CONNECTIONS, DURATION_S));
+    console.log(`  http reads, cache off: window ${offFrom},${process.hrtime.bigint() / 1000n} (µs, monotonic clock)`);
     const ceiling = roundCannon(await httpCeiling(load, probe.bodies![nearest], CONNECTIONS, DURATION_S));
     const on = roundCannon(await load.cannon(cached, reads, CONNECTIONS, DURATION_S));
     console.log(`  http reads: cache off ${off.requests_per_s} req/s p99 ${off.latency_ms.p99} ms; ceiling ${ceiling.requests_per_s}; cache on ${on.requests_per_s} req/s p99 ${on.latency_ms.p99} ms`);

@@ -89,10 +89,13 @@ export function writeRequests(s: Server, g: Graph, ctx: WriteContext, count: num
 
 interface MixedRun {
   writes_per_s: number;
-  /** The bare-server ceiling of the same mix, measured right before this run. */
-  ceiling: { flat: CannonResult; enriched: CannonResult };
+  /**
+   * The bare-server ceiling of the same mix, measured right before this run, with the same lone
+   * `/healthz` client reading the bare server meanwhile (`healthz`).
+   */
+  ceiling: MixCeiling;
   /** The same ceiling measured right after this run (the next run's `ceiling`). */
-  ceiling_after: { flat: CannonResult; enriched: CannonResult };
+  ceiling_after: MixCeiling;
   /**
    * `vs_ceiling`: req/s ÷ the mean of the ceilings measured right before and right after the run
    * (on a shared machine the ceiling moves by half between neighbouring measurements);
@@ -102,11 +105,29 @@ interface MixedRun {
   enriched: { read: CannonResult; vs_ceiling: number; vs_ceiling_before: number };
   read_cache: { hits: number; misses: number; hit_rate: number | null };
   writes: ReturnType<typeof roundPaced> | null;
+  /**
+   * Per second during the run: group commits of the SQLite writer thread (`all`; `durable`: those
+   * that waited for fsync), and how often the reading connection found that another connection
+   * had committed (any transaction: group commits, the writer's merge steps, other processes) and
+   * dropped its page cache (`read_cache_resets`, from its `data_version`).
+   */
+  writer_commits_per_s: { all: number; durable: number; read_cache_resets: number } | null;
   /** The lone /healthz client, in a process of its own. */
   healthz: ReturnType<typeof roundProbe> | null;
   /** The same client run in the load generator's thread (its latencies include that thread's lag). */
   healthz_in_load_thread: ReturnType<typeof roundProbe> | null;
+  /**
+   * `/healthz` p99 ÷ the mean p99 of the same client against the bare ceilings before and after
+   * the run: how much longer than on a server that does nothing but answer the same connections.
+   */
+  healthz_p99_vs_ceiling: number | null;
   event_loop: EventLoopFigures;
+}
+
+interface MixCeiling {
+  flat: CannonResult;
+  enriched: CannonResult;
+  healthz: ReturnType<typeof roundProbe> | null;
 }
 
 /**
@@ -179,8 +200,30 @@ function roundPaced(p: PacedResult) {
   };
 }
 
+/** `probe`'s p99 ÷ the mean p99 of the two ceiling probes (null when one is missing or zero). */
+function probeRatio(probe: ProbeResult | undefined, before: { latency_ms: { p99: number } } | null, after: { latency_ms: { p99: number } } | null): number | null {
+  if (!probe || !before || !after) return null;
+  const mean = (before.latency_ms.p99 + after.latency_ms.p99) / 2;
+  return mean > 0 ? round(probe.latency_ms.p99 / mean, 3) : null;
+}
+
 function roundProbe(p: ProbeResult) {
   return { ...p, latency_ms: { p50: round(p.latency_ms.p50, 3), p99: round(p.latency_ms.p99, 3), max: round(p.latency_ms.max, 3) } };
+}
+
+/**
+ * Commits of the SQLite writer thread so far (all, and those that waited for fsync), from its
+ * shared counters; null without a writer thread. Every commit makes the reading connection drop
+ * its page cache at its next read.
+ */
+function writerCommits(s: Server): { all: number; durable: number; resets: number } | null {
+  const store = s.rivulet.store as { writerThread?: { commits: Int32Array } | null; database?: { db: { pragma(q: string, o: { simple: true }): unknown } } };
+  const counters = store.writerThread?.commits;
+  if (!counters || !store.database) return null;
+  // SQLite moves a connection's data_version each time it finds that another connection
+  // committed, which is each time it drops its page cache.
+  const resets = Number(store.database.db.pragma('data_version', { simple: true }));
+  return { all: Atomics.load(counters, 0), durable: Atomics.load(counters, 1), resets };
 }
 
 function cacheCounts(s: Server): { hits: number; misses: number } {
@@ -240,8 +283,8 @@ export async function mixed(): Promise<void> {
     const flatBody = typicalBody(await sample(flatReqs));
     const enrichedBody = typicalBody(await sample(enrichedReqs));
     const mixCeiling = async () => {
-      const c = await httpCeilingMix(load, { flat: flatBody.body, enriched: enrichedBody.body }, half, duration);
-      return { flat: roundCannon(c.flat), enriched: roundCannon(c.enriched) };
+      const c = await httpCeilingMix(load, { flat: flatBody.body, enriched: enrichedBody.body }, half, duration, { gapMs: PROBE_GAP_MS });
+      return { flat: roundCannon(c.cannons.flat), enriched: roundCannon(c.cannons.enriched), healthz: c.probe ? roundProbe(c.probe) : null };
     };
 
     const cannons = [
@@ -253,6 +296,7 @@ export async function mixed(): Promise<void> {
     for (const rate of rates) {
       await load.mix(s.base, WARM_UP_S, { cannons }); // JIT and caches warm, not measured
       const before = cacheCounts(s);
+      const commitsBefore = writerCommits(s);
       const writes = rate > 0 ? writeRequests(s, g, ctx, Math.ceil(rate * duration * 1.5) + 10) : [];
       const loop = watchEventLoop();
       const r = await profiled(`mixed-${rate}`, () =>
@@ -264,6 +308,7 @@ export async function mixed(): Promise<void> {
       );
       const eventLoop = loop(responsesOf(r));
       const after = cacheCounts(s);
+      const commitsAfter = writerCommits(s);
       await outboxEmpty(s);
       const ceilingAfter = await mixCeiling();
       const hits = after.hits - before.hits;
@@ -283,14 +328,23 @@ export async function mixed(): Promise<void> {
         enriched: vs('enriched', enriched),
         read_cache: { hits, misses, hit_rate: hits + misses > 0 ? round(hits / (hits + misses), 3) : null },
         writes: r.paced ? roundPaced(r.paced) : null,
+        writer_commits_per_s:
+          commitsBefore && commitsAfter
+            ? {
+                all: round((commitsAfter.all - commitsBefore.all) / duration),
+                durable: round((commitsAfter.durable - commitsBefore.durable) / duration),
+                read_cache_resets: round((commitsAfter.resets - commitsBefore.resets) / duration),
+              }
+            : null,
         healthz: r.probe ? roundProbe(r.probe) : null,
         healthz_in_load_thread: r.probeInLoadThread ? roundProbe(r.probeInLoadThread) : null,
+        healthz_p99_vs_ceiling: probeRatio(r.probe, ceiling.healthz, ceilingAfter.healthz),
         event_loop: eventLoop,
       };
       log(
         `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s} → ${ceilingAfter.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} → ${ceilingAfter.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
-          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s, healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms), ` +
+          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s (${run.writer_commits_per_s?.all ?? '–'} group commits/s, read connection's cache dropped ${run.writer_commits_per_s?.read_cache_resets ?? '–'}/s), healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms; against the bare ceiling ${ceiling.healthz?.latency_ms.p99} → ${ceilingAfter.healthz?.latency_ms.p99} ms), ` +
           `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
       );
       runs.push(run);

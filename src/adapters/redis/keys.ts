@@ -29,6 +29,11 @@ export class Keys {
     return `${this.prefix}{${app}|f|${feed}}:${what}`;
   }
 
+  /** What every key of the app's feeds starts with: a feed's key is this, the feed, `}:` and what (as {@link feed} builds it). */
+  feedHead(app: string): string {
+    return `${this.prefix}{${app}|f|`;
+  }
+
   /** A key of one activity. */
   activity(app: string, id: string, what: string): string {
     return `${this.prefix}{${app}|a|${id}}:${what}`;

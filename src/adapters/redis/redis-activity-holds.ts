@@ -50,14 +50,33 @@ return 0
 // that follow in triples (id, source, direct '1' or '0') in `hs` (id → its one source feed, or
 // '*' once it has had two). A direct add creates the record: with the source alone when no entry
 // was counted for the id before (a new activity), else '*' (entries from before the record, of
-// unknown sources). An add that is not direct never creates it. Returns, per triple, 1 when the
-// id's record names that source alone, else 0. Sources are recorded before the counts change.
+// unknown sources). An add that is not direct (a fan-out page) creates it with its source alone
+// when that is sure from what the partition holds (see `lazy`), and otherwise leaves it
+// uncreated. Returns, per triple, 1 when the id's record names that source alone, else 0.
+// Sources are recorded before the counts change.
 const SOURCES_LUA = `${ADJUST_FN}
 local b = KEYS[1]
 local app = ARGV[1]
 local ho, hz, hs = b .. 'ho:' .. app, b .. 'hz:' .. app, b .. 'hs:' .. app
 local np = tonumber(ARGV[2])
 local out = {}
+-- Whether a fan-out entry from \`src\` may create the record of an activity that has none (one
+-- written before records existed, or spread without a direct entry first): when no entry holding
+-- it is counted, none exists, so \`src\` is its only source so far; when one entry is counted and
+-- the activity's record names \`src\` as its home feed and no \`to\` targets, that entry is its
+-- direct entry in \`src\` (an activity's direct entries are in its home and its targets), or one
+-- from \`src\` in a follower. Any other state keeps the record uncreated (every page of the
+-- activity then looks for the id under another origin).
+local function lazy(id, src)
+  local held = redis.call('HGET', ho, id)
+  if not held then return true end
+  if tonumber(held) ~= 1 or redis.call('HGET', b .. 'a:' .. app, id .. '/h') ~= src then return false end
+  local rec = redis.call('HGET', b .. 'a:' .. app, id)
+  if not rec or string.sub(rec, 1, 1) == '{' then return false end
+  local x = string.find(rec, '\\n', 1, true)
+  local y = x and string.find(rec, '\\n', x + 1, true)
+  return y ~= nil and string.sub(rec, y + 1, y + 3) == '[]\\n'
+end
 for i = 3 + 2 * np, #ARGV, 3 do
   local id, src, direct = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
   local cur = redis.call('HGET', hs, id)
@@ -70,6 +89,9 @@ for i = 3 + 2 * np, #ARGV, 3 do
         redis.call('HSET', hs, id, src)
         out[#out + 1] = 1
       end
+    elseif lazy(id, src) then
+      redis.call('HSET', hs, id, src)
+      out[#out + 1] = 1
     else
       out[#out + 1] = 0
     end
@@ -181,7 +203,10 @@ export class RedisActivityHolds {
    * A record is created by a direct add (the write of the activity into its own feed), so that
    * an activity whose entries were written before its record (by an earlier version, or by an
    * add that is not direct) is never taken for one of a single source: a direct add finding
-   * entries counted already records `*`. A caller that relies on the answer must read the
+   * entries counted already records `*`. A fan-out add creates a missing record with its source
+   * when no entry of the activity is counted, or when one is and the activity's record names
+   * that source as its home and no `to` targets (its direct entry in its home): the first page
+   * of an activity written before records existed makes its later pages take the plain adds. A caller that relies on the answer must read the
    * record again after its adds ({@link sourcesOf}): a second source recorded in between may
    * have added its entry before them.
    */

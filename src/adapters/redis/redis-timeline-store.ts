@@ -138,6 +138,16 @@ if over <= 0 then return 1 end
 return redis.call('ZPOPMIN', tl, over)
 `;
 
+// The trim of a feed that a fan-out page found beyond its maximum length (see \`#fanoutPage\`):
+// KEYS[1] is the feed's \`tl\`, ARGV[1] its maximum length. Returns what it removed as ZPOPMIN
+// answers it, member and score (0) in turn, the oldest first; nothing when the feed is not over.
+const TRIM_LUA = `
+local tl = KEYS[1]
+local over = redis.call('ZCARD', tl) - tonumber(ARGV[1])
+if over <= 0 then return {} end
+return redis.call('ZPOPMIN', tl, over)
+`;
+
 // A scan that keeps direct entries only (members of exactly 32 digits), skipping \`offset\` of them.
 const SCAN_DIRECT_LUA = `
 local hi, lo, offset, limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -190,6 +200,9 @@ function sourceOf(op: AddOp): string {
 }
 
 const FF = Buffer.from([0xff]);
+
+/** Thrown (and caught) when a fan-out page's first pipelines were built on a wrong guess (see `#fanoutPage`). */
+const GUESSED_WRONG = new Error('built on a wrong guess of the sources');
 
 /** The removed ids of a change that removed nothing (shared, read only). */
 const NONE: readonly string[] = Object.freeze([]);
@@ -250,7 +263,18 @@ export class RedisTimelineStore implements TimelineStore {
   readonly #apply: LuaScript;
   readonly #scanDirect: LuaScript;
   readonly #holds: RedisActivityHolds;
-  readonly #fns = new LuaFunctions('timeline', { add1: ADD_ONE_LUA, dedupe: DEDUPE_LUA });
+  readonly #fns = new LuaFunctions('timeline', { add1: ADD_ONE_LUA, dedupe: DEDUPE_LUA, trim: TRIM_LUA });
+  /**
+   * `<app> <id> <source>` of fan-out adds this store was told have no single source (see
+   * `#fanoutPage`): their next pages are built for the look from the start. Forgotten in bulk when
+   * it grows large (a wrong guess only costs building a page's first pipelines again).
+   */
+  readonly #multi = new Set<string>();
+
+  #noteMulti(key: string): void {
+    if (this.#multi.size >= 10_000) this.#multi.clear();
+    this.#multi.add(key);
+  }
 
   constructor(r: RedisConnection, activities: ActivityStore, holds: RedisActivityHolds) {
     this.#r = r;
@@ -474,9 +498,11 @@ export class RedisTimelineStore implements TimelineStore {
    *   activity by {@link RedisActivityHolds.adjustWithSources}, in the same script that counts the
    *   page's entries before they are written) can be in a feed only under that origin, so the
    *   member is the same wherever it is and `ZADD` is idempotent on its own;
-   * - the trim: a feed whose maximum length is at least {@link LAZY_TRIM_MIN} is trimmed on one add
-   *   in {@link TRIM_EVERY} (chosen by feed and id), so it may hold a few entries beyond its
-   *   maximum, its oldest, until its next trim.
+   * - the trim: a feed whose maximum length is at least {@link LAZY_TRIM_MIN} is looked at on one
+   *   add in {@link TRIM_EVERY} (chosen by feed and id): that add's `ZADD` is followed by a `ZCARD`
+   *   of the feed (in the same pipeline), and a feed found beyond its maximum is trimmed by
+   *   {@link TRIM_LUA} once the page's adds are in. So it may hold a few entries beyond its
+   *   maximum, its oldest, until its next trim, and a feed below its maximum costs no function.
    * The other feeds get the one-entry add function ({@link ADD_ONE_LUA}): look, add, trim. After the
    * `ZADD`s the page reads the activities' records of sources again: a second source recorded in
    * the meantime may have put its entry in a feed before the page's `ZADD`, and the page then
@@ -500,6 +526,7 @@ export class RedisTimelineStore implements TimelineStore {
     let lastMaxArg = '';
     let last: PageId | null = null;
     let lastOrigin: string | null = null;
+    const head = this.#r.keys.feedHead(app);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       const e = op.entries[0];
@@ -510,7 +537,7 @@ export class RedisTimelineStore implements TimelineStore {
       }
       h.tried++;
       info[i] = h;
-      keys[i] = this.#r.keys.feed(app, op.feed, 'tl');
+      keys[i] = `${head}${op.feed}}:tl`;
       if (op.maxLength !== lastMax) {
         lastMax = op.maxLength;
         lastMaxArg = String(Math.max(0, Math.trunc(op.maxLength)));
@@ -533,18 +560,65 @@ export class RedisTimelineStore implements TimelineStore {
     const tried = new Map<string, number>();
     for (const h of byId.values()) tried.set(h.id, (tried.get(h.id) ?? 0) + h.tried);
     const cluster = this.#r.cluster;
-    const [single] = await Promise.all([this.#holds.adjustWithSources(app, tried, [...sources.values()]), this.#fns.ready(cluster)]);
-    // Which feeds get a plain ZADD (see above); an entry whose origin is its own feed (a feed
-    // following itself) may meet the feed's direct entry of the id, so it is looked for.
+    const counted = Promise.all([this.#holds.adjustWithSources(app, tried, [...sources.values()]), this.#fns.ready(cluster)]);
+    // Which feeds may get a plain ZADD (see above) if the activity has one source; an entry whose
+    // origin is its own feed (a feed following itself) may meet the feed's direct entry of the
+    // id, so it is looked for.
+    const may: boolean[] = new Array(ops.length);
     const plain: boolean[] = new Array(ops.length);
+    const multi = this.#multi;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
-      plain[i] = op.maxLength >= LAZY_TRIM_MIN && single.has(sourceKeys[i]) && op.entries[0].origin !== op.feed && !trimTurn(op.feed, info[i].salt);
+      may[i] = op.maxLength >= LAZY_TRIM_MIN && op.entries[0].origin !== op.feed;
+      plain[i] = may[i] && !multi.has(`${app} ${sourceKeys[i]}`);
     }
+    // The feeds whose length a plain add looks at (its turn to trim): a `ZCARD` each, after the
+    // page's commands (so after the feed's `ZADD`, on the same connection).
+    const looked: number[] = [];
+    for (let i = 0; i < ops.length; i++) if (may[i] && trimTurn(ops[i].feed, info[i].salt)) looked.push(i);
+    const sent = looked.length === 0 ? keys : keys.concat(looked.map((i) => keys[i]));
+    const n = ops.length;
     const fn = this.#fns.name('add1');
-    const call = (p: ChainableCommander, i: number) => (plain[i] ? p.zadd(keys[i], 0, members[i]) : p.call('fcall', fn, '1', keys[i], members[i], max[i]));
-    const settled = await this.#calls(keys, call);
-    // Entries the page added with a plain ZADD, by activity: their source is read again.
+    const call = (p: ChainableCommander, i: number) =>
+      i >= n ? p.zcard(sent[i]) : plain[i] ? p.zadd(keys[i], 0, members[i]) : p.call('fcall', fn, '1', keys[i], members[i], max[i]);
+    // The first pipelines are built while the counts and sources are on their way, on the guess
+    // that the activity has one source (unless this store saw otherwise); they are sent once the
+    // answer agrees with the guess, and built again when it does not.
+    const agreed = counted.then(([single]) => {
+      let same = true;
+      for (let i = 0; i < ops.length; i++) {
+        const p = may[i] && single.has(sourceKeys[i]);
+        if (p !== plain[i]) {
+          same = false;
+          plain[i] = p;
+          if (!p) this.#noteMulti(`${app} ${sourceKeys[i]}`);
+        }
+      }
+      if (!same) throw GUESSED_WRONG;
+    });
+    let settled: unknown[];
+    try {
+      settled = await this.#calls(sent, call, agreed);
+    } catch (err) {
+      if (err !== GUESSED_WRONG) throw err;
+      settled = await this.#calls(sent, call);
+    }
+    // Plain adds into feeds found beyond their maximum: trimmed now (sent with the second look below).
+    const over: number[] = [];
+    looked.forEach((i, k) => {
+      if (plain[i] && (settled[n + k] as number) > Number(max[i])) over.push(i);
+    });
+    const trims =
+      over.length === 0
+        ? null
+        : this.#calls(
+            over.map((i) => keys[i]),
+            (p, k) => p.call('fcall', this.#fns.name('trim'), '1', keys[over[k]], max[over[k]]),
+          );
+    trims?.catch(() => {});
+    // Entries the page added with a plain ZADD, by activity: their source is read again, and the
+    // page's outcome is worked out while that read is on its way (again after it, in the rare case
+    // that it takes entries out).
     let plainAdded: Map<PageId, number[]> | null = null;
     for (let i = 0; i < ops.length; i++) {
       if (plain[i] && settled[i] === 1) {
@@ -554,8 +628,21 @@ export class RedisTimelineStore implements TimelineStore {
         else plainAdded.set(info[i], [i]);
       }
     }
-    if (plainAdded) {
-      const now = await this.#holds.sourcesOf(app, [...plainAdded.keys()].map((h) => h.id));
+    const again = plainAdded ? this.#holds.sourcesOf(app, [...plainAdded.keys()].map((h) => h.id)) : null;
+    again?.catch(() => {});
+    if (trims) {
+      // A trimmed feed's reply becomes what the one-entry add answers for an add that trimmed
+      // (the members removed, with their scores), or, when its ZADD added nothing, a removal.
+      const popped = (await trims) as string[][];
+      over.forEach((i, k) => {
+        const res = popped[k];
+        if (res.length === 0) return;
+        settled[i] = settled[i] === 1 ? res : { removedOnly: res };
+      });
+    }
+    let out = this.#outcome(ops, settled, members, info, byId, report);
+    if (again && plainAdded) {
+      const now = await again;
       const redo: number[] = [];
       for (const [h, list] of plainAdded) {
         // Every entry of the list has the source the record named alone when the page began.
@@ -568,18 +655,44 @@ export class RedisTimelineStore implements TimelineStore {
           (p, k) => p.call('fcall', dedupe, '1', keys[redo[k]], members[redo[k]]),
         );
         // Taken out again: neither added nor removed.
+        let changed = false;
         redo.forEach((i, k) => {
-          if (res[k] === 1) settled[i] = 0;
+          if (res[k] !== 1) return;
+          const was = settled[i];
+          // A trimmed feed keeps its other removals.
+          settled[i] = Array.isArray(was) ? { removedOnly: (was as string[]).filter((_, j, all) => j % 2 === 0 ? all[j] !== members[i] : all[j - 1] !== members[i]) } : 0;
+          changed = true;
         });
+        if (changed) out = this.#outcome(ops, settled, members, info, byId, report);
       }
     }
+    await this.#holds.adjust(app, out.held);
+    return out.changes;
+  }
+
+  /**
+   * What a fan-out page did from its commands' replies (`settled`): the changes to report (none
+   * when `report` is false) and the page's corrections of the counts of holding entries (added
+   * entries were counted as tried before; those that did not land, and trimmed ones, go back).
+   */
+  #outcome(ops: readonly AddOp[], settled: readonly unknown[], members: readonly string[], info: readonly PageId[], byId: ReadonlyMap<string, PageId>, report: boolean): { changes: FeedChange[]; held: Map<string, number> } {
+    for (const h of byId.values()) h.held = 0;
     const changes: FeedChange[] = [];
     // Entries the trims removed, by activity id (rare: only feeds at their maximum length trim).
     let trimmed: Map<string, number> | null = null;
     for (let i = 0; i < ops.length; i++) {
-      const res = settled[i] as -1 | 0 | 1 | string[];
+      const res = settled[i] as -1 | 0 | 1 | string[] | { removedOnly: string[] };
       if (res === 0) continue;
       const h = info[i];
+      if (!Array.isArray(res) && typeof res === 'object') {
+        // A feed the page trimmed after its ZADD found the entry there: only removals.
+        const removed: string[] = [];
+        for (let j = 0; j < res.removedOnly.length; j += 2) removed.push(idOfHex(res.removedOnly[j]));
+        trimmed ??= new Map();
+        for (const x of removed) trimmed.set(x, (trimmed.get(x) ?? 0) + 1);
+        if (report) changes.push({ feed: ops[i].feed, added: [], removed });
+        continue;
+      }
       if (res === -1) {
         // A duplicate taken out: one entry fewer holds the activity; the feed still shows it.
         trimmed ??= new Map();
@@ -611,18 +724,18 @@ export class RedisTimelineStore implements TimelineStore {
     const held = new Map<string, number>();
     for (const h of byId.values()) held.set(h.id, (held.get(h.id) ?? 0) + h.held - h.tried);
     if (trimmed) for (const [id, n] of trimmed) held.set(id, (held.get(id) ?? 0) - n);
-    await this.#holds.adjust(app, held);
-    return changes;
+    return { changes, held };
   }
 
   /**
-   * One command per key in pipelines per master ({@link RedisConnection.perNodeSettled}); calls of
+   * One command per key in pipelines per master ({@link RedisConnection.perNodeSettled}, sent once
+   * `after` resolved, nothing sent when it rejects); calls of
    * the store's functions that a master did not have (it lost them, or was added since) are sent
    * again once the library is loaded again. Resolves with the replies in order, or rejects with
    * the first error.
    */
-  async #calls(keys: readonly string[], call: (p: ChainableCommander, i: number) => unknown): Promise<unknown[]> {
-    const settled = await this.#r.perNodeSettled(keys, call, PIPELINE_CHUNK);
+  async #calls(keys: readonly string[], call: (p: ChainableCommander, i: number) => unknown, after?: Promise<unknown>): Promise<unknown[]> {
+    const settled = await this.#r.perNodeSettled(keys, call, PIPELINE_CHUNK, after);
     const missing: number[] = [];
     for (let i = 0; i < settled.length; i++) if (settled[i][0] !== null && isMissingFunction(settled[i][0])) missing.push(i);
     if (missing.length > 0) {
