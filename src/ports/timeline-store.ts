@@ -140,4 +140,25 @@ export interface TimelineStore {
    * may so name an activity not stored yet, or never (a failed step); reads skip such entries.
    */
   apply(app: string, ops: readonly FeedOp[], opts?: ApplyOptions): Promise<FeedChange[]>;
+
+  /**
+   * Optional, on a store that applies the writes handed to it in order (see `IntentQueue.ordered`):
+   * puts `ids` (origin `source`) into every follower of `source` as flat entries, reading the
+   * followers where and when the operation is applied, after every write handed over before it.
+   * The embedded store applies it in the same transaction as the writes handed over in the same
+   * turn, so a post hands over its step, its own entries and its small fan-out at once and waits
+   * for one commit. Followers in the feed groups named in `opts.skipGroups` (aggregated and
+   * notification feeds) get nothing and come back in `skipped`, for the caller to place. A
+   * store without it leaves the caller to read follower pages and {@link apply} them.
+   */
+  spread?(app: string, source: string, ids: readonly string[], opts: SpreadOptions): Promise<{ readonly changes: FeedChange[]; readonly skipped: readonly string[] }>;
+}
+
+/** How {@link TimelineStore.spread} places entries. */
+export interface SpreadOptions extends ApplyOptions {
+  /** The feed length kept per feed group (by name); `defaultMaxLength` for a group not named. */
+  readonly maxLengths: Readonly<Record<string, number>>;
+  readonly defaultMaxLength: number;
+  /** Feed groups whose followers are skipped and returned (their entries go into groups). */
+  readonly skipGroups: readonly string[];
 }

@@ -319,6 +319,31 @@ describe('disk waits of a post (SQLite, writer thread)', () => {
     assert.deepEqual(await store.ports.timelines.scan(app.appId, { feed: 'timeline:f3', limit: 1 }), [{ id: mine.id, origin: 'user:a' }]);
   });
 
+  it('a post fanned out before its answer makes one commit before it: step, own entries and followers\' entries together', async () => {
+    const s = services(1000);
+    const commits = () => Atomics.load(store.writerThread!.commits, 0);
+    const before = commits();
+    assert.equal(await post(s, 'o:3'), 1);
+    // The intent's completion is handed over after the answer, in a commit of its own.
+    assert.equal(commits() - before, 1);
+    const [mine] = await store.ports.timelines.scan(app.appId, { feed: 'user:a', limit: 1 });
+    for (const f of ['timeline:f1', 'timeline:f2', 'timeline:f3']) {
+      assert.deepEqual(await store.ports.timelines.scan(app.appId, { feed: f, limit: 1 }), [{ id: mine.id, origin: 'user:a' }]);
+    }
+    assert.equal(await store.ports.intents.pendingCount(), 0);
+  });
+
+  it('a grouped follower of a small fan-out gets the post in its groups, flat followers with the step', async () => {
+    const s = services(1000);
+    await store.ports.intents.commit(app.appId, [{ follow: { source: 'notification:n1', target: 'user:a', createdUs: 1, grouped: true, since: null } }]);
+    await post(s, 'o:4');
+    const [mine] = await store.ports.timelines.scan(app.appId, { feed: 'user:a', limit: 1 });
+    assert.deepEqual(await store.ports.timelines.scan(app.appId, { feed: 'timeline:f1', limit: 1 }), [{ id: mine.id, origin: 'user:a' }]);
+    const [read] = await store.ports.groups.readForMerge(app.appId, [{ feed: 'notification:n1', oldest: 10 }]);
+    assert.ok(read.groups.some((g) => g.entries.some((e) => e.id === mine.id)), 'the notification feed groups it');
+    assert.equal(await store.ports.intents.pendingCount(), 0);
+  });
+
   it('a post whose fan-out is queued makes one commit, which waits for fsync, and its own feed holds it once answered', async () => {
     const s = services(1);
     const commits = () => Atomics.load(store.writerThread!.commits, 0);

@@ -1,6 +1,7 @@
 import { markGroups, placeInGroups, removeFromGroups, removeOriginFromGroups, oldestNeeded, type GroupChange, type GroupsRead, type Placement } from '../core/aggregation/groups.js';
 import { StoreError } from '../core/errors.js';
 import { emptyPlan, isGroupedFeed, PlanActivities, planAdd, planFollowers, type FanoutPlan, type PlanActivity } from '../core/fanout/plan.js';
+import { DEFAULT_MAX_LENGTH } from '../core/feeds/feed-group.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { addReach } from '../core/feeds/pull-switch.js';
 import type { ActivityRecord } from '../ports/activity-store.js';
@@ -356,13 +357,19 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
   // The direct operations go with the step when the caller allows it (one transaction and one
   // fsync on the embedded store), else right after it. Handed over first: an ordered store then
   // never shows the step without them.
+  // Small fan-outs of adds go with the step too where the store spreads them itself (see
+  // TimelineStore.spread): it reads the followers in the step's transaction, after the step, so a
+  // concurrent follow sees the post or is seen by it, and the answer waits for one commit.
+  const spreading = parts.workWithStep === true && s.ports.intents.ordered === true && s.ports.timelines.spread !== undefined ? await spreadable(s, app, parts) : null;
   const own = parts.work.empty ? Promise.resolve(new Changes()) : parts.workWithStep === true ? applyFeedWork(s, app, parts.work) : null;
-  const [committed] = await Promise.all([
+  const [committed, , , spread] = await Promise.all([
     first.length > 0 ? s.ports.intents.commit(app.appId, first) : Promise.resolve([] as CommittedStep[]),
     parts.beside?.(),
     own,
+    spreading === null ? null : spreadWithStep(s, app, spreading, parts.work),
   ]);
   const changes = await (own ?? applyFeedWork(s, app, parts.work));
+  if (spread) changes.merge(spread);
   // Stored intents in the order of the steps' intents (commit keeps it): those committed inline
   // but planned queued are released, those committed queued are the workers' already, the others
   // are this write's to apply.
@@ -399,7 +406,9 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
     if (planned?.mode === 'queued') return;
     const q = planned ? stored.get(`${planned.kind}\u0000${planned.source}\u0000${planned.ids.join(',')}`)?.shift() : undefined;
     if (q) inline.push(q.id);
-    else covered = false;
+    // Spread by the store with the step (the followers it skipped were placed there too).
+    if (spreading?.has(x.source) === true && x.kind === 'fanout.add') return;
+    if (!q) covered = false;
     const k = `${x.kind}\u0000${x.source}`;
     const m = here.get(k);
     if (m) m.ids.push(...x.ids);
@@ -425,6 +434,61 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
   if (s.ports.intents.ordered === true) completed?.catch(() => undefined);
   await Promise.all([s.ports.intents.ordered === true ? undefined : completed, publish(s, app, changes, parts.activities)]);
   return committed;
+}
+
+/**
+ * The sources whose small fan-out of adds the store can spread with the step (see
+ * TimelineStore.spread), with the ids each spreads: every `fanout.add` spread not left to a
+ * worker, from a source served by push (a pull-served source reaches only grouped followers,
+ * through follower pages). Null when there is none.
+ */
+async function spreadable(s: WriteDeps, app: App, parts: WriteParts): Promise<Map<string, { ids: string[]; covered: boolean }> | null> {
+  const out = new Map<string, { ids: string[]; covered: boolean }>();
+  parts.spreads.forEach((x, i) => {
+    if (x.kind !== 'fanout.add' || x.ids.length === 0 || parts.intents[i]?.mode === 'queued') return;
+    const covered = parts.intents[i] !== null && parts.intents[i] !== undefined;
+    const m = out.get(x.source);
+    if (m === undefined) out.set(x.source, { ids: [...x.ids], covered });
+    else {
+      m.ids.push(...x.ids);
+      m.covered &&= covered;
+    }
+  });
+  if (out.size === 0) return null;
+  const pulled = await s.ports.follows.pullServed(app.appId, [...out.keys()]);
+  for (const source of pulled) out.delete(source);
+  return out.size === 0 ? null : out;
+}
+
+/**
+ * Hands each source's spread to the store in this turn (with the step: one transaction on the
+ * embedded store), then places the followers it skipped (grouped feeds) through their groups,
+ * covered where every spread of the source has its inline intent in the step.
+ */
+async function spreadWithStep(s: WriteDeps, app: App, spreading: ReadonlyMap<string, { ids: string[]; covered: boolean }>, own: FeedWork): Promise<Changes> {
+  const t = s.ports.timelines;
+  const maxLengths: Record<string, number> = {};
+  const skipGroups: string[] = [];
+  for (const g of app.groups.values()) {
+    if (g.type !== 'flat' && g.groupKey) skipGroups.push(g.name);
+    else maxLengths[g.name] = g.maxLength;
+  }
+  const changes = s.realtime !== undefined && (s.realtime.listening?.(app.appId) ?? true);
+  const sent = [...spreading].map(([source, m]) => {
+    const ids = [...new Set(m.ids)];
+    return t.spread!(app.appId, source, ids, { maxLengths, defaultMaxLength: DEFAULT_MAX_LENGTH, skipGroups, changes }).then((r) => ({ source, ids, covered: m.covered, ...r }));
+  });
+  const out = new Changes();
+  const rest = new FeedWork();
+  let covered = true;
+  for (const r of await Promise.all(sent)) {
+    for (const c of r.changes) for (const e of c.added) out.entries.push({ feed: c.feed, id: e.id, origin: e.origin });
+    if (r.skipped.length === 0) continue;
+    planFollowers(rest.plan, app, 'fanout.add', r.source, r.ids, r.skipped, own.activities);
+    covered &&= r.covered;
+  }
+  if (!rest.empty) out.merge(await applyFeedWork(s, app, rest, { covered }));
+  return out;
 }
 
 /**

@@ -3,7 +3,7 @@ import { idToSortKey, sortKeyToId, timeOfId } from '../../core/activities/activi
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
 import type { Follower, FollowEdge, FollowerPage, FollowStore, PullSource } from '../../ports/follow-store.js';
 import type { FeedGroups, GroupAsk, GroupRange, GroupRecord, GroupStore, GroupWrite, StoredGroup } from '../../ports/group-store.js';
-import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
+import type { ApplyOptions, FeedChange, FeedOp, FeedScan, ReaderState, SpreadOptions, TimelineEntry, TimelineStore } from '../../ports/timeline-store.js';
 import type { SqliteDatabase } from './database.js';
 import type { SqliteActivityStore } from './sqlite-activity-store.js';
 import type { SqliteFollowStore } from './sqlite-follow-store.js';
@@ -68,6 +68,9 @@ interface ScanRow {
   body?: string;
 }
 
+/** Feeds whose count bound the writer keeps at most (see SqliteTimelines' `#totals`). */
+const MAX_KNOWN_TOTALS = 1_000_000;
+
 /** Recent entries (see {@link SqliteTimelines}) after which the writer merges them into `entries`. */
 export const MERGE_AT_ROWS = 16_000;
 /** Recent entries one merge transaction moves at most (whole feeds: the last feed may add a few). */
@@ -125,6 +128,17 @@ export class SqliteTimelines implements TimelineStore {
   readonly #mergeBound: Database.Statement;
   readonly #mergeFirst: Database.Statement;
   readonly #mergeTx: Database.Transaction<(after: number, upto: number | null) => number>;
+  /**
+   * Upper bounds of flat feeds' entry counts (both tables), by feed integer, kept by the writing
+   * connection so that an add to a feed far below its length needs no count (see
+   * {@link countAndTrim}). A bound is an exact count read in a write transaction plus the adds
+   * made since; removals and trims leave it above the count, which is safe. It holds while only
+   * this connection writes: emptied when another connection committed (`data_version` moved, see
+   * {@link checkTotals}) and when a transaction rolled back.
+   */
+  readonly #totals = new Map<number, number>();
+  #totalsVersion = -1;
+  readonly #dataVersion: Database.Statement;
   /** Recent entries this connection knows of (its own adds since it counted), for {@link mergeDue}. */
   #recentRows = -1;
   /** The merge's position: it goes on after this feed integer (0: from the start). */
@@ -135,6 +149,9 @@ export class SqliteTimelines implements TimelineStore {
   readonly #marks: SqliteChangeMarks;
 
   readonly #apply: (args: [string, PackedOps, boolean], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<PackedChanges>;
+  readonly #spread: (args: [string, string, readonly string[], SpreadArgs, boolean], rows?: number, graph?: boolean, relaxed?: boolean) => Promise<{ changes: PackedChanges; skipped: string[] }>;
+  /** A feed's followers as feed integers, with whether each edge is grouped (for {@link spread}). */
+  readonly #followersOf: Database.Statement;
 
   constructor(d: SqliteDatabase, writes: SqliteWriteStore, legacy: SqliteTimelineStore, marks: SqliteChangeMarks) {
     this.#d = d;
@@ -145,7 +162,14 @@ export class SqliteTimelines implements TimelineStore {
       const changes = this.applyNow(app, ops, report);
       return report ? packChanges(changes) : [];
     });
+    this.#spread = writes.define('timelines.spread', (app: string, source: string, ids: readonly string[], how: SpreadArgs, report: boolean) => {
+      const { changes, skipped } = this.spreadNow(app, source, ids, how, report);
+      return { changes: report ? packChanges(changes) : [], skipped };
+    });
     const db = d.db;
+    writes.onRollback(() => this.#totals.clear());
+    this.#dataVersion = db.prepare('SELECT data_version FROM pragma_data_version').pluck();
+    this.#followersOf = db.prepare('SELECT source FROM follows WHERE target = ?').pluck();
     // One statement: a merge committing between two would move entries from one count to the other.
     this.#reader = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) AS n, floor FROM feeds WHERE id = @f');
     this.#hidden = db.prepare('SELECT sk FROM hidden WHERE feed = ? ORDER BY sk DESC').pluck();
@@ -320,6 +344,49 @@ export class SqliteTimelines implements TimelineStore {
     return unpackChanges(await this.#apply([app, packed, opts.changes !== false], rows, false, opts.covered === true));
   }
 
+  /**
+   * {@link TimelineStore.spread}: one named write operation, so the writer applies it in the
+   * transaction of the writes handed over with it (a post's step and own entries), reading the
+   * followers inside that transaction.
+   */
+  async spread(app: string, source: string, ids: readonly string[], opts: SpreadOptions): Promise<{ changes: FeedChange[]; skipped: readonly string[] }> {
+    const how: SpreadArgs = { maxLengths: opts.maxLengths, defaultMaxLength: opts.defaultMaxLength, skipGroups: opts.skipGroups };
+    const done = await this.#spread([app, source, ids, how, opts.changes !== false], ids.length * 100, false, opts.covered === true);
+    return { changes: unpackChanges(done.changes), skipped: done.skipped };
+  }
+
+  /**
+   * {@link spread} inside the write transaction: the followers of `source` read now (every edge
+   * committed before, or written earlier in this transaction, is seen), then one packed add per
+   * feed length through {@link applyNow}, as a fan-out page would be applied.
+   */
+  private spreadNow(app: string, source: string, ids: readonly string[], how: SpreadArgs, report: boolean): { changes: Map<string, CallChange>; skipped: string[] } {
+    const d = this.#d;
+    const t = d.findFeed(app, source);
+    const skipped: string[] = [];
+    if (t === undefined || ids.length === 0) return { changes: new Map(), skipped };
+    const followers = this.#followersOf.all(t) as number[];
+    if (followers.length === 0) return { changes: new Map(), skipped };
+    const skip = new Set(how.skipGroups);
+    const byLength = new Map<number, number[]>();
+    for (const f of followers) {
+      const name = d.feedName(f);
+      const group = name.slice(0, name.indexOf(':'));
+      if (skip.has(group)) {
+        skipped.push(name);
+        continue;
+      }
+      const max = Object.hasOwn(how.maxLengths, group) ? how.maxLengths[group] : how.defaultMaxLength;
+      const list = byLength.get(max);
+      if (list === undefined) byLength.set(max, [f]);
+      else list.push(f);
+    }
+    if (byLength.size === 0) return { changes: new Map(), skipped };
+    const entries: TimelineEntry[] = ids.map((id) => ({ id, origin: source }));
+    const packed: PackedAdd[] = [...byLength].map(([maxLength, ints]) => ({ feeds: [], ints: Int32Array.from(ints), entries, maxLength }));
+    return { changes: this.applyNow(app, packed, report), skipped };
+  }
+
   /** The feeds of a packed add as names and integers, each feed's row made when new (in the write transaction). */
   private feedsOf(app: string, item: PackedAdd): { names: readonly string[]; ints: ArrayLike<number> } {
     const d = this.#d;
@@ -355,6 +422,7 @@ export class SqliteTimelines implements TimelineStore {
       if ('feeds' in item) rows += item.entries.length * feeds[i]!.names.length;
     }
     const direct = rows >= DIRECT_ADD_ROWS;
+    this.checkTotals();
     const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
     if (direct) {
       // Each entry lives in one table: the feeds that hold one of this call's activities among the
@@ -438,8 +506,19 @@ export class SqliteTimelines implements TimelineStore {
    * of whichever table holds each (adds went to the recent entries and left `feeds.n` alone).
    */
   private countAndTrim(ctx: ApplyCall, f: number, p: Pending, total?: number): void {
+    const totals = this.#totals;
+    if (!ctx.direct && total === undefined) {
+      // Far enough below its length by the bound: no count needed.
+      const bound = totals.get(f);
+      if (bound !== undefined && bound + p.added <= p.maxLength) {
+        totals.set(f, bound + p.added);
+        return;
+      }
+    }
     // Adds of a large call went into `entries` (see DIRECT_ADD_ROWS), which `feeds.n` counts.
     const n = total ?? ((ctx.direct ? this.#countTotal.get(p.added, f) : this.#total.get({ f })) as number);
+    if (totals.size >= MAX_KNOWN_TOTALS) totals.clear();
+    totals.set(f, Math.min(n, p.maxLength));
     if (n <= p.maxLength) return;
     const change = ctx.report ? this.changeOf(ctx, p.feed) : null;
     const oldest = this.#oldest.all({ feed: f, excess: n - p.maxLength }) as [Buffer, number][];
@@ -457,6 +536,14 @@ export class SqliteTimelines implements TimelineStore {
       if (!change.added.delete(id)) change.removed.add(id);
     }
     if (main > 0) this.#count.run(-main, f);
+  }
+
+  /** Forgets the count bounds when another connection committed since they were taken (inside the write transaction). */
+  private checkTotals(): void {
+    const v = this.#dataVersion.get() as number;
+    if (v === this.#totalsVersion) return;
+    this.#totals.clear();
+    this.#totalsVersion = v;
   }
 
   /**
@@ -662,6 +749,13 @@ type PackedOps = readonly (PackedAdd | { readonly op: FeedOp })[];
  * `feeds` holds only those names, in order (an array of integers crosses threads as one block of
  * bytes, and the writer looks integers up without hashing names).
  */
+/** {@link SqliteTimelines.spread}'s options as they cross to the writer thread. */
+interface SpreadArgs {
+  readonly maxLengths: Readonly<Record<string, number>>;
+  readonly defaultMaxLength: number;
+  readonly skipGroups: readonly string[];
+}
+
 interface PackedAdd {
   readonly feeds: string[];
   readonly ints?: Int32Array;

@@ -41,6 +41,29 @@ const ids = (list: { id: string }[]) => list.map((e) => e.id);
 const rowsIn = (store: SqliteStore, table: 'entries' | 'recent_entries') => store.database.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
 
 describe('SQLite recent entries', () => {
+  it('trims a feed to its length after another connection added to it (the writer forgets its count bounds)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-totals-'));
+    const a = new SqliteStore(join(dir, 'db.sqlite'));
+    const b = new SqliteStore(join(dir, 'db.sqlite'));
+    try {
+      const feed = 'timeline:t';
+      const acts = Array.from({ length: 6 }, (_, i) => activityAt(i + 1, 'user:a'));
+      await a.ports.intents.commit(APP, acts.map((activity) => ({ activity })));
+      const add = (store: SqliteStore, from: number, to: number) =>
+        store.ports.timelines.apply(APP, [{ kind: 'add', feed, entries: acts.slice(from, to).map((x) => ({ id: x.id, origin: 'user:a' })), maxLength: 5 }]);
+      await add(a, 0, 3);
+      await add(b, 3, 5);
+      // Six entries for a length of five: the oldest goes, though this writer added only four.
+      await add(a, 5, 6);
+      assert.equal((await a.ports.timelines.readerState(APP, feed)).count, 5);
+      assert.deepEqual(ids(await a.ports.timelines.scan(APP, { feed, limit: 10 })), acts.slice(1).map((x) => x.id).reverse());
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers the same with a feed split between both tables: scans, counts, trims, removals, idempotent adds', async () => {
     const store = new SqliteStore(':memory:');
     const t = store.ports.timelines as SqliteTimelines;

@@ -107,6 +107,8 @@ export class SqliteWriteStore {
   readonly #signals: SqliteSignalWrites;
   readonly #eraseActivity: Database.Statement;
   readonly #audit: Database.Statement;
+  /** Told when a transaction of the group commit rolled back (see {@link onRollback}). */
+  readonly #onRollback: (() => void)[] = [];
   /** Work done between group commits on the writing connection (see {@link runBetweenCommits}). */
   #background: BackgroundWork | null = null;
   #backgroundScheduled = false;
@@ -163,6 +165,11 @@ export class SqliteWriteStore {
    */
   useRemote(remote: RemoteWriter): void {
     this.#remote = remote;
+  }
+
+  /** Calls `f` whenever a transaction of the group commit rolled back (caches of what it wrote forget it). */
+  onRollback(f: () => void): void {
+    this.#onRollback.push(f);
   }
 
   /**
@@ -331,6 +338,7 @@ export class SqliteWriteStore {
       this.#results.clear();
       // Feed integers interned inside the rolled-back transaction no longer exist.
       this.#d.forgetFeeds();
+      for (const f of this.#onRollback) f();
       if (reject) for (const w of settles) w.reject(err);
       return false;
     }

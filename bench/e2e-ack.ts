@@ -1,0 +1,92 @@
+/**
+ * The end-to-end fan-out alone, several runs on one server: a graph (`--graph`, default wiki-Vote)
+ * loaded through the API with the default settings (fan-outs of up to `inline_max_followers`
+ * followers applied before the post is answered), then `--reps` (default 3) runs of the same
+ * `--activities` (default 5,000) posts (`--concurrency`, default 8, in flight; seed 42 authors, a
+ * new seed of bodies per run), each until the outbox is empty. Prints, per run, the follower-feed
+ * inserts per second from the first post until the outbox is empty (as `fanout-throughput`'s
+ * `end_to_end`), the acknowledgement p50/p90/p99, the CPU of each busy thread, and where the store
+ * has a writer thread the commits it made (all, and those that waited for fsync) per second.
+ * The first run is on a fresh server, as the suite's; later runs on a warm one.
+ *
+ *   node --import tsx bench/e2e-ack.ts [--tree <dir>] [--reps 3] [--graph slashdot]   (run from inside <dir>)
+ *
+ * Nothing is written; take the figures of back-to-back runs only.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** CPU ms (user + system) of each thread of this process by thread id, with its name (Linux; empty elsewhere). */
+function threadCpu(): Map<string, { name: string; ms: number }> {
+  const out = new Map<string, { name: string; ms: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 });
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const tree = resolve(opt('tree') ?? resolve(import.meta.dirname, '..'));
+const reps = Number(opt('reps') ?? 3);
+const concurrency = Number(opt('concurrency') ?? 8);
+const n = Number(opt('activities') ?? 5000);
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const h: any = await import(`${tree}/bench/harness.ts`);
+const gr: any = await import(`${tree}/bench/graph.ts`);
+const { Load }: any = await import(`${tree}/bench/load.ts`);
+
+const g = gr.loadGraph(opt('graph') ?? 'wiki-vote');
+const w = gr.drawWorkload(g, n, 42);
+const s = await h.startServer({});
+const load = new Load();
+try {
+  await h.loadGraphThroughApi(s, load, g);
+  const writer: { commits: Int32Array } | null = (s.rivulet.store as any).writerThread ?? null;
+  for (let r = 0; r < reps; r++) {
+    const c0 = writer ? [Atomics.load(writer.commits, 0), Atomics.load(writer.commits, 1)] : null;
+    const threads0 = threadCpu();
+    const from = process.hrtime.bigint() / 1000n;
+    const res = await load.batch(s.base, h.postRequests(s, g, w.authors, new gr.Rng(43 + r)), { concurrency });
+    const done = await h.outboxEmpty(s);
+    const ms = done - res.t0;
+    const threads = [...threadCpu()]
+      .map(([tid, t]) => ({ tid, name: tid === String(process.pid) ? 'main' : `${t.name}#${tid}`, ms: t.ms - (threads0.get(tid)?.ms ?? 0) }))
+      .filter((t) => t.ms >= 50)
+      .sort((a, b) => b.ms - a.ms)
+      .map((t) => `${t.name}:${Math.round(t.ms)}`);
+    const to = process.hrtime.bigint() / 1000n;
+    const v = [...(res.ms as number[])].sort((a, b) => a - b);
+    const p = (q: number) => Math.round(v[Math.min(v.length - 1, Math.floor((q / 100) * v.length))] * 100) / 100;
+    const commits = writer && c0 ? Atomics.load(writer.commits, 0) - c0[0] : null;
+    const durable = writer && c0 ? Atomics.load(writer.commits, 1) - c0[1] : null;
+    console.log(
+      JSON.stringify({
+        tree: tree.split('/').pop(),
+        graph: g.title,
+        run: r + 1,
+        inserts_per_s: Math.round(w.deliveries / (ms / 1000)),
+        all_applied_ms: Math.round(ms),
+        posts_ms: Math.round(res.t1 - res.t0),
+        ack_ms: { p50: p(50), p90: p(90), p99: p(99) },
+        threads_cpu_ms: threads.join(' '),
+        ...(commits !== null ? { commits, durable_commits: durable, commits_per_s: Math.round(commits / (ms / 1000)), commits_per_post: Math.round((commits / n) * 100) / 100 } : {}),
+        window_us: `${from},${to}`,
+      }),
+    );
+  }
+} finally {
+  await load.close();
+  await s.close();
+}
