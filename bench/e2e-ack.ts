@@ -13,30 +13,11 @@
  *
  * Nothing is written; take the figures of back-to-back runs only.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-
-/** CPU ms (user + system) of each thread of this process by thread id, with its name (Linux; empty elsewhere). */
-function threadCpu(): Map<string, { name: string; ms: number }> {
-  const out = new Map<string, { name: string; ms: number }>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 });
-    }
-  } catch {
-    // not Linux
-  }
-  return out;
-}
+import { option, threadCpu } from './thread-cpu.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const opt = (name: string) => option(args, name);
 const tree = resolve(opt('tree') ?? resolve(import.meta.dirname, '..'));
 const reps = Number(opt('reps') ?? 3);
 const concurrency = Number(opt('concurrency') ?? 8);
