@@ -14,7 +14,7 @@
  * Nothing is written; take the figures of back-to-back runs only.
  */
 import { resolve } from 'node:path';
-import { option, threadCpu } from './thread-cpu.js';
+import { busiestThreads, option, percentile, threadCpu } from './thread-cpu.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => option(args, name);
@@ -42,14 +42,10 @@ try {
     const res = await load.batch(s.base, h.postRequests(s, g, w.authors, new gr.Rng(43 + r)), { concurrency });
     const done = await h.outboxEmpty(s);
     const ms = done - res.t0;
-    const threads = [...threadCpu()]
-      .map(([tid, t]) => ({ tid, name: tid === String(process.pid) ? 'main' : `${t.name}#${tid}`, ms: t.ms - (threads0.get(tid)?.ms ?? 0) }))
-      .filter((t) => t.ms >= 50)
-      .sort((a, b) => b.ms - a.ms)
-      .map((t) => `${t.name}:${Math.round(t.ms)}`);
+    const threads = busiestThreads(threads0);
     const to = process.hrtime.bigint() / 1000n;
     const v = [...(res.ms as number[])].sort((a, b) => a - b);
-    const p = (q: number) => Math.round(v[Math.min(v.length - 1, Math.floor((q / 100) * v.length))] * 100) / 100;
+    const p = (q: number) => percentile(v, q);
     const commits = writer && c0 ? Atomics.load(writer.commits, 0) - c0[0] : null;
     const durable = writer && c0 ? Atomics.load(writer.commits, 1) - c0[1] : null;
     console.log(

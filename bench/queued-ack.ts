@@ -15,7 +15,7 @@
  * Nothing is written; take the figures of back-to-back runs only.
  */
 import { resolve } from 'node:path';
-import { option, threadCpu } from './thread-cpu.js';
+import { busiestThreads, option, percentile, threadCpu } from './thread-cpu.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => option(args, name);
@@ -46,14 +46,10 @@ try {
     const cpu = process.cpuUsage(cpu0);
     // The busiest threads' CPU in this run (ms, 10 ms ticks): the main thread, then the others by thread id
     // (the load generator starts before the writer thread, which starts at the first write).
-    const threads = [...threadCpu()]
-      .map(([tid, t]) => ({ tid, name: tid === String(process.pid) ? 'main' : `${t.name}#${tid}`, ms: t.ms - (threads0.get(tid)?.ms ?? 0) }))
-      .filter((t) => t.ms >= 50)
-      .sort((a, b) => b.ms - a.ms)
-      .map((t) => `${t.name}:${Math.round(t.ms)}`);
+    const threads = busiestThreads(threads0);
     const to = process.hrtime.bigint() / 1000n;
     const v = [...(res.ms as number[])].sort((a, b) => a - b);
-    const p = (q: number) => Math.round(v[Math.min(v.length - 1, Math.floor((q / 100) * v.length))] * 100) / 100;
+    const p = (q: number) => percentile(v, q);
     console.log(
       JSON.stringify({
         tree: tree.split('/').pop(),

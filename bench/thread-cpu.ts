@@ -25,3 +25,17 @@ export function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 }
+
+/** The threads that used at least 50 ms of CPU since `before` (a `threadCpu()` reading), busiest first, as `name:ms`. */
+export function busiestThreads(before: Map<string, { name: string; ms: number }>): string[] {
+  return [...threadCpu()]
+    .map(([tid, t]) => ({ name: tid === String(process.pid) ? 'main' : `${t.name}#${tid}`, ms: t.ms - (before.get(tid)?.ms ?? 0) }))
+    .filter((t) => t.ms >= 50)
+    .sort((a, b) => b.ms - a.ms)
+    .map((t) => `${t.name}:${Math.round(t.ms)}`);
+}
+
+/** Percentile `q` (0-100) of `ms`, to 0.01 ms; `ms` sorted ascending. */
+export function percentile(ms: number[], q: number): number {
+  return Math.round(ms[Math.min(ms.length - 1, Math.floor((q / 100) * ms.length))] * 100) / 100;
+}
