@@ -125,19 +125,22 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   // CORS preflight (no Origin or no Access-Control-Request-Method) is 400.
   const closing = opts.closing ?? (() => false);
   answerHealthFirst(server, opts.ready, closing);
-  server.addHook('onRequest', async (req, reply) => {
+  // Synchronous, as every hook a request passes before its handler: an async hook costs a promise
+  // and a microtask turn per request. A hook that answers does not call `done`.
+  server.addHook('onRequest', (req, reply, done) => {
     // Counted before the request reads anything: the store's change mark relies on it (see
     // `noteArrival`).
     noteArrival();
     if (closing()) {
       void reply.header('connection', 'close');
       sendError(reply, CATALOGUE.unavailable, 'the server is shutting down; retry on another node or in a moment');
-      return reply;
+      return;
     }
     if (req.method === 'OPTIONS' && !(req.headers.origin && req.headers['access-control-request-method'])) {
       sendError(reply, CATALOGUE.input, 'OPTIONS is only answered as a CORS preflight: Origin and Access-Control-Request-Method are required');
-      return reply;
+      return;
     }
+    done();
   });
 
   const integrity = opts.integrity;
@@ -185,9 +188,18 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
   const routes = new Set<string>();
   await server.register(
     async (api) => {
-      // Every API route authenticates first; health checks, outside this prefix, do not.
-      api.addHook('onRequest', async (req) => checkQueryEncoding(req.url));
-      api.addHook('onRequest', api.authenticate);
+      // Every API route authenticates first; health checks, outside this prefix, do not. One
+      // synchronous hook: the query's encoding, then the caller.
+      api.addHook('onRequest', (req, _reply, done) => {
+        try {
+          checkQueryEncoding(req.url);
+          api.authenticate(req);
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
+        done();
+      });
       if (limiter !== null) api.addHook('onRequest', limiter);
       api.addHook('onRoute', (r) => {
         for (const m of ([] as string[]).concat(r.method)) if (m !== 'HEAD') routes.add(`${m} ${r.url.slice(API_PREFIX.length)}`);
