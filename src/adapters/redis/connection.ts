@@ -34,6 +34,9 @@ export function parseNode(node: string): { host: string; port: number } {
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
+/** How often the sharded-subscriber client (realtime pubsub) reloads the slot table when nothing made it. */
+const SUBSCRIBER_SLOTS_REFRESH_MS = 5000;
+
 /** Opens an ioredis Cluster client with the options every Rivulet connection uses. */
 export function openCluster(settings: Pick<RedisSettings, 'nodes'>, extra: { shardedSubscribers?: boolean } = {}): Cluster {
   const cluster = new Cluster(settings.nodes.map(parseNode), {
@@ -47,7 +50,13 @@ export function openCluster(settings: Pick<RedisSettings, 'nodes'>, extra: { sha
     maxRedirections: 32,
     // A master that died is replaced by its replica: the slot table is reloaded every second so
     // that commands go to the new master soon after, instead of waiting on the dead one.
-    slotsRefreshInterval: 1000,
+    // The sharded-subscriber client reloads it on events instead (a subscriber lost or failing to
+    // connect, an SSUBSCRIBE answered MOVED), and each periodic reload there compares the whole
+    // slot table as JSON twice (ClusterSubscriberGroup's `_slotsAreEqual`: 2.4% of a busy main
+    // thread at one reload a second), so its periodic reload is a slower safety net. After a
+    // master's kill, events reached a listener again 3.4 s later with a 1 s reload and 3.7 s with
+    // 5 s (redis-failover.test.ts).
+    slotsRefreshInterval: extra.shardedSubscribers ? SUBSCRIBER_SLOTS_REFRESH_MS : 1000,
     shardedSubscribers: extra.shardedSubscribers ?? false,
     redisOptions: { maxRetriesPerRequest: 2, connectTimeout: 2000 },
   });

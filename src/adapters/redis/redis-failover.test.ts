@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { activityId } from '../../core/activities/activity-id.js';
 import { onRedisCluster, startRedisCluster, type TestCluster } from '../../../test/support/redis-cluster.js';
+import type { FeedEvent } from '../../ports/pubsub.js';
+import { RedisConnection } from './connection.js';
 import { partitionOf } from './partitions.js';
+import { RedisPubSub } from './redis-pubsub.js';
 import { RedisStore } from './redis-store.js';
 
 onRedisCluster('failover', () => {
@@ -65,6 +68,59 @@ onRedisCluster('failover', () => {
       assert.deepEqual(lost, [], 'every acknowledged write is there after the failover');
     } finally {
       await store.close();
+    }
+  });
+
+  it('realtime: a listener keeps hearing a feed whose channel was on a killed master, once its replica took over', async () => {
+    const nodes = await Promise.all(
+      [0, 1].map(async () => {
+        const r = new RedisConnection({ nodes: cluster.nodes, durability: 'fast', keyPrefix: 'f:' });
+        const pubsub = new RedisPubSub({ nodes: cluster.nodes, keys: r.keys, publisher: r.cluster });
+        await pubsub.started();
+        return { r, pubsub };
+      }),
+    );
+    const [a, b] = nodes;
+    try {
+      const got: number[] = [];
+      b.pubsub.subscribe((e) => got.push((e.message.new[0] as { n: number }).n));
+      b.pubsub.watch('1', 'user:fo');
+      await b.pubsub.synced();
+      const event = (n: number): FeedEvent => ({
+        app: '1',
+        feed: 'user:fo',
+        message: { feed: 'user:fo', app_id: '1', new: [{ n }], deleted: [], deleted_foreign_ids: [], published_at: '2024-05-01T10:00:00.000000Z' },
+      });
+      await a.pubsub.publish([event(0)]);
+      const deadline = Date.now() + 60_000;
+      while (!got.includes(0) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+      assert.deepEqual(got, [0], 'heard before the kill');
+      // The master holding the feed's channel is the one killed.
+      const channel = a.r.keys.feed('1', 'user:fo', 'rt');
+      const victim = (a.r.cluster.slots[Number(await a.r.cluster.cluster('KEYSLOT', channel))] ?? [])[0];
+      assert.ok(victim, "the channel's slot has a master");
+      const killedAt = Date.now();
+      await cluster.kill9(victim);
+      // Published every 200 ms until one sent after the kill is heard (the subscriber client
+      // reloads the slot table when its subscriber is lost, not on a timer).
+      let n = 0;
+      let heardAt = 0;
+      while (Date.now() < deadline) {
+        n++;
+        await a.pubsub.publish([event(n)]).catch(() => {});
+        await new Promise((res) => setTimeout(res, 200));
+        if (got.some((x) => x > 0)) {
+          heardAt = Date.now();
+          break;
+        }
+      }
+      process.stdout.write(`# failover (realtime): an event published after the kill was heard ${heardAt - killedAt} ms after it\n`);
+      assert.ok(heardAt > 0, 'an event published after the failover reached the listener');
+    } finally {
+      for (const x of nodes) {
+        await x.pubsub.close();
+        await x.r.close();
+      }
     }
   });
 });
