@@ -193,7 +193,7 @@ export async function buildHttp(opts: HttpOptions): Promise<FastifyInstance> {
       api.addHook('onRequest', (req, _reply, done) => {
         try {
           checkQueryEncoding(req.url);
-          api.authenticate(req);
+          api.authenticateNow(req);
         } catch (err) {
           done(err as Error);
           return;

@@ -33,13 +33,15 @@ export const authPlugin = fp(async (server: FastifyInstance, opts: { apps: reado
     byKey.set(app.apiKey, { app, verify, known: new Map() });
   }
   server.decorateRequest('auth', null);
-  server.decorate('authenticate', (req: FastifyRequest) => {
+  const authenticateNow = (req: FastifyRequest): void => {
     const key = str(query(req), 'api_key');
     if (!key) throw new ApiKeyError('api_key is missing from the query string');
     const entry = byKey.get(key);
     if (!entry) throw new ApiKeyError('api_key is not valid');
     req.auth = { app: entry.app, principal: knownPrincipal(entry.known, entry.verify, req.headers.authorization) };
-  });
+  };
+  server.decorate('authenticateNow', authenticateNow);
+  server.decorate('authenticate', async (req: FastifyRequest) => authenticateNow(req));
 });
 
 /** Verified Authorization header values of one app, with the principal and when it expires (ms). */
@@ -104,8 +106,10 @@ function verifyClaims(verify: Verify, header: string | undefined): { principal: 
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Sets `req.auth` from the request's `api_key` and token; throws 401 or 403 in Stream's shape when they fail. */
-    authenticate: (req: FastifyRequest) => void;
+    /** An async onRequest hook: sets `req.auth` from the request's `api_key` and token, or rejects (401, 403 in Stream's shape). */
+    authenticate: (req: FastifyRequest) => Promise<void>;
+    /** The same, synchronous: for a hook that does more (it throws instead of rejecting). */
+    authenticateNow: (req: FastifyRequest) => void;
   }
 }
 
