@@ -14,6 +14,14 @@ export type SignalWorkerDeps = Uses<'activities' | 'follows', 'clock' | 'persona
  * wait, every post cost a second one, which slowed everything else on a busy disk.
  */
 const GATHER_MS = 100;
+/**
+ * Least time between two learner steps of the running worker (ms): engagements logged meanwhile are
+ * learned together, so the round's fixed reads (the log, the readers' profiles and follows, the
+ * activities' tags) are paid a few times a second rather than once per burst of writes. Within the
+ * one second the design allows between an engagement and the reads it changes (personalization.md,
+ * T9). `drainAll` and `snapshot` learn at once.
+ */
+const LEARN_EVERY_MS = 500;
 /** How often retention runs (ms). */
 const SWEEP_EVERY_MS = 3_600_000;
 /** Events deleted per retention step (one short transaction each). */
@@ -32,9 +40,18 @@ export class SignalWorker {
   readonly #labelers = new Map<string, ImageLabeler>();
   #running = false;
   #again = false;
+  /** The round asked for by wake-ups while one ran: content jobs, the learner, or both. */
+  #againContent = false;
+  #againLearn = false;
   #stopped = true;
   #timer: NodeJS.Timeout | null = null;
   #gathering: NodeJS.Timeout | null = null;
+  /** What the gathered round will do. */
+  #gatherContent = false;
+  #gatherLearn = false;
+  /** When the learner last stepped (performance.now()), and a wake-up waiting for its next step. */
+  #learnedAt = -Infinity;
+  #learnTimer: NodeJS.Timeout | null = null;
   #idle: Promise<void> = Promise.resolve();
   #lock: Promise<unknown> = Promise.resolve();
   #lastSweep = 0;
@@ -62,48 +79,88 @@ export class SignalWorker {
 
   start(): void {
     this.#stopped = false;
-    this.#run();
+    this.#run(true, true);
   }
 
   /**
-   * Asks the worker to run queued jobs soon, after {@link GATHER_MS} (no-op before `start` or
-   * after `stop`); wake-ups meanwhile join the same round.
+   * Asks the worker to run queued content jobs soon, after {@link GATHER_MS} (no-op before `start`
+   * or after `stop`); wake-ups meanwhile join the same round. The learner steps in that round too
+   * when its last step is {@link LEARN_EVERY_MS} old.
    */
   wake(): void {
-    if (this.#stopped || this.#gathering !== null) return;
+    this.#wake(true, false);
+  }
+
+  /**
+   * Asks the worker to learn newly logged events: the learner's next step, {@link GATHER_MS} from
+   * now at the earliest and {@link LEARN_EVERY_MS} after its last step (no-op before `start` or
+   * after `stop`).
+   */
+  wakeLearner(): void {
+    if (this.#stopped || this.#learnTimer !== null) return;
+    const wait = Math.max(GATHER_MS, this.#learnedAt + LEARN_EVERY_MS - performance.now());
+    this.#learnTimer = setTimeout(() => {
+      this.#learnTimer = null;
+      this.#wake(false, true, 0);
+    }, wait);
+    this.#learnTimer.unref();
+  }
+
+  #wake(content: boolean, learn: boolean, wait = GATHER_MS): void {
+    if (this.#stopped) return;
     if (this.#running) {
       this.#again = true;
+      this.#againContent ||= content;
+      this.#againLearn ||= learn;
       return;
     }
+    this.#gatherContent ||= content;
+    this.#gatherLearn ||= learn;
+    if (this.#gathering !== null) return;
     this.#gathering = setTimeout(() => {
       this.#gathering = null;
-      if (!this.#running) this.#run();
-      else this.#again = true;
-    }, GATHER_MS);
+      const c = this.#gatherContent;
+      const l = this.#gatherLearn;
+      this.#gatherContent = this.#gatherLearn = false;
+      if (!this.#running) this.#run(c, l);
+      else {
+        this.#again = true;
+        this.#againContent ||= c;
+        this.#againLearn ||= l;
+      }
+    }, wait);
     this.#gathering.unref();
   }
 
-  #run(): void {
+  #run(content: boolean, learn: boolean): void {
     if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#running = true;
-    this.#idle = this.#loop().finally(() => {
+    this.#idle = this.#loop(content, learn).finally(() => {
       this.#running = false;
       if (this.#stopped) return;
       if (this.#again) {
-        this.#again = false;
-        this.wake();
+        const c = this.#againContent;
+        const l = this.#againLearn;
+        this.#again = this.#againContent = this.#againLearn = false;
+        // A learner wake-up during the round: its step comes at the learner's pace.
+        if (c) this.#wake(true, false);
+        if (l) this.wakeLearner();
       } else {
-        this.#timer = setTimeout(() => this.#run(), this.#pollMs);
+        // The poll finds what wake-ups missed: jobs left by a crash, delayed retries, events logged by another process.
+        this.#timer = setTimeout(() => this.#run(true, true), this.#pollMs);
         this.#timer.unref();
       }
     });
   }
 
-  async #loop(): Promise<void> {
+  async #loop(content: boolean, learn: boolean): Promise<void> {
     try {
-      while (!this.#stopped && (await this.#round()) > 0) await new Promise((r) => setImmediate(r));
+      // Content rounds learn too when the learner's last step is old enough (a content job's item
+      // is noted by the learner at once, whatever the round).
+      const due = () => learn || performance.now() - this.#learnedAt >= LEARN_EVERY_MS;
+      while (!this.#stopped && (await this.#round(undefined, content, due())) > 0) await new Promise((r) => setImmediate(r));
       if (Date.now() - this.#lastSweep > SWEEP_EVERY_MS) {
         this.#lastSweep = Date.now();
         await this.sweep();
@@ -147,13 +204,17 @@ export class SignalWorker {
    * One round, never concurrent with another (`drainAll` may run beside the loop): queued content
    * jobs, then the learner's next events of each app (personalization.md §6.2), off the request path.
    */
-  #round(snapshot?: 'now'): Promise<number> {
+  #round(snapshot?: 'now', content = true, learn = true): Promise<number> {
     const run = this.#lock.then(async () => {
       const s = this.#services();
       // A snapshot round (at stop) only learns: content jobs left are picked up after the restart.
-      const content = snapshot === 'now' ? 0 : await processContentJobs(s, this.labelerOf);
-      const events = (await s.personalization?.step(s, this.#apps, { snapshot })) ?? 0;
-      return content + events;
+      const jobs = snapshot === 'now' || !content ? 0 : await processContentJobs(s, this.labelerOf);
+      let events = 0;
+      if (learn) {
+        this.#learnedAt = performance.now();
+        events = (await s.personalization?.step(s, this.#apps, { snapshot })) ?? 0;
+      }
+      return jobs + events;
     });
     this.#lock = run.catch(() => undefined);
     return run;
@@ -163,6 +224,7 @@ export class SignalWorker {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#gathering) clearTimeout(this.#gathering);
+    if (this.#learnTimer) clearTimeout(this.#learnTimer);
     await this.#idle;
     try {
       await this.snapshot();
