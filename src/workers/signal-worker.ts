@@ -9,11 +9,13 @@ import { settingsOf } from '../services/signals/signal-context.js';
 export type SignalWorkerDeps = Uses<'activities' | 'follows', 'clock' | 'personalization' | 'signalStore' | 'signals'>;
 
 /**
- * How long a wake-up waits before the round starts (ms): activity writes arriving meanwhile share
- * one round and one commit. Each round's commit is a durable (fsynced) transaction; without the
- * wait, every post cost a second one, which slowed everything else on a busy disk.
+ * How long a content wake-up waits before the round starts (ms): activity writes arriving meanwhile
+ * share one round and one commit. Each round's commit is a durable (fsynced) transaction, and every
+ * commit makes the readers' caches look at the change marks; without the wait, every post cost a
+ * second one, which slowed everything else on a busy disk. An activity is rankable before its tags
+ * are stored (personalization.md §2.4), so a longer wait only delays its tags.
  */
-const GATHER_MS = 100;
+const GATHER_MS = 500;
 /**
  * Least time between two learner steps of the running worker (ms): engagements logged meanwhile are
  * learned together, so the round's fixed reads (the log, the readers' profiles and follows, the
@@ -22,6 +24,8 @@ const GATHER_MS = 100;
  * T9). `drainAll` and `snapshot` learn at once.
  */
 const LEARN_EVERY_MS = 500;
+/** How long a learner wake-up waits at least (ms), when the last step is older than {@link LEARN_EVERY_MS}. */
+const LEARN_GATHER_MS = 100;
 /** How often retention runs (ms). */
 const SWEEP_EVERY_MS = 3_600_000;
 /** Events deleted per retention step (one short transaction each). */
@@ -92,13 +96,13 @@ export class SignalWorker {
   }
 
   /**
-   * Asks the worker to learn newly logged events: the learner's next step, {@link GATHER_MS} from
-   * now at the earliest and {@link LEARN_EVERY_MS} after its last step (no-op before `start` or
-   * after `stop`).
+   * Asks the worker to learn newly logged events: the learner's next step, {@link LEARN_GATHER_MS}
+   * from now at the earliest and {@link LEARN_EVERY_MS} after its last step (no-op before `start`
+   * or after `stop`).
    */
   wakeLearner(): void {
     if (this.#stopped || this.#learnTimer !== null) return;
-    const wait = Math.max(GATHER_MS, this.#learnedAt + LEARN_EVERY_MS - performance.now());
+    const wait = Math.max(LEARN_GATHER_MS, this.#learnedAt + LEARN_EVERY_MS - performance.now());
     this.#learnTimer = setTimeout(() => {
       this.#learnTimer = null;
       this.#wake(false, true, 0);
