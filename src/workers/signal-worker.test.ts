@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { ImageLabeler } from '../ports/image-labeler.js';
+import { EVENT_BATCH } from '../services/personalization/runtime.js';
 import { SignalWorker, type SignalWorkerDeps } from './signal-worker.js';
 
 // The signal worker's rounds: which wake-ups run content jobs and which step the learner.
 
 /** Services that count the worker's content-job looks and learner steps (nothing queued, nothing to learn). */
-function counting() {
+function counting(stepAnswers: number[] = []) {
   const n = { contentLooks: 0, steps: 0 };
   const services = {
     ports: {},
@@ -21,7 +22,7 @@ function counting() {
     personalization: {
       step: async () => {
         n.steps++;
-        return 0;
+        return stepAnswers.shift() ?? 0;
       },
     },
   } as unknown as SignalWorkerDeps;
@@ -44,6 +45,15 @@ describe('signal worker', () => {
     await worker.stop(); // a last step, for the snapshot
     assert.equal(n.steps, 3);
     assert.equal(n.contentLooks, 1);
+  });
+
+  it('steps again at once while the learner reads full batches, and stops when one is not', async () => {
+    const { n, worker } = counting([EVENT_BATCH, EVENT_BATCH, 7]);
+    worker.start();
+    await until(() => n.steps === 3);
+    await worker.stop();
+    assert.equal(n.steps, 4, 'three rounds, then the snapshot step at stop');
+    assert.equal(n.contentLooks, 3);
   });
 
   it('runs content jobs once for a burst of wake-ups', async () => {

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { LabelerSettings } from '../personalization/signals/settings.js';
 import type { ImageLabeler } from '../ports/image-labeler.js';
 import type { Uses } from '../services/context.js';
-import { processContentJobs } from '../services/signals/process-content.js';
+import { EVENT_BATCH } from '../services/personalization/runtime.js';
+import { CONTENT_BATCH, processContentJobs } from '../services/signals/process-content.js';
 import { settingsOf } from '../services/signals/signal-context.js';
 
 /** What the signal worker uses: content jobs, the learner's steps and the event log's retention. */
@@ -164,7 +165,14 @@ export class SignalWorker {
       // Content rounds learn too when the learner's last step is old enough (a content job's item
       // is noted by the learner at once, whatever the round).
       const due = () => learn || performance.now() - this.#learnedAt >= LEARN_EVERY_MS;
-      while (!this.#stopped && (await this.#round(undefined, content, due())) > 0) await new Promise((r) => setImmediate(r));
+      // Another round at once only while a batch came back full: work committed during a round
+      // wakes the worker again, and the poll finds anything else.
+      for (;;) {
+        if (this.#stopped) break;
+        const r = await this.#roundOf(undefined, content, due());
+        if (r.jobs < CONTENT_BATCH && r.events < EVENT_BATCH) break;
+        await new Promise((done) => setImmediate(done));
+      }
       if (Date.now() - this.#lastSweep > SWEEP_EVERY_MS) {
         this.#lastSweep = Date.now();
         await this.sweep();
@@ -204,11 +212,18 @@ export class SignalWorker {
     return total;
   }
 
+  /** A round of both (see {@link #roundOf}): the number of jobs run and events learned. */
+  async #round(snapshot?: 'now'): Promise<number> {
+    const r = await this.#roundOf(snapshot);
+    return r.jobs + r.events;
+  }
+
   /**
    * One round, never concurrent with another (`drainAll` may run beside the loop): queued content
-   * jobs, then the learner's next events of each app (personalization.md §6.2), off the request path.
+   * jobs, then the learner's next events of each app (personalization.md §6.2), off the request
+   * path; either may be left out. Returns how many jobs ran and events were learned.
    */
-  #round(snapshot?: 'now', content = true, learn = true): Promise<number> {
+  #roundOf(snapshot?: 'now', content = true, learn = true): Promise<{ jobs: number; events: number }> {
     const run = this.#lock.then(async () => {
       const s = this.#services();
       // A snapshot round (at stop) only learns: content jobs left are picked up after the restart.
@@ -218,7 +233,7 @@ export class SignalWorker {
         this.#learnedAt = performance.now();
         events = (await s.personalization?.step(s, this.#apps, { snapshot })) ?? 0;
       }
-      return jobs + events;
+      return { jobs, events };
     });
     this.#lock = run.catch(() => undefined);
     return run;
