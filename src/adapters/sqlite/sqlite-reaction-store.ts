@@ -108,7 +108,7 @@ export class SqliteReactionStore implements ReactionStore {
         if (q.gt) conds.push('(created, id) > (@gtC, @gtI)');
         if (q.gte) conds.push('(created, id) >= (@gteC, @gteI)');
         const dir = asc ? 'ASC' : 'DESC';
-        st = this.#d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE ${conds.join(' AND ')} ORDER BY created ${dir}, id ${dir} LIMIT @limit`);
+        st = this.#d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE ${conds.join(' AND ')} ORDER BY created ${dir}, id ${dir} LIMIT +@limit`);
         this.#lists.set(shape, st);
       }
       const params: Record<string, unknown> = { app: this.#d.appInt(app), value: q.lookup.value, limit: q.limit };
