@@ -267,7 +267,8 @@ export class SqliteTimelines implements TimelineStore {
                ORDER BY e.sk DESC LIMIT +@limit OFFSET @offset`
             : // Without bodies, the page comes back as one text (see \`parseIds\`): one row instead
               // of one per entry, which costs about a third less than the same rows one by one.
-              `SELECT group_concat(lower(hex(e.sk)) || ifnull(e.origin, ''), ',') FROM (${merged} LIMIT +@limit OFFSET @offset) e`,
+              // The hex comes upper-case and is lowered in one pass over the text (see scanOne).
+              `SELECT group_concat(hex(e.sk) || ifnull(e.origin, ''), ',') FROM (${merged} LIMIT +@limit OFFSET @offset) e`,
         )
         .raw();
       this.#scans.set(shape, st);
@@ -287,7 +288,7 @@ export class SqliteTimelines implements TimelineStore {
     if (s.idGte) params.gte = idToSortKey(s.idGte);
     if (!s.bodies) {
       const text = (this.statement(s).get(params) as [string | null])[0];
-      return text === null ? [] : parseIds(text, d);
+      return text === null ? [] : parseIds(text.toLowerCase(), d);
     }
     const rows = this.statement(s).all(params) as [string, number | null, string?][];
     const out: (TimelineEntry & { body?: string })[] = new Array(rows.length);

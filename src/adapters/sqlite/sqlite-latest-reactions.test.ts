@@ -69,10 +69,28 @@ test('latest reactions per activity and kind, and children per parent, are those
       queries.push({ owners: parents, of: 'reaction', perOwner: n });
       queries.push({ owners: parents, of: 'reaction', perKind: n, userId: 'cid' });
     }
-    for (const q of queries) {
-      const got = (await p.reactions.latestReactions(app, q)).map((r) => r.id);
-      assert.deepEqual(got, reference(all, q), JSON.stringify({ ...q, owners: q.owners.length }));
-    }
+    const check = async () => {
+      for (const q of queries) {
+        const got = (await p.reactions.latestReactions(app, q)).map((r) => r.id);
+        assert.deepEqual(got, reference(all, q), JSON.stringify({ ...q, owners: q.owners.length }));
+      }
+    };
+    await check();
+    // Then soft deletes, restores and removals (each through the write step that keeps the counts).
+    const live = all.filter((r) => r.deletedUs === null);
+    const soft = live.filter((_, i) => i % 7 === 0);
+    await p.intents.commit(app, [{ reactions: { softDelete: soft.map((reaction) => ({ reaction, deletedUs: T0 + 2 })) } }]);
+    for (const r of soft) Object.assign(r, { deletedUs: T0 + 2 });
+    const back = all.filter((r) => r.deletedUs !== null).filter((_, i) => i % 3 === 0);
+    await p.intents.commit(app, [{ reactions: { restore: back.map((r) => ({ ...r })) } }]);
+    for (const r of back) Object.assign(r, { deletedUs: null });
+    // A removal takes the reaction's descendants with it, deepest first (as deleting one does).
+    const gone = all.filter((_, i) => i % 11 === 5);
+    for (let k = 0; k < gone.length; k++) for (const r of all) if (r.parent === gone[k].id && !gone.includes(r)) gone.push(r);
+    gone.sort((a, b) => b.depth - a.depth);
+    await p.intents.commit(app, [{ reactions: { remove: gone.map((r) => ({ ...r })) } }]);
+    all.splice(0, all.length, ...all.filter((r) => !gone.includes(r)));
+    await check();
     const one = (await p.reactions.latestReactions(app, { owners: [acts[0].id], of: 'activity', perKind: 50 }))[0];
     assert.deepEqual(one, all.find((r) => r.id === one.id));
   } finally {

@@ -63,8 +63,10 @@ export function toRecord(r: Row): ReactionRecord {
  * Top-level reactions per (activity, kind), and children per parent, are read as one walk per
  * group down an index already in the order wanted, stopping after `@n` (`reactions_activity_kind`:
  * (app, activity_id, parent, kind, created, id); `reactions_parent`: (app, parent, created, id)),
- * so a page reads only the reactions it shows whatever the number an activity has. Without a kinds
- * filter, an activity's kinds are found by seeking from one kind to the next on the same index.
+ * so a page reads only the reactions it shows whatever the number an activity has. The groups are
+ * those with a positive count in `reaction_counts`, which counts exactly the reactions shown here
+ * (not deleted, per owner and kind) and is kept in the same transactions as they are
+ * ({@link SqliteReactionWrites}): owners without reactions cost one look at their counts.
  * Other shapes (rare: a reader's own children per kind, a kinds or user filter on children) number
  * every owner's reactions with a window and keep the first `@n` of each group.
  */
@@ -72,26 +74,23 @@ function latestSql(q: LatestQuery): string {
   const cols = COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
   const user = q.userId ? ' AND x.user_id = @userId' : '';
   if (q.of === 'activity' && q.perKind !== undefined) {
-    const groups = q.kinds
-      ? `g(owner, kind) AS (SELECT o.value, k.value FROM (SELECT DISTINCT value FROM json_each(@owners)) o, (SELECT DISTINCT value FROM json_each(@kinds)) k)`
-      : `o(owner) AS (SELECT DISTINCT value FROM json_each(@owners)),
-         g(owner, kind) AS (
-           SELECT owner, (SELECT min(kind) FROM reactions WHERE app = @app AND activity_id = o.owner AND parent = '') FROM o
-           UNION ALL
-           SELECT owner, (SELECT min(kind) FROM reactions WHERE app = @app AND activity_id = g.owner AND parent = '' AND kind > g.kind) FROM g
-           WHERE kind IS NOT NULL)`;
-    return `WITH RECURSIVE ${groups}
+    const kinds = q.kinds ? ' AND kind IN (SELECT value FROM json_each(@kinds))' : '';
+    return `WITH g(owner, kind) AS (
+        SELECT owner, kind FROM reaction_counts
+        WHERE app = @app AND owner_type = 'a' AND owner IN (SELECT value FROM json_each(@owners)) AND n > 0${kinds})
       SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
         SELECT x.id FROM reactions x INDEXED BY reactions_activity_kind
         WHERE x.app = @app AND x.activity_id = g.owner AND x.parent = '' AND x.kind = g.kind AND x.deleted IS NULL${user}
         ORDER BY x.created DESC, x.id DESC LIMIT +@n)
-      WHERE g.kind IS NOT NULL
       ORDER BY r.created DESC, r.id DESC`;
   }
   if (q.of === 'reaction' && q.perKind === undefined && !q.kinds && !q.userId) {
-    return `SELECT ${cols} FROM (SELECT DISTINCT value AS owner FROM json_each(@owners)) o CROSS JOIN reactions r ON r.app = @app AND r.id IN (
+    return `WITH g(owner) AS (
+        SELECT DISTINCT owner FROM reaction_counts
+        WHERE app = @app AND owner_type = 'r' AND owner IN (SELECT value FROM json_each(@owners)) AND n > 0)
+      SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
         SELECT x.id FROM reactions x INDEXED BY reactions_parent
-        WHERE x.app = @app AND x.parent = o.owner AND x.deleted IS NULL
+        WHERE x.app = @app AND x.parent = g.owner AND x.deleted IS NULL
         ORDER BY x.created DESC, x.id DESC LIMIT +@n)
       ORDER BY r.created DESC, r.id DESC`;
   }
