@@ -12,6 +12,7 @@ import type { Config } from './config/config.js';
 import type { App } from './core/feeds/feed-group.js';
 import { buildHttp } from './http/app.js';
 import { startMetricsServer } from './http/plugins/metrics.js';
+import { startHealthListener, type HealthListener } from './http/routes/health/health-listener.js';
 import type { Clock } from './ports/clock.js';
 import { noMetrics, type Metrics } from './ports/metrics.js';
 import type { PubSub } from './ports/pubsub.js';
@@ -79,6 +80,8 @@ export interface Rivulet {
   readonly metrics: Metrics;
   /** Where `GET /metrics` is served once listening (the API's address, or `metrics.port`'s); null when off. */
   readonly metricsUrl: () => string | null;
+  /** Where the health listener answers `GET /healthz` once listening (config `health.port`); null when off. */
+  readonly healthUrl: () => string | null;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -148,6 +151,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
   ].filter((c): c is ReadinessCheck => c !== null);
   const separateMetrics = metrics !== noMetrics && opts.config.metrics.port !== undefined;
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
+  let health: HealthListener | null = null;
   let apiAddress: string | null = null;
   const metricsUrl = () => (metricsServer ? metricsServer.url : apiAddress && metrics !== noMetrics ? `${apiAddress}/metrics` : null);
   const http = await buildHttp({
@@ -192,31 +196,48 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
     integrityChecked: () => checked,
     metrics,
     metricsUrl,
+    healthUrl: () => health?.url ?? null,
     async listen(port, host) {
-      await store.ready?.();
-      if (opts.syncGroupedEdges !== false) {
-        await syncGroupedEdges(opts.config, store);
-        for (const app of opts.config.apps) await recordConfig(services, app);
+      // First, so that a probe sees the server starting rather than a closed port.
+      if (opts.config.health.port !== undefined) {
+        health = await startHealthListener(
+          { host: opts.config.health.host ?? host, port: opts.config.health.port, stallMs: opts.config.health.stallMs },
+          (err) => logger.error({ err }, 'the health listener failed'),
+        );
+        logger.info({ url: health.url }, 'health listener is serving');
       }
-      if (separateMetrics) {
-        metricsServer = await startMetricsServer({
-          metrics,
-          host: opts.config.metrics.host ?? host,
-          port: opts.config.metrics.port!,
-          token: opts.config.metrics.token,
-        });
+      try {
+        await store.ready?.();
+        if (opts.syncGroupedEdges !== false) {
+          await syncGroupedEdges(opts.config, store);
+          for (const app of opts.config.apps) await recordConfig(services, app);
+        }
+        if (separateMetrics) {
+          metricsServer = await startMetricsServer({
+            metrics,
+            host: opts.config.metrics.host ?? host,
+            port: opts.config.metrics.port!,
+            token: opts.config.metrics.token,
+          });
+        }
+        const address = await http.listen({ port, host });
+        apiAddress = address;
+        if (opts.worker !== 'manual') {
+          worker?.start();
+          contentWorker?.start();
+          sweeper?.start();
+        }
+        ready = true;
+        health?.state.setReady(true);
+        // Beside serving, in its own thread: readiness waits for its answer (see /readyz).
+        checked = integrity.checkAtStart(store, opts.config.integrityCheckMs);
+        return address;
+      } catch (err) {
+        // A server that failed to start leaves no listener behind.
+        await health?.close();
+        health = null;
+        throw err;
       }
-      const address = await http.listen({ port, host });
-      apiAddress = address;
-      if (opts.worker !== 'manual') {
-        worker?.start();
-        contentWorker?.start();
-        sweeper?.start();
-      }
-      ready = true;
-      // Beside serving, in its own thread: readiness waits for its answer (see /readyz).
-      checked = integrity.checkAtStart(store, opts.config.integrityCheckMs);
-      return address;
     },
     async close() {
       // Everything below is bounded by the grace period: requests in flight, then the fan-out
@@ -224,6 +245,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
       const deadline = Date.now() + opts.config.shutdownGraceMs;
       ready = false;
       closing = true;
+      health?.state.setClosing(true);
       // Realtime first: it ends held long-polls and WebSockets, which would keep http.close() waiting.
       await realtime.close();
       // In-flight requests get a grace period; then every connection is cut, so that a client
@@ -237,6 +259,7 @@ export async function createRivulet(opts: RivuletOptions): Promise<Rivulet> {
         logger.warn({ grace_ms: opts.config.shutdownGraceMs }, 'the workers did not stop within the grace period; their queued jobs resume at the next start');
       }
       await metricsServer?.close();
+      await health?.close();
       metrics.close();
       await pubsub.close();
       await blobs.close();

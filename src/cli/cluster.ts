@@ -1,8 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { clusterMetrics, clusterPubSub, openStore, processMetrics, storePubSub } from '../compose/adapters.js';
-import { createLogger, loadConfig, resolveServeOptions, type ServeOptions } from '../compose/environment.js';
+import { createLogger, loadConfig, resolveServeOptions, withHealthPort, type ServeOptions } from '../compose/environment.js';
 import { buildWorkers, openCore, syncGroupedEdges } from '../compose/services.js';
-import { parseConfigText } from '../config/config.js';
+import { ConfigError, parseConfigText } from '../config/config.js';
 import { createRivulet } from '../main.js';
 import { queueStats } from '../services/queue-stats.js';
 import { onSignals, printCredentials, shownAddress, shutdownOnce } from './process.js';
@@ -42,6 +42,11 @@ export async function servePrimary(o: ServeOptions, workers: number): Promise<vo
   const { port, host, dataDir, configFile } = resolveServeOptions(o);
   // The text parsed here is the text every HTTP process gets: one read, one config.
   const { config, created, file, text: configText } = loadConfig(dataDir, configFile);
+  // One port cannot be shared by the health threads of several processes (a thread listens on its
+  // own, not through the primary); each HTTP process answers /healthz on the API port.
+  if (withHealthPort(config, o).health.port !== undefined) {
+    throw new ConfigError('health port (health.port, --health-port, RIVULET_HEALTH_PORT): only for a single process; with --workers, probe /healthz on the API port');
+  }
   const logger = createLogger();
   // Opening the store here, before any HTTP process starts, runs the migrations once.
   const base = await openStore(config);

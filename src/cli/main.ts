@@ -22,6 +22,7 @@ export async function run(argv: string[]): Promise<void> {
       .option('--config <file>', 'JSON config file (env RIVULET_CONFIG)');
   common(program.command('serve').description('run the API server with the in-process fan-out worker'))
     .option('--no-worker', 'do not run the fan-out worker in this process')
+    .option('--health-port <port>', 'also answer GET /healthz on this port, from a thread of its own that does not wait for the main event loop (env RIVULET_HEALTH_PORT; default: config health.port, else off); single process only')
     .option('--workers <n>', 'HTTP processes sharing the port and the data (env RIVULET_WORKERS, default 1); with more than 1, one fan-out worker runs in the primary process')
     .action(async (o) => serve(o));
   common(program.command('worker').description('run only the fan-out worker (beside `serve --no-worker` processes on the same data)')).action(

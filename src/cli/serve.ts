@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createLogger, loadConfig, resolveServeOptions, resolveWorkers, type ServeOptions } from '../compose/environment.js';
+import { createLogger, loadConfig, resolveServeOptions, resolveWorkers, withHealthPort, type ServeOptions } from '../compose/environment.js';
 import { createRivulet } from '../main.js';
 import { serveHttpProcess, servePrimary } from './cluster.js';
 import { onSignals, printCredentials, shownAddress, shutdownOnce } from './process.js';
@@ -10,7 +10,9 @@ export async function serve(o: ServeOptions): Promise<void> {
   const workers = resolveWorkers(o);
   if (workers > 1) return servePrimary(o, workers);
   const { port, host, dataDir, configFile } = resolveServeOptions(o);
-  const { config, created, file } = loadConfig(dataDir, configFile);
+  const loaded = loadConfig(dataDir, configFile);
+  const { created, file } = loaded;
+  const config = withHealthPort(loaded.config, o);
   const logger = createLogger();
   const rivulet = await createRivulet({ config, logger, worker: o.worker !== false });
   const address = await rivulet.listen(port, host);

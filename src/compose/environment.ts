@@ -15,6 +15,7 @@ export interface ServeOptions {
   config?: string;
   worker?: boolean;
   workers?: string;
+  healthPort?: string;
 }
 
 /** Most HTTP processes `--workers` accepts; more only contend for the one database file. */
@@ -41,6 +42,19 @@ export function resolveServeOptions(o: ServeOptions, env: NodeJS.ProcessEnv = pr
     dataDir: resolve(o.data ?? env.RIVULET_DATA_DIR ?? './data'),
     configFile: o.config ?? (env.RIVULET_CONFIG || undefined),
   };
+}
+
+/**
+ * The config with the health listener's port of `--health-port`, then env RIVULET_HEALTH_PORT,
+ * over the config file's `health.port` (`off` or an empty value turns it off).
+ */
+export function withHealthPort(config: Config, o: ServeOptions, env: NodeJS.ProcessEnv = process.env): Config {
+  const text = o.healthPort ?? env.RIVULET_HEALTH_PORT;
+  if (text === undefined) return config;
+  if (text.trim() === '' || text.trim() === 'off') return { ...config, health: { ...config.health, port: undefined } };
+  const port = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isInteger(port) || port > 65535) throw new ConfigError(`health port: "${text}" is not a valid port`);
+  return { ...config, health: { ...config.health, port } };
 }
 
 /** Loads the config file, or the data dir's own app (created on first start). */

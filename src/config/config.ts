@@ -114,6 +114,13 @@ const fileSchema = z.strictObject({
       history_interval_s: z.int().min(1).max(60).optional(),
     })
     .optional(),
+  health: z
+    .strictObject({
+      host: z.string().min(1).max(255).optional(),
+      port: z.int().min(0).max(65_535).optional(),
+      stall_ms: z.int().min(10).max(600_000).optional(),
+    })
+    .optional(),
   dashboard: z
     .strictObject({
       enabled: z.boolean().optional(),
@@ -200,6 +207,13 @@ export interface Config {
     /** Seconds between the samples the dashboard's charts show (an hour's worth is kept). */
     readonly historyIntervalS: number;
   };
+  /**
+   * The health listener: `GET /healthz` answered by a thread of its own on `host:port` (`host`
+   * defaults to the API's), so that it does not wait for the main event loop and reports it
+   * `stalled` (503) when it has not run for `stallMs`. Off unless `port` is set (config
+   * `health.port`, flag `--health-port`, env RIVULET_HEALTH_PORT).
+   */
+  readonly health: { readonly host?: string; readonly port?: number; readonly stallMs: number };
   /** The web dashboard at `/dashboard/`; `operatorToken` signs in to every app. */
   readonly dashboard: { readonly enabled: boolean; readonly operatorToken?: string };
   /** Uploaded files and images: where their bytes go, the size limit, the origin of their URLs. */
@@ -261,6 +275,8 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export const DEFAULT_ACTIVITY_RETENTION_S = 3600;
 export const DEFAULT_ACTIVITY_SWEEP_INTERVAL_S = 300;
 export const DEFAULT_INTEGRITY_CHECK_MS = 30_000;
+/** A main event loop that has not run for this long is reported stalled by the health listener. */
+export const DEFAULT_HEALTH_STALL_MS = 5_000;
 /** The window of an app's rate limits when `rate_limits.window_seconds` is not set: Stream's minute. */
 export const DEFAULT_RATE_WINDOW_S = 60;
 
@@ -401,6 +417,7 @@ export function parseConfig(raw: unknown, dataDir: string): Config {
       token: f.metrics?.token,
       historyIntervalS: f.metrics?.history_interval_s ?? 10,
     },
+    health: { host: f.health?.host, port: f.health?.port, stallMs: f.health?.stall_ms ?? DEFAULT_HEALTH_STALL_MS },
     dashboard: { enabled: f.dashboard?.enabled ?? true, operatorToken: f.dashboard?.operator_token },
     files: fileConfig(f.files, dataDir),
     og: {

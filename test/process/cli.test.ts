@@ -172,4 +172,28 @@ describe('command line', () => {
       await kill9(api);
     }
   });
+
+  it('serve --health-port (or RIVULET_HEALTH_PORT) answers /healthz on that port too; with --workers it is refused', { timeout: 60_000 }, async () => {
+    const file = join(dir, 'health.json');
+    writeFileSync(file, JSON.stringify({ apps: [{ app_id: '8', api_key: 'key-health', api_secret: 'secret-number-health-1234', feed_groups: [{ name: 'user', type: 'flat' }] }] }));
+    for (const flag of [true, false]) {
+      const port = await freePort();
+      const healthPort = await freePort();
+      const args = ['serve', '--config', file, '--data', join(dir, 'd5'), ...(flag ? ['--health-port', String(healthPort)] : [])];
+      const child = await spawnRivulet(args, port, flag ? {} : { RIVULET_HEALTH_PORT: String(healthPort) });
+      try {
+        const res = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
+        assert.equal(res.status, 200);
+        assert.deepEqual(await res.json(), { status: 'ok' });
+      } finally {
+        await kill9(child);
+      }
+    }
+    const bad = cli(['serve', '--config', file, '--data', join(dir, 'd5'), '--port', '0', '--health-port', 'eighty']);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /health port: "eighty" is not a valid port/);
+    const workers = cli(['serve', '--config', file, '--data', join(dir, 'd5'), '--port', '0', '--workers', '2'], { RIVULET_HEALTH_PORT: '9' });
+    assert.equal(workers.status, 2, workers.stderr);
+    assert.match(workers.stderr, /health port .*only for a single process/);
+  });
 });
