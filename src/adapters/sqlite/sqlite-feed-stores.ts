@@ -52,7 +52,9 @@ export function parseIds(text: string, d: { feedName(id: number): string }): Tim
   let ordered = true;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
-    if (i > 0 && p.slice(0, 32) > parts[i - 1].slice(0, 32)) ordered = false;
+    // Whole texts compare as their keys do: two entries never share a key, so the first 32
+    // digits always differ and decide.
+    if (i > 0 && p > parts[i - 1]) ordered = false;
     out[i] = { id: hexToId(p), origin: p.length > 32 ? d.feedName(Number(p.slice(32))) : null };
   }
   if (!ordered) {
