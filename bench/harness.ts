@@ -46,6 +46,8 @@ export interface ServerOptions {
   partsMb?: number;
   /** Prometheus metrics (default on, as in a default config). */
   metrics?: boolean;
+  /** The health listener on a port of its own (`health.port`; off when absent). */
+  healthListener?: boolean;
 }
 
 function b64(x: object): string {
@@ -151,6 +153,7 @@ function suiteConfig(dir: string, secret: string, opts: ServerOptions) {
       fanout: opts.fanout,
       read_cache: opts.readCacheMb === undefined && opts.partsMb === undefined ? undefined : { max_mb: opts.readCacheMb, parts_mb: opts.partsMb },
       metrics: opts.metrics === undefined ? undefined : { enabled: opts.metrics },
+      health: opts.healthListener ? { port: 0 } : undefined,
       // No integrity check at start: on a second server over loaded data it reads the whole file
       // in a thread of this process for a minute or more, which the CPU figures would count.
       integrity_check: { timeout_ms: 0 },

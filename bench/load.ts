@@ -160,18 +160,33 @@ export class Load {
    * connections and latencies), an open-loop `paced` sender, and a lone `probe` client. The probe
    * runs in a process of its own (`probe-process.mjs`), so its latencies are the server's and not
    * the wait behind the load generator's busy thread; the same probe run inside the load
-   * generator's thread, as before, is `probeInLoadThread` (for comparison). Throws when a cannon
+   * generator's thread, as before, is `probeInLoadThread` (for comparison); `otherProbe`, one more
+   * such process on another origin, is `otherProbe`. Throws when a cannon
    * got a non-2xx answer; timeouts and the paced sender's failures are counted in the result.
    */
-  async mix(base: string, durationS: number, parts: { cannons: { name: string; requests: HttpReq[]; connections: number }[]; paced?: PacedSpec; probe?: { request: HttpReq; gapMs: number } }) {
-    const probe = parts.probe ? await startProbe(base, parts.probe.request, parts.probe.gapMs, durationS) : null;
-    const [r, probed] = await Promise.all([this.#run({ op: 'mix', base, durationS, ...parts }), probe?.result]);
+  async mix(
+    base: string,
+    durationS: number,
+    parts: {
+      cannons: { name: string; requests: HttpReq[]; connections: number }[];
+      paced?: PacedSpec;
+      probe?: { request: HttpReq; gapMs: number };
+      /** A second lone client in a process of its own, on another origin (the health listener's). */
+      otherProbe?: { base: string; request: HttpReq; gapMs: number };
+    },
+  ) {
+    const { otherProbe: other, ...own } = parts;
+    const [probe, second] = await Promise.all([
+      own.probe ? startProbe(base, own.probe.request, own.probe.gapMs, durationS) : null,
+      other ? startProbe(other.base, other.request, other.gapMs, durationS) : null,
+    ]);
+    const [r, probed, otherProbed] = await Promise.all([this.#run({ op: 'mix', base, durationS, ...own }), probe?.result, second?.result]);
     for (const [name, c] of Object.entries(r.cannons)) {
       if (c.non2xx > 0) throw new Error(`load run ${name} got ${c.non2xx} non-2xx answers`);
       // Requests cut off when the run ends (or timed out on an overloaded machine) are counted, not fatal.
       if (c.errors > 0) console.warn(`  load run ${name}: ${c.errors} requests errored or timed out (kept in the result)`);
     }
-    return { ...r, probe: probed, probeInLoadThread: r.probe };
+    return { ...r, probe: probed, probeInLoadThread: r.probe, otherProbe: otherProbed };
   }
 
   watch(base: string, post: HttpReq, readers: HttpReq[], gapMs = 2, timeoutMs = 600_000) {

@@ -6,7 +6,8 @@
  * background writer posts activities with fan-out and adds likes and comments at a fixed rate, open
  * loop: 0, 20 and 200 writes per second. Each run reports read req/s and latency per kind beside
  * the HTTP ceiling of the same mix measured right before and right after it, the read cache's hit rate, the write
- * rate reached, and the latency of a lone `/healthz` client in a process of its own. A saturation probe follows: 50 connections
+ * rate reached, and the latency of a lone `/healthz` client in a process of its own, beside another
+ * reading the health listener's `/healthz` (its own port and thread). A saturation probe follows: 50 connections
  * sending 80% flat reads and 20% posts, beside the same reads alone and the flat ceiling.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -117,6 +118,11 @@ interface MixedRun {
   /** The same client run in the load generator's thread (its latencies include that thread's lag). */
   healthz_in_load_thread: ReturnType<typeof roundProbe> | null;
   /**
+   * The same client, in a process of its own, reading `/healthz` from the health listener (its
+   * own port and thread, not waiting for the main event loop) at the same time.
+   */
+  health_listener: ReturnType<typeof roundProbe> | null;
+  /**
    * `/healthz` p99 ÷ the mean p99 of the same client against the bare ceilings before and after
    * the run: how much longer than on a server that does nothing but answer the same connections.
    */
@@ -168,7 +174,7 @@ function watchEventLoop(): (responses: number) => EventLoopFigures {
 }
 
 /** Responses the server sent in a `load.mix` run (any status). */
-function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult; probeInLoadThread?: ProbeResult }): number {
+function responsesOf(r: { cannons: Record<string, CannonResult>; paced?: PacedResult; probe?: ProbeResult; probeInLoadThread?: ProbeResult; otherProbe?: ProbeResult }): number {
   let n = 0;
   for (const c of Object.values(r.cannons)) n += c.responses_2xx + c.non2xx;
   if (r.paced) n += r.paced.responses_2xx + r.paced.non2xx;
@@ -248,7 +254,9 @@ export async function mixed(): Promise<void> {
   const duration = intOption('duration', 10);
   const rates = option('rates')?.split(',').map(Number) ?? RATES;
   log(`mixed: ${g.title}, ${n} activities, ${connections} connections (${half} flat, ${half} enriched), ${duration} s per run, writes/s ${rates.join(', ')}`);
-  await withServer({}, async (s, load: Load) => {
+  await withServer({ healthListener: true }, async (s, load: Load) => {
+    const healthUrl = new URL(s.rivulet.healthUrl()!);
+    const healthProbe = { base: healthUrl.origin, request: { ...HEALTHZ, path: healthUrl.pathname }, gapMs: PROBE_GAP_MS };
     const { posted } = await buildReadWorkload(s, load, g, n, seed, 0);
     const w = drawWorkload(g, n, seed);
     const rng = new Rng(seed + 3);
@@ -304,6 +312,7 @@ export async function mixed(): Promise<void> {
           cannons,
           paced: rate > 0 ? { requests: writes, ratePerS: rate, maxInFlight: MAX_WRITES_IN_FLIGHT } : undefined,
           probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS },
+          otherProbe: healthProbe,
         }),
       );
       const eventLoop = loop(responsesOf(r));
@@ -339,12 +348,13 @@ export async function mixed(): Promise<void> {
         healthz: r.probe ? roundProbe(r.probe) : null,
         healthz_in_load_thread: r.probeInLoadThread ? roundProbe(r.probeInLoadThread) : null,
         healthz_p99_vs_ceiling: probeRatio(r.probe, ceiling.healthz, ceilingAfter.healthz),
+        health_listener: r.otherProbe ? roundProbe(r.otherProbe) : null,
         event_loop: eventLoop,
       };
       log(
         `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s} → ${ceilingAfter.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} → ${ceilingAfter.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
-          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s (${run.writer_commits_per_s?.all ?? '–'} group commits/s, read connection's cache dropped ${run.writer_commits_per_s?.read_cache_resets ?? '–'}/s), healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms; against the bare ceiling ${ceiling.healthz?.latency_ms.p99} → ${ceilingAfter.healthz?.latency_ms.p99} ms), ` +
+          `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s (${run.writer_commits_per_s?.all ?? '–'} group commits/s, read connection's cache dropped ${run.writer_commits_per_s?.read_cache_resets ?? '–'}/s), healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms; against the bare ceiling ${ceiling.healthz?.latency_ms.p99} → ${ceilingAfter.healthz?.latency_ms.p99} ms), health listener p99 ${run.health_listener?.latency_ms.p99} ms (max ${run.health_listener?.latency_ms.max}, ${run.health_listener?.non2xx} not 200), ` +
           `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
       );
       runs.push(run);
@@ -387,7 +397,11 @@ export async function mixed(): Promise<void> {
     const activitiesBefore = countActivities(s);
     const satLoop = watchEventLoop();
     const sat = await profiled('mixed-saturation', () =>
-      load.mix(s.base, duration, { cannons: [{ name: 'mixed', requests: satReqs, connections: satConnections }], probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS } }),
+      load.mix(s.base, duration, {
+        cannons: [{ name: 'mixed', requests: satReqs, connections: satConnections }],
+        probe: { request: HEALTHZ, gapMs: PROBE_GAP_MS },
+        otherProbe: healthProbe,
+      }),
     );
     const satEventLoop = satLoop(responsesOf(sat));
     await outboxEmpty(s);
@@ -408,17 +422,18 @@ export async function mixed(): Promise<void> {
       total_vs_flat_ceiling: round(satCannon.requests_per_s / flatCeiling.requests_per_s, 3),
       healthz: sat.probe ? roundProbe(sat.probe) : null,
       healthz_in_load_thread: sat.probeInLoadThread ? roundProbe(sat.probeInLoadThread) : null,
+      health_listener: sat.otherProbe ? roundProbe(sat.otherProbe) : null,
       event_loop: satEventLoop,
     };
     log(
       `  saturation: ${satCannon.requests_per_s} req/s in all, p50 ${satCannon.latency_ms.p50} p99 ${satCannon.latency_ms.p99} ms, ` +
         `reads p99 ${satCannon.by_method?.GET?.latency_ms.p99} ms, posts p50 ${satCannon.by_method?.POST?.latency_ms.p50} p99 ${satCannon.by_method?.POST?.latency_ms.p99} ms, ` +
-        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms (in the load thread ${saturation.healthz_in_load_thread?.latency_ms.p99} ms), ` +
+        `${saturation.posts_per_s} posts/s (${saturation.follower_inserts_per_s} follower inserts/s); reads alone ${readsAlone.requests_per_s} req/s; healthz p99 ${saturation.healthz?.latency_ms.p99} ms (in the load thread ${saturation.healthz_in_load_thread?.latency_ms.p99} ms; health listener ${saturation.health_listener?.latency_ms.p99} ms), ` +
         `event loop delay p99 ${satEventLoop.delay_ms.p99} ms (max ${satEventLoop.delay_ms.max}), busy ${satEventLoop.utilization}, main thread ${satEventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
     );
 
     writeResult('mixed', {
-      what: `timeline reads while the data changes: ${half} connections reading flat and ${half} reading enriched timelines (${ENRICH_FLAGS}) of readers drawn by a Zipf law (s = ${ZIPF_S}) over all ${g.nodes} users ranked by feeds followed, user tokens, while a writer posts (fan-out to the author's followers), likes and comments (1:2:1) at a fixed rate, open loop; ${duration} s per run; a lone client in a process of its own reads /healthz every ${PROBE_GAP_MS} ms throughout (healthz_in_load_thread: the same client in the load generator's thread)`,
+      what: `timeline reads while the data changes: ${half} connections reading flat and ${half} reading enriched timelines (${ENRICH_FLAGS}) of readers drawn by a Zipf law (s = ${ZIPF_S}) over all ${g.nodes} users ranked by feeds followed, user tokens, while a writer posts (fan-out to the author's followers), likes and comments (1:2:1) at a fixed rate, open loop; ${duration} s per run; a lone client in a process of its own reads /healthz every ${PROBE_GAP_MS} ms throughout (healthz_in_load_thread: the same client in the load generator's thread; health_listener: another such client reading /healthz from the health listener, the server's own port and thread for it)`,
       graph: graphInfo(g),
       activities: n,
       seed,

@@ -113,6 +113,8 @@ export class SqliteTimelines implements TimelineStore {
   readonly #byForeignId: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #insertMain: Database.Statement;
+  readonly #insertFresh: Database.Statement;
+  readonly #inMain: Database.Statement;
   readonly #recentOf: Database.Statement;
   readonly #count: Database.Statement;
   readonly #countTotal: Database.Statement;
@@ -189,6 +191,9 @@ export class SqliteTimelines implements TimelineStore {
       `INSERT INTO recent_entries (feed, sk, origin) SELECT ?, ?, ?
        WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = ? AND sk = ?) ON CONFLICT DO NOTHING`,
     );
+    // The same for an activity no feed holds in `entries` (see #inMain): no probe of `entries` per row.
+    this.#insertFresh = db.prepare('INSERT INTO recent_entries (feed, sk, origin) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+    this.#inMain = db.prepare('SELECT 1 FROM entries WHERE sk = ? LIMIT 1').pluck();
     // A large call checks the recent entries once per activity (see applyNow), not per row.
     this.#insertMain = db.prepare('INSERT INTO entries (feed, sk, origin) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
     this.#recentOf = db.prepare('SELECT feed FROM recent_entries WHERE sk = ?').pluck();
@@ -426,7 +431,7 @@ export class SqliteTimelines implements TimelineStore {
     }
     const direct = rows >= DIRECT_ADD_ROWS;
     this.checkTotals();
-    const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
+    const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null, inMain: new Map() };
     if (direct) {
       // Each entry lives in one table: the feeds that hold one of this call's activities among the
       // recent entries (its own feed, a small fan-out's followers) keep it there.
@@ -629,11 +634,15 @@ export class SqliteTimelines implements TimelineStore {
       }
       let sk = ctx.keys.get(e.id);
       if (sk === undefined) ctx.keys.set(e.id, (sk = idToSortKey(e.id)));
-      const changes = ctx.direct
-        ? inRecent !== null && inRecent.get(e.id)?.has(f) === true
-          ? 0
-          : this.#insertMain.run(f, sk, origin).changes
-        : this.#insert.run(f, sk, origin, f, sk).changes;
+      let changes: number;
+      if (ctx.direct) changes = inRecent !== null && inRecent.get(e.id)?.has(f) === true ? 0 : this.#insertMain.run(f, sk, origin).changes;
+      else {
+        // An activity no feed holds in `entries` (a new post's, the common case) needs no probe
+        // of `entries` per feed: one look by sort key per call says so for all of them.
+        let held = ctx.inMain.get(e.id);
+        if (held === undefined) ctx.inMain.set(e.id, (held = this.#inMain.get(sk) !== undefined));
+        changes = (held ? this.#insert.run(f, sk, origin, f, sk) : this.#insertFresh.run(f, sk, origin)).changes;
+      }
       if (changes === 0) {
         if (report && c === undefined && fresh === null) fresh = entries.slice(0, i);
         continue;
@@ -881,6 +890,11 @@ interface ApplyCall {
   readonly pending: Map<number, Pending>;
   /** A large call: the feeds whose recent entries hold each of its activities (null: none). */
   inRecent: Map<string, Set<number>> | null;
+  /**
+   * A call into the recent entries: whether any feed holds each activity met in `entries` (looked
+   * up once per activity; this call writes nothing there, so the answer holds to its end).
+   */
+  readonly inMain: Map<string, boolean>;
 }
 
 /** A group row with the newest activity its limit dropped (see the core's group rules). */
