@@ -13,7 +13,7 @@
  *
  *   node --import tsx bench/writer-cpu.ts [--tree <dir>] [--graph slashdot] [--posts 5000] [--group 4]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { option } from './thread-cpu.js';
@@ -43,6 +43,15 @@ try {
   }
   for (let i = 0; i < steps.length; i += 5000) await store.ports.intents.commit(APP, steps.slice(i, i + 5000));
   const spreadOpts = { maxLengths: {}, defaultMaxLength: 1000, skipGroups: [], changes: false };
+  /** Bytes this process passed to write() (Linux; 0 elsewhere). */
+  const written = (): number => {
+    try {
+      return Number(/^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  };
+  const w0 = written();
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const base = Date.now() * 1000;
@@ -63,6 +72,7 @@ try {
   }
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - wall0;
+  const bytes = written() - w0;
   const count = (t: string) => db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
   console.log(
     JSON.stringify({
@@ -74,6 +84,7 @@ try {
       cpu_us_per_insert: Math.round(((cpu.user + cpu.system) / w.deliveries) * 100) / 100,
       user_us_per_insert: Math.round((cpu.user / w.deliveries) * 100) / 100,
       system_us_per_insert: Math.round((cpu.system / w.deliveries) * 100) / 100,
+      bytes_written_per_insert: Math.round(bytes / w.deliveries),
       wall_inserts_per_s: Math.round(w.deliveries / (wall / 1000)),
       entries: count('entries'),
       recent_entries: count('recent_entries'),
