@@ -52,7 +52,9 @@ export function parseIds(text: string, d: { feedName(id: number): string }): Tim
   let ordered = true;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
-    if (i > 0 && p.slice(0, 32) > parts[i - 1].slice(0, 32)) ordered = false;
+    // Whole texts compare as their keys do: two entries never share a key, so the first 32
+    // digits always differ and decide.
+    if (i > 0 && p > parts[i - 1]) ordered = false;
     out[i] = { id: hexToId(p), origin: p.length > 32 ? d.feedName(Number(p.slice(32))) : null };
   }
   if (!ordered) {
@@ -111,6 +113,8 @@ export class SqliteTimelines implements TimelineStore {
   readonly #byForeignId: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #insertMain: Database.Statement;
+  readonly #insertFresh: Database.Statement;
+  readonly #inMain: Database.Statement;
   readonly #recentOf: Database.Statement;
   readonly #count: Database.Statement;
   readonly #countTotal: Database.Statement;
@@ -187,6 +191,9 @@ export class SqliteTimelines implements TimelineStore {
       `INSERT INTO recent_entries (feed, sk, origin) SELECT ?, ?, ?
        WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = ? AND sk = ?) ON CONFLICT DO NOTHING`,
     );
+    // The same for an activity no feed holds in `entries` (see #inMain): no probe of `entries` per row.
+    this.#insertFresh = db.prepare('INSERT INTO recent_entries (feed, sk, origin) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
+    this.#inMain = db.prepare('SELECT 1 FROM entries WHERE sk = ? LIMIT 1').pluck();
     // A large call checks the recent entries once per activity (see applyNow), not per row.
     this.#insertMain = db.prepare('INSERT INTO entries (feed, sk, origin) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
     this.#recentOf = db.prepare('SELECT feed FROM recent_entries WHERE sk = ?').pluck();
@@ -202,7 +209,7 @@ export class SqliteTimelines implements TimelineStore {
     this.#oldest = db
       .prepare(
         `SELECT sk, 0 FROM entries WHERE feed = @feed AND grp IS NULL UNION ALL SELECT sk, 1 FROM recent_entries WHERE feed = @feed
-         ORDER BY 1 LIMIT @excess`,
+         ORDER BY 1 LIMIT +@excess`,
       )
       .raw();
     this.#trimMain = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND grp IS NULL');
@@ -264,10 +271,11 @@ export class SqliteTimelines implements TimelineStore {
         .prepare(
           s.bodies
             ? `SELECT a.id, e.origin, a.body FROM (${merged} LIMIT -1) e CROSS JOIN activities a ON a.app = @app AND a.sk = e.sk
-               ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`
+               ORDER BY e.sk DESC LIMIT +@limit OFFSET @offset`
             : // Without bodies, the page comes back as one text (see \`parseIds\`): one row instead
               // of one per entry, which costs about a third less than the same rows one by one.
-              `SELECT group_concat(lower(hex(e.sk)) || ifnull(e.origin, ''), ',') FROM (${merged} LIMIT @limit OFFSET @offset) e`,
+              // The hex comes upper-case and is lowered in one pass over the text (see scanOne).
+              `SELECT group_concat(hex(e.sk) || ifnull(e.origin, ''), ',') FROM (${merged} LIMIT +@limit OFFSET @offset) e`,
         )
         .raw();
       this.#scans.set(shape, st);
@@ -287,7 +295,7 @@ export class SqliteTimelines implements TimelineStore {
     if (s.idGte) params.gte = idToSortKey(s.idGte);
     if (!s.bodies) {
       const text = (this.statement(s).get(params) as [string | null])[0];
-      return text === null ? [] : parseIds(text, d);
+      return text === null ? [] : parseIds(text.toLowerCase(), d);
     }
     const rows = this.statement(s).all(params) as [string, number | null, string?][];
     const out: (TimelineEntry & { body?: string })[] = new Array(rows.length);
@@ -423,7 +431,7 @@ export class SqliteTimelines implements TimelineStore {
     }
     const direct = rows >= DIRECT_ADD_ROWS;
     this.checkTotals();
-    const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null };
+    const ctx: ApplyCall = { app, direct, report, changes: new Map(), keys: new Map(), origins: new Map(), pending: new Map(), inRecent: null, inMain: new Map() };
     if (direct) {
       // Each entry lives in one table: the feeds that hold one of this call's activities among the
       // recent entries (its own feed, a small fan-out's followers) keep it there.
@@ -626,11 +634,15 @@ export class SqliteTimelines implements TimelineStore {
       }
       let sk = ctx.keys.get(e.id);
       if (sk === undefined) ctx.keys.set(e.id, (sk = idToSortKey(e.id)));
-      const changes = ctx.direct
-        ? inRecent !== null && inRecent.get(e.id)?.has(f) === true
-          ? 0
-          : this.#insertMain.run(f, sk, origin).changes
-        : this.#insert.run(f, sk, origin, f, sk).changes;
+      let changes: number;
+      if (ctx.direct) changes = inRecent !== null && inRecent.get(e.id)?.has(f) === true ? 0 : this.#insertMain.run(f, sk, origin).changes;
+      else {
+        // An activity no feed holds in `entries` (a new post's, the common case) needs no probe
+        // of `entries` per feed: one look by sort key per call says so for all of them.
+        let held = ctx.inMain.get(e.id);
+        if (held === undefined) ctx.inMain.set(e.id, (held = this.#inMain.get(sk) !== undefined));
+        changes = (held ? this.#insert.run(f, sk, origin, f, sk) : this.#insertFresh.run(f, sk, origin)).changes;
+      }
       if (changes === 0) {
         if (report && c === undefined && fresh === null) fresh = entries.slice(0, i);
         continue;
@@ -878,6 +890,11 @@ interface ApplyCall {
   readonly pending: Map<number, Pending>;
   /** A large call: the feeds whose recent entries hold each of its activities (null: none). */
   inRecent: Map<string, Set<number>> | null;
+  /**
+   * A call into the recent entries: whether any feed holds each activity met in `entries` (looked
+   * up once per activity; this call writes nothing there, so the answer holds to its end).
+   */
+  readonly inMain: Map<string, boolean>;
 }
 
 /** A group row with the newest activity its limit dropped (see the core's group rules). */
@@ -929,7 +946,7 @@ export class SqliteGroupStore implements GroupStore {
     this.#byEntries = db.prepare(
       'SELECT * FROM groups WHERE id IN (SELECT grp FROM entries WHERE feed = ? AND grp IS NOT NULL AND sk IN (SELECT unhex(value) FROM json_each(?)))',
     );
-    this.#oldest = db.prepare('SELECT * FROM groups WHERE feed = ? ORDER BY updated, gsk LIMIT ?');
+    this.#oldest = db.prepare('SELECT * FROM groups WHERE feed = ? ORDER BY updated, gsk LIMIT +?');
     this.#entries = db.prepare(
       `SELECT e.sk, o.fid AS origin, json_extract(a.body, '$.actor') AS actor, json_extract(a.body, '$.verb') AS verb
        FROM entries e INDEXED BY entries_group LEFT JOIN activities a ON a.app = ? AND a.sk = e.sk LEFT JOIN feeds o ON o.id = e.origin
@@ -1145,10 +1162,10 @@ export class SqliteFollowGraph implements FollowStore {
     const db = d.db;
     // Followers by integer: their names come from the database's cache of feed names (feeds are
     // never renumbered), which spares a probe of the feeds table per follower.
-    this.#page = db.prepare('SELECT source, grouped FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT ?').raw();
+    this.#page = db.prepare('SELECT source, grouped FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT +?').raw();
     this.#pageGrouped = db.prepare(
       `SELECT source, grouped FROM follows INDEXED BY follows_grouped
-       WHERE target = ? AND grouped = 1 AND source > ? ORDER BY source LIMIT ?`,
+       WHERE target = ? AND grouped = 1 AND source > ? ORDER BY source LIMIT +?`,
     ).raw();
     this.#total = db.prepare('SELECT followers FROM feeds WHERE id = ?').pluck();
     this.#markPull = db.prepare('UPDATE feeds SET pull = 1 WHERE id = ? AND pull = 0');

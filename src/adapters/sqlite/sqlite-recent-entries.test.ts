@@ -179,6 +179,28 @@ describe('SQLite recent entries', () => {
     }
   });
 
+  it('an add of an activity some feeds hold in the main table puts it only where it is missing', async () => {
+    const store = new SqliteStore(':memory:');
+    const t = store.ports.timelines as SqliteTimelines;
+    const [x, y] = [idAt(1), idAt(2)];
+    await t.apply(APP, [{ kind: 'add', feed: 'timeline:m1', entries: [{ id: x, origin: 'user:a' }], maxLength: 100 }]);
+    t.mergeAll();
+    // x is in the main table for m1 only; y is new. One call adds both to m1, m2 and m3.
+    const changes = await t.apply(
+      APP,
+      ['timeline:m1', 'timeline:m2', 'timeline:m3'].map((feed) => ({ kind: 'add' as const, feed, entries: [{ id: x, origin: 'user:b' }, { id: y, origin: 'user:b' }], maxLength: 100 })),
+    );
+    const added = new Map(changes.map((c) => [c.feed, ids([...c.added]).sort()]));
+    assert.deepEqual(added.get('timeline:m1'), [y]);
+    assert.deepEqual(added.get('timeline:m2'), [x, y].sort());
+    assert.equal(rowsIn(store, 'entries') + rowsIn(store, 'recent_entries'), 6);
+    assert.deepEqual(await t.scan(APP, { feed: 'timeline:m1', limit: 10 }), [{ id: y, origin: 'user:b' }, { id: x, origin: 'user:a' }]);
+    assert.equal((await t.readerState(APP, 'timeline:m1')).count, 2);
+    t.mergeAll();
+    assert.deepEqual(await t.scan(APP, { feed: 'timeline:m3', limit: 10 }), [{ id: y, origin: 'user:b' }, { id: x, origin: 'user:b' }]);
+    await store.close();
+  });
+
   it('merges in steps of whole feeds, a feed with more recent entries than a step included', async () => {
     const store = new SqliteStore(':memory:');
     const t = store.ports.timelines as SqliteTimelines;
