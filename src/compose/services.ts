@@ -42,7 +42,7 @@ export interface Core {
    * process's) exist. Fan-out jobs are also announced to every other process through
    * `pubsub.jobsQueued` (on Redis), whose fan-out workers then claim at once.
    */
-  readonly wake: { jobsEnqueued: () => void; contentQueued: () => void };
+  readonly wake: { jobsEnqueued: () => void; contentQueued: () => void; eventsRecorded: () => void };
 }
 
 export interface CoreOptions {
@@ -83,7 +83,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     onError: (err) => realtimeLog.error({ err }, 'realtime publish failed'),
   });
   const records = o.records ?? openRecords(base);
-  const wake = { jobsEnqueued: () => {}, contentQueued: () => {} };
+  const wake = { jobsEnqueued: () => {}, contentQueued: () => {}, eventsRecorded: () => {} };
   const services: Services = {
     ports: store.ports,
     signalStore: store.signals,
@@ -92,7 +92,7 @@ export async function openCore(o: CoreOptions): Promise<Core> {
     realtime,
     clock: new TimeSource(clock),
     fanout: o.config.fanout,
-    signals: { settings: o.config.signals, onContentQueued: () => wake.contentQueued(), onEventsRecorded: () => wake.contentQueued() },
+    signals: { settings: o.config.signals, onContentQueued: () => wake.contentQueued(), onEventsRecorded: () => wake.eventsRecorded() },
     personalization: new PersonalizationRuntime(o.config.personalized, modelStore(base)),
     audit: records.audit,
     flags: records.flags,
@@ -145,6 +145,7 @@ export function buildWorkers(core: Core, logger: Logger, o: WorkerOptions = {}):
   });
   core.wake.jobsEnqueued = () => fanout.wake();
   core.wake.contentQueued = () => signals.wake();
+  core.wake.eventsRecorded = () => signals.wakeLearner();
   // This process learns: the signal worker steps each app's model from the event log.
   core.services.personalization?.becomeLearner();
   // Jobs committed by another process (an API node) are claimed as soon as it says so, while the

@@ -52,6 +52,21 @@ describe('add', () => {
     assert.deepEqual(strip(got), asRead(res));
   });
 
+  it('shows the reacting user as stored at each add: after an update, a delete and a re-create', async () => {
+    const [alice, bob] = await people(t, 'alice', 'bob');
+    const act = await post(alice);
+    const server = t.client();
+    const add = async () => (await server.reactions.add('like', act.id, {}, { userId: bob.id })) as Json;
+    assertUserObject((await add()).user, bob.full);
+    assertUserObject((await add()).user, bob.full);
+    const updated = await server.user(bob.id).update({ name: 'Robert' });
+    assertUserObject((await add()).user, updated.full);
+    await server.user(bob.id).delete();
+    assert.deepEqual((await add()).user, { error: 'ReferenceNotFound', reference: `SU:${bob.id}`, reference_type: 'user', id: bob.id });
+    const again = await server.user(bob.id).create({ name: 'Bobby' });
+    assertUserObject((await add()).user, again.full);
+  });
+
   it('stores data {} when none is given and accepts data {}', async () => {
     const [alice] = await people(t, 'alice');
     const act = await post(alice);

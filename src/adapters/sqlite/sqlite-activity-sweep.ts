@@ -43,7 +43,7 @@ export class SqliteActivitySweep {
     this.#lastOfPage = db
       .prepare(
         `SELECT max(sk) AS last, count(*) AS n FROM
-           (SELECT sk FROM activities WHERE app = ? AND sk > ? ORDER BY sk LIMIT ?)`,
+           (SELECT sk FROM activities WHERE app = ? AND sk > ? ORDER BY sk LIMIT +?)`,
       )
       .raw();
     // `entries_sk` (and `recent_entries_sk` for the recent entries) answers whether any feed holds the sort key; the feed's app tells it is this

@@ -49,7 +49,7 @@ export class SqliteAuditLog implements AuditLog {
       if (q.after !== undefined) where.push('seq > @after');
       // Paging toward newer entries reads oldest first from the bound, then turns the page round.
       const order = q.after !== undefined && q.before === undefined ? 'ASC' : 'DESC';
-      const sql = `SELECT ${COLUMNS} FROM audit WHERE ${where.join(' AND ')} ORDER BY seq ${order} LIMIT @limit`;
+      const sql = `SELECT ${COLUMNS} FROM audit WHERE ${where.join(' AND ')} ORDER BY seq ${order} LIMIT +@limit`;
       let stmt = this.#pages.get(sql);
       if (!stmt) this.#pages.set(sql, (stmt = this.#d.db.prepare(sql)));
       const params: Record<string, unknown> = { app: this.#d.appInt(app), limit: q.limit };

@@ -46,24 +46,24 @@ export class SqliteDataListing implements DataListing {
          AND (pull = 1 OR floor IS NOT NULL OR EXISTS (SELECT 1 FROM entries e WHERE e.feed = f.id)
               OR EXISTS (SELECT 1 FROM recent_entries r WHERE r.feed = f.id)
               OR EXISTS (SELECT 1 FROM groups g WHERE g.feed = f.id) OR EXISTS (SELECT 1 FROM hidden h WHERE h.feed = f.id))
-       ORDER BY fid LIMIT ?`,
+       ORDER BY fid LIMIT +?`,
     ).pluck();
-    this.#hidden = db.prepare('SELECT user, activity, hidden_at, placements FROM p_hidden WHERE app = ? AND (user, activity) > (?, ?) ORDER BY user, activity LIMIT ?');
-    this.#profileUsers = db.prepare('SELECT DISTINCT user FROM p_profile WHERE app = ? AND user > ? ORDER BY user LIMIT ?').pluck();
-    this.#files = db.prepare(`SELECT ${FILE_COLUMNS} FROM files WHERE app = ? AND id > ? ORDER BY id LIMIT ?`);
-    this.#audit = db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE app = ? AND seq > ? ORDER BY seq LIMIT ?`);
-    this.#flags = db.prepare(`SELECT ${FLAG_COLUMNS} FROM flags WHERE app = ? AND seq > ? ORDER BY seq LIMIT ?`);
-    this.#activities = db.prepare('SELECT sk, id, foreign_id, time, home, to_feeds, body FROM activities WHERE app = ? AND sk > ? ORDER BY sk LIMIT ?');
+    this.#hidden = db.prepare('SELECT user, activity, hidden_at, placements FROM p_hidden WHERE app = ? AND (user, activity) > (?, ?) ORDER BY user, activity LIMIT +?');
+    this.#profileUsers = db.prepare('SELECT DISTINCT user FROM p_profile WHERE app = ? AND user > ? ORDER BY user LIMIT +?').pluck();
+    this.#files = db.prepare(`SELECT ${FILE_COLUMNS} FROM files WHERE app = ? AND id > ? ORDER BY id LIMIT +?`);
+    this.#audit = db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE app = ? AND seq > ? ORDER BY seq LIMIT +?`);
+    this.#flags = db.prepare(`SELECT ${FLAG_COLUMNS} FROM flags WHERE app = ? AND seq > ? ORDER BY seq LIMIT +?`);
+    this.#activities = db.prepare('SELECT sk, id, foreign_id, time, home, to_feeds, body FROM activities WHERE app = ? AND sk > ? ORDER BY sk LIMIT +?');
     this.#follows = db.prepare(
       `SELECT f.source, f.target, f.created, f.grouped, f.since FROM follows f INDEXED BY follows_source_target JOIN feeds s ON s.id = f.source
-       WHERE (f.source, f.target) > (?, ?) AND s.app = ? ORDER BY f.source, f.target LIMIT ?`,
+       WHERE (f.source, f.target) > (?, ?) AND s.app = ? ORDER BY f.source, f.target LIMIT +?`,
     );
     this.#reactions = db.prepare(
-      'SELECT id, kind, activity_id, user_id, parent, depth, data, target_feeds, created, updated, deleted FROM reactions WHERE app = ? AND id > ? ORDER BY id LIMIT ?',
+      'SELECT id, kind, activity_id, user_id, parent, depth, data, target_feeds, created, updated, deleted FROM reactions WHERE app = ? AND id > ? ORDER BY id LIMIT +?',
     );
-    this.#users = db.prepare('SELECT id, data, created, updated FROM users WHERE app = ? AND id > ? ORDER BY id LIMIT ?');
+    this.#users = db.prepare('SELECT id, data, created, updated FROM users WHERE app = ? AND id > ? ORDER BY id LIMIT +?');
     this.#entries = db.prepare(
-      'SELECT collection, id, user_id, data, created, updated FROM collection_entries WHERE app = ? AND (collection, id) > (?, ?) ORDER BY collection, id LIMIT ?',
+      'SELECT collection, id, user_id, data, created, updated FROM collection_entries WHERE app = ? AND (collection, id) > (?, ?) ORDER BY collection, id LIMIT +?',
     );
   }
 

@@ -52,7 +52,9 @@ export function parseIds(text: string, d: { feedName(id: number): string }): Tim
   let ordered = true;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
-    if (i > 0 && p.slice(0, 32) > parts[i - 1].slice(0, 32)) ordered = false;
+    // Whole texts compare as their keys do: two entries never share a key, so the first 32
+    // digits always differ and decide.
+    if (i > 0 && p > parts[i - 1]) ordered = false;
     out[i] = { id: hexToId(p), origin: p.length > 32 ? d.feedName(Number(p.slice(32))) : null };
   }
   if (!ordered) {
@@ -207,7 +209,7 @@ export class SqliteTimelines implements TimelineStore {
     this.#oldest = db
       .prepare(
         `SELECT sk, 0 FROM entries WHERE feed = @feed AND grp IS NULL UNION ALL SELECT sk, 1 FROM recent_entries WHERE feed = @feed
-         ORDER BY 1 LIMIT @excess`,
+         ORDER BY 1 LIMIT +@excess`,
       )
       .raw();
     this.#trimMain = db.prepare('DELETE FROM entries WHERE feed = ? AND sk = ? AND grp IS NULL');
@@ -269,10 +271,11 @@ export class SqliteTimelines implements TimelineStore {
         .prepare(
           s.bodies
             ? `SELECT a.id, e.origin, a.body FROM (${merged} LIMIT -1) e CROSS JOIN activities a ON a.app = @app AND a.sk = e.sk
-               ORDER BY e.sk DESC LIMIT @limit OFFSET @offset`
+               ORDER BY e.sk DESC LIMIT +@limit OFFSET @offset`
             : // Without bodies, the page comes back as one text (see \`parseIds\`): one row instead
               // of one per entry, which costs about a third less than the same rows one by one.
-              `SELECT group_concat(lower(hex(e.sk)) || ifnull(e.origin, ''), ',') FROM (${merged} LIMIT @limit OFFSET @offset) e`,
+              // The hex comes upper-case and is lowered in one pass over the text (see scanOne).
+              `SELECT group_concat(hex(e.sk) || ifnull(e.origin, ''), ',') FROM (${merged} LIMIT +@limit OFFSET @offset) e`,
         )
         .raw();
       this.#scans.set(shape, st);
@@ -292,7 +295,7 @@ export class SqliteTimelines implements TimelineStore {
     if (s.idGte) params.gte = idToSortKey(s.idGte);
     if (!s.bodies) {
       const text = (this.statement(s).get(params) as [string | null])[0];
-      return text === null ? [] : parseIds(text, d);
+      return text === null ? [] : parseIds(text.toLowerCase(), d);
     }
     const rows = this.statement(s).all(params) as [string, number | null, string?][];
     const out: (TimelineEntry & { body?: string })[] = new Array(rows.length);
@@ -943,7 +946,7 @@ export class SqliteGroupStore implements GroupStore {
     this.#byEntries = db.prepare(
       'SELECT * FROM groups WHERE id IN (SELECT grp FROM entries WHERE feed = ? AND grp IS NOT NULL AND sk IN (SELECT unhex(value) FROM json_each(?)))',
     );
-    this.#oldest = db.prepare('SELECT * FROM groups WHERE feed = ? ORDER BY updated, gsk LIMIT ?');
+    this.#oldest = db.prepare('SELECT * FROM groups WHERE feed = ? ORDER BY updated, gsk LIMIT +?');
     this.#entries = db.prepare(
       `SELECT e.sk, o.fid AS origin, json_extract(a.body, '$.actor') AS actor, json_extract(a.body, '$.verb') AS verb
        FROM entries e INDEXED BY entries_group LEFT JOIN activities a ON a.app = ? AND a.sk = e.sk LEFT JOIN feeds o ON o.id = e.origin
@@ -1159,10 +1162,10 @@ export class SqliteFollowGraph implements FollowStore {
     const db = d.db;
     // Followers by integer: their names come from the database's cache of feed names (feeds are
     // never renumbered), which spares a probe of the feeds table per follower.
-    this.#page = db.prepare('SELECT source, grouped FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT ?').raw();
+    this.#page = db.prepare('SELECT source, grouped FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT +?').raw();
     this.#pageGrouped = db.prepare(
       `SELECT source, grouped FROM follows INDEXED BY follows_grouped
-       WHERE target = ? AND grouped = 1 AND source > ? ORDER BY source LIMIT ?`,
+       WHERE target = ? AND grouped = 1 AND source > ? ORDER BY source LIMIT +?`,
     ).raw();
     this.#total = db.prepare('SELECT followers FROM feeds WHERE id = ?').pluck();
     this.#markPull = db.prepare('UPDATE feeds SET pull = 1 WHERE id = ? AND pull = 0');

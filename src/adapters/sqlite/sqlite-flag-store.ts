@@ -35,7 +35,7 @@ export class SqliteFlagStore implements FlagStore {
       `SELECT ${COLUMNS} FROM flags WHERE app = @app
          AND (@type IS NULL OR entity_type = @type) AND (@entity IS NULL OR entity_id = @entity)
          AND seq < @before
-       ORDER BY seq DESC LIMIT @limit`,
+       ORDER BY seq DESC LIMIT +@limit`,
     );
     this.#seqOf = db.prepare('SELECT seq FROM flags WHERE app = ? AND id = ?').pluck();
     this.#flagged = db.prepare(

@@ -46,16 +46,16 @@ export class SqliteFollowStore {
       .pluck();
     this.#followers = db.prepare(
       `SELECT s.fid AS source, ? AS target, f.created FROM follows f JOIN feeds s ON s.id = f.source
-       WHERE f.target = ? ORDER BY f.created DESC, f.source DESC LIMIT ? OFFSET ?`,
+       WHERE f.target = ? ORDER BY f.created DESC, f.source DESC LIMIT +? OFFSET ?`,
     );
     this.#following = db.prepare(
       `SELECT ? AS source, t.fid AS target, f.created FROM follows f JOIN feeds t ON t.id = f.target
-       WHERE f.source = ? ORDER BY f.created DESC, f.target DESC LIMIT ? OFFSET ?`,
+       WHERE f.source = ? ORDER BY f.created DESC, f.target DESC LIMIT +? OFFSET ?`,
     );
     this.#followingFiltered = db.prepare(
       `SELECT ? AS source, t.fid AS target, f.created FROM follows f JOIN feeds t ON t.id = f.target
        WHERE f.source = ? AND t.app = ? AND t.fid IN (SELECT value FROM json_each(?))
-       ORDER BY f.created DESC, f.target DESC LIMIT ? OFFSET ?`,
+       ORDER BY f.created DESC, f.target DESC LIMIT +? OFFSET ?`,
     );
     // Pairs as one JSON array of [target, source] feed integers; answers the indexes of the edges.
     this.#edgesAmong = db

@@ -61,7 +61,7 @@ export class SqliteGroups {
       if (r.idGt) conds.push('(updated, gsk) > (@gtU, @gtK)');
       if (r.idGte) conds.push('(updated, gsk) >= (@gteU, @gteK)');
       st = this.#d.db.prepare(
-        `SELECT * FROM groups WHERE ${conds.join(' AND ')} ORDER BY updated DESC, gsk DESC LIMIT @limit OFFSET @offset`,
+        `SELECT * FROM groups WHERE ${conds.join(' AND ')} ORDER BY updated DESC, gsk DESC LIMIT +@limit OFFSET @offset`,
       );
       this.#pages.set(shape, st);
     }

@@ -79,7 +79,7 @@ export class SqliteIntentQueue implements IntentQueue {
          AND (CASE WHEN o.lease IS NOT NULL THEN o.lease + @leaseMs <= @clock
                    WHEN o.mode = 'inline' THEN coalesce(o.queued_at, 0) + @leaseMs <= @clock
                    ELSE 1 END)
-       ORDER BY o.attempts, o.id LIMIT @limit`,
+       ORDER BY o.attempts, o.id LIMIT +@limit`,
     );
     this.#lease = db.prepare('UPDATE outbox SET lease = ? WHERE id = ?');
     this.#progress = db.prepare('UPDATE outbox SET cursor = ?, lease = ? WHERE id = ?');
@@ -87,7 +87,7 @@ export class SqliteIntentQueue implements IntentQueue {
     this.#release = db.prepare("UPDATE outbox SET mode = 'queued' WHERE id = ? AND mode = 'inline' AND lease IS NULL");
     this.#count = db.prepare('SELECT count(*) FROM outbox').pluck();
     // Ids grow with time, so the first rows are the oldest (a requeued dead letter keeps its id and time).
-    this.#pending = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app ORDER BY o.id LIMIT ?`);
+    this.#pending = db.prepare(`SELECT ${COLUMNS} FROM outbox o JOIN apps a ON a.id = o.app ORDER BY o.id LIMIT +?`);
     this.#retry = db.prepare('UPDATE outbox SET attempts = attempts + 1, retry_at = ?, lease = NULL WHERE id = ?');
     this.#bury = db.prepare(
       `INSERT INTO outbox_dead (id, app, kind, source, ids, cursor, queued_at, attempts, error, failed_at)
@@ -96,7 +96,7 @@ export class SqliteIntentQueue implements IntentQueue {
     this.#deadCount = db.prepare('SELECT count(*) FROM outbox_dead').pluck();
     this.#dead = db.prepare(
       `SELECT o.id, a.app_id, o.kind, o.source, o.ids, o.cursor, o.queued_at, o.attempts, 'queued' AS mode, o.error, o.failed_at
-       FROM outbox_dead o JOIN apps a ON a.id = o.app ORDER BY o.id LIMIT ?`,
+       FROM outbox_dead o JOIN apps a ON a.id = o.app ORDER BY o.id LIMIT +?`,
     );
     this.#requeueAll = db.prepare(
       `INSERT OR IGNORE INTO outbox (id, app, kind, source, ids, cursor, queued_at, attempts, mode)

@@ -56,6 +56,59 @@ export function toRecord(r: Row): ReactionRecord {
   };
 }
 
+/**
+ * The statement of a {@link LatestQuery} shape (parameters `@app`, `@owners` and `@kinds` as JSON
+ * arrays, `@userId`, `@n`), rows in {@link COLUMNS} order, newest first.
+ *
+ * Top-level reactions per (activity, kind), and children per parent, are read as one walk per
+ * group down an index already in the order wanted, stopping after `@n` (`reactions_activity_kind`:
+ * (app, activity_id, parent, kind, created, id); `reactions_parent`: (app, parent, created, id)),
+ * so a page reads only the reactions it shows whatever the number an activity has. The groups are
+ * those with a positive count in `reaction_counts`, which counts exactly the reactions shown here
+ * (not deleted, per owner and kind) and is kept in the same transactions as they are
+ * ({@link SqliteReactionWrites}): owners without reactions cost one look at their counts.
+ * Other shapes (rare: a reader's own children per kind, a kinds or user filter on children) number
+ * every owner's reactions with a window and keep the first `@n` of each group.
+ */
+function latestSql(q: LatestQuery): string {
+  const cols = COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
+  const user = q.userId ? ' AND x.user_id = @userId' : '';
+  if (q.of === 'activity' && q.perKind !== undefined) {
+    const kinds = q.kinds ? ' AND kind IN (SELECT value FROM json_each(@kinds))' : '';
+    return `WITH g(owner, kind) AS (
+        SELECT owner, kind FROM reaction_counts
+        WHERE app = @app AND owner_type = 'a' AND owner IN (SELECT value FROM json_each(@owners)) AND n > 0${kinds})
+      SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
+        SELECT x.id FROM reactions x INDEXED BY reactions_activity_kind
+        WHERE x.app = @app AND x.activity_id = g.owner AND x.parent = '' AND x.kind = g.kind AND x.deleted IS NULL${user}
+        ORDER BY x.created DESC, x.id DESC LIMIT +@n)
+      ORDER BY r.created DESC, r.id DESC`;
+  }
+  if (q.of === 'reaction' && q.perKind === undefined && !q.kinds && !q.userId) {
+    return `WITH g(owner) AS (
+        SELECT DISTINCT owner FROM reaction_counts
+        WHERE app = @app AND owner_type = 'r' AND owner IN (SELECT value FROM json_each(@owners)) AND n > 0)
+      SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
+        SELECT x.id FROM reactions x INDEXED BY reactions_parent
+        WHERE x.app = @app AND x.parent = g.owner AND x.deleted IS NULL
+        ORDER BY x.created DESC, x.id DESC LIMIT +@n)
+      ORDER BY r.created DESC, r.id DESC`;
+  }
+  const owner = q.of === 'activity' ? 'activity_id' : 'parent';
+  const conds = ['app = @app', `${owner} IN (SELECT value FROM json_each(@owners))`, 'deleted IS NULL'];
+  if (q.of === 'activity') conds.push("parent = ''");
+  // Without statistics the planner scanned every reaction of the app for children lookups
+  // (measured: 1.5 ms of a 3 ms enriched page); the parent index is always right here.
+  const hint = q.of === 'reaction' ? 'INDEXED BY reactions_parent' : '';
+  if (q.kinds) conds.push('kind IN (SELECT value FROM json_each(@kinds))');
+  if (q.userId) conds.push('user_id = @userId');
+  const partition = q.perKind !== undefined ? `${owner}, kind` : owner;
+  return `SELECT ${COLUMNS} FROM (
+      SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
+      FROM reactions ${hint} WHERE ${conds.join(' AND ')})
+    WHERE rn <= @n ORDER BY created DESC, id DESC`;
+}
+
 /** {@link ReactionStore} on SQLite; writes are applied by {@link SqliteReactionWrites}. */
 export class SqliteReactionStore implements ReactionStore {
   readonly #d: SqliteDatabase;
@@ -108,7 +161,7 @@ export class SqliteReactionStore implements ReactionStore {
         if (q.gt) conds.push('(created, id) > (@gtC, @gtI)');
         if (q.gte) conds.push('(created, id) >= (@gteC, @gteI)');
         const dir = asc ? 'ASC' : 'DESC';
-        st = this.#d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE ${conds.join(' AND ')} ORDER BY created ${dir}, id ${dir} LIMIT @limit`);
+        st = this.#d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE ${conds.join(' AND ')} ORDER BY created ${dir}, id ${dir} LIMIT +@limit`);
         this.#lists.set(shape, st);
       }
       const params: Record<string, unknown> = { app: this.#d.appInt(app), value: q.lookup.value, limit: q.limit };
@@ -129,23 +182,7 @@ export class SqliteReactionStore implements ReactionStore {
       const shape = [q.of, q.kinds ? 'k' : '', q.userId ? 'u' : '', q.perKind !== undefined ? 'pk' : 'po'].join(',');
       let st = this.#latest.get(shape);
       if (!st) {
-        const owner = q.of === 'activity' ? 'activity_id' : 'parent';
-        const conds = ['app = @app', `${owner} IN (SELECT value FROM json_each(@owners))`, 'deleted IS NULL'];
-        if (q.of === 'activity') conds.push("parent = ''");
-        // Without statistics the planner scanned every reaction of the app for children lookups
-        // (measured: 1.5 ms of a 3 ms enriched page); the parent index is always right here.
-        const hint = q.of === 'reaction' ? 'INDEXED BY reactions_parent' : '';
-        if (q.kinds) conds.push('kind IN (SELECT value FROM json_each(@kinds))');
-        if (q.userId) conds.push('user_id = @userId');
-        const partition = q.perKind !== undefined ? `${owner}, kind` : owner;
-        st = this.#d.db
-          .prepare(
-            `SELECT ${COLUMNS} FROM (
-               SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
-               FROM reactions ${hint} WHERE ${conds.join(' AND ')})
-             WHERE rn <= @n ORDER BY created DESC, id DESC`,
-          )
-          .raw();
+        st = this.#d.db.prepare(latestSql(q)).raw();
         this.#latest.set(shape, st);
       }
       const params: Record<string, unknown> = {

@@ -57,10 +57,10 @@ export class SqliteSignalStore implements SignalStore {
     this.#sweep = sweep ?? null;
     const db = d.db;
     ensureSignalSchema(db);
-    this.#readEvents = db.prepare('SELECT * FROM p_events WHERE app = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.#readEvents = db.prepare('SELECT * FROM p_events WHERE app = ? AND seq > ? ORDER BY seq LIMIT +?');
     this.#orphans = db.prepare('SELECT count(*) FROM p_events WHERE app = ? AND activity IS NULL').pluck();
     this.#sweepEvents = db.prepare(
-      'DELETE FROM p_events WHERE app = @app AND seq IN (SELECT seq FROM p_events WHERE app = @app AND received < @before ORDER BY received LIMIT @limit)',
+      'DELETE FROM p_events WHERE app = @app AND seq IN (SELECT seq FROM p_events WHERE app = @app AND received < @before ORDER BY received LIMIT +@limit)',
     );
     this.#sweepKeys = db.prepare('DELETE FROM p_event_keys WHERE app = ? AND until <= ?');
     this.#profiles = db.prepare(
@@ -69,12 +69,12 @@ export class SqliteSignalStore implements SignalStore {
     this.#tags = db.prepare('SELECT activity, tag, source, weight FROM p_item_tags WHERE app = ? AND activity IN (SELECT value FROM json_each(?))');
     this.#jobs = db.prepare(
       `SELECT j.id, a.app_id, j.activity, j.attempts FROM p_content_jobs j JOIN apps a ON a.id = j.app
-       WHERE j.not_before <= ? ORDER BY j.id LIMIT ?`,
+       WHERE j.not_before <= ? ORDER BY j.id LIMIT +?`,
     );
     this.#hidden = db.prepare(
       'SELECT activity, hidden_at, placements FROM p_hidden WHERE app = ? AND user = ? AND activity IN (SELECT value FROM json_each(?))',
     );
-    this.#hiddenAll = db.prepare('SELECT activity, hidden_at, placements FROM p_hidden WHERE app = ? AND user = ? LIMIT ?');
+    this.#hiddenAll = db.prepare('SELECT activity, hidden_at, placements FROM p_hidden WHERE app = ? AND user = ? LIMIT +?');
     // The bare `id` column takes the row of max(sk): the newest activity per foreign id. The
     // `<> ''` lets SQLite use the partial foreign-id index (without it, it scanned the app's activities).
     this.#byForeignId = db

@@ -16,9 +16,9 @@ export class SqliteUserData implements UserDataIndex {
   constructor(d: SqliteDatabase) {
     this.#d = d;
     this.#byActor = d.db
-      .prepare("SELECT id FROM activities INDEXED BY activities_actor WHERE app = ? AND json_extract(body, '$.actor') = ? AND sk > ? ORDER BY sk LIMIT ?")
+      .prepare("SELECT id FROM activities INDEXED BY activities_actor WHERE app = ? AND json_extract(body, '$.actor') = ? AND sk > ? ORDER BY sk LIMIT +?")
       .pluck();
-    this.#owned = d.db.prepare('SELECT collection, id FROM collection_entries WHERE app = ? AND user_id = ? LIMIT ?');
+    this.#owned = d.db.prepare('SELECT collection, id FROM collection_entries WHERE app = ? AND user_id = ? LIMIT +?');
   }
 
   async activityIdsByActor(app: string, actor: string, afterId: string | null, limit: number): Promise<string[]> {

@@ -16,7 +16,7 @@ import { PageCache } from './page-cache.js';
 export type LearnerDeps = Uses<'activities' | 'follows', 'clock' | 'signalStore' | 'signals'>;
 
 /** Events read per learner round and app. */
-const EVENT_BATCH = 2000;
+export const EVENT_BATCH = 2000;
 /** A process that does not learn looks for a newer snapshot this often (ms). */
 const POLL_MS = 3000;
 /** A process that does not learn reads the log after its model at most this often (ms). */
