@@ -11,6 +11,7 @@ import { reactionsWithoutFlagged } from './moderation.js';
 import { changeKey } from '../ports/change-marks.js';
 import type { ChangeCache } from './change-cache.js';
 import { isKeptBody } from './read-parts.js';
+import { userRecords, type UserPartsDeps } from './user-parts.js';
 
 /** What enrichment uses: activities, referenced users and collection entries, reactions, flags. */
 export type EnrichDeps = Uses<'activities' | 'collections' | 'reactions' | 'users', 'flags' | 'hideFlagged' | 'parts' | 'readDeps'>;
@@ -191,12 +192,13 @@ export class ReactionGraph {
     return out;
   }
 
-  async loadUsers(s: Uses<'users'>, app: App, reactions: readonly ReactionRecord[], extra: Iterable<string> = []): Promise<void> {
+  /** The users of `reactions` (and `extra`) not yet known, in one batch through the parts cache. */
+  async loadUsers(s: UserPartsDeps, app: App, reactions: readonly ReactionRecord[], extra: Iterable<string> = []): Promise<void> {
     const ids = new Set<string>(extra);
     for (const r of reactions) ids.add(r.userId);
     for (const id of this.users.keys()) ids.delete(id);
     if (ids.size === 0) return;
-    for (const [id, u] of await s.ports.users.getUsers(app.appId, [...ids])) this.users.set(id, u);
+    for (const [id, u] of await userRecords(s, app.appId, [...ids])) this.users.set(id, u);
   }
 
   readonly #userObjects = new Map<string, Json>();

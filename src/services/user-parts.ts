@@ -42,9 +42,6 @@ export async function userRecords(s: UserPartsDeps, app: string, ids: readonly s
 }
 
 /** The parts-cache space of an app's user records, keyed by user id. */
-const spaces = new Map<string, string>();
 function users(app: string): string {
-  let space = spaces.get(app);
-  if (space === undefined) spaces.set(app, (space = `u|${app}`));
-  return space;
+  return `u|${app}`;
 }

@@ -23,7 +23,6 @@ import { enrichOptions } from '../../enrich-options.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, carried, list, query, str } from '../../query.js';
 import { raw, send } from '../../reply.js';
-import { userRecords } from '../../../services/user-parts.js';
 
 /** Parameters not carried from a reaction page into its `next` link (paging ones are rebuilt). */
 const NOT_CARRIED = new Set(['api_key', 'location', 'id_lt', 'id_lte', 'id_gt', 'id_gte', 'limit', 'kind']);
@@ -42,9 +41,8 @@ async function render(
   const graph = new ReactionGraph(opts.ownChildren === true, opts.userId);
   // A reaction just created has no children yet (its id was new): nothing to look up below it.
   if (opts.created !== true) await graph.load(s, app, reactions);
-  // Users from the parts cache where kept (a reaction just added shows its user without a store read).
-  const userIds = [...new Set(graph.all(reactions).map((r) => r.userId))];
-  for (const [id, u] of await userRecords(s, app.appId, userIds)) graph.users.set(id, u);
+  // Users come from the parts cache where kept (a reaction just added shows its user without a store read).
+  await graph.loadUsers(s, app, graph.all(reactions));
   return reactions.map((r) => JSON.stringify(graph.render(r, { extraData: opts.extraData })));
 }
 
