@@ -10,7 +10,8 @@
  *
  * With `--drain`, each run's queue is then drained by the worker (`drainAll`, as
  * `fanout-throughput`'s `queued` drain) before the next run: `drain` holds the follower-feed
- * inserts per second of the drain, its wall time, the process CPU per insert and the busiest
+ * inserts per second of the drain, its wall time, the process CPU per insert, the bytes read and
+ * written per insert (`/proc/self/io`) and the busiest
  * threads' CPU during the drain.
  *
  * It reaches the measured tree only through its bench harness, so one copy of this script
@@ -20,6 +21,7 @@
  *
  * Nothing is written; take the figures of back-to-back runs only.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { busiestThreads, option, percentile, threadCpu } from './thread-cpu.js';
 
@@ -29,6 +31,16 @@ const tree = resolve(opt('tree') ?? resolve(import.meta.dirname, '..'));
 const reps = Number(opt('reps') ?? 3);
 const n = Number(opt('activities') ?? 5000);
 const drain = args.includes('--drain');
+
+/** Bytes this process passed to read() and write() so far, sockets included (Linux; zeros elsewhere). */
+function io(): { read: number; written: number } {
+  try {
+    const t = readFileSync('/proc/self/io', 'utf8');
+    return { read: Number(/^rchar: (\d+)$/m.exec(t)?.[1] ?? 0), written: Number(/^wchar: (\d+)$/m.exec(t)?.[1] ?? 0) };
+  } catch {
+    return { read: 0, written: 0 };
+  }
+}
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const h: any = await import(`${tree}/bench/harness.ts`);
@@ -63,17 +75,26 @@ try {
     if (drain) {
       const dcpu0 = process.cpuUsage();
       const dthreads0 = threadCpu();
+      const io0 = io();
       const t0 = performance.now();
       await s.rivulet.worker.drainAll();
       const ms = performance.now() - t0;
       const dcpu = process.cpuUsage(dcpu0);
+      const io1 = io();
+      const dthreads = busiestThreads(dthreads0);
+      // The busiest thread other than the main one: the SQLite writer's, where the store has one.
+      const busiest = dthreads.find((t) => !t.startsWith('main:'));
       if ((await s.rivulet.store.ports.intents.pendingCount()) !== 0) throw new Error('queue not drained');
       drained = {
         inserts_per_s: Math.round(w.deliveries / (ms / 1000)),
         drain_ms: Math.round(ms),
         cpu_us_per_insert: Math.round(((dcpu.user + dcpu.system) / w.deliveries) * 100) / 100,
         system_us_per_insert: Math.round((dcpu.system / w.deliveries) * 100) / 100,
-        threads_cpu_ms: busiestThreads(dthreads0).join(' '),
+        // No HTTP runs during the drain: this is the database file's and the WAL's I/O (through the OS page cache).
+        bytes_read_per_insert: Math.round((io1.read - io0.read) / w.deliveries),
+        bytes_written_per_insert: Math.round((io1.written - io0.written) / w.deliveries),
+        threads_cpu_ms: dthreads.join(' '),
+        busiest_other_thread_us_per_insert: busiest ? Math.round((Number(busiest.split(':').pop()) * 1000 * 100) / w.deliveries) / 100 : null,
       };
     }
     console.log(
