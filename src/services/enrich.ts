@@ -60,56 +60,77 @@ function notFound(kind: 'user' | 'object' | 'activity' | 'reaction', ref: string
 }
 
 /**
- * Stored data texts (of users, collection objects, reactions) parsed, shared between reads: the
- * same text always parses to the same value, and rendered values are only serialized again, never
- * changed. Short texts only; emptied when full.
+ * Stored data texts (of users, collection objects, reactions) as a page shows them: the text
+ * `JSON.stringify(JSON.parse(text))` gives, which is the stored text itself when it was written
+ * serialized (as the stores write it). Kept per text and shared between reads: the same text
+ * always gives the same JSON. Short texts only; emptied when full.
  */
-const parsed = new Map<string, unknown>();
-const PARSED_MAX_ENTRIES = 20_000;
-const PARSED_MAX_TEXT = 4096;
+const dataTexts = new Map<string, string>();
+const DATA_MAX_ENTRIES = 20_000;
+const DATA_MAX_TEXT = 4096;
 
-function parseData(text: string): unknown {
-  if (text.length > PARSED_MAX_TEXT) return JSON.parse(text);
-  let v = parsed.get(text);
-  if (v === undefined) {
-    v = JSON.parse(text) as unknown;
-    if (parsed.size >= PARSED_MAX_ENTRIES) parsed.clear();
-    parsed.set(text, v);
+function dataJson(text: string): string {
+  let t = dataTexts.get(text);
+  if (t === undefined) {
+    t = JSON.stringify(JSON.parse(text)) as string;
+    if (text.length > DATA_MAX_TEXT) return t;
+    // The stored text itself when equal: one string kept, not two.
+    if (t === text) t = text;
+    if (dataTexts.size >= DATA_MAX_ENTRIES) dataTexts.clear();
+    dataTexts.set(text, t);
   }
-  return v;
+  return t;
 }
 
-/** Formatted times (`formatTimestamp`), shared between reads: users' and reactions' times recur on many pages. */
+/** Times as JSON strings (`formatTimestamp`, quoted), shared between reads: users' and reactions' times recur on many pages. */
 const times = new Map<number, string>();
 
-function timestamp(us: number): string {
+function timeJson(us: number): string {
   let t = times.get(us);
   if (t === undefined) {
-    t = formatTimestamp(us);
-    if (times.size >= PARSED_MAX_ENTRIES) times.clear();
+    t = JSON.stringify(formatTimestamp(us));
+    if (times.size >= DATA_MAX_ENTRIES) times.clear();
     times.set(us, t);
   }
   return t;
 }
 
-export function userObject(u: UserRecord): Json {
-  return { id: u.id, data: JSON.parse(u.data), created_at: formatTimestamp(u.createdUs), updated_at: formatTimestamp(u.updatedUs) };
+/** A user as the API shows it (`{"id","data","created_at","updated_at"}`), as JSON text. */
+function userJson(u: UserRecord): string {
+  return '{"id":' + JSON.stringify(u.id) + ',"data":' + dataJson(u.data) + ',"created_at":' + timeJson(u.createdUs) + ',"updated_at":' + timeJson(u.updatedUs) + '}';
 }
 
-/** {@link userObject} for rendering only: its data may be shared with other reads and must not be changed. */
-function renderedUser(u: UserRecord): Json {
-  return { id: u.id, data: parseData(u.data), created_at: timestamp(u.createdUs), updated_at: timestamp(u.updatedUs) };
+/** A collection object as the API shows it, as JSON text. */
+function entryJson(e: EntryRecord): string {
+  return (
+    '{"id":' + JSON.stringify(e.id) + ',"collection":' + JSON.stringify(e.collection) + ',"foreign_id":' + JSON.stringify(`${e.collection}:${e.id}`) +
+    ',"data":' + dataJson(e.data) + ',"created_at":' + timeJson(e.createdUs) + ',"updated_at":' + timeJson(e.updatedUs) + '}'
+  );
 }
 
-function entryObject(e: EntryRecord): Json {
-  return {
-    id: e.id,
-    collection: e.collection,
-    foreign_id: `${e.collection}:${e.id}`,
-    data: parseData(e.data),
-    created_at: timestamp(e.createdUs),
-    updated_at: timestamp(e.updatedUs),
-  };
+/**
+ * An object whose values are JSON texts, as JSON text: its keys in the object's own order (the
+ * order `JSON.stringify` would give the object of the parsed values: integer keys first).
+ */
+function objectJson(o: Record<string, string>): string {
+  let out = '{';
+  let first = true;
+  for (const k of Object.keys(o)) {
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + o[k];
+    first = false;
+  }
+  return out + '}';
+}
+
+/** Texts grouped per kind (`{"like":[…],…}`), as JSON text. */
+function kindsJson(byKind: Record<string, string[]>): string {
+  let out = '{';
+  let first = true;
+  for (const k of Object.keys(byKind)) {
+    out += (first ? '' : ',') + JSON.stringify(k) + ':[' + byKind[k].join(',') + ']';
+    first = false;
+  }
+  return out + '}';
 }
 
 type Ref =
@@ -201,52 +222,45 @@ export class ReactionGraph {
     for (const [id, u] of await userRecords(s, app.appId, [...ids])) this.users.set(id, u);
   }
 
-  readonly #userObjects = new Map<string, Json>();
+  readonly #userTexts = new Map<string, string>();
 
-  /** The user object (or not-found form) of `id`, built once per read and shared. */
-  userOf(id: string): Json {
-    let obj = this.#userObjects.get(id);
-    if (!obj) {
+  /** The user (or not-found form) of `id` as JSON text, built once per read and shared. */
+  userJson(id: string): string {
+    let text = this.#userTexts.get(id);
+    if (text === undefined) {
       const u = this.users.get(id);
-      obj = u ? renderedUser(u) : notFound('user', `SU:${id}`, id);
-      this.#userObjects.set(id, obj);
+      text = u ? userJson(u) : JSON.stringify(notFound('user', `SU:${id}`, id));
+      this.#userTexts.set(id, text);
     }
-    return obj;
+    return text;
   }
 
   /**
-   * A reaction as the API shows it (§5.5). `deps` receives the change keys of what it shows (the
+   * A reaction as the API shows it (§5.5), as JSON text assembled from its pieces (its user's
+   * text, its data's, its children's). `deps` receives the change keys of what it shows (the
    * reaction, its children, their users).
    */
-  render(r: ReactionRecord, opts: { extraData?: unknown } = {}, deps?: Deps): Json {
+  renderText(r: ReactionRecord, opts: { extraData?: unknown } = {}, deps?: Deps): string {
     if (deps) {
       deps.add(changeKey.reaction(deps.app, r.id));
       deps.add(changeKey.user(deps.app, r.userId));
     }
-    const latestChildren: Record<string, Json[]> = {};
-    for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.render(c, {}, deps));
-    const out: Json = {
-      id: r.id,
-      kind: r.kind,
-      activity_id: r.activityId,
-      user_id: r.userId,
-      user: this.userOf(r.userId),
-      data: parseData(r.data),
-      parent: r.parent,
-      created_at: timestamp(r.createdUs),
-      updated_at: timestamp(r.updatedUs),
-      latest_children: latestChildren,
-      children_counts: this.childCounts.get(r.id) ?? {},
-    };
-    if (r.targetFeeds.length > 0) out.target_feeds = r.targetFeeds;
-    if (r.deletedUs !== null) out.deleted_at = timestamp(r.deletedUs);
+    const latestChildren: Record<string, string[]> = {};
+    for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.renderText(c, {}, deps));
+    let out =
+      '{"id":' + JSON.stringify(r.id) + ',"kind":' + JSON.stringify(r.kind) + ',"activity_id":' + JSON.stringify(r.activityId) +
+      ',"user_id":' + JSON.stringify(r.userId) + ',"user":' + this.userJson(r.userId) + ',"data":' + dataJson(r.data) +
+      ',"parent":' + JSON.stringify(r.parent) + ',"created_at":' + timeJson(r.createdUs) + ',"updated_at":' + timeJson(r.updatedUs) +
+      ',"latest_children":' + kindsJson(latestChildren) + ',"children_counts":' + JSON.stringify(this.childCounts.get(r.id) ?? {});
+    if (r.targetFeeds.length > 0) out += ',"target_feeds":' + JSON.stringify(r.targetFeeds);
+    if (r.deletedUs !== null) out += ',"deleted_at":' + timeJson(r.deletedUs);
     if (this.withOwnChildren) {
-      const own: Record<string, Json[]> = {};
-      for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.render(c, {}, deps));
-      out.own_children = own;
+      const own: Record<string, string[]> = {};
+      for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.renderText(c, {}, deps));
+      out += ',"own_children":' + kindsJson(own);
     }
-    if (opts.extraData !== undefined) out.target_feeds_extra_data = opts.extraData;
-    return out;
+    if (opts.extraData !== undefined) out += ',"target_feeds_extra_data":' + JSON.stringify(opts.extraData);
+    return out + '}';
   }
 }
 
@@ -332,19 +346,30 @@ export function enrichRenderer(s: EnrichDeps, app: App, o: EnrichOptions): Rende
   return Object.assign((items: readonly EnrichItem[]) => enrichActivities(s, app, items, o), { bytes: (items: readonly EnrichItem[]) => enrichActivityBytes(s, app, items, o) });
 }
 
-function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limit: number, deps?: Deps): { byKind: Record<string, Json[]>; more: Record<string, string> } {
-  const byKind: Record<string, Json[]> = {};
+/**
+ * Reactions grouped per kind as JSON texts, at most `limit` per kind: `more` names the kinds that
+ * had more, `last` the id of the last one listed of each kind.
+ */
+function groupByKind(
+  list: readonly ReactionRecord[],
+  graph: ReactionGraph,
+  limit: number,
+  deps?: Deps,
+): { byKind: Record<string, string[]>; more: Record<string, string>; last: Record<string, string> } {
+  const byKind: Record<string, string[]> = {};
   const counts: Record<string, number> = {};
   const more: Record<string, string> = {};
+  const last: Record<string, string> = {};
   for (const r of list) {
     counts[r.kind] = (counts[r.kind] ?? 0) + 1;
     if (counts[r.kind] > limit) {
       more[r.kind] = '';
       continue;
     }
-    (byKind[r.kind] ??= []).push(graph.render(r, {}, deps));
+    (byKind[r.kind] ??= []).push(graph.renderText(r, {}, deps));
+    last[r.kind] = r.id;
   }
-  return { byKind, more };
+  return { byKind, more, last };
 }
 
 /**
@@ -507,7 +532,7 @@ async function ownReactionTails(s: EnrichDeps, cache: ChangeCache<string | Buffe
     deps.add(changeKey.activity(app.appId, id));
     deps.add(changeKey.reactions(app.appId, id));
     const mine = ownBy.get(id);
-    out[k] = mine ? Buffer.from(',"own_reactions":' + JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) + '}') : NO_OWN_REACTIONS;
+    out[k] = mine ? Buffer.from(',"own_reactions":' + kindsJson(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) + '}') : NO_OWN_REACTIONS;
     cache.putIn(space, id, at, deps, out[k]);
   }
   return out;
@@ -587,73 +612,77 @@ async function buildEnriched(
   const ownBy = new Map<string, ReactionRecord[]>();
   for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
 
+  // The page is assembled as text: each activity's fields in its parsed object's order, the
+  // values that are not references as `JSON.stringify` gives them, references as the texts of
+  // what they name, then the reaction data. The same bytes as serializing the decorated object.
   let nestedHere = false;
-  const resolve = (v: unknown, depth: number, deps?: Deps): unknown => {
+  const resolve = (v: unknown, depth: number, deps?: Deps): string => {
     const ref = parseRef(v);
-    if (!ref) return v;
+    if (!ref) return JSON.stringify(v);
     switch (ref.kind) {
       case 'user':
         deps?.add(changeKey.user(app.appId, ref.id));
-        return graph.userOf(ref.id);
+        return graph.userJson(ref.id);
       case 'object': {
         deps?.add(changeKey.object(app.appId, ref.collection, ref.id));
         const e = entries.get(`${ref.collection}:${ref.id}`);
-        return e ? entryObject(e) : notFound('object', v as string, ref.id, ref.collection);
+        return e ? entryJson(e) : JSON.stringify(notFound('object', v as string, ref.id, ref.collection));
       }
       case 'activity': {
         // Referenced activities are enriched one level deep: their own activity and reaction
         // references stay strings; users and objects are resolved (already loaded).
-        if (depth > 0) return v;
+        if (depth > 0) return JSON.stringify(v);
         deps?.add(changeKey.activity(app.appId, ref.id));
         const a = saObjs.get(ref.id);
         if (a) nestedHere = true;
-        return a ? decorate(a, depth + 1, deps) : notFound('activity', v as string, ref.id);
+        return a ? decorate(a, depth + 1, deps) : JSON.stringify(notFound('activity', v as string, ref.id));
       }
       case 'reaction': {
-        if (depth > 0) return v;
+        if (depth > 0) return JSON.stringify(v);
         deps?.add(changeKey.reaction(app.appId, ref.id));
         const r = srReactions.get(ref.id);
-        return r ? graph.render(r, {}, deps) : notFound('reaction', v as string, ref.id);
+        return r ? graph.renderText(r, {}, deps) : JSON.stringify(notFound('reaction', v as string, ref.id));
       }
     }
   };
 
-  const decorate = (a: Json, depth: number, deps?: Deps): Json => {
-    const out: Json = {};
-    for (const [k, v] of Object.entries(a)) out[k] = o.references ? resolve(v, depth, deps) : v;
+  const decorate = (a: Json, depth: number, deps?: Deps): string => {
+    // Values as JSON texts, keyed as the decorated object was: assigning the same keys in the same
+    // order to a plain object gives the same key order (integer keys first, a reserved key where
+    // the activity had it, `__proto__` dropped).
+    const out: Record<string, string> = {};
+    for (const k of Object.keys(a)) out[k] = o.references ? resolve(a[k], depth, deps) : JSON.stringify(a[k]);
     const id = String(a.id);
     deps?.add(changeKey.activity(app.appId, id));
     deps?.add(changeKey.reactions(app.appId, id));
     if (o.recentReactions) {
-      const { byKind, more } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
-      out.latest_reactions = byKind;
-      const extra: Record<string, { next: string }> = {};
+      const { byKind, more, last } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
+      out.latest_reactions = kindsJson(byKind);
+      const extra: Record<string, string> = {};
       for (const kind of Object.keys(byKind)) {
         let next = '';
         if (kind in more) {
-          const list = byKind[kind];
-          const last = list[list.length - 1].id as string;
           next =
             `${o.apiBase}reaction/activity_id/${encodeURIComponent(id)}/${encodeURIComponent(kind)}/` +
-            `?id_lt=${encodeURIComponent(last)}&limit=${o.recentLimit}&withOwnChildren=false`;
+            `?id_lt=${encodeURIComponent(last[kind])}&limit=${o.recentLimit}&withOwnChildren=false`;
         }
-        extra[kind] = { next };
+        extra[kind] = '{"next":' + JSON.stringify(next) + '}';
       }
-      out.latest_reactions_extra = extra;
+      out.latest_reactions_extra = objectJson(extra);
     }
     if (o.reactionCounts) {
       const c = counts.get(id) ?? {};
-      out.reaction_counts = kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c;
+      out.reaction_counts = JSON.stringify(kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c);
     }
     // Last, as in pages joined from kept parts (the shared part, then the reader's own reactions):
     // a page is the same bytes however it was built.
-    if (o.ownReactions) out.own_reactions = groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind;
-    return out;
+    if (o.ownReactions) out.own_reactions = kindsJson(groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind);
+    return objectJson(out);
   };
 
   return acts.map((a, i) => {
     nestedHere = false;
-    const text = JSON.stringify(decorate(a, 0, depsPer?.[i]));
+    const text = decorate(a, 0, depsPer?.[i]);
     if (nested) nested[i] = nestedHere;
     return text;
   });
