@@ -25,6 +25,7 @@ const A4 = '44444444-4444-4444-4444-444444444444';
 const A5 = '55555555-5555-5555-5555-555555555555';
 const A6 = '66666666-6666-6666-6666-666666666666';
 const A7 = '77777777-7777-7777-7777-777777777777';
+const A8 = '88888888-8888-8888-8888-888888888888';
 const MISSING_A = '99999999-9999-9999-9999-999999999999';
 
 const users: UserRecord[] = [
@@ -54,6 +55,8 @@ const activities: ActivityRecord[] = [
   // `__proto__` (refused on write, here as if stored before that rule) and reserved keys.
   activity(A6, `{"id":"${A6}","__proto__":{"actor":"SU:ann"},"verb":"odd","own_reactions":"SU:bob","latest_reactions":[1],"reaction_counts":null,"actor":"SU:ann","time":"2025-12-06T00:00:00.000005","foreign_id":"","to":[]}`),
   activity(A7, `{"id":"${A7}","__proto__":"SU:bob","verb":"odder","time":"2025-12-06T00:00:00.000006","foreign_id":"","to":[]}`),
+  // A body with its own `origin`, which the page's does not replace.
+  activity(A8, `{"id":"${A8}","verb":"own origin","origin":"SU:cat","3":3,"time":"2025-12-06T00:00:00.000007","foreign_id":"","to":[]}`),
 ];
 
 let seq = 0;
@@ -158,6 +161,9 @@ const items = [
   ...activities.map((a) => ({ body: a.body, origin: null })),
   { body: activities[0].body, origin: 'user:ann' },
   { body: activities[2].body, origin: 'timeline:"quoted"\\é' },
+  // An origin that reads as a reference (a feed group named `SU`).
+  { body: activities[1].body, origin: 'SU:bob' },
+  { body: activities[7].body, origin: 'user:ann' },
 ];
 
 async function outputs(): Promise<Record<string, unknown>> {

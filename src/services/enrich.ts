@@ -295,47 +295,63 @@ export const plainRenderer: Renderer = async (items) => items.map((i) => withOri
 
 /**
  * {@link plainRenderer} that also gives bytes, for a caller that sends the page as bytes: each
- * activity is its origin head and its stored body's bytes after the opening brace, both kept (see
- * {@link bodyTail}), so a page is one copy of kept bytes instead of text joined and encoded.
+ * activity is its origin head and its stored body's bytes after the opening brace, kept together
+ * (see {@link keptBody}), so a page is one copy of kept bytes instead of text joined and encoded.
  */
 export const plainBytesRenderer: Renderer = Object.assign(async (items: readonly EnrichItem[]) => plainRenderer(items), {
   bytes: async (items: readonly EnrichItem[]): Promise<Buffer[] | null> => plainBytes(items),
 });
 
-/** {@link plainRenderer}'s bytes: `{"origin":…,` + the body after its brace, joined by commas. */
+/**
+ * {@link plainRenderer}'s bytes: `{"origin":…,` + the body after its brace, joined by commas. An
+ * activity after the first is one kept piece (`,{"origin":…,` + body) when shown with the origin
+ * it was kept with (in timelines an activity comes from one feed: its author's), else two.
+ */
 export function plainBytes(items: readonly EnrichItem[]): Buffer[] | null {
   if (items.length === 0) return null;
-  const out: Buffer[] = new Array(items.length * 2);
-  for (let k = 0; k < items.length; k++) {
+  const first = items[0];
+  const out: Buffer[] = [originHead(first.origin), keptBody(first.body, first.origin).tail];
+  for (let k = 1; k < items.length; k++) {
     const i = items[k];
-    out[2 * k] = k === 0 ? originHead(i.origin) : originHeadAfterComma(i.origin);
-    out[2 * k + 1] = bodyTail(i.body);
+    const b = keptBody(i.body, i.origin);
+    if (b.origin === i.origin) out.push(b.entry);
+    else out.push(originHeadAfterComma(i.origin), b.tail);
   }
   return out;
 }
 
+/** A stored body's bytes: as a later entry of a page with `origin` (`entry`), and after its opening brace (`tail`, a view of `entry`). */
+interface KeptBody {
+  readonly origin: string | null;
+  readonly entry: Buffer;
+  readonly tail: Buffer;
+}
+
 /**
- * Stored bodies' bytes after the opening brace, by body text: the text is the key, so the bytes
- * are always those of the body asked for (an updated activity has another text, and another
- * entry). A body kept by the parts cache is the same string at every read, whose hash V8 keeps,
- * so the look-up costs no pass over the text. Short bodies only; emptied when over its budget.
+ * Stored bodies' bytes (see {@link KeptBody}), by body text, with the origin of the first page
+ * that showed them: the text is the key, so the bytes are always those of the body asked for (an
+ * updated activity has another text, and another entry). A body kept by the parts cache is the
+ * same string at every read, whose hash V8 keeps, so the look-up costs no pass over the text.
+ * Short bodies only; emptied when over its budget.
  */
-const bodyTails = new Map<string, Buffer>();
-let bodyTailBytes = 0;
+const keptBodies = new Map<string, KeptBody>();
+let keptBodyBytes = 0;
 const BODY_TAILS_MAX_BYTES = 16 * 1024 * 1024;
 const BODY_TAIL_MAX_TEXT = 8192;
 
-function bodyTail(body: string): Buffer {
-  let b = bodyTails.get(body);
+function keptBody(body: string, origin: string | null): KeptBody {
+  let b = keptBodies.get(body);
   if (b === undefined) {
-    b = Buffer.from(body.slice(1));
+    const head = originHeadAfterComma(origin);
+    const entry = Buffer.concat([head, Buffer.from(body.slice(1))]);
+    b = { origin, entry, tail: entry.subarray(head.length) };
     if (body.length > BODY_TAIL_MAX_TEXT) return b;
-    if (bodyTailBytes + b.length > BODY_TAILS_MAX_BYTES) {
-      bodyTails.clear();
-      bodyTailBytes = 0;
+    if (keptBodyBytes + entry.length > BODY_TAILS_MAX_BYTES) {
+      keptBodies.clear();
+      keptBodyBytes = 0;
     }
-    bodyTails.set(body, b);
-    bodyTailBytes += b.length + body.length;
+    keptBodies.set(body, b);
+    keptBodyBytes += entry.length + body.length;
   }
   return b;
 }
@@ -540,6 +556,66 @@ async function ownReactionTails(s: EnrichDeps, cache: ChangeCache<string | Buffe
 
 
 /**
+ * A stored activity body taken apart for assembling its enriched form: its fields in the order of
+ * the object `JSON.parse(withOrigin(body, origin))` gives (integer keys first, then `origin`,
+ * then the rest as stored), each with its key and value as JSON text and its reference, if any.
+ * The `origin` field's value is the page's (`origin: true`), unless the body has its own, which
+ * the parse keeps.
+ */
+interface Template {
+  readonly id: string;
+  readonly fields: readonly TemplateField[];
+}
+
+interface TemplateField {
+  /** The key as JSON text; null for `__proto__`, which the decorated object never kept as a field. */
+  readonly key: string | null;
+  readonly name: string;
+  /** The value, when a reference (the text names it). */
+  readonly value: string | undefined;
+  readonly text: string;
+  readonly ref: Ref | null;
+  /** The page's origin goes here. */
+  readonly origin: boolean;
+}
+
+/**
+ * Templates by body text, shared between reads: the text is the key, so a template is always that
+ * of the body asked for. Emptied when over its budget (in characters of bodies).
+ */
+const templates = new Map<string, Template>();
+let templateChars = 0;
+const TEMPLATES_MAX_CHARS = 4 * 1024 * 1024;
+
+function template(body: string): Template {
+  let t = templates.get(body);
+  if (t === undefined) {
+    const obj = JSON.parse(withOrigin(body, null)) as Json;
+    // A body with its own `origin` keeps it: the page's origin does not show.
+    const ownOrigin = body.includes('"origin"') && Object.prototype.hasOwnProperty.call(JSON.parse(body), 'origin');
+    const fields: TemplateField[] = [];
+    for (const name of Object.keys(obj)) {
+      const value = obj[name];
+      const origin = name === 'origin' && !ownOrigin;
+      const ref = origin ? null : parseRef(value);
+      fields.push({ key: name === '__proto__' ? null : JSON.stringify(name), name, value: ref ? (value as string) : undefined, text: JSON.stringify(value), ref, origin });
+    }
+    t = { id: String(obj.id), fields };
+    if (body.length > BODY_TAIL_MAX_TEXT) return t;
+    if (templateChars + body.length > TEMPLATES_MAX_CHARS) {
+      templates.clear();
+      templateChars = 0;
+    }
+    templates.set(body, t);
+    templateChars += body.length;
+  }
+  return t;
+}
+
+/** The reaction data fields an enriched activity gets, after its own. */
+const REACTION_FIELDS = new Set(['latest_reactions', 'latest_reactions_extra', 'reaction_counts', 'own_reactions']);
+
+/**
  * Builds enriched texts. With `deps`, each item's set receives the change keys of what its text
  * shows, and `nested[i]` tells whether it shows another activity (which carries own reactions).
  */
@@ -551,7 +627,7 @@ async function buildEnriched(
   depsPer?: readonly Deps[],
   nested?: boolean[],
 ): Promise<string[]> {
-  const acts = items.map((i) => JSON.parse(withOrigin(i.body, i.origin)) as Json);
+  const acts = items.map((i) => template(i.body));
 
   // 1. References of the page: activities and reactions first (they bring more references).
   const saIds = new Set<string>();
@@ -559,32 +635,32 @@ async function buildEnriched(
   const suIds = new Set<string>();
   const soRefs = new Map<string, { collection: string; id: string }>();
   // `nested`: a referenced activity, whose own activity and reaction references stay strings.
-  const collect = (obj: Json, nested = false) => {
-    for (const v of Object.values(obj)) {
-      const ref = parseRef(v);
-      if (!ref) continue;
-      if (ref.kind === 'user') suIds.add(ref.id);
-      else if (ref.kind === 'object') soRefs.set(`${ref.collection}:${ref.id}`, ref);
-      else if (nested) continue;
-      else if (ref.kind === 'activity') {
-        if (isUuid(ref.id)) saIds.add(ref.id);
-      } else srIds.add(ref.id);
-    }
+  const collectRef = (ref: Ref | null, nested: boolean) => {
+    if (!ref) return;
+    if (ref.kind === 'user') suIds.add(ref.id);
+    else if (ref.kind === 'object') soRefs.set(`${ref.collection}:${ref.id}`, ref);
+    else if (nested) return;
+    else if (ref.kind === 'activity') {
+      if (isUuid(ref.id)) saIds.add(ref.id);
+    } else srIds.add(ref.id);
   };
-  if (o.references) acts.forEach((a) => collect(a));
+  const collect = (t: Template, origin: string | null, nested = false) => {
+    for (const f of t.fields) collectRef(f.origin ? parseRef(origin) : f.ref, nested);
+  };
+  if (o.references) acts.forEach((t, i) => collect(t, items[i].origin));
   const [saActs, srReactions] = await Promise.all([
     saIds.size > 0 ? s.ports.activities.getActivities(app.appId, [...saIds]) : Promise.resolve(new Map<string, ActivityRecord>()),
     srIds.size > 0 ? s.ports.reactions.getReactions(app.appId, [...srIds]) : Promise.resolve(new Map<string, ReactionRecord>()),
   ]);
-  const saObjs = new Map<string, Json>();
+  const saObjs = new Map<string, Template>();
   for (const [id, a] of saActs) {
-    const obj = JSON.parse(withOrigin(a.body, null)) as Json;
-    saObjs.set(id, obj);
-    collect(obj, true);
+    const t = template(a.body);
+    saObjs.set(id, t);
+    collect(t, null, true);
   }
 
   // 2. Reaction data for the page's activities and the referenced ones, one batch per kind of data.
-  const owners = [...acts.map((a) => String(a.id)), ...saObjs.keys()];
+  const owners = [...acts.map((t) => t.id), ...saObjs.keys()];
   const kinds = o.kinds; // enrichOptions leaves it undefined when the filter is empty
   const [latestAll, own, counts] = await Promise.all([
     o.recentReactions
@@ -616,9 +692,8 @@ async function buildEnriched(
   // values that are not references as `JSON.stringify` gives them, references as the texts of
   // what they name, then the reaction data. The same bytes as serializing the decorated object.
   let nestedHere = false;
-  const resolve = (v: unknown, depth: number, deps?: Deps): string => {
-    const ref = parseRef(v);
-    if (!ref) return JSON.stringify(v);
+  const resolve = (v: unknown, ref: Ref | null, text: string, depth: number, deps?: Deps): string => {
+    if (!ref) return text;
     switch (ref.kind) {
       case 'user':
         deps?.add(changeKey.user(app.appId, ref.id));
@@ -631,14 +706,14 @@ async function buildEnriched(
       case 'activity': {
         // Referenced activities are enriched one level deep: their own activity and reaction
         // references stay strings; users and objects are resolved (already loaded).
-        if (depth > 0) return JSON.stringify(v);
+        if (depth > 0) return text;
         deps?.add(changeKey.activity(app.appId, ref.id));
         const a = saObjs.get(ref.id);
         if (a) nestedHere = true;
-        return a ? decorate(a, depth + 1, deps) : JSON.stringify(notFound('activity', v as string, ref.id));
+        return a ? decorate(a, null, depth + 1, deps) : JSON.stringify(notFound('activity', v as string, ref.id));
       }
       case 'reaction': {
-        if (depth > 0) return JSON.stringify(v);
+        if (depth > 0) return text;
         deps?.add(changeKey.reaction(app.appId, ref.id));
         const r = srReactions.get(ref.id);
         return r ? graph.renderText(r, {}, deps) : JSON.stringify(notFound('reaction', v as string, ref.id));
@@ -646,18 +721,21 @@ async function buildEnriched(
     }
   };
 
-  const decorate = (a: Json, depth: number, deps?: Deps): string => {
-    // Values as JSON texts, keyed as the decorated object was: assigning the same keys in the same
-    // order to a plain object gives the same key order (integer keys first, a reserved key where
-    // the activity had it, `__proto__` dropped).
-    const out: Record<string, string> = {};
-    for (const k of Object.keys(a)) out[k] = o.references ? resolve(a[k], depth, deps) : JSON.stringify(a[k]);
-    const id = String(a.id);
+  const decorate = (t: Template, origin: string | null, depth: number, deps?: Deps): string => {
+    // The fields' values first (references resolved: they note their dependencies in this order).
+    const values: (string | undefined)[] = new Array(t.fields.length);
+    for (let i = 0; i < t.fields.length; i++) {
+      const f = t.fields[i];
+      const text = f.origin ? JSON.stringify(origin) : f.text;
+      values[i] = o.references ? resolve(f.origin ? origin : f.value, f.origin ? parseRef(origin) : f.ref, text, depth, deps) : text;
+    }
+    const id = t.id;
     deps?.add(changeKey.activity(app.appId, id));
     deps?.add(changeKey.reactions(app.appId, id));
+    const added: Record<string, string> = {};
     if (o.recentReactions) {
       const { byKind, more, last } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
-      out.latest_reactions = kindsJson(byKind);
+      added.latest_reactions = kindsJson(byKind);
       const extra: Record<string, string> = {};
       for (const kind of Object.keys(byKind)) {
         let next = '';
@@ -668,21 +746,40 @@ async function buildEnriched(
         }
         extra[kind] = '{"next":' + JSON.stringify(next) + '}';
       }
-      out.latest_reactions_extra = objectJson(extra);
+      added.latest_reactions_extra = objectJson(extra);
     }
     if (o.reactionCounts) {
       const c = counts.get(id) ?? {};
-      out.reaction_counts = JSON.stringify(kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c);
+      added.reaction_counts = JSON.stringify(kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c);
     }
     // Last, as in pages joined from kept parts (the shared part, then the reader's own reactions):
     // a page is the same bytes however it was built.
-    if (o.ownReactions) out.own_reactions = kindsJson(groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind);
-    return objectJson(out);
+    if (o.ownReactions) added.own_reactions = kindsJson(groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind);
+    // The activity's fields in order (a reaction data field it has itself takes the new value in
+    // its place, as assigning it to the decorated object did), then the reaction data.
+    let out = '{';
+    let first = true;
+    for (let i = 0; i < t.fields.length; i++) {
+      const f = t.fields[i];
+      if (f.key === null) continue;
+      let v = values[i]!;
+      if (REACTION_FIELDS.has(f.name) && f.name in added) {
+        v = added[f.name];
+        delete added[f.name];
+      }
+      out += (first ? '' : ',') + f.key + ':' + v;
+      first = false;
+    }
+    for (const name of Object.keys(added)) {
+      out += (first ? '' : ',') + '"' + name + '":' + added[name];
+      first = false;
+    }
+    return out + '}';
   };
 
-  return acts.map((a, i) => {
+  return acts.map((t, i) => {
     nestedHere = false;
-    const text = decorate(a, 0, depsPer?.[i]);
+    const text = decorate(t, items[i].origin, 0, depsPer?.[i]);
     if (nested) nested[i] = nestedHere;
     return text;
   });
