@@ -95,15 +95,40 @@ function timeJson(us: number): string {
   return t;
 }
 
+/**
+ * Strings as JSON (`JSON.stringify(s)`), shared between reads: ids, kinds and names recur on many
+ * pages, and a look-up costs less than a call of `JSON.stringify`. Emptied when full.
+ */
+const quoted = new Map<string, string>();
+const QUOTED_MAX_ENTRIES = 50_000;
+const QUOTED_MAX_TEXT = 256;
+
+function quote(s: string): string {
+  let t = quoted.get(s);
+  if (t === undefined) {
+    t = JSON.stringify(s);
+    if (s.length > QUOTED_MAX_TEXT) return t;
+    if (quoted.size >= QUOTED_MAX_ENTRIES) quoted.clear();
+    quoted.set(s, t);
+  }
+  return t;
+}
+
+/** Counts per kind as JSON (`{}` without a call of `JSON.stringify`). */
+function countsJson(c: Record<string, number>): string {
+  for (const _ in c) return JSON.stringify(c);
+  return '{}';
+}
+
 /** A user as the API shows it (`{"id","data","created_at","updated_at"}`), as JSON text. */
 function userJson(u: UserRecord): string {
-  return '{"id":' + JSON.stringify(u.id) + ',"data":' + dataJson(u.data) + ',"created_at":' + timeJson(u.createdUs) + ',"updated_at":' + timeJson(u.updatedUs) + '}';
+  return '{"id":' + quote(u.id) + ',"data":' + dataJson(u.data) + ',"created_at":' + timeJson(u.createdUs) + ',"updated_at":' + timeJson(u.updatedUs) + '}';
 }
 
 /** A collection object as the API shows it, as JSON text. */
 function entryJson(e: EntryRecord): string {
   return (
-    '{"id":' + JSON.stringify(e.id) + ',"collection":' + JSON.stringify(e.collection) + ',"foreign_id":' + JSON.stringify(`${e.collection}:${e.id}`) +
+    '{"id":' + quote(e.id) + ',"collection":' + quote(e.collection) + ',"foreign_id":' + quote(`${e.collection}:${e.id}`) +
     ',"data":' + dataJson(e.data) + ',"created_at":' + timeJson(e.createdUs) + ',"updated_at":' + timeJson(e.updatedUs) + '}'
   );
 }
@@ -116,7 +141,7 @@ function objectJson(o: Record<string, string>): string {
   let out = '{';
   let first = true;
   for (const k of Object.keys(o)) {
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + o[k];
+    out += (first ? '' : ',') + quote(k) + ':' + o[k];
     first = false;
   }
   return out + '}';
@@ -127,7 +152,7 @@ function kindsJson(byKind: Record<string, string[]>): string {
   let out = '{';
   let first = true;
   for (const k of Object.keys(byKind)) {
-    out += (first ? '' : ',') + JSON.stringify(k) + ':[' + byKind[k].join(',') + ']';
+    out += (first ? '' : ',') + quote(k) + ':[' + byKind[k].join(',') + ']';
     first = false;
   }
   return out + '}';
@@ -248,10 +273,10 @@ export class ReactionGraph {
     const latestChildren: Record<string, string[]> = {};
     for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.renderText(c, {}, deps));
     let out =
-      '{"id":' + JSON.stringify(r.id) + ',"kind":' + JSON.stringify(r.kind) + ',"activity_id":' + JSON.stringify(r.activityId) +
-      ',"user_id":' + JSON.stringify(r.userId) + ',"user":' + this.userJson(r.userId) + ',"data":' + dataJson(r.data) +
-      ',"parent":' + JSON.stringify(r.parent) + ',"created_at":' + timeJson(r.createdUs) + ',"updated_at":' + timeJson(r.updatedUs) +
-      ',"latest_children":' + kindsJson(latestChildren) + ',"children_counts":' + JSON.stringify(this.childCounts.get(r.id) ?? {});
+      '{"id":' + quote(r.id) + ',"kind":' + quote(r.kind) + ',"activity_id":' + quote(r.activityId) +
+      ',"user_id":' + quote(r.userId) + ',"user":' + this.userJson(r.userId) + ',"data":' + dataJson(r.data) +
+      ',"parent":' + quote(r.parent) + ',"created_at":' + timeJson(r.createdUs) + ',"updated_at":' + timeJson(r.updatedUs) +
+      ',"latest_children":' + kindsJson(latestChildren) + ',"children_counts":' + countsJson(this.childCounts.get(r.id) ?? {});
     if (r.targetFeeds.length > 0) out += ',"target_feeds":' + JSON.stringify(r.targetFeeds);
     if (r.deletedUs !== null) out += ',"deleted_at":' + timeJson(r.deletedUs);
     if (this.withOwnChildren) {
@@ -612,6 +637,9 @@ function template(body: string): Template {
   return t;
 }
 
+/** `latest_reactions_extra` of a kind without more reactions. */
+const NO_NEXT = '{"next":""}';
+
 /** The reaction data fields an enriched activity gets, after its own. */
 const REACTION_FIELDS = new Set(['latest_reactions', 'latest_reactions_extra', 'reaction_counts', 'own_reactions']);
 
@@ -726,7 +754,7 @@ async function buildEnriched(
     const values: (string | undefined)[] = new Array(t.fields.length);
     for (let i = 0; i < t.fields.length; i++) {
       const f = t.fields[i];
-      const text = f.origin ? JSON.stringify(origin) : f.text;
+      const text = f.origin ? (origin === null ? 'null' : quote(origin)) : f.text;
       values[i] = o.references ? resolve(f.origin ? origin : f.value, f.origin ? parseRef(origin) : f.ref, text, depth, deps) : text;
     }
     const id = t.id;
@@ -744,13 +772,13 @@ async function buildEnriched(
             `${o.apiBase}reaction/activity_id/${encodeURIComponent(id)}/${encodeURIComponent(kind)}/` +
             `?id_lt=${encodeURIComponent(last[kind])}&limit=${o.recentLimit}&withOwnChildren=false`;
         }
-        extra[kind] = '{"next":' + JSON.stringify(next) + '}';
+        extra[kind] = next === '' ? NO_NEXT : '{"next":' + JSON.stringify(next) + '}';
       }
       added.latest_reactions_extra = objectJson(extra);
     }
     if (o.reactionCounts) {
       const c = counts.get(id) ?? {};
-      added.reaction_counts = JSON.stringify(kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c);
+      added.reaction_counts = countsJson(kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c);
     }
     // Last, as in pages joined from kept parts (the shared part, then the reader's own reactions):
     // a page is the same bytes however it was built.
