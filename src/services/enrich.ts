@@ -60,56 +60,102 @@ function notFound(kind: 'user' | 'object' | 'activity' | 'reaction', ref: string
 }
 
 /**
- * Stored data texts (of users, collection objects, reactions) parsed, shared between reads: the
- * same text always parses to the same value, and rendered values are only serialized again, never
- * changed. Short texts only; emptied when full.
+ * Stored data texts (of users, collection objects, reactions) as a page shows them: the text
+ * `JSON.stringify(JSON.parse(text))` gives, which is the stored text itself when it was written
+ * serialized (as the stores write it). Kept per text and shared between reads: the same text
+ * always gives the same JSON. Short texts only; emptied when full.
  */
-const parsed = new Map<string, unknown>();
-const PARSED_MAX_ENTRIES = 20_000;
-const PARSED_MAX_TEXT = 4096;
+const dataTexts = new Map<string, string>();
+const DATA_MAX_ENTRIES = 20_000;
+const DATA_MAX_TEXT = 4096;
 
-function parseData(text: string): unknown {
-  if (text.length > PARSED_MAX_TEXT) return JSON.parse(text);
-  let v = parsed.get(text);
-  if (v === undefined) {
-    v = JSON.parse(text) as unknown;
-    if (parsed.size >= PARSED_MAX_ENTRIES) parsed.clear();
-    parsed.set(text, v);
+function dataJson(text: string): string {
+  let t = dataTexts.get(text);
+  if (t === undefined) {
+    t = JSON.stringify(JSON.parse(text)) as string;
+    if (text.length > DATA_MAX_TEXT) return t;
+    // The stored text itself when equal: one string kept, not two.
+    if (t === text) t = text;
+    if (dataTexts.size >= DATA_MAX_ENTRIES) dataTexts.clear();
+    dataTexts.set(text, t);
   }
-  return v;
+  return t;
 }
 
-/** Formatted times (`formatTimestamp`), shared between reads: users' and reactions' times recur on many pages. */
+/** Times as JSON strings (`formatTimestamp`, quoted), shared between reads: users' and reactions' times recur on many pages. */
 const times = new Map<number, string>();
 
-function timestamp(us: number): string {
+function timeJson(us: number): string {
   let t = times.get(us);
   if (t === undefined) {
-    t = formatTimestamp(us);
-    if (times.size >= PARSED_MAX_ENTRIES) times.clear();
+    t = JSON.stringify(formatTimestamp(us));
+    if (times.size >= DATA_MAX_ENTRIES) times.clear();
     times.set(us, t);
   }
   return t;
 }
 
-export function userObject(u: UserRecord): Json {
-  return { id: u.id, data: JSON.parse(u.data), created_at: formatTimestamp(u.createdUs), updated_at: formatTimestamp(u.updatedUs) };
+/**
+ * Strings as JSON (`JSON.stringify(s)`), shared between reads: ids, kinds and names recur on many
+ * pages, and a look-up costs less than a call of `JSON.stringify`. Emptied when full.
+ */
+const quoted = new Map<string, string>();
+const QUOTED_MAX_ENTRIES = 50_000;
+const QUOTED_MAX_TEXT = 256;
+
+function quote(s: string): string {
+  let t = quoted.get(s);
+  if (t === undefined) {
+    t = JSON.stringify(s);
+    if (s.length > QUOTED_MAX_TEXT) return t;
+    if (quoted.size >= QUOTED_MAX_ENTRIES) quoted.clear();
+    quoted.set(s, t);
+  }
+  return t;
 }
 
-/** {@link userObject} for rendering only: its data may be shared with other reads and must not be changed. */
-function renderedUser(u: UserRecord): Json {
-  return { id: u.id, data: parseData(u.data), created_at: timestamp(u.createdUs), updated_at: timestamp(u.updatedUs) };
+/** Counts per kind as JSON (`{}` without a call of `JSON.stringify`). */
+function countsJson(c: Record<string, number>): string {
+  for (const _ in c) return JSON.stringify(c);
+  return '{}';
 }
 
-function entryObject(e: EntryRecord): Json {
-  return {
-    id: e.id,
-    collection: e.collection,
-    foreign_id: `${e.collection}:${e.id}`,
-    data: parseData(e.data),
-    created_at: timestamp(e.createdUs),
-    updated_at: timestamp(e.updatedUs),
-  };
+/** A user as the API shows it (`{"id","data","created_at","updated_at"}`), as JSON text. */
+function userJson(u: UserRecord): string {
+  return '{"id":' + quote(u.id) + ',"data":' + dataJson(u.data) + ',"created_at":' + timeJson(u.createdUs) + ',"updated_at":' + timeJson(u.updatedUs) + '}';
+}
+
+/** A collection object as the API shows it, as JSON text. */
+function entryJson(e: EntryRecord): string {
+  return (
+    '{"id":' + quote(e.id) + ',"collection":' + quote(e.collection) + ',"foreign_id":' + quote(`${e.collection}:${e.id}`) +
+    ',"data":' + dataJson(e.data) + ',"created_at":' + timeJson(e.createdUs) + ',"updated_at":' + timeJson(e.updatedUs) + '}'
+  );
+}
+
+/**
+ * An object whose values are JSON texts, as JSON text: its keys in the object's own order (the
+ * order `JSON.stringify` would give the object of the parsed values: integer keys first).
+ */
+function objectJson(o: Record<string, string>): string {
+  let out = '{';
+  let first = true;
+  for (const k of Object.keys(o)) {
+    out += (first ? '' : ',') + quote(k) + ':' + o[k];
+    first = false;
+  }
+  return out + '}';
+}
+
+/** Texts grouped per kind (`{"like":[…],…}`), as JSON text. */
+function kindsJson(byKind: Record<string, string[]>): string {
+  let out = '{';
+  let first = true;
+  for (const k of Object.keys(byKind)) {
+    out += (first ? '' : ',') + quote(k) + ':[' + byKind[k].join(',') + ']';
+    first = false;
+  }
+  return out + '}';
 }
 
 type Ref =
@@ -201,52 +247,45 @@ export class ReactionGraph {
     for (const [id, u] of await userRecords(s, app.appId, [...ids])) this.users.set(id, u);
   }
 
-  readonly #userObjects = new Map<string, Json>();
+  readonly #userTexts = new Map<string, string>();
 
-  /** The user object (or not-found form) of `id`, built once per read and shared. */
-  userOf(id: string): Json {
-    let obj = this.#userObjects.get(id);
-    if (!obj) {
+  /** The user (or not-found form) of `id` as JSON text, built once per read and shared. */
+  userJson(id: string): string {
+    let text = this.#userTexts.get(id);
+    if (text === undefined) {
       const u = this.users.get(id);
-      obj = u ? renderedUser(u) : notFound('user', `SU:${id}`, id);
-      this.#userObjects.set(id, obj);
+      text = u ? userJson(u) : JSON.stringify(notFound('user', `SU:${id}`, id));
+      this.#userTexts.set(id, text);
     }
-    return obj;
+    return text;
   }
 
   /**
-   * A reaction as the API shows it (§5.5). `deps` receives the change keys of what it shows (the
+   * A reaction as the API shows it (§5.5), as JSON text assembled from its pieces (its user's
+   * text, its data's, its children's). `deps` receives the change keys of what it shows (the
    * reaction, its children, their users).
    */
-  render(r: ReactionRecord, opts: { extraData?: unknown } = {}, deps?: Deps): Json {
+  renderText(r: ReactionRecord, opts: { extraData?: unknown } = {}, deps?: Deps): string {
     if (deps) {
       deps.add(changeKey.reaction(deps.app, r.id));
       deps.add(changeKey.user(deps.app, r.userId));
     }
-    const latestChildren: Record<string, Json[]> = {};
-    for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.render(c, {}, deps));
-    const out: Json = {
-      id: r.id,
-      kind: r.kind,
-      activity_id: r.activityId,
-      user_id: r.userId,
-      user: this.userOf(r.userId),
-      data: parseData(r.data),
-      parent: r.parent,
-      created_at: timestamp(r.createdUs),
-      updated_at: timestamp(r.updatedUs),
-      latest_children: latestChildren,
-      children_counts: this.childCounts.get(r.id) ?? {},
-    };
-    if (r.targetFeeds.length > 0) out.target_feeds = r.targetFeeds;
-    if (r.deletedUs !== null) out.deleted_at = timestamp(r.deletedUs);
+    const latestChildren: Record<string, string[]> = {};
+    for (const c of this.children.get(r.id) ?? []) (latestChildren[c.kind] ??= []).push(this.renderText(c, {}, deps));
+    let out =
+      '{"id":' + quote(r.id) + ',"kind":' + quote(r.kind) + ',"activity_id":' + quote(r.activityId) +
+      ',"user_id":' + quote(r.userId) + ',"user":' + this.userJson(r.userId) + ',"data":' + dataJson(r.data) +
+      ',"parent":' + quote(r.parent) + ',"created_at":' + timeJson(r.createdUs) + ',"updated_at":' + timeJson(r.updatedUs) +
+      ',"latest_children":' + kindsJson(latestChildren) + ',"children_counts":' + countsJson(this.childCounts.get(r.id) ?? {});
+    if (r.targetFeeds.length > 0) out += ',"target_feeds":' + JSON.stringify(r.targetFeeds);
+    if (r.deletedUs !== null) out += ',"deleted_at":' + timeJson(r.deletedUs);
     if (this.withOwnChildren) {
-      const own: Record<string, Json[]> = {};
-      for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.render(c, {}, deps));
-      out.own_children = own;
+      const own: Record<string, string[]> = {};
+      for (const c of this.ownChildren.get(r.id) ?? []) (own[c.kind] ??= []).push(this.renderText(c, {}, deps));
+      out += ',"own_children":' + kindsJson(own);
     }
-    if (opts.extraData !== undefined) out.target_feeds_extra_data = opts.extraData;
-    return out;
+    if (opts.extraData !== undefined) out += ',"target_feeds_extra_data":' + JSON.stringify(opts.extraData);
+    return out + '}';
   }
 }
 
@@ -281,47 +320,63 @@ export const plainRenderer: Renderer = async (items) => items.map((i) => withOri
 
 /**
  * {@link plainRenderer} that also gives bytes, for a caller that sends the page as bytes: each
- * activity is its origin head and its stored body's bytes after the opening brace, both kept (see
- * {@link bodyTail}), so a page is one copy of kept bytes instead of text joined and encoded.
+ * activity is its origin head and its stored body's bytes after the opening brace, kept together
+ * (see {@link keptBody}), so a page is one copy of kept bytes instead of text joined and encoded.
  */
 export const plainBytesRenderer: Renderer = Object.assign(async (items: readonly EnrichItem[]) => plainRenderer(items), {
   bytes: async (items: readonly EnrichItem[]): Promise<Buffer[] | null> => plainBytes(items),
 });
 
-/** {@link plainRenderer}'s bytes: `{"origin":…,` + the body after its brace, joined by commas. */
+/**
+ * {@link plainRenderer}'s bytes: `{"origin":…,` + the body after its brace, joined by commas. An
+ * activity after the first is one kept piece (`,{"origin":…,` + body) when shown with the origin
+ * it was kept with (in timelines an activity comes from one feed: its author's), else two.
+ */
 export function plainBytes(items: readonly EnrichItem[]): Buffer[] | null {
   if (items.length === 0) return null;
-  const out: Buffer[] = new Array(items.length * 2);
-  for (let k = 0; k < items.length; k++) {
+  const first = items[0];
+  const out: Buffer[] = [originHead(first.origin), keptBody(first.body, first.origin).tail];
+  for (let k = 1; k < items.length; k++) {
     const i = items[k];
-    out[2 * k] = k === 0 ? originHead(i.origin) : originHeadAfterComma(i.origin);
-    out[2 * k + 1] = bodyTail(i.body);
+    const b = keptBody(i.body, i.origin);
+    if (b.origin === i.origin) out.push(b.entry);
+    else out.push(originHeadAfterComma(i.origin), b.tail);
   }
   return out;
 }
 
+/** A stored body's bytes: as a later entry of a page with `origin` (`entry`), and after its opening brace (`tail`, a view of `entry`). */
+interface KeptBody {
+  readonly origin: string | null;
+  readonly entry: Buffer;
+  readonly tail: Buffer;
+}
+
 /**
- * Stored bodies' bytes after the opening brace, by body text: the text is the key, so the bytes
- * are always those of the body asked for (an updated activity has another text, and another
- * entry). A body kept by the parts cache is the same string at every read, whose hash V8 keeps,
- * so the look-up costs no pass over the text. Short bodies only; emptied when over its budget.
+ * Stored bodies' bytes (see {@link KeptBody}), by body text, with the origin of the first page
+ * that showed them: the text is the key, so the bytes are always those of the body asked for (an
+ * updated activity has another text, and another entry). A body kept by the parts cache is the
+ * same string at every read, whose hash V8 keeps, so the look-up costs no pass over the text.
+ * Short bodies only; emptied when over its budget.
  */
-const bodyTails = new Map<string, Buffer>();
-let bodyTailBytes = 0;
+const keptBodies = new Map<string, KeptBody>();
+let keptBodyBytes = 0;
 const BODY_TAILS_MAX_BYTES = 16 * 1024 * 1024;
 const BODY_TAIL_MAX_TEXT = 8192;
 
-function bodyTail(body: string): Buffer {
-  let b = bodyTails.get(body);
+function keptBody(body: string, origin: string | null): KeptBody {
+  let b = keptBodies.get(body);
   if (b === undefined) {
-    b = Buffer.from(body.slice(1));
+    const head = originHeadAfterComma(origin);
+    const entry = Buffer.concat([head, Buffer.from(body.slice(1))]);
+    b = { origin, entry, tail: entry.subarray(head.length) };
     if (body.length > BODY_TAIL_MAX_TEXT) return b;
-    if (bodyTailBytes + b.length > BODY_TAILS_MAX_BYTES) {
-      bodyTails.clear();
-      bodyTailBytes = 0;
+    if (keptBodyBytes + entry.length > BODY_TAILS_MAX_BYTES) {
+      keptBodies.clear();
+      keptBodyBytes = 0;
     }
-    bodyTails.set(body, b);
-    bodyTailBytes += b.length + body.length;
+    keptBodies.set(body, b);
+    keptBodyBytes += entry.length + body.length;
   }
   return b;
 }
@@ -332,19 +387,30 @@ export function enrichRenderer(s: EnrichDeps, app: App, o: EnrichOptions): Rende
   return Object.assign((items: readonly EnrichItem[]) => enrichActivities(s, app, items, o), { bytes: (items: readonly EnrichItem[]) => enrichActivityBytes(s, app, items, o) });
 }
 
-function groupByKind(list: readonly ReactionRecord[], graph: ReactionGraph, limit: number, deps?: Deps): { byKind: Record<string, Json[]>; more: Record<string, string> } {
-  const byKind: Record<string, Json[]> = {};
+/**
+ * Reactions grouped per kind as JSON texts, at most `limit` per kind: `more` names the kinds that
+ * had more, `last` the id of the last one listed of each kind.
+ */
+function groupByKind(
+  list: readonly ReactionRecord[],
+  graph: ReactionGraph,
+  limit: number,
+  deps?: Deps,
+): { byKind: Record<string, string[]>; more: Record<string, string>; last: Record<string, string> } {
+  const byKind: Record<string, string[]> = {};
   const counts: Record<string, number> = {};
   const more: Record<string, string> = {};
+  const last: Record<string, string> = {};
   for (const r of list) {
     counts[r.kind] = (counts[r.kind] ?? 0) + 1;
     if (counts[r.kind] > limit) {
       more[r.kind] = '';
       continue;
     }
-    (byKind[r.kind] ??= []).push(graph.render(r, {}, deps));
+    (byKind[r.kind] ??= []).push(graph.renderText(r, {}, deps));
+    last[r.kind] = r.id;
   }
-  return { byKind, more };
+  return { byKind, more, last };
 }
 
 /**
@@ -507,12 +573,75 @@ async function ownReactionTails(s: EnrichDeps, cache: ChangeCache<string | Buffe
     deps.add(changeKey.activity(app.appId, id));
     deps.add(changeKey.reactions(app.appId, id));
     const mine = ownBy.get(id);
-    out[k] = mine ? Buffer.from(',"own_reactions":' + JSON.stringify(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) + '}') : NO_OWN_REACTIONS;
+    out[k] = mine ? Buffer.from(',"own_reactions":' + kindsJson(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) + '}') : NO_OWN_REACTIONS;
     cache.putIn(space, id, at, deps, out[k]);
   }
   return out;
 }
 
+
+/**
+ * A stored activity body taken apart for assembling its enriched form: its fields in the order of
+ * the object `JSON.parse(withOrigin(body, origin))` gives (integer keys first, then `origin`,
+ * then the rest as stored), each with its key and value as JSON text and its reference, if any.
+ * The `origin` field's value is the page's (`origin: true`), unless the body has its own, which
+ * the parse keeps.
+ */
+interface Template {
+  readonly id: string;
+  readonly fields: readonly TemplateField[];
+}
+
+interface TemplateField {
+  /** The key as JSON text; null for `__proto__`, which the decorated object never kept as a field. */
+  readonly key: string | null;
+  readonly name: string;
+  /** The value, when a reference (the text names it). */
+  readonly value: string | undefined;
+  readonly text: string;
+  readonly ref: Ref | null;
+  /** The page's origin goes here. */
+  readonly origin: boolean;
+}
+
+/**
+ * Templates by body text, shared between reads: the text is the key, so a template is always that
+ * of the body asked for. Emptied when over its budget (in characters of bodies).
+ */
+const templates = new Map<string, Template>();
+let templateChars = 0;
+const TEMPLATES_MAX_CHARS = 4 * 1024 * 1024;
+
+function template(body: string): Template {
+  let t = templates.get(body);
+  if (t === undefined) {
+    const obj = JSON.parse(withOrigin(body, null)) as Json;
+    // A body with its own `origin` keeps it: the page's origin does not show.
+    const ownOrigin = body.includes('"origin"') && Object.prototype.hasOwnProperty.call(JSON.parse(body), 'origin');
+    const fields: TemplateField[] = [];
+    for (const name of Object.keys(obj)) {
+      const value = obj[name];
+      const origin = name === 'origin' && !ownOrigin;
+      const ref = origin ? null : parseRef(value);
+      fields.push({ key: name === '__proto__' ? null : JSON.stringify(name), name, value: ref ? (value as string) : undefined, text: JSON.stringify(value), ref, origin });
+    }
+    t = { id: String(obj.id), fields };
+    if (body.length > BODY_TAIL_MAX_TEXT) return t;
+    if (templateChars + body.length > TEMPLATES_MAX_CHARS) {
+      templates.clear();
+      templateChars = 0;
+    }
+    templates.set(body, t);
+    templateChars += body.length;
+  }
+  return t;
+}
+
+/** `latest_reactions_extra` of a kind without more reactions. */
+const NO_NEXT = '{"next":""}';
+
+/** The reaction data fields an enriched activity gets, after its own. */
+const REACTION_FIELDS = new Set(['latest_reactions', 'latest_reactions_extra', 'reaction_counts', 'own_reactions']);
 
 /**
  * Builds enriched texts. With `deps`, each item's set receives the change keys of what its text
@@ -526,7 +655,7 @@ async function buildEnriched(
   depsPer?: readonly Deps[],
   nested?: boolean[],
 ): Promise<string[]> {
-  const acts = items.map((i) => JSON.parse(withOrigin(i.body, i.origin)) as Json);
+  const acts = items.map((i) => template(i.body));
 
   // 1. References of the page: activities and reactions first (they bring more references).
   const saIds = new Set<string>();
@@ -534,32 +663,32 @@ async function buildEnriched(
   const suIds = new Set<string>();
   const soRefs = new Map<string, { collection: string; id: string }>();
   // `nested`: a referenced activity, whose own activity and reaction references stay strings.
-  const collect = (obj: Json, nested = false) => {
-    for (const v of Object.values(obj)) {
-      const ref = parseRef(v);
-      if (!ref) continue;
-      if (ref.kind === 'user') suIds.add(ref.id);
-      else if (ref.kind === 'object') soRefs.set(`${ref.collection}:${ref.id}`, ref);
-      else if (nested) continue;
-      else if (ref.kind === 'activity') {
-        if (isUuid(ref.id)) saIds.add(ref.id);
-      } else srIds.add(ref.id);
-    }
+  const collectRef = (ref: Ref | null, nested: boolean) => {
+    if (!ref) return;
+    if (ref.kind === 'user') suIds.add(ref.id);
+    else if (ref.kind === 'object') soRefs.set(`${ref.collection}:${ref.id}`, ref);
+    else if (nested) return;
+    else if (ref.kind === 'activity') {
+      if (isUuid(ref.id)) saIds.add(ref.id);
+    } else srIds.add(ref.id);
   };
-  if (o.references) acts.forEach((a) => collect(a));
+  const collect = (t: Template, origin: string | null, nested = false) => {
+    for (const f of t.fields) collectRef(f.origin ? parseRef(origin) : f.ref, nested);
+  };
+  if (o.references) acts.forEach((t, i) => collect(t, items[i].origin));
   const [saActs, srReactions] = await Promise.all([
     saIds.size > 0 ? s.ports.activities.getActivities(app.appId, [...saIds]) : Promise.resolve(new Map<string, ActivityRecord>()),
     srIds.size > 0 ? s.ports.reactions.getReactions(app.appId, [...srIds]) : Promise.resolve(new Map<string, ReactionRecord>()),
   ]);
-  const saObjs = new Map<string, Json>();
+  const saObjs = new Map<string, Template>();
   for (const [id, a] of saActs) {
-    const obj = JSON.parse(withOrigin(a.body, null)) as Json;
-    saObjs.set(id, obj);
-    collect(obj, true);
+    const t = template(a.body);
+    saObjs.set(id, t);
+    collect(t, null, true);
   }
 
   // 2. Reaction data for the page's activities and the referenced ones, one batch per kind of data.
-  const owners = [...acts.map((a) => String(a.id)), ...saObjs.keys()];
+  const owners = [...acts.map((t) => t.id), ...saObjs.keys()];
   const kinds = o.kinds; // enrichOptions leaves it undefined when the filter is empty
   const [latestAll, own, counts] = await Promise.all([
     o.recentReactions
@@ -587,73 +716,98 @@ async function buildEnriched(
   const ownBy = new Map<string, ReactionRecord[]>();
   for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
 
+  // The page is assembled as text: each activity's fields in its parsed object's order, the
+  // values that are not references as `JSON.stringify` gives them, references as the texts of
+  // what they name, then the reaction data. The same bytes as serializing the decorated object.
   let nestedHere = false;
-  const resolve = (v: unknown, depth: number, deps?: Deps): unknown => {
-    const ref = parseRef(v);
-    if (!ref) return v;
+  const resolve = (v: unknown, ref: Ref | null, text: string, depth: number, deps?: Deps): string => {
+    if (!ref) return text;
     switch (ref.kind) {
       case 'user':
         deps?.add(changeKey.user(app.appId, ref.id));
-        return graph.userOf(ref.id);
+        return graph.userJson(ref.id);
       case 'object': {
         deps?.add(changeKey.object(app.appId, ref.collection, ref.id));
         const e = entries.get(`${ref.collection}:${ref.id}`);
-        return e ? entryObject(e) : notFound('object', v as string, ref.id, ref.collection);
+        return e ? entryJson(e) : JSON.stringify(notFound('object', v as string, ref.id, ref.collection));
       }
       case 'activity': {
         // Referenced activities are enriched one level deep: their own activity and reaction
         // references stay strings; users and objects are resolved (already loaded).
-        if (depth > 0) return v;
+        if (depth > 0) return text;
         deps?.add(changeKey.activity(app.appId, ref.id));
         const a = saObjs.get(ref.id);
         if (a) nestedHere = true;
-        return a ? decorate(a, depth + 1, deps) : notFound('activity', v as string, ref.id);
+        return a ? decorate(a, null, depth + 1, deps) : JSON.stringify(notFound('activity', v as string, ref.id));
       }
       case 'reaction': {
-        if (depth > 0) return v;
+        if (depth > 0) return text;
         deps?.add(changeKey.reaction(app.appId, ref.id));
         const r = srReactions.get(ref.id);
-        return r ? graph.render(r, {}, deps) : notFound('reaction', v as string, ref.id);
+        return r ? graph.renderText(r, {}, deps) : JSON.stringify(notFound('reaction', v as string, ref.id));
       }
     }
   };
 
-  const decorate = (a: Json, depth: number, deps?: Deps): Json => {
-    const out: Json = {};
-    for (const [k, v] of Object.entries(a)) out[k] = o.references ? resolve(v, depth, deps) : v;
-    const id = String(a.id);
+  const decorate = (t: Template, origin: string | null, depth: number, deps?: Deps): string => {
+    // The fields' values first (references resolved: they note their dependencies in this order).
+    const values: (string | undefined)[] = new Array(t.fields.length);
+    for (let i = 0; i < t.fields.length; i++) {
+      const f = t.fields[i];
+      const text = f.origin ? (origin === null ? 'null' : quote(origin)) : f.text;
+      values[i] = o.references ? resolve(f.origin ? origin : f.value, f.origin ? parseRef(origin) : f.ref, text, depth, deps) : text;
+    }
+    const id = t.id;
     deps?.add(changeKey.activity(app.appId, id));
     deps?.add(changeKey.reactions(app.appId, id));
+    const added: Record<string, string> = {};
     if (o.recentReactions) {
-      const { byKind, more } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
-      out.latest_reactions = byKind;
-      const extra: Record<string, { next: string }> = {};
+      const { byKind, more, last } = groupByKind(latestBy.get(id) ?? [], graph, o.recentLimit, deps);
+      added.latest_reactions = kindsJson(byKind);
+      const extra: Record<string, string> = {};
       for (const kind of Object.keys(byKind)) {
         let next = '';
         if (kind in more) {
-          const list = byKind[kind];
-          const last = list[list.length - 1].id as string;
           next =
             `${o.apiBase}reaction/activity_id/${encodeURIComponent(id)}/${encodeURIComponent(kind)}/` +
-            `?id_lt=${encodeURIComponent(last)}&limit=${o.recentLimit}&withOwnChildren=false`;
+            `?id_lt=${encodeURIComponent(last[kind])}&limit=${o.recentLimit}&withOwnChildren=false`;
         }
-        extra[kind] = { next };
+        extra[kind] = next === '' ? NO_NEXT : '{"next":' + JSON.stringify(next) + '}';
       }
-      out.latest_reactions_extra = extra;
+      added.latest_reactions_extra = objectJson(extra);
     }
     if (o.reactionCounts) {
       const c = counts.get(id) ?? {};
-      out.reaction_counts = kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c;
+      added.reaction_counts = countsJson(kinds ? Object.fromEntries(Object.entries(c).filter(([k]) => kinds.includes(k))) : c);
     }
     // Last, as in pages joined from kept parts (the shared part, then the reader's own reactions):
     // a page is the same bytes however it was built.
-    if (o.ownReactions) out.own_reactions = groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind;
-    return out;
+    if (o.ownReactions) added.own_reactions = kindsJson(groupByKind(ownBy.get(id) ?? [], graph, OWN_PER_KIND, deps).byKind);
+    // The activity's fields in order (a reaction data field it has itself takes the new value in
+    // its place, as assigning it to the decorated object did), then the reaction data.
+    let out = '{';
+    let first = true;
+    for (let i = 0; i < t.fields.length; i++) {
+      const f = t.fields[i];
+      if (f.key === null) continue;
+      let v = values[i]!;
+      if (REACTION_FIELDS.has(f.name) && f.name in added) {
+        v = added[f.name];
+        delete added[f.name];
+      }
+      out += (first ? '' : ',') + f.key + ':' + v;
+      first = false;
+    }
+    for (const name of Object.keys(added)) {
+      out += (first ? '' : ',') + '"' + name + '":' + added[name];
+      first = false;
+    }
+    return out + '}';
   };
 
-  return acts.map((a, i) => {
+  return acts.map((t, i) => {
     nestedHere = false;
-    const text = JSON.stringify(decorate(a, 0, depsPer?.[i]));
+    const text = decorate(t, items[i].origin, 0, depsPer?.[i]);
     if (nested) nested[i] = nestedHere;
     return text;
   });

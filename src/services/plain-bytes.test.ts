@@ -29,3 +29,17 @@ test('plain bytes follow the body they are given: an updated body gives its own 
 test('an empty page has no bytes (the text path answers it)', () => {
   assert.equal(plainBytes([]), null);
 });
+
+test('plain bytes of a body shown with another origin than it was kept with are the same as its text', () => {
+  const body = '{"id":"o","verb":"post","text":"é ✓"}';
+  const other = '{"id":"p","verb":"post"}';
+  const pages = [
+    [{ body, origin: 'user:ann' }, { body: other, origin: null }, { body, origin: 'user:ann' }],
+    [{ body: other, origin: null }, { body, origin: 'timeline:bob' }, { body, origin: null }, { body, origin: 'user:ann' }],
+    [{ body, origin: 'timeline:bob' }, { body: other, origin: 'user:"q"' }],
+  ];
+  for (const page of pages) {
+    const text = page.map((i) => withOrigin(i.body, i.origin)).join(',');
+    assert.deepEqual(Buffer.concat(plainBytes(page)!), Buffer.from(text));
+  }
+});

@@ -3,6 +3,9 @@ import type { CollectionStore, EntryRecord, EntryRef, EntryWriteOutcome } from '
 import type { PutMode, PutResult } from '../../ports/user-store.js';
 import type { SqliteDatabase } from './database.js';
 
+/** An {@link EntryRow} as an array, in {@link COLUMNS} order. */
+type RawEntryRow = [string, string, string | null, string, number, number];
+
 interface EntryRow {
   collection: string;
   id: string;
@@ -37,10 +40,13 @@ export class SqliteCollectionStore implements CollectionStore {
     this.#d = d;
     const db = d.db;
     this.#select = db.prepare(`SELECT ${COLUMNS} FROM collection_entries WHERE app = ? AND collection = ? AND id = ?`);
-    this.#selectMany = db.prepare(
-      `SELECT ${COLUMNS} FROM collection_entries
+    // Rows as arrays (`raw`): no object with named keys built per row.
+    this.#selectMany = db
+      .prepare(
+        `SELECT ${COLUMNS} FROM collection_entries
        WHERE app = ? AND (collection, id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))`,
-    );
+      )
+      .raw();
     this.#insert = db.prepare(
       `INSERT INTO collection_entries (app, collection, id, user_id, data, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (app, collection, id) DO NOTHING RETURNING ${COLUMNS}`,
@@ -98,8 +104,8 @@ export class SqliteCollectionStore implements CollectionStore {
       const out = new Map<string, EntryRecord>();
       if (refs.length === 0) return out;
       const pairs = JSON.stringify(refs.map((r) => [r.collection, r.id]));
-      for (const r of this.#selectMany.all(this.#d.appInt(app), pairs) as EntryRow[]) {
-        out.set(`${r.collection}:${r.id}`, toRecord(r));
+      for (const r of this.#selectMany.all(this.#d.appInt(app), pairs) as RawEntryRow[]) {
+        out.set(`${r[0]}:${r[1]}`, { collection: r[0], id: r[1], userId: r[2], data: r[3], createdUs: r[4], updatedUs: r[5] });
       }
       return out;
     });

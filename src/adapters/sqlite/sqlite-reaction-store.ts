@@ -120,7 +120,7 @@ export class SqliteReactionStore implements ReactionStore {
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
-    this.#byIds = d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE app = ? AND id IN (SELECT value FROM json_each(?))`);
+    this.#byIds = d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE app = ? AND id IN (SELECT value FROM json_each(?))`).raw();
     this.#counts = d.db.prepare(
       `SELECT owner, kind, n FROM reaction_counts WHERE app = ? AND owner_type = ? AND owner IN (SELECT value FROM json_each(?))`,
     ).raw();
@@ -136,8 +136,8 @@ export class SqliteReactionStore implements ReactionStore {
     const out = new Map<string, ReactionRecord>();
     if (ids.length === 0) return out;
     return this.#d.read('getReactions', () => {
-      for (const r of this.#byIds.all(this.#d.appInt(app), JSON.stringify(ids)) as Row[]) {
-        if (r.deleted === null || includeDeleted) out.set(r.id, toRecord(r));
+      for (const r of this.#byIds.all(this.#d.appInt(app), JSON.stringify(ids)) as RawRow[]) {
+        if (r[10] === null || includeDeleted) out.set(r[0], fromRaw(r));
       }
       return out;
     });

@@ -30,7 +30,8 @@ export class SqliteUserStore implements UserStore {
     this.#d = d;
     const db = d.db;
     this.#select = db.prepare(`SELECT ${COLUMNS} FROM users WHERE app = ? AND id = ?`);
-    this.#selectMany = db.prepare(`SELECT ${COLUMNS} FROM users WHERE app = ? AND id IN (SELECT value FROM json_each(?))`);
+    // Rows as arrays (`raw`): no object with named keys built per row (a page reads ~50 users).
+    this.#selectMany = db.prepare(`SELECT ${COLUMNS} FROM users WHERE app = ? AND id IN (SELECT value FROM json_each(?))`).raw();
     this.#insert = db.prepare(
       `INSERT INTO users (app, id, data, created, updated) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (app, id) DO NOTHING RETURNING ${COLUMNS}`,
@@ -65,8 +66,8 @@ export class SqliteUserStore implements UserStore {
     return this.#d.read('getUsers', () => {
       const out = new Map<string, UserRecord>();
       if (ids.length === 0) return out;
-      const rows = this.#selectMany.all(this.#d.appInt(app), JSON.stringify(ids)) as UserRow[];
-      for (const r of rows) out.set(r.id, toRecord(r));
+      const rows = this.#selectMany.all(this.#d.appInt(app), JSON.stringify(ids)) as [string, string, number, number][];
+      for (const r of rows) out.set(r[0], { id: r[0], data: r[1], createdUs: r[2], updatedUs: r[3] });
       return out;
     });
   }

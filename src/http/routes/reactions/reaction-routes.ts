@@ -43,7 +43,7 @@ async function render(
   if (opts.created !== true) await graph.load(s, app, reactions);
   // Users come from the parts cache where kept (a reaction just added shows its user without a store read).
   await graph.loadUsers(s, app, graph.all(reactions));
-  return reactions.map((r) => JSON.stringify(graph.render(r, { extraData: opts.extraData })));
+  return reactions.map((r) => graph.renderText(r, { extraData: opts.extraData }));
 }
 
 const LOOKUPS = new Set(['activity_id', 'user_id', 'reaction_id']);
