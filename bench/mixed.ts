@@ -128,6 +128,13 @@ interface MixedRun {
    */
   healthz_p99_vs_ceiling: number | null;
   event_loop: EventLoopFigures;
+  /**
+   * `settled`: the background work of earlier writes (the workload's loaded posts and reactions
+   * before the first run, the previous run's writes before the others) the bench waited for before
+   * this run's warm-up (null with `--no-settle`); `during`: the content rounds and learner steps
+   * that ran in the measured window.
+   */
+  background: { settled: (BackgroundCounts & { ms: number }) | null; during: BackgroundCounts };
 }
 
 interface MixCeiling {
@@ -232,6 +239,73 @@ function writerCommits(s: Server): { all: number; durable: number; resets: numbe
   return { all: Atomics.load(counters, 0), durable: Atomics.load(counters, 1), resets };
 }
 
+/** The server's background work since a {@link watchBackground} counter was made (or since `from`). */
+interface BackgroundCounts {
+  /** Rounds of the signal worker that found content jobs, and the jobs they took. */
+  content_rounds: number;
+  content_jobs: number;
+  /** Learner steps that read logged events, and the events read. */
+  learner_steps: number;
+  events_learned: number;
+}
+
+/**
+ * Counts the signal worker's content rounds and learner steps from now on, by wrapping the two
+ * calls each makes on the server's services (the worker reads `services.signalStore` and
+ * `services.personalization` at every round). Returns the live counts.
+ */
+function watchBackground(s: Server): BackgroundCounts {
+  const counts: BackgroundCounts = { content_rounds: 0, content_jobs: 0, learner_steps: 0, events_learned: 0 };
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  const services = s.rivulet.services as any;
+  const store = services.signalStore;
+  const pending = store.pendingContentJobs.bind(store);
+  store.pendingContentJobs = async (...args: unknown[]) => {
+    const jobs = await pending(...args);
+    if (jobs.length > 0) {
+      counts.content_rounds++;
+      counts.content_jobs += jobs.length;
+    }
+    return jobs;
+  };
+  const p = services.personalization;
+  if (p) {
+    const step = p.step.bind(p);
+    p.step = async (...args: unknown[]) => {
+      const n = await step(...args);
+      if (n > 0) {
+        counts.learner_steps++;
+        counts.events_learned += n;
+      }
+      return n;
+    };
+  }
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  return counts;
+}
+
+function backgroundSince(now: BackgroundCounts, from: BackgroundCounts): BackgroundCounts {
+  return {
+    content_rounds: now.content_rounds - from.content_rounds,
+    content_jobs: now.content_jobs - from.content_jobs,
+    learner_steps: now.learner_steps - from.learner_steps,
+    events_learned: now.events_learned - from.events_learned,
+  };
+}
+
+/**
+ * Waits until the server's background work of earlier writes is done: the fan-out queue empty,
+ * then every queued content job run and every logged engagement learned (the signal worker's
+ * `drainAll`, beside its own loop). The work it did, and how long it took.
+ */
+async function settleBackground(s: Server, bg: BackgroundCounts): Promise<BackgroundCounts & { ms: number }> {
+  const from = { ...bg };
+  const t0 = performance.now();
+  await outboxEmpty(s);
+  await s.rivulet.signalWorker?.drainAll();
+  return { ...backgroundSince(bg, from), ms: round(performance.now() - t0) };
+}
+
 function cacheCounts(s: Server): { hits: number; misses: number } {
   return s.rivulet.http.readCache?.counts ?? { hits: 0, misses: 0 };
 }
@@ -257,10 +331,13 @@ export async function mixed(): Promise<void> {
   // The health listener's probe is a further process waking every 5 ms on a 2-core machine, and the
   // ceilings run without it, so it lowers every `vs_ceiling`; it only runs when asked for.
   const listener = process.argv.includes('--health-listener');
+  // Each run starts once the background work of earlier writes is done, unless `--no-settle`.
+  const settle = !process.argv.includes('--no-settle');
   await withServer({ healthListener: listener }, async (s, load: Load) => {
     const healthUrl = listener ? new URL(s.rivulet.healthUrl()!) : null;
     const healthProbe = healthUrl ? { base: healthUrl.origin, request: { ...HEALTHZ, path: healthUrl.pathname }, gapMs: PROBE_GAP_MS } : undefined;
     const { posted } = await buildReadWorkload(s, load, g, n, seed, 0);
+    const bg = watchBackground(s);
     const w = drawWorkload(g, n, seed);
     const rng = new Rng(seed + 3);
 
@@ -305,7 +382,9 @@ export async function mixed(): Promise<void> {
     const runs: MixedRun[] = [];
     let ceiling = await mixCeiling();
     for (const rate of rates) {
+      const settled = settle ? await settleBackground(s, bg) : null;
       await load.mix(s.base, WARM_UP_S, { cannons }); // JIT and caches warm, not measured
+      const bgBefore = { ...bg };
       const before = cacheCounts(s);
       const commitsBefore = writerCommits(s);
       const writes = rate > 0 ? writeRequests(s, g, ctx, Math.ceil(rate * duration * 1.5) + 10) : [];
@@ -319,6 +398,7 @@ export async function mixed(): Promise<void> {
         }),
       );
       const eventLoop = loop(responsesOf(r));
+      const during = backgroundSince(bg, bgBefore);
       const after = cacheCounts(s);
       const commitsAfter = writerCommits(s);
       await outboxEmpty(s);
@@ -353,12 +433,14 @@ export async function mixed(): Promise<void> {
         healthz_p99_vs_ceiling: probeRatio(r.probe, ceiling.healthz, ceilingAfter.healthz),
         health_listener: r.otherProbe ? roundProbe(r.otherProbe) : null,
         event_loop: eventLoop,
+        background: { settled, during },
       };
       log(
         `  ${rate} writes/s (ceiling flat ${ceiling.flat.requests_per_s} → ${ceilingAfter.flat.requests_per_s}, enriched ${ceiling.enriched.requests_per_s} → ${ceilingAfter.enriched.requests_per_s} req/s): flat ${flat.requests_per_s} req/s p99 ${flat.latency_ms.p99} ms (${run.flat.vs_ceiling}), ` +
           `enriched ${enriched.requests_per_s} req/s p99 ${enriched.latency_ms.p99} ms (${run.enriched.vs_ceiling}), ` +
           `cache hit rate ${run.read_cache.hit_rate}, writes reached ${run.writes?.achieved_per_s ?? 0}/s (${run.writer_commits_per_s?.all ?? '–'} group commits/s, read connection's cache dropped ${run.writer_commits_per_s?.read_cache_resets ?? '–'}/s), healthz p99 ${run.healthz?.latency_ms.p99} ms (in the load thread ${run.healthz_in_load_thread?.latency_ms.p99} ms; against the bare ceiling ${ceiling.healthz?.latency_ms.p99} → ${ceilingAfter.healthz?.latency_ms.p99} ms), health listener p99 ${run.health_listener?.latency_ms.p99} ms (max ${run.health_listener?.latency_ms.max}, ${run.health_listener?.non2xx} not 200), ` +
-          `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response`,
+          `event loop delay p99 ${eventLoop.delay_ms.p99} ms (max ${eventLoop.delay_ms.max}), busy ${eventLoop.utilization}, main thread ${eventLoop.main_thread_cpu_us_per_response} µs CPU per response; ` +
+          `background before the run ${settled ? `${settled.content_jobs} content jobs, ${settled.events_learned} events learned in ${settled.ms} ms` : 'not waited for'}, during it ${during.content_rounds} content rounds (${during.content_jobs} jobs), ${during.learner_steps} learner steps (${during.events_learned} events)`,
       );
       runs.push(run);
       ceiling = ceilingAfter;
@@ -395,9 +477,11 @@ export async function mixed(): Promise<void> {
       }
     }
     const satConnections = connections;
+    const satSettled = settle ? await settleBackground(s, bg) : null;
     await load.cannon(s.base, satReads, satConnections, WARM_UP_S);
     const readsAlone = roundCannon(await load.cannon(s.base, satReads, satConnections, duration));
     const activitiesBefore = countActivities(s);
+    const satBg = { ...bg };
     const satLoop = watchEventLoop();
     const sat = await profiled('mixed-saturation', () =>
       load.mix(s.base, duration, {
@@ -407,6 +491,7 @@ export async function mixed(): Promise<void> {
       }),
     );
     const satEventLoop = satLoop(responsesOf(sat));
+    const satDuring = backgroundSince(bg, satBg);
     await outboxEmpty(s);
     const postsDone = countActivities(s) - activitiesBefore;
     const satCannon = roundCannon(sat.cannons.mixed);
@@ -427,6 +512,7 @@ export async function mixed(): Promise<void> {
       healthz_in_load_thread: sat.probeInLoadThread ? roundProbe(sat.probeInLoadThread) : null,
       health_listener: sat.otherProbe ? roundProbe(sat.otherProbe) : null,
       event_loop: satEventLoop,
+      background: { settled: satSettled, during: satDuring },
     };
     log(
       `  saturation: ${satCannon.requests_per_s} req/s in all, p50 ${satCannon.latency_ms.p50} p99 ${satCannon.latency_ms.p99} ms, ` +

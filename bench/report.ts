@@ -46,18 +46,18 @@ function gitState(): { commit: string; modified_src: string[] } | null {
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any> & { scenario: string; at: string; file: string };
 
-/** Every suite result file, oldest first. */
-function allResults(): Doc[] {
+/** Every suite result file in `dir`, oldest first. */
+function allResults(dir: string): Doc[] {
   let names: string[] = [];
   try {
-    names = readdirSync(RESULTS).filter((f) => f.endsWith('.json'));
+    names = readdirSync(dir).filter((f) => f.endsWith('.json'));
   } catch {
     return [];
   }
   const docs: Doc[] = [];
   for (const f of names) {
     try {
-      const doc = { ...JSON.parse(readFileSync(join(RESULTS, f), 'utf8')), file: f } as Doc;
+      const doc = { ...JSON.parse(readFileSync(join(dir, f), 'utf8')), file: f } as Doc;
       if ((SUITE as readonly string[]).includes(doc.scenario)) docs.push(doc);
     } catch {
       /* not a result file */
@@ -70,10 +70,10 @@ function allResults(): Doc[] {
  * The newest result of each suite scenario on the default graph (wiki-Vote; the celebrity has no
  * graph), and the newest of each scenario on each other graph.
  */
-export function latestResults(): { main: Map<string, Doc>; other: Map<string, Doc> } {
+export function latestResults(dir = RESULTS): { main: Map<string, Doc>; other: Map<string, Doc> } {
   const main = new Map<string, Doc>();
   const other = new Map<string, Doc>();
-  for (const doc of allResults()) {
+  for (const doc of allResults(dir)) {
     const graph = doc.graph?.name as string | undefined;
     if (graph === undefined || graph === 'wiki-vote') main.set(doc.scenario, doc);
     else other.set(`${doc.scenario} on ${doc.graph.title}`, doc);
@@ -122,7 +122,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const times = (x: number) => `${x.toFixed(2)}×`;
 const ok = (b: boolean): Status => (b ? 'met' : 'not met');
 
-function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] }[] {
+function rows(r: Map<string, Doc>, dir: string): { section: string; docs: Doc[]; rows: Row[] }[] {
   const out: { section: string; docs: Doc[]; rows: Row[] }[] = [];
   const reads = r.get('reads');
   if (reads) {
@@ -188,7 +188,7 @@ function rows(r: Map<string, Doc>): { section: string; docs: Doc[]; rows: Row[] 
   }
   const mixed = r.get('mixed');
   if (mixed) {
-    const view = mixedRuns(mixed);
+    const view = mixedRuns(mixed, dir);
     out.push({ section: 'Reads while the data changes (`mixed`, issue 12)', docs: view.docs, rows: mixedRows(mixed, view.runs) });
   }
   const fan = r.get('fanout-throughput');
@@ -362,10 +362,10 @@ function loopFigures(e: { delay_ms: { p99: number; max: number }; utilization: n
  * files they come from, newest first. Ratios inside a run (`vs_ceiling`, `vs_no_writes`) stay those
  * of its own file.
  */
-function mixedRuns(newest: Doc): { runs: { run: any; doc: Doc }[]; docs: Doc[] } {
+function mixedRuns(newest: Doc, dir: string): { runs: { run: any; doc: Doc }[]; docs: Doc[] } {
   const graph = newest.graph?.name;
   const byRate = new Map<number, { run: any; doc: Doc }>();
-  for (const doc of allResults()) {
+  for (const doc of allResults(dir)) {
     if (doc.scenario !== 'mixed' || doc.graph?.name !== graph || doc.at > newest.at) continue;
     for (const run of (doc.runs ?? []) as any[]) byRate.set(run.writes_per_s, { run, doc });
   }
@@ -458,10 +458,17 @@ function mixedRows(m: Doc, runs: readonly { run: any; doc: Doc }[]): Row[] {
   return list;
 }
 
-export function writeSummary(): void {
-  const { main: r, other } = latestResults();
-  if (r.size === 0 && other.size === 0) return;
-  const sections = rows(r);
+/**
+ * Regenerates `SUMMARY.md` and `chart.svg` in `dir` from its result files. Every section is built
+ * from the newest file of its scenario that measured each of its rows (a run of some write rates
+ * or some cluster sizes leaves the other rows to older files, named in the row), so a scenario's
+ * run changes only its own rows.
+ */
+export function writeSummary(dir = RESULTS): void {
+  const { main: r, other } = latestResults(dir);
+  const cluster = clusterSection(dir);
+  if (r.size === 0 && other.size === 0 && cluster === null) return;
+  const sections = rows(r, dir);
   const lines: string[] = [
     '# Benchmark summary',
     '',
@@ -489,7 +496,6 @@ export function writeSummary(): void {
     }
     lines.push('');
   }
-  const cluster = clusterSection();
   if (cluster) {
     lines.push(...cluster.lines);
     met += cluster.met;
@@ -500,32 +506,42 @@ export function writeSummary(): void {
     lines.push('| scenario | figures | file |', '| --- | --- | --- |', ...otherGraphRows(other), '');
   }
   lines.splice(8, 0, `Targets: **${met} met, ${missed} not met** (of the rows that carry one).`, '');
-  writeFileSync(join(RESULTS, 'SUMMARY.md'), lines.join('\n'));
-  writeFileSync(join(RESULTS, 'chart.svg'), chart(r));
+  writeFileSync(join(dir, 'SUMMARY.md'), lines.join('\n'));
+  writeFileSync(join(dir, 'chart.svg'), chart(r, dir));
 }
 
 /**
- * The Redis Cluster section, from the newest `cluster-*.json` that has HTTP reads: per number of
- * masters, fan-out through the store against the raw `ZADD` ceiling, flat HTTP reads with the read
- * cache off and on against the HTTP ceiling, memory per timeline entry; per activity and follow
- * and commands per write and read on 3 masters.
+ * The Redis Cluster section: per number of masters, the run of the newest `cluster-*.json` that
+ * measured that cluster size with HTTP reads (a run of `--masters 1` alone, or of `--parts fanout`,
+ * leaves the other sizes' rows to the newest file that has them, named in the row): fan-out
+ * through the store against the raw `ZADD` ceiling, flat HTTP reads with the read cache off and on
+ * against the HTTP ceiling, memory per timeline entry; per activity and follow and commands per
+ * write and read on 3 masters.
  */
-function clusterSection(): { lines: string[]; met: number; missed: number } | null {
+function clusterSection(dir: string): { lines: string[]; met: number; missed: number } | null {
   let names: string[] = [];
   try {
-    names = readdirSync(RESULTS).filter((f) => f.startsWith('cluster-') && f.endsWith('.json')).sort();
+    names = readdirSync(dir).filter((f) => f.startsWith('cluster-') && f.endsWith('.json')).sort();
   } catch {
     return null;
   }
-  let d: Doc | null = null;
-  for (const f of names.reverse()) {
-    const doc = JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as Doc;
-    if (Array.isArray(doc.runs) && doc.runs.every((r: any) => r.http)) {
-      d = { ...doc, file: f };
-      break;
+  const docs: Doc[] = [];
+  for (const f of names) {
+    try {
+      const doc = { ...JSON.parse(readFileSync(join(dir, f), 'utf8')), file: f } as Doc;
+      if (doc.scenario === 'cluster' && Array.isArray(doc.runs)) docs.push(doc);
+    } catch {
+      /* not a result file */
     }
   }
-  if (d === null) return null;
+  docs.sort((x, y) => (x.at < y.at ? -1 : 1));
+  const byMasters = new Map<number, { run: any; doc: Doc }>();
+  for (const doc of docs) for (const run of doc.runs as any[]) if (run.http && run.fanout) byMasters.set(run.masters, { run, doc });
+  if (byMasters.size === 0) return null;
+  const shown = [...byMasters.values()].sort((x, y) => x.run.masters - y.run.masters);
+  const files: Doc[] = [];
+  for (const { doc } of [...shown].sort((x, y) => (x.doc.at < y.doc.at ? 1 : -1))) if (!files.includes(doc)) files.push(doc);
+  const d = files[0];
   let met = 0;
   let missed = 0;
   const mark = (ok: boolean) => {
@@ -534,8 +550,8 @@ function clusterSection(): { lines: string[]; met: number; missed: number } | nu
     return ok ? '✅ met' : '❌ not met';
   };
   const lines = ['## Redis Cluster (`npm run bench -- cluster`)', '', '| figure | value | baseline (same run) | ratio | target | |', '| --- | --- | --- | --- | --- | --- |'];
-  for (const r of d.runs as any[]) {
-    const m = `${r.masters} master${r.masters === 1 ? '' : 's'}`;
+  for (const { run: r, doc } of shown) {
+    const m = `${r.masters} master${r.masters === 1 ? '' : 's'}${doc === d ? '' : ` (${doc.file})`}`;
     const f = r.fanout;
     lines.push(`| ${m}: fan-out inserts through the store | ${int(f.store_apply_per_s)}/s (median round ${pct(f.share_of_ceiling_median_round)}) | raw pipelined \`ZADD\` ${int(f.raw_zadd_per_s)}/s | ${pct(f.share_of_ceiling)} | ≥ 80% | ${mark(f.share_of_ceiling >= 0.8)} |`);
     const h = r.http;
@@ -555,8 +571,11 @@ function clusterSection(): { lines: string[]; met: number; missed: number } | nu
       lines.push(`| ${m}: commands per activity write / follow / flat 25-item read | ${c.commands.per_activity_write.all} / ${c.commands.per_follow.all} / ${c.commands.per_flat_read_25.all} |  |  |  |  |`);
     }
   }
-  const load = d.load_average_before ? `, load average ${d.load_average_before.join(' ')} before, ${d.load_average_after.join(' ')} after` : '';
-  lines.push('', `<sub>${d.file} — ${d.at}, Node ${d.node}, ${d.cpus} CPUs${load}; the benchmark, the server, the load generator and every Redis process share these CPUs</sub>`, '');
+  for (const f of files) {
+    const load = f.load_average_before ? `, load average ${f.load_average_before.join(' ')} before, ${f.load_average_after.join(' ')} after` : '';
+    lines.push('', `<sub>${f.file} — ${f.at}, Node ${f.node}, ${f.cpus} CPUs${load}; the benchmark, the server, the load generator and every Redis process share these CPUs</sub>`);
+  }
+  lines.push('');
   return { lines, met, missed };
 }
 
@@ -646,7 +665,7 @@ function fmtTick(v: number): string {
 
 const C = { rivulet: '#2563eb', ceiling: '#9ca3af', pg: '#f59e0b', p50: '#93c5fd', p90: '#3b82f6', p99: '#1e3a8a' };
 
-export function chart(r: Map<string, Doc>): string {
+export function chart(r: Map<string, Doc>, dir = RESULTS): string {
   const panels: { title: string; bars: Bar[]; opts: Parameters<typeof panel>[3] }[] = [];
   const reads = r.get('reads');
   const kinds = [
@@ -683,7 +702,7 @@ export function chart(r: Map<string, Doc>): string {
   const mixed = r.get('mixed');
   if (mixed) {
     const bars: Bar[] = [];
-    const runs = mixedRuns(mixed).runs.map((x) => x.run);
+    const runs = mixedRuns(mixed, dir).runs.map((x) => x.run);
     for (const [k, goal] of [['flat', 0.4], ['enriched', 0.25]] as const) {
       for (const run of runs) {
         const x = run[k];

@@ -183,8 +183,13 @@ export interface IntentQueue {
    */
   progress(updates: readonly { readonly id: string; readonly cursor: string | null }[], handBack?: boolean): Promise<void>;
 
-  /** Removes finished intents from the queue. */
-  complete(ids: readonly string[]): Promise<void>;
+  /**
+   * Removes finished intents from the queue. `lazy`: the caller does not wait for it (its writer
+   * already answered), so an adapter may hold the completion back for a short while to go with a
+   * later write instead of costing a write of its own; if it is lost meanwhile, a worker redoes
+   * the intent's idempotent operations after its lease, as after any lost completion.
+   */
+  complete(ids: readonly string[], lazy?: boolean): Promise<void>;
 
   /**
    * Hands inline intents to the workers: each still inline and not claimed becomes `queued`,

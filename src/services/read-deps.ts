@@ -146,8 +146,13 @@ function keyed<T extends object>(target: T, key: (app: string) => string, deps: 
  * (ranked reads score with it).
  */
 export function recordingServices(s: Services, deps: Set<string>): Services {
+  return { ...s, ports: recordingPorts(s.ports, deps), signalStore: keyed(s.signalStore, changeKey.signals, deps), readDeps: deps };
+}
+
+/** {@link recordingServices}'s storage ports alone: each read notes its change keys in `deps`. */
+export function recordingPorts<P extends Partial<StoragePorts>>(ports: P, deps: Set<string>): P {
   const portsOf = new Map<string | symbol, unknown>();
-  const ports = new Proxy(s.ports, {
+  return new Proxy(ports, {
     get(t, prop) {
       let p = portsOf.get(prop);
       if (p === undefined) {
@@ -159,5 +164,4 @@ export function recordingServices(s: Services, deps: Set<string>): Services {
       return p;
     },
   });
-  return { ...s, ports, signalStore: keyed(s.signalStore, changeKey.signals, deps), readDeps: deps };
 }

@@ -9,6 +9,8 @@ import { countMerged, mergeTimeline, planMergeScans, type ReaderView } from '../
 import type { Uses } from './context.js';
 import { withoutFlagged } from './moderation.js';
 import { activityBodies } from './read-parts.js';
+import { recordingPorts } from './read-deps.js';
+import { changeKey } from '../ports/change-marks.js';
 
 /** What reading a flat feed uses (the feed, the pull-served feeds it merges, bodies, flags). */
 export type ReadFeedDeps = Uses<'activities' | 'follows' | 'timelines', 'flags' | 'hideFlagged' | 'parts' | 'readDeps'>;
@@ -121,7 +123,7 @@ export async function readTimeline(s: ReadFeedDeps, app: string, fid: string, ra
   // read did is all a read needs; on a networked store the look and the scans share one round trip).
   const look = s.parts.sync();
   look.catch(() => undefined);
-  const entries = await timelineEntries(s, app, fid, range, false);
+  const entries = await keptEntries(s, app, fid, range, look);
   const bodies = await activityBodies(s, app, entries.map((e) => e.id), look);
   const out: BodyEntry[] = new Array(entries.length);
   for (let i = 0; i < entries.length; i++) {
@@ -132,6 +134,63 @@ export async function readTimeline(s: ReadFeedDeps, app: string, fid: string, ra
     out[i] = { id: entries[i].id, origin: entries[i].origin, body };
   }
   return out;
+}
+
+/** Most entries of a list kept by {@link keptEntries} (a page of 100 and the one looked ahead). */
+export const MAX_KEPT_ENTRIES = MAX_LIMIT + 1;
+
+/**
+ * {@link readTimeline}'s entries without bodies, kept in the shared parts cache until a write
+ * changes what they were read from: the feed and those it merges (their change keys, as the read
+ * cache records them), and the app's key. A page made stale by something else (a like changes an
+ * enriched page, not the feed) is then rebuilt without scanning the feed again, and the flat and
+ * the enriched read of one page share one scan. The list's keys go into the read's dependencies,
+ * so a page built from it depends on what a scan would have made it depend on.
+ *
+ * Exactness: the list is looked up after the cache's look (`look`, begun after the read began)
+ * has ended, so a kept list is what a scan would return at a position at least as new as that of
+ * the read; a list is read after that look ended and kept as built there, so a write of its keys
+ * landing meanwhile leaves it unused (see `ChangeCache`).
+ */
+async function keptEntries(s: ReadFeedDeps, app: string, fid: string, range: TimelineRange, look: Promise<number>): Promise<TimelineEntry[]> {
+  const cache = s.parts!;
+  if (range.limit > MAX_KEPT_ENTRIES) return timelineEntries(s, app, fid, range, false);
+  const at = await look;
+  const space = entrySpace(app);
+  const key = listKey(fid, range);
+  const kept = cache.peekIn(space, key);
+  const readDeps = s.readDeps;
+  if (kept !== undefined) {
+    if (readDeps) for (const d of cache.depsIn(space, key)) readDeps.add(d);
+    return decodeEntries(kept.toString());
+  }
+  const deps = new Set([changeKey.app(app)]);
+  // The scans note their keys both in the list's dependencies and, through `s`, in the read's.
+  const entries = await timelineEntries({ ports: recordingPorts(s.ports, deps) }, app, fid, range, false);
+  if (readDeps) readDeps.add(changeKey.app(app));
+  cache.putIn(space, key, at, deps, encodeEntries(entries));
+  return entries;
+}
+
+/** The parts-cache space of an app's kept entry lists, keyed by {@link listKey}. */
+const entrySpaces = new Map<string, string>();
+function entrySpace(app: string): string {
+  let space = entrySpaces.get(app);
+  if (space === undefined) entrySpaces.set(app, (space = `e|${app}`));
+  return space;
+}
+
+/** Everything that selects the entries of a range of a feed. */
+function listKey(fid: string, r: TimelineRange): string {
+  return `${fid}|${r.limit}|${r.offset}|${r.maxLength ?? ''}|${r.idLt ?? ''}|${r.idLte ?? ''}|${r.idGt ?? ''}|${r.idGte ?? ''}`;
+}
+
+function encodeEntries(entries: readonly TimelineEntry[]): string {
+  return JSON.stringify(entries.map((e) => [e.id, e.origin]));
+}
+
+function decodeEntries(text: string): TimelineEntry[] {
+  return (JSON.parse(text) as [string, string | null][]).map(([id, origin]) => ({ id, origin }));
 }
 
 /** {@link readTimeline}'s entries, with their bodies read by the scans (`bodies`) or without. */

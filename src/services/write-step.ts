@@ -430,7 +430,8 @@ export async function runWrite(s: WriteDeps, app: App, steps: readonly WriteStep
   // The completion is bookkeeping: once the pages landed, a lost completion only makes a worker
   // redo idempotent operations after the intent's lease. Where the queue's reads see the writes
   // handed over before them (IntentQueue.ordered), the answer does not wait for it.
-  const completed = inline.length > 0 ? s.ports.intents.complete(inline) : undefined;
+  // Lazy where nobody waits for it: it may go with the next write rather than on its own.
+  const completed = inline.length > 0 ? s.ports.intents.complete(inline, s.ports.intents.ordered === true) : undefined;
   if (s.ports.intents.ordered === true) completed?.catch(() => undefined);
   await Promise.all([s.ports.intents.ordered === true ? undefined : completed, publish(s, app, changes, parts.activities)]);
   return committed;

@@ -9,7 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest, startServer, TEST_GROUPS, uid, type TestServer } from '../support/server.js';
+import { parseExposition, total } from '../support/prometheus.js';
 
+const PULL_MIN = 4;
 const GROUPS = [...TEST_GROUPS, { name: 'ranked', type: 'flat' as const, ranking: { popular: { score: 'popularity' } } }];
 
 let cached: TestServer;
@@ -18,8 +20,10 @@ let fresh: TestServer;
 
 before(async () => {
   const config = { moderation: { hide_flagged: true } };
-  cached = await startServer({ groups: GROUPS, config });
-  const same = { groups: GROUPS, dataDir: cached.dataDir, app: { appId: cached.appId, apiKey: cached.apiKey, apiSecret: cached.apiSecret } };
+  // A feed with more than 4 followers is served by pull: its followers' reads merge it in.
+  const fanout = { pull_min_followers: PULL_MIN };
+  cached = await startServer({ groups: GROUPS, config, fanout });
+  const same = { groups: GROUPS, fanout, dataDir: cached.dataDir, app: { appId: cached.appId, apiKey: cached.apiKey, apiSecret: cached.apiSecret } };
   parts = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0 } } });
   fresh = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0, parts_mb: 0 } } });
 });
@@ -173,6 +177,71 @@ describe('read cache against fresh builds', () => {
     await check('a removal by foreign id by another process');
     await c.feed('timeline', cat).unfollow('user', bob);
     await check('an unfollow');
+  });
+
+  it('a page made stale by a reaction is rebuilt from the kept entry list; a write of a feed it merges is not missed', async () => {
+    const c = cached.client();
+    const other = fresh.client();
+    const [star, reader, ...fans] = [uid('star'), uid('rd'), uid('fan'), uid('fan'), uid('fan'), uid('fan')];
+    const pal = uid('pal');
+    for (const u of [star, reader, pal]) await c.user(u).create({ name: u });
+    const starFeed = c.feed('user', star);
+    const palFeed = c.feed('user', pal);
+    const posted: string[] = [];
+    for (let i = 0; i < 3; i++) posted.push((await starFeed.addActivity({ actor: `SU:${star}`, verb: 'post', object: `s${i}` })).id);
+    await c.feed('timeline', reader).follow('user', star);
+    await c.feed('timeline', reader).follow('user', pal);
+    // Five followers: `star` becomes served by pull, merged into the reader's timeline on read.
+    for (const f of fans) await c.feed('timeline', f).follow('user', star);
+    assert.equal((await cached.rivulet.store.ports.follows.pullServed(cached.appId, [`user:${star}`])).has(`user:${star}`), true);
+    await palFeed.addActivity({ actor: `SU:${pal}`, verb: 'post', object: 'p0' });
+    const pages = (): Page[] => [
+      { path: `feed/timeline/${reader}/` },
+      { path: `feed/timeline/${reader}/`, query: { limit: '2' } },
+      { path: `feed/timeline/${reader}/`, query: { limit: '2', id_lt: posted[posted.length - 1] } },
+      { path: `feed/timeline/${reader}/`, query: { limit: '2', id_lte: posted[posted.length - 2] } },
+      { path: `feed/timeline/${reader}/`, query: { limit: '2', offset: '1' } },
+      { path: `enrich/feed/timeline/${reader}/`, query: SHARED, as: reader },
+      { path: `enrich/feed/timeline/${reader}/`, query: { ...SHARED, limit: '2' }, as: reader },
+      { path: `enrich/feed/user/${star}/`, query: SHARED, as: reader },
+    ];
+    await same(pages(), 'pull-served posts');
+
+    // Reactions change no feed: the enriched pages of the server keeping parts (no page cache) are
+    // rebuilt without scanning a feed, and are still exactly fresh builds.
+    const scans = async () => {
+      const m = parseExposition(await (await fetch(`${parts.baseUrl.replace(/\/api\/$/, '')}/metrics`)).text());
+      return total(m, 'rivulet_store_call_duration_seconds_count', { method: 'timelines.scan' }) + total(m, 'rivulet_store_call_duration_seconds_count', { method: 'timelines.scanMany' });
+    };
+    const enriched: Page = { path: `enrich/feed/timeline/${reader}/`, query: SHARED, as: reader };
+    await body(parts, enriched);
+    const before = await scans();
+    await c.reactions.add('like', posted[0], {}, { userId: reader });
+    await other.reactions.add('comment', posted[1], { text: 'hi' }, { userId: fans[0] });
+    assert.deepEqual(await body(parts, enriched), await body(fresh, enriched));
+    assert.equal(await scans(), before, 'rebuilt after reactions without a scan');
+    await same(pages(), 'reactions on merged activities');
+
+    // Every write that changes the entries: the merged feed's own posts (by this process and
+    // another), a post of a pushed feed, a hide and its undoing, a removal, an unfollow.
+    posted.push((await starFeed.addActivity({ actor: `SU:${star}`, verb: 'post', object: 's3' })).id);
+    assert.deepEqual(await body(parts, enriched), await body(fresh, enriched));
+    assert.notEqual(await scans(), before, 'a post into a merged feed makes the reader scan again');
+    await same(pages(), 'a post into a pull-served feed');
+    posted.push((await other.feed('user', star).addActivity({ actor: `SU:${star}`, verb: 'post', object: 's4' })).id);
+    await same(pages(), 'a post into a pull-served feed by another process');
+    await palFeed.addActivity({ actor: `SU:${pal}`, verb: 'post', object: 'p1' });
+    await same(pages(), 'a post of a pushed feed');
+    await c.personalization.post('feedback', {}, { user_id: reader, activity_id: posted[3], hide: true });
+    await same(pages(), 'a hide of a merged activity');
+    await other.personalization.post('feedback', {}, { user_id: reader, activity_id: posted[3], hide: false });
+    await same(pages(), 'showing it again, by another process');
+    await other.feed('user', star).removeActivity(posted[2]);
+    await same(pages(), 'a removal from a pull-served feed by another process');
+    await c.feed('timeline', reader).unfollow('user', star);
+    await same(pages(), 'an unfollow of the pull-served feed');
+    await c.feed('timeline', reader).follow('user', star);
+    await same(pages(), 'following it again');
   });
 
   it('under concurrent writes and reads, every page ends as a fresh build', async () => {

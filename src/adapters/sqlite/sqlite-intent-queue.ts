@@ -131,8 +131,9 @@ export class SqliteIntentQueue implements IntentQueue {
     return this.#ops.progress([updates, handBack], updates.length, false, true);
   }
 
-  complete(ids: readonly string[]): Promise<void> {
-    return this.#ops.complete([ids], ids.length, false, true);
+  /** `lazy`: held back until the writer thread's next write or a short while (see `WriterThread`). */
+  complete(ids: readonly string[], lazy = false): Promise<void> {
+    return this.#ops.complete([ids], ids.length, false, true, lazy);
   }
 
   /** Relaxed (see above); a later claim is a write of the same group commit, applied after it. */

@@ -32,6 +32,8 @@ export interface WriteItem {
   readonly content: boolean;
   /** It need not reach the disk before it is acknowledged (see {@link SqliteWriteStore.transactOp}). */
   readonly relaxed?: boolean;
+  /** Nobody waits for it: it may wait for the next write to go with it (see {@link SqliteWriteStore.transactOp}). */
+  readonly lazy?: boolean;
 }
 
 /** Applies writes elsewhere (the writer thread): each promise settles once its write committed or failed. */
@@ -232,10 +234,10 @@ export class SqliteWriteStore {
    * the operation can also be applied by the writer thread, whose store defines the same names.
    * The returned function hands it over (see {@link transactOp}).
    */
-  define<A extends unknown[], T>(name: string, run: (...args: A) => T): (args: A, rows?: number, graph?: boolean, relaxed?: boolean) => Promise<Awaited<T>> {
+  define<A extends unknown[], T>(name: string, run: (...args: A) => T): (args: A, rows?: number, graph?: boolean, relaxed?: boolean, lazy?: boolean) => Promise<Awaited<T>> {
     if (this.#ops.has(name)) throw new Error(`write operation ${name} defined twice`);
     this.#ops.set(name, run as (...args: never[]) => unknown);
-    return (args, rows = 1, graph = false, relaxed = false) => this.transactOp(name, args, rows, graph, relaxed) as Promise<Awaited<T>>;
+    return (args, rows = 1, graph = false, relaxed = false, lazy = false) => this.transactOp(name, args, rows, graph, relaxed, lazy) as Promise<Awaited<T>>;
   }
 
   /**
@@ -248,10 +250,15 @@ export class SqliteWriteStore {
    * transaction of relaxed writes only commits without waiting for fsync (synchronous = NORMAL);
    * one with any other write waits as always. SQLite's WAL keeps commits in order, so a relaxed
    * commit that reached the disk had every commit before it reach the disk too.
+   *
+   * `lazy` (relaxed writes whose caller does not wait for them, an intent's completion): the writer
+   * thread may hold the write back until the next write is handed over, or a short while, so that
+   * it shares that write's transaction instead of costing a commit (and every reader's look at
+   * the change marks after it) of its own. Without a writer thread it changes nothing.
    */
-  transactOp(name: string, args: readonly unknown[], rows = 1, graph = false, relaxed = false): Promise<unknown> {
+  transactOp(name: string, args: readonly unknown[], rows = 1, graph = false, relaxed = false, lazy = false): Promise<unknown> {
     if (this.#remote) {
-      const sent = this.#remote.send({ app: '', op: name, args, rows, graph, content: true, ...(relaxed ? { relaxed } : {}) });
+      const sent = this.#remote.send({ app: '', op: name, args, rows, graph, content: true, ...(relaxed ? { relaxed } : {}), ...(lazy && relaxed ? { lazy } : {}) });
       if (!graph) return sent;
       // Counted before the caller hears of it (committed, or failed and perhaps committed).
       return sent.finally(() => {

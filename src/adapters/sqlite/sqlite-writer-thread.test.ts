@@ -81,6 +81,44 @@ describe('SQLite writer thread', () => {
     assert.equal(commits() - before, 1, 'one transaction for the 20 writes');
   });
 
+  it('holds a lazy completion back until the next write, which commits it in its own transaction', async () => {
+    const { store, other } = threaded();
+    const a = act(3000);
+    const [step] = await store.ports.intents.commit(APP, [{ activity: a, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'inline' }] }]);
+    const commits = () => Atomics.load(store.writerThread!.commits, 0);
+    const before = commits();
+    let completed = false;
+    const completion = store.ports.intents.complete([step.intents[0].id], true).then(() => (completed = true));
+    // Turns of the event loop pass: it is not sent on its own.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(completed, false);
+    assert.equal(count(other, 'SELECT count(*) FROM outbox'), 1);
+    const b = act(3001);
+    await post(store, APP, b);
+    await completion;
+    assert.equal(commits() - before, 1, 'the completion went with the next write, in one transaction');
+    assert.equal(count(other, 'SELECT count(*) FROM outbox'), 0);
+    assert.equal(count(other, 'SELECT count(*) FROM activities'), 2);
+  });
+
+  it('sends a lazy completion alone after a while, and at once when someone waits for the writes', async () => {
+    const { store, other } = threaded();
+    const ids = [];
+    for (const t of [3100, 3101]) {
+      const a = act(t);
+      const [step] = await store.ports.intents.commit(APP, [{ activity: a, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'inline' }] }]);
+      ids.push(step.intents[0].id);
+    }
+    // Nothing else is written: it goes on its own.
+    await store.ports.intents.complete([ids[0]], true);
+    assert.equal(count(other, 'SELECT count(*) FROM outbox'), 1);
+    // A caller waiting for every write handed over (close, tests, handedOver) does not wait for a later one.
+    const completion = store.ports.intents.complete([ids[1]], true);
+    await store.writes.handedOver();
+    await completion;
+    assert.equal(count(other, 'SELECT count(*) FROM outbox'), 0);
+  });
+
   it('runs named operations of the ports there and returns their results', async () => {
     const { store } = threaded();
     const a = act(2000);

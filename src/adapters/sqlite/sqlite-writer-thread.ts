@@ -14,6 +14,9 @@ import {
 } from '../../core/errors.js';
 import type { RemoteWriter, WriteItem } from './sqlite-write-store.js';
 
+/** Longest a lazy write waits for another write to go with (ms, see {@link WriterThread.send}). */
+export const LAZY_MS = 100;
+
 /** What the writer thread is started with. */
 export interface WriterThreadData {
   readonly path: string;
@@ -124,6 +127,8 @@ export class WriterThread implements RemoteWriter {
   /** Writes of this turn, posted together at its end. */
   #outgoing: (WriteItem & { seq: number })[] = [];
   #scheduled = false;
+  /** While only lazy writes wait in {@link outgoing}: when they go anyway. */
+  #lazyTimer: ReturnType<typeof setTimeout> | null = null;
   /** Callers waiting for every write up to `seq` to settle (close, drained). */
   #waiters: { seq: number; resolve: () => void }[] = [];
 
@@ -131,15 +136,24 @@ export class WriterThread implements RemoteWriter {
     this.#path = path;
   }
 
+  /**
+   * Hands a write over: sent at the end of this turn with the others of the turn. A lazy write
+   * (see `SqliteWriteStore.transactOp`) waits for the next write that is not, to go in its message
+   * and transaction, or {@link LAZY_MS} at most; writes still go in the order they were handed over.
+   */
   send(item: WriteItem): Promise<unknown> {
     if (this.#closing !== null) return Promise.reject(new StoreError('the store is closed', null));
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, sent: false });
       this.#outgoing.push({ ...item, seq });
-      if (!this.#scheduled) {
+      if (this.#scheduled) return;
+      if (item.lazy !== true) {
         this.#scheduled = true;
         setImmediate(this.#post);
+      } else if (this.#lazyTimer === null) {
+        // Held open meanwhile, as by any write pending: a caller awaiting it never hangs.
+        this.#lazyTimer = setTimeout(this.#post, LAZY_MS);
       }
     });
   }
@@ -147,6 +161,11 @@ export class WriterThread implements RemoteWriter {
   /** Resolves once every write handed over before this call has settled (committed or failed). */
   drained(): Promise<void> {
     if (this.#pending.size === 0) return Promise.resolve();
+    // Lazy writes held back go now: someone waits for them.
+    if (this.#outgoing.length > 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#post);
+    }
     return new Promise<void>((resolve) => this.#waiters.push({ seq: this.#seq, resolve }));
   }
 
@@ -158,6 +177,10 @@ export class WriterThread implements RemoteWriter {
 
   readonly #post = (): void => {
     this.#scheduled = false;
+    if (this.#lazyTimer !== null) {
+      clearTimeout(this.#lazyTimer);
+      this.#lazyTimer = null;
+    }
     if (this.#outgoing.length === 0) return;
     if (this.#worker === null) {
       this.start();
