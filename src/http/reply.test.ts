@@ -14,3 +14,15 @@ test('pages joined for sending keep their bytes while later pages are joined', (
   for (const { out, want } of made) assert.ok(out.equals(want));
   assert.equal(joinForSend([]).length, 0);
 });
+
+test('pages joined with their end are the pieces then the end, byte for byte', () => {
+  const made: { out: Buffer; want: Buffer }[] = [];
+  for (let i = 0; i < 200; i++) {
+    const size = [0, 5, 7_000, 70_000][i % 4] + i;
+    const end = `,"duration":"${i}.25ms"}`;
+    const pieces = [Buffer.from('{"results":['), Buffer.alloc(size, 'é'), Buffer.from(`],"next":"${i}"`)];
+    made.push({ out: joinForSend(pieces, end), want: Buffer.concat([...pieces, Buffer.from(end)]) });
+  }
+  for (const { out, want } of made) assert.ok(out.equals(want));
+  assert.equal(joinForSend([], '}').toString(), '}');
+});

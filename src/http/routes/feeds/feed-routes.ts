@@ -16,7 +16,7 @@ import { enrichOptions } from '../../enrich-options.js';
 import { removeActivity } from '../../../services/remove-activity.js';
 import { authorize } from '../../plugins/auth.js';
 import { bool, carried, query, rankingVars, str, type Query } from '../../query.js';
-import { joinForSend, openBytes, raw, send, sendOpen } from '../../reply.js';
+import { openBytes, raw, send, sendOpen, sendPieces } from '../../reply.js';
 import type { ReadCache } from '../../read-cache.js';
 import { recordingServices } from '../../../services/read-deps.js';
 import { changeKey } from '../../../ports/change-marks.js';
@@ -81,9 +81,9 @@ export async function feedRoutes(server: FastifyInstance, opts: { services: Serv
     // mark notifications write, so those are always built.
     // Personalized rankings change with the model, which no change mark follows: always built.
     if (cache === null || q.mark_seen !== undefined || q.mark_read !== undefined || isPersonalized(app, feed, q)) {
-      // Sent once and dropped: text is sent as it is, pieces joined in a shared block (see `sendOpen`).
+      // Sent once and dropped: text is sent as it is, pieces joined with the end in a shared block (see `sendPieces`).
       const page = await build(s, req, prefix, feed, app, principal, q);
-      return sendOpen(reply, typeof page === 'string' ? page.slice(0, -1) : joinForSend(page));
+      return typeof page === 'string' ? sendOpen(reply, page.slice(0, -1)) : sendPieces(reply, page);
     }
     let key = `${app.appId}|${principal.kind === 'user' ? principal.userId : '*'}|${req.protocol}://${req.headers.host ?? ''}|${req.url}`;
     // Ranked reads score with "now" in whole steps: the step is part of the key, and the page
