@@ -60,59 +60,41 @@ function notFound(kind: 'user' | 'object' | 'activity' | 'reaction', ref: string
 }
 
 /**
- * Stored data texts (of users, collection objects, reactions) as a page shows them: the text
- * `JSON.stringify(JSON.parse(text))` gives, which is the stored text itself when it was written
- * serialized (as the stores write it). Kept per text and shared between reads: the same text
- * always gives the same JSON. Short texts only; emptied when full.
+ * `compute` kept per key and shared between reads: the same key always gives the same text.
+ * Keys longer than `maxKey` characters are computed each time; the table is emptied when full.
  */
-const dataTexts = new Map<string, string>();
-const DATA_MAX_ENTRIES = 20_000;
-const DATA_MAX_TEXT = 4096;
-
-function dataJson(text: string): string {
-  let t = dataTexts.get(text);
-  if (t === undefined) {
-    t = JSON.stringify(JSON.parse(text)) as string;
-    if (text.length > DATA_MAX_TEXT) return t;
-    // The stored text itself when equal: one string kept, not two.
-    if (t === text) t = text;
-    if (dataTexts.size >= DATA_MAX_ENTRIES) dataTexts.clear();
-    dataTexts.set(text, t);
-  }
-  return t;
-}
-
-/** Times as JSON strings (`formatTimestamp`, quoted), shared between reads: users' and reactions' times recur on many pages. */
-const times = new Map<number, string>();
-
-function timeJson(us: number): string {
-  let t = times.get(us);
-  if (t === undefined) {
-    t = JSON.stringify(formatTimestamp(us));
-    if (times.size >= DATA_MAX_ENTRIES) times.clear();
-    times.set(us, t);
-  }
-  return t;
+function keptTexts<K extends string | number>(maxEntries: number, maxKey: number, compute: (key: K) => string): (key: K) => string {
+  const kept = new Map<K, string>();
+  return (key) => {
+    let t = kept.get(key);
+    if (t === undefined) {
+      t = compute(key);
+      if (typeof key === 'string' && key.length > maxKey) return t;
+      if (kept.size >= maxEntries) kept.clear();
+      kept.set(key, t);
+    }
+    return t;
+  };
 }
 
 /**
- * Strings as JSON (`JSON.stringify(s)`), shared between reads: ids, kinds and names recur on many
- * pages, and a look-up costs less than a call of `JSON.stringify`. Emptied when full.
+ * Stored data texts (of users, collection objects, reactions) as a page shows them: the text
+ * `JSON.stringify(JSON.parse(text))` gives, which is the stored text itself when it was written
+ * serialized (as the stores write it); then that one string is kept, not two. Short texts only.
  */
-const quoted = new Map<string, string>();
-const QUOTED_MAX_ENTRIES = 50_000;
-const QUOTED_MAX_TEXT = 256;
+const dataJson = keptTexts<string>(20_000, 4096, (text) => {
+  const t = JSON.stringify(JSON.parse(text)) as string;
+  return t === text ? text : t;
+});
 
-function quote(s: string): string {
-  let t = quoted.get(s);
-  if (t === undefined) {
-    t = JSON.stringify(s);
-    if (s.length > QUOTED_MAX_TEXT) return t;
-    if (quoted.size >= QUOTED_MAX_ENTRIES) quoted.clear();
-    quoted.set(s, t);
-  }
-  return t;
-}
+/** Times as JSON strings (`formatTimestamp`, quoted): users' and reactions' times recur on many pages. */
+const timeJson = keptTexts<number>(20_000, Infinity, (us) => JSON.stringify(formatTimestamp(us)));
+
+/**
+ * Strings as JSON (`JSON.stringify(s)`): ids, kinds and names recur on many pages, and a look-up
+ * costs less than a call of `JSON.stringify`.
+ */
+const quote = keptTexts<string>(50_000, 256, (s) => JSON.stringify(s));
 
 /** Counts per kind as JSON (`{}` without a call of `JSON.stringify`). */
 function countsJson(c: Record<string, number>): string {

@@ -156,7 +156,8 @@ async function keptEntries(s: ReadFeedDeps, app: string, fid: string, range: Tim
   const cache = s.parts!;
   if (range.limit > MAX_KEPT_ENTRIES) return timelineEntries(s, app, fid, range, false);
   const at = await look;
-  const space = entrySpace(app);
+  // The parts-cache space of the app's kept entry lists, keyed by {@link listKey}.
+  const space = `e|${app}`;
   const key = listKey(fid, range);
   const kept = cache.peekIn(space, key);
   const readDeps = s.readDeps;
@@ -170,14 +171,6 @@ async function keptEntries(s: ReadFeedDeps, app: string, fid: string, range: Tim
   if (readDeps) readDeps.add(changeKey.app(app));
   cache.putIn(space, key, at, deps, encodeEntries(entries));
   return entries;
-}
-
-/** The parts-cache space of an app's kept entry lists, keyed by {@link listKey}. */
-const entrySpaces = new Map<string, string>();
-function entrySpace(app: string): string {
-  let space = entrySpaces.get(app);
-  if (space === undefined) entrySpaces.set(app, (space = `e|${app}`));
-  return space;
 }
 
 /** Everything that selects the entries of a range of a feed. */
