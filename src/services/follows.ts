@@ -108,10 +108,14 @@ export async function follow(s: FollowDeps, app: App, requests: readonly FollowR
  * cleaned up.
  */
 async function directEntries(s: Uses<'timelines'>, app: App, requests: readonly { target: FeedId; copyLimit: number }[]): Promise<string[][]> {
-  const scans = requests.flatMap((r) => (r.copyLimit > 0 ? [{ feed: r.target.fid, limit: r.copyLimit, directOnly: true }] : []));
-  const found = scans.length > 0 ? await s.ports.timelines.scanMany(app.appId, scans) : [];
-  let k = 0;
-  return requests.map((r) => (r.copyLimit > 0 ? found[k++].map((e) => e.id) : []));
+  // One scan per target, as deep as its deepest request: `follow_many` often has thousands of
+  // sources following the same few targets, and each scan reads up to 1,000 entries.
+  const deepest = new Map<string, number>();
+  for (const r of requests) if (r.copyLimit > (deepest.get(r.target.fid) ?? 0)) deepest.set(r.target.fid, r.copyLimit);
+  const feeds = [...deepest.keys()];
+  const found = feeds.length > 0 ? await s.ports.timelines.scanMany(app.appId, feeds.map((feed) => ({ feed, limit: deepest.get(feed)!, directOnly: true }))) : [];
+  const ids = new Map(feeds.map((feed, i) => [feed, found[i].map((e) => e.id)]));
+  return requests.map((r) => (r.copyLimit > 0 ? ids.get(r.target.fid)!.slice(0, r.copyLimit) : []));
 }
 
 export interface UnfollowRequest {
