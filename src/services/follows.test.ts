@@ -33,9 +33,13 @@ describe('follow (follows.ts): history copies', () => {
   };
   const posted: Record<string, string[]> = {};
   before(async () => {
-    for (const [user, n] of [['a', 30], ['b', 4]] as const) {
-      const acts = await addActivities(s, app, parseFeedId(`user:${user}`), Array.from({ length: n }, (_, i) => ({ actor: `SU:${user}`, verb: 'post', object: `o:${i}` })), false);
-      posted[user] = acts.map((x) => x.id).sort().reverse();
+    for (const [user, n] of [['a', 30], ['b', 4], ['c', 1000]] as const) {
+      posted[user] = [];
+      for (let k = 0; k < n; k += 100) {
+        const acts = await addActivities(s, app, parseFeedId(`user:${user}`), Array.from({ length: Math.min(100, n - k) }, (_, i) => ({ actor: `SU:${user}`, verb: 'post', object: `o:${k + i}` })), false);
+        posted[user].push(...acts.map((x) => x.id));
+      }
+      posted[user].sort().reverse();
     }
   });
   after(() => store.close());
@@ -58,5 +62,13 @@ describe('follow (follows.ts): history copies', () => {
     assert.deepEqual(await feed('timeline:few'), posted.a.slice(0, 5));
     assert.deepEqual(await feed('timeline:none'), []);
     assert.deepEqual((await feed('timeline:many0')).sort(), [...posted.a, ...posted.b.slice(0, 2)].sort());
+  });
+
+  it('copies more history than one slice holds completely, into every follower', async () => {
+    // 150 follows of 1,000 activities: 150,000 entries, applied in more than one piece.
+    await follow(s, app, Array.from({ length: 150 }, (_, i) => ({ source: parseFeedId(`timeline:big${i}`), target: parseFeedId('user:c'), copyLimit: 1000 })));
+    for (const i of [0, 1, 99, 100, 101, 149]) assert.deepEqual(await feed(`timeline:big${i}`), posted.c, `timeline:big${i}`);
+    const followers = await store.ports.follows.followerPage(app.appId, 'user:c', null, 1);
+    assert.equal(followers.total, 150);
   });
 });
