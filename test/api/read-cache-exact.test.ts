@@ -289,4 +289,105 @@ describe('read cache against fresh builds', () => {
     await Promise.all(jobs);
     await same(pages, 'concurrent writes');
   });
+
+  it("a process alone takes its own writes' change marks from their acknowledgements; another process's writes are still read from the log", async () => {
+    // A server alone on its file: after its own commits its caches take the change marks from the
+    // writer thread's acknowledgement instead of reading them. A server that builds every answer
+    // anew is started on the file only to check each step (it comes and goes, as a process may),
+    // and another writes beside it for a while.
+    const config = { moderation: { hide_flagged: true } };
+    const solo = await startServer({ groups: GROUPS, config });
+    const same = { groups: GROUPS, dataDir: solo.dataDir, app: { appId: solo.appId, apiKey: solo.apiKey, apiSecret: solo.apiSecret } };
+    const marks = solo.rivulet.store.changes as unknown as { known(after: number): unknown };
+    const knownOf = marks.known.bind(marks);
+    let known = 0;
+    marks.known = (after: number) => {
+      const c = knownOf(after);
+      if (c !== null) known++;
+      return c;
+    };
+    try {
+      const c = solo.client();
+      const [ann, bob, cat] = [uid('ann'), uid('bob'), uid('cat')];
+      const soup = uid('soup');
+      for (const u of [ann, bob, cat]) await c.user(u).create({ name: u });
+      await c.collections.add('food', soup, { name: 'soup' });
+      await c.feed('timeline', cat).follow('user', ann);
+      await c.feed('timeline', cat).follow('user', bob);
+      const pages: Page[] = [
+        { path: `feed/user/${ann}/` },
+        { path: `feed/timeline/${cat}/` },
+        { path: `enrich/feed/timeline/${cat}/`, query: ENRICH, as: cat },
+        { path: `enrich/feed/timeline/${cat}/`, query: SHARED, as: cat },
+        { path: `enrich/feed/user/${ann}/`, query: SHARED, as: bob },
+      ];
+      // Read twice on the server alone (the second from its caches), then compared with a fresh build.
+      const check = async (step: string) => {
+        const mine: Json[] = [];
+        for (const p of pages) {
+          await body(solo, p);
+          mine.push(await body(solo, p));
+        }
+        const fresh = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0, parts_mb: 0 } } });
+        try {
+          for (let i = 0; i < pages.length; i++) assert.deepEqual(mine[i], await body(fresh, pages[i]), `after ${step}: ${pages[i].path} ${JSON.stringify(pages[i].query ?? {})}`);
+        } finally {
+          await fresh.close();
+        }
+        // Gone: the server alone notices within the writers check.
+        await new Promise((r) => setTimeout(r, 300));
+      };
+      const a1 = await c.feed('user', ann).addActivity({ actor: `SU:${ann}`, verb: 'eat', object: `SO:food:${soup}` } as any);
+      await check('a post');
+      const b1 = await c.feed('user', bob).addActivity({ actor: `SU:${bob}`, verb: 'post', object: 'o' } as any);
+      await c.reactions.add('like', a1.id, {}, { userId: cat });
+      await check('a post and a like');
+      const before = known;
+      const comment = await c.reactions.add('comment', a1.id, { text: 'yum' }, { userId: bob });
+      for (const p of pages) await body(solo, p);
+      await c.user(ann).update({ name: 'Ann B.' });
+      for (const p of pages) await body(solo, p);
+      assert.ok(known > before, 'the marks of its own writes were taken from their acknowledgements');
+      await check('a comment and a user update');
+
+      // Another process (building every answer anew) writes while this one writes and reads.
+      const other = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0, parts_mb: 0 } } });
+      const besideOther = async (step: string) => {
+        for (const p of pages) {
+          const built = await body(other, p);
+          assert.deepEqual(await body(solo, p), built, `after ${step}: ${p.path} ${JSON.stringify(p.query ?? {})}`);
+          assert.deepEqual(await body(solo, p), built, `after ${step}, read again: ${p.path} ${JSON.stringify(p.query ?? {})}`);
+        }
+      };
+      try {
+        const o = other.client();
+        const jobs: Promise<unknown>[] = [];
+        for (let i = 0; i < 12; i++) {
+          const w = i % 2 === 0 ? c : o;
+          if (i % 4 === 0) jobs.push(w.feed('user', ann).addActivity({ actor: `SU:${ann}`, verb: 'post', object: `p${i}` }));
+          else if (i % 4 === 1) jobs.push(w.reactions.add('like', b1.id, { i }, { userId: cat }));
+          else if (i % 4 === 2) jobs.push(w.user(bob).update({ name: `Bob ${i}` }));
+          else jobs.push(w.collections.update('food', soup, { name: `soup ${i}` }));
+          for (const p of pages) jobs.push(body(solo, p));
+        }
+        await Promise.all(jobs);
+        await besideOther('concurrent writes of both');
+        await c.reactions.add('like', a1.id, {}, { userId: bob });
+        await o.reactions.update(comment.id, { text: 'yummy' });
+        await besideOther("a write of its own, then the other's");
+        await o.user(ann).update({ name: 'Ann C.' });
+        await besideOther("the other's user update");
+      } finally {
+        await other.close();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      // Alone again: its next write's acknowledgement brings the other's marks too.
+      await c.reactions.add('like', a1.id, {}, { userId: ann });
+      await check("the other process's writes, then one of its own");
+      await c.feed('user', ann).removeActivity(a1.id);
+      await check('a removal');
+    } finally {
+      await solo.close();
+    }
+  });
 });
