@@ -244,6 +244,37 @@ describe('read cache against fresh builds', () => {
     await same(pages(), 'following it again');
   });
 
+  it("a page rebuilt after the reader's own like reads the reader's own reactions with the liked activity's other reaction data", async () => {
+    const c = cached.client();
+    const [author, reader] = [uid('au'), uid('rd')];
+    for (const u of [author, reader]) await c.user(u).create({ name: u });
+    await c.feed('timeline', reader).follow('user', author);
+    const posted: string[] = [];
+    for (let i = 0; i < 3; i++) posted.push((await c.feed('user', author).addActivity({ actor: `SU:${author}`, verb: 'post', object: `o${i}` })).id);
+    const comment = await c.reactions.add('comment', posted[0], { text: 'first' }, { userId: reader });
+    await c.reactions.addChild('like', comment, {}, { userId: author });
+    const page: Page = { path: `enrich/feed/timeline/${reader}/`, query: SHARED, as: reader };
+    const calls = async () => {
+      const m = parseExposition(await (await fetch(`${parts.baseUrl.replace(/\/api\/$/, '')}/metrics`)).text());
+      const n = (method: string) => total(m, 'rivulet_store_call_duration_seconds_count', { method });
+      return { latest: n('reactions.latestReactions'), counts: n('reactions.reactionCounts'), users: n('users.getUsers') };
+    };
+    assert.deepEqual(await body(parts, page), await body(fresh, page));
+    for (const [i, kind] of [[0, 'like'], [1, 'comment'], [0, 'like']] as const) {
+      await c.reactions.add(kind, posted[i], { i }, { userId: reader });
+      const before = await calls();
+      assert.deepEqual(await body(parts, page), await body(fresh, page), `after the reader's ${kind}`);
+      const after = await calls();
+      // The liked activity's latest reactions, the reader's own, then their children level by level
+      // (two levels below the reader's comment): one batch each, not one set for the activity's
+      // reactions and another for the reader's; the users of all of them in one batch.
+      assert.ok(after.latest - before.latest <= 4, `latest reactions read ${after.latest - before.latest} times`);
+      assert.ok(after.counts - before.counts <= 3, `reaction counts read ${after.counts - before.counts} times`);
+      assert.ok(after.users - before.users <= 1, `users read ${after.users - before.users} times`);
+    }
+    await same([page, { path: `enrich/feed/timeline/${reader}/`, query: ENRICH, as: reader }], "the reader's own reactions");
+  });
+
   it('under concurrent writes and reads, every page ends as a fresh build', async () => {
     const c = cached.client();
     const users = [uid('w'), uid('w'), uid('w'), uid('w')];
