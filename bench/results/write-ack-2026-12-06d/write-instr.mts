@@ -133,9 +133,17 @@ try {
   await loop(0, warm);
   await settle();
   if (flag('callgrind')) await instrument(true);
+  // `--perf FILE`: the main thread sampled on CPU time during the measured writes (run node with --perf-basic-prof).
+  const perfOut = arg('perf', '');
+  const perf = perfOut === '' ? null : spawn('perf', ['record', '-e', 'task-clock', '-F', '2999', '-g', '-t', String(process.pid), '-o', perfOut], { stdio: 'ignore' });
+  if (perf) await new Promise((r) => setTimeout(r, 500));
   const t0 = threadCpu();
   await loop(warm, writes);
   const t1 = threadCpu();
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.on('exit', r));
+  }
   await settle();
   const t2 = threadCpu();
   if (flag('callgrind')) await instrument(false);
