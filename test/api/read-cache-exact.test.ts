@@ -329,14 +329,17 @@ describe('read cache against fresh builds', () => {
     const config = { moderation: { hide_flagged: true } };
     const solo = await startServer({ groups: GROUPS, config });
     const same = { groups: GROUPS, dataDir: solo.dataDir, app: { appId: solo.appId, apiKey: solo.apiKey, apiSecret: solo.apiSecret } };
-    const marks = solo.rivulet.store.changes as unknown as { known(after: number): unknown };
-    const knownOf = marks.known.bind(marks);
+    // Counted where the store has them (SQLite; a networked store reads the marks every time).
+    const marks = solo.rivulet.store.changes as unknown as { known?(after: number): unknown };
+    const knownOf = marks.known?.bind(marks);
     let known = 0;
-    marks.known = (after: number) => {
-      const c = knownOf(after);
-      if (c !== null) known++;
-      return c;
-    };
+    if (knownOf !== undefined) {
+      marks.known = (after: number) => {
+        const c = knownOf(after);
+        if (c !== null) known++;
+        return c;
+      };
+    }
     try {
       const c = solo.client();
       const [ann, bob, cat] = [uid('ann'), uid('bob'), uid('cat')];
@@ -378,7 +381,7 @@ describe('read cache against fresh builds', () => {
       for (const p of pages) await body(solo, p);
       await c.user(ann).update({ name: 'Ann B.' });
       for (const p of pages) await body(solo, p);
-      assert.ok(known > before, 'the marks of its own writes were taken from their acknowledgements');
+      if (knownOf !== undefined) assert.ok(known > before, 'the marks of its own writes were taken from their acknowledgements');
       await check('a comment and a user update');
 
       // Another process (building every answer anew) writes while this one writes and reads.
