@@ -22,7 +22,7 @@ describe('compressed request bodies', () => {
     url.searchParams.set('api_key', t.apiKey);
     const headers: Record<string, string> = { 'content-type': 'application/json', authorization: t.client().getOrCreateToken() };
     if (encoding !== undefined) headers['content-encoding'] = encoding;
-    return readResponse(await fetch(url, { method: 'POST', headers, body }));
+    return readResponse(await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : new Blob([new Uint8Array(body)]) }));
   };
   const activity = (user: string) => JSON.stringify({ actor: `SU:${user}`, verb: 'post', object: 'o:1' });
 
