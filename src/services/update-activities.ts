@@ -13,6 +13,7 @@ import { FeedWork, runWrite } from './write-step.js';
 import { contentQueued } from './signals/signal-context.js';
 import { activityChange, auditBatch } from './audit.js';
 import { bodyTarget } from './signed-targets.js';
+import { withActivities } from './activity-locks.js';
 
 /** What updating activities uses (the write path, the stored activities, audit, content jobs). */
 export type UpdateActivityDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime' | 'signalStore' | 'signals'>;
@@ -56,27 +57,29 @@ export async function updateActivities(s: UpdateActivityDeps, app: App, items: u
     if (!isPlainObject(it)) throw new InputError(`activities[${i}]: must be an object`);
     return idOfForeign(it.foreign_id, it.time, `activities[${i}]`);
   });
-  const found = await s.ports.activities.getActivities(app.appId, ids);
-  const out: ActivityRecord[] = items.map((it: Record<string, unknown>, i) => {
-    const what = `activities[${i}]`;
-    let to: string[] = [];
-    if (it.to !== undefined && it.to !== null) {
-      if (!Array.isArray(it.to)) throw new InputError(`${what}: to must be an array`);
-      to = [...new Set(it.to.map((v) => bodyTarget(app, v, `${what}.to`).fid))];
-    }
-    const prev = found.get(ids[i]) ?? created(ids[i], it, to, what);
-    if (to.length > 0 && !sameTargets(prev.to, to)) {
-      throw new InputError(`${what}: to cannot be changed by an update; use the to-targets endpoint`);
-    }
-    try {
-      return { ...rebuildActivity(prev, it, prev.to), home: prev.home };
-    } catch (err) {
-      if (err instanceof InputError) throw new InputError(`${what}: ${err.message}`);
-      throw err;
-    }
+  await withActivities(s.ports.activities, app.appId, ids, async () => {
+    const found = await s.ports.activities.getActivities(app.appId, ids);
+    const out: ActivityRecord[] = items.map((it: Record<string, unknown>, i) => {
+      const what = `activities[${i}]`;
+      let to: string[] = [];
+      if (it.to !== undefined && it.to !== null) {
+        if (!Array.isArray(it.to)) throw new InputError(`${what}: to must be an array`);
+        to = [...new Set(it.to.map((v) => bodyTarget(app, v, `${what}.to`).fid))];
+      }
+      const prev = found.get(ids[i]) ?? created(ids[i], it, to, what);
+      if (to.length > 0 && !sameTargets(prev.to, to)) {
+        throw new InputError(`${what}: to cannot be changed by an update; use the to-targets endpoint`);
+      }
+      try {
+        return { ...rebuildActivity(prev, it, prev.to), home: prev.home };
+      } catch (err) {
+        if (err instanceof InputError) throw new InputError(`${what}: ${err.message}`);
+        throw err;
+      }
   });
   // The content job is handed over in the same turn: one transaction on the embedded store.
   await writeActivities(s, app, out, (a) => activityChange(a, 'updated'));
+  });
   contentQueued(s);
 }
 
@@ -129,22 +132,24 @@ export async function partialUpdateActivities(s: UpdateActivityDeps, app: App, c
     }
     return { id, ...validateChange(c.set, c.unset, what) };
   });
-  const found = await loadAll(s, app, parsed.map((p) => p.id));
-  // Several changes to one activity apply in order.
-  const current = new Map<string, ActivityRecord>();
-  const results: ActivityRecord[] = parsed.map((p, i) => {
-    const prev = current.get(p.id) ?? found.get(p.id)!;
-    const obj = applyPartial(parseBody(prev.body), p.set, p.unset);
-    try {
-      const next = { ...rebuildActivity(prev, obj, prev.to), home: prev.home };
-      current.set(p.id, next);
-      return next;
-    } catch (err) {
-      if (err instanceof InputError) throw new InputError(`changes[${i}]: ${err.message}`);
-      throw err;
-    }
+  return withActivities(s.ports.activities, app.appId, parsed.map((p) => p.id), async () => {
+    const found = await loadAll(s, app, parsed.map((p) => p.id));
+    // Several changes to one activity apply in order.
+    const current = new Map<string, ActivityRecord>();
+    const results: ActivityRecord[] = parsed.map((p, i) => {
+      const prev = current.get(p.id) ?? found.get(p.id)!;
+      const obj = applyPartial(parseBody(prev.body), p.set, p.unset);
+      try {
+        const next = { ...rebuildActivity(prev, obj, prev.to), home: prev.home };
+        current.set(p.id, next);
+        return next;
+      } catch (err) {
+        if (err instanceof InputError) throw new InputError(`changes[${i}]: ${err.message}`);
+        throw err;
+      }
   });
   await writeActivities(s, app, [...current.values()], (a) => activityChange(a, 'updated', { partial: true }));
   contentQueued(s);
   return results.map((r) => current.get(r.id)!);
+  });
 }

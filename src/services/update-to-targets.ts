@@ -9,6 +9,7 @@ import { FeedWork, planIntents, runWrite, type Spread } from './write-step.js';
 import { bodyTarget } from './signed-targets.js';
 import { idOfForeign } from './update-activities.js';
 import { activityChange, auditBatch } from './audit.js';
+import { withActivities } from './activity-locks.js';
 
 /** What changing an activity's `to` targets uses. */
 export type UpdateToTargetsDeps = Uses<'activities' | 'follows' | 'groups' | 'intents' | 'timelines', 'audit' | 'clock' | 'fanout' | 'onJobsEnqueued' | 'realtime'>;
@@ -51,51 +52,53 @@ export async function updateToTargets(s: UpdateToTargetsDeps, app: App, feed: Fe
     if (add.some((t) => remove.includes(t))) throw new InputError('added_targets and removed_targets must not overlap');
     return { id, replace, add, remove };
   });
-  const found = await s.ports.activities.getActivities(app.appId, parsed.map((p) => p.id));
-  const current = new Map<string, ActivityRecord>();
-  const results: ToTargetsResult[] = [];
-  for (const p of parsed) {
-    const prev = current.get(p.id) ?? found.get(p.id);
-    if (!prev) throw new NotFoundError(`activity ${p.id} does not exist`);
-    const next = p.replace
-      ? p.replace
-      : prev.to.filter((t) => !p.remove.includes(t)).concat(p.add.filter((t) => !prev.to.includes(t)));
-    if (next.length > MAX_TO_TARGETS) throw new InputError(`to has more than ${MAX_TO_TARGETS} targets`);
-    const added = next.filter((t) => !prev.to.includes(t));
-    const removed = prev.to.filter((t) => !next.includes(t));
-    const updated: ActivityRecord = { ...rebuildActivity(prev, parseBody(prev.body), next), home: prev.home };
-    current.set(p.id, updated);
-    results.push({ activity: updated, added, removed });
-  }
-  // Feeds change once per activity, by the net difference between its `to` before the request and
-  // after the last item: a target one item adds and a later one removes (or the reverse) ends as
-  // the last item left it.
-  const work = new FeedWork(current.values());
-  const spreads: Spread[] = [];
-  const bySteps: Spread[][] = [];
-  for (const [id, updated] of current) {
-    const before = found.get(id)!.to;
-    const mine: Spread[] = [];
-    for (const t of updated.to.filter((x) => !before.includes(x))) {
-      work.add(app, t, id, null);
-      mine.push({ kind: 'fanout.add', source: t, ids: [id] });
+  return withActivities(s.ports.activities, app.appId, parsed.map((p) => p.id), async () => {
+    const found = await s.ports.activities.getActivities(app.appId, parsed.map((p) => p.id));
+    const current = new Map<string, ActivityRecord>();
+    const results: ToTargetsResult[] = [];
+    for (const p of parsed) {
+      const prev = current.get(p.id) ?? found.get(p.id);
+      if (!prev) throw new NotFoundError(`activity ${p.id} does not exist`);
+      const next = p.replace
+        ? p.replace
+        : prev.to.filter((t) => !p.remove.includes(t)).concat(p.add.filter((t) => !prev.to.includes(t)));
+      if (next.length > MAX_TO_TARGETS) throw new InputError(`to has more than ${MAX_TO_TARGETS} targets`);
+      const added = next.filter((t) => !prev.to.includes(t));
+      const removed = prev.to.filter((t) => !next.includes(t));
+      const updated: ActivityRecord = { ...rebuildActivity(prev, parseBody(prev.body), next), home: prev.home };
+      current.set(p.id, updated);
+      results.push({ activity: updated, added, removed });
     }
-    for (const t of before.filter((x) => !updated.to.includes(x) && x !== updated.home)) {
-      work.ops.push({ kind: 'remove', feed: t, ids: [id], origin: null });
-      mine.push({ kind: 'fanout.remove', source: t, ids: [id] });
+    // Feeds change once per activity, by the net difference between its `to` before the request and
+    // after the last item: a target one item adds and a later one removes (or the reverse) ends as
+    // the last item left it.
+    const work = new FeedWork(current.values());
+    const spreads: Spread[] = [];
+    const bySteps: Spread[][] = [];
+    for (const [id, updated] of current) {
+      const before = found.get(id)!.to;
+      const mine: Spread[] = [];
+      for (const t of updated.to.filter((x) => !before.includes(x))) {
+        work.add(app, t, id, null);
+        mine.push({ kind: 'fanout.add', source: t, ids: [id] });
+      }
+      for (const t of before.filter((x) => !updated.to.includes(x) && x !== updated.home)) {
+        work.ops.push({ kind: 'remove', feed: t, ids: [id], origin: null });
+        mine.push({ kind: 'fanout.remove', source: t, ids: [id] });
+      }
+      spreads.push(...mine);
+      bySteps.push(mine);
     }
-    spreads.push(...mine);
-    bySteps.push(mine);
-  }
-  const intents = await planIntents(s, app, spreads);
-  const records = [...current.values()];
-  let k = 0;
-  const steps: WriteStep[] = records.map((a, i) => {
-    const mine = intents.slice(k, (k += bySteps[i].length)).filter((x) => x !== null);
-    const r = results.filter((x) => x.activity.id === a.id);
-    const audit = auditBatch(s, r.map((x) => activityChange(x.activity, 'updated', { to_added: x.added, to_removed: x.removed })));
-    return { activity: a, ...(mine.length > 0 ? { intents: mine } : {}), ...(audit ? { audit } : {}) };
+    const intents = await planIntents(s, app, spreads);
+    const records = [...current.values()];
+    let k = 0;
+    const steps: WriteStep[] = records.map((a, i) => {
+      const mine = intents.slice(k, (k += bySteps[i].length)).filter((x) => x !== null);
+      const r = results.filter((x) => x.activity.id === a.id);
+      const audit = auditBatch(s, r.map((x) => activityChange(x.activity, 'updated', { to_added: x.added, to_removed: x.removed })));
+      return { activity: a, ...(mine.length > 0 ? { intents: mine } : {}), ...(audit ? { audit } : {}) };
   });
   await runWrite(s, app, steps, { work, spreads, intents, activities: records });
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
+  });
 }
