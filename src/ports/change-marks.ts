@@ -34,6 +34,12 @@ export interface ChangeMarks {
   changesSince(after: number): Promise<ChangesSince>;
   /** Records a mark naming `keys`; resolves to its position. */
   record(keys: readonly string[]): Promise<number>;
+  /**
+   * What {@link changesSince} would answer, when the store knows it without reading the marks
+   * (a process that learned the marks of its own commits with their acknowledgement, and knows
+   * nobody else wrote since); null when it does not. Optional.
+   */
+  known?(after: number): ChangesSince | null;
 }
 
 export interface ChangesSince {

@@ -1,4 +1,4 @@
-import type { ChangeMarks } from '../ports/change-marks.js';
+import type { ChangeMarks, ChangesSince } from '../ports/change-marks.js';
 
 /**
  * Values built from stored data, kept until that data changes: finished read responses (the read
@@ -102,6 +102,14 @@ export class ChangeCache<V> {
       }
       const m = this.#mark();
       if (m === this.#at) return this.#position;
+      // The marks since the last look, when the store knows them without reading them (this
+      // process's own commits, learned with their acknowledgement): no read, no wait.
+      const known = this.#started ? (this.#changes?.known?.(this.#position) ?? null) : null;
+      if (known !== null) {
+        this.#at = m;
+        this.apply(known);
+        return this.#position;
+      }
       this.#syncing = this.catchUp(m).finally(() => {
         this.#syncing = null;
       });
@@ -142,22 +150,26 @@ export class ChangeCache<V> {
         this.#started = true;
         return;
       }
-      const c = await this.#changes.changesSince(this.#position);
-      if (!c.complete) {
-        // The log no longer reaches back to where this cache was: anything may have changed.
-        this.clear();
-        this.#changedAt.clear();
-        this.#floor = Math.max(this.#floor, c.position);
-      } else if (c.keys.length > 0) {
-        for (const k of c.keys) this.#changedAt.set(k, c.position);
-        this.#lastChange = Math.max(this.#lastChange, c.position);
-        if (this.#changedAt.size > MAX_CHANGED_KEYS) this.compact(c.position);
-      }
-      this.#position = Math.max(this.#position, c.position);
+      this.apply(await this.#changes.changesSince(this.#position));
     } catch (err) {
       this.#at = null; // look again next time
       throw err;
     }
+  }
+
+  /** Takes in the marks after {@link #position}. */
+  private apply(c: ChangesSince): void {
+    if (!c.complete) {
+      // The log no longer reaches back to where this cache was: anything may have changed.
+      this.clear();
+      this.#changedAt.clear();
+      this.#floor = Math.max(this.#floor, c.position);
+    } else if (c.keys.length > 0) {
+      for (const k of c.keys) this.#changedAt.set(k, c.position);
+      this.#lastChange = Math.max(this.#lastChange, c.position);
+      if (this.#changedAt.size > MAX_CHANGED_KEYS) this.compact(c.position);
+    }
+    this.#position = Math.max(this.#position, c.position);
   }
 
   /**

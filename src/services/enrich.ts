@@ -495,10 +495,18 @@ async function enrichShared(s: EnrichDeps, cache: ChangeCache<string | Buffer>, 
   const missing = items.flatMap((_, k) => (parts[k] === undefined ? [k] : []));
   const whole = new Map<number, Buffer>();
   if (o.ownReactions) for (let k = 0; k < parts.length; k++) if (parts[k] !== undefined && SHOWS_ACTIVITY.has(parts[k]!)) whole.set(k, CLOSE);
+  // The reader's own reactions on the activities built here (those not kept) are read with the
+  // build's reaction batches (after a like, the liked activity needs both): one batch per level.
+  let own: OwnRead | null = null;
   if (missing.length > 0) {
     const deps = missing.map(() => depsOf(app.appId));
     const nested: boolean[] = [];
-    const built = await buildEnriched(s, app, missing.map((k) => ({ body: items[k].body, origin: null })), shared, deps, nested);
+    if (o.ownReactions && o.userId) {
+      const space = ownSpace(app, o, o.userId);
+      const owners = [...new Set(missing.filter((k) => cache.peekIn(space, items[k].id!) === undefined).map((k) => items[k].id!))];
+      if (owners.length > 0) own = { owners: new Set(owners), userId: o.userId, at, reactions: [], graph: null };
+    }
+    const built = await buildEnriched(s, app, missing.map((k) => ({ body: items[k].body, origin: null })), shared, deps, nested, own);
     await cache.sync();
     for (let j = 0; j < missing.length; j++) {
       const k = missing[j];
@@ -517,12 +525,26 @@ async function enrichShared(s: EnrichDeps, cache: ChangeCache<string | Buffer>, 
     const rebuilt = await buildEnriched(s, app, list.map((k) => items[k]), o);
     list.forEach((k, j) => whole.set(k, Buffer.from(rebuilt[j])));
   }
-  const tails = o.ownReactions ? await ownReactionTails(s, cache, app, items.map((i) => i.id!), o, whole) : null;
+  const tails = o.ownReactions ? await ownReactionTails(s, cache, app, items.map((i) => i.id!), o, whole, own) : null;
   return items.map((item, k) => {
     const w = whole.get(k);
     if (w !== undefined) return [w];
     return [originHead(item.origin), parts[k]!, tails === null ? CLOSE : tails[k]];
   });
+}
+
+/** Own reactions read with a build (see `enrichShared`): of `owners`, read after `at`, with the build's graph. */
+interface OwnRead {
+  readonly owners: ReadonlySet<string>;
+  readonly userId: string;
+  readonly at: number;
+  reactions: readonly ReactionRecord[];
+  graph: ReactionGraph | null;
+}
+
+/** The parts-cache space of a reader's own reactions: per activity id, in a space of the app, reader and kinds. */
+function ownSpace(app: App, o: EnrichOptions, userId: string): string {
+  return 'o' + JSON.stringify([app.appId, o.kinds ?? null, userId]);
 }
 
 /**
@@ -531,16 +553,28 @@ async function enrichShared(s: EnrichDeps, cache: ChangeCache<string | Buffer>, 
  * activity in the parts cache until a write changes what they show: the ones not kept are read in
  * one batch for the page (with their children and users).
  */
-async function ownReactionTails(s: EnrichDeps, cache: ChangeCache<string | Buffer>, app: App, ids: readonly string[], o: EnrichOptions, skip: ReadonlyMap<number, unknown>): Promise<Buffer[]> {
+async function ownReactionTails(
+  s: EnrichDeps,
+  cache: ChangeCache<string | Buffer>,
+  app: App,
+  ids: readonly string[],
+  o: EnrichOptions,
+  skip: ReadonlyMap<number, unknown>,
+  read: OwnRead | null = null,
+): Promise<Buffer[]> {
   const out: Buffer[] = new Array(ids.length).fill(NO_OWN_REACTIONS);
   const userId = o.userId;
   if (!userId) return out;
-  // Kept per activity id in a space of the app, reader and kinds.
-  const space = 'o' + JSON.stringify([app.appId, o.kinds ?? null, userId]);
+  const space = ownSpace(app, o, userId);
   const at = await cache.sync();
   const missing: number[] = [];
+  const pre: number[] = [];
   for (let k = 0; k < ids.length; k++) {
     if (skip.has(k)) continue;
+    if (read?.graph && read.owners.has(ids[k])) {
+      pre.push(k);
+      continue;
+    }
     const tail = cache.peekIn(space, ids[k]) as Buffer | undefined;
     if (tail === undefined) {
       missing.push(k);
@@ -548,6 +582,22 @@ async function ownReactionTails(s: EnrichDeps, cache: ChangeCache<string | Buffe
     }
     out[k] = tail;
     if (s.readDeps) for (const d of cache.depsIn(space, ids[k])) s.readDeps.add(d);
+  }
+  if (missing.length === 0 && pre.length === 0) return out;
+  // Read with the build (built from data read after `read.at`), or now.
+  const tail = (k: number, graph: ReactionGraph, ownBy: ReadonlyMap<string, ReactionRecord[]>, builtAt: number) => {
+    const id = ids[k];
+    const deps = depsOf(app.appId);
+    deps.add(changeKey.activity(app.appId, id));
+    deps.add(changeKey.reactions(app.appId, id));
+    const mine = ownBy.get(id);
+    out[k] = mine ? Buffer.from(',"own_reactions":' + kindsJson(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) + '}') : NO_OWN_REACTIONS;
+    cache.putIn(space, id, builtAt, deps, out[k]);
+  };
+  if (pre.length > 0) {
+    const ownBy = byActivity(read!.reactions);
+    await cache.sync();
+    for (const k of pre) tail(k, read!.graph!, ownBy, read!.at);
   }
   if (missing.length === 0) return out;
   const owners = [...new Set(missing.map((k) => ids[k]))];
@@ -557,18 +607,15 @@ async function ownReactionTails(s: EnrichDeps, cache: ChangeCache<string | Buffe
     await graph.load(s, app, own);
     await graph.loadUsers(s, app, graph.all(own));
   }
-  const ownBy = new Map<string, ReactionRecord[]>();
-  for (const r of own) (ownBy.get(r.activityId) ?? ownBy.set(r.activityId, []).get(r.activityId)!).push(r);
+  const ownBy = byActivity(own);
   await cache.sync();
-  for (const k of missing) {
-    const id = ids[k];
-    const deps = depsOf(app.appId);
-    deps.add(changeKey.activity(app.appId, id));
-    deps.add(changeKey.reactions(app.appId, id));
-    const mine = ownBy.get(id);
-    out[k] = mine ? Buffer.from(',"own_reactions":' + kindsJson(groupByKind(mine, graph, OWN_PER_KIND, deps).byKind) + '}') : NO_OWN_REACTIONS;
-    cache.putIn(space, id, at, deps, out[k]);
-  }
+  for (const k of missing) tail(k, graph, ownBy, at);
+  return out;
+}
+
+function byActivity(list: readonly ReactionRecord[]): Map<string, ReactionRecord[]> {
+  const out = new Map<string, ReactionRecord[]>();
+  for (const r of list) (out.get(r.activityId) ?? out.set(r.activityId, []).get(r.activityId)!).push(r);
   return out;
 }
 
@@ -647,6 +694,7 @@ async function buildEnriched(
   o: EnrichOptions,
   depsPer?: readonly Deps[],
   nested?: boolean[],
+  ownRead: OwnRead | null = null,
 ): Promise<string[]> {
   const acts = items.map((i) => template(i.body));
 
@@ -689,7 +737,9 @@ async function buildEnriched(
       : Promise.resolve([]),
     o.ownReactions && o.userId
       ? s.ports.reactions.latestReactions(app.appId, { owners, of: 'activity', kinds, userId: o.userId, perKind: OWN_PER_KIND })
-      : Promise.resolve([]),
+      : ownRead !== null
+        ? s.ports.reactions.latestReactions(app.appId, { owners: [...ownRead.owners], of: 'activity', kinds, userId: ownRead.userId, perKind: OWN_PER_KIND })
+        : Promise.resolve([]),
     o.reactionCounts ? s.ports.reactions.reactionCounts(app.appId, owners, 'activity') : Promise.resolve(new Map<string, Record<string, number>>()),
   ]);
   // moderation.hide_flagged: flagged reactions and flagged users' are not shown to others.
@@ -697,6 +747,10 @@ async function buildEnriched(
   const graph = new ReactionGraph(o.ownChildren, o.userId);
   const roots = [...latest, ...own, ...srReactions.values()];
   await graph.load(s, app, roots);
+  if (ownRead !== null) {
+    ownRead.reactions = own;
+    ownRead.graph = graph;
+  }
 
   // 3. Users (references and reaction authors) and collection entries: one batch each.
   const [, entries] = await Promise.all([

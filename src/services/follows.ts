@@ -89,16 +89,29 @@ export async function follow(s: FollowDeps, app: App, requests: readonly FollowR
   // Grouped feeds need the activities' fields for their group keys: one load for every follow.
   const groupedIds = requests.flatMap((r, i) => (isGrouped(app, r.source.fid) ? copied[i] : []));
   const acts = groupedIds.length > 0 ? await s.ports.activities.getActivities(app.appId, [...new Set(groupedIds)]) : new Map<string, ActivityRecord>();
-  const work = new FeedWork(planActivities(acts.values()));
-  requests.forEach((r, i) => {
+  // Applied in slices of about COPY_SLICE entries: 2,500 follows copying 1,000 activities each
+  // are 2.5 million entries, which planned and handed to the store in one piece hold the main
+  // thread (and every other request) for seconds.
+  const planned = planActivities(acts.values());
+  let work = new FeedWork(planned);
+  let size = 0;
+  const apply = async () => {
+    const changes = work.empty ? new Changes() : await applyFeedWork(s, app, work);
+    await publish(s, app, changes);
+    work = new FeedWork(planned);
+    size = 0;
+  };
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i];
     for (const id of copied[i]) work.add(app, r.source.fid, id, r.target.fid);
-  });
-  const [changes] = await Promise.all([
-    work.empty ? new Changes() : applyFeedWork(s, app, work),
-    turned.length > 0 ? s.ports.follows.markPullServed(app.appId, turned) : undefined,
-  ]);
-  await publish(s, app, changes);
+    size += copied[i].length;
+    if (size >= COPY_SLICE && i < requests.length - 1) await apply();
+  }
+  await Promise.all([apply(), turned.length > 0 ? s.ports.follows.markPullServed(app.appId, turned) : undefined]);
 }
+
+/** About how many copied entries a follow request applies at a time (see {@link follow}). */
+const COPY_SLICE = 100_000;
 
 /**
  * The newest `copyLimit` entries of each request's target that were written to it directly
@@ -108,10 +121,14 @@ export async function follow(s: FollowDeps, app: App, requests: readonly FollowR
  * cleaned up.
  */
 async function directEntries(s: Uses<'timelines'>, app: App, requests: readonly { target: FeedId; copyLimit: number }[]): Promise<string[][]> {
-  const scans = requests.flatMap((r) => (r.copyLimit > 0 ? [{ feed: r.target.fid, limit: r.copyLimit, directOnly: true }] : []));
-  const found = scans.length > 0 ? await s.ports.timelines.scanMany(app.appId, scans) : [];
-  let k = 0;
-  return requests.map((r) => (r.copyLimit > 0 ? found[k++].map((e) => e.id) : []));
+  // One scan per target, as deep as its deepest request: `follow_many` often has thousands of
+  // sources following the same few targets, and each scan reads up to 1,000 entries.
+  const deepest = new Map<string, number>();
+  for (const r of requests) if (r.copyLimit > (deepest.get(r.target.fid) ?? 0)) deepest.set(r.target.fid, r.copyLimit);
+  const feeds = [...deepest.keys()];
+  const found = feeds.length > 0 ? await s.ports.timelines.scanMany(app.appId, feeds.map((feed) => ({ feed, limit: deepest.get(feed)!, directOnly: true }))) : [];
+  const ids = new Map(feeds.map((feed, i) => [feed, found[i].map((e) => e.id)]));
+  return requests.map((r) => (r.copyLimit > 0 ? ids.get(r.target.fid)!.slice(0, r.copyLimit) : []));
 }
 
 export interface UnfollowRequest {

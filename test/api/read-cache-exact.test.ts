@@ -244,6 +244,37 @@ describe('read cache against fresh builds', () => {
     await same(pages(), 'following it again');
   });
 
+  it("a page rebuilt after the reader's own like reads the reader's own reactions with the liked activity's other reaction data", async () => {
+    const c = cached.client();
+    const [author, reader] = [uid('au'), uid('rd')];
+    for (const u of [author, reader]) await c.user(u).create({ name: u });
+    await c.feed('timeline', reader).follow('user', author);
+    const posted: string[] = [];
+    for (let i = 0; i < 3; i++) posted.push((await c.feed('user', author).addActivity({ actor: `SU:${author}`, verb: 'post', object: `o${i}` })).id);
+    const comment = await c.reactions.add('comment', posted[0], { text: 'first' }, { userId: reader });
+    await c.reactions.addChild('like', comment, {}, { userId: author });
+    const page: Page = { path: `enrich/feed/timeline/${reader}/`, query: SHARED, as: reader };
+    const calls = async () => {
+      const m = parseExposition(await (await fetch(`${parts.baseUrl.replace(/\/api\/$/, '')}/metrics`)).text());
+      const n = (method: string) => total(m, 'rivulet_store_call_duration_seconds_count', { method });
+      return { latest: n('reactions.latestReactions'), counts: n('reactions.reactionCounts'), users: n('users.getUsers') };
+    };
+    assert.deepEqual(await body(parts, page), await body(fresh, page));
+    for (const [i, kind] of [[0, 'like'], [1, 'comment'], [0, 'like']] as const) {
+      await c.reactions.add(kind, posted[i], { i }, { userId: reader });
+      const before = await calls();
+      assert.deepEqual(await body(parts, page), await body(fresh, page), `after the reader's ${kind}`);
+      const after = await calls();
+      // The liked activity's latest reactions, the reader's own, then their children level by level
+      // (two levels below the reader's comment): one batch each, not one set for the activity's
+      // reactions and another for the reader's; the users of all of them in one batch.
+      assert.ok(after.latest - before.latest <= 4, `latest reactions read ${after.latest - before.latest} times`);
+      assert.ok(after.counts - before.counts <= 3, `reaction counts read ${after.counts - before.counts} times`);
+      assert.ok(after.users - before.users <= 1, `users read ${after.users - before.users} times`);
+    }
+    await same([page, { path: `enrich/feed/timeline/${reader}/`, query: ENRICH, as: reader }], "the reader's own reactions");
+  });
+
   it('under concurrent writes and reads, every page ends as a fresh build', async () => {
     const c = cached.client();
     const users = [uid('w'), uid('w'), uid('w'), uid('w')];
@@ -288,5 +319,109 @@ describe('read cache against fresh builds', () => {
     }
     await Promise.all(jobs);
     await same(pages, 'concurrent writes');
+  });
+
+  it("a process alone takes its own writes' change marks from their acknowledgements; another process's writes are still read from the log", async () => {
+    // A server alone on its file: after its own commits its caches take the change marks from the
+    // writer thread's acknowledgement instead of reading them. A server that builds every answer
+    // anew is started on the file only to check each step (it comes and goes, as a process may),
+    // and another writes beside it for a while.
+    const config = { moderation: { hide_flagged: true } };
+    const solo = await startServer({ groups: GROUPS, config });
+    const same = { groups: GROUPS, dataDir: solo.dataDir, app: { appId: solo.appId, apiKey: solo.apiKey, apiSecret: solo.apiSecret } };
+    // Counted where the store has them (SQLite; a networked store reads the marks every time).
+    const marks = solo.rivulet.store.changes as unknown as { known?(after: number): unknown };
+    const knownOf = marks.known?.bind(marks);
+    let known = 0;
+    if (knownOf !== undefined) {
+      marks.known = (after: number) => {
+        const c = knownOf(after);
+        if (c !== null) known++;
+        return c;
+      };
+    }
+    try {
+      const c = solo.client();
+      const [ann, bob, cat] = [uid('ann'), uid('bob'), uid('cat')];
+      const soup = uid('soup');
+      for (const u of [ann, bob, cat]) await c.user(u).create({ name: u });
+      await c.collections.add('food', soup, { name: 'soup' });
+      await c.feed('timeline', cat).follow('user', ann);
+      await c.feed('timeline', cat).follow('user', bob);
+      const pages: Page[] = [
+        { path: `feed/user/${ann}/` },
+        { path: `feed/timeline/${cat}/` },
+        { path: `enrich/feed/timeline/${cat}/`, query: ENRICH, as: cat },
+        { path: `enrich/feed/timeline/${cat}/`, query: SHARED, as: cat },
+        { path: `enrich/feed/user/${ann}/`, query: SHARED, as: bob },
+      ];
+      // Read twice on the server alone (the second from its caches), then compared with a fresh build.
+      const check = async (step: string) => {
+        const mine: Json[] = [];
+        for (const p of pages) {
+          await body(solo, p);
+          mine.push(await body(solo, p));
+        }
+        const fresh = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0, parts_mb: 0 } } });
+        try {
+          for (let i = 0; i < pages.length; i++) assert.deepEqual(mine[i], await body(fresh, pages[i]), `after ${step}: ${pages[i].path} ${JSON.stringify(pages[i].query ?? {})}`);
+        } finally {
+          await fresh.close();
+        }
+        // Gone: the server alone notices within the writers check.
+        await new Promise((r) => setTimeout(r, 300));
+      };
+      const a1 = await c.feed('user', ann).addActivity({ actor: `SU:${ann}`, verb: 'eat', object: `SO:food:${soup}` } as any);
+      await check('a post');
+      const b1 = await c.feed('user', bob).addActivity({ actor: `SU:${bob}`, verb: 'post', object: 'o' } as any);
+      await c.reactions.add('like', a1.id, {}, { userId: cat });
+      await check('a post and a like');
+      const before = known;
+      const comment = await c.reactions.add('comment', a1.id, { text: 'yum' }, { userId: bob });
+      for (const p of pages) await body(solo, p);
+      await c.user(ann).update({ name: 'Ann B.' });
+      for (const p of pages) await body(solo, p);
+      if (knownOf !== undefined) assert.ok(known > before, 'the marks of its own writes were taken from their acknowledgements');
+      await check('a comment and a user update');
+
+      // Another process (building every answer anew) writes while this one writes and reads.
+      const other = await startServer({ ...same, config: { ...config, read_cache: { max_mb: 0, parts_mb: 0 } } });
+      const besideOther = async (step: string) => {
+        for (const p of pages) {
+          const built = await body(other, p);
+          assert.deepEqual(await body(solo, p), built, `after ${step}: ${p.path} ${JSON.stringify(p.query ?? {})}`);
+          assert.deepEqual(await body(solo, p), built, `after ${step}, read again: ${p.path} ${JSON.stringify(p.query ?? {})}`);
+        }
+      };
+      try {
+        const o = other.client();
+        const jobs: Promise<unknown>[] = [];
+        for (let i = 0; i < 12; i++) {
+          const w = i % 2 === 0 ? c : o;
+          if (i % 4 === 0) jobs.push(w.feed('user', ann).addActivity({ actor: `SU:${ann}`, verb: 'post', object: `p${i}` }));
+          else if (i % 4 === 1) jobs.push(w.reactions.add('like', b1.id, { i }, { userId: cat }));
+          else if (i % 4 === 2) jobs.push(w.user(bob).update({ name: `Bob ${i}` }));
+          else jobs.push(w.collections.update('food', soup, { name: `soup ${i}` }));
+          for (const p of pages) jobs.push(body(solo, p));
+        }
+        await Promise.all(jobs);
+        await besideOther('concurrent writes of both');
+        await c.reactions.add('like', a1.id, {}, { userId: bob });
+        await o.reactions.update(comment.id, { text: 'yummy' });
+        await besideOther("a write of its own, then the other's");
+        await o.user(ann).update({ name: 'Ann C.' });
+        await besideOther("the other's user update");
+      } finally {
+        await other.close();
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      // Alone again: its next write's acknowledgement brings the other's marks too.
+      await c.reactions.add('like', a1.id, {}, { userId: ann });
+      await check("the other process's writes, then one of its own");
+      await c.feed('user', ann).removeActivity(a1.id);
+      await check('a removal');
+    } finally {
+      await solo.close();
+    }
   });
 });

@@ -112,6 +112,9 @@ export class SqliteStore implements Store {
       this.writerThread = thread;
       this.#writes.useRemote(thread);
       this.database.countCommits(thread.commits);
+      // The marks of the thread's commits come with its acknowledgements (see SqliteChangeMarks.known).
+      this.changes.followThread(thread.commits);
+      thread.onMarks = (marks) => this.changes.acknowledged(marks);
     }
   }
 

@@ -20,6 +20,9 @@ try {
   throw err;
 }
 const writes = store.writes;
+// Each acknowledgement carries the change marks committed since the last one, read right after
+// the commits, so that the main thread's caches need not read them after their own writes.
+store.changes.startReports();
 
 type Result = Extract<FromWriter, { type: 'done' }>['results'][number];
 
@@ -33,7 +36,7 @@ let results: Result[] = [];
 function report(): void {
   const r = results;
   results = [];
-  port.postMessage({ type: 'done', results: r } satisfies FromWriter);
+  port.postMessage({ type: 'done', results: r, marks: store.changes.report(Atomics.load(commits, 0)) } satisfies FromWriter);
 }
 
 port.on('message', (m: ToWriter) => {

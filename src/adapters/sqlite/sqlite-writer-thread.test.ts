@@ -232,4 +232,82 @@ describe('SQLite writer thread', () => {
     await post(store, APP, later);
     assert.ok((await store.ports.activities.getActivities(APP, [later.id])).has(later.id));
   });
+
+  it("hands the change marks of its commits back with their acknowledgement, as the log has them; another process's marks are never skipped", async () => {
+    const { store, path } = threaded();
+    const marks = store.changes;
+    const asRead = async (after: number) => {
+      const c = await marks.changesSince(after);
+      return { position: c.position, keys: [...c.keys].sort(), complete: c.complete };
+    };
+    const known = (after: number) => {
+      const c = marks.known(after);
+      return c === null ? null : { position: c.position, keys: [...c.keys].sort(), complete: c.complete };
+    };
+    await post(store, APP, act(8000));
+    const p0 = await marks.position();
+    const a1 = act(8001);
+    await post(store, APP, a1);
+    await store.ports.timelines.apply(APP, placed(a1));
+    const k1 = known(p0);
+    assert.notEqual(k1, null, 'known from the acknowledgements, alone');
+    assert.deepEqual(k1, await asRead(p0));
+    assert.ok(k1!.keys.includes(changeKey.activity(APP, a1.id)));
+
+    // Committed, acknowledgement not arrived yet: not known (the counter is ahead of the reports).
+    const p1 = await marks.position();
+    const thread = store.writerThread!;
+    const before = Atomics.load(thread.commits, 0);
+    const held = post(store, APP, act(8002));
+    await new Promise((r) => setImmediate(r));
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(thread.commits, 0) === before) assert.ok(Date.now() < deadline, 'the thread commits');
+    assert.equal(marks.known(p1), null, 'a commit not acknowledged yet is not known');
+    await held;
+    assert.deepEqual(known(p1), await asRead(p1));
+
+    // A mark recorded on this connection (outside the thread) shows in the reports after it.
+    const p2 = await marks.position();
+    await marks.record([changeKey.app(APP)]);
+    assert.equal(marks.known(p2), null, 'not known until a report reaches past it');
+    await post(store, APP, act(8003));
+    assert.deepEqual(known(p2), await asRead(p2));
+    assert.ok(known(p2)!.keys.includes(changeKey.app(APP)));
+
+    // Another process opens the file and writes: nothing is taken from the reports meanwhile.
+    const p3 = await marks.position();
+    const other = new SqliteStore(path, { writer: 'thread' });
+    await other.ready();
+    const b1 = act(8004, 'user:b');
+    await post(other, APP, b1);
+    await post(store, APP, act(8005));
+    assert.equal(marks.known(p3), null, 'beside another process, the log is read');
+    await other.close();
+    // Gone again (noticed within the writers check): the other's marks are in the next reports.
+    await new Promise((r) => setTimeout(r, 300));
+    const b2 = act(8006, 'user:b');
+    const late = new SqliteStore(path, { writer: 'thread' });
+    await late.ready();
+    await post(late, APP, b2);
+    await late.close();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(marks.known(p3), null, 'a process came, wrote and left: not known until a report covers it');
+    await post(store, APP, act(8007));
+    const k3 = known(p3);
+    assert.notEqual(k3, null, 'known again once a report reached the log as it was when the other left');
+    assert.deepEqual(k3, await asRead(p3));
+    assert.ok(k3!.keys.includes(changeKey.activity(APP, b1.id)) && k3!.keys.includes(changeKey.activity(APP, b2.id)));
+    const p4 = await marks.position();
+    await post(store, APP, act(8008));
+    assert.deepEqual(known(p4), await asRead(p4), 'alone again: known from the acknowledgements');
+
+    // A new thread (the old one ended) starts its reports afresh; nothing before them is known.
+    await thread.stop();
+    const p5 = await marks.position();
+    await post(store, APP, act(8009));
+    assert.deepEqual(known(p5), await asRead(p5));
+    const p6 = await marks.position();
+    await post(store, APP, act(8010));
+    assert.deepEqual(known(p6), await asRead(p6));
+  });
 });

@@ -13,6 +13,7 @@ import {
   UnavailableError,
 } from '../../core/errors.js';
 import type { RemoteWriter, WriteItem } from './sqlite-write-store.js';
+import type { MarksReport } from './sqlite-change-marks.js';
 
 /** Longest a lazy write waits for another write to go with (ms, see {@link WriterThread.send}). */
 export const LAZY_MS = 100;
@@ -52,7 +53,12 @@ const ERRORS: Record<string, new (detail: string) => RivuletError> = {
 
 /** Messages from the thread. */
 export type FromWriter =
-  | { readonly type: 'done'; readonly results: readonly { readonly seq: number; readonly ok: boolean; readonly value?: unknown; readonly error?: WireError }[] }
+  | {
+      readonly type: 'done';
+      readonly results: readonly { readonly seq: number; readonly ok: boolean; readonly value?: unknown; readonly error?: WireError }[];
+      /** The change marks committed since the last report (see `SqliteChangeMarks.report`). */
+      readonly marks?: MarksReport | null;
+    }
   | { readonly type: 'closed' }
   | { readonly type: 'failed'; readonly error: WireError };
 
@@ -131,6 +137,8 @@ export class WriterThread implements RemoteWriter {
   #lazyTimer: ReturnType<typeof setTimeout> | null = null;
   /** Callers waiting for every write up to `seq` to settle (close, drained). */
   #waiters: { seq: number; resolve: () => void }[] = [];
+  /** Told of the change marks each acknowledgement carries, before its writes settle. */
+  onMarks: ((marks: MarksReport) => void) | null = null;
 
   constructor(path: string) {
     this.#path = path;
@@ -228,6 +236,8 @@ export class WriterThread implements RemoteWriter {
 
   private onMessage(w: Worker, m: FromWriter): void {
     if (m.type === 'done') {
+      // Only the current thread's: its reports follow one another (see SqliteChangeMarks.acknowledged).
+      if (m.marks && w === this.#worker) this.onMarks?.(m.marks);
       for (const r of m.results) this.settle(r.seq, r.ok, r.ok ? r.value : fromWire(r.error!));
       this.wake();
     } else if (m.type === 'failed') {

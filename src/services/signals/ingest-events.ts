@@ -57,7 +57,8 @@ export function eventsOfBody(resource: AnalyticsResource, body: unknown): unknow
   const list = body.content_list;
   // An impression is itself an object with a content_list (of content ids); a wrapper's list holds
   // events, i.e. objects.
-  const single = resource === 'engagement' ? 'label' in body || 'content' in body : !Array.isArray(list) || list.some((x) => !isPlainObject(x) || !('content_list' in x));
+  // An object without a list of events is one event (which the checks then name field by field).
+  const single = !Array.isArray(list) || (resource === 'engagement' ? 'label' in body || 'content' in body : list.some((x) => !isPlainObject(x) || !('content_list' in x)));
   if (single) return [body];
   return list as unknown[];
 }
