@@ -299,6 +299,11 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX recent_entries_sk ON recent_entries (sk);
   `,
+  // A reader's own reactions on a page's activities (SqliteReactionStore.latestReactions): one seek
+  // per activity into the reader's reactions not deleted, whatever the number of others'.
+  `
+  CREATE INDEX reactions_own ON reactions (app, user_id, activity_id, parent, kind, created, id) WHERE deleted IS NULL;
+  `,
 ];
 
 /**

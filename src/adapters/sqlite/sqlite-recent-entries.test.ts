@@ -253,10 +253,11 @@ describe('SQLite recent entries', () => {
     await store.ports.timelines.apply(APP, [{ kind: 'add', feed: 'timeline:x', entries: [1, 2, 3].map((s) => ({ id: idAt(s), origin: null })), maxLength: 100 }]);
     (store.ports.timelines as SqliteTimelines).mergeAll();
     await store.close();
-    // Back to the schema before this step: the entries are all in the main table.
+    // Back to the schema before this step (and the one after it, the own-reactions index): the
+    // entries are all in the main table.
     const raw = new Database(path);
-    raw.exec('DROP TABLE recent_entries');
-    raw.pragma(`user_version = ${latest - 1}`);
+    raw.exec('DROP TABLE recent_entries; DROP INDEX reactions_own');
+    raw.pragma(`user_version = ${latest - 2}`);
     raw.close();
     store = new SqliteStore(path, { writer: 'inline' });
     assert.deepEqual(store.database.migrations(), { applied: latest, latest });
