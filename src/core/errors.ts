@@ -32,6 +32,7 @@ export const CATALOGUE = {
   requestTimeout: { code: 4, status: 408, exception: 'RequestTimeout', retryable: true },
   conflict: { code: 22, status: 409, exception: 'ConflictException', retryable: false },
   payloadTooLarge: { code: 18, status: 413, exception: 'PayloadTooLarge', retryable: false },
+  unsupportedEncoding: { code: 4, status: 415, exception: 'InputException', retryable: false },
   rateLimit: { code: 9, status: 429, exception: 'RateLimitReached', retryable: true },
   headersTooLarge: { code: 4, status: 431, exception: 'InputException', retryable: false },
   internal: { code: -1, status: 500, exception: 'InternalServerError', retryable: true },
@@ -142,6 +143,13 @@ export class ConflictError extends RivuletError {
 export class PayloadTooLargeError extends RivuletError {
   constructor(detail: string) {
     super('payloadTooLarge', detail);
+  }
+}
+
+/** 415/4: the request body is compressed (`Content-Encoding` other than `identity`), which is not accepted. */
+export class UnsupportedEncodingError extends RivuletError {
+  constructor(detail: string) {
+    super('unsupportedEncoding', detail);
   }
 }
 

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { InputError, PayloadTooLargeError } from '../core/errors.js';
+import { InputError, PayloadTooLargeError, UnsupportedEncodingError } from '../core/errors.js';
 
 /** Largest JSON request body (stream-v2-api.md §23.1). */
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -26,10 +26,27 @@ export const MAX_BODY_DEPTH = 128;
 export class BodyNotDrainedError extends PayloadTooLargeError {}
 
 /**
+ * The refusal of a body sent with a `Content-Encoding` (other than `identity`), or null. Such a body
+ * is not decoded: a gzip body would be refused as "not valid UTF-8", which says nothing of the cause,
+ * and one labelled `br` whose bytes happen to be plain JSON would be taken as it is.
+ */
+function encodingRefusal(req: IncomingMessage): UnsupportedEncodingError | null {
+  const enc = req.headers['content-encoding'];
+  if (enc === undefined) return null;
+  const codings = enc
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return null;
+  return new UnsupportedEncodingError(`Content-Encoding ${codings.join(', ').slice(0, 64)} is not supported: send the JSON body uncompressed`);
+}
+
+/**
  * Reads a JSON request body (Fastify content-type parser form): at most {@link JSON_BODY_LIMIT}
- * bytes, valid UTF-8, valid JSON, at most {@link MAX_BODY_DEPTH} levels deep, numbers finite.
- * Anything else is 400/4 naming the field where one can be named, or 413/18; an empty body is
- * `undefined`. Oversize bodies are drained first (see {@link BODY_DRAIN_LIMIT}).
+ * bytes, valid UTF-8, valid JSON, at most {@link MAX_BODY_DEPTH} levels deep, numbers finite, not
+ * compressed. Anything else is 400/4 naming the field where one can be named, 413/18, or 415/4 for
+ * a `Content-Encoding`; an empty body is `undefined`. Oversize and compressed bodies are drained
+ * first (see {@link BODY_DRAIN_LIMIT}).
  */
 export function readJsonBody(req: IncomingMessage, payload: Readable, done: (err: Error | null, body?: unknown) => void): void {
   const declared = Number(req.headers['content-length']);
@@ -57,9 +74,14 @@ export function readJsonBody(req: IncomingMessage, payload: Readable, done: (err
     chunks.length = 0;
     if (received > BODY_DRAIN_LIMIT) finish(new BodyNotDrainedError(`request body is larger than ${JSON_BODY_LIMIT} bytes`));
   };
+  const refused = encodingRefusal(req);
   const onEnd = () => {
     if (received > JSON_BODY_LIMIT) {
       finish(new PayloadTooLargeError(`request body is larger than ${JSON_BODY_LIMIT} bytes`));
+      return;
+    }
+    if (refused) {
+      finish(received === 0 ? null : refused);
       return;
     }
     try {

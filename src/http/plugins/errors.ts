@@ -8,8 +8,18 @@ import { duration } from '../reply.js';
 
 const MORE_INFO = 'https://getstream.io/docs/api_error_responses';
 
-/** Stream's error body (§3.1) as JSON text. The one place error JSON is built. */
-export function errorJson(entry: CatalogueEntry, detail: string, duration: string, fields?: Record<string, string[]>, status = entry.status): string {
+/**
+ * Stream's error body (§3.1) as JSON text. The one place error JSON is built. `extra` adds keys of
+ * Rivulet's own after Stream's (the dashboard's formula `position`).
+ */
+export function errorJson(
+  entry: CatalogueEntry,
+  detail: string,
+  duration: string,
+  fields?: Record<string, string[]>,
+  status = entry.status,
+  extra?: Record<string, unknown>,
+): string {
   const body: Record<string, unknown> = {
     code: entry.code,
     detail,
@@ -19,6 +29,7 @@ export function errorJson(entry: CatalogueEntry, detail: string, duration: strin
     status_code: status,
   };
   if (fields && Object.keys(fields).length > 0) body.exception_fields = fields;
+  if (extra) Object.assign(body, extra);
   return JSON.stringify(body);
 }
 

@@ -328,11 +328,14 @@ export async function rankFor(s: PersonalizedReadDeps, runtime: PersonalizationR
   // yet) are read in one batch, for their author.
   const scoreMethod = reason === null ? methodOf('personalized', p.score) : fallbackMethod(q.group, p);
   const needsBody = scoreMethod.variables.some((v) => !PROVIDED.has(v) && !v.startsWith('reaction_counts.'));
-  await loadBodies(s, runtime.homes, appId, needsBody || s.hideFlagged ? candidates : candidates.filter((c) => c.item === undefined));
+  const allBodies = needsBody || s.hideFlagged;
+  await loadBodies(s, runtime.homes, appId, allBodies ? candidates : candidates.filter((c) => c.item === undefined));
+  // A candidate whose body was read and is still empty no longer exists (deleted since the learner
+  // saw it); one known to the learner whose body was not read yet is checked with the page.
   let pool = await withoutFlagged(
     s,
     app,
-    candidates.filter((c) => c.body !== '' || c.item !== undefined),
+    candidates.filter((c) => c.body !== '' || (c.item !== undefined && !allBodies)),
   );
 
   // 2. Hard filters: hidden, own, blocked or muted authors, seen too often. Tags, authors and

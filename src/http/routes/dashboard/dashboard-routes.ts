@@ -10,6 +10,8 @@ import { groupOf, type Services } from '../../../services/context.js';
 import { checkReadiness, type ReadinessCheck } from '../../../services/readiness.js';
 import { readFeed } from '../../../services/read-feed.js';
 import { readRanked } from '../../../services/read-ranked.js';
+import { errorJson } from '../../plugins/errors.js';
+import { duration } from '../../reply.js';
 import { loadDashboardAssets, type DashboardAssets } from './assets.js';
 import { checkCsrf, COOKIE, readCookie, Sessions, setSessionCookie, type Session } from './session.js';
 
@@ -235,13 +237,10 @@ export async function dashboardRoutes(server: FastifyInstance, opts: DashboardOp
         } catch (err) {
           if (!(err instanceof RankingConfigError)) throw err;
           // Stream's error body, plus where in the formula the problem is.
-          return reply.code(400).send({
-            code: CATALOGUE.input.code,
-            detail: err.message,
-            exception: CATALOGUE.input.exception,
-            status_code: 400,
-            position: err.position ?? null,
-          });
+          return reply
+            .code(400)
+            .type('application/json; charset=utf-8')
+            .send(errorJson(CATALOGUE.input, err.message, duration(reply), undefined, 400, { position: err.position ?? null }));
         }
         const range = { limit, offset: 0 };
         const ranked = await readRanked(s, app, feed, group, method, range, { vars: vars as Record<string, unknown> | undefined, withScoreVars: true });
