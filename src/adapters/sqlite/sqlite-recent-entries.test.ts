@@ -41,6 +41,17 @@ const ids = (list: { id: string }[]) => list.map((e) => e.id);
 const rowsIn = (store: SqliteStore, table: 'entries' | 'recent_entries') => store.database.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
 
 describe('SQLite recent entries', () => {
+  it('checkpoints the WAL of a file store every 40,000 pages (rarer copies of pages many commits rewrite)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-wal-'));
+    const store = new SqliteStore(join(dir, 'db.sqlite'));
+    try {
+      assert.equal(store.database.db.pragma('wal_autocheckpoint', { simple: true }), 40_000);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('trims a feed to its length after another connection added to it (the writer forgets its count bounds)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rivulet-totals-'));
     const a = new SqliteStore(join(dir, 'db.sqlite'));
