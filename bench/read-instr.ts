@@ -87,8 +87,19 @@ async function overHttp(base: string, reqs: readonly { path: string; headers: Re
   if (code !== 0) throw new Error(`HTTP client exited with ${code}`);
 }
 
+// `--layout JSON`: a tree with runs of recent entries keeps them so (`RunLayout`, e.g. many live
+// runs); it and `--inline` apply the writes on the main thread (RIVULET_SQLITE_WRITER=inline), so
+// that the layout set here is the writer's.
+const layout = arg('layout', '');
+if (layout !== '' || flag('inline')) process.env.RIVULET_SQLITE_WRITER = 'inline';
 const s = await h.startServer({ readCacheMb: Number(arg('cache-mb', '0')), partsMb: partsMb === '' ? undefined : Number(partsMb) });
 try {
+  if (layout !== '') {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const t = (s.rivulet.store as any).ports.timelines;
+    if (typeof t.setLayout !== 'function') throw new Error(`--layout: the tree ${tree} keeps no runs of recent entries`);
+    t.setLayout(JSON.parse(layout));
+  }
   const http = s.rivulet.http;
   const send = async (r: ReturnType<Harness['api']>) => {
     const res = await http.inject({ method: r.method, url: r.path, headers: { ...r.headers, 'content-type': 'application/json' }, payload: r.body });
@@ -117,6 +128,14 @@ try {
     if (i % 5 === 0) await send(h.api('POST', 'reaction/', s.serverToken, { kind: 'comment', activity_id: ids[i], user_id: reader((i * 3) % READERS), data: { text: 'nice one, thanks for sharing' } }));
   }
   await h.outboxEmpty(s);
+  const runs = (s.rivulet.store as { database?: { db: { prepare(q: string): { pluck(): { get(): unknown } } } } }).database?.db;
+  const liveRuns = (() => {
+    try {
+      return runs?.prepare('SELECT count(*) FROM recent_runs').pluck().get() ?? null;
+    } catch {
+      return null;
+    }
+  })();
   const path = (u: string) => (kind === 'enriched' ? `enrich/feed/timeline/${u}/?limit=25&${ENRICH_FLAGS}` : `feed/timeline/${u}/?limit=25`);
   const reqs = Array.from({ length: READERS }, (_, r) => h.api('GET', path(reader(r)), s.userToken(reader(r))));
   let bytes = 0;
@@ -142,7 +161,7 @@ try {
   // The measured window on the clock of \`--cpu-prof\` profiles (µs), for \`profile-summary.ts --window\`.
   const window = `${w0},${process.hrtime.bigint() / 1000n}`;
   if (flag('callgrind')) await instrument(false);
-  console.log(JSON.stringify({ tree, kind, reads, warm, cpu_us_per_read: Math.round(((c.user + c.system) / reads) * 10) / 10, mean_bytes: Math.round(bytes / reads), window }));
+  console.log(JSON.stringify({ tree, kind, reads, warm, cpu_us_per_read: Math.round(((c.user + c.system) / reads) * 10) / 10, live_runs: liveRuns, mean_bytes: Math.round(bytes / reads), window }));
 } finally {
   await s.close();
 }

@@ -167,6 +167,12 @@ export function parseRef(v: unknown): Ref | null {
   }
 }
 
+/** Whether counts per kind count some reaction (children not deleted, for a reaction's counts). */
+function hasSome(counts: Record<string, number> | undefined): boolean {
+  if (counts !== undefined) for (const k in counts) if (counts[k] > 0) return true;
+  return false;
+}
+
 /**
  * Everything loaded for rendering reactions: each level of children is one batch, so a page
  * costs the same number of store calls whatever its size.
@@ -194,13 +200,18 @@ export class ReactionGraph {
       const ids = [...new Set(level.map((r) => r.id))].filter((id) => !seen.has(id));
       if (ids.length === 0) break;
       ids.forEach((id) => seen.add(id));
-      const [latest, counts, own] = await Promise.all([
-        s.ports.reactions.latestReactions(app.appId, { owners: ids, of: 'reaction', perOwner: LATEST_CHILDREN }),
-        s.ports.reactions.reactionCounts(app.appId, ids, 'reaction'),
-        this.withOwnChildren && this.userId
-          ? s.ports.reactions.latestReactions(app.appId, { owners: ids, of: 'reaction', userId: this.userId, perKind: OWN_PER_KIND })
-          : Promise.resolve([]),
-      ]);
+      // Counts first: children are read only below reactions that have some (most have none).
+      const counts = await s.ports.reactions.reactionCounts(app.appId, ids, 'reaction');
+      const parents = ids.filter((id) => hasSome(counts.get(id)));
+      const [latest, own] =
+        parents.length === 0
+          ? [[], []]
+          : await Promise.all([
+              s.ports.reactions.latestReactions(app.appId, { owners: parents, of: 'reaction', perOwner: LATEST_CHILDREN }),
+              this.withOwnChildren && this.userId
+                ? s.ports.reactions.latestReactions(app.appId, { owners: parents, of: 'reaction', userId: this.userId, perKind: OWN_PER_KIND })
+                : Promise.resolve([]),
+            ]);
       for (const id of ids) {
         this.children.set(id, []);
         this.childCounts.set(id, counts.get(id) ?? {});

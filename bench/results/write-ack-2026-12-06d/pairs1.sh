@@ -5,7 +5,7 @@
 OUT=/work/wt/writeack/bench/results/write-ack-2026-12-06d
 S=$OUT/write-instr.mts
 B=/work/wt/base-start
-M=/work/wt/writeack
+M=/work/wt/writeack-land
 log() { echo "$(date -u +%T) $(uptime | sed 's/.*load/load/') $*" | tee -a $OUT/pair-log.txt; }
 cg() { # tree tag kind [--http]
   cd $1; log "callgrind $2"

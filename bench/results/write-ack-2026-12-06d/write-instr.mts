@@ -16,8 +16,9 @@
  * the main thread, the busiest other (the SQLite writer), and the rest.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,7 +65,7 @@ async function overHttp(base: string, reqs: readonly Req[]): Promise<void> {
   const client = `
     const http = require('node:http');
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const reqs = JSON.parse(process.env.REQS);
+    const reqs = JSON.parse(require('node:fs').readFileSync(process.env.REQS, 'utf8'));
     let next = 0;
     const one = () => {
       if (next >= reqs.length) { agent.destroy(); return; }
@@ -77,7 +78,10 @@ async function overHttp(base: string, reqs: readonly Req[]): Promise<void> {
       req.end(r.body);
     };
     one();`;
-  const child = spawn(process.execPath, ['-e', client], { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '', BASE: base, REQS: JSON.stringify(reqs) } });
+  // The requests in a file (too large for the environment).
+  const file = join(tmpdir(), `write-instr-${process.pid}.json`);
+  writeFileSync(file, JSON.stringify(reqs));
+  const child = spawn(process.execPath, ['-e', client], { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: '', BASE: base, REQS: file } });
   const code = await new Promise<number | null>((done) => child.on('exit', done));
   if (code !== 0) throw new Error(`HTTP client exited with ${code}`);
 }

@@ -65,6 +65,8 @@ export class SqliteChangeMarks implements ChangeMarks {
   #to = -1;
   #acked = -1;
   #threadCommits: Int32Array | null = null;
+  /** Takes the thread's acknowledgements sent but not received yet (see `WriterThread.takeAcknowledgements`). */
+  #takeAcks: () => void = () => {};
   /** This connection's own changes and the other processes' mark when last looked (see {@link known}). */
   #base: string | null = null;
   /** The log's newest position when {@link #base} last moved: the reports must reach it. */
@@ -160,8 +162,9 @@ export class SqliteChangeMarks implements ChangeMarks {
    * Main thread: the writer thread whose reports {@link acknowledged} takes; `commits` is its
    * commit counter (shared memory, incremented after each commit, before its acknowledgement).
    */
-  followThread(commits: Int32Array): void {
+  followThread(commits: Int32Array, takeAcknowledgements: () => void): void {
     this.#threadCommits = commits;
+    this.#takeAcks = takeAcknowledgements;
   }
 
   /**
@@ -197,7 +200,10 @@ export class SqliteChangeMarks implements ChangeMarks {
    */
   known(after: number): ChangesSince | null {
     const commits = this.#threadCommits;
-    if (commits === null || after < this.#from || after > this.#to) return null;
+    if (commits === null) return null;
+    // A commit whose acknowledgement was sent but not received yet: taken now.
+    if (Atomics.load(commits, 0) !== this.#acked) this.#takeAcks();
+    if (after < this.#from || after > this.#to) return null;
     if (Atomics.load(commits, 0) !== this.#acked) return null;
     const others = this.#d.othersMark();
     // Beside other processes it ends in their data_version (see SqliteDatabase.othersMark).

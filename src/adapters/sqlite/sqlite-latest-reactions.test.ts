@@ -97,3 +97,70 @@ test('latest reactions per activity and kind, and children per parent, are those
     store.close();
   }
 });
+
+test('reactions created at the same time come in the order of their ids as SQLite compares them (UTF-8 bytes), whatever the shape', async () => {
+  const store = new SqliteStore(':memory:');
+  try {
+    const p = store.ports;
+    const app = 'app';
+    const act = activityAt(1, 'user:a');
+    await p.intents.commit(app, [{ activity: act }]);
+    // U+E000 sorts before an astral character in UTF-8 but after it in UTF-16 code units.
+    const ids = ['a\uE000', 'a\u{1F600}', 'a\u00e9', 'a~', 'b', 'a\uFFFD', 'a'];
+    const base = { activityId: act.id, userId: 'ann', depth: 1, data: '{}', targetFeeds: [], createdUs: T0, updatedUs: T0, deletedUs: null };
+    const top: ReactionRecord[] = ids.map((id) => ({ ...base, id, kind: 'like', parent: '' }));
+    const kids: ReactionRecord[] = ids.map((id) => ({ ...base, id: `c${id}`, kind: 'reply', parent: 'b', depth: 2 }));
+    await p.intents.commit(app, [{ reactions: { add: [...top, ...kids] } }]);
+    const sqlOrder = (prefix: string) =>
+      (store.database.db.prepare('SELECT id FROM reactions WHERE id IN (SELECT value FROM json_each(?)) ORDER BY created DESC, id DESC').pluck().all(
+        JSON.stringify(ids.map((id) => prefix + id)),
+      ) as string[]);
+    const byBytes = (prefix: string) => ids.map((id) => prefix + id).sort((x, y) => Buffer.compare(Buffer.from(y), Buffer.from(x)));
+    assert.deepEqual(sqlOrder(''), byBytes(''));
+    for (const q of [
+      { owners: [act.id], of: 'activity', perKind: 50 },
+      { owners: [act.id, act.id], of: 'activity', perKind: 50, userId: 'ann' },
+      { owners: [act.id], of: 'activity', perOwner: 50 },
+    ] as LatestQuery[]) {
+      assert.deepEqual((await p.reactions.latestReactions(app, q)).map((r) => r.id), sqlOrder(''), JSON.stringify(q));
+    }
+    assert.deepEqual((await p.reactions.latestReactions(app, { owners: ['b', 'b'], of: 'reaction', perOwner: 50 })).map((r) => r.id), sqlOrder('c'));
+    // Limits per kind keep the newest in that order.
+    assert.deepEqual((await p.reactions.latestReactions(app, { owners: [act.id], of: 'activity', perKind: 3, userId: 'ann' })).map((r) => r.id), sqlOrder('').slice(0, 3));
+  } finally {
+    store.close();
+  }
+});
+
+test("a reader's own reactions: the newest per kind of many, theirs only, soft-deleted ones skipped, per activity", async () => {
+  const store = new SqliteStore(':memory:');
+  try {
+    const p = store.ports;
+    const app = 'app';
+    const acts = [activityAt(1, 'user:a'), activityAt(2, 'user:a'), activityAt(3, 'user:a')];
+    await p.intents.commit(app, acts.map((activity) => ({ activity })));
+    const all: ReactionRecord[] = [];
+    const add = (i: number, activityId: string, userId: string, kind: string, createdUs: number, deletedUs: number | null = null) =>
+      all.push({ id: `r${String(i).padStart(4, '0')}`, kind, activityId, userId, parent: '', depth: 1, data: '{}', targetFeeds: [], createdUs, updatedUs: createdUs, deletedUs });
+    let i = 0;
+    // Others' many reactions around the reader's few; the reader's newest of a kind deleted.
+    for (let k = 0; k < 40; k++) add(i++, acts[0].id, k % 2 ? 'bob' : 'cid', k % 3 ? 'like' : 'comment', T0 + k);
+    for (let k = 0; k < 9; k++) add(i++, acts[0].id, 'ann', 'comment', T0 + 5 * k);
+    add(i++, acts[0].id, 'ann', 'comment', T0 + 100, T0 + 101);
+    add(i++, acts[0].id, 'ann', 'like', T0 + 7);
+    add(i++, acts[1].id, 'ann', 'like', T0 + 7);
+    add(i++, acts[1].id, 'ann', 'like', T0 + 7);
+    await p.intents.commit(app, [{ reactions: { add: all } }]);
+    for (const q of [
+      { owners: acts.map((a) => a.id), of: 'activity', perKind: 5, userId: 'ann' },
+      { owners: acts.map((a) => a.id), of: 'activity', perKind: 1, userId: 'ann' },
+      { owners: acts.map((a) => a.id), of: 'activity', perKind: 2, userId: 'ann', kinds: ['like'] },
+      { owners: [acts[2].id], of: 'activity', perKind: 5, userId: 'ann' },
+    ] as LatestQuery[]) {
+      const got = (await p.reactions.latestReactions(app, q)).map((r) => r.id);
+      assert.deepEqual(got, reference(all, q), JSON.stringify(q));
+    }
+  } finally {
+    store.close();
+  }
+});

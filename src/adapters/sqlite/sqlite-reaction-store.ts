@@ -39,6 +39,13 @@ function fromRaw(r: RawRow): ReactionRecord {
   };
 }
 
+/** `ids` without repeats (the same array when it has none). */
+function unique(ids: readonly string[]): readonly string[] {
+  if (ids.length < 2) return ids;
+  const set = new Set(ids);
+  return set.size === ids.length ? ids : [...set];
+}
+
 /** A reactions row as a record. */
 export function toRecord(r: Row): ReactionRecord {
   return {
@@ -57,8 +64,19 @@ export function toRecord(r: Row): ReactionRecord {
 }
 
 /**
- * The statement of a {@link LatestQuery} shape (parameters `@app`, `@owners` and `@kinds` as JSON
- * arrays, `@userId`, `@n`), rows in {@link COLUMNS} order, newest first.
+ * How a {@link LatestQuery} shape is read: its statement (parameters `@app`, `@owners` and
+ * `@kinds` as JSON arrays, `@userId`, `@n`; rows in {@link COLUMNS} order), and whether the rows
+ * come unordered (`sort`: ordered newest first here, cheaper than SQLite's sorter of whole rows)
+ * and with more than `@n` per (owner, kind) (`trim`: the first `@n` of each are kept here).
+ */
+interface LatestPlan {
+  readonly sql: string;
+  readonly sort: boolean;
+  readonly trim: boolean;
+}
+
+/**
+ * The {@link LatestPlan} of a query shape. Owners are bound without duplicates (each is one seek).
  *
  * Top-level reactions per (activity, kind), and children per parent, are read as one walk per
  * group down an index already in the order wanted, stopping after `@n` (`reactions_activity_kind`:
@@ -67,32 +85,39 @@ export function toRecord(r: Row): ReactionRecord {
  * those with a positive count in `reaction_counts`, which counts exactly the reactions shown here
  * (not deleted, per owner and kind) and is kept in the same transactions as they are
  * ({@link SqliteReactionWrites}): owners without reactions cost one look at their counts.
+ * A reader's own reactions on activities are one seek per activity in `reactions_own` ((app,
+ * user_id, activity_id, parent, kind, created, id) over reactions not deleted): the walk reads the
+ * reader's reactions on the activity only, whatever the number of others'.
  * Other shapes (rare: a reader's own children per kind, a kinds or user filter on children) number
  * every owner's reactions with a window and keep the first `@n` of each group.
  */
-function latestSql(q: LatestQuery): string {
+function latestPlan(q: LatestQuery): LatestPlan {
   const cols = COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
-  const user = q.userId ? ' AND x.user_id = @userId' : '';
+  const kinds = (col: string) => (q.kinds ? ` AND ${col} IN (SELECT value FROM json_each(@kinds))` : '');
+  if (q.of === 'activity' && q.perKind !== undefined && q.userId) {
+    const sql = `SELECT ${cols} FROM json_each(@owners) j CROSS JOIN reactions r INDEXED BY reactions_own
+      ON r.app = @app AND r.user_id = @userId AND r.activity_id = j.value AND r.parent = '' AND r.deleted IS NULL${kinds('r.kind')}`;
+    return { sql, sort: true, trim: true };
+  }
   if (q.of === 'activity' && q.perKind !== undefined) {
-    const kinds = q.kinds ? ' AND kind IN (SELECT value FROM json_each(@kinds))' : '';
-    return `WITH g(owner, kind) AS (
-        SELECT owner, kind FROM reaction_counts
-        WHERE app = @app AND owner_type = 'a' AND owner IN (SELECT value FROM json_each(@owners)) AND n > 0${kinds})
+    const sql = `WITH g(owner, kind) AS (
+        SELECT c.owner, c.kind FROM json_each(@owners) j CROSS JOIN reaction_counts c
+        ON c.app = @app AND c.owner_type = 'a' AND c.owner = j.value AND c.n > 0${kinds('c.kind')})
       SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
         SELECT x.id FROM reactions x INDEXED BY reactions_activity_kind
-        WHERE x.app = @app AND x.activity_id = g.owner AND x.parent = '' AND x.kind = g.kind AND x.deleted IS NULL${user}
-        ORDER BY x.created DESC, x.id DESC LIMIT +@n)
-      ORDER BY r.created DESC, r.id DESC`;
+        WHERE x.app = @app AND x.activity_id = g.owner AND x.parent = '' AND x.kind = g.kind AND x.deleted IS NULL
+        ORDER BY x.created DESC, x.id DESC LIMIT +@n)`;
+    return { sql, sort: true, trim: false };
   }
   if (q.of === 'reaction' && q.perKind === undefined && !q.kinds && !q.userId) {
-    return `WITH g(owner) AS (
-        SELECT DISTINCT owner FROM reaction_counts
-        WHERE app = @app AND owner_type = 'r' AND owner IN (SELECT value FROM json_each(@owners)) AND n > 0)
+    const sql = `WITH g(owner) AS (
+        SELECT j.value FROM json_each(@owners) j WHERE EXISTS (
+          SELECT 1 FROM reaction_counts c WHERE c.app = @app AND c.owner_type = 'r' AND c.owner = j.value AND c.n > 0))
       SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
         SELECT x.id FROM reactions x INDEXED BY reactions_parent
         WHERE x.app = @app AND x.parent = g.owner AND x.deleted IS NULL
-        ORDER BY x.created DESC, x.id DESC LIMIT +@n)
-      ORDER BY r.created DESC, r.id DESC`;
+        ORDER BY x.created DESC, x.id DESC LIMIT +@n)`;
+    return { sql, sort: true, trim: false };
   }
   const owner = q.of === 'activity' ? 'activity_id' : 'parent';
   const conds = ['app = @app', `${owner} IN (SELECT value FROM json_each(@owners))`, 'deleted IS NULL'];
@@ -103,10 +128,47 @@ function latestSql(q: LatestQuery): string {
   if (q.kinds) conds.push('kind IN (SELECT value FROM json_each(@kinds))');
   if (q.userId) conds.push('user_id = @userId');
   const partition = q.perKind !== undefined ? `${owner}, kind` : owner;
-  return `SELECT ${COLUMNS} FROM (
+  const sql = `SELECT ${COLUMNS} FROM (
       SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
       FROM reactions ${hint} WHERE ${conds.join(' AND ')})
     WHERE rn <= @n ORDER BY created DESC, id DESC`;
+  return { sql, sort: false, trim: false };
+}
+
+/**
+ * Code unit `c` of a UTF-16 string ranked so that code unit order is the order of the UTF-8 bytes
+ * SQLite compares (BINARY): surrogates (characters above U+FFFF) after U+E000–U+FFFF.
+ */
+function utf8Rank(c: number): number {
+  return c < 0xd800 ? c : c < 0xe000 ? c + 0x2000 : c - 0x800;
+}
+
+/** `a` against `b` in SQLite's BINARY order of their UTF-8 forms: negative, 0 or positive. */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < 0xd800 && y < 0xd800 ? x - y : utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Newest first, as `ORDER BY created DESC, id DESC`. */
+function newestFirst(a: RawRow, b: RawRow): number {
+  return b[8] - a[8] || compareUtf8(b[0], a[0]);
+}
+
+/** The first `n` rows of each (activity, kind) of `rows` (newest first), in order. */
+function firstPerKind(rows: RawRow[], n: number): RawRow[] {
+  const taken = new Map<string, number>();
+  return rows.filter((r) => {
+    const group = r[2] + '\0' + r[1];
+    const k = taken.get(group) ?? 0;
+    taken.set(group, k + 1);
+    return k < n;
+  });
 }
 
 /** {@link ReactionStore} on SQLite; writes are applied by {@link SqliteReactionWrites}. */
@@ -116,13 +178,14 @@ export class SqliteReactionStore implements ReactionStore {
   readonly #counts: Database.Statement;
   readonly #descendants: Database.Statement;
   readonly #lists = new Map<string, Database.Statement>();
-  readonly #latest = new Map<string, Database.Statement>();
+  readonly #latest = new Map<string, { st: Database.Statement; plan: LatestPlan }>();
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
     this.#byIds = d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE app = ? AND id IN (SELECT value FROM json_each(?))`).raw();
+    // One seek per owner (bound without duplicates), straight from the JSON array.
     this.#counts = d.db.prepare(
-      `SELECT owner, kind, n FROM reaction_counts WHERE app = ? AND owner_type = ? AND owner IN (SELECT value FROM json_each(?))`,
+      `SELECT c.owner, c.kind, c.n FROM json_each(?) j CROSS JOIN reaction_counts c ON c.app = ? AND c.owner_type = ? AND c.owner = j.value`,
     ).raw();
     this.#descendants = d.db.prepare(
       `WITH RECURSIVE below(id) AS (
@@ -180,19 +243,24 @@ export class SqliteReactionStore implements ReactionStore {
     if (q.owners.length === 0) return [];
     return this.#d.read('latestReactions', () => {
       const shape = [q.of, q.kinds ? 'k' : '', q.userId ? 'u' : '', q.perKind !== undefined ? 'pk' : 'po'].join(',');
-      let st = this.#latest.get(shape);
-      if (!st) {
-        st = this.#d.db.prepare(latestSql(q)).raw();
-        this.#latest.set(shape, st);
+      let s = this.#latest.get(shape);
+      if (!s) {
+        const plan = latestPlan(q);
+        s = { st: this.#d.db.prepare(plan.sql).raw(), plan };
+        this.#latest.set(shape, s);
       }
+      const n = q.perKind ?? q.perOwner ?? 10;
       const params: Record<string, unknown> = {
         app: this.#d.appInt(app),
-        owners: JSON.stringify(q.owners),
-        n: q.perKind ?? q.perOwner ?? 10,
+        owners: JSON.stringify(unique(q.owners)),
+        n,
       };
       if (q.kinds) params.kinds = JSON.stringify(q.kinds);
       if (q.userId) params.userId = q.userId;
-      return (st.all(params) as RawRow[]).map(fromRaw);
+      let rows = s.st.all(params) as RawRow[];
+      if (s.plan.sort) rows.sort(newestFirst);
+      if (s.plan.trim) rows = firstPerKind(rows, n);
+      return rows.map(fromRaw);
     });
   }
 
@@ -200,7 +268,7 @@ export class SqliteReactionStore implements ReactionStore {
     const out = new Map<string, Record<string, number>>();
     if (owners.length === 0) return out;
     return this.#d.read('reactionCounts', () => {
-      const rows = this.#counts.all(this.#d.appInt(app), of === 'activity' ? 'a' : 'r', JSON.stringify(owners)) as [string, string, number][];
+      const rows = this.#counts.all(JSON.stringify(unique(owners)), this.#d.appInt(app), of === 'activity' ? 'a' : 'r') as [string, string, number][];
       for (const [owner, kind, n] of rows) {
         let c = out.get(owner);
         if (!c) out.set(owner, (c = {}));

@@ -41,6 +41,17 @@ const ids = (list: { id: string }[]) => list.map((e) => e.id);
 const rowsIn = (store: SqliteStore, table: 'entries' | 'recent_entries') => store.database.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
 
 describe('SQLite recent entries', () => {
+  it('checkpoints the WAL of a file store every 40,000 pages (rarer copies of pages many commits rewrite)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-wal-'));
+    const store = new SqliteStore(join(dir, 'db.sqlite'));
+    try {
+      assert.equal(store.database.db.pragma('wal_autocheckpoint', { simple: true }), 40_000);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('trims a feed to its length after another connection added to it (the writer forgets its count bounds)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rivulet-totals-'));
     const a = new SqliteStore(join(dir, 'db.sqlite'));
@@ -242,10 +253,11 @@ describe('SQLite recent entries', () => {
     await store.ports.timelines.apply(APP, [{ kind: 'add', feed: 'timeline:x', entries: [1, 2, 3].map((s) => ({ id: idAt(s), origin: null })), maxLength: 100 }]);
     (store.ports.timelines as SqliteTimelines).mergeAll();
     await store.close();
-    // Back to the schema before this step: the entries are all in the main table.
+    // Back to the schema before this step (and the one after it, the own-reactions index): the
+    // entries are all in the main table.
     const raw = new Database(path);
-    raw.exec('DROP TABLE recent_entries');
-    raw.pragma(`user_version = ${latest - 1}`);
+    raw.exec('DROP TABLE recent_entries; DROP INDEX reactions_own');
+    raw.pragma(`user_version = ${latest - 2}`);
     raw.close();
     store = new SqliteStore(path, { writer: 'inline' });
     assert.deepEqual(store.database.migrations(), { applied: latest, latest });

@@ -113,7 +113,7 @@ export class SqliteStore implements Store {
       this.#writes.useRemote(thread);
       this.database.countCommits(thread.commits);
       // The marks of the thread's commits come with its acknowledgements (see SqliteChangeMarks.known).
-      this.changes.followThread(thread.commits);
+      this.changes.followThread(thread.commits, () => thread.takeAcknowledgements());
       thread.onMarks = (marks) => this.changes.acknowledged(marks);
     }
   }

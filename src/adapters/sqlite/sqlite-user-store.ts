@@ -31,7 +31,10 @@ export class SqliteUserStore implements UserStore {
     const db = d.db;
     this.#select = db.prepare(`SELECT ${COLUMNS} FROM users WHERE app = ? AND id = ?`);
     // Rows as arrays (`raw`): no object with named keys built per row (a page reads ~50 users).
-    this.#selectMany = db.prepare(`SELECT ${COLUMNS} FROM users WHERE app = ? AND id IN (SELECT value FROM json_each(?))`).raw();
+    // One seek per id straight from the JSON array (ids bound without repeats), no list built first.
+    this.#selectMany = db
+      .prepare(`SELECT u.id, u.data, u.created, u.updated FROM json_each(?) j CROSS JOIN users u ON u.app = ? AND u.id = j.value`)
+      .raw();
     this.#insert = db.prepare(
       `INSERT INTO users (app, id, data, created, updated) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (app, id) DO NOTHING RETURNING ${COLUMNS}`,
@@ -66,7 +69,10 @@ export class SqliteUserStore implements UserStore {
     return this.#d.read('getUsers', () => {
       const out = new Map<string, UserRecord>();
       if (ids.length === 0) return out;
-      const rows = this.#selectMany.all(this.#d.appInt(app), JSON.stringify(ids)) as [string, string, number, number][];
+      const a = this.#d.appInt(app);
+      const set = ids.length > 1 ? new Set(ids) : null;
+      const list = set !== null && set.size < ids.length ? [...set] : ids;
+      const rows = this.#selectMany.all(JSON.stringify(list), a) as [string, string, number, number][];
       for (const r of rows) out.set(r[0], { id: r[0], data: r[1], createdUs: r[2], updatedUs: r[3] });
       return out;
     });

@@ -36,12 +36,13 @@ let results: Result[] = [];
 function report(): void {
   const r = results;
   results = [];
-  port.postMessage({ type: 'done', results: r, marks: store.changes.report(Atomics.load(commits, 0)) } satisfies FromWriter);
+  data.acks.postMessage({ type: 'done', results: r, marks: store.changes.report(Atomics.load(commits, 0)) } satisfies FromWriter);
 }
 
 port.on('message', (m: ToWriter) => {
   if (m.type === 'close') {
     void store.close().then(() => {
+      data.acks.close();
       port.postMessage({ type: 'closed' } satisfies FromWriter);
       port.close();
     });

@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startThread } from '../../workers/start-thread.js';
 import {
   ConflictError,
@@ -23,6 +23,8 @@ export interface WriterThreadData {
   readonly path: string;
   /** Two Int32s over shared memory: commits made by the thread, and those of them that waited for fsync. */
   readonly commits: SharedArrayBuffer;
+  /** Where the thread sends its acknowledgements (`done`), which this side may take ahead of the event loop. */
+  readonly acks: MessagePort;
 }
 
 /** Messages to the thread. */
@@ -124,6 +126,8 @@ export class WriterThread implements RemoteWriter {
    */
   readonly commits = new Int32Array(this.#commitsBuffer);
   #worker: Worker | null = null;
+  /** The current thread's acknowledgement port (see {@link takeAcknowledgements}). */
+  #acks: MessagePort | null = null;
   /** While the thread starts: the writes wait in {@link outgoing}. */
   #starting = false;
   #closing: Promise<void> | null = null;
@@ -213,11 +217,16 @@ export class WriterThread implements RemoteWriter {
   private start(): void {
     if (this.#starting) return;
     this.#starting = true;
-    const data: WriterThreadData = { path: this.#path, commits: this.#commitsBuffer };
-    startThread(import.meta.url, 'sqlite-writer-entry', { workerData: data }).then(
+    const { port1: acks, port2 } = new MessageChannel();
+    const data: WriterThreadData = { path: this.#path, commits: this.#commitsBuffer, acks: port2 };
+    startThread(import.meta.url, 'sqlite-writer-entry', { workerData: data, transferList: [port2] }).then(
       (w) => {
         this.#starting = false;
         w.on('message', (m: FromWriter) => this.onMessage(w, m));
+        acks.on('message', (m: FromWriter) => this.onMessage(w, m));
+        // The thread holds the process open while writes are pending (see #post), not this port.
+        acks.unref();
+        this.#acks = acks;
         w.on('error', (err) => this.onExit(w, err));
         w.on('exit', (code) => this.onExit(w, new Error(`the SQLite writer thread exited (code ${code})`)));
         this.#worker = w;
@@ -225,6 +234,7 @@ export class WriterThread implements RemoteWriter {
       },
       (err: unknown) => {
         this.#starting = false;
+        acks.close();
         const failure = new StoreError(`cannot start the SQLite writer thread: ${(err as Error).message}`, err, { transient: true });
         const items = this.#outgoing;
         this.#outgoing = [];
@@ -232,6 +242,19 @@ export class WriterThread implements RemoteWriter {
         this.wake();
       },
     );
+  }
+
+  /**
+   * Takes the acknowledgements the thread has sent and this side has not received yet, now,
+   * instead of when the event loop comes to them (their writes settle as they would then). A
+   * cache that sees the thread's commit counter ahead of the acknowledgements it has (see
+   * `SqliteChangeMarks.known`) takes them rather than reading the change marks.
+   */
+  takeAcknowledgements(): void {
+    const w = this.#worker;
+    const port = this.#acks;
+    if (w === null || port === null) return;
+    for (let m = receiveMessageOnPort(port); m !== undefined && this.#worker === w; m = receiveMessageOnPort(port)) this.onMessage(w, m.message as FromWriter);
   }
 
   private onMessage(w: Worker, m: FromWriter): void {
@@ -275,6 +298,8 @@ export class WriterThread implements RemoteWriter {
   private onExit(w: Worker | null, err: Error): Promise<unknown> | undefined {
     if (w === null || this.#worker !== w) return undefined;
     this.#worker = null;
+    this.#acks?.close();
+    this.#acks = null;
     w.ref();
     const exited = w.terminate();
     const failure = err instanceof StoreError ? err : new StoreError(`the SQLite writer thread stopped: ${err.message}`, err, { transient: true });
@@ -307,6 +332,8 @@ export class WriterThread implements RemoteWriter {
       const w = this.#worker;
       if (w === null) return;
       this.#worker = null;
+      this.#acks?.close();
+      this.#acks = null;
       await new Promise<void>((resolve) => {
         w.ref();
         w.once('exit', () => resolve());
