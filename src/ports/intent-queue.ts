@@ -68,6 +68,14 @@ export interface ReactionWrites {
 export interface WriteStep {
   /** Upsert by id; an existing activity keeps its home feed. */
   readonly activity?: ActivityRecord;
+  /**
+   * With {@link activity}: write it only if the stored activity's body is still this text (the
+   * body a read-modify-write started from); otherwise the write fails with a `ConflictError` and
+   * nothing of it is applied, and the caller reads again. It keeps concurrent updates of one
+   * activity from different processes from dropping each other's acknowledged change. Checked by
+   * the SQLite store; the Redis store does not check it yet.
+   */
+  readonly expectBody?: string;
   /** Delete these activity records for good (data erasure); entries left in feeds are skipped by reads. */
   readonly erase?: readonly string[];
   readonly reactions?: ReactionWrites;

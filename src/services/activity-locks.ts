@@ -1,3 +1,5 @@
+import { ConflictError } from '../core/errors.js';
+
 /**
  * Read-modify-write of stored activities (partial update, full update, to-targets update) reads an
  * activity, changes it and writes it whole. Two such requests for one activity at once would both
@@ -6,7 +8,15 @@
  *
  * Each caller records itself synchronously as the last holder of every key it needs and then
  * waits for the previous holders: waits only ever go to earlier callers, so there is no cycle.
+ *
+ * Other processes over the same store (`serve --workers`, a separate worker) are not held here:
+ * their writes are caught by the store, which writes an activity only while its stored body is the
+ * one the update started from (`WriteStep.expectBody`) and otherwise refuses the write with a
+ * {@link ConflictError}. `fn` then runs again, from a fresh read, up to {@link ATTEMPTS} times.
  */
+/** How many times a read-modify-write runs when other processes keep changing its activities. */
+const ATTEMPTS = 20;
+
 const holders = new WeakMap<object, Map<string, Promise<void>>>();
 
 export async function withActivities<T>(store: object, appId: string, ids: readonly string[], fn: () => Promise<T>): Promise<T> {
@@ -19,7 +29,13 @@ export async function withActivities<T>(store: object, appId: string, ids: reado
   for (const k of keys) tails.set(k, mine);
   try {
     for (const p of before) if (p) await p;
-    return await fn();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= ATTEMPTS) throw err;
+      }
+    }
   } finally {
     release();
     for (const k of keys) if (tails.get(k) === mine) tails.delete(k);

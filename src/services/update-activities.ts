@@ -78,7 +78,7 @@ export async function updateActivities(s: UpdateActivityDeps, app: App, items: u
       }
   });
   // The content job is handed over in the same turn: one transaction on the embedded store.
-  await writeActivities(s, app, out, (a) => activityChange(a, 'updated'));
+  await writeActivities(s, app, out, found, (a) => activityChange(a, 'updated'));
   });
   contentQueued(s);
 }
@@ -86,12 +86,20 @@ export async function updateActivities(s: UpdateActivityDeps, app: App, items: u
 /**
  * Stores updated activities, one step each with its audit entry; the content job is handed over
  * in the same turn (one transaction on the embedded store). Feeds hold references, so no feed
- * changes.
+ * changes. `read`: the stored activities the records were made from, by id.
  */
-async function writeActivities(s: UpdateActivityDeps, app: App, records: readonly ActivityRecord[], change: (a: ActivityRecord) => AuditChange): Promise<void> {
+async function writeActivities(
+  s: UpdateActivityDeps,
+  app: App,
+  records: readonly ActivityRecord[],
+  read: ReadonlyMap<string, ActivityRecord>,
+  change: (a: ActivityRecord) => AuditChange,
+): Promise<void> {
   const steps: WriteStep[] = records.map((a) => {
     const audit = auditBatch(s, [change(a)]);
-    return { activity: a, ...(audit ? { audit } : {}) };
+    // Written only over the body it was made from (another process may have written since).
+    const from = read.get(a.id);
+    return { activity: a, ...(from ? { expectBody: from.body } : {}), ...(audit ? { audit } : {}) };
   });
   await runWrite(s, app, steps, {
     work: new FeedWork(),
@@ -148,7 +156,7 @@ export async function partialUpdateActivities(s: UpdateActivityDeps, app: App, c
         throw err;
       }
   });
-  await writeActivities(s, app, [...current.values()], (a) => activityChange(a, 'updated', { partial: true }));
+  await writeActivities(s, app, [...current.values()], found, (a) => activityChange(a, 'updated', { partial: true }));
   contentQueued(s);
   return results.map((r) => current.get(r.id)!);
   });

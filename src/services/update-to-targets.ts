@@ -96,7 +96,8 @@ export async function updateToTargets(s: UpdateToTargetsDeps, app: App, feed: Fe
       const mine = intents.slice(k, (k += bySteps[i].length)).filter((x) => x !== null);
       const r = results.filter((x) => x.activity.id === a.id);
       const audit = auditBatch(s, r.map((x) => activityChange(x.activity, 'updated', { to_added: x.added, to_removed: x.removed })));
-      return { activity: a, ...(mine.length > 0 ? { intents: mine } : {}), ...(audit ? { audit } : {}) };
+      // Written only over the body it was made from (another process may have written since).
+      return { activity: a, expectBody: found.get(a.id)!.body, ...(mine.length > 0 ? { intents: mine } : {}), ...(audit ? { audit } : {}) };
   });
   await runWrite(s, app, steps, { work, spreads, intents, activities: records });
   return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));

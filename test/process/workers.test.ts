@@ -194,6 +194,21 @@ describe('serve --workers', () => {
       assert.deepEqual([...crossed].sort(), ['post', 'update'], 'writes were read through the other process');
     });
 
+    it('keeps every one of many concurrent partial updates of one activity made through both processes', async () => {
+      // Each update reads the activity, changes it and stores it whole; the store refuses a write
+      // over a body that another process changed since it was read, and the update runs again.
+      const server = client.getOrCreateToken();
+      const act = await client.feed('user', 'erin').addActivity({ actor: 'SU:erin', verb: 'post', object: 'o:race' });
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => call(base, 'POST', 'activity/', server, apiKey, { changes: [{ id: act.id, set: { [`f${i}`]: i } }] })),
+      );
+      for (const a of answers) assert.equal(a.status, 201, JSON.stringify(a.body));
+      assert.deepEqual([...new Set(answers.map((a) => a.worker))].sort(), ['1', '2']);
+      const stored = (await client.getActivities({ ids: [act.id] })).results[0] as Record<string, unknown>;
+      const lost = Array.from({ length: 40 }, (_, i) => `f${i}`).filter((k, i) => stored[k] !== i);
+      assert.deepEqual(lost, [], 'acknowledged fields lost');
+    });
+
     it('fans out through the one fan-out worker in the primary', async () => {
       const tl = client.feed('timeline', 'bob');
       await tl.follow('user', 'carol', { limit: 0 });

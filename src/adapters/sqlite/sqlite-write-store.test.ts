@@ -124,4 +124,24 @@ describe('SQLite group commit', () => {
     await pending;
     assert.deepEqual(committedActivities(), [a.id]);
   });
+
+  it('writes an activity named with the body it was made from only while that body is stored, and otherwise refuses the whole write', async () => {
+    const a = act(5000);
+    await post(store, APP, a);
+    const stored = () => other.prepare('SELECT body FROM activities WHERE id = ?').pluck().get(a.id);
+    const first = { ...a, body: JSON.stringify({ id: a.id, n: 1 }) };
+    await store.ports.intents.commit(APP, [{ activity: first, expectBody: a.body }]);
+    assert.equal(stored(), first.body);
+    // Made from the body before `first`: refused, with its intents and audit entry.
+    const stale = { ...a, body: JSON.stringify({ id: a.id, n: 2 }) };
+    const beside = post(store, APP, act(5001));
+    await assert.rejects(
+      store.ports.intents.commit(APP, [{ activity: stale, expectBody: a.body, intents: [{ kind: 'fanout.add', source: 'user:a', ids: [a.id], mode: 'queued' }] }]),
+      (err: Error) => err.name === 'ConflictError',
+    );
+    await beside;
+    assert.equal(stored(), first.body);
+    assert.equal(await store.ports.intents.pendingCount(), 0);
+    assert.deepEqual(committedActivities(), [a.id, act(5001).id].sort(), 'the write handed over beside it is committed');
+  });
 });

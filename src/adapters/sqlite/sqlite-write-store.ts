@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { idToSortKey, sortKeyAtTime } from '../../core/activities/activity-id.js';
 import type { WriteStep } from '../../ports/intent-queue.js';
+import { ConflictError } from '../../core/errors.js';
 import type { SqliteDatabase } from './database.js';
 import { SqliteHideWrites } from './sqlite-hide-writes.js';
 import { SqliteReactionWrites } from './sqlite-reaction-store.js';
@@ -102,6 +103,7 @@ export class SqliteWriteStore {
   /** Writes of the follow graph settled in this process (see {@link graphWrites}). */
   #graphWrites = 0;
   readonly #upsertActivity: Database.Statement;
+  readonly #activityBody: Database.Statement;
   readonly #follow: Database.Statement;
   readonly #unfollow: Database.Statement;
   readonly #followerCount: Database.Statement;
@@ -128,6 +130,7 @@ export class SqliteWriteStore {
        ON CONFLICT (app, sk) DO UPDATE SET foreign_id = excluded.foreign_id, time = excluded.time,
          to_feeds = excluded.to_feeds, body = excluded.body`,
     );
+    this.#activityBody = db.prepare('SELECT body FROM activities WHERE app = ? AND sk = ?').pluck();
     this.#follow = db.prepare('INSERT OR IGNORE INTO follows (target, source, created, grouped, since) VALUES (?, ?, ?, ?, ?)');
     this.#unfollow = db.prepare('DELETE FROM follows WHERE target = ? AND source = ?');
     this.#followerCount = db.prepare('UPDATE feeds SET followers = followers + ? WHERE id = ?');
@@ -381,6 +384,10 @@ export class SqliteWriteStore {
     const a = d.appInt(app);
     const act = step.activity;
     if (act) {
+      // A read-modify-write names the body it started from: another process may have written since.
+      if (step.expectBody !== undefined && this.#activityBody.get(a, idToSortKey(act.id)) !== step.expectBody) {
+        throw new ConflictError(`activity ${act.id} was changed by another request while this one updated it`);
+      }
       this.#upsertActivity.run(a, idToSortKey(act.id), act.id, act.foreignId, act.timeUs, d.feedInt(app, act.home), act.to.join(','), act.body);
     }
     const f = step.follow;
