@@ -21,29 +21,40 @@ export function duration(reply: FastifyReply): string {
  * into a buffer of its own first (a page over 4 KB would get a new memory block each time).
  */
 export function sendOpen(reply: FastifyReply, open: Buffer | string, status = 200): FastifyReply {
-  const tail = `${open.length > 1 ? ',' : ''}"duration":"${duration(reply)}"}`;
-  // The headers set so far (CORS) go out as Fastify would send them.
-  const headers = reply.getHeaders();
-  headers['content-type'] = 'application/json; charset=utf-8';
-  reply.hijack();
-  const res = reply.raw;
+  const tail = openEnd(reply, open.length);
   if (typeof open === 'string') {
     const body = open + tail;
-    headers['content-length'] = Buffer.byteLength(body);
-    res.writeHead(status, headers as import('node:http').OutgoingHttpHeaders);
-    res.end(body);
+    headersOut(reply, status, Buffer.byteLength(body)).end(body);
     return reply;
   }
   // Written as two chunks in one corked write, so a cached body is sent without being copied into
   // a new buffer per response (for a 30 KB page that copy cost more than the rest of the request).
   const end = Buffer.from(tail, 'latin1');
-  headers['content-length'] = open.length + end.length;
-  res.writeHead(status, headers as import('node:http').OutgoingHttpHeaders);
+  const res = headersOut(reply, status, open.length + end.length);
   res.cork();
   res.write(open);
   res.end(end);
   res.uncork();
   return reply;
+}
+
+/** What closes an open JSON object of `length` (more than `{`: a comma first): `duration` and the brace. */
+function openEnd(reply: FastifyReply, length: number): string {
+  return `${length > 1 ? ',' : ''}"duration":"${duration(reply)}"}`;
+}
+
+/**
+ * Takes the response over from Fastify and writes its head: the headers set so far (CORS) as
+ * Fastify would send them, with a JSON content type and `length`. Returns the raw response.
+ */
+function headersOut(reply: FastifyReply, status: number, length: number): import('node:http').ServerResponse {
+  const headers = reply.getHeaders();
+  headers['content-type'] = 'application/json; charset=utf-8';
+  headers['content-length'] = length;
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(status, headers as import('node:http').OutgoingHttpHeaders);
+  return res;
 }
 
 /**
@@ -54,15 +65,8 @@ export function sendOpen(reply: FastifyReply, open: Buffer | string, status = 20
 export function sendPieces(reply: FastifyReply, pieces: readonly Buffer[], status = 200): FastifyReply {
   let n = 0;
   for (const p of pieces) n += p.length;
-  const tail = `${n > 1 ? ',' : ''}"duration":"${duration(reply)}"}`;
-  const body = joinForSend(pieces, tail);
-  const headers = reply.getHeaders();
-  headers['content-type'] = 'application/json; charset=utf-8';
-  headers['content-length'] = body.length;
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(status, headers as import('node:http').OutgoingHttpHeaders);
-  res.end(body);
+  const body = joinForSend(pieces, openEnd(reply, n));
+  headersOut(reply, status, body.length).end(body);
   return reply;
 }
 

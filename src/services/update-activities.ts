@@ -76,9 +76,9 @@ export async function updateActivities(s: UpdateActivityDeps, app: App, items: u
         if (err instanceof InputError) throw new InputError(`${what}: ${err.message}`);
         throw err;
       }
-  });
-  // The content job is handed over in the same turn: one transaction on the embedded store.
-  await writeActivities(s, app, out, found, (a) => activityChange(a, 'updated'));
+    });
+    // The content job is handed over in the same turn: one transaction on the embedded store.
+    await writeActivities(s, app, out, found, (a) => activityChange(a, 'updated'));
   });
   contentQueued(s);
 }
@@ -155,9 +155,9 @@ export async function partialUpdateActivities(s: UpdateActivityDeps, app: App, c
         if (err instanceof InputError) throw new InputError(`changes[${i}]: ${err.message}`);
         throw err;
       }
-  });
-  await writeActivities(s, app, [...current.values()], found, (a) => activityChange(a, 'updated', { partial: true }));
-  contentQueued(s);
-  return results.map((r) => current.get(r.id)!);
+    });
+    await writeActivities(s, app, [...current.values()], found, (a) => activityChange(a, 'updated', { partial: true }));
+    contentQueued(s);
+    return results.map((r) => current.get(r.id)!);
   });
 }

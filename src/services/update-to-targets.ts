@@ -98,8 +98,8 @@ export async function updateToTargets(s: UpdateToTargetsDeps, app: App, feed: Fe
       const audit = auditBatch(s, r.map((x) => activityChange(x.activity, 'updated', { to_added: x.added, to_removed: x.removed })));
       // Written only over the body it was made from (another process may have written since).
       return { activity: a, expectBody: found.get(a.id)!.body, ...(mine.length > 0 ? { intents: mine } : {}), ...(audit ? { audit } : {}) };
-  });
-  await runWrite(s, app, steps, { work, spreads, intents, activities: records });
-  return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
+    });
+    await runWrite(s, app, steps, { work, spreads, intents, activities: records });
+    return results.map((r) => ({ ...r, activity: current.get(r.activity.id)! }));
   });
 }
