@@ -315,6 +315,16 @@ const MIGRATIONS: string[] = [
  */
 export type StoreReads = 'all' | 'graph' | 'content';
 
+/**
+ * Ids bound as one JSON array parameter, without repeats: statements join them from `json_each`,
+ * one seek per element, so a repeated id would be read (and returned) twice.
+ */
+export function idsParam(ids: readonly string[]): string {
+  if (ids.length < 2) return JSON.stringify(ids);
+  const set = new Set(ids);
+  return JSON.stringify(set.size === ids.length ? ids : [...set]);
+}
+
 /** How often a process looks at the writers table for other processes (ms, at most). */
 export const WRITERS_CHECK_MS = 250;
 /**

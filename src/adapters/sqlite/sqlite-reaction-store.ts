@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { ConflictError } from '../../core/errors.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } from '../../ports/reaction-store.js';
 import type { ReactionWrites } from '../../ports/intent-queue.js';
-import type { SqliteDatabase } from './database.js';
+import { idsParam, type SqliteDatabase } from './database.js';
 
 export interface Row {
   id: string;
@@ -37,13 +37,6 @@ function fromRaw(r: RawRow): ReactionRecord {
     updatedUs: r[9],
     deletedUs: r[10],
   };
-}
-
-/** `ids` without repeats (the same array when it has none). */
-function unique(ids: readonly string[]): readonly string[] {
-  if (ids.length < 2) return ids;
-  const set = new Set(ids);
-  return set.size === ids.length ? ids : [...set];
 }
 
 /** A reactions row as a record. */
@@ -252,7 +245,7 @@ export class SqliteReactionStore implements ReactionStore {
       const n = q.perKind ?? q.perOwner ?? 10;
       const params: Record<string, unknown> = {
         app: this.#d.appInt(app),
-        owners: JSON.stringify(unique(q.owners)),
+        owners: idsParam(q.owners),
         n,
       };
       if (q.kinds) params.kinds = JSON.stringify(q.kinds);
@@ -268,7 +261,7 @@ export class SqliteReactionStore implements ReactionStore {
     const out = new Map<string, Record<string, number>>();
     if (owners.length === 0) return out;
     return this.#d.read('reactionCounts', () => {
-      const rows = this.#counts.all(JSON.stringify(unique(owners)), this.#d.appInt(app), of === 'activity' ? 'a' : 'r') as [string, string, number][];
+      const rows = this.#counts.all(idsParam(owners), this.#d.appInt(app), of === 'activity' ? 'a' : 'r') as [string, string, number][];
       for (const [owner, kind, n] of rows) {
         let c = out.get(owner);
         if (!c) out.set(owner, (c = {}));

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
-import type { SqliteDatabase } from './database.js';
+import { idsParam, type SqliteDatabase } from './database.js';
 
 interface UserRow {
   id: string;
@@ -69,10 +69,7 @@ export class SqliteUserStore implements UserStore {
     return this.#d.read('getUsers', () => {
       const out = new Map<string, UserRecord>();
       if (ids.length === 0) return out;
-      const a = this.#d.appInt(app);
-      const set = ids.length > 1 ? new Set(ids) : null;
-      const list = set !== null && set.size < ids.length ? [...set] : ids;
-      const rows = this.#selectMany.all(JSON.stringify(list), a) as [string, string, number, number][];
+      const rows = this.#selectMany.all(idsParam(ids), this.#d.appInt(app)) as [string, string, number, number][];
       for (const r of rows) out.set(r[0], { id: r[0], data: r[1], createdUs: r[2], updatedUs: r[3] });
       return out;
     });
