@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { joinForSend } from './reply.js';
+import { encodeForSend, joinForSend } from './reply.js';
 
 test('pages joined for sending keep their bytes while later pages are joined', () => {
   const made: { out: Buffer; want: Buffer }[] = [];
@@ -25,4 +25,17 @@ test('pages joined with their end are the pieces then the end, byte for byte', (
   }
   for (const { out, want } of made) assert.ok(out.equals(want));
   assert.equal(joinForSend([], '}').toString(), '}');
+});
+
+test('texts encoded for sending are their UTF-8 bytes and keep them while later texts are encoded', () => {
+  const made: { out: Buffer; want: Buffer }[] = [];
+  // ASCII, two-, three- and four-byte characters; sizes up to past the shared block's limit.
+  const chars = ['a', 'é', '€', '😀', '"\\u0000"'];
+  for (let i = 0; i < 300; i++) {
+    const text = '{"results":[' + chars[i % chars.length].repeat([0, 3, 2_000, 15_000, 45_000][i % 5] + i);
+    const end = i % 3 === 0 ? '' : `,"duration":"${i}.25ms"}`;
+    made.push({ out: encodeForSend(text, end), want: Buffer.from(text + end) });
+  }
+  for (const { out, want } of made) assert.ok(out.equals(want));
+  assert.equal(encodeForSend('').length, 0);
 });

@@ -23,8 +23,8 @@ export function duration(reply: FastifyReply): string {
 export function sendOpen(reply: FastifyReply, open: Buffer | string, status = 200): FastifyReply {
   const tail = openEnd(reply, open.length);
   if (typeof open === 'string') {
-    const body = open + tail;
-    headersOut(reply, status, Buffer.byteLength(body)).end(body);
+    const body = encodeForSend(open, tail);
+    headersOut(reply, status, body.length).end(body);
     return reply;
   }
   // Written as two chunks in one corked write, so a cached body is sent without being copied into
@@ -104,6 +104,26 @@ export function joinForSend(pieces: readonly Buffer[], end = ''): Buffer {
     at += p.length;
   }
   if (end !== '') out.write(end, at, 'latin1');
+  return out;
+}
+
+/**
+ * `text` followed by `end` (one-byte characters) as UTF-8, for a response that is sent and dropped:
+ * encoded in one pass into the shared block of {@link joinForSend} when it surely fits (three
+ * bytes a UTF-16 unit at most), instead of counting its bytes for the length and encoding it again
+ * on the write (two passes, and the write's own memory block); a longer text gets a buffer of its own.
+ */
+export function encodeForSend(text: string, end = ''): Buffer {
+  const most = (text.length + end.length) * 3;
+  if (most > SEND_BLOCK / 2) return Buffer.from(text + end);
+  if (blockUsed + most > block.length) {
+    block = Buffer.allocUnsafeSlow(SEND_BLOCK);
+    blockUsed = 0;
+  }
+  let n = block.write(text, blockUsed);
+  if (end !== '') n += block.write(end, blockUsed + n, 'latin1');
+  const out = block.subarray(blockUsed, blockUsed + n);
+  blockUsed += (n + 7) & ~7;
   return out;
 }
 

@@ -328,10 +328,10 @@ export const plainBytesRenderer: Renderer = Object.assign(async (items: readonly
 export function plainBytes(items: readonly EnrichItem[]): Buffer[] | null {
   if (items.length === 0) return null;
   const first = items[0];
-  const out: Buffer[] = [originHead(first.origin), keptBody(first.body, first.origin).tail];
+  const out: Buffer[] = [originHead(first.origin), keptBody(first).tail];
   for (let k = 1; k < items.length; k++) {
     const i = items[k];
-    const b = keptBody(i.body, i.origin);
+    const b = keptBody(i);
     if (b.origin === i.origin) out.push(b.entry);
     else out.push(originHeadAfterComma(i.origin), b.tail);
   }
@@ -340,38 +340,51 @@ export function plainBytes(items: readonly EnrichItem[]): Buffer[] | null {
 
 /** A stored body's bytes: as a later entry of a page with `origin` (`entry`), and after its opening brace (`tail`, a view of `entry`). */
 interface KeptBody {
+  /** The body text they are the bytes of. */
+  readonly body: string;
   readonly origin: string | null;
   readonly entry: Buffer;
   readonly tail: Buffer;
 }
 
 /**
- * Stored bodies' bytes (see {@link KeptBody}), by body text, with the origin of the first page
- * that showed them: the text is the key, so the bytes are always those of the body asked for (an
- * updated activity has another text, and another entry). A body kept by the parts cache is the
- * same string at every read, whose hash V8 keeps, so the look-up costs no pass over the text.
- * Short bodies only; emptied when over its budget.
+ * Stored bodies' bytes (see {@link KeptBody}), by activity id, with the origin of the first page
+ * that showed them; used only while the body asked for is the kept one (an updated activity has
+ * another text, and gets new bytes). A look-up hashes the id, not the body: a body read from the
+ * store for this page alone is a new string each time, whose hash would cost a pass over it,
+ * while comparing it with the kept text is a memory compare. Short bodies only; emptied when over
+ * its budget.
  */
 const keptBodies = new Map<string, KeptBody>();
 let keptBodyBytes = 0;
 const BODY_TAILS_MAX_BYTES = 16 * 1024 * 1024;
 const BODY_TAIL_MAX_TEXT = 8192;
 
-function keptBody(body: string, origin: string | null): KeptBody {
-  let b = keptBodies.get(body);
-  if (b === undefined) {
+function keptBody(item: EnrichItem): KeptBody {
+  const { body, origin, id } = item;
+  let b = id === undefined ? undefined : keptBodies.get(id);
+  if (b === undefined || b.body !== body) {
     const head = originHeadAfterComma(origin);
     const entry = Buffer.concat([head, Buffer.from(body.slice(1))]);
-    b = { origin, entry, tail: entry.subarray(head.length) };
-    if (body.length > BODY_TAIL_MAX_TEXT) return b;
+    b = { body: ownText(body), origin, entry, tail: entry.subarray(head.length) };
+    if (id === undefined || body.length > BODY_TAIL_MAX_TEXT) return b;
     if (keptBodyBytes + entry.length > BODY_TAILS_MAX_BYTES) {
       keptBodies.clear();
       keptBodyBytes = 0;
     }
-    keptBodies.set(body, b);
+    keptBodies.set(id, b);
     keptBodyBytes += entry.length + body.length;
   }
   return b;
+}
+
+/**
+ * `text` as a string of its own, for keeping: a text cut from a larger one (a page's bodies come
+ * out of one text read from the store) would keep that whole text alive. Joining a character
+ * makes V8 copy the text into a new one, of which the result is a view.
+ */
+function ownText(text: string): string {
+  return text.length < 16 ? text : (text + ' ').slice(0, -1);
 }
 
 /** A renderer that enriches with `o` (or the plain one when `o` asks for nothing). */
@@ -506,7 +519,7 @@ async function enrichShared(s: EnrichDeps, cache: ChangeCache<string | Buffer>, 
       const owners = [...new Set(missing.filter((k) => cache.peekIn(space, items[k].id!) === undefined).map((k) => items[k].id!))];
       if (owners.length > 0) own = { owners: new Set(owners), userId: o.userId, at, reactions: [], graph: null };
     }
-    const built = await buildEnriched(s, app, missing.map((k) => ({ body: items[k].body, origin: null })), shared, deps, nested, own);
+    const built = await buildEnriched(s, app, missing.map((k) => ({ body: items[k].body, origin: null, id: items[k].id })), shared, deps, nested, own);
     await cache.sync();
     for (let j = 0; j < missing.length; j++) {
       const k = missing[j];
@@ -645,35 +658,38 @@ interface TemplateField {
 }
 
 /**
- * Templates by body text, shared between reads: the text is the key, so a template is always that
- * of the body asked for. Emptied when over its budget (in characters of bodies).
+ * Templates by activity id, shared between reads, each with the body text it was made from: used
+ * only for that text (an updated activity gets a new template), and looked up by id so that a
+ * body read from the store for this page alone (a new string each time) costs a compare with the
+ * kept text instead of a hash of it. Bodies without an id are parsed each time. Emptied when over
+ * its budget (in characters of bodies).
  */
-const templates = new Map<string, Template>();
+const templates = new Map<string, { readonly body: string; readonly t: Template }>();
 let templateChars = 0;
 const TEMPLATES_MAX_CHARS = 4 * 1024 * 1024;
 
-function template(body: string): Template {
-  let t = templates.get(body);
-  if (t === undefined) {
-    const obj = JSON.parse(withOrigin(body, null)) as Json;
-    // A body with its own `origin` keeps it: the page's origin does not show.
-    const ownOrigin = body.includes('"origin"') && Object.prototype.hasOwnProperty.call(JSON.parse(body), 'origin');
-    const fields: TemplateField[] = [];
-    for (const name of Object.keys(obj)) {
-      const value = obj[name];
-      const origin = name === 'origin' && !ownOrigin;
-      const ref = origin ? null : parseRef(value);
-      fields.push({ key: name === '__proto__' ? null : JSON.stringify(name), name, value: ref ? (value as string) : undefined, text: JSON.stringify(value), ref, origin });
-    }
-    t = { id: String(obj.id), fields };
-    if (body.length > BODY_TAIL_MAX_TEXT) return t;
-    if (templateChars + body.length > TEMPLATES_MAX_CHARS) {
-      templates.clear();
-      templateChars = 0;
-    }
-    templates.set(body, t);
-    templateChars += body.length;
+function template(body: string, id: string | undefined): Template {
+  const kept = id === undefined ? undefined : templates.get(id);
+  if (kept !== undefined && kept.body === body) return kept.t;
+  const obj = JSON.parse(withOrigin(body, null)) as Json;
+  // A body with its own `origin` keeps it: the page's origin does not show.
+  const ownOrigin = body.includes('"origin"') && Object.prototype.hasOwnProperty.call(JSON.parse(body), 'origin');
+  const fields: TemplateField[] = [];
+  for (const name of Object.keys(obj)) {
+    const value = obj[name];
+    const origin = name === 'origin' && !ownOrigin;
+    const ref = origin ? null : parseRef(value);
+    fields.push({ key: name === '__proto__' ? null : JSON.stringify(name), name, value: ref ? (value as string) : undefined, text: JSON.stringify(value), ref, origin });
   }
+  const t: Template = { id: String(obj.id), fields };
+  // Kept under the id the body itself names, which is the one asked for.
+  if (id === undefined || id !== t.id || body.length > BODY_TAIL_MAX_TEXT) return t;
+  if (templateChars + body.length > TEMPLATES_MAX_CHARS) {
+    templates.clear();
+    templateChars = 0;
+  }
+  templates.set(id, { body: ownText(body), t });
+  templateChars += body.length;
   return t;
 }
 
@@ -696,7 +712,7 @@ async function buildEnriched(
   nested?: boolean[],
   ownRead: OwnRead | null = null,
 ): Promise<string[]> {
-  const acts = items.map((i) => template(i.body));
+  const acts = items.map((i) => template(i.body, i.id));
 
   // 1. References of the page: activities and reactions first (they bring more references).
   const saIds = new Set<string>();
@@ -723,7 +739,7 @@ async function buildEnriched(
   ]);
   const saObjs = new Map<string, Template>();
   for (const [id, a] of saActs) {
-    const t = template(a.body);
+    const t = template(a.body, id);
     saObjs.set(id, t);
     collect(t, null, true);
   }

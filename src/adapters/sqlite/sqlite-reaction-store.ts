@@ -3,6 +3,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } from '../../ports/reaction-store.js';
 import type { ReactionWrites } from '../../ports/intent-queue.js';
 import { idsParam, type SqliteDatabase } from './database.js';
+import { packed, unpack } from './sqlite-packed.js';
 
 export interface Row {
   id: string;
@@ -39,6 +40,36 @@ function fromRaw(r: RawRow): ReactionRecord {
   };
 }
 
+/**
+ * The packed columns of a reaction (see \`sqlite-packed.ts\`): {@link COLUMNS} of table alias `r`,
+ * `deleted` as '' when NULL (an integer's text is never empty).
+ */
+const PACKED = COLUMNS.split(', ').map((c) => (c === 'deleted' ? "ifnull(r.deleted, '')" : `r.${c}`));
+
+/** The reactions of a packed text's values (see {@link PACKED}). */
+function fromPacked(v: readonly string[]): ReactionRecord[] {
+  const n = v.length === 0 ? 0 : (v.length - 1) / PACKED.length;
+  const out: ReactionRecord[] = new Array(n);
+  for (let i = 0, k = 1; i < n; i++, k += PACKED.length) {
+    const feeds = v[k + 7];
+    const deleted = v[k + 10];
+    out[i] = {
+      id: v[k],
+      kind: v[k + 1],
+      activityId: v[k + 2],
+      userId: v[k + 3],
+      parent: v[k + 4],
+      depth: Number(v[k + 5]),
+      data: v[k + 6],
+      targetFeeds: feeds === '[]' ? [] : (JSON.parse(feeds) as string[]),
+      createdUs: Number(v[k + 8]),
+      updatedUs: Number(v[k + 9]),
+      deletedUs: deleted === '' ? null : Number(deleted),
+    };
+  }
+  return out;
+}
+
 /** A reactions row as a record. */
 export function toRecord(r: Row): ReactionRecord {
   return {
@@ -64,6 +95,8 @@ export function toRecord(r: Row): ReactionRecord {
  */
 interface LatestPlan {
   readonly sql: string;
+  /** The same rows packed into one text (see \`sqlite-packed.ts\`), for plans whose rows are ordered here. */
+  readonly packed: string | null;
   readonly sort: boolean;
   readonly trim: boolean;
 }
@@ -88,29 +121,29 @@ function latestPlan(q: LatestQuery): LatestPlan {
   const cols = COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
   const kinds = (col: string) => (q.kinds ? ` AND ${col} IN (SELECT value FROM json_each(@kinds))` : '');
   if (q.of === 'activity' && q.perKind !== undefined && q.userId) {
-    const sql = `SELECT ${cols} FROM json_each(@owners) j CROSS JOIN reactions r INDEXED BY reactions_own
+    const from = `FROM json_each(@owners) j CROSS JOIN reactions r INDEXED BY reactions_own
       ON r.app = @app AND r.user_id = @userId AND r.activity_id = j.value AND r.parent = '' AND r.deleted IS NULL${kinds('r.kind')}`;
-    return { sql, sort: true, trim: true };
+    return { sql: `SELECT ${cols} ${from}`, packed: packed(PACKED, from), sort: true, trim: true };
   }
   if (q.of === 'activity' && q.perKind !== undefined) {
-    const sql = `WITH g(owner, kind) AS (
+    const g = `WITH g(owner, kind) AS (
         SELECT c.owner, c.kind FROM json_each(@owners) j CROSS JOIN reaction_counts c
-        ON c.app = @app AND c.owner_type = 'a' AND c.owner = j.value AND c.n > 0${kinds('c.kind')})
-      SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
+        ON c.app = @app AND c.owner_type = 'a' AND c.owner = j.value AND c.n > 0${kinds('c.kind')})`;
+    const from = `FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
         SELECT x.id FROM reactions x INDEXED BY reactions_activity_kind
         WHERE x.app = @app AND x.activity_id = g.owner AND x.parent = '' AND x.kind = g.kind AND x.deleted IS NULL
         ORDER BY x.created DESC, x.id DESC LIMIT +@n)`;
-    return { sql, sort: true, trim: false };
+    return { sql: `${g} SELECT ${cols} ${from}`, packed: `${g} ${packed(PACKED, from)}`, sort: true, trim: false };
   }
   if (q.of === 'reaction' && q.perKind === undefined && !q.kinds && !q.userId) {
-    const sql = `WITH g(owner) AS (
+    const g = `WITH g(owner) AS (
         SELECT j.value FROM json_each(@owners) j WHERE EXISTS (
-          SELECT 1 FROM reaction_counts c WHERE c.app = @app AND c.owner_type = 'r' AND c.owner = j.value AND c.n > 0))
-      SELECT ${cols} FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
+          SELECT 1 FROM reaction_counts c WHERE c.app = @app AND c.owner_type = 'r' AND c.owner = j.value AND c.n > 0))`;
+    const from = `FROM g CROSS JOIN reactions r ON r.app = @app AND r.id IN (
         SELECT x.id FROM reactions x INDEXED BY reactions_parent
         WHERE x.app = @app AND x.parent = g.owner AND x.deleted IS NULL
         ORDER BY x.created DESC, x.id DESC LIMIT +@n)`;
-    return { sql, sort: true, trim: false };
+    return { sql: `${g} SELECT ${cols} ${from}`, packed: `${g} ${packed(PACKED, from)}`, sort: true, trim: false };
   }
   const owner = q.of === 'activity' ? 'activity_id' : 'parent';
   const conds = ['app = @app', `${owner} IN (SELECT value FROM json_each(@owners))`, 'deleted IS NULL'];
@@ -125,7 +158,7 @@ function latestPlan(q: LatestQuery): LatestPlan {
       SELECT *, row_number() OVER (PARTITION BY ${partition} ORDER BY created DESC, id DESC) AS rn
       FROM reactions ${hint} WHERE ${conds.join(' AND ')})
     WHERE rn <= @n ORDER BY created DESC, id DESC`;
-  return { sql, sort: false, trim: false };
+  return { sql, packed: null, sort: false, trim: false };
 }
 
 /**
@@ -149,15 +182,15 @@ export function compareUtf8(a: string, b: string): number {
 }
 
 /** Newest first, as `ORDER BY created DESC, id DESC`. */
-function newestFirst(a: RawRow, b: RawRow): number {
-  return b[8] - a[8] || compareUtf8(b[0], a[0]);
+function newestFirst(a: ReactionRecord, b: ReactionRecord): number {
+  return b.createdUs - a.createdUs || compareUtf8(b.id, a.id);
 }
 
-/** The first `n` rows of each (activity, kind) of `rows` (newest first), in order. */
-function firstPerKind(rows: RawRow[], n: number): RawRow[] {
+/** The first `n` reactions of each (activity, kind) of `list` (newest first), in order. */
+function firstPerKind(list: ReactionRecord[], n: number): ReactionRecord[] {
   const taken = new Map<string, number>();
-  return rows.filter((r) => {
-    const group = r[2] + '\0' + r[1];
+  return list.filter((r) => {
+    const group = r.activityId + '\0' + r.kind;
     const k = taken.get(group) ?? 0;
     taken.set(group, k + 1);
     return k < n;
@@ -168,18 +201,22 @@ function firstPerKind(rows: RawRow[], n: number): RawRow[] {
 export class SqliteReactionStore implements ReactionStore {
   readonly #d: SqliteDatabase;
   readonly #byIds: Database.Statement;
+  readonly #byIdsPacked: Database.Statement;
   readonly #counts: Database.Statement;
+  readonly #countsPacked: Database.Statement;
   readonly #descendants: Database.Statement;
   readonly #lists = new Map<string, Database.Statement>();
-  readonly #latest = new Map<string, { st: Database.Statement; plan: LatestPlan }>();
+  readonly #latest = new Map<string, { st: Database.Statement; packed: Database.Statement | null; plan: LatestPlan }>();
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
-    this.#byIds = d.db.prepare(`SELECT ${COLUMNS} FROM reactions WHERE app = ? AND id IN (SELECT value FROM json_each(?))`).raw();
+    const byIds = 'FROM reactions r WHERE r.app = ? AND r.id IN (SELECT value FROM json_each(?))';
+    this.#byIds = d.db.prepare(`SELECT ${COLUMNS} ${byIds}`).raw();
+    this.#byIdsPacked = d.db.prepare(packed(PACKED, byIds)).pluck();
     // One seek per owner (bound without duplicates), straight from the JSON array.
-    this.#counts = d.db.prepare(
-      `SELECT c.owner, c.kind, c.n FROM json_each(?) j CROSS JOIN reaction_counts c ON c.app = ? AND c.owner_type = ? AND c.owner = j.value`,
-    ).raw();
+    const counts = 'FROM json_each(?) j CROSS JOIN reaction_counts c ON c.app = ? AND c.owner_type = ? AND c.owner = j.value';
+    this.#counts = d.db.prepare(`SELECT c.owner, c.kind, c.n ${counts}`).raw();
+    this.#countsPacked = d.db.prepare(packed(['c.owner', 'c.kind', 'c.n'], counts)).pluck();
     this.#descendants = d.db.prepare(
       `WITH RECURSIVE below(id) AS (
          SELECT r.id FROM reactions r WHERE r.app = @app AND r.parent IN (SELECT value FROM json_each(@ids))
@@ -192,9 +229,11 @@ export class SqliteReactionStore implements ReactionStore {
     const out = new Map<string, ReactionRecord>();
     if (ids.length === 0) return out;
     return this.#d.read('getReactions', () => {
-      for (const r of this.#byIds.all(this.#d.appInt(app), JSON.stringify(ids)) as RawRow[]) {
-        if (r[10] === null || includeDeleted) out.set(r[0], fromRaw(r));
-      }
+      const a = this.#d.appInt(app);
+      const param = JSON.stringify(ids);
+      const v = unpack(this.#byIdsPacked.get(a, param) as string, PACKED.length);
+      const found = v !== null ? fromPacked(v) : (this.#byIds.all(a, param) as RawRow[]).map(fromRaw);
+      for (const r of found) if (r.deletedUs === null || includeDeleted) out.set(r.id, r);
       return out;
     });
   }
@@ -239,7 +278,7 @@ export class SqliteReactionStore implements ReactionStore {
       let s = this.#latest.get(shape);
       if (!s) {
         const plan = latestPlan(q);
-        s = { st: this.#d.db.prepare(plan.sql).raw(), plan };
+        s = { st: this.#d.db.prepare(plan.sql).raw(), packed: plan.packed === null ? null : this.#d.db.prepare(plan.packed).pluck(), plan };
         this.#latest.set(shape, s);
       }
       const n = q.perKind ?? q.perOwner ?? 10;
@@ -250,10 +289,11 @@ export class SqliteReactionStore implements ReactionStore {
       };
       if (q.kinds) params.kinds = JSON.stringify(q.kinds);
       if (q.userId) params.userId = q.userId;
-      let rows = s.st.all(params) as RawRow[];
-      if (s.plan.sort) rows.sort(newestFirst);
-      if (s.plan.trim) rows = firstPerKind(rows, n);
-      return rows.map(fromRaw);
+      const v = s.packed === null ? null : unpack(s.packed.get(params) as string, PACKED.length);
+      let list = v !== null ? fromPacked(v) : (s.st.all(params) as RawRow[]).map(fromRaw);
+      if (s.plan.sort) list.sort(newestFirst);
+      if (s.plan.trim) list = firstPerKind(list, n);
+      return list;
     });
   }
 
@@ -261,12 +301,15 @@ export class SqliteReactionStore implements ReactionStore {
     const out = new Map<string, Record<string, number>>();
     if (owners.length === 0) return out;
     return this.#d.read('reactionCounts', () => {
-      const rows = this.#counts.all(idsParam(owners), this.#d.appInt(app), of === 'activity' ? 'a' : 'r') as [string, string, number][];
-      for (const [owner, kind, n] of rows) {
+      const args = [idsParam(owners), this.#d.appInt(app), of === 'activity' ? 'a' : 'r'];
+      const add = (owner: string, kind: string, n: number) => {
         let c = out.get(owner);
         if (!c) out.set(owner, (c = {}));
         c[kind] = n;
-      }
+      };
+      const v = unpack(this.#countsPacked.get(...args) as string, 3);
+      if (v !== null) for (let k = 1; k < v.length; k += 3) add(v[k], v[k + 1], Number(v[k + 2]));
+      else for (const [owner, kind, n] of this.#counts.all(...args) as [string, string, number][]) add(owner, kind, n);
       return out;
     });
   }

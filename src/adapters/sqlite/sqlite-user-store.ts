@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
 import { idsParam, type SqliteDatabase } from './database.js';
+import { packed, unpack } from './sqlite-packed.js';
 
 interface UserRow {
   id: string;
@@ -19,6 +20,7 @@ export class SqliteUserStore implements UserStore {
   readonly #d: SqliteDatabase;
   readonly #select: Database.Statement;
   readonly #selectMany: Database.Statement;
+  readonly #selectManyPacked: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #replace: Database.Statement;
   readonly #update: Database.Statement;
@@ -35,6 +37,10 @@ export class SqliteUserStore implements UserStore {
     this.#selectMany = db
       .prepare(`SELECT u.id, u.data, u.created, u.updated FROM json_each(?) j CROSS JOIN users u ON u.app = ? AND u.id = j.value`)
       .raw();
+    // The same rows packed into one text (see \`sqlite-packed.ts\`).
+    this.#selectManyPacked = db
+      .prepare(packed(['u.id', 'u.data', 'u.created', 'u.updated'], 'FROM json_each(?) j CROSS JOIN users u ON u.app = ? AND u.id = j.value'))
+      .pluck();
     this.#insert = db.prepare(
       `INSERT INTO users (app, id, data, created, updated) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (app, id) DO NOTHING RETURNING ${COLUMNS}`,
@@ -69,7 +75,13 @@ export class SqliteUserStore implements UserStore {
     return this.#d.read('getUsers', () => {
       const out = new Map<string, UserRecord>();
       if (ids.length === 0) return out;
-      const rows = this.#selectMany.all(idsParam(ids), this.#d.appInt(app)) as [string, string, number, number][];
+      const args = [idsParam(ids), this.#d.appInt(app)];
+      const v = unpack(this.#selectManyPacked.get(...args) as string, 4);
+      if (v !== null) {
+        for (let k = 1; k < v.length; k += 4) out.set(v[k], { id: v[k], data: v[k + 1], createdUs: Number(v[k + 2]), updatedUs: Number(v[k + 3]) });
+        return out;
+      }
+      const rows = this.#selectMany.all(...args) as [string, string, number, number][];
       for (const r of rows) out.set(r[0], { id: r[0], data: r[1], createdUs: r[2], updatedUs: r[3] });
       return out;
     });
