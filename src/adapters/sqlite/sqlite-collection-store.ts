@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { CollectionStore, EntryRecord, EntryRef, EntryWriteOutcome } from '../../ports/collection-store.js';
 import type { PutMode, PutResult } from '../../ports/user-store.js';
 import type { SqliteDatabase } from './database.js';
-import { packed, unpack } from './sqlite-packed.js';
+import { intOf, packed, unpack } from './sqlite-packed.js';
 
 /** An {@link EntryRow} as an array, in {@link COLUMNS} order. */
 type RawEntryRow = [string, string, string | null, string, number, number];
@@ -122,7 +122,7 @@ export class SqliteCollectionStore implements CollectionStore {
         for (let k = 1; k < v.length; k += 7) {
           const collection = v[k];
           const id = v[k + 1];
-          out.set(`${collection}:${id}`, { collection, id, userId: v[k + 3] === '1' ? null : v[k + 2], data: v[k + 4], createdUs: Number(v[k + 5]), updatedUs: Number(v[k + 6]) });
+          out.set(`${collection}:${id}`, { collection, id, userId: v[k + 3] === '1' ? null : v[k + 2], data: v[k + 4], createdUs: intOf(v[k + 5]), updatedUs: intOf(v[k + 6]) });
         }
         return out;
       }

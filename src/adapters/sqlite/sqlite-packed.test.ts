@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { ReactionRecord } from '../../ports/reaction-store.js';
 import { activityAt, T0 } from '../../../test/contract/ports-support.js';
-import { packed, unpack } from './sqlite-packed.js';
+import { intOf, packed, unpack } from './sqlite-packed.js';
 import { SqliteStore } from './sqlite-store.js';
 
 test('packed rows come back as one text of their values; a value holding the separator makes the caller read them unpacked', () => {
@@ -77,4 +77,9 @@ test('users, collection objects, reactions and counts read the same whether pack
   } finally {
     store.close();
   }
+});
+
+test('integers read digit by digit are the numbers the parser gives', () => {
+  for (const n of [0, 7, -7, 42, 1714557600000001, -1714557600000001, 9007199254740991, -9007199254740991, 123456789012345]) assert.equal(intOf(String(n)), n);
+  for (const t of ['9007199254740993', '99999999999999999', '-99999999999999999', '123456789012345678901']) assert.equal(intOf(t), Number(t));
 });

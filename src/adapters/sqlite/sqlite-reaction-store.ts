@@ -3,7 +3,7 @@ import { ConflictError } from '../../core/errors.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } from '../../ports/reaction-store.js';
 import type { ReactionWrites } from '../../ports/intent-queue.js';
 import { idsParam, type SqliteDatabase } from './database.js';
-import { packed, unpack } from './sqlite-packed.js';
+import { intOf, packed, unpack } from './sqlite-packed.js';
 
 export interface Row {
   id: string;
@@ -59,12 +59,12 @@ function fromPacked(v: readonly string[]): ReactionRecord[] {
       activityId: v[k + 2],
       userId: v[k + 3],
       parent: v[k + 4],
-      depth: Number(v[k + 5]),
+      depth: intOf(v[k + 5]),
       data: v[k + 6],
       targetFeeds: feeds === '[]' ? [] : (JSON.parse(feeds) as string[]),
-      createdUs: Number(v[k + 8]),
-      updatedUs: Number(v[k + 9]),
-      deletedUs: deleted === '' ? null : Number(deleted),
+      createdUs: intOf(v[k + 8]),
+      updatedUs: intOf(v[k + 9]),
+      deletedUs: deleted === '' ? null : intOf(deleted),
     };
   }
   return out;
@@ -308,7 +308,7 @@ export class SqliteReactionStore implements ReactionStore {
         c[kind] = n;
       };
       const v = unpack(this.#countsPacked.get(...args) as string, 3);
-      if (v !== null) for (let k = 1; k < v.length; k += 3) add(v[k], v[k + 1], Number(v[k + 2]));
+      if (v !== null) for (let k = 1; k < v.length; k += 3) add(v[k], v[k + 1], intOf(v[k + 2]));
       else for (const [owner, kind, n] of this.#counts.all(...args) as [string, string, number][]) add(owner, kind, n);
       return out;
     });

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { PutMode, PutResult, UserRecord, UserStore } from '../../ports/user-store.js';
 import { idsParam, type SqliteDatabase } from './database.js';
-import { packed, unpack } from './sqlite-packed.js';
+import { intOf, packed, unpack } from './sqlite-packed.js';
 
 interface UserRow {
   id: string;
@@ -78,7 +78,7 @@ export class SqliteUserStore implements UserStore {
       const args = [idsParam(ids), this.#d.appInt(app)];
       const v = unpack(this.#selectManyPacked.get(...args) as string, 4);
       if (v !== null) {
-        for (let k = 1; k < v.length; k += 4) out.set(v[k], { id: v[k], data: v[k + 1], createdUs: Number(v[k + 2]), updatedUs: Number(v[k + 3]) });
+        for (let k = 1; k < v.length; k += 4) out.set(v[k], { id: v[k], data: v[k + 1], createdUs: intOf(v[k + 2]), updatedUs: intOf(v[k + 3]) });
         return out;
       }
       const rows = this.#selectMany.all(...args) as [string, string, number, number][];
