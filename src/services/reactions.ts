@@ -167,6 +167,7 @@ export async function addReaction(s: AddReactionDeps, app: App, actor: Actor, bo
     if (err instanceof StaleWriteError) throw new InputError(`parent reaction ${parent.slice(0, 64)} does not exist`);
     throw err;
   }
+  if (activity) await unplaceIfGone(s, app, id, activity.id, targetFeeds);
   eventsRecorded(s);
   return { reaction, extraData: extra };
 }
@@ -241,6 +242,7 @@ export async function updateReaction(s: ReactionChangeDeps, app: App, actor: Act
     if (err instanceof StaleWriteError) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
     throw err;
   }
+  await unplaceIfGone(s, app, id, act.id, added);
   return { reaction: next, extraData: extra };
 }
 
@@ -282,6 +284,22 @@ async function deleteOnce(s: ReactionChangeDeps, app: App, actor: Actor, id: str
   all.sort((a, b) => b.depth - a.depth);
   const audit = auditBatch(s, all.map((x) => reactionChange(x, 'deleted')));
   await writeOne(s, app, { reactions: { remove: all, checked: true }, ...(audit ? { audit } : {}) }, { work, spreads });
+}
+
+/**
+ * A reaction's activity goes into its target feeds after the step that wrote the reaction (an add,
+ * or an update adding feeds). A delete that committed in between took the activity out of those
+ * feeds before it landed there, and it stayed for good. So, once placed, the reaction is looked up
+ * again: when it is gone, its activity is taken out of these feeds once more. (A delete committed
+ * after this look-up places its own removal after the placement.)
+ */
+async function unplaceIfGone(s: ReactionChangeDeps, app: App, id: string, activityId: string, feeds: readonly string[]): Promise<void> {
+  if (feeds.length === 0) return;
+  if ((await s.ports.reactions.getReactions(app.appId, [id], true)).has(id)) return;
+  const work = new FeedWork();
+  const spreads: Spread[] = [];
+  takeDirect(work, spreads, [activityId], feeds);
+  await writeOne(s, app, {}, { work, spreads });
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */
