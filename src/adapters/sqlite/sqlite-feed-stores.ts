@@ -187,9 +187,13 @@ export class SqliteTimelines implements TimelineStore {
     );
     // Unless either table holds it (a grouped entry with that key counts, as the primary key did).
     // Parameters (feed, sk, origin, feed, sk): positional binding costs less than named per row.
+    // OR IGNORE rather than ON CONFLICT DO NOTHING (the same for a key already held; the values
+    // are never NULL): a statement that may write several rows (INSERT … SELECT, UPDATE … FROM,
+    // UPDATE … IN) and may abort gets a statement journal inside a transaction, which copies every
+    // page it touches before changing it; one that ignores every conflict cannot abort and needs none.
     this.#insert = db.prepare(
-      `INSERT INTO recent_entries (feed, sk, origin) SELECT ?, ?, ?
-       WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = ? AND sk = ?) ON CONFLICT DO NOTHING`,
+      `INSERT OR IGNORE INTO recent_entries (feed, sk, origin) SELECT ?, ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM entries WHERE feed = ? AND sk = ?)`,
     );
     // The same for an activity no feed holds in `entries` (see #inMain): no probe of `entries` per row.
     this.#insertFresh = db.prepare('INSERT INTO recent_entries (feed, sk, origin) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
@@ -203,7 +207,7 @@ export class SqliteTimelines implements TimelineStore {
     this.#total = db.prepare('SELECT n + (SELECT count(*) FROM recent_entries WHERE feed = @f) FROM feeds WHERE id = @f').pluck();
     // #countTotal for many feeds with the same number of adds (a JSON array of feed integers).
     this.#countMany = db
-      .prepare('UPDATE feeds SET n = n + ? WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, n + (SELECT count(*) FROM recent_entries WHERE feed = feeds.id)')
+      .prepare('UPDATE OR IGNORE feeds SET n = n + ? WHERE id IN (SELECT value FROM json_each(?)) RETURNING id, n + (SELECT count(*) FROM recent_entries WHERE feed = feeds.id)')
       .raw();
     // The oldest flat entries of both tables, with the table each is in (1: recent).
     this.#oldest = db
@@ -223,12 +227,13 @@ export class SqliteTimelines implements TimelineStore {
     // Merge steps: whole feeds, in feed order, from the feed after @after up to (not including) @upto.
     this.#mergeBound = db.prepare('SELECT feed FROM recent_entries WHERE feed > ? ORDER BY feed, sk LIMIT 1 OFFSET ?').pluck();
     this.#mergeFirst = db.prepare('SELECT min(feed) FROM recent_entries WHERE feed > ?').pluck();
+    // OR IGNORE: no statement journal (see #insert); a merge step costs about a quarter less CPU.
     const mergeRows = db.prepare(
-      `INSERT INTO entries (feed, sk, origin) SELECT feed, sk, origin FROM recent_entries
-       WHERE feed > @after AND feed < @upto ORDER BY feed, sk ON CONFLICT DO NOTHING`,
+      `INSERT OR IGNORE INTO entries (feed, sk, origin) SELECT feed, sk, origin FROM recent_entries
+       WHERE feed > @after AND feed < @upto ORDER BY feed, sk`,
     );
     const mergeCounts = db.prepare(
-      `UPDATE feeds SET n = n + c.k FROM
+      `UPDATE OR IGNORE feeds SET n = n + c.k FROM
        (SELECT feed, count(*) AS k FROM recent_entries WHERE feed > @after AND feed < @upto GROUP BY feed) AS c
        WHERE feeds.id = c.feed`,
     );
