@@ -72,8 +72,8 @@ export interface WriteStep {
    * With {@link activity}: write it only if the stored activity's body is still this text (the
    * body a read-modify-write started from); otherwise the write fails with a `ConflictError` and
    * nothing of it is applied, and the caller reads again. It keeps concurrent updates of one
-   * activity from different processes from dropping each other's acknowledged change. Checked by
-   * the SQLite store; the Redis store does not check it yet.
+   * activity from different processes from dropping each other's acknowledged change. The SQLite
+   * store checks it inside the step's transaction, the Redis store first thing in the step's script.
    */
   readonly expectBody?: string;
   /** Delete these activity records for good (data erasure); entries left in feeds are skipped by reads. */

@@ -173,6 +173,27 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       assert.ok(!(await p.intents.claim(1000, 1000, Date.now())).some((i) => i.app === app && i.source === 'user:b'));
     });
 
+    test('an activity step naming the body it was made from is refused, with its intents, once another write changed that body', async (p, app) => {
+      const act = activityAt(1, 'user:a');
+      const missing = activityAt(2, 'user:a');
+      await p.intents.commit(app, [{ activity: act }]);
+      // Made from the stored body: written.
+      const first = { ...act, body: act.body.replace('}', ',"n":1}') };
+      await p.intents.commit(app, [{ activity: first, expectBody: act.body }]);
+      // Made from the body before that write: refused, nothing of it applied.
+      const stale = { ...act, body: act.body.replace('}', ',"m":1}') };
+      await assert.rejects(
+        p.intents.commit(app, [{ activity: stale, expectBody: act.body, intents: [{ kind: 'fanout.add', source: 'user:stale', ids: [act.id], mode: 'queued' }] }]),
+        ConflictError,
+      );
+      // An activity that is not stored has no body to match.
+      await assert.rejects(p.intents.commit(app, [{ activity: missing, expectBody: missing.body }]), ConflictError);
+      const stored = await p.activities.getActivities(app, [act.id, missing.id]);
+      assert.equal(stored.get(act.id)?.body, first.body);
+      assert.equal(stored.has(missing.id), false);
+      assert.ok(!(await p.intents.claim(1000, 1000, Date.now())).some((i) => i.app === app && i.source === 'user:stale'));
+    });
+
     test('follow and unfollow steps: a re-follow keeps the first edge', async (p, app) => {
       await p.intents.commit(app, [{ follow: { source: 'timeline:b', target: 'user:a', createdUs: 10, grouped: false, since: null } }]);
       await p.intents.commit(app, [{ follow: { source: 'timeline:b', target: 'user:a', createdUs: 20, grouped: false, since: null } }]);

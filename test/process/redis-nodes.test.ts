@@ -101,6 +101,19 @@ describe('two API nodes and two workers on one Redis Cluster', { skip: REDIS_SKI
     assert.equal((await a.client.user(author).get()).data?.name, 'Ann B');
   });
 
+  it('keeps every one of many concurrent partial updates of one activity made through both nodes', async () => {
+    // Each update reads the activity, changes it and stores it whole; the write script refuses a
+    // body that another node changed since it was read, and the update runs again.
+    const author = uid('racer');
+    const act = await nodes[0].client.feed('user', author).addActivity({ actor: `SU:${author}`, verb: 'post', object: 'o:race' });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => nodes[i % 2].client.activityPartialUpdate({ id: act.id, set: { [`f${i}`]: i } })));
+    for (const node of nodes) {
+      const stored = (await node.client.getActivities({ ids: [act.id] })).results[0] as Record<string, unknown>;
+      const lost = Array.from({ length: 40 }, (_, i) => `f${i}`).filter((k, i) => stored[k] !== i);
+      assert.deepEqual(lost, [], 'acknowledged fields lost');
+    }
+  });
+
   it('pages each node caches stay exact: after every write on either node, both nodes answer what the write left', async () => {
     // The read cache is on (the default): each node keeps the pages it built and must drop them
     // when the other node writes.

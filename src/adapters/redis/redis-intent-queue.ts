@@ -91,6 +91,22 @@ while i <= #ARGV do
     -- A step carried by another step's follow-up operation lands once, however often it is applied.
     if redis.call('ZSCORE', b .. 'gd', ARGV[i + 1]) then return {{}, {}, 1} end
     i = i + 2
+  elseif tag == 'X' then
+    -- A read-modify-write names the body it started from: refused when another writer changed it.
+    local rec = redis.call('HGET', b .. 'a:' .. app, ARGV[i + 1])
+    local body = nil
+    if rec then
+      if string.sub(rec, 1, 1) == '{' then
+        body = cjson.decode(rec).body
+      else
+        local p1 = string.find(rec, '\\n', 1, true)
+        local p2 = p1 and string.find(rec, '\\n', p1 + 1, true)
+        local p3 = p2 and string.find(rec, '\\n', p2 + 1, true)
+        if p3 then body = string.sub(rec, p3 + 1) end
+      end
+    end
+    if body ~= ARGV[i + 2] then return redis.error_reply('CONFLICT activity ' .. ARGV[i + 1] .. ' was changed by another request while this one updated it') end
+    i = i + 3
   elseif tag == 'A' then i = i + 4
   elseif tag == 'E' or tag == 'RR' or tag == 'RX' or tag == 'P' then i = i + 2
   elseif tag == 'RU' or tag == 'RS' or tag == 'U' or tag == 'I' then i = i + 3
@@ -129,6 +145,8 @@ while i <= #ARGV do
     redis.call('HDEL', b .. 'ho:' .. app, ARGV[i + 1])
     redis.call('ZREM', b .. 'hz:' .. app, ARGV[i + 1])
     i = i + 2
+  elseif tag == 'X' then
+    i = i + 3
   elseif tag == 'RA' then
     local id, owner, member, kind, core, payload, deleted = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
     redis.call('HSET', b .. R, id, core)
@@ -536,6 +554,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     if (guard !== undefined) args.push('G', guard);
     const a = s.activity;
     if (a) {
+      if (s.expectBody !== undefined) args.push('X', a.id, s.expectBody);
       args.push('A', a.id, encodeActivity(a), a.home);
       if (a.foreignId !== '') ops.push({ t: 'fid', app, foreignId: a.foreignId, id: a.id });
       const actor = actorOf(a.body);
