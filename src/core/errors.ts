@@ -139,6 +139,13 @@ export class ConflictError extends RivuletError {
   }
 }
 
+/**
+ * 409/22 as well: a write step built from a read that another request has made stale since (a
+ * reaction's parent or the reaction itself removed, a child added under a reaction being
+ * removed). Nothing of the step was written; the caller reads again and builds the step anew.
+ */
+export class StaleWriteError extends ConflictError {}
+
 /** 413/18: the request body is larger than allowed. */
 export class PayloadTooLargeError extends RivuletError {
   constructor(detail: string) {

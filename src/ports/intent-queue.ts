@@ -56,6 +56,18 @@ export interface ReactionWrites {
   readonly remove?: readonly ReactionRecord[];
   readonly softDelete?: readonly { readonly reaction: ReactionRecord; readonly deletedUs: number }[];
   readonly restore?: readonly ReactionRecord[];
+  /**
+   * The step was built from reads that another request may have made stale since: checked inside
+   * the step, and when one check fails the step fails with a `StaleWriteError` and writes nothing
+   * (the caller reads again). An added child's parent must still be stored (soft-deleted counts)
+   * or be added before it in this step; an updated reaction must still be stored; a removed
+   * reaction must be stored as it was read (data, target feeds and updated time) or not at all, and
+   * every stored child of it must be removed in this step too. Without it, a child added while
+   * its parent was removed outlived the parent, and an update racing a delete put the deleted
+   * reaction's activity back into its target feeds. The reactions service sets it; an import,
+   * which may add a child before its parent, does not.
+   */
+  readonly checked?: boolean;
 }
 
 /**

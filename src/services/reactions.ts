@@ -1,6 +1,6 @@
 import { checkNesting, finishActivity, isPlainObject, parseActivity, type StoredActivity } from '../core/activities/activity.js';
 import { randomTimeId, uuidTimeUs } from '../core/activities/activity-id.js';
-import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundError } from '../core/errors.js';
+import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundError, StaleWriteError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
 import type { ReactionLookup, ReactionRecord } from '../ports/reaction-store.js';
@@ -154,12 +154,19 @@ export async function addReaction(s: AddReactionDeps, app: App, actor: Actor, bo
   // turn: one transaction on the embedded store, and keyed by the reaction id everywhere.
   const event = await reactionEvent(s, app, reaction);
   const audit = auditBatch(s, [reactionChange(reaction, 'created')]);
-  await writeOne(s, app, { ...(activity ? { activity } : {}), reactions: { add: [reaction] }, ...(audit ? { audit } : {}) }, {
-    work,
-    spreads,
-    activities: activity ? [activity] : undefined,
-    beside: () => s.signalStore.recordSignals(app.appId, { events: [event] }),
-  });
+  try {
+    await writeOne(s, app, { ...(activity ? { activity } : {}), reactions: { add: [reaction], checked: true }, ...(audit ? { audit } : {}) }, {
+      work,
+      spreads,
+      activities: activity ? [activity] : undefined,
+      beside: () => s.signalStore.recordSignals(app.appId, { events: [event] }),
+    });
+  } catch (err) {
+    // The parent was removed for good after it was read above (nothing of this add was written).
+    if (err instanceof StaleWriteError) throw new InputError(`parent reaction ${parent.slice(0, 64)} does not exist`);
+    throw err;
+  }
+  if (activity) await unplaceIfGone(s, app, id, activity.id, targetFeeds);
   eventsRecorded(s);
   return { reaction, extraData: extra };
 }
@@ -223,11 +230,18 @@ export async function updateReaction(s: ReactionChangeDeps, app: App, actor: Act
   placeDirect(app, work, spreads, act.id, added);
   const activity = targetFeeds.length > 0 || prev.targetFeeds.length > 0 ? withHome(act, targetFeeds[0] ?? prev.targetFeeds[0]) : undefined;
   const audit = auditBatch(s, [reactionChange(next, 'updated')]);
-  await writeOne(s, app, { ...(activity ? { activity } : {}), reactions: { update: [next] }, ...(audit ? { audit } : {}) }, {
-    work,
-    spreads,
-    activities: activity ? [activity] : undefined,
-  });
+  try {
+    await writeOne(s, app, { ...(activity ? { activity } : {}), reactions: { update: [next], checked: true }, ...(audit ? { audit } : {}) }, {
+      work,
+      spreads,
+      activities: activity ? [activity] : undefined,
+    });
+  } catch (err) {
+    // Removed for good after it was read above: its activity must not go back into target feeds.
+    if (err instanceof StaleWriteError) throw new NotFoundError(`reaction ${id.slice(0, 64)} does not exist`);
+    throw err;
+  }
+  await unplaceIfGone(s, app, id, act.id, added);
   return { reaction: next, extraData: extra };
 }
 
@@ -236,6 +250,21 @@ export async function updateReaction(s: ReactionChangeDeps, app: App, actor: Act
  * softly (`deleted_at` set, hidden from listings and counts, restorable).
  */
 export async function deleteReaction(s: ReactionChangeDeps, app: App, actor: Actor, id: string, soft: boolean): Promise<void> {
+  // A child added between the listing of the descendants and the removal fails the removal
+  // (nothing written); it runs again with the child listed.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deleteOnce(s, app, actor, id, soft);
+    } catch (err) {
+      if (!(err instanceof StaleWriteError) || attempt >= DELETE_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** How many times a delete runs while children keep being added under the reaction. */
+const DELETE_ATTEMPTS = 10;
+
+async function deleteOnce(s: ReactionChangeDeps, app: App, actor: Actor, id: string, soft: boolean): Promise<void> {
   const r = await loadOwn(s, app, actor, id, true);
   if (soft) {
     if (r.deletedUs !== null) return;
@@ -253,7 +282,23 @@ export async function deleteReaction(s: ReactionChangeDeps, app: App, actor: Act
   // Deepest first, so each count is decremented on a parent that still exists.
   all.sort((a, b) => b.depth - a.depth);
   const audit = auditBatch(s, all.map((x) => reactionChange(x, 'deleted')));
-  await writeOne(s, app, { reactions: { remove: all }, ...(audit ? { audit } : {}) }, { work, spreads });
+  await writeOne(s, app, { reactions: { remove: all, checked: true }, ...(audit ? { audit } : {}) }, { work, spreads });
+}
+
+/**
+ * A reaction's activity goes into its target feeds after the step that wrote the reaction (an add,
+ * or an update adding feeds). A delete that committed in between took the activity out of those
+ * feeds before it landed there, and it stayed for good. So, once placed, the reaction is looked up
+ * again: when it is gone, its activity is taken out of these feeds once more. (A delete committed
+ * after this look-up places its own removal after the placement.)
+ */
+async function unplaceIfGone(s: ReactionChangeDeps, app: App, id: string, activityId: string, feeds: readonly string[]): Promise<void> {
+  if (feeds.length === 0) return;
+  if ((await s.ports.reactions.getReactions(app.appId, [id], true)).has(id)) return;
+  const work = new FeedWork();
+  const spreads: Spread[] = [];
+  takeDirect(work, spreads, [activityId], feeds);
+  await writeOne(s, app, {}, { work, spreads });
 }
 
 /** Restores a soft-deleted reaction; one that is not soft-deleted is 404 (§10.5). */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConflictError } from '../../src/core/errors.js';
+import { ConflictError, StaleWriteError } from '../../src/core/errors.js';
 import type { ReactionRecord } from '../../src/ports/reaction-store.js';
 import { activityAt, portContract, T0, type PortsFactory } from './ports-support.js';
 
@@ -171,6 +171,54 @@ export function intentQueueContract(adapter: string, makePorts: PortsFactory, sk
       assert.equal((await p.reactions.getReactions(app, ['r1'])).get('r1')?.data, '{}');
       assert.deepEqual((await p.reactions.reactionCounts(app, [act.id], 'activity')).get(act.id), { like: 1 });
       assert.ok(!(await p.intents.claim(1000, 1000, Date.now())).some((i) => i.app === app && i.source === 'user:b'));
+    });
+
+    test('a checked reaction step whose reads went stale fails with a StaleWriteError and writes nothing of itself', async (p, app) => {
+      const act = activityAt(6, 'user:a');
+      const r = (id: string, parent: ReactionRecord | null, userId = 'bob'): ReactionRecord => ({
+        id,
+        kind: parent ? 'reply' : 'comment',
+        activityId: act.id,
+        userId,
+        parent: parent?.id ?? '',
+        depth: parent ? parent.depth + 1 : 1,
+        data: '{}',
+        targetFeeds: [],
+        createdUs: T0,
+        updatedUs: T0,
+        deletedUs: null,
+      });
+      const top = r('top', null);
+      const kid = r('kid', top);
+      await p.intents.commit(app, [{ activity: act }, { reactions: { add: [top, kid], checked: true } }]);
+      // A parent added earlier in the same step counts; one removed since the caller read it does not.
+      const gone = r('gone', null);
+      await p.intents.commit(app, [{ reactions: { add: [gone] } }]);
+      await p.intents.commit(app, [{ reactions: { remove: [gone] } }]);
+      await assert.rejects(p.intents.commit(app, [{ reactions: { add: [r('orphan', gone)], checked: true } }]), StaleWriteError);
+      assert.equal((await p.reactions.getReactions(app, ['orphan'], true)).size, 0);
+      // An import adds a child before its parent: unchecked, that is allowed.
+      await p.intents.commit(app, [{ reactions: { add: [r('early', r('later', null))] } }]);
+      assert.equal((await p.reactions.getReactions(app, ['early'])).size, 1);
+      // An update of a reaction removed since it was read.
+      await assert.rejects(p.intents.commit(app, [{ reactions: { update: [{ ...gone, data: '{"x":1}' }], checked: true } }]), StaleWriteError);
+      assert.equal((await p.reactions.getReactions(app, ['gone'], true)).size, 0);
+      // A removal that does not list a stored child (added after the caller listed the descendants)
+      // removes nothing; listing it too removes both.
+      const late = r('late', top, 'carol');
+      await p.intents.commit(app, [{ reactions: { add: [late] } }]);
+      await assert.rejects(p.intents.commit(app, [{ reactions: { remove: [kid, top], checked: true } }]), StaleWriteError);
+      assert.deepEqual([...(await p.reactions.getReactions(app, ['top', 'kid', 'late'])).keys()].sort(), ['kid', 'late', 'top']);
+      assert.deepEqual((await p.reactions.reactionCounts(app, ['top'], 'reaction')).get('top'), { reply: 2 });
+      await p.intents.commit(app, [{ reactions: { remove: [late, kid, top], checked: true } }]);
+      assert.equal((await p.reactions.getReactions(app, ['top', 'kid', 'late'], true)).size, 0);
+      assert.deepEqual((await p.reactions.reactionCounts(app, [act.id], 'activity')).get(act.id), { comment: 0 });
+      // Soft-deleted after the caller read it visible: the removal does not uncount it again.
+      const [one, two] = [r('one', null), r('two', null)];
+      await p.intents.commit(app, [{ reactions: { add: [one, two] } }]);
+      await p.intents.commit(app, [{ reactions: { softDelete: [{ reaction: one, deletedUs: T0 + 1 }] } }]);
+      await p.intents.commit(app, [{ reactions: { remove: [one], checked: true } }]);
+      assert.deepEqual((await p.reactions.reactionCounts(app, [act.id], 'activity')).get(act.id), { comment: 1 });
     });
 
     test('an activity step naming the body it was made from is refused, with its intents, once another write changed that body', async (p, app) => {

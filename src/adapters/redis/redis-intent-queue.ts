@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { idOrderKey } from '../../core/activities/activity-id.js';
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, StaleWriteError } from '../../core/errors.js';
 import type { ActivityRecord, ActivityStore } from '../../ports/activity-store.js';
 import type { AuditChange } from '../../ports/audit-log.js';
 import { changeKey, stepChanges } from '../../ports/change-marks.js';
@@ -80,13 +80,35 @@ const COMMIT_LUA =
 local b = KEYS[1]
 local app, now = ARGV[1], ARGV[2]
 local R = 'r:' .. app
--- Pass 1: a reaction add of an existing id fails the whole step before anything is written.
+-- Pass 1: a reaction add of an existing id fails the whole step before anything is written, and
+-- so does a checked step (RK, see ReactionWrites.checked) whose reads went stale.
+local checked, added, removed, updated, parents = false, {}, {}, {}, {}
 local i = 3
 while i <= #ARGV do
   local tag = ARGV[i]
   if tag == 'RA' then
     if redis.call('HEXISTS', b .. R, ARGV[i + 1]) == 1 then return redis.error_reply('CONFLICT reaction ' .. ARGV[i + 1] .. ' already exists') end
+    -- A child's owner is r:<parent>; its parent must be stored or added before it here.
+    if string.sub(ARGV[i + 2], 1, 2) == 'r:' then
+      local p = string.sub(ARGV[i + 2], 3)
+      if not added[p] then parents[#parents + 1] = p end
+    end
+    added[ARGV[i + 1]] = true
     i = i + 8
+  elseif tag == 'RK' then
+    checked = true
+    i = i + 1
+  elseif tag == 'RV' then
+    -- A reaction removed as it was read: an update since may have moved its activity elsewhere.
+    local now = redis.call('HGET', b .. 'rp:' .. app, ARGV[i + 1])
+    if now and now ~= ARGV[i + 2] then return redis.error_reply('STALE reaction ' .. ARGV[i + 1] .. ' was updated while it was removed') end
+    i = i + 3
+  elseif tag == 'RX' then
+    removed[#removed + 1] = ARGV[i + 1]
+    i = i + 2
+  elseif tag == 'RU' then
+    updated[#updated + 1] = ARGV[i + 1]
+    i = i + 3
   elseif tag == 'G' then
     -- A step carried by another step's follow-up operation lands once, however often it is applied.
     if redis.call('ZSCORE', b .. 'gd', ARGV[i + 1]) then return {{}, {}, 1} end
@@ -108,10 +130,27 @@ while i <= #ARGV do
     if body ~= ARGV[i + 2] then return redis.error_reply('CONFLICT activity ' .. ARGV[i + 1] .. ' was changed by another request while this one updated it') end
     i = i + 3
   elseif tag == 'A' then i = i + 4
-  elseif tag == 'E' or tag == 'RR' or tag == 'RX' or tag == 'P' then i = i + 2
-  elseif tag == 'RU' or tag == 'RS' or tag == 'U' or tag == 'I' then i = i + 3
+  elseif tag == 'E' or tag == 'RR' or tag == 'P' then i = i + 2
+  elseif tag == 'RS' or tag == 'U' or tag == 'I' then i = i + 3
   elseif tag == 'F' then i = i + 4
   else return redis.error_reply('unknown step part ' .. tostring(tag)) end
+end
+if checked then
+  for _, p in ipairs(parents) do
+    if redis.call('HEXISTS', b .. R, p) == 0 then return redis.error_reply('STALE parent reaction ' .. p .. ' was removed while a child was added to it') end
+  end
+  for _, id in ipairs(updated) do
+    if redis.call('HEXISTS', b .. R, id) == 0 then return redis.error_reply('STALE reaction ' .. id .. ' was removed while it was updated') end
+  end
+  local gone = {}
+  for _, id in ipairs(removed) do gone[id] = true end
+  for _, id in ipairs(removed) do
+    for _, m in ipairs(redis.call('ZRANGE', b .. 'ri:' .. app .. ':r:' .. id, 0, -1)) do
+      if not gone[string.sub(m, 17)] then
+        return redis.error_reply('STALE reaction ' .. string.sub(m, 17) .. ' was added under reaction ' .. id .. ' while it was removed')
+      end
+    end
+  end
 end
 local function dec(key, field)
   if redis.call('HINCRBY', key, field, -1) < 0 then redis.call('HSET', key, field, 0) end
@@ -185,6 +224,10 @@ while i <= #ARGV do
     -- A removed reaction's children counts go with it, so a reused id starts from {}.
     redis.call('DEL', b .. 'rn:' .. app .. ':r:' .. id)
     i = i + 2
+  elseif tag == 'RK' then
+    i = i + 1
+  elseif tag == 'RV' then
+    i = i + 3
   elseif tag == 'F' then
     redis.call('HSETNX', b .. 'e:' .. app, ARGV[i + 1] .. '\\n' .. ARGV[i + 2], ARGV[i + 3])
     i = i + 4
@@ -568,6 +611,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     if (rw) {
       const all = [...(rw.add ?? []), ...(rw.update ?? []), ...(rw.remove ?? []), ...(rw.softDelete ?? []).map((x) => x.reaction), ...(rw.restore ?? [])];
       if (all.some((x) => partitionOf(x.activityId) !== n)) throw new Error('the reactions of one step must belong to one activity (and its step)');
+      if (rw.checked) args.push('RK');
       for (const x of rw.add ?? []) {
         const k = reactionKeys(x);
         args.push('RA', x.id, k.owner, k.member, x.kind, k.core, k.payload, x.deletedUs === null ? '' : String(x.deletedUs));
@@ -577,6 +621,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
       for (const x of rw.softDelete ?? []) args.push('RS', x.reaction.id, String(x.deletedUs));
       for (const x of rw.restore ?? []) args.push('RR', x.id);
       for (const x of rw.remove ?? []) {
+        if (rw.checked) args.push('RV', x.id, reactionKeys(x).payload);
         args.push('RX', x.id);
         ops.push({ t: 'ruser', app, user: x.userId, id: x.id, member: reactionKeys(x).member, part: n });
       }
@@ -610,6 +655,7 @@ export class RedisIntentQueue implements IntentQueue, ActivityStore {
     } catch (err) {
       const msg = (err as Error).message ?? '';
       if (msg.includes('CONFLICT ')) throw new ConflictError(msg.slice(msg.indexOf('CONFLICT ') + 9));
+      if (msg.includes('STALE ')) throw new StaleWriteError(msg.slice(msg.indexOf('STALE ') + 6));
       throw err;
     }
     if (dup === 1) return { intents: [] };

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, StaleWriteError } from '../../core/errors.js';
 import type { LatestQuery, ReactionPageQuery, ReactionRecord, ReactionStore } from '../../ports/reaction-store.js';
 import type { ReactionWrites } from '../../ports/intent-queue.js';
 import { idsParam, type SqliteDatabase } from './database.js';
@@ -289,6 +289,9 @@ export class SqliteReactionWrites {
   readonly #restore: Database.Statement;
   readonly #count: Database.Statement;
   readonly #dropChildCounts: Database.Statement;
+  readonly #exists: Database.Statement;
+  readonly #anyChild: Database.Statement;
+  readonly #version: Database.Statement;
 
   constructor(d: SqliteDatabase) {
     this.#d = d;
@@ -308,6 +311,9 @@ export class SqliteReactionWrites {
        ON CONFLICT (app, owner_type, owner, kind) DO UPDATE SET n = max(0, n + @n)`,
     );
     this.#dropChildCounts = db.prepare("DELETE FROM reaction_counts WHERE app = ? AND owner_type = 'r' AND owner = ?");
+    this.#exists = db.prepare('SELECT 1 FROM reactions WHERE app = ? AND id = ?').pluck();
+    this.#version = db.prepare('SELECT updated, target_feeds, deleted FROM reactions WHERE app = ? AND id = ?').raw();
+    this.#anyChild = db.prepare('SELECT id FROM reactions INDEXED BY reactions_parent WHERE app = ? AND parent = ? LIMIT 1').pluck();
   }
 
   private bump(a: number, r: ReactionRecord, delta: number): void {
@@ -318,6 +324,10 @@ export class SqliteReactionWrites {
   apply(app: string, w: ReactionWrites): void {
     const a = this.#d.appInt(app);
     for (const r of w.add ?? []) {
+      // Adds run in order, so a parent added earlier in this step is found.
+      if (w.checked && r.parent !== '' && this.#exists.get(a, r.parent) === undefined) {
+        throw new StaleWriteError(`parent reaction ${r.parent.slice(0, 64)} was removed while a child was added to it`);
+      }
       const inserted = this.#insert.run({
         app: a,
         id: r.id,
@@ -336,7 +346,10 @@ export class SqliteReactionWrites {
       if (inserted.changes === 0) throw new ConflictError(`reaction ${r.id.slice(0, 64)} already exists`);
       if (r.deletedUs === null) this.bump(a, r, 1);
     }
-    for (const r of w.update ?? []) this.#update.run(r.data, JSON.stringify(r.targetFeeds), r.updatedUs, a, r.id);
+    for (const r of w.update ?? []) {
+      const updated = this.#update.run(r.data, JSON.stringify(r.targetFeeds), r.updatedUs, a, r.id);
+      if (w.checked && updated.changes === 0) throw new StaleWriteError(`reaction ${r.id.slice(0, 64)} was removed while it was updated`);
+    }
     for (const { reaction, deletedUs } of w.softDelete ?? []) {
       if (this.#softDelete.run(deletedUs, a, reaction.id).changes > 0) this.bump(a, reaction, -1);
     }
@@ -344,9 +357,23 @@ export class SqliteReactionWrites {
       if (this.#restore.run(a, r.id).changes > 0) this.bump(a, r, 1);
     }
     for (const r of w.remove ?? []) {
-      if (this.#delete.run(a, r.id).changes > 0 && r.deletedUs === null) this.bump(a, r, -1);
+      const v = this.#version.get(a, r.id) as [number, string, number | null] | undefined;
+      // Removed as it was read: an update since may have moved its activity to other target feeds.
+      if (w.checked && v !== undefined && (v[0] !== r.updatedUs || v[1] !== JSON.stringify(r.targetFeeds))) {
+        throw new StaleWriteError(`reaction ${r.id.slice(0, 64)} was updated while it was removed`);
+      }
+      // Counted while stored visible (a soft delete since the caller read it already uncounted it).
+      if (v !== undefined && this.#delete.run(a, r.id).changes > 0 && v[2] === null) this.bump(a, r, -1);
       // A removed reaction's children counts go with it, so a reused id starts from `{}`.
       this.#dropChildCounts.run(a, r.id);
+    }
+    // Every child of a removed reaction went with it: one left is a child added after the caller
+    // listed the descendants.
+    if (w.checked) {
+      for (const r of w.remove ?? []) {
+        const left = this.#anyChild.get(a, r.id) as string | undefined;
+        if (left !== undefined) throw new StaleWriteError(`reaction ${left.slice(0, 64)} was added under reaction ${r.id.slice(0, 64)} while it was removed`);
+      }
     }
   }
 }

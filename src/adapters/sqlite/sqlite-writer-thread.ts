@@ -9,6 +9,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   RivuletError,
+  StaleWriteError,
   StoreError,
   UnavailableError,
 } from '../../core/errors.js';
@@ -50,6 +51,7 @@ const ERRORS: Record<string, new (detail: string) => RivuletError> = {
   NotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
+  StaleWriteError,
   UnavailableError,
 };
 
