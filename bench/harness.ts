@@ -307,18 +307,45 @@ export function intOption(name: string, dflt: number): number {
 }
 
 /** Options that take a value, so their value is not taken for a scenario name. */
-export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows', 'masters', 'only', 'writes', 'write-rate'];
+export const VALUE_OPTIONS = ['pull-min-followers', 'rounds', 'profile', 'perf', 'graph', 'activities', 'history', 'followers', 'posts', 'duration', 'connections', 'seed', 'readers', 'reads', 'feeds', 'rates', 'requests', 'config', 'seeds', 'users', 'follows', 'masters', 'only', 'writes', 'write-rate'];
 
 export function log(msg: string): void {
   console.log(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
 
 /**
+ * `fn` with the main thread sampled by Linux `perf` on CPU time, written to `DIR/<name>.perf.data`
+ * (run node with `--perf-basic-prof` so that JavaScript frames are named; read with `perf report`).
+ * The V8 profiler of `--profile` samples wall time: a thread that waits in a system call (the
+ * writer thread's wake-up in `postMessage`, under load) keeps its samples, so on a busy machine it
+ * shows such calls larger than the CPU they take (`postMessage` to the writer thread: 14–16% of a
+ * write's main-thread samples under `--profile`, 5–6% under `perf`).
+ */
+async function perfRecorded<T>(dir: string, name: string, fn: () => Promise<T>): Promise<T> {
+  const { spawn } = await import('node:child_process');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.perf.data`);
+  const perf = spawn('perf', ['record', '-e', 'task-clock', '-F', '1999', '-g', '-t', String(process.pid), '-o', file], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    return await fn();
+  } finally {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.on('exit', r));
+    console.log(`    perf samples of the main thread: ${file}`);
+  }
+}
+
+/**
  * With `--profile DIR`, CPU-profiles the main thread (the server) while `fn` runs and writes
  * `DIR/<name>.cpuprofile`, printing its top functions (see profile-summary.ts). Without it, just
- * runs `fn`. The profiler costs some throughput: figures from a profiled run are not reference figures.
+ * runs `fn`. With `--perf DIR` instead, the main thread is sampled by `perf` (see {@link perfRecorded}).
+ * The profiler costs some throughput: figures from a profiled run are not reference figures.
  */
 export async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const perfDir = option('perf');
+  if (perfDir !== undefined) return perfRecorded(perfDir, name, fn);
   const dir = option('profile');
   if (dir === undefined) return fn();
   const { Session } = await import('node:inspector/promises');

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { checkNesting, finishActivity, isPlainObject, parseActivity, type StoredActivity } from '../core/activities/activity.js';
-import { activityId as timeUuid, uuidTimeUs } from '../core/activities/activity-id.js';
+import { randomTimeId, uuidTimeUs } from '../core/activities/activity-id.js';
 import { ConflictError, InputError, MissingUserError, NotAllowedError, NotFoundError, StaleWriteError } from '../core/errors.js';
 import type { App } from '../core/feeds/feed-group.js';
 import { formatActivityTime } from '../core/time.js';
@@ -118,7 +117,7 @@ export async function addReaction(s: AddReactionDeps, app: App, actor: Actor, bo
   } else {
     // Time-based (version 1, random other bits): a page bound naming a reaction deleted since
     // still orders by the time in its id (filterReactions).
-    id = timeUuid(now, randomUUID());
+    id = randomTimeId(now);
   }
   let activityId: string;
   let parent = '';

@@ -9,4 +9,9 @@ describe('bench scenario arguments', () => {
     assert.deepEqual(scenarioArgs(['mixed', '--reads', '100', '--rates', '0,200', 'read-cpu']), ['mixed', 'read-cpu']);
     assert.deepEqual(scenarioArgs(['--feeds', '10', 'sweep', '--reads=50']), ['sweep']);
   });
+
+  it('skips the directory of --perf, as of --profile', () => {
+    assert.deepEqual(scenarioArgs(['mixed', '--rates', '200', '--perf', '/tmp/perf']), ['mixed']);
+    assert.deepEqual(scenarioArgs(['--profile', '/tmp/prof', 'read-cpu']), ['read-cpu']);
+  });
 });

@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { activityId, idToSortKey, isUuid, sortKeyToId, timeOfId, uuidTimeUs } from './activity-id.js';
+import { createHash } from 'node:crypto';
+import { activityId, idToSortKey, isUuid, randomTimeId, sortKeyToId, timeOfId, uuidTimeUs } from './activity-id.js';
+
+/** The id as RFC 4122 lays it out, worked out with BigInt and a SHA-1 object (the reference). */
+function referenceId(timeUs: number, identity: string): string {
+  const ts = BigInt(timeUs) * 10n + 0x01b21dd213814000n;
+  const h = createHash('sha1').update(identity).digest();
+  const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
+  return [
+    hex(Number(ts & 0xffffffffn), 8),
+    hex(Number((ts >> 32n) & 0xffffn), 4),
+    hex(Number((ts >> 48n) & 0x0fffn) | 0x1000, 4),
+    hex((((h[0] << 8) | h[1]) & 0x3fff) | 0x8000, 4),
+    h.subarray(2, 8).toString('hex'),
+  ].join('-');
+}
 
 describe('activity ids', () => {
   it('are version-1 UUIDs whose timestamp is the activity time', () => {
@@ -32,5 +47,30 @@ describe('activity ids', () => {
     for (const id of ids) assert.equal(sortKeyToId(idToSortKey(id)), id);
     const byKey = [...ids].sort((a, b) => Buffer.compare(idToSortKey(a), idToSortKey(b)));
     for (let i = 1; i < byKey.length; i++) assert.ok(timeOfId(byKey[i - 1]) <= timeOfId(byKey[i]));
+  });
+
+  it('lay out time and hash as RFC 4122 does, for times before 1970 and far ahead too', () => {
+    const times = [0, 1, -1, 999_999, 1714557600123456, 2 ** 32 - 1, 2 ** 32, -(2 ** 40) - 7, 4102444800000000, 2 ** 52 + 3];
+    let x = 0x9e3779b9;
+    for (let i = 0; i < 2000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      times.push(Math.floor((x / 2 ** 32 - 0.2) * 5e15) + i);
+    }
+    for (const t of times) assert.equal(activityId(t, `f\u0000post:${t}`), referenceId(t, `f\u0000post:${t}`), `time ${t}`);
+  });
+
+  it('with random other bits (reactions) carry their time and the RFC 4122 variant, and differ', () => {
+    const t = 1714557600123456;
+    const ids = new Set<string>();
+    for (let i = 0; i < 100; i++) {
+      const id = randomTimeId(t + i);
+      assert.ok(isUuid(id));
+      assert.equal(id[14], '1');
+      assert.ok('89ab'.includes(id[19]), id);
+      assert.equal(uuidTimeUs(id), t + i);
+      assert.equal(id.slice(0, 19), referenceId(t + i, 'x').slice(0, 19));
+      ids.add(id.slice(19));
+    }
+    assert.equal(ids.size, 100);
   });
 });
