@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileDurably } from '../config/durable-file.js';
 import { createSigner } from 'fast-jwt';
 import { ConfigError, DEFAULT_GROUPS, ensureDataDirConfig, parseConfig, type Config } from '../config/config.js';
 import type { App } from '../core/feeds/feed-group.js';
@@ -43,9 +44,7 @@ function readRaw(file: string): RawConfig {
 /** Validates `raw` as a config, then replaces `file` with it. */
 function writeRaw(file: string, raw: RawConfig, dataDir: string): Config {
   const config = parseConfig(raw, dataDir);
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileDurably(file, JSON.stringify(raw, null, 2) + '\n');
   return config;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from './durable-file.js';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_GROUP_ACTIVITIES, DEFAULT_MAX_GROUPS, DEFAULT_MAX_LENGTH, type App, type FeedGroup } from '../core/feeds/feed-group.js';
@@ -529,6 +530,7 @@ export function ensureDataDirConfig(dataDir: string): { config: Config; created:
   if (existsSync(file)) return { ...readConfigFile(file, dataDir), created: false, file };
   const fresh = newAppConfig();
   const text = JSON.stringify(fresh, null, 2) + '\n';
-  writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
+  // Whole or not at all: a first start killed while writing must not leave a file cut short.
+  if (!writeFileDurably(file, text, true)) return { ...readConfigFile(file, dataDir), created: false, file };
   return { config: parseConfig(fresh, dataDir), created: true, file, text };
 }
